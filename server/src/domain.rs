@@ -1,0 +1,20 @@
+//! Plain domain types: regions, grids, buildings, workers and access roles.
+//!
+//! Owns the vocabulary of `DOMAIN.md`. No IO, no async, no HTTP: these types are built by the stores,
+//! indexed by the world and serialised by the API.
+
+pub mod access;
+pub mod building;
+pub mod event;
+pub mod grid;
+pub mod ids;
+pub mod region;
+pub mod worker;
+
+pub use access::{Principal, Role, Scope};
+pub use building::Building;
+pub use event::Event;
+pub use grid::{Grid, GridFlag};
+pub use ids::{BuildingId, GridId, RegionId, TokenId, WorkerId};
+pub use region::{Region, RegionLevel};
+pub use worker::{DutyStatus, GridDuty, Responsibility, Worker, WorkerKind};

@@ -1,0 +1,221 @@
+//! Persistence: the `Store` trait and its two implementations, embedded SQLite and PostgreSQL + PostGIS.
+//!
+//! Every write runs in one transaction that also appends an `events` row with the next sequence number,
+//! and returns only after commit. The store holds rows; it never decides what is valid — the server
+//! validates against the world before calling it. Spatial truth lives in Rust: PostGIS columns exist so
+//! QGIS and GDAL can open the tables, not as a second source of truth.
+
+pub mod payload;
+pub mod postgres;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use geo::MultiPolygon;
+use h3o::{CellIndex, Resolution};
+
+use crate::domain::{
+    Building, DutyStatus, Event, Grid, GridDuty, GridFlag, GridId, Region, RegionId, RegionLevel, Role,
+    Scope, TokenId, Worker, WorkerId, WorkerKind,
+};
+
+/// Which backend a store is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    Sqlite,
+    Postgres,
+}
+
+/// A store failure, with what the store was doing.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error while {context}: {source}")]
+    Database {
+        context: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A uniqueness or reference rule of the schema refused the write; nothing was stored.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// A stored row that does not decode (bad geometry, unknown enum value): data damage, not user error.
+    #[error("corrupt row in {table}: {reason}")]
+    Corrupt { table: &'static str, reason: String },
+    #[error("invalid database url: {0}")]
+    Url(String),
+}
+
+/// Everything the in-memory world is built from at start.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// `None` until a city has been imported.
+    pub resolution: Option<Resolution>,
+    pub regions: Vec<Region>,
+    pub grids: Vec<Grid>,
+    pub buildings: Vec<Building>,
+    pub workers: Vec<Worker>,
+    pub last_seq: i64,
+}
+
+/// A region to create. Boundary in degrees (EPSG:4326, lon/lat order).
+#[derive(Debug, Clone)]
+pub struct NewRegion {
+    pub level: RegionLevel,
+    pub code: String,
+    pub name: String,
+    pub boundary: MultiPolygon<f64>,
+}
+
+/// A grid to create during an import; the community is named by its code.
+#[derive(Debug, Clone)]
+pub struct NewGrid {
+    pub code: String,
+    pub name: String,
+    pub community_code: String,
+    pub cells: Vec<CellIndex>,
+    /// Outline of `cells`, degrees (EPSG:4326, lon/lat order).
+    pub boundary: MultiPolygon<f64>,
+    pub households: u32,
+    pub building_count: u32,
+    pub flag: Option<GridFlag>,
+}
+
+/// A building to create. Footprint in degrees (EPSG:4326, lon/lat order).
+#[derive(Debug, Clone)]
+pub struct NewBuilding {
+    pub source_id: Option<String>,
+    pub footprint: MultiPolygon<f64>,
+    pub kind: String,
+    pub levels: Option<u32>,
+    pub households: u32,
+    pub cell: CellIndex,
+}
+
+/// A whole city written in one transaction: regions, grids, buildings, the cell resolution.
+#[derive(Debug, Clone)]
+pub struct NewCity {
+    pub name: String,
+    pub attribution: Option<String>,
+    pub resolution: Resolution,
+    /// Parents before children; each with its parent's code.
+    pub regions: Vec<(NewRegion, Option<String>)>,
+    pub grids: Vec<NewGrid>,
+    /// Each building with the code of the grid its cell belongs to.
+    pub buildings: Vec<(NewBuilding, Option<String>)>,
+}
+
+/// A worker to create.
+#[derive(Debug, Clone)]
+pub struct NewWorker {
+    pub name: String,
+    pub kind: WorkerKind,
+    pub duty: DutyStatus,
+    pub phone: Option<String>,
+    pub device_id: Option<String>,
+    pub grids: Vec<GridDuty>,
+}
+
+/// A stored API token. Only the SHA-256 of the secret is kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenRecord {
+    pub id: TokenId,
+    pub role: Role,
+    pub scopes: Vec<Scope>,
+    pub worker: Option<WorkerId>,
+    pub label: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A token to create.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    /// Lower-case hex SHA-256 of the secret.
+    pub hash: String,
+    pub role: Role,
+    pub scopes: Vec<Scope>,
+    pub worker: Option<WorkerId>,
+    pub label: Option<String>,
+}
+
+/// The persistence contract both backends meet; one test suite runs against both.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn kind(&self) -> StoreKind;
+
+    /// Loads everything the world needs, with the last event sequence number.
+    async fn snapshot(&self) -> Result<Snapshot, StoreError>;
+
+    /// Writes a whole city. Refused with `Conflict` when the store already holds grids.
+    async fn import_city(&self, city: &NewCity) -> Result<Event, StoreError>;
+
+    async fn insert_region(
+        &self,
+        region: &NewRegion,
+        parent: Option<RegionId>,
+    ) -> Result<(Region, Event), StoreError>;
+
+    /// Inserts a building and adds its households and count to its grid, in one transaction.
+    async fn insert_building(
+        &self,
+        building: &NewBuilding,
+        grid: Option<GridId>,
+    ) -> Result<(Building, Event), StoreError>;
+
+    async fn insert_worker(&self, worker: &NewWorker) -> Result<(Worker, Event), StoreError>;
+
+    /// Replaces a worker's fields and grid duties with `worker`'s.
+    async fn update_worker(&self, worker: &Worker) -> Result<Event, StoreError>;
+
+    async fn insert_token(&self, token: &NewToken) -> Result<(TokenRecord, Event), StoreError>;
+
+    /// The token whose secret hashes to `hash`, unless revoked.
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
+
+    /// Events with `seq > after`, oldest first, at most `limit`.
+    async fn events_since(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
+}
+
+/// Opens the store named by `database_url` (`postgres://…` or `sqlite://…`), runs migrations.
+pub async fn open(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PgStore::connect(database_url).await?))
+    } else if database_url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::open_url(database_url).await?))
+    } else {
+        Err(StoreError::Url(redact(database_url)))
+    }
+}
+
+/// Hides a password in a connection string so it never reaches a log or a message.
+#[must_use]
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redact_hides_only_the_password() {
+        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+}
