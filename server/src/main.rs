@@ -1,1 +1,225 @@
-fn main() {}
+//! The `gridwatch` command: parses the CLI and calls the library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use gridwatch::api::tokens::{checked_scopes, new_token};
+use gridwatch::auth::{hash_secret, new_secret};
+use gridwatch::config::StoreArgs;
+use gridwatch::domain::{Role, WorkerId};
+use gridwatch::store::Store;
+use gridwatch::world::World;
+use gridwatch::{AppState, city};
+
+/// Default directory of the embedded store for `serve`, `import`, `token` and `migrate`.
+const DEFAULT_DATA_DIR: &str = "data/gridwatch";
+
+#[derive(Debug, Parser)]
+#[command(name = "gridwatch", version, about = "Grid-based community management and patrol coordination")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Imports a demo city if the store is empty, then serves it and prints the URL and an admin token.
+    Demo {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// The synthetic city to build (default: dongjie).
+        #[arg(long, value_enum, conflicts_with = "osm")]
+        synthetic: Option<Preset>,
+        /// Build the demo from an OpenStreetMap PBF extract instead.
+        #[arg(long, value_name = "FILE")]
+        osm: Option<PathBuf>,
+        /// H3 resolution of the grid cells (10–13).
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u8).range(10..=13))]
+        resolution: u8,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Serves the API from an existing store.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Runs the store's migrations and exits.
+    Migrate {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Imports a city into an empty store.
+    Import {
+        #[arg(value_enum)]
+        format: ImportFormat,
+        file: PathBuf,
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u8).range(10..=13))]
+        resolution: u8,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Manages API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Preset {
+    Dongjie,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ImportFormat {
+    Osm,
+    Geojson,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Mints a token and prints it alone on stdout.
+    Create {
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// `region:<id>` or `grid:<id>`; repeat for several.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// The worker a worker or device token acts for.
+        #[arg(long)]
+        worker: Option<i64>,
+        #[arg(long)]
+        label: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("unknown role {s:?}; one of admin, planner, commander, worker, reporter, device"))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "gridwatch=info,warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    gridwatch::api::install_recorder();
+    match Cli::parse().command {
+        Command::Demo { addr, synthetic, osm, resolution, store } => demo(addr, synthetic, osm, resolution, &store).await,
+        Command::Serve { addr, store } => {
+            let store = open(&store, DEFAULT_DATA_DIR).await?;
+            serve(addr, store, None).await
+        }
+        Command::Migrate { store } => {
+            let location = store.location(DEFAULT_DATA_DIR);
+            location.open().await.with_context(|| format!("opening {location}"))?;
+            eprintln!("migrations applied to {location}");
+            Ok(())
+        }
+        Command::Import { format, file, resolution, store } => {
+            let store = open(&store, DEFAULT_DATA_DIR).await?;
+            let dataset = match format {
+                ImportFormat::Osm => gridwatch_geodata::read_osm_pbf(&file)?,
+                ImportFormat::Geojson => gridwatch_geodata::read_geojson(&file)?,
+            };
+            let summary = city::import(&store, &dataset, resolution_of(resolution)?).await?;
+            eprintln!("imported {}: {summary}", file.display());
+            Ok(())
+        }
+        Command::Token { command: TokenCommand::Create { role, scopes, worker, label, store } } => {
+            let store = open(&store, DEFAULT_DATA_DIR).await?;
+            let world = World::from_snapshot(store.snapshot().await?);
+            let scopes = checked_scopes(&world, &scopes).map_err(|e| anyhow::anyhow!(e.detail))?;
+            let token = new_token(&world, role, scopes, worker.map(WorkerId), label).map_err(|e| anyhow::anyhow!(e.detail))?;
+            let secret = new_secret();
+            store.insert_token(&gridwatch::store::NewToken { hash: hash_secret(&secret), ..token }).await?;
+            println!("{secret}");
+            Ok(())
+        }
+    }
+}
+
+fn resolution_of(value: u8) -> Result<h3o::Resolution> {
+    h3o::Resolution::try_from(value).with_context(|| format!("resolution {value}"))
+}
+
+async fn open(args: &StoreArgs, default_dir: &str) -> Result<Arc<dyn Store>> {
+    let location = args.location(default_dir);
+    location.open().await.with_context(|| format!("opening {location}"))
+}
+
+async fn demo(addr: SocketAddr, synthetic: Option<Preset>, osm: Option<PathBuf>, resolution: u8, args: &StoreArgs) -> Result<()> {
+    let default_dir = match &osm {
+        Some(file) => format!("data/demo-{}", file.file_stem().and_then(|s| s.to_str()).unwrap_or("osm")),
+        None => "data/demo-dongjie".to_owned(),
+    };
+    let store = open(args, &default_dir).await?;
+    if store.snapshot().await?.grids.is_empty() {
+        let dataset = match (&osm, synthetic) {
+            (Some(file), _) => gridwatch_geodata::read_osm_pbf(file)?,
+            (None, Some(Preset::Dongjie) | None) => {
+                gridwatch_geodata::synthetic_city(gridwatch_geodata::Preset::Dongjie, 1)
+            }
+        };
+        eprintln!("importing the demo city {:?}…", dataset.name);
+        let summary = city::import(&store, &dataset, resolution_of(resolution)?).await?;
+        let workers = city::seed_demo_workers(&store).await?;
+        eprintln!("imported: {summary}; {workers} grid workers on duty");
+    }
+    let secret = new_secret();
+    store
+        .insert_token(&gridwatch::store::NewToken {
+            hash: hash_secret(&secret),
+            role: Role::Admin,
+            scopes: Vec::new(),
+            worker: None,
+            label: Some("demo admin".into()),
+        })
+        .await?;
+    serve(addr, store, Some(secret)).await
+}
+
+async fn serve(addr: SocketAddr, store: Arc<dyn Store>, admin_token: Option<String>) -> Result<()> {
+    let state = AppState::load(store).await?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    let local = listener.local_addr()?;
+    {
+        let world = state.world();
+        println!("gridwatch is up at http://{local}/  ({} grids, store: {:?})", world.grids().count(), state.store().kind());
+    }
+    if let Some(token) = admin_token {
+        println!("admin token: {token}");
+        println!("try: curl -H 'Authorization: Bearer {token}' 'http://{local}/api/grids'");
+    }
+    gridwatch::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = terminate => {} }
+    tracing::info!("shutting down");
+}

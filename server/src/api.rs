@@ -1,0 +1,120 @@
+//! The HTTP API: `app(state) -> Router`, one file per resource under `api/`.
+//!
+//! Handlers read from the world and write through `state.commit` after the store commits. Bodies and
+//! queries go through `AppJson` / `AppQuery` so a rejected input gets the app's problem+json, never
+//! axum's plain text.
+
+mod buildings;
+mod geo_json;
+mod grids;
+mod health;
+mod index;
+mod locate;
+mod metrics;
+mod openapi;
+mod regions;
+pub mod tokens;
+mod workers;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::routing::{get, post, put};
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, not_found_fallback};
+use crate::state::AppState;
+
+pub use geo_json::Bbox;
+pub use metrics::install_recorder;
+
+/// Largest body any endpoint but batch locate accepts.
+pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
+/// Batch locate takes up to 100,000 points (about 4 MB of JSON).
+pub const LOCATE_BODY_LIMIT_BYTES: usize = 8 * 1024 * 1024;
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/locate", get(locate::locate_one))
+        .route(
+            "/locate",
+            post(locate::locate_batch).layer(DefaultBodyLimit::max(LOCATE_BODY_LIMIT_BYTES)),
+        )
+        .route("/regions", get(regions::list).post(regions::create))
+        .route("/regions/{id}", get(regions::one))
+        .route("/grids", get(grids::list))
+        .route("/grids/{id}", get(grids::one))
+        .route("/buildings", get(buildings::list).post(buildings::create))
+        .route("/buildings/{id}", get(buildings::one))
+        .route("/workers", get(workers::list).post(workers::create))
+        .route("/workers/{id}", get(workers::one).patch(workers::update))
+        .route("/workers/{id}/duty", put(workers::set_duty))
+        .route("/workers/{id}/grids", put(workers::set_grids))
+        .route("/tokens", post(tokens::create))
+        .route("/openapi.json", get(openapi::spec));
+    Router::new()
+        .route("/", get(index::index))
+        .route("/health", get(health::health))
+        .route("/metrics", get(metrics::render))
+        .nest("/api", api)
+        .fallback(not_found_fallback)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(axum::middleware::from_fn(metrics::track))
+        .with_state(state)
+}
+
+/// JSON body extractor whose rejection is problem+json.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AppJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for AppJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::Json(value) = axum::Json::<T>::from_request(req, state).await?;
+        Ok(Self(value))
+    }
+}
+
+/// Query-string extractor whose rejection is problem+json.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AppQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for AppQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Query(value) = axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(Self(value))
+    }
+}
+
+/// Path extractor whose rejection is problem+json (e.g. `/api/grids/abc`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AppPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for AppPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Self(value))
+            .map_err(|rejection| {
+                ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid-path", rejection.body_text())
+            })
+    }
+}

@@ -1,0 +1,156 @@
+//! `/api/buildings`: building footprints with household counts. Counts and flags only, never residents.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use geo::Centroid;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::geo_json::{self, Bbox};
+use super::{AppJson, AppPath, AppQuery};
+use crate::auth::Auth;
+use crate::domain::{Building, BuildingId, GridId, Role};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::NewBuilding;
+use crate::world::locate::checked_latlng;
+
+/// Roles that may read building detail (DOMAIN.md: only the grid's own workers and their command centre).
+const READERS: &[Role] = &[Role::Planner, Role::Commander, Role::Worker];
+const DEFAULT_LIMIT: usize = 10_000;
+const MAX_LIMIT: usize = 100_000;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct BuildingQuery {
+    /// `minLon,minLat,maxLon,maxLat`, degrees.
+    bbox: Option<String>,
+    /// Only buildings of this grid.
+    grid: Option<GridId>,
+    /// At most this many features (default 10,000, at most 100,000).
+    limit: Option<usize>,
+}
+
+fn to_feature(building: &Building) -> Value {
+    let mut p = Map::new();
+    p.insert("id".into(), json!(building.id));
+    p.insert("source_id".into(), json!(building.source_id));
+    p.insert("kind".into(), json!(building.kind));
+    p.insert("levels".into(), json!(building.levels));
+    p.insert("households".into(), json!(building.households));
+    p.insert("grid_id".into(), json!(building.grid));
+    p.insert("cell".into(), json!(building.cell.to_string()));
+    geo_json::feature(building.id.0, Some(geo_json::multipolygon(&building.footprint)), p)
+}
+
+#[utoipa::path(get, path = "/api/buildings", tag = "buildings", params(BuildingQuery),
+    responses((status = 200, description = "GeoJSON FeatureCollection; `truncated` is true when limit cut it"),
+        (status = 403)), security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppQuery(query): AppQuery<BuildingQuery>,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(READERS)?;
+    let bbox = Bbox::parse_opt(query.bbox.as_deref())?;
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(ApiError::invalid(format!("limit must be 1..={MAX_LIMIT}")));
+    }
+    let world = state.world();
+    let visibility = world.visibility(&auth.0);
+    if let Some(grid) = query.grid {
+        world.grid(grid).ok_or_else(|| ApiError::not_found(format!("grid {grid}")))?;
+        if !visibility.grid(grid) {
+            return Err(ApiError::forbidden(format!("grid {grid} is outside your scope")));
+        }
+    }
+    let selected: Box<dyn Iterator<Item = &Building>> = match bbox {
+        Some(b) => Box::new(world.buildings_in_bbox(b.0)),
+        None => Box::new(world.buildings()),
+    };
+    let mut features: Vec<Value> = selected
+        .filter(|b| b.grid.is_some_and(|g| visibility.grid(g)))
+        .filter(|b| query.grid.is_none_or(|g| b.grid == Some(g)))
+        .take(limit + 1)
+        .map(to_feature)
+        .collect();
+    let truncated = features.len() > limit;
+    features.truncate(limit);
+    let mut body = geo_json::collection(features);
+    body["truncated"] = json!(truncated);
+    Ok(Json(body))
+}
+
+#[utoipa::path(get, path = "/api/buildings/{id}", tag = "buildings", params(("id" = i64, Path)),
+    responses((status = 200, description = "GeoJSON Feature"), (status = 403), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn one(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppPath(id): AppPath<i64>,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(READERS)?;
+    let world = state.world();
+    let building = world.building(BuildingId(id)).ok_or_else(|| ApiError::not_found(format!("building {id}")))?;
+    if !building.grid.is_some_and(|g| world.visibility(&auth.0).grid(g)) {
+        return Err(ApiError::forbidden(format!("building {id} is outside your scope")));
+    }
+    Ok(Json(to_feature(building)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewBuildingProperties {
+    households: u32,
+    #[serde(default = "residential")]
+    kind: String,
+    levels: Option<u32>,
+    source_id: Option<String>,
+}
+
+fn residential() -> String {
+    "residential".to_owned()
+}
+
+#[utoipa::path(post, path = "/api/buildings", tag = "buildings",
+    request_body(content = Value, description = "GeoJSON Feature: footprint Polygon/MultiPolygon with properties households, kind, levels, source_id"),
+    responses((status = 201, description = "the created building"), (status = 422)), security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppJson(body): AppJson<Value>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    auth.require(&[Role::Planner])?;
+    let (footprint, properties) = geo_json::area_feature(&body)?;
+    let props: NewBuildingProperties = serde_json::from_value(Value::Object(properties))
+        .map_err(|e| ApiError::invalid(format!("properties: {e}")))?;
+    if props.kind.trim().is_empty() || props.kind.len() > 64 {
+        return Err(ApiError::invalid("kind must have 1 to 64 characters"));
+    }
+    let centroid = footprint.centroid().ok_or_else(|| ApiError::geometry("the footprint has no area"))?;
+    let _writing = state.write_lock().await;
+    let (cell, grid) = {
+        let world = state.world();
+        let cell = checked_latlng(centroid.y(), centroid.x())?.to_cell(world.resolution());
+        let grid = world.grid_of_cell(cell).ok_or_else(|| {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "outside-grids", "the building lies in no grid: every household must belong to one")
+        })?;
+        if !world.visibility(&auth.0).grid(grid) {
+            return Err(ApiError::forbidden(format!("grid {grid} is outside your scope")));
+        }
+        (cell, grid)
+    };
+    let new = NewBuilding {
+        source_id: props.source_id,
+        footprint,
+        kind: props.kind,
+        levels: props.levels,
+        households: props.households,
+        cell,
+    };
+    let (building, event) = state.store().insert_building(&new, Some(grid)).await?;
+    let feature = to_feature(&building);
+    state.commit(event, |world| world.apply_new_building(building));
+    Ok((StatusCode::CREATED, Json(feature)))
+}

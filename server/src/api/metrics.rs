@@ -1,0 +1,64 @@
+//! `GET /metrics` in the Prometheus text format, and the middleware that counts requests.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::state::AppState;
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process-wide Prometheus recorder once; later calls return the same handle.
+pub fn install_recorder() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        // Fails only if another recorder was installed first (e.g. by an embedding program); then our
+        // handle renders nothing but the gauges below, which is still a valid exposition.
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+}
+
+#[utoipa::path(get, path = "/metrics", tag = "system",
+    responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
+pub async fn render(State(state): State<AppState>) -> Response {
+    {
+        let world = state.world();
+        metrics::gauge!("gridwatch_grids").set(count_f64(world.grids().count()));
+        metrics::gauge!("gridwatch_buildings").set(count_f64(world.buildings().count()));
+        metrics::gauge!("gridwatch_workers").set(count_f64(world.workers().count()));
+        #[allow(clippy::cast_precision_loss)] // sequence numbers stay far below 2^52
+        metrics::gauge!("gridwatch_last_event_seq").set(world.last_seq() as f64);
+    }
+    metrics::gauge!("gridwatch_uptime_seconds").set(state.uptime_s());
+    let body = install_recorder().render();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+#[allow(clippy::cast_precision_loss)] // counts of grids and buildings are far below 2^52
+fn count_f64(n: usize) -> f64 {
+    n as f64
+}
+
+/// Counts every request by route and status and records its duration in seconds.
+pub async fn track(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("gridwatch_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("gridwatch_http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}

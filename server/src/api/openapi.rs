@@ -1,0 +1,38 @@
+//! `GET /api/openapi.json`: the OpenAPI 3.1 description, generated from the handlers by utoipa.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{buildings, grids, health, locate, metrics, regions, tokens, workers};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "gridwatch", description = "Grid-based community management and patrol coordination"),
+    paths(
+        health::health, metrics::render, locate::locate_one, locate::locate_batch,
+        regions::list, regions::one, regions::create, grids::list, grids::one,
+        buildings::list, buildings::one, buildings::create,
+        workers::list, workers::one, workers::create, workers::update, workers::set_duty, workers::set_grids,
+        tokens::create, spec,
+    ),
+    modifiers(&Bearer)
+)]
+struct ApiDoc;
+
+struct Bearer;
+
+impl Modify for Bearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+#[utoipa::path(get, path = "/api/openapi.json", tag = "system", responses((status = 200, description = "OpenAPI document")))]
+pub async fn spec() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

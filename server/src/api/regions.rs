@@ -1,0 +1,154 @@
+//! `/api/regions`: districts, streets and communities as GeoJSON.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use rustc_hash::FxHashSet;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::geo_json::{self, Bbox};
+use super::{AppJson, AppPath, AppQuery};
+use crate::auth::Auth;
+use crate::domain::{Region, RegionId, RegionLevel, Role};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::NewRegion;
+use crate::world::{Visibility, World};
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct RegionQuery {
+    /// `minLon,minLat,maxLon,maxLat`, degrees.
+    bbox: Option<String>,
+    level: Option<RegionLevel>,
+}
+
+fn properties(region: &Region) -> Map<String, Value> {
+    let mut p = Map::new();
+    p.insert("id".into(), json!(region.id));
+    p.insert("level".into(), json!(region.level));
+    p.insert("code".into(), json!(region.code));
+    p.insert("name".into(), json!(region.name));
+    p.insert("parent_id".into(), json!(region.parent));
+    p
+}
+
+fn to_feature(region: &Region) -> Value {
+    geo_json::feature(region.id.0, Some(geo_json::multipolygon(&region.boundary)), properties(region))
+}
+
+/// Regions a caller may see: all, or those above (or inside) one of their visible grids.
+fn visible_regions(world: &World, visibility: &Visibility) -> Option<FxHashSet<RegionId>> {
+    let Visibility::Grids(grids) = visibility else { return None };
+    let mut set = FxHashSet::default();
+    for links in grids.iter().filter_map(|&g| world.grid_links(g)) {
+        set.insert(links.community);
+        set.extend(links.street);
+        set.extend(links.district);
+    }
+    Some(set)
+}
+
+#[utoipa::path(get, path = "/api/regions", tag = "regions", params(RegionQuery),
+    responses((status = 200, description = "GeoJSON FeatureCollection of regions")), security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    AppQuery(query): AppQuery<RegionQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let bbox = Bbox::parse_opt(query.bbox.as_deref())?;
+    let world = state.world();
+    let allowed = visible_regions(&world, &world.visibility(&principal));
+    let features = world
+        .regions()
+        .filter(|r| allowed.as_ref().is_none_or(|a| a.contains(&r.id)))
+        .filter(|r| query.level.is_none_or(|l| l == r.level))
+        .filter(|r| bbox.is_none_or(|b| b.meets(&r.boundary)))
+        .map(to_feature)
+        .collect();
+    Ok(Json(geo_json::collection(features)))
+}
+
+#[utoipa::path(get, path = "/api/regions/{id}", tag = "regions", params(("id" = i64, Path)),
+    responses((status = 200, description = "GeoJSON Feature"), (status = 404)), security(("bearer" = [])))]
+pub async fn one(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    AppPath(id): AppPath<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let world = state.world();
+    let region = world.region(RegionId(id)).ok_or_else(|| ApiError::not_found(format!("region {id}")))?;
+    let allowed = visible_regions(&world, &world.visibility(&principal));
+    if allowed.is_some_and(|a| !a.contains(&region.id)) {
+        return Err(ApiError::forbidden(format!("region {id} is outside your scope")));
+    }
+    Ok(Json(to_feature(region)))
+}
+
+/// Properties of a region to create.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewRegionProperties {
+    level: RegionLevel,
+    code: String,
+    name: String,
+    parent_id: Option<RegionId>,
+}
+
+#[utoipa::path(post, path = "/api/regions", tag = "regions",
+    request_body(content = Value, description = "GeoJSON Feature: Polygon or MultiPolygon with properties level, code, name, parent_id"),
+    responses((status = 201, description = "the created region"), (status = 409), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppJson(body): AppJson<Value>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    auth.require(&[Role::Planner])?;
+    let (boundary, properties) = geo_json::area_feature(&body)?;
+    let props: NewRegionProperties = serde_json::from_value(Value::Object(properties))
+        .map_err(|e| ApiError::invalid(format!("properties: {e}")))?;
+    let _writing = state.write_lock().await;
+    {
+        let world = state.world();
+        check_new_region(&world, &props)?;
+    }
+    let new = NewRegion { level: props.level, code: props.code, name: props.name, boundary };
+    let (region, event) = state.store().insert_region(&new, props.parent_id).await?;
+    let feature = to_feature(&region);
+    state.commit(event, |world| world.apply_region(region));
+    Ok((StatusCode::CREATED, Json(feature)))
+}
+
+fn check_new_region(world: &World, props: &NewRegionProperties) -> Result<(), ApiError> {
+    let want = props.level.code_len();
+    if props.code.len() != want || !props.code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::invalid(format!(
+            "a {} code has {want} digits, got {:?}",
+            props.level.as_str(),
+            props.code
+        )));
+    }
+    let name = props.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::invalid("name must have 1 to 200 characters"));
+    }
+    if world.region_by_code(&props.code).is_some() {
+        return Err(ApiError::conflict(format!("region code {} is taken", props.code)));
+    }
+    match (props.level.parent(), props.parent_id) {
+        (None, None) => Ok(()),
+        (None, Some(_)) => Err(ApiError::invalid("a district has no parent")),
+        (Some(level), None) => Err(ApiError::invalid(format!("a {} needs a parent {}", props.level.as_str(), level.as_str()))),
+        (Some(level), Some(parent_id)) => {
+            let parent = world.region(parent_id).ok_or_else(|| ApiError::not_found(format!("parent region {parent_id}")))?;
+            if parent.level != level {
+                return Err(ApiError::invalid(format!("the parent of a {} must be a {}", props.level.as_str(), level.as_str())));
+            }
+            if !props.code.starts_with(&parent.code) {
+                return Err(ApiError::invalid(format!("code {} must extend its parent's code {}", props.code, parent.code)));
+            }
+            Ok(())
+        }
+    }
+}

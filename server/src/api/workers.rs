@@ -1,0 +1,304 @@
+//! `/api/workers`: create and update workers, their duty status and the grids they answer for.
+
+use std::collections::HashSet;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value, json};
+
+use super::geo_json;
+use super::{AppJson, AppPath, AppQuery};
+use crate::auth::Auth;
+use crate::domain::{DutyStatus, GridDuty, GridId, Principal, Responsibility, Role, Worker, WorkerId, WorkerKind};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::NewWorker;
+use crate::world::{Visibility, World};
+
+const READERS: &[Role] = &[Role::Planner, Role::Commander, Role::Worker];
+const MANAGERS: &[Role] = &[Role::Commander];
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct WorkerQuery {
+    /// Only workers answering for this grid.
+    grid: Option<GridId>,
+}
+
+/// A worker as a GeoJSON Feature; the geometry is null until live positions arrive.
+fn to_feature(worker: &Worker) -> Value {
+    let mut p = Map::new();
+    p.insert("id".into(), json!(worker.id));
+    p.insert("name".into(), json!(worker.name));
+    p.insert("kind".into(), json!(worker.kind));
+    p.insert("duty".into(), json!(worker.duty));
+    p.insert("phone".into(), json!(worker.phone));
+    p.insert("device_id".into(), json!(worker.device_id));
+    p.insert("grids".into(), json!(worker.grids));
+    geo_json::feature(worker.id.0, None, p)
+}
+
+fn can_see(visibility: &Visibility, principal: &Principal, worker: &Worker) -> bool {
+    principal.worker == Some(worker.id)
+        || matches!(visibility, Visibility::All)
+        || visibility.any(worker.grids.iter().map(|d| d.grid_id))
+}
+
+#[utoipa::path(get, path = "/api/workers", tag = "workers", params(WorkerQuery),
+    responses((status = 200, description = "GeoJSON FeatureCollection"), (status = 403)), security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppQuery(query): AppQuery<WorkerQuery>,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(READERS)?;
+    let world = state.world();
+    let visibility = world.visibility(&auth.0);
+    if let Some(grid) = query.grid {
+        world.grid(grid).ok_or_else(|| ApiError::not_found(format!("grid {grid}")))?;
+        if !visibility.grid(grid) {
+            return Err(ApiError::forbidden(format!("grid {grid} is outside your scope")));
+        }
+    }
+    let features = world
+        .workers()
+        .filter(|w| can_see(&visibility, &auth.0, w))
+        .filter(|w| query.grid.is_none_or(|g| w.grids.iter().any(|d| d.grid_id == g)))
+        .map(to_feature)
+        .collect();
+    Ok(Json(geo_json::collection(features)))
+}
+
+#[utoipa::path(get, path = "/api/workers/{id}", tag = "workers", params(("id" = i64, Path)),
+    responses((status = 200, description = "GeoJSON Feature"), (status = 403), (status = 404)), security(("bearer" = [])))]
+pub async fn one(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppPath(id): AppPath<i64>,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(READERS)?;
+    let world = state.world();
+    let worker = world.worker(WorkerId(id)).ok_or_else(|| ApiError::not_found(format!("worker {id}")))?;
+    if !can_see(&world.visibility(&auth.0), &auth.0, worker) {
+        return Err(ApiError::forbidden(format!("worker {id} is outside your scope")));
+    }
+    Ok(Json(to_feature(worker)))
+}
+
+/// A worker to create.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWorker {
+    name: String,
+    kind: WorkerKind,
+    #[serde(default = "off_duty")]
+    duty: DutyStatus,
+    phone: Option<String>,
+    device_id: Option<String>,
+    #[serde(default)]
+    grids: Vec<GridDuty>,
+}
+
+fn off_duty() -> DutyStatus {
+    DutyStatus::OffDuty
+}
+
+#[utoipa::path(post, path = "/api/workers", tag = "workers", request_body = CreateWorker,
+    responses((status = 201, description = "the created worker"), (status = 409), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppJson(body): AppJson<CreateWorker>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    auth.require(MANAGERS)?;
+    let new = NewWorker {
+        name: checked_name(&body.name)?,
+        kind: body.kind,
+        duty: body.duty,
+        phone: checked_text("phone", body.phone, 40)?,
+        device_id: checked_text("device_id", body.device_id, 128)?,
+        grids: body.grids,
+    };
+    let _writing = state.write_lock().await;
+    {
+        let world = state.world();
+        check_device(&world, None, new.device_id.as_deref())?;
+        check_duties(&world, &auth.0, None, &new.grids)?;
+    }
+    let (worker, event) = state.store().insert_worker(&new).await?;
+    let feature = to_feature(&worker);
+    state.commit(event, |world| world.apply_worker(worker));
+    Ok((StatusCode::CREATED, Json(feature)))
+}
+
+/// Fields to change; `null` clears `phone` or `device_id`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(clippy::option_option)] // absent, null (clear) and a value are three different requests
+pub struct UpdateWorker {
+    name: Option<String>,
+    kind: Option<WorkerKind>,
+    #[serde(default, deserialize_with = "present")]
+    phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    device_id: Option<Option<String>>,
+}
+
+/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+#[utoipa::path(patch, path = "/api/workers/{id}", tag = "workers", params(("id" = i64, Path)),
+    request_body = UpdateWorker, responses((status = 200), (status = 404), (status = 409), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppPath(id): AppPath<i64>,
+    AppJson(body): AppJson<UpdateWorker>,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(MANAGERS)?;
+    change_worker(&state, &auth.0, WorkerId(id), |world, worker| {
+        if let Some(name) = &body.name {
+            worker.name = checked_name(name)?;
+        }
+        if let Some(kind) = body.kind {
+            worker.kind = kind;
+        }
+        if let Some(phone) = body.phone.clone() {
+            worker.phone = checked_text("phone", phone, 40)?;
+        }
+        if let Some(device) = body.device_id.clone() {
+            worker.device_id = checked_text("device_id", device, 128)?;
+            check_device(world, Some(worker.id), worker.device_id.as_deref())?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// A duty change.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetDuty {
+    duty: DutyStatus,
+}
+
+#[utoipa::path(put, path = "/api/workers/{id}/duty", tag = "workers", params(("id" = i64, Path)),
+    request_body = SetDuty, responses((status = 200), (status = 403), (status = 404)), security(("bearer" = [])))]
+pub async fn set_duty(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppPath(id): AppPath<i64>,
+    AppJson(body): AppJson<SetDuty>,
+) -> Result<Json<Value>, ApiError> {
+    // A worker may go on and off duty themself.
+    if auth.0.worker != Some(WorkerId(id)) {
+        auth.require(MANAGERS)?;
+    }
+    change_worker(&state, &auth.0, WorkerId(id), |_, worker| {
+        worker.duty = body.duty;
+        Ok(())
+    })
+    .await
+}
+
+#[utoipa::path(put, path = "/api/workers/{id}/grids", tag = "workers", params(("id" = i64, Path)),
+    request_body = Vec<GridDuty>, responses((status = 200), (status = 404), (status = 409), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn set_grids(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppPath(id): AppPath<i64>,
+    AppJson(body): AppJson<Vec<GridDuty>>,
+) -> Result<Json<Value>, ApiError> {
+    auth.require(MANAGERS)?;
+    let principal = auth.0.clone();
+    change_worker(&state, &auth.0, WorkerId(id), move |world, worker| {
+        check_duties(world, &principal, Some(worker.id), &body)?;
+        worker.grids.clone_from(&body);
+        Ok(())
+    })
+    .await
+}
+
+/// The one path for every worker change: validate under the writer lock, commit, apply.
+async fn change_worker(
+    state: &AppState,
+    principal: &Principal,
+    id: WorkerId,
+    edit: impl FnOnce(&World, &mut Worker) -> Result<(), ApiError>,
+) -> Result<Json<Value>, ApiError> {
+    let _writing = state.write_lock().await;
+    let changed = {
+        let world = state.world();
+        let mut worker = world.worker(id).cloned().ok_or_else(|| ApiError::not_found(format!("worker {id}")))?;
+        if !can_see(&world.visibility(principal), principal, &worker) {
+            return Err(ApiError::forbidden(format!("worker {id} is outside your scope")));
+        }
+        edit(&world, &mut worker)?;
+        worker
+    };
+    let event = state.store().update_worker(&changed).await?;
+    let feature = to_feature(&changed);
+    state.commit(event, |world| world.apply_worker(changed));
+    Ok(Json(feature))
+}
+
+fn checked_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::invalid("name must have 1 to 200 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+fn checked_text(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, ApiError> {
+    match value.map(|v| v.trim().to_owned()) {
+        Some(v) if v.is_empty() || v.chars().count() > max => {
+            Err(ApiError::invalid(format!("{field} must have 1 to {max} characters, or be null")))
+        }
+        other => Ok(other),
+    }
+}
+
+fn check_device(world: &World, me: Option<WorkerId>, device: Option<&str>) -> Result<(), ApiError> {
+    match device.and_then(|d| world.worker_by_device(d)) {
+        Some(other) if Some(other.id) != me => {
+            Err(ApiError::conflict(format!("device id is already used by worker {}", other.id)))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Grid duties must name existing grids in the caller's scope, once each, and a grid has one primary.
+fn check_duties(world: &World, principal: &Principal, me: Option<WorkerId>, duties: &[GridDuty]) -> Result<(), ApiError> {
+    let visibility = world.visibility(principal);
+    let mut seen = HashSet::new();
+    for duty in duties {
+        if !seen.insert(duty.grid_id) {
+            return Err(ApiError::invalid(format!("grid {} is listed twice", duty.grid_id)));
+        }
+        world.grid(duty.grid_id).ok_or_else(|| ApiError::not_found(format!("grid {}", duty.grid_id)))?;
+        if !visibility.grid(duty.grid_id) {
+            return Err(ApiError::forbidden(format!("grid {} is outside your scope", duty.grid_id)));
+        }
+        if duty.responsibility == Responsibility::Primary {
+            let holder = world.workers().find(|w| {
+                Some(w.id) != me
+                    && w.grids.iter().any(|d| d.grid_id == duty.grid_id && d.responsibility == Responsibility::Primary)
+            });
+            if let Some(holder) = holder {
+                return Err(ApiError::conflict(format!(
+                    "grid {} already has primary worker {}; make them a backup first",
+                    duty.grid_id, holder.id
+                ))
+                .with("primary_worker_id", holder.id.0));
+            }
+        }
+    }
+    Ok(())
+}

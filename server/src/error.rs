@@ -1,0 +1,139 @@
+//! `ApiError`: every failure a client can see, as RFC 9457 `application/problem+json`.
+//!
+//! Each problem has a stable `type` (`/problems/<slug>`) clients can switch on. Internal causes are
+//! logged with `tracing` and never sent: a client sees "internal error", not SQL or a file path.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use crate::store::StoreError;
+use crate::world::LocateError;
+
+/// A problem to report to the client.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// Stable slug; the problem `type` is `/problems/{slug}`.
+    pub slug: &'static str,
+    pub detail: String,
+    /// Extension members merged into the problem object (e.g. `errors`, `current_state`).
+    pub extra: Map<String, Value>,
+}
+
+impl ApiError {
+    #[must_use]
+    pub fn new(status: StatusCode, slug: &'static str, detail: impl Into<String>) -> Self {
+        Self { status, slug, detail: detail.into(), extra: Map::new() }
+    }
+
+    /// Adds an extension member.
+    #[must_use]
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.extra.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// 422 `invalid-input`: the request is well-formed but a value is wrong.
+    #[must_use]
+    pub fn invalid(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", detail)
+    }
+
+    /// 422 `invalid-geometry`: a polygon that is not a valid simple polygon in range.
+    #[must_use]
+    pub fn geometry(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-geometry", detail)
+    }
+
+    #[must_use]
+    pub fn not_found(what: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", format!("{what} does not exist"))
+    }
+
+    #[must_use]
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+
+    #[must_use]
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+
+    #[must_use]
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", detail)
+    }
+
+    fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = Map::new();
+        body.insert("type".into(), json!(format!("/problems/{}", self.slug)));
+        body.insert("title".into(), json!(self.status.canonical_reason().unwrap_or("Error")));
+        body.insert("status".into(), json!(self.status.as_u16()));
+        body.insert("detail".into(), json!(self.detail));
+        body.extend(self.extra);
+        let mut response = (self.status, Json(Value::Object(body))).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"gridwatch\""));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(detail) => Self::conflict(detail),
+            StoreError::NotFound(what) => Self::not_found(what),
+            other => {
+                tracing::error!(error = %other, "store failure");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<LocateError> for ApiError {
+    fn from(error: LocateError) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid-coordinate", error.to_string())
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = rejection.status();
+        let slug = match &rejection {
+            JsonRejection::JsonSyntaxError(_) => "malformed-json",
+            JsonRejection::JsonDataError(_) => "invalid-input",
+            JsonRejection::MissingJsonContentType(_) => "unsupported-media-type",
+            _ if status == StatusCode::PAYLOAD_TOO_LARGE => "body-too-large",
+            _ => "bad-request",
+        };
+        Self::new(status, slug, rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid-query", rejection.body_text())
+    }
+}
+
+/// A fallback for unknown paths, so even a 404 is problem+json.
+pub async fn not_found_fallback(uri: axum::http::Uri) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no-route", format!("no route for {}", uri.path()))
+}

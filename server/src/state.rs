@@ -1,0 +1,110 @@
+//! `AppState`: the one value every handler shares — the world, the store, the writer lock, the event
+//! channel and the token cache.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::time::Instant;
+
+use tokio::sync::broadcast;
+
+use crate::domain::Event;
+use crate::store::{Store, TokenRecord};
+use crate::world::World;
+
+/// How many committed events a slow subscriber may lag before it must resync from the store.
+const EVENT_CHANNEL_CAPACITY: usize = 4096;
+
+/// Shared state, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Read model. A std lock: it is never held across `.await`.
+    world: RwLock<World>,
+    store: Arc<dyn Store>,
+    /// Serialises writes so that validation, commit and apply happen in event-sequence order. A tokio
+    /// mutex because it is held across the store's `.await`.
+    writer: tokio::sync::Mutex<()>,
+    /// Committed events, published after they are applied to the world.
+    events: broadcast::Sender<Event>,
+    /// Tokens already looked up, by the hash of their secret.
+    tokens: Mutex<HashMap<String, TokenRecord>>,
+    started: Instant,
+}
+
+impl AppState {
+    #[must_use]
+    pub fn new(store: Arc<dyn Store>, world: World) -> Self {
+        let (events, _) = broadcast::channel(EVENT_CHANNEL_CAPACITY);
+        Self {
+            inner: Arc::new(Inner {
+                world: RwLock::new(world),
+                store,
+                writer: tokio::sync::Mutex::new(()),
+                events,
+                tokens: Mutex::new(HashMap::new()),
+                started: Instant::now(),
+            }),
+        }
+    }
+
+    /// Loads the world from `store` and wraps both.
+    pub async fn load(store: Arc<dyn Store>) -> Result<Self, crate::store::StoreError> {
+        let snapshot = store.snapshot().await?;
+        Ok(Self::new(store, World::from_snapshot(snapshot)))
+    }
+
+    /// A read guard on the world. Drop it before any `.await`.
+    pub fn world(&self) -> RwLockReadGuard<'_, World> {
+        // A poisoned lock means a panic mid-apply; the data is still the last consistent state we
+        // wrote, so keep serving it rather than failing every request.
+        self.inner.world.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    #[must_use]
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// Takes the writer lock: hold it from validation through commit and apply.
+    pub async fn write_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.inner.writer.lock().await
+    }
+
+    /// Applies a committed event's change to the world, then publishes the event.
+    pub fn commit(&self, event: Event, change: impl FnOnce(&mut World)) {
+        {
+            let mut world = self.inner.world.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            change(&mut world);
+            world.advance(event.seq);
+        }
+        // No receiver is not an error: nobody is listening yet.
+        let _ = self.inner.events.send(event);
+    }
+
+    /// Replaces the whole world (after an import).
+    pub fn replace_world(&self, world: World) {
+        *self.inner.world.write().unwrap_or_else(std::sync::PoisonError::into_inner) = world;
+    }
+
+    #[must_use]
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.inner.events.subscribe()
+    }
+
+    #[must_use]
+    pub fn cached_token(&self, hash: &str) -> Option<TokenRecord> {
+        self.inner.tokens.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(hash).cloned()
+    }
+
+    pub fn cache_token(&self, hash: String, record: TokenRecord) {
+        self.inner.tokens.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(hash, record);
+    }
+
+    #[must_use]
+    pub fn uptime_s(&self) -> f64 {
+        self.inner.started.elapsed().as_secs_f64()
+    }
+}

@@ -1,0 +1,239 @@
+//! The in-memory read model: every region, grid, building and worker, with the indexes reads need.
+//!
+//! Built from a store `Snapshot` at start and kept current by applying each committed change. It owns
+//! the hot path `lat/lon → cell → grid` (a hash map, no polygon test) and the R-trees for area queries.
+//! It never talks to a store or the network: callers hold the lock only for plain computation.
+
+pub mod locate;
+mod scope;
+
+use std::collections::BTreeMap;
+
+use geo::{BoundingRect, MultiPolygon};
+use h3o::{CellIndex, LatLng, Resolution};
+use rstar::RTree;
+use rstar::primitives::{GeomWithData, Rectangle};
+use rustc_hash::FxHashMap;
+
+use crate::domain::{Building, BuildingId, Grid, GridId, Region, RegionId, RegionLevel, Worker, WorkerId};
+use crate::store::Snapshot;
+
+pub use locate::{Location, LocateError};
+pub use scope::Visibility;
+
+/// The cell resolution used before any city is imported.
+pub const DEFAULT_RESOLUTION: Resolution = Resolution::Twelve;
+
+/// Where a grid sits in the hierarchy, resolved once so `locate` does no walking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GridLinks {
+    pub grid: GridId,
+    pub community: RegionId,
+    pub street: Option<RegionId>,
+    pub district: Option<RegionId>,
+}
+
+/// A cell centre in the local plane, with its index into `links` and the cell itself.
+type CellPoint = GeomWithData<[f64; 2], (u32, CellIndex)>;
+type BuildingBox = GeomWithData<Rectangle<[f64; 2]>, BuildingId>;
+
+/// The read model. See the module docs.
+#[derive(Debug)]
+pub struct World {
+    resolution: Resolution,
+    regions: BTreeMap<RegionId, Region>,
+    grids: BTreeMap<GridId, Grid>,
+    buildings: BTreeMap<BuildingId, Building>,
+    workers: BTreeMap<WorkerId, Worker>,
+    /// Dense table of grid links; `cell_grid` points into it.
+    links: Vec<GridLinks>,
+    cell_grid: FxHashMap<CellIndex, u32>,
+    /// Cell centres in a local equirectangular plane (see `locate::Plane`), for the nearest grid of a
+    /// point outside every grid.
+    cell_points: RTree<CellPoint>,
+    plane: locate::Plane,
+    /// Building footprint bounding boxes in degrees (EPSG:4326, lon/lat).
+    building_boxes: RTree<BuildingBox>,
+    last_seq: i64,
+}
+
+impl Default for World {
+    fn default() -> Self {
+        Self::from_snapshot(Snapshot::default())
+    }
+}
+
+impl World {
+    /// Builds the world and all its indexes from a store snapshot.
+    #[must_use]
+    pub fn from_snapshot(snapshot: Snapshot) -> Self {
+        let mut world = Self {
+            resolution: snapshot.resolution.unwrap_or(DEFAULT_RESOLUTION),
+            regions: snapshot.regions.into_iter().map(|r| (r.id, r)).collect(),
+            grids: snapshot.grids.into_iter().map(|g| (g.id, g)).collect(),
+            buildings: snapshot.buildings.into_iter().map(|b| (b.id, b)).collect(),
+            workers: snapshot.workers.into_iter().map(|w| (w.id, w)).collect(),
+            links: Vec::new(),
+            cell_grid: FxHashMap::default(),
+            cell_points: RTree::new(),
+            plane: locate::Plane::default(),
+            building_boxes: RTree::new(),
+            last_seq: snapshot.last_seq,
+        };
+        world.reindex_grids();
+        world.building_boxes = RTree::bulk_load(world.buildings.values().filter_map(building_box).collect());
+        world
+    }
+
+    fn reindex_grids(&mut self) {
+        self.links.clear();
+        self.cell_grid.clear();
+        let cells: usize = self.grids.values().map(|g| g.cells.len()).sum();
+        self.cell_grid.reserve(cells);
+        self.plane = locate::Plane::around(self.grids.values().flat_map(|g| g.cells.iter().copied()));
+        let mut points = Vec::with_capacity(cells);
+        for grid in self.grids.values() {
+            let index = u32::try_from(self.links.len()).expect("fewer than 2^32 grids");
+            self.links.push(self.links_of(grid));
+            for &cell in &grid.cells {
+                self.cell_grid.insert(cell, index);
+                points.push(CellPoint::new(self.plane.project(LatLng::from(cell)), (index, cell)));
+            }
+        }
+        self.cell_points = RTree::bulk_load(points);
+    }
+
+    fn links_of(&self, grid: &Grid) -> GridLinks {
+        let mut links = GridLinks { grid: grid.id, community: grid.community, street: None, district: None };
+        let mut next = self.regions.get(&grid.community).and_then(|r| r.parent);
+        while let Some(id) = next {
+            let Some(region) = self.regions.get(&id) else { break };
+            match region.level {
+                RegionLevel::Street => links.street = Some(id),
+                RegionLevel::District => links.district = Some(id),
+                RegionLevel::Community => {}
+            }
+            next = region.parent;
+        }
+        links
+    }
+
+    #[must_use]
+    pub fn resolution(&self) -> Resolution {
+        self.resolution
+    }
+
+    /// Sequence number of the last event applied.
+    #[must_use]
+    pub fn last_seq(&self) -> i64 {
+        self.last_seq
+    }
+
+    /// Records that the world reflects every event up to `seq`.
+    pub fn advance(&mut self, seq: i64) {
+        self.last_seq = self.last_seq.max(seq);
+    }
+
+    pub fn regions(&self) -> impl Iterator<Item = &Region> {
+        self.regions.values()
+    }
+
+    #[must_use]
+    pub fn region(&self, id: RegionId) -> Option<&Region> {
+        self.regions.get(&id)
+    }
+
+    #[must_use]
+    pub fn region_by_code(&self, code: &str) -> Option<&Region> {
+        self.regions.values().find(|r| r.code == code)
+    }
+
+    pub fn grids(&self) -> impl Iterator<Item = &Grid> {
+        self.grids.values()
+    }
+
+    #[must_use]
+    pub fn grid(&self, id: GridId) -> Option<&Grid> {
+        self.grids.get(&id)
+    }
+
+    /// The hierarchy above a grid.
+    #[must_use]
+    pub fn grid_links(&self, id: GridId) -> Option<GridLinks> {
+        let cell = self.grids.get(&id)?.cells.first()?;
+        self.cell_grid.get(cell).map(|&i| self.links[i as usize])
+    }
+
+    /// The grid that owns `cell`, if any.
+    #[must_use]
+    pub fn grid_of_cell(&self, cell: CellIndex) -> Option<GridId> {
+        self.cell_grid.get(&cell).map(|&i| self.links[i as usize].grid)
+    }
+
+    pub fn buildings(&self) -> impl Iterator<Item = &Building> {
+        self.buildings.values()
+    }
+
+    #[must_use]
+    pub fn building(&self, id: BuildingId) -> Option<&Building> {
+        self.buildings.get(&id)
+    }
+
+    /// Buildings whose footprint's bounding box meets `bbox` (`[min_lon, min_lat, max_lon, max_lat]`, degrees).
+    pub fn buildings_in_bbox(&self, bbox: [f64; 4]) -> impl Iterator<Item = &Building> {
+        let envelope = rstar::AABB::from_corners([bbox[0], bbox[1]], [bbox[2], bbox[3]]);
+        self.building_boxes
+            .locate_in_envelope_intersecting(&envelope)
+            .filter_map(|b| self.buildings.get(&b.data))
+    }
+
+    pub fn workers(&self) -> impl Iterator<Item = &Worker> {
+        self.workers.values()
+    }
+
+    #[must_use]
+    pub fn worker(&self, id: WorkerId) -> Option<&Worker> {
+        self.workers.get(&id)
+    }
+
+    #[must_use]
+    pub fn worker_by_device(&self, device_id: &str) -> Option<&Worker> {
+        self.workers.values().find(|w| w.device_id.as_deref() == Some(device_id))
+    }
+
+    /// Applies a committed region.
+    pub fn apply_region(&mut self, region: Region) {
+        self.regions.insert(region.id, region);
+        // A new parent link can change the hierarchy of existing grids.
+        self.reindex_grids();
+    }
+
+    /// Applies a committed building, adding its households to its grid.
+    pub fn apply_new_building(&mut self, building: Building) {
+        if let Some(grid) = building.grid.and_then(|id| self.grids.get_mut(&id)) {
+            grid.households += building.households;
+            grid.building_count += 1;
+        }
+        if let Some(bbox) = building_box(&building) {
+            self.building_boxes.insert(bbox);
+        }
+        self.buildings.insert(building.id, building);
+    }
+
+    /// Applies a committed worker (new or changed).
+    pub fn apply_worker(&mut self, worker: Worker) {
+        self.workers.insert(worker.id, worker);
+    }
+}
+
+fn building_box(building: &Building) -> Option<BuildingBox> {
+    let rect = bounding_rect(&building.footprint)?;
+    Some(BuildingBox::new(
+        Rectangle::from_corners([rect.min().x, rect.min().y], [rect.max().x, rect.max().y]),
+        building.id,
+    ))
+}
+
+fn bounding_rect(shape: &MultiPolygon<f64>) -> Option<geo::Rect<f64>> {
+    shape.bounding_rect()
+}

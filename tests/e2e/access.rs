@@ -1,0 +1,71 @@
+//! Roles and scopes: a worker token sees only its own grids; tokens minted by the CLI work at once.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::harness::{Flavor, Server, TestStore, assert_problem};
+
+#[tokio::test]
+async fn a_worker_token_sees_only_its_grids() {
+    let store = TestStore::new(Flavor::Sqlite).await.unwrap();
+    let server = Server::demo(&store);
+    let (_, grids) = server.get("/api/grids").await;
+    let grids = grids["features"].as_array().unwrap();
+    let mine = &grids[0]["properties"];
+    let other = &grids[1]["properties"];
+    let (my_grid, other_grid) = (mine["id"].as_i64().unwrap(), other["id"].as_i64().unwrap());
+    let me = mine["primary_worker_id"].as_i64().unwrap();
+    let them = other["primary_worker_id"].as_i64().unwrap();
+
+    let (status, minted) = server.send(Method::POST, "/api/tokens", &json!({"role": "worker", "worker_id": me, "label": "phone"})).await;
+    assert_eq!(status, 201, "{minted}");
+    let token = minted["token"].as_str().unwrap();
+
+    // Its own grid: readable, and only its own buildings come back.
+    let (status, buildings) = server.get_as(token, &format!("/api/buildings?grid={my_grid}")).await;
+    assert_eq!(status, 200);
+    let own = buildings["features"].as_array().unwrap();
+    assert!(!own.is_empty());
+    assert!(own.iter().all(|b| b["properties"]["grid_id"] == my_grid));
+    let (_, all) = server.get_as(token, "/api/buildings").await;
+    assert_eq!(all["features"].as_array().unwrap().len(), own.len(), "unfiltered list is limited to its grid");
+    let (_, visible) = server.get_as(token, "/api/grids").await;
+    let visible: Vec<_> = visible["features"].as_array().unwrap().iter().map(|g| g["id"].as_i64().unwrap()).collect();
+    assert_eq!(visible, vec![my_grid]);
+
+    // Another grid's buildings and workers: 403.
+    assert_problem(&server.get_as(token, &format!("/api/buildings?grid={other_grid}")).await, 403, "forbidden");
+    assert_problem(&server.get_as(token, &format!("/api/workers?grid={other_grid}")).await, 403, "forbidden");
+    assert_problem(&server.get_as(token, &format!("/api/workers/{them}")).await, 403, "forbidden");
+    assert_problem(&server.get_as(token, &format!("/api/grids/{other_grid}")).await, 403, "forbidden");
+    let (_, other_buildings) = server.get(&format!("/api/buildings?grid={other_grid}")).await;
+    let other_building = other_buildings["features"][0]["id"].as_i64().unwrap();
+    assert_problem(&server.get_as(token, &format!("/api/buildings/{other_building}")).await, 403, "forbidden");
+    // It may go on and off duty itself, but not manage others or mint tokens.
+    let (status, _) = server.send_as(token, Method::PUT, &format!("/api/workers/{me}/duty"), &json!({"duty": "off_duty"})).await;
+    assert_eq!(status, 200);
+    assert_problem(&server.send_as(token, Method::PUT, &format!("/api/workers/{them}/duty"), &json!({"duty": "off_duty"})).await, 403, "forbidden");
+    assert_problem(&server.send_as(token, Method::POST, "/api/tokens", &json!({"role": "admin"})).await, 403, "forbidden");
+
+    // A reporter may locate but not read building detail.
+    let reporter = store.cli(&["token", "create", "--role", "reporter"]);
+    assert!(reporter.status.success());
+    let reporter = String::from_utf8(reporter.stdout).unwrap();
+    // Minted by the CLI while the server runs: accepted at once.
+    let (status, _) = server.get_as(reporter.trim(), "/api/locate?lat=36.19&lon=113.11").await;
+    assert_eq!(status, 200);
+    assert_problem(&server.get_as(reporter.trim(), "/api/buildings").await, 403, "forbidden");
+
+    // A commander scoped to one community sees that community's grids only.
+    let community = mine["community_id"].as_i64().unwrap();
+    let commander = store.cli(&["token", "create", "--role", "commander", "--scope", &format!("region:{community}")]);
+    let commander = String::from_utf8(commander.stdout).unwrap();
+    let (_, scoped) = server.get_as(commander.trim(), "/api/grids").await;
+    let scoped = scoped["features"].as_array().unwrap();
+    assert!(!scoped.is_empty() && scoped.len() < grids.len());
+    assert!(scoped.iter().all(|g| g["properties"]["community_id"] == community));
+    let bad = store.cli(&["token", "create", "--role", "commander", "--scope", "region:987654"]);
+    assert!(!bad.status.success(), "a scope on an unknown region is refused");
+    drop(server);
+    store.finish().await;
+}

@@ -1,0 +1,253 @@
+//! Starting the real binary on a fresh store and talking to it.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// How long a server may take to import a city and start listening (debug build).
+const START_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Which store a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    Sqlite,
+    Postgres,
+}
+
+pub fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// A fresh PostgreSQL database for one test, dropped by `finish`.
+pub struct PgDb {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+impl PgDb {
+    /// `None` (with a notice) when no PostGIS is configured outside CI; a failure under CI.
+    pub async fn create() -> Option<Self> {
+        let Ok(admin_url) = std::env::var("GRIDWATCH_TEST_DATABASE_URL") else {
+            assert!(!ci(), "CI=true but GRIDWATCH_TEST_DATABASE_URL is not set: the PostGIS run cannot be skipped");
+            eprintln!("SKIPPED: set GRIDWATCH_TEST_DATABASE_URL=postgres://… to run this test on PostGIS");
+            return None;
+        };
+        let name = format!("gw_e2e_{}", rand::random::<u32>());
+        let pool = sqlx::PgPool::connect(&admin_url).await.expect("connect to GRIDWATCH_TEST_DATABASE_URL");
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.expect("create test database");
+        pool.close().await;
+        let base = admin_url.split('?').next().unwrap();
+        let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
+        Some(Self { admin_url, name, url })
+    }
+
+    pub async fn finish(self) {
+        let pool = sqlx::PgPool::connect(&self.admin_url).await.unwrap();
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&pool).await.unwrap();
+    }
+}
+
+/// A store for a test: a temporary directory, or a fresh PostgreSQL database.
+pub struct TestStore {
+    pub args: Vec<String>,
+    _dir: tempfile::TempDir,
+    pg: Option<PgDb>,
+}
+
+impl TestStore {
+    pub async fn new(flavor: Flavor) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        match flavor {
+            Flavor::Sqlite => Some(Self {
+                args: vec!["--data-dir".into(), dir.path().join("data").display().to_string()],
+                _dir: dir,
+                pg: None,
+            }),
+            Flavor::Postgres => {
+                let pg = PgDb::create().await?;
+                Some(Self { args: vec!["--database-url".into(), pg.url.clone()], _dir: dir, pg: Some(pg) })
+            }
+        }
+    }
+
+    /// Runs a `gridwatch` subcommand against this store and waits for it.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_gridwatch"))
+            .args(args)
+            .args(&self.args)
+            .current_dir(workspace_root())
+            .output()
+            .unwrap()
+    }
+
+    pub async fn finish(self) {
+        if let Some(pg) = self.pg {
+            pg.finish().await;
+        }
+    }
+}
+
+/// A running `gridwatch` process.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    /// The admin token `demo` printed, if it ran as `demo`.
+    pub admin: Option<String>,
+    pub http: reqwest::Client,
+}
+
+impl Server {
+    /// Starts `gridwatch demo` (dongjie) on `store`, on a free port.
+    pub fn demo(store: &TestStore) -> Self {
+        Self::start(&["demo"], store)
+    }
+
+    /// Starts `gridwatch <args> --addr 127.0.0.1:0 <store args>` and waits until it listens.
+    pub fn start(args: &[&str], store: &TestStore) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gridwatch"))
+            .args(args)
+            .args(["--addr", "127.0.0.1:0"])
+            .args(&store.args)
+            .current_dir(workspace_root())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut base = None;
+        let mut admin = None;
+        let wants_token = args.first() == Some(&"demo");
+        while base.is_none() || (wants_token && admin.is_none()) {
+            let line = rx.recv_timeout(START_TIMEOUT).expect("the server did not report its address in time");
+            if let Some(rest) = line.strip_prefix("gridwatch is up at ") {
+                base = Some(rest.split_whitespace().next().unwrap().trim_end_matches('/').to_owned());
+            } else if let Some(token) = line.strip_prefix("admin token: ") {
+                admin = Some(token.trim().to_owned());
+            }
+        }
+        Self { child, base: base.unwrap(), admin, http: reqwest::Client::new() }
+    }
+
+    pub fn token(&self) -> &str {
+        self.admin.as_deref().expect("started as demo")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// GET with the admin token; returns the status and the JSON body (Null if not JSON).
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.get_as(self.token(), path).await
+    }
+
+    pub async fn get_as(&self, token: &str, path: &str) -> (u16, Value) {
+        let response = self.http.get(self.url(path)).bearer_auth(token).send().await.unwrap();
+        split(response).await
+    }
+
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: &Value) -> (u16, Value) {
+        self.send_as(self.token(), method, path, body).await
+    }
+
+    pub async fn send_as(&self, token: &str, method: reqwest::Method, path: &str, body: &Value) -> (u16, Value) {
+        let response = self.http.request(method, self.url(path)).bearer_auth(token).json(body).send().await.unwrap();
+        split(response).await
+    }
+
+    /// Sends raw bytes as `application/json`.
+    pub async fn send_raw(&self, method: reqwest::Method, path: &str, body: Vec<u8>) -> (u16, Value, String) {
+        let response = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(self.token())
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let (status, json) = split(response).await;
+        (status, json, content_type)
+    }
+
+    /// SIGKILL: no shutdown hook runs, as in a crash.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn split(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// Asserts a problem+json body with the given status and `type` slug.
+#[track_caller]
+pub fn assert_problem(got: &(u16, Value), status: u16, slug: &str) {
+    assert_eq!(got.0, status, "status; body: {}", got.1);
+    assert_eq!(got.1["type"], format!("/problems/{slug}"), "problem type; body: {}", got.1);
+    assert_eq!(got.1["status"], status, "problem status member");
+    assert!(got.1["detail"].as_str().is_some_and(|d| !d.is_empty()), "problem detail");
+}
+
+/// The Python interpreter with the reference libraries, or `None` (skip) outside CI.
+pub fn reference_python() -> Option<String> {
+    let python = std::env::var("GRIDWATCH_PYTHON").unwrap_or_else(|_| {
+        let venv = workspace_root().join(".venv/bin/python");
+        if venv.exists() { venv.display().to_string() } else { "python3".into() }
+    });
+    let ok = Command::new(&python)
+        .args(["-c", "import h3, shapely"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        return Some(python);
+    }
+    assert!(!ci(), "CI=true but {python} cannot import h3 and shapely (see tests/reference/requirements.txt)");
+    eprintln!("SKIPPED: the reference check needs python with h3 and shapely (pip install -r tests/reference/requirements.txt)");
+    None
+}
+
+/// Runs `tests/reference/check_city.py` against a server; panics with its output on failure.
+pub fn check_city(server: &Server, extra: &[&str]) {
+    let Some(python) = reference_python() else { return };
+    let output = Command::new(python)
+        .arg(workspace_root().join("tests/reference/check_city.py"))
+        .args([server.base.as_str(), server.token()])
+        .args(extra)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!("{stdout}{stderr}");
+    assert!(output.status.success(), "reference check failed:\n{stdout}\n{stderr}");
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the real `gridwatch` binary, a real store (SQLite, and PostGIS when
+//! `GRIDWATCH_TEST_DATABASE_URL` is set — required under `CI=true`), real HTTP clients, and independent
+//! references (the `h3` library and shapely, through `tests/reference/check_city.py`).
+
+mod access;
+mod bad_input;
+mod demo_city;
+mod harness;
+mod osm_import;
+mod restart;
