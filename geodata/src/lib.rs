@@ -12,7 +12,9 @@ mod geojson_reader;
 pub mod households;
 mod model;
 mod osm_reader;
+mod partition;
 
 pub use geojson_reader::{GeoJsonError, parse_geojson, read_geojson};
 pub use model::{AreaRecord, BuildingRecord, Dataset, Level, LineRecord, RegionRecord, is_valid_region_code};
 pub use osm_reader::{OSM_ATTRIBUTION, OsmError, read_osm_pbf};
+pub use partition::{CellLoad, PartitionRules, partition_cells};

@@ -3,6 +3,7 @@
 use super::*;
 use geo::{BoundingRect as _, Validation as _};
 
+
 fn helsinki() -> Dataset {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/helsinki.osm.pbf");
     read_osm_pbf(&path).expect("the extract reads")
