@@ -84,8 +84,6 @@ pub fn neighbours(cell: CellIndex) -> impl Iterator<Item = CellIndex> {
 pub(crate) struct CellGraph {
     /// The cells, sorted; a cell's position is its id.
     pub cells: Vec<CellIndex>,
-    /// Id of each cell.
-    pub index: HashMap<CellIndex, u32>,
     /// Neighbour ids of cell `i` are `adjacency[offsets[i]..offsets[i + 1]]`.
     offsets: Vec<u32>,
     adjacency: Vec<u32>,
@@ -126,7 +124,6 @@ impl CellGraph {
             .collect();
         Self {
             cells,
-            index,
             offsets,
             adjacency,
             xy,

@@ -13,8 +13,12 @@ pub mod households;
 mod model;
 mod osm_reader;
 mod partition;
+mod plan;
+mod synthetic;
 
 pub use geojson_reader::{GeoJsonError, parse_geojson, read_geojson};
 pub use model::{AreaRecord, BuildingRecord, Dataset, Level, LineRecord, RegionRecord, is_valid_region_code};
 pub use osm_reader::{OSM_ATTRIBUTION, OsmError, read_osm_pbf};
 pub use partition::{CellLoad, PartitionRules, partition_cells};
+pub use plan::{CityPlan, GridFlag, PlanError, PlannedGrid, PlannedRegion, plan_city};
+pub use synthetic::{DONGJIE_HOUSEHOLDS, Preset, synthetic_city};

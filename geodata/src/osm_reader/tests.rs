@@ -1,7 +1,7 @@
 //! Tests of the OSM reader against the Helsinki extract shipped in `data/`.
 
 use super::*;
-use geo::{BoundingRect as _, Validation as _};
+use geo::BoundingRect as _;
 
 
 fn helsinki() -> Dataset {
