@@ -1,0 +1,224 @@
+//! H3 cells from and to geometry: polygon tiling, dissolved outlines, centroid cells.
+//!
+//! Owns the bridge between `geo` shapes in degrees (EPSG:4326, lon/lat order) and `h3o`
+//! cells, plus the small cell-set helpers (neighbours, local metric projection) the
+//! partitioner and the planner share. It must not know about households or regions.
+
+use geo::{Centroid as _, MultiPolygon};
+use h3o::geom::{ContainmentMode, SolventBuilder, TilerBuilder};
+use h3o::{CellIndex, LatLng, Resolution};
+use std::collections::HashMap;
+
+/// The cells whose centre lies inside `boundary` (H3 "center containment", as the reference
+/// library's `polygon_to_cells`), sorted and deduplicated.
+///
+/// `boundary` is in degrees (EPSG:4326, lon/lat order). Polygons with non-finite or
+/// out-of-range coordinates are skipped.
+#[must_use]
+pub fn polygon_cells(boundary: &MultiPolygon<f64>, res: Resolution) -> Vec<CellIndex> {
+    let mut tiler = TilerBuilder::new(res)
+        .containment_mode(ContainmentMode::ContainsCentroid)
+        .build();
+    let mut any = false;
+    for polygon in boundary {
+        // A polygon h3o rejects (non-finite coordinates) contributes no cells.
+        if tiler.add(polygon.clone()).is_ok() {
+            any = true;
+        }
+    }
+    if !any {
+        return Vec::new();
+    }
+    let mut cells: Vec<CellIndex> = tiler.into_coverage().collect();
+    cells.sort_unstable();
+    cells.dedup();
+    cells
+}
+
+/// The dissolved outline of a set of cells, in degrees (EPSG:4326, lon/lat order).
+///
+/// Duplicates are ignored. All cells should share one resolution: cells at another
+/// resolution than the first cell's are left out. An empty set gives an empty outline.
+#[must_use]
+pub fn outline(cells: &[CellIndex]) -> MultiPolygon<f64> {
+    let Some(first) = cells.first() else {
+        return MultiPolygon::new(Vec::new());
+    };
+    let res = first.resolution();
+    let mut unique: Vec<CellIndex> = cells.iter().copied().filter(|c| c.resolution() == res).collect();
+    unique.sort_unstable();
+    unique.dedup();
+    SolventBuilder::new()
+        .build()
+        .dissolve(unique)
+        .unwrap_or_else(|_| MultiPolygon::new(Vec::new()))
+}
+
+/// The cell holding the centroid of a footprint given in degrees (EPSG:4326, lon/lat order).
+///
+/// The centroid is the planar centroid in degrees, exact enough at building scale. `None`
+/// for an empty footprint or one whose centroid is not a valid coordinate.
+#[must_use]
+pub fn centroid_cell(footprint: &MultiPolygon<f64>, res: Resolution) -> Option<CellIndex> {
+    let centroid = footprint.centroid()?;
+    let latlng = LatLng::new(centroid.y(), centroid.x()).ok()?;
+    Some(latlng.to_cell(res))
+}
+
+/// The centre of a cell as `(lon, lat)` in degrees (EPSG:4326).
+#[must_use]
+pub fn cell_center(cell: CellIndex) -> (f64, f64) {
+    let ll = LatLng::from(cell);
+    (ll.lng(), ll.lat())
+}
+
+/// The neighbours (grid distance 1) of `cell`, without the cell itself.
+pub fn neighbours(cell: CellIndex) -> impl Iterator<Item = CellIndex> {
+    let disk: Vec<CellIndex> = cell.grid_disk(1);
+    disk.into_iter().filter(move |&c| c != cell)
+}
+
+/// A set of cells with dense ids, neighbour lists and local metric coordinates: the working
+/// form the partitioner and the planner walk.
+#[derive(Debug, Clone)]
+pub(crate) struct CellGraph {
+    /// The cells, sorted; a cell's position is its id.
+    pub cells: Vec<CellIndex>,
+    /// Neighbour ids of cell `i` are `adjacency[offsets[i]..offsets[i + 1]]`.
+    offsets: Vec<u32>,
+    adjacency: Vec<u32>,
+    /// Cell centres in meters on a local equirectangular projection:
+    /// x = lon × cos(lat0) × `M_PER_DEG`, y = lat × `M_PER_DEG`.
+    pub xy: Vec<(f64, f64)>,
+}
+
+/// Meters per degree of latitude (mean), for the local projection.
+pub(crate) const M_PER_DEG: f64 = 111_195.0;
+
+impl CellGraph {
+    /// Builds the graph of a set of cells (duplicates are ignored).
+    pub fn new(cells: &[CellIndex]) -> Self {
+        let mut cells = cells.to_vec();
+        cells.sort_unstable();
+        cells.dedup();
+        let index: HashMap<CellIndex, u32> = cells.iter().zip(0_u32..).map(|(&c, i)| (c, i)).collect();
+        let mut offsets = Vec::with_capacity(cells.len() + 1);
+        let mut adjacency = Vec::with_capacity(cells.len() * 6);
+        offsets.push(0);
+        for &cell in &cells {
+            adjacency.extend(neighbours(cell).filter_map(|n| index.get(&n).copied()));
+            offsets.push(u32::try_from(adjacency.len()).unwrap_or(u32::MAX));
+        }
+        let centres: Vec<(f64, f64)> = cells.iter().map(|&c| cell_center(c)).collect();
+        let lat0 = if centres.is_empty() {
+            0.0
+        } else {
+            #[expect(clippy::cast_precision_loss, reason = "a mean over at most millions of cells")]
+            let n = centres.len() as f64;
+            centres.iter().map(|c| c.1).sum::<f64>() / n
+        };
+        let cos0 = lat0.to_radians().cos();
+        let xy = centres
+            .iter()
+            .map(|&(lon, lat)| (lon * cos0 * M_PER_DEG, lat * M_PER_DEG))
+            .collect();
+        Self {
+            cells,
+            offsets,
+            adjacency,
+            xy,
+        }
+    }
+
+    /// Number of cells.
+    pub fn len(&self) -> usize {
+        self.cells.len()
+    }
+
+    /// Neighbour ids of cell `i`.
+    pub fn neighbours(&self, i: u32) -> &[u32] {
+        let i = i as usize;
+        &self.adjacency[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{Contains as _, LineString, Point, Polygon};
+
+    fn square(lon: f64, lat: f64, size: f64) -> MultiPolygon<f64> {
+        MultiPolygon::new(vec![Polygon::new(
+            LineString::from(vec![
+                (lon, lat),
+                (lon + size, lat),
+                (lon + size, lat + size),
+                (lon, lat + size),
+                (lon, lat),
+            ]),
+            vec![],
+        )])
+    }
+
+    #[test]
+    fn polygon_cells_have_their_centre_inside() {
+        let boundary = square(113.1, 36.18, 0.003);
+        let cells = polygon_cells(&boundary, Resolution::Twelve);
+        assert!(cells.len() > 100, "{}", cells.len());
+        assert!(cells.windows(2).all(|w| w[0] < w[1]), "sorted, no duplicates");
+        for &cell in &cells {
+            let (lon, lat) = cell_center(cell);
+            assert!(boundary.contains(&Point::new(lon, lat)), "{cell}");
+        }
+        // Cells just outside the set (their neighbours) have their centre outside.
+        let set: std::collections::HashSet<_> = cells.iter().copied().collect();
+        for &cell in &cells {
+            for n in neighbours(cell).filter(|n| !set.contains(n)) {
+                let (lon, lat) = cell_center(n);
+                assert!(!boundary.contains(&Point::new(lon, lat)), "{n}");
+            }
+        }
+    }
+
+    #[test]
+    fn adjacent_polygons_share_no_cell() {
+        let a = polygon_cells(&square(113.1, 36.18, 0.003), Resolution::Twelve);
+        let b = polygon_cells(&square(113.103, 36.18, 0.003), Resolution::Twelve);
+        let a: std::collections::HashSet<_> = a.into_iter().collect();
+        assert!(b.iter().all(|c| !a.contains(c)));
+    }
+
+    #[test]
+    fn outline_covers_the_cells() {
+        let cells = polygon_cells(&square(113.1, 36.18, 0.002), Resolution::Twelve);
+        let shape = outline(&cells);
+        assert_eq!(shape.0.len(), 1, "a square gives one connected outline");
+        for &cell in &cells {
+            let (lon, lat) = cell_center(cell);
+            assert!(shape.contains(&Point::new(lon, lat)));
+        }
+        assert!(outline(&[]).0.is_empty());
+    }
+
+    #[test]
+    fn centroid_cell_holds_the_centroid() {
+        let footprint = square(113.1, 36.18, 0.0002);
+        let cell = centroid_cell(&footprint, Resolution::Twelve).expect("a cell");
+        let hexagon = MultiPolygon::from(cell);
+        assert!(hexagon.contains(&Point::new(113.1001, 36.1801)));
+        assert_eq!(centroid_cell(&MultiPolygon::new(vec![]), Resolution::Twelve), None);
+    }
+
+    #[test]
+    fn graph_neighbours_stay_inside_the_set() {
+        let cells = polygon_cells(&square(113.1, 36.18, 0.002), Resolution::Twelve);
+        let graph = CellGraph::new(&cells);
+        assert_eq!(graph.len(), cells.len());
+        for i in 0..u32::try_from(graph.len()).expect("small") {
+            assert!(graph.neighbours(i).len() <= 6);
+            for &j in graph.neighbours(i) {
+                assert!(graph.neighbours(j).contains(&i), "symmetric");
+            }
+        }
+    }
+}

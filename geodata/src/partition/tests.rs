@@ -1,0 +1,130 @@
+//! Property-style tests of the partitioner on random synthetic inputs.
+
+use super::*;
+use h3o::{LatLng, Resolution};
+use rand::{Rng as _, SeedableRng as _};
+use rand_chacha::ChaCha8Rng;
+use std::collections::HashSet;
+
+fn disk(lat: f64, lon: f64, k: u32) -> Vec<CellIndex> {
+    let centre = LatLng::new(lat, lon).expect("valid").to_cell(Resolution::Twelve);
+    centre.grid_disk(k)
+}
+
+fn is_contiguous(cells: &[CellIndex]) -> bool {
+    let set: HashSet<CellIndex> = cells.iter().copied().collect();
+    let Some(&start) = cells.first() else { return true };
+    let mut seen = HashSet::from([start]);
+    let mut stack = vec![start];
+    while let Some(cell) = stack.pop() {
+        for n in crate::cells::neighbours(cell) {
+            if set.contains(&n) && seen.insert(n) {
+                stack.push(n);
+            }
+        }
+    }
+    seen.len() == set.len()
+}
+
+fn random_loads(cells: &[CellIndex], rng: &mut ChaCha8Rng, density: f64, max_households: u32) -> HashMap<CellIndex, CellLoad> {
+    let mut loads = HashMap::new();
+    for &cell in cells {
+        if rng.random_bool(density) {
+            let mut load = CellLoad::default();
+            load.add_building(rng.random_range(1..=max_households));
+            loads.insert(cell, load);
+        }
+    }
+    loads
+}
+
+fn check_invariants(cells: &[CellIndex], grids: &[Vec<CellIndex>]) {
+    let mut seen = HashSet::new();
+    for grid in grids {
+        assert!(!grid.is_empty());
+        for &cell in grid {
+            assert!(seen.insert(cell), "{cell} is in two grids");
+        }
+        assert!(is_contiguous(grid), "grid of {} cells is not contiguous", grid.len());
+    }
+    let input: HashSet<CellIndex> = cells.iter().copied().collect();
+    assert_eq!(seen, input, "every cell exactly once");
+}
+
+#[test]
+fn random_inputs_keep_every_cell_once_and_grids_contiguous() {
+    for seed in 0..16_u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let lat = 36.0 + rng.random_range(0.0..1.0);
+        let lon = 113.0 + rng.random_range(0.0..1.0);
+        let mut cells = disk(lat, lon, rng.random_range(8..40));
+        // Carve holes so shapes are not convex (the rest may split into several pieces).
+        let holes = rng.random_range(0..5);
+        for _ in 0..holes {
+            let at = cells[rng.random_range(0..cells.len())];
+            let hole: HashSet<CellIndex> = at.grid_disk::<Vec<_>>(rng.random_range(1..4)).into_iter().collect();
+            cells.retain(|c| !hole.contains(c));
+        }
+        let density = rng.random_range(0.05..0.5);
+        let biggest = rng.random_range(5..60);
+        let loads = random_loads(&cells, &mut rng, density, biggest);
+        let grids = partition_cells(&cells, &loads, &PartitionRules::default());
+        check_invariants(&cells, &grids);
+    }
+}
+
+#[test]
+fn grids_land_in_range_on_even_load() {
+    let cells = disk(36.19, 113.11, 40);
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let loads = random_loads(&cells, &mut rng, 0.12, 30);
+    let total: u32 = loads.values().map(|l| l.households).sum();
+    let grids = partition_cells(&cells, &loads, &PartitionRules::default());
+    check_invariants(&cells, &grids);
+    let sums: Vec<u32> = grids
+        .iter()
+        .map(|g| g.iter().filter_map(|c| loads.get(c)).map(|l| l.households).sum())
+        .collect();
+    let in_range = sums.iter().filter(|&&h| (100..=150).contains(&h)).count();
+    eprintln!("{} households in {} grids, {in_range} in range: {sums:?}", total, grids.len());
+    assert_eq!(in_range, grids.len());
+}
+
+#[test]
+fn an_oversize_cell_is_its_own_grid() {
+    let cells = disk(36.19, 113.11, 12);
+    let mut loads = HashMap::new();
+    let mut tower = CellLoad::default();
+    tower.add_building(200);
+    loads.insert(cells[0], tower);
+    for &cell in cells.iter().skip(1).step_by(5) {
+        let mut load = CellLoad::default();
+        load.add_building(20);
+        loads.insert(cell, load);
+    }
+    let grids = partition_cells(&cells, &loads, &PartitionRules::default());
+    check_invariants(&cells, &grids);
+    assert!(grids.iter().any(|g| g == &vec![cells[0]]));
+}
+
+#[test]
+fn empty_and_tiny_inputs() {
+    assert!(partition_cells(&[], &HashMap::new(), &PartitionRules::default()).is_empty());
+    let cells = disk(36.19, 113.11, 3);
+    let grids = partition_cells(&cells, &HashMap::new(), &PartitionRules::default());
+    assert_eq!(grids.len(), 1, "no households: one grid");
+    check_invariants(&cells, &grids);
+}
+
+#[test]
+fn choose_k_puts_the_mean_in_range() {
+    assert_eq!(choose_k(0, 100, 150, 10), 1);
+    assert_eq!(choose_k(125, 100, 150, 10), 1);
+    assert_eq!(choose_k(12_250, 100, 150, 20_000), 98);
+    // 160: one grid of 160 (10 over) beats two of 80 (40 under).
+    assert_eq!(choose_k(160, 100, 150, 10), 1);
+    // 290: k = round(2.32) = 2 gives 145.
+    assert_eq!(choose_k(290, 100, 150, 10), 2);
+    // Never more groups than cells.
+    assert_eq!(choose_k(10_000, 100, 150, 3), 3);
+}

@@ -1,0 +1,82 @@
+//! Reading order, codes and flags of grids (and of communities formed from cells).
+//! Works on cell centres in degrees (EPSG:4326); owns no cutting.
+
+use super::{GridFlag, PlannedGrid};
+use crate::cells::cell_center;
+use crate::partition::{CellLoad, PartitionRules};
+use h3o::{CellIndex, Resolution};
+use std::collections::HashMap;
+
+/// Mean meters per degree of latitude.
+const M_PER_DEG: f64 = 111_195.0;
+
+/// Sorts groups of cells in reading order: rows north to south, each row about as tall as
+/// a typical group (the side of a square of the mean group area), west to east within a
+/// row, by the mean of each group's cell centres.
+#[expect(clippy::cast_precision_loss, reason = "cell counts are far below 2^52")]
+#[expect(clippy::cast_possible_truncation, reason = "row numbers are small and finite")]
+pub(super) fn reading_order(groups: Vec<Vec<CellIndex>>, res: Resolution) -> Vec<Vec<CellIndex>> {
+    if groups.is_empty() {
+        return groups;
+    }
+    let total_cells: usize = groups.iter().map(Vec::len).sum();
+    let mean_area_m2 = total_cells as f64 / groups.len() as f64 * res.area_m2();
+    let row_height_deg = (mean_area_m2.sqrt() / M_PER_DEG).max(f64::EPSILON);
+    let mut keyed: Vec<((f64, f64), Vec<CellIndex>)> = groups
+        .into_iter()
+        .map(|cells| {
+            let n = cells.len().max(1) as f64;
+            let (lon, lat) = cells
+                .iter()
+                .map(|&c| cell_center(c))
+                .fold((0.0, 0.0), |(x, y), (lon, lat)| (x + lon, y + lat));
+            ((lon / n, lat / n), cells)
+        })
+        .collect();
+    let top = keyed.iter().map(|((_, lat), _)| *lat).fold(f64::MIN, f64::max);
+    let row = |lat: f64| ((top - lat) / row_height_deg).floor() as i64;
+    keyed.sort_by(|(a, ca), (b, cb)| {
+        row(a.1)
+            .cmp(&row(b.1))
+            .then(a.0.total_cmp(&b.0))
+            .then(ca.first().cmp(&cb.first()))
+    });
+    keyed.into_iter().map(|(_, cells)| cells).collect()
+}
+
+/// The `n`-th grid (1-based) of a community, with its households, building count and flag.
+pub(super) fn grid(
+    community_code: &str,
+    n: usize,
+    cells: Vec<CellIndex>,
+    loads: &HashMap<CellIndex, CellLoad>,
+    rules: &PartitionRules,
+) -> PlannedGrid {
+    let (mut households, mut building_count, mut biggest) = (0_u32, 0_u32, 0_u32);
+    for load in cells.iter().filter_map(|c| loads.get(c)) {
+        households = households.saturating_add(load.households);
+        building_count += load.buildings;
+        biggest = biggest.max(load.max_building_households);
+    }
+    let flag = if cells.len() == 1 && households > rules.max_households {
+        Some(if biggest > rules.max_households {
+            GridFlag::SingleBuildingOverMax { households }
+        } else {
+            GridFlag::CellOverMax { households }
+        })
+    } else if households < rules.min_households {
+        Some(GridFlag::UnderMin { households })
+    } else if households > rules.max_households {
+        Some(GridFlag::OverMax { households })
+    } else {
+        None
+    };
+    PlannedGrid {
+        community_code: community_code.to_owned(),
+        code: format!("{community_code}{n:03}"),
+        cells,
+        households,
+        building_count,
+        flag,
+    }
+}

@@ -1,0 +1,161 @@
+//! A deterministic synthetic demo city, for demos, tests and benchmarks without real data.
+//!
+//! Owns the presets. [`Preset::Dongjie`] reproduces the reference street of the grid
+//! management literature (Dongjie street, Changzhi, Shanxi): about 5.6 km² (2.8 km × 2.0 km
+//! centred on lon 113.11, lat 36.19), one district (`140403` Luzhou), one street
+//! (`140403001` Dongjie), seven communities whose polygons tile the street exactly (shared
+//! edges, no gap, no overlap), 12,250 households in residential slabs of 6–36 households,
+//! small houses, a few non-residential buildings and exactly two towers of 160–220
+//! households, named roads with buildings kept off them, and a park with a pond.
+//!
+//! Everything is drawn in local meters and mapped to degrees (EPSG:4326, lon/lat order)
+//! with a per-axis linear map, so shared vertices stay identical. The same preset and seed
+//! always give the same dataset (`ChaCha8Rng`). It must not plan grids.
+
+mod buildings;
+mod layout;
+
+use crate::model::{AreaRecord, BuildingRecord, Dataset, Level, LineRecord, RegionRecord};
+use geo::{Coord, LineString, MapCoords as _, MultiPolygon, Polygon};
+use rand::SeedableRng as _;
+use rand_chacha::ChaCha8Rng;
+
+/// A synthetic city to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Preset {
+    /// The Dongjie street of Changzhi, Shanxi: 7 communities, about 98 grids.
+    Dongjie,
+}
+
+/// Households of the Dongjie preset (98 grids of 125).
+pub const DONGJIE_HOUSEHOLDS: u32 = 12_250;
+/// Centre of the Dongjie preset, degrees.
+const DONGJIE_CENTRE: (f64, f64) = (113.11, 36.19);
+
+/// Generates the preset's dataset; the same `seed` always gives the same dataset.
+/// Output in degrees (EPSG:4326, lon/lat order).
+#[must_use]
+pub fn synthetic_city(preset: Preset, seed: u64) -> Dataset {
+    match preset {
+        Preset::Dongjie => dongjie(seed),
+    }
+}
+
+/// Local meters (x east, y north, from the street's south-west corner) to degrees.
+struct Frame {
+    lon0: f64,
+    lat0: f64,
+    m_per_deg_lon: f64,
+    m_per_deg_lat: f64,
+}
+
+impl Frame {
+    /// A frame whose local point (`cx_m`, `cy_m`) maps to (`lon`, `lat`); meters per degree
+    /// from the WGS84 series at that latitude.
+    fn centred(lon: f64, lat: f64, cx_m: f64, cy_m: f64) -> Self {
+        let phi = lat.to_radians();
+        let m_per_deg_lat = 111_132.92 - 559.82 * (2.0 * phi).cos() + 1.175 * (4.0 * phi).cos();
+        let m_per_deg_lon = 111_412.84 * phi.cos() - 93.5 * (3.0 * phi).cos() + 0.118 * (5.0 * phi).cos();
+        Self {
+            lon0: lon - cx_m / m_per_deg_lon,
+            lat0: lat - cy_m / m_per_deg_lat,
+            m_per_deg_lon,
+            m_per_deg_lat,
+        }
+    }
+
+    fn coord(&self, c: Coord<f64>) -> Coord<f64> {
+        Coord {
+            x: self.lon0 + c.x / self.m_per_deg_lon,
+            y: self.lat0 + c.y / self.m_per_deg_lat,
+        }
+    }
+
+    fn polygon(&self, p: &Polygon<f64>) -> MultiPolygon<f64> {
+        MultiPolygon::new(vec![p.map_coords(|c| self.coord(c))])
+    }
+
+    fn line(&self, l: &LineString<f64>) -> LineString<f64> {
+        l.map_coords(|c| self.coord(c))
+    }
+}
+
+fn dongjie(seed: u64) -> Dataset {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let plan = layout::layout(&mut rng);
+    let placed = buildings::place(&plan, &mut rng, DONGJIE_HOUSEHOLDS);
+    let frame = Frame::centred(
+        DONGJIE_CENTRE.0,
+        DONGJIE_CENTRE.1,
+        layout::WIDTH_M / 2.0,
+        layout::HEIGHT_M / 2.0,
+    );
+
+    let mut regions = vec![
+        RegionRecord {
+            level: Level::District,
+            code: "140403".to_owned(),
+            name: "Luzhou District 潞州区".to_owned(),
+            parent_code: None,
+            boundary: None,
+        },
+        RegionRecord {
+            level: Level::Street,
+            code: "140403001".to_owned(),
+            name: "Dongjie Street 东街街道".to_owned(),
+            parent_code: Some("140403".to_owned()),
+            boundary: Some(frame.polygon(&plan.street)),
+        },
+    ];
+    for (n, (polygon, (pinyin, hanzi))) in (1..).zip(plan.communities.iter().zip(layout::COMMUNITY_NAMES)) {
+        regions.push(RegionRecord {
+            level: Level::Community,
+            code: format!("140403001{n:03}"),
+            name: format!("{pinyin} Community {hanzi}"),
+            parent_code: Some("140403001".to_owned()),
+            boundary: Some(frame.polygon(polygon)),
+        });
+    }
+    let buildings = placed
+        .iter()
+        .map(|b| BuildingRecord {
+            source_id: None,
+            footprint: frame.polygon(&b.footprint),
+            kind: b.kind.to_owned(),
+            levels: Some(b.levels),
+            households: b.households,
+        })
+        .collect();
+    let roads = plan
+        .roads
+        .iter()
+        .map(|r| LineRecord {
+            kind: r.kind.to_owned(),
+            name: Some(r.name.clone()),
+            geometry: frame.line(&r.line),
+        })
+        .collect();
+    let areas = vec![
+        AreaRecord {
+            kind: "park".to_owned(),
+            name: Some("Lianhua Park 莲花公园".to_owned()),
+            geometry: frame.polygon(&plan.park),
+        },
+        AreaRecord {
+            kind: "water".to_owned(),
+            name: Some("Lianhua Pond 莲花池".to_owned()),
+            geometry: frame.polygon(&plan.pond),
+        },
+    ];
+    Dataset {
+        name: "dongjie".to_owned(),
+        attribution: None,
+        regions,
+        buildings,
+        roads,
+        areas,
+    }
+}
+
+#[cfg(test)]
+mod tests;
