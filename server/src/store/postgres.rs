@@ -1,29 +1,434 @@
-//! Placeholder until the store implementation lands.
-#![allow(clippy::unused_async)]
+//! The production store: `PostgreSQL` + `PostGIS` through sqlx, selected by `DATABASE_URL=postgres://…`.
+//!
+//! Geometries go in as `GeoJSON` through `ST_GeomFromGeoJSON` into real `geometry(MultiPolygon, 4326)`
+//! columns, so `QGIS` and `GDAL` open the tables directly, and come back through `ST_AsGeoJSON`. They are a
+//! copy for GIS access: no spatial decision is taken here. Imports send each table as parallel arrays
+//! in one `UNNEST` statement. Every write takes one advisory lock just before appending its event, so
+//! sequence numbers become visible in order and a process tailing `seq > n` never skips one.
+
+mod import;
+
+use std::time::Duration;
 
 use async_trait::async_trait;
+use serde_json::Value;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
 
-use super::{NewBuilding, NewCity, NewRegion, NewToken, NewWorker, Snapshot, Store, StoreError, StoreKind, TokenRecord};
-use crate::domain::{Building, Event, GridId, Region, RegionId, Worker};
+use super::payload;
+use super::payload::codec::{self, cell_to_i64, geojson_text};
+use super::payload::conflict::Context;
+use super::payload::rows::{EventRow, SnapshotRows, TokenRow};
+use super::{
+    NewBuilding, NewCity, NewRegion, NewToken, NewWorker, Snapshot, Store, StoreError, StoreKind,
+    TokenRecord, redact,
+};
+use crate::domain::{
+    Building, BuildingId, Event, GridDuty, GridId, Region, RegionId, TokenId, Worker, WorkerId,
+};
 
-pub struct PgStore;
+/// The advisory lock that orders event appends across every gridwatch process on one database.
+const EVENTS_LOCK: i64 = 0x6777_5f65_7665_6e74; // "gw_event"
+const MAX_CONNECTIONS: u32 = 16;
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The `PostgreSQL` + `PostGIS` store. One pool per process.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
 
 impl PgStore {
-    pub async fn connect(_url: &str) -> Result<Self, StoreError> {
-        Err(StoreError::Url("not implemented yet".into()))
+    /// Connects with one pool and runs the migrations (the first creates the `postgis` extension).
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options: PgConnectOptions = url
+            .parse()
+            .map_err(|e| StoreError::Url(format!("{}: {e}", redact(url))))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options.application_name("gridwatch"))
+            .await
+            .context("connecting to PostgreSQL")?;
+        sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    async fn begin_write(
+        &self,
+        doing: &'static str,
+    ) -> Result<Transaction<'static, Postgres>, StoreError> {
+        self.pool.begin().await.context(doing)
     }
 }
 
 #[async_trait]
 impl Store for PgStore {
-    fn kind(&self) -> StoreKind { StoreKind::Sqlite }
-    async fn snapshot(&self) -> Result<Snapshot, StoreError> { unimplemented!() }
-    async fn import_city(&self, _c: &NewCity) -> Result<Event, StoreError> { unimplemented!() }
-    async fn insert_region(&self, _r: &NewRegion, _p: Option<RegionId>) -> Result<(Region, Event), StoreError> { unimplemented!() }
-    async fn insert_building(&self, _b: &NewBuilding, _g: Option<GridId>) -> Result<(Building, Event), StoreError> { unimplemented!() }
-    async fn insert_worker(&self, _w: &NewWorker) -> Result<(Worker, Event), StoreError> { unimplemented!() }
-    async fn update_worker(&self, _w: &Worker) -> Result<Event, StoreError> { unimplemented!() }
-    async fn insert_token(&self, _t: &NewToken) -> Result<(TokenRecord, Event), StoreError> { unimplemented!() }
-    async fn token_by_hash(&self, _h: &str) -> Result<Option<TokenRecord>, StoreError> { unimplemented!() }
-    async fn events_since(&self, _a: i64, _l: u32) -> Result<Vec<Event>, StoreError> { unimplemented!() }
+    fn kind(&self) -> StoreKind {
+        StoreKind::Postgres
+    }
+
+    async fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        // One snapshot of the database for every table, so `last_seq` matches the rows.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .context("starting the snapshot")?;
+        let rows = SnapshotRows {
+            resolution: sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(payload::CELL_RESOLUTION)
+                .fetch_optional(&mut *tx)
+                .await
+                .context("loading settings")?,
+            regions: sqlx::query_as(include_str!("postgres/snapshot_regions.sql"))
+                .fetch_all(&mut *tx)
+                .await
+                .context("loading regions")?,
+            grids: sqlx::query_as(include_str!("postgres/snapshot_grids.sql"))
+                .fetch_all(&mut *tx)
+                .await
+                .context("loading grids")?,
+            cells: sqlx::query_as("SELECT grid_id, cell FROM grid_cells ORDER BY grid_id, cell")
+                .fetch_all(&mut *tx)
+                .await
+                .context("loading grid cells")?,
+            buildings: sqlx::query_as(include_str!("postgres/snapshot_buildings.sql"))
+                .fetch_all(&mut *tx)
+                .await
+                .context("loading buildings")?,
+            workers: sqlx::query_as("SELECT id, name, kind, duty, phone, device_id FROM workers ORDER BY id")
+                .fetch_all(&mut *tx)
+                .await
+                .context("loading workers")?,
+            duties: sqlx::query_as(
+                "SELECT worker_id, grid_id, responsibility FROM worker_grids ORDER BY worker_id, position",
+            )
+            .fetch_all(&mut *tx)
+            .await
+            .context("loading grid duties")?,
+            last_seq: sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0)::bigint FROM events")
+                .fetch_one(&mut *tx)
+                .await
+                .context("loading the last event")?,
+        };
+        tx.commit().await.context("ending the snapshot")?;
+        rows.into_snapshot()
+    }
+
+    async fn import_city(&self, city: &NewCity) -> Result<Event, StoreError> {
+        let mut tx = self.begin_write("starting the import").await?;
+        import::write_city(&mut tx, city).await?;
+        let event = append_event(
+            &mut tx,
+            payload::CITY_IMPORTED,
+            payload::city_imported(city),
+        )
+        .await?;
+        tx.commit().await.context("committing the import")?;
+        Ok(event)
+    }
+
+    async fn insert_region(
+        &self,
+        region: &NewRegion,
+        parent: Option<RegionId>,
+    ) -> Result<(Region, Event), StoreError> {
+        let mut tx = self.begin_write("starting a region insert").await?;
+        let id = insert_region_row(&mut tx, region, parent.map(|p| p.0)).await?;
+        let region = Region {
+            id: RegionId(id),
+            level: region.level,
+            code: region.code.clone(),
+            name: region.name.clone(),
+            parent,
+            boundary: region.boundary.clone(),
+        };
+        let event = append_event(
+            &mut tx,
+            payload::REGION_CREATED,
+            payload::region_created(&region),
+        )
+        .await?;
+        tx.commit().await.context("committing a region")?;
+        Ok((region, event))
+    }
+
+    async fn insert_building(
+        &self,
+        building: &NewBuilding,
+        grid: Option<GridId>,
+    ) -> Result<(Building, Event), StoreError> {
+        let mut tx = self.begin_write("starting a building insert").await?;
+        let id: i64 = sqlx::query_scalar(include_str!("postgres/insert_building.sql"))
+            .bind(&building.source_id)
+            .bind(geojson_text(&building.footprint))
+            .bind(&building.kind)
+            .bind(building.levels.map(i64::from))
+            .bind(i64::from(building.households))
+            .bind(cell_to_i64(building.cell))
+            .bind(grid.map(|g| g.0))
+            .fetch_one(&mut *tx)
+            .await
+            .context("inserting a building")?;
+        let totals = match grid {
+            Some(grid) => {
+                let (households, count): (i64, i64) = sqlx::query_as(
+                    "UPDATE grids SET households = households + $1, building_count = building_count + 1 \
+                     WHERE id = $2 RETURNING households, building_count",
+                )
+                .bind(i64::from(building.households))
+                .bind(grid.0)
+                .fetch_one(&mut *tx)
+                .await
+                .context("adding a building to its grid")?;
+                Some(codec::grid_totals(households, count)?)
+            }
+            None => None,
+        };
+        let building = Building {
+            id: BuildingId(id),
+            source_id: building.source_id.clone(),
+            footprint: building.footprint.clone(),
+            kind: building.kind.clone(),
+            levels: building.levels,
+            households: building.households,
+            cell: building.cell,
+            grid,
+        };
+        let event = append_event(
+            &mut tx,
+            payload::BUILDING_CREATED,
+            payload::building_created(&building, totals),
+        )
+        .await?;
+        tx.commit().await.context("committing a building")?;
+        Ok((building, event))
+    }
+
+    async fn insert_worker(&self, worker: &NewWorker) -> Result<(Worker, Event), StoreError> {
+        let at = codec::now();
+        let mut tx = self.begin_write("starting a worker insert").await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO workers (name, kind, duty, phone, device_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+        )
+        .bind(&worker.name)
+        .bind(worker.kind.as_str())
+        .bind(worker.duty.as_str())
+        .bind(&worker.phone)
+        .bind(&worker.device_id)
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await
+        .context("inserting a worker")?;
+        insert_duties(
+            &mut tx,
+            id,
+            &worker.grids,
+            "inserting a worker's grid duties",
+        )
+        .await?;
+        let worker = Worker {
+            id: WorkerId(id),
+            name: worker.name.clone(),
+            kind: worker.kind,
+            duty: worker.duty,
+            phone: worker.phone.clone(),
+            device_id: worker.device_id.clone(),
+            grids: worker.grids.clone(),
+        };
+        let event =
+            append_event(&mut tx, payload::WORKER_CREATED, payload::worker(&worker)).await?;
+        tx.commit().await.context("committing a worker")?;
+        Ok((worker, event))
+    }
+
+    async fn update_worker(&self, worker: &Worker) -> Result<Event, StoreError> {
+        let mut tx = self.begin_write("starting a worker update").await?;
+        let updated = sqlx::query(include_str!("postgres/update_worker.sql"))
+            .bind(&worker.name)
+            .bind(worker.kind.as_str())
+            .bind(worker.duty.as_str())
+            .bind(&worker.phone)
+            .bind(&worker.device_id)
+            .bind(codec::now())
+            .bind(worker.id.0)
+            .execute(&mut *tx)
+            .await
+            .context("updating a worker")?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("worker {}", worker.id)));
+        }
+        sqlx::query("DELETE FROM worker_grids WHERE worker_id = $1")
+            .bind(worker.id.0)
+            .execute(&mut *tx)
+            .await
+            .context("replacing a worker's grid duties")?;
+        insert_duties(
+            &mut tx,
+            worker.id.0,
+            &worker.grids,
+            "updating a worker's grid duties",
+        )
+        .await?;
+        let event = append_event(&mut tx, payload::WORKER_UPDATED, payload::worker(worker)).await?;
+        tx.commit().await.context("committing a worker update")?;
+        Ok(event)
+    }
+
+    async fn insert_token(&self, token: &NewToken) -> Result<(TokenRecord, Event), StoreError> {
+        let created_at = codec::now();
+        let mut tx = self.begin_write("starting a token insert").await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO tokens (token_hash, role, scopes, worker_id, label, created_at) \
+             VALUES ($1, $2, $3::jsonb, $4, $5, $6) RETURNING id",
+        )
+        .bind(&token.hash)
+        .bind(token.role.as_str())
+        .bind(codec::scopes_text(&token.scopes))
+        .bind(token.worker.map(|w| w.0))
+        .bind(&token.label)
+        .bind(created_at)
+        .fetch_one(&mut *tx)
+        .await
+        .context("inserting a token")?;
+        let record = TokenRecord {
+            id: TokenId(id),
+            role: token.role,
+            scopes: token.scopes.clone(),
+            worker: token.worker,
+            label: token.label.clone(),
+            created_at,
+        };
+        let event = append_event(
+            &mut tx,
+            payload::TOKEN_CREATED,
+            payload::token_created(&record),
+        )
+        .await?;
+        tx.commit().await.context("committing a token")?;
+        Ok((record, event))
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let row: Option<TokenRow> = sqlx::query_as(
+            "SELECT id, role, scopes::text AS scopes, worker_id, label, created_at FROM tokens \
+             WHERE token_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await
+        .context("looking up a token")?;
+        row.map(TokenRow::into_record).transpose()
+    }
+
+    async fn events_since(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
+        let rows: Vec<EventRow> = sqlx::query_as(
+            "SELECT seq, at, kind, payload::text AS payload FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .context("loading events")?;
+        rows.into_iter().map(EventRow::into_event).collect()
+    }
+}
+
+/// Waits for the events lock; held until the transaction ends. Reentrant within a transaction.
+async fn lock_events(conn: &mut PgConnection) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(EVENTS_LOCK)
+        .execute(&mut *conn)
+        .await
+        .context("waiting for the events lock")?;
+    Ok(())
+}
+
+/// Appends the event of the write in progress. The lock is taken here, at the end of the transaction,
+/// so it is held only from the append to the commit.
+async fn append_event(
+    conn: &mut PgConnection,
+    kind: &str,
+    payload: Value,
+) -> Result<Event, StoreError> {
+    lock_events(conn).await?;
+    let at = codec::now();
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO events (at, kind, payload) VALUES ($1, $2, $3::jsonb) RETURNING seq",
+    )
+    .bind(at)
+    .bind(kind)
+    .bind(payload.to_string())
+    .fetch_one(&mut *conn)
+    .await
+    .context("appending an event")?;
+    Ok(Event {
+        seq,
+        at,
+        kind: kind.to_owned(),
+        payload,
+    })
+}
+
+/// Sets a setting, or removes it when `value` is `None`.
+async fn put_setting(
+    conn: &mut PgConnection,
+    key: &str,
+    value: Option<&str>,
+) -> Result<(), StoreError> {
+    match value {
+        Some(value) => sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value),
+        None => sqlx::query("DELETE FROM settings WHERE key = $1").bind(key),
+    }
+    .execute(&mut *conn)
+    .await
+    .context("writing settings")?;
+    Ok(())
+}
+
+async fn insert_region_row(
+    conn: &mut PgConnection,
+    region: &NewRegion,
+    parent: Option<i64>,
+) -> Result<i64, StoreError> {
+    sqlx::query_scalar(include_str!("postgres/insert_region.sql"))
+        .bind(region.level.as_str())
+        .bind(&region.code)
+        .bind(&region.name)
+        .bind(parent)
+        .bind(geojson_text(&region.boundary))
+        .fetch_one(&mut *conn)
+        .await
+        .context("inserting a region")
+}
+
+/// Writes a worker's grid duties in the order given, as one statement.
+async fn insert_duties(
+    conn: &mut PgConnection,
+    worker: i64,
+    duties: &[GridDuty],
+    doing: &'static str,
+) -> Result<(), StoreError> {
+    if duties.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO worker_grids (worker_id, grid_id, responsibility, position) \
+         SELECT $1, grid_id, responsibility, position - 1 \
+         FROM UNNEST($2::bigint[], $3::text[]) WITH ORDINALITY AS t (grid_id, responsibility, position)",
+    )
+    .bind(worker)
+    .bind(duties.iter().map(|d| d.grid_id.0).collect::<Vec<_>>())
+    .bind(duties.iter().map(|d| d.responsibility.as_str()).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await
+    .context(doing)?;
+    Ok(())
 }

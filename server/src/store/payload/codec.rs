@@ -1,0 +1,143 @@
+//! Column encodings shared by both stores: `GeoJSON` text for geometry, H3 cells as `i64`, counts as
+//! 64-bit integers, scopes as a JSON array of their `region:N` / `grid:N` forms, and timestamps at
+//! microsecond precision.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use geo::MultiPolygon;
+use geojson::GeometryValue;
+use h3o::{CellIndex, Resolution};
+use serde_json::{Value, json};
+
+use super::super::StoreError;
+use super::CELL_RESOLUTION;
+use crate::domain::{GridFlag, Scope};
+/// The current time at the precision both backends keep (`PostgreSQL` stores microseconds), so a value
+/// returned from a write equals the one read back later.
+pub(crate) fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// `GeoJSON` text of a geometry in degrees (EPSG:4326, lon/lat order). `serde_json` writes the shortest
+/// representation that reads back to the same `f64`, so the text round-trips exactly.
+pub(crate) fn geojson_text(geometry: &MultiPolygon<f64>) -> String {
+    GeometryValue::from(geometry).to_string()
+}
+
+/// Reads `GeoJSON` text written by [`geojson_text`] (or `PostGIS` `ST_AsGeoJSON`) back into degrees.
+pub(crate) fn geometry_from_text(
+    table: &'static str,
+    text: &str,
+) -> Result<MultiPolygon<f64>, StoreError> {
+    let geometry: geojson::Geometry = text
+        .parse()
+        .map_err(|e| corrupt(table, format!("geometry is not GeoJSON: {e}")))?;
+    MultiPolygon::try_from(&geometry.value)
+        .map_err(|e| corrupt(table, format!("geometry is not a MultiPolygon: {e}")))
+}
+
+/// An H3 index as stored: its 64 bits reinterpreted as `i64`. The top bit of a valid index is always 0,
+/// so the stored number is the index itself.
+pub(crate) fn cell_to_i64(cell: CellIndex) -> i64 {
+    u64::from(cell).cast_signed()
+}
+
+pub(crate) fn cell_from_i64(table: &'static str, value: i64) -> Result<CellIndex, StoreError> {
+    CellIndex::try_from(value.cast_unsigned())
+        .map_err(|e| corrupt(table, format!("bad cell {value}: {e}")))
+}
+
+/// A count as read back: `u32` in the domain, a 64-bit integer in both schemas.
+pub(crate) fn count(table: &'static str, column: &str, value: i64) -> Result<u32, StoreError> {
+    u32::try_from(value).map_err(|_| corrupt(table, format!("{column} {value} out of range")))
+}
+
+/// A grid's households and building count after a building joined it.
+pub(crate) fn grid_totals(households: i64, building_count: i64) -> Result<(u32, u32), StoreError> {
+    Ok((
+        count("grids", "households", households)?,
+        count("grids", "building_count", building_count)?,
+    ))
+}
+
+/// Scopes as stored: a JSON array of their `region:N` / `grid:N` forms.
+pub(crate) fn scopes_text(scopes: &[Scope]) -> String {
+    Value::from(scopes.iter().map(ToString::to_string).collect::<Vec<_>>()).to_string()
+}
+
+pub(crate) fn scopes_from_text(text: &str) -> Result<Vec<Scope>, StoreError> {
+    let strings: Vec<String> = serde_json::from_str(text)
+        .map_err(|e| corrupt("tokens", format!("scopes are not a JSON array: {e}")))?;
+    strings
+        .iter()
+        .map(|s| Scope::parse(s).ok_or_else(|| corrupt("tokens", format!("unknown scope {s:?}"))))
+        .collect()
+}
+
+pub(crate) fn flag_text(flag: Option<&GridFlag>) -> Option<String> {
+    flag.map(|f| json!(f).to_string())
+}
+
+pub(crate) fn resolution_text(resolution: Resolution) -> String {
+    u8::from(resolution).to_string()
+}
+
+pub(crate) fn resolution_from_text(text: &str) -> Result<Resolution, StoreError> {
+    text.parse::<u8>()
+        .ok()
+        .and_then(|r| Resolution::try_from(r).ok())
+        .ok_or_else(|| corrupt("settings", format!("bad {CELL_RESOLUTION} {text:?}")))
+}
+
+pub(crate) fn corrupt(table: &'static str, reason: String) -> StoreError {
+    StoreError::Corrupt { table, reason }
+}
+
+pub(crate) fn parse_enum<T>(
+    table: &'static str,
+    column: &str,
+    value: &str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<T, StoreError> {
+    parse(value).ok_or_else(|| corrupt(table, format!("unknown {column} {value:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use geo::polygon;
+
+    use super::*;
+    use crate::domain::{GridId, RegionId};
+
+    #[test]
+    fn geometry_text_round_trips_exactly() {
+        let shape = MultiPolygon(vec![polygon![
+            (x: 113.112_345_678_901_23, y: 36.190_000_000_000_005),
+            (x: 113.1, y: 36.1),
+            (x: 113.12, y: 36.15),
+        ]]);
+        let text = geojson_text(&shape);
+        assert_eq!(geometry_from_text("t", &text).expect("decodes"), shape);
+        assert!(matches!(
+            geometry_from_text("t", "{\"type\":\"Point\",\"coordinates\":[1,2]}"),
+            Err(StoreError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn cells_and_scopes_round_trip() {
+        let cell = h3o::LatLng::new(36.19, 113.11)
+            .expect("valid point")
+            .to_cell(Resolution::Twelve);
+        assert_eq!(
+            cell_from_i64("t", cell_to_i64(cell)).expect("decodes"),
+            cell
+        );
+        assert!(cell_from_i64("t", -1).is_err());
+        let scopes = vec![Scope::Region(RegionId(3)), Scope::Grid(GridId(7))];
+        assert_eq!(scopes_text(&scopes), r#"["region:3","grid:7"]"#);
+        assert_eq!(
+            scopes_from_text(&scopes_text(&scopes)).expect("decodes"),
+            scopes
+        );
+    }
+}

@@ -1,0 +1,114 @@
+//! Refused writes: which schema rule a database error broke, and the human message it becomes. The
+//! message never carries SQL, table or constraint names; other failures stay `StoreError::Database`
+//! with what the store was doing.
+
+use sqlx::error::ErrorKind;
+
+use super::super::StoreError;
+/// Schema rules a client can break, each with the message it gets: the `PostgreSQL` constraint name, the
+/// columns `SQLite` names in its `UNIQUE constraint failed: …` message, and the human text.
+const RULES: &[(&str, &str, &str)] = &[
+    (
+        "regions_code_key",
+        "regions.code",
+        "a region with this code already exists",
+    ),
+    (
+        "grids_code_key",
+        "grids.code",
+        "a grid with this code already exists",
+    ),
+    (
+        "grid_cells_pkey",
+        "grid_cells.cell",
+        "a cell cannot belong to two grids",
+    ),
+    (
+        "workers_device_id_key",
+        "workers.device_id",
+        "this device id already belongs to another worker",
+    ),
+    (
+        "worker_grids_one_primary",
+        "worker_grids.grid_id",
+        "this grid already has a primary worker",
+    ),
+    (
+        "worker_grids_pkey",
+        "worker_grids.worker_id, worker_grids.grid_id",
+        "a worker lists the same grid twice",
+    ),
+    (
+        "tokens_token_hash_key",
+        "tokens.token_hash",
+        "this token already exists",
+    ),
+    (
+        "regions_parent_id_fkey",
+        "",
+        "the parent region does not exist",
+    ),
+    (
+        "grids_community_id_fkey",
+        "",
+        "the community does not exist",
+    ),
+    ("grid_cells_grid_id_fkey", "", "the grid does not exist"),
+    ("buildings_grid_id_fkey", "", "the grid does not exist"),
+    (
+        "worker_grids_grid_id_fkey",
+        "",
+        "a grid duty names a grid that does not exist",
+    ),
+    (
+        "worker_grids_worker_id_fkey",
+        "",
+        "the worker does not exist",
+    ),
+    (
+        "tokens_worker_id_fkey",
+        "",
+        "the token's worker does not exist",
+    ),
+];
+
+/// Turns a refused write into a `Conflict` with a human message (never SQL text); any other failure
+/// stays a `Database` error carrying what the store was `doing`.
+pub(crate) fn classify(doing: &'static str, error: sqlx::Error) -> StoreError {
+    let sqlx::Error::Database(db) = &error else {
+        return StoreError::Database {
+            context: doing,
+            source: error,
+        };
+    };
+    let generic = match db.kind() {
+        ErrorKind::UniqueViolation => "a value that must be unique is already taken",
+        ErrorKind::ForeignKeyViolation => {
+            "it refers to a region, grid or worker that does not exist"
+        }
+        ErrorKind::CheckViolation => "a value is out of range",
+        _ => {
+            return StoreError::Database {
+                context: doing,
+                source: error,
+            };
+        }
+    };
+    let sqlite_columns = db.message().strip_prefix("UNIQUE constraint failed: ");
+    let known = RULES.iter().find(|(pg, sqlite, _)| {
+        db.constraint() == Some(*pg) || (!sqlite.is_empty() && sqlite_columns == Some(*sqlite))
+    });
+    let message = known.map_or(generic, |(_, _, message)| message);
+    StoreError::Conflict(format!("{doing}: {message}"))
+}
+
+/// `.context("doing x")` on a sqlx result: the one place database errors become `StoreError`s.
+pub(crate) trait Context<T> {
+    fn context(self, doing: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T> Context<T> for Result<T, sqlx::Error> {
+    fn context(self, doing: &'static str) -> Result<T, StoreError> {
+        self.map_err(|e| classify(doing, e))
+    }
+}

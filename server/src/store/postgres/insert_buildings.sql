@@ -1,0 +1,6 @@
+-- One statement for all of an import's buildings: parallel arrays, one element per building.
+INSERT INTO buildings (source_id, footprint, kind, levels, households, cell, grid_id)
+SELECT source_id, ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON(footprint), 4326)), kind, levels, households,
+       cell, grid_id
+FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])
+    AS t (source_id, footprint, kind, levels, households, cell, grid_id)

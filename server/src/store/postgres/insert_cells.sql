@@ -1,0 +1,3 @@
+INSERT INTO grid_cells (cell, grid_id)
+SELECT cell, grid_id
+FROM UNNEST($1::bigint[], $2::bigint[]) AS t (cell, grid_id)
