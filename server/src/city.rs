@@ -93,7 +93,7 @@ pub fn to_new_city(dataset: &Dataset, plan: &CityPlan) -> NewCity {
                 level: level(record.level),
                 code: record.code.clone(),
                 name: record.name.clone(),
-                boundary: record.boundary.clone().unwrap_or_default(),
+                boundary: record.boundary.clone().unwrap_or_else(|| geo::MultiPolygon(Vec::new())),
             };
             (region, record.parent_code.clone())
         })
