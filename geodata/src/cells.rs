@@ -87,6 +87,9 @@ pub(crate) struct CellGraph {
     /// Neighbour ids of cell `i` are `adjacency[offsets[i]..offsets[i + 1]]`.
     offsets: Vec<u32>,
     adjacency: Vec<u32>,
+    /// The six neighbours of cell `i` in cyclic order around it (`u32::MAX`: not in the
+    /// set); `None` where h3o cannot give the order (next to a pentagon).
+    rings: Vec<Option<[u32; 6]>>,
     /// Cell centres in meters on a local equirectangular projection:
     /// x = lon × cos(lat0) × `M_PER_DEG`, y = lat × `M_PER_DEG`.
     pub xy: Vec<(f64, f64)>,
@@ -104,9 +107,22 @@ impl CellGraph {
         let index: HashMap<CellIndex, u32> = cells.iter().zip(0_u32..).map(|(&c, i)| (c, i)).collect();
         let mut offsets = Vec::with_capacity(cells.len() + 1);
         let mut adjacency = Vec::with_capacity(cells.len() * 6);
+        let mut rings = Vec::with_capacity(cells.len());
         offsets.push(0);
         for &cell in &cells {
-            adjacency.extend(neighbours(cell).filter_map(|n| index.get(&n).copied()));
+            // The fast ring walks around the cell in order; it fails only near pentagons.
+            let ring: Option<Vec<CellIndex>> = cell.grid_ring_fast(1).collect();
+            if let Some(ring) = ring.filter(|r| r.len() == 6) {
+                let mut ids = [u32::MAX; 6];
+                for (slot, n) in ids.iter_mut().zip(ring) {
+                    *slot = index.get(&n).copied().unwrap_or(u32::MAX);
+                }
+                adjacency.extend(ids.iter().copied().filter(|&id| id != u32::MAX));
+                rings.push(Some(ids));
+            } else {
+                adjacency.extend(neighbours(cell).filter_map(|n| index.get(&n).copied()));
+                rings.push(None);
+            }
             offsets.push(u32::try_from(adjacency.len()).unwrap_or(u32::MAX));
         }
         let centres: Vec<(f64, f64)> = cells.iter().map(|&c| cell_center(c)).collect();
@@ -126,6 +142,7 @@ impl CellGraph {
             cells,
             offsets,
             adjacency,
+            rings,
             xy,
         }
     }
@@ -139,6 +156,11 @@ impl CellGraph {
     pub fn neighbours(&self, i: u32) -> &[u32] {
         let i = i as usize;
         &self.adjacency[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+    }
+
+    /// The six neighbours of cell `i` in cyclic order (`u32::MAX`: not in the set), if known.
+    pub fn ring(&self, i: u32) -> Option<&[u32; 6]> {
+        self.rings[i as usize].as_ref()
     }
 }
 
@@ -218,6 +240,15 @@ mod tests {
             assert!(graph.neighbours(i).len() <= 6);
             for &j in graph.neighbours(i) {
                 assert!(graph.neighbours(j).contains(&i), "symmetric");
+            }
+            // The ring is cyclic: consecutive cells touch.
+            let ring: Vec<CellIndex> = graph.cells[i as usize].grid_ring(1);
+            for k in 0..6 {
+                assert!(ring[k].is_neighbor_with(ring[(k + 1) % 6]).expect("same resolution"));
+            }
+            if let Some(ids) = graph.ring(i) {
+                let listed: usize = ids.iter().filter(|&&j| j != u32::MAX).count();
+                assert_eq!(listed, graph.neighbours(i).len());
             }
         }
     }

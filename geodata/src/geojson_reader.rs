@@ -1,4 +1,4 @@
-//! GeoJSON import: one FeatureCollection of regions and buildings (plus optional base-map
+//! `GeoJSON` import: one `FeatureCollection` of regions and buildings (plus optional base-map
 //! lines and areas) into a [`Dataset`].
 //!
 //! Owns the file format's rules and its rejections ([`GeoJsonError`]): every reason a file is
@@ -7,12 +7,12 @@
 //!
 //! Which feature becomes what:
 //! - `properties.kind` ∈ {`district`, `street`, `community`} → a region (`code`, `name`,
-//!   `parent_code`; Polygon, MultiPolygon or null geometry).
-//! - `households` present → a building (non-negative integer; Polygon/MultiPolygon; optional
+//!   `parent_code`; Polygon, `MultiPolygon` or null geometry).
+//! - `households` present → a building (non-negative integer; Polygon/`MultiPolygon`; optional
 //!   `kind`, `levels`).
 //! - else `building` present → a building whose households come from
 //!   [`households::estimate`](crate::households::estimate).
-//! - else a (Multi)LineString with `highway`, `railway` or `waterway` → a road line.
+//! - else a (Multi)`LineString` with `highway`, `railway` or `waterway` → a road line.
 //! - else a (Multi)Polygon with `natural=water`, `waterway=riverbank`, `leisure=park` or
 //!   `kind` ∈ {`water`, `park`} → a base-map area.
 //! - anything else is ignored.
@@ -26,7 +26,7 @@ use crate::model::{
 use geojson::{Feature, GeometryValue, JsonObject, JsonValue};
 use std::path::{Path, PathBuf};
 
-/// Why a GeoJSON file was refused.
+/// Why a `GeoJSON` file was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum GeoJsonError {
     /// The file could not be read.
@@ -45,13 +45,13 @@ pub enum GeoJsonError {
         #[source]
         source: serde_json::Error,
     },
-    /// The top-level object is not a FeatureCollection.
+    /// The top-level object is not a `FeatureCollection`.
     #[error("expected a FeatureCollection, found {found}")]
     NotFeatureCollection {
         /// The `type` found, or a description of the value.
         found: String,
     },
-    /// A feature is not a well-formed GeoJSON Feature.
+    /// A feature is not a well-formed `GeoJSON` Feature.
     #[error("feature {index}: malformed feature: {reason}")]
     MalformedFeature {
         /// Position in `features`.
@@ -157,7 +157,7 @@ pub enum GeoJsonError {
     },
 }
 
-/// Reads a GeoJSON FeatureCollection file (degrees, EPSG:4326, lon/lat order).
+/// Reads a `GeoJSON` `FeatureCollection` file (degrees, EPSG:4326, lon/lat order).
 ///
 /// The dataset is named after the file stem. See the module doc for which feature becomes
 /// what and [`GeoJsonError`] for the rejections.
@@ -168,12 +168,12 @@ pub fn read_geojson(path: &Path) -> Result<Dataset, GeoJsonError> {
     })?;
     let mut dataset = parse_geojson(&text)?;
     if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
-        dataset.name = stem.to_owned();
+        stem.clone_into(&mut dataset.name);
     }
     Ok(dataset)
 }
 
-/// Parses GeoJSON FeatureCollection text (degrees, EPSG:4326, lon/lat order).
+/// Parses `GeoJSON` `FeatureCollection` text (degrees, EPSG:4326, lon/lat order).
 ///
 /// The dataset is named after a top-level `name` member, else `geojson`; a top-level
 /// `attribution` string is kept.
@@ -197,13 +197,10 @@ pub fn parse_geojson(text: &str) -> Result<Dataset, GeoJsonError> {
             });
         }
     }
-    let features = match top.remove("features") {
-        Some(JsonValue::Array(features)) => features,
-        _ => {
-            return Err(GeoJsonError::NotFeatureCollection {
-                found: "a FeatureCollection without a features array".to_owned(),
-            });
-        }
+    let Some(JsonValue::Array(features)) = top.remove("features") else {
+        return Err(GeoJsonError::NotFeatureCollection {
+            found: "a FeatureCollection without a features array".to_owned(),
+        });
     };
     let mut dataset = Dataset {
         name: top.get("name").and_then(JsonValue::as_str).unwrap_or("geojson").to_owned(),

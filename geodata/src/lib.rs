@@ -1,4 +1,4 @@
-//! `gridwatch-geodata`: GeoJSON and OSM PBF import, household estimates, a synthetic demo
+//! `gridwatch-geodata`: `GeoJSON` and OSM PBF import, household estimates, a synthetic demo
 //! city and the grid partitioner.
 //!
 //! Owns the path from raw geodata to a grid plan: a [`Dataset`] of regions, buildings, roads

@@ -71,88 +71,10 @@ struct Relation {
 /// The dataset is named after the file stem and carries [`OSM_ATTRIBUTION`]. See the module
 /// doc for the tag rules.
 pub fn read_osm_pbf(path: &Path) -> Result<Dataset, OsmError> {
-    let reader = |pass: &'static str| {
-        ElementReader::from_path(path).map_err(|source| OsmError::Read {
-            path: path.to_path_buf(),
-            pass,
-            source,
-        })
-    };
-    let fail = |pass: &'static str| {
-        move |source| OsmError::Read {
-            path: path.to_path_buf(),
-            pass,
-            source,
-        }
-    };
-
-    // Pass 1: relations, and the member ways they need.
-    let mut relations = Vec::new();
-    reader("relations")?
-        .for_each(|element| {
-            if let Element::Relation(relation) = element {
-                let tags: Vec<(&str, &str)> = relation.tags().collect();
-                let is_multipolygon = tag(&tags, "type") == Some("multipolygon");
-                let class = classify(&tags).filter(|class| match class {
-                    Class::Admin { .. } => true,
-                    Class::Building { .. } | Class::Area { .. } => is_multipolygon,
-                    Class::Line { .. } => false,
-                });
-                if let Some(class) = class {
-                    let (mut outer, mut inner) = (Vec::new(), Vec::new());
-                    for member in relation.members().filter(|m| m.member_type == RelMemberType::Way) {
-                        match member.role() {
-                            Ok("inner") => inner.push(member.member_id),
-                            Ok("outer" | "") => outer.push(member.member_id),
-                            _ => {}
-                        }
-                    }
-                    relations.push(Relation {
-                        id: relation.id(),
-                        class,
-                        outer,
-                        inner,
-                    });
-                }
-            }
-        })
-        .map_err(fail("relations"))?;
+    let relations = read_relations(path)?;
     let member_ways: HashSet<i64> = relations.iter().flat_map(|r| r.outer.iter().chain(&r.inner)).copied().collect();
-
-    // Pass 2: tagged ways and relation members.
-    let mut way_refs: HashMap<i64, Vec<i64>> = HashMap::new();
-    let mut tagged: Vec<(i64, Class)> = Vec::new();
-    reader("ways")?
-        .for_each(|element| {
-            if let Element::Way(way) = element {
-                let tags: Vec<(&str, &str)> = way.tags().collect();
-                let class = classify(&tags).filter(|c| !matches!(c, Class::Admin { .. }));
-                let keep = class.is_some() || member_ways.contains(&way.id());
-                if let Some(class) = class {
-                    tagged.push((way.id(), class));
-                }
-                if keep {
-                    way_refs.insert(way.id(), way.refs().collect());
-                }
-            }
-        })
-        .map_err(fail("ways"))?;
-    let needed_nodes: HashSet<i64> = way_refs.values().flatten().copied().collect();
-
-    // Pass 3: the nodes those ways use.
-    let mut nodes: HashMap<i64, Coord<f64>> = HashMap::with_capacity(needed_nodes.len());
-    reader("nodes")?
-        .for_each(|element| {
-            let (id, lon, lat) = match element {
-                Element::Node(n) => (n.id(), n.lon(), n.lat()),
-                Element::DenseNode(n) => (n.id(), n.lon(), n.lat()),
-                _ => return,
-            };
-            if needed_nodes.contains(&id) {
-                nodes.insert(id, Coord { x: lon, y: lat });
-            }
-        })
-        .map_err(fail("nodes"))?;
+    let (tagged, way_refs) = read_ways(path, &member_ways)?;
+    let nodes = read_nodes(path, &way_refs.values().flatten().copied().collect())?;
 
     let mut dataset = Dataset {
         name: dataset_name(path),
@@ -175,7 +97,7 @@ pub fn read_osm_pbf(path: &Path) -> Result<Dataset, OsmError> {
             Class::Building { .. } | Class::Area { .. } => {
                 if line.len() >= 4 && line.first() == line.last() {
                     let shape = MultiPolygon::new(vec![Polygon::new(LineString::new(line), vec![])]);
-                    push_polygonal(&mut dataset, source, class, shape);
+                    push_polygonal(&mut dataset, source, class, &shape);
                 }
             }
         }
@@ -186,11 +108,98 @@ pub fn read_osm_pbf(path: &Path) -> Result<Dataset, OsmError> {
         let Some(shape) = relation_shape(&relation, &way_refs, &coords) else { continue };
         match relation.class {
             Class::Admin { level, name } => admin.push((relation.id, level, name, shape)),
-            class => push_polygonal(&mut dataset, format!("osm:relation/{}", relation.id), class, shape),
+            class => push_polygonal(&mut dataset, format!("osm:relation/{}", relation.id), class, &shape),
         }
     }
     dataset.regions = regions::assign_codes(admin);
     Ok(dataset)
+}
+
+fn reader(path: &Path, pass: &'static str) -> Result<ElementReader<std::io::BufReader<std::fs::File>>, OsmError> {
+    ElementReader::from_path(path).map_err(|source| read_error(path, pass, source))
+}
+
+fn read_error(path: &Path, pass: &'static str, source: osmpbf::Error) -> OsmError {
+    OsmError::Read {
+        path: path.to_path_buf(),
+        pass,
+        source,
+    }
+}
+
+/// Pass 1: the relations kept, with their member ways.
+fn read_relations(path: &Path) -> Result<Vec<Relation>, OsmError> {
+    let mut relations = Vec::new();
+    reader(path, "relations")?
+        .for_each(|element| {
+            let Element::Relation(relation) = element else { return };
+            let tags: Vec<(&str, &str)> = relation.tags().collect();
+            let is_multipolygon = tag(&tags, "type") == Some("multipolygon");
+            let class = classify(&tags).filter(|class| match class {
+                Class::Admin { .. } => true,
+                Class::Building { .. } | Class::Area { .. } => is_multipolygon,
+                Class::Line { .. } => false,
+            });
+            let Some(class) = class else { return };
+            let (mut outer, mut inner) = (Vec::new(), Vec::new());
+            for member in relation.members().filter(|m| m.member_type == RelMemberType::Way) {
+                match member.role() {
+                    Ok("inner") => inner.push(member.member_id),
+                    Ok("outer" | "") => outer.push(member.member_id),
+                    _ => {}
+                }
+            }
+            relations.push(Relation {
+                id: relation.id(),
+                class,
+                outer,
+                inner,
+            });
+        })
+        .map_err(|source| read_error(path, "relations", source))?;
+    Ok(relations)
+}
+
+/// Ways with a kept tag, in file order, and the node ids of those and of relation members.
+type Ways = (Vec<(i64, Class)>, HashMap<i64, Vec<i64>>);
+
+/// Pass 2: tagged ways and relation members.
+fn read_ways(path: &Path, member_ways: &HashSet<i64>) -> Result<Ways, OsmError> {
+    let mut way_refs: HashMap<i64, Vec<i64>> = HashMap::new();
+    let mut tagged: Vec<(i64, Class)> = Vec::new();
+    reader(path, "ways")?
+        .for_each(|element| {
+            let Element::Way(way) = element else { return };
+            let tags: Vec<(&str, &str)> = way.tags().collect();
+            let class = classify(&tags).filter(|c| !matches!(c, Class::Admin { .. }));
+            let keep = class.is_some() || member_ways.contains(&way.id());
+            if let Some(class) = class {
+                tagged.push((way.id(), class));
+            }
+            if keep {
+                way_refs.insert(way.id(), way.refs().collect());
+            }
+        })
+        .map_err(|source| read_error(path, "ways", source))?;
+    Ok((tagged, way_refs))
+}
+
+/// Pass 3: the coordinates (degrees, lon/lat) of the nodes in `needed`.
+fn read_nodes(path: &Path, needed: &HashSet<i64>) -> Result<HashMap<i64, Coord<f64>>, OsmError> {
+    let mut nodes: HashMap<i64, Coord<f64>> = HashMap::with_capacity(needed.len());
+    reader(path, "nodes")?
+        .for_each(|element| {
+            let (id, lon, lat) = match element {
+                Element::Node(n) => (n.id(), n.lon(), n.lat()),
+                Element::DenseNode(n) => (n.id(), n.lon(), n.lat()),
+                _ => return,
+            };
+            if needed.contains(&id) {
+                nodes.insert(id, Coord { x: lon, y: lat });
+            }
+        })
+        .map_err(|source| read_error(path, "nodes", source))?;
+    Ok(nodes)
 }
 
 /// The file name without `.osm.pbf` / `.pbf`.
@@ -287,7 +296,7 @@ fn relation_shape(
     repaired.is_valid().then_some(repaired)
 }
 
-fn push_polygonal(dataset: &mut Dataset, source: String, class: Class, shape: MultiPolygon<f64>) {
+fn push_polygonal(dataset: &mut Dataset, source: String, class: Class, shape: &MultiPolygon<f64>) {
     if !shape.is_valid() {
         return;
     }

@@ -1,4 +1,4 @@
-//! Tests of the GeoJSON reader: one valid file, and one test per rejection.
+//! Tests of the `GeoJSON` reader: one valid file, and one test per rejection.
 
 use super::*;
 
@@ -102,7 +102,7 @@ fn rejects_coordinates_out_of_range() {
         "[[[190.0,36.18],[113.11,36.18],[113.11,36.19],[190.0,36.18]]]",
     )]);
     let err = parse_geojson(&text).unwrap_err();
-    assert!(matches!(err, GeoJsonError::CoordinateOutOfRange { index: 0, lon, .. } if lon == 190.0), "{err}");
+    assert!(matches!(err, GeoJsonError::CoordinateOutOfRange { index: 0, lon, .. } if (lon - 190.0).abs() < 1e-9), "{err}");
     let text = collection(&[building(
         "3",
         "[[[113.1,36.18],[113.11,-91.0],[113.11,36.19],[113.1,36.18]]]",

@@ -53,8 +53,8 @@ fn quarter_centre(layout: &Layout, i: usize, quarter: usize) -> Coord<f64> {
     let (x_west, x_east) = (lane_ew.0[0].x, lane_ew.0[1].x);
     let (y_south, y_north) = (lane_ns.0[0].y, lane_ns.0[1].y);
     let (xc, yc) = (lane_ns.0[0].x, lane_ew.0[0].y);
-    let x = if quarter % 2 == 0 { (x_west + xc) / 2.0 } else { (xc + x_east) / 2.0 };
-    let y = if quarter < 2 { (y_south + yc) / 2.0 } else { (yc + y_north) / 2.0 };
+    let x = if quarter.is_multiple_of(2) { f64::midpoint(x_west, xc) } else { f64::midpoint(xc, x_east) };
+    let y = if quarter < 2 { f64::midpoint(y_south, yc) } else { f64::midpoint(yc, y_north) };
     coord! { x: x, y: y }
 }
 
