@@ -45,7 +45,11 @@ pub fn outline(cells: &[CellIndex]) -> MultiPolygon<f64> {
         return MultiPolygon::new(Vec::new());
     };
     let res = first.resolution();
-    let mut unique: Vec<CellIndex> = cells.iter().copied().filter(|c| c.resolution() == res).collect();
+    let mut unique: Vec<CellIndex> = cells
+        .iter()
+        .copied()
+        .filter(|c| c.resolution() == res)
+        .collect();
     unique.sort_unstable();
     unique.dedup();
     SolventBuilder::new()
@@ -104,7 +108,8 @@ impl CellGraph {
         let mut cells = cells.to_vec();
         cells.sort_unstable();
         cells.dedup();
-        let index: HashMap<CellIndex, u32> = cells.iter().zip(0_u32..).map(|(&c, i)| (c, i)).collect();
+        let index: HashMap<CellIndex, u32> =
+            cells.iter().zip(0_u32..).map(|(&c, i)| (c, i)).collect();
         let mut offsets = Vec::with_capacity(cells.len() + 1);
         let mut adjacency = Vec::with_capacity(cells.len() * 6);
         let mut rings = Vec::with_capacity(cells.len());
@@ -129,7 +134,10 @@ impl CellGraph {
         let lat0 = if centres.is_empty() {
             0.0
         } else {
-            #[expect(clippy::cast_precision_loss, reason = "a mean over at most millions of cells")]
+            #[expect(
+                clippy::cast_precision_loss,
+                reason = "a mean over at most millions of cells"
+            )]
             let n = centres.len() as f64;
             centres.iter().map(|c| c.1).sum::<f64>() / n
         };
@@ -187,7 +195,10 @@ mod tests {
         let boundary = square(113.1, 36.18, 0.003);
         let cells = polygon_cells(&boundary, Resolution::Twelve);
         assert!(cells.len() > 100, "{}", cells.len());
-        assert!(cells.windows(2).all(|w| w[0] < w[1]), "sorted, no duplicates");
+        assert!(
+            cells.windows(2).all(|w| w[0] < w[1]),
+            "sorted, no duplicates"
+        );
         for &cell in &cells {
             let (lon, lat) = cell_center(cell);
             assert!(boundary.contains(&Point::new(lon, lat)), "{cell}");
@@ -228,7 +239,10 @@ mod tests {
         let cell = centroid_cell(&footprint, Resolution::Twelve).expect("a cell");
         let hexagon = MultiPolygon::from(cell);
         assert!(hexagon.contains(&Point::new(113.1001, 36.1801)));
-        assert_eq!(centroid_cell(&MultiPolygon::new(vec![]), Resolution::Twelve), None);
+        assert_eq!(
+            centroid_cell(&MultiPolygon::new(vec![]), Resolution::Twelve),
+            None
+        );
     }
 
     #[test]
@@ -244,7 +258,11 @@ mod tests {
             // The ring is cyclic: consecutive cells touch.
             let ring: Vec<CellIndex> = graph.cells[i as usize].grid_ring(1);
             for k in 0..6 {
-                assert!(ring[k].is_neighbor_with(ring[(k + 1) % 6]).expect("same resolution"));
+                assert!(
+                    ring[k]
+                        .is_neighbor_with(ring[(k + 1) % 6])
+                        .expect("same resolution")
+                );
             }
             if let Some(ids) = graph.ring(i) {
                 let listed: usize = ids.iter().filter(|&&j| j != u32::MAX).count();

@@ -25,7 +25,9 @@ mod rings;
 use crate::households;
 use crate::model::{AreaRecord, BuildingRecord, Dataset, Level, LineRecord};
 use geo::orient::Direction;
-use geo::{Contains as _, Coord, Orient as _, LineString, MultiPolygon, Point, Polygon, Validation as _};
+use geo::{
+    Contains as _, Coord, LineString, MultiPolygon, Orient as _, Point, Polygon, Validation as _,
+};
 use osmpbf::{Element, ElementReader, RelMemberType};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -52,10 +54,23 @@ pub enum OsmError {
 /// What a tagged way or relation becomes.
 #[derive(Debug, Clone)]
 enum Class {
-    Building { kind: String, levels: Option<u32>, flats: Option<u32> },
-    Line { kind: String, name: Option<String> },
-    Area { kind: &'static str, name: Option<String> },
-    Admin { level: Level, name: String },
+    Building {
+        kind: String,
+        levels: Option<u32>,
+        flats: Option<u32>,
+    },
+    Line {
+        kind: String,
+        name: Option<String>,
+    },
+    Area {
+        kind: &'static str,
+        name: Option<String>,
+    },
+    Admin {
+        level: Level,
+        name: String,
+    },
 }
 
 #[derive(Debug)]
@@ -72,7 +87,11 @@ struct Relation {
 /// doc for the tag rules.
 pub fn read_osm_pbf(path: &Path) -> Result<Dataset, OsmError> {
     let relations = read_relations(path)?;
-    let member_ways: HashSet<i64> = relations.iter().flat_map(|r| r.outer.iter().chain(&r.inner)).copied().collect();
+    let member_ways: HashSet<i64> = relations
+        .iter()
+        .flat_map(|r| r.outer.iter().chain(&r.inner))
+        .copied()
+        .collect();
     let (tagged, way_refs) = read_ways(path, &member_ways)?;
     let nodes = read_nodes(path, &way_refs.values().flatten().copied().collect())?;
 
@@ -81,10 +100,16 @@ pub fn read_osm_pbf(path: &Path) -> Result<Dataset, OsmError> {
         attribution: Some(OSM_ATTRIBUTION.to_owned()),
         ..Dataset::default()
     };
-    let coords = |refs: &[i64]| refs.iter().map(|r| nodes.get(r).copied()).collect::<Option<Vec<_>>>();
+    let coords = |refs: &[i64]| {
+        refs.iter()
+            .map(|r| nodes.get(r).copied())
+            .collect::<Option<Vec<_>>>()
+    };
 
     for (id, class) in tagged {
-        let Some(refs) = way_refs.get(&id) else { continue };
+        let Some(refs) = way_refs.get(&id) else {
+            continue;
+        };
         let Some(line) = coords(refs) else { continue };
         let source = format!("osm:way/{id}");
         match class {
@@ -96,7 +121,8 @@ pub fn read_osm_pbf(path: &Path) -> Result<Dataset, OsmError> {
             Class::Line { .. } | Class::Admin { .. } => {}
             Class::Building { .. } | Class::Area { .. } => {
                 if line.len() >= 4 && line.first() == line.last() {
-                    let shape = MultiPolygon::new(vec![Polygon::new(LineString::new(line), vec![])]);
+                    let shape =
+                        MultiPolygon::new(vec![Polygon::new(LineString::new(line), vec![])]);
                     push_polygonal(&mut dataset, source, class, &shape);
                 }
             }
@@ -105,17 +131,27 @@ pub fn read_osm_pbf(path: &Path) -> Result<Dataset, OsmError> {
 
     let mut admin = Vec::new();
     for relation in relations {
-        let Some(shape) = relation_shape(&relation, &way_refs, &coords) else { continue };
+        let Some(shape) = relation_shape(&relation, &way_refs, &coords) else {
+            continue;
+        };
         match relation.class {
             Class::Admin { level, name } => admin.push((relation.id, level, name, shape)),
-            class => push_polygonal(&mut dataset, format!("osm:relation/{}", relation.id), class, &shape),
+            class => push_polygonal(
+                &mut dataset,
+                format!("osm:relation/{}", relation.id),
+                class,
+                &shape,
+            ),
         }
     }
     dataset.regions = regions::assign_codes(admin);
     Ok(dataset)
 }
 
-fn reader(path: &Path, pass: &'static str) -> Result<ElementReader<std::io::BufReader<std::fs::File>>, OsmError> {
+fn reader(
+    path: &Path,
+    pass: &'static str,
+) -> Result<ElementReader<std::io::BufReader<std::fs::File>>, OsmError> {
     ElementReader::from_path(path).map_err(|source| read_error(path, pass, source))
 }
 
@@ -132,7 +168,9 @@ fn read_relations(path: &Path) -> Result<Vec<Relation>, OsmError> {
     let mut relations = Vec::new();
     reader(path, "relations")?
         .for_each(|element| {
-            let Element::Relation(relation) = element else { return };
+            let Element::Relation(relation) = element else {
+                return;
+            };
             let tags: Vec<(&str, &str)> = relation.tags().collect();
             let is_multipolygon = tag(&tags, "type") == Some("multipolygon");
             let class = classify(&tags).filter(|class| match class {
@@ -142,7 +180,10 @@ fn read_relations(path: &Path) -> Result<Vec<Relation>, OsmError> {
             });
             let Some(class) = class else { return };
             let (mut outer, mut inner) = (Vec::new(), Vec::new());
-            for member in relation.members().filter(|m| m.member_type == RelMemberType::Way) {
+            for member in relation
+                .members()
+                .filter(|m| m.member_type == RelMemberType::Way)
+            {
                 match member.role() {
                     Ok("inner") => inner.push(member.member_id),
                     Ok("outer" | "") => outer.push(member.member_id),
@@ -242,7 +283,10 @@ fn classify(tags: &[(&str, &str)]) -> Option<Class> {
         || tag(tags, "waterway") == Some("riverbank")
         || matches!(tag(tags, "landuse"), Some("reservoir" | "basin"));
     if water {
-        return Some(Class::Area { kind: "water", name });
+        return Some(Class::Area {
+            kind: "water",
+            name,
+        });
     }
     if matches!(tag(tags, "leisure"), Some("park" | "garden")) {
         return Some(Class::Area { kind: "park", name });
@@ -250,7 +294,9 @@ fn classify(tags: &[(&str, &str)]) -> Option<Class> {
     if tag(tags, "area") == Some("yes") {
         return None;
     }
-    let line = tag(tags, "highway").or_else(|| tag(tags, "railway")).or_else(|| tag(tags, "waterway"));
+    let line = tag(tags, "highway")
+        .or_else(|| tag(tags, "railway"))
+        .or_else(|| tag(tags, "waterway"));
     line.map(|kind| Class::Line {
         kind: kind.to_owned(),
         name,
@@ -264,7 +310,11 @@ fn relation_shape(
     way_refs: &HashMap<i64, Vec<i64>>,
     coords: &impl Fn(&[i64]) -> Option<Vec<Coord<f64>>>,
 ) -> Option<MultiPolygon<f64>> {
-    let members = |ids: &[i64]| ids.iter().map(|id| way_refs.get(id).map(Vec::as_slice)).collect::<Option<Vec<_>>>();
+    let members = |ids: &[i64]| {
+        ids.iter()
+            .map(|id| way_refs.get(id).map(Vec::as_slice))
+            .collect::<Option<Vec<_>>>()
+    };
     let outer = rings::join_rings(&members(&relation.outer)?)?;
     let inner = rings::join_rings(&members(&relation.inner)?)?;
     if outer.is_empty() {
@@ -273,11 +323,16 @@ fn relation_shape(
     let to_ring = |ids: &Vec<i64>| coords(ids).map(LineString::new);
     let outer: Vec<LineString<f64>> = outer.iter().map(to_ring).collect::<Option<_>>()?;
     let inner: Vec<LineString<f64>> = inner.iter().map(to_ring).collect::<Option<_>>()?;
-    let mut polygons: Vec<(Polygon<f64>, Vec<LineString<f64>>)> =
-        outer.into_iter().map(|ring| (Polygon::new(ring, vec![]), Vec::new())).collect();
+    let mut polygons: Vec<(Polygon<f64>, Vec<LineString<f64>>)> = outer
+        .into_iter()
+        .map(|ring| (Polygon::new(ring, vec![]), Vec::new()))
+        .collect();
     for hole in inner {
         let probe = Point::from(*hole.0.first()?);
-        if let Some((_, holes)) = polygons.iter_mut().find(|(shell, _)| shell.contains(&probe)) {
+        if let Some((_, holes)) = polygons
+            .iter_mut()
+            .find(|(shell, _)| shell.contains(&probe))
+        {
             holes.push(hole);
         }
     }
@@ -303,9 +358,14 @@ fn push_polygonal(dataset: &mut Dataset, source: String, class: Class, shape: &M
     // RFC 7946 winding: exterior counter-clockwise, holes clockwise.
     let shape = shape.orient(Direction::Default);
     match class {
-        Class::Building { kind, levels, flats } => {
-            let households = flats
-                .unwrap_or_else(|| households::estimate(households::footprint_area_m2(&shape), levels, &kind));
+        Class::Building {
+            kind,
+            levels,
+            flats,
+        } => {
+            let households = flats.unwrap_or_else(|| {
+                households::estimate(households::footprint_area_m2(&shape), levels, &kind)
+            });
             dataset.buildings.push(BuildingRecord {
                 source_id: Some(source),
                 footprint: shape,

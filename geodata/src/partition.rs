@@ -109,7 +109,10 @@ pub(crate) fn partition_range<S: BuildHasher>(
         .map(|(&c, _)| vec![c])
         .collect();
     for component in components(&graph, |id| !oversize[id as usize]) {
-        let cells: Vec<CellIndex> = component.into_iter().map(|id| graph.cells[id as usize]).collect();
+        let cells: Vec<CellIndex> = component
+            .into_iter()
+            .map(|id| graph.cells[id as usize])
+            .collect();
         out.extend(partition_component(&cells, &households, min, max));
     }
     for group in &mut out {
@@ -166,7 +169,8 @@ fn k_candidates(total: u64, min: u64, max: u64, cells: usize) -> Vec<usize> {
     }
     for k in [k0 + 1, k0.saturating_sub(1), k0 + 2, k0.saturating_sub(2)] {
         let kk = u64::try_from(k).unwrap_or(u64::MAX);
-        let mean_in_range = kk >= 1 && total <= kk.saturating_mul(max) && total >= kk.saturating_mul(min);
+        let mean_in_range =
+            kk >= 1 && total <= kk.saturating_mul(max) && total >= kk.saturating_mul(min);
         if k >= 1 && k <= cells && mean_in_range && !out.contains(&k) {
             out.push(k);
         }
@@ -189,7 +193,10 @@ fn choose_k(total: u64, min: u64, max: u64, cells: usize) -> usize {
         guess.clamp(low, high)
     } else {
         // No k puts the mean in range: least total excess, below min or above max.
-        let excess = |k: u64| k.saturating_mul(min).saturating_sub(total) + total.saturating_sub(k.saturating_mul(max));
+        let excess = |k: u64| {
+            k.saturating_mul(min).saturating_sub(total)
+                + total.saturating_sub(k.saturating_mul(max))
+        };
         let (a, b) = (high.max(1), low);
         if excess(a) <= excess(b) { a } else { b }
     };

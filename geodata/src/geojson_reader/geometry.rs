@@ -67,7 +67,10 @@ pub(super) fn to_multi_polygon(
 }
 
 /// A `LineString` or `MultiLineString` value as line strings in degrees (lon/lat).
-pub(super) fn to_line_strings(index: usize, value: &GeometryValue) -> Result<Vec<LineString<f64>>, GeoJsonError> {
+pub(super) fn to_line_strings(
+    index: usize,
+    value: &GeometryValue,
+) -> Result<Vec<LineString<f64>>, GeoJsonError> {
     let lines: Vec<&Vec<Position>> = match value {
         GeometryValue::LineString { coordinates } => vec![coordinates],
         GeometryValue::MultiLineString { coordinates } => coordinates.iter().collect(),

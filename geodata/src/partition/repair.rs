@@ -32,7 +32,13 @@ struct State<'a> {
 
 /// Makes every group connected, then balances households; returns the groups' cells.
 /// All cells of `graph` must be in some group.
-pub(super) fn repair(graph: &CellGraph, households: &[u64], groups: Vec<Vec<u32>>, min: u64, max: u64) -> Vec<Vec<u32>> {
+pub(super) fn repair(
+    graph: &CellGraph,
+    households: &[u64],
+    groups: Vec<Vec<u32>>,
+    min: u64,
+    max: u64,
+) -> Vec<Vec<u32>> {
     let mut owner = vec![u32::MAX; graph.len()];
     let mut sums = vec![0; groups.len()];
     for (g, cells) in (0_u32..).zip(&groups) {
@@ -95,7 +101,12 @@ impl State<'_> {
             }
             pieces.push(piece);
         }
-        let load = |piece: &Vec<u32>| piece.iter().map(|&id| self.households[id as usize]).sum::<u64>();
+        let load = |piece: &Vec<u32>| {
+            piece
+                .iter()
+                .map(|&id| self.households[id as usize])
+                .sum::<u64>()
+        };
         pieces.sort_by_key(|piece| std::cmp::Reverse((load(piece), piece.len())));
         pieces
     }
@@ -151,7 +162,11 @@ impl State<'_> {
         edges
             .into_iter()
             .min_by_key(|&(g, count)| {
-                let excess = if load == 0 { 0 } else { self.violation(self.sums[g as usize] + load) };
+                let excess = if load == 0 {
+                    0
+                } else {
+                    self.violation(self.sums[g as usize] + load)
+                };
                 (excess, std::cmp::Reverse(count), g)
             })
             .map(|(g, _)| g)
@@ -209,7 +224,12 @@ impl State<'_> {
         let mut seeds: Vec<u32> = self.members[d as usize]
             .iter()
             .copied()
-            .filter(|&id| self.graph.neighbours(id).iter().any(|&n| self.owner[n as usize] == r))
+            .filter(|&id| {
+                self.graph
+                    .neighbours(id)
+                    .iter()
+                    .any(|&n| self.owner[n as usize] == r)
+            })
             .collect();
         seeds.sort_unstable();
         for id in seeds {
@@ -277,11 +297,12 @@ impl State<'_> {
             for chain in self.chains(giver, taker) {
                 let x = self.load(&chain);
                 let first_ok = x < self.sums[giver as usize]
-                    && self.violation(self.sums[g as usize]) > self.violation(if over {
-                        self.sums[g as usize] - x
-                    } else {
-                        self.sums[g as usize] + x
-                    });
+                    && self.violation(self.sums[g as usize])
+                        > self.violation(if over {
+                            self.sums[g as usize] - x
+                        } else {
+                            self.sums[g as usize] + x
+                        });
                 if !first_ok || !self.stays_connected(giver, &chain) {
                     continue;
                 }
@@ -322,9 +343,17 @@ impl State<'_> {
                 if self.households[id as usize] > 0 {
                     continue;
                 }
-                let Some(ring) = self.graph.ring(id) else { continue };
+                let Some(ring) = self.graph.ring(id) else {
+                    continue;
+                };
                 let own = self.owner[id as usize];
-                let owners: [u32; 6] = ring.map(|n| if n == u32::MAX { u32::MAX } else { self.owner[n as usize] });
+                let owners: [u32; 6] = ring.map(|n| {
+                    if n == u32::MAX {
+                        u32::MAX
+                    } else {
+                        self.owner[n as usize]
+                    }
+                });
                 let own_count = owners.iter().filter(|&&g| g == own).count();
                 let mut best: Option<(usize, u32)> = None;
                 for &g in owners.iter().filter(|&&g| g != own && g != u32::MAX) {
@@ -333,7 +362,9 @@ impl State<'_> {
                         best = Some((count, g));
                     }
                 }
-                let Some((count, target)) = best else { continue };
+                let Some((count, target)) = best else {
+                    continue;
+                };
                 if count > own_count && own_count > 0 && one_arc(&owners, own) {
                     self.move_cells(&[id], own, target);
                     moved = true;
@@ -363,7 +394,10 @@ impl State<'_> {
         for &id in chain {
             self.mark[id as usize] = stamp;
         }
-        let Some(&start) = self.members[d as usize].iter().find(|&&id| self.mark[id as usize] != stamp) else {
+        let Some(&start) = self.members[d as usize]
+            .iter()
+            .find(|&&id| self.mark[id as usize] != stamp)
+        else {
             return false;
         };
         self.mark[start as usize] = stamp;
@@ -384,7 +418,9 @@ impl State<'_> {
 
 /// Whether the entries equal to `g` form one unbroken run around the cyclic ring.
 fn one_arc(ring: &[u32; 6], g: u32) -> bool {
-    let starts = (0..6).filter(|&k| ring[k] == g && ring[(k + 5) % 6] != g).count();
+    let starts = (0..6)
+        .filter(|&k| ring[k] == g && ring[(k + 5) % 6] != g)
+        .count();
     let all = ring.iter().all(|&o| o == g);
     starts == 1 || all
 }

@@ -48,7 +48,11 @@ fn y_at(line: &[Coord<f64>], x: f64) -> f64 {
     for pair in line.windows(2) {
         let (a, b) = (pair[0], pair[1]);
         if x >= a.x && x <= b.x {
-            let t = if b.x > a.x { (x - a.x) / (b.x - a.x) } else { 0.0 };
+            let t = if b.x > a.x {
+                (x - a.x) / (b.x - a.x)
+            } else {
+                0.0
+            };
             return a.y + t * (b.y - a.y);
         }
     }
@@ -60,7 +64,11 @@ fn x_at(line: &[Coord<f64>], y: f64) -> f64 {
     for pair in line.windows(2) {
         let (a, b) = (pair[0], pair[1]);
         if y >= a.y && y <= b.y {
-            let t = if b.y > a.y { (y - a.y) / (b.y - a.y) } else { 0.0 };
+            let t = if b.y > a.y {
+                (y - a.y) / (b.y - a.y)
+            } else {
+                0.0
+            };
             return a.x + t * (b.x - a.x);
         }
     }
@@ -83,17 +91,31 @@ pub(super) fn layout(rng: &mut ChaCha8Rng) -> Layout {
         .map(|i| coord! { x: f64::from(i) * 400.0, y: MID_M + rng.random_range(-60.0..60.0) })
         .collect();
     let mut divider = |x_base: f64, north: bool| {
-        let (xb, xt) = (x_base + rng.random_range(-80.0..80.0), x_base + rng.random_range(-80.0..80.0));
+        let (xb, xt) = (
+            x_base + rng.random_range(-80.0..80.0),
+            x_base + rng.random_range(-80.0..80.0),
+        );
         let xm = f64::midpoint(xb, xt) + rng.random_range(-40.0..40.0);
         if north {
             let yb = y_at(&samples, xb);
-            vec![coord! { x: xb, y: yb }, coord! { x: xm, y: f64::midpoint(yb, HEIGHT_M) }, coord! { x: xt, y: HEIGHT_M }]
+            vec![
+                coord! { x: xb, y: yb },
+                coord! { x: xm, y: f64::midpoint(yb, HEIGHT_M) },
+                coord! { x: xt, y: HEIGHT_M },
+            ]
         } else {
             let yt = y_at(&samples, xt);
-            vec![coord! { x: xb, y: 0.0 }, coord! { x: xm, y: yt / 2.0 }, coord! { x: xt, y: yt }]
+            vec![
+                coord! { x: xb, y: 0.0 },
+                coord! { x: xm, y: yt / 2.0 },
+                coord! { x: xt, y: yt },
+            ]
         }
     };
-    let north: Vec<Polyline> = [700.0, 1400.0, 2100.0].iter().map(|&x| divider(x, true)).collect();
+    let north: Vec<Polyline> = [700.0, 1400.0, 2100.0]
+        .iter()
+        .map(|&x| divider(x, true))
+        .collect();
     let south: Vec<Polyline> = [930.0, 1870.0].iter().map(|&x| divider(x, false)).collect();
 
     // The trunk's vertices include every divider end, so both rows share them exactly.
@@ -113,14 +135,26 @@ pub(super) fn layout(rng: &mut ChaCha8Rng) -> Layout {
     south_sides.push(vec![coord! { x: WIDTH_M, y: 0.0 }, east_mid]);
     let sides: Vec<Sides<'_>> = north_sides
         .windows(2)
-        .map(|p| Sides { west: &p[0], east: &p[1], north_row: true })
-        .chain(south_sides.windows(2).map(|p| Sides { west: &p[0], east: &p[1], north_row: false }))
+        .map(|p| Sides {
+            west: &p[0],
+            east: &p[1],
+            north_row: true,
+        })
+        .chain(south_sides.windows(2).map(|p| Sides {
+            west: &p[0],
+            east: &p[1],
+            north_row: false,
+        }))
         .collect();
 
     let communities = sides.iter().map(|side| community(&mid, side)).collect();
     let mut outline = vec![coord! { x: 0.0, y: 0.0 }];
     outline.extend(south.iter().map(|d| d[0]));
-    outline.extend([coord! { x: WIDTH_M, y: 0.0 }, east_mid, coord! { x: WIDTH_M, y: HEIGHT_M }]);
+    outline.extend([
+        coord! { x: WIDTH_M, y: 0.0 },
+        east_mid,
+        coord! { x: WIDTH_M, y: HEIGHT_M },
+    ]);
     outline.extend(north.iter().rev().map(|d| d[2]));
     outline.extend([coord! { x: 0.0, y: HEIGHT_M }, west_mid]);
     let street = Polygon::new(LineString::new(outline), vec![]);
@@ -154,7 +188,8 @@ pub(super) fn layout(rng: &mut ChaCha8Rng) -> Layout {
 /// A community's polygon, counter-clockwise, from its sides and the trunk road `mid`.
 fn community(mid: &[Coord<f64>], side: &Sides<'_>) -> Polygon<f64> {
     let (west, east) = (side.west, side.east);
-    let trunk_between = |x0: f64, x1: f64| mid.iter().copied().filter(move |c| c.x >= x0 && c.x <= x1);
+    let trunk_between =
+        |x0: f64, x1: f64| mid.iter().copied().filter(move |c| c.x >= x0 && c.x <= x1);
     let mut vertices: Polyline;
     if side.north_row {
         // Along the trunk eastwards, up the east side, back down the west side.
@@ -176,7 +211,10 @@ fn community(mid: &[Coord<f64>], side: &Sides<'_>) -> Polygon<f64> {
 /// The trunk, the street's four edges and the five dividers, named.
 fn main_roads(mid: &[Coord<f64>], north: &[Polyline], south: &[Polyline]) -> Vec<Road> {
     let (sw, se) = (coord! { x: 0.0, y: 0.0 }, coord! { x: WIDTH_M, y: 0.0 });
-    let (nw, ne) = (coord! { x: 0.0, y: HEIGHT_M }, coord! { x: WIDTH_M, y: HEIGHT_M });
+    let (nw, ne) = (
+        coord! { x: 0.0, y: HEIGHT_M },
+        coord! { x: WIDTH_M, y: HEIGHT_M },
+    );
     let mut roads = vec![
         road("primary", "Taihang East Street 太行东街", mid.to_vec()),
         road("primary", "Jiefang East Street 解放东街", vec![sw, se]),
@@ -203,14 +241,27 @@ fn community_lanes(mid: &[Coord<f64>], side: &Sides<'_>, i: usize) -> [(String, 
     let (west, east) = (side.west, side.east);
     let xc = (west[0].x + east[0].x + west[west.len() - 1].x + east[east.len() - 1].x) / 4.0;
     let trunk_y = y_at(mid, xc);
-    let (y0, y1) = if side.north_row { (trunk_y, HEIGHT_M) } else { (0.0, trunk_y) };
+    let (y0, y1) = if side.north_row {
+        (trunk_y, HEIGHT_M)
+    } else {
+        (0.0, trunk_y)
+    };
     let yc = f64::midpoint(y0, y1);
     let (pinyin, hanzi) = COMMUNITY_NAMES[i];
     let short = hanzi.trim_end_matches("社区");
     let name = |n: usize| format!("{pinyin} Lane {} {short}{}巷", n + 1, LANE_NUMERALS[n]);
     [
-        (name(0), vec![coord! { x: x_at(west, yc), y: yc }, coord! { x: x_at(east, yc), y: yc }]),
-        (name(1), vec![coord! { x: xc, y: y0 }, coord! { x: xc, y: y1 }]),
+        (
+            name(0),
+            vec![
+                coord! { x: x_at(west, yc), y: yc },
+                coord! { x: x_at(east, yc), y: yc },
+            ],
+        ),
+        (
+            name(1),
+            vec![coord! { x: xc, y: y0 }, coord! { x: xc, y: y1 }],
+        ),
     ]
 }
 
@@ -222,13 +273,19 @@ fn road(kind: &'static str, name: &str, line: Vec<Coord<f64>>) -> Road {
     }
 }
 
-/// An irregular oval: 24 vertices at radius `rx`/`ry` × (1 ± `wobble`).
-fn blob(rng: &mut ChaCha8Rng, centre: Coord<f64>, rx: f64, ry: f64, wobble: f64) -> Polygon<f64> {
+/// An irregular oval: 24 vertices at radius `rx_m`/`ry_m` × (1 ± `wobble`).
+fn blob(
+    rng: &mut ChaCha8Rng,
+    centre: Coord<f64>,
+    rx_m: f64,
+    ry_m: f64,
+    wobble: f64,
+) -> Polygon<f64> {
     let vertices: Polyline = (0..24)
         .map(|i| {
             let angle = f64::from(i) / 24.0 * std::f64::consts::TAU;
             let scale = 1.0 + rng.random_range(-wobble..=wobble);
-            coord! { x: centre.x + rx * scale * angle.cos(), y: centre.y + ry * scale * angle.sin() }
+            coord! { x: centre.x + rx_m * scale * angle.cos(), y: centre.y + ry_m * scale * angle.sin() }
         })
         .collect();
     Polygon::new(LineString::new(vertices), vec![])
