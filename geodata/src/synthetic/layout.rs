@@ -173,8 +173,8 @@ pub(super) fn layout(rng: &mut ChaCha8Rng) -> Layout {
     let (lane_ew, lane_ns) = (&lanes[10], &lanes[11]);
     let (west_x, lane_y, lane_x) = (lane_ew.0[0].x, lane_ew.0[0].y, lane_ns.0[0].x);
     let park_centre = coord! { x: f64::midpoint(west_x, lane_x), y: lane_y / 2.0 };
-    let park = blob(rng, park_centre, 110.0, 85.0, 0.08);
-    let pond = blob(rng, park_centre, 60.0, 40.0, 0.2);
+    let park = blob(rng, park_centre, (110.0, 85.0), 0.08);
+    let pond = blob(rng, park_centre, (60.0, 40.0), 0.2);
     Layout {
         street,
         communities,
@@ -273,19 +273,18 @@ fn road(kind: &'static str, name: &str, line: Vec<Coord<f64>>) -> Road {
     }
 }
 
-/// An irregular oval: 24 vertices at radius `rx_m`/`ry_m` × (1 ± `wobble`).
+/// An irregular oval: 24 vertices at `radii_m` (east–west, north–south) × (1 ± `wobble`).
 fn blob(
     rng: &mut ChaCha8Rng,
     centre: Coord<f64>,
-    rx_m: f64,
-    ry_m: f64,
+    radii_m: (f64, f64),
     wobble: f64,
 ) -> Polygon<f64> {
     let vertices: Polyline = (0..24)
         .map(|i| {
             let angle = f64::from(i) / 24.0 * std::f64::consts::TAU;
             let scale = 1.0 + rng.random_range(-wobble..=wobble);
-            coord! { x: centre.x + rx_m * scale * angle.cos(), y: centre.y + ry_m * scale * angle.sin() }
+            coord! { x: centre.x + radii_m.0 * scale * angle.cos(), y: centre.y + radii_m.1 * scale * angle.sin() }
         })
         .collect();
     Polygon::new(LineString::new(vertices), vec![])
