@@ -45,7 +45,11 @@ pub fn outline(cells: &[CellIndex]) -> MultiPolygon<f64> {
         return MultiPolygon::new(Vec::new());
     };
     let res = first.resolution();
-    let mut unique: Vec<CellIndex> = cells.iter().copied().filter(|c| c.resolution() == res).collect();
+    let mut unique: Vec<CellIndex> = cells
+        .iter()
+        .copied()
+        .filter(|c| c.resolution() == res)
+        .collect();
     unique.sort_unstable();
     unique.dedup();
     SolventBuilder::new()
@@ -87,6 +91,9 @@ pub(crate) struct CellGraph {
     /// Neighbour ids of cell `i` are `adjacency[offsets[i]..offsets[i + 1]]`.
     offsets: Vec<u32>,
     adjacency: Vec<u32>,
+    /// The six neighbours of cell `i` in cyclic order around it (`u32::MAX`: not in the
+    /// set); `None` where h3o cannot give the order (next to a pentagon).
+    rings: Vec<Option<[u32; 6]>>,
     /// Cell centres in meters on a local equirectangular projection:
     /// x = lon × cos(lat0) × `M_PER_DEG`, y = lat × `M_PER_DEG`.
     pub xy: Vec<(f64, f64)>,
@@ -101,19 +108,36 @@ impl CellGraph {
         let mut cells = cells.to_vec();
         cells.sort_unstable();
         cells.dedup();
-        let index: HashMap<CellIndex, u32> = cells.iter().zip(0_u32..).map(|(&c, i)| (c, i)).collect();
+        let index: HashMap<CellIndex, u32> =
+            cells.iter().zip(0_u32..).map(|(&c, i)| (c, i)).collect();
         let mut offsets = Vec::with_capacity(cells.len() + 1);
         let mut adjacency = Vec::with_capacity(cells.len() * 6);
+        let mut rings = Vec::with_capacity(cells.len());
         offsets.push(0);
         for &cell in &cells {
-            adjacency.extend(neighbours(cell).filter_map(|n| index.get(&n).copied()));
+            // The fast ring walks around the cell in order; it fails only near pentagons.
+            let ring: Option<Vec<CellIndex>> = cell.grid_ring_fast(1).collect();
+            if let Some(ring) = ring.filter(|r| r.len() == 6) {
+                let mut ids = [u32::MAX; 6];
+                for (slot, n) in ids.iter_mut().zip(ring) {
+                    *slot = index.get(&n).copied().unwrap_or(u32::MAX);
+                }
+                adjacency.extend(ids.iter().copied().filter(|&id| id != u32::MAX));
+                rings.push(Some(ids));
+            } else {
+                adjacency.extend(neighbours(cell).filter_map(|n| index.get(&n).copied()));
+                rings.push(None);
+            }
             offsets.push(u32::try_from(adjacency.len()).unwrap_or(u32::MAX));
         }
         let centres: Vec<(f64, f64)> = cells.iter().map(|&c| cell_center(c)).collect();
         let lat0 = if centres.is_empty() {
             0.0
         } else {
-            #[expect(clippy::cast_precision_loss, reason = "a mean over at most millions of cells")]
+            #[expect(
+                clippy::cast_precision_loss,
+                reason = "a mean over at most millions of cells"
+            )]
             let n = centres.len() as f64;
             centres.iter().map(|c| c.1).sum::<f64>() / n
         };
@@ -126,6 +150,7 @@ impl CellGraph {
             cells,
             offsets,
             adjacency,
+            rings,
             xy,
         }
     }
@@ -139,6 +164,11 @@ impl CellGraph {
     pub fn neighbours(&self, i: u32) -> &[u32] {
         let i = i as usize;
         &self.adjacency[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+    }
+
+    /// The six neighbours of cell `i` in cyclic order (`u32::MAX`: not in the set), if known.
+    pub fn ring(&self, i: u32) -> Option<&[u32; 6]> {
+        self.rings[i as usize].as_ref()
     }
 }
 
@@ -165,7 +195,10 @@ mod tests {
         let boundary = square(113.1, 36.18, 0.003);
         let cells = polygon_cells(&boundary, Resolution::Twelve);
         assert!(cells.len() > 100, "{}", cells.len());
-        assert!(cells.windows(2).all(|w| w[0] < w[1]), "sorted, no duplicates");
+        assert!(
+            cells.windows(2).all(|w| w[0] < w[1]),
+            "sorted, no duplicates"
+        );
         for &cell in &cells {
             let (lon, lat) = cell_center(cell);
             assert!(boundary.contains(&Point::new(lon, lat)), "{cell}");
@@ -206,7 +239,10 @@ mod tests {
         let cell = centroid_cell(&footprint, Resolution::Twelve).expect("a cell");
         let hexagon = MultiPolygon::from(cell);
         assert!(hexagon.contains(&Point::new(113.1001, 36.1801)));
-        assert_eq!(centroid_cell(&MultiPolygon::new(vec![]), Resolution::Twelve), None);
+        assert_eq!(
+            centroid_cell(&MultiPolygon::new(vec![]), Resolution::Twelve),
+            None
+        );
     }
 
     #[test]
@@ -218,6 +254,19 @@ mod tests {
             assert!(graph.neighbours(i).len() <= 6);
             for &j in graph.neighbours(i) {
                 assert!(graph.neighbours(j).contains(&i), "symmetric");
+            }
+            // The ring is cyclic: consecutive cells touch.
+            let ring: Vec<CellIndex> = graph.cells[i as usize].grid_ring(1);
+            for k in 0..6 {
+                assert!(
+                    ring[k]
+                        .is_neighbor_with(ring[(k + 1) % 6])
+                        .expect("same resolution")
+                );
+            }
+            if let Some(ids) = graph.ring(i) {
+                let listed: usize = ids.iter().filter(|&&j| j != u32::MAX).count();
+                assert_eq!(listed, graph.neighbours(i).len());
             }
         }
     }

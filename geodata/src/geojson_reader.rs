@@ -1,4 +1,4 @@
-//! GeoJSON import: one FeatureCollection of regions and buildings (plus optional base-map
+//! `GeoJSON` import: one `FeatureCollection` of regions and buildings (plus optional base-map
 //! lines and areas) into a [`Dataset`].
 //!
 //! Owns the file format's rules and its rejections ([`GeoJsonError`]): every reason a file is
@@ -7,12 +7,12 @@
 //!
 //! Which feature becomes what:
 //! - `properties.kind` ∈ {`district`, `street`, `community`} → a region (`code`, `name`,
-//!   `parent_code`; Polygon, MultiPolygon or null geometry).
-//! - `households` present → a building (non-negative integer; Polygon/MultiPolygon; optional
+//!   `parent_code`; Polygon, `MultiPolygon` or null geometry).
+//! - `households` present → a building (non-negative integer; Polygon/`MultiPolygon`; optional
 //!   `kind`, `levels`).
 //! - else `building` present → a building whose households come from
 //!   [`households::estimate`](crate::households::estimate).
-//! - else a (Multi)LineString with `highway`, `railway` or `waterway` → a road line.
+//! - else a (Multi)`LineString` with `highway`, `railway` or `waterway` → a road line.
 //! - else a (Multi)Polygon with `natural=water`, `waterway=riverbank`, `leisure=park` or
 //!   `kind` ∈ {`water`, `park`} → a base-map area.
 //! - anything else is ignored.
@@ -26,7 +26,7 @@ use crate::model::{
 use geojson::{Feature, GeometryValue, JsonObject, JsonValue};
 use std::path::{Path, PathBuf};
 
-/// Why a GeoJSON file was refused.
+/// Why a `GeoJSON` file was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum GeoJsonError {
     /// The file could not be read.
@@ -45,13 +45,13 @@ pub enum GeoJsonError {
         #[source]
         source: serde_json::Error,
     },
-    /// The top-level object is not a FeatureCollection.
+    /// The top-level object is not a `FeatureCollection`.
     #[error("expected a FeatureCollection, found {found}")]
     NotFeatureCollection {
         /// The `type` found, or a description of the value.
         found: String,
     },
-    /// A feature is not a well-formed GeoJSON Feature.
+    /// A feature is not a well-formed `GeoJSON` Feature.
     #[error("feature {index}: malformed feature: {reason}")]
     MalformedFeature {
         /// Position in `features`.
@@ -98,7 +98,9 @@ pub enum GeoJsonError {
         ring: usize,
     },
     /// A polygon ring has fewer than 4 positions.
-    #[error("feature {index}: polygon {polygon} ring {ring} has {points} positions, at least 4 needed")]
+    #[error(
+        "feature {index}: polygon {polygon} ring {ring} has {points} positions, at least 4 needed"
+    )]
     TooFewPoints {
         /// Position in `features`.
         index: usize,
@@ -157,7 +159,7 @@ pub enum GeoJsonError {
     },
 }
 
-/// Reads a GeoJSON FeatureCollection file (degrees, EPSG:4326, lon/lat order).
+/// Reads a `GeoJSON` `FeatureCollection` file (degrees, EPSG:4326, lon/lat order).
 ///
 /// The dataset is named after the file stem. See the module doc for which feature becomes
 /// what and [`GeoJsonError`] for the rejections.
@@ -168,17 +170,18 @@ pub fn read_geojson(path: &Path) -> Result<Dataset, GeoJsonError> {
     })?;
     let mut dataset = parse_geojson(&text)?;
     if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
-        dataset.name = stem.to_owned();
+        stem.clone_into(&mut dataset.name);
     }
     Ok(dataset)
 }
 
-/// Parses GeoJSON FeatureCollection text (degrees, EPSG:4326, lon/lat order).
+/// Parses `GeoJSON` `FeatureCollection` text (degrees, EPSG:4326, lon/lat order).
 ///
 /// The dataset is named after a top-level `name` member, else `geojson`; a top-level
 /// `attribution` string is kept.
 pub fn parse_geojson(text: &str) -> Result<Dataset, GeoJsonError> {
-    let value: JsonValue = serde_json::from_str(text).map_err(|source| GeoJsonError::Json { source })?;
+    let value: JsonValue =
+        serde_json::from_str(text).map_err(|source| GeoJsonError::Json { source })?;
     let JsonValue::Object(mut top) = value else {
         return Err(GeoJsonError::NotFeatureCollection {
             found: json_kind(&value).to_owned(),
@@ -197,24 +200,29 @@ pub fn parse_geojson(text: &str) -> Result<Dataset, GeoJsonError> {
             });
         }
     }
-    let features = match top.remove("features") {
-        Some(JsonValue::Array(features)) => features,
-        _ => {
-            return Err(GeoJsonError::NotFeatureCollection {
-                found: "a FeatureCollection without a features array".to_owned(),
-            });
-        }
+    let Some(JsonValue::Array(features)) = top.remove("features") else {
+        return Err(GeoJsonError::NotFeatureCollection {
+            found: "a FeatureCollection without a features array".to_owned(),
+        });
     };
     let mut dataset = Dataset {
-        name: top.get("name").and_then(JsonValue::as_str).unwrap_or("geojson").to_owned(),
-        attribution: top.get("attribution").and_then(JsonValue::as_str).map(str::to_owned),
+        name: top
+            .get("name")
+            .and_then(JsonValue::as_str)
+            .unwrap_or("geojson")
+            .to_owned(),
+        attribution: top
+            .get("attribution")
+            .and_then(JsonValue::as_str)
+            .map(str::to_owned),
         ..Dataset::default()
     };
     for (index, raw) in features.into_iter().enumerate() {
-        let feature: Feature = serde_json::from_value(raw).map_err(|e| GeoJsonError::MalformedFeature {
-            index,
-            reason: e.to_string(),
-        })?;
+        let feature: Feature =
+            serde_json::from_value(raw).map_err(|e| GeoJsonError::MalformedFeature {
+                index,
+                reason: e.to_string(),
+            })?;
         read_feature(index, &feature, &mut dataset)?;
     }
     Ok(dataset)
@@ -231,15 +239,23 @@ fn json_kind(value: &JsonValue) -> &'static str {
     }
 }
 
-fn read_feature(index: usize, feature: &Feature, dataset: &mut Dataset) -> Result<(), GeoJsonError> {
+fn read_feature(
+    index: usize,
+    feature: &Feature,
+    dataset: &mut Dataset,
+) -> Result<(), GeoJsonError> {
     let empty = JsonObject::new();
     let props = feature.properties.as_ref().unwrap_or(&empty);
     let kind = props.get("kind").and_then(JsonValue::as_str);
     let value = feature.geometry.as_ref().map(|g| &g.value);
     if let Some(level) = kind.and_then(Level::from_name) {
-        dataset.regions.push(read_region(index, level, props, value)?);
+        dataset
+            .regions
+            .push(read_region(index, level, props, value)?);
     } else if props.contains_key("households") || props.contains_key("building") {
-        dataset.buildings.push(read_building(index, feature, props, value)?);
+        dataset
+            .buildings
+            .push(read_building(index, feature, props, value)?);
     } else if let Some(value) = value {
         read_base_map(index, props, value, dataset)?;
     }
@@ -252,11 +268,12 @@ fn read_region(
     props: &JsonObject,
     geometry: Option<&GeometryValue>,
 ) -> Result<RegionRecord, GeoJsonError> {
-    let code = region_code(index, level, props.get("code"), "code")?.ok_or(GeoJsonError::BadProperty {
-        index,
-        name: "code",
-        reason: "a region needs a code".to_owned(),
-    })?;
+    let code =
+        region_code(index, level, props.get("code"), "code")?.ok_or(GeoJsonError::BadProperty {
+            index,
+            name: "code",
+            reason: "a region needs a code".to_owned(),
+        })?;
     let parent_code = match level.parent() {
         Some(parent) => region_code(index, parent, props.get("parent_code"), "parent_code")?,
         None => None,
@@ -293,7 +310,9 @@ fn region_code(
 ) -> Result<Option<String>, GeoJsonError> {
     match value {
         None | Some(JsonValue::Null) => Ok(None),
-        Some(JsonValue::String(code)) if is_valid_region_code(level, code) => Ok(Some(code.clone())),
+        Some(JsonValue::String(code)) if is_valid_region_code(level, code) => {
+            Ok(Some(code.clone()))
+        }
         Some(JsonValue::String(code)) => Err(GeoJsonError::BadRegionCode {
             index,
             level,
@@ -314,7 +333,10 @@ fn read_building(
     props: &JsonObject,
     geometry: Option<&GeometryValue>,
 ) -> Result<BuildingRecord, GeoJsonError> {
-    let geometry = geometry.ok_or(GeoJsonError::MissingGeometry { index, role: "building" })?;
+    let geometry = geometry.ok_or(GeoJsonError::MissingGeometry {
+        index,
+        role: "building",
+    })?;
     let footprint = geometry::to_multi_polygon(index, "building", geometry)?;
     let levels = match props.get("levels").or_else(|| props.get("building:levels")) {
         None | Some(JsonValue::Null) => None,
@@ -369,7 +391,8 @@ fn households_value(index: usize, value: &JsonValue) -> Result<u32, GeoJsonError
         return Err(GeoJsonError::NonIntegerHouseholds { index, value: text });
     };
     if let Some(v) = number.as_u64() {
-        return u32::try_from(v).map_err(|_| GeoJsonError::NonIntegerHouseholds { index, value: text });
+        return u32::try_from(v)
+            .map_err(|_| GeoJsonError::NonIntegerHouseholds { index, value: text });
     }
     if number.as_i64().is_some_and(|v| v < 0) {
         return Err(GeoJsonError::NegativeHouseholds { index, value: text });
@@ -392,7 +415,10 @@ fn read_base_map(
     let name = tag("name").map(str::to_owned);
     match value {
         GeometryValue::LineString { .. } | GeometryValue::MultiLineString { .. } => {
-            let Some(kind) = tag("highway").or_else(|| tag("railway")).or_else(|| tag("waterway")) else {
+            let Some(kind) = tag("highway")
+                .or_else(|| tag("railway"))
+                .or_else(|| tag("waterway"))
+            else {
                 return Ok(());
             };
             for line in geometry::to_line_strings(index, value)? {

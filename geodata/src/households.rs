@@ -165,7 +165,9 @@ pub fn estimate(footprint_m2: f64, levels: Option<u32>, kind: &str) -> u32 {
 #[must_use]
 pub fn footprint_area_m2(footprint: &MultiPolygon<f64>) -> f64 {
     // The geodesic area reads a clockwise exterior as "the whole Earth but this".
-    footprint.orient(Direction::Default).geodesic_area_unsigned()
+    footprint
+        .orient(Direction::Default)
+        .geodesic_area_unsigned()
 }
 
 /// Rounds a non-negative value to the nearest `u32`, saturating; NaN and negatives give 0.
@@ -196,9 +198,15 @@ mod tests {
     #[test]
     fn missing_levels_take_the_kind_default() {
         // apartments default 5 storeys, house 2.
-        assert_eq!(estimate(1000.0, None, "apartments"), estimate(1000.0, Some(5), "apartments"));
+        assert_eq!(
+            estimate(1000.0, None, "apartments"),
+            estimate(1000.0, Some(5), "apartments")
+        );
         assert_eq!(estimate(150.0, None, "house"), 4);
-        assert_eq!(estimate(600.0, None, "yes"), estimate(600.0, Some(MIXED_USE_LEVELS), "yes"));
+        assert_eq!(
+            estimate(600.0, None, "yes"),
+            estimate(600.0, Some(MIXED_USE_LEVELS), "yes")
+        );
     }
 
     #[test]
@@ -215,9 +223,23 @@ mod tests {
     #[test]
     fn non_residential_kinds_have_no_households() {
         for kind in [
-            "commercial", "retail", "office", "church", "school", "industrial", "warehouse",
-            "public", "civic", "hospital", "hotel", "train_station", "parking", "garage",
-            "garages", "shed", "roof",
+            "commercial",
+            "retail",
+            "office",
+            "church",
+            "school",
+            "industrial",
+            "warehouse",
+            "public",
+            "civic",
+            "hospital",
+            "hotel",
+            "train_station",
+            "parking",
+            "garage",
+            "garages",
+            "shed",
+            "roof",
         ] {
             assert_eq!(estimate(5000.0, Some(10), kind), 0, "{kind}");
         }
@@ -261,14 +283,26 @@ mod tests {
     fn footprint_area_is_geodesic_m2() {
         // A 0.001° × 0.001° square at the equator is about 111.3 m × 110.6 m.
         let square = geo::MultiPolygon::new(vec![geo::Polygon::new(
-            geo::LineString::from(vec![(0.0, 0.0), (0.001, 0.0), (0.001, 0.001), (0.0, 0.001), (0.0, 0.0)]),
+            geo::LineString::from(vec![
+                (0.0, 0.0),
+                (0.001, 0.0),
+                (0.001, 0.001),
+                (0.0, 0.001),
+                (0.0, 0.0),
+            ]),
             vec![],
         )]);
         let area = footprint_area_m2(&square);
         assert!((area - 111.32 * 110.57).abs() < 30.0, "{area}");
         // The same square wound clockwise has the same area.
         let clockwise = geo::MultiPolygon::new(vec![geo::Polygon::new(
-            geo::LineString::from(vec![(0.0, 0.0), (0.0, 0.001), (0.001, 0.001), (0.001, 0.0), (0.0, 0.0)]),
+            geo::LineString::from(vec![
+                (0.0, 0.0),
+                (0.0, 0.001),
+                (0.001, 0.001),
+                (0.001, 0.0),
+                (0.0, 0.0),
+            ]),
             vec![],
         )]);
         assert!((footprint_area_m2(&clockwise) - area).abs() < 1e-6);

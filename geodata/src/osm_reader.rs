@@ -25,7 +25,9 @@ mod rings;
 use crate::households;
 use crate::model::{AreaRecord, BuildingRecord, Dataset, Level, LineRecord};
 use geo::orient::Direction;
-use geo::{Contains as _, Coord, Orient as _, LineString, MultiPolygon, Point, Polygon, Validation as _};
+use geo::{
+    Contains as _, Coord, LineString, MultiPolygon, Orient as _, Point, Polygon, Validation as _,
+};
 use osmpbf::{Element, ElementReader, RelMemberType};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -52,10 +54,23 @@ pub enum OsmError {
 /// What a tagged way or relation becomes.
 #[derive(Debug, Clone)]
 enum Class {
-    Building { kind: String, levels: Option<u32>, flats: Option<u32> },
-    Line { kind: String, name: Option<String> },
-    Area { kind: &'static str, name: Option<String> },
-    Admin { level: Level, name: String },
+    Building {
+        kind: String,
+        levels: Option<u32>,
+        flats: Option<u32>,
+    },
+    Line {
+        kind: String,
+        name: Option<String>,
+    },
+    Area {
+        kind: &'static str,
+        name: Option<String>,
+    },
+    Admin {
+        level: Level,
+        name: String,
+    },
 }
 
 #[derive(Debug)]
@@ -71,98 +86,30 @@ struct Relation {
 /// The dataset is named after the file stem and carries [`OSM_ATTRIBUTION`]. See the module
 /// doc for the tag rules.
 pub fn read_osm_pbf(path: &Path) -> Result<Dataset, OsmError> {
-    let reader = |pass: &'static str| {
-        ElementReader::from_path(path).map_err(|source| OsmError::Read {
-            path: path.to_path_buf(),
-            pass,
-            source,
-        })
-    };
-    let fail = |pass: &'static str| {
-        move |source| OsmError::Read {
-            path: path.to_path_buf(),
-            pass,
-            source,
-        }
-    };
-
-    // Pass 1: relations, and the member ways they need.
-    let mut relations = Vec::new();
-    reader("relations")?
-        .for_each(|element| {
-            if let Element::Relation(relation) = element {
-                let tags: Vec<(&str, &str)> = relation.tags().collect();
-                let is_multipolygon = tag(&tags, "type") == Some("multipolygon");
-                let class = classify(&tags).filter(|class| match class {
-                    Class::Admin { .. } => true,
-                    Class::Building { .. } | Class::Area { .. } => is_multipolygon,
-                    Class::Line { .. } => false,
-                });
-                if let Some(class) = class {
-                    let (mut outer, mut inner) = (Vec::new(), Vec::new());
-                    for member in relation.members().filter(|m| m.member_type == RelMemberType::Way) {
-                        match member.role() {
-                            Ok("inner") => inner.push(member.member_id),
-                            Ok("outer" | "") => outer.push(member.member_id),
-                            _ => {}
-                        }
-                    }
-                    relations.push(Relation {
-                        id: relation.id(),
-                        class,
-                        outer,
-                        inner,
-                    });
-                }
-            }
-        })
-        .map_err(fail("relations"))?;
-    let member_ways: HashSet<i64> = relations.iter().flat_map(|r| r.outer.iter().chain(&r.inner)).copied().collect();
-
-    // Pass 2: tagged ways and relation members.
-    let mut way_refs: HashMap<i64, Vec<i64>> = HashMap::new();
-    let mut tagged: Vec<(i64, Class)> = Vec::new();
-    reader("ways")?
-        .for_each(|element| {
-            if let Element::Way(way) = element {
-                let tags: Vec<(&str, &str)> = way.tags().collect();
-                let class = classify(&tags).filter(|c| !matches!(c, Class::Admin { .. }));
-                let keep = class.is_some() || member_ways.contains(&way.id());
-                if let Some(class) = class {
-                    tagged.push((way.id(), class));
-                }
-                if keep {
-                    way_refs.insert(way.id(), way.refs().collect());
-                }
-            }
-        })
-        .map_err(fail("ways"))?;
-    let needed_nodes: HashSet<i64> = way_refs.values().flatten().copied().collect();
-
-    // Pass 3: the nodes those ways use.
-    let mut nodes: HashMap<i64, Coord<f64>> = HashMap::with_capacity(needed_nodes.len());
-    reader("nodes")?
-        .for_each(|element| {
-            let (id, lon, lat) = match element {
-                Element::Node(n) => (n.id(), n.lon(), n.lat()),
-                Element::DenseNode(n) => (n.id(), n.lon(), n.lat()),
-                _ => return,
-            };
-            if needed_nodes.contains(&id) {
-                nodes.insert(id, Coord { x: lon, y: lat });
-            }
-        })
-        .map_err(fail("nodes"))?;
+    let relations = read_relations(path)?;
+    let member_ways: HashSet<i64> = relations
+        .iter()
+        .flat_map(|r| r.outer.iter().chain(&r.inner))
+        .copied()
+        .collect();
+    let (tagged, way_refs) = read_ways(path, &member_ways)?;
+    let nodes = read_nodes(path, &way_refs.values().flatten().copied().collect())?;
 
     let mut dataset = Dataset {
         name: dataset_name(path),
         attribution: Some(OSM_ATTRIBUTION.to_owned()),
         ..Dataset::default()
     };
-    let coords = |refs: &[i64]| refs.iter().map(|r| nodes.get(r).copied()).collect::<Option<Vec<_>>>();
+    let coords = |refs: &[i64]| {
+        refs.iter()
+            .map(|r| nodes.get(r).copied())
+            .collect::<Option<Vec<_>>>()
+    };
 
     for (id, class) in tagged {
-        let Some(refs) = way_refs.get(&id) else { continue };
+        let Some(refs) = way_refs.get(&id) else {
+            continue;
+        };
         let Some(line) = coords(refs) else { continue };
         let source = format!("osm:way/{id}");
         match class {
@@ -174,8 +121,9 @@ pub fn read_osm_pbf(path: &Path) -> Result<Dataset, OsmError> {
             Class::Line { .. } | Class::Admin { .. } => {}
             Class::Building { .. } | Class::Area { .. } => {
                 if line.len() >= 4 && line.first() == line.last() {
-                    let shape = MultiPolygon::new(vec![Polygon::new(LineString::new(line), vec![])]);
-                    push_polygonal(&mut dataset, source, class, shape);
+                    let shape =
+                        MultiPolygon::new(vec![Polygon::new(LineString::new(line), vec![])]);
+                    push_polygonal(&mut dataset, source, class, &shape);
                 }
             }
         }
@@ -183,14 +131,116 @@ pub fn read_osm_pbf(path: &Path) -> Result<Dataset, OsmError> {
 
     let mut admin = Vec::new();
     for relation in relations {
-        let Some(shape) = relation_shape(&relation, &way_refs, &coords) else { continue };
+        let Some(shape) = relation_shape(&relation, &way_refs, &coords) else {
+            continue;
+        };
         match relation.class {
             Class::Admin { level, name } => admin.push((relation.id, level, name, shape)),
-            class => push_polygonal(&mut dataset, format!("osm:relation/{}", relation.id), class, shape),
+            class => push_polygonal(
+                &mut dataset,
+                format!("osm:relation/{}", relation.id),
+                class,
+                &shape,
+            ),
         }
     }
     dataset.regions = regions::assign_codes(admin);
     Ok(dataset)
+}
+
+fn reader(
+    path: &Path,
+    pass: &'static str,
+) -> Result<ElementReader<std::io::BufReader<std::fs::File>>, OsmError> {
+    ElementReader::from_path(path).map_err(|source| read_error(path, pass, source))
+}
+
+fn read_error(path: &Path, pass: &'static str, source: osmpbf::Error) -> OsmError {
+    OsmError::Read {
+        path: path.to_path_buf(),
+        pass,
+        source,
+    }
+}
+
+/// Pass 1: the relations kept, with their member ways.
+fn read_relations(path: &Path) -> Result<Vec<Relation>, OsmError> {
+    let mut relations = Vec::new();
+    reader(path, "relations")?
+        .for_each(|element| {
+            let Element::Relation(relation) = element else {
+                return;
+            };
+            let tags: Vec<(&str, &str)> = relation.tags().collect();
+            let is_multipolygon = tag(&tags, "type") == Some("multipolygon");
+            let class = classify(&tags).filter(|class| match class {
+                Class::Admin { .. } => true,
+                Class::Building { .. } | Class::Area { .. } => is_multipolygon,
+                Class::Line { .. } => false,
+            });
+            let Some(class) = class else { return };
+            let (mut outer, mut inner) = (Vec::new(), Vec::new());
+            for member in relation
+                .members()
+                .filter(|m| m.member_type == RelMemberType::Way)
+            {
+                match member.role() {
+                    Ok("inner") => inner.push(member.member_id),
+                    Ok("outer" | "") => outer.push(member.member_id),
+                    _ => {}
+                }
+            }
+            relations.push(Relation {
+                id: relation.id(),
+                class,
+                outer,
+                inner,
+            });
+        })
+        .map_err(|source| read_error(path, "relations", source))?;
+    Ok(relations)
+}
+
+/// Ways with a kept tag, in file order, and the node ids of those and of relation members.
+type Ways = (Vec<(i64, Class)>, HashMap<i64, Vec<i64>>);
+
+/// Pass 2: tagged ways and relation members.
+fn read_ways(path: &Path, member_ways: &HashSet<i64>) -> Result<Ways, OsmError> {
+    let mut way_refs: HashMap<i64, Vec<i64>> = HashMap::new();
+    let mut tagged: Vec<(i64, Class)> = Vec::new();
+    reader(path, "ways")?
+        .for_each(|element| {
+            let Element::Way(way) = element else { return };
+            let tags: Vec<(&str, &str)> = way.tags().collect();
+            let class = classify(&tags).filter(|c| !matches!(c, Class::Admin { .. }));
+            let keep = class.is_some() || member_ways.contains(&way.id());
+            if let Some(class) = class {
+                tagged.push((way.id(), class));
+            }
+            if keep {
+                way_refs.insert(way.id(), way.refs().collect());
+            }
+        })
+        .map_err(|source| read_error(path, "ways", source))?;
+    Ok((tagged, way_refs))
+}
+
+/// Pass 3: the coordinates (degrees, lon/lat) of the nodes in `needed`.
+fn read_nodes(path: &Path, needed: &HashSet<i64>) -> Result<HashMap<i64, Coord<f64>>, OsmError> {
+    let mut nodes: HashMap<i64, Coord<f64>> = HashMap::with_capacity(needed.len());
+    reader(path, "nodes")?
+        .for_each(|element| {
+            let (id, lon, lat) = match element {
+                Element::Node(n) => (n.id(), n.lon(), n.lat()),
+                Element::DenseNode(n) => (n.id(), n.lon(), n.lat()),
+                _ => return,
+            };
+            if needed.contains(&id) {
+                nodes.insert(id, Coord { x: lon, y: lat });
+            }
+        })
+        .map_err(|source| read_error(path, "nodes", source))?;
+    Ok(nodes)
 }
 
 /// The file name without `.osm.pbf` / `.pbf`.
@@ -233,7 +283,10 @@ fn classify(tags: &[(&str, &str)]) -> Option<Class> {
         || tag(tags, "waterway") == Some("riverbank")
         || matches!(tag(tags, "landuse"), Some("reservoir" | "basin"));
     if water {
-        return Some(Class::Area { kind: "water", name });
+        return Some(Class::Area {
+            kind: "water",
+            name,
+        });
     }
     if matches!(tag(tags, "leisure"), Some("park" | "garden")) {
         return Some(Class::Area { kind: "park", name });
@@ -241,7 +294,9 @@ fn classify(tags: &[(&str, &str)]) -> Option<Class> {
     if tag(tags, "area") == Some("yes") {
         return None;
     }
-    let line = tag(tags, "highway").or_else(|| tag(tags, "railway")).or_else(|| tag(tags, "waterway"));
+    let line = tag(tags, "highway")
+        .or_else(|| tag(tags, "railway"))
+        .or_else(|| tag(tags, "waterway"));
     line.map(|kind| Class::Line {
         kind: kind.to_owned(),
         name,
@@ -255,7 +310,11 @@ fn relation_shape(
     way_refs: &HashMap<i64, Vec<i64>>,
     coords: &impl Fn(&[i64]) -> Option<Vec<Coord<f64>>>,
 ) -> Option<MultiPolygon<f64>> {
-    let members = |ids: &[i64]| ids.iter().map(|id| way_refs.get(id).map(Vec::as_slice)).collect::<Option<Vec<_>>>();
+    let members = |ids: &[i64]| {
+        ids.iter()
+            .map(|id| way_refs.get(id).map(Vec::as_slice))
+            .collect::<Option<Vec<_>>>()
+    };
     let outer = rings::join_rings(&members(&relation.outer)?)?;
     let inner = rings::join_rings(&members(&relation.inner)?)?;
     if outer.is_empty() {
@@ -264,11 +323,16 @@ fn relation_shape(
     let to_ring = |ids: &Vec<i64>| coords(ids).map(LineString::new);
     let outer: Vec<LineString<f64>> = outer.iter().map(to_ring).collect::<Option<_>>()?;
     let inner: Vec<LineString<f64>> = inner.iter().map(to_ring).collect::<Option<_>>()?;
-    let mut polygons: Vec<(Polygon<f64>, Vec<LineString<f64>>)> =
-        outer.into_iter().map(|ring| (Polygon::new(ring, vec![]), Vec::new())).collect();
+    let mut polygons: Vec<(Polygon<f64>, Vec<LineString<f64>>)> = outer
+        .into_iter()
+        .map(|ring| (Polygon::new(ring, vec![]), Vec::new()))
+        .collect();
     for hole in inner {
         let probe = Point::from(*hole.0.first()?);
-        if let Some((_, holes)) = polygons.iter_mut().find(|(shell, _)| shell.contains(&probe)) {
+        if let Some((_, holes)) = polygons
+            .iter_mut()
+            .find(|(shell, _)| shell.contains(&probe))
+        {
             holes.push(hole);
         }
     }
@@ -287,16 +351,21 @@ fn relation_shape(
     repaired.is_valid().then_some(repaired)
 }
 
-fn push_polygonal(dataset: &mut Dataset, source: String, class: Class, shape: MultiPolygon<f64>) {
+fn push_polygonal(dataset: &mut Dataset, source: String, class: Class, shape: &MultiPolygon<f64>) {
     if !shape.is_valid() {
         return;
     }
     // RFC 7946 winding: exterior counter-clockwise, holes clockwise.
     let shape = shape.orient(Direction::Default);
     match class {
-        Class::Building { kind, levels, flats } => {
-            let households = flats
-                .unwrap_or_else(|| households::estimate(households::footprint_area_m2(&shape), levels, &kind));
+        Class::Building {
+            kind,
+            levels,
+            flats,
+        } => {
+            let households = flats.unwrap_or_else(|| {
+                households::estimate(households::footprint_area_m2(&shape), levels, &kind)
+            });
             dataset.buildings.push(BuildingRecord {
                 source_id: Some(source),
                 footprint: shape,

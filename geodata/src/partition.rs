@@ -15,6 +15,9 @@
 //!    share of cells. See [`bisect`].
 //! 4. Contiguity repair, then a balancing pass that moves short chains of border cells
 //!    between neighbouring groups while any group is out of range. See [`repair`].
+//! 5. If some group is still out of range, steps 3–4 are tried again with the neighbouring
+//!    counts (k ± 1, ± 2) that keep the mean in range; the first result fully in range
+//!    wins, else the one with the least total excess.
 //!
 //! Deterministic: no randomness, ties broken by cell index. Geometry is only H3 adjacency
 //! and cell centres; it must not know about regions, codes or files.
@@ -25,6 +28,7 @@ mod repair;
 use crate::cells::CellGraph;
 use h3o::CellIndex;
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 /// Household ranges for grids and communities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,56 +81,100 @@ impl CellLoad {
 /// (edge-sharing cells) unless the input itself is not. A cell over the maximum alone is its
 /// own grid. Grids are returned with their cells sorted, ordered by their first cell.
 #[must_use]
-pub fn partition_cells(
+pub fn partition_cells<S: BuildHasher>(
     cells: &[CellIndex],
-    loads: &HashMap<CellIndex, CellLoad>,
+    loads: &HashMap<CellIndex, CellLoad, S>,
     rules: &PartitionRules,
 ) -> Vec<Vec<CellIndex>> {
     partition_range(cells, loads, rules.min_households, rules.max_households)
 }
 
 /// [`partition_cells`] for any household range (`min..=max`).
-pub(crate) fn partition_range(
+pub(crate) fn partition_range<S: BuildHasher>(
     cells: &[CellIndex],
-    loads: &HashMap<CellIndex, CellLoad>,
+    loads: &HashMap<CellIndex, CellLoad, S>,
     min: u32,
     max: u32,
 ) -> Vec<Vec<CellIndex>> {
+    let (min, max) = (u64::from(min), u64::from(max.max(min)));
+    let households = |cell: &CellIndex| u64::from(loads.get(cell).map_or(0, |l| l.households));
     let graph = CellGraph::new(cells);
-    let households: Vec<u64> = graph
+    let oversize: Vec<bool> = graph.cells.iter().map(|c| households(c) > max).collect();
+
+    let mut out: Vec<Vec<CellIndex>> = graph
         .cells
         .iter()
-        .map(|c| u64::from(loads.get(c).map_or(0, |l| l.households)))
+        .zip(&oversize)
+        .filter(|(_, o)| **o)
+        .map(|(&c, _)| vec![c])
         .collect();
-    let (min, max) = (u64::from(min), u64::from(max.max(min)));
-
-    let mut groups: Vec<Vec<u32>> = Vec::new();
-    let mut fixed: Vec<bool> = Vec::new();
-    let oversize: Vec<bool> = households.iter().map(|&h| h > max).collect();
-    for (id, _) in (0_u32..).zip(&oversize).filter(|(_, o)| **o) {
-        groups.push(vec![id]);
-        fixed.push(true);
-    }
     for component in components(&graph, |id| !oversize[id as usize]) {
-        let total: u64 = component.iter().map(|&id| households[id as usize]).sum();
-        let k = choose_k(total, min, max, component.len());
-        for part in bisect::bisect(&graph, &households, component, k) {
-            groups.push(part);
-            fixed.push(false);
+        let cells: Vec<CellIndex> = component
+            .into_iter()
+            .map(|id| graph.cells[id as usize])
+            .collect();
+        out.extend(partition_component(&cells, &households, min, max));
+    }
+    for group in &mut out {
+        group.sort_unstable();
+    }
+    out.sort_unstable_by_key(|g| g[0]);
+    out
+}
+
+/// Partitions one connected set of cells, none over `max` alone. Tries the group counts
+/// that put the mean in range, best first, and keeps the first result with every group in
+/// range, else the one with the least total excess.
+fn partition_component(
+    cells: &[CellIndex],
+    households: &impl Fn(&CellIndex) -> u64,
+    min: u64,
+    max: u64,
+) -> Vec<Vec<CellIndex>> {
+    let graph = CellGraph::new(cells);
+    let loads: Vec<u64> = graph.cells.iter().map(households).collect();
+    let total: u64 = loads.iter().sum();
+    let ids: Vec<u32> = (0..u32::try_from(graph.len()).unwrap_or(u32::MAX)).collect();
+    let excess = |sum: u64| min.saturating_sub(sum) + sum.saturating_sub(max);
+    let mut best: Option<(u64, Vec<Vec<u32>>)> = None;
+    for k in k_candidates(total, min, max, graph.len()) {
+        let parts = bisect::bisect(&graph, &loads, ids.clone(), k);
+        let parts = repair::repair(&graph, &loads, parts, min, max);
+        let total_excess: u64 = parts
+            .iter()
+            .map(|p| excess(p.iter().map(|&id| loads[id as usize]).sum()))
+            .sum();
+        if best.as_ref().is_none_or(|(b, _)| total_excess < *b) {
+            best = Some((total_excess, parts));
+        }
+        if total_excess == 0 {
+            break;
         }
     }
-    let groups = repair::repair(&graph, &households, groups, &fixed, min, max);
-
-    let mut out: Vec<Vec<CellIndex>> = groups
+    best.map(|(_, parts)| parts)
+        .unwrap_or_default()
         .into_iter()
-        .filter(|g| !g.is_empty())
-        .map(|g| {
-            let mut cells: Vec<CellIndex> = g.into_iter().map(|id| graph.cells[id as usize]).collect();
-            cells.sort_unstable();
-            cells
-        })
-        .collect();
-    out.sort_unstable_by_key(|g| g[0]);
+        .filter(|p| !p.is_empty())
+        .map(|p| p.into_iter().map(|id| graph.cells[id as usize]).collect())
+        .collect()
+}
+
+/// Group counts to try, best first: [`choose_k`], then its neighbours (±1, ±2) while they
+/// keep the mean households per group in range.
+fn k_candidates(total: u64, min: u64, max: u64, cells: usize) -> Vec<usize> {
+    let k0 = choose_k(total, min, max, cells);
+    let mut out = vec![k0];
+    if total == 0 {
+        return out;
+    }
+    for k in [k0 + 1, k0.saturating_sub(1), k0 + 2, k0.saturating_sub(2)] {
+        let kk = u64::try_from(k).unwrap_or(u64::MAX);
+        let mean_in_range =
+            kk >= 1 && total <= kk.saturating_mul(max) && total >= kk.saturating_mul(min);
+        if k >= 1 && k <= cells && mean_in_range && !out.contains(&k) {
+            out.push(k);
+        }
+    }
     out
 }
 
@@ -140,12 +188,15 @@ fn choose_k(total: u64, min: u64, max: u64, cells: usize) -> usize {
     // round(total / mean) with mean = (min + max) / 2.
     let guess = ((2 * total + mid / 2) / mid).max(1);
     let low = total.div_ceil(max).max(1);
-    let high = if min == 0 { u64::MAX } else { total / min };
+    let high = total.checked_div(min).unwrap_or(u64::MAX);
     let k = if low <= high {
         guess.clamp(low, high)
     } else {
         // No k puts the mean in range: least total excess, below min or above max.
-        let excess = |k: u64| k.saturating_mul(min).saturating_sub(total) + total.saturating_sub(k.saturating_mul(max));
+        let excess = |k: u64| {
+            k.saturating_mul(min).saturating_sub(total)
+                + total.saturating_sub(k.saturating_mul(max))
+        };
         let (a, b) = (high.max(1), low);
         if excess(a) <= excess(b) { a } else { b }
     };

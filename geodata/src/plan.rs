@@ -179,15 +179,24 @@ pub struct CityPlan {
 /// - Grids: [`partition_cells`] per community; codes `<community>001…` in reading order
 ///   (north to south in rows about one grid tall, west to east within a row); out-of-range
 ///   grids carry a [`GridFlag`].
-pub fn plan_city(dataset: &Dataset, res: Resolution, rules: &PartitionRules) -> Result<CityPlan, PlanError> {
+pub fn plan_city(
+    dataset: &Dataset,
+    res: Resolution,
+    rules: &PartitionRules,
+) -> Result<CityPlan, PlanError> {
     let mut buildings = Vec::with_capacity(dataset.buildings.len());
     let mut loads: HashMap<CellIndex, CellLoad> = HashMap::new();
     for (index, building) in dataset.buildings.iter().enumerate() {
-        let cell = centroid_cell(&building.footprint, res).ok_or_else(|| PlanError::BuildingWithoutCell {
-            index,
-            source_id: building.source_id.clone(),
+        let cell = centroid_cell(&building.footprint, res).ok_or_else(|| {
+            PlanError::BuildingWithoutCell {
+                index,
+                source_id: building.source_id.clone(),
+            }
         })?;
-        loads.entry(cell).or_default().add_building(building.households);
+        loads
+            .entry(cell)
+            .or_default()
+            .add_building(building.households);
         buildings.push((building.clone(), cell));
     }
 
@@ -204,7 +213,12 @@ pub fn plan_city(dataset: &Dataset, res: Resolution, rules: &PartitionRules) -> 
             continue;
         }
         let street = &tree.streets[street_index];
-        let pieces = partition_range(&cells, &loads, rules.community_min_households, rules.community_max_households);
+        let pieces = partition_range(
+            &cells,
+            &loads,
+            rules.community_min_households,
+            rules.community_max_households,
+        );
         let ordered = numbering::reading_order(pieces, res);
         if ordered.len() > 999 {
             return Err(PlanError::TooManyChildren {
@@ -253,20 +267,31 @@ pub fn plan_city(dataset: &Dataset, res: Resolution, rules: &PartitionRules) -> 
 
 /// Gives every district and street a boundary (the outline of its communities' cells when
 /// none was given) and lays the regions out district, street, community, each by code.
-fn finish_regions(tree: hierarchy::Tree, communities: Vec<(RegionRecord, Vec<CellIndex>)>) -> Vec<PlannedRegion> {
+fn finish_regions(
+    tree: hierarchy::Tree,
+    communities: Vec<(RegionRecord, Vec<CellIndex>)>,
+) -> Vec<PlannedRegion> {
     let mut street_cells: HashMap<&str, Vec<CellIndex>> = HashMap::new();
     for (community, cells) in &communities {
         if let Some(parent) = community.parent_code.as_deref() {
-            street_cells.entry(parent).or_default().extend_from_slice(cells);
+            street_cells
+                .entry(parent)
+                .or_default()
+                .extend_from_slice(cells);
         }
     }
     let mut district_cells: HashMap<String, Vec<CellIndex>> = HashMap::new();
     let mut regions = Vec::new();
     let mut streets = Vec::new();
     for mut street in tree.streets {
-        let cells = street_cells.remove(street.code.as_str()).unwrap_or_default();
+        let cells = street_cells
+            .remove(street.code.as_str())
+            .unwrap_or_default();
         if let Some(parent) = &street.parent_code {
-            district_cells.entry(parent.clone()).or_default().extend_from_slice(&cells);
+            district_cells
+                .entry(parent.clone())
+                .or_default()
+                .extend_from_slice(&cells);
         }
         if street.boundary.is_none() {
             street.boundary = Some(cells::outline(&cells));
@@ -287,7 +312,11 @@ fn finish_regions(tree: hierarchy::Tree, communities: Vec<(RegionRecord, Vec<Cel
         });
     }
     regions.extend(streets);
-    regions.extend(communities.into_iter().map(|(record, cells)| PlannedRegion { record, cells }));
+    regions.extend(
+        communities
+            .into_iter()
+            .map(|(record, cells)| PlannedRegion { record, cells }),
+    );
     regions
 }
 

@@ -50,15 +50,16 @@ struct Frame {
 }
 
 impl Frame {
-    /// A frame whose local point (`cx_m`, `cy_m`) maps to (`lon`, `lat`); meters per degree
-    /// from the WGS84 series at that latitude.
-    fn centred(lon: f64, lat: f64, cx_m: f64, cy_m: f64) -> Self {
+    /// A frame whose local point `centre_m` (meters) maps to (`lon`, `lat`); meters per
+    /// degree from the WGS84 series at that latitude.
+    fn centred(lon: f64, lat: f64, centre_m: (f64, f64)) -> Self {
         let phi = lat.to_radians();
         let m_per_deg_lat = 111_132.92 - 559.82 * (2.0 * phi).cos() + 1.175 * (4.0 * phi).cos();
-        let m_per_deg_lon = 111_412.84 * phi.cos() - 93.5 * (3.0 * phi).cos() + 0.118 * (5.0 * phi).cos();
+        let m_per_deg_lon =
+            111_412.84 * phi.cos() - 93.5 * (3.0 * phi).cos() + 0.118 * (5.0 * phi).cos();
         Self {
-            lon0: lon - cx_m / m_per_deg_lon,
-            lat0: lat - cy_m / m_per_deg_lat,
+            lon0: lon - centre_m.0 / m_per_deg_lon,
+            lat0: lat - centre_m.1 / m_per_deg_lat,
             m_per_deg_lon,
             m_per_deg_lat,
         }
@@ -87,8 +88,7 @@ fn dongjie(seed: u64) -> Dataset {
     let frame = Frame::centred(
         DONGJIE_CENTRE.0,
         DONGJIE_CENTRE.1,
-        layout::WIDTH_M / 2.0,
-        layout::HEIGHT_M / 2.0,
+        (layout::WIDTH_M / 2.0, layout::HEIGHT_M / 2.0),
     );
 
     let mut regions = vec![
@@ -107,7 +107,9 @@ fn dongjie(seed: u64) -> Dataset {
             boundary: Some(frame.polygon(&plan.street)),
         },
     ];
-    for (n, (polygon, (pinyin, hanzi))) in (1..).zip(plan.communities.iter().zip(layout::COMMUNITY_NAMES)) {
+    for (n, (polygon, (pinyin, hanzi))) in
+        (1..).zip(plan.communities.iter().zip(layout::COMMUNITY_NAMES))
+    {
         regions.push(RegionRecord {
             level: Level::Community,
             code: format!("140403001{n:03}"),

@@ -1,11 +1,11 @@
-//! GeoJSON positions to `geo` shapes, with the checks RFC 7946 and geo's validity rules ask
+//! `GeoJSON` positions to `geo` shapes, with the checks RFC 7946 and geo's validity rules ask
 //! for. Degrees (EPSG:4326, lon/lat order) in and out; owns no other concern.
 
 use super::GeoJsonError;
 use geo::{Coord, LineString, MultiPolygon, Polygon, Validation as _};
 use geojson::{GeometryValue, PolygonType, Position};
 
-/// A Polygon or MultiPolygon value as a checked `MultiPolygon` in degrees (lon/lat).
+/// A Polygon or `MultiPolygon` value as a checked `MultiPolygon` in degrees (lon/lat).
 pub(super) fn to_multi_polygon(
     index: usize,
     role: &'static str,
@@ -66,8 +66,11 @@ pub(super) fn to_multi_polygon(
     Ok(multi)
 }
 
-/// A LineString or MultiLineString value as line strings in degrees (lon/lat).
-pub(super) fn to_line_strings(index: usize, value: &GeometryValue) -> Result<Vec<LineString<f64>>, GeoJsonError> {
+/// A `LineString` or `MultiLineString` value as line strings in degrees (lon/lat).
+pub(super) fn to_line_strings(
+    index: usize,
+    value: &GeometryValue,
+) -> Result<Vec<LineString<f64>>, GeoJsonError> {
     let lines: Vec<&Vec<Position>> = match value {
         GeometryValue::LineString { coordinates } => vec![coordinates],
         GeometryValue::MultiLineString { coordinates } => coordinates.iter().collect(),

@@ -1,12 +1,16 @@
-//! Tests of the GeoJSON reader: one valid file, and one test per rejection.
+//! Tests of the `GeoJSON` reader: one valid file, and one test per rejection.
 
 use super::*;
 
-const SQUARE: &str = "[[[113.10,36.18],[113.11,36.18],[113.11,36.19],[113.10,36.19],[113.10,36.18]]]";
+const SQUARE: &str =
+    "[[[113.10,36.18],[113.11,36.18],[113.11,36.19],[113.10,36.19],[113.10,36.18]]]";
 const SMALL: &str = "[[[113.1001,36.1801],[113.1003,36.1801],[113.1003,36.1803],[113.1001,36.1803],[113.1001,36.1801]]]";
 
 fn collection(features: &[String]) -> String {
-    format!(r#"{{"type":"FeatureCollection","features":[{}]}}"#, features.join(","))
+    format!(
+        r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+        features.join(",")
+    )
 }
 
 fn feature(props: &str, geometry: &str) -> String {
@@ -18,13 +22,19 @@ fn polygon(coords: &str) -> String {
 }
 
 fn building(households: &str, coords: &str) -> String {
-    feature(&format!(r#"{{"households":{households}}}"#), &polygon(coords))
+    feature(
+        &format!(r#"{{"households":{households}}}"#),
+        &polygon(coords),
+    )
 }
 
 #[test]
 fn a_valid_small_file_parses() {
     let text = collection(&[
-        feature(r#"{"kind":"district","code":"140403","name":"Luzhou"}"#, &polygon(SQUARE)),
+        feature(
+            r#"{"kind":"district","code":"140403","name":"Luzhou"}"#,
+            &polygon(SQUARE),
+        ),
         feature(
             r#"{"kind":"street","code":"140403001","name":"Dongjie","parent_code":"140403"}"#,
             &polygon(SQUARE),
@@ -33,8 +43,14 @@ fn a_valid_small_file_parses() {
             r#"{"kind":"community","code":"140403001001","name":"Fuhou","parent_code":"140403001"}"#,
             &polygon(SQUARE),
         ),
-        feature(r#"{"households":24,"kind":"apartments","levels":6}"#, &polygon(SMALL)),
-        feature(r#"{"building":"apartments","building:levels":5}"#, &polygon(SMALL)),
+        feature(
+            r#"{"households":24,"kind":"apartments","levels":6}"#,
+            &polygon(SMALL),
+        ),
+        feature(
+            r#"{"building":"apartments","building:levels":5}"#,
+            &polygon(SMALL),
+        ),
         feature(
             r#"{"highway":"primary","name":"Yingxiong Road"}"#,
             r#"{"type":"LineString","coordinates":[[113.10,36.18],[113.11,36.19]]}"#,
@@ -81,18 +97,33 @@ fn rejects_invalid_json() {
 #[test]
 fn rejects_non_feature_collections() {
     let err = parse_geojson(&building("3", SMALL)).unwrap_err();
-    assert!(matches!(&err, GeoJsonError::NotFeatureCollection { found } if found == "Feature"), "{err}");
+    assert!(
+        matches!(&err, GeoJsonError::NotFeatureCollection { found } if found == "Feature"),
+        "{err}"
+    );
     let err = parse_geojson("[1,2]").unwrap_err();
-    assert!(matches!(err, GeoJsonError::NotFeatureCollection { .. }), "{err}");
+    assert!(
+        matches!(err, GeoJsonError::NotFeatureCollection { .. }),
+        "{err}"
+    );
     let err = parse_geojson(r#"{"type":"FeatureCollection"}"#).unwrap_err();
-    assert!(matches!(err, GeoJsonError::NotFeatureCollection { .. }), "{err}");
+    assert!(
+        matches!(err, GeoJsonError::NotFeatureCollection { .. }),
+        "{err}"
+    );
 }
 
 #[test]
 fn rejects_malformed_features() {
-    let text = collection(&[building("3", SMALL), r#"{"type":"Feature","geometry":{"type":"Polygon"}}"#.to_owned()]);
+    let text = collection(&[
+        building("3", SMALL),
+        r#"{"type":"Feature","geometry":{"type":"Polygon"}}"#.to_owned(),
+    ]);
     let err = parse_geojson(&text).unwrap_err();
-    assert!(matches!(err, GeoJsonError::MalformedFeature { index: 1, .. }), "{err}");
+    assert!(
+        matches!(err, GeoJsonError::MalformedFeature { index: 1, .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -102,22 +133,34 @@ fn rejects_coordinates_out_of_range() {
         "[[[190.0,36.18],[113.11,36.18],[113.11,36.19],[190.0,36.18]]]",
     )]);
     let err = parse_geojson(&text).unwrap_err();
-    assert!(matches!(err, GeoJsonError::CoordinateOutOfRange { index: 0, lon, .. } if lon == 190.0), "{err}");
+    assert!(
+        matches!(err, GeoJsonError::CoordinateOutOfRange { index: 0, lon, .. } if (lon - 190.0).abs() < 1e-9),
+        "{err}"
+    );
     let text = collection(&[building(
         "3",
         "[[[113.1,36.18],[113.11,-91.0],[113.11,36.19],[113.1,36.18]]]",
     )]);
     let err = parse_geojson(&text).unwrap_err();
-    assert!(matches!(err, GeoJsonError::CoordinateOutOfRange { index: 0, .. }), "{err}");
+    assert!(
+        matches!(err, GeoJsonError::CoordinateOutOfRange { index: 0, .. }),
+        "{err}"
+    );
 }
 
 #[test]
 fn rejects_non_numbers_in_coordinates() {
     // JSON has no NaN literal; a file that writes one is not JSON.
-    let text = collection(&[building("3", "[[[NaN,36.18],[113.11,36.18],[113.11,36.19],[113.1,36.18]]]")]);
+    let text = collection(&[building(
+        "3",
+        "[[[NaN,36.18],[113.11,36.18],[113.11,36.19],[113.1,36.18]]]",
+    )]);
     assert!(parse_geojson(&text).is_err());
     // A number too large for f64 is refused by the parser rather than turned into infinity.
-    let text = collection(&[building("3", "[[[1e999,36.18],[113.11,36.18],[113.11,36.19],[113.1,36.18]]]")]);
+    let text = collection(&[building(
+        "3",
+        "[[[1e999,36.18],[113.11,36.18],[113.11,36.19],[113.1,36.18]]]",
+    )]);
     assert!(parse_geojson(&text).is_err());
 }
 
@@ -125,17 +168,43 @@ fn rejects_non_numbers_in_coordinates() {
 fn rejects_unclosed_rings() {
     let text = collection(&[
         building("3", SMALL),
-        building("3", "[[[113.10,36.18],[113.11,36.18],[113.11,36.19],[113.10,36.19]]]"),
+        building(
+            "3",
+            "[[[113.10,36.18],[113.11,36.18],[113.11,36.19],[113.10,36.19]]]",
+        ),
     ]);
     let err = parse_geojson(&text).unwrap_err();
-    assert!(matches!(err, GeoJsonError::UnclosedRing { index: 1, polygon: 0, ring: 0 }), "{err}");
+    assert!(
+        matches!(
+            err,
+            GeoJsonError::UnclosedRing {
+                index: 1,
+                polygon: 0,
+                ring: 0
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
 fn rejects_rings_with_too_few_points() {
-    let text = collection(&[building("3", "[[[113.10,36.18],[113.11,36.18],[113.10,36.18]]]")]);
+    let text = collection(&[building(
+        "3",
+        "[[[113.10,36.18],[113.11,36.18],[113.10,36.18]]]",
+    )]);
     let err = parse_geojson(&text).unwrap_err();
-    assert!(matches!(err, GeoJsonError::TooFewPoints { index: 0, points: 3, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            GeoJsonError::TooFewPoints {
+                index: 0,
+                points: 3,
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -155,19 +224,32 @@ fn rejects_self_intersecting_polygons() {
 #[test]
 fn rejects_negative_households() {
     let err = parse_geojson(&collection(&[building("-4", SMALL)])).unwrap_err();
-    assert!(matches!(err, GeoJsonError::NegativeHouseholds { index: 0, .. }), "{err}");
+    assert!(
+        matches!(err, GeoJsonError::NegativeHouseholds { index: 0, .. }),
+        "{err}"
+    );
     let err = parse_geojson(&collection(&[building("-4.5", SMALL)])).unwrap_err();
-    assert!(matches!(err, GeoJsonError::NegativeHouseholds { index: 0, .. }), "{err}");
+    assert!(
+        matches!(err, GeoJsonError::NegativeHouseholds { index: 0, .. }),
+        "{err}"
+    );
 }
 
 #[test]
 fn rejects_non_integer_households() {
     let err = parse_geojson(&collection(&[building("2.5", SMALL)])).unwrap_err();
-    assert!(matches!(err, GeoJsonError::NonIntegerHouseholds { index: 0, .. }), "{err}");
+    assert!(
+        matches!(err, GeoJsonError::NonIntegerHouseholds { index: 0, .. }),
+        "{err}"
+    );
     let err = parse_geojson(&collection(&[building(r#""12""#, SMALL)])).unwrap_err();
-    assert!(matches!(err, GeoJsonError::NonIntegerHouseholds { index: 0, .. }), "{err}");
+    assert!(
+        matches!(err, GeoJsonError::NonIntegerHouseholds { index: 0, .. }),
+        "{err}"
+    );
     // An integer written as a float is accepted.
-    let dataset = parse_geojson(&collection(&[building("12.0", SMALL)])).expect("12.0 is an integer");
+    let dataset =
+        parse_geojson(&collection(&[building("12.0", SMALL)])).expect("12.0 is an integer");
     assert_eq!(dataset.buildings[0].households, 12);
 }
 
@@ -176,8 +258,14 @@ fn rejects_region_codes_with_the_wrong_digit_count() {
     for (props, level) in [
         (r#"{"kind":"district","code":"14040"}"#, Level::District),
         (r#"{"kind":"street","code":"1404030011"}"#, Level::Street),
-        (r#"{"kind":"community","code":"14040300100A"}"#, Level::Community),
-        (r#"{"kind":"community","code":"140403001001","parent_code":"140403"}"#, Level::Street),
+        (
+            r#"{"kind":"community","code":"14040300100A"}"#,
+            Level::Community,
+        ),
+        (
+            r#"{"kind":"community","code":"140403001001","parent_code":"140403"}"#,
+            Level::Street,
+        ),
     ] {
         let err = parse_geojson(&collection(&[feature(props, &polygon(SQUARE))])).unwrap_err();
         assert!(
@@ -185,24 +273,78 @@ fn rejects_region_codes_with_the_wrong_digit_count() {
             "{props}: {err}"
         );
     }
-    let err = parse_geojson(&collection(&[feature(r#"{"kind":"district","code":140403}"#, &polygon(SQUARE))]))
-        .unwrap_err();
-    assert!(matches!(err, GeoJsonError::BadProperty { index: 0, name: "code", .. }), "{err}");
-    let err = parse_geojson(&collection(&[feature(r#"{"kind":"district"}"#, &polygon(SQUARE))])).unwrap_err();
-    assert!(matches!(err, GeoJsonError::BadProperty { index: 0, name: "code", .. }), "{err}");
+    let err = parse_geojson(&collection(&[feature(
+        r#"{"kind":"district","code":140403}"#,
+        &polygon(SQUARE),
+    )]))
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            GeoJsonError::BadProperty {
+                index: 0,
+                name: "code",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = parse_geojson(&collection(&[feature(
+        r#"{"kind":"district"}"#,
+        &polygon(SQUARE),
+    )]))
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            GeoJsonError::BadProperty {
+                index: 0,
+                name: "code",
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
 fn rejects_buildings_without_polygons() {
     let point = r#"{"type":"Point","coordinates":[113.1,36.18]}"#;
     let err = parse_geojson(&collection(&[feature(r#"{"households":3}"#, point)])).unwrap_err();
-    assert!(matches!(err, GeoJsonError::WrongGeometryType { index: 0, found: "Point", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            GeoJsonError::WrongGeometryType {
+                index: 0,
+                found: "Point",
+                ..
+            }
+        ),
+        "{err}"
+    );
     let err = parse_geojson(&collection(&[feature(r#"{"households":3}"#, "null")])).unwrap_err();
-    assert!(matches!(err, GeoJsonError::MissingGeometry { index: 0, .. }), "{err}");
+    assert!(
+        matches!(err, GeoJsonError::MissingGeometry { index: 0, .. }),
+        "{err}"
+    );
 }
 
 #[test]
 fn rejects_bad_levels() {
-    let err = parse_geojson(&collection(&[feature(r#"{"households":3,"levels":-1}"#, &polygon(SMALL))])).unwrap_err();
-    assert!(matches!(err, GeoJsonError::BadProperty { index: 0, name: "levels", .. }), "{err}");
+    let err = parse_geojson(&collection(&[feature(
+        r#"{"households":3,"levels":-1}"#,
+        &polygon(SMALL),
+    )]))
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            GeoJsonError::BadProperty {
+                index: 0,
+                name: "levels",
+                ..
+            }
+        ),
+        "{err}"
+    );
 }

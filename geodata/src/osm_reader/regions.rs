@@ -13,7 +13,9 @@ use geo::{Contains as _, InteriorPoint as _, MultiPolygon};
 use std::collections::HashMap;
 
 /// Turns `(relation id, level, name, boundary)` into coded regions with parents.
-pub(super) fn assign_codes(mut admin: Vec<(i64, Level, String, MultiPolygon<f64>)>) -> Vec<RegionRecord> {
+pub(super) fn assign_codes(
+    mut admin: Vec<(i64, Level, String, MultiPolygon<f64>)>,
+) -> Vec<RegionRecord> {
     let rank = |level: Level| match level {
         Level::District => 0,
         Level::Street => 1,
@@ -28,7 +30,8 @@ pub(super) fn assign_codes(mut admin: Vec<(i64, Level, String, MultiPolygon<f64>
             out.iter()
                 .find(|r| {
                     r.level == wanted
-                        && point.is_some_and(|p| r.boundary.as_ref().is_some_and(|b| b.contains(&p)))
+                        && point
+                            .is_some_and(|p| r.boundary.as_ref().is_some_and(|b| b.contains(&p)))
                 })
                 .map(|r| r.code.clone())
         };
@@ -50,11 +53,16 @@ pub(super) fn assign_codes(mut admin: Vec<(i64, Level, String, MultiPolygon<f64>
         let seq = next_seq.entry(prefix.clone()).or_insert(0);
         *seq += 1;
         let width = if level == Level::District { 6 } else { 3 };
-        if (level == Level::District && *seq > 999_999) || (level != Level::District && *seq > 999) {
+        if (level == Level::District && *seq > 999_999) || (level != Level::District && *seq > 999)
+        {
             continue;
         }
         let code = format!("{prefix}{seq:0width$}");
-        let name = if name.is_empty() { format!("relation {id}") } else { name };
+        let name = if name.is_empty() {
+            format!("relation {id}")
+        } else {
+            name
+        };
         out.push(RegionRecord {
             level,
             code,
@@ -73,7 +81,13 @@ mod tests {
 
     fn square(x: f64, y: f64, size: f64) -> MultiPolygon<f64> {
         MultiPolygon::new(vec![Polygon::new(
-            LineString::from(vec![(x, y), (x + size, y), (x + size, y + size), (x, y + size), (x, y)]),
+            LineString::from(vec![
+                (x, y),
+                (x + size, y),
+                (x + size, y + size),
+                (x, y + size),
+                (x, y),
+            ]),
             vec![],
         )])
     }
@@ -87,8 +101,10 @@ mod tests {
             (40, Level::Community, String::new(), square(0.6, 0.6, 0.1)),
             (50, Level::Street, "far".into(), square(5.0, 5.0, 0.1)),
         ]);
-        let codes: Vec<(&str, Option<&str>)> =
-            regions.iter().map(|r| (r.code.as_str(), r.parent_code.as_deref())).collect();
+        let codes: Vec<(&str, Option<&str>)> = regions
+            .iter()
+            .map(|r| (r.code.as_str(), r.parent_code.as_deref()))
+            .collect();
         assert_eq!(
             codes,
             vec![
@@ -101,7 +117,11 @@ mod tests {
         );
         assert_eq!(regions[4].name, "relation 40");
         for r in &regions {
-            assert!(crate::model::is_valid_region_code(r.level, &r.code), "{}", r.code);
+            assert!(
+                crate::model::is_valid_region_code(r.level, &r.code),
+                "{}",
+                r.code
+            );
         }
     }
 }

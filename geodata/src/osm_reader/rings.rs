@@ -8,7 +8,11 @@ use std::collections::VecDeque;
 /// Ways may be reversed to join. `None` when a chain cannot be closed (a member is missing
 /// from the extract) or a ring has fewer than 4 nodes.
 pub(super) fn join_rings(ways: &[&[i64]]) -> Option<Vec<Vec<i64>>> {
-    let mut remaining: VecDeque<Vec<i64>> = ways.iter().filter(|w| !w.is_empty()).map(|w| w.to_vec()).collect();
+    let mut remaining: VecDeque<Vec<i64>> = ways
+        .iter()
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_vec())
+        .collect();
     let mut rings = Vec::new();
     while let Some(mut ring) = remaining.pop_front() {
         loop {

@@ -10,7 +10,12 @@ use crate::cells::CellGraph;
 /// households per group on both sides are most equal (`|left / k1 − right / k2|`), the
 /// left side getting `k1 = k / 2` groups. Among equally good cuts it takes the one closest
 /// to an even share of cells, so empty land is split in proportion too.
-pub(super) fn bisect(graph: &CellGraph, households: &[u64], cells: Vec<u32>, k: usize) -> Vec<Vec<u32>> {
+pub(super) fn bisect(
+    graph: &CellGraph,
+    households: &[u64],
+    cells: Vec<u32>,
+    k: usize,
+) -> Vec<Vec<u32>> {
     let mut out = Vec::with_capacity(k);
     let mut stack = vec![(cells, k)];
     while let Some((cells, k)) = stack.pop() {
@@ -28,8 +33,17 @@ pub(super) fn bisect(graph: &CellGraph, households: &[u64], cells: Vec<u32>, k: 
     out
 }
 
-#[expect(clippy::cast_precision_loss, reason = "households and cell counts are far below 2^52")]
-fn cut(graph: &CellGraph, households: &[u64], mut cells: Vec<u32>, k1: usize, k2: usize) -> (Vec<u32>, Vec<u32>) {
+#[expect(
+    clippy::cast_precision_loss,
+    reason = "households and cell counts are far below 2^52"
+)]
+fn cut(
+    graph: &CellGraph,
+    households: &[u64],
+    mut cells: Vec<u32>,
+    k1: usize,
+    k2: usize,
+) -> (Vec<u32>, Vec<u32>) {
     let (mut min_x, mut max_x, mut min_y, mut max_y) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for &id in &cells {
         let (x, y) = graph.xy[id as usize];
@@ -43,7 +57,12 @@ fn cut(graph: &CellGraph, households: &[u64], mut cells: Vec<u32>, k1: usize, k2
         let (x, y) = graph.xy[id as usize];
         if along_x { (x, y) } else { (y, x) }
     };
-    cells.sort_unstable_by(|&a, &b| key(a).partial_cmp(&key(b)).unwrap_or(std::cmp::Ordering::Equal).then(a.cmp(&b)));
+    cells.sort_unstable_by(|&a, &b| {
+        key(a)
+            .partial_cmp(&key(b))
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.cmp(&b))
+    });
 
     let n = cells.len();
     let total: u64 = cells.iter().map(|&id| households[id as usize]).sum();
@@ -53,7 +72,10 @@ fn cut(graph: &CellGraph, households: &[u64], mut cells: Vec<u32>, k1: usize, k2
     let first = k1.max(1);
     let last = n.saturating_sub(k2.max(1));
     let mut best: Option<(f64, f64, usize)> = None;
-    let mut left_sum = cells[..first.min(n)].iter().map(|&id| households[id as usize]).sum::<u64>();
+    let mut left_sum = cells[..first.min(n)]
+        .iter()
+        .map(|&id| households[id as usize])
+        .sum::<u64>();
     for i in first..=last.max(first).min(n - 1) {
         if i > first {
             left_sum += households[cells[i - 1] as usize];

@@ -10,6 +10,8 @@ const MAX_BALANCE_ROUNDS: usize = 60;
 const MAX_CHAIN_STEPS: u32 = 6;
 /// How many loaded cells to try per pair of groups and round.
 const MAX_CANDIDATES: usize = 12;
+/// Upper bound on smoothing rounds over all cells.
+const MAX_SMOOTH_ROUNDS: usize = 8;
 
 struct State<'a> {
     graph: &'a CellGraph,
@@ -17,7 +19,6 @@ struct State<'a> {
     owner: Vec<u32>,
     members: Vec<Vec<u32>>,
     sums: Vec<u64>,
-    fixed: &'a [bool],
     /// Scratch marks for walks: a cell is marked when `mark[cell] == stamp`.
     mark: Vec<u32>,
     stamp: u32,
@@ -30,12 +31,11 @@ struct State<'a> {
 }
 
 /// Makes every group connected, then balances households; returns the groups' cells.
-/// `fixed` groups (single oversize cells) never give or take cells.
+/// All cells of `graph` must be in some group.
 pub(super) fn repair(
     graph: &CellGraph,
     households: &[u64],
     groups: Vec<Vec<u32>>,
-    fixed: &[bool],
     min: u64,
     max: u64,
 ) -> Vec<Vec<u32>> {
@@ -53,7 +53,6 @@ pub(super) fn repair(
         owner,
         members: groups,
         sums,
-        fixed,
         mark: vec![0; graph.len()],
         stamp: 0,
         visit: vec![0; graph.len()],
@@ -63,6 +62,7 @@ pub(super) fn repair(
     };
     state.make_contiguous();
     state.balance();
+    state.smooth();
 
     state.members
 }
@@ -101,7 +101,12 @@ impl State<'_> {
             }
             pieces.push(piece);
         }
-        let load = |piece: &Vec<u32>| piece.iter().map(|&id| self.households[id as usize]).sum::<u64>();
+        let load = |piece: &Vec<u32>| {
+            piece
+                .iter()
+                .map(|&id| self.households[id as usize])
+                .sum::<u64>()
+        };
         pieces.sort_by_key(|piece| std::cmp::Reverse((load(piece), piece.len())));
         pieces
     }
@@ -124,9 +129,6 @@ impl State<'_> {
         loop {
             let mut changed = false;
             for g in (0_u32..).take(self.members.len()) {
-                if self.fixed[g as usize] {
-                    continue;
-                }
                 let pieces = self.pieces(g);
                 for piece in pieces.into_iter().skip(1) {
                     if let Some(target) = self.best_home(&piece, g) {
@@ -147,7 +149,7 @@ impl State<'_> {
         for &id in piece {
             for &next in self.graph.neighbours(id) {
                 let g = self.owner[next as usize];
-                if g == from || g == u32::MAX || self.fixed[g as usize] {
+                if g == from || g == u32::MAX {
                     continue;
                 }
                 match edges.iter_mut().find(|(group, _)| *group == g) {
@@ -160,30 +162,36 @@ impl State<'_> {
         edges
             .into_iter()
             .min_by_key(|&(g, count)| {
-                let excess = if load == 0 { 0 } else { self.violation(self.sums[g as usize] + load) };
+                let excess = if load == 0 {
+                    0
+                } else {
+                    self.violation(self.sums[g as usize] + load)
+                };
                 (excess, std::cmp::Reverse(count), g)
             })
             .map(|(g, _)| g)
     }
 
     /// Moves short chains of border cells between neighbouring groups while that lowers the
-    /// total excess outside `min..=max` or, at equal excess, evens households out.
+    /// total excess outside `min..=max` or, at equal excess, evens households out. When no
+    /// single move helps, tries two-step moves (see [`Self::try_two_step`]).
     fn balance(&mut self) {
         for _ in 0..MAX_BALANCE_ROUNDS {
-            let total: u64 = (0..self.members.len())
-                .filter(|&g| !self.fixed[g])
-                .map(|g| self.violation(self.sums[g]))
-                .sum();
+            let total: u64 = self.sums.iter().map(|&s| self.violation(s)).sum();
             if total == 0 {
                 return;
             }
             let mut improved = false;
             for d in (0_u32..).take(self.members.len()) {
-                if self.fixed[d as usize] {
-                    continue;
-                }
                 for r in self.neighbour_groups(d) {
                     if self.try_chain(d, r) {
+                        improved = true;
+                    }
+                }
+            }
+            if !improved {
+                for g in (0_u32..).take(self.members.len()) {
+                    if self.violation(self.sums[g as usize]) > 0 && self.try_two_step(g) {
                         improved = true;
                     }
                 }
@@ -199,20 +207,16 @@ impl State<'_> {
             .iter()
             .flat_map(|&id| self.graph.neighbours(id))
             .map(|&next| self.owner[next as usize])
-            .filter(|&other| other != g && other != u32::MAX && !self.fixed[other as usize])
+            .filter(|&other| other != g && other != u32::MAX)
             .collect();
         out.sort_unstable();
         out.dedup();
         out
     }
 
-    /// Tries to move one chain of cells from `d` to `r`: the path from `r`'s border to a
-    /// loaded cell of `d`. Applies the first move that improves and keeps `d` connected.
-    fn try_chain(&mut self, d: u32, r: u32) -> bool {
-        let (sd, sr) = (self.sums[d as usize], self.sums[r as usize]);
-        if sd == 0 {
-            return false;
-        }
+    /// Candidate chains from `d` to `r`, nearest first: each the path from a cell of `d`
+    /// touching `r` to a loaded cell of `d`, at most `MAX_CHAIN_STEPS` long.
+    fn chains(&mut self, d: u32, r: u32) -> Vec<Vec<u32>> {
         self.visit_stamp += 1;
         let stamp = self.visit_stamp;
         let mut parent: Vec<(u32, u32, u32)> = Vec::new(); // (cell, parent index or MAX, depth)
@@ -220,7 +224,12 @@ impl State<'_> {
         let mut seeds: Vec<u32> = self.members[d as usize]
             .iter()
             .copied()
-            .filter(|&id| self.graph.neighbours(id).iter().any(|&n| self.owner[n as usize] == r))
+            .filter(|&id| {
+                self.graph
+                    .neighbours(id)
+                    .iter()
+                    .any(|&n| self.owner[n as usize] == r)
+            })
             .collect();
         seeds.sort_unstable();
         for id in seeds {
@@ -228,7 +237,7 @@ impl State<'_> {
             queue.push_back(u32::try_from(parent.len()).unwrap_or(u32::MAX));
             parent.push((id, u32::MAX, 0));
         }
-        let mut tried = 0;
+        let mut out = Vec::new();
         while let Some(at) = queue.pop_front() {
             let (id, _, depth) = parent[at as usize];
             if self.households[id as usize] > 0 {
@@ -238,14 +247,9 @@ impl State<'_> {
                     chain.push(parent[walk as usize].0);
                     walk = parent[walk as usize].1;
                 }
-                let x: u64 = chain.iter().map(|&c| self.households[c as usize]).sum();
-                if x < sd && self.improves(sd, sr, x) && self.stays_connected(d, &chain) {
-                    self.move_cells(&chain, d, r);
-                    return true;
-                }
-                tried += 1;
-                if tried >= MAX_CANDIDATES {
-                    return false;
+                out.push(chain);
+                if out.len() >= MAX_CANDIDATES {
+                    break;
                 }
             }
             if depth >= MAX_CHAIN_STEPS {
@@ -259,7 +263,117 @@ impl State<'_> {
                 }
             }
         }
+        out
+    }
+
+    fn load(&self, cells: &[u32]) -> u64 {
+        cells.iter().map(|&c| self.households[c as usize]).sum()
+    }
+
+    /// Moves the first chain from `d` to `r` that improves and keeps `d` connected.
+    fn try_chain(&mut self, d: u32, r: u32) -> bool {
+        let (sd, sr) = (self.sums[d as usize], self.sums[r as usize]);
+        if sd == 0 {
+            return false;
+        }
+        for chain in self.chains(d, r) {
+            let x = self.load(&chain);
+            if x < sd && self.improves(sd, sr, x) && self.stays_connected(d, &chain) {
+                self.move_cells(&chain, d, r);
+                return true;
+            }
+        }
         false
+    }
+
+    /// For a group `g` out of range, a pair of moves through a neighbour `b`: `g` gives a
+    /// chain to `b` (or takes one from it), then `b` passes the difference on to another
+    /// neighbour `c` (or takes it from `c`). Kept only if the excess of `g`, `b` and `c`
+    /// together falls; otherwise both moves are undone.
+    fn try_two_step(&mut self, g: u32) -> bool {
+        let over = self.sums[g as usize] > self.max;
+        for b in self.neighbour_groups(g) {
+            let (giver, taker) = if over { (g, b) } else { (b, g) };
+            for chain in self.chains(giver, taker) {
+                let x = self.load(&chain);
+                let first_ok = x < self.sums[giver as usize]
+                    && self.violation(self.sums[g as usize])
+                        > self.violation(if over {
+                            self.sums[g as usize] - x
+                        } else {
+                            self.sums[g as usize] + x
+                        });
+                if !first_ok || !self.stays_connected(giver, &chain) {
+                    continue;
+                }
+                for c in self.neighbour_groups(b).into_iter().filter(|&c| c != g) {
+                    let before = self.violation(self.sums[g as usize])
+                        + self.violation(self.sums[b as usize])
+                        + self.violation(self.sums[c as usize]);
+                    self.move_cells(&chain, giver, taker);
+                    let (giver2, taker2) = if over { (b, c) } else { (c, b) };
+                    for chain2 in self.chains(giver2, taker2) {
+                        let y = self.load(&chain2);
+                        if y >= self.sums[giver2 as usize] {
+                            continue;
+                        }
+                        let after = self.violation(self.sums[g as usize])
+                            + self.violation(self.sums[giver2 as usize] - y)
+                            + self.violation(self.sums[taker2 as usize] + y);
+                        if after < before && self.stays_connected(giver2, &chain2) {
+                            self.move_cells(&chain2, giver2, taker2);
+                            return true;
+                        }
+                    }
+                    self.move_cells(&chain, taker, giver);
+                }
+            }
+        }
+        false
+    }
+
+    /// Straightens borders without changing any group's households: an empty cell with
+    /// more neighbours in another group than in its own moves there, when its own group's
+    /// neighbours form one unbroken arc around it (so its group stays connected). Each move
+    /// adds edges inside groups, so this ends.
+    fn smooth(&mut self) {
+        for _ in 0..MAX_SMOOTH_ROUNDS {
+            let mut moved = false;
+            for id in (0_u32..).take(self.graph.len()) {
+                if self.households[id as usize] > 0 {
+                    continue;
+                }
+                let Some(ring) = self.graph.ring(id) else {
+                    continue;
+                };
+                let own = self.owner[id as usize];
+                let owners: [u32; 6] = ring.map(|n| {
+                    if n == u32::MAX {
+                        u32::MAX
+                    } else {
+                        self.owner[n as usize]
+                    }
+                });
+                let own_count = owners.iter().filter(|&&g| g == own).count();
+                let mut best: Option<(usize, u32)> = None;
+                for &g in owners.iter().filter(|&&g| g != own && g != u32::MAX) {
+                    let count = owners.iter().filter(|&&o| o == g).count();
+                    if best.is_none_or(|(c, b)| count > c || (count == c && g < b)) {
+                        best = Some((count, g));
+                    }
+                }
+                let Some((count, target)) = best else {
+                    continue;
+                };
+                if count > own_count && own_count > 0 && one_arc(&owners, own) {
+                    self.move_cells(&[id], own, target);
+                    moved = true;
+                }
+            }
+            if !moved {
+                return;
+            }
+        }
     }
 
     fn improves(&self, sd: u64, sr: u64, x: u64) -> bool {
@@ -280,7 +394,10 @@ impl State<'_> {
         for &id in chain {
             self.mark[id as usize] = stamp;
         }
-        let Some(&start) = self.members[d as usize].iter().find(|&&id| self.mark[id as usize] != stamp) else {
+        let Some(&start) = self.members[d as usize]
+            .iter()
+            .find(|&&id| self.mark[id as usize] != stamp)
+        else {
             return false;
         };
         self.mark[start as usize] = stamp;
@@ -297,4 +414,13 @@ impl State<'_> {
         }
         reached + chain.len() == size
     }
+}
+
+/// Whether the entries equal to `g` form one unbroken run around the cyclic ring.
+fn one_arc(ring: &[u32; 6], g: u32) -> bool {
+    let starts = (0..6)
+        .filter(|&k| ring[k] == g && ring[(k + 5) % 6] != g)
+        .count();
+    let all = ring.iter().all(|&o| o == g);
+    starts == 1 || all
 }

@@ -7,13 +7,17 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::HashSet;
 
 fn disk(lat: f64, lon: f64, k: u32) -> Vec<CellIndex> {
-    let centre = LatLng::new(lat, lon).expect("valid").to_cell(Resolution::Twelve);
+    let centre = LatLng::new(lat, lon)
+        .expect("valid")
+        .to_cell(Resolution::Twelve);
     centre.grid_disk(k)
 }
 
 fn is_contiguous(cells: &[CellIndex]) -> bool {
     let set: HashSet<CellIndex> = cells.iter().copied().collect();
-    let Some(&start) = cells.first() else { return true };
+    let Some(&start) = cells.first() else {
+        return true;
+    };
     let mut seen = HashSet::from([start]);
     let mut stack = vec![start];
     while let Some(cell) = stack.pop() {
@@ -26,7 +30,12 @@ fn is_contiguous(cells: &[CellIndex]) -> bool {
     seen.len() == set.len()
 }
 
-fn random_loads(cells: &[CellIndex], rng: &mut ChaCha8Rng, density: f64, max_households: u32) -> HashMap<CellIndex, CellLoad> {
+fn random_loads(
+    cells: &[CellIndex],
+    rng: &mut ChaCha8Rng,
+    density: f64,
+    max_households: u32,
+) -> HashMap<CellIndex, CellLoad> {
     let mut loads = HashMap::new();
     for &cell in cells {
         if rng.random_bool(density) {
@@ -45,7 +54,11 @@ fn check_invariants(cells: &[CellIndex], grids: &[Vec<CellIndex>]) {
         for &cell in grid {
             assert!(seen.insert(cell), "{cell} is in two grids");
         }
-        assert!(is_contiguous(grid), "grid of {} cells is not contiguous", grid.len());
+        assert!(
+            is_contiguous(grid),
+            "grid of {} cells is not contiguous",
+            grid.len()
+        );
     }
     let input: HashSet<CellIndex> = cells.iter().copied().collect();
     assert_eq!(seen, input, "every cell exactly once");
@@ -62,7 +75,10 @@ fn random_inputs_keep_every_cell_once_and_grids_contiguous() {
         let holes = rng.random_range(0..5);
         for _ in 0..holes {
             let at = cells[rng.random_range(0..cells.len())];
-            let hole: HashSet<CellIndex> = at.grid_disk::<Vec<_>>(rng.random_range(1..4)).into_iter().collect();
+            let hole: HashSet<CellIndex> = at
+                .grid_disk::<Vec<_>>(rng.random_range(1..4))
+                .into_iter()
+                .collect();
             cells.retain(|c| !hole.contains(c));
         }
         let density = rng.random_range(0.05..0.5);
@@ -83,10 +99,19 @@ fn grids_land_in_range_on_even_load() {
     check_invariants(&cells, &grids);
     let sums: Vec<u32> = grids
         .iter()
-        .map(|g| g.iter().filter_map(|c| loads.get(c)).map(|l| l.households).sum())
+        .map(|g| {
+            g.iter()
+                .filter_map(|c| loads.get(c))
+                .map(|l| l.households)
+                .sum()
+        })
         .collect();
     let in_range = sums.iter().filter(|&&h| (100..=150).contains(&h)).count();
-    eprintln!("{} households in {} grids, {in_range} in range: {sums:?}", total, grids.len());
+    eprintln!(
+        "{} households in {} grids, {in_range} in range: {sums:?}",
+        total,
+        grids.len()
+    );
     assert_eq!(in_range, grids.len());
 }
 

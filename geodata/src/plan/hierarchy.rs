@@ -4,7 +4,7 @@
 
 use super::PlanError;
 use crate::model::{Dataset, Level, RegionRecord, is_valid_region_code};
-use geo::{Contains as _, InteriorPoint as _};
+use geo::{Contains as _, InteriorPoint};
 use std::collections::HashSet;
 
 /// The regions by level, each sorted by code, every street and community with a parent.
@@ -34,7 +34,12 @@ pub(super) fn resolve(dataset: &Dataset) -> Result<Tree, PlanError> {
         }
     }
     let at = |level: Level| {
-        let mut regions: Vec<RegionRecord> = dataset.regions.iter().filter(|r| r.level == level).cloned().collect();
+        let mut regions: Vec<RegionRecord> = dataset
+            .regions
+            .iter()
+            .filter(|r| r.level == level)
+            .cloned()
+            .collect();
         regions.sort_by(|a, b| a.code.cmp(&b.code));
         regions
     };
@@ -99,7 +104,10 @@ fn parent_of(child: &RegionRecord, parents: &[RegionRecord]) -> Result<String, P
     if let [only] = parents {
         return Ok(only.code.clone());
     }
-    let point = child.boundary.as_ref().and_then(|b| b.interior_point());
+    let point = child
+        .boundary
+        .as_ref()
+        .and_then(InteriorPoint::interior_point);
     parents
         .iter()
         .find(|p| point.is_some_and(|pt| p.boundary.as_ref().is_some_and(|b| b.contains(&pt))))

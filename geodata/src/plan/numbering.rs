@@ -14,7 +14,10 @@ const M_PER_DEG: f64 = 111_195.0;
 /// a typical group (the side of a square of the mean group area), west to east within a
 /// row, by the mean of each group's cell centres.
 #[expect(clippy::cast_precision_loss, reason = "cell counts are far below 2^52")]
-#[expect(clippy::cast_possible_truncation, reason = "row numbers are small and finite")]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "row numbers are small and finite"
+)]
 pub(super) fn reading_order(groups: Vec<Vec<CellIndex>>, res: Resolution) -> Vec<Vec<CellIndex>> {
     if groups.is_empty() {
         return groups;
@@ -33,7 +36,10 @@ pub(super) fn reading_order(groups: Vec<Vec<CellIndex>>, res: Resolution) -> Vec
             ((lon / n, lat / n), cells)
         })
         .collect();
-    let top = keyed.iter().map(|((_, lat), _)| *lat).fold(f64::MIN, f64::max);
+    let top = keyed
+        .iter()
+        .map(|((_, lat), _)| *lat)
+        .fold(f64::MIN, f64::max);
     let row = |lat: f64| ((top - lat) / row_height_deg).floor() as i64;
     keyed.sort_by(|(a, ca), (b, cb)| {
         row(a.1)

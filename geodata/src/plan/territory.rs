@@ -35,9 +35,12 @@ pub(super) fn assign(
 ) -> Result<Territory, PlanError> {
     let mut owner: HashMap<CellIndex, Unit> = HashMap::new();
     for (i, community) in tree.communities.iter().enumerate() {
-        let boundary = community.boundary.as_ref().ok_or_else(|| PlanError::MissingBoundary {
-            code: community.code.clone(),
-        })?;
+        let boundary = community
+            .boundary
+            .as_ref()
+            .ok_or_else(|| PlanError::MissingBoundary {
+                code: community.code.clone(),
+            })?;
         // Communities come sorted by code: on overlap the lowest code keeps the cell.
         for cell in polygon_cells(boundary, res) {
             owner.entry(cell).or_insert(Unit::Community(i));
@@ -58,11 +61,19 @@ pub(super) fn assign(
     }
 
     for (s, street) in tree.streets.iter().enumerate() {
-        let Some(boundary) = &street.boundary else { continue };
-        let uncovered: Vec<CellIndex> =
-            polygon_cells(boundary, res).into_iter().filter(|c| !owner.contains_key(c)).collect();
+        let Some(boundary) = &street.boundary else {
+            continue;
+        };
+        let uncovered: Vec<CellIndex> = polygon_cells(boundary, res)
+            .into_iter()
+            .filter(|c| !owner.contains_key(c))
+            .collect();
         if has_communities[s] {
-            flood(&mut owner, uncovered, |unit| matches!(unit, Unit::Community(i) if tree.community_street[i] == s));
+            flood(
+                &mut owner,
+                uncovered,
+                |unit| matches!(unit, Unit::Community(i) if tree.community_street[i] == s),
+            );
         } else {
             for cell in uncovered {
                 owner.insert(cell, Unit::Street(s));
@@ -70,8 +81,10 @@ pub(super) fn assign(
         }
     }
 
-    let mut orphans: Vec<&(BuildingRecord, CellIndex)> =
-        buildings.iter().filter(|(_, cell)| !owner.contains_key(cell)).collect();
+    let mut orphans: Vec<&(BuildingRecord, CellIndex)> = buildings
+        .iter()
+        .filter(|(_, cell)| !owner.contains_key(cell))
+        .collect();
     orphans.sort_by_key(|(_, cell)| *cell);
     if let Some(&s) = open.first() {
         if let Some(area) = padded_bbox(orphans.iter().map(|(b, _)| &b.footprint), res) {
@@ -114,7 +127,11 @@ pub(super) fn assign(
 
 /// Gives each of `cells` to a unit accepted by `eligible` that it touches, growing layer by
 /// layer from the units' edges; cells never reached stay unowned. Ties go to the lowest unit.
-fn flood(owner: &mut HashMap<CellIndex, Unit>, cells: Vec<CellIndex>, eligible: impl Fn(Unit) -> bool) {
+fn flood(
+    owner: &mut HashMap<CellIndex, Unit>,
+    cells: Vec<CellIndex>,
+    eligible: impl Fn(Unit) -> bool,
+) {
     let mut left: Vec<CellIndex> = cells;
     left.sort_unstable();
     loop {
@@ -143,7 +160,9 @@ fn flood(owner: &mut HashMap<CellIndex, Unit>, cells: Vec<CellIndex>, eligible: 
 /// ties by cell index), together with the cells on the H3 line between them, so the unit
 /// stays contiguous. The line stops at the first owned cell it meets, whose unit wins.
 fn attach_to_nearest(cell: CellIndex, owner: &mut HashMap<CellIndex, Unit>) {
-    let Some(target) = nearest_owned(cell, owner) else { return };
+    let Some(target) = nearest_owned(cell, owner) else {
+        return;
+    };
     let mut unit = owner[&target];
     let mut line = Vec::new();
     let walked = cell.grid_path_cells(target).map(|steps| {
@@ -185,7 +204,10 @@ fn nearest_owned(cell: CellIndex, owner: &HashMap<CellIndex, Unit>) -> Option<Ce
 }
 
 /// The bounding box of the footprints (degrees, lon/lat), padded by one cell edge length.
-fn padded_bbox<'a>(footprints: impl Iterator<Item = &'a MultiPolygon<f64>>, res: Resolution) -> Option<MultiPolygon<f64>> {
+fn padded_bbox<'a>(
+    footprints: impl Iterator<Item = &'a MultiPolygon<f64>>,
+    res: Resolution,
+) -> Option<MultiPolygon<f64>> {
     let mut bbox: Option<Rect<f64>> = None;
     for rect in footprints.filter_map(geo::BoundingRect::bounding_rect) {
         bbox = Some(match bbox {
@@ -213,9 +235,14 @@ mod tests {
 
     #[test]
     fn nearest_attachment_keeps_the_unit_contiguous() {
-        let centre = LatLng::new(36.19, 113.11).expect("valid").to_cell(Resolution::Twelve);
-        let mut owner: HashMap<CellIndex, Unit> =
-            centre.grid_disk::<Vec<_>>(3).into_iter().map(|c| (c, Unit::Community(0))).collect();
+        let centre = LatLng::new(36.19, 113.11)
+            .expect("valid")
+            .to_cell(Resolution::Twelve);
+        let mut owner: HashMap<CellIndex, Unit> = centre
+            .grid_disk::<Vec<_>>(3)
+            .into_iter()
+            .map(|c| (c, Unit::Community(0)))
+            .collect();
         let far: Vec<CellIndex> = centre.grid_ring(12);
         let stray = far[0];
         attach_to_nearest(stray, &mut owner);

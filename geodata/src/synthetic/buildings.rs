@@ -26,10 +26,11 @@ pub(super) struct Placed {
     pub households: u32,
 }
 
-fn rect(centre: Coord<f64>, w: f64, d: f64) -> Polygon<f64> {
+/// An axis-aligned rectangle of `width_m` (east–west) × `depth_m` around `centre`.
+fn rect(centre: Coord<f64>, width_m: f64, depth_m: f64) -> Polygon<f64> {
     Rect::new(
-        coord! { x: centre.x - w / 2.0, y: centre.y - d / 2.0 },
-        coord! { x: centre.x + w / 2.0, y: centre.y + d / 2.0 },
+        coord! { x: centre.x - width_m / 2.0, y: centre.y - depth_m / 2.0 },
+        coord! { x: centre.x + width_m / 2.0, y: centre.y + depth_m / 2.0 },
     )
     .to_polygon()
 }
@@ -41,9 +42,14 @@ fn fits(layout: &Layout, landmarks: &[Polygon<f64>], footprint: &Polygon<f64>) -
         return false;
     };
     Euclidean.distance(community.exterior(), footprint) >= EDGE_CLEARANCE_M
-        && layout.lanes.iter().all(|lane| Euclidean.distance(lane, footprint) >= LANE_CLEARANCE_M)
+        && layout
+            .lanes
+            .iter()
+            .all(|lane| Euclidean.distance(lane, footprint) >= LANE_CLEARANCE_M)
         && Euclidean.distance(&layout.park, footprint) >= PARK_CLEARANCE_M
-        && landmarks.iter().all(|l| Euclidean.distance(l, footprint) >= LANDMARK_CLEARANCE_M)
+        && landmarks
+            .iter()
+            .all(|l| Euclidean.distance(l, footprint) >= LANDMARK_CLEARANCE_M)
 }
 
 /// The centre of one quarter of community `i` (quarter 0 = south-west … 3 = north-east),
@@ -53,8 +59,16 @@ fn quarter_centre(layout: &Layout, i: usize, quarter: usize) -> Coord<f64> {
     let (x_west, x_east) = (lane_ew.0[0].x, lane_ew.0[1].x);
     let (y_south, y_north) = (lane_ns.0[0].y, lane_ns.0[1].y);
     let (xc, yc) = (lane_ns.0[0].x, lane_ew.0[0].y);
-    let x = if quarter % 2 == 0 { (x_west + xc) / 2.0 } else { (xc + x_east) / 2.0 };
-    let y = if quarter < 2 { (y_south + yc) / 2.0 } else { (yc + y_north) / 2.0 };
+    let x = if quarter.is_multiple_of(2) {
+        f64::midpoint(x_west, xc)
+    } else {
+        f64::midpoint(xc, x_east)
+    };
+    let y = if quarter < 2 {
+        f64::midpoint(y_south, yc)
+    } else {
+        f64::midpoint(yc, y_north)
+    };
     coord! { x: x, y: y }
 }
 
@@ -75,6 +89,7 @@ pub(super) fn place(layout: &Layout, rng: &mut ChaCha8Rng, target_households: u3
         });
     }
     // Non-residential buildings: no households.
+    // (community, quarter, kind, width m, depth m, storeys)
     let civic: [(usize, usize, &'static str, f64, f64, u32); 8] = [
         (0, 2, "school", 90.0, 60.0, 4),
         (1, 0, "office", 50.0, 20.0, 8),
@@ -85,8 +100,8 @@ pub(super) fn place(layout: &Layout, rng: &mut ChaCha8Rng, target_households: u3
         (6, 2, "commercial", 60.0, 40.0, 2),
         (3, 1, "public", 40.0, 25.0, 3),
     ];
-    for (community, quarter, kind, w, d, levels) in civic {
-        let footprint = rect(quarter_centre(layout, community, quarter), w, d);
+    for (community, quarter, kind, width_m, depth_m, levels) in civic {
+        let footprint = rect(quarter_centre(layout, community, quarter), width_m, depth_m);
         if fits(layout, &landmarks, &footprint) {
             landmarks.push(footprint.clone());
             placed.push(Placed {
@@ -104,7 +119,9 @@ pub(super) fn place(layout: &Layout, rng: &mut ChaCha8Rng, target_households: u3
     while y < HEIGHT_M {
         let mut x = SLOT_DX_M / 2.0;
         while x < WIDTH_M {
-            slots.push(coord! { x: x + rng.random_range(-4.0..4.0), y: y + rng.random_range(-3.0..3.0) });
+            slots.push(
+                coord! { x: x + rng.random_range(-4.0..4.0), y: y + rng.random_range(-3.0..3.0) },
+            );
             x += SLOT_DX_M;
         }
         y += SLOT_DY_M;
@@ -129,10 +146,14 @@ pub(super) fn place(layout: &Layout, rng: &mut ChaCha8Rng, target_households: u3
             // Units (stairwells) of 15 m, two flats per floor per unit.
             let units: u32 = rng.random_range(1..=3);
             let floors: u32 = rng.random_range(3..=6);
-            let length = 15.0 * f64::from(units) + rng.random_range(0.0..4.0);
+            let length_m = 15.0 * f64::from(units) + rng.random_range(0.0..4.0);
             Placed {
-                footprint: rect(centre, length, rng.random_range(12.0..14.0)),
-                kind: if rng.random_bool(0.7) { "residential" } else { "apartments" },
+                footprint: rect(centre, length_m, rng.random_range(12.0..14.0)),
+                kind: if rng.random_bool(0.7) {
+                    "residential"
+                } else {
+                    "apartments"
+                },
                 levels: floors,
                 households: (2 * units * floors).min(remaining),
             }

@@ -48,7 +48,11 @@ fn y_at(line: &[Coord<f64>], x: f64) -> f64 {
     for pair in line.windows(2) {
         let (a, b) = (pair[0], pair[1]);
         if x >= a.x && x <= b.x {
-            let t = if b.x > a.x { (x - a.x) / (b.x - a.x) } else { 0.0 };
+            let t = if b.x > a.x {
+                (x - a.x) / (b.x - a.x)
+            } else {
+                0.0
+            };
             return a.y + t * (b.y - a.y);
         }
     }
@@ -60,110 +64,105 @@ fn x_at(line: &[Coord<f64>], y: f64) -> f64 {
     for pair in line.windows(2) {
         let (a, b) = (pair[0], pair[1]);
         if y >= a.y && y <= b.y {
-            let t = if b.y > a.y { (y - a.y) / (b.y - a.y) } else { 0.0 };
+            let t = if b.y > a.y {
+                (y - a.y) / (b.y - a.y)
+            } else {
+                0.0
+            };
             return a.x + t * (b.x - a.x);
         }
     }
     line.last().map_or(0.0, |c| c.x)
 }
 
+/// A polyline (a road between communities), west/south end first.
+type Polyline = Vec<Coord<f64>>;
+
+/// One community's west and east sides (south end first) and its row.
+struct Sides<'a> {
+    west: &'a Polyline,
+    east: &'a Polyline,
+    north_row: bool,
+}
+
 pub(super) fn layout(rng: &mut ChaCha8Rng) -> Layout {
     // The trunk road: 8 jittered samples west to east.
-    let samples: Vec<Coord<f64>> = (0..=7)
+    let samples: Polyline = (0..=7)
         .map(|i| coord! { x: f64::from(i) * 400.0, y: MID_M + rng.random_range(-60.0..60.0) })
         .collect();
     let mut divider = |x_base: f64, north: bool| {
-        let (xb, xt) = (x_base + rng.random_range(-80.0..80.0), x_base + rng.random_range(-80.0..80.0));
-        let xm = (xb + xt) / 2.0 + rng.random_range(-40.0..40.0);
+        let (xb, xt) = (
+            x_base + rng.random_range(-80.0..80.0),
+            x_base + rng.random_range(-80.0..80.0),
+        );
+        let xm = f64::midpoint(xb, xt) + rng.random_range(-40.0..40.0);
         if north {
             let yb = y_at(&samples, xb);
-            vec![coord! { x: xb, y: yb }, coord! { x: xm, y: (yb + HEIGHT_M) / 2.0 }, coord! { x: xt, y: HEIGHT_M }]
+            vec![
+                coord! { x: xb, y: yb },
+                coord! { x: xm, y: f64::midpoint(yb, HEIGHT_M) },
+                coord! { x: xt, y: HEIGHT_M },
+            ]
         } else {
             let yt = y_at(&samples, xt);
-            vec![coord! { x: xb, y: 0.0 }, coord! { x: xm, y: yt / 2.0 }, coord! { x: xt, y: yt }]
+            vec![
+                coord! { x: xb, y: 0.0 },
+                coord! { x: xm, y: yt / 2.0 },
+                coord! { x: xt, y: yt },
+            ]
         }
     };
-    let north: Vec<Vec<Coord<f64>>> = [700.0, 1400.0, 2100.0].iter().map(|&x| divider(x, true)).collect();
-    let south: Vec<Vec<Coord<f64>>> = [930.0, 1870.0].iter().map(|&x| divider(x, false)).collect();
+    let north: Vec<Polyline> = [700.0, 1400.0, 2100.0]
+        .iter()
+        .map(|&x| divider(x, true))
+        .collect();
+    let south: Vec<Polyline> = [930.0, 1870.0].iter().map(|&x| divider(x, false)).collect();
 
     // The trunk's vertices include every divider end, so both rows share them exactly.
-    let mut mid: Vec<Coord<f64>> = samples.clone();
+    let mut mid: Polyline = samples.clone();
     mid.extend(north.iter().map(|d| d[0]));
     mid.extend(south.iter().map(|d| d[2]));
     mid.sort_by(|a, b| a.x.total_cmp(&b.x));
-    mid.dedup_by(|a, b| a.x == b.x);
-    let trunk_between = |x0: f64, x1: f64| -> Vec<Coord<f64>> { mid.iter().copied().filter(|c| c.x >= x0 && c.x <= x1).collect() };
+    mid.dedup_by(|a, b| a.x.total_cmp(&b.x).is_eq());
     let (west_mid, east_mid) = (mid[0], mid[mid.len() - 1]);
 
+    // Each row's community sides, west to east: the street edge, the dividers, the edge.
     let mut north_sides = vec![vec![west_mid, coord! { x: 0.0, y: HEIGHT_M }]];
     north_sides.extend(north.iter().cloned());
     north_sides.push(vec![east_mid, coord! { x: WIDTH_M, y: HEIGHT_M }]);
     let mut south_sides = vec![vec![coord! { x: 0.0, y: 0.0 }, west_mid]];
     south_sides.extend(south.iter().cloned());
     south_sides.push(vec![coord! { x: WIDTH_M, y: 0.0 }, east_mid]);
+    let sides: Vec<Sides<'_>> = north_sides
+        .windows(2)
+        .map(|p| Sides {
+            west: &p[0],
+            east: &p[1],
+            north_row: true,
+        })
+        .chain(south_sides.windows(2).map(|p| Sides {
+            west: &p[0],
+            east: &p[1],
+            north_row: false,
+        }))
+        .collect();
 
-    let mut communities = Vec::with_capacity(7);
-    for pair in north_sides.windows(2) {
-        let (left, right) = (&pair[0], &pair[1]);
-        let mut ring = trunk_between(left[0].x, right[0].x);
-        ring.extend_from_slice(&right[1..]);
-        ring.extend(left[1..].iter().rev());
-        communities.push(Polygon::new(LineString::new(ring), vec![]));
-    }
-    for pair in south_sides.windows(2) {
-        let (left, right) = (&pair[0], &pair[1]);
-        let (l_top, r_top) = (left[left.len() - 1], right[right.len() - 1]);
-        let mut ring = vec![left[0]];
-        ring.extend_from_slice(right);
-        let trunk: Vec<Coord<f64>> = trunk_between(l_top.x, r_top.x);
-        ring.extend(trunk.iter().rev().skip(1));
-        ring.extend(left[1..left.len() - 1].iter().rev());
-        communities.push(Polygon::new(LineString::new(ring), vec![]));
-    }
-
+    let communities = sides.iter().map(|side| community(&mid, side)).collect();
     let mut outline = vec![coord! { x: 0.0, y: 0.0 }];
     outline.extend(south.iter().map(|d| d[0]));
-    outline.extend([coord! { x: WIDTH_M, y: 0.0 }, east_mid, coord! { x: WIDTH_M, y: HEIGHT_M }]);
+    outline.extend([
+        coord! { x: WIDTH_M, y: 0.0 },
+        east_mid,
+        coord! { x: WIDTH_M, y: HEIGHT_M },
+    ]);
     outline.extend(north.iter().rev().map(|d| d[2]));
     outline.extend([coord! { x: 0.0, y: HEIGHT_M }, west_mid]);
     let street = Polygon::new(LineString::new(outline), vec![]);
 
-    let mut roads = vec![
-        road("primary", "Taihang East Street 太行东街", mid.clone()),
-        road("primary", "Jiefang East Street 解放东街", vec![coord! { x: 0.0, y: 0.0 }, coord! { x: WIDTH_M, y: 0.0 }]),
-        road("secondary", "Chengbei Street 城北街", vec![coord! { x: 0.0, y: HEIGHT_M }, coord! { x: WIDTH_M, y: HEIGHT_M }]),
-        road("primary", "Yingxiong Middle Road 英雄中路", vec![coord! { x: 0.0, y: 0.0 }, coord! { x: 0.0, y: HEIGHT_M }]),
-        road("secondary", "Zhangze Road 漳泽路", vec![coord! { x: WIDTH_M, y: 0.0 }, coord! { x: WIDTH_M, y: HEIGHT_M }]),
-    ];
-    let divider_names = [
-        "Fuhou Road 府后路",
-        "Dongguan Road 东关路",
-        "Beishicao Road 北石槽路",
-        "Nanjie Road 南街路",
-        "Chenghuang Road 城隍路",
-    ];
-    for (d, name) in north.iter().chain(&south).zip(divider_names) {
-        roads.push(road("tertiary", name, d.clone()));
-    }
-
-    // Two lanes per community through its middle, ending on the roads around it.
+    let mut roads = main_roads(&mid, &north, &south);
     let mut lanes = Vec::new();
-    let sides: Vec<(&Vec<Coord<f64>>, &Vec<Coord<f64>>, bool)> = north_sides
-        .windows(2)
-        .map(|p| (&p[0], &p[1], true))
-        .chain(south_sides.windows(2).map(|p| (&p[0], &p[1], false)))
-        .collect();
-    for (i, (left, right, is_north)) in sides.into_iter().enumerate() {
-        let xc = (left[0].x + right[0].x + left[left.len() - 1].x + right[right.len() - 1].x) / 4.0;
-        let trunk_y = y_at(&mid, xc);
-        let (y0, y1) = if is_north { (trunk_y, HEIGHT_M) } else { (0.0, trunk_y) };
-        let yc = (y0 + y1) / 2.0;
-        let east_west = vec![coord! { x: x_at(left, yc), y: yc }, coord! { x: x_at(right, yc), y: yc }];
-        let north_south = vec![coord! { x: xc, y: y0 }, coord! { x: xc, y: y1 }];
-        let (pinyin, hanzi) = COMMUNITY_NAMES[i];
-        let short = hanzi.trim_end_matches("社区");
-        for (n, line) in [east_west, north_south].into_iter().enumerate() {
-            let name = format!("{pinyin} Lane {} {short}{}巷", n + 1, LANE_NUMERALS[n]);
+    for (i, side) in sides.iter().enumerate() {
+        for (name, line) in community_lanes(&mid, side, i) {
             lanes.push(LineString::new(line.clone()));
             roads.push(road("residential", &name, line));
         }
@@ -173,9 +172,9 @@ pub(super) fn layout(rng: &mut ChaCha8Rng) -> Layout {
     // block between its west road, its lanes and the south edge.
     let (lane_ew, lane_ns) = (&lanes[10], &lanes[11]);
     let (west_x, lane_y, lane_x) = (lane_ew.0[0].x, lane_ew.0[0].y, lane_ns.0[0].x);
-    let park_centre = coord! { x: (west_x + lane_x) / 2.0, y: lane_y / 2.0 };
-    let park = blob(rng, park_centre, 110.0, 85.0, 0.08);
-    let pond = blob(rng, park_centre, 60.0, 40.0, 0.2);
+    let park_centre = coord! { x: f64::midpoint(west_x, lane_x), y: lane_y / 2.0 };
+    let park = blob(rng, park_centre, (110.0, 85.0), 0.08);
+    let pond = blob(rng, park_centre, (60.0, 40.0), 0.2);
     Layout {
         street,
         communities,
@@ -186,6 +185,86 @@ pub(super) fn layout(rng: &mut ChaCha8Rng) -> Layout {
     }
 }
 
+/// A community's polygon, counter-clockwise, from its sides and the trunk road `mid`.
+fn community(mid: &[Coord<f64>], side: &Sides<'_>) -> Polygon<f64> {
+    let (west, east) = (side.west, side.east);
+    let trunk_between =
+        |x0: f64, x1: f64| mid.iter().copied().filter(move |c| c.x >= x0 && c.x <= x1);
+    let mut vertices: Polyline;
+    if side.north_row {
+        // Along the trunk eastwards, up the east side, back down the west side.
+        vertices = trunk_between(west[0].x, east[0].x).collect();
+        vertices.extend_from_slice(&east[1..]);
+        vertices.extend(west[1..].iter().rev());
+    } else {
+        // Along the south edge, up the east side, back west along the trunk, down the west.
+        let (west_top, east_top) = (west[west.len() - 1], east[east.len() - 1]);
+        vertices = vec![west[0]];
+        vertices.extend_from_slice(east);
+        let trunk: Polyline = trunk_between(west_top.x, east_top.x).collect();
+        vertices.extend(trunk.iter().rev().skip(1));
+        vertices.extend(west[1..west.len() - 1].iter().rev());
+    }
+    Polygon::new(LineString::new(vertices), vec![])
+}
+
+/// The trunk, the street's four edges and the five dividers, named.
+fn main_roads(mid: &[Coord<f64>], north: &[Polyline], south: &[Polyline]) -> Vec<Road> {
+    let (sw, se) = (coord! { x: 0.0, y: 0.0 }, coord! { x: WIDTH_M, y: 0.0 });
+    let (nw, ne) = (
+        coord! { x: 0.0, y: HEIGHT_M },
+        coord! { x: WIDTH_M, y: HEIGHT_M },
+    );
+    let mut roads = vec![
+        road("primary", "Taihang East Street 太行东街", mid.to_vec()),
+        road("primary", "Jiefang East Street 解放东街", vec![sw, se]),
+        road("secondary", "Chengbei Street 城北街", vec![nw, ne]),
+        road("primary", "Yingxiong Middle Road 英雄中路", vec![sw, nw]),
+        road("secondary", "Zhangze Road 漳泽路", vec![se, ne]),
+    ];
+    let divider_names = [
+        "Fuhou Road 府后路",
+        "Dongguan Road 东关路",
+        "Beishicao Road 北石槽路",
+        "Nanjie Road 南街路",
+        "Chenghuang Road 城隍路",
+    ];
+    for (d, name) in north.iter().chain(south).zip(divider_names) {
+        roads.push(road("tertiary", name, d.clone()));
+    }
+    roads
+}
+
+/// Community `i`'s two lanes, east–west then north–south through its middle, each ending on
+/// the roads around it.
+fn community_lanes(mid: &[Coord<f64>], side: &Sides<'_>, i: usize) -> [(String, Polyline); 2] {
+    let (west, east) = (side.west, side.east);
+    let xc = (west[0].x + east[0].x + west[west.len() - 1].x + east[east.len() - 1].x) / 4.0;
+    let trunk_y = y_at(mid, xc);
+    let (y0, y1) = if side.north_row {
+        (trunk_y, HEIGHT_M)
+    } else {
+        (0.0, trunk_y)
+    };
+    let yc = f64::midpoint(y0, y1);
+    let (pinyin, hanzi) = COMMUNITY_NAMES[i];
+    let short = hanzi.trim_end_matches("社区");
+    let name = |n: usize| format!("{pinyin} Lane {} {short}{}巷", n + 1, LANE_NUMERALS[n]);
+    [
+        (
+            name(0),
+            vec![
+                coord! { x: x_at(west, yc), y: yc },
+                coord! { x: x_at(east, yc), y: yc },
+            ],
+        ),
+        (
+            name(1),
+            vec![coord! { x: xc, y: y0 }, coord! { x: xc, y: y1 }],
+        ),
+    ]
+}
+
 fn road(kind: &'static str, name: &str, line: Vec<Coord<f64>>) -> Road {
     Road {
         kind,
@@ -194,14 +273,19 @@ fn road(kind: &'static str, name: &str, line: Vec<Coord<f64>>) -> Road {
     }
 }
 
-/// An irregular oval: 24 vertices at radius `rx`/`ry` × (1 ± `wobble`).
-fn blob(rng: &mut ChaCha8Rng, centre: Coord<f64>, rx: f64, ry: f64, wobble: f64) -> Polygon<f64> {
-    let ring: Vec<Coord<f64>> = (0..24)
+/// An irregular oval: 24 vertices at `radii_m` (east–west, north–south) × (1 ± `wobble`).
+fn blob(
+    rng: &mut ChaCha8Rng,
+    centre: Coord<f64>,
+    radii_m: (f64, f64),
+    wobble: f64,
+) -> Polygon<f64> {
+    let vertices: Polyline = (0..24)
         .map(|i| {
             let angle = f64::from(i) / 24.0 * std::f64::consts::TAU;
             let scale = 1.0 + rng.random_range(-wobble..=wobble);
-            coord! { x: centre.x + rx * scale * angle.cos(), y: centre.y + ry * scale * angle.sin() }
+            coord! { x: centre.x + radii_m.0 * scale * angle.cos(), y: centre.y + radii_m.1 * scale * angle.sin() }
         })
         .collect();
-    Polygon::new(LineString::new(ring), vec![])
+    Polygon::new(LineString::new(vertices), vec![])
 }

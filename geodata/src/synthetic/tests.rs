@@ -1,7 +1,9 @@
 //! Tests of the synthetic Dongjie: determinism, size, tiling, households, placement.
 
 use super::*;
-use geo::{Area as _, BooleanOps as _, Contains as _, GeodesicArea as _, Intersects as _, Validation as _};
+use geo::{
+    Area as _, BooleanOps as _, Contains as _, GeodesicArea as _, Intersects as _, Validation as _,
+};
 
 fn community_polygons(dataset: &Dataset) -> Vec<&MultiPolygon<f64>> {
     dataset
@@ -23,8 +25,14 @@ fn street(dataset: &Dataset) -> &MultiPolygon<f64> {
 
 #[test]
 fn same_seed_same_city() {
-    assert_eq!(synthetic_city(Preset::Dongjie, 7), synthetic_city(Preset::Dongjie, 7));
-    assert_ne!(synthetic_city(Preset::Dongjie, 7), synthetic_city(Preset::Dongjie, 8));
+    assert_eq!(
+        synthetic_city(Preset::Dongjie, 7),
+        synthetic_city(Preset::Dongjie, 7)
+    );
+    assert_ne!(
+        synthetic_city(Preset::Dongjie, 7),
+        synthetic_city(Preset::Dongjie, 8)
+    );
 }
 
 #[test]
@@ -52,15 +60,28 @@ fn seven_valid_communities_tile_the_street() {
             assert_eq!(a.0.len(), 1, "one simple polygon");
             sum_m2 += a.geodesic_area_unsigned();
             // Inside the street: nothing of it left outside.
-            assert!(a.difference(street).unsigned_area() < 1e-12, "community {i} leaks out");
+            assert!(
+                a.difference(street).unsigned_area() < 1e-12,
+                "community {i} leaks out"
+            );
             for b in &communities[i + 1..] {
                 // Planar area in degrees²; 1e-12 deg² is about 0.01 m².
-                assert!(a.intersection(*b).unsigned_area() < 1e-12, "communities overlap");
+                assert!(
+                    a.intersection(*b).unsigned_area() < 1e-12,
+                    "communities overlap"
+                );
             }
         }
-        assert!((sum_m2 - street_m2).abs() / street_m2 < 0.005, "{sum_m2} vs {street_m2}");
+        assert!(
+            (sum_m2 - street_m2).abs() / street_m2 < 0.005,
+            "{sum_m2} vs {street_m2}"
+        );
         let names: Vec<&str> = dataset.regions.iter().map(|r| r.name.as_str()).collect();
-        assert!(names.iter().any(|n| n.contains("Fuhou") && n.contains("府后")));
+        assert!(
+            names
+                .iter()
+                .any(|n| n.contains("Fuhou") && n.contains("府后"))
+        );
     }
 }
 
@@ -68,12 +89,35 @@ fn seven_valid_communities_tile_the_street() {
 fn households_buildings_and_towers() {
     let dataset = synthetic_city(Preset::Dongjie, 1);
     assert_eq!(dataset.total_households(), u64::from(DONGJIE_HOUSEHOLDS));
-    let towers: Vec<u32> = dataset.buildings.iter().map(|b| b.households).filter(|&h| h > 40).collect();
+    let towers: Vec<u32> = dataset
+        .buildings
+        .iter()
+        .map(|b| b.households)
+        .filter(|&h| h > 40)
+        .collect();
     assert_eq!(towers.len(), 2, "exactly two towers: {towers:?}");
     assert!(towers.iter().all(|h| (160..=220).contains(h)));
-    assert!(dataset.buildings.iter().filter(|b| b.households == 0).count() >= 3, "some non-residential");
-    assert!(dataset.buildings.iter().any(|b| b.kind == "house" && b.households < 6), "some small houses");
-    let blocks = dataset.buildings.iter().filter(|b| (6..=40).contains(&b.households)).count();
+    assert!(
+        dataset
+            .buildings
+            .iter()
+            .filter(|b| b.households == 0)
+            .count()
+            >= 3,
+        "some non-residential"
+    );
+    assert!(
+        dataset
+            .buildings
+            .iter()
+            .any(|b| b.kind == "house" && b.households < 6),
+        "some small houses"
+    );
+    let blocks = dataset
+        .buildings
+        .iter()
+        .filter(|b| (6..=40).contains(&b.households))
+        .count();
     assert!(blocks > 300, "{blocks} residential blocks");
 
     let communities = community_polygons(&dataset);
@@ -82,13 +126,23 @@ fn households_buildings_and_towers() {
     for building in &dataset.buildings {
         assert!(building.footprint.is_valid());
         // Well inside exactly one community.
-        let inside = communities.iter().filter(|c| c.contains(&building.footprint)).count();
+        let inside = communities
+            .iter()
+            .filter(|c| c.contains(&building.footprint))
+            .count();
         assert_eq!(inside, 1);
         for road in &dataset.roads {
-            assert!(!road.geometry.intersects(&building.footprint), "building on {:?}", road.name);
+            assert!(
+                !road.geometry.intersects(&building.footprint),
+                "building on {:?}",
+                road.name
+            );
         }
         for area in &water {
-            assert!(!area.intersects(&building.footprint), "building in the park or pond");
+            assert!(
+                !area.intersects(&building.footprint),
+                "building in the park or pond"
+            );
         }
     }
     assert!(dataset.roads.len() >= 20 && dataset.roads.iter().all(|r| r.name.is_some()));
