@@ -136,7 +136,7 @@ mod postgis {
         pub async fn setup(admin_url: &str, city: &NewCity) -> Self {
             let admin = PgPool::connect(admin_url).await.expect("connect");
             let name = format!("gw_bench_{}", std::process::id());
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.expect("create db");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.expect("create db");
             let base = admin_url.split('?').next().expect("url");
             let url = format!("{}/{name}", &base[..base.rfind('/').expect("path")]);
             let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&url).await.expect("connect");
@@ -195,7 +195,9 @@ mod postgis {
 
         pub async fn teardown(self) {
             self.pool.close().await;
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&self.admin).await;
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)))
+                .execute(&self.admin)
+                .await;
         }
     }
 }

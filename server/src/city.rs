@@ -72,8 +72,8 @@ fn level(level: Level) -> RegionLevel {
     }
 }
 
-fn flag(flag: &PlanFlag) -> GridFlag {
-    match *flag {
+fn flag(flag: PlanFlag) -> GridFlag {
+    match flag {
         PlanFlag::SingleBuildingOverMax { households } => GridFlag::SingleBuildingOverMax { households },
         PlanFlag::CellOverMax { households } => GridFlag::CellOverMax { households },
         PlanFlag::UnderMin { households } => GridFlag::UnderMin { households },
@@ -112,7 +112,7 @@ pub fn to_new_city(dataset: &Dataset, plan: &CityPlan) -> NewCity {
             boundary: gridwatch_geodata::cells::outline(&g.cells),
             households: g.households,
             building_count: g.building_count,
-            flag: g.flag.as_ref().map(flag),
+            flag: g.flag.map(flag),
         })
         .collect::<Vec<_>>();
     let grid_of_cell: HashMap<_, _> =

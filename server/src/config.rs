@@ -12,7 +12,7 @@ pub struct StoreArgs {
     /// Directory of the embedded SQLite store (created if missing).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// `postgres://…` (PostgreSQL + PostGIS) or `sqlite://…`; defaults to the DATABASE_URL variable.
+    /// `postgres://…` (PostgreSQL + PostGIS) or `sqlite://…`; defaults to the `DATABASE_URL` variable.
     #[arg(long, value_name = "URL", conflicts_with = "data_dir")]
     pub database_url: Option<String>,
 }

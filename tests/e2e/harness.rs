@@ -1,5 +1,6 @@
 //! Starting the real binary on a fresh store and talking to it.
 
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -9,7 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 /// How long a server may take to import a city and start listening (debug build).
-const START_TIMEOUT: Duration = Duration::from_secs(300);
+const START_TIMEOUT: Duration = Duration::from_mins(5);
 
 /// Which store a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +44,7 @@ impl PgDb {
         };
         let name = format!("gw_e2e_{}", rand::random::<u32>());
         let pool = sqlx::PgPool::connect(&admin_url).await.expect("connect to GRIDWATCH_TEST_DATABASE_URL");
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.expect("create test database");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&pool).await.expect("create test database");
         pool.close().await;
         let base = admin_url.split('?').next().unwrap();
         let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
@@ -52,7 +53,7 @@ impl PgDb {
 
     pub async fn finish(self) {
         let pool = sqlx::PgPool::connect(&self.admin_url).await.unwrap();
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&pool).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))).execute(&pool).await.unwrap();
     }
 }
 
@@ -140,7 +141,10 @@ impl Server {
                 admin = Some(token.trim().to_owned());
             }
         }
-        Self { child, base: base.unwrap(), admin, http: reqwest::Client::new() }
+        // No pooled connections: a request refused before its body was read (413) closes its
+        // connection, and a pooled client could pick that dead connection for the next request.
+        let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+        Self { child, base: base.unwrap(), admin, http }
     }
 
     pub fn token(&self) -> &str {
@@ -250,4 +254,49 @@ pub fn check_city(server: &Server, extra: &[&str]) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     eprintln!("{stdout}{stderr}");
     assert!(output.status.success(), "reference check failed:\n{stdout}\n{stderr}");
+}
+
+/// The first place two JSON values differ, as a path and both sides (kept short for test output).
+pub fn first_difference(a: &Value, b: &Value) -> Option<String> {
+    fn walk(a: &Value, b: &Value, path: &mut String) -> Option<String> {
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                for key in x.keys().chain(y.keys()) {
+                    let len = path.len();
+                    path.push('.');
+                    path.push_str(key);
+                    let found = match (x.get(key), y.get(key)) {
+                        (Some(p), Some(q)) => walk(p, q, path),
+                        (p, q) => Some(format!("{path}: {p:?} vs {q:?}")),
+                    };
+                    if found.is_some() {
+                        return found;
+                    }
+                    path.truncate(len);
+                }
+                None
+            }
+            (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x.iter().zip(y).enumerate().find_map(|(i, (p, q))| {
+                let len = path.len();
+                let _ = write!(path, "[{i}]");
+                let found = walk(p, q, path);
+                path.truncate(len);
+                found
+            }),
+            _ if a == b => None,
+            _ => {
+                let short = |v: &Value| v.to_string().chars().take(200).collect::<String>();
+                Some(format!("{path}: {} vs {}", short(a), short(b)))
+            }
+        }
+    }
+    walk(a, b, &mut String::new())
+}
+
+/// Asserts two JSON values are equal, reporting only where they first differ.
+#[track_caller]
+pub fn assert_same(a: &Value, b: &Value, what: &str) {
+    if let Some(diff) = first_difference(a, b) {
+        panic!("{what}: differs at {diff}");
+    }
 }

@@ -2,6 +2,9 @@
 //! `GRIDWATCH_TEST_DATABASE_URL` is set — required under `CI=true`), real HTTP clients, and independent
 //! references (the `h3` library and shapely, through `tests/reference/check_city.py`).
 
+// Test code: a failed unwrap is a failed test, and a scenario reads best as one long function.
+#![allow(clippy::unwrap_used, clippy::too_many_lines, clippy::many_single_char_names)]
+
 mod access;
 mod bad_input;
 mod demo_city;

@@ -3,14 +3,14 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::harness::{Flavor, Server, TestStore};
+use crate::harness::{Flavor, Server, TestStore, assert_same};
 
 async fn survives_a_crash(flavor: Flavor) {
     let Some(store) = TestStore::new(flavor).await else { return };
     let mut server = Server::demo(&store);
     let token = server.token().to_owned();
-    let (_, grids_before) = server.get("/api/grids?cells=true").await;
-    let grid = grids_before["features"][0]["properties"]["id"].as_i64().unwrap();
+    let (_, grids) = server.get("/api/grids").await;
+    let grid = grids["features"][0]["properties"]["id"].as_i64().unwrap();
 
     let (status, worker) = server
         .send(Method::POST, "/api/workers", &json!({"name": "李巡", "kind": "patroller", "duty": "on_duty", "phone": "13800000000",
@@ -20,6 +20,8 @@ async fn survives_a_crash(flavor: Flavor) {
     let id = worker["id"].as_i64().unwrap();
     let (status, _) = server.send(Method::PATCH, &format!("/api/workers/{id}"), &json!({"phone": null, "name": "李巡逻"})).await;
     assert_eq!(status, 200);
+    let (_, grids_before) = server.get("/api/grids?cells=true").await;
+    assert_eq!(grids_before["features"][0]["properties"]["backup_worker_ids"], json!([id]));
     let (_, buildings_before) = server.get("/api/buildings?limit=100000").await;
     let (_, workers_before) = server.get("/api/workers").await;
     let (_, health_before) = server.get("/health").await;
@@ -29,11 +31,11 @@ async fn survives_a_crash(flavor: Flavor) {
     server.admin = Some(token);
 
     let (_, grids_after) = server.get("/api/grids?cells=true").await;
-    assert_eq!(grids_after, grids_before, "grids, cells and workers' grid duties survive");
+    assert_same(&grids_after, &grids_before, "grids, cells and workers' grid duties");
     let (_, buildings_after) = server.get("/api/buildings?limit=100000").await;
-    assert_eq!(buildings_after, buildings_before);
+    assert_same(&buildings_after, &buildings_before, "buildings");
     let (_, workers_after) = server.get("/api/workers").await;
-    assert_eq!(workers_after, workers_before);
+    assert_same(&workers_after, &workers_before, "workers");
     let (_, w) = server.get(&format!("/api/workers/{id}")).await;
     assert_eq!(w["properties"]["name"], "李巡逻");
     assert_eq!(w["properties"]["phone"], serde_json::Value::Null);
