@@ -33,8 +33,8 @@ pub struct GridLinks {
     pub district: Option<RegionId>,
 }
 
-/// A cell centre in the local plane, with its index into `links` and the cell itself.
-type CellPoint = GeomWithData<[f64; 2], (u32, CellIndex)>;
+/// The centre of an edge cell in the local plane, with its index into `links` and into `edge_hexagons`.
+type EdgePoint = GeomWithData<[f64; 2], (u32, u32)>;
 type BuildingBox = GeomWithData<Rectangle<[f64; 2]>, BuildingId>;
 
 /// The read model. See the module docs.
@@ -48,9 +48,13 @@ pub struct World {
     /// Dense table of grid links; `cell_grid` points into it.
     links: Vec<GridLinks>,
     cell_grid: FxHashMap<CellIndex, u32>,
-    /// Cell centres in a local equirectangular plane (see `locate::Plane`), for the nearest grid of a
-    /// point outside every grid.
-    cell_points: RTree<CellPoint>,
+    /// Centres of the cells on the outer edge of all grids, in a local equirectangular plane (see
+    /// `locate::Plane`): the nearest grid of a point outside every grid is the grid of one of these.
+    edge_points: RTree<EdgePoint>,
+    /// The hexagons of those edge cells in the same plane, meters.
+    edge_hexagons: Vec<geo::Polygon<f64>>,
+    /// The largest centre-to-vertex distance of any edge hexagon, meters: bounds the search.
+    edge_radius_m: f64,
     plane: locate::Plane,
     /// Building footprint bounding boxes in degrees (EPSG:4326, lon/lat).
     building_boxes: RTree<BuildingBox>,
@@ -75,7 +79,9 @@ impl World {
             workers: snapshot.workers.into_iter().map(|w| (w.id, w)).collect(),
             links: Vec::new(),
             cell_grid: FxHashMap::default(),
-            cell_points: RTree::new(),
+            edge_points: RTree::new(),
+            edge_hexagons: Vec::new(),
+            edge_radius_m: 0.0,
             plane: locate::Plane::default(),
             building_boxes: RTree::new(),
             last_seq: snapshot.last_seq,
@@ -91,16 +97,36 @@ impl World {
         let cells: usize = self.grids.values().map(|g| g.cells.len()).sum();
         self.cell_grid.reserve(cells);
         self.plane = locate::Plane::around(self.grids.values().flat_map(|g| g.cells.iter().copied()));
-        let mut points = Vec::with_capacity(cells);
         for grid in self.grids.values() {
             let index = u32::try_from(self.links.len()).expect("fewer than 2^32 grids");
             self.links.push(self.links_of(grid));
             for &cell in &grid.cells {
                 self.cell_grid.insert(cell, index);
-                points.push(CellPoint::new(self.plane.project(LatLng::from(cell)), (index, cell)));
             }
         }
-        self.cell_points = RTree::bulk_load(points);
+        self.index_edges();
+    }
+
+    /// Indexes the cells with a neighbour outside every grid: only they can be nearest to an outside point.
+    fn index_edges(&mut self) {
+        let mut points = Vec::new();
+        self.edge_hexagons.clear();
+        self.edge_radius_m = 0.0;
+        for (&cell, &index) in &self.cell_grid {
+            let on_edge = cell.grid_disk::<Vec<_>>(1).iter().any(|n| !self.cell_grid.contains_key(n));
+            if !on_edge {
+                continue;
+            }
+            let centre = self.plane.project(LatLng::from(cell));
+            let hexagon = self.plane.cell_polygon(cell);
+            for v in &hexagon.exterior().0 {
+                self.edge_radius_m = self.edge_radius_m.max((v.x - centre[0]).hypot(v.y - centre[1]));
+            }
+            let hexagon_index = u32::try_from(self.edge_hexagons.len()).expect("fewer than 2^32 edge cells");
+            self.edge_hexagons.push(hexagon);
+            points.push(EdgePoint::new(centre, (index, hexagon_index)));
+        }
+        self.edge_points = RTree::bulk_load(points);
     }
 
     fn links_of(&self, grid: &Grid) -> GridLinks {

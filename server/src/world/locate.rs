@@ -8,9 +8,6 @@ use super::{GridLinks, World};
 /// Meters per degree of arc on the WGS 84 equator (2π × 6 378 137 m ÷ 360).
 const M_PER_DEG: f64 = 111_319.490_793_273_57;
 
-/// How many nearby cell centres are checked for the closest cell edge.
-const NEAREST_CANDIDATES: usize = 7;
-
 /// Why a coordinate cannot be located.
 #[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
 pub enum LocateError {
@@ -74,7 +71,7 @@ impl Plane {
     }
 
     /// A cell's hexagon in the plane, meters.
-    fn cell_polygon(&self, cell: CellIndex) -> Polygon<f64> {
+    pub(super) fn cell_polygon(&self, cell: CellIndex) -> Polygon<f64> {
         let ring: Vec<[f64; 2]> = cell.boundary().iter().map(|&ll| self.project(ll)).collect();
         Polygon::new(LineString::from(ring), Vec::new())
     }
@@ -117,24 +114,24 @@ impl World {
         Ok(self.nearest(cell, ll))
     }
 
+    /// The nearest grid to a point outside every grid: the grid of the nearest edge hexagon. Edge
+    /// centres come nearest first; once a centre is farther than the best distance plus the largest
+    /// hexagon radius, no later hexagon can be closer.
     fn nearest(&self, cell: CellIndex, ll: LatLng) -> Location {
         let here = self.plane.project(ll);
         let point = Point::new(here[0], here[1]);
-        let best = self
-            .cell_points
-            .nearest_neighbor_iter(&here)
-            .take(NEAREST_CANDIDATES)
-            .map(|candidate| {
-                let (index, owned) = candidate.data;
-                (self.links[index as usize], Euclidean.distance(&point, &self.plane.cell_polygon(owned)))
-            })
-            .min_by(|a, b| a.1.total_cmp(&b.1));
-        Location {
-            cell,
-            links: best.map(|(links, _)| links),
-            outside: true,
-            distance_m: best.map(|(_, d)| d),
+        let mut best: Option<(GridLinks, f64)> = None;
+        for (candidate, centre_d2) in self.edge_points.nearest_neighbor_iter_with_distance_2(&here) {
+            if best.is_some_and(|(_, d)| centre_d2.sqrt() - self.edge_radius_m > d) {
+                break;
+            }
+            let (index, hexagon) = candidate.data;
+            let d = Euclidean.distance(&point, &self.edge_hexagons[hexagon as usize]);
+            if best.is_none_or(|(_, b)| d < b) {
+                best = Some((self.links[index as usize], d));
+            }
         }
+        Location { cell, links: best.map(|(l, _)| l), outside: true, distance_m: best.map(|(_, d)| d) }
     }
 
 }
