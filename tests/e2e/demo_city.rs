@@ -40,6 +40,15 @@ async fn dongjie(flavor: Flavor) {
     let (_, communities) = server.get("/api/regions?level=community").await;
     assert_eq!(communities["features"].as_array().unwrap().len(), 7, "the reference street has 7 communities");
 
+    // The contract is published, and requests are counted.
+    let spec: serde_json::Value = server.http.get(server.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
+    for path in ["/api/locate", "/api/grids", "/api/grids/{id}", "/api/buildings", "/api/workers", "/api/workers/{id}/duty", "/api/tokens", "/health"] {
+        assert!(spec["paths"].get(path).is_some(), "OpenAPI lists {path}");
+    }
+    let metrics = server.http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("gridwatch_http_requests_total{"), "{metrics}");
+    assert!(metrics.contains("gridwatch_grids "), "{metrics}");
+
     // Community coverage, the grid outlines and 10,000 located points, against h3 and shapely.
     check_city(&server, &["--points", "10000", "--expect-grids", "88", "108", "--strict-households"]);
     drop(server);
