@@ -69,6 +69,18 @@ fn benches(c: &mut Criterion) {
         });
     });
 
+    // The floor under `in_process`: h3o's own lat/lng → cell, with no lookup at all.
+    let resolution = world.resolution();
+    group.bench_function("h3o_to_cell_only", |b| {
+        b.iter(|| {
+            let mut acc = 0_u64;
+            for &[lon, lat] in &all {
+                acc ^= u64::from(h3o::LatLng::new(lat, lon).expect("finite").to_cell(resolution));
+            }
+            black_box(acc)
+        });
+    });
+
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let (url, token, _dir) = runtime.block_on(start_server(&city));
     let client = reqwest::Client::new();

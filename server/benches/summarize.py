@@ -27,7 +27,7 @@ def main():
     for name, (elements, median_s, rate) in rates.items():
         print(f"| {name} | {elements:,} | {median_s * 1e3:,.1f} ms | {rate:,.0f} /s |")
     names = list(rates)
-    ratios = [(a, b) for a in names for b in names if a != b and a.startswith(("in_process", "http")) and b.startswith("postgis")]
+    ratios = [(a, b) for a in names for b in names if a != b and a.startswith(("in_process", "http", "h3o")) and b.startswith("postgis")]
     if ratios:
         print()
         for a, b in ratios:

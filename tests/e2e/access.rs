@@ -6,8 +6,17 @@ use serde_json::json;
 use crate::harness::{Flavor, Server, TestStore, assert_problem};
 
 #[tokio::test]
-async fn a_worker_token_sees_only_its_grids() {
-    let store = TestStore::new(Flavor::Sqlite).await.unwrap();
+async fn a_worker_token_sees_only_its_grids_on_sqlite() {
+    worker_sees_only_its_grids(Flavor::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_worker_token_sees_only_its_grids_on_postgis() {
+    worker_sees_only_its_grids(Flavor::Postgres).await;
+}
+
+async fn worker_sees_only_its_grids(flavor: Flavor) {
+    let Some(store) = TestStore::new(flavor).await else { return };
     let server = Server::demo(&store);
     let (_, grids) = server.get("/api/grids").await;
     let grids = grids["features"].as_array().unwrap();

@@ -23,8 +23,17 @@ fn feature(geometry: &Value, properties: &Value) -> Value {
 }
 
 #[tokio::test]
-async fn bad_input_is_refused_and_changes_nothing() {
-    let store = TestStore::new(Flavor::Sqlite).await.unwrap();
+async fn bad_input_is_refused_and_changes_nothing_on_sqlite() {
+    refused_and_unchanged(Flavor::Sqlite).await;
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_and_changes_nothing_on_postgis() {
+    refused_and_unchanged(Flavor::Postgres).await;
+}
+
+async fn refused_and_unchanged(flavor: Flavor) {
+    let Some(store) = TestStore::new(flavor).await else { return };
     let server = Server::demo(&store);
     let before = fingerprint(&server).await;
 
