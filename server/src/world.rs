@@ -5,6 +5,7 @@
 //! It never talks to a store or the network: callers hold the lock only for plain computation.
 
 pub mod locate;
+mod raster;
 mod scope;
 
 use std::collections::BTreeMap;
@@ -56,6 +57,8 @@ pub struct World {
     /// The largest centre-to-vertex distance of any edge hexagon, meters: bounds the search.
     edge_radius_m: f64,
     plane: locate::Plane,
+    /// The fast path of `locate` inside the grids; `None` for an empty or very large world.
+    raster: Option<raster::CellRaster>,
     /// Building footprint bounding boxes in degrees (EPSG:4326, lon/lat).
     building_boxes: RTree<BuildingBox>,
     last_seq: i64,
@@ -83,6 +86,7 @@ impl World {
             edge_hexagons: Vec::new(),
             edge_radius_m: 0.0,
             plane: locate::Plane::default(),
+            raster: None,
             building_boxes: RTree::new(),
             last_seq: snapshot.last_seq,
         };
@@ -105,6 +109,7 @@ impl World {
             }
         }
         self.index_edges();
+        self.raster = raster::CellRaster::build(self.plane, self.cell_grid.iter().map(|(&c, &i)| (c, i)));
     }
 
     /// Indexes the cells with a neighbour outside every grid: only they can be nearest to an outside point.

@@ -66,7 +66,7 @@ impl Plane {
         self.project_deg(ll.lat(), ll.lng())
     }
 
-    fn project_deg(&self, lat: f64, lon: f64) -> [f64; 2] {
+    pub(super) fn project_deg(&self, lat: f64, lon: f64) -> [f64; 2] {
         [(lon - self.lon0) * self.cos_lat0 * M_PER_DEG, (lat - self.lat0) * M_PER_DEG]
     }
 
@@ -102,6 +102,9 @@ impl World {
     /// ```
     pub fn locate(&self, lat: f64, lon: f64) -> Result<Location, LocateError> {
         let ll = checked_latlng(lat, lon)?;
+        if let Some((cell, index)) = self.raster.as_ref().and_then(|r| r.find(lat, lon)) {
+            return Ok(Location { cell, links: Some(self.links[index as usize]), outside: false, distance_m: None });
+        }
         let cell = ll.to_cell(self.resolution);
         if let Some(&index) = self.cell_grid.get(&cell) {
             return Ok(Location {
