@@ -122,6 +122,22 @@ pub struct NewWorker {
     pub grids: Vec<GridDuty>,
 }
 
+impl NewWorker {
+    /// The worker as stored under `id`.
+    #[must_use]
+    pub fn with_id(&self, id: WorkerId) -> Worker {
+        Worker {
+            id,
+            name: self.name.clone(),
+            kind: self.kind,
+            duty: self.duty,
+            phone: self.phone.clone(),
+            device_id: self.device_id.clone(),
+            grids: self.grids.clone(),
+        }
+    }
+}
+
 /// A stored API token. Only the SHA-256 of the secret is kept.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenRecord {

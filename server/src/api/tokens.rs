@@ -44,6 +44,7 @@ pub async fn create(
     AppJson(body): AppJson<CreateToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     auth.require(&[])?;
+    let _writing = state.write_lock().await;
     let new = {
         let world = state.world();
         let scopes = checked_scopes(&world, &body.scopes)?;

@@ -229,15 +229,7 @@ impl Store for PgStore {
             "inserting a worker's grid duties",
         )
         .await?;
-        let worker = Worker {
-            id: WorkerId(id),
-            name: worker.name.clone(),
-            kind: worker.kind,
-            duty: worker.duty,
-            phone: worker.phone.clone(),
-            device_id: worker.device_id.clone(),
-            grids: worker.grids.clone(),
-        };
+        let worker = worker.with_id(WorkerId(id));
         let event =
             append_event(&mut tx, payload::WORKER_CREATED, payload::worker(&worker)).await?;
         tx.commit().await.context("committing a worker")?;
