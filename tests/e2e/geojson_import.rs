@@ -1,4 +1,4 @@
-//! `gridwatch import geojson`: regions and buildings from a FeatureCollection; bad files change nothing.
+//! `gridwatch import geojson`: regions and buildings from a `FeatureCollection`; bad files change nothing.
 
 use serde_json::{Value, json};
 
