@@ -12,6 +12,7 @@ pub mod error;
 pub mod state;
 pub mod city;
 pub mod config;
+pub mod dispatch;
 
 use std::future::Future;
 
