@@ -8,6 +8,7 @@ pub mod building;
 pub mod event;
 pub mod grid;
 pub mod ids;
+pub mod incident;
 pub mod region;
 pub mod worker;
 
@@ -16,5 +17,6 @@ pub use building::Building;
 pub use event::Event;
 pub use grid::{Grid, GridFlag};
 pub use ids::{BuildingId, GridId, RegionId, TokenId, WorkerId};
+pub use incident::{Incident, IncidentId};
 pub use region::{Region, RegionLevel};
 pub use worker::{DutyStatus, GridDuty, Responsibility, Worker, WorkerKind};
