@@ -22,8 +22,10 @@ use axum::http::request::Parts;
 use axum::routing::{get, post, put};
 use serde::de::DeserializeOwned;
 
+use crate::domain::{Grid, GridId};
 use crate::error::{ApiError, not_found_fallback};
 use crate::state::AppState;
+use crate::world::{Visibility, World};
 
 pub use geo_json::Bbox;
 pub use metrics::install_recorder;
@@ -62,6 +64,12 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
+}
+
+/// The grid `id` if it exists (else 404) and the caller may see it (else 403).
+fn visible_grid<'w>(world: &'w World, visibility: &Visibility, id: GridId) -> Result<&'w Grid, ApiError> {
+    let grid = world.grid(id).ok_or_else(|| ApiError::not_found(format!("grid {id}")))?;
+    if visibility.grid(id) { Ok(grid) } else { Err(ApiError::forbidden(format!("grid {id} is outside your scope"))) }
 }
 
 /// JSON body extractor whose rejection is problem+json.

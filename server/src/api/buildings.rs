@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::geo_json::{self, Bbox};
-use super::{AppJson, AppPath, AppQuery};
+use super::{AppJson, AppPath, AppQuery, visible_grid};
 use crate::auth::Auth;
 use crate::domain::{Building, BuildingId, GridId, Role};
 use crate::error::ApiError;
@@ -60,10 +60,7 @@ pub async fn list(
     let world = state.world();
     let visibility = world.visibility(&auth.0);
     if let Some(grid) = query.grid {
-        world.grid(grid).ok_or_else(|| ApiError::not_found(format!("grid {grid}")))?;
-        if !visibility.grid(grid) {
-            return Err(ApiError::forbidden(format!("grid {grid} is outside your scope")));
-        }
+        visible_grid(&world, &visibility, grid)?;
     }
     let selected: Box<dyn Iterator<Item = &Building>> = match bbox {
         Some(b) => Box::new(world.buildings_in_bbox(b.0)),

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::geo_json::{self, Bbox};
-use super::{AppPath, AppQuery};
+use super::{AppPath, AppQuery, visible_grid};
 use crate::auth::Auth;
 use crate::domain::{Grid, GridId, RegionId, Responsibility, WorkerId};
 use crate::error::ApiError;
@@ -101,10 +101,7 @@ pub async fn one(
     AppPath(id): AppPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
     let world = state.world();
-    let grid = world.grid(GridId(id)).ok_or_else(|| ApiError::not_found(format!("grid {id}")))?;
-    if !world.visibility(&principal).grid(grid.id) {
-        return Err(ApiError::forbidden(format!("grid {id} is outside your scope")));
-    }
+    let grid = visible_grid(&world, &world.visibility(&principal), GridId(id))?;
     let duties = duties(&world);
     Ok(Json(to_feature(&world, grid, duties.get(&grid.id), true)))
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value, json};
 
 use super::geo_json;
-use super::{AppJson, AppPath, AppQuery};
+use super::{AppJson, AppPath, AppQuery, visible_grid};
 use crate::auth::Auth;
 use crate::domain::{DutyStatus, GridDuty, GridId, Principal, Responsibility, Role, Worker, WorkerId, WorkerKind};
 use crate::error::ApiError;
@@ -56,10 +56,7 @@ pub async fn list(
     let world = state.world();
     let visibility = world.visibility(&auth.0);
     if let Some(grid) = query.grid {
-        world.grid(grid).ok_or_else(|| ApiError::not_found(format!("grid {grid}")))?;
-        if !visibility.grid(grid) {
-            return Err(ApiError::forbidden(format!("grid {grid} is outside your scope")));
-        }
+        visible_grid(&world, &visibility, grid)?;
     }
     let features = world
         .workers()
@@ -282,10 +279,7 @@ fn check_duties(world: &World, principal: &Principal, me: Option<WorkerId>, duti
         if !seen.insert(duty.grid_id) {
             return Err(ApiError::invalid(format!("grid {} is listed twice", duty.grid_id)));
         }
-        world.grid(duty.grid_id).ok_or_else(|| ApiError::not_found(format!("grid {}", duty.grid_id)))?;
-        if !visibility.grid(duty.grid_id) {
-            return Err(ApiError::forbidden(format!("grid {} is outside your scope", duty.grid_id)));
-        }
+        visible_grid(world, &visibility, duty.grid_id)?;
         if duty.responsibility == Responsibility::Primary {
             let holder = world.workers().find(|w| {
                 Some(w.id) != me
