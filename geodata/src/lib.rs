@@ -49,6 +49,8 @@ mod osm_reader;
 mod partition;
 mod plan;
 mod synthetic;
+#[cfg(test)]
+mod test_support;
 
 pub use geojson_reader::{GeoJsonError, parse_geojson, read_geojson};
 pub use model::{

@@ -13,22 +13,7 @@ fn disk(lat: f64, lon: f64, k: u32) -> Vec<CellIndex> {
     centre.grid_disk(k)
 }
 
-fn is_contiguous(cells: &[CellIndex]) -> bool {
-    let set: HashSet<CellIndex> = cells.iter().copied().collect();
-    let Some(&start) = cells.first() else {
-        return true;
-    };
-    let mut seen = HashSet::from([start]);
-    let mut stack = vec![start];
-    while let Some(cell) = stack.pop() {
-        for n in crate::cells::neighbours(cell) {
-            if set.contains(&n) && seen.insert(n) {
-                stack.push(n);
-            }
-        }
-    }
-    seen.len() == set.len()
-}
+use crate::test_support::is_contiguous;
 
 fn random_loads(
     cells: &[CellIndex],

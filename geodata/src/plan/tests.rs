@@ -6,22 +6,7 @@ use crate::synthetic::{DONGJIE_HOUSEHOLDS, Preset, synthetic_city};
 use geo::{LineString, MultiPolygon, Polygon};
 use std::collections::{HashMap, HashSet};
 
-fn is_contiguous(cells: &[CellIndex]) -> bool {
-    let set: HashSet<CellIndex> = cells.iter().copied().collect();
-    let Some(&start) = cells.first() else {
-        return true;
-    };
-    let mut seen = HashSet::from([start]);
-    let mut stack = vec![start];
-    while let Some(cell) = stack.pop() {
-        for n in crate::cells::neighbours(cell) {
-            if set.contains(&n) && seen.insert(n) {
-                stack.push(n);
-            }
-        }
-    }
-    seen.len() == set.len()
-}
+use crate::test_support::is_contiguous;
 
 /// Checks what must hold for every plan; returns the share of grids in range.
 #[expect(clippy::cast_precision_loss, reason = "small counts")]
