@@ -216,5 +216,5 @@ pub fn snapshot_of(city: &NewCity) -> Snapshot {
             grid: grid.as_deref().and_then(|g| grid_ids.get(g).copied()),
         })
         .collect();
-    Snapshot { resolution: Some(city.resolution), regions, grids, buildings, workers: Vec::new(), last_seq: 0 }
+    Snapshot { resolution: Some(city.resolution), regions, grids, buildings, ..Snapshot::default() }
 }

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod building;
+pub mod category;
 pub mod event;
 pub mod grid;
 pub mod ids;
@@ -14,9 +15,10 @@ pub mod worker;
 
 pub use access::{Principal, Role, Scope};
 pub use building::Building;
+pub use category::{Category, CategoryClass, Department, TimeLimits};
 pub use event::Event;
 pub use grid::{Grid, GridFlag};
 pub use ids::{BuildingId, GridId, RegionId, TokenId, WorkerId};
-pub use incident::{Incident, IncidentId};
+pub use incident::{Case, Incident, IncidentId, Photo, Place};
 pub use region::{Region, RegionLevel};
 pub use worker::{DutyStatus, GridDuty, Responsibility, Worker, WorkerKind};

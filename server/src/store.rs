@@ -17,8 +17,8 @@ use geo::MultiPolygon;
 use h3o::{CellIndex, Resolution};
 
 use crate::domain::{
-    Building, DutyStatus, Event, Grid, GridDuty, GridFlag, GridId, Region, RegionId, RegionLevel, Role,
-    Scope, TokenId, Worker, WorkerId, WorkerKind,
+    Building, Case, Category, Department, DutyStatus, Event, Grid, GridDuty, GridFlag, GridId, IncidentId,
+    Photo, Region, RegionId, RegionLevel, Role, Scope, TokenId, Worker, WorkerId, WorkerKind,
 };
 
 /// Which backend a store is.
@@ -61,7 +61,18 @@ pub struct Snapshot {
     pub grids: Vec<Grid>,
     pub buildings: Vec<Building>,
     pub workers: Vec<Worker>,
+    pub categories: Vec<Category>,
+    pub departments: Vec<Department>,
+    /// Every case with its whole history and photo list, by id.
+    pub incidents: Vec<Case>,
     pub last_seq: i64,
+}
+
+/// The new state of one case and how many of its history entries (the last ones) are new.
+#[derive(Debug, Clone)]
+pub struct IncidentUpdate {
+    pub case: Case,
+    pub new_entries: usize,
 }
 
 /// A region to create. Boundary in degrees (EPSG:4326, lon/lat order).
@@ -193,6 +204,27 @@ pub trait Store: Send + Sync + 'static {
 
     /// The token whose secret hashes to `hash`, unless revoked.
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
+
+    /// Inserts or replaces a category (by code).
+    async fn put_category(&self, category: &Category) -> Result<Event, StoreError>;
+
+    /// Inserts or replaces a department (by code) and its member list.
+    async fn put_department(&self, department: &Department) -> Result<Event, StoreError>;
+
+    /// Inserts a new case with all of its history (the `register` entry, and the routing decision when
+    /// it was dispatched at once) and appends `incident.created`. `case.state.id` is ignored: the store
+    /// assigns the id and returns the case as stored.
+    async fn insert_incident(&self, case: &Case) -> Result<(Case, Event), StoreError>;
+
+    /// Writes the new state of each case and appends its new history entries, with one event of `kind`,
+    /// all in one transaction. `NotFound` if a case does not exist.
+    async fn update_incidents(&self, updates: &[IncidentUpdate], kind: &str) -> Result<Event, StoreError>;
+
+    /// Stores `data` under its hash (once, however many cases share it) and attaches it to a case.
+    async fn add_photo(&self, incident: IncidentId, photo: &Photo, data: &[u8]) -> Result<Event, StoreError>;
+
+    /// A stored photo's content type and bytes.
+    async fn photo(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>, StoreError>;
 
     /// Events with `seq > after`, oldest first, at most `limit`.
     async fn events_since(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError>;

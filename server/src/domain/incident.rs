@@ -48,9 +48,10 @@ mod workflow;
 mod tests;
 
 use chrono::{DateTime, Utc};
+use h3o::CellIndex;
 use serde::{Deserialize, Serialize};
 
-use super::{Role, WorkerId};
+use super::{GridId, RegionId, Role, TokenId, WorkerId};
 
 pub use workflow::{Action, MAX_TEXT_CHARS, WorkflowError, allowed_actions, apply};
 
@@ -256,6 +257,83 @@ pub struct HistoryEntry {
     pub to: Status,
     /// The reason or note given with the action, if any.
     pub note: Option<String>,
+    /// What else the action decided, for the ledger and the rates: the routing decision and its reason,
+    /// the new deadline, the merge target, a failed verification, `"automatic": true` for the scheduler.
+    #[schema(value_type = Option<Object>)]
+    pub detail: Option<serde_json::Value>,
+}
+
+/// Where a case is, resolved once when it is registered and kept for its whole life, even when grid
+/// boundaries are redrawn later (the grid answerable at the time stays answerable in the ledger).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Place {
+    /// Degrees (EPSG:4326).
+    pub lat: f64,
+    /// Degrees (EPSG:4326).
+    pub lon: f64,
+    /// The H3 cell of the point at the deployment's resolution.
+    pub cell: CellIndex,
+    pub grid: GridId,
+    pub community: RegionId,
+    pub street: Option<RegionId>,
+    pub district: Option<RegionId>,
+    /// For a point just outside every grid, how far (meters) it lies from the grid it was given to
+    /// (属地兜底); `None` inside a grid.
+    pub outside_m: Option<f64>,
+}
+
+/// A photo attached to a case, stored once by the SHA-256 of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Photo {
+    /// Lower-case hex SHA-256 of the image bytes.
+    pub sha256: String,
+    /// `image/jpeg`, `image/png` or `image/webp`.
+    pub content_type: String,
+    /// Bytes.
+    pub size: u64,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: DateTime<Utc>,
+    pub by: Actor,
+}
+
+/// A whole case: its workflow state, what it is, where it is, and its append-only history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    pub state: Incident,
+    /// The category's code.
+    pub category: String,
+    pub priority: Priority,
+    pub source: Source,
+    pub kind: CaseKind,
+    pub description: String,
+    pub place: Place,
+    /// The token that reported it, if reported through the API (kept so a reporter can follow up).
+    pub reporter: Option<TokenId>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// When supervision next acts on the case if it is still open: the deadline, then each further
+    /// deadline after an automatic escalation. `None` once the case leaves the open states.
+    pub escalate_at: Option<DateTime<Utc>>,
+    /// An open case of the same category close by in place and time, linked as a possible duplicate.
+    pub duplicate_of: Option<IncidentId>,
+    /// Oldest first. Entry 0 is the `register` entry.
+    pub history: Vec<HistoryEntry>,
+    pub photos: Vec<Photo>,
+}
+
+impl Case {
+    #[must_use]
+    pub fn id(&self) -> IncidentId {
+        self.state.id
+    }
+}
+
+impl Status {
+    /// Still in the loop: someone is expected to act, and the deadline runs.
+    #[must_use]
+    pub fn is_open(self) -> bool {
+        matches!(self, Self::Registered | Self::Dispatched | Self::Accepted | Self::InProgress | Self::Resolved)
+    }
 }
 
 /// The result of an accepted action: the next state and the history line recording it.

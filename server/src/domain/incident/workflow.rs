@@ -262,8 +262,23 @@ pub fn apply(
         from,
         to: next.status,
         note,
+        detail: detail_of(action, &next),
     };
     Ok(Transition { next, entry })
+}
+
+/// What the history keeps of an action besides its name and note: the arguments a ledger reader needs.
+fn detail_of(action: &Action, next: &Incident) -> Option<serde_json::Value> {
+    use serde_json::json;
+    match action {
+        Action::Dispatch { to } | Action::Reassign { to } => Some(json!({ "to": to })),
+        Action::Verify { passed } => Some(json!({ "passed": passed })),
+        Action::Extend { until, .. } => Some(json!({ "until": until })),
+        Action::Escalate { .. } => Some(json!({ "level": next.level })),
+        Action::Merge { into } => Some(json!({ "into": into })),
+        Action::Reopen { .. } => next.assignee.map(|to| json!({ "to": to })),
+        _ => None,
+    }
 }
 
 /// Which roles may take which action; see the parent module's table.

@@ -240,6 +240,7 @@ impl SnapshotRows {
                 })
                 .collect::<Result<_, StoreError>>()?,
             last_seq: self.last_seq,
+            ..Snapshot::default()
         })
     }
 }

@@ -1,0 +1,97 @@
+//! Incident categories (事件分类) and departments (职能部门): data a deployment edits, never code.
+//!
+//! A category carries the time limit for each priority, in working hours on the office's calendar
+//! (限时办结), and optionally the department that owns it. A department is a named group of workers;
+//! when a category has one, routing sends its incidents there before the grid.
+
+use serde::{Deserialize, Serialize};
+
+use super::WorkerId;
+use super::incident::{CaseKind, Priority};
+
+/// Which family of classes a category belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CategoryClass {
+    /// The digital-city-management classes (数字化城市管理).
+    CityManagement,
+    /// The social-governance classes (社会治理).
+    SocialGovernance,
+}
+
+impl CategoryClass {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CityManagement => "city_management",
+            Self::SocialGovernance => "social_governance",
+        }
+    }
+
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "city_management" => Some(Self::CityManagement),
+            "social_governance" => Some(Self::SocialGovernance),
+            _ => None,
+        }
+    }
+}
+
+/// Working hours allowed to close a case, per priority.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TimeLimits {
+    pub low_h: f64,
+    pub normal_h: f64,
+    pub high_h: f64,
+    pub urgent_h: f64,
+}
+
+impl TimeLimits {
+    /// The limit for `priority`, in working hours.
+    #[must_use]
+    pub fn hours(&self, priority: Priority) -> f64 {
+        match priority {
+            Priority::Low => self.low_h,
+            Priority::Normal => self.normal_h,
+            Priority::High => self.high_h,
+            Priority::Urgent => self.urgent_h,
+        }
+    }
+
+    /// Each limit is finite, positive and at most [`MAX_LIMIT_H`].
+    #[must_use]
+    pub fn is_valid(&self) -> bool {
+        [self.low_h, self.normal_h, self.high_h, self.urgent_h]
+            .iter()
+            .all(|h| h.is_finite() && *h > 0.0 && *h <= MAX_LIMIT_H)
+    }
+}
+
+/// The longest time limit accepted, in working hours (a year of 7.5-hour days).
+pub const MAX_LIMIT_H: f64 = 365.0 * 7.5;
+
+/// An incident category. `code` is its stable identifier (also the Open311 `service_code`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Category {
+    pub code: String,
+    pub name: String,
+    pub class: CategoryClass,
+    /// The department that owns the category, by code; `None` when the grid handles it.
+    pub department: Option<String>,
+    pub limits: TimeLimits,
+    /// How cases of this category are usually handled.
+    pub kind: CaseKind,
+    /// Inactive categories are kept for history but refuse new incidents.
+    pub active: bool,
+}
+
+/// A department (职能部门): a group of workers that owns some categories.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Department {
+    pub code: String,
+    pub name: String,
+    /// In order of preference.
+    pub members: Vec<WorkerId>,
+}
