@@ -16,7 +16,10 @@ use rstar::RTree;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rustc_hash::FxHashMap;
 
-use crate::domain::{Building, BuildingId, Grid, GridId, Region, RegionId, RegionLevel, Worker, WorkerId};
+use crate::domain::{
+    Building, BuildingId, Case, Category, Department, Grid, GridId, IncidentId, Region, RegionId, RegionLevel, Worker,
+    WorkerId,
+};
 use crate::store::Snapshot;
 
 pub use locate::{Location, LocateError};
@@ -46,6 +49,11 @@ pub struct World {
     grids: BTreeMap<GridId, Grid>,
     buildings: BTreeMap<BuildingId, Building>,
     workers: BTreeMap<WorkerId, Worker>,
+    categories: BTreeMap<String, Category>,
+    departments: BTreeMap<String, Department>,
+    /// Every case with its history. A street office registers thousands of cases a year; at about 2 KB
+    /// each a decade of them fits in well under a gigabyte.
+    incidents: BTreeMap<IncidentId, Case>,
     /// Dense table of grid links; `cell_grid` points into it.
     links: Vec<GridLinks>,
     cell_grid: FxHashMap<CellIndex, u32>,
@@ -80,6 +88,9 @@ impl World {
             grids: snapshot.grids.into_iter().map(|g| (g.id, g)).collect(),
             buildings: snapshot.buildings.into_iter().map(|b| (b.id, b)).collect(),
             workers: snapshot.workers.into_iter().map(|w| (w.id, w)).collect(),
+            categories: snapshot.categories.into_iter().map(|c| (c.code.clone(), c)).collect(),
+            departments: snapshot.departments.into_iter().map(|d| (d.code.clone(), d)).collect(),
+            incidents: snapshot.incidents.into_iter().map(|c| (c.id(), c)).collect(),
             links: Vec::new(),
             cell_grid: FxHashMap::default(),
             edge_points: RTree::new(),
@@ -230,6 +241,49 @@ impl World {
     #[must_use]
     pub fn worker_by_device(&self, device_id: &str) -> Option<&Worker> {
         self.workers.values().find(|w| w.device_id.as_deref() == Some(device_id))
+    }
+
+    pub fn categories(&self) -> impl Iterator<Item = &Category> {
+        self.categories.values()
+    }
+
+    #[must_use]
+    pub fn category(&self, code: &str) -> Option<&Category> {
+        self.categories.get(code)
+    }
+
+    pub fn departments(&self) -> impl Iterator<Item = &Department> {
+        self.departments.values()
+    }
+
+    #[must_use]
+    pub fn department(&self, code: &str) -> Option<&Department> {
+        self.departments.get(code)
+    }
+
+    /// Every case, oldest (lowest id) first.
+    pub fn incidents(&self) -> impl DoubleEndedIterator<Item = &Case> {
+        self.incidents.values()
+    }
+
+    #[must_use]
+    pub fn incident(&self, id: IncidentId) -> Option<&Case> {
+        self.incidents.get(&id)
+    }
+
+    /// Applies a committed case (new or changed).
+    pub fn apply_incident(&mut self, case: Case) {
+        self.incidents.insert(case.id(), case);
+    }
+
+    /// Applies a committed category.
+    pub fn apply_category(&mut self, category: Category) {
+        self.categories.insert(category.code.clone(), category);
+    }
+
+    /// Applies a committed department.
+    pub fn apply_department(&mut self, department: Department) {
+        self.departments.insert(department.code.clone(), department);
     }
 
     /// Applies a committed region.
