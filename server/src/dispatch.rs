@@ -10,3 +10,64 @@
 
 pub mod calendar;
 pub mod routing;
+
+use serde::{Deserialize, Serialize};
+
+use calendar::WorkCalendar;
+
+/// A deployment's dispatch settings, read from a JSON file given to `serve` or `demo`
+/// (`--dispatch-config`); every field has a default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DispatchConfig {
+    /// The office's working hours, weekends and holidays; time limits count only working time.
+    pub calendar: WorkCalendar,
+    /// How far, in meters, the nearest-on-duty-worker step of routing may reach.
+    pub nearest_radius_m: f64,
+    /// A new incident of the same category within this many meters of an open one ...
+    pub duplicate_radius_m: f64,
+    /// ... and reported within this many hours of it is linked as a possible duplicate.
+    pub duplicate_window_h: f64,
+    /// A point outside every grid but within this many meters of one is given to that grid (属地兜底);
+    /// farther out it is refused as outside the managed area.
+    pub outside_grid_max_m: f64,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        Self {
+            calendar: WorkCalendar::default(),
+            nearest_radius_m: 1000.0,
+            duplicate_radius_m: 50.0,
+            duplicate_window_h: 24.0,
+            outside_grid_max_m: 200.0,
+        }
+    }
+}
+
+/// Why a [`DispatchConfig`] is unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("calendar: {0}")]
+    Calendar(#[from] calendar::CalendarError),
+    #[error("{field} must be a finite number of {unit} >= 0")]
+    Negative { field: &'static str, unit: &'static str },
+}
+
+impl DispatchConfig {
+    /// Checks the calendar and that every distance and window is finite and not negative.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.calendar.validate()?;
+        for (field, value, unit) in [
+            ("nearest_radius_m", self.nearest_radius_m, "meters"),
+            ("duplicate_radius_m", self.duplicate_radius_m, "meters"),
+            ("duplicate_window_h", self.duplicate_window_h, "hours"),
+            ("outside_grid_max_m", self.outside_grid_max_m, "meters"),
+        ] {
+            if !value.is_finite() || value < 0.0 {
+                return Err(ConfigError::Negative { field, unit });
+            }
+        }
+        Ok(())
+    }
+}

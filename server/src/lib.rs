@@ -13,6 +13,7 @@ pub mod state;
 pub mod city;
 pub mod config;
 pub mod dispatch;
+pub mod clock;
 
 use std::future::Future;
 

@@ -7,6 +7,8 @@ use std::time::Instant;
 
 use tokio::sync::broadcast;
 
+use crate::clock::Clock;
+use crate::dispatch::DispatchConfig;
 use crate::domain::Event;
 use crate::store::{Store, TokenRecord};
 use crate::world::World;
@@ -32,11 +34,25 @@ struct Inner {
     /// Tokens already looked up, by the hash of their secret.
     tokens: Mutex<HashMap<String, TokenRecord>>,
     started: Instant,
+    clock: Clock,
+    dispatch: DispatchConfig,
+}
+
+/// What a deployment or a test may choose when building the state.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub clock: Clock,
+    pub dispatch: DispatchConfig,
 }
 
 impl AppState {
     #[must_use]
     pub fn new(store: Arc<dyn Store>, world: World) -> Self {
+        Self::with_options(store, world, Options::default())
+    }
+
+    #[must_use]
+    pub fn with_options(store: Arc<dyn Store>, world: World, options: Options) -> Self {
         let (events, _) = broadcast::channel(EVENT_CHANNEL_CAPACITY);
         Self {
             inner: Arc::new(Inner {
@@ -46,14 +62,37 @@ impl AppState {
                 events,
                 tokens: Mutex::new(HashMap::new()),
                 started: Instant::now(),
+                clock: options.clock,
+                dispatch: options.dispatch,
             }),
         }
     }
 
     /// Loads the world from `store` and wraps both.
     pub async fn load(store: Arc<dyn Store>) -> Result<Self, crate::store::StoreError> {
+        Self::load_with(store, Options::default()).await
+    }
+
+    /// Loads the world from `store` and wraps both, with `options`.
+    pub async fn load_with(store: Arc<dyn Store>, options: Options) -> Result<Self, crate::store::StoreError> {
         let snapshot = store.snapshot().await?;
-        Ok(Self::new(store, World::from_snapshot(snapshot)))
+        Ok(Self::with_options(store, World::from_snapshot(snapshot), options))
+    }
+
+    /// The current time, from the state's clock.
+    #[must_use]
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.inner.clock.now()
+    }
+
+    #[must_use]
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    #[must_use]
+    pub fn dispatch(&self) -> &DispatchConfig {
+        &self.inner.dispatch
     }
 
     /// A read guard on the world. Drop it before any `.await`.
