@@ -5,9 +5,11 @@
 //! axum's plain text.
 
 mod buildings;
+mod categories;
 mod geo_json;
 mod grids;
 mod health;
+mod incidents;
 mod index;
 mod locate;
 mod metrics;
@@ -53,6 +55,14 @@ pub fn app(state: AppState) -> Router {
         .route("/workers/{id}", get(workers::one).patch(workers::update))
         .route("/workers/{id}/duty", put(workers::set_duty))
         .route("/workers/{id}/grids", put(workers::set_grids))
+        .route("/workers/{id}/position", put(workers::set_position))
+        .route("/categories", get(categories::list))
+        .route("/categories/{code}", put(categories::put))
+        .route("/departments", get(categories::departments))
+        .route("/departments/{code}", put(categories::put_department))
+        .route("/incidents", get(incidents::list).post(incidents::create))
+        .route("/incidents/{id}", get(incidents::one))
+        .route("/incidents/{id}/actions", post(incidents::act))
         .route("/tokens", post(tokens::create))
         .route("/openapi.json", get(openapi::spec));
     Router::new()

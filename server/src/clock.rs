@@ -9,20 +9,15 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
 /// Where the time comes from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub enum Clock {
     /// The system's wall clock.
+    #[default]
     System,
     /// A time the test sets and moves.
     Manual(Arc<Mutex<DateTime<Utc>>>),
     /// `anchor` plus the tokio time elapsed since `start`: follows `tokio::time::pause` and `advance`.
     Tokio { anchor: DateTime<Utc>, start: tokio::time::Instant },
-}
-
-impl Default for Clock {
-    fn default() -> Self {
-        Self::System
-    }
 }
 
 impl Clock {

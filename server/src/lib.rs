@@ -14,6 +14,7 @@ pub mod city;
 pub mod config;
 pub mod dispatch;
 pub mod clock;
+pub mod cases;
 
 use std::future::Future;
 

@@ -123,6 +123,12 @@ impl AppState {
         let _ = self.inner.events.send(event);
     }
 
+    /// Applies a change that lives in memory only and has no event (a worker's last position).
+    pub fn remember(&self, change: impl FnOnce(&mut World)) {
+        let mut world = self.inner.world.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        change(&mut world);
+    }
+
     /// Replaces the whole world (after an import).
     pub fn replace_world(&self, world: World) {
         *self.inner.world.write().unwrap_or_else(std::sync::PoisonError::into_inner) = world;

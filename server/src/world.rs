@@ -28,6 +28,16 @@ pub use scope::Visibility;
 /// The cell resolution used before any city is imported.
 pub const DEFAULT_RESOLUTION: Resolution = Resolution::Twelve;
 
+/// A worker's last reported position.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Position {
+    /// Degrees (EPSG:4326).
+    pub lat: f64,
+    /// Degrees (EPSG:4326).
+    pub lon: f64,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
 /// Where a grid sits in the hierarchy, resolved once so `locate` does no walking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GridLinks {
@@ -54,6 +64,9 @@ pub struct World {
     /// Every case with its history. A street office registers thousands of cases a year; at about 2 KB
     /// each a decade of them fits in well under a gigabyte.
     incidents: BTreeMap<IncidentId, Case>,
+    /// Each worker's last reported position. Memory only: a position is stale within minutes, so a
+    /// restart forgetting it costs nothing but one report.
+    positions: FxHashMap<WorkerId, Position>,
     /// Dense table of grid links; `cell_grid` points into it.
     links: Vec<GridLinks>,
     cell_grid: FxHashMap<CellIndex, u32>,
@@ -91,6 +104,7 @@ impl World {
             categories: snapshot.categories.into_iter().map(|c| (c.code.clone(), c)).collect(),
             departments: snapshot.departments.into_iter().map(|d| (d.code.clone(), d)).collect(),
             incidents: snapshot.incidents.into_iter().map(|c| (c.id(), c)).collect(),
+            positions: FxHashMap::default(),
             links: Vec::new(),
             cell_grid: FxHashMap::default(),
             edge_points: RTree::new(),
@@ -261,7 +275,22 @@ impl World {
         self.departments.get(code)
     }
 
+    /// A worker's last reported position.
+    #[must_use]
+    pub fn position(&self, worker: WorkerId) -> Option<Position> {
+        self.positions.get(&worker).copied()
+    }
+
+    /// Records a worker's position, unless an older report arrives after a newer one.
+    pub fn set_position(&mut self, worker: WorkerId, position: Position) {
+        let entry = self.positions.entry(worker).or_insert(position);
+        if entry.at <= position.at {
+            *entry = position;
+        }
+    }
+
     /// Every case, oldest (lowest id) first.
+    #[must_use = "iterators are lazy"]
     pub fn incidents(&self) -> impl DoubleEndedIterator<Item = &Case> {
         self.incidents.values()
     }

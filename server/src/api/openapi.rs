@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{buildings, grids, health, locate, metrics, regions, tokens, workers};
+use super::{buildings, categories, grids, health, incidents, locate, metrics, regions, tokens, workers};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,6 +14,9 @@ use super::{buildings, grids, health, locate, metrics, regions, tokens, workers}
         regions::list, regions::one, regions::create, grids::list, grids::one,
         buildings::list, buildings::one, buildings::create,
         workers::list, workers::one, workers::create, workers::update, workers::set_duty, workers::set_grids,
+        workers::set_position,
+        categories::list, categories::put, categories::departments, categories::put_department,
+        incidents::create, incidents::list, incidents::one, incidents::act,
         tokens::create, spec,
     ),
     modifiers(&Bearer)

@@ -222,6 +222,40 @@ pub async fn set_grids(
     .await
 }
 
+/// A worker's current position, degrees (EPSG:4326).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPosition {
+    lat: f64,
+    lon: f64,
+}
+
+#[utoipa::path(put, path = "/api/workers/{id}/position", tag = "workers", params(("id" = i64, Path)),
+    request_body = SetPosition, responses((status = 204), (status = 400), (status = 403), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn set_position(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppPath(id): AppPath<i64>,
+    AppJson(body): AppJson<SetPosition>,
+) -> Result<StatusCode, ApiError> {
+    // A worker reports their own position; a command centre may set one for a worker without a phone.
+    if auth.0.worker != Some(WorkerId(id)) {
+        auth.require(MANAGERS)?;
+    }
+    crate::world::locate::checked_latlng(body.lat, body.lon)?;
+    {
+        let world = state.world();
+        let worker = world.worker(WorkerId(id)).ok_or_else(|| ApiError::not_found(format!("worker {id}")))?;
+        if !can_see(&world.visibility(&auth.0), &auth.0, worker) {
+            return Err(ApiError::forbidden(format!("worker {id} is outside your scope")));
+        }
+    }
+    let position = crate::world::Position { lat: body.lat, lon: body.lon, at: state.now() };
+    state.remember(|world| world.set_position(WorkerId(id), position));
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// The one path for every worker change: validate under the writer lock, commit, apply.
 async fn change_worker(
     state: &AppState,

@@ -23,6 +23,11 @@ pub const BUILDING_CREATED: &str = "building.created";
 pub const WORKER_CREATED: &str = "worker.created";
 pub const WORKER_UPDATED: &str = "worker.updated";
 pub const TOKEN_CREATED: &str = "token.created";
+pub const INCIDENT_CREATED: &str = "incident.created";
+pub const INCIDENT_UPDATED: &str = "incident.updated";
+pub const INCIDENT_PHOTO_ADDED: &str = "incident.photo_added";
+pub const CATEGORY_UPDATED: &str = "category.updated";
+pub const DEPARTMENT_UPDATED: &str = "department.updated";
 
 /// Settings keys.
 pub(crate) const CELL_RESOLUTION: &str = "cell_resolution";

@@ -1,0 +1,156 @@
+//! One workflow action on one case, checked against the world and committed with its history entry.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::add_detail;
+use crate::domain::incident::{Action, Actor, HistoryEntry, Status, apply};
+use crate::domain::{Case, IncidentId, Principal};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::IncidentUpdate;
+use crate::world::World;
+
+/// What a caller other than a person adds to an action: the scheduler's notice and next escalation time.
+#[derive(Debug, Clone, Default)]
+pub struct Extra {
+    /// Merged into the history entry's detail.
+    pub detail: Option<Value>,
+    /// Replaces the case's escalation time.
+    pub escalate_at: Option<Option<DateTime<Utc>>>,
+    /// Refuse (409 `stale`) unless the case's escalation time is still this: the scheduler's guard
+    /// against acting on a case someone changed since it looked.
+    pub only_if_escalate_at: Option<DateTime<Utc>>,
+}
+
+/// Applies `action` by `actor` to case `id`. With a `principal`, the case must be in its scope (its grid
+/// visible, or the principal assigned to it or handling it). Returns the case as committed.
+pub async fn act(
+    state: &AppState,
+    actor: Actor,
+    principal: Option<&Principal>,
+    id: IncidentId,
+    action: Action,
+    extra: Extra,
+) -> Result<Case, ApiError> {
+    let _writing = state.write_lock().await;
+    let now = state.now();
+    let updates = {
+        let world = state.world();
+        plan(&world, actor, principal, id, &action, &extra, now)?
+    };
+    let event = state.store().update_incidents(&updates, crate::store::payload::INCIDENT_UPDATED).await?;
+    let case = updates[0].case.clone();
+    state.commit(event, |world| {
+        for update in updates {
+            world.apply_incident(update.case);
+        }
+    });
+    metrics::counter!("gridwatch_incident_actions_total", "action" => action.name()).increment(1);
+    Ok(case)
+}
+
+/// The updates an action makes, first the acted-on case (then, for a merge, the case absorbing it).
+fn plan(
+    world: &World,
+    actor: Actor,
+    principal: Option<&Principal>,
+    id: IncidentId,
+    action: &Action,
+    extra: &Extra,
+    now: DateTime<Utc>,
+) -> Result<Vec<IncidentUpdate>, ApiError> {
+    let case = world.incident(id).ok_or_else(|| ApiError::not_found(format!("incident {id}")))?;
+    if let Some(principal) = principal {
+        check_scope(world, principal, case)?;
+    }
+    if let Some(expected) = extra.only_if_escalate_at
+        && case.escalate_at != Some(expected)
+    {
+        return Err(ApiError::conflict(format!("incident {id} changed since it was read")).with("slug", "stale"));
+    }
+    let target = match action {
+        Action::Dispatch { to } | Action::Reassign { to } => {
+            if world.worker(*to).is_none() {
+                return Err(ApiError::invalid(format!("unknown worker {to}")).with("field", "to"));
+            }
+            None
+        }
+        Action::Merge { into } if *into != id => Some(merge_target(world, principal, *into)?),
+        _ => None,
+    };
+
+    let mut transition = apply(&case.state, &actor, action, now)?;
+    if let Some(detail) = &extra.detail {
+        add_detail(&mut transition.entry.detail, detail);
+    }
+    let next_status = transition.next.status;
+    let mut next = case.clone();
+    next.escalate_at = match extra.escalate_at {
+        Some(at) => at,
+        None if !next_status.is_open() => None,
+        None => match action {
+            Action::Extend { until, .. } => Some(*until),
+            // Back in the loop: the clock runs again from the deadline, or at once if it has passed.
+            Action::Resume | Action::Reopen { .. } => transition.next.deadline.map(|d| d.max(now)),
+            _ => case.escalate_at,
+        },
+    };
+    next.state = transition.next;
+    next.updated_at = now;
+    next.history.push(transition.entry);
+    let mut updates = vec![IncidentUpdate { case: next, new_entries: 1 }];
+
+    if let Some(target) = target {
+        let mut absorbing = target.clone();
+        absorbing.updated_at = now;
+        absorbing.history.push(HistoryEntry {
+            at: now,
+            actor,
+            action: "absorb".to_owned(),
+            from: target.state.status,
+            to: target.state.status,
+            note: None,
+            detail: Some(json!({ "merged": id })),
+        });
+        updates.push(IncidentUpdate { case: absorbing, new_entries: 1 });
+    }
+    Ok(updates)
+}
+
+/// The case a duplicate is merged into: it must exist, be in scope and still be open.
+fn merge_target<'w>(world: &'w World, principal: Option<&Principal>, into: IncidentId) -> Result<&'w Case, ApiError> {
+    let target = world
+        .incident(into)
+        .ok_or_else(|| ApiError::invalid(format!("unknown incident {into} to merge into")).with("field", "into"))?;
+    if let Some(principal) = principal {
+        check_scope(world, principal, target)?;
+    }
+    if !target.state.status.is_open() && target.state.status != Status::Deferred {
+        return Err(ApiError::conflict(format!(
+            "incident {into} is {}; a duplicate can only be merged into a case still being worked",
+            target.state.status
+        ))
+        .with("current_state", target.state.status.as_str()));
+    }
+    Ok(target)
+}
+
+/// 403 unless the principal may see the case.
+pub fn check_scope(world: &World, principal: &Principal, case: &Case) -> Result<(), ApiError> {
+    if can_see(world, principal, case) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!("incident {} is outside your scope", case.id())))
+    }
+}
+
+/// Whether the principal may see the case: its grid is in scope, it is assigned to or handled by them,
+/// or they reported it.
+#[must_use]
+pub fn can_see(world: &World, principal: &Principal, case: &Case) -> bool {
+    let own = principal.worker.is_some()
+        && (principal.worker == case.state.assignee || principal.worker == case.state.handler);
+    own || case.reporter == Some(principal.token)
+        || (principal.role != crate::domain::Role::Reporter && world.visibility(principal).grid(case.place.grid))
+}
