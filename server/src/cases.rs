@@ -17,6 +17,7 @@
 //! `detail.notice` (督办).
 
 pub mod actions;
+pub mod escalation;
 pub mod intake;
 
 use chrono::{DateTime, TimeDelta, Utc};

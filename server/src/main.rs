@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use gridwatch::api::tokens::{checked_scopes, new_token};
 use gridwatch::auth::{hash_secret, new_secret};
 use gridwatch::config::StoreArgs;
+use gridwatch::dispatch::DispatchConfig;
+use gridwatch::state::Options;
 use gridwatch::domain::{Role, WorkerId};
 use gridwatch::store::Store;
 use gridwatch::world::World;
@@ -41,6 +43,9 @@ enum Command {
         resolution: u8,
         #[command(flatten)]
         store: StoreArgs,
+        /// Dispatch settings (working calendar, routing radius, duplicate window), a JSON file.
+        #[arg(long, value_name = "FILE")]
+        dispatch_config: Option<PathBuf>,
     },
     /// Serves the API from an existing store.
     Serve {
@@ -48,6 +53,9 @@ enum Command {
         addr: SocketAddr,
         #[command(flatten)]
         store: StoreArgs,
+        /// Dispatch settings (working calendar, routing radius, duplicate window), a JSON file.
+        #[arg(long, value_name = "FILE")]
+        dispatch_config: Option<PathBuf>,
     },
     /// Runs the store's migrations and exits.
     Migrate {
@@ -115,10 +123,14 @@ async fn main() -> Result<()> {
         .init();
     gridwatch::api::install_recorder();
     match Cli::parse().command {
-        Command::Demo { addr, synthetic, osm, resolution, store } => demo(addr, synthetic, osm, resolution, &store).await,
-        Command::Serve { addr, store } => {
+        Command::Demo { addr, synthetic, osm, resolution, store, dispatch_config } => {
+            let options = options(dispatch_config.as_deref())?;
+            demo(addr, synthetic, osm, resolution, &store, options).await
+        }
+        Command::Serve { addr, store, dispatch_config } => {
+            let options = options(dispatch_config.as_deref())?;
             let store = open(&store, DEFAULT_DATA_DIR).await?;
-            serve(addr, store, None).await
+            serve(addr, store, None, options).await
         }
         Command::Migrate { store } => {
             let location = store.location(DEFAULT_DATA_DIR);
@@ -149,6 +161,21 @@ async fn main() -> Result<()> {
     }
 }
 
+/// The state's options: the dispatch settings from `file` (validated), or the defaults.
+fn options(file: Option<&std::path::Path>) -> Result<Options> {
+    let dispatch = match file {
+        Some(file) => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+            let config: DispatchConfig =
+                serde_json::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
+            config.validate().with_context(|| format!("checking {}", file.display()))?;
+            config
+        }
+        None => DispatchConfig::default(),
+    };
+    Ok(Options { dispatch, ..Options::default() })
+}
+
 fn resolution_of(value: u8) -> Result<h3o::Resolution> {
     h3o::Resolution::try_from(value).with_context(|| format!("resolution {value}"))
 }
@@ -158,7 +185,14 @@ async fn open(args: &StoreArgs, default_dir: &str) -> Result<Arc<dyn Store>> {
     location.open().await.with_context(|| format!("opening {location}"))
 }
 
-async fn demo(addr: SocketAddr, synthetic: Option<Preset>, osm: Option<PathBuf>, resolution: u8, args: &StoreArgs) -> Result<()> {
+async fn demo(
+    addr: SocketAddr,
+    synthetic: Option<Preset>,
+    osm: Option<PathBuf>,
+    resolution: u8,
+    args: &StoreArgs,
+    options: Options,
+) -> Result<()> {
     let default_dir = match &osm {
         Some(file) => format!("data/demo-{}", file.file_stem().and_then(|s| s.to_str()).unwrap_or("osm")),
         None => "data/demo-dongjie".to_owned(),
@@ -186,11 +220,12 @@ async fn demo(addr: SocketAddr, synthetic: Option<Preset>, osm: Option<PathBuf>,
             label: Some("demo admin".into()),
         })
         .await?;
-    serve(addr, store, Some(secret)).await
+    serve(addr, store, Some(secret), options).await
 }
 
-async fn serve(addr: SocketAddr, store: Arc<dyn Store>, admin_token: Option<String>) -> Result<()> {
-    let state = AppState::load(store).await?;
+async fn serve(addr: SocketAddr, store: Arc<dyn Store>, admin_token: Option<String>, options: Options) -> Result<()> {
+    let state = AppState::load_with(store, options).await?;
+    tokio::spawn(gridwatch::cases::escalation::run(state.clone()));
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     let local = listener.local_addr()?;
     {

@@ -1,0 +1,95 @@
+//! Supervision (督办): the scheduler that escalates overdue cases one level up — grid → community →
+//! street → district — and repeats at each further deadline.
+//!
+//! Each open case carries `escalate_at`: first its deadline, then, after each automatic escalation, that
+//! time plus the category's limit again in working hours. When it passes, the scheduler applies the
+//! workflow's `escalate` as the system, with a supervision notice in the history entry
+//! (`detail.automatic`, `detail.notice`, `detail.overdue_since`). A case at district level, or in a
+//! status that cannot be escalated (resolved and waiting for verification), is left alone.
+//!
+//! The scheduler sleeps until the earliest `escalate_at`, or until any case changes, whichever is first.
+//! Time comes from the state's clock, so tests drive it with `tokio::time::pause`.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::actions::{self, Extra};
+use super::{SYSTEM, hours};
+use crate::domain::incident::{Action, allowed_actions};
+use crate::domain::{Case, IncidentId};
+use crate::state::AppState;
+use crate::world::World;
+
+/// The longest the scheduler sleeps without looking again, as a guard against a missed wake-up.
+const MAX_SLEEP: Duration = Duration::from_mins(1);
+
+/// Runs until the state's event channel closes. Spawn it once per server.
+pub async fn run(state: AppState) {
+    let mut changes = state.subscribe();
+    loop {
+        let now = state.now();
+        escalate_due(&state, now).await;
+        let wait = next_due(&state.world())
+            .map_or(MAX_SLEEP, |at| (at - state.now()).to_std().unwrap_or(Duration::ZERO).min(MAX_SLEEP));
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            received = changes.recv() => {
+                if matches!(received, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Escalates every case whose escalation time is at or before `now`; returns how many it escalated.
+pub async fn escalate_due(state: &AppState, now: DateTime<Utc>) -> usize {
+    let due: Vec<(IncidentId, DateTime<Utc>, DateTime<Utc>)> = {
+        let world = state.world();
+        world
+            .incidents()
+            .filter(|c| c.escalate_at.is_some_and(|at| at <= now) && can_escalate(c))
+            .filter_map(|c| {
+                let at = c.escalate_at?;
+                Some((c.id(), at, next_escalation(&world, state, c, at)?))
+            })
+            .collect()
+    };
+    let mut escalated = 0;
+    for (id, at, next) in due {
+        let action = Action::Escalate { reason: Some(format!("督办: overdue since {}", at.to_rfc3339())) };
+        let extra = Extra {
+            detail: Some(json!({ "automatic": true, "notice": true, "overdue_since": at })),
+            escalate_at: Some(Some(next)),
+            only_if_escalate_at: Some(at),
+        };
+        match actions::act(state, SYSTEM, None, id, action, extra).await {
+            Ok(_) => escalated += 1,
+            // Someone acted on the case since we looked; the next pass sees its new state.
+            Err(e) if e.status == axum::http::StatusCode::CONFLICT => {}
+            Err(e) => tracing::warn!(incident = %id, detail = %e.detail, "automatic escalation failed"),
+        }
+    }
+    if escalated > 0 {
+        metrics::counter!("gridwatch_incidents_escalated_total").increment(escalated as u64);
+    }
+    escalated
+}
+
+/// Whether the scheduler may escalate the case: the status allows it and there is a level above.
+fn can_escalate(case: &Case) -> bool {
+    allowed_actions(case.state.status).contains(&"escalate") && case.state.level.up().is_some()
+}
+
+/// When supervision acts again after escalating at `at`: the category's limit again, in working hours.
+fn next_escalation(world: &World, state: &AppState, case: &Case, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let limit = world.category(&case.category)?.limits.hours(case.priority);
+    state.dispatch().calendar.checked_add_working_time(at, hours(limit))
+}
+
+/// The earliest escalation time of any case the scheduler could escalate.
+fn next_due(world: &World) -> Option<DateTime<Utc>> {
+    world.incidents().filter(|c| can_escalate(c)).filter_map(|c| c.escalate_at).min()
+}
