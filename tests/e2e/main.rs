@@ -7,8 +7,11 @@
 
 mod access;
 mod bad_input;
+mod cases;
 mod demo_city;
 mod geojson_import;
 mod harness;
 mod osm_import;
 mod restart;
+mod routing;
+mod workflow;

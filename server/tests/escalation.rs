@@ -1,0 +1,139 @@
+//! The escalation scheduler (督办) under paused tokio time: an overdue case climbs grid → community →
+//! street at each deadline, counted in working hours on the default calendar; a closed case does not.
+//!
+//! Every expected instant below is worked out by hand from the calendar (Beijing time, 08:30–17:30 with
+//! lunch 12:00–13:30, weekends off) and the seeded `street_order` limit (8 working hours at `normal`).
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use gridwatch::cases::{self, Report, SYSTEM, actions};
+use gridwatch::clock::Clock;
+use gridwatch::domain::incident::{Action, Actor, EscalationLevel, Priority, Source, Status};
+use gridwatch::domain::{IncidentId, Role};
+use gridwatch::state::{AppState, Options};
+use gridwatch::store::Store;
+
+fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).single().unwrap()
+}
+
+/// Lets the scheduler task and the store's worker thread finish what they started, without moving
+/// tokio's paused clock, until `done` holds.
+async fn settle(state: &AppState, done: impl Fn(&AppState) -> bool) {
+    for _ in 0..5_000 {
+        if done(state) {
+            return;
+        }
+        tokio::task::yield_now().await;
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    panic!("the scheduler did not settle");
+}
+
+fn level(state: &AppState, id: IncidentId) -> EscalationLevel {
+    state.world().incident(id).unwrap().state.level
+}
+
+fn escalations(state: &AppState, id: IncidentId) -> Vec<(DateTime<Utc>, serde_json::Value)> {
+    let world = state.world();
+    world.incident(id).unwrap().history.iter().filter(|e| e.action == "escalate").map(|e| (e.at, e.detail.clone().unwrap())).collect()
+}
+
+/// Sleeps (in paused tokio time) until the state's clock reads `at`.
+async fn sleep_until(state: &AppState, at: DateTime<Utc>) {
+    let wait = (at - state.now()).to_std().unwrap();
+    tokio::time::sleep(wait).await;
+}
+
+#[tokio::test]
+async fn overdue_cases_escalate_one_level_at_each_deadline() {
+    let store: Arc<dyn Store> = gridwatch::store::open("sqlite::memory:").await.unwrap();
+    let city = gridwatch_geodata::synthetic_city(gridwatch_geodata::Preset::Dongjie, 1);
+    gridwatch::city::import(&store, &city, h3o::Resolution::Twelve).await.unwrap();
+    gridwatch::city::seed_demo_workers(&store).await.unwrap();
+
+    tokio::time::pause();
+    // Monday 2026-11-23, 09:00 in Beijing.
+    let created = utc(2026, 11, 23, 1, 0);
+    let options = Options { clock: Clock::tokio(created), ..Options::default() };
+    let state = AppState::load_with(store, options).await.unwrap();
+    let (lat, lon) = {
+        let world = state.world();
+        let grid = world.grids().next().unwrap();
+        let centre = h3o::LatLng::from(grid.cells[0]);
+        (centre.lat(), centre.lng())
+    };
+    let report = || Report {
+        lat,
+        lon,
+        category: "street_order".into(),
+        priority: Priority::Normal,
+        description: "占道经营 street stall blocking the pavement".into(),
+        source: Source::Patrol,
+    };
+    let late = cases::register(&state, SYSTEM, None, report()).await.unwrap();
+    let done = cases::register(&state, SYSTEM, None, report()).await.unwrap();
+    assert_eq!(late.created_at, created);
+
+    // Mon 09:00 + 8 working hours: 3 h to lunch, 4 h after it, 1 h on Tuesday from 08:30 → Tue 09:30.
+    let d1 = utc(2026, 11, 24, 1, 30);
+    // Tue 09:30 + 8 h: 2.5 h + 4 h on Tuesday, 1.5 h on Wednesday → Wed 10:00.
+    let d2 = utc(2026, 11, 25, 2, 0);
+    // Wed 10:00 + 8 h: 2 h + 4 h on Wednesday, 2 h on Thursday → Thu 10:30.
+    let d3 = utc(2026, 11, 26, 2, 30);
+    assert_eq!(late.state.deadline, Some(d1));
+    assert_eq!(late.escalate_at, Some(d1));
+
+    // The second case is handled and closed in time.
+    let handler = late.state.assignee.unwrap();
+    let worker = Actor { worker: Some(handler), role: Role::Worker };
+    let commander = Actor { worker: None, role: Role::Commander };
+    for (actor, action) in [
+        (worker, Action::Accept),
+        (worker, Action::Start),
+        (worker, Action::Resolve { note: None }),
+        (commander, Action::Verify { passed: true }),
+    ] {
+        actions::act(&state, actor, None, done.id(), action, actions::Extra::default()).await.unwrap();
+    }
+
+    tokio::spawn(gridwatch::cases::escalation::run(state.clone()));
+
+    // A minute before the deadline nothing has happened.
+    sleep_until(&state, d1 - chrono::Duration::minutes(1)).await;
+    settle(&state, |_| true).await;
+    assert_eq!(level(&state, late.id()), EscalationLevel::Grid);
+    assert!(escalations(&state, late.id()).is_empty());
+
+    // Past the deadline: one level up, with a supervision notice, and the next deadline set.
+    sleep_until(&state, d1 + chrono::Duration::minutes(1)).await;
+    settle(&state, |s| level(s, late.id()) == EscalationLevel::Community).await;
+    let first = escalations(&state, late.id());
+    assert_eq!(first.len(), 1);
+    assert!(first[0].0 >= d1 && first[0].0 <= d1 + chrono::Duration::minutes(1), "escalated at {}", first[0].0);
+    assert_eq!(first[0].1["automatic"], true);
+    assert_eq!(first[0].1["notice"], true);
+    assert_eq!(first[0].1["level"], "community");
+    assert_eq!(state.world().incident(late.id()).unwrap().escalate_at, Some(d2));
+
+    // Past the next deadline: one more level, and only one.
+    sleep_until(&state, d2 + chrono::Duration::minutes(1)).await;
+    settle(&state, |s| level(s, late.id()) == EscalationLevel::Street).await;
+    let both = escalations(&state, late.id());
+    assert_eq!(both.len(), 2);
+    assert!(both[1].0 >= d2 && both[1].0 <= d2 + chrono::Duration::minutes(1), "escalated at {}", both[1].0);
+    assert_eq!(both[1].1["level"], "street");
+    let case = state.world().incident(late.id()).unwrap().clone();
+    assert_eq!(case.escalate_at, Some(d3));
+    assert_eq!(case.state.status, Status::Dispatched, "escalation does not change the status");
+    assert_eq!(case.state.deadline, Some(d1), "nor the deadline the case is judged by");
+
+    // The closed case was never chased.
+    let closed = state.world().incident(done.id()).unwrap().clone();
+    assert_eq!((closed.state.status, closed.state.level), (Status::Closed, EscalationLevel::Grid));
+    assert!(escalations(&state, done.id()).is_empty());
+}
