@@ -1,6 +1,9 @@
 //! The escalation scheduler (督办) under paused tokio time: an overdue case climbs grid → community →
 //! street at each deadline, counted in working hours on the default calendar; a closed case does not.
 //!
+//! The store runs on a runtime of its own with real time: only the server's clock and timers are paused,
+//! so the pool's own timeouts never fire in virtual time while the database works.
+//!
 //! Every expected instant below is worked out by hand from the calendar (Beijing time, 08:30–17:30 with
 //! lunch 12:00–13:30, weekends off) and the seeded `street_order` limit (8 working hours at `normal`).
 
@@ -16,6 +19,9 @@ use gridwatch::domain::incident::{Action, Actor, EscalationLevel, Priority, Sour
 use gridwatch::domain::{IncidentId, Role};
 use gridwatch::state::{AppState, Options};
 use gridwatch::store::Store;
+
+#[path = "escalation/remote.rs"]
+mod remote;
 
 fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).single().unwrap()
@@ -49,14 +55,22 @@ async fn sleep_until(state: &AppState, at: DateTime<Utc>) {
     tokio::time::sleep(wait).await;
 }
 
-#[tokio::test]
-async fn overdue_cases_escalate_one_level_at_each_deadline() {
-    let store: Arc<dyn Store> = gridwatch::store::open("sqlite::memory:").await.unwrap();
-    let city = gridwatch_geodata::synthetic_city(gridwatch_geodata::Preset::Dongjie, 1);
-    gridwatch::city::import(&store, &city, h3o::Resolution::Twelve).await.unwrap();
-    gridwatch::city::seed_demo_workers(&store).await.unwrap();
+#[test]
+fn overdue_cases_escalate_one_level_at_each_deadline() {
+    let database = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let store = database.block_on(async {
+        let store: Arc<dyn Store> = gridwatch::store::open("sqlite::memory:").await.unwrap();
+        let city = gridwatch_geodata::synthetic_city(gridwatch_geodata::Preset::Dongjie, 1);
+        gridwatch::city::import(&store, &city, h3o::Resolution::Twelve).await.unwrap();
+        gridwatch::city::seed_demo_workers(&store).await.unwrap();
+        store
+    });
+    let store: Arc<dyn Store> = Arc::new(remote::Remote::new(store, database.handle().clone()));
+    let server = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap();
+    server.block_on(escalate_twice(store));
+}
 
-    tokio::time::pause();
+async fn escalate_twice(store: Arc<dyn Store>) {
     // Monday 2026-11-23, 09:00 in Beijing.
     let created = utc(2026, 11, 23, 1, 0);
     let options = Options { clock: Clock::tokio(created), ..Options::default() };

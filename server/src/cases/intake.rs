@@ -78,12 +78,18 @@ fn draft(
         .checked_add_working_time(now, hours(category.limits.hours(report.priority)))
         .ok_or_else(|| ApiError::invalid("the deadline falls outside the representable time range"))?;
     let route = routing::route(&routing_input(world, config, category, &place));
+    // The reason (`kind`, with `distance_m` or `why`) and who it chose, as one flat object.
+    let mut route_json = json!(route.reason);
+    route_json["worker"] = match route.to {
+        Target::Worker(worker) => json!(worker),
+        Target::CommunityQueue => Value::Null,
+    };
     let duplicate_of = duplicate_of(world, config, &report.category, &place, now);
 
     let mut state = Incident::registered(IncidentId(0), Some(deadline));
     let mut register = json!({
         "deadline": deadline,
-        "route": route,
+        "route": route_json,
         "category": category.code,
         "priority": report.priority,
         "source": report.source,
@@ -106,7 +112,7 @@ fn draft(
     match route.to {
         Target::Worker(worker) => {
             let mut transition = apply(&state, &SYSTEM, &Action::Dispatch { to: worker }, now)?;
-            add_detail(&mut transition.entry.detail, &json!({ "automatic": true, "route": route }));
+            add_detail(&mut transition.entry.detail, &json!({ "automatic": true, "route": route_json }));
             state = transition.next;
             history.push(transition.entry);
         }

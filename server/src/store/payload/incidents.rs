@@ -1,0 +1,271 @@
+//! What both stores share for cases, categories and departments: event payloads, row types (both
+//! backends select the same column names and types; PostgreSQL casts `jsonb` to text), and how rows
+//! become domain values again.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::codec::{cell_from_i64, corrupt, parse_enum};
+use crate::domain::incident::{Actor, CaseKind, EscalationLevel, HistoryEntry, Priority, Source, Status};
+use crate::domain::{
+    Case, Category, CategoryClass, Department, GridId, Incident, IncidentId, Photo, Place, RegionId, Role,
+    TimeLimits, TokenId, WorkerId,
+};
+use crate::store::StoreError;
+
+/// The JSON of a case in `incident.*` events: what a live map needs, never the history or photos.
+#[must_use]
+pub fn incident_summary(case: &Case) -> Value {
+    let s = &case.state;
+    json!({
+        "id": case.id(),
+        "status": s.status,
+        "level": s.level,
+        "category": case.category,
+        "priority": case.priority,
+        "source": case.source,
+        "kind": case.kind,
+        "lat": case.place.lat,
+        "lon": case.place.lon,
+        "cell": case.place.cell.to_string(),
+        "grid": case.place.grid,
+        "community": case.place.community,
+        "street": case.place.street,
+        "district": case.place.district,
+        "assignee": s.assignee,
+        "handler": s.handler,
+        "deadline": s.deadline,
+        "escalate_at": case.escalate_at,
+        "rework_count": s.rework_count,
+        "deferred": s.deferred,
+        "duplicate_of": case.duplicate_of,
+        "merged_into": s.merged_into,
+        "created_at": case.created_at,
+        "updated_at": case.updated_at,
+        "last": case.history.last(),
+    })
+}
+
+/// The text a JSON detail is stored as.
+pub(crate) fn detail_text(detail: Option<&Value>) -> Option<String> {
+    detail.map(Value::to_string)
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct CategoryRow {
+    pub code: String,
+    pub name: String,
+    pub class: String,
+    pub department_code: Option<String>,
+    pub limit_low_h: f64,
+    pub limit_normal_h: f64,
+    pub limit_high_h: f64,
+    pub limit_urgent_h: f64,
+    pub kind: String,
+    pub active: bool,
+}
+
+impl CategoryRow {
+    pub(crate) fn into_category(self) -> Result<Category, StoreError> {
+        Ok(Category {
+            class: parse_enum("categories", "class", &self.class, CategoryClass::parse)?,
+            kind: parse_enum("categories", "kind", &self.kind, CaseKind::parse)?,
+            code: self.code,
+            name: self.name,
+            department: self.department_code,
+            limits: TimeLimits {
+                low_h: self.limit_low_h,
+                normal_h: self.limit_normal_h,
+                high_h: self.limit_high_h,
+                urgent_h: self.limit_urgent_h,
+            },
+            active: self.active,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct DepartmentRow {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct MemberRow {
+    pub department_code: String,
+    pub worker_id: i64,
+}
+
+/// Departments with their members in stored order (`members` sorted by department, then position).
+pub(crate) fn departments(rows: Vec<DepartmentRow>, members: Vec<MemberRow>) -> Vec<Department> {
+    let mut by_department: HashMap<String, Vec<WorkerId>> = HashMap::new();
+    for member in members {
+        by_department.entry(member.department_code).or_default().push(WorkerId(member.worker_id));
+    }
+    rows.into_iter()
+        .map(|d| Department { members: by_department.remove(&d.code).unwrap_or_default(), code: d.code, name: d.name })
+        .collect()
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct IncidentRow {
+    pub id: i64,
+    pub category_code: String,
+    pub priority: String,
+    pub source: String,
+    pub kind: String,
+    pub description: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub cell: i64,
+    pub grid_id: i64,
+    pub community_id: i64,
+    pub street_id: Option<i64>,
+    pub district_id: Option<i64>,
+    pub outside_m: Option<f64>,
+    pub status: String,
+    pub level: String,
+    pub assignee_id: Option<i64>,
+    pub handler_id: Option<i64>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub escalate_at: Option<DateTime<Utc>>,
+    pub rework_count: i64,
+    pub deferred: bool,
+    pub merged_into: Option<i64>,
+    pub resume_to: Option<String>,
+    pub duplicate_of: Option<i64>,
+    pub reporter_token_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The columns of [`IncidentRow`], in order, for SELECTs.
+pub(crate) const INCIDENT_COLUMNS: &str = "id, category_code, priority, source, kind, description, lat, lon, cell, \
+    grid_id, community_id, street_id, district_id, outside_m, status, level, assignee_id, handler_id, deadline, \
+    escalate_at, rework_count, deferred, merged_into, resume_to, duplicate_of, reporter_token_id, created_at, updated_at";
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct HistoryRow {
+    pub incident_id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_worker_id: Option<i64>,
+    pub actor_role: String,
+    pub action: String,
+    pub from_status: String,
+    pub to_status: String,
+    pub note: Option<String>,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct PhotoRow {
+    pub incident_id: i64,
+    pub sha256: String,
+    pub content_type: String,
+    pub size: i64,
+    pub at: DateTime<Utc>,
+    pub by_worker_id: Option<i64>,
+    pub by_role: String,
+}
+
+const T: &str = "incidents";
+
+/// Whole cases from their rows; `history` in (incident, position) order, `photos` in (incident, at) order.
+pub(crate) fn cases(
+    rows: Vec<IncidentRow>,
+    history: Vec<HistoryRow>,
+    photos: Vec<PhotoRow>,
+) -> Result<Vec<Case>, StoreError> {
+    let mut entries: HashMap<i64, Vec<HistoryEntry>> = HashMap::new();
+    for row in history {
+        let id = row.incident_id;
+        entries.entry(id).or_default().push(history_entry(row)?);
+    }
+    let mut attached: HashMap<i64, Vec<Photo>> = HashMap::new();
+    for row in photos {
+        let size = u64::try_from(row.size).map_err(|_| corrupt("incident_photos", format!("size {}", row.size)))?;
+        attached.entry(row.incident_id).or_default().push(Photo {
+            sha256: row.sha256,
+            content_type: row.content_type,
+            size,
+            at: row.at,
+            by: Actor {
+                worker: row.by_worker_id.map(WorkerId),
+                role: parse_enum("incident_photos", "by_role", &row.by_role, Role::parse)?,
+            },
+        });
+    }
+    rows.into_iter()
+        .map(|row| {
+            let history = entries.remove(&row.id).unwrap_or_default();
+            let photos = attached.remove(&row.id).unwrap_or_default();
+            case(row, history, photos)
+        })
+        .collect()
+}
+
+fn history_entry(row: HistoryRow) -> Result<HistoryEntry, StoreError> {
+    const H: &str = "incident_history";
+    let detail = row
+        .detail
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|e| corrupt(H, format!("bad detail: {e}")))?;
+    Ok(HistoryEntry {
+        at: row.at,
+        actor: Actor {
+            worker: row.actor_worker_id.map(WorkerId),
+            role: parse_enum(H, "actor_role", &row.actor_role, Role::parse)?,
+        },
+        action: row.action,
+        from: parse_enum(H, "from_status", &row.from_status, Status::parse)?,
+        to: parse_enum(H, "to_status", &row.to_status, Status::parse)?,
+        note: row.note,
+        detail,
+    })
+}
+
+fn case(row: IncidentRow, history: Vec<HistoryEntry>, photos: Vec<Photo>) -> Result<Case, StoreError> {
+    let rework_count =
+        u32::try_from(row.rework_count).map_err(|_| corrupt(T, format!("rework_count {}", row.rework_count)))?;
+    let resume_to = row.resume_to.as_deref().map(|s| parse_enum(T, "resume_to", s, Status::parse)).transpose()?;
+    Ok(Case {
+        state: Incident {
+            id: IncidentId(row.id),
+            status: parse_enum(T, "status", &row.status, Status::parse)?,
+            level: parse_enum(T, "level", &row.level, EscalationLevel::parse)?,
+            assignee: row.assignee_id.map(WorkerId),
+            handler: row.handler_id.map(WorkerId),
+            deadline: row.deadline,
+            rework_count,
+            deferred: row.deferred,
+            merged_into: row.merged_into.map(IncidentId),
+            resume_to,
+        },
+        priority: parse_enum(T, "priority", &row.priority, Priority::parse)?,
+        source: parse_enum(T, "source", &row.source, Source::parse)?,
+        kind: parse_enum(T, "kind", &row.kind, CaseKind::parse)?,
+        category: row.category_code,
+        description: row.description,
+        place: Place {
+            lat: row.lat,
+            lon: row.lon,
+            cell: cell_from_i64(T, row.cell)?,
+            grid: GridId(row.grid_id),
+            community: RegionId(row.community_id),
+            street: row.street_id.map(RegionId),
+            district: row.district_id.map(RegionId),
+            outside_m: row.outside_m,
+        },
+        reporter: row.reporter_token_id.map(TokenId),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        escalate_at: row.escalate_at,
+        duplicate_of: row.duplicate_of.map(IncidentId),
+        history,
+        photos,
+    })
+}

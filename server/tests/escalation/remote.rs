@@ -1,0 +1,109 @@
+//! A `Store` that runs every call on another tokio runtime, so the database keeps real time while the
+//! runtime under test has its clock paused.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use gridwatch::domain::{Building, Case, Category, Department, Event, GridId, IncidentId, Photo, Region, RegionId, Worker};
+use gridwatch::store::{
+    IncidentUpdate, NewBuilding, NewCity, NewRegion, NewToken, NewWorker, Snapshot, Store, StoreError, StoreKind,
+    TokenRecord,
+};
+use tokio::runtime::Handle;
+
+pub struct Remote {
+    inner: Arc<dyn Store>,
+    runtime: Handle,
+}
+
+impl Remote {
+    pub fn new(inner: Arc<dyn Store>, runtime: Handle) -> Self {
+        Self { inner, runtime }
+    }
+
+    /// Runs `call` on the store's runtime and waits for it: a join, which is no timer.
+    async fn run<T: Send + 'static>(&self, call: impl Future<Output = T> + Send + 'static) -> T {
+        self.runtime.spawn(call).await.expect("the store task panicked")
+    }
+}
+
+/// Forwards one method: clones the store and the arguments into a task on the store's runtime.
+macro_rules! forward {
+    ($self:ident, $method:ident $(, $arg:ident)*) => {{
+        let store = $self.inner.clone();
+        $(let $arg = $arg.to_owned();)*
+        $self.run(async move { store.$method($(&$arg),*).await }).await
+    }};
+}
+
+#[async_trait]
+impl Store for Remote {
+    fn kind(&self) -> StoreKind {
+        self.inner.kind()
+    }
+
+    async fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        forward!(self, snapshot)
+    }
+
+    async fn import_city(&self, city: &NewCity) -> Result<Event, StoreError> {
+        forward!(self, import_city, city)
+    }
+
+    async fn insert_region(&self, region: &NewRegion, parent: Option<RegionId>) -> Result<(Region, Event), StoreError> {
+        let (store, region) = (self.inner.clone(), region.clone());
+        self.run(async move { store.insert_region(&region, parent).await }).await
+    }
+
+    async fn insert_building(&self, building: &NewBuilding, grid: Option<GridId>) -> Result<(Building, Event), StoreError> {
+        let (store, building) = (self.inner.clone(), building.clone());
+        self.run(async move { store.insert_building(&building, grid).await }).await
+    }
+
+    async fn insert_worker(&self, worker: &NewWorker) -> Result<(Worker, Event), StoreError> {
+        forward!(self, insert_worker, worker)
+    }
+
+    async fn update_worker(&self, worker: &Worker) -> Result<Event, StoreError> {
+        forward!(self, update_worker, worker)
+    }
+
+    async fn insert_token(&self, token: &NewToken) -> Result<(TokenRecord, Event), StoreError> {
+        forward!(self, insert_token, token)
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        forward!(self, token_by_hash, hash)
+    }
+
+    async fn put_category(&self, category: &Category) -> Result<Event, StoreError> {
+        forward!(self, put_category, category)
+    }
+
+    async fn put_department(&self, department: &Department) -> Result<Event, StoreError> {
+        forward!(self, put_department, department)
+    }
+
+    async fn insert_incident(&self, case: &Case) -> Result<(Case, Event), StoreError> {
+        forward!(self, insert_incident, case)
+    }
+
+    async fn update_incidents(&self, updates: &[IncidentUpdate], kind: &str) -> Result<Event, StoreError> {
+        let (store, updates, kind) = (self.inner.clone(), updates.to_vec(), kind.to_owned());
+        self.run(async move { store.update_incidents(&updates, &kind).await }).await
+    }
+
+    async fn add_photo(&self, incident: IncidentId, photo: &Photo, data: &[u8]) -> Result<Event, StoreError> {
+        let (store, photo, data) = (self.inner.clone(), photo.clone(), data.to_vec());
+        self.run(async move { store.add_photo(incident, &photo, &data).await }).await
+    }
+
+    async fn photo(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        forward!(self, photo, sha256)
+    }
+
+    async fn events_since(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
+        let store = self.inner.clone();
+        self.run(async move { store.events_since(after, limit).await }).await
+    }
+}
