@@ -7,6 +7,7 @@
 //! sequence numbers become visible in order and a process tailing `seq > n` never skips one.
 
 mod import;
+mod incidents;
 
 use std::time::Duration;
 
@@ -113,8 +114,9 @@ impl Store for PgStore {
                 .await
                 .context("loading the last event")?,
         };
+        let (categories, departments, incidents) = incidents::load(&mut tx).await?;
         tx.commit().await.context("ending the snapshot")?;
-        rows.into_snapshot()
+        Ok(Snapshot { categories, departments, incidents, ..rows.into_snapshot()? })
     }
 
     async fn import_city(&self, city: &NewCity) -> Result<Event, StoreError> {
@@ -316,28 +318,69 @@ impl Store for PgStore {
         row.map(TokenRow::into_record).transpose()
     }
 
-    async fn put_category(&self, _category: &Category) -> Result<Event, StoreError> {
-        Err(StoreError::NotFound("put_category: not yet implemented".into()))
+    async fn put_category(&self, category: &Category) -> Result<Event, StoreError> {
+        let mut tx = self.begin_write("starting a category write").await?;
+        incidents::write_category(&mut tx, category).await?;
+        let event = append_event(&mut tx, payload::CATEGORY_UPDATED, serde_json::json!(category)).await?;
+        tx.commit().await.context("committing a category")?;
+        Ok(event)
     }
 
-    async fn put_department(&self, _department: &Department) -> Result<Event, StoreError> {
-        Err(StoreError::NotFound("put_department: not yet implemented".into()))
+    async fn put_department(&self, department: &Department) -> Result<Event, StoreError> {
+        let mut tx = self.begin_write("starting a department write").await?;
+        incidents::write_department(&mut tx, department).await?;
+        let event = append_event(&mut tx, payload::DEPARTMENT_UPDATED, serde_json::json!(department)).await?;
+        tx.commit().await.context("committing a department")?;
+        Ok(event)
     }
 
-    async fn insert_incident(&self, _case: &Case) -> Result<(Case, Event), StoreError> {
-        Err(StoreError::NotFound("insert_incident: not yet implemented".into()))
+    async fn insert_incident(&self, case: &Case) -> Result<(Case, Event), StoreError> {
+        let mut tx = self.begin_write("starting an incident insert").await?;
+        let id = IncidentId(incidents::insert_row(&mut tx, case).await?);
+        for (position, entry) in case.history.iter().enumerate() {
+            incidents::insert_history(&mut tx, id, position, entry).await?;
+        }
+        let mut stored = case.clone();
+        stored.state.id = id;
+        let event =
+            append_event(&mut tx, payload::INCIDENT_CREATED, payload::incidents::incident_summary(&stored)).await?;
+        tx.commit().await.context("committing an incident")?;
+        Ok((stored, event))
     }
 
-    async fn update_incidents(&self, _updates: &[IncidentUpdate], _kind: &str) -> Result<Event, StoreError> {
-        Err(StoreError::NotFound("update_incidents: not yet implemented".into()))
+    async fn update_incidents(&self, updates: &[IncidentUpdate], kind: &str) -> Result<Event, StoreError> {
+        let mut tx = self.begin_write("starting an incident update").await?;
+        for update in updates {
+            incidents::update_row(&mut tx, &update.case).await?;
+            let history = &update.case.history;
+            let first = history.len().saturating_sub(update.new_entries);
+            for (position, entry) in history.iter().enumerate().skip(first) {
+                incidents::insert_history(&mut tx, update.case.id(), position, entry).await?;
+            }
+        }
+        let summaries: Vec<_> = updates.iter().map(|u| payload::incidents::incident_summary(&u.case)).collect();
+        let event = append_event(&mut tx, kind, serde_json::json!({ "incidents": summaries })).await?;
+        tx.commit().await.context("committing an incident update")?;
+        Ok(event)
     }
 
-    async fn add_photo(&self, _incident: IncidentId, _photo: &Photo, _data: &[u8]) -> Result<Event, StoreError> {
-        Err(StoreError::NotFound("add_photo: not yet implemented".into()))
+    async fn add_photo(&self, incident: IncidentId, photo: &Photo, data: &[u8]) -> Result<Event, StoreError> {
+        let mut tx = self.begin_write("starting a photo insert").await?;
+        incidents::attach_photo(&mut tx, incident, photo, data).await?;
+        let payload = serde_json::json!({
+            "incident": incident, "sha256": photo.sha256, "content_type": photo.content_type, "size": photo.size,
+        });
+        let event = append_event(&mut tx, payload::INCIDENT_PHOTO_ADDED, payload).await?;
+        tx.commit().await.context("committing a photo")?;
+        Ok(event)
     }
 
-    async fn photo(&self, _sha256: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
-        Ok(None)
+    async fn photo(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        sqlx::query_as("SELECT content_type, data FROM photos WHERE sha256 = $1")
+            .bind(sha256)
+            .fetch_optional(&self.pool)
+            .await
+            .context("loading a photo")
     }
 
     async fn events_since(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
