@@ -42,6 +42,8 @@ mod city;
 mod data;
 #[path = "store_suite/fixture.rs"]
 mod fixture;
+#[path = "store_suite/incidents.rs"]
+mod incidents;
 #[path = "store_suite/log.rs"]
 mod log;
 #[path = "store_suite/people.rs"]
