@@ -14,4 +14,5 @@ mod harness;
 mod osm_import;
 mod restart;
 mod routing;
+mod supervision;
 mod workflow;
