@@ -175,16 +175,27 @@ impl Server {
     }
 
     /// Sends raw bytes as `application/json`.
+    ///
+    /// A body over the limit is refused (413) before the server reads it, and the server then closes the
+    /// connection; when that close beats the last bytes of the upload, the client sees a broken pipe
+    /// instead of the answer. Such a request is sent again (at most five times) to read the answer.
     pub async fn send_raw(&self, method: reqwest::Method, path: &str, body: Vec<u8>) -> (u16, Value, String) {
-        let response = self
-            .http
-            .request(method, self.url(path))
-            .bearer_auth(self.token())
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let mut attempts = 0;
+        let response = loop {
+            let sent = self
+                .http
+                .request(method.clone(), self.url(path))
+                .bearer_auth(self.token())
+                .header("content-type", "application/json")
+                .body(body.clone())
+                .send()
+                .await;
+            match sent {
+                Ok(response) => break response,
+                Err(e) if e.is_request() && attempts < 5 => attempts += 1,
+                Err(e) => panic!("{method} {path}: {e}"),
+            }
+        };
         let content_type = response
             .headers()
             .get("content-type")
