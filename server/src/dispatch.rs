@@ -71,3 +71,32 @@ impl DispatchConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example in the README is the defaults plus one holiday.
+    #[test]
+    fn the_readme_example_is_the_defaults_with_a_holiday() {
+        let text = r#"{"calendar": {"tz_offset_minutes": 480, "day_start": "08:30:00", "day_end": "17:30:00",
+            "lunch": ["12:00:00", "13:30:00"], "weekend": ["Sat", "Sun"], "holidays": ["2027-01-01"],
+            "extra_workdays": []}, "nearest_radius_m": 1000, "duplicate_radius_m": 50, "duplicate_window_h": 24,
+            "outside_grid_max_m": 200}"#;
+        let parsed: DispatchConfig = serde_json::from_str(text).unwrap();
+        let mut expected = DispatchConfig::default();
+        expected.calendar.holidays.insert(chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap());
+        assert_eq!(parsed, expected);
+        assert_eq!(parsed.validate(), Ok(()));
+        assert_eq!(serde_json::from_str::<DispatchConfig>("{}").unwrap(), DispatchConfig::default());
+    }
+
+    #[test]
+    fn negative_or_unknown_settings_are_refused() {
+        let negative = DispatchConfig { nearest_radius_m: -1.0, ..DispatchConfig::default() };
+        assert_eq!(negative.validate(), Err(ConfigError::Negative { field: "nearest_radius_m", unit: "meters" }));
+        let nan = DispatchConfig { duplicate_window_h: f64::NAN, ..DispatchConfig::default() };
+        assert!(nan.validate().is_err());
+        assert!(serde_json::from_str::<DispatchConfig>(r#"{"radius": 5}"#).is_err());
+    }
+}
