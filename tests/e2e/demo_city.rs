@@ -42,7 +42,8 @@ async fn dongjie(flavor: Flavor) {
 
     // The contract is published, and requests are counted.
     let spec: serde_json::Value = server.http.get(server.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
-    for path in ["/api/locate", "/api/grids", "/api/grids/{id}", "/api/buildings", "/api/workers", "/api/workers/{id}/duty", "/api/tokens", "/health"] {
+    for path in ["/api/locate", "/api/grids", "/api/grids/{id}", "/api/buildings", "/api/workers", "/api/workers/{id}/duty", "/api/tokens", "/health",
+        "/api/incidents", "/api/incidents/{id}", "/api/incidents/{id}/actions", "/api/categories", "/api/departments/{code}"] {
         assert!(spec["paths"].get(path).is_some(), "OpenAPI lists {path}");
     }
     let metrics = server.http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
