@@ -74,7 +74,21 @@ async fn every_path(flavor: Flavor) {
     assert_eq!(again["assignee"], other.primary);
     assert_problem(&act(&server, &handler, id, &json!({"action": "accept"})).await, 403, "forbidden");
     act_ok(&server, &second, id, &json!({"action": "accept"})).await;
-    assert_eq!(actions(&case(&server, id).await), ["register", "dispatch", "send_back", "dispatch", "accept"]);
+    // Reassigned after acceptance: the new assignee must accept again; the old one may no longer act.
+    let moved = act_ok(&server, &commander, id, &json!({"action": "reassign", "to": here.primary})).await;
+    assert_eq!((moved["status"].as_str(), moved["assignee"].as_i64()), (Some("dispatched"), Some(here.primary)));
+    assert_problem(&act(&server, &second, id, &json!({"action": "accept"})).await, 403, "forbidden");
+    act_ok(&server, &handler, id, &json!({"action": "accept"})).await;
+    // A commander hands it up by hand; at district level there is nowhere further to go.
+    let up = act_ok(&server, &commander, id, &json!({"action": "escalate", "reason": "需要街道协调 needs the street"})).await;
+    assert_eq!(up["level"], "community");
+    act_ok(&server, &commander, id, &json!({"action": "escalate"})).await;
+    act_ok(&server, &commander, id, &json!({"action": "escalate"})).await;
+    assert_problem(&act(&server, &commander, id, &json!({"action": "escalate"})).await, 409, "already-at-top");
+    assert_eq!(
+        actions(&case(&server, id).await),
+        ["register", "dispatch", "send_back", "dispatch", "accept", "reassign", "accept", "escalate", "escalate", "escalate"]
+    );
 
     // --- Rework (返工): verification fails, the case goes back to its handler, then passes.
     let c = report(&server, &reporter, here.lat, here.lon, "hazard").await;
