@@ -15,6 +15,7 @@ mod locate;
 mod metrics;
 mod openapi;
 mod regions;
+mod reports;
 pub mod tokens;
 mod workers;
 
@@ -63,6 +64,7 @@ pub fn app(state: AppState) -> Router {
         .route("/incidents", get(incidents::list).post(incidents::create))
         .route("/incidents/{id}", get(incidents::one))
         .route("/incidents/{id}/actions", post(incidents::act))
+        .route("/reports/kpi", get(reports::kpi))
         .route("/tokens", post(tokens::create))
         .route("/openapi.json", get(openapi::spec));
     Router::new()

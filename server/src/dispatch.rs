@@ -9,6 +9,7 @@
 //! world, call these functions, and record the result themselves.
 
 pub mod calendar;
+pub mod kpi;
 pub mod routing;
 
 use serde::{Deserialize, Serialize};

@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{buildings, categories, grids, health, incidents, locate, metrics, regions, tokens, workers};
+use super::{buildings, categories, grids, health, incidents, locate, metrics, regions, reports, tokens, workers};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,6 +17,7 @@ use super::{buildings, categories, grids, health, incidents, locate, metrics, re
         workers::set_position,
         categories::list, categories::put, categories::departments, categories::put_department,
         incidents::create, incidents::list, incidents::one, incidents::act,
+        reports::kpi,
         tokens::create, spec,
     ),
     modifiers(&Bearer)
