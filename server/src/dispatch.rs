@@ -4,6 +4,8 @@
 //!   (限时办结) into a deadline instant, and measures the working time between two instants for KPIs.
 //! - [`routing`] owns the routing chain (category department → grid primary → grid backup → nearest
 //!   on-duty worker → community queue, 属地兜底) and records why each route was chosen.
+//! - [`kpi`] owns the rates (综合评价): registered, due, closed, on time, deferred, reworked and the
+//!   rates, recomputed from the append-only case history as of the end of a period.
 //!
 //! Nothing here does IO, awaits, touches the store or knows about HTTP: callers gather plain data from the
 //! world, call these functions, and record the result themselves.
