@@ -14,6 +14,7 @@ mod index;
 mod locate;
 mod metrics;
 mod openapi;
+mod photos;
 mod regions;
 mod reports;
 pub mod tokens;
@@ -64,6 +65,11 @@ pub fn app(state: AppState) -> Router {
         .route("/incidents", get(incidents::list).post(incidents::create))
         .route("/incidents/{id}", get(incidents::one))
         .route("/incidents/{id}/actions", post(incidents::act))
+        .route(
+            "/incidents/{id}/photos",
+            post(photos::upload).layer(DefaultBodyLimit::max(photos::UPLOAD_BODY_LIMIT_BYTES)),
+        )
+        .route("/photos/{sha256}", get(photos::fetch))
         .route("/reports/kpi", get(reports::kpi))
         .route("/tokens", post(tokens::create))
         .route("/openapi.json", get(openapi::spec));

@@ -19,6 +19,7 @@
 pub mod actions;
 pub mod escalation;
 pub mod intake;
+pub mod photos;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};

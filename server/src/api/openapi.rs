@@ -4,7 +4,9 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{buildings, categories, grids, health, incidents, locate, metrics, regions, reports, tokens, workers};
+use super::{
+    buildings, categories, grids, health, incidents, locate, metrics, photos, regions, reports, tokens, workers,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,7 +18,7 @@ use super::{buildings, categories, grids, health, incidents, locate, metrics, re
         workers::list, workers::one, workers::create, workers::update, workers::set_duty, workers::set_grids,
         workers::set_position,
         categories::list, categories::put, categories::departments, categories::put_department,
-        incidents::create, incidents::list, incidents::one, incidents::act,
+        incidents::create, incidents::list, incidents::one, incidents::act, photos::upload, photos::fetch,
         reports::kpi,
         tokens::create, spec,
     ),

@@ -1,0 +1,128 @@
+//! Photos: `POST /api/incidents/{id}/photos` (multipart, one image in the part `photo`) and
+//! `GET /api/photos/{sha256}`. The rules are in `crate::cases::photos`.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::AppPath;
+use crate::auth::Auth;
+use crate::cases::{self, actions, photos};
+use crate::domain::{IncidentId, Role};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Who may add a photo: the workers and commanders on the case, the reporter who filed it, and cameras.
+const UPLOADERS: &[Role] = &[Role::Worker, Role::Commander, Role::Reporter, Role::Device];
+const READERS: &[Role] = &[Role::Worker, Role::Commander, Role::Reporter, Role::Planner];
+/// The route's body limit: one photo at its largest plus room for the multipart framing.
+pub const UPLOAD_BODY_LIMIT_BYTES: usize = photos::MAX_PHOTO_BYTES + 64 * 1024;
+
+#[utoipa::path(post, path = "/api/incidents/{id}/photos", tag = "incidents", params(("id" = i64, Path)),
+    request_body(content_type = "multipart/form-data",
+        description = "one part named `photo`: a JPEG, PNG or WebP image of at most 10 MiB"),
+    responses((status = 201, description = "the photo as attached: `{sha256, content_type, size, at, by, url}`"),
+        (status = 400), (status = 403), (status = 404),
+        (status = 409, description = "the case is closed, already has this photo, or has 20 photos"),
+        (status = 413), (status = 415), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn upload(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppPath(id): AppPath<i64>,
+    request: Request,
+) -> Result<(StatusCode, HeaderMap, Json<Value>), ApiError> {
+    auth.require(UPLOADERS)?;
+    let data = read_photo(request).await?;
+    let photo = photos::attach(&state, cases::actor_of(&auth.0), &auth.0, IncidentId(id), &data).await?;
+    let url = format!("/api/photos/{}", photo.sha256);
+    let mut headers = HeaderMap::new();
+    if let Ok(location) = HeaderValue::from_str(&url) {
+        headers.insert(header::LOCATION, location);
+    }
+    let mut body = json!(photo);
+    body["url"] = json!(url);
+    Ok((StatusCode::CREATED, headers, Json(body)))
+}
+
+/// The bytes of the one part `photo` of a `multipart/form-data` body.
+async fn read_photo(request: Request) -> Result<Bytes, ApiError> {
+    let is_multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !is_multipart {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "send the photo as multipart/form-data with one part named `photo`",
+        ));
+    }
+    let mut multipart = Multipart::from_request(request, &())
+        .await
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid-multipart", e.body_text()))?;
+    let mut photo = None;
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name != "photo" {
+            return Err(ApiError::invalid(format!("unexpected part {name:?}; send one part named `photo`"))
+                .with("field", name));
+        }
+        if photo.is_some() {
+            return Err(ApiError::invalid("send one photo per request").with("field", "photo"));
+        }
+        photo = Some(field.bytes().await.map_err(multipart_error)?);
+    }
+    photo.ok_or_else(|| ApiError::invalid("the body has no part named `photo`").with("field", "photo"))
+}
+
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(multipart_error)`
+fn multipart_error(error: axum::extract::multipart::MultipartError) -> ApiError {
+    let status = error.status();
+    let slug = if status == StatusCode::PAYLOAD_TOO_LARGE { "too-large" } else { "invalid-multipart" };
+    ApiError::new(status, slug, error.body_text())
+}
+
+#[utoipa::path(get, path = "/api/photos/{sha256}", tag = "incidents", params(("sha256" = String, Path)),
+    responses((status = 200, description = "the image bytes, with their content type"),
+        (status = 304, description = "`If-None-Match` names this photo"), (status = 400), (status = 403),
+        (status = 404)),
+    security(("bearer" = [])))]
+pub async fn fetch(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppPath(sha256): AppPath<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    auth.require(READERS)?;
+    if !photos::is_sha256(&sha256) {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid-path", "a photo is named by its lower-case hex SHA-256"));
+    }
+    {
+        // A photo may show people and homes: it is shown only to someone who may see a case carrying it.
+        let world = state.world();
+        let mut carriers = world.incidents().filter(|c| c.photos.iter().any(|p| p.sha256 == sha256)).peekable();
+        if carriers.peek().is_none() {
+            return Err(ApiError::not_found(format!("photo {sha256}")));
+        }
+        if !carriers.any(|c| actions::can_see(&world, &auth.0, c)) {
+            return Err(ApiError::forbidden(format!("photo {sha256} is on no case in your scope")));
+        }
+    }
+    let etag = format!("\"{sha256}\"");
+    let cache = [
+        (header::ETAG, etag.clone()),
+        (header::CACHE_CONTROL, "private, max-age=31536000, immutable".to_owned()),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+    ];
+    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+        return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
+    }
+    let (content_type, data) =
+        state.store().photo(&sha256).await?.ok_or_else(|| ApiError::not_found(format!("photo {sha256}")))?;
+    Ok((StatusCode::OK, cache, [(header::CONTENT_TYPE, content_type)], data).into_response())
+}

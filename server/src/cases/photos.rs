@@ -1,0 +1,143 @@
+//! Photos on a case: the image is sniffed from its bytes (never trusted from a header), stored once by
+//! its SHA-256, and attached to the case in one transaction with its event.
+//!
+//! Rules: JPEG, PNG or WebP only; at most [`MAX_PHOTO_BYTES`] each and [`MAX_PHOTOS_PER_CASE`] per case;
+//! the same image once per case; not on a case that is closed, cancelled or merged.
+
+use sha2::{Digest, Sha256};
+
+use crate::domain::incident::Actor;
+use crate::domain::{Case, IncidentId, Photo, Principal};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Largest photo accepted, in bytes (10 MiB).
+pub const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
+/// Most photos one case may carry.
+pub const MAX_PHOTOS_PER_CASE: usize = 20;
+
+/// The image type the bytes are, by their magic number: `image/jpeg`, `image/png` or `image/webp`.
+#[must_use]
+pub fn sniff(data: &[u8]) -> Option<&'static str> {
+    if data.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if data.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if data.len() >= 12 && &data[..4] == b"RIFF" && &data[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+/// Lower-case hex SHA-256 of `data`.
+#[must_use]
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// Whether `text` is a lower-case hex SHA-256.
+#[must_use]
+pub fn is_sha256(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Checks `data` and attaches it to case `id` for `actor`, who must see the case. Returns the photo as
+/// stored.
+pub async fn attach(
+    state: &AppState,
+    actor: Actor,
+    principal: &Principal,
+    id: IncidentId,
+    data: &[u8],
+) -> Result<Photo, ApiError> {
+    if data.is_empty() {
+        return Err(ApiError::invalid("the photo is empty").with("field", "photo"));
+    }
+    if data.len() > MAX_PHOTO_BYTES {
+        return Err(ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            format!("a photo may be at most {MAX_PHOTO_BYTES} bytes; this one is {}", data.len()),
+        ));
+    }
+    let content_type = sniff(data).ok_or_else(|| {
+        ApiError::new(
+            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "a photo must be a JPEG, PNG or WebP image",
+        )
+    })?;
+    let sha256 = sha256_hex(data);
+    let _writing = state.write_lock().await;
+    {
+        let world = state.world();
+        let case = world.incident(id).ok_or_else(|| ApiError::not_found(format!("incident {id}")))?;
+        super::actions::check_scope(&world, principal, case)?;
+        check_room(case, &sha256)?;
+    }
+    let photo = Photo {
+        sha256,
+        content_type: content_type.to_owned(),
+        size: data.len() as u64,
+        at: state.now(),
+        by: actor,
+    };
+    let event = state.store().add_photo(id, &photo, data).await?;
+    let stored = photo.clone();
+    state.commit(event, move |world| {
+        if let Some(mut case) = world.incident(id).cloned() {
+            case.photos.push(stored);
+            world.apply_incident(case);
+        }
+    });
+    metrics::counter!("gridwatch_photos_total").increment(1);
+    Ok(photo)
+}
+
+/// 409 unless the case is open, has room, and does not carry this image yet.
+fn check_room(case: &Case, sha256: &str) -> Result<(), ApiError> {
+    let status = case.state.status;
+    if !status.is_open() {
+        return Err(ApiError::conflict(format!("incident {} is {status}; photos go on open cases", case.id()))
+            .with("current_state", status.as_str()));
+    }
+    if case.photos.iter().any(|p| p.sha256 == sha256) {
+        return Err(ApiError::conflict(format!("incident {} already has this photo", case.id()))
+            .with("sha256", sha256));
+    }
+    if case.photos.len() >= MAX_PHOTOS_PER_CASE {
+        return Err(ApiError::conflict(format!(
+            "incident {} already has {MAX_PHOTOS_PER_CASE} photos, the most a case may carry",
+            case.id()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_the_three_image_types_and_nothing_else() {
+        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]), Some("image/jpeg"));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), Some("image/png"));
+        assert_eq!(sniff(b"RIFF\x24\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(sniff(b"RIFF\x24\0\0\0WAVEfmt "), None, "a WAV file is RIFF but not WebP");
+        assert_eq!(sniff(b"GIF89a"), None);
+        assert_eq!(sniff(b"<svg xmlns='http://www.w3.org/2000/svg'/>"), None);
+        assert_eq!(sniff(&[0xFF, 0xD8]), None, "too short to be a JPEG");
+        assert_eq!(sniff(b""), None);
+    }
+
+    #[test]
+    fn hashes_are_lower_case_hex_sha256() {
+        // The SHA-256 of "abc" from FIPS 180-2, appendix B.1.
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert!(is_sha256(&sha256_hex(b"abc")));
+        assert!(!is_sha256("BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"));
+        assert!(!is_sha256("ba7816bf"));
+        assert!(!is_sha256("../../etc/passwd"));
+    }
+}
