@@ -76,6 +76,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", get(index::index))
         .route("/health", get(health::health))
+        .route("/ws", get(crate::live::ws::upgrade))
         .route("/metrics", get(metrics::render))
         .nest("/api", api)
         .fallback(not_found_fallback)

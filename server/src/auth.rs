@@ -51,23 +51,29 @@ impl FromRequestParts<AppState> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let secret = bearer(parts)?;
-        let hash = hash_secret(secret);
-        let record = if let Some(record) = state.cached_token(&hash) {
-            record
-        } else {
-            let record = state
-                .store()
-                .token_by_hash(&hash)
-                .await?
-                .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
-            state.cache_token(hash, record.clone());
-            record
-        };
-        Ok(Self(Principal { token: record.id, role: record.role, scopes: record.scopes, worker: record.worker }))
+        authenticate(state, secret).await.map(Self)
     }
 }
 
-fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+/// The caller a token secret stands for; 401 if it is unknown.
+pub async fn authenticate(state: &AppState, secret: &str) -> Result<Principal, ApiError> {
+    let hash = hash_secret(secret);
+    let record = if let Some(record) = state.cached_token(&hash) {
+        record
+    } else {
+        let record = state
+            .store()
+            .token_by_hash(&hash)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
+        state.cache_token(hash, record.clone());
+        record
+    };
+    Ok(Principal { token: record.id, role: record.role, scopes: record.scopes, worker: record.worker })
+}
+
+/// The secret of an `Authorization: Bearer` header.
+pub fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     let value = parts
         .headers
         .get(header::AUTHORIZATION)

@@ -15,6 +15,7 @@ pub mod config;
 pub mod dispatch;
 pub mod clock;
 pub mod cases;
+pub mod live;
 
 use std::future::Future;
 
@@ -29,5 +30,6 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    tokio::spawn(live::hub::run(state.clone()));
     axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
 }

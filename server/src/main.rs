@@ -46,6 +46,8 @@ enum Command {
         /// Dispatch settings (working calendar, routing radius, duplicate window), a JSON file.
         #[arg(long, value_name = "FILE")]
         dispatch_config: Option<PathBuf>,
+        #[command(flatten)]
+        live: LiveArgs,
     },
     /// Serves the API from an existing store.
     Serve {
@@ -56,6 +58,8 @@ enum Command {
         /// Dispatch settings (working calendar, routing radius, duplicate window), a JSON file.
         #[arg(long, value_name = "FILE")]
         dispatch_config: Option<PathBuf>,
+        #[command(flatten)]
+        live: LiveArgs,
     },
     /// Runs the store's migrations and exits.
     Migrate {
@@ -123,12 +127,12 @@ async fn main() -> Result<()> {
         .init();
     gridwatch::api::install_recorder();
     match Cli::parse().command {
-        Command::Demo { addr, synthetic, osm, resolution, store, dispatch_config } => {
-            let options = options(dispatch_config.as_deref())?;
+        Command::Demo { addr, synthetic, osm, resolution, store, dispatch_config, live } => {
+            let options = options(dispatch_config.as_deref(), &live)?;
             demo(addr, synthetic, osm, resolution, &store, options).await
         }
-        Command::Serve { addr, store, dispatch_config } => {
-            let options = options(dispatch_config.as_deref())?;
+        Command::Serve { addr, store, dispatch_config, live } => {
+            let options = options(dispatch_config.as_deref(), &live)?;
             let store = open(&store, DEFAULT_DATA_DIR).await?;
             serve(addr, store, None, options).await
         }
@@ -162,7 +166,7 @@ async fn main() -> Result<()> {
 }
 
 /// The state's options: the dispatch settings from `file` (validated), or the defaults.
-fn options(file: Option<&std::path::Path>) -> Result<Options> {
+fn options(file: Option<&std::path::Path>, live: &LiveArgs) -> Result<Options> {
     let dispatch = match file {
         Some(file) => {
             let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
@@ -173,7 +177,22 @@ fn options(file: Option<&std::path::Path>) -> Result<Options> {
         }
         None => DispatchConfig::default(),
     };
-    Ok(Options { dispatch, ..Options::default() })
+    let live = gridwatch::live::LiveConfig {
+        queue: live.ws_queue,
+        ping: std::time::Duration::from_millis(live.ws_ping_ms),
+    };
+    Ok(Options { dispatch, live, ..Options::default() })
+}
+
+/// Websocket settings.
+#[derive(Debug, clap::Args)]
+struct LiveArgs {
+    /// Events a websocket subscriber may have queued before it is told to resync.
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(usize))]
+    ws_queue: usize,
+    /// Milliseconds between pings; a connection silent for two intervals is closed.
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    ws_ping_ms: u64,
 }
 
 fn resolution_of(value: u8) -> Result<h3o::Resolution> {

@@ -10,6 +10,7 @@ use tokio::sync::broadcast;
 use crate::clock::Clock;
 use crate::dispatch::DispatchConfig;
 use crate::domain::Event;
+use crate::live::{Hub, LiveConfig};
 use crate::store::{Store, TokenRecord};
 use crate::world::World;
 
@@ -36,6 +37,8 @@ struct Inner {
     started: Instant,
     clock: Clock,
     dispatch: DispatchConfig,
+    /// Routes committed events and positions to websocket subscribers.
+    hub: Arc<Hub>,
 }
 
 /// What a deployment or a test may choose when building the state.
@@ -43,6 +46,7 @@ struct Inner {
 pub struct Options {
     pub clock: Clock,
     pub dispatch: DispatchConfig,
+    pub live: LiveConfig,
 }
 
 impl AppState {
@@ -64,6 +68,7 @@ impl AppState {
                 started: Instant::now(),
                 clock: options.clock,
                 dispatch: options.dispatch,
+                hub: Arc::new(Hub::new(options.live)),
             }),
         }
     }
@@ -93,6 +98,12 @@ impl AppState {
     #[must_use]
     pub fn dispatch(&self) -> &DispatchConfig {
         &self.inner.dispatch
+    }
+
+    /// The live hub.
+    #[must_use]
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.inner.hub
     }
 
     /// A read guard on the world. Drop it before any `.await`.

@@ -253,6 +253,7 @@ pub async fn set_position(
     }
     let position = crate::world::Position { lat: body.lat, lon: body.lon, at: state.now() };
     state.remember(|world| world.set_position(WorkerId(id), position));
+    state.hub().publish_position(&state.world(), WorkerId(id), position);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,0 +1,15 @@
+//! Live streaming: the websocket hub (`GET /ws`).
+//!
+//! - [`filter`]: what a subscriber watches and whether a change belongs to it (pure).
+//! - [`outbox`]: a subscriber's bounded queue; positions coalesce, events never drop silently.
+//! - [`hub`]: routes each committed event and each position to the subscriptions it touches, through
+//!   an index by coarse H3 cell, grid and worker; fed by the state's event channel, falling back to the
+//!   store's event log when it lags.
+//! - [`ws`]: the connection task: subscribe → snapshot → deltas, resume → replay, pings.
+
+pub mod filter;
+pub mod hub;
+pub mod outbox;
+pub mod ws;
+
+pub use hub::{Hub, LiveConfig};

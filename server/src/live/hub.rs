@@ -1,0 +1,401 @@
+//! The hub: routes each committed event to the subscriptions whose filter it touches.
+//!
+//! Subscriptions are indexed by coarse H3 cell (resolution 7, about 5 km²) for their bbox and circle,
+//! by grid, by worker (`mine`, and a worker's own cases), and a short list of those that want
+//! everything. An item looks up only its own cell, grids and workers, then each candidate's filter
+//! decides exactly. The hub never waits on a socket: it pushes into each subscription's bounded outbox
+//! and wakes the socket task.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use h3o::geom::{ContainmentMode, TilerBuilder};
+use h3o::{CellIndex, LatLng, Resolution};
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::filter::{Filter, Item, Layer};
+use super::outbox::{Drained, Outbox};
+use crate::domain::{Event, GridId, IncidentId, Principal, WorkerId};
+use crate::state::AppState;
+use crate::store::payload;
+use crate::world::{Position, Visibility, World};
+
+/// The coarse resolution subscriptions are indexed at.
+pub const ROUTING_RESOLUTION: Resolution = Resolution::Seven;
+/// A bbox or circle that needs more coarse cells than this is indexed as "everywhere".
+const MAX_INDEX_CELLS: usize = 4096;
+/// The same, as a float for the area estimate.
+const MAX_INDEX_CELLS_F: f64 = 4096.0;
+
+/// Settings of the live hub.
+#[derive(Debug, Clone, Copy)]
+pub struct LiveConfig {
+    /// Events a subscriber may have queued before it is told to resync.
+    pub queue: usize,
+    /// How often the server pings; a connection silent for two intervals is closed as dead.
+    pub ping: std::time::Duration,
+}
+
+impl Default for LiveConfig {
+    fn default() -> Self {
+        Self { queue: 4096, ping: std::time::Duration::from_secs(20) }
+    }
+}
+
+/// One subscriber's filter, scope and outbox. Immutable but for the outbox: a new `subscribe` makes a
+/// new subscription.
+#[derive(Debug)]
+pub struct Subscription {
+    pub id: u64,
+    pub principal: Principal,
+    pub visibility: Visibility,
+    pub filter: Filter,
+    outbox: Mutex<Outbox>,
+    pub notify: Notify,
+}
+
+impl Subscription {
+    pub fn drain(&self) -> Drained {
+        self.outbox.lock().unwrap_or_else(PoisonError::into_inner).drain()
+    }
+
+    pub fn raise_floor(&self, seq: i64) {
+        self.outbox.lock().unwrap_or_else(PoisonError::into_inner).raise_floor(seq);
+    }
+
+    /// Messages queued now.
+    pub fn queued(&self) -> usize {
+        self.outbox.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    fn admits(&self, item: &Item) -> bool {
+        self.filter.admits(item, &self.visibility, self.principal.worker)
+    }
+}
+
+#[derive(Debug, Default)]
+struct Registry {
+    next: u64,
+    subs: FxHashMap<u64, Arc<Subscription>>,
+    by_cell: FxHashMap<CellIndex, Vec<u64>>,
+    by_grid: FxHashMap<GridId, Vec<u64>>,
+    by_worker: FxHashMap<WorkerId, Vec<u64>>,
+    everywhere: FxHashSet<u64>,
+}
+
+/// Where a subscription sits in the index.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Keys {
+    cells: Vec<CellIndex>,
+    grids: Vec<GridId>,
+    workers: Vec<WorkerId>,
+    everywhere: bool,
+}
+
+/// The live hub, shared by every connection.
+#[derive(Debug, Default)]
+pub struct Hub {
+    registry: Mutex<Registry>,
+    pub config: LiveConfig,
+}
+
+impl Hub {
+    #[must_use]
+    pub fn new(config: LiveConfig) -> Self {
+        Self { registry: Mutex::default(), config }
+    }
+
+    /// Registers a subscription whose outbox skips events at or below `floor`.
+    pub fn subscribe(&self, principal: Principal, visibility: Visibility, filter: Filter, floor: i64) -> Arc<Subscription> {
+        let keys = keys_of(&filter, &visibility, principal.worker);
+        let mut registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+        registry.next += 1;
+        let id = registry.next;
+        let sub = Arc::new(Subscription {
+            id,
+            principal,
+            visibility,
+            filter,
+            outbox: Mutex::new(Outbox::new(self.config.queue, floor)),
+            notify: Notify::new(),
+        });
+        for cell in &keys.cells {
+            registry.by_cell.entry(*cell).or_default().push(id);
+        }
+        for grid in &keys.grids {
+            registry.by_grid.entry(*grid).or_default().push(id);
+        }
+        for worker in &keys.workers {
+            registry.by_worker.entry(*worker).or_default().push(id);
+        }
+        if keys.everywhere {
+            registry.everywhere.insert(id);
+        }
+        registry.subs.insert(id, Arc::clone(&sub));
+        metrics::gauge!("gridwatch_ws_subscriptions").set(f64::from(u32::try_from(registry.subs.len()).unwrap_or(u32::MAX)));
+        sub
+    }
+
+    /// Removes a subscription from the index.
+    pub fn unsubscribe(&self, sub: &Subscription) {
+        let keys = keys_of(&sub.filter, &sub.visibility, sub.principal.worker);
+        let mut registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+        let id = sub.id;
+        for cell in &keys.cells {
+            remove_from(&mut registry.by_cell, cell, id);
+        }
+        for grid in &keys.grids {
+            remove_from(&mut registry.by_grid, grid, id);
+        }
+        for worker in &keys.workers {
+            remove_from(&mut registry.by_worker, worker, id);
+        }
+        registry.everywhere.remove(&id);
+        registry.subs.remove(&id);
+        metrics::gauge!("gridwatch_ws_subscriptions").set(f64::from(u32::try_from(registry.subs.len()).unwrap_or(u32::MAX)));
+    }
+
+    /// Subscriptions registered now.
+    pub fn len(&self) -> usize {
+        self.registry.lock().unwrap_or_else(PoisonError::into_inner).subs.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The subscriptions an item may concern: those indexed under its cell, grids or workers.
+    fn candidates(&self, item: &Item) -> Vec<Arc<Subscription>> {
+        let registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut ids: FxHashSet<u64> = registry.everywhere.clone();
+        if let Some(cell) = item.point.and_then(|(lat, lon)| coarse_cell(lat, lon)) {
+            ids.extend(registry.by_cell.get(&cell).into_iter().flatten());
+        }
+        for grid in &item.grids {
+            ids.extend(registry.by_grid.get(grid).into_iter().flatten());
+        }
+        for worker in item.workers.iter().flatten() {
+            ids.extend(registry.by_worker.get(worker).into_iter().flatten());
+        }
+        ids.iter().filter_map(|id| registry.subs.get(id).cloned()).collect()
+    }
+
+    /// Routes one committed event to every subscription it belongs to.
+    pub fn publish(&self, world: &World, event: &Event) {
+        for (item, message) in items_of(world, event) {
+            for sub in self.candidates(&item) {
+                if sub.admits(&item) {
+                    let taken = sub.outbox.lock().unwrap_or_else(PoisonError::into_inner).push_event(event.seq, Arc::clone(&message));
+                    if !taken {
+                        metrics::counter!("gridwatch_ws_overflows_total").increment(1);
+                    }
+                    sub.notify.notify_one();
+                }
+            }
+        }
+    }
+
+    /// Routes a worker's new position (memory only, no sequence number; coalesced per worker).
+    pub fn publish_position(&self, world: &World, worker: WorkerId, position: Position) {
+        let Some(w) = world.worker(worker) else { return };
+        let item = Item {
+            layer: Layer::Workers,
+            point: Some((position.lat, position.lon)),
+            grids: w.grids.iter().map(|d| d.grid_id).collect(),
+            workers: [Some(worker), None],
+        };
+        let message: Arc<str> = Arc::from(
+            json!({"type": "position", "worker": worker, "lat": position.lat, "lon": position.lon, "at": position.at})
+                .to_string(),
+        );
+        for sub in self.candidates(&item) {
+            if sub.admits(&item) {
+                sub.outbox.lock().unwrap_or_else(PoisonError::into_inner).push_position(worker, Arc::clone(&message));
+                sub.notify.notify_one();
+            }
+        }
+    }
+}
+
+fn remove_from<K: std::hash::Hash + Eq>(map: &mut FxHashMap<K, Vec<u64>>, key: &K, id: u64) {
+    if let Some(list) = map.get_mut(key) {
+        list.retain(|&x| x != id);
+        if list.is_empty() {
+            map.remove(key);
+        }
+    }
+}
+
+/// The coarse cell of a point, if it is a valid one.
+fn coarse_cell(lat: f64, lon: f64) -> Option<CellIndex> {
+    LatLng::new(lat, lon).ok().map(|ll| ll.to_cell(ROUTING_RESOLUTION))
+}
+
+fn keys_of(filter: &Filter, visibility: &Visibility, me: Option<WorkerId>) -> Keys {
+    let mut keys = Keys::default();
+    if !filter.is_spatial() {
+        // The whole scope: index by the grids in scope (and one's own cases), or everywhere.
+        match visibility {
+            Visibility::All => keys.everywhere = true,
+            Visibility::Grids(grids) => {
+                keys.grids = grids.iter().copied().collect();
+                keys.workers.extend(me);
+            }
+        }
+        return keys;
+    }
+    for area in filter.areas() {
+        match cells_covering(area) {
+            Some(cells) => keys.cells.extend(cells),
+            None => keys.everywhere = true,
+        }
+    }
+    keys.cells.sort_unstable();
+    keys.cells.dedup();
+    keys.grids = filter.grids.iter().copied().collect();
+    keys.workers.extend(filter.mine);
+    keys
+}
+
+/// The coarse cells covering a box, or `None` when there are too many to index.
+fn cells_covering(b: [f64; 4]) -> Option<Vec<CellIndex>> {
+    // About 5.2 km² a cell at resolution 7: estimate before tiling so a continent is not tiled.
+    let km_lat = (b[3] - b[1]) * 111.0;
+    let km_lon = (b[2] - b[0]) * 111.0 * f64::midpoint(b[1], b[3]).to_radians().cos().abs();
+    if km_lat * km_lon / 5.0 > MAX_INDEX_CELLS_F {
+        return None;
+    }
+    let ring = geo::LineString::from(vec![(b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3]), (b[0], b[1])]);
+    let mut tiler = TilerBuilder::new(ROUTING_RESOLUTION).containment_mode(ContainmentMode::Covers).build();
+    let mut cells: Vec<CellIndex> = Vec::new();
+    if tiler.add(geo::Polygon::new(ring, Vec::new())).is_ok() {
+        cells.extend(tiler.into_coverage());
+    }
+    // A degenerate box (a point or a line) tiles to nothing: index the cells of its corners.
+    for (lon, lat) in [(b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3])] {
+        cells.extend(coarse_cell(lat, lon));
+    }
+    (cells.len() <= MAX_INDEX_CELLS).then_some(cells)
+}
+
+/// The routable items of an event, each with the `delta` message clients receive for it.
+#[must_use]
+pub fn items_of(world: &World, event: &Event) -> Vec<(Item, Arc<str>)> {
+    let delta = |layer: Layer, id: i64, data: &Value| -> Arc<str> {
+        Arc::from(
+            json!({"type": "delta", "seq": event.seq, "kind": event.kind, "at": event.at, "layer": layer.as_str(),
+                "id": id, "data": data})
+            .to_string(),
+        )
+    };
+    match event.kind.as_str() {
+        payload::INCIDENT_CREATED => incident_item(&event.payload).map(|i| vec![(i, delta(Layer::Incidents, id_of(&event.payload), &event.payload))]).unwrap_or_default(),
+        payload::INCIDENT_UPDATED => event.payload["incidents"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|summary| incident_item(summary).map(|i| (i, delta(Layer::Incidents, id_of(summary), summary))))
+            .collect(),
+        payload::INCIDENT_PHOTO_ADDED => {
+            let id = event.payload["incident"].as_i64().unwrap_or_default();
+            world
+                .incident(IncidentId(id))
+                .map(|case| {
+                    let item = Item {
+                        layer: Layer::Incidents,
+                        point: Some((case.place.lat, case.place.lon)),
+                        grids: vec![case.place.grid],
+                        workers: [case.state.assignee, case.state.handler],
+                    };
+                    vec![(item, delta(Layer::Incidents, id, &event.payload))]
+                })
+                .unwrap_or_default()
+        }
+        payload::WORKER_CREATED | payload::WORKER_UPDATED => {
+            let id = id_of(&event.payload);
+            let grids = event.payload["grids"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|d| d["grid_id"].as_i64().map(GridId))
+                .collect();
+            let point = world.position(WorkerId(id)).map(|p| (p.lat, p.lon));
+            let item = Item { layer: Layer::Workers, point, grids, workers: [Some(WorkerId(id)), None] };
+            vec![(item, delta(Layer::Workers, id, &event.payload))]
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn id_of(value: &Value) -> i64 {
+    value["id"].as_i64().unwrap_or_default()
+}
+
+/// A case summary (`incident_summary`) as an item.
+fn incident_item(summary: &Value) -> Option<Item> {
+    let worker = |key: &str| summary[key].as_i64().map(WorkerId);
+    Some(Item {
+        layer: Layer::Incidents,
+        point: Some((summary["lat"].as_f64()?, summary["lon"].as_f64()?)),
+        grids: vec![GridId(summary["grid"].as_i64()?)],
+        workers: [worker("assignee"), worker("handler")],
+    })
+}
+
+/// Feeds the hub from the state's event channel until the channel closes. When the hub falls behind
+/// the channel, it reads what it missed from the store's event log, so no subscriber loses an event.
+pub async fn run(state: AppState) {
+    let hub = Arc::clone(state.hub());
+    let mut events = state.subscribe();
+    let mut last = state.world().last_seq();
+    loop {
+        match events.recv().await {
+            Ok(event) => {
+                if event.seq > last {
+                    last = event.seq;
+                    hub.publish(&state.world(), &event);
+                }
+            }
+            Err(RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "the live hub fell behind the event channel; reading the event log");
+                loop {
+                    match state.store().events_since(last, 1000).await {
+                        Ok(page) if page.is_empty() => break,
+                        Ok(page) => {
+                            for event in page {
+                                last = event.seq;
+                                hub.publish(&state.world(), &event);
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "the live hub could not read the event log");
+                            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        }
+                    }
+                }
+            }
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_small_box_is_indexed_by_the_coarse_cells_that_cover_it() {
+        // About 1.1 km × 0.9 km around Changzhi.
+        let b = [113.10, 36.19, 113.11, 36.20];
+        let cells = cells_covering(b).expect("a small box is indexed");
+        assert!(!cells.is_empty() && cells.len() < 20, "{}", cells.len());
+        for (lat, lon) in [(36.19, 113.10), (36.195, 113.105), (36.20, 113.11), (36.1901, 113.1099)] {
+            let cell = coarse_cell(lat, lon).expect("a valid point");
+            assert!(cells.contains(&cell), "({lat}, {lon}) in {cell} is not covered");
+        }
+        assert!(cells_covering([70.0, 10.0, 140.0, 55.0]).is_none(), "a continent goes to the everywhere list");
+    }
+}

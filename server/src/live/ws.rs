@@ -1,0 +1,322 @@
+//! `GET /ws`: one task per connection, speaking JSON text messages.
+//!
+//! Client → server:
+//! - `{"type": "subscribe", bbox?, grids?, communities?, layers?, mine?, near?}` → a `snapshot` of what
+//!   the filter covers now (`seq`, open `incidents`, `workers` with their last position), then `delta`s.
+//! - `{"type": "resume", "seq": N, …filter?}` → every event after `N` in the filter, from the store's
+//!   event log, as `delta`s in order, then `replayed {seq}`, then live `delta`s. Without a filter it
+//!   keeps the last one.
+//! - `{"type": "ping"}` → `{"type": "pong"}`.
+//!
+//! Server → client: `snapshot`, `delta {seq, kind, at, layer, id, data}`, `position {worker, lat, lon,
+//! at}` (coalesced, no sequence), `replayed {seq}`, `resync {seq}` (the queue overflowed: send `resume`
+//! with that `seq`), `error {status, title, detail}` (the message was refused; nothing changed).
+//!
+//! The server pings every `ping` interval and closes a connection it has not heard from in two. A send
+//! that does not complete within two intervals closes the connection too: a client that stops reading
+//! holds only its own task and its bounded outbox.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, Query, Request, State};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use tokio::time::Instant;
+
+use super::filter::{Filter, FilterRequest, Layer};
+use super::hub::{Subscription, items_of};
+use crate::auth;
+use crate::domain::{Principal, Role};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::payload;
+use crate::world::{Visibility, World};
+
+/// Who may watch the live map.
+const WATCHERS: &[Role] = &[Role::Commander, Role::Planner, Role::Worker];
+/// Largest message a client may send.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Events read from the log per page while replaying.
+const REPLAY_PAGE: u32 = 1000;
+
+#[derive(Debug, Deserialize)]
+pub struct WsQuery {
+    /// The bearer token, for browsers, which cannot set headers on a websocket.
+    token: Option<String>,
+}
+
+#[utoipa::path(get, path = "/ws", tag = "live",
+    params(("token" = Option<String>, Query, description = "bearer token, when no Authorization header")),
+    responses((status = 101, description = "switching to the websocket protocol; see the module docs for messages"),
+        (status = 400), (status = 401), (status = 403)),
+    security(("bearer" = [])))]
+pub async fn upgrade(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    let (mut parts, _body) = request.into_parts();
+    let Query(query) = Query::<WsQuery>::from_request_parts(&mut parts, &state)
+        .await
+        .map_err(|e| ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
+    let secret = match query.token.as_deref() {
+        Some(token) if parts.headers.get(axum::http::header::AUTHORIZATION).is_none() => token.to_owned(),
+        _ => auth::bearer(&parts)?.to_owned(),
+    };
+    let principal = auth::authenticate(&state, &secret).await?;
+    auth::Auth(principal.clone()).require(WATCHERS)?;
+    let ws = WebSocketUpgrade::from_request_parts(&mut parts, &state).await.map_err(|e| {
+        ApiError::new(e.status(), "websocket-required", format!("{}: GET /ws is a websocket", e.body_text()))
+    })?;
+    Ok(ws.max_message_size(MAX_MESSAGE_BYTES).on_upgrade(move |socket| Connection::new(state, principal).run(socket)))
+}
+
+/// The client went away or stopped responding.
+struct Gone;
+
+struct Connection {
+    state: AppState,
+    principal: Principal,
+    /// The live subscription, if any.
+    sub: Option<Arc<Subscription>>,
+    /// The last filter asked for, kept across a resync.
+    filter: Option<(Filter, Visibility)>,
+    /// The client has every event in its filter up to this sequence number.
+    cursor: i64,
+    ping: Duration,
+}
+
+impl Connection {
+    fn new(state: AppState, principal: Principal) -> Self {
+        let ping = state.hub().config.ping;
+        Self { state, principal, sub: None, filter: None, cursor: 0, ping }
+    }
+
+    async fn run(mut self, mut socket: WebSocket) {
+        metrics::gauge!("gridwatch_ws_connections").increment(1.0);
+        let _ = self.serve(&mut socket).await;
+        self.detach();
+        metrics::gauge!("gridwatch_ws_connections").decrement(1.0);
+    }
+
+    async fn serve(&mut self, socket: &mut WebSocket) -> Result<(), Gone> {
+        let mut ticker = tokio::time::interval_at(Instant::now() + self.ping, self.ping);
+        let mut heard = Instant::now();
+        loop {
+            let sub = self.sub.clone();
+            let woken = async {
+                match &sub {
+                    Some(sub) => sub.notify.notified().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                incoming = socket.recv() => {
+                    heard = Instant::now();
+                    match incoming {
+                        None | Some(Err(_) | Ok(Message::Close(_))) => return Err(Gone),
+                        Some(Ok(Message::Text(text))) => self.handle(socket, &text).await?,
+                        Some(Ok(Message::Binary(_))) => {
+                            self.refuse(socket, 400, "invalid-message", "messages are JSON text").await?;
+                        }
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    }
+                }
+                () = woken => self.flush(socket).await?,
+                _ = ticker.tick() => {
+                    if heard.elapsed() > self.ping * 2 {
+                        let _ = socket.send(Message::Close(None)).await;
+                        return Err(Gone);
+                    }
+                    self.send(socket, Message::Ping(axum::body::Bytes::new())).await?;
+                }
+            }
+        }
+    }
+
+    fn detach(&mut self) {
+        if let Some(sub) = self.sub.take() {
+            self.state.hub().unsubscribe(&sub);
+        }
+    }
+
+    async fn send(&self, socket: &mut WebSocket, message: Message) -> Result<(), Gone> {
+        match tokio::time::timeout(self.ping * 2, socket.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Gone),
+        }
+    }
+
+    async fn send_json(&self, socket: &mut WebSocket, value: &Value) -> Result<(), Gone> {
+        self.send(socket, Message::Text(Utf8Bytes::from(value.to_string()))).await
+    }
+
+    async fn refuse(&self, socket: &mut WebSocket, status: u16, slug: &str, detail: &str) -> Result<(), Gone> {
+        let title = axum::http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error");
+        self.send_json(socket, &json!({"type": "error", "status": status, "title": title,
+            "problem": format!("/problems/{slug}"), "detail": detail}))
+            .await
+    }
+
+    /// Sends what the hub queued; on overflow, tells the client to resync and detaches.
+    async fn flush(&mut self, socket: &mut WebSocket) -> Result<(), Gone> {
+        let Some(sub) = self.sub.clone() else { return Ok(()) };
+        let drained = sub.drain();
+        if drained.overflowed {
+            self.detach();
+            return self
+                .send_json(socket, &json!({"type": "resync", "seq": self.cursor,
+                    "reason": "you fell behind; send resume with this seq"}))
+                .await;
+        }
+        for (seq, message) in drained.events {
+            self.send(socket, Message::Text(Utf8Bytes::from(&*message))).await?;
+            self.cursor = self.cursor.max(seq);
+        }
+        for message in drained.positions {
+            self.send(socket, Message::Text(Utf8Bytes::from(&*message))).await?;
+        }
+        Ok(())
+    }
+
+    async fn handle(&mut self, socket: &mut WebSocket, text: &str) -> Result<(), Gone> {
+        let mut object = match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(object)) => object,
+            Ok(_) => return self.refuse(socket, 400, "invalid-message", "a message is a JSON object with a type").await,
+            Err(e) => return self.refuse(socket, 400, "malformed-json", &e.to_string()).await,
+        };
+        let kind = object.remove("type");
+        match kind.as_ref().and_then(Value::as_str) {
+            Some("subscribe") => match self.check(object) {
+                Ok(filter) => self.subscribe(socket, filter).await,
+                Err((status, detail)) => self.refuse(socket, status, "invalid-filter", &detail).await,
+            },
+            Some("resume") => {
+                let seq = object.remove("seq");
+                let last = self.state.world().last_seq();
+                let Some(seq) = seq.as_ref().and_then(Value::as_i64).filter(|s| (0..=last).contains(s)) else {
+                    let detail = format!("resume needs a seq, a whole number in 0..={last}");
+                    return self.refuse(socket, 422, "invalid-seq", &detail).await;
+                };
+                let filter = if object.is_empty() {
+                    match self.filter.clone() {
+                        Some(filter) => filter,
+                        None => self.check(Map::new()).map_err(|_| Gone)?,
+                    }
+                } else {
+                    match self.check(object) {
+                        Ok(filter) => filter,
+                        Err((status, detail)) => return self.refuse(socket, status, "invalid-filter", &detail).await,
+                    }
+                };
+                self.resume(socket, filter, seq).await
+            }
+            Some("ping") => self.send_json(socket, &json!({"type": "pong"})).await,
+            _ => {
+                self.refuse(socket, 400, "invalid-message", "type must be subscribe, resume or ping").await
+            }
+        }
+    }
+
+    /// Checks a filter against the world, with the caller's visibility.
+    fn check(&self, object: Map<String, Value>) -> Result<(Filter, Visibility), (u16, String)> {
+        let request: FilterRequest =
+            serde_json::from_value(Value::Object(object)).map_err(|e| (400, format!("invalid filter: {e}")))?;
+        let world = self.state.world();
+        let visibility = world.visibility(&self.principal);
+        let grids_of = |region| world.region(region).is_some().then(|| world.grids_under(region));
+        let filter = Filter::check(request, |g| world.grid(g).is_some(), grids_of, self.principal.worker)
+            .map_err(|e| (422, e))?;
+        Ok((filter, visibility))
+    }
+
+    async fn subscribe(&mut self, socket: &mut WebSocket, (filter, visibility): (Filter, Visibility)) -> Result<(), Gone> {
+        self.detach();
+        // Register first, then read the world: an event committed in between is in both, and the floor
+        // drops the copy the snapshot already holds.
+        let sub = self.state.hub().subscribe(self.principal.clone(), visibility.clone(), filter.clone(), 0);
+        let snapshot = snapshot(&self.state.world(), &sub);
+        let seq = snapshot["seq"].as_i64().unwrap_or_default();
+        sub.raise_floor(seq);
+        self.cursor = seq;
+        self.sub = Some(sub);
+        self.filter = Some((filter, visibility));
+        self.send_json(socket, &snapshot).await?;
+        self.flush(socket).await
+    }
+
+    async fn resume(&mut self, socket: &mut WebSocket, (filter, visibility): (Filter, Visibility), seq: i64) -> Result<(), Gone> {
+        self.detach();
+        // Register first, then read the log: an event committed in between is in both, and the floor
+        // drops the copy already replayed.
+        let sub = self.state.hub().subscribe(self.principal.clone(), visibility.clone(), filter.clone(), seq);
+        self.sub = Some(Arc::clone(&sub));
+        self.filter = Some((filter, visibility));
+        self.cursor = seq;
+        loop {
+            let page = match self.state.store().events_since(self.cursor, REPLAY_PAGE).await {
+                Ok(page) => page,
+                Err(e) => {
+                    tracing::error!(error = %e, "replaying events to a websocket client");
+                    self.detach();
+                    return self.refuse(socket, 503, "unavailable", "the event log could not be read; resume again").await;
+                }
+            };
+            if page.is_empty() {
+                break;
+            }
+            for event in page {
+                let messages: Vec<Arc<str>> = {
+                    let world = self.state.world();
+                    items_of(&world, &event)
+                        .into_iter()
+                        .filter(|(item, _)| sub.filter.admits(item, &sub.visibility, sub.principal.worker))
+                        .map(|(_, message)| message)
+                        .collect()
+                };
+                for message in messages {
+                    self.send(socket, Message::Text(Utf8Bytes::from(&*message))).await?;
+                }
+                self.cursor = event.seq;
+                sub.raise_floor(event.seq);
+            }
+        }
+        self.send_json(socket, &json!({"type": "replayed", "seq": self.cursor})).await?;
+        self.flush(socket).await
+    }
+}
+
+/// What a new subscription covers now: open cases and workers (with their last position), as of `seq`.
+fn snapshot(world: &World, sub: &Subscription) -> Value {
+    let mut incidents = Vec::new();
+    if sub.filter.has_layer(Layer::Incidents) {
+        for case in world.incidents().filter(|c| c.state.status.is_open()) {
+            let item = super::filter::Item {
+                layer: Layer::Incidents,
+                point: Some((case.place.lat, case.place.lon)),
+                grids: vec![case.place.grid],
+                workers: [case.state.assignee, case.state.handler],
+            };
+            if sub.filter.admits(&item, &sub.visibility, sub.principal.worker) {
+                incidents.push(payload::incidents::incident_summary(case));
+            }
+        }
+    }
+    let mut workers = Vec::new();
+    if sub.filter.has_layer(Layer::Workers) {
+        for worker in world.workers() {
+            let position = world.position(worker.id);
+            let item = super::filter::Item {
+                layer: Layer::Workers,
+                point: position.map(|p| (p.lat, p.lon)),
+                grids: worker.grids.iter().map(|d| d.grid_id).collect(),
+                workers: [Some(worker.id), None],
+            };
+            if sub.filter.admits(&item, &sub.visibility, sub.principal.worker) {
+                let mut value = payload::worker(worker);
+                value["position"] = position.map_or(Value::Null, |p| json!({"lat": p.lat, "lon": p.lon, "at": p.at}));
+                workers.push(value);
+            }
+        }
+    }
+    json!({"type": "snapshot", "seq": world.last_seq(), "incidents": incidents, "workers": workers})
+}
