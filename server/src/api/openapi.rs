@@ -4,7 +4,9 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{buildings, categories, grids, health, incidents, locate, metrics, regions, reports, tokens, workers};
+use super::{
+    buildings, categories, grids, health, incidents, locate, metrics, open311, regions, reports, tokens, workers,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,6 +21,8 @@ use super::{buildings, categories, grids, health, incidents, locate, metrics, re
         incidents::create, incidents::list, incidents::one, incidents::act,
         reports::kpi,
         tokens::create, spec,
+        open311::discovery, open311::services, open311::service_definition, open311::create_request,
+        open311::list_requests, open311::one_request,
     ),
     modifiers(&Bearer)
 )]
