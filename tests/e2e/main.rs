@@ -11,6 +11,7 @@ mod cases;
 mod demo_city;
 mod geojson_import;
 mod harness;
+mod open311;
 mod osm_import;
 mod restart;
 mod routing;

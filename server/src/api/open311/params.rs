@@ -262,8 +262,8 @@ mod tests {
     #[test]
     fn open311_fields_refuse_unknown_and_repeated_names() {
         assert!(fields(&[("lat", "1"), ("long", "2")], POST_FIELDS).is_ok());
-        assert_eq!(fields(&[("latt", "1")], POST_FIELDS).unwrap_err().status, 400);
-        assert_eq!(fields(&[("lat", "1"), ("lat", "2")], POST_FIELDS).unwrap_err().status, 400);
+        assert_eq!(fields(&[("latt", "1")], POST_FIELDS).err().map(|e| e.status.as_u16()), Some(400));
+        assert_eq!(fields(&[("lat", "1"), ("lat", "2")], POST_FIELDS).err().map(|e| e.status.as_u16()), Some(400));
     }
 
     #[test]
