@@ -1,4 +1,4 @@
-//! Open311 GeoReport v2 through the real binary: services, filing a request by form, every filter of
+//! Open311 `GeoReport` v2 through the real binary: services, filing a request by form, every filter of
 //! the request list, the open/closed mapping after a case walks the loop, the Open311 error array for
 //! every refusal (and nothing stored by any of them), personal fields never kept, and every answer kind
 //! validated against the published JSON Schemas by `tests/reference/check_open311.py`.
@@ -36,6 +36,9 @@ async fn open311_on_sqlite() {
 async fn open311_on_postgis() {
     open311(Flavor::Postgres).await;
 }
+
+/// Form fields, in order.
+type Form<'a> = Vec<(&'a str, &'a str)>;
 
 /// One answer: status, content type, body text and its JSON (Null if not JSON).
 struct Answer {
@@ -127,6 +130,10 @@ async fn open311(flavor: Flavor) {
         assert_eq!(keys, expected, "exactly the spec's service fields");
         assert_eq!((service["metadata"].as_bool(), service["type"].as_str()), (Some(false), Some("realtime")));
     }
+    let (status, openapi) = server.get("/api/openapi.json").await;
+    assert_eq!(status, 200);
+    let paths = &openapi["paths"]["/open311/v2/requests.json"];
+    assert!(paths["get"].is_object() && paths["post"].is_object(), "Open311 is in the OpenAPI document");
     let definition = get(&server, "/services/city_appearance.json").await;
     assert_eq!(definition.status, 200);
     assert_eq!(definition.json, json!({"service_code": "city_appearance", "attributes": []}));
@@ -190,14 +197,14 @@ async fn open311(flavor: Flavor) {
 
     let all = get(&server, "/requests.json").await;
     answers.push(all.text.clone());
-    assert_eq!(ids(&all), [second.clone(), first.clone()], "newest first, Open311 cases only");
-    assert_eq!(ids(&get(&server, &format!("/requests.json?service_request_id={first}")).await), [first.clone()]);
+    assert_eq!(ids(&all), [second.as_str(), first.as_str()], "newest first, Open311 cases only");
+    assert_eq!(ids(&get(&server, &format!("/requests.json?service_request_id={first}")).await), [first.as_str()]);
     assert_eq!(
         ids(&get(&server, &format!("/requests.json?service_request_id={first},{second},{internal},424242&service_code=hazard&status=closed")).await),
-        [first.clone(), second.clone()],
+        [first.as_str(), second.as_str()],
         "service_request_id overrides the other filters"
     );
-    assert_eq!(ids(&get(&server, "/requests.json?service_code=hazard").await), [second.clone()]);
+    assert_eq!(ids(&get(&server, "/requests.json?service_code=hazard").await), [second.as_str()]);
     assert_eq!(ids(&get(&server, "/requests.json?service_code=hazard,city_appearance").await).len(), 2);
     let now = chrono::Utc::now();
     let window = |from: chrono::TimeDelta, to: chrono::TimeDelta| {
@@ -223,8 +230,8 @@ async fn open311(flavor: Flavor) {
     let closed = get(&server, &format!("/requests/{first}.json")).await;
     answers.push(closed.text.clone());
     assert_eq!(closed.json[0]["status"], "closed");
-    assert_eq!(ids(&get(&server, "/requests.json?status=closed").await), [first.clone()]);
-    assert_eq!(ids(&get(&server, "/requests.json?status=open").await), [second.clone()]);
+    assert_eq!(ids(&get(&server, "/requests.json?status=closed").await), [first.as_str()]);
+    assert_eq!(ids(&get(&server, "/requests.json?status=open").await), [second.as_str()]);
     assert_eq!(ids(&get(&server, "/requests.json?status=open,closed").await).len(), 2);
 
     // --- Bad reads: Open311 errors.
@@ -261,7 +268,7 @@ async fn open311(flavor: Flavor) {
     address_only.push(("address_string", "1 Main St"));
     let mut twice = good.clone();
     twice.push(("lat", "36.2"));
-    let refusals: Vec<(Vec<(&str, &str)>, u16, &str)> = vec![
+    let refusals: Vec<(Form, u16, &str)> = vec![
         (without("api_key"), 403, "missing api_key"),
         (with("api_key", "gw_0000"), 403, "unknown api_key"),
         (with("api_key", ""), 403, "empty api_key"),

@@ -1,4 +1,4 @@
-//! Open311 GeoReport v2 at `/open311/v2`: the public, city-independent way for residents' apps to list
+//! Open311 `GeoReport` v2 at `/open311/v2`: the public, city-independent way for residents' apps to list
 //! the services (our incident categories) and to file and follow service requests (our cases).
 //!
 //! Only the `.json` format is served; `.xml` gets an Open311 error (400). Every failure here, including
@@ -290,11 +290,16 @@ pub async fn one_request(
 fn json_file(file: &str) -> Result<&str, Open311Error> {
     if let Some(stem) = file.strip_suffix(".json").filter(|s| !s.is_empty()) {
         Ok(stem)
-    } else if file.ends_with(".xml") {
+    } else if is_xml(file) {
         Err(format_not_supported())
     } else {
         Err(Open311Error::not_found(format!("no Open311 resource {file:?}; resources end in .json")))
     }
+}
+
+/// Whether a resource name asks for the XML format (`.xml`, any case).
+fn is_xml(name: &str) -> bool {
+    name.rsplit_once('.').is_some_and(|(_, extension)| extension.eq_ignore_ascii_case("xml"))
 }
 
 fn format_not_supported() -> Open311Error {
@@ -302,7 +307,7 @@ fn format_not_supported() -> Open311Error {
 }
 
 async fn fallback(uri: Uri) -> Open311Error {
-    if uri.path().ends_with(".xml") {
+    if is_xml(uri.path()) {
         format_not_supported()
     } else {
         Open311Error::not_found(format!("no Open311 resource at {}", uri.path()))
