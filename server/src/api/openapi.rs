@@ -4,9 +4,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{
-    buildings, categories, grids, health, incidents, locate, metrics, open311, regions, reports, tokens, workers,
-};
+use super::{buildings, categories, grids, health, incidents, locate, metrics, regions, reports, tokens, workers};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,8 +19,8 @@ use super::{
         incidents::create, incidents::list, incidents::one, incidents::act,
         reports::kpi,
         tokens::create, spec,
-        open311::discovery, open311::services, open311::service_definition, open311::create_request,
-        open311::list_requests, open311::one_request,
+        super::open311::discovery, super::open311::services, super::open311::service_definition,
+        super::open311::create_request, super::open311::list_requests, super::open311::one_request,
     ),
     modifiers(&Bearer)
 )]
