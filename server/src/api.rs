@@ -13,6 +13,7 @@ mod incidents;
 mod index;
 mod locate;
 mod metrics;
+mod open311;
 mod openapi;
 mod photos;
 mod regions;
@@ -78,6 +79,7 @@ pub fn app(state: AppState) -> Router {
         .route("/health", get(health::health))
         .route("/metrics", get(metrics::render))
         .nest("/api", api)
+        .nest("/open311/v2", open311::router())
         .fallback(not_found_fallback)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(axum::middleware::from_fn(metrics::track))
