@@ -13,6 +13,7 @@ mod incidents;
 mod index;
 mod locate;
 mod metrics;
+mod open311;
 mod openapi;
 mod photos;
 mod regions;
@@ -79,6 +80,7 @@ pub fn app(state: AppState) -> Router {
         .route("/ws", get(crate::live::ws::upgrade))
         .route("/metrics", get(metrics::render))
         .nest("/api", api)
+        .nest("/open311/v2", open311::router())
         .fallback(not_found_fallback)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(axum::middleware::from_fn(metrics::track))

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::{Principal, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::store::StoreError;
 
 /// Prefix that makes a gridwatch token easy to spot in a leaked log or config file.
 pub const TOKEN_PREFIX: &str = "gw_";
@@ -55,21 +56,23 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
-/// The caller a token secret stands for; 401 if it is unknown.
+/// The caller a token secret stands for; 401 for an unknown or revoked one.
 pub async fn authenticate(state: &AppState, secret: &str) -> Result<Principal, ApiError> {
+    principal(state, secret).await?.ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))
+}
+
+/// The caller a token secret stands for, or `None` for an unknown or revoked one. Shared by the bearer
+/// extractor and Open311's `api_key`, so both see the same tokens and the same cache.
+pub async fn principal(state: &AppState, secret: &str) -> Result<Option<Principal>, StoreError> {
     let hash = hash_secret(secret);
     let record = if let Some(record) = state.cached_token(&hash) {
         record
     } else {
-        let record = state
-            .store()
-            .token_by_hash(&hash)
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
+        let Some(record) = state.store().token_by_hash(&hash).await? else { return Ok(None) };
         state.cache_token(hash, record.clone());
         record
     };
-    Ok(Principal { token: record.id, role: record.role, scopes: record.scopes, worker: record.worker })
+    Ok(Some(Principal { token: record.id, role: record.role, scopes: record.scopes, worker: record.worker }))
 }
 
 /// The secret of an `Authorization: Bearer` header.

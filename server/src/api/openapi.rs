@@ -21,6 +21,8 @@ use super::{
         incidents::create, incidents::list, incidents::one, incidents::act, photos::upload, photos::fetch,
         reports::kpi,
         tokens::create, spec,
+        super::open311::discovery, super::open311::services, super::open311::service_definition,
+        super::open311::create_request, super::open311::list_requests, super::open311::one_request,
     ),
     modifiers(&Bearer)
 )]

@@ -1,0 +1,319 @@
+//! Open311 `GeoReport` v2 at `/open311/v2`: the public, city-independent way for residents' apps to list
+//! the services (our incident categories) and to file and follow service requests (our cases).
+//!
+//! Only the `.json` format is served; `.xml` gets an Open311 error (400). Every failure here, including
+//! a rejected form or query, is the Open311 error array `[{"code": <HTTP status>, "description": …}]`
+//! with that status, never the problem+json of the rest of the API: Open311 clients parse only that.
+//!
+//! Decisions, written down because the spec leaves them open:
+//! - Reads (discovery, services, requests) are public, as Open311 intends. They show **only cases that
+//!   came in through Open311** (`source = open311`): cases reported by workers, patrols, cameras, the
+//!   hotline or a reporter token on `/api/incidents` stay inside the command centre, as they do on the
+//!   JSON API, where a reporter sees only its own cases. Any other case id is a 404 here.
+//! - `POST requests.json` takes `api_key` = a gridwatch token whose role may report on the JSON API
+//!   (reporter, worker, commander, device; admin too). Missing, unknown or revoked keys and other roles
+//!   are 403, the spec's code for an invalid `api_key`.
+//! - A request must carry `lat` and `long`: addresses are not geocoded (the server has no network and no
+//!   address register), so `address_string` / `address_id` alone are refused with 400.
+//! - `type` is `realtime`: the id is returned at once. Services have no attributes (`metadata: false`).
+//! - Times are ISO 8601 in the deployment's UTC offset (its working calendar's), e.g. `+08:00`.
+//! - Status: `open` while the case is in the loop (`Status::is_open`), else `closed`; `status_notes`
+//!   names the stage in plain words, never a worker's note.
+//!
+//! The rules of registering a case live in `crate::cases`; this file only parses, maps and shapes.
+
+mod params;
+mod render;
+
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use crate::auth;
+use crate::cases::{self, Report};
+use crate::domain::incident::{Priority, Source};
+use crate::domain::{IncidentId, Role};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+use params::{ListQuery, NewRequest};
+
+/// Roles whose token may file a request: the same as may report on `/api/incidents` (admin always may).
+const REPORTERS: &[Role] = &[Role::Reporter, Role::Worker, Role::Commander, Role::Device];
+/// When this implementation's behaviour last changed (discovery's `changeset`).
+const CHANGESET: &str = "2026-11-29T00:00:00Z";
+const SPECIFICATION: &str = "http://wiki.open311.org/GeoReport_v2";
+
+/// The Open311 routes, to be nested at `/open311/v2`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/discovery.json", get(discovery))
+        .route("/services.json", get(services))
+        .route("/services/{file}", get(service_definition))
+        .route("/requests.json", get(list_requests).post(create_request))
+        .route("/requests/{file}", get(one_request))
+        .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// An Open311 error: answered as `[{"code": status, "description": …}]` with that HTTP status.
+#[derive(Debug)]
+pub struct Open311Error {
+    status: StatusCode,
+    description: String,
+}
+
+impl Open311Error {
+    fn new(status: StatusCode, description: impl Into<String>) -> Self {
+        Self { status, description: description.into() }
+    }
+
+    /// 400: a missing or invalid parameter.
+    fn bad(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, description)
+    }
+
+    fn not_found(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, description)
+    }
+
+    /// 403: the spec's code for a missing or invalid `api_key`.
+    fn forbidden(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, description)
+    }
+}
+
+impl IntoResponse for Open311Error {
+    fn into_response(self) -> Response {
+        let body = json!([{ "code": self.status.as_u16(), "description": self.description }]);
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// The service's own errors keep their status and detail (already safe to send: internal causes are
+/// never in it); 422 becomes 400, the only code Open311 has for bad input.
+impl From<ApiError> for Open311Error {
+    fn from(error: ApiError) -> Self {
+        let status = if error.status == StatusCode::UNPROCESSABLE_ENTITY { StatusCode::BAD_REQUEST } else { error.status };
+        Self::new(status, error.detail)
+    }
+}
+
+impl From<FormRejection> for Open311Error {
+    fn from(rejection: FormRejection) -> Self {
+        Self::new(rejection.status(), rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for Open311Error {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::bad(rejection.body_text())
+    }
+}
+
+#[utoipa::path(get, path = "/open311/v2/discovery.json", tag = "open311",
+    responses((status = 200, description = "Open311 service discovery: the GeoReport v2 endpoint and its formats")))]
+pub async fn discovery(headers: HeaderMap) -> Json<Value> {
+    Json(json!({
+        "changeset": CHANGESET,
+        "contact": "the command centre (综治中心) of the street office that runs this server",
+        "key_service": "api_key is a gridwatch token with the reporter role, minted by the command centre (POST /api/tokens)",
+        "endpoints": [{
+            "specification": SPECIFICATION,
+            "url": base_url(&headers),
+            "changeset": CHANGESET,
+            "type": "production",
+            "formats": ["application/json"],
+        }],
+    }))
+}
+
+/// The absolute base URL as the client reached us (`Host`, and `X-Forwarded-Proto` behind a proxy);
+/// the bare path when the request names no host.
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic() && b != b'/'));
+    let Some(host) = host else { return "/open311/v2".to_owned() };
+    let https = headers.get("x-forwarded-proto").and_then(|p| p.to_str().ok()).is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    format!("{}://{host}/open311/v2", if https { "https" } else { "http" })
+}
+
+#[utoipa::path(get, path = "/open311/v2/services.json", tag = "open311",
+    responses((status = 200, description = "every active incident category as an Open311 service")))]
+pub async fn services(State(state): State<AppState>) -> Json<Value> {
+    let world = state.world();
+    let mut categories: Vec<_> = world.categories().filter(|c| c.active).collect();
+    categories.sort_by(|a, b| a.code.cmp(&b.code));
+    Json(Value::Array(categories.into_iter().map(|c| render::service(&world, c)).collect()))
+}
+
+#[utoipa::path(get, path = "/open311/v2/services/{service_code}.json", tag = "open311",
+    params(("service_code" = String, Path, description = "a service code from services.json")),
+    responses((status = 200, description = "the service definition: `{service_code, attributes: []}`"),
+        (status = 404, description = "Open311 error array")))]
+pub async fn service_definition(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Json<Value>, Open311Error> {
+    let code = json_file(&file)?;
+    let world = state.world();
+    match world.category(code) {
+        Some(category) if category.active => {
+            Ok(Json(json!({ "service_code": category.code, "attributes": [] })))
+        }
+        _ => Err(Open311Error::not_found(format!("no service with service_code {code:?}; see services.json"))),
+    }
+}
+
+/// Files a service request.
+///
+/// The form may carry the spec's personal fields — `email`, `device_id`, `account_id`, `first_name`,
+/// `last_name`, `phone` — because Open311 clients send them. **They are accepted and dropped here,
+/// never stored, logged or echoed**: gridwatch keeps no names or contact details of residents
+/// (DOMAIN.md, Privacy). The same goes for `address_string`, `address_id` and `media_url` (checked to be
+/// an http(s) URL, then dropped: the server fetches nothing from the network; photos go through the
+/// photos API).
+#[utoipa::path(post, path = "/open311/v2/requests.json", tag = "open311",
+    request_body(content_type = "application/x-www-form-urlencoded",
+        description = "api_key, service_code, lat, long, description; optional media_url, address_string, address_id, jurisdiction_id, and email, device_id, account_id, first_name, last_name, phone (accepted, never stored)"),
+    responses((status = 201, description = "`[{service_request_id, service_notice, account_id}]`"),
+        (status = 400, description = "Open311 error array"), (status = 403, description = "missing or invalid api_key")))]
+pub async fn create_request(
+    State(state): State<AppState>,
+    form: Result<Form<Vec<(String, String)>>, FormRejection>,
+) -> Result<(StatusCode, Json<Value>), Open311Error> {
+    let Form(pairs) = form?;
+    let form = params::Fields::collect(pairs, params::POST_FIELDS)?;
+    let principal = authenticate(&state, form.get("api_key")).await?;
+    let request = NewRequest::parse(&form)?;
+    {
+        let world = state.world();
+        if !world.category(&request.service_code).is_some_and(|c| c.active) {
+            return Err(Open311Error::bad(format!(
+                "unknown service_code {:?}; see services.json",
+                request.service_code
+            )));
+        }
+    }
+    let report = Report {
+        lat: request.lat,
+        lon: request.long,
+        category: request.service_code,
+        priority: Priority::Normal,
+        description: request.description,
+        source: Source::Open311,
+    };
+    let case = cases::register(&state, cases::actor_of(&principal), Some(principal.token), report).await?;
+    let offset = render::offset(&state);
+    let notice = match case.state.deadline {
+        Some(deadline) => format!("registered; expected to be dealt with by {}", render::time(deadline, offset)),
+        None => "registered".to_owned(),
+    };
+    // `account_id` is never echoed: it is one of the personal fields that are dropped.
+    let body = json!([{ "service_request_id": case.id().to_string(), "service_notice": notice, "account_id": null }]);
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// The caller behind `api_key`, if it may file requests.
+async fn authenticate(state: &AppState, api_key: Option<&str>) -> Result<crate::domain::Principal, Open311Error> {
+    let key = api_key.map(str::trim).filter(|k| !k.is_empty());
+    let Some(key) = key else { return Err(Open311Error::forbidden("api_key is required")) };
+    let principal = auth::principal(state, key)
+        .await
+        .map_err(ApiError::from)?
+        .ok_or_else(|| Open311Error::forbidden("invalid api_key"))?;
+    if principal.role != Role::Admin && !REPORTERS.contains(&principal.role) {
+        return Err(Open311Error::forbidden(format!(
+            "invalid api_key: a {} token may not file requests",
+            principal.role.as_str()
+        )));
+    }
+    Ok(principal)
+}
+
+#[utoipa::path(get, path = "/open311/v2/requests.json", tag = "open311",
+    params(
+        ("service_request_id" = Option<String>, Query, description = "comma-separated ids; overrides every other filter"),
+        ("service_code" = Option<String>, Query, description = "comma-separated service codes"),
+        ("start_date" = Option<String>, Query, description = "ISO 8601 (W3C): RFC 3339 date-time, or a date"),
+        ("end_date" = Option<String>, Query, description = "ISO 8601 (W3C); the window is at most 90 days, the last 90 days by default"),
+        ("status" = Option<String>, Query, description = "open, closed or both, comma-separated"),
+    ),
+    responses((status = 200, description = "at most 1,000 requests filed through Open311, newest first"),
+        (status = 400, description = "Open311 error array")))]
+pub async fn list_requests(
+    State(state): State<AppState>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Json<Value>, Open311Error> {
+    let Query(pairs) = query?;
+    let fields = params::Fields::collect(pairs, params::GET_FIELDS)?;
+    let offset = render::offset(&state);
+    let now = state.now();
+    let world = state.world();
+    let query = ListQuery::parse(&fields, now, offset, |code| world.category(code).is_some())?;
+    let requests: Vec<Value> = query
+        .select(&world)
+        .into_iter()
+        .map(|case| render::request(&world, case, offset))
+        .collect();
+    Ok(Json(Value::Array(requests)))
+}
+
+#[utoipa::path(get, path = "/open311/v2/requests/{service_request_id}.json", tag = "open311",
+    params(("service_request_id" = String, Path)),
+    responses((status = 200, description = "an array holding the one request"),
+        (status = 404, description = "Open311 error array")))]
+pub async fn one_request(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Json<Value>, Open311Error> {
+    let id = json_file(&file)?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| Open311Error::bad(format!("service_request_id must be a whole number, not {id:?}")))?;
+    let offset = render::offset(&state);
+    let world = state.world();
+    let case = world
+        .incident(IncidentId(id))
+        .filter(|c| c.source == Source::Open311)
+        .ok_or_else(|| Open311Error::not_found(format!("no service request {id}")))?;
+    Ok(Json(json!([render::request(&world, case, offset)])))
+}
+
+/// The stem of `name.json`; `.xml` is refused as a format we do not serve.
+fn json_file(file: &str) -> Result<&str, Open311Error> {
+    if let Some(stem) = file.strip_suffix(".json").filter(|s| !s.is_empty()) {
+        Ok(stem)
+    } else if is_xml(file) {
+        Err(format_not_supported())
+    } else {
+        Err(Open311Error::not_found(format!("no Open311 resource {file:?}; resources end in .json")))
+    }
+}
+
+/// Whether a resource name asks for the XML format (`.xml`, any case).
+fn is_xml(name: &str) -> bool {
+    name.rsplit_once('.').is_some_and(|(_, extension)| extension.eq_ignore_ascii_case("xml"))
+}
+
+fn format_not_supported() -> Open311Error {
+    Open311Error::bad("format not supported: this server answers only .json")
+}
+
+async fn fallback(uri: Uri) -> Open311Error {
+    if is_xml(uri.path()) {
+        format_not_supported()
+    } else {
+        Open311Error::not_found(format!("no Open311 resource at {}", uri.path()))
+    }
+}
+
+async fn method_not_allowed() -> Open311Error {
+    Open311Error::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this Open311 resource")
+}
