@@ -30,6 +30,15 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
     tokio::spawn(live::hub::run(state.clone()));
+    let send_buffer = state.hub().config.send_buffer;
+    let listener = listener.tap_io(move |tcp| {
+        if let Some(bytes) = send_buffer
+            && let Err(error) = socket2::SockRef::from(&*tcp).set_send_buffer_size(bytes)
+        {
+            tracing::warn!(%error, bytes, "could not cap a connection's send buffer");
+        }
+    });
     axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
 }

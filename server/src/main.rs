@@ -180,6 +180,7 @@ fn options(file: Option<&std::path::Path>, live: &LiveArgs) -> Result<Options> {
     let live = gridwatch::live::LiveConfig {
         queue: live.ws_queue,
         ping: std::time::Duration::from_millis(live.ws_ping_ms),
+        send_buffer: live.socket_send_buffer,
     };
     Ok(Options { dispatch, live, ..Options::default() })
 }
@@ -193,6 +194,10 @@ struct LiveArgs {
     /// Milliseconds between pings; a connection silent for two intervals is closed.
     #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
     ws_ping_ms: u64,
+    /// Caps each connection's kernel send buffer, in bytes (default: the kernel's autotuning, up to
+    /// `net.ipv4.tcp_wmem`'s maximum).
+    #[arg(long, value_parser = clap::value_parser!(usize))]
+    socket_send_buffer: Option<usize>,
 }
 
 fn resolution_of(value: u8) -> Result<h3o::Resolution> {

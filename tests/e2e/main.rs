@@ -12,6 +12,7 @@ mod demo_city;
 mod geojson_import;
 mod harness;
 mod incident_bad_input;
+mod live;
 mod open311;
 mod osm_import;
 mod photos;

@@ -19,6 +19,7 @@ pub struct Health {
     cell_resolution: u8,
     grids: usize,
     uptime_s: f64,
+    live: crate::live::hub::LiveStats,
 }
 
 #[utoipa::path(get, path = "/health", tag = "system", responses((status = 200, body = Health)))]
@@ -32,5 +33,6 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
         cell_resolution: u8::from(world.resolution()),
         grids: world.grids().count(),
         uptime_s: state.uptime_s(),
+        live: state.hub().stats(),
     })
 }

@@ -6,6 +6,7 @@
 //! decides exactly. The hub never waits on a socket: it pushes into each subscription's bounded outbox
 //! and wakes the socket task.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use h3o::geom::{ContainmentMode, TilerBuilder};
@@ -36,11 +37,14 @@ pub struct LiveConfig {
     pub queue: usize,
     /// How often the server pings; a connection silent for two intervals is closed as dead.
     pub ping: std::time::Duration,
+    /// Caps each connection's kernel send buffer (bytes), so a client that stops reading pins at most
+    /// this much kernel memory before its outbox takes over; `None` leaves the kernel's autotuning.
+    pub send_buffer: Option<usize>,
 }
 
 impl Default for LiveConfig {
     fn default() -> Self {
-        Self { queue: 4096, ping: std::time::Duration::from_secs(20) }
+        Self { queue: 4096, ping: std::time::Duration::from_secs(20), send_buffer: None }
     }
 }
 
@@ -63,6 +67,11 @@ impl Subscription {
 
     pub fn raise_floor(&self, seq: i64) {
         self.outbox.lock().unwrap_or_else(PoisonError::into_inner).raise_floor(seq);
+    }
+
+    /// Whether the queue overflowed (and takes no more events until the client resumes).
+    pub fn overflowed(&self) -> bool {
+        self.outbox.lock().unwrap_or_else(PoisonError::into_inner).overflowed()
     }
 
     /// Messages queued now.
@@ -98,13 +107,49 @@ struct Keys {
 #[derive(Debug, Default)]
 pub struct Hub {
     registry: Mutex<Registry>,
+    connections: AtomicUsize,
     pub config: LiveConfig,
+}
+
+/// What `/health` reports of the hub.
+#[derive(Debug, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
+pub struct LiveStats {
+    /// Open websocket connections.
+    pub connections: usize,
+    /// Live subscriptions (a connection between `resync` and `resume` has none).
+    pub subscriptions: usize,
+    /// The most messages any one subscriber has queued now: bounded by the queue size plus one position
+    /// per worker.
+    pub queued_max: usize,
+    /// Subscriptions whose queue overflowed and that wait for their socket to take the `resync`.
+    pub overflowed: usize,
 }
 
 impl Hub {
     #[must_use]
     pub fn new(config: LiveConfig) -> Self {
-        Self { registry: Mutex::default(), config }
+        Self { registry: Mutex::default(), connections: AtomicUsize::new(0), config }
+    }
+
+    /// Counts a connection in (`true`) or out.
+    pub fn connected(&self, open: bool) {
+        if open {
+            self.connections.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.connections.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    #[must_use]
+    pub fn stats(&self) -> LiveStats {
+        let subs: Vec<Arc<Subscription>> =
+            self.registry.lock().unwrap_or_else(PoisonError::into_inner).subs.values().cloned().collect();
+        LiveStats {
+            connections: self.connections.load(Ordering::Relaxed),
+            subscriptions: subs.len(),
+            queued_max: subs.iter().map(|s| s.queued()).max().unwrap_or(0),
+            overflowed: subs.iter().filter(|s| s.overflowed()).count(),
+        }
     }
 
     /// Registers a subscription whose outbox skips events at or below `floor`.

@@ -104,6 +104,11 @@ impl Outbox {
     }
 
     #[must_use]
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -93,8 +93,10 @@ impl Connection {
 
     async fn run(mut self, mut socket: WebSocket) {
         metrics::gauge!("gridwatch_ws_connections").increment(1.0);
+        self.state.hub().connected(true);
         let _ = self.serve(&mut socket).await;
         self.detach();
+        self.state.hub().connected(false);
         metrics::gauge!("gridwatch_ws_connections").decrement(1.0);
     }
 
