@@ -23,6 +23,7 @@ use super::{
         tokens::create, spec,
         super::open311::discovery, super::open311::services, super::open311::service_definition,
         super::open311::create_request, super::open311::list_requests, super::open311::one_request,
+        crate::live::ws::upgrade,
     ),
     modifiers(&Bearer)
 )]
