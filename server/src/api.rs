@@ -15,7 +15,9 @@ mod locate;
 mod metrics;
 mod open311;
 mod openapi;
+mod osmand;
 mod photos;
+mod positions;
 mod regions;
 mod reports;
 pub mod tokens;
@@ -37,6 +39,8 @@ pub use metrics::install_recorder;
 
 /// Largest body any endpoint but batch locate accepts.
 pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
+/// A positions batch takes up to 10,000 fixes (about 3 MB of JSON).
+pub const POSITIONS_BODY_LIMIT_BYTES: usize = 4 * 1024 * 1024;
 /// Batch locate takes up to 100,000 points (about 4 MB of JSON).
 pub const LOCATE_BODY_LIMIT_BYTES: usize = 8 * 1024 * 1024;
 
@@ -59,6 +63,11 @@ pub fn app(state: AppState) -> Router {
         .route("/workers/{id}/duty", put(workers::set_duty))
         .route("/workers/{id}/grids", put(workers::set_grids))
         .route("/workers/{id}/position", put(workers::set_position))
+        .route("/workers/{id}/track", get(positions::track))
+        .route(
+            "/positions",
+            post(positions::report).layer(DefaultBodyLimit::max(POSITIONS_BODY_LIMIT_BYTES)),
+        )
         .route("/categories", get(categories::list))
         .route("/categories/{code}", put(categories::put))
         .route("/departments", get(categories::departments))
@@ -78,6 +87,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(index::index))
         .route("/health", get(health::health))
         .route("/ws", get(crate::live::ws::upgrade))
+        .route("/osmand", get(osmand::get).post(osmand::post))
         .route("/metrics", get(metrics::render))
         .nest("/api", api)
         .nest("/open311/v2", open311::router())

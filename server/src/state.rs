@@ -39,6 +39,7 @@ struct Inner {
     dispatch: DispatchConfig,
     /// Routes committed events and positions to websocket subscribers.
     hub: Arc<Hub>,
+    tracker: crate::tracking::Tracker,
 }
 
 /// What a deployment or a test may choose when building the state.
@@ -69,6 +70,7 @@ impl AppState {
                 clock: options.clock,
                 dispatch: options.dispatch,
                 hub: Arc::new(Hub::new(options.live)),
+                tracker: crate::tracking::Tracker::default(),
             }),
         }
     }
@@ -104,6 +106,12 @@ impl AppState {
     #[must_use]
     pub fn hub(&self) -> &Arc<Hub> {
         &self.inner.hub
+    }
+
+    /// Position tracking.
+    #[must_use]
+    pub fn tracker(&self) -> &crate::tracking::Tracker {
+        &self.inner.tracker
     }
 
     /// A read guard on the world. Drop it before any `.await`.

@@ -17,7 +17,7 @@ use geo::MultiPolygon;
 use h3o::{CellIndex, Resolution};
 
 use crate::domain::{
-    Building, Case, Category, Department, DutyStatus, Event, Grid, GridDuty, GridFlag, GridId, IncidentId,
+    Building, Case, Category, Department, DutyStatus, Event, Fix, Grid, GridDuty, GridFlag, GridId, IncidentId,
     Photo, Region, RegionId, RegionLevel, Role, Scope, TokenId, Worker, WorkerId, WorkerKind,
 };
 
@@ -228,6 +228,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Events with `seq > after`, oldest first, at most `limit`.
     async fn events_since(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
+
+    /// Appends position fixes (one transaction). Fixes are not events: the latest of each worker lives in
+    /// memory and reaches websocket clients directly.
+    async fn insert_fixes(&self, fixes: &[Fix], received_at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// A worker's fixes with `from <= at < to`, oldest first, at most `limit`.
+    async fn track(&self, worker: WorkerId, from: DateTime<Utc>, to: DateTime<Utc>, limit: u32)
+    -> Result<Vec<Fix>, StoreError>;
 }
 
 /// Opens the store named by `database_url` (`postgres://…` or `sqlite://…`), runs migrations.

@@ -161,7 +161,7 @@ async fn refused_and_unchanged(flavor: Flavor) {
     store.finish().await;
 }
 
-trait IntoPair {
+pub trait IntoPair {
     fn into_pair(self) -> (u16, Value);
 }
 

@@ -16,6 +16,7 @@ mod live;
 mod open311;
 mod osm_import;
 mod photos;
+mod positions;
 mod restart;
 mod routing;
 mod supervision;

@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    buildings, categories, grids, health, incidents, locate, metrics, photos, regions, reports, tokens, workers,
+    buildings, categories, grids, health, incidents, locate, metrics, photos, positions, regions, reports, tokens, workers,
 };
 
 #[derive(OpenApi)]
@@ -23,7 +23,8 @@ use super::{
         tokens::create, spec,
         super::open311::discovery, super::open311::services, super::open311::service_definition,
         super::open311::create_request, super::open311::list_requests, super::open311::one_request,
-        crate::live::ws::upgrade,
+        crate::live::ws::upgrade, positions::report, positions::track,
+        super::osmand::get, super::osmand::post,
     ),
     modifiers(&Bearer)
 )]

@@ -39,7 +39,7 @@ fn to_feature(worker: &Worker) -> Value {
     geo_json::feature(worker.id.0, None, p)
 }
 
-fn can_see(visibility: &Visibility, principal: &Principal, worker: &Worker) -> bool {
+pub(super) fn can_see(visibility: &Visibility, principal: &Principal, worker: &Worker) -> bool {
     principal.worker == Some(worker.id)
         || matches!(visibility, Visibility::All)
         || visibility.any(worker.grids.iter().map(|d| d.grid_id))
@@ -251,9 +251,10 @@ pub async fn set_position(
             return Err(ApiError::forbidden(format!("worker {id} is outside your scope")));
         }
     }
-    let position = crate::world::Position { lat: body.lat, lon: body.lon, at: state.now() };
-    state.remember(|world| world.set_position(WorkerId(id), position));
-    state.hub().publish_position(&state.world(), WorkerId(id), position);
+    // Set by hand: stored in the track like any fix, but never judged a jump.
+    let mut fix = crate::domain::Fix::at(WorkerId(id), body.lat, body.lon, state.now());
+    fix.attributes.insert("source".into(), serde_json::json!("manual"));
+    crate::tracking::report(&state, vec![fix], crate::tracking::Judge::Trust).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

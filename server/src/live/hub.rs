@@ -18,10 +18,10 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::filter::{Filter, Item, Layer};
 use super::outbox::{Drained, Outbox};
-use crate::domain::{Event, GridId, IncidentId, Principal, WorkerId};
+use crate::domain::{Event, Fix, GridId, IncidentId, Principal, WorkerId};
 use crate::state::AppState;
 use crate::store::payload;
-use crate::world::{Position, Visibility, World};
+use crate::world::{Visibility, World};
 
 /// The coarse resolution subscriptions are indexed at.
 pub const ROUTING_RESOLUTION: Resolution = Resolution::Seven;
@@ -243,22 +243,24 @@ impl Hub {
         }
     }
 
-    /// Routes a worker's new position (memory only, no sequence number; coalesced per worker).
-    pub fn publish_position(&self, world: &World, worker: WorkerId, position: Position) {
-        let Some(w) = world.worker(worker) else { return };
+    /// Routes a worker's new fix (no sequence number; coalesced per worker, the latest winning).
+    pub fn publish_fix(&self, world: &World, fix: &Fix) {
+        let Some(w) = world.worker(fix.worker) else { return };
         let item = Item {
             layer: Layer::Workers,
-            point: Some((position.lat, position.lon)),
+            point: Some((fix.lat, fix.lon)),
             grids: w.grids.iter().map(|d| d.grid_id).collect(),
-            workers: [Some(worker), None],
+            workers: [Some(fix.worker), None],
         };
         let message: Arc<str> = Arc::from(
-            json!({"type": "position", "worker": worker, "lat": position.lat, "lon": position.lon, "at": position.at})
-                .to_string(),
+            json!({"type": "position", "worker": fix.worker, "lat": fix.lat, "lon": fix.lon, "at": fix.at,
+                "accuracy_m": fix.accuracy_m, "speed_mps": fix.speed_mps, "heading_deg": fix.heading_deg,
+                "flags": fix.flags})
+            .to_string(),
         );
         for sub in self.candidates(&item) {
             if sub.admits(&item) {
-                sub.outbox.lock().unwrap_or_else(PoisonError::into_inner).push_position(worker, Arc::clone(&message));
+                sub.outbox.lock().unwrap_or_else(PoisonError::into_inner).push_position(fix.worker, Arc::clone(&message));
                 sub.notify.notify_one();
             }
         }

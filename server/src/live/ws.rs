@@ -6,6 +6,8 @@
 //! - `{"type": "resume", "seq": N, …filter?}` → every event after `N` in the filter, from the store's
 //!   event log, as `delta`s in order, then `replayed {seq}`, then live `delta`s. Without a filter it
 //!   keeps the last one.
+//! - `{"type": "position", lat, lon, at?, accuracy_m?, …, ref?}` (a worker's phone) → `position_ack {ref,
+//!   flags}` once stored.
 //! - `{"type": "ping"}` → `{"type": "pong"}`.
 //!
 //! Server → client: `snapshot`, `delta {seq, kind, at, layer, id, data}`, `position {worker, lat, lon,
@@ -68,6 +70,21 @@ pub async fn upgrade(State(state): State<AppState>, request: Request) -> Result<
         ApiError::new(e.status(), "websocket-required", format!("{}: GET /ws is a websocket", e.body_text()))
     })?;
     Ok(ws.max_message_size(MAX_MESSAGE_BYTES).on_upgrade(move |socket| Connection::new(state, principal).run(socket)))
+}
+
+/// A `position` message.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PositionMessage {
+    lat: f64,
+    lon: f64,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+    accuracy_m: Option<f64>,
+    speed_mps: Option<f64>,
+    heading_deg: Option<f64>,
+    altitude_m: Option<f64>,
+    battery_pct: Option<f64>,
+    moving: Option<bool>,
 }
 
 /// The client went away or stopped responding.
@@ -213,8 +230,40 @@ impl Connection {
                 self.resume(socket, filter, seq).await
             }
             Some("ping") => self.send_json(socket, &json!({"type": "pong"})).await,
+            Some("position") => self.position(socket, object).await,
             _ => {
-                self.refuse(socket, 400, "invalid-message", "type must be subscribe, resume or ping").await
+                self.refuse(socket, 400, "invalid-message", "type must be subscribe, resume, position or ping").await
+            }
+        }
+    }
+
+    /// A worker's phone reporting where it is: `{lat, lon, at?, accuracy_m?, speed_mps?, heading_deg?,
+    /// altitude_m?, battery_pct?, moving?, ref?}`. Answered with `position_ack {ref, flags}` once stored,
+    /// so a phone on a weak signal knows what it may drop from its buffer.
+    async fn position(&mut self, socket: &mut WebSocket, mut object: Map<String, Value>) -> Result<(), Gone> {
+        let Some(worker) = self.principal.worker else {
+            return self.refuse(socket, 403, "forbidden", "only a token that acts for a worker reports positions").await;
+        };
+        let reference = object.remove("ref").unwrap_or(Value::Null);
+        let report: PositionMessage = match serde_json::from_value(Value::Object(object)) {
+            Ok(report) => report,
+            Err(e) => return self.refuse(socket, 400, "invalid-message", &format!("invalid position: {e}")).await,
+        };
+        let mut fix = crate::domain::Fix::at(worker, report.lat, report.lon, report.at.unwrap_or_else(|| self.state.now()));
+        fix.accuracy_m = report.accuracy_m;
+        fix.speed_mps = report.speed_mps;
+        fix.heading_deg = report.heading_deg;
+        fix.altitude_m = report.altitude_m;
+        fix.battery_pct = report.battery_pct;
+        fix.moving = report.moving;
+        match crate::tracking::report(&self.state, vec![fix], crate::tracking::Judge::Jumps).await {
+            Ok(reported) => {
+                let flags = reported.flagged.first().map(|f| f.flags.clone()).unwrap_or_default();
+                self.send_json(socket, &json!({"type": "position_ack", "ref": reference, "flags": flags})).await
+            }
+            Err(e) => {
+                let detail = e.extra.get("errors").and_then(|e| e[0]["reason"].as_str()).map_or(e.detail.clone(), str::to_owned);
+                self.refuse(socket, e.status.as_u16(), e.slug, &detail).await
             }
         }
     }

@@ -7,6 +7,7 @@
 pub(crate) mod codec;
 pub(crate) mod conflict;
 pub(crate) mod import;
+pub(crate) mod fixes;
 pub mod incidents;
 pub(crate) mod rows;
 

@@ -6,12 +6,14 @@
 //! in one `UNNEST` statement. Every write takes one advisory lock just before appending its event, so
 //! sequence numbers become visible in order and a process tailing `seq > n` never skips one.
 
+mod fixes;
 mod import;
 mod incidents;
 
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
@@ -25,7 +27,7 @@ use super::{IncidentUpdate,
     TokenRecord, redact,
 };
 use crate::domain::{
-    Case, Category, Department, IncidentId, Photo,
+    Case, Category, Department, Fix, IncidentId, Photo,
     Building, BuildingId, Event, GridDuty, GridId, Region, RegionId, TokenId, Worker, WorkerId,
 };
 
@@ -393,6 +395,20 @@ impl Store for PgStore {
         .await
         .context("loading events")?;
         rows.into_iter().map(EventRow::into_event).collect()
+    }
+
+    async fn insert_fixes(&self, fixes: &[Fix], received_at: DateTime<Utc>) -> Result<(), StoreError> {
+        fixes::insert(self, fixes, received_at).await
+    }
+
+    async fn track(
+        &self,
+        worker: WorkerId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Fix>, StoreError> {
+        fixes::track(self, worker, from, to, limit).await
     }
 }
 

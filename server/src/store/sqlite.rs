@@ -6,6 +6,7 @@
 //! front: concurrent writers queue on the busy timeout instead of failing a lock upgrade, and event
 //! sequence numbers commit in order. Geometries are `GeoJSON` text; no spatial logic lives here.
 
+mod fixes;
 mod import;
 mod incidents;
 
@@ -31,7 +32,7 @@ use super::{IncidentUpdate,
     TokenRecord, redact,
 };
 use crate::domain::{
-    Case, Category, Department, IncidentId, Photo,
+    Case, Category, Department, Fix, IncidentId, Photo,
     Building, BuildingId, Event, GridDuty, GridId, Region, RegionId, TokenId, Worker, WorkerId,
 };
 
@@ -443,6 +444,20 @@ impl Store for SqliteStore {
         .await
         .context("loading events")?;
         rows.into_iter().map(EventRow::into_event).collect()
+    }
+
+    async fn insert_fixes(&self, fixes: &[Fix], received_at: DateTime<Utc>) -> Result<(), StoreError> {
+        fixes::insert(self, fixes, received_at).await
+    }
+
+    async fn track(
+        &self,
+        worker: WorkerId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Fix>, StoreError> {
+        fixes::track(self, worker, from, to, limit).await
     }
 }
 

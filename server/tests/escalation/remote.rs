@@ -4,7 +4,10 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use gridwatch::domain::{Building, Case, Category, Department, Event, GridId, IncidentId, Photo, Region, RegionId, Worker};
+use chrono::{DateTime, Utc};
+use gridwatch::domain::{
+    Building, Case, Category, Department, Event, Fix, GridId, IncidentId, Photo, Region, RegionId, Worker, WorkerId,
+};
 use gridwatch::store::{
     IncidentUpdate, NewBuilding, NewCity, NewRegion, NewToken, NewWorker, Snapshot, Store, StoreError, StoreKind,
     TokenRecord,
@@ -105,5 +108,15 @@ impl Store for Remote {
     async fn events_since(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
         let store = self.inner.clone();
         self.run(async move { store.events_since(after, limit).await }).await
+    }
+
+    async fn insert_fixes(&self, fixes: &[Fix], received_at: DateTime<Utc>) -> Result<(), StoreError> {
+        let (store, fixes) = (self.inner.clone(), fixes.to_vec());
+        self.run(async move { store.insert_fixes(&fixes, received_at).await }).await
+    }
+
+    async fn track(&self, worker: WorkerId, from: DateTime<Utc>, to: DateTime<Utc>, limit: u32) -> Result<Vec<Fix>, StoreError> {
+        let store = self.inner.clone();
+        self.run(async move { store.track(worker, from, to, limit).await }).await
     }
 }

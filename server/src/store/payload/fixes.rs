@@ -1,0 +1,61 @@
+//! What both stores share for position fixes: the row both select and how it becomes a `Fix` again.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use super::codec::corrupt;
+use crate::domain::{Fix, WorkerId};
+use crate::store::StoreError;
+
+/// The columns both backends select, in this order (PostgreSQL casts `jsonb` to text).
+pub(crate) const FIX_COLUMNS: &str =
+    "worker_id, at, lat, lon, accuracy_m, speed_mps, heading_deg, altitude_m, battery_pct, moving, flags, attributes";
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct FixRow {
+    pub worker_id: i64,
+    pub at: DateTime<Utc>,
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: Option<f64>,
+    pub speed_mps: Option<f64>,
+    pub heading_deg: Option<f64>,
+    pub altitude_m: Option<f64>,
+    pub battery_pct: Option<f64>,
+    pub moving: Option<bool>,
+    pub flags: String,
+    pub attributes: String,
+}
+
+impl FixRow {
+    pub(crate) fn into_fix(self) -> Result<Fix, StoreError> {
+        let flags: Vec<String> =
+            serde_json::from_str(&self.flags).map_err(|e| corrupt("positions", format!("flags: {e}")))?;
+        let attributes: Map<String, Value> =
+            serde_json::from_str(&self.attributes).map_err(|e| corrupt("positions", format!("attributes: {e}")))?;
+        Ok(Fix {
+            worker: WorkerId(self.worker_id),
+            lat: self.lat,
+            lon: self.lon,
+            at: self.at,
+            accuracy_m: self.accuracy_m,
+            speed_mps: self.speed_mps,
+            heading_deg: self.heading_deg,
+            altitude_m: self.altitude_m,
+            battery_pct: self.battery_pct,
+            moving: self.moving,
+            flags,
+            attributes,
+        })
+    }
+}
+
+/// The text a fix's flags are stored as.
+pub(crate) fn flags_text(fix: &Fix) -> String {
+    Value::from(fix.flags.clone()).to_string()
+}
+
+/// The text a fix's attributes are stored as.
+pub(crate) fn attributes_text(fix: &Fix) -> String {
+    Value::Object(fix.attributes.clone()).to_string()
+}
