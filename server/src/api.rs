@@ -13,6 +13,7 @@ mod incidents;
 mod index;
 mod locate;
 mod metrics;
+mod nearby;
 mod open311;
 mod openapi;
 mod osmand;
@@ -64,6 +65,7 @@ pub fn app(state: AppState) -> Router {
         .route("/workers/{id}/grids", put(workers::set_grids))
         .route("/workers/{id}/position", put(workers::set_position))
         .route("/workers/{id}/track", get(positions::track))
+        .route("/nearby", get(nearby::nearby))
         .route(
             "/positions",
             post(positions::report).layer(DefaultBodyLimit::max(POSITIONS_BODY_LIMIT_BYTES)),

@@ -13,6 +13,7 @@ mod geojson_import;
 mod harness;
 mod incident_bad_input;
 mod live;
+mod nearby;
 mod open311;
 mod osm_import;
 mod photos;

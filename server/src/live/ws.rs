@@ -275,8 +275,10 @@ impl Connection {
         let world = self.state.world();
         let visibility = world.visibility(&self.principal);
         let grids_of = |region| world.region(region).is_some().then(|| world.grids_under(region));
-        let filter = Filter::check(request, |g| world.grid(g).is_some(), grids_of, self.principal.worker)
+        let mut filter = Filter::check(request, |g| world.grid(g).is_some(), grids_of, self.principal.worker)
             .map_err(|e| (422, e))?;
+        // `mine` also brings the open cases within the radius routing uses to find the nearest worker.
+        filter.mine_radius_m = filter.mine.map(|_| self.state.dispatch().nearest_radius_m);
         Ok((filter, visibility))
     }
 
@@ -320,7 +322,7 @@ impl Connection {
                     let world = self.state.world();
                     items_of(&world, &event)
                         .into_iter()
-                        .filter(|(item, _)| sub.filter.admits(item, &sub.visibility, sub.principal.worker))
+                        .filter(|(item, _)| sub.admits(item, &world))
                         .map(|(_, message)| message)
                         .collect()
                 };
@@ -346,8 +348,9 @@ fn snapshot(world: &World, sub: &Subscription) -> Value {
                 point: Some((case.place.lat, case.place.lon)),
                 grids: vec![case.place.grid],
                 workers: [case.state.assignee, case.state.handler],
+                open: true,
             };
-            if sub.filter.admits(&item, &sub.visibility, sub.principal.worker) {
+            if sub.admits(&item, world) {
                 incidents.push(payload::incidents::incident_summary(case));
             }
         }
@@ -361,8 +364,9 @@ fn snapshot(world: &World, sub: &Subscription) -> Value {
                 point: position.map(|p| (p.lat, p.lon)),
                 grids: worker.grids.iter().map(|d| d.grid_id).collect(),
                 workers: [Some(worker.id), None],
+                open: true,
             };
-            if sub.filter.admits(&item, &sub.visibility, sub.principal.worker) {
+            if sub.admits(&item, world) {
                 let mut value = payload::worker(worker);
                 value["position"] = position.map_or(Value::Null, |p| json!({"lat": p.lat, "lon": p.lon, "at": p.at}));
                 workers.push(value);
