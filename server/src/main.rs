@@ -173,7 +173,12 @@ fn options(file: Option<&std::path::Path>) -> Result<Options> {
         }
         None => DispatchConfig::default(),
     };
-    Ok(Options { dispatch, ..Options::default() })
+    // Group commit's limit, for comparing against one transaction a report (`1`) in the load benchmark.
+    let intake_batch_max = match std::env::var("GRIDWATCH_INTAKE_BATCH_MAX") {
+        Ok(v) => Some(v.parse::<usize>().with_context(|| format!("GRIDWATCH_INTAKE_BATCH_MAX={v:?}"))?),
+        Err(_) => None,
+    };
+    Ok(Options { dispatch, intake_batch_max, ..Options::default() })
 }
 
 fn resolution_of(value: u8) -> Result<h3o::Resolution> {
