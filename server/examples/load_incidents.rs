@@ -47,6 +47,9 @@ struct Args {
     warmup_s: f64,
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Also print, per second of the schedule, how many answers took longer than this (to find stalls).
+    #[arg(long)]
+    slow_ms: Option<f64>,
     /// A label for the report (e.g. the store).
     #[arg(long, default_value = "")]
     label: String,
@@ -110,6 +113,17 @@ async fn main() -> Result<()> {
 }
 
 fn report(args: &Args, samples: &[Sample], elapsed_s: f64) {
+    if let Some(slow_ms) = args.slow_ms {
+        let mut per_second = std::collections::BTreeMap::<u64, (usize, u64)>::new();
+        for s in samples.iter().filter(|s| s.latency_us as f64 > slow_ms * 1000.0) {
+            let slot = per_second.entry(s.scheduled_s as u64).or_default();
+            slot.0 += 1;
+            slot.1 = slot.1.max(s.latency_us);
+        }
+        for (second, (count, worst_us)) in per_second {
+            eprintln!("  second {second}: {count} answers over {slow_ms} ms, worst {:.1} ms", worst_us as f64 / 1000.0);
+        }
+    }
     let measured: Vec<&Sample> = samples.iter().filter(|s| s.scheduled_s >= args.warmup_s).collect();
     let mut ok: Vec<u64> = measured.iter().filter(|s| s.ok).map(|s| s.latency_us).collect();
     ok.sort_unstable();
