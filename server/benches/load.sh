@@ -30,6 +30,8 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+# utime + stime of a process, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 for run in $(seq 1 "$RUNS"); do
  for store in $STORES; do
@@ -54,8 +56,14 @@ for run in $(seq 1 "$RUNS"); do
     # The demo import has just written tens of thousands of rows: flush them now, so the import's
     # checkpoint does not land inside the measurement. (SQLite checkpoints its WAL as it goes.)
     if [ "$store" = postgres ]; then psql -q "${args[1]}" -c CHECKPOINT; fi
+    cpu_before=$(cpu_ticks "$SERVER_PID")
     # shellcheck disable=SC2086
-    "$LOAD" --url "$url" --token "$token" --label "$store, group ≤ $batch" $LOAD_ARGS >>"$RESULTS"
+    "$LOAD" --url "$url" --token "$token" --label "$store, group ≤ $batch" $LOAD_ARGS >"$WORK/run.json"
+    cpu_after=$(cpu_ticks "$SERVER_PID")
+    # The server process's own CPU time (user + system) for the whole run, warm-up included; PostgreSQL's
+    # backends are not in it.
+    python3 -c 'import json, os, sys; r = json.load(open(sys.argv[1])); t = (int(sys.argv[3]) - int(sys.argv[2])) / os.sysconf("SC_CLK_TCK"); r["server_cpu_us_per_create"] = 1e6 * t / max(1, r["total_ok"]); print(json.dumps(r))' \
+      "$WORK/run.json" "$cpu_before" "$cpu_after" >>"$RESULTS"
     kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
     if [ "$store" = postgres ]; then psql -q "$GRIDWATCH_BENCH_DATABASE_URL" -c "DROP DATABASE $db WITH (FORCE)"; fi
   done
@@ -66,12 +74,12 @@ python3 - "$RESULTS" "$RUNS" <<'PY'
 import json, statistics, sys
 runs = [json.loads(line) for line in open(sys.argv[1])]
 print(f"\nmedians of {sys.argv[2]} runs (each run: its own fresh store and server)\n")
-print("| store, group commit | rate /s | runs | p50 ms | p90 ms | p99 ms | max ms | throughput /s | errors | assigned to a worker |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| store, group commit | rate /s | runs | p50 ms | p90 ms | p99 ms | max ms | throughput /s | errors | assigned to a worker | server CPU µs / create |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for label in dict.fromkeys(r["label"] for r in runs):
     rs = [r for r in runs if r["label"] == label]
     m = lambda k: statistics.median(r[k] for r in rs)
     print(f"| {label} | {m('rate'):.0f} | {len(rs)} | {m('p50_ms'):.2f} | {m('p90_ms'):.2f} | {m('p99_ms'):.2f} | "
-          f"{m('max_ms'):.1f} | {m('throughput_per_s'):.1f} | {m('errors'):.0f} | {m('assigned_to_worker') / m('ok'):.0%} |")
+          f"{m('max_ms'):.1f} | {m('throughput_per_s'):.1f} | {m('errors'):.0f} | {m('assigned_to_worker') / m('ok'):.0%} | {m('server_cpu_us_per_create'):.0f} |")
 print("\nper run (p99 ms):", ", ".join(f"{r['label']} {r['p99_ms']:.2f}" for r in runs))
 PY

@@ -138,6 +138,7 @@ fn report(args: &Args, samples: &[Sample], elapsed_s: f64) {
     };
     let result = json!({
         "label": args.label,
+        "total_ok": samples.iter().filter(|s| s.ok).count(),
         "rate": args.rate,
         "sent": measured.len(),
         "ok": ok.len(),
