@@ -7,7 +7,7 @@
 //! stalls therefore shows the whole stall in the figures (no coordinated omission), and a client that
 //! falls behind its schedule is charged to the server rather than hidden.
 //!
-//! Points are deterministic (ChaCha8, `--seed`): a random grid of the server's city, a random one of its
+//! Points are deterministic (`ChaCha8`, `--seed`): a random grid of the server's city, a random one of its
 //! cells, that cell's centre, so every incident lands inside a grid.
 //!
 //! ```sh

@@ -203,7 +203,7 @@ async fn a_group_of_new_cases_commits_together(store: Arc<dyn Store>) {
     assert_eq!(after.incidents, stored.iter().map(|(c, _)| c.clone()).collect::<Vec<_>>());
 
     // One case the store refuses (an unknown grid) and none of the group is written.
-    let ghost = Case { place: Place { grid: GridId(987_654), ..draft.place.clone() }, ..draft.clone() };
+    let ghost = Case { place: Place { grid: GridId(987_654), ..draft.place }, ..draft.clone() };
     assert!(store.insert_incidents(&[draft.clone(), ghost]).await.is_err());
     let last = store.snapshot().await.expect("snapshot");
     assert_eq!(last.incidents, after.incidents, "the first case of the refused group was not written");
