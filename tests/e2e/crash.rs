@@ -3,7 +3,8 @@
 //! history — with the event log at least as far as the acknowledged creates.
 //!
 //! The stream has several clients, so requests are in flight when the process dies: those may or may not
-//! have committed, and either is fine; only an acknowledged incident must never be lost.
+//! have committed, and either is fine; only an acknowledged incident must never be lost. Several clients
+//! also make the server commit creates in groups (`cases::intake`), so the kill lands on that path.
 
 use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -103,6 +104,14 @@ async fn acknowledged_incidents_survive_sigkill(flavor: Flavor) {
         assert!(!clients.iter().all(tokio::task::JoinHandle::is_finished), "every client stopped before the kill");
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
+    // Concurrent creates are committed in groups (the intake writer's group commit): the kill lands on
+    // that path, not only on single commits.
+    let metrics = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
+    let metric = |name: &str| {
+        metrics.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse::<f64>().ok()).unwrap()
+    };
+    let (in_groups, groups) = (metric("gridwatch_intake_group_size_sum"), metric("gridwatch_intake_group_size_count"));
+    assert!(in_groups > groups, "{in_groups} creates in {groups} transactions: no group of more than one");
     server.kill();
     stop.store(true, Ordering::Relaxed);
     for c in clients {
