@@ -8,6 +8,7 @@
 mod access;
 mod bad_input;
 mod cases;
+mod crash;
 mod demo_city;
 mod geojson_import;
 mod harness;

@@ -91,6 +91,11 @@ impl Store for Remote {
         forward!(self, insert_incident, case)
     }
 
+    async fn insert_incidents(&self, cases: &[Case]) -> Result<Vec<(Case, Event)>, StoreError> {
+        let (store, cases) = (self.inner.clone(), cases.to_vec());
+        self.run(async move { store.insert_incidents(&cases).await }).await
+    }
+
     async fn update_incidents(&self, updates: &[IncidentUpdate], kind: &str) -> Result<Event, StoreError> {
         let (store, updates, kind) = (self.inner.clone(), updates.to_vec(), kind.to_owned());
         self.run(async move { store.update_incidents(&updates, &kind).await }).await
