@@ -4,6 +4,7 @@
 //! queries go through `AppJson` / `AppQuery` so a rejected input gets the app's problem+json, never
 //! axum's plain text.
 
+mod alerts;
 mod buildings;
 mod categories;
 mod geo_json;
@@ -66,6 +67,7 @@ pub fn app(state: AppState) -> Router {
         .route("/workers/{id}/position", put(workers::set_position))
         .route("/workers/{id}/track", get(positions::track))
         .route("/nearby", get(nearby::nearby))
+        .route("/alerts", post(alerts::raise))
         .route(
             "/positions",
             post(positions::report).layer(DefaultBodyLimit::max(POSITIONS_BODY_LIMIT_BYTES)),

@@ -234,6 +234,9 @@ pub trait Store: Send + Sync + 'static {
     /// Events with `seq > after`, oldest first, at most `limit`.
     async fn events_since(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
 
+    /// Records an area alert (应急联动) as an `alert.raised` event; the payload names who it reached.
+    async fn insert_alert(&self, payload: &serde_json::Value) -> Result<Event, StoreError>;
+
     /// Appends position fixes (one transaction). Fixes are not events: the latest of each worker lives in
     /// memory and reaches websocket clients directly.
     async fn insert_fixes(&self, fixes: &[Fix], received_at: DateTime<Utc>) -> Result<(), StoreError>;

@@ -50,6 +50,8 @@ mod log;
 mod people;
 #[path = "store_suite/postgis.rs"]
 mod postgis;
+#[path = "store_suite/tracks.rs"]
+mod tracks;
 
 use std::collections::HashMap;
 use std::sync::Arc;

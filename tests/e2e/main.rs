@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::too_many_lines, clippy::many_single_char_names)]
 
 mod access;
+mod alerts;
 mod bad_input;
 mod cases;
 mod crash;

@@ -22,10 +22,12 @@ pub enum Layer {
     Patrols,
     Cameras,
     Grids,
+    /// Area alerts (应急联动): always delivered to the workers they name, whatever they subscribed to.
+    Alerts,
 }
 
 impl Layer {
-    pub const ALL: [Self; 5] = [Self::Incidents, Self::Workers, Self::Patrols, Self::Cameras, Self::Grids];
+    pub const ALL: [Self; 6] = [Self::Incidents, Self::Workers, Self::Patrols, Self::Cameras, Self::Grids, Self::Alerts];
 
     #[must_use]
     pub fn as_str(self) -> &'static str {
@@ -35,6 +37,7 @@ impl Layer {
             Self::Patrols => "patrols",
             Self::Cameras => "cameras",
             Self::Grids => "grids",
+            Self::Alerts => "alerts",
         }
     }
 
@@ -157,6 +160,9 @@ impl Filter {
     #[must_use]
     pub fn admits_at(&self, item: &Item, visibility: &Visibility, me: Option<WorkerId>, me_at: Option<(f64, f64)>) -> bool {
         let own = me.is_some() && item.workers.contains(&me);
+        if item.layer == Layer::Alerts {
+            return own;
+        }
         let in_scope = own || visibility.any(item.grids.iter().copied());
         in_scope && self.has_layer(item.layer) && (!self.is_spatial() || self.covers(item, me_at))
     }

@@ -308,7 +308,9 @@ fn keys_of(filter: &Filter, visibility: &Visibility, me: Option<WorkerId>) -> Ke
     keys.cells.sort_unstable();
     keys.cells.dedup();
     keys.grids = filter.grids.iter().copied().collect();
-    keys.workers.extend(filter.mine);
+    // Alerts go to the worker a token acts for, whatever it watches.
+    keys.workers.extend(me);
+    keys.workers.extend(filter.mine.filter(|m| Some(*m) != me));
     if filter.mine_radius_m.is_some() {
         // Where the worker is changes with every fix: check their cases' neighbourhood on each event.
         match visibility {
@@ -386,6 +388,16 @@ pub fn items_of(world: &World, event: &Event) -> Vec<(Item, Arc<str>)> {
             let item = Item { layer: Layer::Workers, point, grids, workers: [Some(WorkerId(id)), None], open: true };
             vec![(item, delta(Layer::Workers, id, &event.payload))]
         }
+        payload::ALERT_RAISED => event.payload["workers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_i64)
+            .map(|id| {
+                let item = Item { layer: Layer::Alerts, point: None, grids: Vec::new(), workers: [Some(WorkerId(id)), None], open: true };
+                (item, delta(Layer::Alerts, event.seq, &event.payload))
+            })
+            .collect(),
         _ => Vec::new(),
     }
 }

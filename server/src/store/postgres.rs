@@ -400,6 +400,13 @@ impl Store for PgStore {
         rows.into_iter().map(EventRow::into_event).collect()
     }
 
+    async fn insert_alert(&self, payload: &Value) -> Result<Event, StoreError> {
+        let mut tx = self.begin_write("starting an alert").await?;
+        let event = append_event(&mut tx, payload::ALERT_RAISED, payload.clone()).await?;
+        tx.commit().await.context("committing an alert")?;
+        Ok(event)
+    }
+
     async fn insert_fixes(&self, fixes: &[Fix], received_at: DateTime<Utc>) -> Result<(), StoreError> {
         fixes::insert(self, fixes, received_at).await
     }

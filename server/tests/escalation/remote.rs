@@ -115,6 +115,11 @@ impl Store for Remote {
         self.run(async move { store.events_since(after, limit).await }).await
     }
 
+    async fn insert_alert(&self, payload: &serde_json::Value) -> Result<Event, StoreError> {
+        let (store, payload) = (self.inner.clone(), payload.clone());
+        self.run(async move { store.insert_alert(&payload).await }).await
+    }
+
     async fn insert_fixes(&self, fixes: &[Fix], received_at: DateTime<Utc>) -> Result<(), StoreError> {
         let (store, fixes) = (self.inner.clone(), fixes.to_vec());
         self.run(async move { store.insert_fixes(&fixes, received_at).await }).await
