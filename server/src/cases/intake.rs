@@ -360,12 +360,20 @@ fn duplicate_of(
     let window = hours(config.duplicate_window_h);
     let since = now.checked_sub_signed(window).unwrap_or(DateTime::<Utc>::MIN_UTC);
     let mut best: Option<(IncidentId, f64)> = None;
+    // A box a little larger than the radius (one degree of latitude is at least 110,574 m) rules out
+    // almost every case with two subtractions before the haversine.
+    let dlat = config.duplicate_radius_m / 110_000.0;
+    let dlon = dlat / place.lat.to_radians().cos().max(0.01);
     // Ids grow with time, so walking newest first can stop at the first case older than the window.
     for case in world.incidents().rev() {
         if case.created_at < since {
             break;
         }
-        if case.category != category || !case.state.status.is_open() {
+        if (case.place.lat - place.lat).abs() > dlat
+            || (case.place.lon - place.lon).abs() > dlon
+            || case.category != category
+            || !case.state.status.is_open()
+        {
             continue;
         }
         let distance_m = routing::haversine_m(place.lat, place.lon, case.place.lat, case.place.lon);
