@@ -19,7 +19,7 @@ mod open311;
 mod openapi;
 mod osmand;
 mod photos;
-mod positions;
+pub(crate) mod positions;
 mod regions;
 mod reports;
 pub mod tokens;

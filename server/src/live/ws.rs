@@ -30,6 +30,7 @@ use tokio::time::Instant;
 
 use super::filter::{Filter, FilterRequest, Layer};
 use super::hub::{Subscription, items_of};
+use crate::api::positions::{FixIn, to_fix};
 use crate::auth;
 use crate::domain::{Principal, Role};
 use crate::error::ApiError;
@@ -70,21 +71,6 @@ pub async fn upgrade(State(state): State<AppState>, request: Request) -> Result<
         ApiError::new(e.status(), "websocket-required", format!("{}: GET /ws is a websocket", e.body_text()))
     })?;
     Ok(ws.max_message_size(MAX_MESSAGE_BYTES).on_upgrade(move |socket| Connection::new(state, principal).run(socket)))
-}
-
-/// A `position` message.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PositionMessage {
-    lat: f64,
-    lon: f64,
-    at: Option<chrono::DateTime<chrono::Utc>>,
-    accuracy_m: Option<f64>,
-    speed_mps: Option<f64>,
-    heading_deg: Option<f64>,
-    altitude_m: Option<f64>,
-    battery_pct: Option<f64>,
-    moving: Option<bool>,
 }
 
 /// The client went away or stopped responding.
@@ -241,21 +227,19 @@ impl Connection {
     /// altitude_m?, battery_pct?, moving?, ref?}`. Answered with `position_ack {ref, flags}` once stored,
     /// so a phone on a weak signal knows what it may drop from its buffer.
     async fn position(&mut self, socket: &mut WebSocket, mut object: Map<String, Value>) -> Result<(), Gone> {
-        let Some(worker) = self.principal.worker else {
+        if self.principal.worker.is_none() {
             return self.refuse(socket, 403, "forbidden", "only a token that acts for a worker reports positions").await;
-        };
+        }
         let reference = object.remove("ref").unwrap_or(Value::Null);
-        let report: PositionMessage = match serde_json::from_value(Value::Object(object)) {
-            Ok(report) => report,
+        let item: FixIn = match serde_json::from_value(Value::Object(object)) {
+            Ok(item) => item,
             Err(e) => return self.refuse(socket, 400, "invalid-message", &format!("invalid position: {e}")).await,
         };
-        let mut fix = crate::domain::Fix::at(worker, report.lat, report.lon, report.at.unwrap_or_else(|| self.state.now()));
-        fix.accuracy_m = report.accuracy_m;
-        fix.speed_mps = report.speed_mps;
-        fix.heading_deg = report.heading_deg;
-        fix.altitude_m = report.altitude_m;
-        fix.battery_pct = report.battery_pct;
-        fix.moving = report.moving;
+        let checked = to_fix(&self.state.world(), &self.principal, item, self.state.now());
+        let fix = match checked {
+            Ok(fix) => fix,
+            Err(e) => return self.refuse(socket, e.status.as_u16(), e.slug, &e.detail).await,
+        };
         match crate::tracking::report(&self.state, vec![fix], crate::tracking::Judge::Jumps).await {
             Ok(reported) => {
                 let flags = reported.flagged.first().map(|f| f.flags.clone()).unwrap_or_default();
