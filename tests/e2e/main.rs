@@ -10,6 +10,7 @@ mod alerts;
 mod bad_input;
 mod cases;
 mod crash;
+mod crash_positions;
 mod demo_city;
 mod geojson_import;
 mod harness;
