@@ -40,6 +40,7 @@ struct Inner {
     /// Routes committed events and positions to websocket subscribers.
     hub: Arc<Hub>,
     tracker: crate::tracking::Tracker,
+    patrols: crate::patrols::Patrols,
 }
 
 /// What a deployment or a test may choose when building the state.
@@ -71,6 +72,7 @@ impl AppState {
                 dispatch: options.dispatch,
                 hub: Arc::new(Hub::new(options.live)),
                 tracker: crate::tracking::Tracker::default(),
+                patrols: crate::patrols::Patrols::default(),
             }),
         }
     }
@@ -112,6 +114,12 @@ impl AppState {
     #[must_use]
     pub fn tracker(&self) -> &crate::tracking::Tracker {
         &self.inner.tracker
+    }
+
+    /// Patrols, checkpoints and cell visits.
+    #[must_use]
+    pub fn patrols(&self) -> &crate::patrols::Patrols {
+        &self.inner.patrols
     }
 
     /// A read guard on the world. Drop it before any `.await`.
