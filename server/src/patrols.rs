@@ -228,3 +228,19 @@ pub async fn create_checkpoint(state: &AppState, new: &NewCheckpoint) -> Result<
 pub fn grid_of(world: &crate::world::World, lat: f64, lon: f64) -> Option<GridId> {
     world.locate(lat, lon).ok().filter(|l| !l.outside).and_then(|l| l.links.map(|l| l.grid))
 }
+
+/// How a `patrol.*` or `checkpoint.created` event reaches the live map (layer `patrols`): at its point,
+/// in its grid (a crossing's or checkpoint's grid, else the worker's grids), about its worker; with the
+/// id of its patrol (or checkpoint).
+#[must_use]
+pub fn live_item(world: &crate::world::World, payload: &serde_json::Value) -> Option<(crate::live::filter::Item, i64)> {
+    let worker = payload["worker"].as_i64().map(WorkerId);
+    let point = payload["lat"].as_f64().zip(payload["lon"].as_f64());
+    let grids = match payload["grid"].as_i64() {
+        Some(grid) => vec![GridId(grid)],
+        None => worker.and_then(|w| world.worker(w)).map(|w| w.grids.iter().map(|d| d.grid_id).collect()).unwrap_or_default(),
+    };
+    let point = point.or_else(|| worker.and_then(|w| world.position(w)).map(|p| (p.lat, p.lon)));
+    let id = payload["patrol"].as_i64().or(payload["id"].as_i64())?;
+    Some((crate::live::filter::Item { layer: crate::live::filter::Layer::Patrols, point, grids, workers: [worker, None] }, id))
+}

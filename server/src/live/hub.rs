@@ -373,6 +373,11 @@ pub fn items_of(world: &World, event: &Event) -> Vec<(Item, Arc<str>)> {
             let item = Item { layer: Layer::Workers, point, grids, workers: [Some(WorkerId(id)), None] };
             vec![(item, delta(Layer::Workers, id, &event.payload))]
         }
+        kind if kind.starts_with("patrol.") || kind == crate::domain::patrol::CHECKPOINT_CREATED => {
+            crate::patrols::live_item(world, &event.payload)
+                .map(|(item, id)| vec![(item, delta(Layer::Patrols, id, &event.payload))])
+                .unwrap_or_default()
+        }
         _ => Vec::new(),
     }
 }
