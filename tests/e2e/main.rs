@@ -15,6 +15,7 @@ mod incident_bad_input;
 mod live;
 mod open311;
 mod osm_import;
+mod patrols;
 mod photos;
 mod positions;
 mod restart;

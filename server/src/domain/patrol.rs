@@ -316,7 +316,7 @@ mod tests {
         let steps = [
             step(36.0, 113.0, 10, Some(1)),
             step(36.0, 113.0005, 20, Some(1)), // on the gate
-            step(36.0, 113.0006, 25, Some(1)), // still within: no second check-in
+            step(36.0, 113.0005, 25, Some(1)), // still there: no second check-in
             step(36.0, 113.001, 30, Some(2)),
             step(36.0, 113.002, 40, None),
             step(36.0, 113.0, -5, Some(1)), // before the patrol started: ignored
