@@ -74,6 +74,7 @@ impl Book {
         self.open.get(&worker).and_then(|id| self.patrols.get(id))
     }
 
+    #[must_use = "iterators are lazy"]
     pub fn patrols(&self) -> impl DoubleEndedIterator<Item = &Patrol> {
         self.patrols.values()
     }

@@ -128,8 +128,8 @@ async fn patrols(flavor: Flavor) {
     // --- The walk: a1, a2 (the gate), b1, b2, b2 again, a fix a second from the start (a few seconds
     // ahead of the server's clock at most, well within what a device may be ahead; 19 m a second).
     let route: Vec<(f64, f64)> = [walk[0], walk[1], walk[2], walk[3], walk[3]].into_iter().map(centre).collect();
-    for (i, &(lat, lon)) in route.iter().enumerate() {
-        let at = started + TimeDelta::seconds(i as i64 + 1);
+    for (i, &(lat, lon)) in (1..).zip(&route) {
+        let at = started + TimeDelta::seconds(i);
         let body = json!([{"lat": lat, "lon": lon, "at": at.to_rfc3339()}]);
         let (status, reported) = server.send_as(&worker_token, Method::POST, "/api/positions", &body).await;
         assert_eq!(status, 200, "{reported}");
