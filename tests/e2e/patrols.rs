@@ -217,6 +217,14 @@ async fn patrols(flavor: Flavor) {
     let (_, active) = server.get_as(&commander, &format!("/api/patrols?worker={worker}&active=true")).await;
     assert_eq!(active, json!([]));
 
+    let (_, spec) = server.get("/api/openapi.json").await;
+    for path in ["/api/patrols", "/api/patrols/{id}", "/api/patrols/{id}/end", "/api/checkpoints", "/api/grids/{id}/coverage"] {
+        assert!(spec["paths"][path].is_object(), "{path} is in the OpenAPI document");
+    }
+    for schema in ["Patrol", "Checkpoint", "Coverage", "StartPatrol", "CreateCheckpoint"] {
+        assert!(spec["components"]["schemas"][schema].is_object(), "{schema} is in the OpenAPI document");
+    }
+
     bad_input(&server, &worker_token, &commander, worker, id, a).await;
     store.finish().await;
 }
