@@ -171,6 +171,23 @@ async fn patrols(flavor: Flavor) {
         assert!((coverage["share"].as_f64().unwrap() - share).abs() < 1e-12, "{coverage} vs {share}");
         assert_eq!(coverage["window_h"], 24);
     }
+    let (_, detail) = server.get_as(&commander, &format!("/api/grids/{a}/coverage?cells=true&window_h=1")).await;
+    let last_visits: Vec<(String, DateTime<Utc>)> = detail["last_visits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["cell"].as_str().unwrap().to_owned(), v["at"].as_str().unwrap().parse().unwrap()))
+        .collect();
+    let mut expected_visits = vec![(walk[0].to_string(), started + TimeDelta::seconds(1)), (walk[1].to_string(), started + TimeDelta::seconds(2))];
+    expected_visits.sort();
+    assert_eq!(last_visits, expected_visits, "the last visit of each walked cell of grid a");
+    let (_, detail) = server.get_as(&commander, &format!("/api/grids/{b}/coverage?cells=true")).await;
+    let b2_at: DateTime<Utc> = detail["last_visits"].as_array().unwrap().iter().find(|v| v["cell"] == walk[3].to_string()).unwrap()["at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(b2_at, started + TimeDelta::seconds(5), "b2 was visited twice: the later visit counts");
     let (_, untouched) = server.get(&format!("/api/grids/{}/coverage?window_h=1", grids.iter().find(|(g, _)| *g != a && *g != b).unwrap().0)).await;
     assert_eq!(untouched["visited"], 0, "{untouched}");
 
@@ -311,7 +328,7 @@ async fn bad_input(server: &Server, worker_token: &str, commander: &str, worker:
     for query in ["window_h=0", "window_h=721", "window_h=100000"] {
         assert_problem(&server.get(&format!("/api/grids/{grid}/coverage?{query}")).await, 422, "invalid-input");
     }
-    for query in ["window_h=-1", "window_h=abc", "window_h=1.5", "window=24"] {
+    for query in ["window_h=-1", "window_h=abc", "window_h=1.5", "window=24", "cells=maybe"] {
         assert_problem(&server.get(&format!("/api/grids/{grid}/coverage?{query}")).await, 400, "invalid-query");
     }
     assert_problem(&server.get("/api/grids/999999/coverage").await, 404, "not-found");

@@ -5,6 +5,7 @@
 //! from its stored track.
 
 use axum::Json;
+use chrono::{DateTime, Utc};
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -254,17 +255,21 @@ pub async fn checkpoints(
 pub struct CoverageQuery {
     /// Hours back from now, 1 to 720; 24 by default.
     window_h: Option<u32>,
+    /// Also list the last patrol visit of each visited cell of the grid (any time).
+    #[serde(default)]
+    cells: bool,
 }
 
 #[utoipa::path(get, path = "/api/grids/{id}/coverage", tag = "patrols", params(("id" = i64, Path), CoverageQuery),
-    responses((status = 200, body = patrol::Coverage), (status = 400), (status = 403), (status = 404), (status = 422)),
+    responses((status = 200, body = patrol::Coverage, description = "with `last_visits: [{cell, at}]` when `cells=true`"),
+        (status = 400), (status = 403), (status = 404), (status = 422)),
     security(("bearer" = [])))]
 pub async fn coverage(
     State(state): State<AppState>,
     auth: Auth,
     AppPath(id): AppPath<i64>,
     AppQuery(query): AppQuery<CoverageQuery>,
-) -> Result<Json<patrol::Coverage>, ApiError> {
+) -> Result<Json<Value>, ApiError> {
     let window_h = query.window_h.unwrap_or(24);
     if !(1..=MAX_WINDOW_H).contains(&window_h) {
         return Err(ApiError::invalid(format!("window_h {window_h} is out of 1..={MAX_WINDOW_H}")));
@@ -274,5 +279,12 @@ pub async fn coverage(
         visible_grid(&world, &world.visibility(&auth.0), GridId(id))?.cells.clone()
     };
     let book = state.patrols().book(&state).await?;
-    Ok(Json(patrol::coverage(GridId(id), &cells, |c| book.last_visit(c), state.now(), window_h)))
+    let mut body = json!(patrol::coverage(GridId(id), &cells, |c| book.last_visit(c), state.now(), window_h));
+    if query.cells {
+        let mut visits: Vec<(String, DateTime<Utc>)> =
+            cells.iter().filter_map(|&c| book.last_visit(c).map(|at| (c.to_string(), at))).collect();
+        visits.sort();
+        body["last_visits"] = visits.into_iter().map(|(cell, at)| json!({"cell": cell, "at": at})).collect();
+    }
+    Ok(Json(body))
 }
