@@ -75,7 +75,7 @@ fn deltas<'a>(messages: &'a [Value], prefix: &str) -> Vec<&'a Value> {
 
 async fn patrols(flavor: Flavor) {
     let Some(store) = TestStore::new(flavor).await else { return };
-    let server = Server::demo(&store);
+    let mut server = Server::demo(&store);
     let grids = grid_cells(&server).await;
     let (a, b, walk) = crossing(&grids);
     let cells_of = |id: i64| grids.iter().find(|(g, _)| *g == id).unwrap().1.clone();
@@ -242,12 +242,46 @@ async fn patrols(flavor: Flavor) {
         assert!(spec["components"]["schemas"][schema].is_object(), "{schema} is in the OpenAPI document");
     }
 
-    bad_input(&server, &worker_token, &commander, worker, id, a).await;
+    let open_id = bad_input(&server, &worker_token, &commander, worker, id, a).await;
+
+    // --- A restart (SIGKILL): the open patrol, its grid, the visits and the ended patrol's report survive.
+    // Set by the command centre, so the fix is taken as given (never judged a jump).
+    let (x, y) = centre(walk[0]);
+    let set = json!({"lat": x, "lon": y});
+    assert_eq!(server.send_as(&commander, Method::PUT, &format!("/api/workers/{worker}/position"), &set).await.0, 204);
+    let entered = map.until(|m| m["kind"] == "patrol.grid_entered" && m["id"] == open_id).await;
+    assert_eq!(entered.last().unwrap()["data"]["grid"], a);
+    let coverage_before = server.get(&format!("/api/grids/{a}/coverage?cells=true")).await;
+    let report_before = server.get(&format!("/api/patrols/{id}")).await;
+    let admin = server.token().to_owned();
+    drop(map);
+    server.kill();
+    let mut server = Server::start(&["serve"], &store);
+    server.admin = Some(admin);
+    assert_eq!(server.get(&format!("/api/grids/{a}/coverage?cells=true")).await, coverage_before);
+    assert_eq!(server.get(&format!("/api/patrols/{id}")).await, report_before);
+    let (_, open) = server.get(&format!("/api/patrols?worker={worker}&active=true")).await;
+    assert_eq!(open[0]["id"], open_id, "{open}");
+    assert_eq!(open[0]["current_grid"], a);
+    let mut map = Ws::connect(&server, &commander).await;
+    map.subscribe(&json!({"layers": ["patrols"]})).await;
+    let (x, y) = centre(walk[1]);
+    let fix = json!([{"lat": x, "lon": y, "at": Utc::now().to_rfc3339()}]);
+    assert_eq!(server.send_as(&worker_token, Method::POST, "/api/positions", &fix).await.0, 200);
+    let seen = map.until(|m| m["kind"] == "patrol.checked_in").await;
+    let kinds: Vec<&str> = deltas(&seen, "patrol.").iter().map(|m| m["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["patrol.checked_in"], "still in grid a after the restart: no second grid_entered");
+    assert_eq!(seen.last().unwrap()["id"], open_id);
+    assert_eq!(seen.last().unwrap()["data"]["checkpoint"], gate_id);
+    let second = server.send_as(&worker_token, Method::POST, "/api/patrols", &json!({})).await;
+    assert_problem(&second, 409, "conflict");
+    drop(server);
     store.finish().await;
 }
 
 /// Every patrol endpoint refuses bad input with a problem and stores nothing.
-async fn bad_input(server: &Server, worker_token: &str, commander: &str, worker: i64, ended: i64, grid: i64) {
+/// Returns the id of the patrol it leaves open.
+async fn bad_input(server: &Server, worker_token: &str, commander: &str, worker: i64, ended: i64, grid: i64) -> i64 {
     // One open patrol to collide with.
     let (status, open) = server.send_as(commander, Method::POST, "/api/patrols", &json!({"worker": worker})).await;
     assert_eq!(status, 201, "{open}");
@@ -338,4 +372,5 @@ async fn bad_input(server: &Server, worker_token: &str, commander: &str, worker:
     assert_eq!(last_seq(server).await, before, "no event was appended");
     assert_eq!(server.get("/api/checkpoints").await.1, checkpoints_before);
     assert_eq!(server.get("/api/patrols").await.1, patrols_before);
+    open_id
 }
