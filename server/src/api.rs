@@ -4,6 +4,7 @@
 //! queries go through `AppJson` / `AppQuery` so a rejected input gets the app's problem+json, never
 //! axum's plain text.
 
+mod alerts;
 mod buildings;
 mod categories;
 mod geo_json;
@@ -13,12 +14,13 @@ mod incidents;
 mod index;
 mod locate;
 mod metrics;
+mod nearby;
 mod open311;
 mod openapi;
 mod osmand;
 mod patrols;
 mod photos;
-mod positions;
+pub(crate) mod positions;
 mod regions;
 mod reports;
 pub mod tokens;
@@ -70,6 +72,8 @@ pub fn app(state: AppState) -> Router {
         .route("/workers/{id}/grids", put(workers::set_grids))
         .route("/workers/{id}/position", put(workers::set_position))
         .route("/workers/{id}/track", get(positions::track))
+        .route("/nearby", get(nearby::nearby))
+        .route("/alerts", post(alerts::raise))
         .route(
             "/positions",
             post(positions::report).layer(DefaultBodyLimit::max(POSITIONS_BODY_LIMIT_BYTES)),

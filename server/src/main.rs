@@ -182,7 +182,12 @@ fn options(file: Option<&std::path::Path>, live: &LiveArgs) -> Result<Options> {
         ping: std::time::Duration::from_millis(live.ws_ping_ms),
         send_buffer: live.socket_send_buffer,
     };
-    Ok(Options { dispatch, live, ..Options::default() })
+    // Group commit's limit, for comparing against one transaction a report (`1`) in the load benchmark.
+    let intake_batch_max = match std::env::var("GRIDWATCH_INTAKE_BATCH_MAX") {
+        Ok(v) => Some(v.parse::<usize>().with_context(|| format!("GRIDWATCH_INTAKE_BATCH_MAX={v:?}"))?),
+        Err(_) => None,
+    };
+    Ok(Options { dispatch, live, intake_batch_max, ..Options::default() })
 }
 
 /// Websocket settings.

@@ -243,7 +243,7 @@ pub fn live_item(world: &crate::world::World, payload: &serde_json::Value) -> Op
     };
     let point = point.or_else(|| worker.and_then(|w| world.position(w)).map(|p| (p.lat, p.lon)));
     let id = payload["patrol"].as_i64().or(payload["id"].as_i64())?;
-    Some((crate::live::filter::Item { layer: crate::live::filter::Layer::Patrols, point, grids, workers: [worker, None] }, id))
+    Some((crate::live::filter::Item { layer: crate::live::filter::Layer::Patrols, point, grids, workers: [worker, None], open: true }, id))
 }
 
 #[cfg(test)]

@@ -2,11 +2,12 @@
 //! channel and the token cache.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, Weak};
 use std::time::Instant;
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
+use crate::cases::intake::{self, Pending};
 use crate::clock::Clock;
 use crate::dispatch::DispatchConfig;
 use crate::domain::Event;
@@ -41,6 +42,11 @@ struct Inner {
     hub: Arc<Hub>,
     tracker: crate::tracking::Tracker,
     patrols: crate::patrols::Patrols,
+    /// Reports waiting for the intake writer (`cases::intake`), which commits them in groups. The
+    /// writer task starts on the first report and ends when the last `AppState` is dropped.
+    intake: OnceLock<mpsc::UnboundedSender<Pending>>,
+    /// Most reports the intake writer commits in one transaction.
+    intake_batch_max: usize,
 }
 
 /// What a deployment or a test may choose when building the state.
@@ -49,6 +55,9 @@ pub struct Options {
     pub clock: Clock,
     pub dispatch: DispatchConfig,
     pub live: LiveConfig,
+    /// Most new incidents committed in one transaction (group commit); `None` is
+    /// [`intake::DEFAULT_BATCH_MAX`], and 1 commits each alone.
+    pub intake_batch_max: Option<usize>,
 }
 
 impl AppState {
@@ -73,6 +82,8 @@ impl AppState {
                 hub: Arc::new(Hub::new(options.live)),
                 tracker: crate::tracking::Tracker::default(),
                 patrols: crate::patrols::Patrols::default(),
+                intake: OnceLock::new(),
+                intake_batch_max: options.intake_batch_max.unwrap_or(intake::DEFAULT_BATCH_MAX).max(1),
             }),
         }
     }
@@ -134,6 +145,21 @@ impl AppState {
         &self.inner.store
     }
 
+    /// The queue of the intake writer, starting the writer on first use (inside a tokio runtime).
+    pub(crate) fn intake(&self) -> &mpsc::UnboundedSender<Pending> {
+        self.inner.intake.get_or_init(|| {
+            let (queue, pending) = mpsc::unbounded_channel();
+            tokio::spawn(intake::run(self.downgrade(), pending, self.inner.intake_batch_max));
+            queue
+        })
+    }
+
+    /// A handle that does not keep the state alive (for tasks the state itself starts).
+    #[must_use]
+    pub fn downgrade(&self) -> WeakState {
+        WeakState(Arc::downgrade(&self.inner))
+    }
+
     /// Takes the writer lock: hold it from validation through commit and apply.
     pub async fn write_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.inner.writer.lock().await
@@ -178,5 +204,17 @@ impl AppState {
     #[must_use]
     pub fn uptime_s(&self) -> f64 {
         self.inner.started.elapsed().as_secs_f64()
+    }
+}
+
+/// An [`AppState`] that does not keep it alive.
+#[derive(Clone)]
+pub struct WeakState(Weak<Inner>);
+
+impl WeakState {
+    /// The state, if any `AppState` still holds it.
+    #[must_use]
+    pub fn upgrade(&self) -> Option<AppState> {
+        self.0.upgrade().map(|inner| AppState { inner })
     }
 }

@@ -217,6 +217,11 @@ pub trait Store: Send + Sync + 'static {
     /// assigns the id and returns the case as stored.
     async fn insert_incident(&self, case: &Case) -> Result<(Case, Event), StoreError>;
 
+    /// Inserts several new cases in one transaction, in order, each as `insert_incident` would (its
+    /// rows and its own `incident.created` event): all or none, and one commit — one sync to disk — for
+    /// the lot. The intake writer's group commit.
+    async fn insert_incidents(&self, cases: &[Case]) -> Result<Vec<(Case, Event)>, StoreError>;
+
     /// Writes the new state of each case and appends its new history entries, with one event of `kind`,
     /// all in one transaction. `NotFound` if a case does not exist.
     async fn update_incidents(&self, updates: &[IncidentUpdate], kind: &str) -> Result<Event, StoreError>;
@@ -229,6 +234,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Events with `seq > after`, oldest first, at most `limit`.
     async fn events_since(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
+
+    /// Records an area alert (应急联动) as an `alert.raised` event; the payload names who it reached.
+    async fn insert_alert(&self, payload: &serde_json::Value) -> Result<Event, StoreError>;
 
     /// Appends position fixes (one transaction). Fixes are not events: the latest of each worker lives in
     /// memory and reaches websocket clients directly.

@@ -52,6 +52,8 @@ mod patrols;
 mod people;
 #[path = "store_suite/postgis.rs"]
 mod postgis;
+#[path = "store_suite/tracks.rs"]
+mod tracks;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -43,7 +43,9 @@ async fn dongjie(flavor: Flavor) {
     // The contract is published, and requests are counted.
     let spec: serde_json::Value = server.http.get(server.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
     for path in ["/api/locate", "/api/grids", "/api/grids/{id}", "/api/buildings", "/api/workers", "/api/workers/{id}/duty", "/api/tokens", "/health",
-        "/api/incidents", "/api/incidents/{id}", "/api/incidents/{id}/actions", "/api/categories", "/api/departments/{code}"] {
+        "/api/incidents", "/api/incidents/{id}", "/api/incidents/{id}/actions", "/api/categories", "/api/departments/{code}",
+        "/api/incidents/{id}/photos", "/api/photos/{sha256}", "/api/reports/kpi", "/open311/v2/requests.json", "/ws",
+        "/api/positions", "/osmand", "/api/workers/{id}/track", "/api/nearby", "/api/alerts"] {
         assert!(spec["paths"].get(path).is_some(), "OpenAPI lists {path}");
     }
     let metrics = server.http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();

@@ -6,13 +6,16 @@
 #![allow(clippy::unwrap_used, clippy::too_many_lines, clippy::many_single_char_names)]
 
 mod access;
+mod alerts;
 mod bad_input;
 mod cases;
+mod crash;
 mod demo_city;
 mod geojson_import;
 mod harness;
 mod incident_bad_input;
 mod live;
+mod nearby;
 mod open311;
 mod osm_import;
 mod patrols;

@@ -24,7 +24,7 @@ use super::{
         super::open311::discovery, super::open311::services, super::open311::service_definition,
         super::open311::create_request, super::open311::list_requests, super::open311::one_request,
         crate::live::ws::upgrade, positions::report, positions::track,
-        super::osmand::get, super::osmand::post,
+        super::osmand::get, super::osmand::post, super::nearby::nearby, super::alerts::raise,
         super::patrols::start, super::patrols::end, super::patrols::list, super::patrols::one,
         super::patrols::create_checkpoint, super::patrols::checkpoints, super::patrols::coverage,
     ),

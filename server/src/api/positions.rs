@@ -86,7 +86,7 @@ pub async fn report(State(state): State<AppState>, auth: Auth, AppJson(body): Ap
 }
 
 /// Resolves whose fix it is and checks the caller may report it.
-fn to_fix(world: &World, principal: &Principal, item: FixIn, now: DateTime<Utc>) -> Result<Fix, ApiError> {
+pub(crate) fn to_fix(world: &World, principal: &Principal, item: FixIn, now: DateTime<Utc>) -> Result<Fix, ApiError> {
     let by_device = match &item.device_id {
         Some(device) => Some(
             world

@@ -8,6 +8,10 @@
 //! status that cannot be escalated (resolved and waiting for verification), is left alone.
 //!
 //! The scheduler sleeps until the earliest `escalate_at`, or until any case changes, whichever is first.
+//! A change to named cases only looks those cases up (it can only bring the earliest time forward); the
+//! whole world is scanned when that time comes, and after any change it cannot attribute. Scanning every
+//! case on every event made each create cost O(open cases) of CPU beside the writer — measured in
+//! BENCHMARKS.md, "Incident load".
 //! Time comes from the state's clock, so tests drive it with `tokio::time::pause`.
 
 use std::time::Duration;
@@ -18,7 +22,7 @@ use serde_json::json;
 use super::actions::{self, Extra};
 use super::{SYSTEM, hours};
 use crate::domain::incident::{Action, allowed_actions};
-use crate::domain::{Case, IncidentId};
+use crate::domain::{Case, Event, IncidentId};
 use crate::state::AppState;
 use crate::world::World;
 
@@ -28,20 +32,45 @@ const MAX_SLEEP: Duration = Duration::from_mins(1);
 /// Runs until the state's event channel closes. Spawn it once per server.
 pub async fn run(state: AppState) {
     let mut changes = state.subscribe();
+    // Never later than the earliest escalation time of any case: lowered by changes, recomputed by scans.
+    let mut next = scan(&state).await;
     loop {
-        let now = state.now();
-        escalate_due(&state, now).await;
-        let wait = next_due(&state.world())
-            .map_or(MAX_SLEEP, |at| (at - state.now()).to_std().unwrap_or(Duration::ZERO).min(MAX_SLEEP));
+        let wait = next.map_or(MAX_SLEEP, |at| (at - state.now()).to_std().unwrap_or(Duration::ZERO).min(MAX_SLEEP));
         tokio::select! {
-            () = tokio::time::sleep(wait) => {}
-            received = changes.recv() => {
-                if matches!(received, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
-                    return;
-                }
-            }
+            () = tokio::time::sleep(wait) => next = scan(&state).await,
+            received = changes.recv() => match received {
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => next = scan(&state).await,
+                Ok(event) => match changed_cases(&event) {
+                    Some(ids) => {
+                        let world = state.world();
+                        let times = ids.into_iter().filter_map(|id| world.incident(id)).filter(|c| can_escalate(c));
+                        next = times.filter_map(|c| c.escalate_at).chain(next).min();
+                    }
+                    None => next = scan(&state).await,
+                },
+            },
         }
     }
+}
+
+/// Escalates what is due, then returns the earliest escalation time left.
+async fn scan(state: &AppState) -> Option<DateTime<Utc>> {
+    escalate_due(state, state.now()).await;
+    next_due(&state.world())
+}
+
+/// The cases an event changed, when it names them (`incident.*` events); `None` for any other event.
+fn changed_cases(event: &Event) -> Option<Vec<IncidentId>> {
+    if !event.kind.starts_with("incident.") {
+        return None;
+    }
+    let p = &event.payload;
+    let id = |v: &serde_json::Value| v.as_i64().map(IncidentId);
+    if let Some(one) = p.get("id").or_else(|| p.get("incident")) {
+        return id(one).map(|i| vec![i]);
+    }
+    p.get("incidents")?.as_array()?.iter().map(|c| id(&c["id"])).collect()
 }
 
 /// Escalates every case whose escalation time is at or before `now`; returns how many it escalated.

@@ -1,7 +1,18 @@
 //! Registering a case (案卷建立): locate → route → deadline → duplicate link → one transaction.
+//!
+//! Group commit: every report goes to one intake writer task, which takes the writer lock, drafts every
+//! report that is waiting (up to the batch limit) against the world in arrival order, stores them all in
+//! one transaction — one sync to disk for the lot — then applies and publishes each event and answers
+//! each report. A report is answered only after the transaction holding it has committed, exactly as if
+//! it had been committed alone; under load the next group gathers while the current one syncs, so the
+//! sync's cost is shared instead of queued behind (see BENCHMARKS.md, "Incident load").
+//!
+//! Drafting sees the world as of the last commit, so a report is never grouped with an earlier one it
+//! could be a duplicate of: it waits for the next group, which sees the earlier case in the world.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
 
 use super::{SYSTEM, add_detail, hours};
 use crate::dispatch::DispatchConfig;
@@ -13,11 +24,16 @@ use crate::domain::{
     Case, Category, DutyStatus, GridId, Incident, IncidentId, Place, RegionId, Responsibility, TokenId, Worker,
 };
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, WeakState};
 use crate::world::World;
 
 /// The longest description accepted, in characters (Open311's limit).
 pub const MAX_DESCRIPTION_CHARS: usize = 4000;
+
+/// Most reports committed in one transaction unless the deployment says otherwise. Large enough that a
+/// burst arriving during one sync is committed by the next; small enough that a group's statements take
+/// far less time than the sync itself.
+pub const DEFAULT_BATCH_MAX: usize = 64;
 
 /// A report to register.
 #[derive(Debug, Clone)]
@@ -34,7 +50,7 @@ pub struct Report {
 }
 
 /// Registers `report` as a new case on behalf of `actor` (and `token`, when it came through the API),
-/// routes it and commits it. Returns the case as stored.
+/// routes it and commits it. Returns the case as stored, once its transaction has committed.
 pub async fn register(
     state: &AppState,
     actor: Actor,
@@ -48,17 +64,137 @@ pub async fn register(
             "description is {chars} characters; at most {MAX_DESCRIPTION_CHARS} allowed"
         )));
     }
-    let _writing = state.write_lock().await;
-    let now = state.now();
-    let case = {
+    let (reply, answer) = oneshot::channel();
+    let pending = Pending { actor, token, report, description, reply };
+    if state.intake().send(pending).is_err() {
+        tracing::error!("the intake writer has stopped");
+        return Err(ApiError::internal());
+    }
+    // If this request is abandoned, the writer still commits the report and applies it to the world:
+    // only the answer is lost.
+    answer.await.unwrap_or_else(|_| {
+        tracing::error!("the intake writer dropped a report unanswered");
+        Err(ApiError::internal())
+    })
+}
+
+/// A report waiting for the intake writer, and where its answer goes.
+pub struct Pending {
+    actor: Actor,
+    token: Option<TokenId>,
+    report: Report,
+    /// Trimmed and checked.
+    description: String,
+    reply: oneshot::Sender<Result<Case, ApiError>>,
+}
+
+/// The intake writer: takes the reports in arrival order and commits them in groups of at most
+/// `batch_max`. Ends when the state is gone.
+pub(crate) async fn run(state: WeakState, mut queue: mpsc::UnboundedReceiver<Pending>, batch_max: usize) {
+    let mut carried = Vec::new();
+    loop {
+        let mut group = std::mem::take(&mut carried);
+        if group.is_empty() {
+            match queue.recv().await {
+                Some(pending) => group.push(pending),
+                None => return,
+            }
+        }
+        let Some(state) = state.upgrade() else { return };
+        let writing = state.write_lock().await;
+        // Whatever arrived while the last group was syncing joins this one.
+        while group.len() < batch_max {
+            match queue.try_recv() {
+                Ok(pending) => group.push(pending),
+                Err(_) => break,
+            }
+        }
+        carried = commit_group(&state, group).await;
+        drop(writing);
+    }
+}
+
+/// Drafts, stores, applies and answers a group under the writer lock. Returns the reports that must
+/// wait for the next group (from the first that could duplicate an earlier one of this group on).
+async fn commit_group(state: &AppState, group: Vec<Pending>) -> Vec<Pending> {
+    let mut drafts: Vec<Case> = Vec::with_capacity(group.len());
+    let mut waiting: Vec<Pending> = Vec::with_capacity(group.len());
+    let mut later = Vec::new();
+    {
         let world = state.world();
-        draft(&world, state.dispatch(), &report, description, actor, token, now)?
-    };
-    let (case, event) = state.store().insert_incident(&case).await?;
-    let stored = case.clone();
-    state.commit(event, |world| world.apply_incident(stored));
-    metrics::counter!("gridwatch_incidents_registered_total", "source" => report.source.as_str()).increment(1);
-    Ok(case)
+        let config = state.dispatch();
+        for pending in group {
+            if !later.is_empty() {
+                later.push(pending);
+                continue;
+            }
+            let drafted = draft(
+                &world,
+                config,
+                &pending.report,
+                pending.description.clone(),
+                pending.actor,
+                pending.token,
+                state.now(),
+            );
+            match drafted {
+                Err(e) => {
+                    let _ = pending.reply.send(Err(e));
+                }
+                Ok(case) if drafts.iter().any(|earlier| could_duplicate(config, earlier, &case)) => later.push(pending),
+                Ok(case) => {
+                    drafts.push(case);
+                    waiting.push(pending);
+                }
+            }
+        }
+    }
+    if drafts.is_empty() {
+        return later;
+    }
+    metrics::histogram!("gridwatch_intake_group_size").record(f64::from(u32::try_from(drafts.len()).unwrap_or(u32::MAX)));
+    match state.store().insert_incidents(&drafts).await {
+        Ok(stored) => {
+            for ((case, event), pending) in stored.into_iter().zip(waiting) {
+                publish(state, case, event, pending);
+            }
+        }
+        // One report the store refuses must not fail the others: commit each alone.
+        Err(e) if drafts.len() > 1 => {
+            tracing::warn!("a group of {} new incidents was refused ({e}); committing each alone", drafts.len());
+            for (case, pending) in drafts.into_iter().zip(waiting) {
+                match state.store().insert_incident(&case).await {
+                    Ok((case, event)) => publish(state, case, event, pending),
+                    Err(e) => {
+                        let _ = pending.reply.send(Err(e.into()));
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            if let Some(pending) = waiting.into_iter().next() {
+                let _ = pending.reply.send(Err(e.into()));
+            }
+        }
+    }
+    later
+}
+
+/// Applies a committed case to the world, publishes its event and answers its report.
+fn publish(state: &AppState, case: Case, event: crate::domain::Event, pending: Pending) {
+    let applied = case.clone();
+    state.commit(event, |world| world.apply_incident(applied));
+    metrics::counter!("gridwatch_incidents_registered_total", "source" => pending.report.source.as_str()).increment(1);
+    // The reporter may have gone; the case stands.
+    let _ = pending.reply.send(Ok(case));
+}
+
+/// Whether `later`, drafted in the same group, would have been linked to `earlier` as its duplicate
+/// had `earlier` already been in the world (the test `duplicate_of` applies to the world's cases).
+fn could_duplicate(config: &DispatchConfig, earlier: &Case, later: &Case) -> bool {
+    earlier.category == later.category
+        && routing::haversine_m(earlier.place.lat, earlier.place.lon, later.place.lat, later.place.lon)
+            <= config.duplicate_radius_m
 }
 
 /// Builds the case to store, with id 0: every check and decision, no IO.
@@ -224,12 +360,20 @@ fn duplicate_of(
     let window = hours(config.duplicate_window_h);
     let since = now.checked_sub_signed(window).unwrap_or(DateTime::<Utc>::MIN_UTC);
     let mut best: Option<(IncidentId, f64)> = None;
+    // A box a little larger than the radius (one degree of latitude is at least 110,574 m) rules out
+    // almost every case with two subtractions before the haversine.
+    let dlat = config.duplicate_radius_m / 110_000.0;
+    let dlon = dlat / place.lat.to_radians().cos().max(0.01);
     // Ids grow with time, so walking newest first can stop at the first case older than the window.
     for case in world.incidents().rev() {
         if case.created_at < since {
             break;
         }
-        if case.category != category || !case.state.status.is_open() {
+        if (case.place.lat - place.lat).abs() > dlat
+            || (case.place.lon - place.lon).abs() > dlon
+            || case.category != category
+            || !case.state.status.is_open()
+        {
             continue;
         }
         let distance_m = routing::haversine_m(place.lat, place.lon, case.place.lat, case.place.lon);

@@ -22,10 +22,12 @@ pub enum Layer {
     Patrols,
     Cameras,
     Grids,
+    /// Area alerts (应急联动): always delivered to the workers they name, whatever they subscribed to.
+    Alerts,
 }
 
 impl Layer {
-    pub const ALL: [Self; 5] = [Self::Incidents, Self::Workers, Self::Patrols, Self::Cameras, Self::Grids];
+    pub const ALL: [Self; 6] = [Self::Incidents, Self::Workers, Self::Patrols, Self::Cameras, Self::Grids, Self::Alerts];
 
     #[must_use]
     pub fn as_str(self) -> &'static str {
@@ -35,6 +37,7 @@ impl Layer {
             Self::Patrols => "patrols",
             Self::Cameras => "cameras",
             Self::Grids => "grids",
+            Self::Alerts => "alerts",
         }
     }
 
@@ -65,6 +68,8 @@ pub struct Filter {
     pub near: Option<Near>,
     /// The worker whose own cases are asked for (`mine`).
     pub mine: Option<WorkerId>,
+    /// With `mine`: open cases within this distance (m) of the worker's latest position come too.
+    pub mine_radius_m: Option<f64>,
     /// Bit set of `Layer`s; every layer when none was named.
     layers: u8,
 }
@@ -131,7 +136,7 @@ impl Filter {
             Some(list) if list.is_empty() => return Err("layers, when given, must name at least one layer".into()),
             Some(list) => list.iter().fold(0, |bits, l| bits | l.bit()),
         };
-        Ok(Self { bbox: request.bbox, grids, near: request.near, mine, layers })
+        Ok(Self { bbox: request.bbox, grids, near: request.near, mine, mine_radius_m: None, layers })
     }
 
     /// Whether the filter names any place at all; without one it covers the caller's whole scope.
@@ -148,13 +153,27 @@ impl Filter {
     /// Whether `item` belongs in this filter for a caller who sees `visibility` and acts for `me`.
     #[must_use]
     pub fn admits(&self, item: &Item, visibility: &Visibility, me: Option<WorkerId>) -> bool {
-        let own = me.is_some() && item.workers.contains(&me);
-        let in_scope = own || visibility.any(item.grids.iter().copied());
-        in_scope && self.has_layer(item.layer) && (!self.is_spatial() || self.covers(item))
+        self.admits_at(item, visibility, me, None)
     }
 
-    fn covers(&self, item: &Item) -> bool {
+    /// As [`Filter::admits`], knowing where the caller's worker is (`(lat, lon)`), for `mine`'s radius.
+    #[must_use]
+    pub fn admits_at(&self, item: &Item, visibility: &Visibility, me: Option<WorkerId>, me_at: Option<(f64, f64)>) -> bool {
+        let own = me.is_some() && item.workers.contains(&me);
+        if item.layer == Layer::Alerts {
+            return own;
+        }
+        let in_scope = own || visibility.any(item.grids.iter().copied());
+        in_scope && self.has_layer(item.layer) && (!self.is_spatial() || self.covers(item, me_at))
+    }
+
+    fn covers(&self, item: &Item, me_at: Option<(f64, f64)>) -> bool {
         let at = item.point;
+        let near_me = item.layer == Layer::Incidents
+            && item.open
+            && self.mine.is_some()
+            && matches!((self.mine_radius_m, me_at, at), (Some(r), Some((a, b)), Some((lat, lon))) if haversine_m(a, b, lat, lon) <= r);
+        near_me ||
         self.bbox.zip(at).is_some_and(|(b, (lat, lon))| b[0] <= lon && lon <= b[2] && b[1] <= lat && lat <= b[3])
             || item.grids.iter().any(|g| self.grids.contains(g))
             || self.near.zip(at).is_some_and(|(n, (lat, lon))| haversine_m(n.lat, n.lon, lat, lon) <= n.radius_m)
@@ -207,6 +226,8 @@ pub struct Item {
     pub grids: Vec<GridId>,
     /// The workers it is personally about (a case's assignee and handler; the worker itself).
     pub workers: [Option<WorkerId>; 2],
+    /// Still open (a case being worked); always true for things that are not cases.
+    pub open: bool,
 }
 
 #[cfg(test)]
@@ -228,6 +249,7 @@ mod tests {
             point: Some((lat, lon)),
             grids: vec![GridId(grid)],
             workers: [assignee.map(WorkerId), None],
+            open: true,
         }
     }
 
@@ -242,7 +264,7 @@ mod tests {
         let f = check(serde_json::json!({"communities": [100], "layers": ["workers"]})).unwrap();
         assert_eq!(f.grids, [GridId(1), GridId(2)].into_iter().collect());
         assert!(!f.admits(&case_at(0.0, 0.0, 1, None), &all, None), "incidents were not asked for");
-        let worker = Item { layer: Layer::Workers, point: None, grids: vec![GridId(2)], workers: [Some(WorkerId(3)), None] };
+        let worker = Item { layer: Layer::Workers, point: None, grids: vec![GridId(2)], workers: [Some(WorkerId(3)), None], open: true };
         assert!(f.admits(&worker, &all, None));
         // No place named: the whole scope.
         let f = check(serde_json::json!({})).unwrap();
@@ -273,6 +295,22 @@ mod tests {
         let f = check(serde_json::json!({"mine": true})).unwrap();
         assert!(!f.admits(&case_at(36.0, 113.0, 1, None), &mine, Some(WorkerId(7))), "in scope but not mine");
         assert!(f.admits(&case_at(36.0, 113.0, 2, Some(7)), &mine, Some(WorkerId(7))));
+    }
+
+    #[test]
+    fn mine_adds_open_cases_within_the_radius_of_where_the_worker_is() {
+        let mine = Visibility::Grids([GridId(1)].into_iter().collect());
+        let mut f = check(serde_json::json!({"mine": true})).unwrap();
+        f.mine_radius_m = Some(1000.0);
+        let me = Some(WorkerId(7));
+        // 0.009° of latitude is 1,000.8 m: just out; 0.0089° is 989.6 m: in.
+        let here = Some((36.0, 113.0));
+        assert!(f.admits_at(&case_at(36.0089, 113.0, 1, None), &mine, me, here));
+        assert!(!f.admits_at(&case_at(36.009, 113.0, 1, None), &mine, me, here));
+        assert!(!f.admits_at(&case_at(36.0089, 113.0, 1, None), &mine, me, None), "no position, no radius");
+        assert!(!f.admits_at(&case_at(36.0089, 113.0, 2, None), &mine, me, here), "scope still applies");
+        let closed = Item { open: false, ..case_at(36.0089, 113.0, 1, None) };
+        assert!(!f.admits_at(&closed, &mine, me, here), "closed cases are not news");
     }
 
     #[test]

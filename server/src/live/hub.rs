@@ -18,6 +18,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::filter::{Filter, Item, Layer};
 use super::outbox::{Drained, Outbox};
+use crate::domain::incident::Status;
 use crate::domain::{Event, Fix, GridId, IncidentId, Principal, WorkerId};
 use crate::state::AppState;
 use crate::store::payload;
@@ -79,8 +80,11 @@ impl Subscription {
         self.outbox.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
 
-    fn admits(&self, item: &Item) -> bool {
-        self.filter.admits(item, &self.visibility, self.principal.worker)
+    /// Whether the item belongs to this subscription, knowing from `world` where its worker is.
+    pub fn admits(&self, item: &Item, world: &World) -> bool {
+        let me = self.principal.worker;
+        let me_at = me.and_then(|w| world.position(w)).map(|p| (p.lat, p.lon));
+        self.filter.admits_at(item, &self.visibility, me, me_at)
     }
 }
 
@@ -232,7 +236,7 @@ impl Hub {
     pub fn publish(&self, world: &World, event: &Event) {
         for (item, message) in items_of(world, event) {
             for sub in self.candidates(&item) {
-                if sub.admits(&item) {
+                if sub.admits(&item, world) {
                     let taken = sub.outbox.lock().unwrap_or_else(PoisonError::into_inner).push_event(event.seq, Arc::clone(&message));
                     if !taken {
                         metrics::counter!("gridwatch_ws_overflows_total").increment(1);
@@ -251,6 +255,7 @@ impl Hub {
             point: Some((fix.lat, fix.lon)),
             grids: w.grids.iter().map(|d| d.grid_id).collect(),
             workers: [Some(fix.worker), None],
+            open: true,
         };
         let message: Arc<str> = Arc::from(
             json!({"type": "position", "worker": fix.worker, "lat": fix.lat, "lon": fix.lon, "at": fix.at,
@@ -259,7 +264,7 @@ impl Hub {
             .to_string(),
         );
         for sub in self.candidates(&item) {
-            if sub.admits(&item) {
+            if sub.admits(&item, world) {
                 sub.outbox.lock().unwrap_or_else(PoisonError::into_inner).push_position(fix.worker, Arc::clone(&message));
                 sub.notify.notify_one();
             }
@@ -303,7 +308,16 @@ fn keys_of(filter: &Filter, visibility: &Visibility, me: Option<WorkerId>) -> Ke
     keys.cells.sort_unstable();
     keys.cells.dedup();
     keys.grids = filter.grids.iter().copied().collect();
-    keys.workers.extend(filter.mine);
+    // Alerts go to the worker a token acts for, whatever it watches.
+    keys.workers.extend(me);
+    keys.workers.extend(filter.mine.filter(|m| Some(*m) != me));
+    if filter.mine_radius_m.is_some() {
+        // Where the worker is changes with every fix: check their cases' neighbourhood on each event.
+        match visibility {
+            Visibility::All => keys.everywhere = true,
+            Visibility::Grids(grids) => keys.grids.extend(grids.iter().copied()),
+        }
+    }
     keys
 }
 
@@ -356,6 +370,7 @@ pub fn items_of(world: &World, event: &Event) -> Vec<(Item, Arc<str>)> {
                         point: Some((case.place.lat, case.place.lon)),
                         grids: vec![case.place.grid],
                         workers: [case.state.assignee, case.state.handler],
+                        open: case.state.status.is_open(),
                     };
                     vec![(item, delta(Layer::Incidents, id, &event.payload))]
                 })
@@ -370,9 +385,19 @@ pub fn items_of(world: &World, event: &Event) -> Vec<(Item, Arc<str>)> {
                 .filter_map(|d| d["grid_id"].as_i64().map(GridId))
                 .collect();
             let point = world.position(WorkerId(id)).map(|p| (p.lat, p.lon));
-            let item = Item { layer: Layer::Workers, point, grids, workers: [Some(WorkerId(id)), None] };
+            let item = Item { layer: Layer::Workers, point, grids, workers: [Some(WorkerId(id)), None], open: true };
             vec![(item, delta(Layer::Workers, id, &event.payload))]
         }
+        payload::ALERT_RAISED => event.payload["workers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_i64)
+            .map(|id| {
+                let item = Item { layer: Layer::Alerts, point: None, grids: Vec::new(), workers: [Some(WorkerId(id)), None], open: true };
+                (item, delta(Layer::Alerts, event.seq, &event.payload))
+            })
+            .collect(),
         kind if kind.starts_with("patrol.") || kind == crate::domain::patrol::CHECKPOINT_CREATED => {
             crate::patrols::live_item(world, &event.payload)
                 .map(|(item, id)| vec![(item, delta(Layer::Patrols, id, &event.payload))])
@@ -394,6 +419,7 @@ fn incident_item(summary: &Value) -> Option<Item> {
         point: Some((summary["lat"].as_f64()?, summary["lon"].as_f64()?)),
         grids: vec![GridId(summary["grid"].as_i64()?)],
         workers: [worker("assignee"), worker("handler")],
+        open: summary["status"].as_str().and_then(Status::parse).is_some_and(Status::is_open),
     })
 }
 

@@ -30,6 +30,7 @@ use tokio::time::Instant;
 
 use super::filter::{Filter, FilterRequest, Layer};
 use super::hub::{Subscription, items_of};
+use crate::api::positions::{FixIn, to_fix};
 use crate::auth;
 use crate::domain::{Principal, Role};
 use crate::error::ApiError;
@@ -70,21 +71,6 @@ pub async fn upgrade(State(state): State<AppState>, request: Request) -> Result<
         ApiError::new(e.status(), "websocket-required", format!("{}: GET /ws is a websocket", e.body_text()))
     })?;
     Ok(ws.max_message_size(MAX_MESSAGE_BYTES).on_upgrade(move |socket| Connection::new(state, principal).run(socket)))
-}
-
-/// A `position` message.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PositionMessage {
-    lat: f64,
-    lon: f64,
-    at: Option<chrono::DateTime<chrono::Utc>>,
-    accuracy_m: Option<f64>,
-    speed_mps: Option<f64>,
-    heading_deg: Option<f64>,
-    altitude_m: Option<f64>,
-    battery_pct: Option<f64>,
-    moving: Option<bool>,
 }
 
 /// The client went away or stopped responding.
@@ -241,21 +227,19 @@ impl Connection {
     /// altitude_m?, battery_pct?, moving?, ref?}`. Answered with `position_ack {ref, flags}` once stored,
     /// so a phone on a weak signal knows what it may drop from its buffer.
     async fn position(&mut self, socket: &mut WebSocket, mut object: Map<String, Value>) -> Result<(), Gone> {
-        let Some(worker) = self.principal.worker else {
+        if self.principal.worker.is_none() {
             return self.refuse(socket, 403, "forbidden", "only a token that acts for a worker reports positions").await;
-        };
+        }
         let reference = object.remove("ref").unwrap_or(Value::Null);
-        let report: PositionMessage = match serde_json::from_value(Value::Object(object)) {
-            Ok(report) => report,
+        let item: FixIn = match serde_json::from_value(Value::Object(object)) {
+            Ok(item) => item,
             Err(e) => return self.refuse(socket, 400, "invalid-message", &format!("invalid position: {e}")).await,
         };
-        let mut fix = crate::domain::Fix::at(worker, report.lat, report.lon, report.at.unwrap_or_else(|| self.state.now()));
-        fix.accuracy_m = report.accuracy_m;
-        fix.speed_mps = report.speed_mps;
-        fix.heading_deg = report.heading_deg;
-        fix.altitude_m = report.altitude_m;
-        fix.battery_pct = report.battery_pct;
-        fix.moving = report.moving;
+        let checked = to_fix(&self.state.world(), &self.principal, item, self.state.now());
+        let fix = match checked {
+            Ok(fix) => fix,
+            Err(e) => return self.refuse(socket, e.status.as_u16(), e.slug, &e.detail).await,
+        };
         match crate::tracking::report(&self.state, vec![fix], crate::tracking::Judge::Jumps).await {
             Ok(reported) => {
                 let flags = reported.flagged.first().map(|f| f.flags.clone()).unwrap_or_default();
@@ -275,8 +259,10 @@ impl Connection {
         let world = self.state.world();
         let visibility = world.visibility(&self.principal);
         let grids_of = |region| world.region(region).is_some().then(|| world.grids_under(region));
-        let filter = Filter::check(request, |g| world.grid(g).is_some(), grids_of, self.principal.worker)
+        let mut filter = Filter::check(request, |g| world.grid(g).is_some(), grids_of, self.principal.worker)
             .map_err(|e| (422, e))?;
+        // `mine` also brings the open cases within the radius routing uses to find the nearest worker.
+        filter.mine_radius_m = filter.mine.map(|_| self.state.dispatch().nearest_radius_m);
         Ok((filter, visibility))
     }
 
@@ -320,7 +306,7 @@ impl Connection {
                     let world = self.state.world();
                     items_of(&world, &event)
                         .into_iter()
-                        .filter(|(item, _)| sub.filter.admits(item, &sub.visibility, sub.principal.worker))
+                        .filter(|(item, _)| sub.admits(item, &world))
                         .map(|(_, message)| message)
                         .collect()
                 };
@@ -346,8 +332,9 @@ fn snapshot(world: &World, sub: &Subscription) -> Value {
                 point: Some((case.place.lat, case.place.lon)),
                 grids: vec![case.place.grid],
                 workers: [case.state.assignee, case.state.handler],
+                open: true,
             };
-            if sub.filter.admits(&item, &sub.visibility, sub.principal.worker) {
+            if sub.admits(&item, world) {
                 incidents.push(payload::incidents::incident_summary(case));
             }
         }
@@ -361,8 +348,9 @@ fn snapshot(world: &World, sub: &Subscription) -> Value {
                 point: position.map(|p| (p.lat, p.lon)),
                 grids: worker.grids.iter().map(|d| d.grid_id).collect(),
                 workers: [Some(worker.id), None],
+                open: true,
             };
-            if sub.filter.admits(&item, &sub.visibility, sub.principal.worker) {
+            if sub.admits(&item, world) {
                 let mut value = payload::worker(worker);
                 value["position"] = position.map_or(Value::Null, |p| json!({"lat": p.lat, "lon": p.lon, "at": p.at}));
                 workers.push(value);

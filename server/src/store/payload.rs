@@ -30,6 +30,7 @@ pub const INCIDENT_UPDATED: &str = "incident.updated";
 pub const INCIDENT_PHOTO_ADDED: &str = "incident.photo_added";
 pub const CATEGORY_UPDATED: &str = "category.updated";
 pub const DEPARTMENT_UPDATED: &str = "department.updated";
+pub const ALERT_RAISED: &str = "alert.raised";
 
 /// Settings keys.
 pub(crate) const CELL_RESOLUTION: &str = "cell_resolution";

@@ -339,16 +339,19 @@ impl Store for PgStore {
 
     async fn insert_incident(&self, case: &Case) -> Result<(Case, Event), StoreError> {
         let mut tx = self.begin_write("starting an incident insert").await?;
-        let id = IncidentId(incidents::insert_row(&mut tx, case).await?);
-        for (position, entry) in case.history.iter().enumerate() {
-            incidents::insert_history(&mut tx, id, position, entry).await?;
-        }
-        let mut stored = case.clone();
-        stored.state.id = id;
-        let event =
-            append_event(&mut tx, payload::INCIDENT_CREATED, payload::incidents::incident_summary(&stored)).await?;
+        let stored = insert_case(&mut tx, case).await?;
         tx.commit().await.context("committing an incident")?;
-        Ok((stored, event))
+        Ok(stored)
+    }
+
+    async fn insert_incidents(&self, cases: &[Case]) -> Result<Vec<(Case, Event)>, StoreError> {
+        let mut tx = self.begin_write("starting an incident insert").await?;
+        let mut stored = Vec::with_capacity(cases.len());
+        for case in cases {
+            stored.push(insert_case(&mut tx, case).await?);
+        }
+        tx.commit().await.context("committing incidents")?;
+        Ok(stored)
     }
 
     async fn update_incidents(&self, updates: &[IncidentUpdate], kind: &str) -> Result<Event, StoreError> {
@@ -398,6 +401,13 @@ impl Store for PgStore {
         rows.into_iter().map(EventRow::into_event).collect()
     }
 
+    async fn insert_alert(&self, payload: &Value) -> Result<Event, StoreError> {
+        let mut tx = self.begin_write("starting an alert").await?;
+        let event = append_event(&mut tx, payload::ALERT_RAISED, payload.clone()).await?;
+        tx.commit().await.context("committing an alert")?;
+        Ok(event)
+    }
+
     async fn insert_fixes(&self, fixes: &[Fix], received_at: DateTime<Utc>) -> Result<(), StoreError> {
         fixes::insert(self, fixes, received_at).await
     }
@@ -441,6 +451,19 @@ async fn lock_events(conn: &mut PgConnection) -> Result<(), StoreError> {
         .await
         .context("waiting for the events lock")?;
     Ok(())
+}
+
+/// Inserts one new case (row, history, `incident.created`) inside the caller's transaction.
+async fn insert_case(conn: &mut PgConnection, case: &Case) -> Result<(Case, Event), StoreError> {
+    let id = IncidentId(incidents::insert_row(&mut *conn, case).await?);
+    for (position, entry) in case.history.iter().enumerate() {
+        incidents::insert_history(&mut *conn, id, position, entry).await?;
+    }
+    let mut stored = case.clone();
+    stored.state.id = id;
+    let event =
+        append_event(&mut *conn, payload::INCIDENT_CREATED, payload::incidents::incident_summary(&stored)).await?;
+    Ok((stored, event))
 }
 
 /// Appends the event of the write in progress. The lock is taken here, at the end of the transaction,

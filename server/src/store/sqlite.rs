@@ -388,16 +388,19 @@ impl Store for SqliteStore {
 
     async fn insert_incident(&self, case: &Case) -> Result<(Case, Event), StoreError> {
         let mut tx = self.begin_write("starting an incident insert").await?;
-        let id = IncidentId(incidents::insert_row(&mut tx, case).await?);
-        for (position, entry) in case.history.iter().enumerate() {
-            incidents::insert_history(&mut tx, id, position, entry).await?;
-        }
-        let mut stored = case.clone();
-        stored.state.id = id;
-        let event =
-            append_event(&mut tx, payload::INCIDENT_CREATED, payload::incidents::incident_summary(&stored)).await?;
+        let stored = insert_case(&mut tx, case).await?;
         tx.commit().await.context("committing an incident")?;
-        Ok((stored, event))
+        Ok(stored)
+    }
+
+    async fn insert_incidents(&self, cases: &[Case]) -> Result<Vec<(Case, Event)>, StoreError> {
+        let mut tx = self.begin_write("starting an incident insert").await?;
+        let mut stored = Vec::with_capacity(cases.len());
+        for case in cases {
+            stored.push(insert_case(&mut tx, case).await?);
+        }
+        tx.commit().await.context("committing incidents")?;
+        Ok(stored)
     }
 
     async fn update_incidents(&self, updates: &[IncidentUpdate], kind: &str) -> Result<Event, StoreError> {
@@ -447,6 +450,13 @@ impl Store for SqliteStore {
         rows.into_iter().map(EventRow::into_event).collect()
     }
 
+    async fn insert_alert(&self, payload: &Value) -> Result<Event, StoreError> {
+        let mut tx = self.begin_write("starting an alert").await?;
+        let event = append_event(&mut tx, payload::ALERT_RAISED, payload.clone()).await?;
+        tx.commit().await.context("committing an alert")?;
+        Ok(event)
+    }
+
     async fn insert_fixes(&self, fixes: &[Fix], received_at: DateTime<Utc>) -> Result<(), StoreError> {
         fixes::insert(self, fixes, received_at).await
     }
@@ -480,6 +490,19 @@ impl Store for SqliteStore {
     async fn record_patrol_progress(&self, progress: &crate::domain::patrol::Progress) -> Result<Vec<Event>, StoreError> {
         patrols::record(self, progress).await
     }
+}
+
+/// Inserts one new case (row, history, `incident.created`) inside the caller's transaction.
+async fn insert_case(conn: &mut SqliteConnection, case: &Case) -> Result<(Case, Event), StoreError> {
+    let id = IncidentId(incidents::insert_row(&mut *conn, case).await?);
+    for (position, entry) in case.history.iter().enumerate() {
+        incidents::insert_history(&mut *conn, id, position, entry).await?;
+    }
+    let mut stored = case.clone();
+    stored.state.id = id;
+    let event =
+        append_event(&mut *conn, payload::INCIDENT_CREATED, payload::incidents::incident_summary(&stored)).await?;
+    Ok((stored, event))
 }
 
 /// Appends the event of the write in progress; its `seq` is the row id `SQLite` assigns.

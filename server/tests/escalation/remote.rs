@@ -91,6 +91,11 @@ impl Store for Remote {
         forward!(self, insert_incident, case)
     }
 
+    async fn insert_incidents(&self, cases: &[Case]) -> Result<Vec<(Case, Event)>, StoreError> {
+        let (store, cases) = (self.inner.clone(), cases.to_vec());
+        self.run(async move { store.insert_incidents(&cases).await }).await
+    }
+
     async fn update_incidents(&self, updates: &[IncidentUpdate], kind: &str) -> Result<Event, StoreError> {
         let (store, updates, kind) = (self.inner.clone(), updates.to_vec(), kind.to_owned());
         self.run(async move { store.update_incidents(&updates, &kind).await }).await
@@ -108,6 +113,11 @@ impl Store for Remote {
     async fn events_since(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
         let store = self.inner.clone();
         self.run(async move { store.events_since(after, limit).await }).await
+    }
+
+    async fn insert_alert(&self, payload: &serde_json::Value) -> Result<Event, StoreError> {
+        let (store, payload) = (self.inner.clone(), payload.clone());
+        self.run(async move { store.insert_alert(&payload).await }).await
     }
 
     async fn insert_fixes(&self, fixes: &[Fix], received_at: DateTime<Utc>) -> Result<(), StoreError> {

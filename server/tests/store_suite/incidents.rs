@@ -7,7 +7,7 @@ use gridwatch::domain::incident::{
     Actor, CaseKind, EscalationLevel, HistoryEntry, Priority, Source, Status,
 };
 use gridwatch::domain::{
-    Case, Category, CategoryClass, Department, Incident, IncidentId, Photo, Place, Responsibility, Role,
+    Case, Category, CategoryClass, Department, GridId, Incident, IncidentId, Photo, Place, Responsibility, Role,
     TimeLimits,
 };
 use gridwatch::store::{IncidentUpdate, Store, StoreError};
@@ -22,6 +22,7 @@ store_tests!(
     a_department_with_an_unknown_worker_stores_nothing,
     cases_round_trip_exactly,
     a_batch_with_an_unknown_case_writes_nothing,
+    a_group_of_new_cases_commits_together,
     photos_are_stored_once_by_hash,
 );
 target_tests!(cases_survive_a_reopen, history_is_append_only);
@@ -177,6 +178,36 @@ async fn cases_round_trip_exactly(store: Arc<dyn Store>) {
     assert_eq!(event.payload["incidents"].as_array().map(Vec::len), Some(2));
     let incidents = store.snapshot().await.expect("snapshot").incidents;
     assert_eq!(incidents, vec![first, merged]);
+}
+
+/// The intake writer's group commit: several new cases in one transaction, each with its own event.
+async fn a_group_of_new_cases_commits_together(store: Arc<dyn Store>) {
+    imported(&store).await;
+    let draft = new_case(&store).await;
+    let before = store.snapshot().await.expect("snapshot");
+    let group = [
+        draft.clone(),
+        Case { description: "second".to_owned(), ..draft.clone() },
+        Case { priority: Priority::Low, ..draft.clone() },
+    ];
+    let stored = store.insert_incidents(&group).await.expect("insert");
+    assert_eq!(stored.len(), group.len());
+    for (n, ((case, event), sent)) in (1..).zip(stored.iter().zip(&group)) {
+        assert_eq!(Case { state: Incident { id: IncidentId(0), ..case.state.clone() }, ..case.clone() }, *sent);
+        assert_eq!(event.seq, before.last_seq + n, "one event per case, in order");
+        assert_eq!(event.kind, "incident.created");
+        assert_eq!(event.payload["id"], case.id().0);
+    }
+    assert!(stored.windows(2).all(|w| w[0].0.id().0 < w[1].0.id().0), "ids in the group's order");
+    let after = store.snapshot().await.expect("snapshot");
+    assert_eq!(after.incidents, stored.iter().map(|(c, _)| c.clone()).collect::<Vec<_>>());
+
+    // One case the store refuses (an unknown grid) and none of the group is written.
+    let ghost = Case { place: Place { grid: GridId(987_654), ..draft.place }, ..draft.clone() };
+    assert!(store.insert_incidents(&[draft.clone(), ghost]).await.is_err());
+    let last = store.snapshot().await.expect("snapshot");
+    assert_eq!(last.incidents, after.incidents, "the first case of the refused group was not written");
+    assert_eq!(last.last_seq, after.last_seq);
 }
 
 async fn a_batch_with_an_unknown_case_writes_nothing(store: Arc<dyn Store>) {

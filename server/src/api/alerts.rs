@@ -1,0 +1,114 @@
+//! `POST /api/alerts`: an area alert (应急联动). A command centre draws a polygon or a circle; every
+//! on-duty worker whose latest position lies inside it (and inside the caller's scope) receives the alert
+//! on their websocket at once, whatever they subscribed to. The alert is an event, so a phone that was
+//! offline gets it on `resume`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use geo::{Contains, Point};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::workers::can_see;
+use super::{AppJson, geo_json};
+use crate::auth::Auth;
+use crate::dispatch::routing::haversine_m;
+use crate::domain::{DutyStatus, Role, WorkerId};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+const RAISERS: &[Role] = &[Role::Commander];
+const MAX_TITLE_CHARS: usize = 200;
+const MAX_MESSAGE_CHARS: usize = 2000;
+/// The largest circle, meters.
+const MAX_RADIUS_M: f64 = 50_000.0;
+
+/// `{title, message?, area}`: `area` is a GeoJSON `Polygon` / `MultiPolygon` geometry, or
+/// `{"circle": {"lat", "lon", "radius_m"}}`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RaiseAlert {
+    title: String,
+    #[serde(default)]
+    message: String,
+    #[schema(value_type = Object)]
+    area: Value,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Circle {
+    lat: f64,
+    lon: f64,
+    radius_m: f64,
+}
+
+enum Area {
+    Shape(geo::MultiPolygon<f64>),
+    Circle(Circle),
+}
+
+impl Area {
+    fn contains(&self, lat: f64, lon: f64) -> bool {
+        match self {
+            Self::Shape(shape) => shape.contains(&Point::new(lon, lat)),
+            Self::Circle(c) => haversine_m(c.lat, c.lon, lat, lon) <= c.radius_m,
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/api/alerts", tag = "live", request_body = RaiseAlert,
+    responses((status = 201, description = "`{seq, title, workers, count}`: the event and the workers it reached"),
+        (status = 400), (status = 403), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn raise(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppJson(body): AppJson<Value>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    auth.require(RAISERS)?;
+    let body: RaiseAlert = serde_json::from_value(body).map_err(|e| ApiError::invalid(format!("invalid alert: {e}")))?;
+    let title = body.title.trim().to_owned();
+    if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
+        return Err(ApiError::invalid(format!("title must be 1..={MAX_TITLE_CHARS} characters")).with("field", "title"));
+    }
+    if body.message.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(ApiError::invalid(format!("message is at most {MAX_MESSAGE_CHARS} characters")).with("field", "message"));
+    }
+    let area = match body.area.get("circle") {
+        Some(circle) => {
+            let c: Circle = serde_json::from_value(circle.clone())
+                .map_err(|e| ApiError::invalid(format!("invalid circle: {e}")).with("field", "area"))?;
+            crate::world::locate::checked_latlng(c.lat, c.lon)?;
+            if !(c.radius_m.is_finite() && c.radius_m > 0.0 && c.radius_m <= MAX_RADIUS_M) {
+                return Err(ApiError::invalid(format!("radius_m must be in (0, {MAX_RADIUS_M}] meters")).with("field", "area"));
+            }
+            Area::Circle(c)
+        }
+        None => Area::Shape(geo_json::area_geometry(&body.area)?),
+    };
+    let _writing = state.write_lock().await;
+    let workers: Vec<WorkerId> = {
+        let world = state.world();
+        let visibility = world.visibility(&auth.0);
+        world
+            .workers()
+            .filter(|w| w.duty == DutyStatus::OnDuty && can_see(&visibility, &auth.0, w))
+            .filter(|w| world.position(w.id).is_some_and(|p| area.contains(p.lat, p.lon)))
+            .map(|w| w.id)
+            .collect()
+    };
+    let payload = json!({
+        "title": title,
+        "message": body.message,
+        "area": body.area,
+        "workers": workers,
+        "raised_by": {"role": auth.0.role.as_str(), "worker": auth.0.worker},
+    });
+    let event = state.store().insert_alert(&payload).await?;
+    let seq = event.seq;
+    state.commit(event, |_| {});
+    metrics::counter!("gridwatch_alerts_total").increment(1);
+    Ok((StatusCode::CREATED, Json(json!({"seq": seq, "title": title, "workers": workers, "count": workers.len()}))))
+}
