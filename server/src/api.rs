@@ -18,6 +18,7 @@ mod nearby;
 mod open311;
 mod openapi;
 mod osmand;
+mod patrols;
 mod photos;
 pub(crate) mod positions;
 mod regions;
@@ -58,6 +59,11 @@ pub fn app(state: AppState) -> Router {
         .route("/regions/{id}", get(regions::one))
         .route("/grids", get(grids::list))
         .route("/grids/{id}", get(grids::one))
+        .route("/grids/{id}/coverage", get(patrols::coverage))
+        .route("/patrols", get(patrols::list).post(patrols::start))
+        .route("/patrols/{id}", get(patrols::one))
+        .route("/patrols/{id}/end", post(patrols::end))
+        .route("/checkpoints", get(patrols::checkpoints).post(patrols::create_checkpoint))
         .route("/buildings", get(buildings::list).post(buildings::create))
         .route("/buildings/{id}", get(buildings::one))
         .route("/workers", get(workers::list).post(workers::create))

@@ -11,6 +11,7 @@ pub mod fix;
 pub mod grid;
 pub mod ids;
 pub mod incident;
+pub mod patrol;
 pub mod region;
 pub mod worker;
 
@@ -20,7 +21,7 @@ pub use category::{Category, CategoryClass, Department, TimeLimits};
 pub use event::Event;
 pub use fix::Fix;
 pub use grid::{Grid, GridFlag};
-pub use ids::{BuildingId, GridId, RegionId, TokenId, WorkerId};
+pub use ids::{BuildingId, CheckpointId, GridId, PatrolId, RegionId, TokenId, WorkerId};
 pub use incident::{Case, Incident, IncidentId, Photo, Place};
 pub use region::{Region, RegionLevel};
 pub use worker::{DutyStatus, GridDuty, Responsibility, Worker, WorkerKind};

@@ -16,6 +16,7 @@ pub mod dispatch;
 pub mod clock;
 pub mod cases;
 pub mod live;
+pub mod patrols;
 pub mod tracking;
 
 use std::future::Future;

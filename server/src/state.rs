@@ -41,6 +41,7 @@ struct Inner {
     /// Routes committed events and positions to websocket subscribers.
     hub: Arc<Hub>,
     tracker: crate::tracking::Tracker,
+    patrols: crate::patrols::Patrols,
     /// Reports waiting for the intake writer (`cases::intake`), which commits them in groups. The
     /// writer task starts on the first report and ends when the last `AppState` is dropped.
     intake: OnceLock<mpsc::UnboundedSender<Pending>>,
@@ -80,6 +81,7 @@ impl AppState {
                 dispatch: options.dispatch,
                 hub: Arc::new(Hub::new(options.live)),
                 tracker: crate::tracking::Tracker::default(),
+                patrols: crate::patrols::Patrols::default(),
                 intake: OnceLock::new(),
                 intake_batch_max: options.intake_batch_max.unwrap_or(intake::DEFAULT_BATCH_MAX).max(1),
             }),
@@ -123,6 +125,12 @@ impl AppState {
     #[must_use]
     pub fn tracker(&self) -> &crate::tracking::Tracker {
         &self.inner.tracker
+    }
+
+    /// Patrols, checkpoints and cell visits.
+    #[must_use]
+    pub fn patrols(&self) -> &crate::patrols::Patrols {
+        &self.inner.patrols
     }
 
     /// A read guard on the world. Drop it before any `.await`.

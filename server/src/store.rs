@@ -16,9 +16,10 @@ use chrono::{DateTime, Utc};
 use geo::MultiPolygon;
 use h3o::{CellIndex, Resolution};
 
+use crate::domain::patrol::{Checkpoint, NewCheckpoint, Patrol, PatrolBook, Progress};
 use crate::domain::{
     Building, Case, Category, Department, DutyStatus, Event, Fix, Grid, GridDuty, GridFlag, GridId, IncidentId,
-    Photo, Region, RegionId, RegionLevel, Role, Scope, TokenId, Worker, WorkerId, WorkerKind,
+    PatrolId, Photo, Region, RegionId, RegionLevel, Role, Scope, TokenId, Worker, WorkerId, WorkerKind,
 };
 
 /// Which backend a store is.
@@ -244,6 +245,21 @@ pub trait Store: Send + Sync + 'static {
     /// A worker's fixes with `from <= at < to`, oldest first, at most `limit`.
     async fn track(&self, worker: WorkerId, from: DateTime<Utc>, to: DateTime<Utc>, limit: u32)
     -> Result<Vec<Fix>, StoreError>;
+
+    /// Every patrol, checkpoint, check-in and last cell visit (the patrol service keeps them in memory).
+    async fn patrol_book(&self) -> Result<PatrolBook, StoreError>;
+
+    /// Opens a patrol and appends `patrol.started`; `Conflict` when the worker has an open one.
+    async fn insert_patrol(&self, worker: WorkerId, started_at: DateTime<Utc>) -> Result<(Patrol, Event), StoreError>;
+
+    /// Ends an open patrol and appends `patrol.ended`; `NotFound` unless the patrol exists and is open.
+    async fn end_patrol(&self, patrol: PatrolId, ended_at: DateTime<Utc>) -> Result<(Patrol, Event), StoreError>;
+
+    async fn insert_checkpoint(&self, checkpoint: &NewCheckpoint) -> Result<(Checkpoint, Event), StoreError>;
+
+    /// Writes a patrol's progress — cell visits (each keeps its latest time), check-ins, current grid —
+    /// and appends its events in order, in one transaction.
+    async fn record_patrol_progress(&self, progress: &Progress) -> Result<Vec<Event>, StoreError>;
 }
 
 /// Opens the store named by `database_url` (`postgres://…` or `sqlite://…`), runs migrations.

@@ -136,6 +136,7 @@ pub async fn report(state: &AppState, mut fixes: Vec<Fix>, judge: Judge) -> Resu
         }
     }
 
+    let patrolled = state.patrols().watched(state, &fixes).await;
     let (done, stored) = oneshot::channel();
     let accepted = fixes.len();
     tracker
@@ -146,6 +147,7 @@ pub async fn report(state: &AppState, mut fixes: Vec<Fix>, judge: Judge) -> Resu
     match stored.await {
         Ok(Ok(())) => {
             metrics::counter!("gridwatch_positions_total").increment(accepted as u64);
+            crate::patrols::observe(state, patrolled).await;
             Ok(Reported { accepted, flagged })
         }
         Ok(Err(e)) => Err(unavailable(&e)),

@@ -46,6 +46,8 @@ mod fixture;
 mod incidents;
 #[path = "store_suite/log.rs"]
 mod log;
+#[path = "store_suite/patrols.rs"]
+mod patrols;
 #[path = "store_suite/people.rs"]
 mod people;
 #[path = "store_suite/postgis.rs"]

@@ -19,6 +19,7 @@ mod live;
 mod nearby;
 mod open311;
 mod osm_import;
+mod patrols;
 mod photos;
 mod positions;
 mod restart;

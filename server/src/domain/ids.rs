@@ -40,3 +40,11 @@ id_type!(
     /// An API token.
     TokenId
 );
+id_type!(
+    /// A patrol (巡逻): one worker's shift on the move.
+    PatrolId
+);
+id_type!(
+    /// A checkpoint (巡查点) a patrol checks in at.
+    CheckpointId
+);

@@ -398,6 +398,11 @@ pub fn items_of(world: &World, event: &Event) -> Vec<(Item, Arc<str>)> {
                 (item, delta(Layer::Alerts, event.seq, &event.payload))
             })
             .collect(),
+        kind if kind.starts_with("patrol.") || kind == crate::domain::patrol::CHECKPOINT_CREATED => {
+            crate::patrols::live_item(world, &event.payload)
+                .map(|(item, id)| vec![(item, delta(Layer::Patrols, id, &event.payload))])
+                .unwrap_or_default()
+        }
         _ => Vec::new(),
     }
 }

@@ -9,6 +9,7 @@
 mod fixes;
 mod import;
 mod incidents;
+mod patrols;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -468,6 +469,26 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<Fix>, StoreError> {
         fixes::track(self, worker, from, to, limit).await
+    }
+
+    async fn patrol_book(&self) -> Result<crate::domain::patrol::PatrolBook, StoreError> {
+        patrols::book(self).await
+    }
+
+    async fn insert_patrol(&self, worker: WorkerId, started_at: DateTime<Utc>) -> Result<(crate::domain::patrol::Patrol, Event), StoreError> {
+        patrols::insert(self, worker, started_at).await
+    }
+
+    async fn end_patrol(&self, patrol: crate::domain::PatrolId, ended_at: DateTime<Utc>) -> Result<(crate::domain::patrol::Patrol, Event), StoreError> {
+        patrols::end(self, patrol, ended_at).await
+    }
+
+    async fn insert_checkpoint(&self, checkpoint: &crate::domain::patrol::NewCheckpoint) -> Result<(crate::domain::patrol::Checkpoint, Event), StoreError> {
+        patrols::insert_checkpoint(self, checkpoint).await
+    }
+
+    async fn record_patrol_progress(&self, progress: &crate::domain::patrol::Progress) -> Result<Vec<Event>, StoreError> {
+        patrols::record(self, progress).await
     }
 }
 

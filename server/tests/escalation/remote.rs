@@ -129,4 +129,29 @@ impl Store for Remote {
         let store = self.inner.clone();
         self.run(async move { store.track(worker, from, to, limit).await }).await
     }
+
+    async fn patrol_book(&self) -> Result<gridwatch::domain::patrol::PatrolBook, StoreError> {
+        let store = self.inner.clone();
+        self.run(async move { store.patrol_book().await }).await
+    }
+
+    async fn insert_patrol(&self, worker: WorkerId, started_at: DateTime<Utc>) -> Result<(gridwatch::domain::patrol::Patrol, Event), StoreError> {
+        let store = self.inner.clone();
+        self.run(async move { store.insert_patrol(worker, started_at).await }).await
+    }
+
+    async fn end_patrol(&self, patrol: gridwatch::domain::PatrolId, ended_at: DateTime<Utc>) -> Result<(gridwatch::domain::patrol::Patrol, Event), StoreError> {
+        let store = self.inner.clone();
+        self.run(async move { store.end_patrol(patrol, ended_at).await }).await
+    }
+
+    async fn insert_checkpoint(&self, checkpoint: &gridwatch::domain::patrol::NewCheckpoint) -> Result<(gridwatch::domain::patrol::Checkpoint, Event), StoreError> {
+        let (store, checkpoint) = (self.inner.clone(), checkpoint.clone());
+        self.run(async move { store.insert_checkpoint(&checkpoint).await }).await
+    }
+
+    async fn record_patrol_progress(&self, progress: &gridwatch::domain::patrol::Progress) -> Result<Vec<Event>, StoreError> {
+        let (store, progress) = (self.inner.clone(), progress.clone());
+        self.run(async move { store.record_patrol_progress(&progress).await }).await
+    }
 }

@@ -1,0 +1,271 @@
+//! The patrol service (巡逻): open and end shifts, checkpoints, and the observer that turns each stored
+//! fix of a worker on patrol into cell visits, grid enter/exit and check-ins (巡查打卡).
+//!
+//! Patrols, checkpoints, check-ins and the last visit of each cell live in memory (the [`Patrols`]
+//! book, loaded from the store at first use) and in the store. Every change takes the writer lock,
+//! commits (rows + events) and only then changes the book and publishes the events, like every other
+//! change. The observer runs after a batch of fixes has committed (`tracking::report` calls it), so
+//! check-ins never refer to fixes that are not stored. The pure rules are in `domain::patrol`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use chrono::{DateTime, Utc};
+use h3o::CellIndex;
+use rustc_hash::FxHashMap;
+use tokio::sync::OnceCell;
+
+use crate::domain::patrol::{self, CheckIn, Checkpoint, NewCheckpoint, Patrol, PatrolBook, Progress, Step};
+use crate::domain::{CheckpointId, Fix, GridId, PatrolId, WorkerId};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::StoreError;
+
+/// The patrol book, kept in `AppState`.
+#[derive(Debug, Default)]
+pub struct Patrols {
+    /// Loaded once from the store; changed only under the writer lock, after a commit.
+    book: OnceCell<Mutex<Book>>,
+}
+
+/// Patrols and what they did, in memory.
+#[derive(Debug, Default)]
+pub struct Book {
+    patrols: BTreeMap<PatrolId, Patrol>,
+    /// The open patrol of each worker on one.
+    open: FxHashMap<WorkerId, PatrolId>,
+    checkpoints: BTreeMap<CheckpointId, Checkpoint>,
+    check_ins: BTreeMap<PatrolId, Vec<CheckIn>>,
+    /// The last visit of each visited cell, by any patrol.
+    visits: FxHashMap<CellIndex, DateTime<Utc>>,
+}
+
+impl Book {
+    fn from_stored(stored: PatrolBook) -> Self {
+        let mut book = Self::default();
+        for p in stored.patrols {
+            book.put_patrol(p);
+        }
+        book.checkpoints = stored.checkpoints.into_iter().map(|c| (c.id, c)).collect();
+        for c in stored.check_ins {
+            book.check_ins.entry(c.patrol).or_default().push(c);
+        }
+        book.visits = stored.visits.into_iter().collect();
+        book
+    }
+
+    fn put_patrol(&mut self, p: Patrol) {
+        if p.is_open() {
+            self.open.insert(p.worker, p.id);
+        } else if self.open.get(&p.worker) == Some(&p.id) {
+            self.open.remove(&p.worker);
+        }
+        self.patrols.insert(p.id, p);
+    }
+
+    #[must_use]
+    pub fn patrol(&self, id: PatrolId) -> Option<&Patrol> {
+        self.patrols.get(&id)
+    }
+
+    /// The worker's open patrol.
+    #[must_use]
+    pub fn open_patrol(&self, worker: WorkerId) -> Option<&Patrol> {
+        self.open.get(&worker).and_then(|id| self.patrols.get(id))
+    }
+
+    #[must_use = "iterators are lazy"]
+    pub fn patrols(&self) -> impl DoubleEndedIterator<Item = &Patrol> {
+        self.patrols.values()
+    }
+
+    pub fn checkpoints(&self) -> impl Iterator<Item = &Checkpoint> {
+        self.checkpoints.values()
+    }
+
+    #[must_use]
+    pub fn checkpoint(&self, id: CheckpointId) -> Option<&Checkpoint> {
+        self.checkpoints.get(&id)
+    }
+
+    /// A patrol's check-ins, in the order they happened.
+    #[must_use]
+    pub fn check_ins(&self, patrol: PatrolId) -> &[CheckIn] {
+        self.check_ins.get(&patrol).map_or(&[], Vec::as_slice)
+    }
+
+    /// When `cell` was last visited by a patrol.
+    #[must_use]
+    pub fn last_visit(&self, cell: CellIndex) -> Option<DateTime<Utc>> {
+        self.visits.get(&cell).copied()
+    }
+
+    fn apply(&mut self, progress: &Progress) {
+        if let Some(p) = self.patrols.get_mut(&progress.patrol) {
+            p.current_grid = progress.current_grid;
+            p.last_fix_at = progress.last_fix_at;
+        }
+        for &(cell, at) in &progress.visits {
+            let last = self.visits.entry(cell).or_insert(at);
+            *last = (*last).max(at);
+        }
+        self.check_ins.entry(progress.patrol).or_default().extend(progress.check_ins.iter().cloned());
+    }
+}
+
+impl Patrols {
+    /// The book, loaded from the store the first time. Drop the guard before any `.await`.
+    pub async fn book(&self, state: &AppState) -> Result<MutexGuard<'_, Book>, StoreError> {
+        let book = self
+            .book
+            .get_or_try_init(|| async { Ok::<_, StoreError>(Mutex::new(Book::from_stored(state.store().patrol_book().await?))) })
+            .await?;
+        Ok(book.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The unflagged fixes of workers on an open patrol: what [`observe`] needs after the fixes commit.
+    pub async fn watched(&self, state: &AppState, fixes: &[Fix]) -> Vec<Fix> {
+        match self.book(state).await {
+            Ok(book) => {
+                fixes.iter().filter(|f| !f.is_flagged() && book.open.contains_key(&f.worker)).cloned().collect()
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "loading patrols; fixes not observed");
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// Observes committed fixes of workers on patrol (see `domain::patrol::observe`), stores what they did
+/// and publishes the events. A store failure is logged: the fixes themselves are already stored.
+pub async fn observe(state: &AppState, fixes: Vec<Fix>) {
+    if fixes.is_empty() {
+        return;
+    }
+    let _writing = state.write_lock().await;
+    let mut by_worker: BTreeMap<WorkerId, Vec<Step>> = BTreeMap::new();
+    {
+        let world = state.world();
+        for fix in &fixes {
+            let Ok(here) = world.locate(fix.lat, fix.lon) else { continue };
+            let grid = if here.outside { None } else { here.links.map(|l| l.grid) };
+            by_worker.entry(fix.worker).or_default().push(Step {
+                lat: fix.lat,
+                lon: fix.lon,
+                at: fix.at,
+                cell: here.cell,
+                grid,
+            });
+        }
+    }
+    for (worker, steps) in by_worker {
+        let progress = {
+            let Ok(book) = state.patrols().book(state).await else { return };
+            let Some(open) = book.open_patrol(worker) else { continue };
+            let hit: BTreeSet<CheckpointId> = book.check_ins(open.id).iter().map(|c| c.checkpoint).collect();
+            let checkpoints: Vec<Checkpoint> = book.checkpoints().cloned().collect();
+            patrol::observe(open, &hit, &checkpoints, &steps)
+        };
+        if progress.is_empty() {
+            continue;
+        }
+        match state.store().record_patrol_progress(&progress).await {
+            Ok(events) => {
+                if let Ok(mut book) = state.patrols().book(state).await {
+                    book.apply(&progress);
+                }
+                for event in events {
+                    state.commit(event, |_| {});
+                }
+            }
+            Err(e) => tracing::error!(error = %e, patrol = %progress.patrol, "storing a patrol's progress"),
+        }
+    }
+}
+
+/// Opens a patrol for `worker` (already checked to exist and be in the caller's scope). 409 when the
+/// worker already has an open one.
+pub async fn start(state: &AppState, worker: WorkerId) -> Result<Patrol, ApiError> {
+    let _writing = state.write_lock().await;
+    if let Some(open) = state.patrols().book(state).await?.open_patrol(worker) {
+        return Err(ApiError::conflict(format!("worker {worker} is already on patrol {}; end it first", open.id))
+            .with("patrol_id", open.id.0));
+    }
+    let (patrol, event) = state.store().insert_patrol(worker, state.now()).await?;
+    state.patrols().book(state).await?.put_patrol(patrol.clone());
+    state.commit(event, |_| {});
+    Ok(patrol)
+}
+
+/// Ends an open patrol. 404 for an unknown one, 409 for one already ended.
+pub async fn end(state: &AppState, id: PatrolId) -> Result<Patrol, ApiError> {
+    let _writing = state.write_lock().await;
+    {
+        let book = state.patrols().book(state).await?;
+        let patrol = book.patrol(id).ok_or_else(|| ApiError::not_found(format!("patrol {id}")))?;
+        if let Some(ended) = patrol.ended_at {
+            return Err(ApiError::conflict(format!("patrol {id} already ended at {}", ended.to_rfc3339())));
+        }
+    }
+    let (patrol, event) = state.store().end_patrol(id, state.now()).await?;
+    state.patrols().book(state).await?.put_patrol(patrol.clone());
+    state.commit(event, |_| {});
+    Ok(patrol)
+}
+
+/// Creates a checkpoint (already validated).
+pub async fn create_checkpoint(state: &AppState, new: &NewCheckpoint) -> Result<Checkpoint, ApiError> {
+    let _writing = state.write_lock().await;
+    drop(state.patrols().book(state).await?); // loaded before the first write, so the write is not lost
+    let (checkpoint, event) = state.store().insert_checkpoint(new).await?;
+    state.patrols().book(state).await?.checkpoints.insert(checkpoint.id, checkpoint.clone());
+    state.commit(event, |_| {});
+    Ok(checkpoint)
+}
+
+/// The grid of a checkpoint: the one given, else the grid the point lies in (none outside every grid).
+#[must_use]
+pub fn grid_of(world: &crate::world::World, lat: f64, lon: f64) -> Option<GridId> {
+    world.locate(lat, lon).ok().filter(|l| !l.outside).and_then(|l| l.links.map(|l| l.grid))
+}
+
+/// How a `patrol.*` or `checkpoint.created` event reaches the live map (layer `patrols`): at its point,
+/// in its grid (a crossing's or checkpoint's grid, else the worker's grids), about its worker; with the
+/// id of its patrol (or checkpoint).
+#[must_use]
+pub fn live_item(world: &crate::world::World, payload: &serde_json::Value) -> Option<(crate::live::filter::Item, i64)> {
+    let worker = payload["worker"].as_i64().map(WorkerId);
+    let point = payload["lat"].as_f64().zip(payload["lon"].as_f64());
+    let grids = match payload["grid"].as_i64() {
+        Some(grid) => vec![GridId(grid)],
+        None => worker.and_then(|w| world.worker(w)).map(|w| w.grids.iter().map(|d| d.grid_id).collect()).unwrap_or_default(),
+    };
+    let point = point.or_else(|| worker.and_then(|w| world.position(w)).map(|p| (p.lat, p.lon)));
+    let id = payload["patrol"].as_i64().or(payload["id"].as_i64())?;
+    Some((crate::live::filter::Item { layer: crate::live::filter::Layer::Patrols, point, grids, workers: [worker, None], open: true }, id))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::live::filter::Layer;
+
+    #[test]
+    fn patrol_events_reach_the_patrols_layer_at_their_point_grid_and_worker() {
+        let world = crate::world::World::default();
+        let crossing = json!({"patrol": 7, "worker": 3, "grid": 5, "at": "2026-11-29T08:00:00Z", "lat": 36.19, "lon": 113.11});
+        let (item, id) = live_item(&world, &crossing).expect("an item");
+        assert_eq!(id, 7);
+        assert_eq!(item.layer, Layer::Patrols);
+        assert_eq!((item.point, item.grids, item.workers), (Some((36.19, 113.11)), vec![GridId(5)], [Some(WorkerId(3)), None]));
+        // `patrol.started` carries the patrol itself: no place until the worker reports one.
+        let (item, id) = live_item(&world, &json!({"id": 8, "worker": 3, "started_at": "2026-11-29T08:00:00Z"})).expect("an item");
+        assert_eq!((id, item.point, item.grids.len()), (8, None, 0));
+        let (item, id) = live_item(&world, &json!({"id": 2, "name": "gate", "lat": 36.0, "lon": 113.0, "grid": null})).expect("a checkpoint");
+        assert_eq!((id, item.point, item.workers), (2, Some((36.0, 113.0)), [None, None]));
+        assert!(live_item(&world, &json!({"worker": 3})).is_none(), "no id, nothing to route");
+    }
+}
