@@ -231,8 +231,9 @@ async fn main() -> Result<()> {
         body.clear();
         body.push('[');
         for k in 0..args.batch {
+            let count = movers.len();
             let mover = &mut movers[next_mover];
-            next_mover = (next_mover + 1) % movers.len();
+            next_mover = (next_mover + 1) % count;
             mover.walk(step_m, extent, &mut rng);
             let fix_at = now - TimeDelta::microseconds((args.batch - 1 - k) as i64);
             if k > 0 {
