@@ -347,7 +347,7 @@ async fn main() -> Result<()> {
     eprintln!(
         "{}: {accepted} of {} positions acknowledged ({:.0}/s), {failed} failed batches, {flagged} flagged; HTTP p50 {:.1} ms p99 {:.1} ms; \
          delivery p50 {:.1} ms p99 {:.1} ms max {:.1} ms over {messages} messages ({hearing} clients heard); \
-         server RSS peak {:?} MiB, CPU {:?} cores, tool CPU {:?} cores; live after {}; resyncs {}",
+         server RSS peak {} MiB, CPU {} cores, tool CPU {} cores; live after {}; resyncs {}",
         args.label,
         measured.len() * args.batch,
         result["accepted_per_s"].as_f64().unwrap_or(0.0),
