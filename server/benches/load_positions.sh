@@ -9,7 +9,7 @@
 #
 # Environment: RUNS (3), STORES ("sqlite postgres"), LOAD_ARGS (extra arguments for the load tool, e.g.
 # "--rate 50000 --batch 2000 --clients 1000 --duration-s 20"), SERVER_ARGS (extra arguments for
-# `gridwatch demo`, e.g. "--ws-queue 256"). Without GRIDWATCH_BENCH_DATABASE_URL the PostGIS runs are
+# `gridwatch demo`, e.g. "--ws-queue 256"), RESULTS_OUT (a file to keep each run's JSON line in). Without GRIDWATCH_BENCH_DATABASE_URL the PostGIS runs are
 # skipped.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -64,22 +64,23 @@ for run in $(seq 1 "$RUNS"); do
   done
 done
 
+if [ -n "${RESULTS_OUT:-}" ]; then cp "$RESULTS" "$RESULTS_OUT"; fi
 python3 - "$RESULTS" "$RUNS" <<'PY'
 import json, statistics, sys
 runs = [json.loads(line) for line in open(sys.argv[1])]
 print(f"\nmedians of {sys.argv[2]} runs (each run: its own fresh store and server)\n")
 print("| store | clients | movers | target /s | batch | accepted /s | HTTP p50 ms | HTTP p99 ms | delivery p50 ms | delivery p99 ms | delivery max ms "
-      "| messages /s | flagged | failed batches | resyncs | overflowed | server RSS before → peak MiB | server CPU cores | tool CPU cores |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+      "| messages /s | flagged | failed batches | ws closed | resyncs | overflowed | server RSS before → peak MiB | server CPU cores | tool CPU cores |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for label in dict.fromkeys(r["label"] for r in runs):
     rs = [r for r in runs if r["label"] == label]
     m = lambda k: statistics.median(r[k] if r[k] is not None else float("nan") for r in rs)
     overflowed = max(max(r["overflowed_max_seen"], r["live_after"]["overflowed"]) for r in rs)
     print(f"| {label} | {m('clients'):.0f} | {m('movers'):.0f} | {m('rate'):,.0f} | {m('batch'):.0f} | {m('accepted_per_s'):,.0f} | "
-          f"{m('http_p50_ms'):.1f} | {m('http_p99_ms'):.1f} | {m('delivery_p50_ms'):.1f} | {m('delivery_p99_ms'):.1f} | "
-          f"{m('delivery_max_ms'):.0f} | {m('messages_per_s'):,.0f} | {m('flagged'):.0f} | {m('failed_batches'):.0f} | "
+          f"{m('http_p50_ms'):,.1f} | {m('http_p99_ms'):,.1f} | {m('delivery_p50_ms'):,.1f} | {m('delivery_p99_ms'):,.1f} | "
+          f"{m('delivery_max_ms'):,.0f} | {m('messages_per_s'):,.0f} | {m('flagged'):.0f} | {m('failed_batches'):.0f} | {m('ws_dropped'):.0f} | "
           f"{m('resyncs'):.0f} | {overflowed} | {m('server_rss_before_mib'):.0f} → {m('server_rss_peak_mib'):.0f} | "
           f"{m('server_cpu_cores'):.2f} | {m('tool_cpu_cores'):.2f} |")
-print("\nper run (accepted /s, delivery p99 ms):",
-      "; ".join(f"{r['label']} {r['accepted_per_s']:,.0f}, {r['delivery_p99_ms']:.1f}" for r in runs))
+print("\nper run (accepted /s, delivery p99 ms, websocket connections the server closed):",
+      "; ".join(f"{r['label']} {r['accepted_per_s']:,.0f}, {r['delivery_p99_ms']:,.0f}, {r['ws_dropped']}" for r in runs))
 PY

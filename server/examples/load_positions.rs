@@ -265,7 +265,8 @@ async fn main() -> Result<()> {
                     None
                 }
                 Err(e) => {
-                    eprintln!("batch {j}: {e}");
+                    let why = if e.is_timeout() { " (timed out after 60 s)" } else { "" };
+                    eprintln!("batch {j}: {e}{why}");
                     None
                 }
             };
