@@ -133,7 +133,7 @@ async fn main() -> Result<()> {
     if !(args.rate > 0.0 && args.duration_s > 0.0 && args.warmup_s >= 0.0 && (1..=10_000).contains(&args.batch)) {
         bail!("--rate and --duration-s must be positive, --warmup-s not negative, --batch in 1..=10000");
     }
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
+    let http = reqwest::Client::builder().timeout(Duration::from_mins(1)).build()?;
     let extent = city_extent(&http, &args).await?;
     let mut workers = worker_ids(&http, &args).await?;
     if let Some(n) = args.workers {
@@ -178,7 +178,7 @@ async fn main() -> Result<()> {
         if listeners.iter().any(tokio::task::JoinHandle::is_finished) {
             bail!("a websocket client failed to subscribe (raise `ulimit -n`?)");
         }
-        if setup.elapsed() > Duration::from_secs(120) {
+        if setup.elapsed() > Duration::from_mins(2) {
             bail!("only {} of {} websocket clients subscribed in 120 s", ready.load(Ordering::Relaxed), args.clients);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -235,7 +235,7 @@ async fn main() -> Result<()> {
             let mover = &mut movers[next_mover];
             next_mover = (next_mover + 1) % count;
             mover.walk(step_m, extent, &mut rng);
-            let fix_at = now - TimeDelta::microseconds((args.batch - 1 - k) as i64);
+            let fix_at = now - TimeDelta::microseconds(i64::try_from(args.batch - 1 - k)?);
             if k > 0 {
                 body.push(',');
             }
