@@ -82,5 +82,5 @@ for label in dict.fromkeys(r["label"] for r in runs):
           f"{m('resyncs'):.0f} | {overflowed} | {m('server_rss_before_mib'):.0f} → {m('server_rss_peak_mib'):.0f} | "
           f"{m('server_cpu_cores'):.2f} | {m('tool_cpu_cores'):.2f} |")
 print("\nper run (accepted /s, delivery p99 ms, websocket connections the server closed):",
-      "; ".join(f"{r['label']} {r['accepted_per_s']:,.0f}, {r['delivery_p99_ms']:,.0f}, {r['ws_dropped']}" for r in runs))
+      "; ".join(f"{r['label']} {r['accepted_per_s']:,.0f}, {r['delivery_p99_ms'] or float('nan'):,.0f}, {r['ws_dropped']}" for r in runs))
 PY
