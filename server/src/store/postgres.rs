@@ -347,8 +347,12 @@ impl Store for PgStore {
     async fn insert_incidents(&self, cases: &[Case]) -> Result<Vec<(Case, Event)>, StoreError> {
         let mut tx = self.begin_write("starting an incident insert").await?;
         let mut stored = Vec::with_capacity(cases.len());
+        // One events lock for the whole group: its events are appended back to back and commit together.
+        if !cases.is_empty() {
+            lock_events(&mut tx).await?;
+        }
         for case in cases {
-            stored.push(insert_case(&mut tx, case).await?);
+            stored.push(insert_case_locked(&mut tx, case).await?);
         }
         tx.commit().await.context("committing incidents")?;
         Ok(stored)
@@ -360,9 +364,7 @@ impl Store for PgStore {
             incidents::update_row(&mut tx, &update.case).await?;
             let history = &update.case.history;
             let first = history.len().saturating_sub(update.new_entries);
-            for (position, entry) in history.iter().enumerate().skip(first) {
-                incidents::insert_history(&mut tx, update.case.id(), position, entry).await?;
-            }
+            incidents::insert_histories(&mut tx, update.case.id(), first, &history[first..]).await?;
         }
         let summaries: Vec<_> = updates.iter().map(|u| payload::incidents::incident_summary(&u.case)).collect();
         let event = append_event(&mut tx, kind, serde_json::json!({ "incidents": summaries })).await?;
@@ -456,13 +458,21 @@ async fn lock_events(conn: &mut PgConnection) -> Result<(), StoreError> {
 /// Inserts one new case (row, history, `incident.created`) inside the caller's transaction.
 async fn insert_case(conn: &mut PgConnection, case: &Case) -> Result<(Case, Event), StoreError> {
     let id = IncidentId(incidents::insert_row(&mut *conn, case).await?);
-    for (position, entry) in case.history.iter().enumerate() {
-        incidents::insert_history(&mut *conn, id, position, entry).await?;
-    }
+    incidents::insert_histories(&mut *conn, id, 0, &case.history).await?;
     let mut stored = case.clone();
     stored.state.id = id;
     let event =
         append_event(&mut *conn, payload::INCIDENT_CREATED, payload::incidents::incident_summary(&stored)).await?;
+    Ok((stored, event))
+}
+
+/// As [`insert_case`], in a transaction that already holds the events lock.
+async fn insert_case_locked(conn: &mut PgConnection, case: &Case) -> Result<(Case, Event), StoreError> {
+    let id = IncidentId(incidents::insert_row(&mut *conn, case).await?);
+    incidents::insert_histories(&mut *conn, id, 0, &case.history).await?;
+    let mut stored = case.clone();
+    stored.state.id = id;
+    let event = insert_event(&mut *conn, payload::INCIDENT_CREATED, payload::incidents::incident_summary(&stored)).await?;
     Ok((stored, event))
 }
 
@@ -474,6 +484,11 @@ async fn append_event(
     payload: Value,
 ) -> Result<Event, StoreError> {
     lock_events(conn).await?;
+    insert_event(conn, kind, payload).await
+}
+
+/// Appends an event; the caller's transaction holds the events lock.
+async fn insert_event(conn: &mut PgConnection, kind: &str, payload: Value) -> Result<Event, StoreError> {
     let at = codec::now();
     let seq: i64 = sqlx::query_scalar(
         "INSERT INTO events (at, kind, payload) VALUES ($1, $2, $3::jsonb) RETURNING seq",

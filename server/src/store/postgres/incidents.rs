@@ -181,31 +181,39 @@ pub(super) async fn update_row(conn: &mut PgConnection, case: &Case) -> Result<(
     Ok(())
 }
 
-/// Appends one history entry at `position` within its case.
-pub(super) async fn insert_history(
+/// Appends history entries at `first`, `first + 1`, … within their case, in one statement.
+pub(super) async fn insert_histories(
     conn: &mut PgConnection,
     id: IncidentId,
-    position: usize,
-    entry: &HistoryEntry,
+    first: usize,
+    entries: &[HistoryEntry],
 ) -> Result<(), StoreError> {
-    let position = i64::try_from(position).map_err(|_| StoreError::Conflict("history too long".into()))?;
-    sqlx::query(
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let mut rows = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.iter().enumerate() {
+        let position = i64::try_from(first + i).map_err(|_| StoreError::Conflict("history too long".into()))?;
+        rows.push((position, entry));
+    }
+    let mut insert = sqlx::QueryBuilder::<sqlx::Postgres>::new(
         "INSERT INTO incident_history (incident_id, position, at, actor_worker_id, actor_role, action, from_status, \
-         to_status, note, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb)",
-    )
-    .bind(id.0)
-    .bind(position)
-    .bind(entry.at)
-    .bind(entry.actor.worker.map(|w| w.0))
-    .bind(entry.actor.role.as_str())
-    .bind(&entry.action)
-    .bind(entry.from.as_str())
-    .bind(entry.to.as_str())
-    .bind(&entry.note)
-    .bind(detail_text(entry.detail.as_ref()))
-    .execute(&mut *conn)
-    .await
-    .context("appending incident history")?;
+         to_status, note, detail) ",
+    );
+    insert.push_values(rows, |mut row, (position, entry)| {
+        row.push_bind(id.0)
+            .push_bind(position)
+            .push_bind(entry.at)
+            .push_bind(entry.actor.worker.map(|w| w.0))
+            .push_bind(entry.actor.role.as_str())
+            .push_bind(entry.action.clone())
+            .push_bind(entry.from.as_str())
+            .push_bind(entry.to.as_str())
+            .push_bind(entry.note.clone())
+            .push_bind(detail_text(entry.detail.as_ref()))
+            .push_unseparated("::jsonb");
+    });
+    insert.build().execute(&mut *conn).await.context("appending incident history")?;
     Ok(())
 }
 
