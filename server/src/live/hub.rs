@@ -57,6 +57,8 @@ pub struct Subscription {
     pub principal: Principal,
     pub visibility: Visibility,
     pub filter: Filter,
+    /// Where it sits in the hub's index, kept so unsubscribing does not tile its area again.
+    keys: Keys,
     outbox: Mutex<Outbox>,
     pub notify: Notify,
 }
@@ -167,9 +169,11 @@ impl Hub {
             principal,
             visibility,
             filter,
+            keys,
             outbox: Mutex::new(Outbox::new(self.config.queue, floor)),
             notify: Notify::new(),
         });
+        let keys = &sub.keys;
         for cell in &keys.cells {
             registry.by_cell.entry(*cell).or_default().push(id);
         }
@@ -189,7 +193,7 @@ impl Hub {
 
     /// Removes a subscription from the index.
     pub fn unsubscribe(&self, sub: &Subscription) {
-        let keys = keys_of(&sub.filter, &sub.visibility, sub.principal.worker);
+        let keys = &sub.keys;
         let mut registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
         let id = sub.id;
         for cell in &keys.cells {
@@ -204,16 +208,6 @@ impl Hub {
         registry.everywhere.remove(&id);
         registry.subs.remove(&id);
         metrics::gauge!("gridwatch_ws_subscriptions").set(f64::from(u32::try_from(registry.subs.len()).unwrap_or(u32::MAX)));
-    }
-
-    /// Subscriptions registered now.
-    pub fn len(&self) -> usize {
-        self.registry.lock().unwrap_or_else(PoisonError::into_inner).subs.len()
-    }
-
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// The subscriptions an item may concern: those indexed under its cell, grids or workers.
