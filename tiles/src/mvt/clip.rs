@@ -1,0 +1,205 @@
+//! Clipping in tile coordinates (units of the layer extent, `y` down, before rounding) against
+//! the buffered tile square: points are kept or dropped, lines are cut into the pieces that lie
+//! inside (Liang–Barsky per segment), rings are clipped as polygons (Sutherland–Hodgman against
+//! each side of the square). Owns no projection and no rounding.
+
+use geo::Coord;
+
+/// The axis-aligned clip square in tile units, `lo ≤ x, y ≤ hi`.
+#[derive(Debug, Clone, Copy)]
+pub struct ClipBox {
+    pub lo: f64,
+    pub hi: f64,
+}
+
+impl ClipBox {
+    /// Whether `c` lies inside or on the square.
+    pub fn contains(self, c: Coord<f64>) -> bool {
+        (self.lo..=self.hi).contains(&c.x) && (self.lo..=self.hi).contains(&c.y)
+    }
+
+    /// Cuts a polyline into the pieces inside the square; pieces have at least two points.
+    pub fn clip_line(self, line: &[Coord<f64>]) -> Vec<Vec<Coord<f64>>> {
+        let mut pieces = Vec::new();
+        let mut current: Vec<Coord<f64>> = Vec::new();
+        for pair in line.windows(2) {
+            match self.clip_segment(pair[0], pair[1]) {
+                Some((a, b)) => {
+                    if current.last() != Some(&a) {
+                        if current.len() >= 2 {
+                            pieces.push(std::mem::take(&mut current));
+                        }
+                        current.clear();
+                        current.push(a);
+                    }
+                    current.push(b);
+                    // The segment left the square: the piece ends here.
+                    if b != pair[1] {
+                        if current.len() >= 2 {
+                            pieces.push(std::mem::take(&mut current));
+                        }
+                        current.clear();
+                    }
+                }
+                None => {
+                    if current.len() >= 2 {
+                        pieces.push(std::mem::take(&mut current));
+                    }
+                    current.clear();
+                }
+            }
+        }
+        if current.len() >= 2 {
+            pieces.push(current);
+        }
+        pieces
+    }
+
+    /// Liang–Barsky: the part of segment `a → b` inside the square, if any.
+    fn clip_segment(self, a: Coord<f64>, b: Coord<f64>) -> Option<(Coord<f64>, Coord<f64>)> {
+        let d = b - a;
+        let (mut t0, mut t1) = (0.0_f64, 1.0_f64);
+        for (p, q) in [
+            (-d.x, a.x - self.lo),
+            (d.x, self.hi - a.x),
+            (-d.y, a.y - self.lo),
+            (d.y, self.hi - a.y),
+        ] {
+            if p == 0.0 {
+                if q < 0.0 {
+                    return None;
+                }
+            } else {
+                let r = q / p;
+                if p < 0.0 {
+                    t0 = t0.max(r);
+                } else {
+                    t1 = t1.min(r);
+                }
+            }
+        }
+        if t0 > t1 {
+            return None;
+        }
+        let start = if t0 > 0.0 { a + d * t0 } else { a };
+        let end = if t1 < 1.0 { a + d * t1 } else { b };
+        Some((start, end))
+    }
+
+    /// Sutherland–Hodgman: the ring clipped to the square, open (no repeated closing point).
+    /// A ring that crosses the square several times may come back with edges running along
+    /// the square's sides; that is valid in MVT and disappears once the tile is rendered.
+    pub fn clip_ring(self, ring: &[Coord<f64>]) -> Vec<Coord<f64>> {
+        let mut points: Vec<Coord<f64>> = ring.to_vec();
+        if points.len() > 1 && points.first() == points.last() {
+            points.pop();
+        }
+        // Quick accept: nothing to cut.
+        if points.iter().all(|&c| self.contains(c)) {
+            return points;
+        }
+        for side in 0..4 {
+            if points.is_empty() {
+                break;
+            }
+            let inside = |c: Coord<f64>| match side {
+                0 => c.x >= self.lo,
+                1 => c.x <= self.hi,
+                2 => c.y >= self.lo,
+                _ => c.y <= self.hi,
+            };
+            let cross = |a: Coord<f64>, b: Coord<f64>| {
+                let edge = match side {
+                    0 | 2 => self.lo,
+                    _ => self.hi,
+                };
+                if side < 2 {
+                    let t = (edge - a.x) / (b.x - a.x);
+                    Coord {
+                        x: edge,
+                        y: a.y + (b.y - a.y) * t,
+                    }
+                } else {
+                    let t = (edge - a.y) / (b.y - a.y);
+                    Coord {
+                        x: a.x + (b.x - a.x) * t,
+                        y: edge,
+                    }
+                }
+            };
+            let input = std::mem::take(&mut points);
+            let mut prev = input[input.len() - 1];
+            for &cur in &input {
+                match (inside(prev), inside(cur)) {
+                    (true, true) => points.push(cur),
+                    (true, false) => points.push(cross(prev, cur)),
+                    (false, true) => {
+                        points.push(cross(prev, cur));
+                        points.push(cur);
+                    }
+                    (false, false) => {}
+                }
+                prev = cur;
+            }
+        }
+        points
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(x: f64, y: f64) -> Coord<f64> {
+        Coord { x, y }
+    }
+
+    const BOX: ClipBox = ClipBox { lo: 0.0, hi: 10.0 };
+
+    #[test]
+    fn lines_are_cut_into_pieces() {
+        // In, out, back in: two pieces.
+        let pieces = BOX.clip_line(&[c(5.0, 5.0), c(15.0, 5.0), c(15.0, 8.0), c(5.0, 8.0)]);
+        assert_eq!(
+            pieces,
+            vec![
+                vec![c(5.0, 5.0), c(10.0, 5.0)],
+                vec![c(10.0, 8.0), c(5.0, 8.0)]
+            ]
+        );
+        // Straight through.
+        assert_eq!(
+            BOX.clip_line(&[c(-5.0, 5.0), c(15.0, 5.0)]),
+            vec![vec![c(0.0, 5.0), c(10.0, 5.0)]]
+        );
+        // Wholly outside.
+        assert!(BOX.clip_line(&[c(-5.0, -5.0), c(-1.0, 20.0)]).is_empty());
+        // Inside stays whole.
+        let inside = vec![c(1.0, 1.0), c(2.0, 2.0), c(3.0, 1.0)];
+        assert_eq!(BOX.clip_line(&inside), vec![inside]);
+    }
+
+    #[test]
+    fn rings_are_clipped_as_polygons() {
+        let ring = [
+            c(5.0, 5.0),
+            c(15.0, 5.0),
+            c(15.0, 15.0),
+            c(5.0, 15.0),
+            c(5.0, 5.0),
+        ];
+        let clipped = BOX.clip_ring(&ring);
+        assert_eq!(clipped.len(), 4);
+        for p in [c(5.0, 5.0), c(10.0, 5.0), c(10.0, 10.0), c(5.0, 10.0)] {
+            assert!(clipped.contains(&p), "{p:?} in {clipped:?}");
+        }
+        // A ring around the whole box becomes the box.
+        let around = [c(-1.0, -1.0), c(11.0, -1.0), c(11.0, 11.0), c(-1.0, 11.0)];
+        assert_eq!(BOX.clip_ring(&around).len(), 4);
+        // A ring wholly outside disappears.
+        assert!(
+            BOX.clip_ring(&[c(20.0, 20.0), c(30.0, 20.0), c(30.0, 30.0)])
+                .is_empty()
+        );
+    }
+}
