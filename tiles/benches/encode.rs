@@ -14,21 +14,24 @@ fn tile() -> TileId {
 /// 10 × 10 grid polygons over the tile (and a little past its edges), each a wobbly ring of
 /// 30 vertices in degrees (EPSG:4326).
 fn grid_polygons() -> Vec<Polygon<f64>> {
-    let b = tile().bounds_deg();
-    let (w, s) = (b.min().x, b.min().y);
-    let (dx, dy) = ((b.max().x - w) / 9.0, (b.max().y - s) / 9.0);
+    let bounds = tile().bounds_deg();
+    let (west, south) = (bounds.min().x, bounds.min().y);
+    let (dx, dy) = (
+        (bounds.max().x - west) / 9.0,
+        (bounds.max().y - south) / 9.0,
+    );
     let mut polys = Vec::new();
     for row in 0..10_u32 {
         for col in 0..10_u32 {
-            let cx = w + f64::from(col) * dx;
-            let cy = s + f64::from(row) * dy;
+            let cx = west + f64::from(col) * dx;
+            let cy = south + f64::from(row) * dy;
             let ring: Vec<Coord<f64>> = (0..30_u32)
                 .map(|i| {
-                    let a = f64::from(i) / 30.0 * std::f64::consts::TAU;
+                    let angle = f64::from(i) / 30.0 * std::f64::consts::TAU;
                     let r = 0.45 + 0.05 * f64::from((i * 7 + row + col) % 5) / 4.0;
                     Coord {
-                        x: cx + r * dx * a.cos(),
-                        y: cy + r * dy * a.sin(),
+                        x: cx + r * dx * angle.cos(),
+                        y: cy + r * dy * angle.sin(),
                     }
                 })
                 .collect();

@@ -330,8 +330,8 @@ mod tests {
         let b = t.bounds_deg();
         assert!(b.min().x < b.max().x && b.min().y < b.max().y);
         let inner = TileId::from_lon_lat(
-            (b.min().x + b.max().x) / 2.0,
-            (b.min().y + b.max().y) / 2.0,
+            f64::midpoint(b.min().x, b.max().x),
+            f64::midpoint(b.min().y, b.max().y),
             12,
         )
         .unwrap();

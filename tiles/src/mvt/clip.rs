@@ -22,36 +22,28 @@ impl ClipBox {
     pub fn clip_line(self, line: &[Coord<f64>]) -> Vec<Vec<Coord<f64>>> {
         let mut pieces = Vec::new();
         let mut current: Vec<Coord<f64>> = Vec::new();
+        let mut flush = |current: &mut Vec<Coord<f64>>| {
+            if current.len() >= 2 {
+                pieces.push(std::mem::take(current));
+            }
+            current.clear();
+        };
         for pair in line.windows(2) {
-            match self.clip_segment(pair[0], pair[1]) {
-                Some((a, b)) => {
-                    if current.last() != Some(&a) {
-                        if current.len() >= 2 {
-                            pieces.push(std::mem::take(&mut current));
-                        }
-                        current.clear();
-                        current.push(a);
-                    }
-                    current.push(b);
-                    // The segment left the square: the piece ends here.
-                    if b != pair[1] {
-                        if current.len() >= 2 {
-                            pieces.push(std::mem::take(&mut current));
-                        }
-                        current.clear();
-                    }
-                }
-                None => {
-                    if current.len() >= 2 {
-                        pieces.push(std::mem::take(&mut current));
-                    }
-                    current.clear();
-                }
+            let Some((a, b)) = self.clip_segment(pair[0], pair[1]) else {
+                flush(&mut current);
+                continue;
+            };
+            if current.last() != Some(&a) {
+                flush(&mut current);
+                current.push(a);
+            }
+            current.push(b);
+            // The segment left the square: the piece ends here.
+            if b != pair[1] {
+                flush(&mut current);
             }
         }
-        if current.len() >= 2 {
-            pieces.push(current);
-        }
+        flush(&mut current);
         pieces
     }
 

@@ -1,9 +1,7 @@
 //! Encoder tests through a minimal reader of the bytes it writes. The independent check (a
 //! reference decoder and shapely) is `tiles/tests/reference_decoder.rs`.
 
-use geo::{
-    Geometry, LineString, MultiPoint, Point as GeoPoint, Polygon, coord, line_string, point,
-};
+use geo::{Geometry, LineString, MultiPoint, Point as GeoPoint, Polygon, coord, point};
 
 use super::geometry::area2;
 use super::*;
@@ -263,7 +261,7 @@ fn polygons_are_clipped_and_wound() {
 fn degenerate_parts_are_dropped() {
     let mut b = TileBuilder::new(tile());
     let layer = b.layer("bits").unwrap();
-    let tiny = line_string![at(10.0, 10.0).into(), at(10.2, 10.1).into()];
+    let tiny = LineString::new(vec![at(10.0, 10.0), at(10.2, 10.1)]);
     assert!(!layer.add_feature(&Geometry::LineString(tiny), &[]).unwrap());
     let sliver = Polygon::new(
         LineString::new(vec![at(10.0, 10.0), at(200.0, 10.1), at(400.0, 10.0)]),
