@@ -1,9 +1,11 @@
 //! Clipping in tile coordinates (units of the layer extent, `y` down, before rounding) against
 //! the buffered tile square: points are kept or dropped, lines are cut into the pieces that lie
 //! inside (Liang–Barsky per segment), rings are clipped as polygons (Sutherland–Hodgman against
-//! each side of the square). Owns no projection and no rounding.
+//! each side of the square). A polygon whose hole crosses the square's edge is clipped with
+//! `geo`'s boolean operations instead, since the hole then opens onto the outside and must
+//! become part of the exterior ring. Owns no projection and no rounding.
 
-use geo::Coord;
+use geo::{BooleanOps, Coord, MultiPolygon, Polygon, Rect};
 
 /// The axis-aligned clip square in tile units, `lo ≤ x, y ≤ hi`.
 #[derive(Debug, Clone, Copy)]
@@ -16,6 +18,50 @@ impl ClipBox {
     /// Whether `c` lies inside or on the square.
     pub fn contains(self, c: Coord<f64>) -> bool {
         (self.lo..=self.hi).contains(&c.x) && (self.lo..=self.hi).contains(&c.y)
+    }
+
+    /// Whether a ring (or line) lies wholly inside, wholly apart from, or across the square's
+    /// edge; "across" also covers a ring that surrounds the square.
+    pub fn relate(self, ring: &[Coord<f64>]) -> Relation {
+        if ring.iter().all(|&c| self.contains(c)) {
+            return Relation::Inside;
+        }
+        let (mut min, mut max) = (
+            Coord {
+                x: f64::INFINITY,
+                y: f64::INFINITY,
+            },
+            Coord {
+                x: f64::NEG_INFINITY,
+                y: f64::NEG_INFINITY,
+            },
+        );
+        for c in ring {
+            min.x = min.x.min(c.x);
+            min.y = min.y.min(c.y);
+            max.x = max.x.max(c.x);
+            max.y = max.y.max(c.y);
+        }
+        if max.x < self.lo || max.y < self.lo || min.x > self.hi || min.y > self.hi {
+            Relation::Apart
+        } else {
+            Relation::Across
+        }
+    }
+
+    /// The exact intersection of a polygon with the square (`geo` boolean operations).
+    pub fn clip_polygon(self, polygon: &Polygon<f64>) -> MultiPolygon<f64> {
+        let square = Rect::new(
+            Coord {
+                x: self.lo,
+                y: self.lo,
+            },
+            Coord {
+                x: self.hi,
+                y: self.hi,
+            },
+        );
+        polygon.intersection(&square.to_polygon())
     }
 
     /// Cuts a polyline into the pieces inside the square; pieces have at least two points.
@@ -138,6 +184,14 @@ impl ClipBox {
     }
 }
 
+/// How a ring sits against the clip square; see [`ClipBox::relate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relation {
+    Inside,
+    Apart,
+    Across,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +242,16 @@ mod tests {
         // A ring around the whole box becomes the box.
         let around = [c(-1.0, -1.0), c(11.0, -1.0), c(11.0, 11.0), c(-1.0, 11.0)];
         assert_eq!(BOX.clip_ring(&around).len(), 4);
+        assert_eq!(BOX.relate(&ring), Relation::Across);
+        assert_eq!(BOX.relate(&around), Relation::Across);
+        assert_eq!(
+            BOX.relate(&[c(1.0, 1.0), c(2.0, 1.0), c(2.0, 2.0)]),
+            Relation::Inside
+        );
+        assert_eq!(
+            BOX.relate(&[c(20.0, 20.0), c(30.0, 20.0), c(30.0, 30.0)]),
+            Relation::Apart
+        );
         // A ring wholly outside disappears.
         assert!(
             BOX.clip_ring(&[c(20.0, 20.0), c(30.0, 20.0), c(30.0, 30.0)])

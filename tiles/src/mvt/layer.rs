@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use geo::{Coord, CoordsIter, Geometry, LineString, Polygon};
 
 use super::MvtError;
-use super::clip::ClipBox;
+use super::clip::{ClipBox, Relation};
 use super::geometry::{Commands, GeomType, Point, prepare_ring, round, round_path};
 use super::value::{Value, ValueKey};
 use super::wire;
@@ -246,27 +246,51 @@ impl Layer {
         let tolerance = self.projection.tolerance;
         let mut any = false;
         for polygon in polygons {
-            let ring = |line: &LineString<f64>, exterior: bool| {
-                let projected = self.projection.project_line(line);
-                let simple = simplify_ring_units(&projected, tolerance);
-                prepare_ring(&clip.clip_ring(&simple), exterior)
+            let ring = |line: &LineString<f64>| {
+                simplify_ring_units(&self.projection.project_line(line), tolerance)
             };
-            // An exterior ring that vanishes takes its holes with it.
-            let Some(exterior) = ring(polygon.exterior(), true) else {
+            let exterior = ring(polygon.exterior());
+            if clip.relate(&exterior) == Relation::Apart {
                 continue;
-            };
-            let interiors: Vec<_> = polygon
-                .interiors()
-                .iter()
-                .filter_map(|r| ring(r, false))
-                .collect();
-            self.commands.ring(&exterior);
-            for interior in &interiors {
-                self.commands.ring(interior);
             }
-            any = true;
+            let interiors: Vec<_> = polygon.interiors().iter().map(ring).collect();
+            if interiors.iter().any(|r| clip.relate(r) == Relation::Across) {
+                // A hole cut by the edge opens onto the outside: only a real polygon
+                // intersection gets that right.
+                let projected = Polygon::new(
+                    LineString::new(exterior),
+                    interiors.into_iter().map(LineString::new).collect(),
+                );
+                for part in clip.clip_polygon(&projected) {
+                    any |= self.polygon_rings(part.exterior(), part.interiors());
+                }
+            } else {
+                let exterior = LineString::new(clip.clip_ring(&exterior));
+                // Holes apart from the square clip to nothing and are dropped below.
+                let interiors: Vec<_> = interiors
+                    .into_iter()
+                    .filter(|r| clip.relate(r) == Relation::Inside)
+                    .map(LineString::new)
+                    .collect();
+                any |= self.polygon_rings(&exterior, &interiors);
+            }
         }
         any.then_some(GeomType::Polygon)
+    }
+
+    /// Rounds, orients and writes one clipped polygon (tile units); `false` if its exterior
+    /// ring vanished, which takes its holes with it.
+    fn polygon_rings(&mut self, exterior: &LineString<f64>, interiors: &[LineString<f64>]) -> bool {
+        let Some(exterior) = prepare_ring(&exterior.0, true) else {
+            return false;
+        };
+        self.commands.ring(&exterior);
+        for interior in interiors {
+            if let Some(interior) = prepare_ring(&interior.0, false) {
+                self.commands.ring(&interior);
+            }
+        }
+        true
     }
 
     /// Appends the layer message (field 3 of `Tile`) to `out`; nothing for an empty layer.

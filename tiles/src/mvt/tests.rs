@@ -230,8 +230,8 @@ fn polygons_are_clipped_and_wound() {
             at(-500.0, 0.0),
         ]),
         vec![LineString::new(vec![
-            at(-300.0, 200.0),
-            at(-300.0, 800.0),
+            at(-30.0, 200.0),
+            at(-30.0, 800.0),
             at(500.0, 800.0),
             at(500.0, 200.0),
         ])],
@@ -252,9 +252,9 @@ fn polygons_are_clipped_and_wound() {
         f.parts[1]
     );
     assert!(f.parts.iter().flatten().all(|p| p.0 >= -64));
-    // 1064 × 1000 minus 564 × 600, doubled.
+    // 1064 × 1000 and 530 × 600, doubled.
     assert_eq!(area2(&f.parts[0]), 2 * 1064 * 1000);
-    assert_eq!(area2(&f.parts[1]), -2 * 564 * 600);
+    assert_eq!(area2(&f.parts[1]), -2 * 530 * 600);
 }
 
 #[test]
@@ -323,4 +323,30 @@ fn custom_extent() {
     let layers = decode(&b.encode());
     assert_eq!(layers[0].extent, 256);
     assert_eq!(layers[0].features[0].parts, [vec![(128, 64)]]);
+}
+
+#[test]
+fn a_hole_cut_by_the_buffer_opens_onto_the_outside() {
+    let mut b = TileBuilder::new(tile());
+    let layer = b.layer("polys").unwrap();
+    let square = Polygon::new(
+        LineString::new(vec![
+            at(-500.0, 0.0),
+            at(1000.0, 0.0),
+            at(1000.0, 1000.0),
+            at(-500.0, 1000.0),
+        ]),
+        vec![LineString::new(vec![
+            at(-300.0, 200.0),
+            at(500.0, 200.0),
+            at(500.0, 800.0),
+            at(-300.0, 800.0),
+        ])],
+    );
+    assert!(layer.add_feature(&Geometry::Polygon(square), &[]).unwrap());
+    let layers = decode(&b.encode());
+    let f = &layers[0].features[0];
+    // One notched exterior ring, no hole: 1064 × 1000 minus 564 × 600, doubled.
+    assert_eq!(f.parts.len(), 1, "{:?}", f.parts);
+    assert_eq!(area2(&f.parts[0]), 2 * (1064 * 1000 - 564 * 600));
 }
