@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use geo::{Coord, Geometry, LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon};
-use gridwatch_tiles::{Aggregation, TileBuilder, TileId, Value, add_h3_layer};
+use gridwatch_tiles::{Aggregation, TileBuilder, TileId, TileOptions, Value, add_h3_layer};
 use h3o::{LatLng, Resolution};
 
 fn workspace_root() -> PathBuf {
@@ -188,9 +188,13 @@ struct Case {
 
 impl Case {
     fn new(file: &'static str) -> Self {
+        Self::with_options(file, TileOptions::default())
+    }
+
+    fn with_options(file: &'static str, options: TileOptions) -> Self {
         Self {
             file,
-            builder: TileBuilder::new(tile()),
+            builder: TileBuilder::with_options(tile(), options).unwrap(),
             layers: Vec::new(),
             h3_layers: Vec::new(),
         }
@@ -386,6 +390,38 @@ fn polygons_case() -> Case {
     case
 }
 
+/// Simplification off: rounding alone must drop the repeated points of dense input.
+fn unsimplified_case() -> Case {
+    let options = TileOptions {
+        simplify_tolerance: 0.0,
+        ..TileOptions::default()
+    };
+    let mut case = Case::with_options("unsimplified.mvt", options);
+    let dense: Vec<Coord<f64>> = (0..2000)
+        .map(|i| {
+            at(
+                0.2 + f64::from(i) * 0.000_01,
+                0.7 + f64::from(i % 3) * 0.000_02,
+            )
+        })
+        .collect();
+    // 720 vertices on a circle of radius 20 units: about 0.17 units apart.
+    let circle: Vec<Coord<f64>> = (0..=720)
+        .map(|i| {
+            let a = f64::from(i) / 720.0 * std::f64::consts::TAU;
+            at(0.3 + 0.005 * a.cos(), 0.3 + 0.005 * a.sin())
+        })
+        .collect();
+    case.layer(
+        "raw",
+        &[
+            source(1, LineString::new(dense), Some(1)),
+            source(2, Polygon::new(LineString::new(circle), vec![]), Some(1)),
+        ],
+    );
+    case
+}
+
 fn h3_case() -> Case {
     let mut case = Case::new("h3.mvt");
     // Resolution-11 cells on a lattice over the tile and a margin, with deterministic values;
@@ -406,7 +442,13 @@ fn h3_case() -> Case {
 
 #[test]
 fn tiles_agree_with_the_reference_decoder() {
-    let cases = [points_case(), lines_case(), polygons_case(), h3_case()];
+    let cases = [
+        points_case(),
+        lines_case(),
+        polygons_case(),
+        unsimplified_case(),
+        h3_case(),
+    ];
     for case in &cases {
         assert!(!case.builder.is_empty(), "{} has features", case.file);
     }
