@@ -6,6 +6,9 @@
 //! `GRIDWATCH_PYTHON` (else the workspace `.venv`, else `python3`). Without one the test is
 //! skipped with a message, except when `CI=true`, where it fails.
 
+// Test scaffolding: a failed write or a bad fixture should panic at once.
+#![allow(clippy::unwrap_used)]
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -358,7 +361,7 @@ fn polygons_case() -> Case {
     cw_rings.0.reverse();
     let mut cw_hole = rect(-0.01, 0.65, 0.2, 0.85);
     cw_hole.0.reverse();
-    let cw_hole_in_buffer = Polygon::new(cw_rings, vec![cw_hole]);
+    let clockwise = Polygon::new(cw_rings, vec![cw_hole]);
     // A hole crossing the buffer edge as well: it opens onto the outside.
     let hole_past_buffer = Polygon::new(rect(0.5, -0.3, 1.3, 0.3), vec![rect(0.9, -0.1, 1.1, 0.1)]);
     // A polygon covering the whole tile is the buffered square.
@@ -379,7 +382,7 @@ fn polygons_case() -> Case {
         "polygons",
         &[
             source(1, ccw_hole_in_buffer, Some(1)),
-            source(2, cw_hole_in_buffer, Some(1)),
+            source(2, clockwise, Some(1)),
             source(3, hole_past_buffer, None),
             source(4, cover, Some(1)),
             source(5, multi, Some(2)),
