@@ -117,7 +117,8 @@ impl Layer {
     /// parts are dropped and rings get the MVT winding. Returns `Ok(false)` when nothing is
     /// left inside the tile (the feature is then not added). `Line`, `Rect` and `Triangle` are
     /// accepted as their line/polygon equivalents; a `GeometryCollection` is an error, as are
-    /// non-finite coordinates and a key given twice.
+    /// non-finite coordinates and a key given twice. Longitudes are not wrapped: a feature
+    /// crossing the antimeridian must be split by the caller.
     pub fn add_feature_with_id(
         &mut self,
         id: u64,
