@@ -1,0 +1,163 @@
+//! Douglas–Peucker simplification sized to the tile grid: at zoom `z` a vertex closer than about
+//! one tile unit (1/extent of a tile) to its simplified line cannot be seen, so it goes.
+//!
+//! Works in tile units (a planar, web-mercator-proportional frame) so that the tolerance means
+//! the same on screen at every latitude. A ring is never collapsed: when simplifying would leave
+//! fewer than three distinct vertices, no area, or the opposite winding, the original ring is kept.
+
+use geo::{Coord, Geometry, LineString, MultiLineString, MultiPolygon, Polygon, Simplify};
+
+use crate::tms::{world_units, world_units_to_lon_lat};
+
+/// Simplifies an open polyline given in tile units with tolerance `tolerance` (tile units).
+#[must_use]
+pub fn simplify_line_units(line: &[Coord<f64>], tolerance: f64) -> Vec<Coord<f64>> {
+    if tolerance <= 0.0 || line.len() < 3 {
+        return line.to_vec();
+    }
+    LineString::new(line.to_vec()).simplify(tolerance).0
+}
+
+/// Simplifies a ring given in tile units (closed or open) with tolerance `tolerance` (tile
+/// units); returns the input unchanged if the result would be degenerate or change winding.
+#[must_use]
+pub fn simplify_ring_units(ring: &[Coord<f64>], tolerance: f64) -> Vec<Coord<f64>> {
+    if tolerance <= 0.0 || ring.len() < 5 {
+        return ring.to_vec();
+    }
+    let mut closed = ring.to_vec();
+    if closed.first() != closed.last() {
+        closed.push(closed[0]);
+    }
+    let simplified = LineString::new(closed.clone()).simplify(tolerance).0;
+    let before = signed_area2(&closed);
+    let after = signed_area2(&simplified);
+    if simplified.len() < 4 || after == 0.0 || before.signum() != after.signum() {
+        return ring.to_vec();
+    }
+    simplified
+}
+
+/// Twice the signed shoelace area of a ring (closed or open), in squared input units.
+pub(crate) fn signed_area2(ring: &[Coord<f64>]) -> f64 {
+    let n = ring.len();
+    (0..n)
+        .map(|i| {
+            let (a, b) = (ring[i], ring[(i + 1) % n]);
+            a.x * b.y - b.x * a.y
+        })
+        .sum()
+}
+
+/// Simplifies a geometry given in degrees (EPSG:4326, lon/lat) for display at zoom `z` with
+/// tiles of `extent` units: the tolerance is one tile unit, measured in web-mercator. Points
+/// pass through unchanged; polygon rings never collapse (see the module doc).
+#[must_use]
+pub fn simplify_for_zoom(geometry: &Geometry<f64>, z: u8, extent: u32) -> Geometry<f64> {
+    let scale = f64::from(extent.max(1));
+    let to_units = |c: &Coord<f64>| world_units(c.x, c.y, z) * scale;
+    let to_deg = |c: Coord<f64>| world_units_to_lon_lat(c / scale, z);
+    let line = |l: &LineString<f64>| {
+        let units: Vec<_> = l.0.iter().map(to_units).collect();
+        let simple = simplify_line_units(&units, 1.0);
+        // Unchanged: keep the exact input rather than a projection round trip.
+        if simple.len() == units.len() {
+            return l.clone();
+        }
+        LineString::new(simple.into_iter().map(to_deg).collect())
+    };
+    let ring = |l: &LineString<f64>| {
+        let units: Vec<_> = l.0.iter().map(to_units).collect();
+        let simple = simplify_ring_units(&units, 1.0);
+        if simple.len() == units.len() {
+            return l.clone();
+        }
+        LineString::new(simple.into_iter().map(to_deg).collect())
+    };
+    let polygon = |p: &Polygon<f64>| {
+        Polygon::new(ring(p.exterior()), p.interiors().iter().map(ring).collect())
+    };
+    match geometry {
+        Geometry::LineString(l) => Geometry::LineString(line(l)),
+        Geometry::MultiLineString(m) => {
+            Geometry::MultiLineString(MultiLineString::new(m.0.iter().map(line).collect()))
+        }
+        Geometry::Polygon(p) => Geometry::Polygon(polygon(p)),
+        Geometry::MultiPolygon(m) => {
+            Geometry::MultiPolygon(MultiPolygon::new(m.0.iter().map(polygon).collect()))
+        }
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{Area, coord, polygon};
+
+    #[test]
+    fn drops_sub_unit_wiggles() {
+        let line: Vec<_> = (0..=100)
+            .map(|i| coord! { x: f64::from(i), y: if i % 2 == 0 { 0.0 } else { 0.3 } })
+            .collect();
+        let simple = simplify_line_units(&line, 1.0);
+        assert_eq!(simple.len(), 2);
+        assert_eq!(simplify_line_units(&line, 0.0).len(), 101);
+    }
+
+    #[test]
+    fn never_collapses_a_ring() {
+        // A sliver three units long and a fraction of a unit wide would collapse to a line.
+        let sliver = [
+            coord! { x: 0.0, y: 0.0 },
+            coord! { x: 1.0, y: 0.2 },
+            coord! { x: 2.0, y: 0.1 },
+            coord! { x: 3.0, y: 0.0 },
+            coord! { x: 1.5, y: -0.1 },
+            coord! { x: 0.0, y: 0.0 },
+        ];
+        assert_eq!(simplify_ring_units(&sliver, 1.0), sliver.to_vec());
+        // A big ring with a tiny notch loses the notch only.
+        let square = [
+            coord! { x: 0.0, y: 0.0 },
+            coord! { x: 50.0, y: 0.0 },
+            coord! { x: 50.0, y: 0.2 },
+            coord! { x: 50.1, y: 0.0 },
+            coord! { x: 100.0, y: 0.0 },
+            coord! { x: 100.0, y: 100.0 },
+            coord! { x: 0.0, y: 100.0 },
+            coord! { x: 0.0, y: 0.0 },
+        ];
+        assert_eq!(simplify_ring_units(&square, 1.0).len(), 5);
+    }
+
+    #[test]
+    fn simplifies_degrees_by_zoom() {
+        // A 0.01° square with 400 vertices on its sides: at zoom 10 it is four corners.
+        let mut ring = Vec::new();
+        for i in 0..100 {
+            ring.push((113.0 + f64::from(i) * 1e-4, 36.0));
+        }
+        for i in 0..100 {
+            ring.push((113.01, 36.0 + f64::from(i) * 1e-4));
+        }
+        for i in 0..100 {
+            ring.push((113.01 - f64::from(i) * 1e-4, 36.01));
+        }
+        for i in 0..100 {
+            ring.push((113.0, 36.01 - f64::from(i) * 1e-4));
+        }
+        let poly = Polygon::new(LineString::from(ring), vec![]);
+        let Geometry::Polygon(simple) =
+            simplify_for_zoom(&Geometry::Polygon(poly.clone()), 10, 4096)
+        else {
+            panic!("a polygon stays a polygon");
+        };
+        assert_eq!(simple.exterior().0.len(), 5);
+        assert!((simple.unsigned_area() - poly.unsigned_area()).abs() < 1e-8);
+        // A tiny triangle is kept whole at zoom 0.
+        let tiny = polygon![(x: 113.0, y: 36.0), (x: 113.001, y: 36.0), (x: 113.0, y: 36.001)];
+        let kept = simplify_for_zoom(&Geometry::Polygon(tiny.clone()), 0, 4096);
+        assert_eq!(kept, Geometry::Polygon(tiny));
+    }
+}
