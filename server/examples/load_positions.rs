@@ -300,6 +300,23 @@ async fn main() -> Result<()> {
     let measured: Vec<&Sent> = sent.iter().filter(|s| s.scheduled_s >= args.warmup_s).collect();
     let mut http_us: Vec<u64> = measured.iter().filter(|s| s.ok).map(|s| s.latency_us).collect();
     http_us.sort_unstable();
+    // HTTP latency over time (median of each 2-second slice of the schedule, warm-up included): a rising
+    // line is a backlog, a flat one a steady state.
+    let mut slices: Vec<Vec<u64>> = Vec::new();
+    for s in sent.iter().filter(|s| s.ok) {
+        let i = (s.scheduled_s / 2.0) as usize;
+        if slices.len() <= i {
+            slices.resize(i + 1, Vec::new());
+        }
+        slices[i].push(s.latency_us);
+    }
+    let http_timeline_ms: Vec<f64> = slices
+        .iter_mut()
+        .map(|v| {
+            v.sort_unstable();
+            (quantile(v, 0.5) / 100.0).round() / 10.0
+        })
+        .collect();
     let accepted: u64 = measured.iter().map(|s| s.accepted).sum();
     let flagged: u64 = sent.iter().map(|s| s.flagged).sum();
     let failed = measured.iter().filter(|s| !s.ok).count();
@@ -325,6 +342,7 @@ async fn main() -> Result<()> {
         "http_p50_ms": quantile(&http_us, 0.50) / 1000.0,
         "http_p99_ms": quantile(&http_us, 0.99) / 1000.0,
         "http_max_ms": quantile(&http_us, 1.0) / 1000.0,
+        "http_p50_ms_each_2s": http_timeline_ms,
         "delivery_p50_ms": quantile(&delivery_us, 0.50) / 1000.0,
         "delivery_p99_ms": quantile(&delivery_us, 0.99) / 1000.0,
         "delivery_max_ms": quantile(&delivery_us, 1.0) / 1000.0,
@@ -406,7 +424,12 @@ async fn listen(
 ) -> Result<Heard> {
     let mut socket = {
         let _turn = gate.acquire().await?;
-        let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str()).await.context("websocket connect")?;
+        // tungstenite zeroes its read buffer's free room before every read: a smaller buffer than the
+        // 128 KiB default keeps the tool's own CPU for reading messages.
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(16 * 1024);
+        let (mut socket, _) = tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), false)
+            .await
+            .context("websocket connect")?;
         let subscribe = json!({"type": "subscribe", "bbox": bbox}).to_string();
         socket.send(Message::text(subscribe)).await?;
         loop {

@@ -129,12 +129,7 @@ pub async fn report(state: &AppState, mut fixes: Vec<Fix>, judge: Judge) -> Resu
             world.set_position(*worker, *position);
         }
     });
-    {
-        let world = state.world();
-        for fix in &fixes {
-            state.hub().publish_fix(&world, fix);
-        }
-    }
+    state.hub().publish_fixes(&state.world(), &fixes);
 
     let patrolled = state.patrols().watched(state, &fixes).await;
     let (done, stored) = oneshot::channel();

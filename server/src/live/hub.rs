@@ -24,8 +24,11 @@ use crate::state::AppState;
 use crate::store::payload;
 use crate::world::{Visibility, World};
 
-/// The coarse resolution subscriptions are indexed at.
+/// The coarse resolution large areas are indexed at (about 5 km² a cell).
 pub const ROUTING_RESOLUTION: Resolution = Resolution::Seven;
+/// The fine resolution areas up to a few hundred km² are indexed at (about 0.1 km² a cell), so a fix
+/// meets only the viewports near it even when the whole city fits in one coarse cell.
+const FINE_RESOLUTION: Resolution = Resolution::Nine;
 /// A bbox or circle that needs more coarse cells than this is indexed as "everywhere".
 const MAX_INDEX_CELLS: usize = 4096;
 /// The same, as a float for the area estimate.
@@ -210,19 +213,13 @@ impl Hub {
         metrics::gauge!("gridwatch_ws_subscriptions").set(f64::from(u32::try_from(registry.subs.len()).unwrap_or(u32::MAX)));
     }
 
-    /// The subscriptions an item may concern: those indexed under its cell, grids or workers.
+    /// The subscriptions an item may concern: those indexed under its cells, grids or workers.
     fn candidates(&self, item: &Item) -> Vec<Arc<Subscription>> {
         let registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut ids: FxHashSet<u64> = registry.everywhere.clone();
-        if let Some(cell) = item.point.and_then(|(lat, lon)| coarse_cell(lat, lon)) {
-            ids.extend(registry.by_cell.get(&cell).into_iter().flatten());
-        }
-        for grid in &item.grids {
-            ids.extend(registry.by_grid.get(grid).into_iter().flatten());
-        }
-        for worker in item.workers.iter().flatten() {
-            ids.extend(registry.by_worker.get(worker).into_iter().flatten());
-        }
+        let mut ids: FxHashSet<u64> = FxHashSet::default();
+        registry.each_candidate(item, |id| {
+            ids.insert(id);
+        });
         ids.iter().filter_map(|id| registry.subs.get(id).cloned()).collect()
     }
 
@@ -241,29 +238,95 @@ impl Hub {
         }
     }
 
-    /// Routes a worker's new fix (no sequence number; coalesced per worker, the latest winning).
-    pub fn publish_fix(&self, world: &World, fix: &Fix) {
-        let Some(w) = world.worker(fix.worker) else { return };
-        let item = Item {
-            layer: Layer::Workers,
-            point: Some((fix.lat, fix.lon)),
-            grids: w.grids.iter().map(|d| d.grid_id).collect(),
-            workers: [Some(fix.worker), None],
-            open: true,
-        };
-        let message: Arc<str> = Arc::from(
-            json!({"type": "position", "worker": fix.worker, "lat": fix.lat, "lon": fix.lon, "at": fix.at,
-                "accuracy_m": fix.accuracy_m, "speed_mps": fix.speed_mps, "heading_deg": fix.heading_deg,
-                "flags": fix.flags})
-            .to_string(),
-        );
-        for sub in self.candidates(&item) {
-            if sub.admits(&item, world) {
-                sub.outbox.lock().unwrap_or_else(PoisonError::into_inner).push_position(fix.worker, Arc::clone(&message));
+    /// Routes a batch of new fixes (no sequence number). Only each worker's last fix of the batch is
+    /// routed: every outbox keeps just the latest position of a worker anyway, so the others would be
+    /// overwritten before any socket could send them. Each subscription's outbox is locked and its socket
+    /// woken once per batch, not once per fix.
+    pub fn publish_fixes(&self, world: &World, fixes: &[Fix]) {
+        let mut last: FxHashMap<WorkerId, usize> = FxHashMap::default();
+        for (i, fix) in fixes.iter().enumerate() {
+            last.insert(fix.worker, i);
+        }
+        let mut order: Vec<usize> = last.into_values().collect();
+        order.sort_unstable();
+        let routed: Vec<(Item, WorkerId, Arc<str>)> = order
+            .into_iter()
+            .filter_map(|i| {
+                let fix = &fixes[i];
+                let w = world.worker(fix.worker)?;
+                let item = Item {
+                    layer: Layer::Workers,
+                    point: Some((fix.lat, fix.lon)),
+                    grids: w.grids.iter().map(|d| d.grid_id).collect(),
+                    workers: [Some(fix.worker), None],
+                    open: true,
+                };
+                Some((item, fix.worker, position_message(fix)))
+            })
+            .collect();
+        // Subscription → the routed fixes it is a candidate for, gathered under one registry lock.
+        let mut wanted: FxHashMap<u64, (Arc<Subscription>, Vec<usize>)> = FxHashMap::default();
+        {
+            let registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+            for (k, (item, _, _)) in routed.iter().enumerate() {
+                registry.each_candidate(item, |id| {
+                    if let Some(sub) = registry.subs.get(&id) {
+                        let entry = wanted.entry(id).or_insert_with(|| (Arc::clone(sub), Vec::new()));
+                        // Items go in order, so an id met twice for one item (by cell and by grid) finds
+                        // that item last in its list.
+                        if entry.1.last() != Some(&k) {
+                            entry.1.push(k);
+                        }
+                    }
+                });
+            }
+        }
+        for (sub, ks) in wanted.into_values() {
+            let me = sub.principal.worker;
+            let me_at = me.and_then(|w| world.position(w)).map(|p| (p.lat, p.lon));
+            let mut outbox = None;
+            for k in ks {
+                let (item, worker, message) = &routed[k];
+                if sub.filter.admits_at(item, &sub.visibility, me, me_at) {
+                    outbox
+                        .get_or_insert_with(|| sub.outbox.lock().unwrap_or_else(PoisonError::into_inner))
+                        .push_position(*worker, Arc::clone(message));
+                }
+            }
+            if outbox.take().is_some() {
                 sub.notify.notify_one();
             }
         }
     }
+}
+
+impl Registry {
+    /// Calls `f` with the id of every subscription indexed under the item's cells, grids or workers, or
+    /// indexed everywhere. An id may come more than once.
+    fn each_candidate(&self, item: &Item, mut f: impl FnMut(u64)) {
+        self.everywhere.iter().copied().for_each(&mut f);
+        if let Some((lat, lon)) = item.point {
+            for cell in point_cells(lat, lon).into_iter().flatten() {
+                self.by_cell.get(&cell).into_iter().flatten().copied().for_each(&mut f);
+            }
+        }
+        for grid in &item.grids {
+            self.by_grid.get(grid).into_iter().flatten().copied().for_each(&mut f);
+        }
+        for worker in item.workers.iter().flatten() {
+            self.by_worker.get(worker).into_iter().flatten().copied().for_each(&mut f);
+        }
+    }
+}
+
+/// The `position` message of a fix.
+fn position_message(fix: &Fix) -> Arc<str> {
+    Arc::from(
+        json!({"type": "position", "worker": fix.worker, "lat": fix.lat, "lon": fix.lon, "at": fix.at,
+            "accuracy_m": fix.accuracy_m, "speed_mps": fix.speed_mps, "heading_deg": fix.heading_deg,
+            "flags": fix.flags})
+        .to_string(),
+    )
 }
 
 fn remove_from<K: std::hash::Hash + Eq>(map: &mut FxHashMap<K, Vec<u64>>, key: &K, id: u64) {
@@ -275,9 +338,15 @@ fn remove_from<K: std::hash::Hash + Eq>(map: &mut FxHashMap<K, Vec<u64>>, key: &
     }
 }
 
-/// The coarse cell of a point, if it is a valid one.
-fn coarse_cell(lat: f64, lon: f64) -> Option<CellIndex> {
-    LatLng::new(lat, lon).ok().map(|ll| ll.to_cell(ROUTING_RESOLUTION))
+/// The cells of a point that the index may hold it under: fine, then coarse; `None` for an invalid point.
+fn point_cells(lat: f64, lon: f64) -> [Option<CellIndex>; 2] {
+    match LatLng::new(lat, lon) {
+        Ok(ll) => {
+            let fine = ll.to_cell(FINE_RESOLUTION);
+            [Some(fine), fine.parent(ROUTING_RESOLUTION)]
+        }
+        Err(_) => [None, None],
+    }
 }
 
 fn keys_of(filter: &Filter, visibility: &Visibility, me: Option<WorkerId>) -> Keys {
@@ -315,23 +384,25 @@ fn keys_of(filter: &Filter, visibility: &Visibility, me: Option<WorkerId>) -> Ke
     keys
 }
 
-/// The coarse cells covering a box, or `None` when there are too many to index.
+/// The cells covering a box: at the fine resolution when that takes at most `MAX_INDEX_CELLS` cells, else
+/// at the coarse one, else `None` (too many to index).
 fn cells_covering(b: [f64; 4]) -> Option<Vec<CellIndex>> {
-    // About 5.2 km² a cell at resolution 7: estimate before tiling so a continent is not tiled.
+    // Estimate before tiling, so a continent is not tiled.
     let km_lat = (b[3] - b[1]) * 111.0;
     let km_lon = (b[2] - b[0]) * 111.0 * f64::midpoint(b[1], b[3]).to_radians().cos().abs();
-    if km_lat * km_lon / 5.0 > MAX_INDEX_CELLS_F {
-        return None;
-    }
+    let km2 = km_lat * km_lon;
+    let resolution = [FINE_RESOLUTION, ROUTING_RESOLUTION]
+        .into_iter()
+        .find(|r| km2 / (r.area_km2() * 0.8) <= MAX_INDEX_CELLS_F)?;
     let ring = geo::LineString::from(vec![(b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3]), (b[0], b[1])]);
-    let mut tiler = TilerBuilder::new(ROUTING_RESOLUTION).containment_mode(ContainmentMode::Covers).build();
+    let mut tiler = TilerBuilder::new(resolution).containment_mode(ContainmentMode::Covers).build();
     let mut cells: Vec<CellIndex> = Vec::new();
     if tiler.add(geo::Polygon::new(ring, Vec::new())).is_ok() {
         cells.extend(tiler.into_coverage());
     }
     // A degenerate box (a point or a line) tiles to nothing: index the cells of its corners.
     for (lon, lat) in [(b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3])] {
-        cells.extend(coarse_cell(lat, lon));
+        cells.extend(LatLng::new(lat, lon).ok().map(|ll| ll.to_cell(resolution)));
     }
     (cells.len() <= MAX_INDEX_CELLS).then_some(cells)
 }
@@ -459,15 +530,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_small_box_is_indexed_by_the_coarse_cells_that_cover_it() {
+    fn a_small_box_is_indexed_by_the_fine_cells_that_cover_it() {
         // About 1.1 km × 0.9 km around Changzhi.
         let b = [113.10, 36.19, 113.11, 36.20];
         let cells = cells_covering(b).expect("a small box is indexed");
-        assert!(!cells.is_empty() && cells.len() < 20, "{}", cells.len());
+        assert!(cells.iter().all(|c| c.resolution() == FINE_RESOLUTION));
+        assert!(!cells.is_empty() && cells.len() < 40, "{}", cells.len());
         for (lat, lon) in [(36.19, 113.10), (36.195, 113.105), (36.20, 113.11), (36.1901, 113.1099)] {
-            let cell = coarse_cell(lat, lon).expect("a valid point");
-            assert!(cells.contains(&cell), "({lat}, {lon}) in {cell} is not covered");
+            let [fine, coarse] = point_cells(lat, lon);
+            assert!(cells.contains(&fine.expect("a valid point")), "({lat}, {lon}) is not covered");
+            assert_eq!(coarse.map(CellIndex::resolution), Some(ROUTING_RESOLUTION));
         }
+        // A point just outside the box, ~1 km east, is in none of its cells.
+        let [outside, _] = point_cells(36.195, 113.122);
+        assert!(!cells.contains(&outside.expect("a valid point")));
+    }
+
+    #[test]
+    fn a_province_is_indexed_coarsely_and_a_continent_everywhere() {
+        // About 90 km × 110 km: too many fine cells, a few hundred coarse ones.
+        let cells = cells_covering([112.5, 35.8, 113.5, 36.8]).expect("a province is indexed");
+        assert!(cells.iter().all(|c| c.resolution() == ROUTING_RESOLUTION), "{}", cells.len());
+        assert!(cells.contains(&point_cells(36.3, 113.0)[1].expect("a valid point")));
         assert!(cells_covering([70.0, 10.0, 140.0, 55.0]).is_none(), "a continent goes to the everywhere list");
     }
 }

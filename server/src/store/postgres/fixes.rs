@@ -1,7 +1,11 @@
-//! Position fixes on PostgreSQL: multi-row inserts in one transaction, and a worker's track by time.
+//! Position fixes on PostgreSQL: each chunk of a group commit is one `INSERT … SELECT FROM UNNEST` of
+//! column arrays, and a worker's track by time.
+//!
+//! One statement text whatever the chunk's size, so it is prepared once per connection and reused; a
+//! multi-row `VALUES` with 16 binds a row was a new statement for every chunk size, parsed and planned
+//! again each time, and kept the positions writer to about 35,000 fixes/s (BENCHMARKS.md).
 
 use chrono::{DateTime, Utc};
-use sqlx::{Postgres, QueryBuilder};
 
 use super::PgStore;
 use crate::domain::{Fix, WorkerId};
@@ -9,8 +13,15 @@ use crate::store::payload::fixes::{FIX_COLUMNS, FixRow, attributes_text, flags_t
 use crate::store::StoreError;
 use crate::store::payload::conflict::Context;
 
-/// Rows per INSERT: 15 binds a row stays under PostgreSQL's 32,766 bound parameters.
-const ROWS_PER_INSERT: usize = 2000;
+/// Rows per statement: bounds one message to a few MB.
+const ROWS_PER_INSERT: usize = 10_000;
+
+const INSERT: &str = "INSERT INTO positions (worker_id, at, received_at, lat, lon, location, accuracy_m, speed_mps, \
+     heading_deg, altitude_m, battery_pct, moving, flags, attributes) \
+     SELECT w, a, $1, la, lo, ST_SetSRID(ST_MakePoint(lo, la), 4326), acc, spd, hd, alt, bat, mv, fl::jsonb, att::jsonb \
+     FROM UNNEST($2::bigint[], $3::timestamptz[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], \
+     $8::float8[], $9::float8[], $10::float8[], $11::bool[], $12::text[], $13::text[]) \
+     AS t(w, a, la, lo, acc, spd, hd, alt, bat, mv, fl, att)";
 
 pub(super) async fn insert(store: &PgStore, fixes: &[Fix], received_at: DateTime<Utc>) -> Result<(), StoreError> {
     if fixes.is_empty() {
@@ -18,33 +29,24 @@ pub(super) async fn insert(store: &PgStore, fixes: &[Fix], received_at: DateTime
     }
     let mut tx = store.begin_write("starting a positions insert").await?;
     for chunk in fixes.chunks(ROWS_PER_INSERT) {
-        let mut insert = QueryBuilder::<Postgres>::new(
-            "INSERT INTO positions (worker_id, at, received_at, lat, lon, location, accuracy_m, speed_mps, \
-             heading_deg, altitude_m, battery_pct, moving, flags, attributes) ",
-        );
-        insert.push_values(chunk, |mut row, fix| {
-            row.push_bind(fix.worker.0)
-                .push_bind(fix.at)
-                .push_bind(received_at)
-                .push_bind(fix.lat)
-                .push_bind(fix.lon)
-                .push_unseparated(", ST_SetSRID(ST_MakePoint(")
-                .push_bind_unseparated(fix.lon)
-                .push_unseparated(", ")
-                .push_bind_unseparated(fix.lat)
-                .push_unseparated("), 4326)")
-                .push_bind(fix.accuracy_m)
-                .push_bind(fix.speed_mps)
-                .push_bind(fix.heading_deg)
-                .push_bind(fix.altitude_m)
-                .push_bind(fix.battery_pct)
-                .push_bind(fix.moving)
-                .push_bind(flags_text(fix))
-                .push_unseparated("::jsonb")
-                .push_bind(attributes_text(fix))
-                .push_unseparated("::jsonb");
-        });
-        insert.build().execute(&mut *tx).await.context("inserting positions")?;
+        let column = |f: fn(&Fix) -> Option<f64>| chunk.iter().map(f).collect::<Vec<Option<f64>>>();
+        sqlx::query(INSERT)
+            .bind(received_at)
+            .bind(chunk.iter().map(|f| f.worker.0).collect::<Vec<i64>>())
+            .bind(chunk.iter().map(|f| f.at).collect::<Vec<DateTime<Utc>>>())
+            .bind(chunk.iter().map(|f| f.lat).collect::<Vec<f64>>())
+            .bind(chunk.iter().map(|f| f.lon).collect::<Vec<f64>>())
+            .bind(column(|f| f.accuracy_m))
+            .bind(column(|f| f.speed_mps))
+            .bind(column(|f| f.heading_deg))
+            .bind(column(|f| f.altitude_m))
+            .bind(column(|f| f.battery_pct))
+            .bind(chunk.iter().map(|f| f.moving).collect::<Vec<Option<bool>>>())
+            .bind(chunk.iter().map(flags_text).collect::<Vec<String>>())
+            .bind(chunk.iter().map(attributes_text).collect::<Vec<String>>())
+            .execute(&mut *tx)
+            .await
+            .context("inserting positions")?;
     }
     tx.commit().await.context("committing positions")?;
     Ok(())
