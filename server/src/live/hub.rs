@@ -554,4 +554,81 @@ mod tests {
         assert!(cells.contains(&point_cells(36.3, 113.0)[1].expect("a valid point")));
         assert!(cells_covering([70.0, 10.0, 140.0, 55.0]).is_none(), "a continent goes to the everywhere list");
     }
+
+    fn fix(worker: i64, lat: f64, lon: f64, second: u32) -> Fix {
+        Fix {
+            worker: WorkerId(worker),
+            lat,
+            lon,
+            at: chrono::DateTime::from_timestamp(1_764_460_800 + i64::from(second), 0).expect("a time"),
+            accuracy_m: None,
+            speed_mps: None,
+            heading_deg: None,
+            altitude_m: None,
+            battery_pct: None,
+            moving: None,
+            flags: Vec::new(),
+            attributes: serde_json::Map::new(),
+        }
+    }
+
+    fn watcher(hub: &Hub, bbox: [f64; 4]) -> Arc<Subscription> {
+        let principal = Principal { token: crate::domain::TokenId(1), role: crate::domain::Role::Commander, scopes: Vec::new(), worker: None };
+        let request = crate::live::filter::FilterRequest { bbox: Some(bbox), ..Default::default() };
+        let filter = Filter::check(request, |_| true, |_| None::<std::iter::Empty<GridId>>, None).expect("a valid filter");
+        hub.subscribe(principal, Visibility::All, filter, 0)
+    }
+
+    /// The `(worker, lat)` of every position a subscription has queued.
+    fn queued(sub: &Subscription) -> Vec<(i64, f64)> {
+        let mut out: Vec<(i64, f64)> = sub
+            .drain()
+            .positions
+            .iter()
+            .map(|m| {
+                let v: Value = serde_json::from_str(m).expect("JSON");
+                (v["worker"].as_i64().expect("a worker"), v["lat"].as_f64().expect("a lat"))
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    #[test]
+    fn a_batch_routes_each_workers_last_fix_to_the_viewports_that_hold_it() {
+        let mut world = World::default();
+        for id in [1, 2, 3] {
+            world.apply_worker(crate::domain::Worker {
+                id: WorkerId(id),
+                name: format!("w{id}"),
+                kind: crate::domain::WorkerKind::GridWorker,
+                duty: crate::domain::DutyStatus::OnDuty,
+                phone: None,
+                device_id: None,
+                grids: Vec::new(),
+            });
+        }
+        let hub = Hub::new(LiveConfig::default());
+        // Two blocks ~1 km apart, and one box holding both.
+        let west = watcher(&hub, [113.100, 36.190, 113.105, 36.195]);
+        let east = watcher(&hub, [113.115, 36.190, 113.120, 36.195]);
+        let both = watcher(&hub, [113.099, 36.189, 113.121, 36.196]);
+        let batch = [
+            fix(1, 36.1910, 113.101, 0), // worker 1 in the west block …
+            fix(2, 36.1920, 113.116, 0), // worker 2 in the east block
+            fix(1, 36.1930, 113.117, 1), // … then in the east block: its last fix of the batch
+            fix(3, 36.2500, 113.300, 0), // worker 3 far from every box
+            fix(2, 36.1940, 113.118, 2), // worker 2's last fix, still east
+        ];
+        hub.publish_fixes(&world, &batch);
+        assert_eq!(queued(&west), [], "worker 1 left the west block within the batch");
+        assert_eq!(queued(&east), [(1, 36.1930), (2, 36.1940)]);
+        assert_eq!(queued(&both), [(1, 36.1930), (2, 36.1940)]);
+        // An unknown worker's fix goes nowhere; a later batch replaces what was not yet sent.
+        hub.publish_fixes(&world, &[fix(9, 36.192, 113.117, 3), fix(2, 36.1921, 113.102, 3)]);
+        hub.publish_fixes(&world, &[fix(2, 36.1922, 113.103, 4)]);
+        assert_eq!(queued(&west), [(2, 36.1922)]);
+        assert_eq!(queued(&east), []);
+        assert_eq!(queued(&both), [(2, 36.1922)]);
+    }
 }
