@@ -590,7 +590,7 @@ mod tests {
                 (v["worker"].as_i64().expect("a worker"), v["lat"].as_f64().expect("a lat"))
             })
             .collect();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out.sort_by_key(|p| p.0);
         out
     }
 
