@@ -82,7 +82,17 @@ pub struct World {
     raster: Option<raster::CellRaster>,
     /// Building footprint bounding boxes in degrees (EPSG:4326, lon/lat).
     building_boxes: RTree<BuildingBox>,
+    /// The points of the open cases, `[lon, lat]` degrees: the duplicate check looks up only the cases
+    /// near a new report instead of every case of the window.
+    open_cases: RTree<OpenCase>,
     last_seq: i64,
+}
+
+/// An open case's point, `[lon, lat]` degrees (EPSG:4326).
+type OpenCase = GeomWithData<[f64; 2], IncidentId>;
+
+fn open_case(case: &Case) -> Option<OpenCase> {
+    case.state.status.is_open().then(|| GeomWithData::new([case.place.lon, case.place.lat], case.id()))
 }
 
 impl Default for World {
@@ -113,8 +123,10 @@ impl World {
             plane: locate::Plane::default(),
             raster: None,
             building_boxes: RTree::new(),
+            open_cases: RTree::new(),
             last_seq: snapshot.last_seq,
         };
+        world.open_cases = RTree::bulk_load(world.incidents.values().filter_map(open_case).collect());
         world.reindex_grids();
         world.building_boxes = RTree::bulk_load(world.buildings.values().filter_map(building_box).collect());
         world
@@ -300,8 +312,24 @@ impl World {
         self.incidents.get(&id)
     }
 
+    /// Open cases whose point lies in `bbox` (`[min_lon, min_lat, max_lon, max_lat]`, degrees).
+    pub fn open_incidents_in_bbox(&self, bbox: [f64; 4]) -> impl Iterator<Item = &Case> {
+        let envelope = rstar::AABB::from_corners([bbox[0], bbox[1]], [bbox[2], bbox[3]]);
+        self.open_cases.locate_in_envelope(&envelope).filter_map(|c| self.incidents.get(&c.data))
+    }
+
     /// Applies a committed case (new or changed).
     pub fn apply_incident(&mut self, case: Case) {
+        let before = self.incidents.get(&case.id()).and_then(open_case);
+        let after = open_case(&case);
+        if before != after {
+            if let Some(entry) = before {
+                self.open_cases.remove(&entry);
+            }
+            if let Some(entry) = after {
+                self.open_cases.insert(entry);
+            }
+        }
         self.incidents.insert(case.id(), case);
     }
 

@@ -180,5 +180,17 @@ async fn every_path(flavor: Flavor) {
     assert_eq!(deferred["total"], 1, "one case of this grid is closed now (the first; the rework case was reopened)");
     let (_, own) = server.get_as(&reporter, "/api/incidents?limit=1000").await;
     assert_eq!(own["total"], 7, "a reporter sees the seven cases it reported, nothing else");
+
+    // --- A merged case leaves the duplicate check: a report halfway between the two (as near to
+    // each) is linked to the surviving case, not to the newer, merged one.
+    let between = report(&server, &reporter, here.lat + 0.00005, here.lon, "street_order").await;
+    assert_eq!(between["duplicate_of"], first_id);
+    // Once the surviving case is cancelled too, nothing open is near.
+    act_ok(&server, &commander, first_id, &json!({"action": "cancel", "reason": "handled by the property company"})).await;
+    let after = report(&server, &reporter, here.lat + 0.00005, here.lon + 0.00001, "street_order").await;
+    assert_eq!(after["duplicate_of"], between["id"], "the only open case near is the report before");
+    // ~67 m north of the last report: beyond the 50 m radius, however near the box around it reaches.
+    let beyond = report(&server, &reporter, here.lat + 0.00065, here.lon + 0.00001, "street_order").await;
+    assert_eq!(beyond["duplicate_of"], Value::Null);
     store.finish().await;
 }

@@ -360,24 +360,20 @@ fn duplicate_of(
     let window = hours(config.duplicate_window_h);
     let since = now.checked_sub_signed(window).unwrap_or(DateTime::<Utc>::MIN_UTC);
     let mut best: Option<(IncidentId, f64)> = None;
-    // A box a little larger than the radius (one degree of latitude is at least 110,574 m) rules out
-    // almost every case with two subtractions before the haversine.
+    // A box a little larger than the radius (one degree of latitude is at least 110,574 m): the world's
+    // index of open cases yields only the cases inside it.
     let dlat = config.duplicate_radius_m / 110_000.0;
     let dlon = dlat / place.lat.to_radians().cos().max(0.01);
-    // Ids grow with time, so walking newest first can stop at the first case older than the window.
-    for case in world.incidents().rev() {
-        if case.created_at < since {
-            break;
-        }
-        if (case.place.lat - place.lat).abs() > dlat
-            || (case.place.lon - place.lon).abs() > dlon
-            || case.category != category
-            || !case.state.status.is_open()
-        {
+    let bbox = [place.lon - dlon, place.lat - dlat, place.lon + dlon, place.lat + dlat];
+    for case in world.open_incidents_in_bbox(bbox) {
+        if case.created_at < since || case.category != category {
             continue;
         }
         let distance_m = routing::haversine_m(place.lat, place.lon, case.place.lat, case.place.lon);
-        if distance_m <= config.duplicate_radius_m && best.is_none_or(|(_, d)| distance_m < d) {
+        // The nearest; at equal distance the newest, whatever order the index yields them in.
+        if distance_m <= config.duplicate_radius_m
+            && best.is_none_or(|(id, d)| distance_m.total_cmp(&d).then_with(|| id.cmp(&case.id())).is_lt())
+        {
             best = Some((case.id(), distance_m));
         }
     }
