@@ -1,10 +1,12 @@
 //! The hub: routes each committed event to the subscriptions whose filter it touches.
 //!
-//! Subscriptions are indexed by coarse H3 cell (resolution 7, about 5 km²) for their bbox and circle,
-//! by grid, by worker (`mine`, and a worker's own cases), and a short list of those that want
-//! everything. An item looks up only its own cell, grids and workers, then each candidate's filter
-//! decides exactly. The hub never waits on a socket: it pushes into each subscription's bounded outbox
-//! and wakes the socket task.
+//! Subscriptions are indexed by H3 cell for their bbox and circle (resolution 9, about 0.1 km², for an
+//! area of up to a few hundred km²; resolution 7, about 5 km², for larger ones), by grid, by worker
+//! (`mine`, and a worker's own cases), and a short list of those that want everything. An item looks up
+//! only its own two cells, grids and workers, then each candidate's filter decides exactly. Positions go
+//! a batch at a time (`publish_fixes`): each worker's last fix of the batch, one outbox lock and one wake
+//! per subscriber. The hub never waits on a socket: it pushes into each subscription's bounded outbox and
+//! wakes the socket task.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
