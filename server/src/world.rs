@@ -4,6 +4,7 @@
 //! the hot path `lat/lon → cell → grid` (a hash map, no polygon test) and the R-trees for area queries.
 //! It never talks to a store or the network: callers hold the lock only for plain computation.
 
+mod cameras;
 pub mod locate;
 mod raster;
 mod scope;
@@ -22,6 +23,7 @@ use crate::domain::{
 };
 use crate::store::Snapshot;
 
+pub use cameras::{CameraCoverage, PlacedCamera};
 pub use locate::{Location, LocateError};
 pub use scope::Visibility;
 
@@ -82,6 +84,8 @@ pub struct World {
     raster: Option<raster::CellRaster>,
     /// Building footprint bounding boxes in degrees (EPSG:4326, lon/lat).
     building_boxes: RTree<BuildingBox>,
+    /// Cameras with their sectors and covered cells (`world/cameras.rs`).
+    cameras: cameras::CameraIndex,
     last_seq: i64,
 }
 
@@ -113,6 +117,7 @@ impl World {
             plane: locate::Plane::default(),
             raster: None,
             building_boxes: RTree::new(),
+            cameras: cameras::CameraIndex::build(snapshot.cameras, snapshot.resolution.unwrap_or(DEFAULT_RESOLUTION)),
             last_seq: snapshot.last_seq,
         };
         world.reindex_grids();
