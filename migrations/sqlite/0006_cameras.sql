@@ -3,7 +3,8 @@
 -- lon/lat order), kept for GIS tools and rebuilt by the server from the parameters at start.
 
 CREATE TABLE cameras (
-    id          INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: a deleted camera's id is never given to another (events name cameras by id).
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
     name        TEXT NOT NULL,
     lat         REAL NOT NULL CHECK (lat BETWEEN -85 AND 85),
     lon         REAL NOT NULL CHECK (lon BETWEEN -180 AND 180),
