@@ -243,8 +243,8 @@ pub async fn list(State(state): State<AppState>, auth: Auth, AppQuery(q): AppQue
         .filter(|(c, _)| q.status.is_none_or(|s| c.camera.status == s))
         .filter(|(c, _)| {
             bbox.is_none_or(|b| {
-                let [a, s, e, n] = b.0;
-                (a..=e).contains(&c.camera.lon) && (s..=n).contains(&c.camera.lat)
+                let [min_lon, min_lat, max_lon, max_lat] = b.0;
+                (min_lon..=max_lon).contains(&c.camera.lon) && (min_lat..=max_lat).contains(&c.camera.lat)
             })
         })
         .map(|(c, d)| feature(c, q.cells, d))
@@ -389,7 +389,7 @@ pub async fn alert(
 }
 
 /// The `cameras` part of a grid's coverage: how many of `cells` the online cameras cover, and the
-/// blind spots (盲区) as cell ids and as their dissolved outline (GeoJSON MultiPolygon, degrees).
+/// blind spots (盲区) as cell ids and as their dissolved outline (GeoJSON `MultiPolygon`, degrees).
 #[must_use]
 pub fn grid_coverage(world: &World, cells: &[CellIndex]) -> Value {
     let coverage = world.camera_coverage(cells);

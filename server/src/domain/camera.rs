@@ -132,7 +132,7 @@ fn refuse(field: &'static str, reason: String) -> CameraError {
 impl NewCamera {
     /// Checks every parameter; trims the name.
     pub fn checked(mut self) -> Result<Self, CameraError> {
-        self.name = self.name.trim().to_owned();
+        self.name = self.name.trim().into();
         let chars = self.name.chars().count();
         if chars == 0 || chars > MAX_NAME_CHARS {
             return Err(refuse("name", format!("must have 1 to {MAX_NAME_CHARS} characters")));
