@@ -55,3 +55,19 @@ pub fn live_item(payload: &serde_json::Value) -> Option<(Item, i64)> {
     let point = payload["lat"].as_f64().zip(payload["lon"].as_f64());
     Some((Item { layer: Layer::Cameras, point, grids: Vec::new(), workers: [None, None], open: true }, id))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn camera_events_reach_the_cameras_layer_at_the_camera() {
+        let payload = json!({"id": 4, "name": "gate", "lat": 36.19, "lon": 113.11, "heading_deg": 0.0, "fov_deg": 60.0,
+            "range_m": 100.0, "kind": "fixed", "status": "online"});
+        let (item, id) = live_item(&payload).expect("an item");
+        assert_eq!((id, item.layer, item.point, item.grids.len()), (4, Layer::Cameras, Some((36.19, 113.11)), 0));
+        assert!(live_item(&json!({"lat": 36.19})).is_none(), "no id, nothing to route");
+    }
+}

@@ -133,6 +133,15 @@ async fn cameras(flavor: Flavor) {
         seen["features"].as_array().unwrap().iter().map(|f| f["properties"]["distance_m"].as_f64().unwrap()).collect();
     assert!((distances[0] - 30.0).abs() < 0.1 && (distances[1] - 44.2).abs() < 0.2, "{distances:?}");
 
+    // Nearby cameras by distance to the camera itself (not by what it sees), and the API description.
+    let (status, near) = server.get_as(&worker, &format!("/api/nearby?lat={p_lat}&lon={p_lon}&radius_m=50&kind=cameras")).await;
+    assert_eq!(status, 200, "{near}");
+    assert_eq!(ids(&near), vec![a_id, c_id, b_id], "A and C are 30 m away, B about 44 m");
+    let (_, spec) = server.get("/api/openapi.json").await;
+    for path in ["/api/cameras", "/api/cameras/import", "/api/cameras/{id}", "/api/cameras/{id}/alerts", "/api/incidents/{id}/cameras"] {
+        assert!(spec["paths"].get(path).is_some(), "{path} in the OpenAPI description");
+    }
+
     // The cameras that see a case, and the alert webhook.
     let report = json!({"lat": p_lat, "lon": p_lon, "category": "other", "priority": "normal",
         "description": "围观 crowd", "source": "hotline"});
