@@ -4,8 +4,11 @@
 //! No IO. The sector is built in a local plane in meters around the camera and turned into degrees
 //! (EPSG:4326, lon/lat order) with the equirectangular approximation at the camera's latitude:
 //! `dlat = north_m / M`, `dlon = east_m / (M · cos lat)` with `M = R · π / 180` meters per degree and
-//! `R` the mean Earth radius (6,371,008.8 m). Over at most 2 km the error against a geodesic sector is
-//! far below a GPS fix's (about 1e-4 relative at 85° of latitude, where the approximation is weakest).
+//! `R` the mean Earth radius (6,371,008.8 m). The scale of longitude is taken at the camera's latitude
+//! only, so the relative error against a geodesic sector grows as `range / R · tan(lat)`: about 0.5 m
+//! at the 2 km limit at 36° of latitude (Changzhi), about 7 m at the 85° limit; within a GPS fix's error
+//! for street cameras. `server/tests/store_suite/cameras.rs` checks sectors against PostGIS's geodesic
+//! `ST_Project` and `ST_Area`.
 //! `tests/reference/check_cameras.py` rebuilds every sector from the raw parameters with shapely.
 
 use geo::{Contains, Coord, LineString, Point, Polygon};
