@@ -11,7 +11,7 @@
 //! `ST_Project` and `ST_Area`.
 //! `tests/reference/check_cameras.py` rebuilds every sector from the raw parameters with shapely.
 
-use geo::{Contains, Coord, LineString, Point, Polygon};
+use geo::{Coord, Intersects, LineString, Point, Polygon};
 use h3o::{CellIndex, Resolution};
 use serde::{Deserialize, Serialize};
 
@@ -238,14 +238,14 @@ pub fn sector(camera: &NewCamera) -> Polygon<f64> {
 /// Whether the sector (degrees) contains the point; a point on its outline counts.
 #[must_use]
 pub fn sees(sector: &Polygon<f64>, lat: f64, lon: f64) -> bool {
-    use geo::Intersects;
-    let point = Point::new(lon, lat);
-    sector.contains(&point) || sector.intersects(&point)
+    // `Intersects` rather than `Contains`: a point on the outline (the camera itself) is seen.
+    sector.intersects(&Point::new(lon, lat))
 }
 
 /// The cells at `resolution` whose centre lies inside the sector (H3 centroid containment, as the
 /// reference library's `polygon_to_cells`): "the camera covers a cell" means it sees the cell's centre.
-/// Sorted, without duplicates.
+/// A centre exactly on the outline (the apex of a camera mounted at a cell's centre) may fall either
+/// way. Sorted, without duplicates.
 #[must_use]
 pub fn covered_cells(sector: &Polygon<f64>, resolution: Resolution) -> Vec<CellIndex> {
     gridwatch_geodata::cells::polygon_cells(&geo::MultiPolygon::new(vec![sector.clone()]), resolution)
