@@ -6,6 +6,7 @@
 
 mod alerts;
 mod buildings;
+mod cameras;
 mod categories;
 mod geo_json;
 mod grids;
@@ -92,6 +93,12 @@ pub fn app(state: AppState) -> Router {
         .route("/photos/{sha256}", get(photos::fetch))
         .route("/reports/kpi", get(reports::kpi))
         .route("/tokens", post(tokens::create))
+        // Cameras (视频监控点), `api/cameras.rs`.
+        .route("/cameras", get(cameras::list).post(cameras::create))
+        .route("/cameras/import", post(cameras::import))
+        .route("/cameras/{id}", get(cameras::one).patch(cameras::update).delete(cameras::delete))
+        .route("/cameras/{id}/alerts", post(cameras::alert))
+        .route("/incidents/{id}/cameras", get(cameras::incident_cameras))
         .route("/openapi.json", get(openapi::spec));
     Router::new()
         .route("/", get(index::index))

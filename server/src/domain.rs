@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod building;
+pub mod camera;
 pub mod category;
 pub mod event;
 pub mod fix;
@@ -21,7 +22,7 @@ pub use category::{Category, CategoryClass, Department, TimeLimits};
 pub use event::Event;
 pub use fix::Fix;
 pub use grid::{Grid, GridFlag};
-pub use ids::{BuildingId, CheckpointId, GridId, PatrolId, RegionId, TokenId, WorkerId};
+pub use ids::{BuildingId, CameraId, CheckpointId, GridId, PatrolId, RegionId, TokenId, WorkerId};
 pub use incident::{Case, Incident, IncidentId, Photo, Place};
 pub use region::{Region, RegionLevel};
 pub use worker::{DutyStatus, GridDuty, Responsibility, Worker, WorkerKind};

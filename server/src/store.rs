@@ -16,9 +16,10 @@ use chrono::{DateTime, Utc};
 use geo::MultiPolygon;
 use h3o::{CellIndex, Resolution};
 
+use crate::domain::camera::{Camera, NewCamera};
 use crate::domain::patrol::{Checkpoint, NewCheckpoint, Patrol, PatrolBook, Progress};
 use crate::domain::{
-    Building, Case, Category, Department, DutyStatus, Event, Fix, Grid, GridDuty, GridFlag, GridId, IncidentId,
+    Building, CameraId, Case, Category, Department, DutyStatus, Event, Fix, Grid, GridDuty, GridFlag, GridId, IncidentId,
     PatrolId, Photo, Region, RegionId, RegionLevel, Role, Scope, TokenId, Worker, WorkerId, WorkerKind,
 };
 
@@ -66,6 +67,8 @@ pub struct Snapshot {
     pub departments: Vec<Department>,
     /// Every case with its whole history and photo list, by id.
     pub incidents: Vec<Case>,
+    /// Every camera, by id.
+    pub cameras: Vec<Camera>,
     pub last_seq: i64,
 }
 
@@ -260,6 +263,19 @@ pub trait Store: Send + Sync + 'static {
     /// Writes a patrol's progress — cell visits (each keeps its latest time), check-ins, current grid —
     /// and appends its events in order, in one transaction.
     async fn record_patrol_progress(&self, progress: &Progress) -> Result<Vec<Event>, StoreError>;
+
+    // Cameras (视频监控点). Each row keeps its view sector as geometry for GIS tools.
+
+    /// Inserts cameras (already checked) in one transaction, in order, each with its `camera.created`
+    /// event: all or none.
+    async fn insert_cameras(&self, cameras: &[NewCamera]) -> Result<Vec<(Camera, Event)>, StoreError>;
+
+    /// Replaces a camera's parameters and appends `camera.updated`; `NotFound` if it does not exist.
+    async fn update_camera(&self, camera: &Camera) -> Result<Event, StoreError>;
+
+    /// Deletes a camera and appends `camera.deleted` (with its last parameters); `NotFound` if it does
+    /// not exist.
+    async fn delete_camera(&self, id: CameraId) -> Result<Event, StoreError>;
 }
 
 /// Opens the store named by `database_url` (`postgres://…` or `sqlite://…`), runs migrations.

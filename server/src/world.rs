@@ -4,6 +4,7 @@
 //! the hot path `lat/lon → cell → grid` (a hash map, no polygon test) and the R-trees for area queries.
 //! It never talks to a store or the network: callers hold the lock only for plain computation.
 
+mod cameras;
 pub mod locate;
 mod raster;
 mod scope;
@@ -22,6 +23,7 @@ use crate::domain::{
 };
 use crate::store::Snapshot;
 
+pub use cameras::{CameraCoverage, PlacedCamera};
 pub use locate::{Location, LocateError};
 pub use scope::Visibility;
 
@@ -85,6 +87,8 @@ pub struct World {
     /// The points of the open cases, `[lon, lat]` degrees: the duplicate check looks up only the cases
     /// near a new report instead of every case of the window.
     open_cases: RTree<OpenCase>,
+    /// Cameras with their sectors and covered cells (`world/cameras.rs`).
+    cameras: cameras::CameraIndex,
     last_seq: i64,
 }
 
@@ -124,6 +128,7 @@ impl World {
             raster: None,
             building_boxes: RTree::new(),
             open_cases: RTree::new(),
+            cameras: cameras::CameraIndex::build(snapshot.cameras, snapshot.resolution.unwrap_or(DEFAULT_RESOLUTION)),
             last_seq: snapshot.last_seq,
         };
         world.open_cases = RTree::bulk_load(world.incidents.values().filter_map(open_case).collect());

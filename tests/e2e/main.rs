@@ -8,6 +8,7 @@
 mod access;
 mod alerts;
 mod bad_input;
+mod cameras;
 mod cases;
 mod crash;
 mod crash_positions;

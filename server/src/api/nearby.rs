@@ -120,8 +120,16 @@ pub async fn nearby(State(state): State<AppState>, auth: Auth, AppQuery(q): AppQ
                 }
             }
         }
-        // Video-coverage points arrive with the cameras issue; until then there are none to find.
-        Kind::Cameras => {}
+        // Cameras are city infrastructure: every reader sees them all (see `api/cameras.rs`).
+        Kind::Cameras => {
+            for placed in world.cameras() {
+                let c = &placed.camera;
+                let d = haversine_m(q.lat, q.lon, c.lat, c.lon);
+                if d <= q.radius_m {
+                    found.push((d, c.id.0, super::cameras::feature(placed, false, Some(d))));
+                }
+            }
+        }
     }
     found.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let total = found.len();

@@ -27,6 +27,8 @@ use super::{
         super::osmand::get, super::osmand::post, super::nearby::nearby, super::alerts::raise,
         super::patrols::start, super::patrols::end, super::patrols::list, super::patrols::one,
         super::patrols::create_checkpoint, super::patrols::checkpoints, super::patrols::coverage,
+        super::cameras::create, super::cameras::import, super::cameras::list, super::cameras::one,
+        super::cameras::update, super::cameras::delete, super::cameras::incident_cameras, super::cameras::alert,
     ),
     modifiers(&Bearer)
 )]

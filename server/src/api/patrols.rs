@@ -1,4 +1,5 @@
-//! `/api/patrols` (巡逻), `/api/checkpoints` (巡查点) and `/api/grids/{id}/coverage`.
+//! `/api/patrols` (巡逻), `/api/checkpoints` (巡查点) and `/api/grids/{id}/coverage` (patrol coverage, with
+//! the camera part from `api/cameras.rs`).
 //!
 //! A worker starts and ends their own patrol; a command centre may do it for a worker in its scope.
 //! Every change goes through `crate::patrols`; reads come from its in-memory book, and a patrol's report
@@ -261,7 +262,7 @@ pub struct CoverageQuery {
 }
 
 #[utoipa::path(get, path = "/api/grids/{id}/coverage", tag = "patrols", params(("id" = i64, Path), CoverageQuery),
-    responses((status = 200, body = patrol::Coverage, description = "with `last_visits: [{cell, at}]` when `cells=true`"),
+    responses((status = 200, body = patrol::Coverage, description = "with `cameras: {covered_cells, total_cells, covered_share, cameras, blind_spots, blind_spots_outline}` (online cameras; a cell counts when its centre is in a sector) and `last_visits: [{cell, at}]` when `cells=true`"),
         (status = 400), (status = 403), (status = 404), (status = 422)),
     security(("bearer" = [])))]
 pub async fn coverage(
@@ -274,12 +275,15 @@ pub async fn coverage(
     if !(1..=MAX_WINDOW_H).contains(&window_h) {
         return Err(ApiError::invalid(format!("window_h {window_h} is out of 1..={MAX_WINDOW_H}")));
     }
-    let cells = {
+    let (cells, cameras) = {
         let world = state.world();
-        visible_grid(&world, &world.visibility(&auth.0), GridId(id))?.cells.clone()
+        let cells = visible_grid(&world, &world.visibility(&auth.0), GridId(id))?.cells.clone();
+        let cameras = super::cameras::grid_coverage(&world, &cells);
+        (cells, cameras)
     };
     let book = state.patrols().book(&state).await?;
     let mut body = json!(patrol::coverage(GridId(id), &cells, |c| book.last_visit(c), state.now(), window_h));
+    body["cameras"] = cameras;
     if query.cells {
         let mut visits: Vec<(String, DateTime<Utc>)> =
             cells.iter().filter_map(|&c| book.last_visit(c).map(|at| (c.to_string(), at))).collect();

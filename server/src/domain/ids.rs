@@ -48,3 +48,7 @@ id_type!(
     /// A checkpoint (巡查点) a patrol checks in at.
     CheckpointId
 );
+id_type!(
+    /// A camera (视频监控点).
+    CameraId
+);

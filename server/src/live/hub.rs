@@ -470,6 +470,9 @@ pub fn items_of(world: &World, event: &Event) -> Vec<(Item, Arc<str>)> {
                 .map(|(item, id)| vec![(item, delta(Layer::Patrols, id, &event.payload))])
                 .unwrap_or_default()
         }
+        kind if kind.starts_with("camera.") => crate::cameras::live_item(&event.payload)
+            .map(|(item, id)| vec![(item, delta(Layer::Cameras, id, &event.payload))])
+            .unwrap_or_default(),
         _ => Vec::new(),
     }
 }

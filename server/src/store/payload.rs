@@ -4,6 +4,7 @@
 //! Nothing here talks to a database: each backend owns its SQL. Payloads carry counts and staff data
 //! only — never resident data, and never a token's hash.
 
+pub(crate) mod cameras;
 pub(crate) mod codec;
 pub(crate) mod conflict;
 pub(crate) mod import;

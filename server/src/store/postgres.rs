@@ -6,6 +6,7 @@
 //! in one `UNNEST` statement. Every write takes one advisory lock just before appending its event, so
 //! sequence numbers become visible in order and a process tailing `seq > n` never skips one.
 
+mod cameras;
 mod fixes;
 mod import;
 mod incidents;
@@ -118,8 +119,9 @@ impl Store for PgStore {
                 .context("loading the last event")?,
         };
         let (categories, departments, incidents) = incidents::load(&mut tx).await?;
+        let cameras = cameras::load(&mut tx).await?;
         tx.commit().await.context("ending the snapshot")?;
-        Ok(Snapshot { categories, departments, incidents, ..rows.into_snapshot()? })
+        Ok(Snapshot { categories, departments, incidents, cameras, ..rows.into_snapshot()? })
     }
 
     async fn import_city(&self, city: &NewCity) -> Result<Event, StoreError> {
@@ -442,6 +444,18 @@ impl Store for PgStore {
 
     async fn record_patrol_progress(&self, progress: &crate::domain::patrol::Progress) -> Result<Vec<Event>, StoreError> {
         patrols::record(self, progress).await
+    }
+
+    async fn insert_cameras(&self, new: &[crate::domain::camera::NewCamera]) -> Result<Vec<(crate::domain::camera::Camera, Event)>, StoreError> {
+        cameras::insert(self, new).await
+    }
+
+    async fn update_camera(&self, camera: &crate::domain::camera::Camera) -> Result<Event, StoreError> {
+        cameras::update(self, camera).await
+    }
+
+    async fn delete_camera(&self, id: crate::domain::CameraId) -> Result<Event, StoreError> {
+        cameras::delete(self, id).await
     }
 }
 

@@ -6,6 +6,7 @@
 //! front: concurrent writers queue on the busy timeout instead of failing a lock upgrade, and event
 //! sequence numbers commit in order. Geometries are `GeoJSON` text; no spatial logic lives here.
 
+mod cameras;
 mod fixes;
 mod import;
 mod incidents;
@@ -163,8 +164,9 @@ impl Store for SqliteStore {
                 .context("loading the last event")?,
         };
         let (categories, departments, incidents) = incidents::load(&mut tx).await?;
+        let cameras = cameras::load(&mut tx).await?;
         tx.commit().await.context("ending the snapshot")?;
-        Ok(Snapshot { categories, departments, incidents, ..rows.into_snapshot()? })
+        Ok(Snapshot { categories, departments, incidents, cameras, ..rows.into_snapshot()? })
     }
 
     async fn import_city(&self, city: &NewCity) -> Result<Event, StoreError> {
@@ -489,6 +491,18 @@ impl Store for SqliteStore {
 
     async fn record_patrol_progress(&self, progress: &crate::domain::patrol::Progress) -> Result<Vec<Event>, StoreError> {
         patrols::record(self, progress).await
+    }
+
+    async fn insert_cameras(&self, new: &[crate::domain::camera::NewCamera]) -> Result<Vec<(crate::domain::camera::Camera, Event)>, StoreError> {
+        cameras::insert(self, new).await
+    }
+
+    async fn update_camera(&self, camera: &crate::domain::camera::Camera) -> Result<Event, StoreError> {
+        cameras::update(self, camera).await
+    }
+
+    async fn delete_camera(&self, id: crate::domain::CameraId) -> Result<Event, StoreError> {
+        cameras::delete(self, id).await
     }
 }
 

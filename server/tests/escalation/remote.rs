@@ -154,4 +154,22 @@ impl Store for Remote {
         let (store, progress) = (self.inner.clone(), progress.clone());
         self.run(async move { store.record_patrol_progress(&progress).await }).await
     }
+
+    async fn insert_cameras(
+        &self,
+        cameras: &[gridwatch::domain::camera::NewCamera],
+    ) -> Result<Vec<(gridwatch::domain::camera::Camera, Event)>, StoreError> {
+        let (store, cameras) = (self.inner.clone(), cameras.to_vec());
+        self.run(async move { store.insert_cameras(&cameras).await }).await
+    }
+
+    async fn update_camera(&self, camera: &gridwatch::domain::camera::Camera) -> Result<Event, StoreError> {
+        let (store, camera) = (self.inner.clone(), camera.clone());
+        self.run(async move { store.update_camera(&camera).await }).await
+    }
+
+    async fn delete_camera(&self, id: gridwatch::domain::CameraId) -> Result<Event, StoreError> {
+        let store = self.inner.clone();
+        self.run(async move { store.delete_camera(id).await }).await
+    }
 }
