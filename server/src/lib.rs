@@ -18,6 +18,7 @@ pub mod cases;
 pub mod live;
 pub mod patrols;
 pub mod tracking;
+pub mod tiles;
 
 use std::future::Future;
 
