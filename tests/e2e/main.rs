@@ -25,4 +25,6 @@ mod positions;
 mod restart;
 mod routing;
 mod supervision;
+// Vector tiles (`/tiles`).
+mod tiles;
 mod workflow;
