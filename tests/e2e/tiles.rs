@@ -210,7 +210,7 @@ async fn tiles_serve_the_world_and_invalidate_exactly() {
     let set = around(q.lon, q.lat);
     let incidents_before = etags(&server, "incidents", &set).await;
     let grids_before = etags(&server, "grids", &set).await;
-    let case = report(&server, server.token(), q.lat, q.lon, "street_light").await;
+    let case = report(&server, server.token(), q.lat, q.lon, "city_appearance").await;
     let incidents_after = etags(&server, "incidents", &set).await;
     let grids_after = etags(&server, "grids", &set).await;
     let expected = touched_point(q.lon, q.lat, 10..=20);
@@ -313,7 +313,13 @@ async fn tiles_serve_the_world_and_invalidate_exactly() {
         .output()
         .unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "check_tiles.py:\n{text}");
+    if !output.status.success() {
+        // Keep the tiles and sources for a look.
+        let kept = std::env::temp_dir().join("gridwatch-tiles-failed");
+        let _ = std::fs::remove_dir_all(&kept);
+        std::fs::rename(dir.path(), &kept).unwrap_or_else(|_| eprintln!("could not keep {}", dir.path().display()));
+        panic!("check_tiles.py (inputs in {}):\n{text}", kept.display());
+    }
     eprintln!("{text}");
     drop(server);
     store.finish().await;
