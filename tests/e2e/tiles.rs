@@ -1,6 +1,6 @@
 //! `/tiles` through the real binary: catalog and TileJSON shape, tiles decoded by the Python reference
 //! decoder (`mapbox_vector_tile` + shapely, `tests/reference/check_tiles.py`) against the JSON API,
-//! ETag / 304, gzip, bad input, scope, and exact invalidation: after a write only the tiles it touches
+//! `ETag` / 304, gzip, bad input, scope, and exact invalidation: after a write only the tiles it touches
 //! change, and a websocket client is told exactly those tiles. Tile math here is written out from the
 //! slippy-map formulas, independently of `gridwatch-tiles`.
 
@@ -113,7 +113,6 @@ async fn invalidated(ws: &mut Ws, layer: &str, expected: &BTreeSet<Tile>) -> BTr
 }
 
 fn bbox_of(geometry: &Value) -> [f64; 4] {
-    let mut b = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
     fn walk(v: &Value, b: &mut [f64; 4]) {
         match v.as_array() {
             Some(a) if a.len() == 2 && a[0].is_number() => {
@@ -124,6 +123,7 @@ fn bbox_of(geometry: &Value) -> [f64; 4] {
             None => {}
         }
     }
+    let mut b = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
     walk(&geometry["coordinates"], &mut b);
     b
 }

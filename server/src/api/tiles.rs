@@ -202,12 +202,11 @@ pub async fn tile(
         let visibility = world.visibility(&principal);
         let scope = tiles::scope_key(spec, &visibility);
         let hit = if bypass { None } else { cache.get(index, tile, &scope) };
-        match hit {
-            Some(hit) => (scope, Ok(hit)),
-            None => {
-                let ctx = RenderCtx { world: &world, visibility: &visibility, tile, now: state.now() };
-                (scope, Err(tiles::render(spec, &ctx)))
-            }
+        if let Some(hit) = hit {
+            (scope, Ok(hit))
+        } else {
+            let ctx = RenderCtx { world: &world, visibility: &visibility, tile, now: state.now() };
+            (scope, Err(tiles::render(spec, &ctx)))
         }
     };
     let encoded = match hit {

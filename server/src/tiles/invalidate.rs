@@ -144,12 +144,12 @@ mod tests {
             let (wx0, wx1) = (column(113.10, r.z), column(113.12, r.z));
             let (wy0, wy1) = (row(36.20, r.z), row(36.18, r.z));
             let m = 65.0 / 4096.0;
-            let expect_x0 = (wx0 - 1.0 - m).ceil().max(0.0);
-            let expect_x1 = (wx1 + m).floor();
-            let expect_y0 = (wy0 - 1.0 - m).ceil().max(0.0);
-            let expect_y1 = (wy1 + m).floor();
-            assert_eq!((f64::from(r.x0), f64::from(r.x1)), (expect_x0, expect_x1), "z {}", r.z);
-            assert_eq!((f64::from(r.y0), f64::from(r.y1)), (expect_y0, expect_y1), "z {}", r.z);
+            let west = (wx0 - 1.0 - m).ceil().max(0.0);
+            let east = (wx1 + m).floor();
+            let north = (wy0 - 1.0 - m).ceil().max(0.0);
+            let south = (wy1 + m).floor();
+            assert_eq!((f64::from(r.x0), f64::from(r.x1)), (west, east), "z {}", r.z);
+            assert_eq!((f64::from(r.y0), f64::from(r.y1)), (north, south), "z {}", r.z);
         }
         // At zoom 18 (tiles of ~125 m) a 2 km box spans about 15 × 19 tiles.
         let last = rects[18];

@@ -290,10 +290,9 @@ fn household_density(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), 
 
 fn aggregate(tile: &mut TileBuilder, name: &str, cells: &[(CellIndex, f64)]) -> Result<(), MvtError> {
     match add_h3_layer(tile, name, cells, Aggregation::Sum) {
-        Ok(_) => Ok(()),
         Err(gridwatch_tiles::H3AggError::Mvt(e)) => Err(e),
-        // Counts and households are always finite.
-        Err(gridwatch_tiles::H3AggError::NonFiniteValue { .. }) => Ok(()),
+        // Counts and households are always finite, so `NonFiniteValue` cannot happen.
+        _ => Ok(()),
     }
 }
 
