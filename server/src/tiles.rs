@@ -36,6 +36,18 @@ pub struct RenderCtx<'w> {
     pub visibility: &'w Visibility,
     pub tile: TileId,
     pub now: chrono::DateTime<chrono::Utc>,
+    /// The earliest time after which something drawn changes without an event (a case is overdue
+    /// once its deadline has passed): the cached tile is not served after it.
+    pub expires: std::cell::Cell<Option<chrono::DateTime<chrono::Utc>>>,
+}
+
+impl RenderCtx<'_> {
+    /// Notes that the tile stops being true after `at` (ignored when `at` is already past).
+    pub fn expire_at(&self, at: chrono::DateTime<chrono::Utc>) {
+        if at >= self.now && self.expires.get().is_none_or(|e| at < e) {
+            self.expires.set(Some(at));
+        }
+    }
 }
 
 /// An MVT layer inside a tile set, with its attribute names and types for TileJSON.

@@ -175,9 +175,9 @@ fn gzip(raw: &[u8]) -> Vec<u8> {
     encoder.finish().expect("gzip into memory")
 }
 
-fn encoded(raw: Vec<u8>) -> Encoded {
+fn encoded(raw: Vec<u8>, expires: Option<chrono::DateTime<chrono::Utc>>) -> Encoded {
     let etag = hex::encode(&Sha256::digest(&raw)[..8]);
-    Encoded { gzip: gzip(&raw), raw, etag }
+    Encoded { gzip: gzip(&raw), raw, etag, expires }
 }
 
 /// `GET /tiles/{layer}/{z}/{x}/{y}.mvt`.
@@ -201,22 +201,23 @@ pub async fn tile(
         let world = state.world();
         let visibility = world.visibility(&principal);
         let scope = tiles::scope_key(spec, &visibility);
-        let hit = if bypass { None } else { cache.get(index, tile, &scope) };
+        let now = state.now();
+        let hit = if bypass { None } else { cache.get(index, tile, &scope, now) };
         if let Some(hit) = hit {
             (scope, Ok(hit))
         } else {
-            let ctx = RenderCtx { world: &world, visibility: &visibility, tile, now: state.now() };
-            (scope, Err(tiles::render(spec, &ctx)))
+            let ctx = RenderCtx { world: &world, visibility: &visibility, tile, now, expires: std::cell::Cell::new(None) };
+            (scope, Err(tiles::render(spec, &ctx).map(|raw| (raw, ctx.expires.get()))))
         }
     };
     let encoded = match hit {
         Ok(hit) => hit,
         Err(rendered) => {
-            let raw = rendered.map_err(|e| {
+            let (raw, expires) = rendered.map_err(|e| {
                 tracing::error!(error = %e, layer = spec.name, %tile, "rendering a tile");
                 ApiError::internal()
             })?;
-            let encoded = Arc::new(encoded(raw));
+            let encoded = Arc::new(encoded(raw, expires));
             if !bypass {
                 cache.insert(index, tile, scope, epoch, Arc::clone(&encoded));
             }

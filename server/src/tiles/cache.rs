@@ -32,6 +32,8 @@ pub struct Encoded {
     pub gzip: Vec<u8>,
     /// Strong validator of `raw`: the first 16 hex digits of its SHA-256.
     pub etag: String,
+    /// After this time the tile may be wrong (see `RenderCtx::expires`): not served from the cache.
+    pub expires: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Encoded {
@@ -81,14 +83,17 @@ impl TileCache {
         self.lock().epochs[layer]
     }
 
-    /// The cached tile, marking it used.
+    /// The cached tile, marking it used; `None` if absent or expired before `now`.
     #[must_use]
-    pub fn get(&self, layer: usize, tile: TileId, scope: &ScopeKey) -> Option<Arc<Encoded>> {
+    pub fn get(&self, layer: usize, tile: TileId, scope: &ScopeKey, now: chrono::DateTime<chrono::Utc>) -> Option<Arc<Encoded>> {
         let mut inner = self.lock();
         inner.tick += 1;
         let tick = inner.tick;
         let list = inner.entries.get_mut(&(layer, tile))?;
         let slot = list.iter_mut().find(|(s, _, _)| s == scope)?;
+        if slot.1.expires.is_some_and(|e| now > e) {
+            return None;
+        }
         let old = std::mem::replace(&mut slot.2, tick);
         let encoded = Arc::clone(&slot.1);
         if let Some(v) = inner.lru.remove(&old) {
@@ -180,7 +185,23 @@ mod tests {
     use super::*;
 
     fn enc(n: usize) -> Arc<Encoded> {
-        Arc::new(Encoded { raw: vec![1; n], gzip: Vec::new(), etag: String::new() })
+        Arc::new(Encoded { raw: vec![1; n], gzip: Vec::new(), etag: String::new(), expires: None })
+    }
+
+    fn now() -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("a valid time")
+    }
+
+    #[test]
+    fn an_entry_is_not_served_from_its_expiry_on() {
+        let cache = TileCache::new(1 << 20, 1);
+        let expires = now() + chrono::Duration::seconds(60);
+        let e = Arc::new(Encoded { raw: vec![1], gzip: Vec::new(), etag: String::new(), expires: Some(expires) });
+        assert!(cache.insert(0, t(1, 0, 0), ScopeKey::All, 0, e));
+        assert!(cache.get(0, t(1, 0, 0), &ScopeKey::All, now()).is_some());
+        assert!(cache.get(0, t(1, 0, 0), &ScopeKey::All, expires).is_some(), "a case is not overdue at its deadline");
+        let after = expires + chrono::Duration::milliseconds(1);
+        assert!(cache.get(0, t(1, 0, 0), &ScopeKey::All, after).is_none(), "past the deadline it is stale");
     }
 
     fn t(z: u8, x: u32, y: u32) -> TileId {
@@ -194,12 +215,12 @@ mod tests {
         for x in 0..3 {
             assert!(cache.insert(0, t(2, x, 0), ScopeKey::All, 0, enc(1000)));
         }
-        assert!(cache.get(0, t(2, 0, 0), &ScopeKey::All).is_some(), "touch the oldest");
+        assert!(cache.get(0, t(2, 0, 0), &ScopeKey::All, now()).is_some(), "touch the oldest");
         assert!(cache.insert(0, t(2, 3, 0), ScopeKey::All, 0, enc(1000)));
         assert!(cache.bytes() <= 3500);
-        assert!(cache.get(0, t(2, 0, 0), &ScopeKey::All).is_some(), "recently used, kept");
-        assert!(cache.get(0, t(2, 1, 0), &ScopeKey::All).is_none(), "least recently used, evicted");
-        assert!(cache.get(0, t(2, 2, 0), &ScopeKey::All).is_some());
+        assert!(cache.get(0, t(2, 0, 0), &ScopeKey::All, now()).is_some(), "recently used, kept");
+        assert!(cache.get(0, t(2, 1, 0), &ScopeKey::All, now()).is_none(), "least recently used, evicted");
+        assert!(cache.get(0, t(2, 2, 0), &ScopeKey::All, now()).is_some());
     }
 
     #[test]
@@ -211,9 +232,9 @@ mod tests {
         assert!(cache.insert(0, t(3, 1, 1), scoped.clone(), epoch, enc(10)));
         assert!(cache.insert(1, t(3, 1, 1), ScopeKey::All, cache.epoch(1), enc(10)));
         cache.invalidate(0, &[TileRect { z: 3, x0: 1, y0: 1, x1: 1, y1: 1 }]);
-        assert!(cache.get(0, t(3, 1, 1), &ScopeKey::All).is_none());
-        assert!(cache.get(0, t(3, 1, 1), &scoped).is_none());
-        assert!(cache.get(1, t(3, 1, 1), &ScopeKey::All).is_some(), "another layer keeps its tile");
+        assert!(cache.get(0, t(3, 1, 1), &ScopeKey::All, now()).is_none());
+        assert!(cache.get(0, t(3, 1, 1), &scoped, now()).is_none());
+        assert!(cache.get(1, t(3, 1, 1), &ScopeKey::All, now()).is_some(), "another layer keeps its tile");
         assert!(!cache.insert(0, t(3, 2, 2), ScopeKey::All, epoch, enc(10)), "a render from before is refused");
         assert_eq!(cache.bytes(), 10 + 128);
     }
@@ -222,6 +243,6 @@ mod tests {
     fn a_zero_budget_caches_nothing() {
         let cache = TileCache::new(0, 1);
         assert!(!cache.insert(0, t(0, 0, 0), ScopeKey::All, 0, enc(1)));
-        assert!(cache.get(0, t(0, 0, 0), &ScopeKey::All).is_none());
+        assert!(cache.get(0, t(0, 0, 0), &ScopeKey::All, now()).is_none());
     }
 }

@@ -222,6 +222,10 @@ fn incidents(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError
         if !case.state.status.is_open() || !ctx.visibility.grid(p.grid) || !contains(bounds, p.lon, p.lat) {
             continue;
         }
+        // `overdue` flips at the deadline with no event to invalidate the tile.
+        if let Some(deadline) = case.state.deadline {
+            ctx.expire_at(deadline);
+        }
         layer.add_feature_with_id(
             id(case.id().0),
             &Geometry::Point(Point::new(p.lon, p.lat)),
