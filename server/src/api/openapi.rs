@@ -27,6 +27,7 @@ use super::{
         super::osmand::get, super::osmand::post, super::nearby::nearby, super::alerts::raise,
         super::patrols::start, super::patrols::end, super::patrols::list, super::patrols::one,
         super::patrols::create_checkpoint, super::patrols::checkpoints, super::patrols::coverage,
+        super::tiles::catalog, super::tiles::tilejson, super::tiles::tile,
     ),
     modifiers(&Bearer)
 )]

@@ -69,6 +69,11 @@ fn base_url(headers: &HeaderMap) -> String {
 }
 
 /// `GET /tiles/catalog`.
+#[utoipa::path(get, path = "/tiles/catalog", tag = "tiles",
+    params(("token" = Option<String>, Query, description = "bearer token, when no Authorization header")),
+    responses((status = 200, description = "`{layers: [{name, description, minzoom, maxzoom, tilejson, vector_layers}]}`"),
+        (status = 401)),
+    security(("bearer" = [])))]
 pub async fn catalog(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Result<Json<Value>, ApiError> {
     let (principal, token) = caller(&state, &headers, query.as_deref()).await?;
     let base = base_url(&headers);
@@ -90,6 +95,11 @@ fn encode(s: &str) -> String {
 }
 
 /// `GET /tiles/{file}` where `file` is `{layer}.json`: TileJSON 3.0.0.
+#[utoipa::path(get, path = "/tiles/{layer}.json", tag = "tiles",
+    params(("layer" = String, Path, description = "a layer of /tiles/catalog"),
+        ("token" = Option<String>, Query, description = "bearer token; carried into the `tiles` URL")),
+    responses((status = 200, description = "TileJSON 3.0.0"), (status = 401), (status = 403), (status = 404)),
+    security(("bearer" = [])))]
 pub async fn tilejson(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -181,6 +191,13 @@ fn encoded(raw: Vec<u8>, expires: Option<chrono::DateTime<chrono::Utc>>) -> Enco
 }
 
 /// `GET /tiles/{layer}/{z}/{x}/{y}.mvt`.
+#[utoipa::path(get, path = "/tiles/{layer}/{z}/{x}/{y}.mvt", tag = "tiles",
+    params(("layer" = String, Path), ("z" = u8, Path), ("x" = u32, Path), ("y" = u32, Path),
+        ("token" = Option<String>, Query, description = "bearer token, when no Authorization header")),
+    responses((status = 200, description = "application/vnd.mapbox-vector-tile (empty body: no features); ETag, gzip on request"),
+        (status = 304, description = "If-None-Match matched"), (status = 400, description = "invalid tile address"),
+        (status = 401), (status = 403), (status = 404, description = "unknown layer or zoom outside the layer's range")),
+    security(("bearer" = [])))]
 pub async fn tile(
     State(state): State<AppState>,
     headers: HeaderMap,
