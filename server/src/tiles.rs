@@ -27,6 +27,9 @@ use crate::world::{Visibility, World};
 pub use cache::{Encoded, ScopeKey, TileCache};
 pub use invalidate::TileRect;
 
+/// The window of the `patrol_coverage` layer, hours.
+pub const COVERAGE_WINDOW_H: i64 = 24;
+
 /// The default cache budget (`--tile-cache-mib`).
 pub const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
@@ -36,6 +39,9 @@ pub struct RenderCtx<'w> {
     pub visibility: &'w Visibility,
     pub tile: TileId,
     pub now: chrono::DateTime<chrono::Utc>,
+    /// Cells visited by patrols within [`COVERAGE_WINDOW_H`], with the last visit (only for
+    /// `patrol_coverage`; the patrol book lives outside the world).
+    pub patrol_visits: Vec<(h3o::CellIndex, chrono::DateTime<chrono::Utc>)>,
     /// The earliest time after which something drawn changes without an event (a case is overdue
     /// once its deadline has passed): the cached tile is not served after it.
     pub expires: std::cell::Cell<Option<chrono::DateTime<chrono::Utc>>>,

@@ -138,7 +138,7 @@ async fn tiles_serve_the_world_and_invalidate_exactly() {
     let (status, catalog) = server.get("/tiles/catalog").await;
     assert_eq!(status, 200, "{catalog}");
     let names: Vec<&str> = catalog["layers"].as_array().unwrap().iter().map(|l| l["name"].as_str().unwrap()).collect();
-    for want in ["communities", "grids", "buildings", "incidents", "workers", "incident_density", "household_density", "basemap"] {
+    for want in ["communities", "grids", "buildings", "incidents", "workers", "incident_density", "household_density", "patrol_coverage", "basemap"] {
         assert!(names.contains(&want), "{want} missing from {names:?}");
     }
     for l in catalog["layers"].as_array().unwrap() {
@@ -255,6 +255,21 @@ async fn tiles_serve_the_world_and_invalidate_exactly() {
         assert!(moved.contains(&tile_at(bpt.lon, bpt.lat, z)), "the new place's tile at z{z} changed");
     }
     assert_eq!(invalidated(&mut ws, "workers", &expected).await, expected);
+
+    // A patrol visits a cell: the coverage layer shows it and subscribers hear of it.
+    let (status, patrol) = server.send(Method::POST, "/api/patrols", &json!({"worker": worker})).await;
+    assert_eq!(status, 201, "{patrol}");
+    let c = grid_place(&server, 3, 0).await;
+    let tc = tile_at(c.lon, c.lat, 16);
+    let cpath = format!("/tiles/patrol_coverage/{}/{}/{}.mvt", tc.0, tc.1, tc.2);
+    let (before, _) = tile_bytes(&server, "patrol_coverage", tc).await;
+    let third = put(c.lat, c.lon).await;
+    assert!(third.0 < 300, "{third:?}");
+    let want: BTreeSet<Tile> = [tc].into();
+    assert!(invalidated(&mut ws, "patrol_coverage", &want).await.contains(&tc));
+    let response = fetch(&server, &cpath, &[]).await;
+    assert_ne!(response.headers()["etag"].to_str().unwrap(), before, "the visited cell's tile changed");
+    assert!(!response.bytes().await.unwrap().is_empty(), "the visited cell is drawn");
 
     // Scope: another grid's worker does not see this worker on the map.
     let other = token(&server, "worker", Some(q.primary)).await;

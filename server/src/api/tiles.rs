@@ -212,8 +212,15 @@ pub async fn tile(
     let tile = tile_of(spec, &z, &x, &file)?;
     let bypass = headers.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("no-cache"));
     let cache = &state.tiles().cache;
-    // The epoch is read before the world: see `tiles::cache`.
+    // The epoch is read before the world (and the patrol book): see `tiles::cache`.
     let epoch = cache.epoch(index);
+    let patrol_visits = if spec.name == "patrol_coverage" {
+        let since = state.now() - chrono::Duration::hours(tiles::COVERAGE_WINDOW_H);
+        // Copied out so the book's lock is never held with the world's.
+        state.patrols().book(&state).await?.visits_since(since).collect()
+    } else {
+        Vec::new()
+    };
     let (scope, hit) = {
         let world = state.world();
         let visibility = world.visibility(&principal);
@@ -223,7 +230,7 @@ pub async fn tile(
         if let Some(hit) = hit {
             (scope, Ok(hit))
         } else {
-            let ctx = RenderCtx { world: &world, visibility: &visibility, tile, now, expires: std::cell::Cell::new(None) };
+            let ctx = RenderCtx { world: &world, visibility: &visibility, tile, now, patrol_visits, expires: std::cell::Cell::new(None) };
             (scope, Err(tiles::render(spec, &ctx).map(|raw| (raw, ctx.expires.get()))))
         }
     };

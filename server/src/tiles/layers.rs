@@ -98,6 +98,16 @@ pub static LAYERS: &[LayerSpec] = &[
         render: household_density,
     },
     LayerSpec {
+        name: "patrol_coverage",
+        description: "Cells visited by patrols in the last 24 h, counted per H3 cell (resolution by zoom)",
+        minzoom: 8,
+        maxzoom: 18,
+        vector_layers: &[VectorLayer { id: "patrol_coverage", fields: &[("h3", "String"), ("value", "Number"), ("count", "Number")] }],
+        scoped: true,
+        readers: None,
+        render: patrol_coverage,
+    },
+    LayerSpec {
         name: "basemap",
         description: "Base map from the city import: buildings, region boundaries, place names (no roads or water yet)",
         minzoom: 10,
@@ -290,6 +300,20 @@ fn household_density(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), 
         .map(|x| (x.cell, f64::from(x.households)))
         .collect();
     aggregate(tile, "household_density", &cells)
+}
+
+fn patrol_coverage(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> {
+    let window = chrono::Duration::hours(super::COVERAGE_WINDOW_H);
+    let mut cells = Vec::new();
+    for &(cell, at) in &ctx.patrol_visits {
+        if at + window < ctx.now || !ctx.world.grid_of_cell(cell).is_some_and(|g| ctx.visibility.grid(g)) {
+            continue;
+        }
+        // A visit leaves the window with no event: the tile holds until the oldest drawn one does.
+        ctx.expire_at(at + window);
+        cells.push((cell, 1.0));
+    }
+    aggregate(tile, "patrol_coverage", &cells)
 }
 
 fn aggregate(tile: &mut TileBuilder, name: &str, cells: &[(CellIndex, f64)]) -> Result<(), MvtError> {
