@@ -254,3 +254,30 @@ pub fn scope_key(layer: &LayerSpec, visibility: &Visibility) -> ScopeKey {
         _ => ScopeKey::All,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layer_names_are_unique_and_every_invalidated_layer_is_registered() {
+        let mut names: Vec<&str> = LAYERS.iter().map(|l| l.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), LAYERS.len());
+        // The names `touched`, `tracking` and `patrols` invalidate: `index` panics on an unknown one.
+        let mut dirty = Dirty::default();
+        for name in ["incidents", "incident_density", "grids", "workers", "communities", "basemap", "buildings"] {
+            dirty.point(name, 113.11, 36.19, &[]);
+        }
+        let cell = h3o::LatLng::new(36.19, 113.11).expect("a valid point").to_cell(h3o::Resolution::Twelve);
+        dirty.cell("household_density", cell, &[]);
+        dirty.cell("patrol_coverage", cell, &[]);
+        let layers = dirty.into_layers();
+        assert_eq!(layers.len(), 9);
+        for (layer, rects, _) in layers {
+            let spec = &LAYERS[layer];
+            assert!(rects.iter().all(|r| spec.zooms().contains(&r.z)), "{} only at its zooms", spec.name);
+        }
+    }
+}
