@@ -24,6 +24,7 @@ mod photos;
 pub(crate) mod positions;
 mod regions;
 mod reports;
+pub mod tiles;
 pub mod tokens;
 mod workers;
 
@@ -106,6 +107,10 @@ pub fn app(state: AppState) -> Router {
         .route("/ws", get(crate::live::ws::upgrade))
         .route("/osmand", get(osmand::get).post(osmand::post))
         .route("/metrics", get(metrics::render))
+        // Vector tiles (MVT + TileJSON), outside /api so map clients can use plain template URLs.
+        .route("/tiles/catalog", get(tiles::catalog))
+        .route("/tiles/{file}", get(tiles::tilejson))
+        .route("/tiles/{layer}/{z}/{x}/{file}", get(tiles::tile))
         .nest("/api", api)
         .nest("/open311/v2", open311::router())
         .fallback(not_found_fallback)

@@ -59,3 +59,19 @@ impl std::fmt::Display for StoreLocation {
         }
     }
 }
+
+/// Vector tile settings (`/tiles`).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct TileArgs {
+    /// Budget of the encoded-tile cache in MiB (least recently used tiles go first); 0 turns it off.
+    #[arg(long, default_value_t = 64, value_name = "MIB")]
+    pub tile_cache_mib: usize,
+}
+
+impl TileArgs {
+    /// The budget in bytes.
+    #[must_use]
+    pub fn bytes(&self) -> usize {
+        self.tile_cache_mib.saturating_mul(1024 * 1024)
+    }
+}

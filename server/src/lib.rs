@@ -19,6 +19,7 @@ pub mod live;
 pub mod patrols;
 pub mod cameras;
 pub mod tracking;
+pub mod tiles;
 
 use std::future::Future;
 

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use gridwatch::api::tokens::{checked_scopes, new_token};
 use gridwatch::auth::{hash_secret, new_secret};
-use gridwatch::config::StoreArgs;
+use gridwatch::config::{StoreArgs, TileArgs};
 use gridwatch::dispatch::DispatchConfig;
 use gridwatch::state::Options;
 use gridwatch::domain::{Role, WorkerId};
@@ -48,6 +48,8 @@ enum Command {
         dispatch_config: Option<PathBuf>,
         #[command(flatten)]
         live: LiveArgs,
+        #[command(flatten)]
+        tiles: TileArgs,
     },
     /// Serves the API from an existing store.
     Serve {
@@ -60,6 +62,8 @@ enum Command {
         dispatch_config: Option<PathBuf>,
         #[command(flatten)]
         live: LiveArgs,
+        #[command(flatten)]
+        tiles: TileArgs,
     },
     /// Runs the store's migrations and exits.
     Migrate {
@@ -127,12 +131,12 @@ async fn main() -> Result<()> {
         .init();
     gridwatch::api::install_recorder();
     match Cli::parse().command {
-        Command::Demo { addr, synthetic, osm, resolution, store, dispatch_config, live } => {
-            let options = options(dispatch_config.as_deref(), &live)?;
+        Command::Demo { addr, synthetic, osm, resolution, store, dispatch_config, live, tiles } => {
+            let options = options(dispatch_config.as_deref(), &live, tiles)?;
             demo(addr, synthetic, osm, resolution, &store, options).await
         }
-        Command::Serve { addr, store, dispatch_config, live } => {
-            let options = options(dispatch_config.as_deref(), &live)?;
+        Command::Serve { addr, store, dispatch_config, live, tiles } => {
+            let options = options(dispatch_config.as_deref(), &live, tiles)?;
             let store = open(&store, DEFAULT_DATA_DIR).await?;
             serve(addr, store, None, options).await
         }
@@ -166,7 +170,7 @@ async fn main() -> Result<()> {
 }
 
 /// The state's options: the dispatch settings from `file` (validated), or the defaults.
-fn options(file: Option<&std::path::Path>, live: &LiveArgs) -> Result<Options> {
+fn options(file: Option<&std::path::Path>, live: &LiveArgs, tiles: TileArgs) -> Result<Options> {
     let dispatch = match file {
         Some(file) => {
             let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
@@ -187,7 +191,7 @@ fn options(file: Option<&std::path::Path>, live: &LiveArgs) -> Result<Options> {
         Ok(v) => Some(v.parse::<usize>().with_context(|| format!("GRIDWATCH_INTAKE_BATCH_MAX={v:?}"))?),
         Err(_) => None,
     };
-    Ok(Options { dispatch, live, intake_batch_max, ..Options::default() })
+    Ok(Options { dispatch, live, intake_batch_max, tile_cache_bytes: Some(tiles.bytes()), ..Options::default() })
 }
 
 /// Websocket settings.

@@ -100,6 +100,11 @@ impl Book {
         self.visits.get(&cell).copied()
     }
 
+    /// Every visited cell with its last visit, at or after `since`.
+    pub fn visits_since(&self, since: DateTime<Utc>) -> impl Iterator<Item = (CellIndex, DateTime<Utc>)> + '_ {
+        self.visits.iter().filter(move |(_, at)| **at >= since).map(|(c, at)| (*c, *at))
+    }
+
     fn apply(&mut self, progress: &Progress) {
         if let Some(p) = self.patrols.get_mut(&progress.patrol) {
             p.current_grid = progress.current_grid;
@@ -175,6 +180,16 @@ pub async fn observe(state: &AppState, fixes: Vec<Fix>) {
                 if let Ok(mut book) = state.patrols().book(state).await {
                     book.apply(&progress);
                 }
+                // The coverage tiles of the visited cells, before the fixes are acknowledged.
+                let mut dirty = crate::tiles::Dirty::default();
+                {
+                    let world = state.world();
+                    for &(cell, _) in &progress.visits {
+                        let grids: Vec<GridId> = world.grid_of_cell(cell).into_iter().collect();
+                        dirty.cell("patrol_coverage", cell, &grids);
+                    }
+                }
+                state.tiles().invalidate(dirty);
                 for event in events {
                     state.commit(event, |_| {});
                 }

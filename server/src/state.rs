@@ -47,6 +47,8 @@ struct Inner {
     intake: OnceLock<mpsc::UnboundedSender<Pending>>,
     /// Most reports the intake writer commits in one transaction.
     intake_batch_max: usize,
+    /// Encoded vector tiles and their invalidation (`tiles`).
+    tiles: crate::tiles::Tiles,
 }
 
 /// What a deployment or a test may choose when building the state.
@@ -58,6 +60,8 @@ pub struct Options {
     /// Most new incidents committed in one transaction (group commit); `None` is
     /// [`intake::DEFAULT_BATCH_MAX`], and 1 commits each alone.
     pub intake_batch_max: Option<usize>,
+    /// The tile cache's budget in bytes; `None` is [`crate::tiles::DEFAULT_CACHE_BYTES`], 0 caches nothing.
+    pub tile_cache_bytes: Option<usize>,
 }
 
 impl AppState {
@@ -69,6 +73,8 @@ impl AppState {
     #[must_use]
     pub fn with_options(store: Arc<dyn Store>, world: World, options: Options) -> Self {
         let (events, _) = broadcast::channel(EVENT_CHANNEL_CAPACITY);
+        let hub = Arc::new(Hub::new(options.live));
+        let tiles = crate::tiles::Tiles::new(options.tile_cache_bytes.unwrap_or(crate::tiles::DEFAULT_CACHE_BYTES), Arc::clone(&hub));
         Self {
             inner: Arc::new(Inner {
                 world: RwLock::new(world),
@@ -79,11 +85,12 @@ impl AppState {
                 started: Instant::now(),
                 clock: options.clock,
                 dispatch: options.dispatch,
-                hub: Arc::new(Hub::new(options.live)),
+                hub,
                 tracker: crate::tracking::Tracker::default(),
                 patrols: crate::patrols::Patrols::default(),
                 intake: OnceLock::new(),
                 intake_batch_max: options.intake_batch_max.unwrap_or(intake::DEFAULT_BATCH_MAX).max(1),
+                tiles,
             }),
         }
     }
@@ -119,6 +126,12 @@ impl AppState {
     #[must_use]
     pub fn hub(&self) -> &Arc<Hub> {
         &self.inner.hub
+    }
+
+    /// Vector tiles: the cache and its invalidation.
+    #[must_use]
+    pub fn tiles(&self) -> &crate::tiles::Tiles {
+        &self.inner.tiles
     }
 
     /// Position tracking.
@@ -165,13 +178,18 @@ impl AppState {
         self.inner.writer.lock().await
     }
 
-    /// Applies a committed event's change to the world, then publishes the event.
+    /// Applies a committed event's change to the world, drops the tiles it touched (what it drew
+    /// before and after), then publishes the event.
     pub fn commit(&self, event: Event, change: impl FnOnce(&mut World)) {
+        let mut dirty = crate::tiles::Dirty::default();
         {
             let mut world = self.inner.world.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            crate::tiles::touched(&world, &event, &mut dirty);
             change(&mut world);
+            crate::tiles::touched(&world, &event, &mut dirty);
             world.advance(event.seq);
         }
+        self.inner.tiles.invalidate(dirty);
         // No receiver is not an error: nobody is listening yet.
         let _ = self.inner.events.send(event);
     }
@@ -185,6 +203,7 @@ impl AppState {
     /// Replaces the whole world (after an import).
     pub fn replace_world(&self, world: World) {
         *self.inner.world.write().unwrap_or_else(std::sync::PoisonError::into_inner) = world;
+        self.inner.tiles.clear();
     }
 
     #[must_use]

@@ -124,11 +124,24 @@ pub async fn report(state: &AppState, mut fixes: Vec<Fix>, judge: Judge) -> Resu
             }
         }
     }
+    let mut dirty = crate::tiles::Dirty::default();
     state.remember(|world| {
         for (worker, position) in &latest {
+            let before = world.position(*worker);
             world.set_position(*worker, *position);
+            let after = world.position(*worker);
+            // Once per worker per batch: the old and the new place of its workers-layer point.
+            if before != after
+                && let Some(w) = world.worker(*worker)
+            {
+                let grids: Vec<_> = w.grids.iter().map(|d| d.grid_id).collect();
+                for p in before.iter().chain(after.iter()) {
+                    dirty.point("workers", p.lon, p.lat, &grids);
+                }
+            }
         }
     });
+    state.tiles().invalidate(dirty);
     state.hub().publish_fixes(&state.world(), &fixes);
 
     let patrolled = state.patrols().watched(state, &fixes).await;

@@ -26,4 +26,6 @@ mod positions;
 mod restart;
 mod routing;
 mod supervision;
+// Vector tiles (`/tiles`).
+mod tiles;
 mod workflow;

@@ -29,6 +29,7 @@ use super::{
         super::patrols::create_checkpoint, super::patrols::checkpoints, super::patrols::coverage,
         super::cameras::create, super::cameras::import, super::cameras::list, super::cameras::one,
         super::cameras::update, super::cameras::delete, super::cameras::incident_cameras, super::cameras::alert,
+        super::tiles::catalog, super::tiles::tilejson, super::tiles::tile,
     ),
     modifiers(&Bearer)
 )]

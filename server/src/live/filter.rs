@@ -72,6 +72,8 @@ pub struct Filter {
     pub mine_radius_m: Option<f64>,
     /// Bit set of `Layer`s; every layer when none was named.
     layers: u8,
+    /// Whether the subscriber wants `tiles_invalidated` messages.
+    pub tiles: bool,
 }
 
 /// A subscription as the client sends it, before checks.
@@ -87,6 +89,9 @@ pub struct FilterRequest {
     #[serde(default)]
     pub mine: bool,
     pub near: Option<Near>,
+    /// Also send `tiles_invalidated` (coalesced) when vector tiles change.
+    #[serde(default)]
+    pub tiles: bool,
 }
 
 /// Most grids or communities one filter may name.
@@ -136,7 +141,7 @@ impl Filter {
             Some(list) if list.is_empty() => return Err("layers, when given, must name at least one layer".into()),
             Some(list) => list.iter().fold(0, |bits, l| bits | l.bit()),
         };
-        Ok(Self { bbox: request.bbox, grids, near: request.near, mine, mine_radius_m: None, layers })
+        Ok(Self { bbox: request.bbox, grids, near: request.near, mine, mine_radius_m: None, layers, tiles: request.tiles })
     }
 
     /// Whether the filter names any place at all; without one it covers the caller's whole scope.

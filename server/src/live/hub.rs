@@ -302,6 +302,23 @@ impl Hub {
     }
 }
 
+impl Hub {
+    /// Announces tiles of `layer` that changed to every subscription that asked for `tiles` and may see
+    /// one of `grids` (an empty list concerns everyone). Coalesced in each outbox until its socket drains.
+    pub fn publish_tiles(&self, layer: &'static str, rects: &[crate::tiles::TileRect], grids: &[GridId]) {
+        let subs: Vec<Arc<Subscription>> = {
+            let registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+            registry.subs.values().filter(|s| s.filter.tiles).cloned().collect()
+        };
+        for sub in subs {
+            if grids.is_empty() || sub.visibility.any(grids.iter().copied()) {
+                sub.outbox.lock().unwrap_or_else(PoisonError::into_inner).push_tiles(layer, rects);
+                sub.notify.notify_one();
+            }
+        }
+    }
+}
+
 impl Registry {
     /// Calls `f` with the id of every subscription indexed under the item's cells, grids or workers, or
     /// indexed everywhere. An id may come more than once.

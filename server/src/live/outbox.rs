@@ -22,6 +22,8 @@ pub struct Drained {
     pub positions: Vec<Arc<str>>,
     /// Events were lost to a full queue: resync.
     pub overflowed: bool,
+    /// One `tiles_invalidated` message per layer with tiles touched since the last drain.
+    pub tiles: Vec<Arc<str>>,
 }
 
 #[derive(Debug)]
@@ -33,6 +35,60 @@ pub struct Outbox {
     /// Events at or below this sequence are already covered (by the snapshot or the replay).
     floor: i64,
     overflowed: bool,
+    /// Tiles touched since the last drain, per layer: coalesced, so a burst costs one message a layer.
+    tiles: std::collections::BTreeMap<&'static str, PendingTiles>,
+}
+
+/// Most single tiles a pending `tiles_invalidated` lists before it falls back to per-zoom ranges.
+pub const MAX_LISTED_TILES: usize = 256;
+
+/// Tiles of one layer waiting to be announced: single tiles, or (past [`MAX_LISTED_TILES`]) one
+/// covering range per zoom.
+#[derive(Debug, Default)]
+struct PendingTiles {
+    tiles: std::collections::BTreeSet<(u8, u32, u32)>,
+    /// Per zoom: `[x0, y0, x1, y1]`, inclusive.
+    ranges: std::collections::BTreeMap<u8, [u32; 4]>,
+}
+
+impl PendingTiles {
+    fn add_range(&mut self, z: u8, r: [u32; 4]) {
+        let e = self.ranges.entry(z).or_insert(r);
+        *e = [e[0].min(r[0]), e[1].min(r[1]), e[2].max(r[2]), e[3].max(r[3])];
+    }
+
+    fn add(&mut self, rects: &[crate::tiles::TileRect]) {
+        for r in rects {
+            if self.ranges.contains_key(&r.z) || r.count() > MAX_LISTED_TILES as u64 {
+                self.add_range(r.z, [r.x0, r.y0, r.x1, r.y1]);
+                continue;
+            }
+            for t in r.tiles() {
+                self.tiles.insert((t.z(), t.x(), t.y()));
+            }
+        }
+        if self.tiles.len() > MAX_LISTED_TILES {
+            for (z, x, y) in std::mem::take(&mut self.tiles) {
+                self.add_range(z, [x, y, x, y]);
+            }
+        }
+        // Tiles at a zoom that has a range already are inside it or widen it.
+        let ranged: Vec<(u8, u32, u32)> = self.tiles.iter().copied().filter(|(z, _, _)| self.ranges.contains_key(z)).collect();
+        for (z, x, y) in ranged {
+            self.tiles.remove(&(z, x, y));
+            self.add_range(z, [x, y, x, y]);
+        }
+    }
+
+    fn message(&self, layer: &str) -> Arc<str> {
+        let tiles: Vec<[u32; 3]> = self.tiles.iter().map(|&(z, x, y)| [u32::from(z), x, y]).collect();
+        let ranges: Vec<serde_json::Value> = self
+            .ranges
+            .iter()
+            .map(|(z, r)| serde_json::json!({"z": z, "x": [r[0], r[2]], "y": [r[1], r[3]]}))
+            .collect();
+        Arc::from(serde_json::json!({"type": "tiles_invalidated", "layer": layer, "tiles": tiles, "ranges": ranges}).to_string())
+    }
 }
 
 impl Outbox {
@@ -45,6 +101,7 @@ impl Outbox {
             position_order: Vec::new(),
             floor,
             overflowed: false,
+            tiles: std::collections::BTreeMap::new(),
         }
     }
 
@@ -75,6 +132,11 @@ impl Outbox {
         }
     }
 
+    /// Notes tiles of `layer` to announce in the next drain, merged with those already waiting.
+    pub fn push_tiles(&mut self, layer: &'static str, rects: &[crate::tiles::TileRect]) {
+        self.tiles.entry(layer).or_default().add(rects);
+    }
+
     /// Raises the floor: events at or below `seq` will be skipped (they were sent another way).
     pub fn raise_floor(&mut self, seq: i64) {
         self.floor = self.floor.max(seq);
@@ -90,6 +152,7 @@ impl Outbox {
             events: self.events.drain(..).collect(),
             positions: self.position_order.drain(..).map(|(_, m)| m).collect(),
             overflowed: self.overflowed,
+            tiles: std::mem::take(&mut self.tiles).iter().map(|(layer, p)| p.message(layer)).collect(),
         };
         if let Some((seq, _)) = drained.events.last() {
             self.floor = self.floor.max(*seq);
@@ -100,7 +163,7 @@ impl Outbox {
     /// Messages held now (events plus coalesced positions): what bounds a subscriber's memory.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.events.len() + self.position_order.len()
+        self.events.len() + self.position_order.len() + self.tiles.len()
     }
 
     #[must_use]
@@ -147,6 +210,26 @@ mod tests {
         let d = out.drain();
         assert_eq!(d.positions, vec![m("w1 at 999"), m("w2 at 999")]);
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn tiles_coalesce_per_layer_and_fall_back_to_ranges() {
+        use crate::tiles::TileRect;
+        let mut out = Outbox::new(2, 0);
+        for x in 0..10 {
+            out.push_tiles("workers", &[TileRect { z: 16, x0: x, y0: 7, x1: x, y1: 7 }]);
+            out.push_tiles("workers", &[TileRect { z: 16, x0: x, y0: 7, x1: x, y1: 7 }]);
+        }
+        assert_eq!(out.len(), 1, "twenty touches of one layer hold one message");
+        let d = out.drain();
+        let m: serde_json::Value = serde_json::from_str(&d.tiles[0]).expect("json");
+        assert_eq!(m["tiles"].as_array().map(Vec::len), Some(10));
+        assert_eq!(m["tiles"][3], serde_json::json!([16, 3, 7]));
+        out.push_tiles("grids", &[TileRect { z: 18, x0: 0, y0: 0, x1: 99, y1: 99 }]);
+        out.push_tiles("grids", &[TileRect { z: 18, x0: 200, y0: 5, x1: 200, y1: 5 }]);
+        let m: serde_json::Value = serde_json::from_str(&out.drain().tiles[0]).expect("json");
+        assert_eq!(m["tiles"], serde_json::json!([]));
+        assert_eq!(m["ranges"], serde_json::json!([{"z": 18, "x": [0, 200], "y": [0, 99]}]));
     }
 
     #[test]

@@ -182,7 +182,7 @@ impl Connection {
                 .await;
         }
         let last = drained.events.last().map(|(seq, _)| *seq);
-        let messages = drained.events.into_iter().map(|(_, m)| m).chain(drained.positions);
+        let messages = drained.events.into_iter().map(|(_, m)| m).chain(drained.positions).chain(drained.tiles);
         self.send_all(socket, messages).await?;
         if let Some(seq) = last {
             self.cursor = self.cursor.max(seq);

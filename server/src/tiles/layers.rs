@@ -1,0 +1,349 @@
+//! The tile sets and how each is drawn from the world. Geometry is handed to `gridwatch-tiles` in
+//! degrees (EPSG:4326, lon/lat order); it projects, simplifies and clips.
+//!
+//! Every scoped layer shows only what the caller's `Visibility` covers, as the JSON API does.
+//! Buildings carry counts only, never residents. To add a layer (cameras), add a `LayerSpec` to
+//! [`LAYERS`], a render function here and its rule in `tiles::touched`.
+
+use std::collections::HashMap;
+
+use geo::{BoundingRect, Coord, Geometry, InteriorPoint, Point, Rect};
+use gridwatch_tiles::{Aggregation, DEFAULT_BUFFER, DEFAULT_EXTENT, MvtError, TileBuilder, Value, add_h3_layer, resolution_for_zoom};
+use h3o::CellIndex;
+
+use super::{LayerSpec, RenderCtx, VectorLayer};
+use crate::domain::{GridId, RegionLevel, Responsibility, Role};
+use crate::domain::worker::DutyStatus;
+
+/// Roles that may read building detail, as `/api/buildings`.
+const BUILDING_READERS: &[Role] = &[Role::Planner, Role::Commander, Role::Worker];
+
+/// Every tile set, in catalog order.
+pub static LAYERS: &[LayerSpec] = &[
+    LayerSpec {
+        name: "communities",
+        description: "Community (社区) outlines with their households",
+        minzoom: 10,
+        maxzoom: 18,
+        vector_layers: &[VectorLayer { id: "communities", fields: &[("id", "Number"), ("code", "String"), ("name", "String"), ("households", "Number")] }],
+        scoped: true,
+        readers: None,
+        render: communities,
+    },
+    LayerSpec {
+        name: "grids",
+        description: "Grid (网格) outlines: households, open cases, primary worker",
+        minzoom: 12,
+        maxzoom: 20,
+        vector_layers: &[VectorLayer {
+            id: "grids",
+            fields: &[("id", "Number"), ("code", "String"), ("name", "String"), ("households", "Number"),
+                ("open_cases", "Number"), ("worker_id", "Number"), ("worker", "String")],
+        }],
+        scoped: true,
+        readers: None,
+        render: grids,
+    },
+    LayerSpec {
+        name: "buildings",
+        description: "Building footprints with household counts (counts only)",
+        minzoom: 14,
+        maxzoom: 20,
+        vector_layers: &[VectorLayer { id: "buildings", fields: &[("id", "Number"), ("households", "Number"), ("levels", "Number"), ("kind", "String")] }],
+        scoped: true,
+        readers: Some(BUILDING_READERS),
+        render: buildings,
+    },
+    LayerSpec {
+        name: "incidents",
+        description: "Open cases as points",
+        minzoom: 10,
+        maxzoom: 20,
+        vector_layers: &[VectorLayer {
+            id: "incidents",
+            fields: &[("id", "Number"), ("category", "String"), ("priority", "String"), ("status", "String"), ("overdue", "Boolean")],
+        }],
+        scoped: true,
+        readers: None,
+        render: incidents,
+    },
+    LayerSpec {
+        name: "workers",
+        description: "Latest positions of on-duty workers",
+        minzoom: 10,
+        maxzoom: 20,
+        vector_layers: &[VectorLayer { id: "workers", fields: &[("id", "Number"), ("name", "String"), ("kind", "String"), ("at", "String")] }],
+        scoped: true,
+        readers: None,
+        render: workers,
+    },
+    LayerSpec {
+        name: "incident_density",
+        description: "Open cases per H3 cell (resolution by zoom)",
+        minzoom: 8,
+        maxzoom: 18,
+        vector_layers: &[VectorLayer { id: "incident_density", fields: &[("h3", "String"), ("value", "Number"), ("count", "Number")] }],
+        scoped: true,
+        readers: None,
+        render: incident_density,
+    },
+    LayerSpec {
+        name: "household_density",
+        description: "Households per H3 cell (resolution by zoom)",
+        minzoom: 8,
+        maxzoom: 18,
+        vector_layers: &[VectorLayer { id: "household_density", fields: &[("h3", "String"), ("value", "Number"), ("count", "Number")] }],
+        scoped: true,
+        readers: None,
+        render: household_density,
+    },
+    LayerSpec {
+        name: "patrol_coverage",
+        description: "Cells visited by patrols in the last 24 h, counted per H3 cell (resolution by zoom)",
+        minzoom: 8,
+        maxzoom: 18,
+        vector_layers: &[VectorLayer { id: "patrol_coverage", fields: &[("h3", "String"), ("value", "Number"), ("count", "Number")] }],
+        scoped: true,
+        readers: None,
+        render: patrol_coverage,
+    },
+    LayerSpec {
+        name: "basemap",
+        description: "Base map from the city import: buildings, region boundaries, place names (no roads or water yet)",
+        minzoom: 10,
+        maxzoom: 20,
+        vector_layers: &[
+            VectorLayer { id: "building", fields: &[("kind", "String")] },
+            VectorLayer { id: "boundary", fields: &[("level", "String"), ("name", "String")] },
+            VectorLayer { id: "place", fields: &[("level", "String"), ("name", "String")] },
+        ],
+        scoped: false,
+        readers: None,
+        render: basemap,
+    },
+];
+
+/// The tile's area plus its buffer, degrees (EPSG:4326).
+fn buffered_bounds(ctx: &RenderCtx<'_>) -> Rect<f64> {
+    widen(ctx.tile.bounds_deg(), f64::from(DEFAULT_BUFFER) / f64::from(DEFAULT_EXTENT))
+}
+
+/// `rect` widened on every side by `fraction` of its size.
+fn widen(rect: Rect<f64>, fraction: f64) -> Rect<f64> {
+    let (dx, dy) = (rect.width() * fraction, rect.height() * fraction);
+    Rect::new(
+        Coord { x: rect.min().x - dx, y: rect.min().y - dy },
+        Coord { x: rect.max().x + dx, y: rect.max().y + dy },
+    )
+}
+
+fn meets(a: Rect<f64>, b: Option<Rect<f64>>) -> bool {
+    b.is_some_and(|b| a.min().x <= b.max().x && b.min().x <= a.max().x && a.min().y <= b.max().y && b.min().y <= a.max().y)
+}
+
+fn contains(r: Rect<f64>, lon: f64, lat: f64) -> bool {
+    (r.min().x..=r.max().x).contains(&lon) && (r.min().y..=r.max().y).contains(&lat)
+}
+
+fn id(v: i64) -> u64 {
+    v.unsigned_abs()
+}
+
+fn n(v: usize) -> Value {
+    Value::Uint(v as u64)
+}
+
+fn communities(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> {
+    let bounds = buffered_bounds(ctx);
+    let mut households: HashMap<crate::domain::RegionId, (u64, bool)> = HashMap::new();
+    for g in ctx.world.grids() {
+        let e = households.entry(g.community).or_default();
+        e.0 += u64::from(g.households);
+        e.1 |= ctx.visibility.grid(g.id);
+    }
+    let layer = tile.layer("communities")?;
+    for r in ctx.world.regions().filter(|r| r.level == RegionLevel::Community) {
+        let (total, visible) = households.get(&r.id).copied().unwrap_or_default();
+        if !(visible || matches!(ctx.visibility, crate::world::Visibility::All)) || !meets(bounds, r.boundary.bounding_rect()) {
+            continue;
+        }
+        layer.add_feature_with_id(
+            id(r.id.0),
+            &Geometry::MultiPolygon(r.boundary.clone()),
+            &[("id", Value::Int(r.id.0)), ("code", Value::from(r.code.as_str())), ("name", Value::from(r.name.as_str())),
+                ("households", Value::Uint(total))],
+        )?;
+    }
+    Ok(())
+}
+
+fn grids(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> {
+    let bounds = buffered_bounds(ctx);
+    let mut open: HashMap<GridId, usize> = HashMap::new();
+    for case in ctx.world.incidents().filter(|c| c.state.status.is_open()) {
+        *open.entry(case.place.grid).or_default() += 1;
+    }
+    let mut primary = HashMap::new();
+    for w in ctx.world.workers() {
+        for d in w.grids.iter().filter(|d| d.responsibility == Responsibility::Primary) {
+            primary.insert(d.grid_id, w);
+        }
+    }
+    let layer = tile.layer("grids")?;
+    for g in ctx.world.grids().filter(|g| ctx.visibility.grid(g.id) && meets(bounds, g.boundary.bounding_rect())) {
+        let mut props = vec![
+            ("id", Value::Int(g.id.0)),
+            ("code", Value::from(g.code.as_str())),
+            ("name", Value::from(g.name.as_str())),
+            ("households", Value::Uint(u64::from(g.households))),
+            ("open_cases", n(open.get(&g.id).copied().unwrap_or(0))),
+        ];
+        if let Some(w) = primary.get(&g.id) {
+            props.push(("worker_id", Value::Int(w.id.0)));
+            props.push(("worker", Value::from(w.name.as_str())));
+        }
+        layer.add_feature_with_id(id(g.id.0), &Geometry::MultiPolygon(g.boundary.clone()), &props)?;
+    }
+    Ok(())
+}
+
+fn buildings(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> {
+    let b = buffered_bounds(ctx);
+    let layer = tile.layer("buildings")?;
+    for building in ctx.world.buildings_in_bbox([b.min().x, b.min().y, b.max().x, b.max().y]) {
+        if !building.grid.is_some_and(|g| ctx.visibility.grid(g)) {
+            continue;
+        }
+        let mut props =
+            vec![("id", Value::Int(building.id.0)), ("households", Value::Uint(u64::from(building.households))), ("kind", Value::from(building.kind.as_str()))];
+        if let Some(levels) = building.levels {
+            props.push(("levels", Value::Uint(u64::from(levels))));
+        }
+        layer.add_feature_with_id(id(building.id.0), &Geometry::MultiPolygon(building.footprint.clone()), &props)?;
+    }
+    Ok(())
+}
+
+fn incidents(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> {
+    let bounds = buffered_bounds(ctx);
+    let layer = tile.layer("incidents")?;
+    for case in ctx.world.incidents() {
+        let p = &case.place;
+        if !case.state.status.is_open() || !ctx.visibility.grid(p.grid) || !contains(bounds, p.lon, p.lat) {
+            continue;
+        }
+        // `overdue` flips at the deadline with no event to invalidate the tile.
+        if let Some(deadline) = case.state.deadline {
+            ctx.expire_at(deadline);
+        }
+        layer.add_feature_with_id(
+            id(case.id().0),
+            &Geometry::Point(Point::new(p.lon, p.lat)),
+            &[("id", Value::Int(case.id().0)), ("category", Value::from(case.category.as_str())),
+                ("priority", Value::from(case.priority.as_str())), ("status", Value::from(case.state.status.as_str())),
+                ("overdue", Value::Bool(crate::cases::is_overdue(case, ctx.now)))],
+        )?;
+    }
+    Ok(())
+}
+
+fn workers(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> {
+    let bounds = buffered_bounds(ctx);
+    let layer = tile.layer("workers")?;
+    for w in ctx.world.workers() {
+        if w.duty != DutyStatus::OnDuty || !ctx.visibility.any(w.grids.iter().map(|d| d.grid_id)) {
+            continue;
+        }
+        let Some(p) = ctx.world.position(w.id) else { continue };
+        if !contains(bounds, p.lon, p.lat) {
+            continue;
+        }
+        layer.add_feature_with_id(
+            id(w.id.0),
+            &Geometry::Point(Point::new(p.lon, p.lat)),
+            &[("id", Value::Int(w.id.0)), ("name", Value::from(w.name.as_str())), ("kind", Value::from(w.kind.as_str())),
+                ("at", Value::from(p.at.to_rfc3339().as_str()))],
+        )?;
+    }
+    Ok(())
+}
+
+/// The tile widened by 2.5 edges of the zoom's aggregate cell: every input cell whose rolled-up
+/// ancestor meets the tile lies inside (an ancestor is about two edges across).
+fn aggregate_bounds(ctx: &RenderCtx<'_>) -> Rect<f64> {
+    let b = buffered_bounds(ctx);
+    let edge_deg = resolution_for_zoom(ctx.tile.z()).edge_length_km() * 2.5 / 111.0;
+    let lat = b.max().y.abs().max(b.min().y.abs()).min(85.0).to_radians();
+    Rect::new(
+        Coord { x: b.min().x - edge_deg / lat.cos(), y: b.min().y - edge_deg },
+        Coord { x: b.max().x + edge_deg / lat.cos(), y: b.max().y + edge_deg },
+    )
+}
+
+fn incident_density(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> {
+    let near = aggregate_bounds(ctx);
+    let cells: Vec<(CellIndex, f64)> = ctx
+        .world
+        .incidents()
+        .filter(|c| c.state.status.is_open() && ctx.visibility.grid(c.place.grid) && contains(near, c.place.lon, c.place.lat))
+        .map(|c| (c.place.cell, 1.0))
+        .collect();
+    aggregate(tile, "incident_density", &cells)
+}
+
+fn household_density(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> {
+    let b = aggregate_bounds(ctx);
+    let cells: Vec<(CellIndex, f64)> = ctx
+        .world
+        .buildings_in_bbox([b.min().x, b.min().y, b.max().x, b.max().y])
+        .filter(|x| x.grid.is_some_and(|g| ctx.visibility.grid(g)))
+        .map(|x| (x.cell, f64::from(x.households)))
+        .collect();
+    aggregate(tile, "household_density", &cells)
+}
+
+fn patrol_coverage(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> {
+    let window = chrono::Duration::hours(super::COVERAGE_WINDOW_H);
+    let mut cells = Vec::new();
+    for &(cell, at) in &ctx.patrol_visits {
+        if at + window < ctx.now || !ctx.world.grid_of_cell(cell).is_some_and(|g| ctx.visibility.grid(g)) {
+            continue;
+        }
+        // A visit leaves the window with no event: the tile holds until the oldest drawn one does.
+        ctx.expire_at(at + window);
+        cells.push((cell, 1.0));
+    }
+    aggregate(tile, "patrol_coverage", &cells)
+}
+
+fn aggregate(tile: &mut TileBuilder, name: &str, cells: &[(CellIndex, f64)]) -> Result<(), MvtError> {
+    match add_h3_layer(tile, name, cells, Aggregation::Sum) {
+        Err(gridwatch_tiles::H3AggError::Mvt(e)) => Err(e),
+        // Counts and households are always finite, so `NonFiniteValue` cannot happen.
+        _ => Ok(()),
+    }
+}
+
+fn basemap(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> {
+    let b = buffered_bounds(ctx);
+    let layer = tile.layer("building")?;
+    for building in ctx.world.buildings_in_bbox([b.min().x, b.min().y, b.max().x, b.max().y]) {
+        layer.add_feature(&Geometry::MultiPolygon(building.footprint.clone()), &[("kind", Value::from(building.kind.as_str()))])?;
+    }
+    let layer = tile.layer("boundary")?;
+    for r in ctx.world.regions().filter(|r| meets(b, r.boundary.bounding_rect())) {
+        let outline: Vec<geo::LineString<f64>> = r.boundary.iter().flat_map(|p| std::iter::once(p.exterior().clone()).chain(p.interiors().iter().cloned())).collect();
+        layer.add_feature(
+            &Geometry::MultiLineString(geo::MultiLineString(outline)),
+            &[("level", Value::from(r.level.as_str())), ("name", Value::from(r.name.as_str()))],
+        )?;
+    }
+    let layer = tile.layer("place")?;
+    for r in ctx.world.regions() {
+        let Some(at) = r.boundary.interior_point() else { continue };
+        if contains(b, at.x(), at.y()) {
+            layer.add_feature(&Geometry::Point(at), &[("level", Value::from(r.level.as_str())), ("name", Value::from(r.name.as_str()))])?;
+        }
+    }
+    Ok(())
+}
