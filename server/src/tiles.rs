@@ -195,6 +195,15 @@ pub fn touched(world: &World, event: &Event, dirty: &mut Dirty) {
                 }
             }
         }
+        crate::domain::camera::CAMERA_CREATED | crate::domain::camera::CAMERA_UPDATED | crate::domain::camera::CAMERA_DELETED => {
+            // Run before and after the change: a moved or deleted camera clears where it was too.
+            if let Some(placed) = id(&event.payload).and_then(|c| world.camera(crate::domain::CameraId(c))) {
+                dirty.bbox("cameras", placed.sector.bounding_rect(), &[]);
+                for &cell in &placed.cells {
+                    dirty.cell("camera_coverage", cell, &[]);
+                }
+            }
+        }
         _ => {}
     }
 }

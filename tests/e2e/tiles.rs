@@ -138,7 +138,7 @@ async fn tiles_serve_the_world_and_invalidate_exactly() {
     let (status, catalog) = server.get("/tiles/catalog").await;
     assert_eq!(status, 200, "{catalog}");
     let names: Vec<&str> = catalog["layers"].as_array().unwrap().iter().map(|l| l["name"].as_str().unwrap()).collect();
-    for want in ["communities", "grids", "buildings", "incidents", "workers", "incident_density", "household_density", "patrol_coverage", "basemap"] {
+    for want in ["communities", "grids", "buildings", "incidents", "workers", "incident_density", "household_density", "patrol_coverage", "cameras", "camera_coverage", "basemap"] {
         assert!(names.contains(&want), "{want} missing from {names:?}");
     }
     for l in catalog["layers"].as_array().unwrap() {
@@ -282,6 +282,30 @@ async fn tiles_serve_the_world_and_invalidate_exactly() {
     let mine = token(&server, "worker", Some(worker)).await;
     let own = server.http.get(server.url(&wpath)).bearer_auth(&mine).send().await.unwrap();
     assert!(!own.bytes().await.unwrap().is_empty(), "a worker sees itself");
+
+    // A camera: its tile is drawn, and goes empty again when it is deleted; subscribers hear of both.
+    let k = grid_place(&server, 4, 0).await;
+    let tk = tile_at(k.lon, k.lat, 16);
+    let kpath = format!("/tiles/cameras/{}/{}/{}.mvt", tk.0, tk.1, tk.2);
+    let empty = fetch(&server, &kpath, &[]).await;
+    assert_eq!(empty.status(), 200);
+    assert!(empty.bytes().await.unwrap().is_empty(), "no camera near grid place 4 yet");
+    let (cov_before, _) = tile_bytes(&server, "camera_coverage", tile_at(k.lon, k.lat, 15)).await;
+    let body = json!({"name": "gate", "lat": k.lat, "lon": k.lon, "heading_deg": 90.0, "fov_deg": 60.0, "range_m": 40.0});
+    let (status, camera) = server.send(Method::POST, "/api/cameras", &body).await;
+    assert_eq!(status, 201, "{camera}");
+    let own: BTreeSet<Tile> = [tk].into();
+    assert!(invalidated(&mut ws, "cameras", &own).await.contains(&tk));
+    let drawn = fetch(&server, &kpath, &[]).await;
+    assert!(!drawn.bytes().await.unwrap().is_empty(), "the camera is drawn");
+    let (cov_after, _) = tile_bytes(&server, "camera_coverage", tile_at(k.lon, k.lat, 15)).await;
+    assert_ne!(cov_before, cov_after, "the coverage aggregate shows the new camera");
+    let id = camera["properties"]["id"].as_i64().unwrap();
+    let (status, _) = server.send(Method::DELETE, &format!("/api/cameras/{id}"), &json!({})).await;
+    assert_eq!(status, 204);
+    assert!(invalidated(&mut ws, "cameras", &own).await.contains(&tk));
+    let gone = fetch(&server, &kpath, &[]).await;
+    assert!(gone.bytes().await.unwrap().is_empty(), "the deleted camera is gone from its tile");
 
     // The reference decoder: tiles (cached before the writes, so a stale cache would show here)
     // against the JSON API.

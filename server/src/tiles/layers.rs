@@ -108,6 +108,29 @@ pub static LAYERS: &[LayerSpec] = &[
         render: patrol_coverage,
     },
     LayerSpec {
+        name: "cameras",
+        description: "Cameras (视频监控点): their points and view sectors",
+        minzoom: 12,
+        maxzoom: 20,
+        vector_layers: &[
+            VectorLayer { id: "cameras", fields: CAMERA_FIELDS },
+            VectorLayer { id: "camera_sectors", fields: CAMERA_FIELDS },
+        ],
+        scoped: false,
+        readers: None,
+        render: cameras,
+    },
+    LayerSpec {
+        name: "camera_coverage",
+        description: "Online cameras seeing each H3 cell's centre (resolution by zoom: summed over the cells)",
+        minzoom: 8,
+        maxzoom: 18,
+        vector_layers: &[VectorLayer { id: "camera_coverage", fields: &[("h3", "String"), ("value", "Number"), ("count", "Number")] }],
+        scoped: false,
+        readers: None,
+        render: camera_coverage,
+    },
+    LayerSpec {
         name: "basemap",
         description: "Base map from the city import: buildings, region boundaries, place names (no roads or water yet)",
         minzoom: 10,
@@ -122,6 +145,9 @@ pub static LAYERS: &[LayerSpec] = &[
         render: basemap,
     },
 ];
+
+const CAMERA_FIELDS: &[(&str, &str)] = &[("id", "Number"), ("name", "String"), ("kind", "String"), ("status", "String"),
+    ("heading_deg", "Number"), ("fov_deg", "Number"), ("range_m", "Number")];
 
 /// The tile's area plus its buffer, degrees (EPSG:4326).
 fn buffered_bounds(ctx: &RenderCtx<'_>) -> Rect<f64> {
@@ -314,6 +340,39 @@ fn patrol_coverage(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), Mv
         cells.push((cell, 1.0));
     }
     aggregate(tile, "patrol_coverage", &cells)
+}
+
+/// Cameras are city-wide (not scoped to grids): every reader of the map sees them, as `/api/cameras`.
+fn cameras(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> {
+    let bounds = buffered_bounds(ctx);
+    let props = |c: &crate::domain::camera::Camera| {
+        vec![("id", Value::Int(c.id.0)), ("name", Value::from(c.name.as_str())), ("kind", Value::from(c.kind.as_str())),
+            ("status", Value::from(c.status.as_str())), ("heading_deg", Value::Double(c.heading_deg)),
+            ("fov_deg", Value::Double(c.fov_deg)), ("range_m", Value::Double(c.range_m))]
+    };
+    let near: Vec<_> = ctx.world.cameras().filter(|p| meets(bounds, p.sector.bounding_rect())).collect();
+    let layer = tile.layer("cameras")?;
+    for placed in near.iter().filter(|p| contains(bounds, p.camera.lon, p.camera.lat)) {
+        let c = &placed.camera;
+        layer.add_feature_with_id(id(c.id.0), &Geometry::Point(Point::new(c.lon, c.lat)), &props(c))?;
+    }
+    let layer = tile.layer("camera_sectors")?;
+    for placed in &near {
+        layer.add_feature_with_id(id(placed.camera.id.0), &Geometry::Polygon(placed.sector.clone()), &props(&placed.camera))?;
+    }
+    Ok(())
+}
+
+fn camera_coverage(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> {
+    let bounds = aggregate_bounds(ctx);
+    let mut cells = Vec::new();
+    for placed in ctx.world.cameras() {
+        if placed.camera.status != crate::domain::camera::CameraStatus::Online || !meets(bounds, placed.sector.bounding_rect()) {
+            continue;
+        }
+        cells.extend(placed.cells.iter().map(|&c| (c, 1.0)));
+    }
+    aggregate(tile, "camera_coverage", &cells)
 }
 
 fn aggregate(tile: &mut TileBuilder, name: &str, cells: &[(CellIndex, f64)]) -> Result<(), MvtError> {
