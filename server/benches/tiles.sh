@@ -1,50 +1,67 @@
 #!/usr/bin/env bash
-# Tile serving throughput: starts `gridwatch demo` on a fresh SQLite store, lists every tile of the `grids`
-# layer at zooms 12–16 over the city's extent (from its TileJSON `bounds`), and drives the list round-robin
-# with wrk: first uncached (`Cache-Control: no-cache` on the request makes the server draw every tile from
-# the world and skip the cache), then cached (one warm-up pass first). Prints tiles/s for each.
+# Tile serving throughput, gridwatch beside Martin: starts `gridwatch demo` on a fresh PostGIS database (so
+# the same grids are in PostGIS for Martin), lists every tile of the `grids` layer at zooms 12–16 over the
+# city's extent (from gridwatch's TileJSON `bounds`), and drives the same list round-robin with the same
+# wrk settings against:
+#   - gridwatch uncached (`Cache-Control: no-cache` on the request: every tile drawn from the world);
+#   - gridwatch cached (after one warm-up pass over the list);
+#   - Martin 1.14.0 serving the `grids` table of that database, uncached (`--cache-size 0`) and cached
+#     (its default cache, after one warm-up pass).
+# Every request asks for gzip. ROUNDS rounds (3), interleaved; prints each run and the medians.
 #
-#   server/benches/tiles.sh                       # builds release; DURATION=30s by default
-#   GRIDWATCH_BIN=target/debug/gridwatch DURATION=5s server/benches/tiles.sh   # a quick smoke run
+#   GRIDWATCH_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres server/benches/tiles.sh
+#   GRIDWATCH_BIN=target/debug/gridwatch DURATION=5s ROUNDS=1 … server/benches/tiles.sh   # a smoke run
 #
-# Environment: GRIDWATCH_BIN (skip the build and use this binary), DURATION (wrk -d, 30s), THREADS (2),
-# CONNECTIONS (16), LAYER (grids), ZOOMS ("12 16"), SERVER_ARGS (extra `gridwatch demo` arguments, e.g.
-# "--tile-cache-mib 0"). Needs wrk (Debian: apt-get install wrk) and python3.
+# Environment: GRIDWATCH_BIN (skip the build, use this binary), MARTIN (the martin binary; default `martin`
+# on PATH — install it with `cargo install martin --version 1.14.0 --locked --no-default-features
+# --features postgres,metrics`; without it only gridwatch runs), DURATION (wrk -d, 20s), THREADS (2),
+# CONNECTIONS (16), ZOOMS ("12 16"), ROUNDS (3), SERVER_ARGS (extra `gridwatch demo` arguments).
+# Needs wrk (Debian: apt-get install wrk), curl, psql and python3.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-DURATION=${DURATION:-30s}
+DURATION=${DURATION:-20s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-16}
-LAYER=${LAYER:-grids}
+ROUNDS=${ROUNDS:-3}
 read -r ZMIN ZMAX <<<"${ZOOMS:-12 16}"
 SERVER_ARGS=${SERVER_ARGS:-}
+MARTIN=${MARTIN:-martin}
+DB_URL=${GRIDWATCH_BENCH_DATABASE_URL:?set GRIDWATCH_BENCH_DATABASE_URL=postgres://… (Martin reads the grids from PostGIS)}
 command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)" >&2; exit 2; }
+if ! command -v "$MARTIN" >/dev/null; then
+  echo "martin is missing: only gridwatch is measured (see the header for how to install it)" >&2
+  MARTIN=
+fi
 if [ -z "${GRIDWATCH_BIN:-}" ]; then
   cargo build --release --locked -p gridwatch --bin gridwatch >&2
   GRIDWATCH_BIN=${CARGO_TARGET_DIR:-target}/release/gridwatch
 fi
 WORK=$(mktemp -d)
-SERVER_PID=
+db=gw_tiles_$$
+PIDS=()
 cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  psql -q "$DB_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
+psql -q "$DB_URL" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+gw_db=${DB_URL%/*}/$db
 log=$WORK/server.log
 # shellcheck disable=SC2086
-"$GRIDWATCH_BIN" demo --addr 127.0.0.1:0 --data-dir "$WORK/data" $SERVER_ARGS >"$log" 2>"$log.err" &
-SERVER_PID=$!
+"$GRIDWATCH_BIN" demo --addr 127.0.0.1:0 --database-url "$gw_db" $SERVER_ARGS >"$log" 2>"$log.err" &
+PIDS+=($!)
 for _ in $(seq 1 600); do grep -q '^admin token: ' "$log" && break; sleep 0.1; done
 url=$(sed -n 's/^gridwatch is up at \([^ ]*\).*/\1/p' "$log"); url=${url%/}
 token=$(sed -n 's/^admin token: //p' "$log")
-[ -n "$token" ] || { cat "$log.err" >&2; echo "the server did not start" >&2; exit 1; }
+[ -n "$token" ] || { cat "$log.err" >&2; echo "gridwatch did not start" >&2; exit 1; }
 
-curl -sf -H "Authorization: Bearer $token" "$url/tiles/$LAYER.json" >"$WORK/tilejson.json"
-python3 - "$WORK/tilejson.json" "$LAYER" "$ZMIN" "$ZMAX" >"$WORK/tiles.txt" <<'PY'
+curl -sf -H "Authorization: Bearer $token" "$url/tiles/grids.json" >"$WORK/tilejson.json"
+python3 - "$WORK/tilejson.json" "$ZMIN" "$ZMAX" >"$WORK/zxy.txt" <<'PY'
 import json, math, sys
 bounds = json.load(open(sys.argv[1]))["bounds"]
-layer, zmin, zmax = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+zmin, zmax = int(sys.argv[2]), int(sys.argv[3])
 def tile(lon, lat, z):
     n = 2 ** z
     s = math.sin(math.radians(lat))
@@ -54,14 +71,17 @@ for z in range(zmin, zmax + 1):
     x1, y1 = tile(bounds[2], bounds[1], z)
     for x in range(x0, x1 + 1):
         for y in range(y0, y1 + 1):
-            print(f"/tiles/{layer}/{z}/{x}/{y}.mvt")
+            print(f"{z}/{x}/{y}")
 PY
-count=$(wc -l <"$WORK/tiles.txt")
+sed 's|.*|/tiles/grids/&.mvt|' "$WORK/zxy.txt" >"$WORK/gridwatch.txt"
+sed 's|.*|/grids/&|' "$WORK/zxy.txt" >"$WORK/martin.txt"
+count=$(wc -l <"$WORK/zxy.txt")
+
 cat >"$WORK/tiles.lua" <<'LUA'
 local tiles = {}
 for line in io.lines(os.getenv("TILES")) do tiles[#tiles + 1] = line end
 local i = 0
-wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
+if os.getenv("TOKEN") ~= "" then wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN") end
 wrk.headers["Accept-Encoding"] = "gzip"
 if os.getenv("UNCACHED") == "1" then wrk.headers["Cache-Control"] = "no-cache" end
 request = function()
@@ -75,12 +95,63 @@ done = function(summary, latency, requests)
 end
 LUA
 
-run() {
-  TILES=$WORK/tiles.txt TOKEN=$token UNCACHED=$1 wrk -t "$THREADS" -c "$CONNECTIONS" -d "$2" -s "$WORK/tiles.lua" "$url" |
-    sed -n 's/^TILES_PER_S/&/p'
+# drive LABEL BASE_URL LIST TOKEN UNCACHED: one wrk run, one result line.
+drive() {
+  local line
+  line=$(TILES=$3 TOKEN=$4 UNCACHED=$5 wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" -s "$WORK/tiles.lua" "$2" | grep '^TILES_PER_S')
+  echo "$1 $line" | tee -a "$WORK/results.txt"
 }
-echo "layer $LAYER, zooms $ZMIN–$ZMAX: $count tiles; wrk -t $THREADS -c $CONNECTIONS -d $DURATION"
-echo "uncached: $(run 1 "$DURATION")"
-# Warm the cache: each tile at least once.
-while read -r path; do curl -sf -o /dev/null -H "Authorization: Bearer $token" -H 'Accept-Encoding: gzip' "$url$path"; done <"$WORK/tiles.txt"
-echo "cached:   $(run 0 "$DURATION")"
+# warm BASE_URL LIST TOKEN: every tile once, each must answer 200.
+warm() {
+  while read -r path; do
+    curl -sf -o /dev/null ${3:+-H "Authorization: Bearer $3"} -H 'Accept-Encoding: gzip' "$1$path" || { echo "warm-up: $1$path failed" >&2; exit 1; }
+  done <"$2"
+}
+# martin_up CACHE_ARGS: starts Martin on the grids table, sets MARTIN_URL.
+martin_up() {
+  local port=$((20000 + RANDOM % 20000))
+  # Martin needs a password in its connection string (any, with trust authentication).
+  local conn; conn=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(p._replace(netloc=(p.username or "postgres") + ":bench@" + p.hostname + ":" + str(p.port or 5432)).geturl())' "$gw_db")
+  # shellcheck disable=SC2086
+  "$MARTIN" --listen-addresses "127.0.0.1:$port" $1 "$conn" >"$WORK/martin.log" 2>&1 &
+  MARTIN_PID=$!
+  PIDS+=("$MARTIN_PID")
+  MARTIN_URL=http://127.0.0.1:$port
+  for _ in $(seq 1 300); do curl -sf -o /dev/null "$MARTIN_URL/catalog" && break; sleep 0.1; done
+  curl -sf "$MARTIN_URL/catalog" | grep -q '"grids"' || { cat "$WORK/martin.log" >&2; echo "martin does not serve grids" >&2; exit 1; }
+}
+martin_down() { kill "$MARTIN_PID"; wait "$MARTIN_PID" 2>/dev/null || true; }
+
+echo "grids layer, zooms $ZMIN–$ZMAX: $count tiles; wrk -t $THREADS -c $CONNECTIONS -d $DURATION; $ROUNDS rounds"
+warm "$url" "$WORK/gridwatch.txt" "$token"
+for round in $(seq 1 "$ROUNDS"); do
+  drive "gridwatch-uncached" "$url" "$WORK/gridwatch.txt" "$token" 1
+  drive "gridwatch-cached" "$url" "$WORK/gridwatch.txt" "$token" 0
+  if [ -n "$MARTIN" ]; then
+    martin_up "--cache-size 0"
+    drive "martin-uncached" "$MARTIN_URL" "$WORK/martin.txt" "" 0
+    martin_down
+    martin_up ""
+    warm "$MARTIN_URL" "$WORK/martin.txt" ""
+    drive "martin-cached" "$MARTIN_URL" "$WORK/martin.txt" "" 0
+    martin_down
+  fi
+  echo "round $round done" >&2
+done
+
+python3 - "$WORK/results.txt" <<'PY'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    f = line.split()
+    runs.setdefault(f[0], []).append((float(f[2]), float(f[4]), float(f[6]), int(f[8])))
+print("\n| server | runs | tiles/s (median) | p50 ms | p99 ms | errors | per run tiles/s |")
+print("|---|---:|---:|---:|---:|---:|---|")
+for name, rs in runs.items():
+    m = lambda i: statistics.median(r[i] for r in rs)
+    print(f"| {name} | {len(rs)} | {m(0):,.0f} | {m(1):.2f} | {m(2):.2f} | {sum(r[3] for r in rs)} | {', '.join(f'{r[0]:,.0f}' for r in rs)} |")
+med = {k: statistics.median(r[0] for r in v) for k, v in runs.items()}
+if "martin-uncached" in med:
+    print(f"\ngridwatch uncached / Martin uncached: {med['gridwatch-uncached'] / med['martin-uncached']:.1f}×; "
+          f"gridwatch cached / Martin cached: {med['gridwatch-cached'] / med['martin-cached']:.2f}×")
+PY
