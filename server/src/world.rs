@@ -87,6 +87,9 @@ pub struct World {
     /// The points of the open cases, `[lon, lat]` degrees: the duplicate check looks up only the cases
     /// near a new report instead of every case of the window.
     open_cases: RTree<OpenCase>,
+    /// How many open cases each grid has (a case keeps its grid for life, even one located just
+    /// outside it or after a boundary change), for the grids tile layer.
+    open_by_grid: FxHashMap<GridId, usize>,
     /// Cameras with their sectors and covered cells (`world/cameras.rs`).
     cameras: cameras::CameraIndex,
     last_seq: i64,
@@ -128,10 +131,14 @@ impl World {
             raster: None,
             building_boxes: RTree::new(),
             open_cases: RTree::new(),
+            open_by_grid: FxHashMap::default(),
             cameras: cameras::CameraIndex::build(snapshot.cameras, snapshot.resolution.unwrap_or(DEFAULT_RESOLUTION)),
             last_seq: snapshot.last_seq,
         };
         world.open_cases = RTree::bulk_load(world.incidents.values().filter_map(open_case).collect());
+        for case in world.incidents.values().filter(|c| c.state.status.is_open()) {
+            *world.open_by_grid.entry(case.place.grid).or_default() += 1;
+        }
         world.reindex_grids();
         world.building_boxes = RTree::bulk_load(world.buildings.values().filter_map(building_box).collect());
         world
@@ -323,6 +330,12 @@ impl World {
         self.open_cases.locate_in_envelope(&envelope).filter_map(|c| self.incidents.get(&c.data))
     }
 
+    /// How many open cases the grid has.
+    #[must_use]
+    pub fn open_cases_of_grid(&self, grid: GridId) -> usize {
+        self.open_by_grid.get(&grid).copied().unwrap_or(0)
+    }
+
     /// Applies a committed case (new or changed).
     pub fn apply_incident(&mut self, case: Case) {
         let before = self.incidents.get(&case.id()).and_then(open_case);
@@ -330,9 +343,14 @@ impl World {
         if before != after {
             if let Some(entry) = before {
                 self.open_cases.remove(&entry);
+                let old_grid = self.incidents.get(&case.id()).map(|c| c.place.grid);
+                if let Some(count) = old_grid.and_then(|g| self.open_by_grid.get_mut(&g)) {
+                    *count = count.saturating_sub(1);
+                }
             }
             if let Some(entry) = after {
                 self.open_cases.insert(entry);
+                *self.open_by_grid.entry(case.place.grid).or_default() += 1;
             }
         }
         self.incidents.insert(case.id(), case);

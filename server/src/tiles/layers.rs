@@ -12,7 +12,7 @@ use gridwatch_tiles::{Aggregation, DEFAULT_BUFFER, DEFAULT_EXTENT, MvtError, Til
 use h3o::CellIndex;
 
 use super::{LayerSpec, RenderCtx, VectorLayer};
-use crate::domain::{GridId, RegionLevel, Responsibility, Role};
+use crate::domain::{RegionLevel, Responsibility, Role};
 use crate::domain::worker::DutyStatus;
 
 /// Roles that may read building detail, as `/api/buildings`.
@@ -205,10 +205,12 @@ fn communities(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtErr
 
 fn grids(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> {
     let bounds = buffered_bounds(ctx);
-    let mut open: HashMap<GridId, usize> = HashMap::new();
-    for case in ctx.world.incidents().filter(|c| c.state.status.is_open()) {
-        *open.entry(case.place.grid).or_default() += 1;
-    }
+    let drawn: Vec<(&crate::domain::Grid, Rect<f64>)> = ctx
+        .world
+        .grids()
+        .filter(|g| ctx.visibility.grid(g.id))
+        .filter_map(|g| g.boundary.bounding_rect().filter(|r| meets(bounds, Some(*r))).map(|r| (g, r)))
+        .collect();
     let mut primary = HashMap::new();
     for w in ctx.world.workers() {
         for d in w.grids.iter().filter(|d| d.responsibility == Responsibility::Primary) {
@@ -216,13 +218,13 @@ fn grids(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> {
         }
     }
     let layer = tile.layer("grids")?;
-    for g in ctx.world.grids().filter(|g| ctx.visibility.grid(g.id) && meets(bounds, g.boundary.bounding_rect())) {
+    for (g, _) in drawn {
         let mut props = vec![
             ("id", Value::Int(g.id.0)),
             ("code", Value::from(g.code.as_str())),
             ("name", Value::from(g.name.as_str())),
             ("households", Value::Uint(u64::from(g.households))),
-            ("open_cases", n(open.get(&g.id).copied().unwrap_or(0))),
+            ("open_cases", n(ctx.world.open_cases_of_grid(g.id))),
         ];
         if let Some(w) = primary.get(&g.id) {
             props.push(("worker_id", Value::Int(w.id.0)));
