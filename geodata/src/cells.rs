@@ -58,6 +58,48 @@ pub fn outline(cells: &[CellIndex]) -> MultiPolygon<f64> {
         .unwrap_or_else(|_| MultiPolygon::new(Vec::new()))
 }
 
+/// The Polsby–Popper compactness of a set of cells: `4πA / P²` of their dissolved outline
+/// ([`outline`]), with the area `A` (m²) and the perimeter `P` (m, outer rings and holes)
+/// measured on a local equirectangular projection centred on the outline (x = lon ×
+/// cos(lat0) × 111,195 m, y = lat × 111,195 m; exact enough at the scale of a grid).
+///
+/// 1 for a disc, π/(2√3) ≈ 0.907 for a regular hexagon (one H3 cell), towards 0 for long thin
+/// shapes. An empty set gives 0.
+#[must_use]
+pub fn polsby_popper(cells: &[CellIndex]) -> f64 {
+    let shape = outline(cells);
+    let (mut sum_lat, mut n) = (0.0, 0.0);
+    for coord in shape.iter().flat_map(|p| p.exterior().coords()) {
+        sum_lat += coord.y;
+        n += 1.0;
+    }
+    if n == 0.0 {
+        return 0.0;
+    }
+    let cos0 = (sum_lat / n).to_radians().cos();
+    let (mut area_m2, mut perimeter_m) = (0.0, 0.0);
+    for polygon in &shape {
+        let rings = std::iter::once(polygon.exterior()).chain(polygon.interiors());
+        for (index, ring) in rings.enumerate() {
+            let (mut twice_area, mut length) = (0.0, 0.0);
+            for line in ring.lines() {
+                let (x0, y0) = (line.start.x * cos0 * M_PER_DEG, line.start.y * M_PER_DEG);
+                let (x1, y1) = (line.end.x * cos0 * M_PER_DEG, line.end.y * M_PER_DEG);
+                twice_area += x0 * y1 - x1 * y0;
+                length += (x1 - x0).hypot(y1 - y0);
+            }
+            let ring_area = (twice_area / 2.0).abs();
+            // Holes subtract their area but add their length to the perimeter.
+            area_m2 += if index == 0 { ring_area } else { -ring_area };
+            perimeter_m += length;
+        }
+    }
+    if perimeter_m <= 0.0 {
+        return 0.0;
+    }
+    4.0 * std::f64::consts::PI * area_m2 / (perimeter_m * perimeter_m)
+}
+
 /// The cell holding the centroid of a footprint given in degrees (EPSG:4326, lon/lat order).
 ///
 /// The centroid is the planar centroid in degrees, exact enough at building scale. `None`
@@ -231,6 +273,50 @@ mod tests {
             assert!(shape.contains(&Point::new(lon, lat)));
         }
         assert!(outline(&[]).0.is_empty());
+    }
+
+    /// A straight line of `n` cells along one H3 axis, from `origin`.
+    fn line_of_cells(origin: CellIndex, n: i32) -> Vec<CellIndex> {
+        let ij = origin.to_local_ij(origin).expect("local ij");
+        (0..n)
+            .map(|k| {
+                let coord = h3o::CoordIJ::new(ij.i() + k, ij.j());
+                CellIndex::try_from(h3o::LocalIJ::new(origin, coord)).expect("a cell")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn polsby_popper_of_one_cell_is_a_regular_hexagon() {
+        let cell = LatLng::new(36.19, 113.11)
+            .expect("valid")
+            .to_cell(Resolution::Twelve);
+        // Regular hexagon of side s: A = (3√3/2)s², P = 6s, so 4πA/P² = π/(2√3).
+        let hexagon = std::f64::consts::PI / (2.0 * 3_f64.sqrt());
+        assert!((hexagon - 0.9069).abs() < 1e-4);
+        let value = polsby_popper(&[cell]);
+        assert!((value - hexagon).abs() < 0.01, "{value}");
+        assert!(polsby_popper(&[]).abs() < f64::EPSILON);
+    }
+
+    #[test]
+    fn polsby_popper_of_a_line_of_cells_is_low() {
+        let origin = LatLng::new(36.19, 113.11)
+            .expect("valid")
+            .to_cell(Resolution::Twelve);
+        for n in [2, 10] {
+            let line = line_of_cells(origin, n);
+            assert!(crate::test_support::is_contiguous(&line));
+            // n regular hexagons of side s in a row share n − 1 edges:
+            // A = n(3√3/2)s², P = (4n + 2)s, so 4πA/P² = 6√3πn / (4n + 2)².
+            let nf = f64::from(n);
+            let expected = 6.0 * 3_f64.sqrt() * std::f64::consts::PI * nf / (4.0 * nf + 2.0).powi(2);
+            let value = polsby_popper(&line);
+            assert!((value - expected).abs() < 0.02 * expected, "{n}: {value} vs {expected}");
+        }
+        // 10 in a row ≈ 0.185; a compact disk of the same order of cells is far rounder.
+        let disk: Vec<CellIndex> = origin.grid_disk(2);
+        assert!(polsby_popper(&disk) > 0.7, "{}", polsby_popper(&disk));
     }
 
     #[test]
