@@ -280,7 +280,7 @@ mod tests {
         let ij = origin.to_local_ij(origin).expect("local ij");
         (0..n)
             .map(|k| {
-                let coord = h3o::CoordIJ::new(ij.i() + k, ij.j());
+                let coord = h3o::CoordIJ::new(ij.coord.i + k, ij.coord.j);
                 CellIndex::try_from(h3o::LocalIJ::new(origin, coord)).expect("a cell")
             })
             .collect()
@@ -312,11 +312,16 @@ mod tests {
             let nf = f64::from(n);
             let expected = 6.0 * 3_f64.sqrt() * std::f64::consts::PI * nf / (4.0 * nf + 2.0).powi(2);
             let value = polsby_popper(&line);
-            assert!((value - expected).abs() < 0.02 * expected, "{n}: {value} vs {expected}");
+            // H3 cells are not quite regular (one cell at res 12 here: 0.899, not 0.907),
+            // and a line adds up the stretch of its cells: 3% tolerance.
+            assert!((value - expected).abs() < 0.03 * expected, "{n}: {value} vs {expected}");
         }
-        // 10 in a row ≈ 0.185; a compact disk of the same order of cells is far rounder.
+        // 10 in a row ≈ 0.185; a disk of radius 2 (19 cells, 30 outer edges) is far rounder:
+        // 4π × 19 × (3√3/2) / 30² ≈ 0.689.
         let disk: Vec<CellIndex> = origin.grid_disk(2);
-        assert!(polsby_popper(&disk) > 0.7, "{}", polsby_popper(&disk));
+        let expected = 4.0 * std::f64::consts::PI * 19.0 * 1.5 * 3_f64.sqrt() / 900.0;
+        let value = polsby_popper(&disk);
+        assert!((value - expected).abs() < 0.03 * expected, "{value} vs {expected}");
     }
 
     #[test]

@@ -211,3 +211,127 @@ fn reason(
     }
     Some(OutOfRange::Unresolved { households: h })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use h3o::{LatLng, Resolution};
+
+    fn cell(lat: f64, lon: f64) -> CellIndex {
+        LatLng::new(lat, lon)
+            .expect("valid")
+            .to_cell(Resolution::Twelve)
+    }
+
+    fn load(buildings: &[u32]) -> CellLoad {
+        let mut load = CellLoad::default();
+        for &h in buildings {
+            load.add_building(h);
+        }
+        load
+    }
+
+    fn grid(code: &str, cells: Vec<CellIndex>, loads: &HashMap<CellIndex, CellLoad>) -> PlannedGrid {
+        let households = cells
+            .iter()
+            .filter_map(|c| loads.get(c))
+            .map(|l| l.households)
+            .sum();
+        PlannedGrid {
+            community_code: code[..12].to_owned(),
+            code: code.to_owned(),
+            cells,
+            households,
+            building_count: 0,
+            flag: None,
+        }
+    }
+
+    #[test]
+    fn reasons_name_what_forces_a_grid_out_of_range() {
+        let rules = PartitionRules::default();
+        // Community A: a disk whose centre holds a tower of 300, ringed by cells holding 20
+        // each (6 × 20 = 120 in the ring: one grid in range).
+        let centre = cell(36.19, 113.11);
+        let ring: Vec<CellIndex> = centre.grid_ring_fast(1).map(|c| c.expect("ring")).collect();
+        // Community B, far away: two cells of 40 (80, an island under the minimum).
+        let island = cell(36.30, 113.30);
+        let island2 = island.grid_ring_fast(1).next().flatten().expect("neighbour");
+        // Community C: one cell of 160 from two buildings of 80.
+        let crowded = cell(36.40, 113.40);
+        // Community D: a pair of cells with 80 each (160: one grid over, two under).
+        let pair = cell(36.50, 113.50);
+        let pair2 = pair.grid_ring_fast(1).next().flatten().expect("neighbour");
+        // Community E: one disk of 300 households cut badly into 40 + 260.
+        let e = cell(36.60, 113.60);
+        let e_ring: Vec<CellIndex> = e.grid_ring_fast(1).map(|c| c.expect("ring")).collect();
+
+        let mut loads = HashMap::new();
+        loads.insert(centre, load(&[300]));
+        for &c in &ring {
+            loads.insert(c, load(&[20]));
+        }
+        loads.insert(island, load(&[40]));
+        loads.insert(island2, load(&[40]));
+        loads.insert(crowded, load(&[80, 80]));
+        loads.insert(pair, load(&[80]));
+        loads.insert(pair2, load(&[80]));
+        loads.insert(e, load(&[40]));
+        for &c in &e_ring {
+            loads.insert(c, load(&[260 / 6 + 1]));
+        }
+
+        let mut a = ring.clone();
+        a.push(centre);
+        let communities: Vec<Vec<CellIndex>> = vec![
+            a,
+            vec![island, island2],
+            vec![crowded],
+            vec![pair, pair2],
+            std::iter::once(e).chain(e_ring.iter().copied()).collect(),
+        ];
+        let grids = vec![
+            grid("000000001001001", vec![centre], &loads),
+            grid("000000001001002", ring, &loads),
+            grid("000000001002001", vec![island, island2], &loads),
+            grid("000000001003001", vec![crowded], &loads),
+            grid("000000001004001", vec![pair, pair2], &loads),
+            grid("000000001005001", vec![e], &loads),
+            grid("000000001005002", e_ring, &loads),
+        ];
+        let report = report(communities.iter().map(Vec::as_slice), &grids, &loads, &rules);
+        let reasons: Vec<Option<OutOfRange>> = report.per_grid.iter().map(|g| g.reason).collect();
+        assert_eq!(
+            reasons,
+            vec![
+                Some(OutOfRange::SingleBuilding {
+                    building_households: 300
+                }),
+                None,
+                Some(OutOfRange::SmallComponent {
+                    component_households: 80
+                }),
+                Some(OutOfRange::CellOverMax {
+                    households: 160,
+                    buildings: 2
+                }),
+                Some(OutOfRange::NoFeasibleCount {
+                    component_households: 160
+                }),
+                Some(OutOfRange::Unresolved { households: 40 }),
+                Some(OutOfRange::Unresolved {
+                    households: 6 * (260 / 6 + 1)
+                }),
+            ]
+        );
+        assert_eq!((report.grids, report.in_range, report.forced_out_of_range), (7, 1, 4));
+        assert!((report.share_in_range - 1.0 / 7.0).abs() < 1e-12);
+        assert!((report.share_in_range_of_possible - 1.0 / 3.0).abs() < 1e-12);
+        // One-cell grids are hexagons: π/(2√3) ≈ 0.907, within the cells' irregularity.
+        let hexagon = std::f64::consts::PI / (2.0 * 3_f64.sqrt());
+        assert!((report.per_grid[0].polsby_popper - hexagon).abs() < 0.01);
+        // A ring has a hole: far less compact than a hexagon.
+        assert!(report.per_grid[1].polsby_popper < 0.5);
+        assert!(report.polsby_popper_min <= report.polsby_popper_mean);
+    }
+}
