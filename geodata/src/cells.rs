@@ -310,18 +310,25 @@ mod tests {
             // n regular hexagons of side s in a row share n − 1 edges:
             // A = n(3√3/2)s², P = (4n + 2)s, so 4πA/P² = 6√3πn / (4n + 2)².
             let nf = f64::from(n);
-            let expected = 6.0 * 3_f64.sqrt() * std::f64::consts::PI * nf / (4.0 * nf + 2.0).powi(2);
+            let expected =
+                6.0 * 3_f64.sqrt() * std::f64::consts::PI * nf / (4.0 * nf + 2.0).powi(2);
             let value = polsby_popper(&line);
             // H3 cells are not quite regular (one cell at res 12 here: 0.899, not 0.907),
             // and a line adds up the stretch of its cells: 3% tolerance.
-            assert!((value - expected).abs() < 0.03 * expected, "{n}: {value} vs {expected}");
+            assert!(
+                (value - expected).abs() < 0.03 * expected,
+                "{n}: {value} vs {expected}"
+            );
         }
         // 10 in a row ≈ 0.185; a disk of radius 2 (19 cells, 30 outer edges) is far rounder:
         // 4π × 19 × (3√3/2) / 30² ≈ 0.689.
         let disk: Vec<CellIndex> = origin.grid_disk(2);
         let expected = 4.0 * std::f64::consts::PI * 19.0 * 1.5 * 3_f64.sqrt() / 900.0;
         let value = polsby_popper(&disk);
-        assert!((value - expected).abs() < 0.03 * expected, "{value} vs {expected}");
+        assert!(
+            (value - expected).abs() < 0.03 * expected,
+            "{value} vs {expected}"
+        );
     }
 
     #[test]

@@ -259,7 +259,10 @@ fn recut(
     max: u64,
 ) -> Option<Vec<Vec<u32>>> {
     let excess = |sum: u64| min.saturating_sub(sum) + sum.saturating_sub(max);
-    let mut ids: Vec<u32> = set.iter().flat_map(|&g| parts[g as usize].clone()).collect();
+    let mut ids: Vec<u32> = set
+        .iter()
+        .flat_map(|&g| parts[g as usize].clone())
+        .collect();
     // Ids follow the sorted cell order, so sorted ids match the sub-graph's ids one to one.
     ids.sort_unstable();
     let old: u64 = set
@@ -279,7 +282,11 @@ fn recut(
     }
     let mut best: Option<(u64, Vec<Vec<u32>>)> = None;
     for k in counts {
-        for axes in [bisect::Axes::Two, bisect::Axes::Four, bisect::Axes::ShortFirst] {
+        for axes in [
+            bisect::Axes::Two,
+            bisect::Axes::Four,
+            bisect::Axes::ShortFirst,
+        ] {
             let cut = bisect::bisect_with(&sub, &sub_loads, all.clone(), k, axes);
             let new_parts: Vec<Vec<u32>> = repair::repair(&sub, &sub_loads, cut, min, max)
                 .into_iter()

@@ -158,7 +158,11 @@ pub fn synthetic_metropolis(seed: u64, streets: usize) -> Dataset {
             name: format!("Street {}", n + 1),
             centre,
         };
-        add_street(&mut dataset, &street, seed.wrapping_add(u64::try_from(n).unwrap_or(u64::MAX)));
+        add_street(
+            &mut dataset,
+            &street,
+            seed.wrapping_add(u64::try_from(n).unwrap_or(u64::MAX)),
+        );
     }
     dataset
 }
@@ -200,13 +204,15 @@ fn add_street(dataset: &mut Dataset, street: &Street<'_>, seed: u64) {
             boundary: Some(frame.polygon(polygon)),
         });
     }
-    dataset.buildings.extend(placed.iter().map(|b| BuildingRecord {
-        source_id: None,
-        footprint: frame.polygon(&b.footprint),
-        kind: b.kind.to_owned(),
-        levels: Some(b.levels),
-        households: b.households,
-    }));
+    dataset
+        .buildings
+        .extend(placed.iter().map(|b| BuildingRecord {
+            source_id: None,
+            footprint: frame.polygon(&b.footprint),
+            kind: b.kind.to_owned(),
+            levels: Some(b.levels),
+            households: b.households,
+        }));
     dataset.roads.extend(plan.roads.iter().map(|r| LineRecord {
         kind: r.kind.to_owned(),
         name: Some(r.name.clone()),

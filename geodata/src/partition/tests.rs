@@ -148,13 +148,20 @@ fn refine_splits_two_adjacent_lumps_that_one_grid_holds() {
     let centre = LatLng::new(36.19, 113.11)
         .expect("valid")
         .to_cell(Resolution::Twelve);
-    let next = centre.grid_ring_fast(1).next().flatten().expect("neighbour");
+    let next = centre
+        .grid_ring_fast(1)
+        .next()
+        .flatten()
+        .expect("neighbour");
     let mut loads = vec![0_u64; graph.len()];
     let id = |c: CellIndex| graph.cells.binary_search(&c).expect("in the disk");
     loads[id(centre)] = 77;
     loads[id(next)] = 85;
     // 13 cells of 10 spread around the ring at distance 6.
-    let ring: Vec<CellIndex> = centre.grid_ring_fast(6).map(|c| c.expect("no pentagon")).collect();
+    let ring: Vec<CellIndex> = centre
+        .grid_ring_fast(6)
+        .map(|c| c.expect("no pentagon"))
+        .collect();
     for k in 0..13 {
         loads[id(ring[k * ring.len() / 13])] = 10;
     }

@@ -148,7 +148,11 @@ pub(super) fn report<'a>(
     PlanReport {
         grids: count,
         in_range,
-        share_in_range: if count == 0 { 0.0 } else { in_range as f64 / count as f64 },
+        share_in_range: if count == 0 {
+            0.0
+        } else {
+            in_range as f64 / count as f64
+        },
         forced_out_of_range: forced,
         share_in_range_of_possible: if possible == 0 {
             1.0
@@ -176,19 +180,19 @@ fn reason(
     if (min..=max).contains(&h) {
         return None;
     }
-    if let [cell] = grid.cells.as_slice() {
-        if let Some(load) = loads.get(cell).filter(|l| l.households > max) {
-            return Some(if load.max_building_households > max {
-                OutOfRange::SingleBuilding {
-                    building_households: load.max_building_households,
-                }
-            } else {
-                OutOfRange::CellOverMax {
-                    households: load.households,
-                    buildings: load.buildings,
-                }
-            });
-        }
+    if let [cell] = grid.cells.as_slice()
+        && let Some(load) = loads.get(cell).filter(|l| l.households > max)
+    {
+        return Some(if load.max_building_households > max {
+            OutOfRange::SingleBuilding {
+                building_households: load.max_building_households,
+            }
+        } else {
+            OutOfRange::CellOverMax {
+                households: load.households,
+                buildings: load.buildings,
+            }
+        });
     }
     // Grids never straddle components (an over-max cell is its own grid), so any cell
     // tells the component.
@@ -231,7 +235,11 @@ mod tests {
         load
     }
 
-    fn grid(code: &str, cells: Vec<CellIndex>, loads: &HashMap<CellIndex, CellLoad>) -> PlannedGrid {
+    fn grid(
+        code: &str,
+        cells: Vec<CellIndex>,
+        loads: &HashMap<CellIndex, CellLoad>,
+    ) -> PlannedGrid {
         let households = cells
             .iter()
             .filter_map(|c| loads.get(c))
@@ -256,7 +264,11 @@ mod tests {
         let ring: Vec<CellIndex> = centre.grid_ring_fast(1).map(|c| c.expect("ring")).collect();
         // Community B, far away: two cells of 40 (80, an island under the minimum).
         let island = cell(36.30, 113.30);
-        let island2 = island.grid_ring_fast(1).next().flatten().expect("neighbour");
+        let island2 = island
+            .grid_ring_fast(1)
+            .next()
+            .flatten()
+            .expect("neighbour");
         // Community C: one cell of 160 from two buildings of 80.
         let crowded = cell(36.40, 113.40);
         // Community D: a pair of cells with 80 each (160: one grid over, two under).
@@ -299,7 +311,12 @@ mod tests {
             grid("000000001005001", vec![e], &loads),
             grid("000000001005002", e_ring, &loads),
         ];
-        let report = report(communities.iter().map(Vec::as_slice), &grids, &loads, &rules);
+        let report = report(
+            communities.iter().map(Vec::as_slice),
+            &grids,
+            &loads,
+            &rules,
+        );
         let reasons: Vec<Option<OutOfRange>> = report.per_grid.iter().map(|g| g.reason).collect();
         assert_eq!(
             reasons,
@@ -324,7 +341,10 @@ mod tests {
                 }),
             ]
         );
-        assert_eq!((report.grids, report.in_range, report.forced_out_of_range), (7, 1, 4));
+        assert_eq!(
+            (report.grids, report.in_range, report.forced_out_of_range),
+            (7, 1, 4)
+        );
         assert!((report.share_in_range - 1.0 / 7.0).abs() < 1e-12);
         assert!((report.share_in_range_of_possible - 1.0 / 3.0).abs() < 1e-12);
         // One-cell grids are hexagons: π/(2√3) ≈ 0.907, within the cells' irregularity.

@@ -80,7 +80,12 @@ fn check_plan(dataset: &Dataset, plan: &CityPlan, rules: &PartitionRules) -> f64
     assert_eq!(report.per_grid.len(), plan.grids.len());
     for (grid, figures) in plan.grids.iter().zip(&report.per_grid) {
         assert_eq!(figures.code, grid.code);
-        assert_eq!(figures.reason.is_none(), grid.flag.is_none(), "{}", grid.code);
+        assert_eq!(
+            figures.reason.is_none(),
+            grid.flag.is_none(),
+            "{}",
+            grid.code
+        );
         assert!(
             figures.polsby_popper > 0.0 && figures.polsby_popper <= 1.0,
             "{} {}",
@@ -142,7 +147,11 @@ fn dongjie_plan() {
         flagged.iter().map(|g| g.flag).collect::<Vec<_>>()
     );
     assert_only_forced(plan);
-    assert!(plan.report.polsby_popper_min > 0.2, "{:?}", plan.report.polsby_popper_min);
+    assert!(
+        plan.report.polsby_popper_min > 0.2,
+        "{:?}",
+        plan.report.polsby_popper_min
+    );
     for grid in flagged {
         assert!(
             matches!(grid.flag, Some(GridFlag::SingleBuildingOverMax { households }) if (160..=220).contains(&households))
