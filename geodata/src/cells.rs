@@ -139,6 +139,8 @@ pub(crate) struct CellGraph {
     /// Cell centres in meters on a local equirectangular projection:
     /// x = lon × cos(lat0) × `M_PER_DEG`, y = lat × `M_PER_DEG`.
     pub xy: Vec<(f64, f64)>,
+    /// cos(lat0) of that projection.
+    cos0: f64,
 }
 
 /// Meters per degree of latitude (mean), for the local projection.
@@ -194,6 +196,63 @@ impl CellGraph {
             adjacency,
             rings,
             xy,
+            cos0,
+        }
+    }
+
+    /// The graph of the cells `ids` (sorted, no duplicates) of this one, as [`Self::new`]
+    /// would build it from their cells, without asking h3o again: neighbours and rings are
+    /// this graph's, restricted; the projection is re-centred on the subset's mean latitude.
+    pub fn subgraph(&self, ids: &[u32]) -> Self {
+        let mut index = vec![u32::MAX; self.len()];
+        for (new, &id) in (0_u32..).zip(ids) {
+            index[id as usize] = new;
+        }
+        let mut offsets = Vec::with_capacity(ids.len() + 1);
+        let mut adjacency = Vec::with_capacity(ids.len() * 6);
+        let mut rings = Vec::with_capacity(ids.len());
+        offsets.push(0);
+        for &id in ids {
+            adjacency.extend(
+                self.neighbours(id)
+                    .iter()
+                    .map(|&n| index[n as usize])
+                    .filter(|&n| n != u32::MAX),
+            );
+            rings.push(
+                self.rings[id as usize]
+                    .map(|ring| ring.map(|n| if n == u32::MAX { n } else { index[n as usize] })),
+            );
+            offsets.push(u32::try_from(adjacency.len()).unwrap_or(u32::MAX));
+        }
+        let lat0 = if ids.is_empty() {
+            0.0
+        } else {
+            #[expect(
+                clippy::cast_precision_loss,
+                reason = "a mean over at most millions of cells"
+            )]
+            let n = ids.len() as f64;
+            ids.iter()
+                .map(|&id| self.xy[id as usize].1 / M_PER_DEG)
+                .sum::<f64>()
+                / n
+        };
+        let cos0 = lat0.to_radians().cos();
+        let scale = cos0 / self.cos0;
+        Self {
+            cells: ids.iter().map(|&id| self.cells[id as usize]).collect(),
+            offsets,
+            adjacency,
+            rings,
+            xy: ids
+                .iter()
+                .map(|&id| {
+                    let (x, y) = self.xy[id as usize];
+                    (x * scale, y)
+                })
+                .collect(),
+            cos0,
         }
     }
 
@@ -341,6 +400,25 @@ mod tests {
             centroid_cell(&MultiPolygon::new(vec![]), Resolution::Twelve),
             None
         );
+    }
+
+    #[test]
+    fn a_subgraph_matches_a_graph_built_from_its_cells() {
+        let cells = polygon_cells(&square(113.1, 36.18, 0.002), Resolution::Twelve);
+        let graph = CellGraph::new(&cells);
+        let ids: Vec<u32> = (0_u32..)
+            .take(graph.len())
+            .filter(|&i| i % 3 != 0)
+            .collect();
+        let sub = graph.subgraph(&ids);
+        let direct = CellGraph::new(&sub.cells);
+        assert_eq!(sub.cells, direct.cells);
+        assert_eq!(sub.offsets, direct.offsets);
+        assert_eq!(sub.adjacency, direct.adjacency);
+        assert_eq!(sub.rings, direct.rings);
+        for (a, b) in sub.xy.iter().zip(&direct.xy) {
+            assert!((a.0 - b.0).abs() < 1e-6 && (a.1 - b.1).abs() < 1e-6);
+        }
     }
 
     #[test]

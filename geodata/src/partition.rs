@@ -111,12 +111,16 @@ pub(crate) fn partition_range<S: BuildHasher>(
         .filter(|(_, o)| **o)
         .map(|(&c, _)| vec![c])
         .collect();
-    for component in components(&graph, |id| !oversize[id as usize]) {
-        let cells: Vec<CellIndex> = component
-            .into_iter()
-            .map(|id| graph.cells[id as usize])
-            .collect();
-        out.extend(partition_component(&cells, &households, min, max));
+    let parts = components(&graph, |id| !oversize[id as usize]);
+    if let [only] = parts.as_slice()
+        && only.len() == graph.len()
+    {
+        out.extend(partition_component(&graph, &households, min, max));
+    } else {
+        for component in parts {
+            let sub = graph.subgraph(&component);
+            out.extend(partition_component(&sub, &households, min, max));
+        }
     }
     for group in &mut out {
         group.sort_unstable();
@@ -129,20 +133,19 @@ pub(crate) fn partition_range<S: BuildHasher>(
 /// that put the mean in range, best first, and keeps the first result with every group in
 /// range, else the one with the least total excess.
 fn partition_component(
-    cells: &[CellIndex],
+    graph: &CellGraph,
     households: &impl Fn(&CellIndex) -> u64,
     min: u64,
     max: u64,
 ) -> Vec<Vec<CellIndex>> {
-    let graph = CellGraph::new(cells);
     let loads: Vec<u64> = graph.cells.iter().map(households).collect();
     let total: u64 = loads.iter().sum();
     let ids: Vec<u32> = (0..u32::try_from(graph.len()).unwrap_or(u32::MAX)).collect();
     let excess = |sum: u64| min.saturating_sub(sum) + sum.saturating_sub(max);
     let mut best: Option<(u64, Vec<Vec<u32>>)> = None;
     for k in k_candidates(total, min, max, graph.len()) {
-        let parts = bisect::bisect(&graph, &loads, ids.clone(), k);
-        let parts = repair::repair(&graph, &loads, parts, min, max);
+        let parts = bisect::bisect(graph, &loads, ids.clone(), k);
+        let parts = repair::repair(graph, &loads, parts, min, max);
         let total_excess: u64 = parts
             .iter()
             .map(|p| excess(p.iter().map(|&id| loads[id as usize]).sum()))
@@ -156,7 +159,7 @@ fn partition_component(
     }
     let parts = match best {
         Some((0, parts)) => parts,
-        Some((_, parts)) => refine(&graph, &loads, parts, min, max),
+        Some((_, parts)) => refine(graph, &loads, parts, min, max),
         None => Vec::new(),
     };
     parts
@@ -269,8 +272,7 @@ fn recut(
         .iter()
         .map(|&g| excess(parts[g as usize].iter().map(|&id| loads[id as usize]).sum()))
         .sum();
-    let cells: Vec<CellIndex> = ids.iter().map(|&id| graph.cells[id as usize]).collect();
-    let sub = CellGraph::new(&cells);
+    let sub = graph.subgraph(&ids);
     let sub_loads: Vec<u64> = ids.iter().map(|&id| loads[id as usize]).collect();
     let total: u64 = sub_loads.iter().sum();
     let all: Vec<u32> = (0..u32::try_from(sub.len()).unwrap_or(u32::MAX)).collect();

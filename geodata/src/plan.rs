@@ -261,7 +261,9 @@ pub fn plan_city(
     }
 
     let report = report::report(
-        community_cells.iter().map(|(_, cells)| cells.as_slice()),
+        community_cells
+            .iter()
+            .map(|(community, cells)| (community.code.as_str(), cells.as_slice())),
         &grids,
         &loads,
         rules,
