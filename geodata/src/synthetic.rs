@@ -112,8 +112,8 @@ const STREETS_PER_DISTRICT: usize = 100;
 /// A large synthetic city for benchmarks: `streets` copies of the Dongjie street, each drawn
 /// with its own seed (`seed + n`), tiled west to east and north to south in rows of
 /// `ceil(sqrt(streets))` around the Dongjie centre, grouped in districts of 100 streets
-/// (codes `900001`, `900002`, …). About 1,060 buildings and 12,250 households per street, so
-/// 1,000,000 buildings take about 945 streets. Degrees (EPSG:4326, lon/lat order); the same
+/// (codes `900001`, `900002`, …). About 750 buildings and exactly 12,250 households per
+/// street, so 1,000,000 buildings take about 1,330 streets. Degrees (EPSG:4326, lon/lat order); the same
 /// arguments always give the same dataset.
 #[must_use]
 pub fn synthetic_metropolis(seed: u64, streets: usize) -> Dataset {
