@@ -1,4 +1,5 @@
-//! Plans a city and prints its figures: grid count, share in range, flags, time.
+//! Plans a city and prints its figures: grid count, share in range, flags, Polsby–Popper
+//! compactness, why each grid out of range is, time.
 //!
 //! `cargo run --release -p gridwatch-geodata --example plan_city [dongjie | FILE.geojson |
 //! FILE.osm.pbf] [RESOLUTION]` — the default is the synthetic Dongjie (seed 1) at
@@ -69,6 +70,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "over max          {}",
         count(|f| matches!(f, GridFlag::OverMax { .. }))
     );
+    let report = &plan.report;
+    println!(
+        "in range of those that can be  {} of {} ({:.1}%; {} forced out by the input)",
+        report.in_range,
+        report.grids - report.forced_out_of_range,
+        100.0 * report.share_in_range_of_possible,
+        report.forced_out_of_range
+    );
+    println!(
+        "Polsby-Popper     mean {:.3}, min {:.3}",
+        report.polsby_popper_mean, report.polsby_popper_min
+    );
+    for (grid, figures) in plan.grids.iter().zip(&report.per_grid) {
+        if let Some(reason) = figures.reason {
+            println!(
+                "  out of range    {} {} households, {} cells, PP {:.3}: {reason:?}",
+                grid.code,
+                grid.households,
+                grid.cells.len(),
+                figures.polsby_popper
+            );
+        }
+    }
     println!("load time         {:.1} ms", loaded.as_secs_f64() * 1e3);
     println!("plan time         {:.1} ms", planned.as_secs_f64() * 1e3);
     Ok(())

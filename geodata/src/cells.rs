@@ -58,6 +58,48 @@ pub fn outline(cells: &[CellIndex]) -> MultiPolygon<f64> {
         .unwrap_or_else(|_| MultiPolygon::new(Vec::new()))
 }
 
+/// The Polsby–Popper compactness of a set of cells: `4πA / P²` of their dissolved outline
+/// ([`outline`]), with the area `A` (m²) and the perimeter `P` (m, outer rings and holes)
+/// measured on a local equirectangular projection centred on the outline (x = lon ×
+/// cos(lat0) × 111,195 m, y = lat × 111,195 m; exact enough at the scale of a grid).
+///
+/// 1 for a disc, π/(2√3) ≈ 0.907 for a regular hexagon (one H3 cell), towards 0 for long thin
+/// shapes. An empty set gives 0.
+#[must_use]
+pub fn polsby_popper(cells: &[CellIndex]) -> f64 {
+    let shape = outline(cells);
+    let (mut sum_lat, mut n) = (0.0, 0.0);
+    for coord in shape.iter().flat_map(|p| p.exterior().coords()) {
+        sum_lat += coord.y;
+        n += 1.0;
+    }
+    if n == 0.0 {
+        return 0.0;
+    }
+    let cos0 = (sum_lat / n).to_radians().cos();
+    let (mut area_m2, mut perimeter_m) = (0.0, 0.0);
+    for polygon in &shape {
+        let rings = std::iter::once(polygon.exterior()).chain(polygon.interiors());
+        for (index, ring) in rings.enumerate() {
+            let (mut twice_area, mut length) = (0.0, 0.0);
+            for line in ring.lines() {
+                let (x0, y0) = (line.start.x * cos0 * M_PER_DEG, line.start.y * M_PER_DEG);
+                let (x1, y1) = (line.end.x * cos0 * M_PER_DEG, line.end.y * M_PER_DEG);
+                twice_area += x0 * y1 - x1 * y0;
+                length += (x1 - x0).hypot(y1 - y0);
+            }
+            let ring_area = (twice_area / 2.0).abs();
+            // Holes subtract their area but add their length to the perimeter.
+            area_m2 += if index == 0 { ring_area } else { -ring_area };
+            perimeter_m += length;
+        }
+    }
+    if perimeter_m <= 0.0 {
+        return 0.0;
+    }
+    4.0 * std::f64::consts::PI * area_m2 / (perimeter_m * perimeter_m)
+}
+
 /// The cell holding the centroid of a footprint given in degrees (EPSG:4326, lon/lat order).
 ///
 /// The centroid is the planar centroid in degrees, exact enough at building scale. `None`
@@ -97,6 +139,8 @@ pub(crate) struct CellGraph {
     /// Cell centres in meters on a local equirectangular projection:
     /// x = lon × cos(lat0) × `M_PER_DEG`, y = lat × `M_PER_DEG`.
     pub xy: Vec<(f64, f64)>,
+    /// cos(lat0) of that projection.
+    cos0: f64,
 }
 
 /// Meters per degree of latitude (mean), for the local projection.
@@ -152,6 +196,63 @@ impl CellGraph {
             adjacency,
             rings,
             xy,
+            cos0,
+        }
+    }
+
+    /// The graph of the cells `ids` (sorted, no duplicates) of this one, as [`Self::new`]
+    /// would build it from their cells, without asking h3o again: neighbours and rings are
+    /// this graph's, restricted; the projection is re-centred on the subset's mean latitude.
+    pub fn subgraph(&self, ids: &[u32]) -> Self {
+        let mut index = vec![u32::MAX; self.len()];
+        for (new, &id) in (0_u32..).zip(ids) {
+            index[id as usize] = new;
+        }
+        let mut offsets = Vec::with_capacity(ids.len() + 1);
+        let mut adjacency = Vec::with_capacity(ids.len() * 6);
+        let mut rings = Vec::with_capacity(ids.len());
+        offsets.push(0);
+        for &id in ids {
+            adjacency.extend(
+                self.neighbours(id)
+                    .iter()
+                    .map(|&n| index[n as usize])
+                    .filter(|&n| n != u32::MAX),
+            );
+            rings.push(
+                self.rings[id as usize]
+                    .map(|ring| ring.map(|n| if n == u32::MAX { n } else { index[n as usize] })),
+            );
+            offsets.push(u32::try_from(adjacency.len()).unwrap_or(u32::MAX));
+        }
+        let lat0 = if ids.is_empty() {
+            0.0
+        } else {
+            #[expect(
+                clippy::cast_precision_loss,
+                reason = "a mean over at most millions of cells"
+            )]
+            let n = ids.len() as f64;
+            ids.iter()
+                .map(|&id| self.xy[id as usize].1 / M_PER_DEG)
+                .sum::<f64>()
+                / n
+        };
+        let cos0 = lat0.to_radians().cos();
+        let scale = cos0 / self.cos0;
+        Self {
+            cells: ids.iter().map(|&id| self.cells[id as usize]).collect(),
+            offsets,
+            adjacency,
+            rings,
+            xy: ids
+                .iter()
+                .map(|&id| {
+                    let (x, y) = self.xy[id as usize];
+                    (x * scale, y)
+                })
+                .collect(),
+            cos0,
         }
     }
 
@@ -233,6 +334,62 @@ mod tests {
         assert!(outline(&[]).0.is_empty());
     }
 
+    /// A straight line of `n` cells along one H3 axis, from `origin`.
+    fn line_of_cells(origin: CellIndex, n: i32) -> Vec<CellIndex> {
+        let ij = origin.to_local_ij(origin).expect("local ij");
+        (0..n)
+            .map(|k| {
+                let coord = h3o::CoordIJ::new(ij.coord.i + k, ij.coord.j);
+                CellIndex::try_from(h3o::LocalIJ::new(origin, coord)).expect("a cell")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn polsby_popper_of_one_cell_is_a_regular_hexagon() {
+        let cell = LatLng::new(36.19, 113.11)
+            .expect("valid")
+            .to_cell(Resolution::Twelve);
+        // Regular hexagon of side s: A = (3√3/2)s², P = 6s, so 4πA/P² = π/(2√3).
+        let hexagon = std::f64::consts::PI / (2.0 * 3_f64.sqrt());
+        assert!((hexagon - 0.9069).abs() < 1e-4);
+        let value = polsby_popper(&[cell]);
+        assert!((value - hexagon).abs() < 0.01, "{value}");
+        assert!(polsby_popper(&[]).abs() < f64::EPSILON);
+    }
+
+    #[test]
+    fn polsby_popper_of_a_line_of_cells_is_low() {
+        let origin = LatLng::new(36.19, 113.11)
+            .expect("valid")
+            .to_cell(Resolution::Twelve);
+        for n in [2, 10] {
+            let line = line_of_cells(origin, n);
+            assert!(crate::test_support::is_contiguous(&line));
+            // n regular hexagons of side s in a row share n − 1 edges:
+            // A = n(3√3/2)s², P = (4n + 2)s, so 4πA/P² = 6√3πn / (4n + 2)².
+            let nf = f64::from(n);
+            let expected =
+                6.0 * 3_f64.sqrt() * std::f64::consts::PI * nf / (4.0 * nf + 2.0).powi(2);
+            let value = polsby_popper(&line);
+            // H3 cells are not quite regular (one cell at res 12 here: 0.899, not 0.907),
+            // and a line adds up the stretch of its cells: 3% tolerance.
+            assert!(
+                (value - expected).abs() < 0.03 * expected,
+                "{n}: {value} vs {expected}"
+            );
+        }
+        // 10 in a row ≈ 0.185; a disk of radius 2 (19 cells, 30 outer edges) is far rounder:
+        // 4π × 19 × (3√3/2) / 30² ≈ 0.689.
+        let disk: Vec<CellIndex> = origin.grid_disk(2);
+        let expected = 4.0 * std::f64::consts::PI * 19.0 * 1.5 * 3_f64.sqrt() / 900.0;
+        let value = polsby_popper(&disk);
+        assert!(
+            (value - expected).abs() < 0.03 * expected,
+            "{value} vs {expected}"
+        );
+    }
+
     #[test]
     fn centroid_cell_holds_the_centroid() {
         let footprint = square(113.1, 36.18, 0.0002);
@@ -243,6 +400,25 @@ mod tests {
             centroid_cell(&MultiPolygon::new(vec![]), Resolution::Twelve),
             None
         );
+    }
+
+    #[test]
+    fn a_subgraph_matches_a_graph_built_from_its_cells() {
+        let cells = polygon_cells(&square(113.1, 36.18, 0.002), Resolution::Twelve);
+        let graph = CellGraph::new(&cells);
+        let ids: Vec<u32> = (0_u32..)
+            .take(graph.len())
+            .filter(|&i| i % 3 != 0)
+            .collect();
+        let sub = graph.subgraph(&ids);
+        let direct = CellGraph::new(&sub.cells);
+        assert_eq!(sub.cells, direct.cells);
+        assert_eq!(sub.offsets, direct.offsets);
+        assert_eq!(sub.adjacency, direct.adjacency);
+        assert_eq!(sub.rings, direct.rings);
+        for (a, b) in sub.xy.iter().zip(&direct.xy) {
+            assert!((a.0 - b.0).abs() < 1e-6 && (a.1 - b.1).abs() < 1e-6);
+        }
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! - `model`: the plain records ([`Dataset`], [`RegionRecord`], [`BuildingRecord`], …).
 //! - `geojson_reader`, `osm_reader`: the importers ([`read_geojson`], [`read_osm_pbf`]).
 //! - [`households`]: the household estimate for buildings without a count.
-//! - `synthetic`: the deterministic demo city ([`synthetic_city`]).
+//! - `synthetic`: the deterministic demo city ([`synthetic_city`]) and its tiled benchmark
+//!   version ([`synthetic_metropolis`]).
 //! - [`cells`]: H3 tiling, outlines and centroid cells.
 //! - `partition`: the grid partitioner ([`partition_cells`]).
 //! - `plan`: the whole plan, region hierarchy to grid codes ([`plan_city`]).
@@ -58,5 +59,8 @@ pub use model::{
 };
 pub use osm_reader::{OSM_ATTRIBUTION, OsmError, read_osm_pbf};
 pub use partition::{CellLoad, PartitionRules, partition_cells};
-pub use plan::{CityPlan, GridFlag, PlanError, PlannedGrid, PlannedRegion, plan_city};
-pub use synthetic::{DONGJIE_HOUSEHOLDS, Preset, synthetic_city};
+pub use plan::{
+    CityPlan, GridFlag, GridReport, OutOfRange, PlanError, PlanReport, PlannedGrid, PlannedRegion,
+    plan_city,
+};
+pub use synthetic::{DONGJIE_HOUSEHOLDS, Preset, synthetic_city, synthetic_metropolis};

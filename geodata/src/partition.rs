@@ -18,6 +18,9 @@
 //! 5. If some group is still out of range, steps 3–4 are tried again with the neighbouring
 //!    counts (k ± 1, ± 2) that keep the mean in range; the first result fully in range
 //!    wins, else the one with the least total excess.
+//! 6. Groups still out of range are re-cut locally together with their neighbouring groups
+//!    (steps 2–4 on that union, cutting across two or four directions), while that lowers
+//!    the total excess. See [`refine`].
 //!
 //! Deterministic: no randomness, ties broken by cell index. Geometry is only H3 adjacency
 //! and cell centres; it must not know about regions, codes or files.
@@ -108,12 +111,16 @@ pub(crate) fn partition_range<S: BuildHasher>(
         .filter(|(_, o)| **o)
         .map(|(&c, _)| vec![c])
         .collect();
-    for component in components(&graph, |id| !oversize[id as usize]) {
-        let cells: Vec<CellIndex> = component
-            .into_iter()
-            .map(|id| graph.cells[id as usize])
-            .collect();
-        out.extend(partition_component(&cells, &households, min, max));
+    let parts = components(&graph, |id| !oversize[id as usize]);
+    if let [only] = parts.as_slice()
+        && only.len() == graph.len()
+    {
+        out.extend(partition_component(&graph, &households, min, max));
+    } else {
+        for component in parts {
+            let sub = graph.subgraph(&component);
+            out.extend(partition_component(&sub, &households, min, max));
+        }
     }
     for group in &mut out {
         group.sort_unstable();
@@ -126,20 +133,19 @@ pub(crate) fn partition_range<S: BuildHasher>(
 /// that put the mean in range, best first, and keeps the first result with every group in
 /// range, else the one with the least total excess.
 fn partition_component(
-    cells: &[CellIndex],
+    graph: &CellGraph,
     households: &impl Fn(&CellIndex) -> u64,
     min: u64,
     max: u64,
 ) -> Vec<Vec<CellIndex>> {
-    let graph = CellGraph::new(cells);
     let loads: Vec<u64> = graph.cells.iter().map(households).collect();
     let total: u64 = loads.iter().sum();
     let ids: Vec<u32> = (0..u32::try_from(graph.len()).unwrap_or(u32::MAX)).collect();
     let excess = |sum: u64| min.saturating_sub(sum) + sum.saturating_sub(max);
     let mut best: Option<(u64, Vec<Vec<u32>>)> = None;
     for k in k_candidates(total, min, max, graph.len()) {
-        let parts = bisect::bisect(&graph, &loads, ids.clone(), k);
-        let parts = repair::repair(&graph, &loads, parts, min, max);
+        let parts = bisect::bisect(graph, &loads, ids.clone(), k);
+        let parts = repair::repair(graph, &loads, parts, min, max);
         let total_excess: u64 = parts
             .iter()
             .map(|p| excess(p.iter().map(|&id| loads[id as usize]).sum()))
@@ -151,12 +157,165 @@ fn partition_component(
             break;
         }
     }
-    best.map(|(_, parts)| parts)
-        .unwrap_or_default()
+    let parts = match best {
+        Some((0, parts)) => parts,
+        Some((_, parts)) => refine(graph, &loads, parts, min, max),
+        None => Vec::new(),
+    };
+    parts
         .into_iter()
         .filter(|p| !p.is_empty())
         .map(|p| p.into_iter().map(|id| graph.cells[id as usize]).collect())
         .collect()
+}
+
+/// Rounds of [`refine`]; each replaces at least one set of groups.
+const MAX_REFINE_ROUNDS: usize = 16;
+/// Groups in the largest set [`refine`] re-cuts at once.
+const MAX_REFINE_GROUPS: usize = 24;
+
+/// Local re-partition: for each group still out of range, re-cuts it together with
+/// neighbouring groups (with each neighbour, then with all of them, then with their
+/// neighbours too) from scratch — every group count that keeps the mean in range, and cuts
+/// across two or four directions — and keeps the first re-cut that lowers the set's total
+/// excess. The set is connected, so the new groups stay inside it and contiguous.
+fn refine(
+    graph: &CellGraph,
+    loads: &[u64],
+    mut parts: Vec<Vec<u32>>,
+    min: u64,
+    max: u64,
+) -> Vec<Vec<u32>> {
+    let excess = |sum: u64| min.saturating_sub(sum) + sum.saturating_sub(max);
+    let sum_of = |part: &[u32]| part.iter().map(|&id| loads[id as usize]).sum::<u64>();
+    for _ in 0..MAX_REFINE_ROUNDS {
+        let mut owner = vec![u32::MAX; graph.len()];
+        for (g, part) in (0_u32..).zip(&parts) {
+            for &id in part {
+                owner[id as usize] = g;
+            }
+        }
+        let neighbours_of = |groups: &[u32]| {
+            let mut out: Vec<u32> = groups
+                .iter()
+                .flat_map(|&g| &parts[g as usize])
+                .flat_map(|&id| graph.neighbours(id))
+                .map(|&n| owner[n as usize])
+                .chain(groups.iter().copied())
+                .filter(|&o| o != u32::MAX)
+                .collect();
+            out.sort_unstable();
+            out.dedup();
+            out
+        };
+        let bad = (0_u32..)
+            .zip(&parts)
+            .filter(|(_, part)| excess(sum_of(part)) > 0)
+            .map(|(g, _)| g);
+        let mut replaced = None;
+        'groups: for g in bad {
+            let around = neighbours_of(&[g]);
+            let mut sets: Vec<Vec<u32>> = around
+                .iter()
+                .filter(|&&b| b != g)
+                .map(|&b| {
+                    let mut pair = vec![g, b];
+                    pair.sort_unstable();
+                    pair
+                })
+                .collect();
+            let wider = neighbours_of(&around);
+            sets.push(around);
+            sets.push(wider);
+            for set in sets {
+                if set.len() > MAX_REFINE_GROUPS {
+                    continue;
+                }
+                if let Some(new_parts) = recut(graph, loads, &parts, &set, min, max) {
+                    replaced = Some((set, new_parts));
+                    break 'groups;
+                }
+            }
+        }
+        let Some((set, new_parts)) = replaced else {
+            break;
+        };
+        let mut index = 0_u32;
+        parts.retain(|_| {
+            let keep = set.binary_search(&index).is_err();
+            index += 1;
+            keep
+        });
+        parts.extend(new_parts);
+    }
+    parts
+}
+
+/// Re-cuts the union of the groups `set` (sorted ids into `parts`) from scratch; returns the
+/// best new groups (ids of `graph`) if they have less total excess than the old ones.
+fn recut(
+    graph: &CellGraph,
+    loads: &[u64],
+    parts: &[Vec<u32>],
+    set: &[u32],
+    min: u64,
+    max: u64,
+) -> Option<Vec<Vec<u32>>> {
+    let excess = |sum: u64| min.saturating_sub(sum) + sum.saturating_sub(max);
+    let mut ids: Vec<u32> = set
+        .iter()
+        .flat_map(|&g| parts[g as usize].clone())
+        .collect();
+    // Ids follow the sorted cell order, so sorted ids match the sub-graph's ids one to one.
+    ids.sort_unstable();
+    let old: u64 = set
+        .iter()
+        .map(|&g| excess(parts[g as usize].iter().map(|&id| loads[id as usize]).sum()))
+        .sum();
+    let sub = graph.subgraph(&ids);
+    let sub_loads: Vec<u64> = ids.iter().map(|&id| loads[id as usize]).collect();
+    let total: u64 = sub_loads.iter().sum();
+    let all: Vec<u32> = (0..u32::try_from(sub.len()).unwrap_or(u32::MAX)).collect();
+    let mut counts = k_candidates(total, min, max, sub.len());
+    for k in [set.len(), set.len() + 1] {
+        if !counts.contains(&k) && k <= sub.len() {
+            counts.push(k);
+        }
+    }
+    let mut best: Option<(u64, Vec<Vec<u32>>)> = None;
+    for k in counts {
+        for axes in [
+            bisect::Axes::Two,
+            bisect::Axes::Four,
+            bisect::Axes::ShortFirst,
+        ] {
+            let cut = bisect::bisect_with(&sub, &sub_loads, all.clone(), k, axes);
+            let new_parts: Vec<Vec<u32>> = repair::repair(&sub, &sub_loads, cut, min, max)
+                .into_iter()
+                .filter(|p| !p.is_empty())
+                .collect();
+            let connected = new_parts.iter().all(|p| {
+                let inside: std::collections::HashSet<u32> = p.iter().copied().collect();
+                components(&sub, |id| inside.contains(&id)).len() == 1
+            });
+            let new: u64 = new_parts
+                .iter()
+                .map(|p| excess(p.iter().map(|&id| sub_loads[id as usize]).sum()))
+                .sum();
+            if connected && new < old && best.as_ref().is_none_or(|(b, _)| new < *b) {
+                best = Some((new, new_parts));
+            }
+        }
+        if best.as_ref().is_some_and(|(b, _)| *b == 0) {
+            break;
+        }
+    }
+    best.map(|(_, new_parts)| {
+        new_parts
+            .into_iter()
+            .map(|p| p.into_iter().map(|id| ids[id as usize]).collect())
+            .collect()
+    })
 }
 
 /// Group counts to try, best first: [`choose_k`], then its neighbours (±1, ±2) while they

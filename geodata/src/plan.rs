@@ -1,16 +1,20 @@
 //! The city planner: from a [`Dataset`] to a full grid plan (district → street → community →
 //! grid), every household in exactly one grid.
 //!
-//! Owns the plan types ([`CityPlan`], [`PlannedRegion`], [`PlannedGrid`], [`GridFlag`]) and
+//! Owns the plan types ([`CityPlan`], [`PlannedRegion`], [`PlannedGrid`], [`GridFlag`],
+//! [`PlanReport`]) and
 //! the steps, each in its own file: [`hierarchy`] fills missing levels and parents,
 //! [`territory`] gives every community its cells, [`numbering`] codes grids in reading
-//! order. The cutting itself is the partitioner's ([`crate::partition_cells`]). Cells are
+//! order, [`report`] measures the result. The cutting itself is the partitioner's ([`crate::partition_cells`]). Cells are
 //! H3 at the requested resolution; boundaries are degrees (EPSG:4326, lon/lat order).
 //! It must not read files or know about stores and servers.
 
 mod hierarchy;
 mod numbering;
+mod report;
 mod territory;
+
+pub use report::{GridReport, OutOfRange, PlanReport};
 
 use crate::cells::{self, centroid_cell};
 use crate::model::{AreaRecord, BuildingRecord, Dataset, Level, LineRecord, RegionRecord};
@@ -157,6 +161,8 @@ pub struct CityPlan {
     pub roads: Vec<LineRecord>,
     /// The dataset's areas, unchanged.
     pub areas: Vec<AreaRecord>,
+    /// Share of grids in range, compactness per grid and why each grid out of range is.
+    pub report: PlanReport,
 }
 
 /// Plans a city: fills missing levels, gives every community its cells, and cuts each
@@ -254,6 +260,14 @@ pub fn plan_city(
         }
     }
 
+    let report = report::report(
+        community_cells
+            .iter()
+            .map(|(community, cells)| (community.code.as_str(), cells.as_slice())),
+        &grids,
+        &loads,
+        rules,
+    );
     let regions = finish_regions(tree, community_cells);
     Ok(CityPlan {
         resolution: res,
@@ -262,6 +276,7 @@ pub fn plan_city(
         buildings,
         roads: dataset.roads.clone(),
         areas: dataset.areas.clone(),
+        report,
     })
 }
 

@@ -82,81 +82,152 @@ impl Frame {
 }
 
 fn dongjie(seed: u64) -> Dataset {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let plan = layout::layout(&mut rng);
-    let placed = buildings::place(&plan, &mut rng, DONGJIE_HOUSEHOLDS);
-    let frame = Frame::centred(
-        DONGJIE_CENTRE.0,
-        DONGJIE_CENTRE.1,
-        (layout::WIDTH_M / 2.0, layout::HEIGHT_M / 2.0),
-    );
-
-    let mut regions = vec![
-        RegionRecord {
+    let mut dataset = Dataset {
+        name: "dongjie".to_owned(),
+        attribution: None,
+        regions: vec![RegionRecord {
             level: Level::District,
             code: "140403".to_owned(),
             name: "Luzhou District 潞州区".to_owned(),
             parent_code: None,
             boundary: None,
-        },
-        RegionRecord {
-            level: Level::Street,
-            code: "140403001".to_owned(),
-            name: "Dongjie Street 东街街道".to_owned(),
-            parent_code: Some("140403".to_owned()),
-            boundary: Some(frame.polygon(&plan.street)),
-        },
-    ];
+        }],
+        buildings: Vec::new(),
+        roads: Vec::new(),
+        areas: Vec::new(),
+    };
+    let street = Street {
+        district_code: "140403",
+        code: "140403001".to_owned(),
+        name: "Dongjie Street 东街街道".to_owned(),
+        centre: DONGJIE_CENTRE,
+    };
+    add_street(&mut dataset, &street, seed);
+    dataset
+}
+
+/// Districts of a [`synthetic_metropolis`] hold at most this many streets.
+const STREETS_PER_DISTRICT: usize = 100;
+
+/// A large synthetic city for benchmarks: `streets` copies of the Dongjie street, each drawn
+/// with its own seed (`seed + n`), tiled west to east and north to south in rows of
+/// `ceil(sqrt(streets))` around the Dongjie centre, grouped in districts of 100 streets
+/// (codes `900001`, `900002`, …). About 750 buildings and exactly 12,250 households per
+/// street, so 1,000,000 buildings take about 1,330 streets. Degrees (EPSG:4326, lon/lat order); the same
+/// arguments always give the same dataset.
+#[must_use]
+pub fn synthetic_metropolis(seed: u64, streets: usize) -> Dataset {
+    let mut dataset = Dataset {
+        name: format!("metropolis-{streets}"),
+        attribution: None,
+        regions: Vec::new(),
+        buildings: Vec::new(),
+        roads: Vec::new(),
+        areas: Vec::new(),
+    };
+    let columns = (1..=streets).find(|c| c * c >= streets).unwrap_or(1);
+    let probe = Frame::centred(DONGJIE_CENTRE.0, DONGJIE_CENTRE.1, (0.0, 0.0));
+    let (step_lon, step_lat) = (
+        layout::WIDTH_M / probe.m_per_deg_lon,
+        layout::HEIGHT_M / probe.m_per_deg_lat,
+    );
+    let mut district_codes: Vec<String> = Vec::new();
+    for n in 0..streets {
+        let district = n / STREETS_PER_DISTRICT;
+        if district_codes.len() == district {
+            let code = format!("{:06}", 900_001 + district);
+            dataset.regions.push(RegionRecord {
+                level: Level::District,
+                code: code.clone(),
+                name: format!("District {}", district + 1),
+                parent_code: None,
+                boundary: None,
+            });
+            district_codes.push(code);
+        }
+        let (row, column) = (n / columns, n % columns);
+        #[expect(clippy::cast_precision_loss, reason = "street counts are small")]
+        let centre = (
+            DONGJIE_CENTRE.0 + step_lon * column as f64,
+            DONGJIE_CENTRE.1 - step_lat * row as f64,
+        );
+        let district_code = &district_codes[district];
+        let street = Street {
+            district_code,
+            code: format!("{district_code}{:03}", n % STREETS_PER_DISTRICT + 1),
+            name: format!("Street {}", n + 1),
+            centre,
+        };
+        add_street(
+            &mut dataset,
+            &street,
+            seed.wrapping_add(u64::try_from(n).unwrap_or(u64::MAX)),
+        );
+    }
+    dataset
+}
+
+/// One street to draw: its parent, code, name and centre (degrees).
+struct Street<'a> {
+    district_code: &'a str,
+    code: String,
+    name: String,
+    centre: (f64, f64),
+}
+
+/// Draws one Dongjie-like street (7 communities, roads, park, buildings) into `dataset`.
+fn add_street(dataset: &mut Dataset, street: &Street<'_>, seed: u64) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let plan = layout::layout(&mut rng);
+    let placed = buildings::place(&plan, &mut rng, DONGJIE_HOUSEHOLDS);
+    let frame = Frame::centred(
+        street.centre.0,
+        street.centre.1,
+        (layout::WIDTH_M / 2.0, layout::HEIGHT_M / 2.0),
+    );
+
+    dataset.regions.push(RegionRecord {
+        level: Level::Street,
+        code: street.code.clone(),
+        name: street.name.clone(),
+        parent_code: Some(street.district_code.to_owned()),
+        boundary: Some(frame.polygon(&plan.street)),
+    });
     for (n, (polygon, (pinyin, hanzi))) in
         (1..).zip(plan.communities.iter().zip(layout::COMMUNITY_NAMES))
     {
-        regions.push(RegionRecord {
+        dataset.regions.push(RegionRecord {
             level: Level::Community,
-            code: format!("140403001{n:03}"),
+            code: format!("{}{n:03}", street.code),
             name: format!("{pinyin} Community {hanzi}"),
-            parent_code: Some("140403001".to_owned()),
+            parent_code: Some(street.code.clone()),
             boundary: Some(frame.polygon(polygon)),
         });
     }
-    let buildings = placed
-        .iter()
-        .map(|b| BuildingRecord {
+    dataset
+        .buildings
+        .extend(placed.iter().map(|b| BuildingRecord {
             source_id: None,
             footprint: frame.polygon(&b.footprint),
             kind: b.kind.to_owned(),
             levels: Some(b.levels),
             households: b.households,
-        })
-        .collect();
-    let roads = plan
-        .roads
-        .iter()
-        .map(|r| LineRecord {
-            kind: r.kind.to_owned(),
-            name: Some(r.name.clone()),
-            geometry: frame.line(&r.line),
-        })
-        .collect();
-    let areas = vec![
-        AreaRecord {
-            kind: "park".to_owned(),
-            name: Some("Lianhua Park 莲花公园".to_owned()),
-            geometry: frame.polygon(&plan.park),
-        },
-        AreaRecord {
-            kind: "water".to_owned(),
-            name: Some("Lianhua Pond 莲花池".to_owned()),
-            geometry: frame.polygon(&plan.pond),
-        },
-    ];
-    Dataset {
-        name: "dongjie".to_owned(),
-        attribution: None,
-        regions,
-        buildings,
-        roads,
-        areas,
-    }
+        }));
+    dataset.roads.extend(plan.roads.iter().map(|r| LineRecord {
+        kind: r.kind.to_owned(),
+        name: Some(r.name.clone()),
+        geometry: frame.line(&r.line),
+    }));
+    dataset.areas.push(AreaRecord {
+        kind: "park".to_owned(),
+        name: Some("Lianhua Park 莲花公园".to_owned()),
+        geometry: frame.polygon(&plan.park),
+    });
+    dataset.areas.push(AreaRecord {
+        kind: "water".to_owned(),
+        name: Some("Lianhua Pond 莲花池".to_owned()),
+        geometry: frame.polygon(&plan.pond),
+    });
 }
 
 #[cfg(test)]

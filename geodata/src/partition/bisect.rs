@@ -16,19 +16,46 @@ pub(super) fn bisect(
     cells: Vec<u32>,
     k: usize,
 ) -> Vec<Vec<u32>> {
+    bisect_with(graph, households, cells, k, Axes::Two)
+}
+
+/// Which directions a cut may run across.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Axes {
+    /// The longer of x and y (the default).
+    Two,
+    /// The longest of x, y and the two diagonals.
+    Four,
+    /// The shorter of x and y for the first cut, then the longer: another first cut.
+    ShortFirst,
+}
+
+/// [`bisect`] with a choice of cut directions, for the local re-partition of
+/// [`super::refine`].
+pub(super) fn bisect_with(
+    graph: &CellGraph,
+    households: &[u64],
+    cells: Vec<u32>,
+    k: usize,
+    axes: Axes,
+) -> Vec<Vec<u32>> {
     let mut out = Vec::with_capacity(k);
-    let mut stack = vec![(cells, k)];
-    while let Some((cells, k)) = stack.pop() {
+    let mut stack = vec![(cells, k, true)];
+    while let Some((cells, k, first)) = stack.pop() {
         if k <= 1 || cells.len() <= 1 {
             out.push(cells);
             continue;
         }
         let k1 = k / 2;
         let k2 = k - k1;
-        let (left, right) = cut(graph, households, cells, k1, k2);
+        let axes_here = match axes {
+            Axes::ShortFirst if !first => Axes::Two,
+            other => other,
+        };
+        let (left, right) = cut(graph, households, cells, k1, k2, axes_here);
         // Right first on the stack so the left side is emitted first: a stable order.
-        stack.push((right, k2));
-        stack.push((left, k1));
+        stack.push((right, k2, false));
+        stack.push((left, k1, false));
     }
     out
 }
@@ -43,19 +70,43 @@ fn cut(
     mut cells: Vec<u32>,
     k1: usize,
     k2: usize,
+    axes: Axes,
 ) -> (Vec<u32>, Vec<u32>) {
-    let (mut min_x, mut max_x, mut min_y, mut max_y) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for &id in &cells {
-        let (x, y) = graph.xy[id as usize];
-        min_x = min_x.min(x);
-        max_x = max_x.max(x);
-        min_y = min_y.min(y);
-        max_y = max_y.max(y);
+    // Unit directions (x, y): x, y, and for `Axes::Four` the two diagonals.
+    let h = std::f64::consts::FRAC_1_SQRT_2;
+    let directions: &[(f64, f64)] = match axes {
+        Axes::Four => &[(1.0, 0.0), (0.0, 1.0), (h, h), (h, -h)],
+        Axes::Two | Axes::ShortFirst => &[(1.0, 0.0), (0.0, 1.0)],
+    };
+    let extent = |&(dx, dy): &(f64, f64)| {
+        let (mut lo, mut hi) = (f64::MAX, f64::MIN);
+        for &id in &cells {
+            let (x, y) = graph.xy[id as usize];
+            let v = x * dx + y * dy;
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+        hi - lo
+    };
+    let extents: Vec<f64> = directions.iter().map(extent).collect();
+    // The longest direction (the first on ties), or for `ShortFirst` the shortest.
+    let mut pick = 0;
+    for (i, &e) in extents.iter().enumerate().skip(1) {
+        let better = if axes == Axes::ShortFirst {
+            e < extents[pick]
+        } else {
+            e > extents[pick]
+        };
+        if better {
+            pick = i;
+        }
     }
-    let along_x = max_x - min_x >= max_y - min_y;
+    let (dx, dy) = directions[pick];
     let key = |id: u32| {
         let (x, y) = graph.xy[id as usize];
-        if along_x { (x, y) } else { (y, x) }
+        // Along y the tie-break is x (as it always was), else the perpendicular.
+        let across = if pick == 1 { x } else { y * dx - x * dy };
+        (x * dx + y * dy, across)
     };
     cells.sort_unstable_by(|&a, &b| {
         key(a)

@@ -138,3 +138,47 @@ fn choose_k_puts_the_mean_in_range() {
     // Never more groups than cells.
     assert_eq!(choose_k(10_000, 100, 150, 3), 3);
 }
+
+#[test]
+fn refine_splits_two_adjacent_lumps_that_one_grid_holds() {
+    // Two adjacent cells of 77 and 85 households (162 together) in a disk whose other
+    // cells hold 130 in all: two grids of 100–150 exist only with the lumps apart.
+    let cells = disk(36.19, 113.11, 8);
+    let graph = CellGraph::new(&cells);
+    let centre = LatLng::new(36.19, 113.11)
+        .expect("valid")
+        .to_cell(Resolution::Twelve);
+    let next = centre
+        .grid_ring_fast(1)
+        .next()
+        .flatten()
+        .expect("neighbour");
+    let mut loads = vec![0_u64; graph.len()];
+    let id = |c: CellIndex| graph.cells.binary_search(&c).expect("in the disk");
+    loads[id(centre)] = 77;
+    loads[id(next)] = 85;
+    // 13 cells of 10 spread around the ring at distance 6.
+    let ring: Vec<CellIndex> = centre
+        .grid_ring_fast(6)
+        .map(|c| c.expect("no pentagon"))
+        .collect();
+    for k in 0..13 {
+        loads[id(ring[k * ring.len() / 13])] = 10;
+    }
+    assert_eq!(loads.iter().sum::<u64>(), 292);
+    // A bad start: the inner disk of radius 3 (both lumps) against the rest.
+    let (inner, outer): (Vec<u32>, Vec<u32>) = (0_u32..)
+        .take(graph.len())
+        .partition(|&i| graph.cells[i as usize].grid_distance(centre).expect("near") <= 3);
+    let parts = refine(&graph, &loads, vec![inner, outer], 100, 150);
+    let sums: Vec<u64> = parts
+        .iter()
+        .map(|p| p.iter().map(|&i| loads[i as usize]).sum())
+        .collect();
+    assert!(sums.iter().all(|s| (100..=150).contains(s)), "{sums:?}");
+    let grids: Vec<Vec<CellIndex>> = parts
+        .iter()
+        .map(|p| p.iter().map(|&i| graph.cells[i as usize]).collect())
+        .collect();
+    check_invariants(&cells, &grids);
+}

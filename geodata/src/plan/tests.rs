@@ -75,8 +75,40 @@ fn check_plan(dataset: &Dataset, plan: &CityPlan, rules: &PartitionRules) -> f64
             grid.flag
         );
     }
+    // The report agrees with the grids.
+    let report = &plan.report;
+    assert_eq!(report.per_grid.len(), plan.grids.len());
+    for (grid, figures) in plan.grids.iter().zip(&report.per_grid) {
+        assert_eq!(figures.code, grid.code);
+        assert_eq!(
+            figures.reason.is_none(),
+            grid.flag.is_none(),
+            "{}",
+            grid.code
+        );
+        assert!(
+            figures.polsby_popper > 0.0 && figures.polsby_popper <= 1.0,
+            "{} {}",
+            grid.code,
+            figures.polsby_popper
+        );
+    }
     let in_range = plan.grids.iter().filter(|g| g.flag.is_none()).count();
+    assert_eq!(report.in_range, in_range);
     in_range as f64 / plan.grids.len().max(1) as f64
+}
+
+/// Every grid out of range is forced out by the input (a tower, an island too small, …),
+/// and every grid that can be in range is.
+fn assert_only_forced(plan: &CityPlan) {
+    let unresolved: Vec<&GridReport> = plan
+        .report
+        .per_grid
+        .iter()
+        .filter(|g| g.reason.is_some_and(|r| !r.is_forced()))
+        .collect();
+    assert!(unresolved.is_empty(), "{unresolved:?}");
+    assert!((plan.report.share_in_range_of_possible - 1.0).abs() < f64::EPSILON);
 }
 
 /// The Dongjie (seed 1) plan at resolution 12, made once: tiling is slow in debug builds
@@ -113,6 +145,12 @@ fn dongjie_plan() {
         2,
         "only the towers: {:?}",
         flagged.iter().map(|g| g.flag).collect::<Vec<_>>()
+    );
+    assert_only_forced(plan);
+    assert!(
+        plan.report.polsby_popper_min > 0.2,
+        "{:?}",
+        plan.report.polsby_popper_min
     );
     for grid in flagged {
         assert!(
@@ -233,6 +271,18 @@ fn helsinki_plan() {
         flags(|f| matches!(f, GridFlag::CellOverMax { .. })),
         flags(|f| matches!(f, GridFlag::UnderMin { .. })),
         flags(|f| matches!(f, GridFlag::OverMax { .. })),
+    );
+    // Only the towers are out of range (five buildings of 157–301 estimated households);
+    // the two adjacent buildings of 77 and 85 households now sit in different grids.
+    assert_only_forced(&plan);
+    assert!(
+        plan.report
+            .per_grid
+            .iter()
+            .filter_map(|g| g.reason)
+            .all(|r| matches!(r, OutOfRange::SingleBuilding { .. })),
+        "{:?}",
+        plan.report.per_grid
     );
     // No regions in the extract: one district and one street are made up.
     let district = &plan.regions[0].record;

@@ -147,3 +147,33 @@ fn households_buildings_and_towers() {
     }
     assert!(dataset.roads.len() >= 20 && dataset.roads.iter().all(|r| r.name.is_some()));
 }
+
+#[test]
+fn a_metropolis_tiles_dongjie_streets() {
+    let city = synthetic_metropolis(1, 3);
+    let level_count = |level| city.regions.iter().filter(|r| r.level == level).count();
+    assert_eq!(
+        (
+            level_count(Level::District),
+            level_count(Level::Street),
+            level_count(Level::Community)
+        ),
+        (1, 3, 21)
+    );
+    for region in &city.regions {
+        assert!(
+            crate::model::is_valid_region_code(region.level, &region.code),
+            "{}",
+            region.code
+        );
+    }
+    assert_eq!(city.total_households(), 3 * u64::from(DONGJIE_HOUSEHOLDS));
+    // The first street is Dongjie (seed 1) itself, in the same place.
+    let dongjie = synthetic_city(Preset::Dongjie, 1);
+    assert_eq!(
+        city.buildings[..dongjie.buildings.len()],
+        dongjie.buildings[..]
+    );
+    // Deterministic.
+    assert_eq!(synthetic_metropolis(1, 3).buildings, city.buildings);
+}
