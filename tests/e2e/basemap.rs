@@ -31,7 +31,9 @@ fn parts(geometry: &Value) -> Vec<Vec<[f64; 2]>> {
         if a.first().and_then(Value::as_array).is_some_and(|c| c.first().is_some_and(Value::is_number)) {
             out.push(a.iter().map(|c| [c[0].as_f64().unwrap(), c[1].as_f64().unwrap()]).collect());
         } else {
-            a.iter().for_each(|c| walk(c, out));
+            for c in a {
+                walk(c, out);
+            }
         }
     }
     let mut out = Vec::new();
@@ -78,7 +80,9 @@ async fn basemap(flavor: Flavor) {
 
     // The tiles: 4 × 4 at zoom 15 and 3 × 3 at zoom 16 around the city's centre.
     let mut city = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
-    features.iter().for_each(|f| extend_bbox(&f["geometry"]["coordinates"], &mut city));
+    for f in features {
+        extend_bbox(&f["geometry"]["coordinates"], &mut city);
+    }
     let (lon, lat) = (f64::midpoint(city[0], city[2]), f64::midpoint(city[1], city[3]));
     let mut tiles: Vec<Tile> = Vec::new();
     for (z, n) in [(15u8, 4u32), (16, 3)] {
