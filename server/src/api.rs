@@ -5,6 +5,7 @@
 //! axum's plain text.
 
 mod alerts;
+mod basemap;
 mod buildings;
 mod cameras;
 mod categories;
@@ -66,6 +67,7 @@ pub fn app(state: AppState) -> Router {
         .route("/patrols/{id}", get(patrols::one))
         .route("/patrols/{id}/end", post(patrols::end))
         .route("/checkpoints", get(patrols::checkpoints).post(patrols::create_checkpoint))
+        .route("/basemap", get(basemap::list))
         .route("/buildings", get(buildings::list).post(buildings::create))
         .route("/buildings/{id}", get(buildings::one))
         .route("/workers", get(workers::list).post(workers::create))

@@ -6,11 +6,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use gridwatch_geodata::{CityPlan, Dataset, GridFlag as PlanFlag, Level, PartitionRules, plan_city};
+use gridwatch_geodata::{CityPlan, Dataset, GridFlag as PlanFlag, Level, LineRecord, PartitionRules, plan_city};
 use h3o::Resolution;
 
 use crate::domain::{
-    Building, BuildingId, DutyStatus, Grid, GridDuty, GridFlag, GridId, Region, RegionId, RegionLevel, Responsibility,
+    BaseArea, BaseLine, Building, BuildingId, DutyStatus, Grid, GridDuty, GridFlag, GridId, Region, RegionId, RegionLevel, Responsibility,
     WorkerKind,
 };
 use crate::store::{NewBuilding, NewCity, NewGrid, NewRegion, NewWorker, Snapshot, Store, StoreError};
@@ -139,6 +139,21 @@ pub fn to_new_city(dataset: &Dataset, plan: &CityPlan) -> NewCity {
         regions,
         grids,
         buildings,
+        base_lines: plan.roads.iter().map(base_line).collect(),
+        base_areas: plan
+            .areas
+            .iter()
+            .map(|a| BaseArea { kind: a.kind.clone(), name: a.name.clone(), geometry: a.geometry.clone() })
+            .collect(),
+    }
+}
+
+/// A dataset line as a base-map line; degrees (EPSG:4326, lon/lat order), unchanged.
+fn base_line(line: &LineRecord) -> BaseLine {
+    BaseLine {
+        kind: line.kind.clone(),
+        name: line.name.clone(),
+        geometry: geo::MultiLineString::new(vec![line.geometry.clone()]),
     }
 }
 
@@ -216,5 +231,13 @@ pub fn snapshot_of(city: &NewCity) -> Snapshot {
             grid: grid.as_deref().and_then(|g| grid_ids.get(g).copied()),
         })
         .collect();
-    Snapshot { resolution: Some(city.resolution), regions, grids, buildings, ..Snapshot::default() }
+    Snapshot {
+        resolution: Some(city.resolution),
+        regions,
+        grids,
+        buildings,
+        base_lines: city.base_lines.clone(),
+        base_areas: city.base_areas.clone(),
+        ..Snapshot::default()
+    }
 }

@@ -4,6 +4,7 @@
 //! indexed by the world and serialised by the API.
 
 pub mod access;
+pub mod basemap;
 pub mod building;
 pub mod camera;
 pub mod category;
@@ -17,6 +18,7 @@ pub mod region;
 pub mod worker;
 
 pub use access::{Principal, Role, Scope};
+pub use basemap::{BaseArea, BaseFeature, BaseLine};
 pub use building::Building;
 pub use category::{Category, CategoryClass, Department, TimeLimits};
 pub use event::Event;

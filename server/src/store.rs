@@ -19,7 +19,7 @@ use h3o::{CellIndex, Resolution};
 use crate::domain::camera::{Camera, NewCamera};
 use crate::domain::patrol::{Checkpoint, NewCheckpoint, Patrol, PatrolBook, Progress};
 use crate::domain::{
-    Building, CameraId, Case, Category, Department, DutyStatus, Event, Fix, Grid, GridDuty, GridFlag, GridId, IncidentId,
+    BaseArea, BaseLine, Building, CameraId, Case, Category, Department, DutyStatus, Event, Fix, Grid, GridDuty, GridFlag, GridId, IncidentId,
     PatrolId, Photo, Region, RegionId, RegionLevel, Role, Scope, TokenId, Worker, WorkerId, WorkerKind,
 };
 
@@ -62,6 +62,9 @@ pub struct Snapshot {
     pub regions: Vec<Region>,
     pub grids: Vec<Grid>,
     pub buildings: Vec<Building>,
+    /// The base map's lines and areas, in import order.
+    pub base_lines: Vec<BaseLine>,
+    pub base_areas: Vec<BaseArea>,
     pub workers: Vec<Worker>,
     pub categories: Vec<Category>,
     pub departments: Vec<Department>,
@@ -124,6 +127,9 @@ pub struct NewCity {
     pub grids: Vec<NewGrid>,
     /// Each building with the code of the grid its cell belongs to.
     pub buildings: Vec<(NewBuilding, Option<String>)>,
+    /// The base map: roads, railways, waterways; water, parks. Written in the same transaction.
+    pub base_lines: Vec<BaseLine>,
+    pub base_areas: Vec<BaseArea>,
 }
 
 /// A worker to create.

@@ -4,6 +4,7 @@
 //! the hot path `lat/lon → cell → grid` (a hash map, no polygon test) and the R-trees for area queries.
 //! It never talks to a store or the network: callers hold the lock only for plain computation.
 
+mod basemap;
 mod cameras;
 pub mod locate;
 mod raster;
@@ -18,7 +19,7 @@ use rstar::primitives::{GeomWithData, Rectangle};
 use rustc_hash::FxHashMap;
 
 use crate::domain::{
-    Building, BuildingId, Case, Category, Department, Grid, GridId, IncidentId, Region, RegionId, RegionLevel, Worker,
+    BaseArea, BaseLine, Building, BuildingId, Case, Category, Department, Grid, GridId, IncidentId, Region, RegionId, RegionLevel, Worker,
     WorkerId,
 };
 use crate::store::Snapshot;
@@ -84,6 +85,8 @@ pub struct World {
     raster: Option<raster::CellRaster>,
     /// Building footprint bounding boxes in degrees (EPSG:4326, lon/lat).
     building_boxes: RTree<BuildingBox>,
+    /// The base map with the bounding boxes of its features (`world/basemap.rs`).
+    base_map: basemap::BaseMap,
     /// The points of the open cases, `[lon, lat]` degrees: the duplicate check looks up only the cases
     /// near a new report instead of every case of the window.
     open_cases: RTree<OpenCase>,
@@ -130,6 +133,7 @@ impl World {
             plane: locate::Plane::default(),
             raster: None,
             building_boxes: RTree::new(),
+            base_map: basemap::BaseMap::new(snapshot.base_lines, snapshot.base_areas),
             open_cases: RTree::new(),
             open_by_grid: FxHashMap::default(),
             cameras: cameras::CameraIndex::build(snapshot.cameras, snapshot.resolution.unwrap_or(DEFAULT_RESOLUTION)),
@@ -265,6 +269,16 @@ impl World {
         self.building_boxes
             .locate_in_envelope_intersecting(&envelope)
             .filter_map(|b| self.buildings.get(&b.data))
+    }
+
+    /// Base-map lines whose bounding box meets `bbox` (`[min_lon, min_lat, max_lon, max_lat]`, degrees).
+    pub fn base_lines_in_bbox(&self, bbox: [f64; 4]) -> impl Iterator<Item = &BaseLine> {
+        self.base_map.lines_in_bbox(bbox)
+    }
+
+    /// Base-map areas whose bounding box meets `bbox` (`[min_lon, min_lat, max_lon, max_lat]`, degrees).
+    pub fn base_areas_in_bbox(&self, bbox: [f64; 4]) -> impl Iterator<Item = &BaseArea> {
+        self.base_map.areas_in_bbox(bbox)
     }
 
     pub fn workers(&self) -> impl Iterator<Item = &Worker> {

@@ -74,6 +74,8 @@ fn assert_same(a: &Snapshot, b: &Snapshot) {
     assert_eq!(a.regions, b.regions, "regions");
     assert_eq!(a.grids, b.grids, "grids");
     assert_eq!(a.buildings, b.buildings, "buildings");
+    assert_eq!(a.base_lines, b.base_lines, "base lines");
+    assert_eq!(a.base_areas, b.base_areas, "base areas");
     assert_eq!(a.workers, b.workers, "workers");
     assert_eq!(a.last_seq, b.last_seq, "last_seq");
 }

@@ -7,6 +7,7 @@
 
 mod access;
 mod alerts;
+mod basemap;
 mod bad_input;
 mod cameras;
 mod cases;

@@ -15,17 +15,17 @@ use crate::cases::{grid_place, report, token};
 use crate::harness::{Flavor, Server, TestStore, assert_problem, ci, reference_python, workspace_root};
 use crate::live::Ws;
 
-type Tile = (u8, u32, u32);
+pub(crate) type Tile = (u8, u32, u32);
 
 /// Fractional tile coordinates of a point at zoom z (web mercator).
-fn world(lon: f64, lat: f64, z: u8) -> (f64, f64) {
+pub(crate) fn world(lon: f64, lat: f64, z: u8) -> (f64, f64) {
     let n = f64::from(1u32 << z);
     let s = lat.to_radians().sin();
     ((lon + 180.0) / 360.0 * n, (0.5 - ((1.0 + s) / (1.0 - s)).ln() / (4.0 * std::f64::consts::PI)) * n)
 }
 
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-fn tile_at(lon: f64, lat: f64, z: u8) -> Tile {
+pub(crate) fn tile_at(lon: f64, lat: f64, z: u8) -> Tile {
     let (x, y) = world(lon, lat, z);
     (z, x.floor() as u32, y.floor() as u32)
 }
@@ -71,7 +71,7 @@ async fn fetch(server: &Server, path: &str, headers: &[(&str, &str)]) -> reqwest
     request.send().await.unwrap()
 }
 
-async fn tile_bytes(server: &Server, layer: &str, t: Tile) -> (String, Vec<u8>) {
+pub(crate) async fn tile_bytes(server: &Server, layer: &str, t: Tile) -> (String, Vec<u8>) {
     let response = fetch(server, &format!("/tiles/{layer}/{}/{}/{}.mvt", t.0, t.1, t.2), &[]).await;
     assert_eq!(response.status(), 200, "{layer} {t:?}");
     assert_eq!(response.headers()["content-type"], "application/vnd.mapbox-vector-tile");

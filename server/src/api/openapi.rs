@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    buildings, categories, grids, health, incidents, locate, metrics, photos, positions, regions, reports, tokens, workers,
+    basemap, buildings, categories, grids, health, incidents, locate, metrics, photos, positions, regions, reports, tokens, workers,
 };
 
 #[derive(OpenApi)]
@@ -14,7 +14,7 @@ use super::{
     paths(
         health::health, metrics::render, locate::locate_one, locate::locate_batch,
         regions::list, regions::one, regions::create, grids::list, grids::one,
-        buildings::list, buildings::one, buildings::create,
+        basemap::list, buildings::list, buildings::one, buildings::create,
         workers::list, workers::one, workers::create, workers::update, workers::set_duty, workers::set_grids,
         workers::set_position,
         categories::list, categories::put, categories::departments, categories::put_department,

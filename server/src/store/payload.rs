@@ -60,6 +60,8 @@ pub(crate) fn city_imported(city: &NewCity) -> Value {
         "cells": city.grids.iter().map(|g| g.cells.len()).sum::<usize>(),
         "buildings": city.buildings.len(),
         "households": city.buildings.iter().map(|(b, _)| u64::from(b.households)).sum::<u64>(),
+        "base_lines": city.base_lines.len(),
+        "base_areas": city.base_areas.len(),
     })
 }
 

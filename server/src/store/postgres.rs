@@ -103,6 +103,14 @@ impl Store for PgStore {
                 .fetch_all(&mut *tx)
                 .await
                 .context("loading buildings")?,
+            base_lines: sqlx::query_as(include_str!("postgres/snapshot_base_lines.sql"))
+                .fetch_all(&mut *tx)
+                .await
+                .context("loading base-map lines")?,
+            base_areas: sqlx::query_as(include_str!("postgres/snapshot_base_areas.sql"))
+                .fetch_all(&mut *tx)
+                .await
+                .context("loading base-map areas")?,
             workers: sqlx::query_as("SELECT id, name, kind, duty, phone, device_id FROM workers ORDER BY id")
                 .fetch_all(&mut *tx)
                 .await

@@ -132,10 +132,14 @@ pub static LAYERS: &[LayerSpec] = &[
     },
     LayerSpec {
         name: "basemap",
-        description: "Base map from the city import: buildings, region boundaries, place names (no roads or water yet)",
+        description: "Base map from the city import: roads, railways, waterways, water, parks, buildings, region boundaries, place names",
         minzoom: 10,
         maxzoom: 20,
         vector_layers: &[
+            VectorLayer { id: "landuse", fields: &[("kind", "String"), ("name", "String")] },
+            VectorLayer { id: "water", fields: &[("kind", "String"), ("name", "String")] },
+            VectorLayer { id: "waterway", fields: &[("kind", "String"), ("name", "String")] },
+            VectorLayer { id: "road", fields: &[("kind", "String"), ("name", "String")] },
             VectorLayer { id: "building", fields: &[("kind", "String")] },
             VectorLayer { id: "boundary", fields: &[("level", "String"), ("name", "String")] },
             VectorLayer { id: "place", fields: &[("level", "String"), ("name", "String")] },
@@ -385,8 +389,26 @@ fn aggregate(tile: &mut TileBuilder, name: &str, cells: &[(CellIndex, f64)]) -> 
     }
 }
 
+// The base map's roads and areas need no rule in `tiles::touched`: only a city import writes them, an
+// import refuses a store that already holds a city, and the world (with an empty tile cache) is built
+// from the snapshot after it — at start, or through `AppState::replace_world`, which clears the cache.
 fn basemap(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> {
     let b = buffered_bounds(ctx);
+    let bbox = [b.min().x, b.min().y, b.max().x, b.max().y];
+    let (water, land): (Vec<_>, Vec<_>) = ctx.world.base_areas_in_bbox(bbox).partition(|a| a.kind == "water");
+    for (name, areas) in [("landuse", land), ("water", water)] {
+        let layer = tile.layer(name)?;
+        for area in areas {
+            layer.add_feature(&Geometry::MultiPolygon(area.geometry.clone()), &named(&area.kind, area.name.as_deref()))?;
+        }
+    }
+    let (waterways, roads): (Vec<_>, Vec<_>) = ctx.world.base_lines_in_bbox(bbox).partition(|l| l.is_waterway());
+    for (name, lines) in [("waterway", waterways), ("road", roads)] {
+        let layer = tile.layer(name)?;
+        for line in lines {
+            layer.add_feature(&Geometry::MultiLineString(line.geometry.clone()), &named(&line.kind, line.name.as_deref()))?;
+        }
+    }
     let layer = tile.layer("building")?;
     for building in ctx.world.buildings_in_bbox([b.min().x, b.min().y, b.max().x, b.max().y]) {
         layer.add_feature(&Geometry::MultiPolygon(building.footprint.clone()), &[("kind", Value::from(building.kind.as_str()))])?;
@@ -407,4 +429,13 @@ fn basemap(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> 
         }
     }
     Ok(())
+}
+
+/// A base-map feature's properties: its kind, and its name when it has one.
+fn named(kind: &str, name: Option<&str>) -> Vec<(&'static str, Value)> {
+    let mut props = vec![("kind", Value::from(kind))];
+    if let Some(name) = name {
+        props.push(("name", Value::from(name)));
+    }
+    props
 }

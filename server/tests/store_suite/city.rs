@@ -17,6 +17,7 @@ store_tests!(
     import_at_city_scale,
     region_insert,
     building_insert_updates_its_grid,
+    import_keeps_the_synthetic_base_map,
 );
 
 fn assert_matches_city(snapshot: &Snapshot, city: &NewCity) {
@@ -66,6 +67,11 @@ fn assert_matches_city(snapshot: &Snapshot, city: &NewCity) {
         assert_eq!(stored.cell, new.cell);
         assert_eq!(stored.grid, grid.as_ref().map(|g| grids[g]));
     }
+    // The base map comes back whole, in order, to the last bit of every coordinate.
+    assert_eq!(snapshot.base_lines.len(), city.base_lines.len(), "base lines");
+    assert_eq!(snapshot.base_lines, city.base_lines);
+    assert_eq!(snapshot.base_areas.len(), city.base_areas.len(), "base areas");
+    assert_eq!(snapshot.base_areas, city.base_areas);
 }
 
 async fn empty_store_snapshot(store: Arc<dyn Store>) {
@@ -74,6 +80,7 @@ async fn empty_store_snapshot(store: Arc<dyn Store>) {
     assert!(
         snapshot.regions.is_empty() && snapshot.grids.is_empty() && snapshot.buildings.is_empty()
     );
+    assert!(snapshot.base_lines.is_empty() && snapshot.base_areas.is_empty());
     assert!(snapshot.workers.is_empty());
     assert_eq!(snapshot.last_seq, 0);
     assert!(store.events_since(0, 10).await.expect("events").is_empty());
@@ -88,6 +95,8 @@ async fn import_then_snapshot_round_trips(store: Arc<dyn Store>) {
     assert_eq!(event.payload["grids"], 3);
     assert_eq!(event.payload["cells"], 37);
     assert_eq!(event.payload["buildings"], 5);
+    assert_eq!(event.payload["base_lines"], 3);
+    assert_eq!(event.payload["base_areas"], 2);
 
     let snapshot = store.snapshot().await.expect("snapshot");
     assert_matches_city(&snapshot, &city);
@@ -248,4 +257,32 @@ async fn building_insert_updates_its_grid(store: Arc<dyn Store>) {
             .filter(|g| g.id != a)
             .collect::<Vec<_>>()
     );
+}
+
+/// The synthetic city through the real import path: every road and area of the geodata `Dataset` (the
+/// reference, built without the server) comes back from the store with its kind, name and geometry.
+async fn import_keeps_the_synthetic_base_map(store: Arc<dyn Store>) {
+    let dataset = gridwatch_geodata::synthetic_city(gridwatch_geodata::Preset::Dongjie, 1);
+    assert!(!dataset.roads.is_empty() && !dataset.areas.is_empty(), "the preset has a base map");
+    let plan = gridwatch_geodata::plan_city(
+        &dataset,
+        h3o::Resolution::Twelve,
+        &gridwatch_geodata::PartitionRules::default(),
+    )
+    .expect("dongjie plans");
+    store
+        .import_city(&gridwatch::city::to_new_city(&dataset, &plan))
+        .await
+        .expect("import");
+    let snapshot = store.snapshot().await.expect("snapshot");
+    assert_eq!(snapshot.base_lines.len(), dataset.roads.len(), "roads");
+    for (stored, road) in snapshot.base_lines.iter().zip(&dataset.roads) {
+        assert_eq!((&stored.kind, &stored.name), (&road.kind, &road.name));
+        assert_eq!(stored.geometry.0, vec![road.geometry.clone()], "road {:?}", road.name);
+    }
+    assert_eq!(snapshot.base_areas.len(), dataset.areas.len(), "areas");
+    for (stored, area) in snapshot.base_areas.iter().zip(&dataset.areas) {
+        assert_eq!((&stored.kind, &stored.name), (&area.kind, &area.name));
+        assert_eq!(stored.geometry, area.geometry, "area {:?}", area.name);
+    }
 }

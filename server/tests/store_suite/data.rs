@@ -1,8 +1,8 @@
 //! Hand-built test data: a small city around lat 36.19, lon 113.11 at resolution 12, and a synthetic one
 //! of city size. Geometries in degrees (EPSG:4326, lon/lat order); grid outlines come from h3o.
 
-use geo::{MultiPolygon, polygon};
-use gridwatch::domain::{GridFlag, RegionLevel};
+use geo::{MultiLineString, MultiPolygon, line_string, polygon};
+use gridwatch::domain::{BaseArea, BaseLine, GridFlag, RegionLevel};
 use gridwatch::store::{NewBuilding, NewCity, NewGrid, NewRegion};
 use h3o::geom::SolventBuilder;
 use h3o::{CellIndex, LatLng, Resolution};
@@ -158,7 +158,73 @@ pub fn city() -> NewCity {
             ),
             (building("osm:way/5", outside, 3, Some(1)), None),
         ],
+        base_lines: base_lines(),
+        base_areas: base_areas(),
     }
+}
+
+/// Three base-map lines near the centre, degrees. The first is a 3-4-5 triangle's hypotenuse scaled
+/// by 0.001°, so its planar length is exactly 0.005° (the `PostGIS` check uses this); the second has
+/// two parts and no name; coordinates carry full `f64` digits to catch a lossy round trip.
+pub fn base_lines() -> Vec<BaseLine> {
+    vec![
+        BaseLine {
+            kind: "primary".to_owned(),
+            name: Some("太行东街 Taihang East Street".to_owned()),
+            geometry: MultiLineString::new(vec![line_string![
+                (x: 113.11, y: 36.19),
+                (x: 113.113, y: 36.194),
+            ]]),
+        },
+        BaseLine {
+            kind: "rail".to_owned(),
+            name: None,
+            geometry: MultiLineString::new(vec![
+                line_string![(x: 113.108_123_456_789_01, y: 36.188_765_432_101_23), (x: 113.109_3, y: 36.189_1), (x: 113.110_7, y: 36.188_9)],
+                line_string![(x: 113.111_1, y: 36.191_1), (x: 113.112_2, y: 36.192_2)],
+            ]),
+        },
+        BaseLine {
+            kind: "river".to_owned(),
+            name: Some("漳河".to_owned()),
+            geometry: MultiLineString::new(vec![line_string![(x: 113.105, y: 36.185), (x: 113.115, y: 36.195)]]),
+        },
+    ]
+}
+
+/// A pond with an island and a park, degrees.
+pub fn base_areas() -> Vec<BaseArea> {
+    vec![
+        BaseArea {
+            kind: "water".to_owned(),
+            name: Some("莲花池".to_owned()),
+            geometry: MultiPolygon(vec![polygon!(
+                exterior: [
+                    (x: 113.106, y: 36.186),
+                    (x: 113.108, y: 36.186),
+                    (x: 113.108, y: 36.188),
+                    (x: 113.106, y: 36.188),
+                    (x: 113.106, y: 36.186),
+                ],
+                interiors: [[
+                    (x: 113.106_9, y: 36.186_9),
+                    (x: 113.107_1, y: 36.186_9),
+                    (x: 113.107_1, y: 36.187_1),
+                    (x: 113.106_9, y: 36.186_9),
+                ]],
+            )]),
+        },
+        BaseArea {
+            kind: "park".to_owned(),
+            name: None,
+            geometry: MultiPolygon(vec![polygon![
+                (x: 113.112_345_678_9, y: 36.192),
+                (x: 113.114, y: 36.192),
+                (x: 113.114, y: 36.193_987_654_321),
+                (x: 113.112_345_678_9, y: 36.192),
+            ]]),
+        },
+    ]
 }
 
 /// A city the size of dongjie: 61 grids of 343 cells (the resolution-12 children of resolution-9
@@ -219,5 +285,7 @@ pub fn big_city() -> NewCity {
         regions,
         grids,
         buildings,
+        base_lines: Vec::new(),
+        base_areas: Vec::new(),
     }
 }

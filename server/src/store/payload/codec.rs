@@ -3,7 +3,7 @@
 //! microsecond precision.
 
 use chrono::{DateTime, SubsecRound, Utc};
-use geo::MultiPolygon;
+use geo::{MultiLineString, MultiPolygon};
 use geojson::GeometryValue;
 use h3o::{CellIndex, Resolution};
 use serde_json::{Value, json};
@@ -19,7 +19,10 @@ pub(crate) fn now() -> DateTime<Utc> {
 
 /// `GeoJSON` text of a geometry in degrees (EPSG:4326, lon/lat order). `serde_json` writes the shortest
 /// representation that reads back to the same `f64`, so the text round-trips exactly.
-pub(crate) fn geojson_text(geometry: &MultiPolygon<f64>) -> String {
+pub(crate) fn geojson_text<G>(geometry: &G) -> String
+where
+    for<'a> GeometryValue: From<&'a G>,
+{
     GeometryValue::from(geometry).to_string()
 }
 
@@ -33,6 +36,18 @@ pub(crate) fn geometry_from_text(
         .map_err(|e| corrupt(table, format!("geometry is not GeoJSON: {e}")))?;
     MultiPolygon::try_from(&geometry.value)
         .map_err(|e| corrupt(table, format!("geometry is not a MultiPolygon: {e}")))
+}
+
+/// Reads a `MultiLineString` written by [`geojson_text`] (or `ST_AsGeoJSON`) back into degrees.
+pub(crate) fn lines_from_text(
+    table: &'static str,
+    text: &str,
+) -> Result<MultiLineString<f64>, StoreError> {
+    let geometry: geojson::Geometry = text
+        .parse()
+        .map_err(|e| corrupt(table, format!("geometry is not GeoJSON: {e}")))?;
+    MultiLineString::try_from(&geometry.value)
+        .map_err(|e| corrupt(table, format!("geometry is not a MultiLineString: {e}")))
 }
 
 /// An H3 index as stored: its 64 bits reinterpreted as `i64`. The top bit of a valid index is always 0,

@@ -8,11 +8,12 @@ use h3o::CellIndex;
 
 use super::super::{Snapshot, StoreError, TokenRecord};
 use super::codec::{
-    cell_from_i64, corrupt, count, geometry_from_text, parse_enum, resolution_from_text,
+    cell_from_i64, corrupt, count, geometry_from_text, lines_from_text, parse_enum,
+    resolution_from_text,
     scopes_from_text,
 };
 use crate::domain::{
-    Building, BuildingId, DutyStatus, Event, Grid, GridDuty, GridId, Region, RegionId, RegionLevel,
+    BaseArea, BaseLine, Building, BuildingId, DutyStatus, Event, Grid, GridDuty, GridId, Region, RegionId, RegionLevel,
     Responsibility, Role, TokenId, Worker, WorkerId, WorkerKind,
 };
 #[derive(Debug, sqlx::FromRow)]
@@ -83,6 +84,32 @@ pub(crate) struct BuildingRow {
     pub households: i64,
     pub cell: i64,
     pub grid_id: Option<i64>,
+}
+
+/// A `base_lines` or `base_areas` row; `geometry` is `GeoJSON` text (degrees, EPSG:4326, lon/lat).
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct BaseRow {
+    pub kind: String,
+    pub name: Option<String>,
+    pub geometry: String,
+}
+
+impl BaseRow {
+    fn into_line(self) -> Result<BaseLine, StoreError> {
+        Ok(BaseLine {
+            geometry: lines_from_text("base_lines", &self.geometry)?,
+            kind: self.kind,
+            name: self.name,
+        })
+    }
+
+    fn into_area(self) -> Result<BaseArea, StoreError> {
+        Ok(BaseArea {
+            geometry: geometry_from_text("base_areas", &self.geometry)?,
+            kind: self.kind,
+            name: self.name,
+        })
+    }
 }
 
 impl BuildingRow {
@@ -174,6 +201,8 @@ pub(crate) struct SnapshotRows {
     /// `(grid_id, cell)`.
     pub cells: Vec<(i64, i64)>,
     pub buildings: Vec<BuildingRow>,
+    pub base_lines: Vec<BaseRow>,
+    pub base_areas: Vec<BaseRow>,
     pub workers: Vec<WorkerRow>,
     pub duties: Vec<DutyRow>,
     pub last_seq: i64,
@@ -223,6 +252,16 @@ impl SnapshotRows {
                 .buildings
                 .into_iter()
                 .map(BuildingRow::into_building)
+                .collect::<Result<_, _>>()?,
+            base_lines: self
+                .base_lines
+                .into_iter()
+                .map(BaseRow::into_line)
+                .collect::<Result<_, _>>()?,
+            base_areas: self
+                .base_areas
+                .into_iter()
+                .map(BaseRow::into_area)
                 .collect::<Result<_, _>>()?,
             workers: self
                 .workers

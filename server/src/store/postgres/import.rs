@@ -11,7 +11,7 @@ use crate::store::payload::conflict::Context;
 use crate::store::payload::{self, import};
 use crate::store::{NewCity, StoreError};
 
-/// Writes the settings, regions, grids, cells and buildings of `city`, refusing a store that already
+/// Writes the settings, regions, grids, cells, buildings and base map of `city`, refusing a store that already
 /// holds grids. The caller appends the event and commits.
 pub(super) async fn write_city(conn: &mut PgConnection, city: &NewCity) -> Result<(), StoreError> {
     // Taken before the check, so two concurrent imports cannot both find the store empty.
@@ -37,7 +37,8 @@ pub(super) async fn write_city(conn: &mut PgConnection, city: &NewCity) -> Resul
         .execute(&mut *conn)
         .await
         .context("importing grid cells")?;
-    write_buildings(conn, city, import::building_grids(city, &grids)?).await
+    write_buildings(conn, city, import::building_grids(city, &grids)?).await?;
+    write_base_map(conn, city).await
 }
 
 /// One at a time, parents first, so each child finds its parent's id; returns every region's id by code.
@@ -129,5 +130,26 @@ async fn write_buildings(
         .execute(&mut *conn)
         .await
         .context("importing buildings")?;
+    Ok(())
+}
+
+/// The base map's lines and areas, each table in one statement, in input order.
+async fn write_base_map(conn: &mut PgConnection, city: &NewCity) -> Result<(), StoreError> {
+    let lines = &city.base_lines;
+    sqlx::query(include_str!("insert_base_lines.sql"))
+        .bind(lines.iter().map(|l| l.kind.clone()).collect::<Vec<_>>())
+        .bind(lines.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
+        .bind(lines.iter().map(|l| geojson_text(&l.geometry)).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await
+        .context("importing base-map lines")?;
+    let areas = &city.base_areas;
+    sqlx::query(include_str!("insert_base_areas.sql"))
+        .bind(areas.iter().map(|a| a.kind.clone()).collect::<Vec<_>>())
+        .bind(areas.iter().map(|a| a.name.clone()).collect::<Vec<_>>())
+        .bind(areas.iter().map(|a| geojson_text(&a.geometry)).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await
+        .context("importing base-map areas")?;
     Ok(())
 }

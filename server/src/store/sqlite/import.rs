@@ -15,7 +15,7 @@ use crate::store::{NewCity, StoreError};
 /// Bound values per multi-row INSERT; `SQLite` accepts at most 32 766.
 const MAX_BINDS: usize = 32_000;
 
-/// Writes the settings, regions, grids, cells and buildings of `city`, refusing a store that already
+/// Writes the settings, regions, grids, cells, buildings and base map of `city`, refusing a store that already
 /// holds grids. The caller appends the event and commits.
 pub(super) async fn write_city(
     conn: &mut SqliteConnection,
@@ -37,7 +37,8 @@ pub(super) async fn write_city(
     let grids = write_grids(conn, city, &import::communities(city, &regions)?).await?;
     let (cells, owners) = import::cells(city, &grids)?;
     write_cells(conn, &cells, &owners).await?;
-    write_buildings(conn, city, &import::building_grids(city, &grids)?).await
+    write_buildings(conn, city, &import::building_grids(city, &grids)?).await?;
+    write_base_map(conn, city).await
 }
 
 /// One at a time, parents first, so each child finds its parent's id; returns every region's id by code.
@@ -135,6 +136,44 @@ async fn write_buildings(
             .execute(&mut *conn)
             .await
             .context("importing buildings")?;
+    }
+    Ok(())
+}
+
+/// The base map's lines and areas, in input order.
+async fn write_base_map(conn: &mut SqliteConnection, city: &NewCity) -> Result<(), StoreError> {
+    let lines: Vec<_> = city
+        .base_lines
+        .iter()
+        .map(|l| (&l.kind, &l.name, geojson_text(&l.geometry)))
+        .collect();
+    write_base_rows(conn, "base_lines", &lines).await?;
+    let areas: Vec<_> = city
+        .base_areas
+        .iter()
+        .map(|a| (&a.kind, &a.name, geojson_text(&a.geometry)))
+        .collect();
+    write_base_rows(conn, "base_areas", &areas).await
+}
+
+/// `(kind, name, GeoJSON geometry)` rows into `table`, one of the two base-map tables.
+async fn write_base_rows(
+    conn: &mut SqliteConnection,
+    table: &'static str,
+    rows: &[(&String, &Option<String>, String)],
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(MAX_BINDS / 3) {
+        let mut insert = QueryBuilder::<Sqlite>::new(format!("INSERT INTO {table} (kind, name, geometry) "));
+        insert.push_values(chunk, |mut row, (kind, name, geometry)| {
+            row.push_bind((*kind).clone())
+                .push_bind((*name).clone())
+                .push_bind(geometry.clone());
+        });
+        insert
+            .build()
+            .execute(&mut *conn)
+            .await
+            .context("importing the base map")?;
     }
     Ok(())
 }

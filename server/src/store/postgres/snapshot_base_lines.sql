@@ -1,0 +1,3 @@
+SELECT kind, name, ST_AsGeoJSON(geometry, 17) AS geometry
+FROM base_lines
+ORDER BY id

@@ -1,0 +1,3 @@
+SELECT kind, name, geometry
+FROM base_areas
+ORDER BY id

@@ -1,0 +1,3 @@
+SELECT kind, name, geometry
+FROM base_lines
+ORDER BY id
