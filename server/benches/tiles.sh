@@ -15,7 +15,8 @@
 # Environment: GRIDWATCH_BIN (skip the build, use this binary), MARTIN (the martin binary; default `martin`
 # on PATH — install it with `cargo install martin --version 1.14.0 --locked --no-default-features
 # --features postgres,metrics`; without it only gridwatch runs), DURATION (wrk -d, 20s), THREADS (2),
-# CONNECTIONS (16), ZOOMS ("12 16"), ROUNDS (3), SERVER_ARGS (extra `gridwatch demo` arguments).
+# CONNECTIONS (16), ZOOMS ("12 16"), ROUNDS (3), SERVER_ARGS (extra `gridwatch demo` arguments), GZIP (1; 0 drops
+# `Accept-Encoding: gzip` from the measured requests).
 # Needs wrk (Debian: apt-get install wrk), curl, psql and python3.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -82,7 +83,7 @@ local tiles = {}
 for line in io.lines(os.getenv("TILES")) do tiles[#tiles + 1] = line end
 local i = 0
 if os.getenv("TOKEN") ~= "" then wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN") end
-wrk.headers["Accept-Encoding"] = "gzip"
+if os.getenv("GZIP") ~= "0" then wrk.headers["Accept-Encoding"] = "gzip" end
 if os.getenv("UNCACHED") == "1" then wrk.headers["Cache-Control"] = "no-cache" end
 request = function()
   i = i % #tiles + 1

@@ -5,7 +5,7 @@
 //! the same on screen at every latitude. A ring is never collapsed: when simplifying would leave
 //! fewer than three distinct vertices, no area, or the opposite winding, the original ring is kept.
 
-use geo::{Coord, Geometry, LineString, MultiLineString, MultiPolygon, Polygon, Simplify};
+use geo::{Coord, Geometry, LineString, MultiLineString, MultiPolygon, Polygon};
 
 use crate::tms::{world_units, world_units_to_lon_lat};
 
@@ -15,7 +15,7 @@ pub fn simplify_line_units(line: &[Coord<f64>], tolerance: f64) -> Vec<Coord<f64
     if tolerance <= 0.0 || line.len() < 3 {
         return line.to_vec();
     }
-    LineString::new(line.to_vec()).simplify(tolerance).0
+    douglas_peucker(line, tolerance)
 }
 
 /// Simplifies a ring given in tile units (closed or open) with tolerance `tolerance` (tile
@@ -29,13 +29,53 @@ pub fn simplify_ring_units(ring: &[Coord<f64>], tolerance: f64) -> Vec<Coord<f64
     if closed.first() != closed.last() {
         closed.push(closed[0]);
     }
-    let simplified = LineString::new(closed.clone()).simplify(tolerance).0;
+    let simplified = douglas_peucker(&closed, tolerance);
     let before = signed_area2(&closed);
     let after = signed_area2(&simplified);
     if simplified.len() < 4 || after == 0.0 || before.signum() != after.signum() {
         return ring.to_vec();
     }
     simplified
+}
+
+/// Douglas–Peucker in tile units, as `geo::Simplify` (a vertex stays when it lies farther than
+/// `tolerance` from the segment between the kept ends, first and last always kept), without its
+/// allocations and square roots: it runs for every ring of every tile drawn, and `geo`'s recursive
+/// version with `hypot` was the largest cost of drawing an uncached grids tile (BENCHMARKS.md).
+fn douglas_peucker(points: &[Coord<f64>], tolerance: f64) -> Vec<Coord<f64>> {
+    let n = points.len();
+    if n < 3 {
+        return points.to_vec();
+    }
+    let tolerance2 = tolerance * tolerance;
+    let mut keep = vec![false; n];
+    keep[0] = true;
+    keep[n - 1] = true;
+    let mut spans = vec![(0, n - 1)];
+    while let Some((a, b)) = spans.pop() {
+        if b <= a + 1 {
+            continue;
+        }
+        let (pa, pb) = (points[a], points[b]);
+        let (dx, dy) = (pb.x - pa.x, pb.y - pa.y);
+        let length2 = dx * dx + dy * dy;
+        let (mut far, mut far2) = (a, 0.0);
+        for (i, p) in points.iter().enumerate().take(b).skip(a + 1) {
+            // Squared distance from p to the segment a–b (to a itself when a and b coincide).
+            let t = if length2 > 0.0 { (((p.x - pa.x) * dx + (p.y - pa.y) * dy) / length2).clamp(0.0, 1.0) } else { 0.0 };
+            let (ex, ey) = (p.x - (pa.x + t * dx), p.y - (pa.y + t * dy));
+            let d2 = ex * ex + ey * ey;
+            if d2 > far2 {
+                (far, far2) = (i, d2);
+            }
+        }
+        if far2 > tolerance2 {
+            keep[far] = true;
+            spans.push((a, far));
+            spans.push((far, b));
+        }
+    }
+    points.iter().zip(keep).filter_map(|(p, k)| k.then_some(*p)).collect()
 }
 
 /// Twice the signed shoelace area of a ring (closed or open), in squared input units.
@@ -159,5 +199,36 @@ mod tests {
         let tiny = polygon![(x: 113.0, y: 36.0), (x: 113.001, y: 36.0), (x: 113.0, y: 36.001)];
         let kept = simplify_for_zoom(&Geometry::Polygon(tiny.clone()), 0, 4096);
         assert_eq!(kept, Geometry::Polygon(tiny));
+    }
+
+    #[test]
+    fn douglas_peucker_keeps_what_geo_simplify_keeps() {
+        // geo's recursive Douglas–Peucker is the reference; a fixed pseudo-random walk (an LCG, so the
+        // test needs no dependency) with some repeated points and a closed ring.
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            f64::from(u32::try_from(state >> 40).expect("24 bits")) / f64::from(1u32 << 24) - 0.5
+        };
+        for case in 0..200 {
+            let (mut x, mut y) = (0.0, 0.0);
+            let mut line: Vec<Coord<f64>> = Vec::new();
+            for _ in 0..(3 + case % 60) {
+                x += next() * 8.0;
+                y += next() * 8.0;
+                line.push(coord! {x: x, y: y});
+                if case % 7 == 0 {
+                    line.push(coord! {x: x, y: y});
+                }
+            }
+            if case % 3 == 0 {
+                line.push(line[0]);
+            }
+            for tolerance in [0.5, 1.0, 3.0] {
+                let ours = douglas_peucker(&line, tolerance);
+                let reference = geo::Simplify::simplify(&LineString::new(line.clone()), tolerance).0;
+                assert_eq!(ours, reference, "case {case}, tolerance {tolerance}");
+            }
+        }
     }
 }
