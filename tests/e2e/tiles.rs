@@ -307,6 +307,12 @@ async fn tiles_serve_the_world_and_invalidate_exactly() {
     let gone = fetch(&server, &kpath, &[]).await;
     assert!(gone.bytes().await.unwrap().is_empty(), "the deleted camera is gone from its tile");
 
+    // Closing a case takes it off its grid's open-case count (the reference below counts open cases
+    // from the JSON API).
+    let cancel = json!({"action": "cancel", "reason": "a test case"});
+    let (status, closed) = server.send(Method::POST, &format!("/api/incidents/{}/actions", case["id"]), &cancel).await;
+    assert_eq!(status, 200, "{closed}");
+
     // The reference decoder: tiles (cached before the writes, so a stale cache would show here)
     // against the JSON API.
     let Some(python) = reference_python() else { return };
