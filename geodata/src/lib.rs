@@ -61,6 +61,6 @@ pub use osm_reader::{OSM_ATTRIBUTION, OsmError, read_osm_pbf};
 pub use partition::{CellLoad, PartitionRules, partition_cells};
 pub use plan::{
     CityPlan, GridFlag, GridReport, OutOfRange, PlanError, PlanReport, PlannedGrid, PlannedRegion,
-    plan_city,
+    plan_city, plan_report,
 };
 pub use synthetic::{DONGJIE_HOUSEHOLDS, Preset, synthetic_city, synthetic_metropolis};

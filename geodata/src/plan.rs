@@ -282,6 +282,19 @@ pub fn plan_city(
 
 /// Gives every district and street a boundary (the outline of its communities' cells when
 /// none was given) and lays the regions out district, street, community, each by code.
+/// The report of `grids` cut from `communities` (each a community code with its cells), for a plan
+/// made outside [`plan_city`] — a planner's redraw of one community. See [`PlanReport`].
+#[must_use]
+#[expect(clippy::implicit_hasher, reason = "the report's own signature takes the std hasher")]
+pub fn plan_report<'a>(
+    communities: impl IntoIterator<Item = (&'a str, &'a [CellIndex])>,
+    grids: &[PlannedGrid],
+    loads: &HashMap<CellIndex, CellLoad>,
+    rules: &PartitionRules,
+) -> PlanReport {
+    report::report(communities, grids, loads, rules)
+}
+
 fn finish_regions(
     tree: hierarchy::Tree,
     communities: Vec<(RegionRecord, Vec<CellIndex>)>,

@@ -22,6 +22,7 @@ mod openapi;
 mod osmand;
 mod patrols;
 mod photos;
+mod plans;
 pub(crate) mod positions;
 mod regions;
 mod reports;
@@ -102,6 +103,13 @@ pub fn app(state: AppState) -> Router {
         .route("/cameras/{id}", get(cameras::one).patch(cameras::update).delete(cameras::delete))
         .route("/cameras/{id}/alerts", post(cameras::alert))
         .route("/incidents/{id}/cameras", get(cameras::incident_cameras))
+        // Boundary plans and versions (网格调整), `api/plans.rs`.
+        .route("/communities/{id}/plans", get(plans::list).post(plans::create))
+        .route("/communities/{id}/plans/{plan}", get(plans::one))
+        .route("/communities/{id}/plans/{plan}/diff", get(plans::plan_diff))
+        .route("/communities/{id}/plans/{plan}/apply", post(plans::apply_plan))
+        .route("/communities/{id}/versions", get(plans::versions))
+        .route("/communities/{id}/versions/{version}/rollback", post(plans::rollback))
         .route("/openapi.json", get(openapi::spec));
     Router::new()
         .route("/", get(index::index))

@@ -17,6 +17,7 @@ pub mod clock;
 pub mod cases;
 pub mod live;
 pub mod patrols;
+pub mod plans;
 pub mod cameras;
 pub mod tracking;
 pub mod tiles;

@@ -80,6 +80,18 @@ enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Proposes grids for one community with the partitioner and prints the plan's figures; without
+    /// `--dry-run`, stores the proposal as a draft plan and prints its id.
+    Partition {
+        /// The community's region id.
+        #[arg(long)]
+        community: i64,
+        /// Print the figures only; store nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Manages API tokens.
     Token {
         #[command(subcommand)]
@@ -156,6 +168,10 @@ async fn main() -> Result<()> {
             eprintln!("imported {}: {summary}", file.display());
             Ok(())
         }
+        Command::Partition { community, dry_run, store } => {
+            let store = open(&store, DEFAULT_DATA_DIR).await?;
+            partition(store, gridwatch::domain::RegionId(community), dry_run).await
+        }
         Command::Token { command: TokenCommand::Create { role, scopes, worker, label, store } } => {
             let store = open(&store, DEFAULT_DATA_DIR).await?;
             let world = World::from_snapshot(store.snapshot().await?);
@@ -167,6 +183,33 @@ async fn main() -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `gridwatch partition`: the automatic proposal for one community, its figures, and (unless a dry run)
+/// the draft stored through the same path as `POST /api/communities/{id}/plans` with `auto: true`.
+async fn partition(store: Arc<dyn Store>, community: gridwatch::domain::RegionId, dry_run: bool) -> Result<()> {
+    let state = AppState::load(store).await?;
+    let request = gridwatch::plans::apply::Request { grids: None, effective_at: None, note: Some("gridwatch partition".into()) };
+    let (plan, report) = {
+        let world = state.world();
+        let plan = gridwatch::plans::apply::draft(&world, None, community, request.clone()).map_err(|e| anyhow::anyhow!("{}: {}", e.slug, e.detail))?;
+        let report = gridwatch::plans::validate::report(&world, community, &plan.grids);
+        (plan, report)
+    };
+    println!("community {community}: {} grids, {} within 100–150 households ({:.1}%; {:.1}% of those that can be)",
+        report.grids, report.in_range, report.share_in_range * 100.0, report.share_in_range_of_possible * 100.0);
+    println!("Polsby–Popper: mean {:.3}, min {:.3}", report.polsby_popper_mean, report.polsby_popper_min);
+    for grid in report.per_grid.iter().filter(|g| g.reason.is_some()) {
+        let reason = grid.reason.map(gridwatch::plans::validate::reason_json).unwrap_or_default();
+        println!("  {} {} households: {reason}", grid.code, grid.households);
+    }
+    let new = plan.grids.iter().filter(|g| g.new).count();
+    println!("{} grids keep their code, {new} are new", plan.grids.len() - new);
+    if !dry_run {
+        let record = gridwatch::plans::apply::create(&state, None, community, request).await.map_err(|e| anyhow::anyhow!("{}: {}", e.slug, e.detail))?;
+        println!("plan {} stored as a draft", record.id);
+    }
+    Ok(())
 }
 
 /// The state's options: the dispatch settings from `file` (validated), or the defaults.

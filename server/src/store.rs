@@ -5,6 +5,7 @@
 //! validates against the world before calling it. Spatial truth lives in Rust: PostGIS columns exist so
 //! QGIS and GDAL can open the tables, not as a second source of truth.
 
+pub mod boundary;
 pub mod payload;
 pub mod postgres;
 pub mod sqlite;
@@ -282,6 +283,25 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes a camera and appends `camera.deleted` (with its last parameters); `NotFound` if it does
     /// not exist.
     async fn delete_camera(&self, id: CameraId) -> Result<Event, StoreError>;
+
+    // Boundary plans and versions (网格调整), `store/boundary.rs`.
+
+    /// Stores a draft plan and appends `plan.created`.
+    async fn insert_plan(&self, plan: &boundary::NewPlan) -> Result<(boundary::PlanRecord, Event), StoreError>;
+
+    /// A community's plans, oldest first.
+    async fn plans(&self, community: RegionId) -> Result<Vec<boundary::PlanRecord>, StoreError>;
+
+    async fn plan(&self, id: i64) -> Result<Option<boundary::PlanRecord>, StoreError>;
+
+    /// A community's boundary versions, oldest first.
+    async fn versions(&self, community: RegionId) -> Result<Vec<boundary::VersionRecord>, StoreError>;
+
+    /// Applies a boundary change in one transaction: the version row (after a baseline when given), the
+    /// plan marked applied (`Conflict` unless it was a draft), the community's grid rows and cells
+    /// rewritten, buildings and re-routed cases moved with their history, then `boundary.changed` and
+    /// one `incident.updated` per re-routed case.
+    async fn apply_boundary(&self, change: &boundary::BoundaryChange) -> Result<boundary::BoundaryApplied, StoreError>;
 }
 
 /// Opens the store named by `database_url` (`postgres://…` or `sqlite://…`), runs migrations.

@@ -204,6 +204,16 @@ pub fn touched(world: &World, event: &Event, dirty: &mut Dirty) {
                 }
             }
         }
+        crate::store::boundary::BOUNDARY_CHANGED => {
+            // Every grid of the community, as it was and as it is: outlines, households, buildings.
+            for g in event.payload["grids"].as_array().into_iter().flatten().filter_map(serde_json::Value::as_i64) {
+                if let Some(grid) = world.grid(GridId(g)) {
+                    let bbox = grid.boundary.bounding_rect();
+                    dirty.bbox("grids", bbox, &[grid.id]);
+                    dirty.bbox("buildings", bbox, &[grid.id]);
+                }
+            }
+        }
         _ => {}
     }
 }

@@ -354,10 +354,11 @@ impl World {
     pub fn apply_incident(&mut self, case: Case) {
         let before = self.incidents.get(&case.id()).and_then(open_case);
         let after = open_case(&case);
-        if before != after {
+        let old_grid = self.incidents.get(&case.id()).map(|c| c.place.grid);
+        // A boundary change moves an open case to another grid without changing its point.
+        if before != after || (before.is_some() && old_grid != Some(case.place.grid)) {
             if let Some(entry) = before {
                 self.open_cases.remove(&entry);
-                let old_grid = self.incidents.get(&case.id()).map(|c| c.place.grid);
                 if let Some(count) = old_grid.and_then(|g| self.open_by_grid.get_mut(&g)) {
                     *count = count.saturating_sub(1);
                 }
@@ -368,6 +369,20 @@ impl World {
             }
         }
         self.incidents.insert(case.id(), case);
+    }
+
+    /// Applies a committed boundary change: the community's grids as written (an emptied grid keeps
+    /// its row with no cells) and the buildings that changed grid, then rebuilds the cell index.
+    pub fn apply_boundary(&mut self, grids: Vec<Grid>, buildings: &[(BuildingId, GridId)]) {
+        for grid in grids {
+            self.grids.insert(grid.id, grid);
+        }
+        for &(id, grid) in buildings {
+            if let Some(building) = self.buildings.get_mut(&id) {
+                building.grid = Some(grid);
+            }
+        }
+        self.reindex_grids();
     }
 
     /// Applies a committed category.

@@ -36,6 +36,8 @@ macro_rules! target_tests {
     )*};
 }
 
+#[path = "store_suite/boundary.rs"]
+mod boundary;
 #[path = "store_suite/cameras.rs"]
 mod cameras;
 #[path = "store_suite/city.rs"]

@@ -23,6 +23,8 @@ mod open311;
 mod osm_import;
 mod patrols;
 mod photos;
+// Boundary plans, versions and rollback.
+mod plans;
 mod positions;
 mod restart;
 mod routing;

@@ -85,6 +85,8 @@ pub async fn list(
     let features = world
         .grids()
         .filter(|g| visibility.grid(g.id))
+        // A grid emptied by a boundary change keeps its row for history, but is no longer on the map.
+        .filter(|g| !g.cells.is_empty())
         .filter(|g| query.community.is_none_or(|c| c == g.community))
         .filter(|g| bbox.is_none_or(|b| b.meets(&g.boundary)))
         .map(|g| to_feature(&world, g, duties.get(&g.id), query.cells))

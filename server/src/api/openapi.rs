@@ -30,6 +30,8 @@ use super::{
         super::cameras::create, super::cameras::import, super::cameras::list, super::cameras::one,
         super::cameras::update, super::cameras::delete, super::cameras::incident_cameras, super::cameras::alert,
         super::tiles::catalog, super::tiles::tilejson, super::tiles::tile,
+        super::plans::create, super::plans::list, super::plans::one, super::plans::plan_diff, super::plans::apply_plan,
+        super::plans::versions, super::plans::rollback,
     ),
     modifiers(&Bearer)
 )]

@@ -487,6 +487,13 @@ pub fn items_of(world: &World, event: &Event) -> Vec<(Item, Arc<str>)> {
                 .map(|(item, id)| vec![(item, delta(Layer::Patrols, id, &event.payload))])
                 .unwrap_or_default()
         }
+        crate::store::boundary::BOUNDARY_CHANGED => {
+            // The grids of the community (old and new), and the moved cells' centre for viewports.
+            let grids = event.payload["grids"].as_array().into_iter().flatten().filter_map(Value::as_i64).map(GridId).collect();
+            let point = event.payload["lat"].as_f64().zip(event.payload["lon"].as_f64());
+            let item = Item { layer: Layer::Grids, point, grids, workers: [None, None], open: true };
+            vec![(item, delta(Layer::Grids, event.payload["version"].as_i64().unwrap_or_default(), &event.payload))]
+        }
         kind if kind.starts_with("camera.") => crate::cameras::live_item(&event.payload)
             .map(|(item, id)| vec![(item, delta(Layer::Cameras, id, &event.payload))])
             .unwrap_or_default(),

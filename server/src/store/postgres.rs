@@ -6,6 +6,7 @@
 //! in one `UNNEST` statement. Every write takes one advisory lock just before appending its event, so
 //! sequence numbers become visible in order and a process tailing `seq > n` never skips one.
 
+mod boundary;
 mod cameras;
 mod fixes;
 mod import;
@@ -459,6 +460,26 @@ impl Store for PgStore {
 
     async fn delete_camera(&self, id: crate::domain::CameraId) -> Result<Event, StoreError> {
         cameras::delete(self, id).await
+    }
+
+    async fn insert_plan(&self, plan: &super::boundary::NewPlan) -> Result<(super::boundary::PlanRecord, Event), StoreError> {
+        boundary::insert_plan(self, plan).await
+    }
+
+    async fn plans(&self, community: RegionId) -> Result<Vec<super::boundary::PlanRecord>, StoreError> {
+        boundary::plans(self, community).await
+    }
+
+    async fn plan(&self, id: i64) -> Result<Option<super::boundary::PlanRecord>, StoreError> {
+        boundary::plan(self, id).await
+    }
+
+    async fn versions(&self, community: RegionId) -> Result<Vec<super::boundary::VersionRecord>, StoreError> {
+        boundary::versions(self, community).await
+    }
+
+    async fn apply_boundary(&self, change: &super::boundary::BoundaryChange) -> Result<super::boundary::BoundaryApplied, StoreError> {
+        boundary::apply(self, change).await
     }
 }
 

@@ -6,6 +6,7 @@
 //! front: concurrent writers queue on the busy timeout instead of failing a lock upgrade, and event
 //! sequence numbers commit in order. Geometries are `GeoJSON` text; no spatial logic lives here.
 
+mod boundary;
 mod cameras;
 mod fixes;
 mod import;
@@ -511,6 +512,26 @@ impl Store for SqliteStore {
 
     async fn delete_camera(&self, id: crate::domain::CameraId) -> Result<Event, StoreError> {
         cameras::delete(self, id).await
+    }
+
+    async fn insert_plan(&self, plan: &super::boundary::NewPlan) -> Result<(super::boundary::PlanRecord, Event), StoreError> {
+        boundary::insert_plan(self, plan).await
+    }
+
+    async fn plans(&self, community: RegionId) -> Result<Vec<super::boundary::PlanRecord>, StoreError> {
+        boundary::plans(self, community).await
+    }
+
+    async fn plan(&self, id: i64) -> Result<Option<super::boundary::PlanRecord>, StoreError> {
+        boundary::plan(self, id).await
+    }
+
+    async fn versions(&self, community: RegionId) -> Result<Vec<super::boundary::VersionRecord>, StoreError> {
+        boundary::versions(self, community).await
+    }
+
+    async fn apply_boundary(&self, change: &super::boundary::BoundaryChange) -> Result<super::boundary::BoundaryApplied, StoreError> {
+        boundary::apply(self, change).await
     }
 }
 

@@ -172,4 +172,33 @@ impl Store for Remote {
         let store = self.inner.clone();
         self.run(async move { store.delete_camera(id).await }).await
     }
+
+    async fn insert_plan(
+        &self,
+        plan: &gridwatch::store::boundary::NewPlan,
+    ) -> Result<(gridwatch::store::boundary::PlanRecord, Event), StoreError> {
+        forward!(self, insert_plan, plan)
+    }
+
+    async fn plans(&self, community: RegionId) -> Result<Vec<gridwatch::store::boundary::PlanRecord>, StoreError> {
+        let store = self.inner.clone();
+        self.run(async move { store.plans(community).await }).await
+    }
+
+    async fn plan(&self, id: i64) -> Result<Option<gridwatch::store::boundary::PlanRecord>, StoreError> {
+        let store = self.inner.clone();
+        self.run(async move { store.plan(id).await }).await
+    }
+
+    async fn versions(&self, community: RegionId) -> Result<Vec<gridwatch::store::boundary::VersionRecord>, StoreError> {
+        let store = self.inner.clone();
+        self.run(async move { store.versions(community).await }).await
+    }
+
+    async fn apply_boundary(
+        &self,
+        change: &gridwatch::store::boundary::BoundaryChange,
+    ) -> Result<gridwatch::store::boundary::BoundaryApplied, StoreError> {
+        forward!(self, apply_boundary, change)
+    }
 }

@@ -1,0 +1,370 @@
+//! Checking a proposed assignment of a community's cells to grids (see the parent module).
+//!
+//! [`parse`] reads a request into a full assignment (codes given to new grids, names filled in, cells
+//! sorted); [`check`] tests an assignment against the world: every cell of the community in exactly one
+//! grid, no cell from outside, each grid non-empty and connected through H3 edge neighbours, each code
+//! either an existing grid of this community or a free one for a new grid. [`warnings`] lists the grids
+//! outside the household range with geodata's reason. Nothing here touches the store.
+
+use std::collections::{HashMap, HashSet};
+
+use axum::http::StatusCode;
+use h3o::CellIndex;
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::domain::{Grid, GridFlag, RegionId};
+use crate::error::ApiError;
+use crate::store::boundary::AssignedGrid;
+use crate::world::World;
+
+/// How many offending cells or grids a problem names (it counts them all).
+pub const EXAMPLES: usize = 20;
+/// The longest grid name accepted, in characters.
+const MAX_NAME_CHARS: usize = 200;
+
+/// One grid of a request.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProposedGrid {
+    /// An existing grid code of this community; omitted for a new grid.
+    pub code: Option<String>,
+    pub name: Option<String>,
+    /// H3 cell indexes as strings (`8c…`), at the deployment's resolution.
+    pub cells: Vec<String>,
+}
+
+/// The community as it is: its grids (emptied ones too) and its cells.
+pub struct Current<'w> {
+    pub grids: Vec<&'w Grid>,
+    pub cells: FxHashSet<CellIndex>,
+}
+
+impl<'w> Current<'w> {
+    #[must_use]
+    pub fn of(world: &'w World, community: RegionId) -> Self {
+        let grids: Vec<&Grid> = world.grids().filter(|g| g.community == community).collect();
+        let cells = grids.iter().flat_map(|g| g.cells.iter().copied()).collect();
+        Self { grids, cells }
+    }
+
+    fn by_code(&self, code: &str) -> Option<&'w Grid> {
+        self.grids.iter().copied().find(|g| g.code == code)
+    }
+}
+
+/// One kind of problem with a plan, with examples.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// `invalid_cell`, `unknown_grid`, `duplicate_grid`, `empty_grid`, `overlap`, `foreign_cell`, `gap`,
+    /// `split_grid`.
+    pub kind: &'static str,
+    pub count: usize,
+    pub cells: Vec<String>,
+    pub grids: Vec<String>,
+    pub message: String,
+}
+
+impl Problem {
+    fn new(kind: &'static str, count: usize, message: String) -> Self {
+        Self { kind, count, cells: Vec::new(), grids: Vec::new(), message }
+    }
+
+    fn json(&self) -> Value {
+        json!({"kind": self.kind, "count": self.count, "cells": self.cells, "grids": self.grids, "message": self.message})
+    }
+
+    fn slug(&self) -> &'static str {
+        match self.kind {
+            "invalid_cell" => "plan-invalid-cell",
+            "unknown_grid" => "plan-unknown-grid",
+            "duplicate_grid" => "plan-duplicate-grid",
+            "empty_grid" => "plan-empty-grid",
+            "overlap" => "plan-overlap",
+            "foreign_cell" => "plan-foreign-cell",
+            "gap" => "plan-gap",
+            _ => "plan-split-grid",
+        }
+    }
+}
+
+/// The problems as one problem+json: the first kind (in the order checked) gives the `type`, all are
+/// listed in `problems`.
+#[must_use]
+pub fn refusal(status: StatusCode, problems: &[Problem]) -> ApiError {
+    let slug = if status == StatusCode::CONFLICT { "plan-stale" } else { problems.first().map_or("plan-invalid", Problem::slug) };
+    let detail = problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; ");
+    ApiError::new(status, slug, detail).with("problems", problems.iter().map(Problem::json).collect::<Vec<_>>())
+}
+
+fn examples<T: ToString>(items: impl IntoIterator<Item = T>) -> Vec<String> {
+    items.into_iter().take(EXAMPLES).map(|i| i.to_string()).collect()
+}
+
+/// Reads a request into a full assignment; 422 naming every problem.
+pub fn parse(world: &World, community: RegionId, proposed: &[ProposedGrid]) -> Result<Vec<AssignedGrid>, ApiError> {
+    let current = Current::of(world, community);
+    let resolution = world.resolution();
+    let mut bad: Vec<String> = Vec::new();
+    let mut parsed = Vec::with_capacity(proposed.len());
+    for grid in proposed {
+        let mut cells = Vec::with_capacity(grid.cells.len());
+        for text in &grid.cells {
+            match text.parse::<CellIndex>() {
+                Ok(cell) if cell.resolution() == resolution => cells.push(cell),
+                _ => bad.push(text.clone()),
+            }
+        }
+        parsed.push(cells);
+    }
+    if !bad.is_empty() {
+        let mut problem = Problem::new(
+            "invalid_cell",
+            bad.len(),
+            format!("{} cells are not H3 cell indexes at resolution {}", bad.len(), u8::from(resolution)),
+        );
+        problem.cells = examples(bad.iter().map(|s| s.chars().take(40).collect::<String>()));
+        return Err(refusal(StatusCode::UNPROCESSABLE_ENTITY, &[problem]));
+    }
+    if let Some(name) = proposed.iter().filter_map(|g| g.name.as_deref()).find(|n| n.trim().is_empty() || n.chars().count() > MAX_NAME_CHARS) {
+        return Err(ApiError::invalid(format!("a grid name must be 1–{MAX_NAME_CHARS} characters, not {:?}", name.chars().take(40).collect::<String>())).with("field", "grids[].name"));
+    }
+    let community_region = world.region(community).ok_or_else(|| ApiError::not_found(format!("community {community}")))?;
+    let mut next = next_sequence(world, &community_region.code);
+    let mut assigned = Vec::with_capacity(proposed.len());
+    for (grid, mut cells) in proposed.iter().zip(parsed) {
+        cells.sort_unstable();
+        let (code, name, new) = if let Some(code) = &grid.code {
+            let name = grid.name.clone().or_else(|| current.by_code(code).map(|g| g.name.clone())).unwrap_or_default();
+            (code.clone(), name, false)
+        } else {
+            if next > 999 {
+                return Err(ApiError::invalid(format!("community {community} has no free grid code left")));
+            }
+            let code = format!("{}{next:03}", community_region.code);
+            let name = grid.name.clone().unwrap_or_else(|| format!("{} 网格 {next:03}", community_region.name));
+            next += 1;
+            (code, name, true)
+        };
+        assigned.push(AssignedGrid { code, name, new, cells });
+    }
+    let problems = check(world, community, &assigned);
+    if problems.is_empty() { Ok(assigned) } else { Err(refusal(StatusCode::UNPROCESSABLE_ENTITY, &problems)) }
+}
+
+/// The next free grid sequence under a community code: one past the highest in use by any grid.
+fn next_sequence(world: &World, community_code: &str) -> u32 {
+    world
+        .grids()
+        .filter_map(|g| g.code.strip_prefix(community_code))
+        .filter_map(|seq| seq.parse::<u32>().ok())
+        .max()
+        .unwrap_or(0)
+        + 1
+}
+
+/// Every problem of an assignment against the world as it is now, in the order of [`Problem::kind`]'s list.
+#[must_use]
+pub fn check(world: &World, community: RegionId, grids: &[AssignedGrid]) -> Vec<Problem> {
+    let current = Current::of(world, community);
+    let mut problems = Vec::new();
+
+    // Codes: an existing grid of this community, or (new) a code no grid has.
+    let unknown: Vec<&str> = grids
+        .iter()
+        .filter(|g| if g.new { world.grids().any(|w| w.code == g.code) } else { current.by_code(&g.code).is_none() })
+        .map(|g| g.code.as_str())
+        .collect();
+    if !unknown.is_empty() {
+        let mut p = Problem::new(
+            "unknown_grid",
+            unknown.len(),
+            format!("{} grid codes are not grids of community {community} (or a new grid's code is taken)", unknown.len()),
+        );
+        p.grids = examples(unknown.iter().map(|s| s.chars().take(40).collect::<String>()));
+        problems.push(p);
+    }
+    let mut seen = HashSet::new();
+    let duplicate: Vec<&str> = grids.iter().map(|g| g.code.as_str()).filter(|c| !seen.insert(*c)).collect();
+    if !duplicate.is_empty() {
+        let mut p = Problem::new("duplicate_grid", duplicate.len(), format!("{} grid codes are given twice", duplicate.len()));
+        p.grids = examples(duplicate);
+        problems.push(p);
+    }
+    let empty: Vec<&str> = grids.iter().filter(|g| g.cells.is_empty()).map(|g| g.code.as_str()).collect();
+    if !empty.is_empty() {
+        let mut p = Problem::new("empty_grid", empty.len(), format!("{} grids have no cells", empty.len()));
+        p.grids = examples(empty);
+        problems.push(p);
+    }
+
+    let mut owner: FxHashMap<CellIndex, usize> = FxHashMap::default();
+    let mut overlap: Vec<CellIndex> = Vec::new();
+    let mut overlap_grids: Vec<&str> = Vec::new();
+    for (i, grid) in grids.iter().enumerate() {
+        for &cell in &grid.cells {
+            if let Some(&first) = owner.get(&cell) {
+                overlap.push(cell);
+                overlap_grids.extend([grids[first].code.as_str(), grid.code.as_str()]);
+            } else {
+                owner.insert(cell, i);
+            }
+        }
+    }
+    if !overlap.is_empty() {
+        overlap_grids.sort_unstable();
+        overlap_grids.dedup();
+        let mut p = Problem::new("overlap", overlap.len(), format!("{} cells are in more than one grid", overlap.len()));
+        p.cells = examples(&overlap);
+        p.grids = examples(overlap_grids);
+        problems.push(p);
+    }
+    let mut foreign: Vec<CellIndex> = owner.keys().copied().filter(|c| !current.cells.contains(c)).collect();
+    if !foreign.is_empty() {
+        foreign.sort_unstable();
+        let mut p = Problem::new(
+            "foreign_cell",
+            foreign.len(),
+            format!("{} cells are not cells of community {community}", foreign.len()),
+        );
+        p.cells = examples(&foreign);
+        problems.push(p);
+    }
+    let mut gap: Vec<CellIndex> = current.cells.iter().copied().filter(|c| !owner.contains_key(c)).collect();
+    if !gap.is_empty() {
+        gap.sort_unstable();
+        let mut p = Problem::new("gap", gap.len(), format!("{} cells of community {community} are in no grid", gap.len()));
+        p.cells = examples(&gap);
+        problems.push(p);
+    }
+    let split: Vec<(&str, usize)> =
+        grids.iter().map(|g| (g.code.as_str(), components(&g.cells))).filter(|(_, n)| *n > 1).collect();
+    if !split.is_empty() {
+        let mut p = Problem::new(
+            "split_grid",
+            split.len(),
+            format!(
+                "{} grids are not connected through cell edges ({})",
+                split.len(),
+                split.iter().take(EXAMPLES).map(|(c, n)| format!("{c}: {n} parts")).collect::<Vec<_>>().join(", ")
+            ),
+        );
+        p.grids = examples(split.iter().map(|(c, _)| *c));
+        problems.push(p);
+    }
+    problems
+}
+
+/// How many pieces `cells` fall into when only cells sharing an edge (H3 neighbours) connect.
+#[must_use]
+pub fn components(cells: &[CellIndex]) -> usize {
+    let set: FxHashSet<CellIndex> = cells.iter().copied().collect();
+    let mut seen: FxHashSet<CellIndex> = FxHashSet::default();
+    let mut pieces = 0;
+    for &start in cells {
+        if !seen.insert(start) {
+            continue;
+        }
+        pieces += 1;
+        let mut stack = vec![start];
+        while let Some(cell) = stack.pop() {
+            for n in gridwatch_geodata::cells::neighbours(cell) {
+                if set.contains(&n) && seen.insert(n) {
+                    stack.push(n);
+                }
+            }
+        }
+    }
+    pieces
+}
+
+/// Households, buildings and the largest building's households of each cell of the community.
+#[must_use]
+pub fn loads<S: std::hash::BuildHasher>(world: &World, cells: &HashSet<CellIndex, S>) -> HashMap<CellIndex, gridwatch_geodata::CellLoad> {
+    let mut loads: HashMap<CellIndex, gridwatch_geodata::CellLoad> = HashMap::new();
+    for building in world.buildings().filter(|b| cells.contains(&b.cell)) {
+        loads.entry(building.cell).or_default().add_building(building.households);
+    }
+    loads
+}
+
+/// A grid's households, building count and flag from its cells' loads, by geodata's rule for a
+/// planned grid (a single cell over the maximum is flagged as a tower or a full cell).
+#[must_use]
+pub fn figures<S: std::hash::BuildHasher>(
+    cells: &[CellIndex],
+    loads: &HashMap<CellIndex, gridwatch_geodata::CellLoad, S>,
+) -> (u32, u32, Option<GridFlag>) {
+    let rules = gridwatch_geodata::PartitionRules::default();
+    let (mut households, mut buildings, mut biggest) = (0_u32, 0_u32, 0_u32);
+    for load in cells.iter().filter_map(|c| loads.get(c)) {
+        households = households.saturating_add(load.households);
+        buildings += load.buildings;
+        biggest = biggest.max(load.max_building_households);
+    }
+    let flag = if cells.len() == 1 && households > rules.max_households {
+        Some(if biggest > rules.max_households {
+            GridFlag::SingleBuildingOverMax { households }
+        } else {
+            GridFlag::CellOverMax { households }
+        })
+    } else if households < rules.min_households {
+        Some(GridFlag::UnderMin { households })
+    } else if households > rules.max_households {
+        Some(GridFlag::OverMax { households })
+    } else {
+        None
+    };
+    (households, buildings, flag)
+}
+
+/// The plan's figures by geodata's report (share in range, Polsby–Popper, a reason per grid out of range).
+#[must_use]
+pub fn report(world: &World, community: RegionId, grids: &[AssignedGrid]) -> gridwatch_geodata::PlanReport {
+    let current = Current::of(world, community);
+    let loads = loads(world, &current.cells);
+    let code = world.region(community).map_or_else(String::new, |r| r.code.clone());
+    let planned: Vec<gridwatch_geodata::PlannedGrid> = grids
+        .iter()
+        .map(|g| {
+            let (households, building_count, _) = figures(&g.cells, &loads);
+            gridwatch_geodata::PlannedGrid {
+                community_code: code.clone(),
+                code: g.code.clone(),
+                cells: g.cells.clone(),
+                households,
+                building_count,
+                flag: None,
+            }
+        })
+        .collect();
+    let mut cells: Vec<CellIndex> = current.cells.into_iter().collect();
+    cells.sort_unstable();
+    gridwatch_geodata::plan_report([(code.as_str(), cells.as_slice())], &planned, &loads, &gridwatch_geodata::PartitionRules::default())
+}
+
+/// The warnings of a plan: each grid outside 100–150 households, with geodata's reason.
+#[must_use]
+pub fn warnings(report: &gridwatch_geodata::PlanReport) -> Value {
+    Value::from(
+        report
+            .per_grid
+            .iter()
+            .filter_map(|g| g.reason.map(|r| json!({"code": g.code, "households": g.households, "reason": reason_json(r)})))
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// geodata's reason a grid is out of range, as JSON (`kind` plus its figures).
+#[must_use]
+pub fn reason_json(reason: gridwatch_geodata::OutOfRange) -> Value {
+    use gridwatch_geodata::OutOfRange as R;
+    match reason {
+        R::SingleBuilding { building_households } => json!({"kind": "single_building", "building_households": building_households}),
+        R::CellOverMax { households, buildings } => json!({"kind": "cell_over_max", "households": households, "buildings": buildings}),
+        R::SmallComponent { component_households } => json!({"kind": "small_component", "component_households": component_households}),
+        R::NoFeasibleCount { component_households } => json!({"kind": "no_feasible_count", "component_households": component_households}),
+        R::Unresolved { households } => json!({"kind": "unresolved", "households": households}),
+    }
+}

@@ -1,0 +1,238 @@
+//! Boundary plans and versions (网格调整) as both stores keep them, and the one write that applies a
+//! boundary change. Shared by `sqlite.rs` and `postgres.rs`: the row types, their decoding and the
+//! JSON form of an assignment. No validation here: `plans` checks everything against the world first.
+
+use chrono::{DateTime, Utc};
+use geo::MultiPolygon;
+use h3o::CellIndex;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{IncidentUpdate, StoreError};
+use crate::domain::{BuildingId, Case, Event, GridFlag, GridId, RegionId, TokenId};
+
+/// `plan.created`: a draft plan was stored.
+pub const PLAN_CREATED: &str = "plan.created";
+/// `boundary.changed`: a plan was applied as a new boundary version.
+pub const BOUNDARY_CHANGED: &str = "boundary.changed";
+
+/// One grid of a plan or a version: its code, name and cells (as H3 strings in JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignedGrid {
+    /// The grid's 15-digit code; for a new grid, the code it gets when applied.
+    pub code: String,
+    pub name: String,
+    /// True when the grid does not exist yet (a plan's new grid).
+    #[serde(default)]
+    pub new: bool,
+    /// Sorted cells.
+    #[serde(with = "cell_strings")]
+    pub cells: Vec<CellIndex>,
+}
+
+mod cell_strings {
+    use h3o::CellIndex;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(cells: &[CellIndex], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(cells.iter().map(ToString::to_string))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<CellIndex>, D::Error> {
+        let strings = Vec::<String>::deserialize(d)?;
+        strings.iter().map(|s| s.parse().map_err(serde::de::Error::custom)).collect()
+    }
+}
+
+/// How a plan came to be.
+pub const PLAN_KINDS: [&str; 3] = ["manual", "auto", "rollback"];
+
+/// A draft plan to store.
+#[derive(Debug, Clone)]
+pub struct NewPlan {
+    pub community: RegionId,
+    /// One of [`PLAN_KINDS`].
+    pub kind: &'static str,
+    pub grids: Vec<AssignedGrid>,
+    /// The warnings validation gave (grids outside the household range).
+    pub warnings: Value,
+    pub effective_at: Option<DateTime<Utc>>,
+    pub note: Option<String>,
+    pub created_by: Option<TokenId>,
+}
+
+/// A stored plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanRecord {
+    pub id: i64,
+    pub community: RegionId,
+    pub kind: String,
+    /// `draft` or `applied`.
+    pub status: String,
+    pub grids: Vec<AssignedGrid>,
+    pub warnings: Value,
+    pub effective_at: Option<DateTime<Utc>>,
+    pub note: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: Option<TokenId>,
+    /// The version applying it made.
+    pub version: Option<i64>,
+}
+
+/// A stored boundary version: the community's whole assignment after a change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionRecord {
+    pub id: i64,
+    pub community: RegionId,
+    /// The plan applied; `None` for the baseline recorded before the first change.
+    pub plan: Option<i64>,
+    pub effective_at: DateTime<Utc>,
+    pub applied_at: DateTime<Utc>,
+    pub applied_by: Option<TokenId>,
+    pub note: Option<String>,
+    pub grids: Vec<AssignedGrid>,
+}
+
+/// A grid row as a boundary change writes it. A grid emptied by the change keeps its row (closed cases
+/// and worker duties still point at it) with no cells and no households.
+#[derive(Debug, Clone)]
+pub struct GridWrite {
+    /// `None` for a new grid.
+    pub id: Option<GridId>,
+    pub code: String,
+    pub name: String,
+    pub cells: Vec<CellIndex>,
+    /// Outline of `cells`, degrees (EPSG:4326, lon/lat order); empty for an emptied grid.
+    pub boundary: MultiPolygon<f64>,
+    pub households: u32,
+    pub building_count: u32,
+    pub flag: Option<GridFlag>,
+}
+
+/// An open case re-routed by a boundary change, with the code of the grid it moves to (a new grid's
+/// id is known only inside the transaction).
+#[derive(Debug, Clone)]
+pub struct Reroute {
+    pub update: IncidentUpdate,
+    pub grid_code: String,
+}
+
+/// Everything one boundary change writes, in one transaction.
+#[derive(Debug, Clone)]
+pub struct BoundaryChange {
+    pub community: RegionId,
+    pub plan: i64,
+    /// The assignment before the change, recorded first as a version when the community has none yet.
+    pub baseline: Option<Vec<AssignedGrid>>,
+    pub assignment: Vec<AssignedGrid>,
+    pub effective_at: DateTime<Utc>,
+    pub applied_at: DateTime<Utc>,
+    pub applied_by: Option<TokenId>,
+    pub note: Option<String>,
+    /// Every grid of the community after the change.
+    pub grids: Vec<GridWrite>,
+    /// Buildings whose grid changes, with the new grid's code.
+    pub buildings: Vec<(BuildingId, String)>,
+    pub reroutes: Vec<Reroute>,
+    /// The `boundary.changed` payload; the store adds `version` and `grids` (ids after the change).
+    pub payload: Value,
+}
+
+/// What applying a boundary change stored.
+#[derive(Debug, Clone)]
+pub struct BoundaryApplied {
+    pub version: VersionRecord,
+    /// Every grid of the community with its id, in the order of `BoundaryChange::grids`.
+    pub grid_ids: Vec<GridId>,
+    pub event: Event,
+    /// Each re-routed case as stored (its new grid set) with its own `incident.updated` event.
+    pub incidents: Vec<(Case, Event)>,
+}
+
+/// A plan row as both stores select it (JSON columns as text).
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct PlanRow {
+    id: i64,
+    community_id: i64,
+    kind: String,
+    status: String,
+    grids: String,
+    warnings: String,
+    effective_at: Option<DateTime<Utc>>,
+    note: Option<String>,
+    created_at: DateTime<Utc>,
+    created_by: Option<i64>,
+    version_id: Option<i64>,
+}
+
+impl PlanRow {
+    pub(crate) fn into_record(self) -> Result<PlanRecord, StoreError> {
+        Ok(PlanRecord {
+            id: self.id,
+            community: RegionId(self.community_id),
+            kind: self.kind,
+            status: self.status,
+            grids: grids_from_text("boundary_plans", &self.grids)?,
+            warnings: serde_json::from_str(&self.warnings)
+                .map_err(|e| StoreError::Corrupt { table: "boundary_plans", reason: e.to_string() })?,
+            effective_at: self.effective_at,
+            note: self.note,
+            created_at: self.created_at,
+            created_by: self.created_by.map(TokenId),
+            version: self.version_id,
+        })
+    }
+}
+
+/// A version row as both stores select it.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct VersionRow {
+    id: i64,
+    community_id: i64,
+    plan_id: Option<i64>,
+    effective_at: DateTime<Utc>,
+    applied_at: DateTime<Utc>,
+    applied_by: Option<i64>,
+    note: Option<String>,
+    grids: String,
+}
+
+impl VersionRow {
+    pub(crate) fn into_record(self) -> Result<VersionRecord, StoreError> {
+        Ok(VersionRecord {
+            id: self.id,
+            community: RegionId(self.community_id),
+            plan: self.plan_id,
+            effective_at: self.effective_at,
+            applied_at: self.applied_at,
+            applied_by: self.applied_by.map(TokenId),
+            note: self.note,
+            grids: grids_from_text("boundary_versions", &self.grids)?,
+        })
+    }
+}
+
+pub(crate) fn grids_text(grids: &[AssignedGrid]) -> String {
+    serde_json::to_string(grids).unwrap_or_else(|_| "[]".to_owned())
+}
+
+fn grids_from_text(table: &'static str, text: &str) -> Result<Vec<AssignedGrid>, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt { table, reason: format!("grids: {e}") })
+}
+
+/// The `boundary.changed` payload with the version and the ids of the community's grids.
+pub(crate) fn changed_payload(change: &BoundaryChange, version: i64, ids: &[GridId]) -> Value {
+    let mut payload = change.payload.clone();
+    payload["version"] = Value::from(version);
+    payload["grids"] = Value::from(ids.iter().map(|g| g.0).collect::<Vec<_>>());
+    payload
+}
+
+/// The `incident.updated` payload of one re-routed case.
+pub(crate) fn rerouted_payload(case: &Case, version: i64) -> Value {
+    serde_json::json!({
+        "incidents": [super::payload::incidents::incident_summary(case)],
+        "reason": "boundary_change",
+        "version": version,
+    })
+}
