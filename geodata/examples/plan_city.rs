@@ -11,8 +11,8 @@
 //! still used for that measure): the partitioner before it preferred them.
 
 use gridwatch_geodata::{
-    Barriers, BorderShare, Dataset, GridFlag, PartitionRules, Preset, plan_city, read_geojson,
-    read_osm_pbf, synthetic_city,
+    Barriers, BorderShare, CityPlan, Dataset, GridFlag, PartitionRules, Preset, plan_city,
+    read_geojson, read_osm_pbf, synthetic_city,
 };
 use h3o::Resolution;
 use std::path::Path;
@@ -29,33 +29,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => Resolution::Twelve,
     };
     let started = Instant::now();
-    let dataset: Dataset = if source == "dongjie" {
-        synthetic_city(Preset::Dongjie, 1)
-    } else if Path::new(&source)
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("pbf"))
-    {
-        read_osm_pbf(Path::new(&source))?
-    } else {
-        read_geojson(Path::new(&source))?
-    };
+    let dataset = load(&source)?;
     let loaded = started.elapsed();
     let barriers = Barriers::new(&dataset.roads, &dataset.areas);
-    let plan = if no_barriers {
-        let bare = Dataset {
+    // Without barriers: roads and areas left out of the planner's input.
+    let input = if no_barriers {
+        Dataset {
             roads: Vec::new(),
             areas: Vec::new(),
             ..dataset.clone()
-        };
-        let started = Instant::now();
-        let plan = plan_city(&bare, res, &PartitionRules::default())?;
-        (plan, started.elapsed())
+        }
     } else {
-        let started = Instant::now();
-        let plan = plan_city(&dataset, res, &PartitionRules::default())?;
-        (plan, started.elapsed())
+        dataset.clone()
     };
-    let (plan, planned) = plan;
+    let started = Instant::now();
+    let plan = plan_city(&input, res, &PartitionRules::default())?;
+    let planned = started.elapsed();
 
     let cells: usize = plan.grids.iter().map(|g| g.cells.len()).sum();
     let count = |f: fn(&GridFlag) -> bool| {
@@ -115,21 +104,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
     }
-    let mut borders = BorderShare::default();
-    let mut by_community: Vec<Vec<&[h3o::CellIndex]>> = Vec::new();
-    let mut last: Option<&str> = None;
-    for grid in &plan.grids {
-        if last != Some(grid.community_code.as_str()) {
-            by_community.push(Vec::new());
-            last = Some(grid.community_code.as_str());
-        }
-        if let Some(groups) = by_community.last_mut() {
-            groups.push(grid.cells.as_slice());
-        }
-    }
-    for groups in &by_community {
-        borders.add(barriers.border_share(groups));
-    }
+    let borders = borders(&plan, &barriers);
     println!(
         "grid borders      {} H3 edges inside communities: {:.1}% on major roads/rail/water, {:.1}% on any barrier{}",
         borders.edges,
@@ -144,4 +119,39 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("load time         {:.1} ms", loaded.as_secs_f64() * 1e3);
     println!("plan time         {:.1} ms", planned.as_secs_f64() * 1e3);
     Ok(())
+}
+
+/// How much of the borders between grids of one community lies on `barriers`.
+fn borders(plan: &CityPlan, barriers: &Barriers) -> BorderShare {
+    let mut by_community: Vec<Vec<&[h3o::CellIndex]>> = Vec::new();
+    let mut last: Option<&str> = None;
+    for grid in &plan.grids {
+        if last != Some(grid.community_code.as_str()) {
+            by_community.push(Vec::new());
+            last = Some(grid.community_code.as_str());
+        }
+        if let Some(groups) = by_community.last_mut() {
+            groups.push(grid.cells.as_slice());
+        }
+    }
+    let mut borders = BorderShare::default();
+    for groups in &by_community {
+        borders.add(barriers.border_share(groups));
+    }
+    borders
+}
+
+/// The synthetic Dongjie (seed 1), an OSM PBF extract or a `GeoJSON` file.
+fn load(source: &str) -> Result<Dataset, Box<dyn std::error::Error>> {
+    let path = Path::new(source);
+    Ok(if source == "dongjie" {
+        synthetic_city(Preset::Dongjie, 1)
+    } else if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("pbf"))
+    {
+        read_osm_pbf(path)?
+    } else {
+        read_geojson(path)?
+    })
 }

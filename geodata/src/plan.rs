@@ -196,80 +196,23 @@ pub fn plan_city(
     res: Resolution,
     rules: &PartitionRules,
 ) -> Result<CityPlan, PlanError> {
-    // Centroid cells and the copies of the buildings are independent per building.
-    let centroid_cells: Vec<Option<CellIndex>> = dataset
-        .buildings
-        .par_iter()
-        .map(|building| centroid_cell(&building.footprint, res))
-        .collect();
-    let mut loads: FxHashMap<CellIndex, CellLoad> = FxHashMap::default();
-    let mut cells_of_buildings = Vec::with_capacity(centroid_cells.len());
-    for (index, (building, cell)) in dataset.buildings.iter().zip(centroid_cells).enumerate() {
-        let cell = cell.ok_or_else(|| PlanError::BuildingWithoutCell {
-            index,
-            source_id: building.source_id.clone(),
-        })?;
-        loads
-            .entry(cell)
-            .or_default()
-            .add_building(building.households);
-        cells_of_buildings.push(cell);
-    }
-    let buildings: Vec<(BuildingRecord, CellIndex)> = dataset
-        .buildings
-        .par_iter()
-        .cloned()
-        .zip(cells_of_buildings)
-        .collect();
-
+    let (buildings, loads) = locate_buildings(dataset, res)?;
     let mut tree = hierarchy::resolve(dataset)?;
     let barriers = Barriers::new(&dataset.roads, &dataset.areas);
     let territory = territory::assign(&tree, &buildings, res)?;
 
     // Communities: the given ones with their cells, then those formed inside open streets.
-    let mut community_cells: Vec<(RegionRecord, Vec<CellIndex>)> = Vec::new();
+    let mut community_cells: Vec<Community> = Vec::new();
     for (community, cells) in tree.communities.drain(..).zip(territory.community_cells) {
         community_cells.push((community, cells));
     }
-    let formed: Vec<Result<Vec<(RegionRecord, Vec<CellIndex>)>, PlanError>> = territory
-        .street_cells
-        .into_par_iter()
-        .enumerate()
-        .filter(|(_, cells)| !cells.is_empty())
-        .map(|(street_index, cells)| {
-            let street = &tree.streets[street_index];
-            let pieces = partition_range(
-                &cells,
-                &loads,
-                rules.community_min_households,
-                rules.community_max_households,
-                None,
-            );
-            let ordered = numbering::reading_order(pieces, res);
-            if ordered.len() > 999 {
-                return Err(PlanError::TooManyChildren {
-                    code: street.code.clone(),
-                    count: ordered.len(),
-                });
-            }
-            Ok((1_usize..)
-                .zip(ordered)
-                .map(|(n, cells)| {
-                    let record = RegionRecord {
-                        level: Level::Community,
-                        code: format!("{}{n:03}", street.code),
-                        name: format!("Community {n}"),
-                        parent_code: Some(street.code.clone()),
-                        boundary: Some(cells::outline(&cells)),
-                    };
-                    (record, cells)
-                })
-                .collect())
-        })
-        .collect();
-    for communities in formed {
-        community_cells.extend(communities?);
-    }
+    community_cells.extend(form_communities(
+        &tree.streets,
+        territory.street_cells,
+        &loads,
+        rules,
+        res,
+    )?);
     community_cells.sort_by(|a, b| a.0.code.cmp(&b.0.code));
 
     // Communities are cut independently; results are collected in community order, so the
@@ -316,14 +259,101 @@ pub fn plan_city(
     })
 }
 
+/// A community with its cells.
+type Community = (RegionRecord, Vec<CellIndex>);
+/// Every building with its cell, and the load of each cell.
+type Located = (
+    Vec<(BuildingRecord, CellIndex)>,
+    FxHashMap<CellIndex, CellLoad>,
+);
+
+/// Every building with its centroid cell, and the load of every cell holding one. The
+/// centroids and the copies of the buildings are independent per building: done in parallel.
+fn locate_buildings(dataset: &Dataset, res: Resolution) -> Result<Located, PlanError> {
+    let centroid_cells: Vec<Option<CellIndex>> = dataset
+        .buildings
+        .par_iter()
+        .map(|building| centroid_cell(&building.footprint, res))
+        .collect();
+    let mut loads: FxHashMap<CellIndex, CellLoad> = FxHashMap::default();
+    let mut cells_of_buildings = Vec::with_capacity(centroid_cells.len());
+    for (index, (building, cell)) in dataset.buildings.iter().zip(centroid_cells).enumerate() {
+        let cell = cell.ok_or_else(|| PlanError::BuildingWithoutCell {
+            index,
+            source_id: building.source_id.clone(),
+        })?;
+        loads
+            .entry(cell)
+            .or_default()
+            .add_building(building.households);
+        cells_of_buildings.push(cell);
+    }
+    let buildings = dataset
+        .buildings
+        .par_iter()
+        .cloned()
+        .zip(cells_of_buildings)
+        .collect();
+    Ok((buildings, loads))
+}
+
+/// Cuts the cells of each street without communities (`street_cells`, aligned with
+/// `streets`) into communities, coded in reading order; streets in parallel, results in
+/// street order.
+fn form_communities(
+    streets: &[RegionRecord],
+    street_cells: Vec<Vec<CellIndex>>,
+    loads: &FxHashMap<CellIndex, CellLoad>,
+    rules: &PartitionRules,
+    res: Resolution,
+) -> Result<Vec<Community>, PlanError> {
+    let formed: Vec<Result<Vec<Community>, PlanError>> = street_cells
+        .into_par_iter()
+        .enumerate()
+        .filter(|(_, cells)| !cells.is_empty())
+        .map(|(street_index, cells)| {
+            let street = &streets[street_index];
+            let pieces = partition_range(
+                &cells,
+                loads,
+                rules.community_min_households,
+                rules.community_max_households,
+                None,
+            );
+            let ordered = numbering::reading_order(pieces, res);
+            if ordered.len() > 999 {
+                return Err(PlanError::TooManyChildren {
+                    code: street.code.clone(),
+                    count: ordered.len(),
+                });
+            }
+            Ok((1_usize..)
+                .zip(ordered)
+                .map(|(n, cells)| {
+                    let record = RegionRecord {
+                        level: Level::Community,
+                        code: format!("{}{n:03}", street.code),
+                        name: format!("Community {n}"),
+                        parent_code: Some(street.code.clone()),
+                        boundary: Some(cells::outline(&cells)),
+                    };
+                    (record, cells)
+                })
+                .collect())
+        })
+        .collect();
+    let mut out = Vec::new();
+    for communities in formed {
+        out.extend(communities?);
+    }
+    Ok(out)
+}
+
 /// Gives every district and street a boundary (the outline of its communities' cells when
 /// none was given) and lays the regions out district, street, community, each by code.
 /// Cells are gathered only for regions that need an outline: a district of a hundred
 /// streets has millions.
-fn finish_regions(
-    tree: hierarchy::Tree,
-    communities: Vec<(RegionRecord, Vec<CellIndex>)>,
-) -> Vec<PlannedRegion> {
+fn finish_regions(tree: hierarchy::Tree, communities: Vec<Community>) -> Vec<PlannedRegion> {
     let mut street_communities: HashMap<&str, Vec<&[CellIndex]>> = HashMap::new();
     for (community, cells) in &communities {
         if let Some(parent) = community.parent_code.as_deref() {

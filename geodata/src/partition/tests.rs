@@ -226,7 +226,7 @@ fn a_balanced_cut_along_a_road_is_taken() {
     for grids in [&plain, &along] {
         check_invariants(&cells, grids);
         assert_eq!(grids.len(), 2);
-        for grid in grids.iter() {
+        for grid in grids {
             assert!((100..=150).contains(&grid.len()), "{}", grid.len());
         }
     }

@@ -34,23 +34,7 @@ pub(super) fn assign(
     buildings: &[(BuildingRecord, CellIndex)],
     res: Resolution,
 ) -> Result<Territory, PlanError> {
-    let boundaries: Vec<&MultiPolygon<f64>> = tree
-        .communities
-        .iter()
-        .map(|community| {
-            community
-                .boundary
-                .as_ref()
-                .ok_or_else(|| PlanError::MissingBoundary {
-                    code: community.code.clone(),
-                })
-        })
-        .collect::<Result<_, _>>()?;
-    // Tiling is most of the work and each community's is independent.
-    let tiled: Vec<Vec<CellIndex>> = boundaries
-        .par_iter()
-        .map(|boundary| polygon_cells(boundary, res))
-        .collect();
+    let (boundaries, tiled) = tile_communities(tree, res)?;
     let mut owner: FxHashMap<CellIndex, Unit> = FxHashMap::default();
     owner.reserve(tiled.iter().map(Vec::len).sum());
     // Communities whose tiling lost a cell to a lower code, and every cell given out after
@@ -80,27 +64,7 @@ pub(super) fn assign(
         });
     }
 
-    // A street's cells outside its communities: only the part of its boundary that its
-    // communities leave uncovered can hold them, so that part is tiled, not the street.
-    let mut street_communities: Vec<Vec<&MultiPolygon<f64>>> = vec![Vec::new(); tree.streets.len()];
-    for (i, &s) in tree.community_street.iter().enumerate() {
-        street_communities[s].push(boundaries[i]);
-    }
-    let street_tiles: Vec<Vec<CellIndex>> = tree
-        .streets
-        .par_iter()
-        .zip(&street_communities)
-        .map(|(street, communities)| {
-            let Some(boundary) = &street.boundary else {
-                return Vec::new();
-            };
-            if communities.is_empty() {
-                return polygon_cells(boundary, res);
-            }
-            let covered = geo::unary_union(communities.iter().copied());
-            polygon_cells(&boundary.difference(&covered), res)
-        })
-        .collect();
+    let street_tiles = tile_streets(tree, &boundaries, res);
     for (s, cells) in street_tiles.into_iter().enumerate() {
         let uncovered: Vec<CellIndex> = cells
             .into_iter()
@@ -153,9 +117,27 @@ pub(super) fn assign(
         }
     }
 
+    Ok(gather(
+        tiled,
+        &overlapped,
+        &owner,
+        added,
+        tree.streets.len(),
+    ))
+}
+
+/// The cells of every community (its tiling, less what a lower code kept where tilings
+/// overlap, plus the cells `added` after the tiling) and of every street, all sorted.
+fn gather(
+    tiled: Vec<Vec<CellIndex>>,
+    overlapped: &[bool],
+    owner: &FxHashMap<CellIndex, Unit>,
+    added: Vec<(CellIndex, Unit)>,
+    streets: usize,
+) -> Territory {
     let mut community_cells: Vec<Vec<CellIndex>> = tiled
         .into_iter()
-        .zip(&overlapped)
+        .zip(overlapped)
         .enumerate()
         .map(|(i, (mut cells, &overlapped))| {
             if overlapped {
@@ -164,7 +146,7 @@ pub(super) fn assign(
             cells
         })
         .collect();
-    let mut street_cells = vec![Vec::new(); tree.streets.len()];
+    let mut street_cells = vec![Vec::new(); streets];
     let mut grown = vec![false; community_cells.len()];
     for (cell, unit) in added {
         match unit {
@@ -181,10 +163,63 @@ pub(super) fn assign(
     for cells in &mut street_cells {
         cells.sort_unstable();
     }
-    Ok(Territory {
+    Territory {
         community_cells,
         street_cells,
-    })
+    }
+}
+
+/// The communities' boundaries and their cells.
+type Tiled<'a> = (Vec<&'a MultiPolygon<f64>>, Vec<Vec<CellIndex>>);
+
+/// Every community's boundary and its cells (centre containment), tiled in parallel.
+fn tile_communities(tree: &Tree, res: Resolution) -> Result<Tiled<'_>, PlanError> {
+    let boundaries: Vec<&MultiPolygon<f64>> = tree
+        .communities
+        .iter()
+        .map(|community| {
+            community
+                .boundary
+                .as_ref()
+                .ok_or_else(|| PlanError::MissingBoundary {
+                    code: community.code.clone(),
+                })
+        })
+        .collect::<Result<_, _>>()?;
+    let tiled = boundaries
+        .par_iter()
+        .map(|boundary| polygon_cells(boundary, res))
+        .collect();
+    Ok((boundaries, tiled))
+}
+
+/// The cells of each street (aligned with `tree.streets`) that its communities may leave
+/// uncovered: only the part of its boundary outside them can hold such cells, so that part
+/// is tiled, not the whole street (a street without communities is tiled whole; one without
+/// a boundary gets none). Streets in parallel.
+fn tile_streets(
+    tree: &Tree,
+    community_boundaries: &[&MultiPolygon<f64>],
+    res: Resolution,
+) -> Vec<Vec<CellIndex>> {
+    let mut street_communities: Vec<Vec<&MultiPolygon<f64>>> = vec![Vec::new(); tree.streets.len()];
+    for (i, &s) in tree.community_street.iter().enumerate() {
+        street_communities[s].push(community_boundaries[i]);
+    }
+    tree.streets
+        .par_iter()
+        .zip(&street_communities)
+        .map(|(street, communities)| {
+            let Some(boundary) = &street.boundary else {
+                return Vec::new();
+            };
+            if communities.is_empty() {
+                return polygon_cells(boundary, res);
+            }
+            let covered = geo::unary_union(communities.iter().copied());
+            polygon_cells(&boundary.difference(&covered), res)
+        })
+        .collect()
 }
 
 /// Inserting a cell only if it has no unit yet.
