@@ -45,7 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let community_runs: usize = args.next().map_or(Ok(21), |a| a.parse())?;
     let city_runs: usize = args.next().map_or(Ok(3), |a| a.parse())?;
     let streets: usize = args.next().map_or(Ok(1330), |a| a.parse())?;
-    let plain = args.next().is_some_and(|a| a == "plain");
+    let no_barriers = args.next().is_some_and(|a| a == "plain");
     let rules = PartitionRules::default();
 
     let (cells, loads) = community();
@@ -66,7 +66,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let started = Instant::now();
     let mut dataset = synthetic_metropolis(1, streets);
-    if plain {
+    if no_barriers {
         dataset.roads.clear();
         dataset.areas.clear();
     }
