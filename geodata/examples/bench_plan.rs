@@ -3,8 +3,9 @@
 //! ([`plan_city`] on [`synthetic_metropolis`]); prints each run and the median.
 //!
 //! `cargo run --release -p gridwatch-geodata --example bench_plan [COMMUNITY_RUNS]
-//! [CITY_RUNS] [STREETS]` — defaults 21, 3 and 1,330 streets (752 buildings each, so
-//! 1,000,160 buildings). Wall clock on this machine; medians because it is shared.
+//! [CITY_RUNS] [STREETS] [plain]` — defaults 21, 3 and 1,330 streets (752 buildings each, so
+//! 1,000,160 buildings). Wall clock on this machine; medians because it is shared. `plain`
+//! plans the city without its roads and areas (no barriers), to time the partitioner alone.
 
 use gridwatch_geodata::{
     CellLoad, PartitionRules, partition_cells, plan_city, synthetic_metropolis,
@@ -44,6 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let community_runs: usize = args.next().map_or(Ok(21), |a| a.parse())?;
     let city_runs: usize = args.next().map_or(Ok(3), |a| a.parse())?;
     let streets: usize = args.next().map_or(Ok(1330), |a| a.parse())?;
+    let no_barriers = args.next().is_some_and(|a| a == "plain");
     let rules = PartitionRules::default();
 
     let (cells, loads) = community();
@@ -63,7 +65,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let started = Instant::now();
-    let dataset = synthetic_metropolis(1, streets);
+    let mut dataset = synthetic_metropolis(1, streets);
+    if no_barriers {
+        dataset.roads.clear();
+        dataset.areas.clear();
+    }
     println!(
         "city: {} streets, {} buildings, {} households; generated in {:.1} s",
         streets,

@@ -14,7 +14,9 @@
 //! - `synthetic`: the deterministic demo city ([`synthetic_city`]) and its tiled benchmark
 //!   version ([`synthetic_metropolis`]).
 //! - [`cells`]: H3 tiling, outlines and centroid cells.
-//! - `partition`: the grid partitioner ([`partition_cells`]).
+//! - `barriers`: major roads, railways and water as the cell adjacencies they separate
+//!   ([`Barriers`]), which the partitioner prefers as grid edges.
+//! - `partition`: the grid partitioner ([`partition_cells`], [`partition_cells_with_barriers`]).
 //! - `plan`: the whole plan, region hierarchy to grid codes ([`plan_city`]).
 //!
 //! # Examples
@@ -42,6 +44,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod barriers;
 pub mod cells;
 mod geojson_reader;
 pub mod households;
@@ -53,12 +56,13 @@ mod synthetic;
 #[cfg(test)]
 mod test_support;
 
+pub use barriers::{BarrierClass, Barriers, BorderShare};
 pub use geojson_reader::{GeoJsonError, parse_geojson, read_geojson};
 pub use model::{
     AreaRecord, BuildingRecord, Dataset, Level, LineRecord, RegionRecord, is_valid_region_code,
 };
 pub use osm_reader::{OSM_ATTRIBUTION, OsmError, read_osm_pbf};
-pub use partition::{CellLoad, PartitionRules, partition_cells};
+pub use partition::{CellLoad, PartitionRules, partition_cells, partition_cells_with_barriers};
 pub use plan::{
     CityPlan, GridFlag, GridReport, OutOfRange, PlanError, PlanReport, PlannedGrid, PlannedRegion,
     plan_city, plan_report,

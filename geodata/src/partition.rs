@@ -22,12 +22,20 @@
 //!    (steps 2–4 on that union, cutting across two or four directions), while that lowers
 //!    the total excess. See [`refine`].
 //!
+//! With barriers ([`partition_cells_with_barriers`]: major roads, railways, water), each
+//! adjacency costs what cutting it costs, less on a barrier. Step 3 then takes a cut along
+//! barriers instead of the balanced one when it is much cheaper and keeps both sides' means
+//! well in range (any split of the groups, any barrier's direction); step 4 weighs
+//! adjacencies by that cost. If that leaves groups out of range that the plain cuts would
+//! not, the plain cuts win: barriers never cost a grid its range.
+//!
 //! Deterministic: no randomness, ties broken by cell index. Geometry is only H3 adjacency
 //! and cell centres; it must not know about regions, codes or files.
 
 mod bisect;
 mod repair;
 
+use crate::barriers::Barriers;
 use crate::cells::CellGraph;
 use h3o::CellIndex;
 use std::collections::HashMap;
@@ -89,19 +97,51 @@ pub fn partition_cells<S: BuildHasher>(
     loads: &HashMap<CellIndex, CellLoad, S>,
     rules: &PartitionRules,
 ) -> Vec<Vec<CellIndex>> {
-    partition_range(cells, loads, rules.min_households, rules.max_households)
+    partition_range(
+        cells,
+        loads,
+        rules.min_households,
+        rules.max_households,
+        None,
+    )
 }
 
-/// [`partition_cells`] for any household range (`min..=max`).
+/// [`partition_cells`] preferring grid edges along `barriers` (major roads, railways,
+/// water; see [`Barriers`]): where a cut along them is much cheaper than the balanced cut
+/// and keeps both sides' means well in range, it is taken, and the repair passes keep
+/// borders on them. Never leaves more households out of range than [`partition_cells`]
+/// would on the same cuts; with no barrier among the cells it gives the same grids.
+#[must_use]
+pub fn partition_cells_with_barriers<S: BuildHasher>(
+    cells: &[CellIndex],
+    loads: &HashMap<CellIndex, CellLoad, S>,
+    rules: &PartitionRules,
+    barriers: &Barriers,
+) -> Vec<Vec<CellIndex>> {
+    partition_range(
+        cells,
+        loads,
+        rules.min_households,
+        rules.max_households,
+        Some(barriers),
+    )
+}
+
+/// [`partition_cells`] for any household range (`min..=max`), with optional barriers.
 pub(crate) fn partition_range<S: BuildHasher>(
     cells: &[CellIndex],
     loads: &HashMap<CellIndex, CellLoad, S>,
     min: u32,
     max: u32,
+    barriers: Option<&Barriers>,
 ) -> Vec<Vec<CellIndex>> {
     let (min, max) = (u64::from(min), u64::from(max.max(min)));
     let households = |cell: &CellIndex| u64::from(loads.get(cell).map_or(0, |l| l.households));
-    let graph = CellGraph::new(cells);
+    let mut graph = CellGraph::new(cells);
+    if let Some(barriers) = barriers.filter(|b| !b.is_empty()) {
+        let classified = barriers.classify(&graph);
+        graph.set_barriers(classified);
+    }
     let oversize: Vec<bool> = graph.cells.iter().map(|c| households(c) > max).collect();
 
     let mut out: Vec<Vec<CellIndex>> = graph
@@ -129,9 +169,10 @@ pub(crate) fn partition_range<S: BuildHasher>(
     out
 }
 
-/// Partitions one connected set of cells, none over `max` alone. Tries the group counts
-/// that put the mean in range, best first, and keeps the first result with every group in
-/// range, else the one with the least total excess.
+/// Partitions one connected set of cells, none over `max` alone. With barriers, it is cut
+/// both with them and without, and the cut along barriers is kept only when it leaves no
+/// more households out of range and its grids are on the whole no less compact
+/// ([`no_less_compact`]): barriers never cost a grid its range or its shape.
 fn partition_component(
     graph: &CellGraph,
     households: &impl Fn(&CellIndex) -> u64,
@@ -139,17 +180,36 @@ fn partition_component(
     max: u64,
 ) -> Vec<Vec<CellIndex>> {
     let loads: Vec<u64> = graph.cells.iter().map(households).collect();
+    let mut parts = partition_groups(graph, &loads, min, max);
+    if graph.has_barriers() {
+        let bare = graph.without_barriers();
+        let plain = partition_groups(&bare, &loads, min, max);
+        let keep = total_excess_of(&parts, &loads, min, max)
+            <= total_excess_of(&plain, &loads, min, max)
+            && no_less_compact(graph, &parts, &plain);
+        if !keep {
+            parts = plain;
+        }
+    }
+    parts
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| p.into_iter().map(|id| graph.cells[id as usize]).collect())
+        .collect()
+}
+
+/// Steps 2–6 on one connected set: tries the group counts that put the mean in range, best
+/// first, keeps the first result with every group in range, else refines the one with the
+/// least total excess.
+fn partition_groups(graph: &CellGraph, loads: &[u64], min: u64, max: u64) -> Vec<Vec<u32>> {
     let total: u64 = loads.iter().sum();
     let ids: Vec<u32> = (0..u32::try_from(graph.len()).unwrap_or(u32::MAX)).collect();
-    let excess = |sum: u64| min.saturating_sub(sum) + sum.saturating_sub(max);
+    let range = graph.has_barriers().then_some((min, max));
     let mut best: Option<(u64, Vec<Vec<u32>>)> = None;
     for k in k_candidates(total, min, max, graph.len()) {
-        let parts = bisect::bisect(graph, &loads, ids.clone(), k);
-        let parts = repair::repair(graph, &loads, parts, min, max);
-        let total_excess: u64 = parts
-            .iter()
-            .map(|p| excess(p.iter().map(|&id| loads[id as usize]).sum()))
-            .sum();
+        let parts = bisect::bisect(graph, loads, ids.clone(), k, range);
+        let parts = repair::repair(graph, loads, parts, min, max);
+        let total_excess = total_excess_of(&parts, loads, min, max);
         if best.as_ref().is_none_or(|(b, _)| total_excess < *b) {
             best = Some((total_excess, parts));
         }
@@ -157,16 +217,41 @@ fn partition_component(
             break;
         }
     }
-    let parts = match best {
+    match best {
         Some((0, parts)) => parts,
-        Some((_, parts)) => refine(graph, &loads, parts, min, max),
+        Some((_, parts)) => refine(graph, loads, parts, min, max),
         None => Vec::new(),
+    }
+}
+
+/// Whether the groups `a` are on the whole at least as compact as `b`: as many groups, and
+/// neither the sum nor the lowest of their Polsby–Popper ([`crate::cells::polsby_popper`],
+/// the figure the plan reports) falls.
+fn no_less_compact(graph: &CellGraph, a: &[Vec<u32>], b: &[Vec<u32>]) -> bool {
+    let figures = |parts: &[Vec<u32>]| {
+        let (mut sum, mut lowest, mut count) = (0.0, f64::MAX, 0_usize);
+        for part in parts.iter().filter(|p| !p.is_empty()) {
+            let cells: Vec<CellIndex> = part.iter().map(|&id| graph.cells[id as usize]).collect();
+            let value = crate::cells::polsby_popper(&cells);
+            sum += value;
+            lowest = f64::min(lowest, value);
+            count += 1;
+        }
+        (count, sum, lowest)
     };
+    let ((count_a, sum_a, min_a), (count_b, sum_b, min_b)) = (figures(a), figures(b));
+    count_a == count_b && sum_a >= sum_b && min_a >= min_b
+}
+
+/// Households below `min` plus above `max`, summed over the groups.
+fn total_excess_of(parts: &[Vec<u32>], loads: &[u64], min: u64, max: u64) -> u64 {
     parts
-        .into_iter()
-        .filter(|p| !p.is_empty())
-        .map(|p| p.into_iter().map(|id| graph.cells[id as usize]).collect())
-        .collect()
+        .iter()
+        .map(|p| {
+            let sum: u64 = p.iter().map(|&id| loads[id as usize]).sum();
+            min.saturating_sub(sum) + sum.saturating_sub(max)
+        })
+        .sum()
 }
 
 /// Rounds of [`refine`]; each replaces at least one set of groups.
@@ -289,7 +374,7 @@ fn recut(
             bisect::Axes::Four,
             bisect::Axes::ShortFirst,
         ] {
-            let cut = bisect::bisect_with(&sub, &sub_loads, all.clone(), k, axes);
+            let cut = bisect::bisect_with(&sub, &sub_loads, all.clone(), k, axes, None);
             let new_parts: Vec<Vec<u32>> = repair::repair(&sub, &sub_loads, cut, min, max)
                 .into_iter()
                 .filter(|p| !p.is_empty())

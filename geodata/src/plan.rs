@@ -5,7 +5,8 @@
 //! [`PlanReport`]) and
 //! the steps, each in its own file: [`hierarchy`] fills missing levels and parents,
 //! [`territory`] gives every community its cells, [`numbering`] codes grids in reading
-//! order, [`report`] measures the result. The cutting itself is the partitioner's ([`crate::partition_cells`]). Cells are
+//! order, [`report`] measures the result. The cutting itself is the partitioner's
+//! ([`crate::partition_cells_with_barriers`]). Cells are
 //! H3 at the requested resolution; boundaries are degrees (EPSG:4326, lon/lat order).
 //! It must not read files or know about stores and servers.
 
@@ -16,10 +17,14 @@ mod territory;
 
 pub use report::{GridReport, OutOfRange, PlanReport};
 
+use crate::barriers::Barriers;
 use crate::cells::{self, centroid_cell};
 use crate::model::{AreaRecord, BuildingRecord, Dataset, Level, LineRecord, RegionRecord};
-use crate::partition::{CellLoad, PartitionRules, partition_cells, partition_range};
+use crate::partition::{CellLoad, PartitionRules, partition_cells_with_barriers, partition_range};
+use geo::MultiPolygon;
 use h3o::{CellIndex, Resolution};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
 /// Why a dataset could not be planned.
@@ -182,7 +187,8 @@ pub struct CityPlan {
 ///   boundary the bounding box of its buildings padded by one cell, plus every building
 ///   cell) are cut into communities of `community_min..community_max` households, coded
 ///   `<street>001…` in reading order and named `Community 1…`.
-/// - Grids: [`partition_cells`] per community; codes `<community>001…` in reading order
+/// - Grids: [`crate::partition_cells_with_barriers`] per community, with the dataset's major
+///   roads, railways and water as the preferred grid edges; codes `<community>001…` in reading order
 ///   (north to south in rows about one grid tall, west to east within a row); out-of-range
 ///   grids carry a [`GridFlag`].
 pub fn plan_city(
@@ -190,74 +196,47 @@ pub fn plan_city(
     res: Resolution,
     rules: &PartitionRules,
 ) -> Result<CityPlan, PlanError> {
-    let mut buildings = Vec::with_capacity(dataset.buildings.len());
-    let mut loads: HashMap<CellIndex, CellLoad> = HashMap::new();
-    for (index, building) in dataset.buildings.iter().enumerate() {
-        let cell = centroid_cell(&building.footprint, res).ok_or_else(|| {
-            PlanError::BuildingWithoutCell {
-                index,
-                source_id: building.source_id.clone(),
-            }
-        })?;
-        loads
-            .entry(cell)
-            .or_default()
-            .add_building(building.households);
-        buildings.push((building.clone(), cell));
-    }
-
+    let (buildings, loads) = locate_buildings(dataset, res)?;
     let mut tree = hierarchy::resolve(dataset)?;
+    let barriers = Barriers::new(&dataset.roads, &dataset.areas);
     let territory = territory::assign(&tree, &buildings, res)?;
 
     // Communities: the given ones with their cells, then those formed inside open streets.
-    let mut community_cells: Vec<(RegionRecord, Vec<CellIndex>)> = Vec::new();
+    let mut community_cells: Vec<Community> = Vec::new();
     for (community, cells) in tree.communities.drain(..).zip(territory.community_cells) {
         community_cells.push((community, cells));
     }
-    for (street_index, cells) in territory.street_cells.into_iter().enumerate() {
-        if cells.is_empty() {
-            continue;
-        }
-        let street = &tree.streets[street_index];
-        let pieces = partition_range(
-            &cells,
-            &loads,
-            rules.community_min_households,
-            rules.community_max_households,
-        );
-        let ordered = numbering::reading_order(pieces, res);
-        if ordered.len() > 999 {
-            return Err(PlanError::TooManyChildren {
-                code: street.code.clone(),
-                count: ordered.len(),
-            });
-        }
-        for (n, cells) in (1_usize..).zip(ordered) {
-            let record = RegionRecord {
-                level: Level::Community,
-                code: format!("{}{n:03}", street.code),
-                name: format!("Community {n}"),
-                parent_code: Some(street.code.clone()),
-                boundary: Some(cells::outline(&cells)),
-            };
-            community_cells.push((record, cells));
-        }
-    }
+    community_cells.extend(form_communities(
+        &tree.streets,
+        territory.street_cells,
+        &loads,
+        rules,
+        res,
+    )?);
     community_cells.sort_by(|a, b| a.0.code.cmp(&b.0.code));
 
+    // Communities are cut independently; results are collected in community order, so the
+    // plan does not depend on how the work was spread over threads.
+    let per_community: Vec<Result<Vec<PlannedGrid>, PlanError>> = community_cells
+        .par_iter()
+        .map(|(community, cells)| {
+            let pieces = partition_cells_with_barriers(cells, &loads, rules, &barriers);
+            let ordered = numbering::reading_order(pieces, res);
+            if ordered.len() > 999 {
+                return Err(PlanError::TooManyChildren {
+                    code: community.code.clone(),
+                    count: ordered.len(),
+                });
+            }
+            Ok((1_usize..)
+                .zip(ordered)
+                .map(|(n, cells)| numbering::grid(&community.code, n, cells, &loads, rules))
+                .collect())
+        })
+        .collect();
     let mut grids = Vec::new();
-    for (community, cells) in &community_cells {
-        let pieces = partition_cells(cells, &loads, rules);
-        let ordered = numbering::reading_order(pieces, res);
-        if ordered.len() > 999 {
-            return Err(PlanError::TooManyChildren {
-                code: community.code.clone(),
-                count: ordered.len(),
-            });
-        }
-        for (n, cells) in (1_usize..).zip(ordered) {
-            grids.push(numbering::grid(&community.code, n, cells, &loads, rules));
-        }
+    for community_grids in per_community {
+        grids.extend(community_grids?);
     }
 
     let report = report::report(
@@ -280,8 +259,96 @@ pub fn plan_city(
     })
 }
 
-/// Gives every district and street a boundary (the outline of its communities' cells when
-/// none was given) and lays the regions out district, street, community, each by code.
+/// A community with its cells.
+type Community = (RegionRecord, Vec<CellIndex>);
+/// Every building with its cell, and the load of each cell.
+type Located = (
+    Vec<(BuildingRecord, CellIndex)>,
+    FxHashMap<CellIndex, CellLoad>,
+);
+
+/// Every building with its centroid cell, and the load of every cell holding one. The
+/// centroids and the copies of the buildings are independent per building: done in parallel.
+fn locate_buildings(dataset: &Dataset, res: Resolution) -> Result<Located, PlanError> {
+    let centroid_cells: Vec<Option<CellIndex>> = dataset
+        .buildings
+        .par_iter()
+        .map(|building| centroid_cell(&building.footprint, res))
+        .collect();
+    let mut loads: FxHashMap<CellIndex, CellLoad> = FxHashMap::default();
+    let mut cells_of_buildings = Vec::with_capacity(centroid_cells.len());
+    for (index, (building, cell)) in dataset.buildings.iter().zip(centroid_cells).enumerate() {
+        let cell = cell.ok_or_else(|| PlanError::BuildingWithoutCell {
+            index,
+            source_id: building.source_id.clone(),
+        })?;
+        loads
+            .entry(cell)
+            .or_default()
+            .add_building(building.households);
+        cells_of_buildings.push(cell);
+    }
+    let buildings = dataset
+        .buildings
+        .par_iter()
+        .cloned()
+        .zip(cells_of_buildings)
+        .collect();
+    Ok((buildings, loads))
+}
+
+/// Cuts the cells of each street without communities (`street_cells`, aligned with
+/// `streets`) into communities, coded in reading order; streets in parallel, results in
+/// street order.
+fn form_communities(
+    streets: &[RegionRecord],
+    street_cells: Vec<Vec<CellIndex>>,
+    loads: &FxHashMap<CellIndex, CellLoad>,
+    rules: &PartitionRules,
+    res: Resolution,
+) -> Result<Vec<Community>, PlanError> {
+    let formed: Vec<Result<Vec<Community>, PlanError>> = street_cells
+        .into_par_iter()
+        .enumerate()
+        .filter(|(_, cells)| !cells.is_empty())
+        .map(|(street_index, cells)| {
+            let street = &streets[street_index];
+            let pieces = partition_range(
+                &cells,
+                loads,
+                rules.community_min_households,
+                rules.community_max_households,
+                None,
+            );
+            let ordered = numbering::reading_order(pieces, res);
+            if ordered.len() > 999 {
+                return Err(PlanError::TooManyChildren {
+                    code: street.code.clone(),
+                    count: ordered.len(),
+                });
+            }
+            Ok((1_usize..)
+                .zip(ordered)
+                .map(|(n, cells)| {
+                    let record = RegionRecord {
+                        level: Level::Community,
+                        code: format!("{}{n:03}", street.code),
+                        name: format!("Community {n}"),
+                        parent_code: Some(street.code.clone()),
+                        boundary: Some(cells::outline(&cells)),
+                    };
+                    (record, cells)
+                })
+                .collect())
+        })
+        .collect();
+    let mut out = Vec::new();
+    for communities in formed {
+        out.extend(communities?);
+    }
+    Ok(out)
+}
+
 /// The report of `grids` cut from `communities` (each a community code with its cells), for a plan
 /// made outside [`plan_city`] — a planner's redraw of one community. See [`PlanReport`].
 #[must_use]
@@ -295,51 +362,81 @@ pub fn plan_report<'a>(
     report::report(communities, grids, loads, rules)
 }
 
-fn finish_regions(
-    tree: hierarchy::Tree,
-    communities: Vec<(RegionRecord, Vec<CellIndex>)>,
-) -> Vec<PlannedRegion> {
-    let mut street_cells: HashMap<&str, Vec<CellIndex>> = HashMap::new();
+/// Gives every district and street a boundary (the outline of its communities' cells when
+/// none was given) and lays the regions out district, street, community, each by code.
+/// Cells are gathered only for regions that need an outline: a district of a hundred
+/// streets has millions.
+fn finish_regions(tree: hierarchy::Tree, communities: Vec<Community>) -> Vec<PlannedRegion> {
+    let mut street_communities: HashMap<&str, Vec<&[CellIndex]>> = HashMap::new();
     for (community, cells) in &communities {
         if let Some(parent) = community.parent_code.as_deref() {
-            street_cells
+            street_communities
                 .entry(parent)
                 .or_default()
-                .extend_from_slice(cells);
+                .push(cells.as_slice());
         }
     }
-    let mut district_cells: HashMap<String, Vec<CellIndex>> = HashMap::new();
-    let mut regions = Vec::new();
-    let mut streets = Vec::new();
-    for mut street in tree.streets {
-        let cells = street_cells
-            .remove(street.code.as_str())
-            .unwrap_or_default();
-        if let Some(parent) = &street.parent_code {
-            district_cells
-                .entry(parent.clone())
+    let gather = |pieces: &[&[CellIndex]]| -> Vec<CellIndex> { pieces.concat() };
+    let mut district_streets: HashMap<&str, Vec<&str>> = HashMap::new();
+    for street in &tree.streets {
+        if let Some(parent) = street.parent_code.as_deref() {
+            district_streets
+                .entry(parent)
                 .or_default()
-                .extend_from_slice(&cells);
+                .push(street.code.as_str());
         }
-        if street.boundary.is_none() {
-            street.boundary = Some(cells::outline(&cells));
-        }
-        streets.push(PlannedRegion {
-            record: street,
-            cells: Vec::new(),
-        });
     }
-    for mut district in tree.districts {
-        if district.boundary.is_none() {
-            let cells = district_cells.remove(&district.code).unwrap_or_default();
-            district.boundary = Some(cells::outline(&cells));
+    let district_boundaries: Vec<Option<MultiPolygon<f64>>> = tree
+        .districts
+        .iter()
+        .map(|district| {
+            if district.boundary.is_some() {
+                return None;
+            }
+            let pieces: Vec<&[CellIndex]> = district_streets
+                .get(district.code.as_str())
+                .into_iter()
+                .flatten()
+                .filter_map(|code| street_communities.get(code))
+                .flatten()
+                .copied()
+                .collect();
+            Some(cells::outline(&gather(&pieces)))
+        })
+        .collect();
+    let street_boundaries: Vec<Option<MultiPolygon<f64>>> = tree
+        .streets
+        .iter()
+        .map(|street| {
+            if street.boundary.is_some() {
+                return None;
+            }
+            let pieces = street_communities
+                .get(street.code.as_str())
+                .map_or(&[][..], Vec::as_slice);
+            Some(cells::outline(&gather(pieces)))
+        })
+        .collect();
+
+    let mut regions = Vec::new();
+    for (mut district, outline) in tree.districts.into_iter().zip(district_boundaries) {
+        if outline.is_some() {
+            district.boundary = outline;
         }
         regions.push(PlannedRegion {
             record: district,
             cells: Vec::new(),
         });
     }
-    regions.extend(streets);
+    for (mut street, outline) in tree.streets.into_iter().zip(street_boundaries) {
+        if outline.is_some() {
+            street.boundary = outline;
+        }
+        regions.push(PlannedRegion {
+            record: street,
+            cells: Vec::new(),
+        });
+    }
     regions.extend(
         communities
             .into_iter()

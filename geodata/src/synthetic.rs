@@ -19,6 +19,7 @@ use crate::model::{AreaRecord, BuildingRecord, Dataset, Level, LineRecord, Regio
 use geo::{Coord, LineString, MapCoords as _, MultiPolygon, Polygon};
 use rand::SeedableRng as _;
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 
 /// A synthetic city to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -112,7 +113,7 @@ const STREETS_PER_DISTRICT: usize = 100;
 /// A large synthetic city for benchmarks: `streets` copies of the Dongjie street, each drawn
 /// with its own seed (`seed + n`), tiled west to east and north to south in rows of
 /// `ceil(sqrt(streets))` around the Dongjie centre, grouped in districts of 100 streets
-/// (codes `900001`, `900002`, …). About 750 buildings and exactly 12,250 households per
+/// (codes `900001`, `900002`, …, each bounded by the union of its streets). About 750 buildings and exactly 12,250 households per
 /// street, so 1,000,000 buildings take about 1,330 streets. Degrees (EPSG:4326, lon/lat order); the same
 /// arguments always give the same dataset.
 #[must_use]
@@ -163,6 +164,28 @@ pub fn synthetic_metropolis(seed: u64, streets: usize) -> Dataset {
             &street,
             seed.wrapping_add(u64::try_from(n).unwrap_or(u64::MAX)),
         );
+    }
+    // Each district's boundary is the union of its streets', as an import would carry it:
+    // without one the planner would outline millions of cells.
+    let boundaries: Vec<MultiPolygon<f64>> = district_codes
+        .par_iter()
+        .map(|code| {
+            geo::unary_union(
+                dataset
+                    .regions
+                    .iter()
+                    .filter(|r| r.level == Level::Street && r.parent_code.as_ref() == Some(code))
+                    .filter_map(|r| r.boundary.as_ref()),
+            )
+        })
+        .collect();
+    for (district, boundary) in dataset
+        .regions
+        .iter_mut()
+        .filter(|r| r.level == Level::District)
+        .zip(boundaries)
+    {
+        district.boundary = Some(boundary);
     }
     dataset
 }

@@ -1,6 +1,12 @@
 //! Contiguity repair and household balancing of a partition, by moving cells between
 //! neighbouring groups. Owns only these two local-search passes over H3 adjacency.
+//!
+//! Where the graph has barriers ([`CellGraph::cost`]), the passes weigh each adjacency by
+//! what cutting it costs: a stray piece joins the group it is most strongly tied to,
+//! chains start from cells touching the receiver off a barrier, and smoothing moves a
+//! cell only when that makes the groups' borders cheaper, so a border on a road stays there.
 
+use crate::barriers::PLAIN_CUT_COST;
 use crate::cells::CellGraph;
 use std::collections::VecDeque;
 
@@ -147,18 +153,20 @@ impl State<'_> {
         let load: u64 = piece.iter().map(|&id| self.households[id as usize]).sum();
         let mut edges: Vec<(u32, u32)> = Vec::new();
         for &id in piece {
-            for &next in self.graph.neighbours(id) {
+            for (k, &next) in self.graph.neighbours(id).iter().enumerate() {
                 let g = self.owner[next as usize];
                 if g == from || g == u32::MAX {
                     continue;
                 }
+                let w = self.graph.cost(id, k);
                 match edges.iter_mut().find(|(group, _)| *group == g) {
-                    Some((_, count)) => *count += 1,
-                    None => edges.push((g, 1)),
+                    Some((_, count)) => *count += w,
+                    None => edges.push((g, w)),
                 }
             }
         }
-        // Lowest resulting excess, then most shared edges, then lowest group id.
+        // Lowest resulting excess, then the strongest tie (shared edges weighted by what
+        // cutting them costs), then lowest group id.
         edges
             .into_iter()
             .min_by_key(|&(g, count)| {
@@ -221,17 +229,25 @@ impl State<'_> {
         let stamp = self.visit_stamp;
         let mut parent: Vec<(u32, u32, u32)> = Vec::new(); // (cell, parent index or MAX, depth)
         let mut queue = VecDeque::new();
-        let mut seeds: Vec<u32> = self.members[d as usize]
+        // Seeds touching `r` off a barrier first: moving one across a barrier would pull the
+        // border off it.
+        let mut seeds: Vec<(bool, u32)> = self.members[d as usize]
             .iter()
             .copied()
-            .filter(|&id| {
-                self.graph
-                    .neighbours(id)
-                    .iter()
-                    .any(|&n| self.owner[n as usize] == r)
+            .filter_map(|id| {
+                let mut touches = false;
+                let mut plain = false;
+                for (k, &n) in self.graph.neighbours(id).iter().enumerate() {
+                    if self.owner[n as usize] == r {
+                        touches = true;
+                        plain |= self.graph.cost(id, k) == u32::from(PLAIN_CUT_COST);
+                    }
+                }
+                touches.then_some((!plain, id))
             })
             .collect();
         seeds.sort_unstable();
+        let seeds = seeds.into_iter().map(|(_, id)| id);
         for id in seeds {
             self.visit[id as usize] = stamp;
             queue.push_back(u32::try_from(parent.len()).unwrap_or(u32::MAX));
@@ -354,10 +370,18 @@ impl State<'_> {
                         self.owner[n as usize]
                     }
                 });
-                let own_count = owners.iter().filter(|&&g| g == own).count();
-                let mut best: Option<(usize, u32)> = None;
+                // Ties to each group: its neighbours, weighted by what cutting them costs.
+                let tie = |g: u32| -> u32 {
+                    ring.iter()
+                        .zip(&owners)
+                        .filter(|&(_, &o)| o == g)
+                        .map(|(&n, _)| self.graph.cost_between(id, n))
+                        .sum()
+                };
+                let own_count = tie(own);
+                let mut best: Option<(u32, u32)> = None;
                 for &g in owners.iter().filter(|&&g| g != own && g != u32::MAX) {
-                    let count = owners.iter().filter(|&&o| o == g).count();
+                    let count = tie(g);
                     if best.is_none_or(|(c, b)| count > c || (count == c && g < b)) {
                         best = Some((count, g));
                     }

@@ -1,6 +1,7 @@
 //! Property-style tests of the partitioner on random synthetic inputs.
 
 use super::*;
+use crate::barriers::Barriers;
 use h3o::{LatLng, Resolution};
 use rand::{Rng as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
@@ -181,4 +182,96 @@ fn refine_splits_two_adjacent_lumps_that_one_grid_holds() {
         .map(|p| p.iter().map(|&i| graph.cells[i as usize]).collect())
         .collect();
     check_invariants(&cells, &grids);
+}
+
+/// A disk of radius 9 (271 cells, one household each: two grids of about 135) and a major
+/// road through it `offset_m` east of its centre, running `angle_deg` from east.
+fn disk_with_road(
+    offset_m: f64,
+    angle_deg: f64,
+) -> (Vec<CellIndex>, HashMap<CellIndex, CellLoad>, Barriers) {
+    let cells = disk(36.19, 113.11, 9);
+    let mut loads = HashMap::new();
+    for &cell in &cells {
+        let mut load = CellLoad::default();
+        load.add_building(1);
+        loads.insert(cell, load);
+    }
+    let centre = LatLng::new(36.19, 113.11)
+        .expect("valid")
+        .to_cell(Resolution::Twelve);
+    let (lon0, lat0) = crate::cells::cell_center(centre);
+    let m = crate::cells::M_PER_DEG;
+    let to_deg = |e: f64, n: f64| (lon0 + e / (m * lat0.to_radians().cos()), lat0 + n / m);
+    let (dx, dy) = (angle_deg.to_radians().cos(), angle_deg.to_radians().sin());
+    let road = crate::LineRecord {
+        kind: "primary".to_owned(),
+        name: None,
+        geometry: geo::LineString::from(vec![
+            to_deg(offset_m - 600.0 * dx, -600.0 * dy),
+            to_deg(offset_m + 600.0 * dx, 600.0 * dy),
+        ]),
+    };
+    (cells, loads, Barriers::new(&[road], &[]))
+}
+
+#[test]
+fn a_balanced_cut_along_a_road_is_taken() {
+    // The road runs at 30° through the middle: cutting along it is as balanced as the
+    // straight north–south or east–west cut, which does not follow it.
+    let (cells, loads, barriers) = disk_with_road(1.0, 30.0);
+    let rules = PartitionRules::default();
+    let plain = partition_cells(&cells, &loads, &rules);
+    let along = partition_cells_with_barriers(&cells, &loads, &rules, &barriers);
+    for grids in [&plain, &along] {
+        check_invariants(&cells, grids);
+        assert_eq!(grids.len(), 2);
+        for grid in grids {
+            assert!((100..=150).contains(&grid.len()), "{}", grid.len());
+        }
+    }
+    let share = |grids: &[Vec<CellIndex>]| {
+        let groups: Vec<&[CellIndex]> = grids.iter().map(Vec::as_slice).collect();
+        barriers.border_share(&groups)
+    };
+    let (before, after) = (share(&plain), share(&along));
+    eprintln!("on the road: without barriers {before:?}, with {after:?}");
+    assert!(before.major_share() < 0.5, "{before:?}");
+    assert!(
+        (after.major_share() - 1.0).abs() < f64::EPSILON,
+        "{after:?}"
+    );
+    // Deterministic.
+    assert_eq!(
+        partition_cells_with_barriers(&cells, &loads, &rules, &barriers),
+        along
+    );
+}
+
+#[test]
+fn a_road_that_would_unbalance_the_grids_is_not_followed() {
+    // 110 m east of the centre: the side beyond the road holds too few households for a
+    // grid, so the grids are the plain ones and stay in range.
+    let (cells, loads, barriers) = disk_with_road(110.0, 90.0);
+    let rules = PartitionRules::default();
+    let along = partition_cells_with_barriers(&cells, &loads, &rules, &barriers);
+    check_invariants(&cells, &along);
+    assert_eq!(along.len(), 2);
+    for grid in &along {
+        assert!((100..=150).contains(&grid.len()), "{}", grid.len());
+    }
+    let groups: Vec<&[CellIndex]> = along.iter().map(Vec::as_slice).collect();
+    assert!(barriers.border_share(&groups).major_share() < 0.5);
+}
+
+#[test]
+fn without_barriers_among_the_cells_the_grids_are_the_plain_ones() {
+    // The road is far away.
+    let (cells, loads, _) = disk_with_road(1.0, 30.0);
+    let (_, _, far) = disk_with_road(5_000.0, 90.0);
+    let rules = PartitionRules::default();
+    assert_eq!(
+        partition_cells_with_barriers(&cells, &loads, &rules, &far),
+        partition_cells(&cells, &loads, &rules)
+    );
 }

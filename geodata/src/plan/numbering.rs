@@ -6,6 +6,7 @@ use crate::cells::cell_center;
 use crate::partition::{CellLoad, PartitionRules};
 use h3o::{CellIndex, Resolution};
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 /// Mean meters per degree of latitude.
 const M_PER_DEG: f64 = 111_195.0;
@@ -51,11 +52,11 @@ pub(super) fn reading_order(groups: Vec<Vec<CellIndex>>, res: Resolution) -> Vec
 }
 
 /// The `n`-th grid (1-based) of a community, with its households, building count and flag.
-pub(super) fn grid(
+pub(super) fn grid<S: BuildHasher>(
     community_code: &str,
     n: usize,
     cells: Vec<CellIndex>,
-    loads: &HashMap<CellIndex, CellLoad>,
+    loads: &HashMap<CellIndex, CellLoad, S>,
     rules: &PartitionRules,
 ) -> PlannedGrid {
     let (mut households, mut building_count, mut biggest) = (0_u32, 0_u32, 0_u32);

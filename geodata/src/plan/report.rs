@@ -9,7 +9,9 @@ use super::PlannedGrid;
 use crate::cells::{CellGraph, polsby_popper};
 use crate::partition::{CellLoad, PartitionRules, components};
 use h3o::CellIndex;
+use rayon::prelude::*;
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 /// Why a grid is outside the household range. Every variant but
 /// [`OutOfRange::Unresolved`] is forced by the input: no contiguous partition could put that
@@ -97,10 +99,10 @@ pub struct PlanReport {
 /// Builds the report of `grids`, cut from `communities` (each a community's cells), with
 /// `loads` per cell.
 #[expect(clippy::cast_precision_loss, reason = "grid counts are far below 2^52")]
-pub(super) fn report<'a>(
+pub(super) fn report<'a, S: BuildHasher + Sync>(
     communities: impl IntoIterator<Item = (&'a str, &'a [CellIndex])>,
     grids: &[PlannedGrid],
-    loads: &HashMap<CellIndex, CellLoad>,
+    loads: &HashMap<CellIndex, CellLoad, S>,
     rules: &PartitionRules,
 ) -> PlanReport {
     let (min, max) = (rules.min_households, rules.max_households);
@@ -132,8 +134,9 @@ pub(super) fn report<'a>(
         }
     }
 
+    // Each grid's figures are its own: measured in parallel, kept in grid order.
     let per_grid: Vec<GridReport> = grids
-        .iter()
+        .par_iter()
         .map(|grid| {
             let reason = reason(grid, loads, &component_of, min, max);
             GridReport {
@@ -180,9 +183,9 @@ pub(super) fn report<'a>(
     }
 }
 
-fn reason(
+fn reason<S: BuildHasher>(
     grid: &PlannedGrid,
-    loads: &HashMap<CellIndex, CellLoad>,
+    loads: &HashMap<CellIndex, CellLoad, S>,
     component_of: &HashMap<CellIndex, u32>,
     min: u32,
     max: u32,

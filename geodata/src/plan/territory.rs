@@ -6,9 +6,10 @@ use super::PlanError;
 use super::hierarchy::Tree;
 use crate::cells::polygon_cells;
 use crate::model::BuildingRecord;
-use geo::{MultiPolygon, Rect, coord};
+use geo::{BooleanOps as _, MultiPolygon, Rect, coord};
 use h3o::{CellIndex, LatLng, Resolution};
-use std::collections::HashMap;
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 /// How far (in rings) to look for the nearest owned cell before scanning all of them.
 const MAX_RING: u32 = 60;
@@ -33,17 +34,20 @@ pub(super) fn assign(
     buildings: &[(BuildingRecord, CellIndex)],
     res: Resolution,
 ) -> Result<Territory, PlanError> {
-    let mut owner: HashMap<CellIndex, Unit> = HashMap::new();
-    for (i, community) in tree.communities.iter().enumerate() {
-        let boundary = community
-            .boundary
-            .as_ref()
-            .ok_or_else(|| PlanError::MissingBoundary {
-                code: community.code.clone(),
-            })?;
+    let (boundaries, tiled) = tile_communities(tree, res)?;
+    let mut owner: FxHashMap<CellIndex, Unit> = FxHashMap::default();
+    owner.reserve(tiled.iter().map(Vec::len).sum());
+    // Communities whose tiling lost a cell to a lower code, and every cell given out after
+    // the tiling, in order: the communities' cells are their tiling, filtered only where
+    // needed, plus these.
+    let mut overlapped = vec![false; tiled.len()];
+    let mut added: Vec<(CellIndex, Unit)> = Vec::new();
+    for (i, cells) in tiled.iter().enumerate() {
         // Communities come sorted by code: on overlap the lowest code keeps the cell.
-        for cell in polygon_cells(boundary, res) {
-            owner.entry(cell).or_insert(Unit::Community(i));
+        for &cell in cells {
+            if owner.try_insert_unit(cell, Unit::Community(i)).is_some() {
+                overlapped[i] = true;
+            }
         }
     }
 
@@ -60,23 +64,23 @@ pub(super) fn assign(
         });
     }
 
-    for (s, street) in tree.streets.iter().enumerate() {
-        let Some(boundary) = &street.boundary else {
-            continue;
-        };
-        let uncovered: Vec<CellIndex> = polygon_cells(boundary, res)
+    let street_tiles = tile_streets(tree, &boundaries, res);
+    for (s, cells) in street_tiles.into_iter().enumerate() {
+        let uncovered: Vec<CellIndex> = cells
             .into_iter()
             .filter(|c| !owner.contains_key(c))
             .collect();
         if has_communities[s] {
             flood(
                 &mut owner,
+                &mut added,
                 uncovered,
                 |unit| matches!(unit, Unit::Community(i) if tree.community_street[i] == s),
             );
         } else {
             for cell in uncovered {
                 owner.insert(cell, Unit::Street(s));
+                added.push((cell, Unit::Street(s)));
             }
         }
     }
@@ -87,13 +91,18 @@ pub(super) fn assign(
         .collect();
     orphans.sort_by_key(|(_, cell)| *cell);
     if let Some(&s) = open.first() {
+        let mut take = |cell: CellIndex| {
+            if owner.try_insert_unit(cell, Unit::Street(s)).is_none() {
+                added.push((cell, Unit::Street(s)));
+            }
+        };
         if let Some(area) = padded_bbox(orphans.iter().map(|(b, _)| &b.footprint), res) {
             for cell in polygon_cells(&area, res) {
-                owner.entry(cell).or_insert(Unit::Street(s));
+                take(cell);
             }
         }
         for (_, cell) in &orphans {
-            owner.entry(*cell).or_insert(Unit::Street(s));
+            take(*cell);
         }
     } else if !orphans.is_empty() {
         if owner.is_empty() {
@@ -103,32 +112,139 @@ pub(super) fn assign(
         }
         for (_, cell) in orphans {
             if !owner.contains_key(cell) {
-                attach_to_nearest(*cell, &mut owner);
+                attach_to_nearest(*cell, &mut owner, &mut added);
             }
         }
     }
 
-    let mut community_cells = vec![Vec::new(); tree.communities.len()];
-    let mut street_cells = vec![Vec::new(); tree.streets.len()];
-    for (&cell, &unit) in &owner {
+    Ok(gather(
+        tiled,
+        &overlapped,
+        &owner,
+        added,
+        tree.streets.len(),
+    ))
+}
+
+/// The cells of every community (its tiling, less what a lower code kept where tilings
+/// overlap, plus the cells `added` after the tiling) and of every street, all sorted.
+fn gather(
+    tiled: Vec<Vec<CellIndex>>,
+    overlapped: &[bool],
+    owner: &FxHashMap<CellIndex, Unit>,
+    added: Vec<(CellIndex, Unit)>,
+    streets: usize,
+) -> Territory {
+    let mut community_cells: Vec<Vec<CellIndex>> = tiled
+        .into_iter()
+        .zip(overlapped)
+        .enumerate()
+        .map(|(i, (mut cells, &overlapped))| {
+            if overlapped {
+                cells.retain(|c| owner.get(c) == Some(&Unit::Community(i)));
+            }
+            cells
+        })
+        .collect();
+    let mut street_cells = vec![Vec::new(); streets];
+    let mut grown = vec![false; community_cells.len()];
+    for (cell, unit) in added {
         match unit {
-            Unit::Community(i) => community_cells[i].push(cell),
+            Unit::Community(i) => {
+                community_cells[i].push(cell);
+                grown[i] = true;
+            }
             Unit::Street(s) => street_cells[s].push(cell),
         }
     }
-    for cells in community_cells.iter_mut().chain(street_cells.iter_mut()) {
+    for (cells, _) in community_cells.iter_mut().zip(&grown).filter(|(_, g)| **g) {
         cells.sort_unstable();
     }
-    Ok(Territory {
+    for cells in &mut street_cells {
+        cells.sort_unstable();
+    }
+    Territory {
         community_cells,
         street_cells,
-    })
+    }
+}
+
+/// The communities' boundaries and their cells.
+type Tiled<'a> = (Vec<&'a MultiPolygon<f64>>, Vec<Vec<CellIndex>>);
+
+/// Every community's boundary and its cells (centre containment), tiled in parallel.
+fn tile_communities(tree: &Tree, res: Resolution) -> Result<Tiled<'_>, PlanError> {
+    let boundaries: Vec<&MultiPolygon<f64>> = tree
+        .communities
+        .iter()
+        .map(|community| {
+            community
+                .boundary
+                .as_ref()
+                .ok_or_else(|| PlanError::MissingBoundary {
+                    code: community.code.clone(),
+                })
+        })
+        .collect::<Result<_, _>>()?;
+    let tiled = boundaries
+        .par_iter()
+        .map(|boundary| polygon_cells(boundary, res))
+        .collect();
+    Ok((boundaries, tiled))
+}
+
+/// The cells of each street (aligned with `tree.streets`) that its communities may leave
+/// uncovered: only the part of its boundary outside them can hold such cells, so that part
+/// is tiled, not the whole street (a street without communities is tiled whole; one without
+/// a boundary gets none). Streets in parallel.
+fn tile_streets(
+    tree: &Tree,
+    community_boundaries: &[&MultiPolygon<f64>],
+    res: Resolution,
+) -> Vec<Vec<CellIndex>> {
+    let mut street_communities: Vec<Vec<&MultiPolygon<f64>>> = vec![Vec::new(); tree.streets.len()];
+    for (i, &s) in tree.community_street.iter().enumerate() {
+        street_communities[s].push(community_boundaries[i]);
+    }
+    tree.streets
+        .par_iter()
+        .zip(&street_communities)
+        .map(|(street, communities)| {
+            let Some(boundary) = &street.boundary else {
+                return Vec::new();
+            };
+            if communities.is_empty() {
+                return polygon_cells(boundary, res);
+            }
+            let covered = geo::unary_union(communities.iter().copied());
+            polygon_cells(&boundary.difference(&covered), res)
+        })
+        .collect()
+}
+
+/// Inserting a cell only if it has no unit yet.
+trait TryInsertUnit {
+    /// Gives `cell` to `unit` unless it has one; returns the unit it already had.
+    fn try_insert_unit(&mut self, cell: CellIndex, unit: Unit) -> Option<Unit>;
+}
+
+impl TryInsertUnit for FxHashMap<CellIndex, Unit> {
+    fn try_insert_unit(&mut self, cell: CellIndex, unit: Unit) -> Option<Unit> {
+        match self.entry(cell) {
+            std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(unit);
+                None
+            }
+        }
+    }
 }
 
 /// Gives each of `cells` to a unit accepted by `eligible` that it touches, growing layer by
 /// layer from the units' edges; cells never reached stay unowned. Ties go to the lowest unit.
 fn flood(
-    owner: &mut HashMap<CellIndex, Unit>,
+    owner: &mut FxHashMap<CellIndex, Unit>,
+    added: &mut Vec<(CellIndex, Unit)>,
     cells: Vec<CellIndex>,
     eligible: impl Fn(Unit) -> bool,
 ) {
@@ -152,14 +268,19 @@ fn flood(
         if taken.is_empty() {
             return;
         }
-        owner.extend(taken);
+        owner.extend(taken.iter().copied());
+        added.extend(taken);
     }
 }
 
 /// Gives `cell` to the unit of the nearest owned cell (by distance between cell centres,
 /// ties by cell index), together with the cells on the H3 line between them, so the unit
 /// stays contiguous. The line stops at the first owned cell it meets, whose unit wins.
-fn attach_to_nearest(cell: CellIndex, owner: &mut HashMap<CellIndex, Unit>) {
+fn attach_to_nearest(
+    cell: CellIndex,
+    owner: &mut FxHashMap<CellIndex, Unit>,
+    added: &mut Vec<(CellIndex, Unit)>,
+) {
     let Some(target) = nearest_owned(cell, owner) else {
         return;
     };
@@ -183,10 +304,11 @@ fn attach_to_nearest(cell: CellIndex, owner: &mut HashMap<CellIndex, Unit>) {
     }
     for step in line {
         owner.insert(step, unit);
+        added.push((step, unit));
     }
 }
 
-fn nearest_owned(cell: CellIndex, owner: &HashMap<CellIndex, Unit>) -> Option<CellIndex> {
+fn nearest_owned(cell: CellIndex, owner: &FxHashMap<CellIndex, Unit>) -> Option<CellIndex> {
     let from = LatLng::from(cell);
     let closest = |candidates: &mut dyn Iterator<Item = CellIndex>| {
         candidates
@@ -238,14 +360,14 @@ mod tests {
         let centre = LatLng::new(36.19, 113.11)
             .expect("valid")
             .to_cell(Resolution::Twelve);
-        let mut owner: HashMap<CellIndex, Unit> = centre
+        let mut owner: FxHashMap<CellIndex, Unit> = centre
             .grid_disk::<Vec<_>>(3)
             .into_iter()
             .map(|c| (c, Unit::Community(0)))
             .collect();
         let far: Vec<CellIndex> = centre.grid_ring(12);
         let stray = far[0];
-        attach_to_nearest(stray, &mut owner);
+        attach_to_nearest(stray, &mut owner, &mut Vec::new());
         assert_eq!(owner.get(&stray), Some(&Unit::Community(0)));
         // The unit is still one piece.
         let cells: HashSet<CellIndex> = owner.keys().copied().collect();
