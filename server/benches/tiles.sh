@@ -7,6 +7,8 @@
 #   - gridwatch cached (after one warm-up pass over the list);
 #   - Martin 1.14.0 serving the `grids` table of that database, uncached (`--cache-size 0`) and cached
 #     (its default cache, after one warm-up pass).
+#   - optionally a second gridwatch binary (BASELINE_BIN, e.g. the build before a change) on its own fresh
+#     database, uncached and cached, in the same rounds: before and after compared within one run.
 # Every request asks for gzip. ROUNDS rounds (3), interleaved; prints each run and the medians.
 #
 #   GRIDWATCH_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres server/benches/tiles.sh
@@ -16,7 +18,8 @@
 # on PATH — install it with `cargo install martin --version 1.14.0 --locked --no-default-features
 # --features postgres,metrics`; without it only gridwatch runs), DURATION (wrk -d, 20s), THREADS (2),
 # CONNECTIONS (16), ZOOMS ("12 16"), ROUNDS (3), SERVER_ARGS (extra `gridwatch demo` arguments), GZIP (1; 0 drops
-# `Accept-Encoding: gzip` from the measured requests).
+# `Accept-Encoding: gzip` from the measured requests), BASELINE_BIN (a second gridwatch binary measured
+# as `baseline-uncached` / `baseline-cached`).
 # Needs wrk (Debian: apt-get install wrk), curl, psql and python3.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -43,20 +46,30 @@ PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   psql -q "$DB_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  psql -q "$DB_URL" -c "DROP DATABASE IF EXISTS ${db}_base WITH (FORCE)" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-psql -q "$DB_URL" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+# gridwatch_up BIN DB: starts `gridwatch demo` on a fresh database DB, sets GW_URL and GW_TOKEN.
+gridwatch_up() {
+  psql -q "$DB_URL" -c "DROP DATABASE IF EXISTS $2" -c "CREATE DATABASE $2"
+  local log=$WORK/server-$2.log
+  # shellcheck disable=SC2086
+  "$1" demo --addr 127.0.0.1:0 --database-url "${DB_URL%/*}/$2" $SERVER_ARGS >"$log" 2>"$log.err" &
+  PIDS+=($!)
+  for _ in $(seq 1 600); do grep -q '^admin token: ' "$log" && break; sleep 0.1; done
+  GW_URL=$(sed -n 's/^gridwatch is up at \([^ ]*\).*/\1/p' "$log"); GW_URL=${GW_URL%/}
+  GW_TOKEN=$(sed -n 's/^admin token: //p' "$log")
+  [ -n "$GW_TOKEN" ] || { cat "$log.err" >&2; echo "gridwatch ($1) did not start" >&2; exit 1; }
+}
+gridwatch_up "$GRIDWATCH_BIN" "$db"
 gw_db=${DB_URL%/*}/$db
-log=$WORK/server.log
-# shellcheck disable=SC2086
-"$GRIDWATCH_BIN" demo --addr 127.0.0.1:0 --database-url "$gw_db" $SERVER_ARGS >"$log" 2>"$log.err" &
-PIDS+=($!)
-for _ in $(seq 1 600); do grep -q '^admin token: ' "$log" && break; sleep 0.1; done
-url=$(sed -n 's/^gridwatch is up at \([^ ]*\).*/\1/p' "$log"); url=${url%/}
-token=$(sed -n 's/^admin token: //p' "$log")
-[ -n "$token" ] || { cat "$log.err" >&2; echo "gridwatch did not start" >&2; exit 1; }
+url=$GW_URL token=$GW_TOKEN
+if [ -n "${BASELINE_BIN:-}" ]; then
+  gridwatch_up "$BASELINE_BIN" "${db}_base"
+  base_url=$GW_URL base_token=$GW_TOKEN
+fi
 
 curl -sf -H "Authorization: Bearer $token" "$url/tiles/grids.json" >"$WORK/tilejson.json"
 python3 - "$WORK/tilejson.json" "$ZMIN" "$ZMAX" >"$WORK/zxy.txt" <<'PY'
@@ -125,9 +138,14 @@ martin_down() { kill "$MARTIN_PID"; wait "$MARTIN_PID" 2>/dev/null || true; }
 
 echo "grids layer, zooms $ZMIN–$ZMAX: $count tiles; wrk -t $THREADS -c $CONNECTIONS -d $DURATION; $ROUNDS rounds"
 warm "$url" "$WORK/gridwatch.txt" "$token"
+[ -z "${base_url:-}" ] || warm "$base_url" "$WORK/gridwatch.txt" "$base_token"
 for round in $(seq 1 "$ROUNDS"); do
   drive "gridwatch-uncached" "$url" "$WORK/gridwatch.txt" "$token" 1
   drive "gridwatch-cached" "$url" "$WORK/gridwatch.txt" "$token" 0
+  if [ -n "${base_url:-}" ]; then
+    drive "baseline-uncached" "$base_url" "$WORK/gridwatch.txt" "$base_token" 1
+    drive "baseline-cached" "$base_url" "$WORK/gridwatch.txt" "$base_token" 0
+  fi
   if [ -n "$MARTIN" ]; then
     martin_up "--cache-size 0"
     drive "martin-uncached" "$MARTIN_URL" "$WORK/martin.txt" "" 0
@@ -152,6 +170,9 @@ for name, rs in runs.items():
     m = lambda i: statistics.median(r[i] for r in rs)
     print(f"| {name} | {len(rs)} | {m(0):,.0f} | {m(1):.2f} | {m(2):.2f} | {sum(r[3] for r in rs)} | {', '.join(f'{r[0]:,.0f}' for r in rs)} |")
 med = {k: statistics.median(r[0] for r in v) for k, v in runs.items()}
+if "baseline-uncached" in med:
+    print(f"\ngridwatch / baseline: uncached {med['gridwatch-uncached'] / med['baseline-uncached']:.2f}×, "
+          f"cached {med['gridwatch-cached'] / med['baseline-cached']:.2f}×")
 if "martin-uncached" in med:
     print(f"\ngridwatch uncached / Martin uncached: {med['gridwatch-uncached'] / med['martin-uncached']:.1f}×; "
           f"gridwatch cached / Martin cached: {med['gridwatch-cached'] / med['martin-cached']:.2f}×")

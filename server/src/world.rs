@@ -13,6 +13,7 @@ mod scope;
 use std::collections::BTreeMap;
 
 use geo::{BoundingRect, MultiPolygon};
+use gridwatch_tiles::ProjectedPolygons;
 use h3o::{CellIndex, LatLng, Resolution};
 use rstar::RTree;
 use rstar::primitives::{GeomWithData, Rectangle};
@@ -53,13 +54,31 @@ pub struct GridLinks {
 /// The centre of an edge cell in the local plane, with its index into `links` and into `edge_hexagons`.
 type EdgePoint = GeomWithData<[f64; 2], (u32, u32)>;
 type BuildingBox = GeomWithData<Rectangle<[f64; 2]>, BuildingId>;
+type GridBox = GeomWithData<Rectangle<[f64; 2]>, GridId>;
+
+/// A grid's outline as the tiles draw it, kept beside the grid so a tile neither recomputes the
+/// box nor re-projects every vertex.
+#[derive(Debug)]
+pub struct GridShape {
+    /// The outline's bounding box, degrees (EPSG:4326, lon/lat).
+    pub bbox: geo::Rect<f64>,
+    /// The outline projected once to web-mercator world fractions; `None` if it holds a
+    /// coordinate that is not finite (the tile then draws from degrees and reports it).
+    pub projected: Option<ProjectedPolygons>,
+}
 
 /// The read model. See the module docs.
 #[derive(Debug)]
 pub struct World {
     resolution: Resolution,
     regions: BTreeMap<RegionId, Region>,
+    /// Every grid. A change to a grid's `boundary` must go through `reindex_grids`, which also
+    /// rebuilds `grid_shapes` and `grid_boxes`: the tiles draw from those, never from `boundary`.
     grids: BTreeMap<GridId, Grid>,
+    /// Each grid's outline box and projected outline, for the grids tiles.
+    grid_shapes: FxHashMap<GridId, GridShape>,
+    /// The grids' outline boxes, degrees (EPSG:4326): the grids a tile meets without a scan.
+    grid_boxes: RTree<GridBox>,
     buildings: BTreeMap<BuildingId, Building>,
     workers: BTreeMap<WorkerId, Worker>,
     categories: BTreeMap<String, Category>,
@@ -125,6 +144,8 @@ impl World {
             departments: snapshot.departments.into_iter().map(|d| (d.code.clone(), d)).collect(),
             incidents: snapshot.incidents.into_iter().map(|c| (c.id(), c)).collect(),
             positions: FxHashMap::default(),
+            grid_shapes: FxHashMap::default(),
+            grid_boxes: RTree::new(),
             links: Vec::new(),
             cell_grid: FxHashMap::default(),
             edge_points: RTree::new(),
@@ -163,6 +184,20 @@ impl World {
         }
         self.index_edges();
         self.raster = raster::CellRaster::build(self.plane, self.cell_grid.iter().map(|(&c, &i)| (c, i)));
+        self.index_grid_shapes();
+    }
+
+    /// Rebuilds the grids' tile shapes and the R-tree of their boxes from the boundaries.
+    fn index_grid_shapes(&mut self) {
+        self.grid_shapes.clear();
+        let mut boxes = Vec::with_capacity(self.grids.len());
+        for grid in self.grids.values() {
+            let Some(bbox) = grid.boundary.bounding_rect() else { continue };
+            let projected = ProjectedPolygons::from_degrees(&grid.boundary).ok();
+            boxes.push(GridBox::new(Rectangle::from_corners([bbox.min().x, bbox.min().y], [bbox.max().x, bbox.max().y]), grid.id));
+            self.grid_shapes.insert(grid.id, GridShape { bbox, projected });
+        }
+        self.grid_boxes = RTree::bulk_load(boxes);
     }
 
     /// Indexes the cells with a neighbour outside every grid: only they can be nearest to an outside point.
@@ -239,6 +274,17 @@ impl World {
     #[must_use]
     pub fn grid(&self, id: GridId) -> Option<&Grid> {
         self.grids.get(&id)
+    }
+
+    /// The grids whose outline's bounding box meets `bbox` (`[min_lon, min_lat, max_lon, max_lat]`,
+    /// degrees, edges included), in id order as [`Self::grids`], each with its tile shape. A grid
+    /// with an empty outline meets nothing.
+    #[must_use]
+    pub fn grids_in_bbox(&self, bbox: [f64; 4]) -> Vec<(&Grid, &GridShape)> {
+        let envelope = rstar::AABB::from_corners([bbox[0], bbox[1]], [bbox[2], bbox[3]]);
+        let mut ids: Vec<GridId> = self.grid_boxes.locate_in_envelope_intersecting(&envelope).map(|b| b.data).collect();
+        ids.sort_unstable();
+        ids.into_iter().filter_map(|id| Some((self.grids.get(&id)?, self.grid_shapes.get(&id)?))).collect()
     }
 
     /// The hierarchy above a grid.

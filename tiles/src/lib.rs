@@ -37,6 +37,9 @@ pub mod tms;
 pub use h3agg::{
     Aggregation, CellAggregate, H3AggError, add_h3_layer, resolution_for_zoom, roll_up,
 };
-pub use mvt::{DEFAULT_BUFFER, DEFAULT_EXTENT, Layer, MvtError, TileBuilder, TileOptions, Value};
+pub use mvt::{
+    DEFAULT_BUFFER, DEFAULT_EXTENT, Layer, MvtError, ProjectedPolygons, TileBuilder, TileOptions,
+    Value,
+};
 pub use simplify::simplify_for_zoom;
 pub use tms::{MAX_ZOOM, TileId, TileRange, TmsError, tiles_covering};

@@ -7,16 +7,20 @@
 //! the caller's business.
 //!
 //! Code map: `tile` ([`TileBuilder`], [`TileOptions`]) → `layer` ([`Layer`], the per-feature
-//! pipeline) → `clip`, `geometry` (commands, winding) → `value` ([`Value`]) → `wire` (protobuf).
+//! pipeline) → `clip`, `geometry` (commands, winding) → `value` ([`Value`]) → `wire` (protobuf);
+//! `projected` ([`ProjectedPolygons`]: shapes projected once for many tiles). `reference` (tests
+//! only) keeps the plain pipeline the fast paths are checked against.
 
 mod clip;
 mod geometry;
 mod layer;
+mod projected;
 mod tile;
 mod value;
 mod wire;
 
 pub use layer::Layer;
+pub use projected::ProjectedPolygons;
 pub use tile::{DEFAULT_BUFFER, DEFAULT_EXTENT, TileBuilder, TileOptions};
 pub use value::Value;
 
@@ -43,5 +47,7 @@ pub enum MvtError {
     UnsupportedGeometry { kind: &'static str },
 }
 
+#[cfg(test)]
+mod reference;
 #[cfg(test)]
 mod tests;

@@ -22,20 +22,51 @@ pub fn simplify_line_units(line: &[Coord<f64>], tolerance: f64) -> Vec<Coord<f64
 /// units); returns the input unchanged if the result would be degenerate or change winding.
 #[must_use]
 pub fn simplify_ring_units(ring: &[Coord<f64>], tolerance: f64) -> Vec<Coord<f64>> {
+    let mut out = Vec::new();
+    simplify_ring_into(ring, tolerance, &mut Scratch::default(), &mut out);
+    out
+}
+
+/// Buffers Douglas–Peucker reuses from ring to ring, so drawing a tile allocates nothing per ring.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    keep: Vec<bool>,
+    spans: Vec<(usize, usize)>,
+    closed: Vec<Coord<f64>>,
+}
+
+/// [`simplify_ring_units`] into `out` (cleared first), with reused buffers.
+pub(crate) fn simplify_ring_into(
+    ring: &[Coord<f64>],
+    tolerance: f64,
+    scratch: &mut Scratch,
+    out: &mut Vec<Coord<f64>>,
+) {
+    out.clear();
     if tolerance <= 0.0 || ring.len() < 5 {
-        return ring.to_vec();
+        out.extend_from_slice(ring);
+        return;
     }
-    let mut closed = ring.to_vec();
-    if closed.first() != closed.last() {
-        closed.push(closed[0]);
+    let Scratch {
+        keep,
+        spans,
+        closed,
+    } = scratch;
+    let closed: &[Coord<f64>] = if ring.first() == ring.last() {
+        ring
+    } else {
+        closed.clear();
+        closed.extend_from_slice(ring);
+        closed.push(ring[0]);
+        closed
+    };
+    douglas_peucker_into(closed, tolerance, keep, spans, out);
+    let before = signed_area2(closed);
+    let after = signed_area2(out);
+    if out.len() < 4 || after == 0.0 || before.signum() != after.signum() {
+        out.clear();
+        out.extend_from_slice(ring);
     }
-    let simplified = douglas_peucker(&closed, tolerance);
-    let before = signed_area2(&closed);
-    let after = signed_area2(&simplified);
-    if simplified.len() < 4 || after == 0.0 || before.signum() != after.signum() {
-        return ring.to_vec();
-    }
-    simplified
 }
 
 /// Douglas–Peucker in tile units, as `geo::Simplify` (a vertex stays when it lies farther than
@@ -43,15 +74,38 @@ pub fn simplify_ring_units(ring: &[Coord<f64>], tolerance: f64) -> Vec<Coord<f64
 /// allocations and square roots: it runs for every ring of every tile drawn, and `geo`'s recursive
 /// version with `hypot` was the largest cost of drawing an uncached grids tile (BENCHMARKS.md).
 fn douglas_peucker(points: &[Coord<f64>], tolerance: f64) -> Vec<Coord<f64>> {
+    let mut out = Vec::new();
+    douglas_peucker_into(
+        points,
+        tolerance,
+        &mut Vec::new(),
+        &mut Vec::new(),
+        &mut out,
+    );
+    out
+}
+
+/// [`douglas_peucker`] into `out` (cleared first), with `keep` and `spans` as reused buffers.
+fn douglas_peucker_into(
+    points: &[Coord<f64>],
+    tolerance: f64,
+    keep: &mut Vec<bool>,
+    spans: &mut Vec<(usize, usize)>,
+    out: &mut Vec<Coord<f64>>,
+) {
+    out.clear();
     let n = points.len();
     if n < 3 {
-        return points.to_vec();
+        out.extend_from_slice(points);
+        return;
     }
     let tolerance2 = tolerance * tolerance;
-    let mut keep = vec![false; n];
+    keep.clear();
+    keep.resize(n, false);
     keep[0] = true;
     keep[n - 1] = true;
-    let mut spans = vec![(0, n - 1)];
+    spans.clear();
+    spans.push((0, n - 1));
     while let Some((a, b)) = spans.pop() {
         if b <= a + 1 {
             continue;
@@ -62,7 +116,11 @@ fn douglas_peucker(points: &[Coord<f64>], tolerance: f64) -> Vec<Coord<f64>> {
         let (mut far, mut far2) = (a, 0.0);
         for (i, p) in points.iter().enumerate().take(b).skip(a + 1) {
             // Squared distance from p to the segment a–b (to a itself when a and b coincide).
-            let t = if length2 > 0.0 { (((p.x - pa.x) * dx + (p.y - pa.y) * dy) / length2).clamp(0.0, 1.0) } else { 0.0 };
+            let t = if length2 > 0.0 {
+                (((p.x - pa.x) * dx + (p.y - pa.y) * dy) / length2).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
             let (ex, ey) = (p.x - (pa.x + t * dx), p.y - (pa.y + t * dy));
             let d2 = ex * ex + ey * ey;
             if d2 > far2 {
@@ -75,17 +133,20 @@ fn douglas_peucker(points: &[Coord<f64>], tolerance: f64) -> Vec<Coord<f64>> {
             spans.push((far, b));
         }
     }
-    points.iter().zip(keep).filter_map(|(p, k)| k.then_some(*p)).collect()
+    out.extend(
+        points
+            .iter()
+            .zip(keep.iter())
+            .filter_map(|(p, &k)| k.then_some(*p)),
+    );
 }
 
 /// Twice the signed shoelace area of a ring (closed or open), in squared input units.
 pub(crate) fn signed_area2(ring: &[Coord<f64>]) -> f64 {
-    let n = ring.len();
-    (0..n)
-        .map(|i| {
-            let (a, b) = (ring[i], ring[(i + 1) % n]);
-            a.x * b.y - b.x * a.y
-        })
+    // Pairs (i, i + 1) with the last wrapping to the first, summed in index order.
+    ring.iter()
+        .zip(ring.iter().cycle().skip(1))
+        .map(|(a, b)| a.x * b.y - b.x * a.y)
         .sum()
 }
 
@@ -207,7 +268,9 @@ mod tests {
         // test needs no dependency) with some repeated points and a closed ring.
         let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = || {
-            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             f64::from(u32::try_from(state >> 40).expect("24 bits")) / f64::from(1u32 << 24) - 0.5
         };
         for case in 0..200 {
@@ -226,7 +289,8 @@ mod tests {
             }
             for tolerance in [0.5, 1.0, 3.0] {
                 let ours = douglas_peucker(&line, tolerance);
-                let reference = geo::Simplify::simplify(&LineString::new(line.clone()), tolerance).0;
+                let reference =
+                    geo::Simplify::simplify(&LineString::new(line.clone()), tolerance).0;
                 assert_eq!(ours, reference, "case {case}, tolerance {tolerance}");
             }
         }

@@ -185,9 +185,12 @@ fn gzip(raw: &[u8]) -> Vec<u8> {
     encoder.finish().expect("gzip into memory")
 }
 
-fn encoded(raw: Vec<u8>, expires: Option<chrono::DateTime<chrono::Utc>>) -> Encoded {
+/// The tile ready to send. `with_gzip: false` (a tile drawn for this request alone, whose client did
+/// not ask for gzip) leaves the gzip body empty; `respond` then never looks at it.
+fn encoded(raw: Vec<u8>, expires: Option<chrono::DateTime<chrono::Utc>>, with_gzip: bool) -> Encoded {
     let etag = hex::encode(&Sha256::digest(&raw)[..8]);
-    Encoded { gzip: gzip(&raw), raw, etag, expires }
+    let gzip_body = if with_gzip { gzip(&raw) } else { Vec::new() };
+    Encoded { gzip: gzip_body.into(), raw: raw.into(), etag, expires }
 }
 
 /// `GET /tiles/{layer}/{z}/{x}/{y}.mvt`.
@@ -241,7 +244,9 @@ pub async fn tile(
                 tracing::error!(error = %e, layer = spec.name, %tile, "rendering a tile");
                 ApiError::internal()
             })?;
-            let encoded = Arc::new(encoded(raw, expires));
+            // A cached tile keeps both bodies for the clients to come; one drawn for this request only
+            // is compressed only when this client takes gzip.
+            let encoded = Arc::new(encoded(raw, expires, !bypass || accepts_gzip(&headers)));
             if !bypass {
                 cache.insert(index, tile, scope, epoch, Arc::clone(&encoded));
             }
@@ -275,6 +280,7 @@ fn respond(headers: &HeaderMap, encoded: &Encoded) -> Response {
     let mut response = if matches {
         StatusCode::NOT_MODIFIED.into_response()
     } else if gz {
+        // `Bytes`: the cached body is shared, not copied, into the response.
         let mut r = encoded.gzip.clone().into_response();
         r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         r

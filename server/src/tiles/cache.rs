@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use axum::body::Bytes;
 use gridwatch_tiles::TileId;
 use rustc_hash::FxHashMap;
 
@@ -24,12 +25,13 @@ pub enum ScopeKey {
     Grids(Arc<[i64]>),
 }
 
-/// An encoded tile, ready to send.
+/// An encoded tile, ready to send. The bodies are `Bytes` so a cache hit hands them to the response
+/// without copying.
 #[derive(Debug)]
 pub struct Encoded {
-    pub raw: Vec<u8>,
+    pub raw: Bytes,
     /// `raw` gzip-compressed (empty when `raw` is empty).
-    pub gzip: Vec<u8>,
+    pub gzip: Bytes,
     /// Strong validator of `raw`: the first 16 hex digits of its SHA-256.
     pub etag: String,
     /// After this time the tile may be wrong (see `RenderCtx::expires`): not served from the cache.
@@ -185,7 +187,7 @@ mod tests {
     use super::*;
 
     fn enc(n: usize) -> Arc<Encoded> {
-        Arc::new(Encoded { raw: vec![1; n], gzip: Vec::new(), etag: String::new(), expires: None })
+        Arc::new(Encoded { raw: vec![1; n].into(), gzip: Bytes::new(), etag: String::new(), expires: None })
     }
 
     fn now() -> chrono::DateTime<chrono::Utc> {
@@ -196,7 +198,7 @@ mod tests {
     fn an_entry_is_not_served_from_its_expiry_on() {
         let cache = TileCache::new(1 << 20, 1);
         let expires = now() + chrono::Duration::seconds(60);
-        let e = Arc::new(Encoded { raw: vec![1], gzip: Vec::new(), etag: String::new(), expires: Some(expires) });
+        let e = Arc::new(Encoded { raw: vec![1].into(), gzip: Bytes::new(), etag: String::new(), expires: Some(expires) });
         assert!(cache.insert(0, t(1, 0, 0), ScopeKey::All, 0, e));
         assert!(cache.get(0, t(1, 0, 0), &ScopeKey::All, now()).is_some());
         assert!(cache.get(0, t(1, 0, 0), &ScopeKey::All, expires).is_some(), "a case is not overdue at its deadline");

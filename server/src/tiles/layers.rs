@@ -207,14 +207,12 @@ fn communities(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtErr
     Ok(())
 }
 
+/// Grid outlines: the world keeps each grid's box in an R-tree and its outline projected once to
+/// web-mercator (`World::grids_in_bbox`), so a tile visits only the grids it meets and does no
+/// trigonometry per vertex; the bytes equal drawing the outlines from degrees (tested below).
 fn grids(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> {
-    let bounds = buffered_bounds(ctx);
-    let drawn: Vec<(&crate::domain::Grid, Rect<f64>)> = ctx
-        .world
-        .grids()
-        .filter(|g| ctx.visibility.grid(g.id))
-        .filter_map(|g| g.boundary.bounding_rect().filter(|r| meets(bounds, Some(*r))).map(|r| (g, r)))
-        .collect();
+    let b = buffered_bounds(ctx);
+    let drawn = ctx.world.grids_in_bbox([b.min().x, b.min().y, b.max().x, b.max().y]);
     let mut primary = HashMap::new();
     for w in ctx.world.workers() {
         for d in w.grids.iter().filter(|d| d.responsibility == Responsibility::Primary) {
@@ -222,19 +220,28 @@ fn grids(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> {
         }
     }
     let layer = tile.layer("grids")?;
-    for (g, _) in drawn {
-        let mut props = vec![
+    let mut props = Vec::with_capacity(7);
+    for (g, shape) in drawn {
+        if !ctx.visibility.grid(g.id) {
+            continue;
+        }
+        props.clear();
+        props.extend([
             ("id", Value::Int(g.id.0)),
             ("code", Value::from(g.code.as_str())),
             ("name", Value::from(g.name.as_str())),
             ("households", Value::Uint(u64::from(g.households))),
             ("open_cases", n(ctx.world.open_cases_of_grid(g.id))),
-        ];
+        ]);
         if let Some(w) = primary.get(&g.id) {
             props.push(("worker_id", Value::Int(w.id.0)));
             props.push(("worker", Value::from(w.name.as_str())));
         }
-        layer.add_feature_with_id(id(g.id.0), &Geometry::MultiPolygon(g.boundary.clone()), &props)?;
+        if let Some(projected) = &shape.projected {
+            layer.add_projected(Some(id(g.id.0)), projected, &props)?;
+        } else {
+            layer.add_feature_with_id(id(g.id.0), &Geometry::MultiPolygon(g.boundary.clone()), &props)?;
+        }
     }
     Ok(())
 }
@@ -438,4 +445,120 @@ fn named(kind: &str, name: Option<&str>) -> Vec<(&'static str, Value)> {
         props.push(("name", Value::from(name)));
     }
     props
+}
+
+#[cfg(test)]
+mod tests {
+    use geo::BoundingRect;
+    use gridwatch_geodata::{PartitionRules, Preset, plan_city, synthetic_city};
+    use gridwatch_tiles::{TileId, tiles_covering};
+    use rustc_hash::FxHashSet;
+
+    use super::*;
+    use crate::city::{snapshot_of, to_new_city};
+    use crate::tiles::render;
+    use crate::world::{Visibility, World};
+
+    /// The grids layer as it was drawn before the world kept projected outlines: every grid's box
+    /// computed, every outline handed over in degrees.
+    fn grids_from_degrees(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> {
+        let bounds = buffered_bounds(ctx);
+        let mut primary = HashMap::new();
+        for w in ctx.world.workers() {
+            for d in w.grids.iter().filter(|d| d.responsibility == Responsibility::Primary) {
+                primary.insert(d.grid_id, w);
+            }
+        }
+        let layer = tile.layer("grids")?;
+        for g in ctx.world.grids().filter(|g| ctx.visibility.grid(g.id) && meets(bounds, g.boundary.bounding_rect())) {
+            let mut props = vec![
+                ("id", Value::Int(g.id.0)),
+                ("code", Value::from(g.code.as_str())),
+                ("name", Value::from(g.name.as_str())),
+                ("households", Value::Uint(u64::from(g.households))),
+                ("open_cases", n(ctx.world.open_cases_of_grid(g.id))),
+            ];
+            if let Some(w) = primary.get(&g.id) {
+                props.push(("worker_id", Value::Int(w.id.0)));
+                props.push(("worker", Value::from(w.name.as_str())));
+            }
+            layer.add_feature_with_id(id(g.id.0), &Geometry::MultiPolygon(g.boundary.clone()), &props)?;
+        }
+        Ok(())
+    }
+
+    fn dongjie() -> World {
+        let dataset = synthetic_city(Preset::Dongjie, 1);
+        let plan = plan_city(&dataset, h3o::Resolution::Twelve, &PartitionRules::default()).expect("a plan");
+        World::from_snapshot(snapshot_of(&to_new_city(&dataset, &plan)))
+    }
+
+    fn city_bounds(world: &World) -> Rect<f64> {
+        let boxes: Vec<Rect<f64>> = world.grids().filter_map(|g| g.boundary.bounding_rect()).collect();
+        let fold = |f: fn(f64, f64) -> f64, pick: fn(&Rect<f64>) -> f64| boxes.iter().map(pick).reduce(f).expect("grids");
+        Rect::new(
+            Coord { x: fold(f64::min, |r| r.min().x), y: fold(f64::min, |r| r.min().y) },
+            Coord { x: fold(f64::max, |r| r.max().x), y: fold(f64::max, |r| r.max().y) },
+        )
+    }
+
+    #[test]
+    fn grids_tiles_are_the_bytes_of_drawing_every_outline_from_degrees() {
+        let world = dongjie();
+        // Half the grids, as a scoped token sees them.
+        let some: FxHashSet<_> = world.grids().map(|g| g.id).step_by(2).collect();
+        let spec = &LAYERS[crate::tiles::layer_index("grids").expect("grids")];
+        let reference = LayerSpec { render: grids_from_degrees, ..*spec };
+        let bounds = widen(city_bounds(&world), 0.05);
+        let (mut tiles, mut drawn) = (0, 0);
+        for z in 12..=17 {
+            for tile in tiles_covering(bounds, z).expect("valid bounds") {
+                for visibility in [Visibility::All, Visibility::Grids(some.clone())] {
+                    let ctx = |t: TileId| RenderCtx {
+                        world: &world,
+                        visibility: &visibility,
+                        tile: t,
+                        now: chrono::Utc::now(),
+                        patrol_visits: Vec::new(),
+                        expires: std::cell::Cell::new(None),
+                    };
+                    let ours = render(spec, &ctx(tile)).expect("renders");
+                    assert_eq!(ours, render(&reference, &ctx(tile)).expect("renders"), "grids tile {tile}");
+                    tiles += 1;
+                    drawn += usize::from(!ours.is_empty());
+                }
+            }
+        }
+        assert!(tiles > 300 && drawn * 2 > tiles, "{drawn} of {tiles} tiles drawn");
+    }
+
+    #[test]
+    fn grid_boxes_find_exactly_the_grids_whose_outline_box_meets_a_box() {
+        let world = dongjie();
+        let city = city_bounds(&world);
+        let mut state: u64 = 7;
+        let mut next = || {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            f64::from(u32::try_from(state >> 40).expect("24 bits")) / f64::from(1u32 << 24)
+        };
+        for g in world.grids() {
+            let shape = &world.grids_in_bbox([-180.0, -90.0, 180.0, 90.0]).into_iter().find(|(x, _)| x.id == g.id).expect("every grid").1;
+            assert_eq!(Some(shape.bbox), g.boundary.bounding_rect());
+            assert_eq!(shape.projected.as_ref(), Some(&gridwatch_tiles::ProjectedPolygons::from_degrees(&g.boundary).expect("finite")));
+        }
+        for _ in 0..2000 {
+            let (w, h) = (city.width() * next() * 0.3, city.height() * next() * 0.3);
+            let x = city.min().x - w + next() * (city.width() + w);
+            let y = city.min().y - h + next() * (city.height() + h);
+            let bbox = Rect::new(Coord { x, y }, Coord { x: x + w, y: y + h });
+            let expected: Vec<_> = world.grids().filter(|g| meets(bbox, g.boundary.bounding_rect())).map(|g| g.id).collect();
+            let found: Vec<_> = world.grids_in_bbox([x, y, x + w, y + h]).into_iter().map(|(g, _)| g.id).collect();
+            assert_eq!(found, expected, "{bbox:?}");
+        }
+        // A box touching a grid's box only at its edge still meets it, as before.
+        let g = world.grids().next().expect("a grid");
+        let r = g.boundary.bounding_rect().expect("an outline");
+        let edge = [r.max().x, r.max().y, r.max().x + 0.01, r.max().y + 0.01];
+        assert!(world.grids_in_bbox(edge).iter().any(|(x, _)| x.id == g.id));
+    }
 }

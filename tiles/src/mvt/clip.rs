@@ -42,7 +42,7 @@ impl ClipBox {
             max.x = max.x.max(c.x);
             max.y = max.y.max(c.y);
         }
-        if max.x < self.lo || max.y < self.lo || min.x > self.hi || min.y > self.hi {
+        if self.apart(min, max) {
             Relation::Apart
         } else {
             Relation::Across
@@ -127,17 +127,31 @@ impl ClipBox {
     /// Sutherland–Hodgman: the ring clipped to the square, open (no repeated closing point).
     /// A ring that crosses the square several times may come back with edges running along
     /// the square's sides; that is valid in MVT and disappears once the tile is rendered.
+    #[cfg(test)]
     pub fn clip_ring(self, ring: &[Coord<f64>]) -> Vec<Coord<f64>> {
-        let mut points: Vec<Coord<f64>> = ring.to_vec();
-        if points.len() > 1 && points.first() == points.last() {
-            points.pop();
+        let mut out = Vec::new();
+        self.clip_ring_into(ring, &mut out, &mut Vec::new());
+        out
+    }
+
+    /// [`Self::clip_ring`] into `out` (cleared first), with `spare` as a reused second buffer.
+    pub fn clip_ring_into(
+        self,
+        ring: &[Coord<f64>],
+        out: &mut Vec<Coord<f64>>,
+        spare: &mut Vec<Coord<f64>>,
+    ) {
+        out.clear();
+        out.extend_from_slice(ring);
+        if out.len() > 1 && out.first() == out.last() {
+            out.pop();
         }
         // Quick accept: nothing to cut.
-        if points.iter().all(|&c| self.contains(c)) {
-            return points;
+        if out.iter().all(|&c| self.contains(c)) {
+            return;
         }
         for side in 0..4 {
-            if points.is_empty() {
+            if out.is_empty() {
                 break;
             }
             let inside = |c: Coord<f64>| match side {
@@ -165,22 +179,29 @@ impl ClipBox {
                     }
                 }
             };
-            let input = std::mem::take(&mut points);
+            std::mem::swap(out, spare);
+            out.clear();
+            let input: &[Coord<f64>] = spare;
             let mut prev = input[input.len() - 1];
-            for &cur in &input {
+            for &cur in input {
                 match (inside(prev), inside(cur)) {
-                    (true, true) => points.push(cur),
-                    (true, false) => points.push(cross(prev, cur)),
+                    (true, true) => out.push(cur),
+                    (true, false) => out.push(cross(prev, cur)),
                     (false, true) => {
-                        points.push(cross(prev, cur));
-                        points.push(cur);
+                        out.push(cross(prev, cur));
+                        out.push(cur);
                     }
                     (false, false) => {}
                 }
                 prev = cur;
             }
         }
-        points
+    }
+
+    /// Whether a box (`min`, `max` corners, tile units) lies wholly apart from the square, as
+    /// [`Self::relate`] decides `Apart` for a ring with that bounding box.
+    pub fn apart(self, min: Coord<f64>, max: Coord<f64>) -> bool {
+        max.x < self.lo || max.y < self.lo || min.x > self.hi || min.y > self.hi
     }
 }
 

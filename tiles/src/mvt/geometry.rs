@@ -45,34 +45,45 @@ pub fn round_path(coords: &[Coord<f64>]) -> Vec<Point> {
 /// Twice the signed area of an open ring by the MVT spec's shoelace sum (positive = clockwise
 /// on screen, with `y` down).
 pub fn area2(ring: &[Point]) -> i64 {
-    let n = ring.len();
-    (0..n)
-        .map(|i| {
-            let (a, b) = (ring[i], ring[(i + 1) % n]);
-            i64::from(a.0) * i64::from(b.1) - i64::from(b.0) * i64::from(a.1)
-        })
+    ring.iter()
+        .zip(ring.iter().cycle().skip(1))
+        .map(|(&a, &b)| i64::from(a.0) * i64::from(b.1) - i64::from(b.0) * i64::from(a.1))
         .sum()
 }
 
 /// Rounds a ring (closed or open) and returns it open, with the winding MVT wants: positive
 /// area for an exterior ring, negative for an interior one. `None` if the rounded ring has
-/// fewer than three distinct vertices or no area.
+/// fewer than three distinct vertices or no area. The encoder uses [`prepare_ring_into`]; this
+/// allocating form serves the tests and the reference pipeline.
+#[cfg(test)]
 pub fn prepare_ring(coords: &[Coord<f64>], exterior: bool) -> Option<Vec<Point>> {
-    let mut ring = round_path(coords);
+    let mut ring = Vec::new();
+    prepare_ring_into(coords, exterior, &mut ring).then_some(ring)
+}
+
+/// [`prepare_ring`] into `ring` (cleared first); `false` where that gives `None`.
+pub fn prepare_ring_into(coords: &[Coord<f64>], exterior: bool, ring: &mut Vec<Point>) -> bool {
+    ring.clear();
+    for &c in coords {
+        let p = round(c);
+        if ring.last() != Some(&p) {
+            ring.push(p);
+        }
+    }
     while ring.len() > 1 && ring.first() == ring.last() {
         ring.pop();
     }
     if ring.len() < 3 {
-        return None;
+        return false;
     }
-    let area = area2(&ring);
+    let area = area2(ring);
     if area == 0 {
-        return None;
+        return false;
     }
     if (area > 0) != exterior {
         ring.reverse();
     }
-    Some(ring)
+    true
 }
 
 /// Builds one feature's command stream; the cursor carries over between parts as the spec says.

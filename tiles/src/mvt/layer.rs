@@ -11,10 +11,11 @@ use geo::{Coord, CoordsIter, Geometry, LineString, Polygon};
 
 use super::MvtError;
 use super::clip::{ClipBox, Relation};
-use super::geometry::{Commands, GeomType, Point, prepare_ring, round, round_path};
+use super::geometry::{Commands, GeomType, Point, prepare_ring_into, round, round_path};
+use super::projected::{ProjectedPolygons, ProjectedRing};
 use super::value::{Value, ValueKey};
 use super::wire;
-use crate::simplify::{simplify_line_units, simplify_ring_units};
+use crate::simplify::{self, simplify_line_units, simplify_ring_into, simplify_ring_units};
 use crate::tms::{TileId, world_units};
 
 /// How a tile maps degrees to integer tile coordinates, shared by its layers.
@@ -34,6 +35,17 @@ impl Projection {
         Coord {
             x: (w.x - f64::from(self.tile.x())) * scale,
             y: (w.y - f64::from(self.tile.y())) * scale,
+        }
+    }
+
+    /// A point in world fractions (see `projected`) to fractional tile units. Scaling by `2^z`
+    /// is exact, so this equals [`Self::project`] of the point's degrees bit for bit.
+    fn project_world(&self, w: Coord<f64>) -> Coord<f64> {
+        let n = f64::from(1u32 << self.tile.z());
+        let scale = f64::from(self.extent);
+        Coord {
+            x: (w.x * n - f64::from(self.tile.x())) * scale,
+            y: (w.y * n - f64::from(self.tile.y())) * scale,
         }
     }
 
@@ -64,6 +76,25 @@ pub struct Layer {
     commands: Commands,
     tags: Vec<u32>,
     scratch: Vec<u8>,
+    rings: RingBuffers,
+}
+
+/// A ring to draw: degrees (EPSG:4326), or world fractions with its box (`projected`).
+#[derive(Clone, Copy)]
+enum RingIn<'a> {
+    Degrees(&'a [Coord<f64>]),
+    World(&'a ProjectedRing),
+}
+
+/// Buffers the polygon pipeline reuses from ring to ring and feature to feature.
+#[derive(Debug, Default)]
+struct RingBuffers {
+    projected: Vec<Coord<f64>>,
+    exterior: Vec<Coord<f64>>,
+    clipped: Vec<Coord<f64>>,
+    spare: Vec<Coord<f64>>,
+    rounded: Vec<Point>,
+    simplify: simplify::Scratch,
 }
 
 impl Layer {
@@ -80,6 +111,7 @@ impl Layer {
             commands: Commands::default(),
             tags: Vec::new(),
             scratch: Vec::new(),
+            rings: RingBuffers::default(),
         }
     }
 
@@ -99,6 +131,12 @@ impl Layer {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.feature_count == 0
+    }
+
+    /// The geometry commands of the last feature added (tests compare pipelines by them).
+    #[cfg(test)]
+    pub(crate) fn last_geometry(&self) -> &[u32] {
+        &self.commands.out
     }
 
     /// Adds a feature without an id; see [`Layer::add_feature_with_id`].
@@ -128,6 +166,31 @@ impl Layer {
         self.add(Some(id), geometry, properties)
     }
 
+    /// Adds a polygon feature from a shape projected once ([`ProjectedPolygons`]), with an
+    /// optional id. The tile is the same as [`Layer::add_feature_with_id`] of the shape's
+    /// `MultiPolygon` in degrees gives, byte for byte, without the per-vertex mercator projection.
+    pub fn add_projected(
+        &mut self,
+        id: Option<u64>,
+        shape: &ProjectedPolygons,
+        properties: &[(&str, Value)],
+    ) -> Result<bool, MvtError> {
+        check_properties(properties)?;
+        self.commands.reset();
+        let mut any = false;
+        for polygon in &shape.polygons {
+            any |= self.polygon(
+                RingIn::World(&polygon.exterior),
+                polygon.interiors.iter().map(RingIn::World),
+            );
+        }
+        if !any {
+            return Ok(false);
+        }
+        self.finish(id, GeomType::Polygon, properties);
+        Ok(true)
+    }
+
     fn add(
         &mut self,
         id: Option<u64>,
@@ -140,13 +203,7 @@ impl Layer {
         {
             return Err(MvtError::NonFiniteCoordinate { lon: c.x, lat: c.y });
         }
-        for (i, (key, _)) in properties.iter().enumerate() {
-            if properties[..i].iter().any(|(k, _)| k == key) {
-                return Err(MvtError::DuplicateProperty {
-                    key: (*key).to_owned(),
-                });
-            }
-        }
+        check_properties(properties)?;
         self.commands.reset();
         let kind = match geometry {
             Geometry::Point(p) => self.points(&[p.0]),
@@ -170,6 +227,12 @@ impl Layer {
         let Some(kind) = kind else {
             return Ok(false);
         };
+        self.finish(id, kind, properties);
+        Ok(true)
+    }
+
+    /// Writes the feature whose geometry is in `self.commands`.
+    fn finish(&mut self, id: Option<u64>, kind: GeomType, properties: &[(&str, Value)]) {
         self.tags.clear();
         for (key, value) in properties {
             let k = self.key(key);
@@ -186,7 +249,6 @@ impl Layer {
         wire::put_packed_field(&mut self.scratch, 4, &self.commands.out);
         wire::put_bytes_field(&mut self.features, 2, &self.scratch);
         self.feature_count += 1;
-        Ok(true)
     }
 
     fn key(&mut self, key: &str) -> u32 {
@@ -243,52 +305,111 @@ impl Layer {
     }
 
     fn polygons(&mut self, polygons: &[Polygon<f64>]) -> Option<GeomType> {
-        let clip = self.projection.clip_box();
-        let tolerance = self.projection.tolerance;
         let mut any = false;
         for polygon in polygons {
-            let ring = |line: &LineString<f64>| {
-                simplify_ring_units(&self.projection.project_line(line), tolerance)
-            };
-            let exterior = ring(polygon.exterior());
-            if clip.relate(&exterior) == Relation::Apart {
-                continue;
-            }
-            let interiors: Vec<_> = polygon.interiors().iter().map(ring).collect();
-            if interiors.iter().any(|r| clip.relate(r) == Relation::Across) {
-                // A hole cut by the edge opens onto the outside: only a real polygon
-                // intersection gets that right.
-                let projected = Polygon::new(
-                    LineString::new(exterior),
-                    interiors.into_iter().map(LineString::new).collect(),
-                );
-                for part in clip.clip_polygon(&projected) {
-                    any |= self.polygon_rings(part.exterior(), part.interiors());
-                }
-            } else {
-                let exterior = LineString::new(clip.clip_ring(&exterior));
-                // Holes apart from the square clip to nothing and are dropped below.
-                let interiors: Vec<_> = interiors
-                    .into_iter()
-                    .filter(|r| clip.relate(r) == Relation::Inside)
-                    .map(LineString::new)
-                    .collect();
-                any |= self.polygon_rings(&exterior, &interiors);
-            }
+            any |= self.polygon(
+                RingIn::Degrees(&polygon.exterior().0),
+                polygon.interiors().iter().map(|r| RingIn::Degrees(&r.0)),
+            );
         }
         any.then_some(GeomType::Polygon)
     }
 
+    /// Projects, simplifies, clips, rounds and writes one polygon; `false` if nothing of it is
+    /// left in the tile.
+    ///
+    /// A ring whose unsimplified box lies apart from the buffered tile is not simplified:
+    /// simplification keeps a subset of the vertices, so the simplified ring would lie apart too
+    /// and be dropped. Everything else follows the one pipeline, so culling changes no byte
+    /// (tested against the pipeline without it in `mvt/reference`).
+    fn polygon<'a, I>(&mut self, exterior: RingIn<'a>, interiors: I) -> bool
+    where
+        I: Iterator<Item = RingIn<'a>> + Clone,
+    {
+        let projection = self.projection;
+        let clip = projection.clip_box();
+        let tolerance = projection.tolerance;
+        let b = &mut self.rings;
+        if !project_ring(&projection, exterior, &mut b.projected) {
+            return false;
+        }
+        simplify_ring_into(&b.projected, tolerance, &mut b.simplify, &mut b.exterior);
+        if clip.relate(&b.exterior) == Relation::Apart {
+            return false;
+        }
+        if interiors.clone().next().is_none() {
+            clip.clip_ring_into(&b.exterior, &mut b.clipped, &mut b.spare);
+            if !prepare_ring_into(&b.clipped, true, &mut b.rounded) {
+                return false;
+            }
+            self.commands.ring(&b.rounded);
+            return true;
+        }
+        // With holes (rare in grids): holes apart from the tile are only projected, unless a
+        // hole crosses the edge and the exact polygon intersection needs them all.
+        let mut holes: Vec<Option<Vec<Coord<f64>>>> = interiors
+            .clone()
+            .map(|hole| {
+                project_ring(&projection, hole, &mut b.projected)
+                    .then(|| simplify_ring_units(&b.projected, tolerance))
+            })
+            .collect();
+        let exterior = std::mem::take(&mut b.exterior);
+        let drawn = if holes
+            .iter()
+            .flatten()
+            .any(|r| clip.relate(r) == Relation::Across)
+        {
+            // A hole cut by the edge opens onto the outside: only a real polygon
+            // intersection gets that right.
+            for (slot, hole) in holes.iter_mut().zip(interiors) {
+                if slot.is_none() {
+                    project_ring(&projection, hole, &mut b.projected);
+                    *slot = Some(simplify_ring_units(&b.projected, tolerance));
+                }
+            }
+            let projected = Polygon::new(
+                LineString::new(exterior.clone()),
+                holes.into_iter().flatten().map(LineString::new).collect(),
+            );
+            let mut any = false;
+            for part in clip.clip_polygon(&projected) {
+                any |= self.polygon_rings(
+                    &part.exterior().0,
+                    part.interiors().iter().map(|r| r.0.as_slice()),
+                );
+            }
+            any
+        } else {
+            let mut clipped = Vec::new();
+            clip.clip_ring_into(&exterior, &mut clipped, &mut b.spare);
+            // Holes apart from the square clip to nothing and are dropped here.
+            let inside: Vec<Vec<Coord<f64>>> = holes
+                .into_iter()
+                .flatten()
+                .filter(|r| clip.relate(r) == Relation::Inside)
+                .collect();
+            self.polygon_rings(&clipped, inside.iter().map(Vec::as_slice))
+        };
+        self.rings.exterior = exterior;
+        drawn
+    }
+
     /// Rounds, orients and writes one clipped polygon (tile units); `false` if its exterior
     /// ring vanished, which takes its holes with it.
-    fn polygon_rings(&mut self, exterior: &LineString<f64>, interiors: &[LineString<f64>]) -> bool {
-        let Some(exterior) = prepare_ring(&exterior.0, true) else {
+    fn polygon_rings<'r>(
+        &mut self,
+        exterior: &[Coord<f64>],
+        interiors: impl Iterator<Item = &'r [Coord<f64>]>,
+    ) -> bool {
+        let rounded = &mut self.rings.rounded;
+        if !prepare_ring_into(exterior, true, rounded) {
             return false;
-        };
-        self.commands.ring(&exterior);
+        }
+        self.commands.ring(rounded);
         for interior in interiors {
-            if let Some(interior) = prepare_ring(&interior.0, false) {
-                self.commands.ring(&interior);
+            if prepare_ring_into(interior, false, rounded) {
+                self.commands.ring(rounded);
             }
         }
         true
@@ -314,5 +435,44 @@ impl Layer {
         }
         wire::put_uint_field(&mut body, 5, u64::from(self.projection.extent));
         wire::put_bytes_field(out, 3, &body);
+    }
+}
+
+/// Every property key once, as the spec requires.
+fn check_properties(properties: &[(&str, Value)]) -> Result<(), MvtError> {
+    for (i, (key, _)) in properties.iter().enumerate() {
+        if properties[..i].iter().any(|(k, _)| k == key) {
+            return Err(MvtError::DuplicateProperty {
+                key: (*key).to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Projects a ring to tile units into `out`; `false` (and `out` left unspecified) when its box
+/// lies apart from the buffered tile. A projected ring's box is projected from its two corners:
+/// the projection only multiplies by and subtracts constants, which IEEE rounding keeps
+/// monotonic, so the corners land exactly on the projected vertices' box.
+fn project_ring(projection: &Projection, ring: RingIn<'_>, out: &mut Vec<Coord<f64>>) -> bool {
+    let clip = projection.clip_box();
+    out.clear();
+    match ring {
+        RingIn::World(r) => {
+            if !r.coords.is_empty()
+                && clip.apart(
+                    projection.project_world(r.min),
+                    projection.project_world(r.max),
+                )
+            {
+                return false;
+            }
+            out.extend(r.coords.iter().map(|&w| projection.project_world(w)));
+            true
+        }
+        RingIn::Degrees(r) => {
+            out.extend(r.iter().map(|&c| projection.project(c)));
+            out.is_empty() || clip.relate(out) != Relation::Apart
+        }
     }
 }
