@@ -65,6 +65,6 @@ pub use osm_reader::{OSM_ATTRIBUTION, OsmError, read_osm_pbf};
 pub use partition::{CellLoad, PartitionRules, partition_cells, partition_cells_with_barriers};
 pub use plan::{
     CityPlan, GridFlag, GridReport, OutOfRange, PlanError, PlanReport, PlannedGrid, PlannedRegion,
-    plan_city, plan_report,
+    grid_figures, plan_city, plan_report,
 };
 pub use synthetic::{DONGJIE_HOUSEHOLDS, Preset, synthetic_city, synthetic_metropolis};

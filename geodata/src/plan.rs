@@ -15,6 +15,7 @@ mod numbering;
 mod report;
 mod territory;
 
+pub use numbering::grid_figures;
 pub use report::{GridReport, OutOfRange, PlanReport};
 
 use crate::barriers::Barriers;

@@ -72,7 +72,8 @@ fn level(level: Level) -> RegionLevel {
     }
 }
 
-fn flag(flag: PlanFlag) -> GridFlag {
+/// geodata's grid flag as the domain's.
+pub(crate) fn flag(flag: PlanFlag) -> GridFlag {
     match flag {
         PlanFlag::SingleBuildingOverMax { households } => GridFlag::SingleBuildingOverMax { households },
         PlanFlag::CellOverMax { households } => GridFlag::CellOverMax { households },

@@ -52,17 +52,19 @@ pub(super) fn reading_order(groups: Vec<Vec<CellIndex>>, res: Resolution) -> Vec
 }
 
 /// The `n`-th grid (1-based) of a community, with its households, building count and flag.
-pub(super) fn grid<S: BuildHasher>(
-    community_code: &str,
-    n: usize,
-    cells: Vec<CellIndex>,
+/// A grid's households, building count and flag from its cells' loads: a single cell over the
+/// maximum is flagged as a tower (one building over it) or a full cell, otherwise a grid out of
+/// `rules`' range as under or over it. Shared by the city plan and a planner's redraw.
+#[must_use]
+pub fn grid_figures<S: BuildHasher>(
+    cells: &[CellIndex],
     loads: &HashMap<CellIndex, CellLoad, S>,
     rules: &PartitionRules,
-) -> PlannedGrid {
-    let (mut households, mut building_count, mut biggest) = (0_u32, 0_u32, 0_u32);
+) -> (u32, u32, Option<GridFlag>) {
+    let (mut households, mut buildings, mut biggest) = (0_u32, 0_u32, 0_u32);
     for load in cells.iter().filter_map(|c| loads.get(c)) {
         households = households.saturating_add(load.households);
-        building_count += load.buildings;
+        buildings += load.buildings;
         biggest = biggest.max(load.max_building_households);
     }
     let flag = if cells.len() == 1 && households > rules.max_households {
@@ -78,6 +80,17 @@ pub(super) fn grid<S: BuildHasher>(
     } else {
         None
     };
+    (households, buildings, flag)
+}
+
+pub(super) fn grid<S: BuildHasher>(
+    community_code: &str,
+    n: usize,
+    cells: Vec<CellIndex>,
+    loads: &HashMap<CellIndex, CellLoad, S>,
+    rules: &PartitionRules,
+) -> PlannedGrid {
+    let (households, building_count, flag) = grid_figures(&cells, loads, rules);
     PlannedGrid {
         community_code: community_code.to_owned(),
         code: format!("{community_code}{n:03}"),

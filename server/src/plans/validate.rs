@@ -296,27 +296,9 @@ pub fn figures<S: std::hash::BuildHasher>(
     cells: &[CellIndex],
     loads: &HashMap<CellIndex, gridwatch_geodata::CellLoad, S>,
 ) -> (u32, u32, Option<GridFlag>) {
-    let rules = gridwatch_geodata::PartitionRules::default();
-    let (mut households, mut buildings, mut biggest) = (0_u32, 0_u32, 0_u32);
-    for load in cells.iter().filter_map(|c| loads.get(c)) {
-        households = households.saturating_add(load.households);
-        buildings += load.buildings;
-        biggest = biggest.max(load.max_building_households);
-    }
-    let flag = if cells.len() == 1 && households > rules.max_households {
-        Some(if biggest > rules.max_households {
-            GridFlag::SingleBuildingOverMax { households }
-        } else {
-            GridFlag::CellOverMax { households }
-        })
-    } else if households < rules.min_households {
-        Some(GridFlag::UnderMin { households })
-    } else if households > rules.max_households {
-        Some(GridFlag::OverMax { households })
-    } else {
-        None
-    };
-    (households, buildings, flag)
+    let (households, buildings, flag) =
+        gridwatch_geodata::grid_figures(cells, loads, &gridwatch_geodata::PartitionRules::default());
+    (households, buildings, flag.map(crate::city::flag))
 }
 
 /// The plan's figures by geodata's report (share in range, Polsby–Popper, a reason per grid out of range).
