@@ -17,8 +17,10 @@
 //! - [`diff`] says what would move, from the in-memory world only (no SQL): cells (from code → to code),
 //!   households and buildings, the workers whose grids change, new grids without a worker, and the open
 //!   cases in moved cells with their current and new grid.
-//! - [`apply`] re-validates the draft against the world as it is now (a plan made stale by another
-//!   change is a 409 `plan-stale`; an applied one a 409 `plan-applied`), then writes one transaction:
+//! - [`apply`] re-validates the draft against the world as it is now (a plan drawn on an earlier
+//!   boundary version than the community's latest, or no longer valid, is a 409 `plan-stale`: applying
+//!   it would silently undo the change made since; an applied one a 409 `plan-applied`), then writes one
+//!   transaction:
 //!   a version row holding the community's whole assignment after the change (and, before the first
 //!   change of a community, a baseline version of the assignment as imported), the grid rows (cells,
 //!   households, building counts, flag, outline from `geodata::cells::outline`), the community's
@@ -91,6 +93,7 @@ pub fn plan_json(plan: &PlanRecord, cells: bool) -> Value {
         "created_at": plan.created_at,
         "created_by": plan.created_by,
         "version_id": plan.version,
+        "base_version_id": plan.base_version,
         "warnings": plan.warnings,
         "grids": plan.grids.iter().map(|g| {
             let mut grid = json!({"code": g.code, "name": g.name, "new": g.new, "cell_count": g.cells.len()});

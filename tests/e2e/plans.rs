@@ -297,6 +297,42 @@ async fn plans(flavor: Flavor) {
     let (_, versions) = server.get(&format!("/api/communities/{community}/versions")).await;
     assert_eq!(versions["versions"].as_array().unwrap().len(), 3, "history is append-only");
 
+    // --- A draft drawn before another change is stale: applying it would silently undo that change.
+    // Two drafts on the same grids: B takes all of A (A is left out, so emptied), and the one-cell move.
+    let latest = versions["versions"].as_array().unwrap().last().unwrap()["id"].as_i64().unwrap();
+    let merged = body(&grids, |l| {
+        let taken = std::mem::take(&mut l[a].1);
+        l[b].1.extend(taken);
+        l.retain(|(_, cells)| !cells.is_empty());
+    });
+    let (status, merge) = server.send_as(&planner, Method::POST, &base, &merged).await;
+    assert_eq!((status, merge["base_version_id"].as_i64()), (201, Some(latest)), "{merge}");
+    let (status, again) = server.send_as(&planner, Method::POST, &base, &moved).await;
+    assert_eq!(status, 201, "{again}");
+    let (status, applied) = server.send_as(&planner, Method::POST, &format!("{base}/{}/apply", merge["id"]), &json!({})).await;
+    assert_eq!(status, 200, "{applied}");
+    let merge_version = applied["version"]["id"].as_i64().unwrap();
+    let (_, merged_grids) = server.get("/api/grids?cells=true").await;
+    assert!(grids_of(&merged_grids, community).iter().all(|g| g.code != ga.code), "an emptied grid is left out of lists");
+    let (status, emptied) = server.get(&format!("/api/grids/{}", ga.id)).await;
+    assert_eq!(status, 200, "{emptied}");
+    assert_eq!((emptied["properties"]["code"].as_str(), emptied["properties"]["cell_count"].as_u64(), emptied["properties"]["households"].as_u64()),
+        (Some(ga.code.as_str()), Some(0), Some(0)), "{emptied}");
+    assert_eq!(emptied["properties"]["primary_worker_id"].as_i64(), ga.primary, "an emptied grid keeps its worker");
+    let all_of_a: BTreeMap<String, String> = ga.cells.iter().map(|c| (c.to_string(), gb.code.clone())).collect();
+    check_plans(&server, community, &grids, &all_of_a);
+    let refused = server.send_as(&planner, Method::POST, &format!("{base}/{}/apply", again["id"]), &json!({})).await;
+    assert_problem(&refused, 409, "plan-stale");
+    assert_eq!((refused.1["base_version"].as_i64(), refused.1["current_version"].as_i64()), (Some(latest), Some(merge_version)), "{}", refused.1);
+    assert_eq!(refused.1["problems"][0]["kind"], "stale");
+    let (_, unchanged) = server.get("/api/grids?cells=true").await;
+    assert_same(&merged_grids, &unchanged, "grids after a refused stale plan");
+    // Rolling back brings the emptied grid back: the same id, code, cells, outline and worker.
+    let (status, rolled) = server.send_as(&planner, Method::POST, &format!("/api/communities/{community}/versions/{baseline}/rollback"), &json!({})).await;
+    assert_eq!(status, 200, "{rolled}");
+    let (_, restored) = server.get("/api/grids?cells=true").await;
+    assert_same(&all, &restored, "grids after rolling back a change that emptied a grid");
+
     // --- The planner CLI: figures on a dry run, a draft otherwise.
     let community_arg = community.to_string();
     let output = store.cli(&["partition", "--community", &community_arg, "--dry-run"]);
@@ -315,6 +351,14 @@ async fn plans(flavor: Flavor) {
     let (status, auto) = server.send(Method::POST, &base, &json!({"auto": true})).await;
     assert_eq!(status, 201, "{auto}");
     assert_eq!(auto["kind"], "auto");
+
+    // --- The automatic plan applied: contiguous grids covering exactly the community's cells (checked
+    // by the h3 reference library); the CLI's draft, drawn on the same version, is stale after it.
+    let (status, applied) = server.send_as(&planner, Method::POST, &format!("{base}/{}/apply", auto["id"]), &json!({})).await;
+    assert_eq!(status, 200, "{applied}");
+    check_plans(&server, community, &grids, &BTreeMap::new());
+    let cli_draft = plans.last().unwrap()["id"].as_i64().unwrap();
+    assert_problem(&server.send_as(&planner, Method::POST, &format!("{base}/{cli_draft}/apply"), &json!({})).await, 409, "plan-stale");
 
     drop(server);
     store.finish().await;

@@ -31,10 +31,11 @@ pub struct Request {
 /// Validates and stores a draft; 422 naming every problem, nothing stored.
 pub async fn create(state: &AppState, principal: Option<&Principal>, community: RegionId, request: Request) -> Result<PlanRecord, ApiError> {
     let _writing = state.write_lock().await;
-    let plan = {
+    let mut plan = {
         let world = state.world();
         draft(&world, principal, community, request)?
     };
+    plan.base_version = latest_version(state, community).await?;
     let (record, event) = state.store().insert_plan(&plan).await?;
     state.commit(event, |_| {});
     Ok(record)
@@ -60,7 +61,14 @@ pub fn draft(world: &World, principal: Option<&Principal>, community: RegionId, 
         effective_at: request.effective_at,
         note: request.note,
         created_by: principal.map(|p| p.token),
+        // Set when stored, under the writer lock.
+        base_version: None,
     })
+}
+
+/// The community's latest boundary version, `None` before its first change.
+async fn latest_version(state: &AppState, community: RegionId) -> Result<Option<i64>, ApiError> {
+    Ok(state.store().versions(community).await?.last().map(|v| v.id))
 }
 
 /// Loads plan `id` of community `community`; 404 otherwise.
@@ -122,6 +130,7 @@ pub async fn rollback(
             effective_at: None,
             note: note.or_else(|| Some(format!("rollback to version {version}"))),
             created_by: Some(principal.token),
+            base_version: versions.last().map(|v| v.id),
         }
     };
     let (record, event) = state.store().insert_plan(&plan).await?;
@@ -139,7 +148,11 @@ async fn apply_locked(state: &AppState, principal: &Principal, plan: &PlanRecord
             format!("plan {} is already applied (version {})", plan.id, plan.version.unwrap_or_default()),
         ));
     }
-    let has_versions = !state.store().versions(plan.community).await?.is_empty();
+    let latest = latest_version(state, plan.community).await?;
+    if plan.base_version != latest {
+        return Err(validate::stale(plan, latest));
+    }
+    let has_versions = latest.is_some();
     let now = state.now();
     let change = {
         let world = state.world();

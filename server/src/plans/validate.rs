@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::domain::{Grid, GridFlag, RegionId};
 use crate::error::ApiError;
-use crate::store::boundary::AssignedGrid;
+use crate::store::boundary::{AssignedGrid, PlanRecord};
 use crate::world::World;
 
 /// How many offending cells or grids a problem names (it counts them all).
@@ -96,6 +96,25 @@ pub fn refusal(status: StatusCode, problems: &[Problem]) -> ApiError {
     let slug = if status == StatusCode::CONFLICT { "plan-stale" } else { problems.first().map_or("plan-invalid", Problem::slug) };
     let detail = problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; ");
     ApiError::new(status, slug, detail).with("problems", problems.iter().map(Problem::json).collect::<Vec<_>>())
+}
+
+/// The 409 for a draft drawn on an earlier boundary version than the community's latest: applying it
+/// would silently undo the change made since.
+#[must_use]
+pub fn stale(plan: &PlanRecord, latest: Option<i64>) -> ApiError {
+    let name = |v: Option<i64>| v.map_or_else(|| "the grids as imported".to_owned(), |v| format!("version {v}"));
+    let problem = Problem::new(
+        "stale",
+        1,
+        format!(
+            "plan {} was drawn on {}, but community {} is now at {}; draft it again on the current grids",
+            plan.id,
+            name(plan.base_version),
+            plan.community,
+            name(latest)
+        ),
+    );
+    refusal(StatusCode::CONFLICT, &[problem]).with("base_version", plan.base_version).with("current_version", latest)
 }
 
 fn examples<T: ToString>(items: impl IntoIterator<Item = T>) -> Vec<String> {

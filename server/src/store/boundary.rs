@@ -59,6 +59,9 @@ pub struct NewPlan {
     pub effective_at: Option<DateTime<Utc>>,
     pub note: Option<String>,
     pub created_by: Option<TokenId>,
+    /// The community's latest boundary version when the draft was made (`None`: none yet, the grids as
+    /// imported).
+    pub base_version: Option<i64>,
 }
 
 /// A stored plan.
@@ -77,6 +80,8 @@ pub struct PlanRecord {
     pub created_by: Option<TokenId>,
     /// The version applying it made.
     pub version: Option<i64>,
+    /// The community's latest boundary version when it was drafted; applying it needs the same one.
+    pub base_version: Option<i64>,
 }
 
 /// A stored boundary version: the community's whole assignment after a change.
@@ -163,6 +168,7 @@ pub(crate) struct PlanRow {
     created_at: DateTime<Utc>,
     created_by: Option<i64>,
     version_id: Option<i64>,
+    base_version_id: Option<i64>,
 }
 
 impl PlanRow {
@@ -180,6 +186,7 @@ impl PlanRow {
             created_at: self.created_at,
             created_by: self.created_by.map(TokenId),
             version: self.version_id,
+            base_version: self.base_version_id,
         })
     }
 }

@@ -41,6 +41,8 @@ async fn boundary_change_round_trips(store: Arc<dyn Store>) {
         effective_at: None,
         note: Some("一格 one cell".to_owned()),
         created_by: None,
+        // Round-trips as stored: no version of that id need exist.
+        base_version: Some(7),
     };
     let (record, event) = store.insert_plan(&plan).await.expect("insert plan");
     assert_eq!((event.kind.as_str(), record.status.as_str()), ("plan.created", "draft"));

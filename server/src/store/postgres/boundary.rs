@@ -17,7 +17,7 @@ use crate::store::payload::codec::{self, cell_to_i64, flag_text, geojson_text};
 use crate::store::payload::conflict::Context;
 
 const PLAN_COLUMNS: &str = "id, community_id, kind, status, grids::text AS grids, warnings::text AS warnings, effective_at, \
-                            note, created_at, created_by, version_id";
+                            note, created_at, created_by, version_id, base_version_id";
 const VERSION_COLUMNS: &str =
     "id, community_id, plan_id, effective_at, applied_at, applied_by, note, grids::text AS grids";
 
@@ -25,8 +25,8 @@ pub(super) async fn insert_plan(store: &PgStore, plan: &NewPlan) -> Result<(Plan
     let created_at = codec::now();
     let mut tx = store.begin_write("starting a plan insert").await?;
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO boundary_plans (community_id, kind, status, grids, warnings, effective_at, note, created_at, created_by) \
-         VALUES ($1, $2, 'draft', $3::jsonb, $4::jsonb, $5, $6, $7, $8) RETURNING id",
+        "INSERT INTO boundary_plans (community_id, kind, status, grids, warnings, effective_at, note, created_at, created_by, \
+         base_version_id) VALUES ($1, $2, 'draft', $3::jsonb, $4::jsonb, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(plan.community.0)
     .bind(plan.kind)
@@ -36,6 +36,7 @@ pub(super) async fn insert_plan(store: &PgStore, plan: &NewPlan) -> Result<(Plan
     .bind(&plan.note)
     .bind(created_at)
     .bind(plan.created_by.map(|t| t.0))
+    .bind(plan.base_version)
     .fetch_one(&mut *tx)
     .await
     .context("inserting a plan")?;
@@ -51,6 +52,7 @@ pub(super) async fn insert_plan(store: &PgStore, plan: &NewPlan) -> Result<(Plan
         created_at,
         created_by: plan.created_by,
         version: None,
+        base_version: plan.base_version,
     };
     let payload = serde_json::json!({ "id": id, "community": plan.community, "kind": plan.kind });
     let event = append_event(&mut tx, PLAN_CREATED, payload).await?;

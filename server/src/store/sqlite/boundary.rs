@@ -16,15 +16,15 @@ use crate::store::payload::codec::{self, cell_to_i64, flag_text, geojson_text};
 use crate::store::payload::conflict::Context;
 
 const PLAN_COLUMNS: &str =
-    "id, community_id, kind, status, grids, warnings, effective_at, note, created_at, created_by, version_id";
+    "id, community_id, kind, status, grids, warnings, effective_at, note, created_at, created_by, version_id, base_version_id";
 const VERSION_COLUMNS: &str = "id, community_id, plan_id, effective_at, applied_at, applied_by, note, grids";
 
 pub(super) async fn insert_plan(store: &SqliteStore, plan: &NewPlan) -> Result<(PlanRecord, Event), StoreError> {
     let created_at = codec::now();
     let mut tx = store.begin_write("starting a plan insert").await?;
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO boundary_plans (community_id, kind, status, grids, warnings, effective_at, note, created_at, created_by) \
-         VALUES (?, ?, 'draft', ?, ?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO boundary_plans (community_id, kind, status, grids, warnings, effective_at, note, created_at, created_by, \
+         base_version_id) VALUES (?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(plan.community.0)
     .bind(plan.kind)
@@ -34,6 +34,7 @@ pub(super) async fn insert_plan(store: &SqliteStore, plan: &NewPlan) -> Result<(
     .bind(&plan.note)
     .bind(created_at)
     .bind(plan.created_by.map(|t| t.0))
+    .bind(plan.base_version)
     .fetch_one(&mut *tx)
     .await
     .context("inserting a plan")?;
@@ -49,6 +50,7 @@ pub(super) async fn insert_plan(store: &SqliteStore, plan: &NewPlan) -> Result<(
         created_at,
         created_by: plan.created_by,
         version: None,
+        base_version: plan.base_version,
     };
     let payload = serde_json::json!({ "id": id, "community": plan.community, "kind": plan.kind });
     let event = append_event(&mut tx, PLAN_CREATED, payload).await?;
