@@ -82,4 +82,13 @@ for label in dict.fromkeys(r["label"] for r in runs):
     print(f"| {label} | {m('rate'):.0f} | {len(rs)} | {m('p50_ms'):.2f} | {m('p90_ms'):.2f} | {m('p99_ms'):.2f} | "
           f"{m('max_ms'):.1f} | {m('throughput_per_s'):.1f} | {m('errors'):.0f} | {m('assigned_to_worker') / m('ok'):.0%} | {m('server_cpu_us_per_create'):.0f} |")
 print("\nper run (p99 ms):", ", ".join(f"{r['label']} {r['p99_ms']:.2f}" for r in runs))
+print("\nin the server (medians of the runs, ms; summaries over the server's recent window): the request, the wait for a group, a group (drafting and store), the commit\n")
+print("| store, group commit | request p50 | request p99 | wait p50 | wait p99 | group p50 | group p99 | commit p50 | commit p99 |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for label in dict.fromkeys(r["label"] for r in runs):
+    rs = [r for r in runs if r["label"] == label and r.get("server")]
+    def sm(k):
+        vs = [r["server"][k] for r in rs if r["server"].get(k) is not None]
+        return f"{statistics.median(vs):.2f}" if vs else "—"
+    print(f"| {label} | " + " | ".join(sm(f"{n}_{q}_ms") for n in ("request", "wait", "group", "commit") for q in ("p50", "p99")) + " |")
 PY

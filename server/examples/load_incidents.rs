@@ -108,11 +108,45 @@ async fn main() -> Result<()> {
     }
     let elapsed_s = start.elapsed().as_secs_f64() - args.warmup_s;
     let samples = std::mem::take(&mut *samples.lock().unwrap());
-    report(&args, &samples, elapsed_s);
+    let server = server_quantiles(&http, &args).await?;
+    report(&args, &samples, elapsed_s, &server);
     Ok(())
 }
 
-fn report(args: &Args, samples: &[Sample], elapsed_s: f64) {
+/// The server's own view of the same run, from `/metrics` (summaries over the server's recent window,
+/// warm-up included), in milliseconds: the request in the server, the wait for a group, a group's drafting
+/// and store transaction, and the commit alone. Where the client's tail is longer than these, the time
+/// went outside the server's handling (the client, the loopback, the scheduler).
+async fn server_quantiles(http: &reqwest::Client, args: &Args) -> Result<Value> {
+    let text = http
+        .get(format!("{}/metrics", args.url.trim_end_matches('/')))
+        .bearer_auth(&args.token)
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
+    let series = [
+        ("request", "gridwatch_http_request_duration_seconds{method=\"POST\",route=\"/api/incidents\","),
+        ("wait", "gridwatch_intake_wait_seconds{"),
+        ("group", "gridwatch_intake_group_seconds{"),
+        ("commit", "gridwatch_store_commit_seconds{"),
+    ];
+    let mut out = serde_json::Map::new();
+    for (name, prefix) in series {
+        for (q, key) in [("0.5", "p50_ms"), ("0.99", "p99_ms")] {
+            let value = text.lines().find_map(|line| {
+                let rest = line.strip_prefix(prefix)?;
+                let (labels, value) = rest.rsplit_once(' ')?;
+                labels.contains(&format!("quantile=\"{q}\"")).then(|| value.parse::<f64>().ok()).flatten()
+            });
+            out.insert(format!("{name}_{key}"), json!(value.map(|v| v * 1000.0)));
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+fn report(args: &Args, samples: &[Sample], elapsed_s: f64, server: &Value) {
     if let Some(slow_ms) = args.slow_ms {
         let mut per_second = std::collections::BTreeMap::<u64, (usize, u64)>::new();
         for s in samples.iter().filter(|s| s.latency_us as f64 > slow_ms * 1000.0) {
@@ -149,6 +183,7 @@ fn report(args: &Args, samples: &[Sample], elapsed_s: f64) {
         "p90_ms": ms(0.90),
         "p99_ms": ms(0.99),
         "max_ms": ms(1.0),
+        "server": server,
     });
     eprintln!(
         "{}: {} sent, {} ok, {errors} errors, {assigned} assigned to a worker; {:.1}/s; create→committed \
@@ -156,6 +191,7 @@ fn report(args: &Args, samples: &[Sample], elapsed_s: f64) {
         args.label, measured.len(), ok.len(), result["throughput_per_s"].as_f64().unwrap_or(0.0),
         ms(0.5), ms(0.9), ms(0.99), ms(1.0)
     );
+    eprintln!("  in the server (ms): {}", result["server"]);
     println!("{result}");
 }
 

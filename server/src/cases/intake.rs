@@ -12,6 +12,8 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use std::time::Instant;
+
 use tokio::sync::{mpsc, oneshot};
 
 use super::{SYSTEM, add_detail, hours};
@@ -65,7 +67,7 @@ pub async fn register(
         )));
     }
     let (reply, answer) = oneshot::channel();
-    let pending = Pending { actor, token, report, description, reply };
+    let pending = Pending { actor, token, report, description, reply, queued_at: Instant::now() };
     if state.intake().send(pending).is_err() {
         tracing::error!("the intake writer has stopped");
         return Err(ApiError::internal());
@@ -86,6 +88,8 @@ pub struct Pending {
     /// Trimmed and checked.
     description: String,
     reply: oneshot::Sender<Result<Case, ApiError>>,
+    /// When it was handed to the writer: its wait for a group is measured from here.
+    queued_at: Instant,
 }
 
 /// The intake writer: takes the reports in arrival order and commits them in groups of at most
@@ -120,6 +124,10 @@ async fn commit_group(state: &AppState, group: Vec<Pending>) -> Vec<Pending> {
     let mut drafts: Vec<Case> = Vec::with_capacity(group.len());
     let mut waiting: Vec<Pending> = Vec::with_capacity(group.len());
     let mut later = Vec::new();
+    let started = Instant::now();
+    for pending in &group {
+        metrics::histogram!("gridwatch_intake_wait_seconds").record(started.duration_since(pending.queued_at).as_secs_f64());
+    }
     {
         let world = state.world();
         let config = state.dispatch();
@@ -153,7 +161,9 @@ async fn commit_group(state: &AppState, group: Vec<Pending>) -> Vec<Pending> {
         return later;
     }
     metrics::histogram!("gridwatch_intake_group_size").record(f64::from(u32::try_from(drafts.len()).unwrap_or(u32::MAX)));
-    match state.store().insert_incidents(&drafts).await {
+    let stored = state.store().insert_incidents(&drafts).await;
+    metrics::histogram!("gridwatch_intake_group_seconds").record(started.elapsed().as_secs_f64());
+    match stored {
         Ok(stored) => {
             for ((case, event), pending) in stored.into_iter().zip(waiting) {
                 publish(state, case, event, pending);

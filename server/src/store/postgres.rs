@@ -365,7 +365,9 @@ impl Store for PgStore {
         for case in cases {
             stored.push(insert_case_locked(&mut tx, case).await?);
         }
+        let committing = std::time::Instant::now();
         tx.commit().await.context("committing incidents")?;
+        metrics::histogram!("gridwatch_store_commit_seconds", "store" => "postgres").record(committing.elapsed().as_secs_f64());
         Ok(stored)
     }
 

@@ -410,7 +410,9 @@ impl Store for SqliteStore {
         for case in cases {
             stored.push(insert_case(&mut tx, case).await?);
         }
+        let committing = std::time::Instant::now();
         tx.commit().await.context("committing incidents")?;
+        metrics::histogram!("gridwatch_store_commit_seconds", "store" => "sqlite").record(committing.elapsed().as_secs_f64());
         Ok(stored)
     }
 
