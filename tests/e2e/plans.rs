@@ -189,6 +189,13 @@ async fn plans(flavor: Flavor) {
     let planner = token(&server, "planner", None).await;
     assert_problem(&server.send_as(&commander, Method::POST, &base, &gap).await, 403, "forbidden");
     assert_problem(&server.get_as(&worker, &base).await, 403, "forbidden");
+    // A planner scoped to another community may not plan this one, nor roll it back.
+    let elsewhere = all["features"].as_array().unwrap().iter().map(|f| f["properties"]["community_id"].as_i64().unwrap()).find(|&c| c != community).unwrap();
+    let minted = store.cli(&["token", "create", "--role", "planner", "--scope", &format!("region:{elsewhere}")]);
+    assert!(minted.status.success(), "{}", String::from_utf8_lossy(&minted.stderr));
+    let outsider = String::from_utf8(minted.stdout).unwrap().trim().to_owned();
+    assert_problem(&server.send_as(&outsider, Method::POST, &base, &gap).await, 403, "forbidden");
+    assert_problem(&server.send_as(&outsider, Method::POST, &base, &json!({"auto": true})).await, 403, "forbidden");
     let (status, listed) = server.get_as(&commander, &base).await;
     assert_eq!((status, listed["plans"].as_array().unwrap().len()), (200, 0), "nothing was stored: {listed}");
 
@@ -285,6 +292,8 @@ async fn plans(flavor: Flavor) {
     let baseline = rows[0]["id"].as_i64().unwrap();
     assert_problem(&server.send_as(&commander, Method::POST, &format!("/api/communities/{community}/versions/{baseline}/rollback"), &json!({})).await, 403, "forbidden");
     assert_problem(&server.send(Method::POST, &format!("/api/communities/{community}/versions/424242/rollback"), &json!({})).await, 404, "not-found");
+    assert_problem(&server.send_as(&outsider, Method::POST, &format!("/api/communities/{community}/versions/{baseline}/rollback"), &json!({})).await, 403, "forbidden");
+    assert_problem(&server.send_as(&outsider, Method::POST, &format!("{base}/{plan_id}/apply"), &json!({})).await, 403, "forbidden");
     let (status, rolled) = server.send_as(&planner, Method::POST, &format!("/api/communities/{community}/versions/{baseline}/rollback"), &json!({"note": "undo"})).await;
     assert_eq!(status, 200, "{rolled}");
     assert_eq!(rolled["plan"]["kind"], "rollback");
