@@ -8,7 +8,8 @@
 #
 # Environment: RUNS (3), STORES ("sqlite postgres"), BATCHES ("1 64": GRIDWATCH_INTAKE_BATCH_MAX, the most
 # new incidents the server commits in one transaction; 1 is one transaction per incident), LOAD_ARGS (extra arguments for the load tool,
-# e.g. "--rate 500 --duration-s 20"), SERVER_ARGS (extra arguments for `gridwatch demo`).
+# e.g. "--rate 500 --duration-s 20"), SERVER_ARGS (extra arguments for `gridwatch demo`), BINS (server
+# binaries to run in the same rounds, for an A/B; default the one this script builds).
 # Without GRIDWATCH_BENCH_DATABASE_URL the PostGIS runs are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,7 +21,8 @@ SERVER_ARGS=${SERVER_ARGS:-}
 TARGET=${CARGO_TARGET_DIR:-target}
 
 cargo build --release --locked -p gridwatch --bin gridwatch --example load_incidents >&2
-BIN=$TARGET/release/gridwatch
+# BINS: server binaries to compare in the same rounds (A/B on one machine state), default the one built.
+BINS=${BINS:-$TARGET/release/gridwatch}
 LOAD=$TARGET/release/examples/load_incidents
 WORK=$(mktemp -d)
 RESULTS=$WORK/results.jsonl
@@ -36,11 +38,16 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 for run in $(seq 1 "$RUNS"); do
  for store in $STORES; do
   for batch in $BATCHES; do
+   b=0
+   for BIN in $BINS; do
+    b=$((b + 1))
+    label="$store, group ≤ $batch"
+    if [ "$BINS" != "${BINS%% *}" ]; then label="$label, $(basename "$BIN")"; fi
     case $store in
-      sqlite) args=(--data-dir "$WORK/data-${run}-$batch") ;;
+      sqlite) args=(--data-dir "$WORK/data-${run}-$batch-$b") ;;
       postgres)
         if [ -z "${GRIDWATCH_BENCH_DATABASE_URL:-}" ]; then echo "skipping postgres: GRIDWATCH_BENCH_DATABASE_URL is not set" >&2; continue; fi
-        db=gw_load_$$_${run}_$batch
+        db=gw_load_$$_${run}_${batch}_$b
         psql -q "$GRIDWATCH_BENCH_DATABASE_URL" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
         args=(--database-url "${GRIDWATCH_BENCH_DATABASE_URL%/*}/$db") ;;
       *) echo "unknown store $store" >&2; exit 2 ;;
@@ -58,7 +65,7 @@ for run in $(seq 1 "$RUNS"); do
     if [ "$store" = postgres ]; then psql -q "${args[1]}" -c CHECKPOINT; fi
     cpu_before=$(cpu_ticks "$SERVER_PID")
     # shellcheck disable=SC2086
-    "$LOAD" --url "$url" --token "$token" --label "$store, group ≤ $batch" $LOAD_ARGS >"$WORK/run.json"
+    "$LOAD" --url "$url" --token "$token" --label "$label" $LOAD_ARGS >"$WORK/run.json"
     cpu_after=$(cpu_ticks "$SERVER_PID")
     # The server process's own CPU time (user + system) for the whole run, warm-up included; PostgreSQL's
     # backends are not in it.
@@ -66,6 +73,7 @@ for run in $(seq 1 "$RUNS"); do
       "$WORK/run.json" "$cpu_before" "$cpu_after" >>"$RESULTS"
     kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
     if [ "$store" = postgres ]; then psql -q "$GRIDWATCH_BENCH_DATABASE_URL" -c "DROP DATABASE $db WITH (FORCE)"; fi
+   done
   done
  done
 done
@@ -82,7 +90,7 @@ for label in dict.fromkeys(r["label"] for r in runs):
     print(f"| {label} | {m('rate'):.0f} | {len(rs)} | {m('p50_ms'):.2f} | {m('p90_ms'):.2f} | {m('p99_ms'):.2f} | "
           f"{m('max_ms'):.1f} | {m('throughput_per_s'):.1f} | {m('errors'):.0f} | {m('assigned_to_worker') / m('ok'):.0%} | {m('server_cpu_us_per_create'):.0f} |")
 print("\nper run (p99 ms):", ", ".join(f"{r['label']} {r['p99_ms']:.2f}" for r in runs))
-print("\nin the server (medians of the runs, ms; summaries over the server's recent window): the request, the wait for a group, a group (drafting and store), the commit\n")
+print("\nin the server over the measured window (its histograms scraped at the window's start and end; medians of the runs, ms): the request, the wait for a group, a group (drafting and store), the commit\n")
 print("| store, group commit | request p50 | request p99 | wait p50 | wait p99 | group p50 | group p99 | commit p50 | commit p99 |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for label in dict.fromkeys(r["label"] for r in runs):

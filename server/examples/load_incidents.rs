@@ -28,7 +28,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 struct Args {
     /// The server's base URL.
     #[arg(long)]
@@ -83,6 +83,15 @@ async fn main() -> Result<()> {
     let url = format!("{}/api/incidents", args.url.trim_end_matches('/'));
     let mut tasks = Vec::with_capacity(total);
     let start = tokio::time::Instant::now();
+    // The server's histograms as the measured window opens.
+    let window_start = {
+        let (http, args) = (http.clone(), args.clone());
+        let opens = start + Duration::from_secs_f64(args.warmup_s);
+        tokio::spawn(async move {
+            tokio::time::sleep_until(opens).await;
+            scrape(&http, &args).await
+        })
+    };
     for i in 0..total {
         let scheduled_s = i as f64 / args.rate;
         let at = start + Duration::from_secs_f64(scheduled_s);
@@ -108,16 +117,22 @@ async fn main() -> Result<()> {
     }
     let elapsed_s = start.elapsed().as_secs_f64() - args.warmup_s;
     let samples = std::mem::take(&mut *samples.lock().unwrap());
-    let server = server_quantiles(&http, &args).await?;
+    let after = scrape(&http, &args).await?;
+    let server = server_quantiles(&window_start.await??, &after);
     report(&args, &samples, elapsed_s, &server);
     Ok(())
 }
 
-/// The server's own view of the same run, from `/metrics` (summaries over the server's recent window,
-/// warm-up included), in milliseconds: the request in the server, the wait for a group, a group's drafting
-/// and store transaction, and the commit alone. Where the client's tail is longer than these, the time
-/// went outside the server's handling (the client, the loopback, the scheduler).
-async fn server_quantiles(http: &reqwest::Client, args: &Args) -> Result<Value> {
+/// The histograms of the server's own view, as `/metrics` gives them: (metric, a label it must carry).
+const SERVER_SERIES: [(&str, &str, &str); 4] = [
+    ("request", "gridwatch_http_request_duration_seconds_bucket", "route=\"/api/incidents\""),
+    ("wait", "gridwatch_intake_wait_seconds_bucket", ""),
+    ("group", "gridwatch_intake_group_seconds_bucket", ""),
+    ("commit", "gridwatch_store_commit_seconds_bucket", ""),
+];
+
+/// Every bucket of [`SERVER_SERIES`] in one scrape of `/metrics`: (series, upper bound, count so far).
+async fn scrape(http: &reqwest::Client, args: &Args) -> Result<Vec<(&'static str, f64, f64)>> {
     let text = http
         .get(format!("{}/metrics", args.url.trim_end_matches('/')))
         .bearer_auth(&args.token)
@@ -126,24 +141,61 @@ async fn server_quantiles(http: &reqwest::Client, args: &Args) -> Result<Value> 
         .error_for_status()?
         .text()
         .await?;
-    let series = [
-        ("request", "gridwatch_http_request_duration_seconds{method=\"POST\",route=\"/api/incidents\","),
-        ("wait", "gridwatch_intake_wait_seconds{"),
-        ("group", "gridwatch_intake_group_seconds{"),
-        ("commit", "gridwatch_store_commit_seconds{"),
-    ];
+    let mut buckets = Vec::new();
+    for line in text.lines() {
+        for (name, metric, label) in SERVER_SERIES {
+            let Some(rest) = line.strip_prefix(metric).and_then(|r| r.strip_prefix('{')) else { continue };
+            let Some((labels, count)) = rest.rsplit_once("} ") else { continue };
+            if !labels.contains(label) || (name == "request" && !labels.contains("method=\"POST\"")) {
+                continue;
+            }
+            let Some(le) = labels.split("le=\"").nth(1).and_then(|l| l.split('"').next()) else { continue };
+            let bound = if le == "+Inf" { f64::INFINITY } else { le.parse()? };
+            buckets.push((name, bound, count.parse()?));
+        }
+    }
+    Ok(buckets)
+}
+
+/// The server's own view of the measured window, from its histograms scraped at the window's start and
+/// end, in milliseconds: the request in the server, the wait for a group, a group's drafting and store
+/// transaction, and the commit alone (p50 and p99, interpolated within a bucket). Where the client's tail
+/// is longer than the request's, the time went outside the server's handling (the client, the loopback,
+/// the scheduler).
+fn server_quantiles(before: &[(&'static str, f64, f64)], after: &[(&'static str, f64, f64)]) -> Value {
     let mut out = serde_json::Map::new();
-    for (name, prefix) in series {
-        for (q, key) in [("0.5", "p50_ms"), ("0.99", "p99_ms")] {
-            let value = text.lines().find_map(|line| {
-                let rest = line.strip_prefix(prefix)?;
-                let (labels, value) = rest.rsplit_once(' ')?;
-                labels.contains(&format!("quantile=\"{q}\"")).then(|| value.parse::<f64>().ok()).flatten()
+    for (name, _, _) in SERVER_SERIES {
+        let mut bounds: Vec<(f64, f64)> = after
+            .iter()
+            .filter(|(n, _, _)| *n == name)
+            .map(|&(_, bound, count)| {
+                let earlier = before.iter().find(|(n, b, _)| *n == name && b.total_cmp(&bound).is_eq()).map_or(0.0, |&(_, _, c)| c);
+                (bound, count - earlier)
+            })
+            .collect();
+        bounds.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let total = bounds.last().map_or(0.0, |&(_, c)| c);
+        for (q, key) in [(0.5, "p50_ms"), (0.99, "p99_ms")] {
+            let value = (total > 0.0).then(|| {
+                let target = q * total;
+                let mut lower = (0.0, 0.0);
+                for &(bound, count) in &bounds {
+                    if count >= target {
+                        if !bound.is_finite() {
+                            return lower.0;
+                        }
+                        let share = if count > lower.1 { (target - lower.1) / (count - lower.1) } else { 1.0 };
+                        return lower.0 + share * (bound - lower.0);
+                    }
+                    lower = (bound, count);
+                }
+                lower.0
             });
             out.insert(format!("{name}_{key}"), json!(value.map(|v| v * 1000.0)));
         }
+        out.insert(format!("{name}_count"), json!(total));
     }
-    Ok(Value::Object(out))
+    Value::Object(out)
 }
 
 fn report(args: &Args, samples: &[Sample], elapsed_s: f64, server: &Value) {

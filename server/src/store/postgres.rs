@@ -11,6 +11,7 @@ mod cameras;
 mod fixes;
 mod import;
 mod incidents;
+mod intake;
 mod patrols;
 
 use std::time::Duration;
@@ -357,14 +358,8 @@ impl Store for PgStore {
 
     async fn insert_incidents(&self, cases: &[Case]) -> Result<Vec<(Case, Event)>, StoreError> {
         let mut tx = self.begin_write("starting an incident insert").await?;
-        let mut stored = Vec::with_capacity(cases.len());
-        // One events lock for the whole group: its events are appended back to back and commit together.
-        if !cases.is_empty() {
-            lock_events(&mut tx).await?;
-        }
-        for case in cases {
-            stored.push(insert_case_locked(&mut tx, case).await?);
-        }
+        // One events lock for the whole group, and four statements whatever its size (`intake.rs`).
+        let stored = intake::insert_group(&mut tx, cases).await?;
         let committing = std::time::Instant::now();
         tx.commit().await.context("committing incidents")?;
         metrics::histogram!("gridwatch_store_commit_seconds", "store" => "postgres").record(committing.elapsed().as_secs_f64());
@@ -508,16 +503,6 @@ async fn insert_case(conn: &mut PgConnection, case: &Case) -> Result<(Case, Even
     stored.state.id = id;
     let event =
         append_event(&mut *conn, payload::INCIDENT_CREATED, payload::incidents::incident_summary(&stored)).await?;
-    Ok((stored, event))
-}
-
-/// As [`insert_case`], in a transaction that already holds the events lock.
-async fn insert_case_locked(conn: &mut PgConnection, case: &Case) -> Result<(Case, Event), StoreError> {
-    let id = IncidentId(incidents::insert_row(&mut *conn, case).await?);
-    incidents::insert_histories(&mut *conn, id, 0, &case.history).await?;
-    let mut stored = case.clone();
-    stored.state.id = id;
-    let event = insert_event(&mut *conn, payload::INCIDENT_CREATED, payload::incidents::incident_summary(&stored)).await?;
     Ok((stored, event))
 }
 
