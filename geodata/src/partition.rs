@@ -36,7 +36,7 @@ mod bisect;
 mod repair;
 
 use crate::barriers::Barriers;
-use crate::cells::CellGraph;
+use crate::cells::{CellGraph, GraphOutlines};
 use h3o::CellIndex;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -226,13 +226,22 @@ fn partition_groups(graph: &CellGraph, loads: &[u64], min: u64, max: u64) -> Vec
 
 /// Whether the groups `a` are on the whole at least as compact as `b`: as many groups, and
 /// neither the sum nor the lowest of their Polsby–Popper ([`crate::cells::polsby_popper`],
-/// the figure the plan reports) falls.
+/// the figure the plan reports) falls. Measured on the graph ([`GraphOutlines`]), each
+/// cell's edges asked of h3o once for both.
 fn no_less_compact(graph: &CellGraph, a: &[Vec<u32>], b: &[Vec<u32>]) -> bool {
-    let figures = |parts: &[Vec<u32>]| {
+    let mut outlines = GraphOutlines::new(graph);
+    let mut owner = vec![u32::MAX; graph.len()];
+    let mut figures = |parts: &[Vec<u32>]| {
+        for (g, part) in (0_u32..).zip(parts) {
+            for &id in part {
+                owner[id as usize] = g;
+            }
+        }
         let (mut sum, mut lowest, mut count) = (0.0, f64::MAX, 0_usize);
-        for part in parts.iter().filter(|p| !p.is_empty()) {
-            let cells: Vec<CellIndex> = part.iter().map(|&id| graph.cells[id as usize]).collect();
-            let value = crate::cells::polsby_popper(&cells);
+        for (g, part) in (0_u32..).zip(parts).filter(|(_, p)| !p.is_empty()) {
+            let mut ids = part.clone();
+            ids.sort_unstable();
+            let value = outlines.polsby_popper(&ids, &owner, g);
             sum += value;
             lowest = f64::min(lowest, value);
             count += 1;

@@ -99,7 +99,7 @@ pub(super) fn bisect_with(
             range,
             &mut scratch.pos,
         );
-        let (left, right) = split(piece.orders, along, at, &mut scratch.left);
+        let (left, right) = split(&piece.orders, along, at, &mut scratch.left);
         // Right first on the stack so the left side is emitted first: a stable order.
         stack.push(Piece {
             orders: right,
@@ -127,7 +127,7 @@ struct Scratch {
 
 /// Splits every order of a piece into the cells of `orders[along][..at]` and the others,
 /// each side keeping every direction's order.
-fn split(orders: Vec<Vec<u32>>, along: usize, at: usize, left: &mut [bool]) -> Pieces {
+fn split(orders: &[Vec<u32>], along: usize, at: usize, left: &mut [bool]) -> Pieces {
     for &id in &orders[along][..at] {
         left[id as usize] = true;
     }
