@@ -21,14 +21,53 @@ use crate::cells::CellGraph;
 /// With `range` (the household range of a group) and a graph with barriers, a much cheaper
 /// cut along barriers replaces that one when one keeps both sides' means well in range
 /// ([`barrier_cut`]).
+///
+/// `sorted` holds the cells to split, sorted ([`Sorted::new`] with [`Axes::Two`], with the
+/// barrier lines' normals when `range` is given): made once for every `k` tried.
 pub(super) fn bisect(
     graph: &CellGraph,
     households: &[u64],
-    cells: Vec<u32>,
+    sorted: &Sorted,
     k: usize,
     range: Option<(u64, u64)>,
 ) -> Vec<Vec<u32>> {
-    bisect_with(graph, households, cells, k, Axes::Two, range)
+    bisect_sorted(graph, households, sorted, k, Axes::Two, range)
+}
+
+/// Cells sorted along every direction a bisection may cut across: its first piece.
+pub(super) struct Sorted {
+    directions: Directions,
+    orders: Vec<Vec<u32>>,
+    /// The cells as given, the one group when no cut is made.
+    cells: Vec<u32>,
+}
+
+impl Sorted {
+    /// `cells` of `graph` sorted along the axes of `axes`, and when `barriers` along the
+    /// normals of the graph's barrier lines too.
+    pub fn new(graph: &CellGraph, cells: Vec<u32>, axes: Axes, barriers: bool) -> Self {
+        let directions = Directions::new(graph, axes, barriers);
+        let orders = directions.sort(&cells);
+        Self {
+            directions,
+            orders,
+            cells,
+        }
+    }
+
+    /// The same cells along the axes only, for cuts that follow no barrier.
+    pub fn axes_only(&self) -> Self {
+        let axes = self.directions.axes;
+        Self {
+            directions: Directions {
+                units: self.directions.units[..axes].to_vec(),
+                axes,
+                keys: self.directions.keys[..axes].to_vec(),
+            },
+            orders: self.orders[..axes].to_vec(),
+            cells: self.cells.clone(),
+        }
+    }
 }
 
 /// Which directions a cut may run across.
@@ -65,15 +104,37 @@ pub(super) fn bisect_with(
     if k <= 1 || cells.len() <= 1 {
         return vec![cells];
     }
+    let barriers = range.is_some() && graph.has_barriers();
+    let sorted = Sorted::new(graph, cells, axes, barriers);
+    bisect_sorted(graph, households, &sorted, k, axes, range)
+}
+
+/// [`bisect_with`] on cells already sorted (`sorted` made with the same `axes`, and with
+/// barriers if `range` is given and the graph has some).
+fn bisect_sorted(
+    graph: &CellGraph,
+    households: &[u64],
+    sorted: &Sorted,
+    k: usize,
+    axes: Axes,
+    range: Option<(u64, u64)>,
+) -> Vec<Vec<u32>> {
+    if k <= 1 || sorted.cells.len() <= 1 {
+        return vec![sorted.cells.clone()];
+    }
     let range = range.filter(|_| graph.has_barriers());
-    let directions = Directions::new(graph, axes, range.is_some());
+    let directions = &sorted.directions;
+    debug_assert_eq!(
+        directions.units.len() > directions.axes,
+        range.is_some() && !graph.normals.is_empty()
+    );
     let mut scratch = Scratch {
         pos: vec![u32::MAX; graph.len()],
         left: vec![false; graph.len()],
     };
     let mut out = Vec::with_capacity(k);
     let mut stack = vec![Piece {
-        orders: directions.sort(&cells),
+        orders: sorted.orders.clone(),
         made_along: 0,
         k,
         first: true,
@@ -92,7 +153,7 @@ pub(super) fn bisect_with(
         let (along, at, k1) = cut(
             graph,
             households,
-            &directions,
+            directions,
             &piece.orders,
             (k1, k2),
             axes_here,
@@ -194,14 +255,14 @@ impl Directions {
         self.keys
             .iter()
             .map(|keys| {
-                let mut order = cells.to_vec();
-                order.sort_unstable_by(|&a, &b| {
-                    keys[a as usize]
-                        .partial_cmp(&keys[b as usize])
+                let mut keyed: Vec<((f64, f64), u32)> =
+                    cells.iter().map(|&id| (keys[id as usize], id)).collect();
+                keyed.sort_unstable_by(|a, b| {
+                    a.0.partial_cmp(&b.0)
                         .unwrap_or(std::cmp::Ordering::Equal)
-                        .then(a.cmp(&b))
+                        .then(a.1.cmp(&b.1))
                 });
-                order
+                keyed.into_iter().map(|(_, id)| id).collect()
             })
             .collect()
     }
