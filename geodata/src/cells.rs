@@ -259,6 +259,8 @@ pub(crate) struct CellGraph {
     /// Cell centres in meters on a local equirectangular projection:
     /// x = lon × cos(lat0) × `M_PER_DEG`, y = lat × `M_PER_DEG`.
     pub xy: Vec<(f64, f64)>,
+    /// Cell centres in degrees (lon, lat), as [`cell_center`] gives them.
+    pub centres: Vec<(f64, f64)>,
     /// cos(lat0) of that projection.
     cos0: f64,
     /// What cutting each adjacency costs, aligned with `adjacency`; empty when no barrier
@@ -322,6 +324,7 @@ impl CellGraph {
             adjacency,
             rings,
             xy,
+            centres,
             cos0,
             costs: Vec::new(),
             normals: Vec::new(),
@@ -398,6 +401,7 @@ impl CellGraph {
                     (x * scale, y)
                 })
                 .collect(),
+            centres: ids.iter().map(|&id| self.centres[id as usize]).collect(),
             cos0,
             costs,
             normals,

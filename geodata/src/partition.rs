@@ -97,13 +97,18 @@ pub fn partition_cells<S: BuildHasher>(
     loads: &HashMap<CellIndex, CellLoad, S>,
     rules: &PartitionRules,
 ) -> Vec<Vec<CellIndex>> {
-    partition_range(
+    groups(partition_range(
         cells,
         loads,
         rules.min_households,
         rules.max_households,
         None,
-    )
+    ))
+}
+
+/// The groups of [`partition_range`] without their centres.
+fn groups(grouped: Vec<(Vec<CellIndex>, (f64, f64))>) -> Vec<Vec<CellIndex>> {
+    grouped.into_iter().map(|(cells, _)| cells).collect()
 }
 
 /// [`partition_cells`] preferring grid edges along `barriers` (major roads, railways,
@@ -118,23 +123,26 @@ pub fn partition_cells_with_barriers<S: BuildHasher>(
     rules: &PartitionRules,
     barriers: &Barriers,
 ) -> Vec<Vec<CellIndex>> {
-    partition_range(
+    groups(partition_range(
         cells,
         loads,
         rules.min_households,
         rules.max_households,
         Some(barriers),
-    )
+    ))
 }
 
-/// [`partition_cells`] for any household range (`min..=max`), with optional barriers.
+/// [`partition_cells`] for any household range (`min..=max`), with optional barriers. Each
+/// group comes with the sum of its cells' centres ([`crate::cells::cell_center`], degrees,
+/// added in the group's cell order), which the graph already knows: the planner orders
+/// grids by them.
 pub(crate) fn partition_range<S: BuildHasher>(
     cells: &[CellIndex],
     loads: &HashMap<CellIndex, CellLoad, S>,
     min: u32,
     max: u32,
     barriers: Option<&Barriers>,
-) -> Vec<Vec<CellIndex>> {
+) -> Vec<(Vec<CellIndex>, (f64, f64))> {
     let (min, max) = (u64::from(min), u64::from(max.max(min)));
     let households = |cell: &CellIndex| u64::from(loads.get(cell).map_or(0, |l| l.households));
     let mut graph = CellGraph::new(cells);
@@ -166,7 +174,16 @@ pub(crate) fn partition_range<S: BuildHasher>(
         group.sort_unstable();
     }
     out.sort_unstable_by_key(|g| g[0]);
-    out
+    out.into_iter()
+        .map(|group| {
+            let centre = group
+                .iter()
+                .filter_map(|c| graph.cells.binary_search(c).ok())
+                .map(|id| graph.centres[id])
+                .fold((0.0, 0.0), |(x, y), (lon, lat)| (x + lon, y + lat));
+            (group, centre)
+        })
+        .collect()
 }
 
 /// Partitions one connected set of cells, none over `max` alone. With barriers, it is cut
