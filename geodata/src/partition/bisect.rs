@@ -371,8 +371,6 @@ const BARRIER_CUT_SHARE: u64 = 7;
 /// [`BARRIER_CUT_SHARE`] tenths of the balanced cut at `default_at`; `None` otherwise.
 #[expect(
     clippy::cast_precision_loss,
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
     reason = "households and group counts are far below 2^52"
 )]
 #[expect(clippy::too_many_arguments, reason = "one cut's whole context")]
@@ -396,7 +394,7 @@ fn barrier_cut(
         return None;
     }
     let margin = (max - min) / 5;
-    let (lo, hi) = ((min + margin) as f64, (max - margin) as f64);
+    let (lo, hi) = (min + margin, max - margin);
     let default_direction = directions.units[default];
     let mut swept = vec![default];
     for d in directions.axes..directions.units.len() {
@@ -419,15 +417,20 @@ fn barrier_cut(
         for i in 1..n {
             left += households[order[i - 1] as usize];
             let right = total - left;
-            let guess = (k as f64 * left as f64 / total as f64).round() as usize;
-            for k1 in guess.saturating_sub(1)..=guess + 1 {
+            // round(k · left / total), in integers (half away from zero, as f64::round).
+            let guess = usize::try_from((2 * k as u64 * left + total) / (2 * total))
+                .unwrap_or(usize::MAX);
+            for k1 in guess.saturating_sub(1)..=guess.saturating_add(1) {
                 if k1 < 1 || k1 >= k || i < k1 || n - i < k - k1 {
                     continue;
                 }
-                let (ml, mr) = (left as f64 / k1 as f64, right as f64 / (k - k1) as f64);
-                if ml < lo || ml > hi || mr < lo || mr > hi {
+                // Both means in lo..=hi, compared in integers: left / k1 < lo exactly when
+                // left < lo · k1.
+                let (k1w, k2w) = (k1 as u64, (k - k1) as u64);
+                if left < lo * k1w || left > hi * k1w || right < lo * k2w || right > hi * k2w {
                     continue;
                 }
+                let (ml, mr) = (left as f64 / k1 as f64, right as f64 / (k - k1) as f64);
                 let candidate = (cost[i], (ml - mr).abs(), d, i, k1);
                 let better = best.is_none_or(|b| {
                     candidate.0 < b.0 || (candidate.0 == b.0 && candidate.1 < b.1 - 1e-9)
@@ -469,5 +472,39 @@ fn sweep(graph: &CellGraph, order: &[u32], pos: &mut [u32], cost: &mut Vec<u64>)
     }
     for &id in order {
         pos[id as usize] = u32::MAX;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use h3o::{LatLng, Resolution};
+
+    /// The speed-up rests on this: splitting a piece's orders keeps each side sorted along
+    /// every direction, exactly as sorting that side afresh would.
+    #[test]
+    fn a_split_keeps_both_sides_sorted_along_every_direction() {
+        let centre = LatLng::new(36.19, 113.11)
+            .expect("valid")
+            .to_cell(Resolution::Twelve);
+        let cells: Vec<h3o::CellIndex> = centre.grid_disk(12);
+        let mut graph = CellGraph::new(&cells);
+        // Two made-up barrier directions, so the normals' orders are split too.
+        graph.normals = vec![(0.6, 0.8), (0.96, -0.28)];
+        let ids: Vec<u32> = (0_u32..).take(graph.len()).collect();
+        let sorted = Sorted::new(&graph, ids, Axes::Four, true);
+        let directions = &sorted.directions;
+        assert_eq!(directions.units.len(), 6);
+        let mut left = vec![false; graph.len()];
+        for along in 0..directions.units.len() {
+            for at in [1, 100, graph.len() / 2, graph.len() - 1] {
+                let (lefts, rights) = split(&sorted.orders, along, at, &mut left);
+                assert!(left.iter().all(|&l| !l), "the scratch is left clear");
+                for side in [&lefts, &rights] {
+                    assert_eq!(side, &directions.sort(&side[along]));
+                }
+                assert_eq!(lefts[along], sorted.orders[along][..at]);
+            }
+        }
     }
 }
