@@ -8,12 +8,13 @@
 //! plans the city without its roads and areas (no barriers), to time the partitioner alone.
 
 use gridwatch_geodata::{
-    CellLoad, PartitionRules, partition_cells, plan_city, synthetic_metropolis,
+    CellLoad, PartitionRules, PlannedGrid, partition_cells, plan_city, synthetic_metropolis,
 };
 use h3o::{CellIndex, LatLng, Resolution};
 use rand::{Rng as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash as _, Hasher as _};
 use std::time::{Duration, Instant};
 
 fn median(mut times: Vec<Duration>) -> Duration {
@@ -38,6 +39,17 @@ fn community() -> (Vec<CellIndex>, HashMap<CellIndex, CellLoad>) {
             .add_building(rng.random_range(4..=30));
     }
     (cells, loads)
+}
+
+/// A fingerprint of every grid's code and cells: two plans with the same digest are the
+/// same plan (to check that a speed-up left the grids alone).
+fn digest(grids: &[PlannedGrid]) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    for grid in grids {
+        grid.code.hash(&mut hasher);
+        grid.cells.hash(&mut hasher);
+    }
+    hasher.finish()
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -85,14 +97,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         times.push(elapsed);
         let report = &plan.report;
         println!(
-            "  run {run}: {:.1} s, {} grids, {} in range ({:.2}%), {} forced out, PP mean {:.3} min {:.3}",
+            "  run {run}: {:.1} s, {} grids, {} in range ({:.2}%), {} forced out, PP mean {:.3} min {:.3}, digest {:016x}",
             elapsed.as_secs_f64(),
             report.grids,
             report.in_range,
             100.0 * report.share_in_range,
             report.forced_out_of_range,
             report.polsby_popper_mean,
-            report.polsby_popper_min
+            report.polsby_popper_min,
+            digest(&plan.grids)
         );
     }
     println!(

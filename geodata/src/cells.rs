@@ -7,7 +7,7 @@
 use crate::barriers::{BarrierClass, PLAIN_CUT_COST};
 use geo::{Centroid as _, MultiPolygon};
 use h3o::geom::{ContainmentMode, SolventBuilder, TilerBuilder};
-use h3o::{CellIndex, LatLng, Resolution};
+use h3o::{CellIndex, DirectedEdgeIndex, LatLng, Resolution};
 use rustc_hash::FxHashMap;
 
 /// The cells whose centre lies inside `boundary` (H3 "center containment", as the reference
@@ -94,6 +94,13 @@ pub fn polsby_popper(cells: &[CellIndex]) -> f64 {
             }
         }
     }
+    let edges: Vec<&[LatLng]> = edges.iter().map(|boundary| &boundary[..]).collect();
+    polsby_popper_of_edges(&edges)
+}
+
+/// [`polsby_popper`] of the outline made of `edges` (each a boundary edge's vertices, in
+/// its cell's counter-clockwise order), degrees in, meters inside.
+fn polsby_popper_of_edges(edges: &[&[LatLng]]) -> f64 {
     let (mut sum_lat, mut n) = (0.0, 0.0);
     for vertex in edges.iter().flat_map(|e| e.iter()) {
         sum_lat += vertex.lat();
@@ -112,7 +119,7 @@ pub fn polsby_popper(cells: &[CellIndex]) -> f64 {
         )
     };
     let (mut twice_area, mut perimeter_m) = (0.0, 0.0);
-    for edge in &edges {
+    for edge in edges {
         for pair in edge.windows(2) {
             let ((x0, y0), (x1, y1)) = (project(&pair[0]), project(&pair[1]));
             twice_area += x0 * y1 - x1 * y0;
@@ -124,6 +131,93 @@ pub fn polsby_popper(cells: &[CellIndex]) -> f64 {
         return 0.0;
     }
     4.0 * std::f64::consts::PI * area_m2 / (perimeter_m * perimeter_m)
+}
+
+/// [`polsby_popper`] of groups of one [`CellGraph`]'s cells, the same figure computed the
+/// same way, with each cell's edges asked of h3o at most once however many groupings are
+/// measured: their far cells only for cells on a group's border (a cell whose six
+/// neighbours are all in its group has no edge on the outline), their vertices only for
+/// edges on an outline.
+pub(crate) struct GraphOutlines<'a> {
+    graph: &'a CellGraph,
+    /// Per cell, its first entry in `edges`, `u32::MAX` until asked.
+    first: Vec<u32>,
+    /// How many edges each asked cell has, aligned with `first`.
+    counts: Vec<u8>,
+    /// Per edge of an asked cell, in h3o's order (a cell's edges consecutive): the edge, the
+    /// far cell's id (`u32::MAX` outside the graph) and its vertices, `vertices[start..end]`
+    /// (`start` is `u32::MAX` until asked).
+    edges: Vec<(DirectedEdgeIndex, u32, (u32, u32))>,
+    vertices: Vec<LatLng>,
+}
+
+impl<'a> GraphOutlines<'a> {
+    pub fn new(graph: &'a CellGraph) -> Self {
+        Self {
+            graph,
+            first: vec![u32::MAX; graph.len()],
+            counts: vec![0; graph.len()],
+            edges: Vec::new(),
+            vertices: Vec::new(),
+        }
+    }
+
+    /// The Polsby–Popper of the cells of `group`, given as every cell's group (`owner`,
+    /// aligned with the graph's ids) and the group's ids in increasing order (`ids`).
+    pub fn polsby_popper(&mut self, ids: &[u32], owner: &[u32], group: u32) -> f64 {
+        let mut outline: Vec<(u32, u32)> = Vec::new();
+        for &id in ids {
+            let around = self.graph.neighbours(id);
+            if around.len() == 6 && around.iter().all(|&n| owner[n as usize] == group) {
+                continue;
+            }
+            let first = self.edges_of(id);
+            for e in first..first + usize::from(self.counts[id as usize]) {
+                let far = self.edges[e].1;
+                if far == u32::MAX || owner[far as usize] != group {
+                    outline.push(self.vertices_of(e));
+                }
+            }
+        }
+        let edges: Vec<&[LatLng]> = outline
+            .iter()
+            .map(|&(start, end)| &self.vertices[start as usize..end as usize])
+            .collect();
+        polsby_popper_of_edges(&edges)
+    }
+
+    /// The position in `edges` of the first edge of cell `id`, asking h3o the first time.
+    fn edges_of(&mut self, id: u32) -> usize {
+        if self.first[id as usize] == u32::MAX {
+            self.first[id as usize] = u32::try_from(self.edges.len()).unwrap_or(u32::MAX);
+            let mut count = 0_u8;
+            for edge in self.graph.cells[id as usize].edges() {
+                let far = self
+                    .graph
+                    .cells
+                    .binary_search(&edge.destination())
+                    .map_or(u32::MAX, |i| u32::try_from(i).unwrap_or(u32::MAX));
+                self.edges.push((edge, far, (u32::MAX, 0)));
+                count += 1;
+            }
+            self.counts[id as usize] = count;
+        }
+        self.first[id as usize] as usize
+    }
+
+    /// Where edge `e`'s vertices are in `vertices`, asking h3o the first time.
+    fn vertices_of(&mut self, e: usize) -> (u32, u32) {
+        let (edge, _, range) = self.edges[e];
+        if range.0 != u32::MAX {
+            return range;
+        }
+        let to_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let start = to_u32(self.vertices.len());
+        self.vertices.extend_from_slice(&edge.boundary());
+        let range = (start, to_u32(self.vertices.len()));
+        self.edges[e].2 = range;
+        range
+    }
 }
 
 /// The cell holding the centroid of a footprint given in degrees (EPSG:4326, lon/lat order).
@@ -165,6 +259,8 @@ pub(crate) struct CellGraph {
     /// Cell centres in meters on a local equirectangular projection:
     /// x = lon × cos(lat0) × `M_PER_DEG`, y = lat × `M_PER_DEG`.
     pub xy: Vec<(f64, f64)>,
+    /// Cell centres in degrees (lon, lat), as [`cell_center`] gives them.
+    pub centres: Vec<(f64, f64)>,
     /// cos(lat0) of that projection.
     cos0: f64,
     /// What cutting each adjacency costs, aligned with `adjacency`; empty when no barrier
@@ -228,6 +324,7 @@ impl CellGraph {
             adjacency,
             rings,
             xy,
+            centres,
             cos0,
             costs: Vec::new(),
             normals: Vec::new(),
@@ -304,6 +401,7 @@ impl CellGraph {
                     (x * scale, y)
                 })
                 .collect(),
+            centres: ids.iter().map(|&id| self.centres[id as usize]).collect(),
             cos0,
             costs,
             normals,
@@ -575,6 +673,49 @@ mod tests {
                 (fast - slow).abs() < 1e-3 * slow,
                 "seed {seed}: {fast} vs {slow}"
             );
+        }
+    }
+
+    #[test]
+    fn polsby_popper_on_the_graph_equals_that_of_the_cells() {
+        use rand::{Rng as _, SeedableRng as _};
+        let cells = polygon_cells(&square(113.1, 36.18, 0.004), Resolution::Twelve);
+        let graph = CellGraph::new(&cells);
+        let mut outlines = GraphOutlines::new(&graph);
+        for seed in 0..4_u64 {
+            // Groups with holes and of several pieces: rings of cells around a random cell,
+            // each split into the half west of it and the half east, a few cells moved.
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let centre = rng.random_range(0..graph.len());
+            let width = rng.random_range(2..6);
+            let owner: Vec<u32> = graph
+                .cells
+                .iter()
+                .zip(&graph.xy)
+                .map(|(c, xy)| {
+                    let d = c.grid_distance(graph.cells[centre]).expect("near");
+                    let band = u32::try_from(d).expect("positive") / width;
+                    let east = xy.0 > graph.xy[centre].0;
+                    band * 2 + u32::from(east != rng.random_bool(0.02))
+                })
+                .collect();
+            for group in 0..=owner.iter().copied().max().expect("cells") {
+                let ids: Vec<u32> = (0_u32..)
+                    .zip(&owner)
+                    .filter(|&(_, &o)| o == group)
+                    .map(|(id, _)| id)
+                    .collect();
+                let members: Vec<CellIndex> =
+                    ids.iter().map(|&id| graph.cells[id as usize]).collect();
+                let (on_graph, direct) = (
+                    outlines.polsby_popper(&ids, &owner, group),
+                    polsby_popper(&members),
+                );
+                assert!(
+                    on_graph.to_bits() == direct.to_bits(),
+                    "seed {seed}, group {group}: {on_graph} vs {direct}"
+                );
+            }
         }
     }
 

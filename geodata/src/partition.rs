@@ -36,7 +36,7 @@ mod bisect;
 mod repair;
 
 use crate::barriers::Barriers;
-use crate::cells::CellGraph;
+use crate::cells::{CellGraph, GraphOutlines};
 use h3o::CellIndex;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -97,13 +97,18 @@ pub fn partition_cells<S: BuildHasher>(
     loads: &HashMap<CellIndex, CellLoad, S>,
     rules: &PartitionRules,
 ) -> Vec<Vec<CellIndex>> {
-    partition_range(
+    groups(partition_range(
         cells,
         loads,
         rules.min_households,
         rules.max_households,
         None,
-    )
+    ))
+}
+
+/// The groups of [`partition_range`] without their centres.
+fn groups(grouped: Vec<(Vec<CellIndex>, (f64, f64))>) -> Vec<Vec<CellIndex>> {
+    grouped.into_iter().map(|(cells, _)| cells).collect()
 }
 
 /// [`partition_cells`] preferring grid edges along `barriers` (major roads, railways,
@@ -118,23 +123,26 @@ pub fn partition_cells_with_barriers<S: BuildHasher>(
     rules: &PartitionRules,
     barriers: &Barriers,
 ) -> Vec<Vec<CellIndex>> {
-    partition_range(
+    groups(partition_range(
         cells,
         loads,
         rules.min_households,
         rules.max_households,
         Some(barriers),
-    )
+    ))
 }
 
-/// [`partition_cells`] for any household range (`min..=max`), with optional barriers.
+/// [`partition_cells`] for any household range (`min..=max`), with optional barriers. Each
+/// group comes with the sum of its cells' centres ([`crate::cells::cell_center`], degrees,
+/// added in the group's cell order), which the graph already knows: the planner orders
+/// grids by them.
 pub(crate) fn partition_range<S: BuildHasher>(
     cells: &[CellIndex],
     loads: &HashMap<CellIndex, CellLoad, S>,
     min: u32,
     max: u32,
     barriers: Option<&Barriers>,
-) -> Vec<Vec<CellIndex>> {
+) -> Vec<(Vec<CellIndex>, (f64, f64))> {
     let (min, max) = (u64::from(min), u64::from(max.max(min)));
     let households = |cell: &CellIndex| u64::from(loads.get(cell).map_or(0, |l| l.households));
     let mut graph = CellGraph::new(cells);
@@ -166,7 +174,16 @@ pub(crate) fn partition_range<S: BuildHasher>(
         group.sort_unstable();
     }
     out.sort_unstable_by_key(|g| g[0]);
-    out
+    out.into_iter()
+        .map(|group| {
+            let centre = group
+                .iter()
+                .filter_map(|c| graph.cells.binary_search(c).ok())
+                .map(|id| graph.centres[id])
+                .fold((0.0, 0.0), |(x, y), (lon, lat)| (x + lon, y + lat));
+            (group, centre)
+        })
+        .collect()
 }
 
 /// Partitions one connected set of cells, none over `max` alone. With barriers, it is cut
@@ -180,10 +197,13 @@ fn partition_component(
     max: u64,
 ) -> Vec<Vec<CellIndex>> {
     let loads: Vec<u64> = graph.cells.iter().map(households).collect();
-    let mut parts = partition_groups(graph, &loads, min, max);
+    // Sorted once for both cuts and every group count tried.
+    let ids: Vec<u32> = (0..u32::try_from(graph.len()).unwrap_or(u32::MAX)).collect();
+    let sorted = bisect::Sorted::new(graph, ids, bisect::Axes::Two, graph.has_barriers());
+    let mut parts = partition_groups(graph, &loads, min, max, &sorted);
     if graph.has_barriers() {
         let bare = graph.without_barriers();
-        let plain = partition_groups(&bare, &loads, min, max);
+        let plain = partition_groups(&bare, &loads, min, max, &sorted.axes_only());
         let keep = total_excess_of(&parts, &loads, min, max)
             <= total_excess_of(&plain, &loads, min, max)
             && no_less_compact(graph, &parts, &plain);
@@ -200,14 +220,19 @@ fn partition_component(
 
 /// Steps 2–6 on one connected set: tries the group counts that put the mean in range, best
 /// first, keeps the first result with every group in range, else refines the one with the
-/// least total excess.
-fn partition_groups(graph: &CellGraph, loads: &[u64], min: u64, max: u64) -> Vec<Vec<u32>> {
+/// least total excess. `sorted`: all the graph's cells, sorted for [`bisect::bisect`].
+fn partition_groups(
+    graph: &CellGraph,
+    loads: &[u64],
+    min: u64,
+    max: u64,
+    sorted: &bisect::Sorted,
+) -> Vec<Vec<u32>> {
     let total: u64 = loads.iter().sum();
-    let ids: Vec<u32> = (0..u32::try_from(graph.len()).unwrap_or(u32::MAX)).collect();
     let range = graph.has_barriers().then_some((min, max));
     let mut best: Option<(u64, Vec<Vec<u32>>)> = None;
     for k in k_candidates(total, min, max, graph.len()) {
-        let parts = bisect::bisect(graph, loads, ids.clone(), k, range);
+        let parts = bisect::bisect(graph, loads, sorted, k, range);
         let parts = repair::repair(graph, loads, parts, min, max);
         let total_excess = total_excess_of(&parts, loads, min, max);
         if best.as_ref().is_none_or(|(b, _)| total_excess < *b) {
@@ -226,21 +251,61 @@ fn partition_groups(graph: &CellGraph, loads: &[u64], min: u64, max: u64) -> Vec
 
 /// Whether the groups `a` are on the whole at least as compact as `b`: as many groups, and
 /// neither the sum nor the lowest of their Polsby–Popper ([`crate::cells::polsby_popper`],
-/// the figure the plan reports) falls.
+/// the figure the plan reports) falls. Measured on the graph ([`GraphOutlines`]), each
+/// cell's edges asked of h3o once for both; a group of `a` that is also one of `b` is
+/// measured once, and `a` stops at its first group below `b`'s lowest.
 fn no_less_compact(graph: &CellGraph, a: &[Vec<u32>], b: &[Vec<u32>]) -> bool {
-    let figures = |parts: &[Vec<u32>]| {
-        let (mut sum, mut lowest, mut count) = (0.0, f64::MAX, 0_usize);
-        for part in parts.iter().filter(|p| !p.is_empty()) {
-            let cells: Vec<CellIndex> = part.iter().map(|&id| graph.cells[id as usize]).collect();
-            let value = crate::cells::polsby_popper(&cells);
-            sum += value;
-            lowest = f64::min(lowest, value);
-            count += 1;
-        }
-        (count, sum, lowest)
+    let sorted = |parts: &[Vec<u32>]| -> Vec<Vec<u32>> {
+        parts
+            .iter()
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let mut ids = p.clone();
+                ids.sort_unstable();
+                ids
+            })
+            .collect()
     };
-    let ((count_a, sum_a, min_a), (count_b, sum_b, min_b)) = (figures(a), figures(b));
-    count_a == count_b && sum_a >= sum_b && min_a >= min_b
+    let (a, b) = (sorted(a), sorted(b));
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut outlines = GraphOutlines::new(graph);
+    let mut owner = vec![u32::MAX; graph.len()];
+    let own = |parts: &[Vec<u32>], owner: &mut [u32]| {
+        for (g, part) in (0_u32..).zip(parts) {
+            for &id in part {
+                owner[id as usize] = g;
+            }
+        }
+    };
+    own(&b, &mut owner);
+    // Each group of `b` by its first cell (groups are disjoint), with its figure.
+    let mut b_at = vec![u32::MAX; graph.len()];
+    let mut b_values = Vec::with_capacity(b.len());
+    let (mut sum_b, mut min_b) = (0.0, f64::MAX);
+    for (g, part) in (0_u32..).zip(&b) {
+        b_at[part[0] as usize] = g;
+        let value = outlines.polsby_popper(part, &owner, g);
+        b_values.push(value);
+        sum_b += value;
+        min_b = f64::min(min_b, value);
+    }
+    own(&a, &mut owner);
+    let mut sum_a = 0.0;
+    for (g, part) in (0_u32..).zip(&a) {
+        let same = b_at[part[0] as usize];
+        let value = if same != u32::MAX && b[same as usize] == *part {
+            b_values[same as usize]
+        } else {
+            outlines.polsby_popper(part, &owner, g)
+        };
+        if value < min_b {
+            return false;
+        }
+        sum_a += value;
+    }
+    sum_a >= sum_b
 }
 
 /// Households below `min` plus above `max`, summed over the groups.

@@ -21,7 +21,7 @@ pub use report::{GridReport, OutOfRange, PlanReport};
 use crate::barriers::Barriers;
 use crate::cells::{self, centroid_cell};
 use crate::model::{AreaRecord, BuildingRecord, Dataset, Level, LineRecord, RegionRecord};
-use crate::partition::{CellLoad, PartitionRules, partition_cells_with_barriers, partition_range};
+use crate::partition::{CellLoad, PartitionRules, partition_range};
 use geo::MultiPolygon;
 use h3o::{CellIndex, Resolution};
 use rayon::prelude::*;
@@ -221,7 +221,13 @@ pub fn plan_city(
     let per_community: Vec<Result<Vec<PlannedGrid>, PlanError>> = community_cells
         .par_iter()
         .map(|(community, cells)| {
-            let pieces = partition_cells_with_barriers(cells, &loads, rules, &barriers);
+            let pieces = partition_range(
+                cells,
+                &loads,
+                rules.min_households,
+                rules.max_households,
+                Some(&barriers),
+            );
             let ordered = numbering::reading_order(pieces, res);
             if ordered.len() > 999 {
                 return Err(PlanError::TooManyChildren {

@@ -2,7 +2,6 @@
 //! Works on cell centres in degrees (EPSG:4326); owns no cutting.
 
 use super::{GridFlag, PlannedGrid};
-use crate::cells::cell_center;
 use crate::partition::{CellLoad, PartitionRules};
 use h3o::{CellIndex, Resolution};
 use std::collections::HashMap;
@@ -13,27 +12,27 @@ const M_PER_DEG: f64 = 111_195.0;
 
 /// Sorts groups of cells in reading order: rows north to south, each row about as tall as
 /// a typical group (the side of a square of the mean group area), west to east within a
-/// row, by the mean of each group's cell centres.
+/// row, by the mean of each group's cell centres. Each group comes with the sum of its
+/// cells' centres (degrees, lon/lat, added in its cell order), as the partitioner gives it.
 #[expect(clippy::cast_precision_loss, reason = "cell counts are far below 2^52")]
 #[expect(
     clippy::cast_possible_truncation,
     reason = "row numbers are small and finite"
 )]
-pub(super) fn reading_order(groups: Vec<Vec<CellIndex>>, res: Resolution) -> Vec<Vec<CellIndex>> {
+pub(super) fn reading_order(
+    groups: Vec<(Vec<CellIndex>, (f64, f64))>,
+    res: Resolution,
+) -> Vec<Vec<CellIndex>> {
     if groups.is_empty() {
-        return groups;
+        return Vec::new();
     }
-    let total_cells: usize = groups.iter().map(Vec::len).sum();
+    let total_cells: usize = groups.iter().map(|(cells, _)| cells.len()).sum();
     let mean_area_m2 = total_cells as f64 / groups.len() as f64 * res.area_m2();
     let row_height_deg = (mean_area_m2.sqrt() / M_PER_DEG).max(f64::EPSILON);
     let mut keyed: Vec<((f64, f64), Vec<CellIndex>)> = groups
         .into_iter()
-        .map(|cells| {
+        .map(|(cells, (lon, lat))| {
             let n = cells.len().max(1) as f64;
-            let (lon, lat) = cells
-                .iter()
-                .map(|&c| cell_center(c))
-                .fold((0.0, 0.0), |(x, y), (lon, lat)| (x + lon, y + lat));
             ((lon / n, lat / n), cells)
         })
         .collect();
