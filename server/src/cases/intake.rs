@@ -125,9 +125,10 @@ async fn commit_group(state: &AppState, group: Vec<Pending>) -> Vec<Pending> {
     let mut waiting: Vec<Pending> = Vec::with_capacity(group.len());
     let mut later = Vec::new();
     let started = Instant::now();
-    for pending in &group {
+    // A report's wait ends with the group that takes it (not with one that carries it to the next).
+    let waited = |pending: &Pending| {
         metrics::histogram!("gridwatch_intake_wait_seconds").record(started.duration_since(pending.queued_at).as_secs_f64());
-    }
+    };
     {
         let world = state.world();
         let config = state.dispatch();
@@ -147,10 +148,12 @@ async fn commit_group(state: &AppState, group: Vec<Pending>) -> Vec<Pending> {
             );
             match drafted {
                 Err(e) => {
+                    waited(&pending);
                     let _ = pending.reply.send(Err(e));
                 }
                 Ok(case) if drafts.iter().any(|earlier| could_duplicate(config, earlier, &case)) => later.push(pending),
                 Ok(case) => {
+                    waited(&pending);
                     drafts.push(case);
                     waiting.push(pending);
                 }
