@@ -50,7 +50,6 @@ pub(super) fn reading_order(
     keyed.into_iter().map(|(_, cells)| cells).collect()
 }
 
-/// The `n`-th grid (1-based) of a community, with its households, building count and flag.
 /// A grid's households, building count and flag from its cells' loads: a single cell over the
 /// maximum is flagged as a tower (one building over it) or a full cell, otherwise a grid out of
 /// `rules`' range as under or over it. Shared by the city plan and a planner's redraw.
@@ -82,6 +81,7 @@ pub fn grid_figures<S: BuildHasher>(
     (households, buildings, flag)
 }
 
+/// The `n`-th grid (1-based) of a community, with its households, building count and flag.
 pub(super) fn grid<S: BuildHasher>(
     community_code: &str,
     n: usize,

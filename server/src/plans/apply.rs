@@ -88,7 +88,8 @@ pub async fn apply(state: &AppState, principal: &Principal, community: RegionId,
         super::check_community(&world, principal, community)?;
     }
     let plan = load(state, community, id).await?;
-    apply_locked(state, principal, &plan).await
+    let latest = latest_version(state, community).await?;
+    apply_locked(state, principal, &plan, latest).await
 }
 
 /// Rolls community `community` back to version `version`: a `rollback` plan with that version's
@@ -135,12 +136,15 @@ pub async fn rollback(
     };
     let (record, event) = state.store().insert_plan(&plan).await?;
     state.commit(event, |_| {});
-    let mut applied = apply_locked(state, principal, &record).await?;
+    // The versions were read under this lock: the rollback plan is drawn on the latest.
+    let mut applied = apply_locked(state, principal, &record, record.base_version).await?;
     applied["plan"] = plan_json(&record, false);
     Ok(applied)
 }
 
-async fn apply_locked(state: &AppState, principal: &Principal, plan: &PlanRecord) -> Result<Value, ApiError> {
+/// Applies `plan` under the writer lock; `latest` is the community's latest boundary version, read
+/// under the same lock.
+async fn apply_locked(state: &AppState, principal: &Principal, plan: &PlanRecord, latest: Option<i64>) -> Result<Value, ApiError> {
     if plan.status != "draft" {
         return Err(ApiError::new(
             axum::http::StatusCode::CONFLICT,
@@ -148,7 +152,6 @@ async fn apply_locked(state: &AppState, principal: &Principal, plan: &PlanRecord
             format!("plan {} is already applied (version {})", plan.id, plan.version.unwrap_or_default()),
         ));
     }
-    let latest = latest_version(state, plan.community).await?;
     if plan.base_version != latest {
         return Err(validate::stale(plan, latest));
     }
