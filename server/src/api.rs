@@ -9,11 +9,11 @@ mod basemap;
 mod buildings;
 mod cameras;
 mod categories;
+mod fonts;
 mod geo_json;
 mod grids;
 mod health;
 mod incidents;
-mod index;
 mod locate;
 mod metrics;
 mod nearby;
@@ -28,6 +28,7 @@ mod regions;
 mod reports;
 pub mod tiles;
 pub mod tokens;
+mod web;
 mod workers;
 
 use axum::Router;
@@ -112,7 +113,13 @@ pub fn app(state: AppState) -> Router {
         .route("/communities/{id}/versions/{version}/rollback", post(plans::rollback))
         .route("/openapi.json", get(openapi::spec));
     Router::new()
-        .route("/", get(index::index))
+        // The web map: its pages, its files and the glyphs its labels are drawn with.
+        .route("/", get(web::centre))
+        .route("/worker", get(web::worker))
+        .route("/planner", get(web::planner))
+        .route("/sw.js", get(web::service_worker))
+        .route("/static/{*path}", get(web::asset))
+        .route("/fonts/{fontstack}/{file}", get(fonts::glyphs))
         .route("/health", get(health::health))
         .route("/ws", get(crate::live::ws::upgrade))
         .route("/osmand", get(osmand::get).post(osmand::post))

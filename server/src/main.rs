@@ -310,10 +310,36 @@ async fn serve(addr: SocketAddr, store: Arc<dyn Store>, admin_token: Option<Stri
     }
     if let Some(token) = admin_token {
         println!("admin token: {token}");
+        println!("command centre: http://{local}/?token={token}");
+        println!("planner:        http://{local}/planner?token={token}");
+        if let Some((name, worker_token)) = demo_worker_token(&state).await? {
+            println!("grid worker:    http://{local}/worker?token={worker_token}  ({name})");
+        }
         println!("try: curl -H 'Authorization: Bearer {token}' 'http://{local}/api/grids'");
     }
     gridwatch::serve(listener, state, shutdown_signal()).await?;
     Ok(())
+}
+
+/// A token for the demo's first grid worker with a grid, so the worker view can be tried at once.
+async fn demo_worker_token(state: &AppState) -> Result<Option<(String, String)>> {
+    let worker = {
+        let world = state.world();
+        world.workers().filter(|w| !w.grids.is_empty()).min_by_key(|w| w.id).map(|w| (w.id, w.name.clone()))
+    };
+    let Some((id, name)) = worker else { return Ok(None) };
+    let secret = new_secret();
+    state
+        .store()
+        .insert_token(&gridwatch::store::NewToken {
+            hash: hash_secret(&secret),
+            role: Role::Worker,
+            scopes: Vec::new(),
+            worker: Some(id),
+            label: Some(format!("demo worker {name}")),
+        })
+        .await?;
+    Ok(Some((name, secret)))
 }
 
 async fn shutdown_signal() {

@@ -10,6 +10,7 @@
 //! - [`mvt`]: [`TileBuilder`] → [`Layer`] → features with [`Value`] properties.
 //! - [`simplify`]: Douglas–Peucker with a tolerance of one tile unit ([`simplify_for_zoom`]).
 //! - [`h3agg`]: zoom → H3 resolution, roll-up, [`add_h3_layer`].
+//! - [`glyphs`]: signed-distance-field glyph ranges for map labels, from a TrueType font.
 //!
 //! # Examples
 //! ```
@@ -29,6 +30,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod glyphs;
 pub mod h3agg;
 pub mod mvt;
 pub mod simplify;

@@ -17,7 +17,7 @@ mod layer;
 mod projected;
 mod tile;
 mod value;
-mod wire;
+pub(crate) mod wire;
 
 pub use layer::Layer;
 pub use projected::ProjectedPolygons;

@@ -1,0 +1,143 @@
+//! The web map (`web-map/`), served from the binary: the pages at `/` (command centre), `/worker` and
+//! `/planner`, their scripts, styles and vendored libraries under `/static/`, and the worker view's
+//! service worker at `/sw.js` (at the root, so it may control `/worker`).
+//!
+//! The files are embedded at compile time (see `build.rs`). While working on the map,
+//! `GRIDWATCH_WEB_DIR=web-map/dist` serves them from that folder instead, read on every request, so
+//! `npm run build` and a reload show a change without rebuilding the server.
+
+use std::path::PathBuf;
+use std::sync::LazyLock;
+
+use axum::body::Body;
+use axum::extract::Path;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rustc_hash::FxHashMap;
+
+use crate::error::ApiError;
+
+#[allow(clippy::unreadable_literal)]
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/web_assets.rs"));
+}
+
+/// The embedded files by path.
+static ASSETS: LazyLock<FxHashMap<&'static str, (&'static [u8], u64)>> =
+    LazyLock::new(|| embedded::ASSETS.iter().map(|&(name, bytes, hash)| (name, (bytes, hash))).collect());
+
+/// A folder to serve the files from instead (`GRIDWATCH_WEB_DIR`), for working on the map.
+static WEB_DIR: LazyLock<Option<PathBuf>> = LazyLock::new(|| std::env::var_os("GRIDWATCH_WEB_DIR").map(PathBuf::from));
+
+/// An embedded file of the web map and its hash (never from `GRIDWATCH_WEB_DIR`: the server's own
+/// inputs, such as the fonts, are those it was built with).
+pub fn embedded_file(path: &str) -> Option<(&'static [u8], u64)> {
+    ASSETS.get(path).copied()
+}
+
+pub async fn centre(headers: HeaderMap) -> Response {
+    serve("index.html", &headers)
+}
+
+pub async fn worker(headers: HeaderMap) -> Response {
+    serve("worker.html", &headers)
+}
+
+pub async fn planner(headers: HeaderMap) -> Response {
+    serve("planner.html", &headers)
+}
+
+pub async fn service_worker(headers: HeaderMap) -> Response {
+    let mut response = serve("sw.js", &headers);
+    if response.status().is_success() {
+        response.headers_mut().insert("service-worker-allowed", HeaderValue::from_static("/"));
+    }
+    response
+}
+
+pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
+    serve(&path, &headers)
+}
+
+/// One file with its content type and a strong `ETag`; `If-None-Match` → 304. `no-cache` makes the
+/// browser revalidate, so a new build is picked up on the next load and an unchanged file costs a 304.
+fn serve(path: &str, headers: &HeaderMap) -> Response {
+    let Some((bytes, hash)) = lookup(path) else {
+        return ApiError::not_found(format!("no file /static/{path} in the web map")).into_response();
+    };
+    let etag = format!("\"{hash:016x}\"");
+    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    Response::builder()
+        .header(header::CONTENT_TYPE, content_type(path))
+        .header(header::ETAG, etag)
+        .header(header::CACHE_CONTROL, "no-cache")
+        .header("x-content-type-options", "nosniff")
+        .body(Body::from(bytes))
+        .expect("static headers are valid")
+}
+
+/// The file's bytes and a hash of them: from `GRIDWATCH_WEB_DIR` if set, else embedded. A path that
+/// climbs out of the web root is not found.
+fn lookup(path: &str) -> Option<(std::borrow::Cow<'static, [u8]>, u64)> {
+    if path.split('/').any(|part| part.is_empty() || part == "." || part == "..") {
+        return None;
+    }
+    if let Some(dir) = WEB_DIR.as_ref() {
+        let bytes = std::fs::read(dir.join(path)).ok()?;
+        let hash = {
+            use std::hash::{DefaultHasher, Hash, Hasher};
+            let mut hasher = DefaultHasher::new();
+            bytes.hash(&mut hasher);
+            hasher.finish()
+        };
+        return Some((bytes.into(), hash));
+    }
+    ASSETS.get(path).map(|&(bytes, hash)| (bytes.into(), hash))
+}
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js" | "mjs") => "text/javascript; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("json" | "map") => "application/json",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("ttf") => "font/ttf",
+        Some("txt") => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pages_and_the_vendored_map_library_are_embedded() {
+        for path in ["index.html", "worker.html", "planner.html", "vendor/maplibre-gl.mjs", "vendor/maplibre-gl-worker.mjs",
+            "vendor/maplibre-gl.css", "fonts/NotoSans-Regular.ttf", "LICENSES.txt"]
+        {
+            assert!(ASSETS.get(path).is_some_and(|(bytes, _)| !bytes.is_empty()), "{path} is not embedded");
+        }
+    }
+
+    #[test]
+    fn paths_that_leave_the_web_root_are_not_served() {
+        for path in ["../Cargo.toml", "js/../../Cargo.toml", "/etc/passwd", "js//centre.js", "./index.html"] {
+            assert!(lookup(path).is_none(), "{path} was served");
+        }
+        assert!(lookup("index.html").is_some());
+    }
+
+    #[test]
+    fn content_types_follow_the_extension() {
+        assert_eq!(content_type("js/centre.js"), "text/javascript; charset=utf-8");
+        assert_eq!(content_type("vendor/maplibre-gl.mjs"), "text/javascript; charset=utf-8");
+        assert_eq!(content_type("index.html"), "text/html; charset=utf-8");
+        assert_eq!(content_type("fonts/x.ttf"), "font/ttf");
+        assert_eq!(content_type("README"), "application/octet-stream");
+    }
+}

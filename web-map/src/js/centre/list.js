@@ -1,0 +1,103 @@
+// The list of the incidents in view: what the live data holds inside the map's bounds, narrowed by the
+// status, priority and overdue filters; overdue first, then by priority, newest first. Redrawn on
+// `moveend` and whenever the live data changed (at most once per animation frame).
+
+import { STATUS_COLORS } from './layers.js';
+
+const MAX_ROWS = 200;
+const PRIORITY_RANK = { urgent: 0, high: 1, normal: 2, low: 3 };
+
+export class IncidentList {
+  /**
+   * @param {object} options
+   * @param {import('maplibre-gl').Map} options.map
+   * @param {import('./feature-set.js').FeatureSet} options.incidents
+   * @param {(key: string, values?: object) => string} options.t
+   * @param {(code: string) => string} options.categoryName
+   * @param {(id: number) => void} options.onSelect
+   */
+  constructor({ map, incidents, t, categoryName, onSelect }) {
+    this.map = map;
+    this.categoryName = categoryName;
+    this.incidents = incidents;
+    this.t = t;
+    this.onSelect = onSelect;
+    this.root = document.getElementById('incident-list');
+    this.count = document.getElementById('list-count');
+    this.status = document.getElementById('filter-status');
+    this.priority = document.getElementById('filter-priority');
+    this.overdue = document.getElementById('filter-overdue');
+    fillOptions(this.status, Object.keys(STATUS_COLORS), (s) => t(`status.${s}`), t('filter.all'));
+    fillOptions(this.priority, Object.keys(PRIORITY_RANK), (p) => t(`priority.${p}`), t('filter.all'));
+    for (const input of [this.status, this.priority, this.overdue]) input.addEventListener('change', () => this.render());
+    this.root.addEventListener('click', (event) => {
+      const row = event.target.closest('[data-incident]');
+      if (row) this.onSelect(Number(row.dataset.incident));
+    });
+  }
+
+  /** The incidents in view that pass the filters, sorted. */
+  visible() {
+    const bounds = this.map.getBounds();
+    const status = this.status.value;
+    const priority = this.priority.value;
+    const overdueOnly = this.overdue.checked;
+    const rows = [];
+    for (const feature of this.incidents.values()) {
+      const p = feature.properties;
+      if (status && p.status !== status) continue;
+      if (priority && p.priority !== priority) continue;
+      if (overdueOnly && !p.overdue) continue;
+      if (!bounds.contains(feature.geometry.coordinates)) continue;
+      rows.push(p);
+    }
+    return rows.sort((a, b) => (b.overdue - a.overdue)
+      || (PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority])
+      || (b.id - a.id));
+  }
+
+  render() {
+    const rows = this.visible();
+    const shown = rows.slice(0, MAX_ROWS);
+    this.count.textContent = this.t('list.count', { shown: shown.length, total: rows.length });
+    this.root.replaceChildren(...shown.map((p) => this.row(p)));
+    if (!rows.length) {
+      const empty = document.createElement('li');
+      empty.className = 'empty';
+      empty.textContent = this.t('list.empty');
+      this.root.append(empty);
+    }
+  }
+
+  row(p) {
+    const t = this.t;
+    const li = document.createElement('li');
+    li.dataset.incident = p.id;
+    li.tabIndex = 0;
+    const dot = document.createElement('span');
+    dot.className = 'dot';
+    dot.style.background = STATUS_COLORS[p.status] || '#6b7280';
+    const title = document.createElement('span');
+    title.className = 'what';
+    title.textContent = `#${p.id} ${this.categoryName(p.category)}`;
+    const meta = document.createElement('span');
+    meta.className = 'meta';
+    meta.textContent = `${t(`status.${p.status}`)} · ${t(`priority.${p.priority}`)}`;
+    li.append(dot, title, meta);
+    if (p.overdue) {
+      const badge = document.createElement('span');
+      badge.className = 'badge overdue';
+      badge.textContent = t('overdue');
+      li.append(badge);
+    }
+    li.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter') this.onSelect(p.id);
+    });
+    return li;
+  }
+}
+
+function fillOptions(select, values, label, allLabel) {
+  const all = new Option(allLabel, '');
+  select.replaceChildren(all, ...values.map((v) => new Option(label(v), v)));
+}

@@ -1,0 +1,108 @@
+// What the websocket says, as map features: open incidents (from the snapshot and `incident.*`
+// deltas), workers at their last position and each worker's short trail (from `position` messages).
+// A case that leaves the loop (closed, deferred, cancelled, merged) leaves the map.
+
+import { FeatureSet } from './feature-set.js';
+
+const OPEN = new Set(['registered', 'dispatched', 'accepted', 'in_progress', 'resolved']);
+const TRAIL_POINTS = 10;
+/** How often the overdue marks are recomputed from the deadlines, ms (time passes without events). */
+const OVERDUE_CHECK_MS = 30_000;
+
+/** A case summary (`incident_summary` on the server) as a flat GeoJSON Feature. */
+function incidentFeature(summary, now = Date.now()) {
+  const deadline = summary.deadline ? Date.parse(summary.deadline) : null;
+  return {
+    type: 'Feature',
+    id: summary.id,
+    geometry: { type: 'Point', coordinates: [summary.lon, summary.lat] },
+    properties: {
+      id: summary.id,
+      status: summary.status,
+      priority: summary.priority,
+      category: summary.category,
+      level: summary.level,
+      grid: summary.grid,
+      assignee: summary.assignee ?? null,
+      deadline: summary.deadline ?? null,
+      created_at: summary.created_at,
+      overdue: deadline !== null && deadline < now,
+    },
+  };
+}
+
+export class LiveData {
+  /**
+   * @param {import('maplibre-gl').Map} map  with the `incidents`, `workers` and `trails` sources
+   * @param {() => void} onChange  called after the incidents on the map changed
+   */
+  constructor(map, onChange) {
+    this.incidents = new FeatureSet(map, 'incidents', onChange);
+    this.workers = new FeatureSet(map, 'workers');
+    this.trails = new FeatureSet(map, 'trails');
+    /** worker id → {name, duty} */
+    this.staff = new Map();
+    /** worker id → [[lon, lat], …], oldest first */
+    this.paths = new Map();
+    /** Called with the summary of every incident that changed (the drawer follows its case). */
+    this.onIncident = () => {};
+    setInterval(() => this.markOverdue(), OVERDUE_CHECK_MS);
+  }
+
+  snapshot(message) {
+    const now = Date.now();
+    this.incidents.reset(message.incidents.filter((s) => OPEN.has(s.status)).map((s) => incidentFeature(s, now)));
+    this.staff = new Map(message.workers.map((w) => [w.id, { name: w.name, duty: w.duty }]));
+    this.paths = new Map();
+    const placed = message.workers.filter((w) => w.position);
+    for (const w of placed) this.paths.set(w.id, [[w.position.lon, w.position.lat]]);
+    this.workers.reset(placed.map((w) => this.workerFeature(w.id)));
+    this.trails.reset([]);
+  }
+
+  delta(message) {
+    if (message.layer === 'incidents' && message.kind !== 'incident.photo_added') {
+      const summary = message.data;
+      if (OPEN.has(summary.status)) this.incidents.set(incidentFeature(summary));
+      else this.incidents.delete(summary.id);
+      this.onIncident(summary);
+    } else if (message.layer === 'workers') {
+      const w = message.data;
+      this.staff.set(w.id, { name: w.name, duty: w.duty });
+      if (this.paths.has(w.id)) this.workers.set(this.workerFeature(w.id));
+    }
+  }
+
+  position(message) {
+    const path = this.paths.get(message.worker) || [];
+    path.push([message.lon, message.lat]);
+    if (path.length > TRAIL_POINTS) path.shift();
+    this.paths.set(message.worker, path);
+    this.workers.set(this.workerFeature(message.worker));
+    if (path.length > 1) {
+      this.trails.set({ type: 'Feature', id: message.worker, geometry: { type: 'LineString', coordinates: [...path] }, properties: {} });
+    }
+  }
+
+  workerFeature(id) {
+    const path = this.paths.get(id);
+    const who = this.staff.get(id) || {};
+    return {
+      type: 'Feature',
+      id,
+      geometry: { type: 'Point', coordinates: path[path.length - 1] },
+      properties: { id, name: who.name ?? '', duty: who.duty ?? 'on_duty' },
+    };
+  }
+
+  /** Marks the cases whose deadline has passed since they last changed. */
+  markOverdue() {
+    const now = Date.now();
+    for (const feature of this.incidents.values()) {
+      const p = feature.properties;
+      if (!p.overdue && p.deadline && Date.parse(p.deadline) < now) {
+        this.incidents.set({ ...feature, properties: { ...p, overdue: true } });
+      }
+    }
+  }
+}

@@ -1,0 +1,91 @@
+// The live map's connection: one websocket to `/ws`, kept open across network drops.
+//
+// `subscribe` once with a filter; the server answers with a `snapshot` and then `delta`s in `seq`
+// order. After a drop the client reconnects (backing off up to 15 s) and sends `resume` with the last
+// `seq` it applied, so the server replays exactly what was missed; a `resync` (the server's queue for
+// this client overflowed) is answered the same way. Handlers get every message by its `type`.
+
+const MAX_BACKOFF_MS = 15000;
+
+export class Live {
+  /**
+   * @param {object} options
+   * @param {() => string|null} options.token  the bearer token
+   * @param {object} options.filter            the `subscribe` filter (bbox, grids, layers, mine, near, tiles…)
+   * @param {Record<string, (msg: object) => void>} options.on  handlers by message type, plus `status`
+   */
+  constructor({ token, filter = {}, on = {} }) {
+    this.token = token;
+    this.filter = filter;
+    this.on = on;
+    this.seq = null;
+    this.socket = null;
+    this.backoff = 500;
+    this.closed = false;
+    this.status = 'connecting';
+    this.connect();
+  }
+
+  /** Changes the filter (a new `subscribe`: the server sends a fresh snapshot for it). */
+  setFilter(filter) {
+    this.filter = filter;
+    this.seq = null;
+    this.send({ type: 'subscribe', ...filter });
+  }
+
+  /** Sends a message if the socket is open; returns whether it was sent. */
+  send(message) {
+    if (this.socket?.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(JSON.stringify(message));
+    return true;
+  }
+
+  close() {
+    this.closed = true;
+    this.socket?.close();
+  }
+
+  setStatus(status) {
+    this.status = status;
+    this.on.status?.(status);
+  }
+
+  connect() {
+    const url = new URL('/ws', window.location.href);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    url.searchParams.set('token', this.token() || '');
+    this.setStatus('connecting');
+    const socket = new WebSocket(url);
+    this.socket = socket;
+    socket.onopen = () => {
+      this.backoff = 500;
+      this.setStatus('connected');
+      if (this.seq === null) this.send({ type: 'subscribe', ...this.filter });
+      else this.send({ type: 'resume', seq: this.seq, ...this.filter });
+    };
+    socket.onmessage = (event) => {
+      let message;
+      try {
+        message = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (message.type === 'snapshot') this.seq = message.seq;
+      if (message.type === 'delta' && typeof message.seq === 'number') this.seq = Math.max(this.seq ?? 0, message.seq);
+      if (message.type === 'resync') {
+        this.send({ type: 'resume', seq: message.seq });
+      }
+      this.on[message.type]?.(message);
+      this.on.any?.(message);
+    };
+    socket.onclose = () => {
+      if (this.socket !== socket) return;
+      this.setStatus('offline');
+      if (this.closed) return;
+      const wait = this.backoff;
+      this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
+      setTimeout(() => this.connect(), wait);
+    };
+    socket.onerror = () => socket.close();
+  }
+}

@@ -1,0 +1,35 @@
+// The sheet's message area: refused actions and other problems (problem+json title and detail) and
+// area alerts, each shown until the worker dismisses it. A network failure is not shown here — the
+// live indicator and the outbox banner already say there is no signal.
+
+/**
+ * @param {HTMLElement} container  where the messages go
+ * @param {Function} t             the translator
+ */
+export function messages(container, t) {
+  function show(text, kind = 'problem') {
+    const line = document.createElement('div');
+    line.className = kind === 'alert' ? 'problem alert' : 'problem';
+    const body = document.createElement('span');
+    body.textContent = text;
+    const dismiss = document.createElement('button');
+    dismiss.type = 'button';
+    dismiss.textContent = t('problem.dismiss');
+    dismiss.onclick = () => line.remove();
+    line.append(body, dismiss);
+    container.append(line);
+  }
+
+  /** Shows a `Problem` (or any error, or a websocket `error` message); `text` overrides the wording. */
+  function report(problem, text) {
+    if (problem?.offline) return;
+    if (problem?.status === 401) {
+      show(t('error.token'));
+      return;
+    }
+    const title = problem?.title || problem?.name || String(problem?.status ?? '');
+    show(text || t('problem.generic', { title, detail: problem?.detail || problem?.message || '' }));
+  }
+
+  return { show, report };
+}

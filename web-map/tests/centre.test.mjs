@@ -1,0 +1,246 @@
+// The command centre (`/`): it loads from gridwatch alone and uses its tiles and websocket; a case
+// registered through the API reaches the map and the list live; the drawer's actions change the case,
+// and a refused action shows the server's problem.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { cellToLatLng } from 'h3-js';
+import { foreignRequests, launchBrowser, newPage, screenshot, startServer, waitForMap } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** Opens the command centre in `lang` and waits for the map and the websocket's snapshot. */
+async function openCentre(lang = 'en') {
+  const page = await newPage(browser);
+  page.sockets = [];
+  page.on('websocket', (socket) => page.sockets.push(socket.url()));
+  await page.goto(`${server.url}/?token=${server.adminToken}&lang=${lang}`);
+  await waitForMap(page);
+  await page.waitForSelector('#live-status[data-status=connected]');
+  return page;
+}
+
+/** Registers a case at the centre of one of grid `gridId`'s cells; resolves to `{id, lat, lon}`. */
+async function registerCase(gridId, body = {}) {
+  const grid = await server.api(`/api/grids/${gridId}`);
+  const cells = grid.properties.cells;
+  const [lat, lon] = cellToLatLng(cells[Math.floor(cells.length / 2)]);
+  const created = await server.api('/api/incidents', {
+    method: 'POST',
+    body: { lat, lon, category: 'advertising', priority: 'high', description: '占道经营 test', source: 'hotline', ...body },
+  });
+  return { id: created.id, lat, lon };
+}
+
+/** Waits until the text of `selector` matches `pattern`; fails with the text it last had. */
+async function waitForText(page, selector, pattern) {
+  try {
+    await page.waitForFunction(
+      ([sel, source]) => new RegExp(source).test(document.querySelector(sel)?.textContent || ''),
+      [selector, pattern.source], { polling: 100, timeout: 10_000 },
+    );
+  } catch {
+    assert.fail(`${selector} never matched ${pattern}: ${JSON.stringify(await page.textContent(selector))}`);
+  }
+}
+
+/** Centres the map on a point at `zoom` and waits until it has drawn it. */
+async function zoomTo(page, { lat, lon }, zoom) {
+  await page.evaluate(([lo, la, z]) => window.gridwatchMap.jumpTo({ center: [lo, la], zoom: z }), [lon, lat, zoom]);
+  await page.waitForFunction(() => window.gridwatchMap.loaded(), null, { polling: 100 });
+}
+
+test('the command centre loads from gridwatch alone, with its tiles and websocket', async () => {
+  const page = await openCentre();
+  await page.waitForFunction(
+    () => window.gridwatchMap.queryRenderedFeatures({ layers: ['grid-fill'] }).length > 0,
+    null, { polling: 200, timeout: 60_000 },
+  );
+  await page.waitForSelector('#kpi [data-kpi=open]');
+  await screenshot(page, 'centre-load');
+
+  assert.deepEqual(foreignRequests(page, server.url), [], 'requests left the gridwatch origin');
+  assert.ok(page.requests.some((url) => url.includes('/tiles/grids/')), 'grid tiles were loaded');
+  assert.ok(page.requests.some((url) => url.includes('/tiles/cameras')), 'camera tiles were asked for');
+  assert.ok(page.sockets.some((url) => url.startsWith(server.url.replace('http', 'ws')) && new URL(url).pathname === '/ws'), `websocket: ${page.sockets}`);
+  assert.equal(await page.textContent('h1'), 'Command centre');
+  assert.equal(await page.textContent('#live-status'), 'Live');
+  assert.equal(await page.locator('#toggles input').count(), 5);
+  assert.equal(await page.locator('#kpi [data-kpi]').count(), 7);
+
+  await page.uncheck('#toggles input[data-toggle=grids]');
+  const visibility = await page.evaluate(() => window.gridwatchMap.getLayoutProperty('grid-fill', 'visibility'));
+  assert.equal(visibility, 'none', 'the grids toggle hides the grid layers');
+  assert.deepEqual(page.errors, []);
+
+  await page.click('[data-lang-switch]');
+  await page.waitForFunction(() => document.querySelector('h1').textContent === '指挥中心');
+  await waitForMap(page);
+  assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');
+  assert.equal(await page.textContent('[data-i18n="list.title"]'), '视野内案件');
+  assert.equal(await page.textContent('#live-status'), '实时');
+  await screenshot(page, 'centre-zh');
+  await page.context().close();
+});
+
+/** Resolves to the open cases the grid tiles in view give grid `gridId` (null when it is not drawn). */
+function gridOpenCases(page, gridId) {
+  return page.evaluate((id) => {
+    const found = window.gridwatchMap.queryRenderedFeatures({ layers: ['grid-fill'] }).find((f) => f.properties.id === id);
+    return found ? found.properties.open_cases : null;
+  }, gridId);
+}
+
+test('a case registered through the API appears on the map and in the list without a reload', async () => {
+  const page = await openCentre();
+  const gridId = 7;
+  const grid = await server.api(`/api/grids/${gridId}`);
+  const [lat, lon] = cellToLatLng(grid.properties.cells[0]);
+  await zoomTo(page, { lat, lon }, 16);
+  await page.waitForFunction(
+    (id) => window.gridwatchMap.queryRenderedFeatures({ layers: ['grid-fill'] }).some((f) => f.properties.id === id),
+    gridId, { polling: 200, timeout: 30_000 },
+  );
+  assert.equal(await gridOpenCases(page, gridId), 0);
+
+  const placed = await registerCase(gridId);
+  await page.waitForFunction(
+    async (id) => (await window.gridwatchMap.getSource('incidents').getData()).features.some((f) => f.id === id),
+    placed.id, { polling: 200, timeout: 30_000 },
+  );
+  const row = `#incident-list [data-incident="${placed.id}"]`;
+  await page.waitForSelector(row);
+  await waitForText(page, row, new RegExp(`#${placed.id} Advertising.*Dispatched · High`));
+  await page.waitForFunction(
+    (id) => window.gridwatchMap.queryRenderedFeatures({ layers: ['incident-point'] }).some((f) => f.properties.id === id),
+    placed.id, { polling: 200, timeout: 30_000 },
+  );
+  // The grid tiles were invalidated over the websocket and reloaded in place.
+  await page.waitForFunction(
+    (id) => window.gridwatchMap.queryRenderedFeatures({ layers: ['grid-fill'] }).some((f) => f.properties.id === id && f.properties.open_cases === 1),
+    gridId, { polling: 200, timeout: 30_000 },
+  );
+  await page.click(row);
+  await page.waitForSelector(`#drawer-body[data-incident="${placed.id}"] dl[data-status=dispatched]`);
+  await screenshot(page, 'centre-live-incident');
+  assert.equal(page.requests.filter((url) => new URL(url).pathname === '/').length, 1, 'the page was not reloaded');
+
+  await server.api(`/api/incidents/${placed.id}/actions`, { method: 'POST', body: { action: 'cancel', reason: 'test over' } });
+  await page.waitForSelector(`#incident-list [data-incident="${placed.id}"]`, { state: 'detached' });
+  // The source applies its diffs in turn: wait for the one removing the case.
+  await page.waitForFunction(
+    async (id) => !(await window.gridwatchMap.getSource('incidents').getData()).features.some((f) => f.id === id),
+    placed.id, { polling: 200, timeout: 10_000 },
+  );
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('workers move live, each with a short trail', async () => {
+  const page = await openCentre();
+  const grid = await server.api('/api/grids/3');
+  const [lat, lon] = cellToLatLng(grid.properties.cells[0]);
+  const worker = grid.properties.primary_worker_id;
+  await zoomTo(page, { lat, lon }, 17);
+  const steps = 4;
+  for (let i = 0; i < steps; i += 1) {
+    const at = { lat: lat + i * 0.0001, lon: lon + i * 0.0001 };
+    await server.api('/api/positions', { method: 'POST', body: [{ worker_id: worker, ...at }] });
+    // Positions are coalesced per worker: wait for each before sending the next, to build a trail.
+    await page.waitForFunction(
+      async ([id, la]) => (await window.gridwatchMap.getSource('workers').getData()).features
+        .some((f) => f.id === id && Math.abs(f.geometry.coordinates[1] - la) < 1e-9),
+      [worker, at.lat], { polling: 100, timeout: 20_000 },
+    );
+  }
+  // The trail is its own source, updated in its own animation frame: wait for it to catch up.
+  await page.waitForFunction(
+    async ([id, n]) => (await window.gridwatchMap.getSource('trails').getData()).features
+      .some((f) => f.id === id && f.geometry.coordinates.length >= n),
+    [worker, steps], { polling: 100, timeout: 20_000 },
+  );
+  const trail = await page.evaluate(
+    async (id) => (await window.gridwatchMap.getSource('trails').getData()).features.find((f) => f.id === id),
+    worker,
+  );
+  assert.equal(trail.geometry.coordinates.length, steps, 'the trail holds every position received');
+  await page.waitForFunction(
+    (id) => window.gridwatchMap.queryRenderedFeatures({ layers: ['worker-point'] }).some((f) => f.properties.id === id),
+    worker, { polling: 200, timeout: 20_000 },
+  );
+  assert.ok(await page.evaluate(() => window.gridwatchMap.queryRenderedFeatures({ layers: ['trail-line'] }).length > 0), 'the trail is drawn');
+  await screenshot(page, 'centre-workers');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('a camera added through the API is drawn live with its view sector', async () => {
+  const page = await openCentre();
+  const grid = await server.api('/api/grids/9');
+  const [lat, lon] = cellToLatLng(grid.properties.cells[0]);
+  await zoomTo(page, { lat, lon }, 17);
+  const camera = await server.api('/api/cameras', {
+    method: 'POST', body: { name: '路口 1', lat, lon, heading_deg: 90, fov_deg: 60, range_m: 60, kind: 'fixed' },
+  });
+  const drawn = (layer) => page.waitForFunction(
+    ([l, id]) => window.gridwatchMap.queryRenderedFeatures({ layers: [l] }).some((f) => f.properties.id === id),
+    [layer, camera.id], { polling: 200, timeout: 30_000 },
+  );
+  await drawn('camera-point');
+  await drawn('camera-sector');
+  await screenshot(page, 'centre-camera');
+
+  await page.uncheck('#toggles input[data-toggle=cameras]');
+  assert.equal(await page.evaluate(() => window.gridwatchMap.getLayoutProperty('camera-sector', 'visibility')), 'none');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('the drawer escalates a case, and shows the problem when an action is refused', async () => {
+  const placed = await registerCase(12);
+  const page = await openCentre();
+  await zoomTo(page, placed, 16);
+  await page.waitForFunction(
+    (id) => window.gridwatchMap.queryRenderedFeatures({ layers: ['incident-point'] }).some((f) => f.properties.id === id),
+    placed.id, { polling: 200, timeout: 30_000 },
+  );
+  const { x, y } = await page.evaluate(([lon, lat]) => window.gridwatchMap.project([lon, lat]), [placed.lon, placed.lat]);
+  await page.mouse.click(x, y);
+  await page.waitForSelector('#drawer dl[data-status=dispatched][data-level=grid]');
+  assert.equal(await page.textContent('#drawer-title'), `Case #${placed.id}`);
+
+  await page.click('#drawer button[data-action=escalate]');
+  await page.waitForSelector('#drawer dl[data-level=community]');
+  const escalated = await server.api(`/api/incidents/${placed.id}`);
+  assert.equal(escalated.properties.level, 'community');
+  assert.equal(escalated.properties.history.at(-1).action, 'escalate');
+  assert.match(await page.textContent('#drawer .history'), /Escalate/);
+
+  // An extension needs a reason: the server's 422 is shown, and nothing changed.
+  await page.click('#drawer button[data-action=extend]');
+  await page.waitForSelector('#drawer-message.problem');
+  assert.match(await page.textContent('#drawer-message'), /422.*extend needs a reason/s);
+  assert.equal((await server.api(`/api/incidents/${placed.id}`)).properties.deadline, escalated.properties.deadline);
+
+  // Escalated to the top elsewhere, the case is reloaded live; one more escalation is a 409.
+  for (let i = 0; i < 2; i += 1) {
+    await server.api(`/api/incidents/${placed.id}/actions`, { method: 'POST', body: { action: 'escalate' } });
+  }
+  await page.waitForSelector('#drawer dl[data-level=district]');
+  await page.click('#drawer button[data-action=escalate]');
+  await page.waitForFunction(() => /409/.test(document.querySelector('#drawer-message.problem')?.textContent || ''));
+  assert.match(await page.textContent('#drawer-message'), /district level/);
+  await screenshot(page, 'centre-drawer-problem');
+  assert.equal((await server.api(`/api/incidents/${placed.id}`)).properties.level, 'district');
+  await page.context().close();
+});

@@ -1,0 +1,155 @@
+// What every browser test needs: a real gridwatch (the binary, `demo` on a fresh SQLite store, on a
+// free port), Debian's Chromium driven by playwright-core, a record of every request a page makes,
+// and screenshots kept as artifacts.
+//
+// Environment:
+//   GRIDWATCH_BIN        the gridwatch binary (default: ../target/debug/gridwatch, as `cargo build` leaves it)
+//   CHROMIUM             the browser (default: /usr/bin/chromium)
+//   GRIDWATCH_ARTIFACTS  where screenshots go (default: web-map/artifacts/)
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..', '..');
+
+export const ARTIFACTS = resolve(process.env.GRIDWATCH_ARTIFACTS || join(here, '..', 'artifacts'));
+
+/** Chromium's flags for this machine: software WebGL, no sandbox, nothing fetched in the background. */
+export const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
+  '--disable-background-networking', '--disable-component-update', '--disable-default-apps', '--no-first-run',
+  '--disable-sync', '--metrics-recording-only', '--disable-domain-reliability',
+];
+
+function binary() {
+  const bin = process.env.GRIDWATCH_BIN || join(root, 'target', 'debug', 'gridwatch');
+  if (!existsSync(bin)) throw new Error(`no gridwatch binary at ${bin}: run \`cargo build -p gridwatch\` or set GRIDWATCH_BIN`);
+  return bin;
+}
+
+/**
+ * Starts `gridwatch demo` (the synthetic Dongjie street unless `args` say otherwise) on a fresh store
+ * and resolves once it prints its URL and admin token.
+ */
+export async function startServer({ args = [], env = {} } = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'gridwatch-web-'));
+  const child = spawn(binary(), ['demo', '--addr', '127.0.0.1:0', '--data-dir', dataDir, ...args], {
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stderr = [];
+  child.stderr.on('data', (chunk) => {
+    stderr.push(chunk.toString());
+    if (stderr.length > 200) stderr.shift();
+  });
+  const lines = createInterface({ input: child.stdout });
+  const server = await new Promise((resolvePromise, reject) => {
+    const found = {};
+    const timer = setTimeout(() => reject(new Error(`gridwatch did not start in 240 s:\n${stderr.join('')}`)), 240_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`gridwatch exited (${code}) before it was up:\n${stderr.join('')}`));
+    });
+    lines.on('line', (line) => {
+      const up = line.match(/^gridwatch is up at (http:\/\/\S+?)\/?\s/);
+      if (up) found.url = up[1];
+      const admin = line.match(/^admin token: (\S+)/);
+      if (admin) found.adminToken = admin[1];
+      const worker = line.match(/^grid worker:\s+\S+\?token=(\S+)/);
+      if (worker) found.demoWorkerToken = worker[1];
+      if (found.url && found.adminToken && line.startsWith('try:')) {
+        clearTimeout(timer);
+        child.removeAllListeners('exit');
+        resolvePromise(found);
+      }
+    });
+  });
+  server.child = child;
+  server.dataDir = dataDir;
+  server.stderr = stderr;
+  /** Calls the API as `token` (default: admin); resolves to `{status, body}`. */
+  server.call = async (path, { method = 'GET', body, token = server.adminToken, headers = {} } = {}) => {
+    const init = { method, headers: { Authorization: `Bearer ${token}`, ...headers } };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    }
+    const response = await fetch(server.url + path, init);
+    const text = await response.text();
+    let parsed = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      parsed = text;
+    }
+    return { status: response.status, body: parsed };
+  };
+  /** Like `call`, but throws unless the answer is 2xx; resolves to the body. */
+  server.api = async (path, options) => {
+    const { status, body } = await server.call(path, options);
+    if (status < 200 || status > 299) throw new Error(`${options?.method || 'GET'} ${path} → ${status}: ${JSON.stringify(body)}`);
+    return body;
+  };
+  /** Mints a token: `{role, worker_id?, scopes?}`. */
+  server.token = async (spec) => (await server.api('/api/tokens', { method: 'POST', body: spec })).token;
+  server.stop = async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  return server;
+}
+
+/** Launches Debian's Chromium headless. */
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+    headless: true,
+  });
+}
+
+/**
+ * A new page whose every request is recorded (`page.requests`: URLs in order) and whose console
+ * errors and uncaught exceptions are kept (`page.errors`).
+ */
+export async function newPage(browser, { viewport = { width: 1280, height: 800 }, ...contextOptions } = {}) {
+  const context = await browser.newContext({ viewport, ...contextOptions });
+  const page = await context.newPage();
+  page.requests = [];
+  page.errors = [];
+  page.on('request', (request) => page.requests.push(request.url()));
+  page.on('pageerror', (error) => page.errors.push(`pageerror: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') page.errors.push(`console: ${message.text()}`);
+  });
+  return page;
+}
+
+/** The requests of `page` that went anywhere but `origin` (data: and blob: URLs are the page's own). */
+export function foreignRequests(page, origin) {
+  return page.requests.filter((url) => !url.startsWith(`${origin}/`) && !/^(data|blob):/.test(url));
+}
+
+/** Saves a full-page screenshot as `artifacts/{name}.png`; returns its path. */
+export async function screenshot(page, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/** Waits until `window.gridwatchMap` exists and has loaded its style and first tiles. */
+export async function waitForMap(page, timeout = 60_000) {
+  await page.waitForFunction(() => window.gridwatchMap && window.gridwatchMap.loaded(), null, { timeout, polling: 200 });
+}

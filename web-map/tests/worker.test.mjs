@@ -1,0 +1,273 @@
+// The grid worker view (`/worker`) on a phone: a case routed to the worker arrives live and is
+// accepted, started and resolved with a note (the phone shares its position, gets an area alert and
+// goes off duty); with no signal the actions queue, show as pending and are applied once the network
+// is back (and a replay the server refuses is shown, not retried); a photo taken offline is stored
+// with the resolve; other open cases of my grid are listed nearest first (in Chinese); and a reload
+// with no signal still opens the view, its map and its queue, thanks to the service worker.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { cellToLatLng, greatCircleDistance } from 'h3-js';
+import { launchBrowser, newPage, screenshot, startServer, waitForMap } from './harness.mjs';
+
+const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
+/** A 1×1 PNG. */
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** A grid's primary worker and a point inside the grid (the centre of one of its cells). */
+async function gridAndWorker(gridId) {
+  const grid = await server.api(`/api/grids/${gridId}`);
+  const cells = grid.properties.cells;
+  const [lat, lon] = cellToLatLng(cells[Math.floor(cells.length / 2)]);
+  const located = await server.api(`/api/locate?lat=${lat}&lon=${lon}`);
+  assert.equal(located.grid_id, gridId, 'the point lies in the grid');
+  return { worker: grid.properties.primary_worker_id, lat, lon };
+}
+
+/** Registers a case at the point as the hotline would; the grid's primary worker gets it. */
+async function registerCase({ lat, lon, worker }, description, category = 'hazard') {
+  const created = await server.api('/api/incidents', {
+    method: 'POST',
+    body: { lat, lon, category, priority: 'high', description, source: 'hotline' },
+  });
+  assert.equal(created.properties.status, 'dispatched');
+  assert.equal(created.properties.assignee, worker, 'routed to the grid primary');
+  return created.id;
+}
+
+/** Opens `/worker` as `worker` on a phone standing at (lat, lon). */
+async function openWorker({ worker, lat, lon }, lang = 'en') {
+  const token = await server.token({ role: 'worker', worker_id: worker });
+  const page = await newPage(browser, {
+    ...PHONE,
+    geolocation: { latitude: lat, longitude: lon, accuracy: 8 },
+    permissions: ['geolocation'],
+  });
+  await page.goto(`${server.url}/worker?token=${token}&lang=${lang}`);
+  await waitForMap(page);
+  await page.waitForSelector('#live[data-status=connected]');
+  await page.waitForSelector('#duty:not([disabled])');
+  return page;
+}
+
+/** Polls `check` (an async function returning a truthy value when done) for up to `ms`. */
+async function eventually(check, ms = 20_000) {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`not reached in ${ms} ms: ${check}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const card = (page, id, extra = '') => `#list-mine [data-case="${id}"]${extra}`;
+
+test('a worker accepts, starts and resolves an assignment that arrives live', async () => {
+  const place = await gridAndWorker(2);
+  const page = await openWorker(place);
+  const id = await registerCase(place, '井盖缺失 missing manhole cover');
+
+  await page.waitForSelector(card(page, id, '[data-status=dispatched]'));
+  await page.waitForSelector(`${card(page, id)} .case-description:has-text("missing manhole cover")`);
+  await page.locator(`${card(page, id)} [data-action=accept]`).tap();
+  await page.waitForSelector(card(page, id, '[data-status=accepted][data-pending="0"]'));
+  await page.locator(`${card(page, id)} [data-action=start]`).tap();
+  await page.waitForSelector(card(page, id, '[data-status=in_progress][data-pending="0"]'));
+  await page.locator(`${card(page, id)} [data-action=resolve]`).tap();
+  await page.waitForSelector('#resolve[open]');
+  await page.fill('#resolve textarea[name=note]', 'cover replaced 已更换井盖');
+  await page.locator('#resolve button[type=submit]').tap();
+  await page.waitForSelector(card(page, id, '[data-status=resolved][data-pending="0"]'));
+  await page.waitForSelector(`${card(page, id)} .case-note`);
+  assert.equal(await page.locator('#outbox').isHidden(), true, 'nothing left queued');
+  await screenshot(page, 'worker-resolved');
+
+  const after = await server.api(`/api/incidents/${id}`);
+  assert.equal(after.properties.status, 'resolved');
+  assert.equal(after.properties.handler, place.worker);
+  const steps = after.properties.history.map((h) => h.action);
+  assert.deepEqual(steps.slice(-3), ['accept', 'start', 'resolve']);
+  const resolve = after.properties.history.at(-1);
+  assert.equal(resolve.note, 'cover replaced 已更换井盖');
+  assert.deepEqual(resolve.actor, { role: 'worker', worker: place.worker });
+
+  const track = await eventually(async () => {
+    const fixes = await server.api(`/api/workers/${place.worker}/track`);
+    return (fixes.features || fixes).length > 0 && fixes;
+  });
+  const [lon, lat] = (track.features || track)[0].geometry.coordinates;
+  assert.ok(Math.abs(lat - place.lat) < 1e-6 && Math.abs(lon - place.lon) < 1e-6, 'the phone shared its position');
+
+  await server.api('/api/alerts', {
+    method: 'POST',
+    body: { title: 'Flood warning', message: 'move to higher ground', area: { circle: { lat: place.lat, lon: place.lon, radius_m: 300 } } },
+  });
+  await page.waitForSelector('#problems .problem.alert:has-text("Flood warning")');
+
+  await page.locator('#duty').tap();
+  await page.waitForSelector('#duty[aria-pressed=false]:not([data-pending])');
+  assert.equal((await server.api(`/api/workers/${place.worker}`)).properties.duty, 'off_duty');
+  assert.equal(await page.textContent('#position-note'), 'Position not shared (off duty)');
+  await screenshot(page, 'worker-alert-off-duty');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('offline, an action is queued and shown pending, and applied when the network is back', async () => {
+  const place = await gridAndWorker(3);
+  const id = await registerCase(place, 'blocked fire lane 消防通道堵塞');
+  const page = await openWorker(place);
+  await page.waitForSelector(card(page, id, '[data-status=dispatched]'));
+
+  await page.context().setOffline(true);
+  await page.locator(`${card(page, id)} [data-action=accept]`).tap();
+  await page.waitForSelector('#outbox[data-count="1"]:not([hidden])');
+  await page.waitForSelector(card(page, id, '[data-status=accepted][data-pending="1"]'));
+  await page.waitForSelector(`${card(page, id)} .case-pending`);
+  assert.match(await page.textContent('#outbox'), /1/);
+  await screenshot(page, 'worker-offline-queued');
+  const unchanged = await server.api(`/api/incidents/${id}`);
+  assert.equal(unchanged.properties.status, 'dispatched', 'nothing reached the server while offline');
+
+  await page.context().setOffline(false);
+  await page.waitForSelector('#outbox[data-count="0"]', { state: 'attached' });
+  await page.waitForSelector(card(page, id, '[data-status=accepted][data-pending="0"]'));
+  const applied = await server.api(`/api/incidents/${id}`);
+  assert.equal(applied.properties.status, 'accepted');
+  assert.equal(applied.properties.history.filter((h) => h.action === 'accept').length, 1);
+
+  // A queued `start` that the server refuses on replay (the command centre deferred the case in the
+  // meantime) is dropped and shown, not retried.
+  await page.context().setOffline(true);
+  await page.locator(`${card(page, id)} [data-action=start]`).tap();
+  await page.waitForSelector('#outbox[data-count="1"]:not([hidden])');
+  await server.api(`/api/incidents/${id}/actions`, { method: 'POST', body: { action: 'defer', reason: 'waiting for the owner' } });
+  await page.context().setOffline(false);
+  await page.waitForSelector('#outbox[data-count="0"]', { state: 'attached' });
+  const problem = await page.waitForSelector('#problems .problem');
+  assert.match(await problem.textContent(), new RegExp(`#${id} Start refused: .*deferred`));
+  await screenshot(page, 'worker-replay-refused');
+  const deferred = await server.api(`/api/incidents/${id}`);
+  assert.equal(deferred.properties.status, 'deferred');
+  assert.equal(deferred.properties.history.some((h) => h.action === 'start'), false);
+  await page.context().close();
+});
+
+test('a photo taken offline is stored with the resolve once back online', async () => {
+  const place = await gridAndWorker(4);
+  const id = await registerCase(place, 'graffiti 墙面涂鸦', 'city_appearance');
+  for (const action of ['accept', 'start']) {
+    const token = await server.token({ role: 'worker', worker_id: place.worker });
+    await server.api(`/api/incidents/${id}/actions`, { method: 'POST', body: { action }, token });
+  }
+  const page = await openWorker(place);
+  await page.waitForSelector(card(page, id, '[data-status=in_progress]'));
+
+  await page.context().setOffline(true);
+  await page.locator(`${card(page, id)} [data-action=resolve]`).tap();
+  await page.fill('#resolve textarea[name=note]', 'painted over');
+  await page.setInputFiles('#resolve input[name=photo]', { name: 'after.png', mimeType: 'image/png', buffer: PNG });
+  await page.locator('#resolve button[type=submit]').tap();
+  await page.waitForSelector('#outbox[data-count="2"]:not([hidden])');
+  await page.waitForSelector(card(page, id, '[data-status=resolved][data-pending="2"]'));
+  assert.match(await page.textContent(`${card(page, id)} .case-pending`), /Photo, Resolve/);
+  await screenshot(page, 'worker-photo-queued');
+  assert.equal((await server.api(`/api/incidents/${id}`)).properties.photos.length, 0);
+
+  await page.context().setOffline(false);
+  await page.waitForSelector('#outbox[data-count="0"]', { state: 'attached' });
+  const after = await server.api(`/api/incidents/${id}`);
+  assert.equal(after.properties.status, 'resolved');
+  assert.equal(after.properties.history.at(-1).note, 'painted over');
+  assert.equal(after.properties.photos.length, 1);
+  assert.equal(after.properties.photos[0].content_type, 'image/png');
+  assert.equal(after.properties.photos[0].size, PNG.length);
+  await page.context().close();
+});
+
+test('open incidents of my grid handled by others are listed nearest first, in Chinese', async () => {
+  const place = await gridAndWorker(5);
+  const other = (await gridAndWorker(6)).worker;
+  const page = await openWorker(place, 'zh-CN');
+  assert.equal(await page.textContent('[data-tab=mine] [data-i18n]'), '我的任务');
+  assert.equal(await page.textContent('[data-tab=nearby] [data-i18n]'), '附近待办事件');
+  // The server knows where the phone is before the cases come.
+  await eventually(async () => (await server.api(`/api/workers/${place.worker}/track`)).features.length > 0);
+
+  const grid = await server.api(`/api/grids/5`);
+  const byDistance = grid.properties.cells
+    .map((cell) => {
+      const [lat, lon] = cellToLatLng(cell);
+      return { lat, lon, worker: place.worker, m: greatCircleDistance([place.lat, place.lon], [lat, lon], 'm') };
+    })
+    .filter((c) => c.m > 20)
+    .sort((a, b) => a.m - b.m);
+  const near = byDistance[Math.floor(byDistance.length / 4)];
+  const far = byDistance.at(-1);
+  const farId = await registerCase(far, 'far', 'advertising');
+  const nearId = await registerCase(near, 'near', 'construction');
+  for (const id of [farId, nearId]) {
+    await server.api(`/api/incidents/${id}/actions`, { method: 'POST', body: { action: 'reassign', to: other } });
+  }
+
+  await page.locator('[data-tab=nearby]').tap();
+  await page.waitForSelector(`#list-nearby [data-case="${farId}"]`);
+  await page.waitForSelector(`#list-nearby [data-case="${nearId}"]`);
+  const order = await page.$$eval('#list-nearby [data-case]', (items) => items.map((li) => Number(li.dataset.case)));
+  assert.deepEqual(order.filter((id) => id === farId || id === nearId), [nearId, farId]);
+  assert.match(await page.textContent(`#list-nearby [data-case="${nearId}"] .case-facts`), new RegExp(`距离 ${Math.round(near.m)} 米`));
+  assert.equal(await page.locator(`#list-nearby [data-case="${nearId}"] [data-action]`).count(), 0, 'no actions on a case of someone else');
+  assert.equal(await page.locator(`#list-mine [data-case="${nearId}"]`).count(), 0);
+  const features = await page.evaluate(() => window.gridwatchMap.getSource('cases').getData().then((data) => data.features.map((f) => f.properties)));
+  assert.ok(features.some((p) => p.id === nearId && p.mine === false), 'the nearby case is on the map');
+  await screenshot(page, 'worker-nearby-zh');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('with no signal a reload still opens the view with the cases seen and the queue, sent once back online', async () => {
+  const place = await gridAndWorker(7);
+  const id = await registerCase(place, 'broken street light 路灯损坏', 'livelihood');
+  const page = await openWorker(place);
+  await page.waitForSelector(card(page, id, '[data-status=dispatched]'));
+  await page.waitForSelector('html[data-offline-ready=true]');
+  await page.reload();
+  await waitForMap(page);
+
+  await page.context().setOffline(true);
+  await page.locator(`${card(page, id)} [data-action=accept]`).tap();
+  await page.waitForSelector('#outbox[data-count="1"]:not([hidden])');
+  await page.reload();
+  await page.waitForSelector(card(page, id, '[data-status=accepted][data-pending="1"]'));
+  await page.waitForSelector('#outbox[data-count="1"][data-state=offline]:not([hidden])');
+  assert.equal(await page.textContent('.bar-title'), 'Grid worker');
+  await waitForMap(page);
+  const drawn = await page.evaluate(() => window.gridwatchMap.queryRenderedFeatures({ layers: ['road', 'building'] }).length);
+  assert.ok(drawn > 0, 'the base map is drawn from the kept tiles');
+  assert.match(await page.textContent(`${card(page, id)} .case-title`), /People's requests/);
+  assert.equal(await page.locator('#problems .problem').count(), 0, 'no signal is not a problem to show');
+  await screenshot(page, 'worker-offline-reload');
+  assert.equal((await server.api(`/api/incidents/${id}`)).properties.status, 'dispatched');
+
+  await page.context().setOffline(false);
+  await page.waitForSelector('#outbox[data-count="0"]', { state: 'attached' });
+  await page.waitForSelector(card(page, id, '[data-status=accepted][data-pending="0"]'));
+  assert.equal((await server.api(`/api/incidents/${id}`)).properties.status, 'accepted');
+  await page.context().close();
+});
