@@ -53,7 +53,7 @@ pub async fn delete(state: &AppState, id: CameraId) -> Result<(), ApiError> {
 pub fn live_item(payload: &serde_json::Value) -> Option<(Item, i64)> {
     let id = payload["id"].as_i64()?;
     let point = payload["lat"].as_f64().zip(payload["lon"].as_f64());
-    Some((Item { layer: Layer::Cameras, point, grids: Vec::new(), workers: [None, None], open: true }, id))
+    Some((Item { layer: Layer::Cameras, point, grids: Vec::new(), workers: [None, None, None], open: true }, id))
 }
 
 #[cfg(test)]

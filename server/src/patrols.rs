@@ -258,7 +258,7 @@ pub fn live_item(world: &crate::world::World, payload: &serde_json::Value) -> Op
     };
     let point = point.or_else(|| worker.and_then(|w| world.position(w)).map(|p| (p.lat, p.lon)));
     let id = payload["patrol"].as_i64().or(payload["id"].as_i64())?;
-    Some((crate::live::filter::Item { layer: crate::live::filter::Layer::Patrols, point, grids, workers: [worker, None], open: true }, id))
+    Some((crate::live::filter::Item { layer: crate::live::filter::Layer::Patrols, point, grids, workers: [worker, None, None], open: true }, id))
 }
 
 #[cfg(test)]
@@ -275,12 +275,12 @@ mod tests {
         let (item, id) = live_item(&world, &crossing).expect("an item");
         assert_eq!(id, 7);
         assert_eq!(item.layer, Layer::Patrols);
-        assert_eq!((item.point, item.grids, item.workers), (Some((36.19, 113.11)), vec![GridId(5)], [Some(WorkerId(3)), None]));
+        assert_eq!((item.point, item.grids, item.workers), (Some((36.19, 113.11)), vec![GridId(5)], [Some(WorkerId(3)), None, None]));
         // `patrol.started` carries the patrol itself: no place until the worker reports one.
         let (item, id) = live_item(&world, &json!({"id": 8, "worker": 3, "started_at": "2026-11-29T08:00:00Z"})).expect("an item");
         assert_eq!((id, item.point, item.grids.len()), (8, None, 0));
         let (item, id) = live_item(&world, &json!({"id": 2, "name": "gate", "lat": 36.0, "lon": 113.0, "grid": null})).expect("a checkpoint");
-        assert_eq!((id, item.point, item.workers), (2, Some((36.0, 113.0)), [None, None]));
+        assert_eq!((id, item.point, item.workers), (2, Some((36.0, 113.0)), [None, None, None]));
         assert!(live_item(&world, &json!({"worker": 3})).is_none(), "no id, nothing to route");
     }
 }

@@ -177,6 +177,9 @@ async fn filters_scopes_and_resume(flavor: Flavor) {
     // Even asking for the whole world, a worker gets only its grids and its own cases.
     let mut greedy = Ws::connect(&server, &worker).await;
     greedy.subscribe(&json!({"bbox": [-180.0, -90.0, 180.0, 90.0]})).await;
+    // Grid B's worker's phone, watching only its own cases (as the worker view does).
+    let mut phone_b = Ws::connect(&server, &worker_b).await;
+    phone_b.subscribe(&json!({"mine": true})).await;
     assert!(scope["workers"].as_array().unwrap().iter().all(|w| w["grids"]
         .as_array()
         .unwrap()
@@ -187,6 +190,11 @@ async fn filters_scopes_and_resume(flavor: Flavor) {
     let b1 = id_of(&server, &admin, &b).await;
     let b2 = id_of(&server, &admin, &b).await;
     act_ok(&server, &commander, b2, &json!({"action": "reassign", "to": a.primary})).await;
+    // The worker a case is taken from hears of it, though the case is no longer its own.
+    let got = phone_b.until(|m| m["type"] == "delta" && m["kind"] == "incident.updated" && m["id"] == b2).await;
+    assert_eq!(summary(&got), [pair("incident.created", b1), pair("incident.created", b2), pair("incident.updated", b2)]);
+    let reassigned = &got.last().unwrap()["data"];
+    assert_eq!((&reassigned["assignee"], &reassigned["last"]["detail"]["from"]), (&json!(a.primary), &json!(b.primary)));
     let (status, _) = server
         .send_as(&worker, Method::PUT, &format!("/api/workers/{}/position", a.primary), &json!({"lat": a.lat, "lon": a.lon}))
         .await;

@@ -229,8 +229,9 @@ pub struct Item {
     pub point: Option<(f64, f64)>,
     /// The grids it belongs to (a case's grid; a worker's grids).
     pub grids: Vec<GridId>,
-    /// The workers it is personally about (a case's assignee and handler; the worker itself).
-    pub workers: [Option<WorkerId>; 2],
+    /// The workers it is personally about (a case's assignee and handler, and the worker a reassignment
+    /// took it from; the worker itself).
+    pub workers: [Option<WorkerId>; 3],
     /// Still open (a case being worked); always true for things that are not cases.
     pub open: bool,
 }
@@ -253,7 +254,7 @@ mod tests {
             layer: Layer::Incidents,
             point: Some((lat, lon)),
             grids: vec![GridId(grid)],
-            workers: [assignee.map(WorkerId), None],
+            workers: [assignee.map(WorkerId), None, None],
             open: true,
         }
     }
@@ -269,7 +270,7 @@ mod tests {
         let f = check(serde_json::json!({"communities": [100], "layers": ["workers"]})).unwrap();
         assert_eq!(f.grids, [GridId(1), GridId(2)].into_iter().collect());
         assert!(!f.admits(&case_at(0.0, 0.0, 1, None), &all, None), "incidents were not asked for");
-        let worker = Item { layer: Layer::Workers, point: None, grids: vec![GridId(2)], workers: [Some(WorkerId(3)), None], open: true };
+        let worker = Item { layer: Layer::Workers, point: None, grids: vec![GridId(2)], workers: [Some(WorkerId(3)), None, None], open: true };
         assert!(f.admits(&worker, &all, None));
         // No place named: the whole scope.
         let f = check(serde_json::json!({})).unwrap();

@@ -260,7 +260,7 @@ impl Hub {
                     layer: Layer::Workers,
                     point: Some((fix.lat, fix.lon)),
                     grids: w.grids.iter().map(|d| d.grid_id).collect(),
-                    workers: [Some(fix.worker), None],
+                    workers: [Some(fix.worker), None, None],
                     open: true,
                 };
                 Some((item, fix.worker, position_message(fix)))
@@ -453,7 +453,7 @@ pub fn items_of(world: &World, event: &Event) -> Vec<(Item, Arc<str>)> {
                         layer: Layer::Incidents,
                         point: Some((case.place.lat, case.place.lon)),
                         grids: vec![case.place.grid],
-                        workers: [case.state.assignee, case.state.handler],
+                        workers: [case.state.assignee, case.state.handler, None],
                         open: case.state.status.is_open(),
                     };
                     vec![(item, delta(Layer::Incidents, id, &event.payload))]
@@ -469,7 +469,7 @@ pub fn items_of(world: &World, event: &Event) -> Vec<(Item, Arc<str>)> {
                 .filter_map(|d| d["grid_id"].as_i64().map(GridId))
                 .collect();
             let point = world.position(WorkerId(id)).map(|p| (p.lat, p.lon));
-            let item = Item { layer: Layer::Workers, point, grids, workers: [Some(WorkerId(id)), None], open: true };
+            let item = Item { layer: Layer::Workers, point, grids, workers: [Some(WorkerId(id)), None, None], open: true };
             vec![(item, delta(Layer::Workers, id, &event.payload))]
         }
         payload::ALERT_RAISED => event.payload["workers"]
@@ -478,7 +478,7 @@ pub fn items_of(world: &World, event: &Event) -> Vec<(Item, Arc<str>)> {
             .flatten()
             .filter_map(Value::as_i64)
             .map(|id| {
-                let item = Item { layer: Layer::Alerts, point: None, grids: Vec::new(), workers: [Some(WorkerId(id)), None], open: true };
+                let item = Item { layer: Layer::Alerts, point: None, grids: Vec::new(), workers: [Some(WorkerId(id)), None, None], open: true };
                 (item, delta(Layer::Alerts, event.seq, &event.payload))
             })
             .collect(),
@@ -491,7 +491,7 @@ pub fn items_of(world: &World, event: &Event) -> Vec<(Item, Arc<str>)> {
             // The grids of the community (old and new), and the moved cells' centre for viewports.
             let grids = event.payload["grids"].as_array().into_iter().flatten().filter_map(Value::as_i64).map(GridId).collect();
             let point = event.payload["lat"].as_f64().zip(event.payload["lon"].as_f64());
-            let item = Item { layer: Layer::Grids, point, grids, workers: [None, None], open: true };
+            let item = Item { layer: Layer::Grids, point, grids, workers: [None, None, None], open: true };
             vec![(item, delta(Layer::Grids, event.payload["version"].as_i64().unwrap_or_default(), &event.payload))]
         }
         kind if kind.starts_with("camera.") => crate::cameras::live_item(&event.payload)
@@ -505,14 +505,17 @@ fn id_of(value: &Value) -> i64 {
     value["id"].as_i64().unwrap_or_default()
 }
 
-/// A case summary (`incident_summary`) as an item.
+/// A case summary (`incident_summary`) as an item. A reassignment also reaches the worker it took the
+/// case from (its history entry's `from`), whose phone would otherwise keep showing the case as its own.
 fn incident_item(summary: &Value) -> Option<Item> {
     let worker = |key: &str| summary[key].as_i64().map(WorkerId);
+    let last = &summary["last"];
+    let taken_from = (last["action"] == "reassign").then(|| last["detail"]["from"].as_i64().map(WorkerId)).flatten();
     Some(Item {
         layer: Layer::Incidents,
         point: Some((summary["lat"].as_f64()?, summary["lon"].as_f64()?)),
         grids: vec![GridId(summary["grid"].as_i64()?)],
-        workers: [worker("assignee"), worker("handler")],
+        workers: [worker("assignee"), worker("handler"), taken_from],
         open: summary["status"].as_str().and_then(Status::parse).is_some_and(Status::is_open),
     })
 }

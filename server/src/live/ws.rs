@@ -353,7 +353,7 @@ fn snapshot(world: &World, sub: &Subscription) -> Value {
                 layer: Layer::Incidents,
                 point: Some((case.place.lat, case.place.lon)),
                 grids: vec![case.place.grid],
-                workers: [case.state.assignee, case.state.handler],
+                workers: [case.state.assignee, case.state.handler, None],
                 open: true,
             };
             if sub.admits(&item, world) {
@@ -369,7 +369,7 @@ fn snapshot(world: &World, sub: &Subscription) -> Value {
                 layer: Layer::Workers,
                 point: position.map(|p| (p.lat, p.lon)),
                 grids: worker.grids.iter().map(|d| d.grid_id).collect(),
-                workers: [Some(worker.id), None],
+                workers: [Some(worker.id), None, None],
                 open: true,
             };
             if sub.admits(&item, world) {

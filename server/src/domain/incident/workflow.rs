@@ -262,16 +262,18 @@ pub fn apply(
         from,
         to: next.status,
         note,
-        detail: detail_of(action, &next),
+        detail: detail_of(action, incident, &next),
     };
     Ok(Transition { next, entry })
 }
 
 /// What the history keeps of an action besides its name and note: the arguments a ledger reader needs.
-fn detail_of(action: &Action, next: &Incident) -> Option<serde_json::Value> {
+/// A reassignment keeps whom the case was taken `from`, so that worker's phone hears of it too.
+fn detail_of(action: &Action, previous: &Incident, next: &Incident) -> Option<serde_json::Value> {
     use serde_json::json;
     match action {
-        Action::Dispatch { to } | Action::Reassign { to } => Some(json!({ "to": to })),
+        Action::Dispatch { to } => Some(json!({ "to": to })),
+        Action::Reassign { to } => Some(json!({ "to": to, "from": previous.assignee })),
         Action::Verify { passed } => Some(json!({ "passed": passed })),
         Action::Extend { until, .. } => Some(json!({ "until": until })),
         Action::Escalate { .. } => Some(json!({ "level": next.level })),
