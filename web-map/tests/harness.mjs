@@ -5,6 +5,7 @@
 // Environment:
 //   GRIDWATCH_BIN        the gridwatch binary (default: ../target/debug/gridwatch, as `cargo build` leaves it)
 //   CHROMIUM             the browser (default: /usr/bin/chromium)
+//   CHROMIUM_EXTRA_ARGS  more flags for it, space-separated
 //   GRIDWATCH_ARTIFACTS  where screenshots go (default: web-map/artifacts/)
 
 import { spawn } from 'node:child_process';
@@ -114,7 +115,7 @@ export async function startServer({ args = [], env = {} } = {}) {
 export async function launchBrowser() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...(process.env.CHROMIUM_EXTRA_ARGS || '').split(' ').filter(Boolean)],
     headless: true,
   });
 }
