@@ -234,16 +234,25 @@ impl Barriers {
                 spacing_m = spacing_m.max((q.0 - p.0).hypot(q.1 - p.1));
             }
         }
+        // The cells by y, so each segment visits only the band of cells beside it (the
+        // classes and counts below do not depend on the order cells are visited in).
+        let mut by_y: Vec<(f64, u32)> = (0_u32..)
+            .zip(&graph.xy)
+            .map(|(i, &(_, y))| (y, i))
+            .collect();
+        by_y.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         let mut normals: Vec<((f64, f64), usize)> = Vec::new();
         for id in ids {
             let segment = self.segments[id as usize];
             let (a, b) = (graph.project(segment.a), graph.project(segment.b));
             let (sx0, sx1) = (a.0.min(b.0) - spacing_m, a.0.max(b.0) + spacing_m);
             let (sy0, sy1) = (a.1.min(b.1) - spacing_m, a.1.max(b.1) + spacing_m);
+            let band =
+                by_y.partition_point(|&(y, _)| y < sy0)..by_y.partition_point(|&(y, _)| y <= sy1);
             let mut crossings = 0;
-            for i in (0_u32..).take(n) {
+            for &(_, i) in by_y.get(band).unwrap_or_default() {
                 let p = graph.xy[i as usize];
-                if p.0 < sx0 || p.0 > sx1 || p.1 < sy0 || p.1 > sy1 {
+                if p.0 < sx0 || p.0 > sx1 {
                     continue;
                 }
                 for (k, &j) in graph.neighbours(i).iter().enumerate() {

@@ -103,12 +103,24 @@ pub fn partition_cells<S: BuildHasher>(
         rules.min_households,
         rules.max_households,
         None,
+        false,
     ))
 }
 
-/// The groups of [`partition_range`] without their centres.
-fn groups(grouped: Vec<(Vec<CellIndex>, (f64, f64))>) -> Vec<Vec<CellIndex>> {
-    grouped.into_iter().map(|(cells, _)| cells).collect()
+/// The cells of the groups of [`partition_range`].
+fn groups(grouped: Vec<Group>) -> Vec<Vec<CellIndex>> {
+    grouped.into_iter().map(|group| group.cells).collect()
+}
+
+/// One group of [`partition_range`], with what the cell graph already knows of it.
+pub(crate) struct Group {
+    /// Its cells, sorted.
+    pub cells: Vec<CellIndex>,
+    /// The sum of its cells' centres ([`crate::cells::cell_center`], degrees, added in
+    /// cell order): the planner orders grids by them.
+    pub centre_sum: (f64, f64),
+    /// Its Polsby–Popper ([`crate::cells::polsby_popper`], bit for bit), when asked for.
+    pub polsby_popper: Option<f64>,
 }
 
 /// [`partition_cells`] preferring grid edges along `barriers` (major roads, railways,
@@ -129,20 +141,22 @@ pub fn partition_cells_with_barriers<S: BuildHasher>(
         rules.min_households,
         rules.max_households,
         Some(barriers),
+        false,
     ))
 }
 
 /// [`partition_cells`] for any household range (`min..=max`), with optional barriers. Each
-/// group comes with the sum of its cells' centres ([`crate::cells::cell_center`], degrees,
-/// added in the group's cell order), which the graph already knows: the planner orders
-/// grids by them.
+/// group comes with the sum of its cells' centres, and with `compactness` its
+/// Polsby–Popper, both measured on the cell graph built for the cut ([`Group`]): the
+/// planner orders and reports grids by them without asking h3o again.
 pub(crate) fn partition_range<S: BuildHasher>(
     cells: &[CellIndex],
     loads: &HashMap<CellIndex, CellLoad, S>,
     min: u32,
     max: u32,
     barriers: Option<&Barriers>,
-) -> Vec<(Vec<CellIndex>, (f64, f64))> {
+    compactness: bool,
+) -> Vec<Group> {
     let (min, max) = (u64::from(min), u64::from(max.max(min)));
     let households = |cell: &CellIndex| u64::from(loads.get(cell).map_or(0, |l| l.households));
     let mut graph = CellGraph::new(cells);
@@ -160,41 +174,96 @@ pub(crate) fn partition_range<S: BuildHasher>(
         .map(|(&c, _)| vec![c])
         .collect();
     let parts = components(&graph, |id| !oversize[id as usize]);
+    // Outlines measured while comparing cuts serve again for the grids' compactness.
+    let mut outlines = GraphOutlines::new(&graph);
     if let [only] = parts.as_slice()
         && only.len() == graph.len()
     {
-        out.extend(partition_component(&graph, &households, min, max));
+        out.extend(partition_component(
+            &graph,
+            &households,
+            min,
+            max,
+            &mut outlines,
+        ));
     } else {
         for component in parts {
             let sub = graph.subgraph(&component);
-            out.extend(partition_component(&sub, &households, min, max));
+            let mut sub_outlines = GraphOutlines::new(&sub);
+            out.extend(partition_component(
+                &sub,
+                &households,
+                min,
+                max,
+                &mut sub_outlines,
+            ));
         }
     }
     for group in &mut out {
         group.sort_unstable();
     }
     out.sort_unstable_by_key(|g| g[0]);
-    out.into_iter()
+    let ids: Vec<Vec<u32>> = out
+        .iter()
         .map(|group| {
-            let centre = group
+            group
                 .iter()
                 .filter_map(|c| graph.cells.binary_search(c).ok())
-                .map(|id| graph.centres[id])
-                .fold((0.0, 0.0), |(x, y), (lon, lat)| (x + lon, y + lat));
-            (group, centre)
+                .map(|id| u32::try_from(id).unwrap_or(u32::MAX))
+                .collect()
         })
+        .collect();
+    let mut measured = if compactness {
+        measure_compactness(&graph, &mut outlines, &ids)
+    } else {
+        Vec::new()
+    }
+    .into_iter();
+    out.into_iter()
+        .zip(&ids)
+        .map(|(cells, ids)| Group {
+            cells,
+            centre_sum: ids
+                .iter()
+                .map(|&id| graph.centres[id as usize])
+                .fold((0.0, 0.0), |(x, y), (lon, lat)| (x + lon, y + lat)),
+            polsby_popper: measured.next(),
+        })
+        .collect()
+}
+
+/// The Polsby–Popper of each group (`groups`: disjoint sets of `graph` ids, each
+/// increasing), measured on the graph's `outlines`: equal bit for bit to
+/// [`crate::cells::polsby_popper`] of the group's cells, and only border cells not yet
+/// measured are asked of h3o.
+fn measure_compactness(
+    graph: &CellGraph,
+    outlines: &mut GraphOutlines,
+    groups: &[Vec<u32>],
+) -> Vec<f64> {
+    let mut owner = vec![u32::MAX; graph.len()];
+    for (g, ids) in (0_u32..).zip(groups) {
+        for &id in ids {
+            owner[id as usize] = g;
+        }
+    }
+    (0_u32..)
+        .zip(groups)
+        .map(|(g, ids)| outlines.polsby_popper(ids, &owner, g))
         .collect()
 }
 
 /// Partitions one connected set of cells, none over `max` alone. With barriers, it is cut
 /// both with them and without, and the cut along barriers is kept only when it leaves no
 /// more households out of range and its grids are on the whole no less compact
-/// ([`no_less_compact`]): barriers never cost a grid its range or its shape.
+/// ([`no_less_compact`], measured on `outlines`, the graph's): barriers never cost a grid
+/// its range or its shape.
 fn partition_component(
     graph: &CellGraph,
     households: &impl Fn(&CellIndex) -> u64,
     min: u64,
     max: u64,
+    outlines: &mut GraphOutlines,
 ) -> Vec<Vec<CellIndex>> {
     let loads: Vec<u64> = graph.cells.iter().map(households).collect();
     // Sorted once for both cuts and every group count tried.
@@ -206,7 +275,7 @@ fn partition_component(
         let plain = partition_groups(&bare, &loads, min, max, &sorted.axes_only());
         let keep = total_excess_of(&parts, &loads, min, max)
             <= total_excess_of(&plain, &loads, min, max)
-            && no_less_compact(graph, &parts, &plain);
+            && no_less_compact(graph, outlines, &parts, &plain);
         if !keep {
             parts = plain;
         }
@@ -251,10 +320,15 @@ fn partition_groups(
 
 /// Whether the groups `a` are on the whole at least as compact as `b`: as many groups, and
 /// neither the sum nor the lowest of their Polsby–Popper ([`crate::cells::polsby_popper`],
-/// the figure the plan reports) falls. Measured on the graph ([`GraphOutlines`]), each
-/// cell's edges asked of h3o once for both; a group of `a` that is also one of `b` is
-/// measured once, and `a` stops at its first group below `b`'s lowest.
-fn no_less_compact(graph: &CellGraph, a: &[Vec<u32>], b: &[Vec<u32>]) -> bool {
+/// the figure the plan reports) falls. Measured on the graph's `outlines`, each cell's
+/// edges asked of h3o once for both; a group of `a` that is also one of `b` is measured
+/// once, and `a` stops at its first group below `b`'s lowest.
+fn no_less_compact(
+    graph: &CellGraph,
+    outlines: &mut GraphOutlines,
+    a: &[Vec<u32>],
+    b: &[Vec<u32>],
+) -> bool {
     let sorted = |parts: &[Vec<u32>]| -> Vec<Vec<u32>> {
         parts
             .iter()
@@ -270,7 +344,6 @@ fn no_less_compact(graph: &CellGraph, a: &[Vec<u32>], b: &[Vec<u32>]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let mut outlines = GraphOutlines::new(graph);
     let mut owner = vec![u32::MAX; graph.len()];
     let own = |parts: &[Vec<u32>], owner: &mut [u32]| {
         for (g, part) in (0_u32..).zip(parts) {

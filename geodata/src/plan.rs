@@ -218,7 +218,7 @@ pub fn plan_city(
 
     // Communities are cut independently; results are collected in community order, so the
     // plan does not depend on how the work was spread over threads.
-    let per_community: Vec<Result<Vec<PlannedGrid>, PlanError>> = community_cells
+    let per_community: Vec<Result<Vec<(PlannedGrid, f64)>, PlanError>> = community_cells
         .par_iter()
         .map(|(community, cells)| {
             let pieces = partition_range(
@@ -227,6 +227,7 @@ pub fn plan_city(
                 rules.min_households,
                 rules.max_households,
                 Some(&barriers),
+                true,
             );
             let ordered = numbering::reading_order(pieces, res);
             if ordered.len() > 999 {
@@ -237,20 +238,30 @@ pub fn plan_city(
             }
             Ok((1_usize..)
                 .zip(ordered)
-                .map(|(n, cells)| numbering::grid(&community.code, n, cells, &loads, rules))
+                .map(|(n, group)| {
+                    let compactness = group.polsby_popper.unwrap_or_default();
+                    let grid = numbering::grid(&community.code, n, group.cells, &loads, rules);
+                    (grid, compactness)
+                })
                 .collect())
         })
         .collect();
     let mut grids = Vec::new();
+    let mut compactness = Vec::new();
     for community_grids in per_community {
-        grids.extend(community_grids?);
+        let (community_grids, measured): (Vec<PlannedGrid>, Vec<f64>) =
+            community_grids?.into_iter().unzip();
+        grids.extend(community_grids);
+        compactness.extend(measured);
     }
 
-    let report = report::report(
+    // Each grid's Polsby–Popper was measured on its community's cell graph while cutting.
+    let report = report::report_measured(
         community_cells
             .iter()
             .map(|(community, cells)| (community.code.as_str(), cells.as_slice())),
         &grids,
+        &compactness,
         &loads,
         rules,
     );
@@ -326,6 +337,7 @@ fn form_communities(
                 rules.community_min_households,
                 rules.community_max_households,
                 None,
+                false,
             );
             let ordered = numbering::reading_order(pieces, res);
             if ordered.len() > 999 {
@@ -336,7 +348,8 @@ fn form_communities(
             }
             Ok((1_usize..)
                 .zip(ordered)
-                .map(|(n, cells)| {
+                .map(|(n, group)| {
+                    let cells = group.cells;
                     let record = RegionRecord {
                         level: Level::Community,
                         code: format!("{}{n:03}", street.code),
@@ -359,7 +372,10 @@ fn form_communities(
 /// The report of `grids` cut from `communities` (each a community code with its cells), for a plan
 /// made outside [`plan_city`] — a planner's redraw of one community. See [`PlanReport`].
 #[must_use]
-#[expect(clippy::implicit_hasher, reason = "the report's own signature takes the std hasher")]
+#[expect(
+    clippy::implicit_hasher,
+    reason = "the report's own signature takes the std hasher"
+)]
 pub fn plan_report<'a>(
     communities: impl IntoIterator<Item = (&'a str, &'a [CellIndex])>,
     grids: &[PlannedGrid],

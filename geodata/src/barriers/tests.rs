@@ -136,3 +136,31 @@ fn border_share_counts_each_border_edge_once() {
     assert!((share.major_share() - 1.0).abs() < f64::EPSILON);
     assert_eq!(barriers.border_share(&[&cells]), BorderShare::default());
 }
+
+#[test]
+fn the_graph_classes_of_short_segments_in_any_direction_agree_with_between() {
+    // Short pieces across the disk in several directions: each segment is tested only
+    // against the cells in the band of y beside it, which must hold every crossing.
+    let lines = [
+        line("primary", &[(-100.0, 20.0), (100.0, 23.0)]),
+        line("secondary", &[(-80.0, -80.0), (40.0, -10.0)]),
+        line(
+            "residential",
+            &[(-150.0, 90.0), (-120.0, 60.0), (-90.0, 75.0), (-60.0, 40.0)],
+        ),
+        line("rail", &[(120.0, -150.0), (125.0, 150.0)]),
+    ];
+    let barriers = Barriers::new(&lines, &[]);
+    let graph = CellGraph::new(&disk(14));
+    let found = barriers.classify(&graph);
+    let mut crossings = 0;
+    for i in (0_u32..).take(graph.len()) {
+        for (k, &j) in graph.neighbours(i).iter().enumerate() {
+            let expected = barriers.between(graph.cells[i as usize], graph.cells[j as usize]);
+            assert_eq!(found.classes[graph.slot(i, k)], expected, "{i} {j}");
+            crossings += usize::from(expected.is_some());
+        }
+    }
+    assert!(crossings > 60, "{crossings}");
+    assert!(found.normals.len() >= 3, "{:?}", found.normals);
+}

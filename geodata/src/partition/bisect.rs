@@ -250,19 +250,22 @@ impl Directions {
         }
     }
 
-    /// `cells` sorted along every direction.
+    /// `cells` sorted along every direction: by position along it, then across it, then by
+    /// id. The positions are compared as integers ([`ordered_bits`]), which order finite
+    /// floats as `partial_cmp` does, and faster.
     fn sort(&self, cells: &[u32]) -> Vec<Vec<u32>> {
         self.keys
             .iter()
             .map(|keys| {
-                let mut keyed: Vec<((f64, f64), u32)> =
-                    cells.iter().map(|&id| (keys[id as usize], id)).collect();
-                keyed.sort_unstable_by(|a, b| {
-                    a.0.partial_cmp(&b.0)
-                        .unwrap_or(std::cmp::Ordering::Equal)
-                        .then(a.1.cmp(&b.1))
-                });
-                keyed.into_iter().map(|(_, id)| id).collect()
+                let mut keyed: Vec<(u64, u64, u32)> = cells
+                    .iter()
+                    .map(|&id| {
+                        let (along, across) = keys[id as usize];
+                        (ordered_bits(along), ordered_bits(across), id)
+                    })
+                    .collect();
+                keyed.sort_unstable();
+                keyed.into_iter().map(|(_, _, id)| id).collect()
             })
             .collect()
     }
@@ -273,6 +276,19 @@ impl Directions {
             (Some(&lo), Some(&hi)) => self.keys[d][hi as usize].0 - self.keys[d][lo as usize].0,
             _ => 0.0,
         }
+    }
+}
+
+/// An integer in the order of the finite float `v`: `a < b` exactly when
+/// `ordered_bits(a) < ordered_bits(b)`, and −0 and +0 are equal (as `partial_cmp` has
+/// them). Positive floats order as their bits; negative ones reversed, below them.
+fn ordered_bits(v: f64) -> u64 {
+    // Adding +0 turns −0 into +0 and leaves every other value as it is.
+    let bits = (v + 0.0).to_bits();
+    if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
     }
 }
 
@@ -479,6 +495,38 @@ fn sweep(graph: &CellGraph, order: &[u32], pos: &mut [u32], cost: &mut Vec<u64>)
 mod tests {
     use super::*;
     use h3o::{LatLng, Resolution};
+
+    /// The sort along a direction compares integers instead of floats: the order must be
+    /// the floats' own, −0 and +0 equal, for the cuts to stay the same.
+    #[test]
+    fn ordered_bits_order_finite_floats_as_partial_cmp() {
+        use rand::{Rng as _, SeedableRng as _};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut values = vec![
+            0.0,
+            -0.0,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            5e-324,
+            -5e-324,
+            1.0,
+            -1.0,
+            f64::MAX,
+            f64::MIN,
+            12_345.678,
+            -12_345.678,
+        ];
+        values.extend((0..200).map(|_| rng.random_range(-2e7..2e7)));
+        for &a in &values {
+            for &b in &values {
+                assert_eq!(
+                    ordered_bits(a).cmp(&ordered_bits(b)),
+                    a.partial_cmp(&b).expect("finite"),
+                    "{a} vs {b}"
+                );
+            }
+        }
+    }
 
     /// The speed-up rests on this: splitting a piece's orders keeps each side sorted along
     /// every direction, exactly as sorting that side afresh would.

@@ -2,7 +2,7 @@
 //! Works on cell centres in degrees (EPSG:4326); owns no cutting.
 
 use super::{GridFlag, PlannedGrid};
-use crate::partition::{CellLoad, PartitionRules};
+use crate::partition::{CellLoad, Group, PartitionRules};
 use h3o::{CellIndex, Resolution};
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -12,28 +12,26 @@ const M_PER_DEG: f64 = 111_195.0;
 
 /// Sorts groups of cells in reading order: rows north to south, each row about as tall as
 /// a typical group (the side of a square of the mean group area), west to east within a
-/// row, by the mean of each group's cell centres. Each group comes with the sum of its
-/// cells' centres (degrees, lon/lat, added in its cell order), as the partitioner gives it.
+/// row, by the mean of each group's cell centres (from the sum the partitioner gives with
+/// each group, [`Group::centre_sum`]).
 #[expect(clippy::cast_precision_loss, reason = "cell counts are far below 2^52")]
 #[expect(
     clippy::cast_possible_truncation,
     reason = "row numbers are small and finite"
 )]
-pub(super) fn reading_order(
-    groups: Vec<(Vec<CellIndex>, (f64, f64))>,
-    res: Resolution,
-) -> Vec<Vec<CellIndex>> {
+pub(super) fn reading_order(groups: Vec<Group>, res: Resolution) -> Vec<Group> {
     if groups.is_empty() {
         return Vec::new();
     }
-    let total_cells: usize = groups.iter().map(|(cells, _)| cells.len()).sum();
+    let total_cells: usize = groups.iter().map(|group| group.cells.len()).sum();
     let mean_area_m2 = total_cells as f64 / groups.len() as f64 * res.area_m2();
     let row_height_deg = (mean_area_m2.sqrt() / M_PER_DEG).max(f64::EPSILON);
-    let mut keyed: Vec<((f64, f64), Vec<CellIndex>)> = groups
+    let mut keyed: Vec<((f64, f64), Group)> = groups
         .into_iter()
-        .map(|(cells, (lon, lat))| {
-            let n = cells.len().max(1) as f64;
-            ((lon / n, lat / n), cells)
+        .map(|group| {
+            let n = group.cells.len().max(1) as f64;
+            let (lon, lat) = group.centre_sum;
+            ((lon / n, lat / n), group)
         })
         .collect();
     let top = keyed
@@ -41,13 +39,13 @@ pub(super) fn reading_order(
         .map(|((_, lat), _)| *lat)
         .fold(f64::MIN, f64::max);
     let row = |lat: f64| ((top - lat) / row_height_deg).floor() as i64;
-    keyed.sort_by(|(a, ca), (b, cb)| {
+    keyed.sort_by(|(a, ga), (b, gb)| {
         row(a.1)
             .cmp(&row(b.1))
             .then(a.0.total_cmp(&b.0))
-            .then(ca.first().cmp(&cb.first()))
+            .then(ga.cells.first().cmp(&gb.cells.first()))
     });
-    keyed.into_iter().map(|(_, cells)| cells).collect()
+    keyed.into_iter().map(|(_, group)| group).collect()
 }
 
 /// A grid's households, building count and flag from its cells' loads: a single cell over the

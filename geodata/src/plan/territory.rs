@@ -35,21 +35,11 @@ pub(super) fn assign(
     res: Resolution,
 ) -> Result<Territory, PlanError> {
     let (boundaries, tiled) = tile_communities(tree, res)?;
-    let mut owner: FxHashMap<CellIndex, Unit> = FxHashMap::default();
-    owner.reserve(tiled.iter().map(Vec::len).sum());
     // Communities whose tiling lost a cell to a lower code, and every cell given out after
     // the tiling, in order: the communities' cells are their tiling, filtered only where
     // needed, plus these.
-    let mut overlapped = vec![false; tiled.len()];
+    let (mut owner, overlapped) = Owners::from_tilings(&tiled);
     let mut added: Vec<(CellIndex, Unit)> = Vec::new();
-    for (i, cells) in tiled.iter().enumerate() {
-        // Communities come sorted by code: on overlap the lowest code keeps the cell.
-        for &cell in cells {
-            if owner.try_insert_unit(cell, Unit::Community(i)).is_some() {
-                overlapped[i] = true;
-            }
-        }
-    }
 
     let mut has_communities = vec![false; tree.streets.len()];
     for &s in &tree.community_street {
@@ -66,10 +56,7 @@ pub(super) fn assign(
 
     let street_tiles = tile_streets(tree, &boundaries, res);
     for (s, cells) in street_tiles.into_iter().enumerate() {
-        let uncovered: Vec<CellIndex> = cells
-            .into_iter()
-            .filter(|c| !owner.contains_key(c))
-            .collect();
+        let uncovered: Vec<CellIndex> = cells.into_iter().filter(|&c| !owner.contains(c)).collect();
         if has_communities[s] {
             flood(
                 &mut owner,
@@ -86,13 +73,13 @@ pub(super) fn assign(
     }
 
     let mut orphans: Vec<&(BuildingRecord, CellIndex)> = buildings
-        .iter()
-        .filter(|(_, cell)| !owner.contains_key(cell))
+        .par_iter()
+        .filter(|(_, cell)| !owner.contains(*cell))
         .collect();
     orphans.sort_by_key(|(_, cell)| *cell);
     if let Some(&s) = open.first() {
         let mut take = |cell: CellIndex| {
-            if owner.try_insert_unit(cell, Unit::Street(s)).is_none() {
+            if owner.try_insert(cell, Unit::Street(s)).is_none() {
                 added.push((cell, Unit::Street(s)));
             }
         };
@@ -111,7 +98,7 @@ pub(super) fn assign(
             });
         }
         for (_, cell) in orphans {
-            if !owner.contains_key(cell) {
+            if !owner.contains(*cell) {
                 attach_to_nearest(*cell, &mut owner, &mut added);
             }
         }
@@ -131,7 +118,7 @@ pub(super) fn assign(
 fn gather(
     tiled: Vec<Vec<CellIndex>>,
     overlapped: &[bool],
-    owner: &FxHashMap<CellIndex, Unit>,
+    owner: &Owners,
     added: Vec<(CellIndex, Unit)>,
     streets: usize,
 ) -> Territory {
@@ -141,7 +128,7 @@ fn gather(
         .enumerate()
         .map(|(i, (mut cells, &overlapped))| {
             if overlapped {
-                cells.retain(|c| owner.get(c) == Some(&Unit::Community(i)));
+                cells.retain(|&c| owner.get(c) == Some(Unit::Community(i)));
             }
             cells
         })
@@ -222,28 +209,90 @@ fn tile_streets(
         .collect()
 }
 
-/// Inserting a cell only if it has no unit yet.
-trait TryInsertUnit {
-    /// Gives `cell` to `unit` unless it has one; returns the unit it already had.
-    fn try_insert_unit(&mut self, cell: CellIndex, unit: Unit) -> Option<Unit>;
+/// Which unit owns each cell: the communities' tilings, then the cells given out after.
+#[derive(Debug, Default)]
+struct Owners {
+    /// Every cell of a community's tiling with the lowest community holding it, by cell.
+    tiled: Vec<(CellIndex, usize)>,
+    /// Cells given out after the tiling (none of them tiled).
+    added: FxHashMap<CellIndex, Unit>,
 }
 
-impl TryInsertUnit for FxHashMap<CellIndex, Unit> {
-    fn try_insert_unit(&mut self, cell: CellIndex, unit: Unit) -> Option<Unit> {
-        match self.entry(cell) {
-            std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(unit);
-                None
+impl Owners {
+    /// The owners of the communities' tilings (`tiled`, sorted by code, so on overlap the
+    /// lowest code keeps the cell), and for each community whether it lost a cell that way.
+    /// Sorted in parallel rather than inserted one by one: a city has tens of millions of
+    /// cells.
+    fn from_tilings(tiled: &[Vec<CellIndex>]) -> (Self, Vec<bool>) {
+        let mut pairs: Vec<(CellIndex, usize)> = tiled
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(i, cells)| cells.iter().map(move |&cell| (cell, i)))
+            .collect();
+        pairs.par_sort_unstable();
+        let mut overlapped = vec![false; tiled.len()];
+        pairs.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                overlapped[later.1] = true;
             }
+            same
+        });
+        let owners = Self {
+            tiled: pairs,
+            added: FxHashMap::default(),
+        };
+        (owners, overlapped)
+    }
+
+    /// The unit owning `cell`, if any.
+    fn get(&self, cell: CellIndex) -> Option<Unit> {
+        if let Some(&unit) = self.added.get(&cell) {
+            return Some(unit);
         }
+        self.tiled
+            .binary_search_by_key(&cell, |&(c, _)| c)
+            .ok()
+            .map(|at| Unit::Community(self.tiled[at].1))
+    }
+
+    /// Whether some unit owns `cell`.
+    fn contains(&self, cell: CellIndex) -> bool {
+        self.get(cell).is_some()
+    }
+
+    /// Gives `cell`, owned by no unit, to `unit`.
+    fn insert(&mut self, cell: CellIndex, unit: Unit) {
+        self.added.insert(cell, unit);
+    }
+
+    /// Gives `cell` to `unit` unless it has one; returns the unit it already had.
+    fn try_insert(&mut self, cell: CellIndex, unit: Unit) -> Option<Unit> {
+        let had = self.get(cell);
+        if had.is_none() {
+            self.insert(cell, unit);
+        }
+        had
+    }
+
+    /// Whether no cell is owned.
+    fn is_empty(&self) -> bool {
+        self.tiled.is_empty() && self.added.is_empty()
+    }
+
+    /// Every owned cell.
+    fn cells(&self) -> impl Iterator<Item = CellIndex> + '_ {
+        self.tiled
+            .iter()
+            .map(|&(cell, _)| cell)
+            .chain(self.added.keys().copied())
     }
 }
 
 /// Gives each of `cells` to a unit accepted by `eligible` that it touches, growing layer by
 /// layer from the units' edges; cells never reached stay unowned. Ties go to the lowest unit.
 fn flood(
-    owner: &mut FxHashMap<CellIndex, Unit>,
+    owner: &mut Owners,
     added: &mut Vec<(CellIndex, Unit)>,
     cells: Vec<CellIndex>,
     eligible: impl Fn(Unit) -> bool,
@@ -254,7 +303,7 @@ fn flood(
         let mut taken: Vec<(CellIndex, Unit)> = Vec::new();
         left.retain(|&cell| {
             let best = crate::cells::neighbours(cell)
-                .filter_map(|n| owner.get(&n).copied())
+                .filter_map(|n| owner.get(n))
                 .filter(|&u| eligible(u))
                 .min();
             match best {
@@ -268,7 +317,9 @@ fn flood(
         if taken.is_empty() {
             return;
         }
-        owner.extend(taken.iter().copied());
+        for &(cell, unit) in &taken {
+            owner.insert(cell, unit);
+        }
         added.extend(taken);
     }
 }
@@ -276,20 +327,18 @@ fn flood(
 /// Gives `cell` to the unit of the nearest owned cell (by distance between cell centres,
 /// ties by cell index), together with the cells on the H3 line between them, so the unit
 /// stays contiguous. The line stops at the first owned cell it meets, whose unit wins.
-fn attach_to_nearest(
-    cell: CellIndex,
-    owner: &mut FxHashMap<CellIndex, Unit>,
-    added: &mut Vec<(CellIndex, Unit)>,
-) {
+fn attach_to_nearest(cell: CellIndex, owner: &mut Owners, added: &mut Vec<(CellIndex, Unit)>) {
     let Some(target) = nearest_owned(cell, owner) else {
         return;
     };
-    let mut unit = owner[&target];
+    let Some(mut unit) = owner.get(target) else {
+        return;
+    };
     let mut line = Vec::new();
     let walked = cell.grid_path_cells(target).map(|steps| {
         for step in steps {
             let Ok(step) = step else { return false };
-            if let Some(&u) = owner.get(&step) {
+            if let Some(u) = owner.get(step) {
                 unit = u;
                 return true;
             }
@@ -300,7 +349,7 @@ fn attach_to_nearest(
     if walked != Ok(true) {
         // No H3 line (pentagon distortion): the cell alone joins the nearest unit.
         line = vec![cell];
-        unit = owner[&target];
+        unit = owner.get(target).unwrap_or(unit);
     }
     for step in line {
         owner.insert(step, unit);
@@ -308,7 +357,7 @@ fn attach_to_nearest(
     }
 }
 
-fn nearest_owned(cell: CellIndex, owner: &FxHashMap<CellIndex, Unit>) -> Option<CellIndex> {
+fn nearest_owned(cell: CellIndex, owner: &Owners) -> Option<CellIndex> {
     let from = LatLng::from(cell);
     let closest = |candidates: &mut dyn Iterator<Item = CellIndex>| {
         candidates
@@ -318,11 +367,11 @@ fn nearest_owned(cell: CellIndex, owner: &FxHashMap<CellIndex, Unit>) -> Option<
     };
     for k in 1..=MAX_RING {
         let ring: Vec<CellIndex> = cell.grid_ring(k);
-        if let Some(found) = closest(&mut ring.into_iter().filter(|c| owner.contains_key(c))) {
+        if let Some(found) = closest(&mut ring.into_iter().filter(|&c| owner.contains(c))) {
             return Some(found);
         }
     }
-    closest(&mut owner.keys().copied())
+    closest(&mut owner.cells())
 }
 
 /// The bounding box of the footprints (degrees, lon/lat), padded by one cell edge length.
@@ -356,21 +405,60 @@ mod tests {
     use std::collections::HashSet;
 
     #[test]
+    fn on_overlap_the_lowest_code_keeps_the_cell() {
+        let centre = LatLng::new(36.19, 113.11)
+            .expect("valid")
+            .to_cell(Resolution::Twelve);
+        let sorted = |mut cells: Vec<CellIndex>| {
+            cells.sort_unstable();
+            cells
+        };
+        // Three tilings: a disk, a ring overlapping its edge, and a far disk apart.
+        let disk = sorted(centre.grid_disk(2));
+        let ring = sorted(
+            centre
+                .grid_ring::<Vec<CellIndex>>(2)
+                .into_iter()
+                .chain(centre.grid_ring::<Vec<CellIndex>>(3))
+                .collect(),
+        );
+        let far = sorted(centre.grid_ring::<Vec<CellIndex>>(9)[0].grid_disk(1));
+        let (owner, overlapped) = Owners::from_tilings(&[disk.clone(), ring.clone(), far.clone()]);
+        assert_eq!(overlapped, vec![false, true, false]);
+        for &cell in &disk {
+            assert_eq!(owner.get(cell), Some(Unit::Community(0)), "{cell}");
+        }
+        for &cell in ring.iter().filter(|c| !disk.contains(c)) {
+            assert_eq!(owner.get(cell), Some(Unit::Community(1)), "{cell}");
+        }
+        for &cell in &far {
+            assert_eq!(owner.get(cell), Some(Unit::Community(2)), "{cell}");
+        }
+        assert!(!owner.contains(centre.grid_ring::<Vec<CellIndex>>(6)[0]));
+        assert_eq!(owner.cells().count(), 37 + 7);
+        // The lower code still wins when it is tiled second.
+        let (owner, overlapped) = Owners::from_tilings(&[ring, disk]);
+        assert_eq!(overlapped, vec![false, true]);
+        assert_eq!(
+            owner.get(centre.grid_ring::<Vec<CellIndex>>(2)[0]),
+            Some(Unit::Community(0))
+        );
+    }
+
+    #[test]
     fn nearest_attachment_keeps_the_unit_contiguous() {
         let centre = LatLng::new(36.19, 113.11)
             .expect("valid")
             .to_cell(Resolution::Twelve);
-        let mut owner: FxHashMap<CellIndex, Unit> = centre
-            .grid_disk::<Vec<_>>(3)
-            .into_iter()
-            .map(|c| (c, Unit::Community(0)))
-            .collect();
+        let mut disk: Vec<CellIndex> = centre.grid_disk(3);
+        disk.sort_unstable();
+        let (mut owner, _) = Owners::from_tilings(&[disk]);
         let far: Vec<CellIndex> = centre.grid_ring(12);
         let stray = far[0];
         attach_to_nearest(stray, &mut owner, &mut Vec::new());
-        assert_eq!(owner.get(&stray), Some(&Unit::Community(0)));
+        assert_eq!(owner.get(stray), Some(Unit::Community(0)));
         // The unit is still one piece.
-        let cells: HashSet<CellIndex> = owner.keys().copied().collect();
+        let cells: HashSet<CellIndex> = owner.cells().collect();
         let mut seen = HashSet::from([centre]);
         let mut stack = vec![centre];
         while let Some(c) = stack.pop() {

@@ -92,6 +92,14 @@ fn check_plan(dataset: &Dataset, plan: &CityPlan, rules: &PartitionRules) -> f64
             grid.code,
             figures.polsby_popper
         );
+        // Measured on the community's cell graph while cutting: the figure of the cells.
+        let direct = cells::polsby_popper(&grid.cells);
+        assert!(
+            figures.polsby_popper.to_bits() == direct.to_bits(),
+            "{}: reported {} vs {direct}",
+            grid.code,
+            figures.polsby_popper
+        );
     }
     let in_range = plan.grids.iter().filter(|g| g.flag.is_none()).count();
     assert_eq!(report.in_range, in_range);
