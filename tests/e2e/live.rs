@@ -48,10 +48,12 @@ impl Ws {
         self.0.send(Message::text(value.to_string())).await.unwrap();
     }
 
-    /// The next JSON message (pings are answered by the client library and skipped).
+    /// The next JSON message (pings are answered by the client library and skipped; they do not extend
+    /// the wait, so a message that never comes fails the test after `WAIT`).
     pub async fn next(&mut self) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let message = tokio::time::timeout(WAIT, self.0.next()).await.expect("a message in time");
+            let message = tokio::time::timeout_at(deadline, self.0.next()).await.expect("a message in time");
             match message.expect("the connection is open").unwrap() {
                 Message::Text(text) => return serde_json::from_str(&text).unwrap(),
                 Message::Ping(_) | Message::Pong(_) => {}
