@@ -136,6 +136,20 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Whether `If-None-Match` names `etag` (a quoted strong tag), `*`, or its weak form: the answer is
+/// then a 304. Every header line and every comma-separated tag counts (RFC 9110 §13.1.2).
+pub(crate) fn if_none_match(headers: &axum::http::HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(axum::http::header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| {
+            let t = t.trim();
+            t == "*" || t == etag || t.strip_prefix("W/") == Some(etag)
+        })
+}
+
 /// The grid `id` if it exists (else 404) and the caller may see it (else 403).
 fn visible_grid<'w>(world: &'w World, visibility: &Visibility, id: GridId) -> Result<&'w Grid, ApiError> {
     let grid = world.grid(id).ok_or_else(|| ApiError::not_found(format!("grid {id}")))?;
@@ -194,5 +208,32 @@ where
             .map_err(|rejection| {
                 ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid-path", rejection.body_text())
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue, header};
+
+    use super::if_none_match;
+
+    fn with(values: &[&'static str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for v in values {
+            headers.append(header::IF_NONE_MATCH, HeaderValue::from_static(v));
+        }
+        headers
+    }
+
+    #[test]
+    fn if_none_match_takes_lists_weak_tags_star_and_repeated_headers() {
+        let etag = "\"abc\"";
+        assert!(if_none_match(&with(&["\"abc\""]), etag));
+        assert!(if_none_match(&with(&["\"x\", \"abc\""]), etag));
+        assert!(if_none_match(&with(&["W/\"abc\""]), etag));
+        assert!(if_none_match(&with(&["*"]), etag));
+        assert!(if_none_match(&with(&["\"x\"", "\"abc\""]), etag));
+        assert!(!if_none_match(&with(&[]), etag));
+        assert!(!if_none_match(&with(&["\"abcd\"", "abc"]), etag));
     }
 }

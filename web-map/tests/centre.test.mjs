@@ -2,21 +2,16 @@
 // registered through the API reaches the map and the list live; the drawer's actions change the case,
 // and a refused action shows the server's problem.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { cellToLatLng } from 'h3-js';
-import { foreignRequests, launchBrowser, newPage, screenshot, startServer, waitForMap } from './harness.mjs';
+import { foreignRequests, serverAndBrowser, newPage, screenshot, waitForMap } from './harness.mjs';
 
 let server;
 let browser;
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowser((s, b) => {
+  server = s;
+  browser = b;
 });
 
 /** Opens the command centre in `lang` and waits for the map and the websocket's snapshot. */

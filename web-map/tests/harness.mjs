@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -109,6 +110,24 @@ export async function startServer({ args = [], env = {} } = {}) {
     rmSync(dataDir, { recursive: true, force: true });
   };
   return server;
+}
+
+/**
+ * One gridwatch and one browser for a test file: started in `before`, stopped in `after`. `ready(server,
+ * browser)` hands them to the file once they are up.
+ */
+export function serverAndBrowser(ready, options) {
+  let server;
+  let browser;
+  before(async () => {
+    server = await startServer(options);
+    browser = await launchBrowser();
+    await ready(server, browser);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
 }
 
 /** Launches Debian's Chromium headless. */

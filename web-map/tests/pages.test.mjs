@@ -1,20 +1,15 @@
 // The three pages load from gridwatch alone: every request stays on the server's origin, the base map
 // and its labels' glyphs are served, and no script fails.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { foreignRequests, launchBrowser, newPage, screenshot, startServer, waitForMap } from './harness.mjs';
+import { test } from 'node:test';
+import { foreignRequests, serverAndBrowser, newPage, screenshot, waitForMap } from './harness.mjs';
 
 let server;
 let browser;
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowser((s, b) => {
+  server = s;
+  browser = b;
 });
 
 for (const [path, name] of [['/', 'centre'], ['/worker', 'worker'], ['/planner', 'planner']]) {

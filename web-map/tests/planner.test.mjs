@@ -4,9 +4,9 @@
 // it; a drag that splits a grid is flagged and the server's refusal is shown; a change applied
 // elsewhere is announced over the websocket and saving the older draft shows the 409 with what to do.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { areNeighborCells, cellToLatLng, gridDisk } from 'h3-js';
-import { launchBrowser, newPage, screenshot, startServer } from './harness.mjs';
+import { serverAndBrowser, newPage, screenshot } from './harness.mjs';
 
 let server;
 let browser;
@@ -115,15 +115,10 @@ async function waitForMapGrid(page, cell, code) {
   }, { lngLat: [lng, lat], h3cell: cell, want: code }, { timeout: 15_000 });
 }
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
+serverAndBrowser(async (s, b) => {
+  server = s;
+  browser = b;
   await loadFixture();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
 });
 
 test('painting a border cell moves its households between grids; undo and redo', async () => {

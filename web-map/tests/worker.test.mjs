@@ -5,9 +5,9 @@
 // with the resolve; other open cases of my grid are listed nearest first (in Chinese); and a reload
 // with no signal still opens the view, its map and its queue, thanks to the service worker.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { cellToLatLng, greatCircleDistance } from 'h3-js';
-import { launchBrowser, newPage, screenshot, startServer, waitForMap } from './harness.mjs';
+import { serverAndBrowser, newPage, screenshot, waitForMap } from './harness.mjs';
 
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
 /** A 1×1 PNG. */
@@ -19,14 +19,9 @@ const PNG = Buffer.from(
 let server;
 let browser;
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowser((s, b) => {
+  server = s;
+  browser = b;
 });
 
 /** A grid's primary worker and a point inside the grid (the centre of one of its cells). */

@@ -29,7 +29,7 @@ pub async fn glyphs(Path((fontstack, file)): Path<(String, String)>, headers: He
     let stack = fontstack.split(',').find_map(|name| STACKS.iter().position(|(n, _)| *n == name.trim())).unwrap_or(0);
     let (bytes, font_hash) = range(stack, start)?;
     let etag = format!("\"{stack}-{start}-{font_hash:016x}\"");
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v == etag) {
+    if super::if_none_match(&headers, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
     Ok(Response::builder()

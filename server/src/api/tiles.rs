@@ -268,16 +268,7 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
 fn respond(headers: &HeaderMap, encoded: &Encoded) -> Response {
     let gz = accepts_gzip(headers) && !encoded.raw.is_empty();
     let etag = if gz { format!("\"{}-gz\"", encoded.etag) } else { format!("\"{}\"", encoded.etag) };
-    let matches = headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| {
-            let t = t.trim();
-            t == "*" || t == etag || t.strip_prefix("W/") == Some(etag.as_str())
-        });
-    let mut response = if matches {
+    let mut response = if super::if_none_match(headers, &etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else if gz {
         // `Bytes`: the cached body is shared, not copied, into the response.

@@ -66,7 +66,7 @@ fn serve(path: &str, headers: &HeaderMap) -> Response {
         return ApiError::not_found(format!("no file /static/{path} in the web map")).into_response();
     };
     let etag = format!("\"{hash:016x}\"");
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+    if super::if_none_match(headers, &etag) {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
     }
     Response::builder()
@@ -130,6 +130,21 @@ mod tests {
             assert!(lookup(path).is_none(), "{path} was served");
         }
         assert!(lookup("index.html").is_some());
+    }
+
+    #[test]
+    fn a_file_the_browser_has_is_a_304() {
+        let first = serve("index.html", &HeaderMap::new());
+        assert_eq!(first.status(), StatusCode::OK);
+        let etag = first.headers()[header::ETAG].clone();
+        let mut headers = HeaderMap::new();
+        headers.insert(header::IF_NONE_MATCH, etag.clone());
+        assert_eq!(serve("index.html", &headers).status(), StatusCode::NOT_MODIFIED);
+        headers.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"0000000000000000\""));
+        assert_eq!(serve("index.html", &headers).status(), StatusCode::OK);
+        // Another file's tag does not match.
+        headers.insert(header::IF_NONE_MATCH, etag);
+        assert_eq!(serve("worker.html", &headers).status(), StatusCode::OK);
     }
 
     #[test]
