@@ -39,6 +39,13 @@ async fn every_path(flavor: Flavor) {
     assert_eq!(c["level"], "grid");
     assert!(c["deadline"].is_string(), "{c}");
     assert_eq!(actions(&c), ["register", "dispatch"]);
+    // What each caller is offered (`your_actions`), against the "who may act" table of DOMAIN.md.
+    assert_eq!(c["your_actions"], json!([]), "the reporter may take no action");
+    assert_eq!(offered(&server, &handler, id).await, json!(["accept", "send_back"]));
+    assert_eq!(
+        offered(&server, &commander, id).await,
+        json!(["reassign", "defer", "cancel", "merge", "escalate", "extend"])
+    );
     // Another grid's worker may not touch it.
     assert_problem(&act(&server, &second, id, &json!({"action": "accept"})).await, 403, "forbidden");
     act_ok(&server, &handler, id, &json!({"action": "accept"})).await;
@@ -53,8 +60,12 @@ async fn every_path(flavor: Flavor) {
         403,
         "self-verification",
     );
+    assert_eq!(offered(&server, &commander, id).await, json!(["verify"]));
+    assert_eq!(offered(&server, &commander_handler, id).await, json!([]), "not offered to verify their own case");
+    assert_eq!(offered(&server, &handler, id).await, json!([]));
     let closed = act_ok(&server, &commander, id, &json!({"action": "verify", "passed": true})).await;
     assert_eq!(closed["status"], "closed");
+    assert_eq!(closed["your_actions"], json!(["reopen"]));
     let full = case(&server, id).await;
     assert_eq!(actions(&full), ["register", "dispatch", "accept", "start", "resolve", "verify"]);
     let history = full["history"].as_array().unwrap();
@@ -193,4 +204,11 @@ async fn every_path(flavor: Flavor) {
     let beyond = report(&server, &reporter, here.lat + 0.00065, here.lon + 0.00001, "street_order").await;
     assert_eq!(beyond["duplicate_of"], Value::Null);
     store.finish().await;
+}
+
+/// The actions case `id` offers the holder of `token` (`your_actions` of `GET /api/incidents/{id}`).
+async fn offered(server: &Server, token: &str, id: i64) -> Value {
+    let (status, case) = server.get_as(token, &format!("/api/incidents/{id}")).await;
+    assert_eq!(status, 200, "{case}");
+    case["properties"]["your_actions"].clone()
 }

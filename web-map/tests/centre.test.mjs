@@ -15,11 +15,11 @@ serverAndBrowser((s, b) => {
 });
 
 /** Opens the command centre in `lang` and waits for the map and the websocket's snapshot. */
-async function openCentre(lang = 'en') {
+async function openCentre(lang = 'en', token = server.adminToken) {
   const page = await newPage(browser);
   page.sockets = [];
   page.on('websocket', (socket) => page.sockets.push(socket.url()));
-  await page.goto(`${server.url}/?token=${server.adminToken}&lang=${lang}`);
+  await page.goto(`${server.url}/?token=${token}&lang=${lang}`);
   await waitForMap(page);
   await page.waitForSelector('#live-status[data-status=connected]');
   return page;
@@ -237,5 +237,30 @@ test('the drawer escalates a case, and shows the problem when an action is refus
   assert.match(await page.textContent('#drawer-message'), /district level/);
   await screenshot(page, 'centre-drawer-problem');
   assert.equal((await server.api(`/api/incidents/${placed.id}`)).properties.level, 'district');
+  await page.context().close();
+});
+
+test('the drawer offers only what the signed-in user may do', async () => {
+  const placed = await registerCase(14);
+  const handler = (await server.api(`/api/incidents/${placed.id}`)).properties.assignee;
+  assert.ok(handler, "the case was dispatched to the grid's worker");
+  const workerToken = await server.token({ role: 'worker', worker_id: handler, label: 'drawer test: handler' });
+  for (const action of ['accept', 'start', 'resolve']) {
+    await server.api(`/api/incidents/${placed.id}/actions`, { method: 'POST', body: { action }, token: workerToken });
+  }
+  // A commander who handled the case: its state allows verification, but not by them (监督与处置分离).
+  const page = await openCentre('en', await server.token({ role: 'commander', worker_id: handler, label: 'drawer test' }));
+  await zoomTo(page, placed, 16);
+  await page.waitForFunction(
+    (id) => window.gridwatchMap.queryRenderedFeatures({ layers: ['incident-point'] }).some((f) => f.properties.id === id),
+    placed.id, { polling: 200, timeout: 30_000 },
+  );
+  const { x, y } = await page.evaluate(([lon, lat]) => window.gridwatchMap.project([lon, lat]), [placed.lon, placed.lat]);
+  await page.mouse.click(x, y);
+  await page.waitForSelector('#drawer dl[data-status=resolved]');
+  assert.equal(await page.locator('#drawer button[data-action]').count(), 0);
+  assert.match(await page.textContent('#drawer .actions'), /Nothing you may do/);
+  await screenshot(page, 'centre-drawer-handler');
+  assert.deepEqual(page.errors, []);
   await page.context().close();
 });

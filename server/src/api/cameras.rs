@@ -384,7 +384,7 @@ pub async fn alert(
         source: Source::Camera,
     };
     let case = cases::register(&state, cases::actor_of(&auth.0), Some(auth.0.token), report).await?;
-    let feature = incident_feature(&state.world(), &case, state.now(), true);
+    let feature = incident_feature(&state.world(), &case, state.now(), true, &cases::actor_of(&auth.0));
     Ok((StatusCode::CREATED, Json(feature)))
 }
 

@@ -14,7 +14,7 @@ use super::geo_json::{self, Bbox};
 use super::{AppJson, AppPath, AppQuery, visible_grid};
 use crate::auth::Auth;
 use crate::cases::{self, Report, actions};
-use crate::domain::incident::{Action, Priority, Source, Status, allowed_actions};
+use crate::domain::incident::{Action, Actor, Priority, Source, Status, actions_for, allowed_actions};
 use crate::domain::{Case, GridId, IncidentId, RegionId, Role, WorkerId};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -77,7 +77,7 @@ pub async fn create(
     if let Ok(location) = HeaderValue::from_str(&format!("/api/incidents/{}", case.id())) {
         headers.insert(header::LOCATION, location);
     }
-    let feature = to_feature(&state.world(), &case, state.now(), true);
+    let feature = to_feature(&state.world(), &case, state.now(), true, &cases::actor_of(&auth.0));
     Ok((StatusCode::CREATED, headers, Json(feature)))
 }
 
@@ -123,7 +123,7 @@ pub async fn act(
         actions::Extra::default(),
     )
     .await?;
-    Ok(Json(to_feature(&state.world(), &case, state.now(), true)))
+    Ok(Json(to_feature(&state.world(), &case, state.now(), true, &cases::actor_of(&auth.0))))
 }
 
 /// Reads `{action, …}`, taking `note` for `reason` where the action needs a reason.
@@ -222,7 +222,9 @@ pub async fn list(
         .filter(|c| query.overdue.is_none_or(|o| cases::is_overdue(c, now) == o))
         .collect();
     let total = matching.len();
-    let features = matching.into_iter().skip(offset).take(limit).map(|c| to_feature(&world, c, now, false)).collect();
+    let viewer = cases::actor_of(&auth.0);
+    let features =
+        matching.into_iter().skip(offset).take(limit).map(|c| to_feature(&world, c, now, false, &viewer)).collect();
     let mut collection = geo_json::collection(features);
     collection["total"] = json!(total);
     collection["limit"] = json!(limit);
@@ -254,11 +256,13 @@ pub async fn one(
     let world = state.world();
     let case = world.incident(IncidentId(id)).ok_or_else(|| ApiError::not_found(format!("incident {id}")))?;
     actions::check_scope(&world, &auth.0, case)?;
-    Ok(Json(to_feature(&world, case, now, true)))
+    Ok(Json(to_feature(&world, case, now, true, &cases::actor_of(&auth.0))))
 }
 
-/// A case as a GeoJSON Feature; `full` adds the history and photos.
-pub fn to_feature(world: &World, case: &Case, now: DateTime<Utc>, full: bool) -> Value {
+/// A case as a GeoJSON Feature, as `viewer` sees it; `full` adds the history and photos.
+/// `allowed_actions` are the actions the case's status allows; `your_actions` those of them the viewer
+/// may take (role, assignment, and never verifying a case they handled).
+pub fn to_feature(world: &World, case: &Case, now: DateTime<Utc>, full: bool, viewer: &Actor) -> Value {
     let s = &case.state;
     let mut p = Map::new();
     p.insert("id".into(), json!(case.id()));
@@ -289,6 +293,7 @@ pub fn to_feature(world: &World, case: &Case, now: DateTime<Utc>, full: bool) ->
     p.insert("created_at".into(), json!(case.created_at));
     p.insert("updated_at".into(), json!(case.updated_at));
     p.insert("allowed_actions".into(), json!(allowed_actions(s.status)));
+    p.insert("your_actions".into(), json!(actions_for(s, viewer)));
     if full {
         p.insert("history".into(), json!(case.history));
         p.insert("photos".into(), json!(case.photos));

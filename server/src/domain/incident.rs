@@ -53,7 +53,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{GridId, RegionId, Role, TokenId, WorkerId};
 
-pub use workflow::{Action, MAX_TEXT_CHARS, WorkflowError, allowed_actions, apply};
+pub use workflow::{Action, MAX_TEXT_CHARS, WorkflowError, actions_for, allowed_actions, apply};
 
 /// An incident (案件). Serialises as a bare number, like the other ids.
 #[derive(

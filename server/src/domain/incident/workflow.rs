@@ -175,7 +175,7 @@ pub fn apply(
             allowed: allowed.to_vec(),
         });
     }
-    authorize(incident, actor, action)?;
+    authorize(incident, actor, name)?;
 
     let mut next = incident.clone();
     let mut note = None;
@@ -283,9 +283,20 @@ fn detail_of(action: &Action, previous: &Incident, next: &Incident) -> Option<se
     }
 }
 
-/// Which roles may take which action; see the parent module's table.
-fn authorize(incident: &Incident, actor: &Actor, action: &Action) -> Result<(), WorkflowError> {
-    let name = action.name();
+/// The actions `actor` may take on `incident` now, in [`allowed_actions`] order: those its status
+/// allows that the actor's role, assignment and the separation of supervision from handling permit.
+/// What a client offers its user; [`apply`] still checks each action's own fields (reasons, deadlines).
+#[must_use]
+pub fn actions_for(incident: &Incident, actor: &Actor) -> Vec<&'static str> {
+    allowed_actions(incident.status)
+        .iter()
+        .copied()
+        .filter(|&name| authorize(incident, actor, name).is_ok())
+        .collect()
+}
+
+/// Which roles may take the action named `name`; see the parent module's table.
+fn authorize(incident: &Incident, actor: &Actor, name: &'static str) -> Result<(), WorkflowError> {
     let refuse = |reason| {
         Err(WorkflowError::NotAllowed {
             action: name,
@@ -293,18 +304,15 @@ fn authorize(incident: &Incident, actor: &Actor, action: &Action) -> Result<(), 
             reason,
         })
     };
-    match action {
-        Action::Accept | Action::SendBack { .. } | Action::Start | Action::Resolve { .. } => {
-            match actor.role {
-                Role::Admin => Ok(()),
-                Role::Worker if actor.worker.is_some() && actor.worker == incident.assignee => {
-                    Ok(())
-                }
-                Role::Worker => refuse("only the current assignee may do this"),
-                _ => refuse("only the assignee or an admin may do this"),
-            }
-        }
-        Action::Verify { .. } => {
+    match name {
+        // The handler's own steps.
+        "accept" | "send_back" | "start" | "resolve" => match actor.role {
+            Role::Admin => Ok(()),
+            Role::Worker if actor.worker.is_some() && actor.worker == incident.assignee => Ok(()),
+            Role::Worker => refuse("only the current assignee may do this"),
+            _ => refuse("only the assignee or an admin may do this"),
+        },
+        "verify" => {
             if !matches!(actor.role, Role::Commander | Role::Admin) {
                 return refuse("only a commander or an admin may verify");
             }
@@ -313,15 +321,8 @@ fn authorize(incident: &Incident, actor: &Actor, action: &Action) -> Result<(), 
             }
             Ok(())
         }
-        Action::Dispatch { .. }
-        | Action::Reassign { .. }
-        | Action::Extend { .. }
-        | Action::Defer { .. }
-        | Action::Resume
-        | Action::Escalate { .. }
-        | Action::Reopen { .. }
-        | Action::Merge { .. }
-        | Action::Cancel { .. } => match actor.role {
+        // Supervision: dispatch, reassign, extend, defer, resume, escalate, reopen, merge, cancel.
+        _ => match actor.role {
             Role::Commander | Role::Admin => Ok(()),
             _ => refuse("only a commander or an admin may do this"),
         },

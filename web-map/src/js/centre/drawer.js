@@ -1,5 +1,6 @@
 // The case drawer: one incident read from `GET /api/incidents/{id}` with its history, and a button for
-// each command-centre action its state allows (the case's `allowed_actions`). An action is posted to
+// each command-centre action the signed-in user may take on it now (the case's `your_actions`: its
+// state, the user's role, and never verifying a case they handled). An action is posted to
 // `/api/incidents/{id}/actions`; its problem+json answer (409 naming the allowed actions, 403, 422…)
 // is shown in the drawer, and the case is read again either way. A live change to the open case
 // reloads it too.
@@ -97,7 +98,7 @@ export class Drawer {
     const form = document.createElement('form');
     form.className = 'actions';
     form.addEventListener('submit', (event) => event.preventDefault());
-    const offered = CENTRE_ACTIONS.filter((a) => p.allowed_actions.includes(a === 'verify_failed' ? 'verify' : a));
+    const offered = CENTRE_ACTIONS.filter((a) => p.your_actions.includes(a === 'verify_failed' ? 'verify' : a));
     if (!offered.length) {
       form.append(text('p', t('actions.none')));
       return form;
