@@ -2,7 +2,9 @@
 // between the two grids in the panel (checked against the buildings API) and on the map, undo and redo
 // restore and repeat the stroke, "Preview" shows the server's diff of the change and "Save" applies
 // it; a drag that splits a grid is flagged and the server's refusal is shown; a change applied
-// elsewhere is announced over the websocket and saving the older draft shows the 409 with what to do.
+// elsewhere is announced over the websocket and saving the older draft shows the 409 with what to do;
+// a save appears at the top of the versions list, and rolling back to the version before (confirmed
+// inline) stores a new version with the earlier grids, shown again on the map and in the panel.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { areNeighborCells, cellToLatLng, gridDisk } from 'h3-js';
@@ -68,8 +70,10 @@ function borderCell() {
   return borderCells()[0];
 }
 
-async function openPlanner(lang = 'en') {
+/** A planner page, open on the first community; `setup(page)` runs before it loads. */
+async function openPlanner(lang = 'en', setup = null) {
   const page = await newPage(browser);
+  await setup?.(page);
   await page.goto(`${server.url}/planner?token=${server.adminToken}&lang=${lang}`);
   // The grids are drawn once the map's style is loaded; the base map's tiles need not all be there.
   await page.waitForFunction((id) => document.body.dataset.community === String(id), fixture.community, { timeout: 60_000 });
@@ -267,3 +271,105 @@ test('a change applied elsewhere is announced live, and saving the older draft i
   assert.deepEqual(page.errors.filter((e) => !e.includes('status of 409')), []);
   await page.context().close();
 });
+
+/** The community's boundary versions, oldest first, as the API lists them. */
+async function apiVersions() {
+  return (await server.api(`/api/communities/${fixture.community}/versions`)).versions;
+}
+
+/** A version's cell count by grid code (grids with no cells left out). */
+function cellCounts(version) {
+  return Object.fromEntries(version.grids.filter((g) => g.cell_count > 0).map((g) => [g.code, g.cell_count]).sort());
+}
+
+test('a save is listed as the current version, and rolling back to the one before restores its grids as a new version', async () => {
+  await loadFixture();
+  const move = borderCell();
+  const from = fixture.grids.get(move.from);
+  const to = fixture.grids.get(move.to);
+  const original = { [move.from]: from.households, [move.to]: to.households };
+  const before = await apiVersions();
+  // Every boundary.changed this page is sent, to tell its own rollback's event from another planner's.
+  const changes = [];
+  const page = await openPlanner('en', (p) => p.on('websocket', (ws) => ws.on('framereceived', ({ payload }) => {
+    const message = JSON.parse(String(payload));
+    if (message.kind === 'boundary.changed') changes.push(message.data);
+  })));
+  await page.waitForSelector('#live[data-status=connected]');
+  await page.waitForSelector('#versions[data-state=ready]');
+  assert.deepEqual(await page.$$eval('#versions li[data-version]', (lis) => lis.map((li) => Number(li.dataset.version))),
+    before.map((v) => v.id).reverse(), 'the panel lists the API versions, newest first');
+
+  await page.click(`#grids tr[data-code="${move.to}"]`);
+  await clickCell(page, move.cell);
+  await waitForHouseholds(page, { [move.from]: from.households - move.households, [move.to]: to.households + move.households });
+  await page.click('#preview');
+  await page.waitForSelector('#plan-result[data-state=preview]');
+  await page.click('#save');
+  await page.waitForSelector('#plan-result .saved');
+
+  const saved = await apiVersions();
+  assert.equal(saved.length, before.length + (before.length === 0 ? 2 : 1), 'the save is a new version (after a baseline, if it is the first)');
+  const [previous, newest] = saved.slice(-2);
+  await page.waitForSelector(`#versions li[data-current][data-version="${newest.id}"]`);
+  const listed = await page.$$eval('#versions li[data-version]', (lis) => lis.map((li) => ({
+    id: Number(li.dataset.version), current: li.hasAttribute('data-current'), rollback: Boolean(li.querySelector('[data-rollback]')),
+    summary: li.querySelector('.version-summary').textContent,
+  })));
+  assert.deepEqual(listed.map((v) => v.id), saved.map((v) => v.id).reverse(), 'the new version is at the top');
+  assert.deepEqual(listed.map((v) => v.current), listed.map((_, i) => i === 0), 'only the newest is current');
+  assert.deepEqual(listed.map((v) => v.rollback), listed.map((_, i) => i !== 0), 'every older version can be rolled back to');
+  assert.ok(listed[0].summary.includes(`${move.from} −1`) && listed[0].summary.includes(`${move.to} +1`), listed[0].summary);
+
+  // The confirmation is inline, and cancelling it rolls nothing back.
+  await page.click(`#versions li[data-version="${previous.id}"] [data-rollback]`);
+  await page.click(`#versions [data-cancel="${previous.id}"]`);
+  await page.waitForSelector(`#versions li[data-version="${previous.id}"] [data-rollback]`);
+  assert.equal((await apiVersions()).length, saved.length, 'a cancelled rollback posts nothing');
+
+  await page.click(`#versions li[data-version="${previous.id}"] [data-rollback]`);
+  assert.equal(await page.textContent(`#versions [data-confirm="${previous.id}"]`), 'Roll back');
+  await page.click(`#versions [data-confirm="${previous.id}"]`);
+  await page.waitForSelector(`#plan-result [data-rolled-back="${previous.id}"]`);
+
+  const after = await apiVersions();
+  assert.equal(after.length, saved.length + 1, 'the rollback is a new version; history is kept');
+  const rolled = after.at(-1);
+  assert.ok(rolled.id > newest.id);
+  assert.deepEqual(after.slice(0, -1).map((v) => v.id), saved.map((v) => v.id), 'no version was removed');
+  assert.deepEqual(cellCounts(rolled), cellCounts(previous), 'the new version holds the earlier assignment');
+  const [fromGrid, toGrid] = [await server.api(`/api/grids/${from.id}`), await server.api(`/api/grids/${to.id}`)];
+  assert.ok(fromGrid.properties.cells.includes(move.cell), 'the moved cell is back in its original grid');
+  assert.ok(!toGrid.properties.cells.includes(move.cell));
+  assert.equal(fromGrid.properties.households, from.households);
+  assert.equal(toGrid.properties.households, to.households);
+
+  await page.waitForSelector(`#versions li[data-current][data-version="${rolled.id}"]`);
+  assert.equal(await page.getAttribute('#versions li[data-version]', 'data-version'), String(rolled.id), 'the rollback is at the top');
+  await page.waitForFunction((id) => document.body.dataset.community === String(id), fixture.community);
+  await waitForHouseholds(page, original);
+  assert.equal((await row(page, move.from)).cells, from.cells.length);
+  assert.equal((await row(page, move.to)).cells, to.cells.length);
+  await waitForMapGrid(page, move.cell, move.from);
+  assert.equal(await page.textContent('#changes'), 'No changes');
+  assert.equal(await page.textContent(`#plan-result [data-rolled-back]`),
+    `Rolled back to version ${previous.id}: saved as boundary version ${rolled.id}, 1 cells moved.`);
+
+  // The rollback's own boundary.changed is not announced as a change made elsewhere.
+  await waitUntil(() => changes.some((c) => c.version === rolled.id), 'the rollback was published');
+  await page.waitForTimeout(200);
+  assert.equal(await page.isHidden('#notice'), true, 'no "changed elsewhere" notice for this planner\'s own rollback');
+  await screenshot(page, 'planner-rollback');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+  await loadFixture();
+});
+
+/** Polls `check` (in node) until it holds, for up to 15 s. */
+async function waitUntil(check, what) {
+  for (let i = 0; i < 150; i += 1) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`timed out: ${what}`);
+}

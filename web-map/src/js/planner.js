@@ -1,6 +1,7 @@
 // The planner view (`/planner`, 网格调整): a community's grids as H3 cells, painted from grid to grid
 // with undo and redo, each grid's households checked against 100–150 and for contiguity as you paint;
-// "Preview" stores the edit as a draft plan and shows the server's diff, "Save" applies it.
+// "Preview" stores the edit as a draft plan and shows the server's diff, "Save" applies it; the
+// "Versions" list shows the saved boundary versions and rolls back to an older one.
 
 import * as maplibregl from '/static/vendor/maplibre-gl.mjs';
 import { api, Problem, token } from './common/api.js';
@@ -12,6 +13,7 @@ import { addLayers, featureBounds, recolourCells, showCells, showOutlines, showP
 import { Painter } from './planner/paint.js';
 import { renderChanges, renderGrids, renderHint } from './planner/panel.js';
 import { applyDraft, draft, problemCells, renderDiff, renderProblem, renderSaved } from './planner/plan.js';
+import { renderRolledBack, Versions } from './planner/versions.js';
 import { el } from './planner/dom.js';
 import { STRINGS } from './planner/strings.js';
 
@@ -31,6 +33,7 @@ const ui = {
   result: document.getElementById('plan-result'),
   notice: document.getElementById('notice'),
   live: document.getElementById('live'),
+  versions: document.getElementById('versions'),
 };
 
 const map = new maplibregl.Map({ container: 'map', style: baseStyle(), center: [113.11, 36.19], zoom: 13, ...MAP_OPTIONS });
@@ -38,6 +41,7 @@ window.gridwatchMap = map;
 
 const state = { community: null, assignment: null, draft: null, frame: 0, savedPlan: null };
 const painter = new Painter(map, { pick: setTarget, painted: edited, ended: scheduleRefresh });
+const versions = new Versions(ui.versions, t, { rolledBack, failed: rollbackFailed });
 
 const live = new Live({
   token,
@@ -102,6 +106,7 @@ async function loadCommunity(id, { keepResult = false } = {}) {
   ui.notice.hidden = true;
   ui.notice.replaceChildren();
   live.setFilter({ communities: [id], layers: ['grids'] });
+  versions.load(id);
   if (!keepResult) {
     ui.result.replaceChildren();
     delete ui.result.dataset.state;
@@ -192,14 +197,34 @@ async function save() {
   }
 }
 
+/** A rollback of `community` to version `from` was applied: this planner's own change; the grids are loaded again. */
+async function rolledBack(community, result, from) {
+  state.savedPlan = result.plan_id;
+  if (state.community !== community) return;
+  showProblemCells(map, []);
+  renderRolledBack(ui.result, result, from, t);
+  await loadCommunity(community, { keepResult: true });
+}
+
+function rollbackFailed(error) {
+  fail(error);
+  if (error instanceof Problem) showProblemCells(map, problemCells(error));
+}
+
 /** Another planner applied a boundary change to this community: say so, with a way to reload. */
 function changedElsewhere(message) {
   const data = message.data || {};
+  // A rollback's own event may come before its answer (and the plan id): decide once it is done.
+  if (versions.pending) {
+    versions.pending.then(() => changedElsewhere(message));
+    return;
+  }
   if (message.kind !== 'boundary.changed' || data.community !== state.community || data.plan === state.savedPlan) return;
   const reload = el('button', { type: 'button' }, t('reload'));
   reload.onclick = () => loadCommunity(state.community);
   ui.notice.replaceChildren(el('p', {}, t('changed.elsewhere', { version: data.version })), reload);
   ui.notice.hidden = false;
+  versions.load(state.community);
 }
 
 function keyed(event) {
