@@ -98,6 +98,7 @@ pub fn app(state: AppState) -> Router {
         .route("/photos/{sha256}", get(photos::fetch))
         .route("/reports/kpi", get(reports::kpi))
         .route("/tokens", post(tokens::create))
+        .route("/me", get(tokens::me))
         // Cameras (视频监控点), `api/cameras.rs`.
         .route("/cameras", get(cameras::list).post(cameras::create))
         .route("/cameras/import", post(cameras::import))

@@ -78,3 +78,42 @@ async fn worker_sees_only_its_grids(flavor: Flavor) {
     drop(server);
     store.finish().await;
 }
+
+/// `GET /api/me`: each role's answer, written out by hand from the endpoints' role checks.
+#[tokio::test]
+async fn me_says_who_the_caller_is_and_what_it_may_do() {
+    let Some(store) = TestStore::new(Flavor::Sqlite).await else { return };
+    let server = Server::demo(&store);
+    let (_, grids) = server.get("/api/grids").await;
+    let grid = &grids["features"][0]["properties"];
+    let worker = grid["primary_worker_id"].as_i64().unwrap();
+    let grid_id = grid["id"].as_i64().unwrap();
+
+    let (status, admin) = server.get("/api/me").await;
+    assert_eq!(status, 200, "{admin}");
+    assert_eq!(admin["role"], "admin");
+    assert_eq!(
+        admin["may"],
+        json!({"act_on_cases": true, "read_kpi": true, "change_boundaries": true, "mint_tokens": true})
+    );
+    let cases = [
+        ("commander", None, vec![], json!({"act_on_cases": true, "read_kpi": true, "change_boundaries": false, "mint_tokens": false})),
+        ("planner", None, vec![], json!({"act_on_cases": false, "read_kpi": false, "change_boundaries": true, "mint_tokens": false})),
+        ("worker", Some(worker), vec![format!("grid:{grid_id}")], json!({"act_on_cases": true, "read_kpi": false, "change_boundaries": false, "mint_tokens": false})),
+        ("reporter", None, vec![], json!({"act_on_cases": false, "read_kpi": false, "change_boundaries": false, "mint_tokens": false})),
+    ];
+    for (role, worker_id, scopes, may) in cases {
+        let (status, minted) = server
+            .send(Method::POST, "/api/tokens", &json!({"role": role, "worker_id": worker_id, "scopes": scopes, "label": role}))
+            .await;
+        assert_eq!(status, 201, "{minted}");
+        let (status, me) = server.get_as(minted["token"].as_str().unwrap(), "/api/me").await;
+        assert_eq!(status, 200, "{me}");
+        assert_eq!(me["role"], role);
+        assert_eq!(me["token_id"], minted["id"]);
+        assert_eq!(me["worker_id"], json!(worker_id));
+        assert_eq!(me["scopes"], json!(scopes));
+        assert_eq!(me["may"], may, "{role}");
+    }
+    assert_problem(&server.get_as("gw_not_a_token", "/api/me").await, 401, "unauthorized");
+}

@@ -264,3 +264,13 @@ test('the drawer offers only what the signed-in user may do', async () => {
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
+
+test('a grid worker at the command centre gets no KPI panel: their role has no reports', async () => {
+  const grid = await server.api('/api/grids/5');
+  const token = await server.token({ role: 'worker', worker_id: grid.properties.primary_worker_id, label: 'centre as worker' });
+  const page = await openCentre('en', token);
+  await page.waitForFunction(() => document.getElementById('kpi').closest('section').hidden, null, { polling: 100, timeout: 10_000 });
+  // The page never asked for the report (a 403 would show in the console).
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});

@@ -71,10 +71,10 @@ function borderCell() {
 }
 
 /** A planner page, open on the first community; `setup(page)` runs before it loads. */
-async function openPlanner(lang = 'en', setup = null) {
+async function openPlanner(lang = 'en', setup = null, token = server.adminToken) {
   const page = await newPage(browser);
   await setup?.(page);
-  await page.goto(`${server.url}/planner?token=${server.adminToken}&lang=${lang}`);
+  await page.goto(`${server.url}/planner?token=${token}&lang=${lang}`);
   // The grids are drawn once the map's style is loaded; the base map's tiles need not all be there.
   await page.waitForFunction((id) => document.body.dataset.community === String(id), fixture.community, { timeout: 60_000 });
   return page;
@@ -363,6 +363,22 @@ test('a save is listed as the current version, and rolling back to the one befor
   assert.deepEqual(page.errors, []);
   await page.context().close();
   await loadFixture();
+});
+
+test('a role that may not change boundaries sees them read only: no preview, save or rollback', async () => {
+  // The rollback test above left older versions of the community, each of which a planner could roll back to.
+  assert.ok((await apiVersions()).length > 1, 'the community has older versions');
+  const page = await openPlanner('en', null, await server.token({ role: 'commander', label: 'planner read only' }));
+  await page.waitForSelector('#readonly');
+  assert.match(await page.textContent('#readonly'), /Read only/);
+  assert.equal(await page.isHidden('#preview'), true);
+  assert.equal(await page.isHidden('#save'), true);
+  await page.waitForSelector('#versions[data-state=ready]');
+  assert.ok(await page.locator('#versions li[data-version]').count() > 1, 'the versions are listed');
+  assert.equal(await page.locator('#versions [data-rollback]').count(), 0, 'no rollback is offered');
+  await screenshot(page, 'planner-read-only');
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
 });
 
 /** Polls `check` (in node) until it holds, for up to 15 s. */

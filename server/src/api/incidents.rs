@@ -23,7 +23,7 @@ use crate::world::World;
 /// Who may report: citizens' reporter tokens, workers, command centres, devices (camera alerts).
 const REPORTERS: &[Role] = &[Role::Reporter, Role::Worker, Role::Commander, Role::Device];
 const READERS: &[Role] = &[Role::Reporter, Role::Worker, Role::Commander, Role::Planner];
-const ACTORS: &[Role] = &[Role::Worker, Role::Commander];
+pub(crate) const ACTORS: &[Role] = &[Role::Worker, Role::Commander];
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 1000;
 

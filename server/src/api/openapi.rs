@@ -20,7 +20,7 @@ use super::{
         categories::list, categories::put, categories::departments, categories::put_department,
         incidents::create, incidents::list, incidents::one, incidents::act, photos::upload, photos::fetch,
         reports::kpi,
-        tokens::create, spec,
+        tokens::create, tokens::me, spec,
         super::open311::discovery, super::open311::services, super::open311::service_definition,
         super::open311::create_request, super::open311::list_requests, super::open311::one_request,
         crate::live::ws::upgrade, positions::report, positions::track,

@@ -38,7 +38,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::world::World;
 
-const READERS: &[Role] = &[Role::Commander];
+pub(crate) const READERS: &[Role] = &[Role::Commander];
 /// The longest period one request may cover (a leap year).
 const MAX_SPAN_DAYS: i64 = 366;
 

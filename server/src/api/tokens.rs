@@ -102,3 +102,47 @@ pub fn new_token(
     }
     Ok(NewToken { hash: String::new(), role, scopes, worker, label })
 }
+
+/// The caller: its token, role, scopes and worker, and what the web map may offer it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Me {
+    token_id: TokenId,
+    role: Role,
+    /// `region:<id>` / `grid:<id>`; empty means unrestricted.
+    scopes: Vec<String>,
+    worker_id: Option<WorkerId>,
+    may: May,
+}
+
+/// What the caller may do beyond reading, each decided by the same role check as its endpoint.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[allow(clippy::struct_excessive_bools, reason = "the answer's shape: one flag a capability, read by clients")]
+pub struct May {
+    /// `POST /api/incidents/{id}/actions` (which actions, per case: its `your_actions`).
+    act_on_cases: bool,
+    /// `GET /api/reports/kpi`.
+    read_kpi: bool,
+    /// Boundary plans: create, apply, roll back.
+    change_boundaries: bool,
+    /// `POST /api/tokens`.
+    mint_tokens: bool,
+}
+
+#[utoipa::path(get, path = "/api/me", tag = "auth",
+    responses((status = 200, body = Me), (status = 401)), security(("bearer" = [])))]
+pub async fn me(auth: Auth) -> Json<Me> {
+    let may = May {
+        act_on_cases: auth.require(super::incidents::ACTORS).is_ok(),
+        read_kpi: auth.require(super::reports::READERS).is_ok(),
+        change_boundaries: auth.require(crate::plans::PLANNERS).is_ok(),
+        mint_tokens: auth.require(&[]).is_ok(),
+    };
+    let principal = auth.0;
+    Json(Me {
+        token_id: principal.token,
+        role: principal.role,
+        scopes: principal.scopes.iter().map(ToString::to_string).collect(),
+        worker_id: principal.worker,
+        may,
+    })
+}

@@ -72,7 +72,10 @@ function start() {
     drawer.changed(summary);
     kpi.changed();
   };
-  kpi.load();
+  // What this user may do decides what the page offers: a role without reports has no KPI panel.
+  api('/api/me')
+    .then((me) => (me.may.read_kpi ? kpi.load() : kpi.disable()))
+    .catch(showProblem);
   list.render();
   api('/api/categories')
     .then((all) => {

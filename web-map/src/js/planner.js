@@ -254,4 +254,16 @@ map.on('load', () => {
     if (row) setTarget(Number(row.dataset.index));
   };
   loadCommunities();
+  // A role that may not change boundaries (`/api/me`) still sees them and may try changes, but the
+  // buttons that would store a plan or roll one back are not offered.
+  api('/api/me')
+    .then((me) => {
+      if (me.may.change_boundaries) return;
+      ui.preview.hidden = true;
+      ui.save.hidden = true;
+      versions.setMayChange(false);
+      const note = el('p', { class: 'planner-readonly', id: 'readonly' }, t('readonly'));
+      ui.hint.before(note);
+    })
+    .catch(fail);
 });

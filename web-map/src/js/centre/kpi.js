@@ -26,9 +26,18 @@ export class KpiPanel {
     this.title = document.getElementById('kpi-title');
     this.report = null;
     this.refetch = 0;
+    this.disabled = false;
+  }
+
+  /** The caller may not read reports (`/api/me`): the panel goes and is never loaded. */
+  disable() {
+    this.disabled = true;
+    clearTimeout(this.refetch);
+    this.root.closest('section').hidden = true;
   }
 
   async load() {
+    if (this.disabled) return;
     const now = new Date();
     const period = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}`;
     try {
@@ -41,7 +50,7 @@ export class KpiPanel {
 
   /** Incidents changed: the month's figures will have too. */
   changed() {
-    if (this.refetch) return;
+    if (this.refetch || this.disabled) return;
     this.refetch = setTimeout(() => {
       this.refetch = 0;
       this.load();
@@ -55,6 +64,7 @@ export class KpiPanel {
   }
 
   render() {
+    if (this.disabled) return;
     const t = this.t;
     const grids = this.gridsInView();
     const sums = Object.fromEntries(COUNTS.map((k) => [k, 0]));

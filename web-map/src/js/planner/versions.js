@@ -73,6 +73,8 @@ export class Versions {
     this.versions = [];
     this.confirming = null;
     this.loads = 0;
+    /** Whether the user may roll back (`/api/me`); without it the list is read only. */
+    this.mayChange = true;
     /** A rollback in flight (until its `rolledBack` settled), or null. */
     this.pending = null;
   }
@@ -102,6 +104,13 @@ export class Versions {
     }
   }
 
+  /** Whether the user may roll back: the buttons come or go. */
+  setMayChange(may) {
+    this.mayChange = may;
+    this.confirming = null;
+    this.render();
+  }
+
   render() {
     const { t } = this;
     if (this.versions.length === 0) {
@@ -121,7 +130,7 @@ export class Versions {
         by ? el('div', { class: 'version-by' }, by) : null,
         note,
         el('div', { class: 'version-summary' }, summary(version, this.versions[index + 1], t)),
-        current ? null : this.action(version, busy));
+        current || !this.mayChange ? null : this.action(version, busy));
     });
     this.list.replaceChildren(...items);
   }
