@@ -37,12 +37,14 @@
 //! - **Worker duties are not touched by a boundary change.** The diff lists the workers whose grids
 //!   change and the new grids without a worker; assigning them is the planner's next step
 //!   (`PUT /api/workers/{id}/grids`). That is also what makes a rollback restore assignments exactly.
-//! - **Open cases in moved cells** (registered to dispatched, accepted or in progress) move to the new
-//!   grid and go through the routing chain again (`dispatch::routing`) with that grid; a new assignee
-//!   makes the case `dispatched` to them, the community queue makes it `registered`. A resolved case
-//!   awaiting verification only moves grid. Each gets a history entry `boundary_change` (reason, from
-//!   and to grid codes, the route) and its own event. A case located just outside every grid has no
-//!   moved cell and stays. **Closed cases keep their grid.**
+//! - **Open cases in moved cells** (registered to dispatched, accepted or in progress) go through the
+//!   routing chain again (`dispatch::routing`) with the cell's new grid; a new assignee makes the case
+//!   `dispatched` to them, the community queue makes it `registered`. A resolved case awaiting
+//!   verification is not re-routed. Each gets a history entry `boundary_change` (reason, from and to
+//!   grid codes, the route) and its own event. A case located just outside every grid has no moved cell
+//!   and stays. **Every case keeps the grid it was registered in** (`grid_id`, kept for the case's
+//!   whole life: the grid answerable at the time stays answerable in the ledger and the KPIs); which
+//!   grid answers for its cell *now* is the grids', and a later change of that cell routes it again.
 //! - **Versions are append-only.** `POST /api/communities/{id}/versions/{v}/rollback` stores a plan of
 //!   kind `rollback` holding version `v`'s assignment (codes, names, cells) and applies it as a new
 //!   version. `effective_at` is recorded as given (default: the time applied); a change takes effect

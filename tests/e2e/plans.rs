@@ -270,15 +270,16 @@ async fn plans(flavor: Flavor) {
     assert_eq!((find(&ga.code).id, find(&gb.code).id), (ga.id, gb.id), "codes and ids stay");
     check_plans(&server, community, &grids, &BTreeMap::from([(xs.clone(), gb.code.clone())]));
 
-    // The open case moved to B and its worker, with a history entry; the closed one kept A.
+    // The open case went to B's worker, with a history entry, and keeps grid A: the grid it was
+    // registered in is kept for its whole life (issue 3). The closed one kept A too.
     let rerouted = case(&server, open["id"].as_i64().unwrap()).await;
-    assert_eq!(rerouted["grid_id"], gb.id);
+    assert_eq!(rerouted["grid_id"], ga.id);
     assert_eq!(rerouted["assignee"].as_i64(), gb.primary, "{rerouted}");
     let last = rerouted["history"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["action"], "boundary_change", "{last}");
     assert_eq!((last["detail"]["from_grid"].as_str(), last["detail"]["to_grid"].as_str()), (Some(ga.code.as_str()), Some(gb.code.as_str())));
     assert_eq!(case(&server, closed_id).await["grid_id"], ga.id);
-    // The open case now counts in B; the closed one's figures stay with A.
+    // The closed case's figures stay with A.
     let (_, kpi_after) = server.get(&kpi_path).await;
     assert_same(&closed_figures(&kpi_before), &closed_figures(&kpi_after), "KPIs of closed cases by grid across a boundary change");
 

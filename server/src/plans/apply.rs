@@ -260,7 +260,8 @@ fn plan_change(world: &World, radius_m: f64, plan: &PlanRecord, has_versions: bo
         .filter(|c| c.state.status.is_open())
         .filter_map(|case| {
             let code = *new_code.get(&case.place.cell)?;
-            let from = world.grid(case.place.grid)?;
+            // The grid that answers for the case's cell now (the case itself keeps its registration grid).
+            let from = world.grid(world.grid_of_cell(case.place.cell)?)?;
             (from.code != code && from.community == community).then(|| reroute(world, radius_m, case, from, code, plan.id, now))
         })
         .collect();
@@ -313,7 +314,8 @@ fn centre(cells: impl Iterator<Item = CellIndex>) -> Option<(f64, f64)> {
     (n > 0.0).then(|| (lat / n, lon / n))
 }
 
-/// An open case moving from grid `from` to the grid coded `to`: routed again with that grid.
+/// An open case whose cell moves from grid `from` to the grid coded `to`: routed again with that grid.
+/// It keeps `from` as its grid (the grid at registration is kept for the case's whole life).
 fn reroute(world: &World, radius_m: f64, case: &Case, from: &Grid, to: &str, plan: i64, now: DateTime<Utc>) -> Reroute {
     let grid = world.grids().find(|g| g.code == to).map(|g| g.id);
     let candidate = |worker: &Worker| Candidate {
@@ -380,5 +382,5 @@ fn reroute(world: &World, radius_m: f64, case: &Case, from: &Grid, to: &str, pla
             "rerouted": in_hand,
         })),
     });
-    Reroute { update: IncidentUpdate { case: next, new_entries: 1 }, grid_code: to.to_owned() }
+    Reroute { update: IncidentUpdate { case: next, new_entries: 1 } }
 }

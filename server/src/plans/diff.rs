@@ -114,7 +114,8 @@ pub fn diff(world: &World, community: RegionId, plan: &[AssignedGrid]) -> Value 
     let mut incidents = Vec::new();
     for case in world.incidents().filter(|c| c.state.status.is_open()) {
         let Some(&to) = moved_to.get(&case.place.cell) else { continue };
-        let Some(from) = world.grid(case.place.grid) else { continue };
+        // The grid that answers for the case's cell now (the case itself keeps its registration grid).
+        let Some(from) = world.grid_of_cell(case.place.cell).and_then(|g| world.grid(g)) else { continue };
         if from.code == plan[to].code || from.community != community {
             continue;
         }

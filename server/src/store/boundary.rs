@@ -114,12 +114,11 @@ pub struct GridWrite {
     pub flag: Option<GridFlag>,
 }
 
-/// An open case re-routed by a boundary change, with the code of the grid it moves to (a new grid's
-/// id is known only inside the transaction).
+/// An open case re-routed by a boundary change: its new state and history entry. Its grid stays the
+/// one it was registered in.
 #[derive(Debug, Clone)]
 pub struct Reroute {
     pub update: IncidentUpdate,
-    pub grid_code: String,
 }
 
 /// Everything one boundary change writes, in one transaction.

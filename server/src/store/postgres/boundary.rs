@@ -174,15 +174,9 @@ pub(super) async fn apply(store: &PgStore, change: &BoundaryChange) -> Result<Bo
     }
     let mut cases = Vec::with_capacity(change.reroutes.len());
     for reroute in &change.reroutes {
-        let mut case = reroute.update.case.clone();
-        case.place.grid = grid_of(&reroute.grid_code)?;
+        // The case keeps the grid it was registered in (kept for its whole life); only its routing changed.
+        let case = reroute.update.case.clone();
         incidents::update_row(&mut tx, &case).await?;
-        sqlx::query("UPDATE incidents SET grid_id = $1 WHERE id = $2")
-            .bind(case.place.grid.0)
-            .bind(case.id().0)
-            .execute(&mut *tx)
-            .await
-            .context("moving a case to its new grid")?;
         let first = case.history.len().saturating_sub(reroute.update.new_entries);
         incidents::insert_histories(&mut tx, case.id(), first, &case.history[first..]).await?;
         cases.push(case);
