@@ -18,7 +18,8 @@
 //! # Formats
 //! JSON by default. When the `Accept` header names `text/csv`, a `text/csv; charset=utf-8` table (RFC 4180,
 //! CRLF line ends): a header line, one line per row and a last line whose `key_id` is `total`; a `null`
-//! figure or key is an empty field.
+//! figure or key is an empty field. A code or name that a spreadsheet would take for a formula starts
+//! with `'`.
 
 #[cfg(test)]
 mod tests;
@@ -268,7 +269,11 @@ fn to_csv(body: &KpiReport) -> String {
     line(&mut out, CSV_HEADER.iter().map(|h| (*h).to_owned()));
     for row in &body.rows {
         let key = match &row.key {
-            Some(k) => [k.id.to_string(), k.code.clone().unwrap_or_default(), k.name.clone().unwrap_or_default()],
+            Some(k) => [
+                k.id.to_string(),
+                inert(k.code.clone().unwrap_or_default()),
+                inert(k.name.clone().unwrap_or_default()),
+            ],
             None => Default::default(),
         };
         line(&mut out, key.into_iter().chain(figures(&row.figures)));
@@ -282,6 +287,13 @@ fn figures(f: &KpiFigures) -> impl Iterator<Item = String> {
     let reals = [f.closure_rate, f.on_time_rate, f.rework_rate, f.mean_hours_to_accept, f.mean_hours_to_close]
         .map(|x| x.map(|x| x.to_string()).unwrap_or_default());
     counts.into_iter().chain(reals)
+}
+
+/// A text field a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or a
+/// carriage return: names are typed by people) gets a leading `'`, so it is shown as text (OWASP's
+/// advice against CSV injection). Figures are never touched.
+fn inert(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text }
 }
 
 /// Appends one CSV record, quoting every field that holds a comma, a quote or a line break (RFC 4180).

@@ -4,7 +4,7 @@
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use chrono::{DateTime, TimeZone, Utc};
 
-use super::{KpiQuery, Level, line, period_of, wants_csv};
+use super::{KpiQuery, Level, inert, line, period_of, wants_csv};
 
 fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).single().unwrap()
@@ -93,4 +93,20 @@ fn csv_fields_are_quoted_only_when_they_must_be() {
     let fields = ["1", "a,b", "say \"hi\"", "two\nlines", "东街社区", ""].map(str::to_owned);
     line(&mut out, fields.into_iter());
     assert_eq!(out, "1,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",东街社区,\r\n");
+}
+
+#[test]
+fn names_a_spreadsheet_would_run_are_made_text() {
+    for (name, shown) in [
+        ("=HYPERLINK(\"http://x\",\"a\")", "'=HYPERLINK(\"http://x\",\"a\")"),
+        ("+1", "'+1"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("东街 1 网格", "东街 1 网格"),
+        ("DJ-01", "DJ-01"),
+        ("", ""),
+    ] {
+        assert_eq!(inert(name.to_owned()), shown, "{name:?}");
+    }
 }
