@@ -55,6 +55,17 @@ async function zoomTo(page, { lat, lon }, zoom) {
   await page.waitForFunction(() => window.gridwatchMap.loaded(), null, { polling: 100 });
 }
 
+/** Zooms to a registered case, waits until its dot is drawn and clicks it (the drawer opens). */
+async function clickCase(page, placed) {
+  await zoomTo(page, placed, 16);
+  await page.waitForFunction(
+    (id) => window.gridwatchMap.queryRenderedFeatures({ layers: ['incident-point'] }).some((f) => f.properties.id === id),
+    placed.id, { polling: 200, timeout: 30_000 },
+  );
+  const { x, y } = await page.evaluate(([lon, lat]) => window.gridwatchMap.project([lon, lat]), [placed.lon, placed.lat]);
+  await page.mouse.click(x, y);
+}
+
 test('the command centre loads from gridwatch alone, with its tiles and websocket', async () => {
   const page = await openCentre();
   await page.waitForFunction(
@@ -204,13 +215,7 @@ test('a camera added through the API is drawn live with its view sector', async 
 test('the drawer escalates a case, and shows the problem when an action is refused', async () => {
   const placed = await registerCase(12);
   const page = await openCentre();
-  await zoomTo(page, placed, 16);
-  await page.waitForFunction(
-    (id) => window.gridwatchMap.queryRenderedFeatures({ layers: ['incident-point'] }).some((f) => f.properties.id === id),
-    placed.id, { polling: 200, timeout: 30_000 },
-  );
-  const { x, y } = await page.evaluate(([lon, lat]) => window.gridwatchMap.project([lon, lat]), [placed.lon, placed.lat]);
-  await page.mouse.click(x, y);
+  await clickCase(page, placed);
   await page.waitForSelector('#drawer dl[data-status=dispatched][data-level=grid]');
   assert.equal(await page.textContent('#drawer-title'), `Case #${placed.id}`);
 
@@ -250,13 +255,7 @@ test('the drawer offers only what the signed-in user may do', async () => {
   }
   // A commander who handled the case: its state allows verification, but not by them (监督与处置分离).
   const page = await openCentre('en', await server.token({ role: 'commander', worker_id: handler, label: 'drawer test' }));
-  await zoomTo(page, placed, 16);
-  await page.waitForFunction(
-    (id) => window.gridwatchMap.queryRenderedFeatures({ layers: ['incident-point'] }).some((f) => f.properties.id === id),
-    placed.id, { polling: 200, timeout: 30_000 },
-  );
-  const { x, y } = await page.evaluate(([lon, lat]) => window.gridwatchMap.project([lon, lat]), [placed.lon, placed.lat]);
-  await page.mouse.click(x, y);
+  await clickCase(page, placed);
   await page.waitForSelector('#drawer dl[data-status=resolved]');
   assert.equal(await page.locator('#drawer button[data-action]').count(), 0);
   assert.match(await page.textContent('#drawer .actions'), /Nothing you may do/);

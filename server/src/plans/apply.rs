@@ -15,7 +15,7 @@ use crate::domain::{BuildingId, Case, DutyStatus, Grid, GridId, Principal, Regio
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::IncidentUpdate;
-use crate::store::boundary::{AssignedGrid, BoundaryChange, GridWrite, NewPlan, PlanRecord, Reroute};
+use crate::store::boundary::{AssignedGrid, BoundaryChange, GridWrite, NewPlan, PlanRecord};
 use crate::store::StoreError;
 use crate::world::World;
 
@@ -316,7 +316,7 @@ fn centre(cells: impl Iterator<Item = CellIndex>) -> Option<(f64, f64)> {
 
 /// An open case whose cell moves from grid `from` to the grid coded `to`: routed again with that grid.
 /// It keeps `from` as its grid (the grid at registration is kept for the case's whole life).
-fn reroute(world: &World, radius_m: f64, case: &Case, from: &Grid, to: &str, plan: i64, now: DateTime<Utc>) -> Reroute {
+fn reroute(world: &World, radius_m: f64, case: &Case, from: &Grid, to: &str, plan: i64, now: DateTime<Utc>) -> IncidentUpdate {
     let grid = world.grids().find(|g| g.code == to).map(|g| g.id);
     let candidate = |worker: &Worker| Candidate {
         worker: worker.id,
@@ -382,5 +382,5 @@ fn reroute(world: &World, radius_m: f64, case: &Case, from: &Grid, to: &str, pla
             "rerouted": in_hand,
         })),
     });
-    Reroute { update: IncidentUpdate { case: next, new_entries: 1 } }
+    IncidentUpdate { case: next, new_entries: 1 }
 }

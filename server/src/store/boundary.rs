@@ -114,13 +114,6 @@ pub struct GridWrite {
     pub flag: Option<GridFlag>,
 }
 
-/// An open case re-routed by a boundary change: its new state and history entry. Its grid stays the
-/// one it was registered in.
-#[derive(Debug, Clone)]
-pub struct Reroute {
-    pub update: IncidentUpdate,
-}
-
 /// Everything one boundary change writes, in one transaction.
 #[derive(Debug, Clone)]
 pub struct BoundaryChange {
@@ -137,7 +130,9 @@ pub struct BoundaryChange {
     pub grids: Vec<GridWrite>,
     /// Buildings whose grid changes, with the new grid's code.
     pub buildings: Vec<(BuildingId, String)>,
-    pub reroutes: Vec<Reroute>,
+    /// Open cases re-routed by the change: each one's new state and history entry. Its grid stays the
+    /// one it was registered in.
+    pub reroutes: Vec<IncidentUpdate>,
     /// The `boundary.changed` payload; the store adds `version` and `grids` (ids after the change).
     pub payload: Value,
 }

@@ -175,9 +175,9 @@ pub(super) async fn apply(store: &PgStore, change: &BoundaryChange) -> Result<Bo
     let mut cases = Vec::with_capacity(change.reroutes.len());
     for reroute in &change.reroutes {
         // The case keeps the grid it was registered in (kept for its whole life); only its routing changed.
-        let case = reroute.update.case.clone();
+        let case = reroute.case.clone();
         incidents::update_row(&mut tx, &case).await?;
-        let first = case.history.len().saturating_sub(reroute.update.new_entries);
+        let first = case.history.len().saturating_sub(reroute.new_entries);
         incidents::insert_histories(&mut tx, case.id(), first, &case.history[first..]).await?;
         cases.push(case);
     }

@@ -169,9 +169,9 @@ pub(super) async fn apply(store: &SqliteStore, change: &BoundaryChange) -> Resul
     let mut cases = Vec::with_capacity(change.reroutes.len());
     for reroute in &change.reroutes {
         // The case keeps the grid it was registered in (kept for its whole life); only its routing changed.
-        let case = reroute.update.case.clone();
+        let case = reroute.case.clone();
         incidents::update_row(&mut tx, &case).await?;
-        let first = case.history.len().saturating_sub(reroute.update.new_entries);
+        let first = case.history.len().saturating_sub(reroute.new_entries);
         for (position, entry) in case.history.iter().enumerate().skip(first) {
             incidents::insert_history(&mut tx, case.id(), position, entry).await?;
         }
