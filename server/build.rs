@@ -24,14 +24,21 @@ fn main() {
     let mut files = Vec::new();
     walk(&dist, &dist, &mut files);
     files.sort();
-    let mut code = String::from("/// The web map's files: path under the web root, bytes, and a hash of them for `ETag`.\n");
+    let mut code = String::from(
+        "/// The web map's files: path under the web root, bytes, and a hash of them for `ETag`.\n",
+    );
     code.push_str("pub static ASSETS: &[(&str, &[u8], u64)] = &[\n");
     for (name, path) in &files {
         let bytes = fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
         let mut hasher = DefaultHasher::new();
         bytes.hash(&mut hasher);
-        writeln!(code, "    ({name:?}, include_bytes!({:?}), {}),", path.display().to_string(), hasher.finish())
-            .expect("writing to a String");
+        writeln!(
+            code,
+            "    ({name:?}, include_bytes!({:?}), {}),",
+            path.display().to_string(),
+            hasher.finish()
+        )
+        .expect("writing to a String");
     }
     code.push_str("];\n");
     fs::write(out.join("web_assets.rs"), code).expect("writing web_assets.rs");
@@ -52,7 +59,17 @@ fn assemble(target: &Path) -> PathBuf {
     if stale {
         npm(&web, &["ci", "--no-audit", "--no-fund", "--loglevel=error"]);
     }
-    npm(&web, &["run", "--silent", "build", "--", "--out", &target.display().to_string()]);
+    npm(
+        &web,
+        &[
+            "run",
+            "--silent",
+            "build",
+            "--",
+            "--out",
+            &target.display().to_string(),
+        ],
+    );
     target.to_path_buf()
 }
 
@@ -60,7 +77,12 @@ fn npm(dir: &Path, args: &[&str]) {
     let status = Command::new("npm").args(args).current_dir(dir).status().unwrap_or_else(|e| {
         panic!("running `npm {}` in {}: {e}. The web map is built with Node.js 20+ and npm; install them, or set GRIDWATCH_WEB_DIST to an assembled web map", args.join(" "), dir.display())
     });
-    assert!(status.success(), "`npm {}` in {} failed ({status})", args.join(" "), dir.display());
+    assert!(
+        status.success(),
+        "`npm {}` in {} failed ({status})",
+        args.join(" "),
+        dir.display()
+    );
 }
 
 fn modified(path: &Path) -> Option<std::time::SystemTime> {
@@ -68,13 +90,18 @@ fn modified(path: &Path) -> Option<std::time::SystemTime> {
 }
 
 fn walk(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
-    let entries = fs::read_dir(dir).unwrap_or_else(|e| panic!("reading the web map in {}: {e}", dir.display()));
+    let entries = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("reading the web map in {}: {e}", dir.display()));
     for entry in entries {
         let path = entry.expect("a directory entry").path();
         if path.is_dir() {
             walk(root, &path, files);
         } else {
-            let name = path.strip_prefix(root).expect("under the root").to_string_lossy().replace('\\', "/");
+            let name = path
+                .strip_prefix(root)
+                .expect("under the root")
+                .to_string_lossy()
+                .replace('\\', "/");
             files.push((name, path));
         }
     }

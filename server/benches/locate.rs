@@ -24,14 +24,19 @@ const SET_POINTS: usize = 200_000;
 
 fn dongjie() -> NewCity {
     let dataset = gridwatch_geodata::synthetic_city(gridwatch_geodata::Preset::Dongjie, 1);
-    let plan = gridwatch_geodata::plan_city(&dataset, h3o::Resolution::Twelve, &gridwatch_geodata::PartitionRules::default())
-        .expect("dongjie plans");
+    let plan = gridwatch_geodata::plan_city(
+        &dataset,
+        h3o::Resolution::Twelve,
+        &gridwatch_geodata::PartitionRules::default(),
+    )
+    .expect("dongjie plans");
     city::to_new_city(&dataset, &plan)
 }
 
 /// Uniform points over the city's grids' bounding box, `[lon, lat]` degrees, fixed seed.
 fn points(city: &NewCity, n: usize) -> Vec<[f64; 2]> {
-    let (mut min_lon, mut min_lat, mut max_lon, mut max_lat) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    let (mut min_lon, mut min_lat, mut max_lon, mut max_lat) =
+        (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
     for grid in &city.grids {
         for polygon in &grid.boundary.0 {
             for c in &polygon.exterior().0 {
@@ -43,7 +48,14 @@ fn points(city: &NewCity, n: usize) -> Vec<[f64; 2]> {
         }
     }
     let mut rng = ChaCha8Rng::seed_from_u64(7);
-    (0..n).map(|_| [rng.random_range(min_lon..max_lon), rng.random_range(min_lat..max_lat)]).collect()
+    (0..n)
+        .map(|_| {
+            [
+                rng.random_range(min_lon..max_lon),
+                rng.random_range(min_lat..max_lat),
+            ]
+        })
+        .collect()
 }
 
 fn throughput(n: usize) -> Throughput {
@@ -57,7 +69,9 @@ fn benches(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("locate");
     // The machine is shared and noisy: take enough samples that the median means something.
-    group.sample_size(20).measurement_time(std::time::Duration::from_secs(12));
+    group
+        .sample_size(20)
+        .measurement_time(std::time::Duration::from_secs(12));
 
     group.throughput(throughput(all.len()));
     group.bench_function("in_process", |b| {
@@ -76,13 +90,20 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             let mut acc = 0_u64;
             for &[lon, lat] in &all {
-                acc ^= u64::from(h3o::LatLng::new(lat, lon).expect("finite").to_cell(resolution));
+                acc ^= u64::from(
+                    h3o::LatLng::new(lat, lon)
+                        .expect("finite")
+                        .to_cell(resolution),
+                );
             }
             black_box(acc)
         });
     });
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let (url, token, _dir) = runtime.block_on(start_server(&city));
     let client = reqwest::Client::new();
     let body = serde_json::to_vec(&all[..BATCH_POINTS]).expect("json");
@@ -106,11 +127,13 @@ fn benches(c: &mut Criterion) {
         let pg = runtime.block_on(postgis::Bench::setup(&admin_url, &city));
         group.throughput(throughput(PER_QUERY_POINTS));
         group.bench_function("postgis_per_query", |b| {
-            b.to_async(&runtime).iter(|| pg.per_query(&all[..PER_QUERY_POINTS]));
+            b.to_async(&runtime)
+                .iter(|| pg.per_query(&all[..PER_QUERY_POINTS]));
         });
         group.throughput(throughput(SET_POINTS));
         group.bench_function("postgis_set_based", |b| {
-            b.to_async(&runtime).iter(|| pg.set_based(&all[..SET_POINTS]));
+            b.to_async(&runtime)
+                .iter(|| pg.set_based(&all[..SET_POINTS]));
         });
         runtime.block_on(pg.teardown());
     } else {
@@ -124,10 +147,18 @@ async fn start_server(city: &NewCity) -> (String, String, tempfile::TempDir) {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir.path()).await.expect("store"));
     store.import_city(city).await.expect("import");
     let secret = new_secret();
-    let token = NewToken { hash: hash_secret(&secret), role: Role::Admin, scopes: vec![], worker: None, label: None };
+    let token = NewToken {
+        hash: hash_secret(&secret),
+        role: Role::Admin,
+        scopes: vec![],
+        worker: None,
+        label: None,
+    };
     store.insert_token(&token).await.expect("token");
     let state = AppState::load(store).await.expect("load");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(gridwatch::serve(listener, state, std::future::pending()));
     (url, secret, dir)
@@ -149,10 +180,17 @@ mod postgis {
         pub async fn setup(admin_url: &str, city: &NewCity) -> Self {
             let admin = PgPool::connect(admin_url).await.expect("connect");
             let name = format!("gw_bench_{}", std::process::id());
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.expect("create db");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&admin)
+                .await
+                .expect("create db");
             let base = admin_url.split('?').next().expect("url");
             let url = format!("{}/{name}", &base[..base.rfind('/').expect("path")]);
-            let pool = sqlx::postgres::PgPoolOptions::new().max_connections(1).connect(&url).await.expect("connect");
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .connect(&url)
+                .await
+                .expect("connect");
             for sql in [
                 "CREATE EXTENSION IF NOT EXISTS postgis",
                 "CREATE TABLE bench_grids (id bigint PRIMARY KEY, boundary geometry(MultiPolygon, 4326) NOT NULL)",
@@ -168,7 +206,10 @@ mod postgis {
                     .await
                     .expect("insert");
             }
-            for sql in ["CREATE INDEX ON bench_grids USING gist (boundary)", "ANALYZE bench_grids"] {
+            for sql in [
+                "CREATE INDEX ON bench_grids USING gist (boundary)",
+                "ANALYZE bench_grids",
+            ] {
                 sqlx::query(sql).execute(&pool).await.expect("index");
             }
             Self { admin, pool, name }
@@ -208,9 +249,12 @@ mod postgis {
 
         pub async fn teardown(self) {
             self.pool.close().await;
-            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)))
-                .execute(&self.admin)
-                .await;
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            )))
+            .execute(&self.admin)
+            .await;
         }
     }
 }

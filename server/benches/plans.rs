@@ -15,8 +15,12 @@ use gridwatch::world::World;
 
 fn dongjie() -> World {
     let dataset = gridwatch_geodata::synthetic_city(gridwatch_geodata::Preset::Dongjie, 1);
-    let plan = gridwatch_geodata::plan_city(&dataset, h3o::Resolution::Twelve, &gridwatch_geodata::PartitionRules::default())
-        .expect("dongjie plans");
+    let plan = gridwatch_geodata::plan_city(
+        &dataset,
+        h3o::Resolution::Twelve,
+        &gridwatch_geodata::PartitionRules::default(),
+    )
+    .expect("dongjie plans");
     World::from_snapshot(city::snapshot_of(&city::to_new_city(&dataset, &plan)))
 }
 
@@ -26,7 +30,12 @@ fn one_cell_move(world: &World) -> (RegionId, Vec<AssignedGrid>) {
     let grids: Vec<&Grid> = world.grids().filter(|g| g.community == community).collect();
     let mut plan: Vec<AssignedGrid> = grids
         .iter()
-        .map(|g| AssignedGrid { code: g.code.clone(), name: g.name.clone(), new: false, cells: g.cells.clone() })
+        .map(|g| AssignedGrid {
+            code: g.code.clone(),
+            name: g.name.clone(),
+            new: false,
+            cells: g.cells.clone(),
+        })
         .collect();
     for (a, ga) in grids.iter().enumerate() {
         for (b, gb) in grids.iter().enumerate() {
@@ -35,7 +44,12 @@ fn one_cell_move(world: &World) -> (RegionId, Vec<AssignedGrid>) {
             }
             for &x in &ga.cells {
                 let rest: Vec<_> = ga.cells.iter().copied().filter(|&c| c != x).collect();
-                if gb.cells.iter().any(|&c| c.is_neighbor_with(x).unwrap_or(false)) && validate::components(&rest) == 1 {
+                if gb
+                    .cells
+                    .iter()
+                    .any(|&c| c.is_neighbor_with(x).unwrap_or(false))
+                    && validate::components(&rest) == 1
+                {
                     plan[a].cells = rest;
                     plan[b].cells.push(x);
                     plan[b].cells.sort_unstable();
@@ -50,14 +64,23 @@ fn one_cell_move(world: &World) -> (RegionId, Vec<AssignedGrid>) {
 fn bench(c: &mut Criterion) {
     let world = dongjie();
     let (community, plan) = one_cell_move(&world);
-    assert!(validate::check(&world, community, &plan).is_empty(), "the move is valid");
+    assert!(
+        validate::check(&world, community, &plan).is_empty(),
+        "the move is valid"
+    );
     let moved = diff::diff(&world, community, &plan);
     assert_eq!(moved["cells_moved"], 1);
     let mut group = c.benchmark_group("plans");
-    group.bench_function("diff_one_cell_move", |b| b.iter(|| black_box(diff::diff(&world, community, black_box(&plan)))));
-    group.bench_function("check_one_cell_move", |b| b.iter(|| black_box(validate::check(&world, community, black_box(&plan)))));
+    group.bench_function("diff_one_cell_move", |b| {
+        b.iter(|| black_box(diff::diff(&world, community, black_box(&plan))))
+    });
+    group.bench_function("check_one_cell_move", |b| {
+        b.iter(|| black_box(validate::check(&world, community, black_box(&plan))))
+    });
     group.sample_size(20);
-    group.bench_function("report_one_cell_move", |b| b.iter(|| black_box(validate::report(&world, community, black_box(&plan)))));
+    group.bench_function("report_one_cell_move", |b| {
+        b.iter(|| black_box(validate::report(&world, community, black_box(&plan))))
+    });
     group.finish();
 }
 

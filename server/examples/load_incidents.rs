@@ -16,7 +16,12 @@
 //! `server/benches/load.sh` starts fresh servers on both stores and runs this three times on each.
 
 // A load tool: a failed setup request ends the run with its message, and counts are small enough for f64.
-#![allow(clippy::unwrap_used, clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
 
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
@@ -71,11 +76,19 @@ async fn main() -> Result<()> {
     if !(args.rate > 0.0 && args.duration_s > 0.0 && args.warmup_s >= 0.0) {
         bail!("--rate and --duration-s must be positive, --warmup-s not negative");
     }
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()?;
     let places = Arc::new(city_points(&http, &args).await?);
     let categories = Arc::new(categories(&http, &args).await?);
-    eprintln!("{} grid cells, {} categories; {} creates/s for {} s after a {} s warm-up", places.len(),
-        categories.len(), args.rate, args.duration_s, args.warmup_s);
+    eprintln!(
+        "{} grid cells, {} categories; {} creates/s for {} s after a {} s warm-up",
+        places.len(),
+        categories.len(),
+        args.rate,
+        args.duration_s,
+        args.warmup_s
+    );
 
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let total = ((args.warmup_s + args.duration_s) * args.rate).round() as usize;
@@ -104,12 +117,21 @@ async fn main() -> Result<()> {
         let samples = samples.clone();
         tasks.push(tokio::spawn(async move {
             let answer = match request.send().await {
-                Ok(response) if response.status().as_u16() == 201 => response.json::<Value>().await.ok(),
+                Ok(response) if response.status().as_u16() == 201 => {
+                    response.json::<Value>().await.ok()
+                }
                 Ok(_) | Err(_) => None,
             };
             let latency_us = at.elapsed().as_micros() as u64;
-            let assigned = answer.as_ref().is_some_and(|c| c["properties"]["assignee"].is_i64());
-            samples.lock().unwrap().push(Sample { scheduled_s, latency_us, assigned, ok: answer.is_some() });
+            let assigned = answer
+                .as_ref()
+                .is_some_and(|c| c["properties"]["assignee"].is_i64());
+            samples.lock().unwrap().push(Sample {
+                scheduled_s,
+                latency_us,
+                assigned,
+                ok: answer.is_some(),
+            });
         }));
     }
     for task in tasks {
@@ -125,7 +147,11 @@ async fn main() -> Result<()> {
 
 /// The histograms of the server's own view, as `/metrics` gives them: (metric, a label it must carry).
 const SERVER_SERIES: [(&str, &str, &str); 4] = [
-    ("request", "gridwatch_http_request_duration_seconds_bucket", "route=\"/api/incidents\""),
+    (
+        "request",
+        "gridwatch_http_request_duration_seconds_bucket",
+        "route=\"/api/incidents\"",
+    ),
     ("wait", "gridwatch_intake_wait_seconds_bucket", ""),
     ("group", "gridwatch_intake_group_seconds_bucket", ""),
     ("commit", "gridwatch_store_commit_seconds_bucket", ""),
@@ -144,13 +170,28 @@ async fn scrape(http: &reqwest::Client, args: &Args) -> Result<Vec<(&'static str
     let mut buckets = Vec::new();
     for line in text.lines() {
         for (name, metric, label) in SERVER_SERIES {
-            let Some(rest) = line.strip_prefix(metric).and_then(|r| r.strip_prefix('{')) else { continue };
-            let Some((labels, count)) = rest.rsplit_once("} ") else { continue };
-            if !labels.contains(label) || (name == "request" && !labels.contains("method=\"POST\"")) {
+            let Some(rest) = line.strip_prefix(metric).and_then(|r| r.strip_prefix('{')) else {
+                continue;
+            };
+            let Some((labels, count)) = rest.rsplit_once("} ") else {
+                continue;
+            };
+            if !labels.contains(label) || (name == "request" && !labels.contains("method=\"POST\""))
+            {
                 continue;
             }
-            let Some(le) = labels.split("le=\"").nth(1).and_then(|l| l.split('"').next()) else { continue };
-            let bound = if le == "+Inf" { f64::INFINITY } else { le.parse()? };
+            let Some(le) = labels
+                .split("le=\"")
+                .nth(1)
+                .and_then(|l| l.split('"').next())
+            else {
+                continue;
+            };
+            let bound = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse()?
+            };
             buckets.push((name, bound, count.parse()?));
         }
     }
@@ -162,14 +203,20 @@ async fn scrape(http: &reqwest::Client, args: &Args) -> Result<Vec<(&'static str
 /// transaction, and the commit alone (p50 and p99, interpolated within a bucket). Where the client's tail
 /// is longer than the request's, the time went outside the server's handling (the client, the loopback,
 /// the scheduler).
-fn server_quantiles(before: &[(&'static str, f64, f64)], after: &[(&'static str, f64, f64)]) -> Value {
+fn server_quantiles(
+    before: &[(&'static str, f64, f64)],
+    after: &[(&'static str, f64, f64)],
+) -> Value {
     let mut out = serde_json::Map::new();
     for (name, _, _) in SERVER_SERIES {
         let mut bounds: Vec<(f64, f64)> = after
             .iter()
             .filter(|(n, _, _)| *n == name)
             .map(|&(_, bound, count)| {
-                let earlier = before.iter().find(|(n, b, _)| *n == name && b.total_cmp(&bound).is_eq()).map_or(0.0, |&(_, _, c)| c);
+                let earlier = before
+                    .iter()
+                    .find(|(n, b, _)| *n == name && b.total_cmp(&bound).is_eq())
+                    .map_or(0.0, |&(_, _, c)| c);
                 (bound, count - earlier)
             })
             .collect();
@@ -184,7 +231,11 @@ fn server_quantiles(before: &[(&'static str, f64, f64)], after: &[(&'static str,
                         if !bound.is_finite() {
                             return lower.0;
                         }
-                        let share = if count > lower.1 { (target - lower.1) / (count - lower.1) } else { 1.0 };
+                        let share = if count > lower.1 {
+                            (target - lower.1) / (count - lower.1)
+                        } else {
+                            1.0
+                        };
                         return lower.0 + share * (bound - lower.0);
                     }
                     lower = (bound, count);
@@ -201,17 +252,30 @@ fn server_quantiles(before: &[(&'static str, f64, f64)], after: &[(&'static str,
 fn report(args: &Args, samples: &[Sample], elapsed_s: f64, server: &Value) {
     if let Some(slow_ms) = args.slow_ms {
         let mut per_second = std::collections::BTreeMap::<u64, (usize, u64)>::new();
-        for s in samples.iter().filter(|s| s.latency_us as f64 > slow_ms * 1000.0) {
+        for s in samples
+            .iter()
+            .filter(|s| s.latency_us as f64 > slow_ms * 1000.0)
+        {
             let slot = per_second.entry(s.scheduled_s as u64).or_default();
             slot.0 += 1;
             slot.1 = slot.1.max(s.latency_us);
         }
         for (second, (count, worst_us)) in per_second {
-            eprintln!("  second {second}: {count} answers over {slow_ms} ms, worst {:.1} ms", worst_us as f64 / 1000.0);
+            eprintln!(
+                "  second {second}: {count} answers over {slow_ms} ms, worst {:.1} ms",
+                worst_us as f64 / 1000.0
+            );
         }
     }
-    let measured: Vec<&Sample> = samples.iter().filter(|s| s.scheduled_s >= args.warmup_s).collect();
-    let mut ok: Vec<u64> = measured.iter().filter(|s| s.ok).map(|s| s.latency_us).collect();
+    let measured: Vec<&Sample> = samples
+        .iter()
+        .filter(|s| s.scheduled_s >= args.warmup_s)
+        .collect();
+    let mut ok: Vec<u64> = measured
+        .iter()
+        .filter(|s| s.ok)
+        .map(|s| s.latency_us)
+        .collect();
     ok.sort_unstable();
     let errors = measured.len() - ok.len();
     let assigned = measured.iter().filter(|s| s.assigned).count();
@@ -240,8 +304,14 @@ fn report(args: &Args, samples: &[Sample], elapsed_s: f64, server: &Value) {
     eprintln!(
         "{}: {} sent, {} ok, {errors} errors, {assigned} assigned to a worker; {:.1}/s; create→committed \
          p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        args.label, measured.len(), ok.len(), result["throughput_per_s"].as_f64().unwrap_or(0.0),
-        ms(0.5), ms(0.9), ms(0.99), ms(1.0)
+        args.label,
+        measured.len(),
+        ok.len(),
+        result["throughput_per_s"].as_f64().unwrap_or(0.0),
+        ms(0.5),
+        ms(0.9),
+        ms(0.99),
+        ms(1.0)
     );
     eprintln!("  in the server (ms): {}", result["server"]);
     println!("{result}");

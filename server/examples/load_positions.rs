@@ -130,17 +130,27 @@ type Bbox = [f64; 4];
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
-    if !(args.rate > 0.0 && args.duration_s > 0.0 && args.warmup_s >= 0.0 && (1..=10_000).contains(&args.batch)) {
-        bail!("--rate and --duration-s must be positive, --warmup-s not negative, --batch in 1..=10000");
+    if !(args.rate > 0.0
+        && args.duration_s > 0.0
+        && args.warmup_s >= 0.0
+        && (1..=10_000).contains(&args.batch))
+    {
+        bail!(
+            "--rate and --duration-s must be positive, --warmup-s not negative, --batch in 1..=10000"
+        );
     }
-    let http = reqwest::Client::builder().timeout(Duration::from_mins(1)).build()?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_mins(1))
+        .build()?;
     let extent = city_extent(&http, &args).await?;
     let mut workers = worker_ids(&http, &args).await?;
     if let Some(n) = args.workers {
         workers.truncate(n.max(1));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
-    let viewports: Vec<Bbox> = (0..args.clients).map(|_| viewport(&mut rng, extent, args.min_viewport)).collect();
+    let viewports: Vec<Bbox> = (0..args.clients)
+        .map(|_| viewport(&mut rng, extent, args.min_viewport))
+        .collect();
     let mut movers: Vec<Mover> = workers
         .iter()
         .map(|&id| Mover {
@@ -154,13 +164,22 @@ async fn main() -> Result<()> {
     let step_m = args.speed_mps * movers.len() as f64 / args.rate;
     eprintln!(
         "{}: city {extent:?}, {} movers ({step_m:.4} m a fix), {} clients, {} positions/s in batches of {} for {} s after a {} s warm-up",
-        args.label, movers.len(), args.clients, args.rate, args.batch, args.duration_s, args.warmup_s
+        args.label,
+        movers.len(),
+        args.clients,
+        args.rate,
+        args.batch,
+        args.duration_s,
+        args.warmup_s
     );
 
     // The listeners: connect, subscribe, wait for every snapshot.
     let ws_url = format!(
         "{}/ws?token={}",
-        args.url.trim_end_matches('/').replacen("http://", "ws://", 1).replacen("https://", "wss://", 1),
+        args.url
+            .trim_end_matches('/')
+            .replacen("http://", "ws://", 1)
+            .replacen("https://", "wss://", 1),
         args.token
     );
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -171,7 +190,9 @@ async fn main() -> Result<()> {
     for bbox in &viewports {
         let (url, bbox, ready, gate) = (ws_url.clone(), *bbox, ready.clone(), gate.clone());
         let (stop, measure) = (stop_rx.clone(), measure_rx.clone());
-        listeners.push(tokio::spawn(async move { listen(url, bbox, ready, gate, stop, measure).await }));
+        listeners.push(tokio::spawn(async move {
+            listen(url, bbox, ready, gate, stop, measure).await
+        }));
     }
     let setup = tokio::time::Instant::now();
     while ready.load(Ordering::Relaxed) < args.clients {
@@ -179,17 +200,32 @@ async fn main() -> Result<()> {
             bail!("a websocket client failed to subscribe (raise `ulimit -n`?)");
         }
         if setup.elapsed() > Duration::from_mins(2) {
-            bail!("only {} of {} websocket clients subscribed in 120 s", ready.load(Ordering::Relaxed), args.clients);
+            bail!(
+                "only {} of {} websocket clients subscribed in 120 s",
+                ready.load(Ordering::Relaxed),
+                args.clients
+            );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let health_before = get(&http, &args, "/health").await?;
-    eprintln!("{} clients subscribed in {:.1} s; live {}", args.clients, setup.elapsed().as_secs_f64(), health_before["live"]);
+    eprintln!(
+        "{} clients subscribed in {:.1} s; live {}",
+        args.clients,
+        setup.elapsed().as_secs_f64(),
+        health_before["live"]
+    );
 
     // Memory, CPU and /health watched once a second.
     let watching = Arc::new(Mutex::new(Watch::default()));
     let watcher = {
-        let (watching, http, url, token, pid) = (watching.clone(), http.clone(), args.url.clone(), args.token.clone(), args.server_pid);
+        let (watching, http, url, token, pid) = (
+            watching.clone(),
+            http.clone(),
+            args.url.clone(),
+            args.token.clone(),
+            args.server_pid,
+        );
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -204,7 +240,9 @@ async fn main() -> Result<()> {
                 w.peak_rss_kib = w.peak_rss_kib.max(rss.unwrap_or(0));
                 if let Some(live) = live {
                     w.queued_max = w.queued_max.max(live["queued_max"].as_u64().unwrap_or(0));
-                    w.overflowed_max = w.overflowed_max.max(live["overflowed"].as_u64().unwrap_or(0));
+                    w.overflowed_max = w
+                        .overflowed_max
+                        .max(live["overflowed"].as_u64().unwrap_or(0));
                 }
             }
         })
@@ -215,7 +253,8 @@ async fn main() -> Result<()> {
 
     // The senders: open loop, one task per batch.
     let url = format!("{}/api/positions", args.url.trim_end_matches('/'));
-    let batches = ((args.warmup_s + args.duration_s) * args.rate / args.batch as f64).round() as usize;
+    let batches =
+        ((args.warmup_s + args.duration_s) * args.rate / args.batch as f64).round() as usize;
     let sent = Arc::new(Mutex::new(Vec::with_capacity(batches)));
     let mut tasks = Vec::with_capacity(batches);
     let start = tokio::time::Instant::now();
@@ -258,30 +297,57 @@ async fn main() -> Result<()> {
         let sent = sent.clone();
         tasks.push(tokio::spawn(async move {
             let answer = match request.send().await {
-                Ok(response) if response.status().is_success() => response.json::<Value>().await.ok(),
+                Ok(response) if response.status().is_success() => {
+                    response.json::<Value>().await.ok()
+                }
                 Ok(response) => {
                     let status = response.status();
-                    eprintln!("batch {j}: {status} {}", response.text().await.unwrap_or_default());
+                    eprintln!(
+                        "batch {j}: {status} {}",
+                        response.text().await.unwrap_or_default()
+                    );
                     None
                 }
                 Err(e) => {
-                    let why = if e.is_timeout() { " (timed out after 60 s)" } else { "" };
+                    let why = if e.is_timeout() {
+                        " (timed out after 60 s)"
+                    } else {
+                        ""
+                    };
                     eprintln!("batch {j}: {e}{why}");
                     None
                 }
             };
             let latency_us = at.elapsed().as_micros() as u64;
-            let accepted = answer.as_ref().and_then(|a| a["accepted"].as_u64()).unwrap_or(0);
-            let flagged = answer.as_ref().and_then(|a| a["flagged"].as_array().map(|f| f.len() as u64)).unwrap_or(0);
-            sent.lock().unwrap().push(Sent { scheduled_s, latency_us, accepted, flagged, ok: answer.is_some() });
+            let accepted = answer
+                .as_ref()
+                .and_then(|a| a["accepted"].as_u64())
+                .unwrap_or(0);
+            let flagged = answer
+                .as_ref()
+                .and_then(|a| a["flagged"].as_array().map(|f| f.len() as u64))
+                .unwrap_or(0);
+            sent.lock().unwrap().push(Sent {
+                scheduled_s,
+                latency_us,
+                accepted,
+                flagged,
+                ok: answer.is_some(),
+            });
         }));
     }
     for task in tasks {
         task.await?;
     }
     let elapsed_s = start.elapsed().as_secs_f64() - args.warmup_s;
-    let tool_cpu = cpu_ticks(std::process::id()).zip(tool_cpu_before).map(|(a, b)| a - b);
-    let server_cpu = args.server_pid.and_then(cpu_ticks).zip(server_cpu_before).map(|(a, b)| a - b);
+    let tool_cpu = cpu_ticks(std::process::id())
+        .zip(tool_cpu_before)
+        .map(|(a, b)| a - b);
+    let server_cpu = args
+        .server_pid
+        .and_then(cpu_ticks)
+        .zip(server_cpu_before)
+        .map(|(a, b)| a - b);
     // Let the last deliveries arrive, then read the server's state before the clients leave.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let health_after = get(&http, &args, "/health").await?;
@@ -297,8 +363,15 @@ async fn main() -> Result<()> {
     let watching = std::mem::take(&mut *watching.lock().unwrap());
 
     // The report.
-    let measured: Vec<&Sent> = sent.iter().filter(|s| s.scheduled_s >= args.warmup_s).collect();
-    let mut http_us: Vec<u64> = measured.iter().filter(|s| s.ok).map(|s| s.latency_us).collect();
+    let measured: Vec<&Sent> = sent
+        .iter()
+        .filter(|s| s.scheduled_s >= args.warmup_s)
+        .collect();
+    let mut http_us: Vec<u64> = measured
+        .iter()
+        .filter(|s| s.ok)
+        .map(|s| s.latency_us)
+        .collect();
     http_us.sort_unstable();
     // HTTP latency over time (median of each 2-second slice of the schedule, warm-up included): a rising
     // line is a backlog, a flat one a steady state.
@@ -320,7 +393,10 @@ async fn main() -> Result<()> {
     let accepted: u64 = measured.iter().map(|s| s.accepted).sum();
     let flagged: u64 = sent.iter().map(|s| s.flagged).sum();
     let failed = measured.iter().filter(|s| !s.ok).count();
-    let mut delivery_us: Vec<u32> = heard.iter().flat_map(|h| h.latencies_us.iter().copied()).collect();
+    let mut delivery_us: Vec<u32> = heard
+        .iter()
+        .flat_map(|h| h.latencies_us.iter().copied())
+        .collect();
     delivery_us.sort_unstable();
     let messages = delivery_us.len();
     let hearing = heard.iter().filter(|h| !h.latencies_us.is_empty()).count();
@@ -426,16 +502,20 @@ async fn listen(
         let _turn = gate.acquire().await?;
         // tungstenite zeroes its read buffer's free room before every read: a smaller buffer than the
         // 128 KiB default keeps the tool's own CPU for reading messages.
-        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(16 * 1024);
-        let (mut socket, _) = tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), false)
-            .await
-            .context("websocket connect")?;
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .read_buffer_size(16 * 1024);
+        let (mut socket, _) =
+            tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), false)
+                .await
+                .context("websocket connect")?;
         let subscribe = json!({"type": "subscribe", "bbox": bbox}).to_string();
         socket.send(Message::text(subscribe)).await?;
         loop {
             match socket.next().await {
                 Some(Ok(Message::Text(text))) if text.contains(r#""type":"snapshot""#) => break,
-                Some(Ok(Message::Text(text))) if text.contains(r#""type":"error""#) => bail!("subscribe refused: {text}"),
+                Some(Ok(Message::Text(text))) if text.contains(r#""type":"error""#) => {
+                    bail!("subscribe refused: {text}")
+                }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
                 None => bail!("the server closed the websocket before the snapshot"),
@@ -460,14 +540,21 @@ async fn listen(
                     };
                     match *measure.borrow() {
                         Some(from) if at >= from => {
-                            let us = (received - at).num_microseconds().unwrap_or(i64::MAX).clamp(0, i64::from(u32::MAX));
+                            let us = (received - at)
+                                .num_microseconds()
+                                .unwrap_or(i64::MAX)
+                                .clamp(0, i64::from(u32::MAX));
                             heard.latencies_us.push(us as u32);
                         }
                         _ => heard.early += 1,
                     }
                 } else if text.contains(r#""type":"resync""#) {
                     heard.resyncs += 1;
-                    socket.send(Message::text(json!({"type": "resume", "seq": seq_of(&text)}).to_string())).await?;
+                    socket
+                        .send(Message::text(
+                            json!({"type": "resume", "seq": seq_of(&text)}).to_string(),
+                        ))
+                        .await?;
                 } else if text.contains(r#""type":"error""#) {
                     heard.errors += 1;
                 }
@@ -487,11 +574,16 @@ async fn listen(
 fn field_at(text: &str) -> Option<DateTime<Utc>> {
     let from = text.find(r#""at":""#)? + 6;
     let to = from + text[from..].find('"')?;
-    DateTime::parse_from_rfc3339(&text[from..to]).ok().map(|t| t.to_utc())
+    DateTime::parse_from_rfc3339(&text[from..to])
+        .ok()
+        .map(|t| t.to_utc())
 }
 
 fn seq_of(text: &str) -> i64 {
-    serde_json::from_str::<Value>(text).ok().and_then(|v| v["seq"].as_i64()).unwrap_or(0)
+    serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| v["seq"].as_i64())
+        .unwrap_or(0)
 }
 
 /// The value at quantile `q` (nearest rank), or NaN for no values.
@@ -513,8 +605,15 @@ struct Watch {
 /// A `/proc/PID/status` field in KiB (`VmRSS`, `VmHWM`).
 fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))?;
-    line[field.len() + 1..].trim().trim_end_matches("kB").trim().parse().ok()
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))?;
+    line[field.len() + 1..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// utime + stime of a process, in clock ticks.
@@ -538,7 +637,12 @@ fn clock_ticks() -> f64 {
 }
 
 async fn health_live(http: &reqwest::Client, url: &str, token: &str) -> Option<Value> {
-    let response = http.get(format!("{}/health", url.trim_end_matches('/'))).bearer_auth(token).send().await.ok()?;
+    let response = http
+        .get(format!("{}/health", url.trim_end_matches('/')))
+        .bearer_auth(token)
+        .send()
+        .await
+        .ok()?;
     let mut health: Value = response.json().await.ok()?;
     Some(health["live"].take())
 }
@@ -549,14 +653,24 @@ async fn city_extent(http: &reqwest::Client, args: &Args) -> Result<Bbox> {
         match value {
             Value::Array(items) if items.len() >= 2 && items[0].is_f64() && items[1].is_f64() => {
                 let (lon, lat) = (items[0].as_f64().unwrap(), items[1].as_f64().unwrap());
-                *bbox = [bbox[0].min(lon), bbox[1].min(lat), bbox[2].max(lon), bbox[3].max(lat)];
+                *bbox = [
+                    bbox[0].min(lon),
+                    bbox[1].min(lat),
+                    bbox[2].max(lon),
+                    bbox[3].max(lat),
+                ];
             }
             Value::Array(items) => items.iter().for_each(|v| walk(v, bbox)),
             _ => {}
         }
     }
     let grids = get(http, args, "/api/grids").await?;
-    let mut bbox = [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY];
+    let mut bbox = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
     for grid in grids["features"].as_array().context("grids")? {
         walk(&grid["geometry"]["coordinates"], &mut bbox);
     }

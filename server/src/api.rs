@@ -152,9 +152,21 @@ pub(crate) fn if_none_match(headers: &axum::http::HeaderMap, etag: &str) -> bool
 }
 
 /// The grid `id` if it exists (else 404) and the caller may see it (else 403).
-fn visible_grid<'w>(world: &'w World, visibility: &Visibility, id: GridId) -> Result<&'w Grid, ApiError> {
-    let grid = world.grid(id).ok_or_else(|| ApiError::not_found(format!("grid {id}")))?;
-    if visibility.grid(id) { Ok(grid) } else { Err(ApiError::forbidden(format!("grid {id} is outside your scope"))) }
+fn visible_grid<'w>(
+    world: &'w World,
+    visibility: &Visibility,
+    id: GridId,
+) -> Result<&'w Grid, ApiError> {
+    let grid = world
+        .grid(id)
+        .ok_or_else(|| ApiError::not_found(format!("grid {id}")))?;
+    if visibility.grid(id) {
+        Ok(grid)
+    } else {
+        Err(ApiError::forbidden(format!(
+            "grid {id} is outside your scope"
+        )))
+    }
 }
 
 /// JSON body extractor whose rejection is problem+json.
@@ -186,7 +198,8 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Query(value) = axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        let axum::extract::Query(value) =
+            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
         Ok(Self(value))
     }
 }
@@ -207,7 +220,11 @@ where
             .await
             .map(|axum::extract::Path(value)| Self(value))
             .map_err(|rejection| {
-                ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid-path", rejection.body_text())
+                ApiError::new(
+                    axum::http::StatusCode::BAD_REQUEST,
+                    "invalid-path",
+                    rejection.body_text(),
+                )
             })
     }
 }

@@ -5,8 +5,8 @@
 //! on first use because a cache miss asks the store.
 
 use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -42,7 +42,10 @@ impl Auth {
         if self.0.role == Role::Admin || roles.contains(&self.0.role) {
             Ok(())
         } else {
-            Err(ApiError::forbidden(format!("the {} role may not do this", self.0.role.as_str())))
+            Err(ApiError::forbidden(format!(
+                "the {} role may not do this",
+                self.0.role.as_str()
+            )))
         }
     }
 }
@@ -50,7 +53,10 @@ impl Auth {
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let secret = bearer(parts)?;
         authenticate(state, secret).await.map(Self)
     }
@@ -58,7 +64,9 @@ impl FromRequestParts<AppState> for Auth {
 
 /// The caller a token secret stands for; 401 for an unknown or revoked one.
 pub async fn authenticate(state: &AppState, secret: &str) -> Result<Principal, ApiError> {
-    principal(state, secret).await?.ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))
+    principal(state, secret)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))
 }
 
 /// The caller a token secret stands for, or `None` for an unknown or revoked one. Shared by the bearer
@@ -68,11 +76,18 @@ pub async fn principal(state: &AppState, secret: &str) -> Result<Option<Principa
     let record = if let Some(record) = state.cached_token(&hash) {
         record
     } else {
-        let Some(record) = state.store().token_by_hash(&hash).await? else { return Ok(None) };
+        let Some(record) = state.store().token_by_hash(&hash).await? else {
+            return Ok(None);
+        };
         state.cache_token(hash, record.clone());
         record
     };
-    Ok(Some(Principal { token: record.id, role: record.role, scopes: record.scopes, worker: record.worker }))
+    Ok(Some(Principal {
+        token: record.id,
+        role: record.role,
+        scopes: record.scopes,
+        worker: record.worker,
+    }))
 }
 
 /// The secret of an `Authorization: Bearer` header.
@@ -81,11 +96,16 @@ pub fn bearer(parts: &Parts) -> Result<&str, ApiError> {
         .headers
         .get(header::AUTHORIZATION)
         .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer <token>"))?;
-    let value = value.to_str().map_err(|_| ApiError::unauthorized("malformed Authorization header"))?;
-    let (scheme, token) =
-        value.split_once(' ').ok_or_else(|| ApiError::unauthorized("malformed Authorization header"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("malformed Authorization header"))?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or_else(|| ApiError::unauthorized("malformed Authorization header"))?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ApiError::unauthorized("expected Authorization: Bearer <token>"));
+        return Err(ApiError::unauthorized(
+            "expected Authorization: Bearer <token>",
+        ));
     }
     Ok(token.trim())
 }
@@ -100,6 +120,9 @@ mod tests {
         assert_ne!(a, b);
         assert!(a.starts_with(TOKEN_PREFIX) && a.len() == TOKEN_PREFIX.len() + 64);
         // SHA-256("abc"), FIPS 180-2 test vector.
-        assert_eq!(hash_secret("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            hash_secret("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

@@ -30,7 +30,11 @@ pub async fn update(
     change: impl FnOnce(NewCamera) -> Result<NewCamera, ApiError>,
 ) -> Result<Camera, ApiError> {
     let _writing = state.write_lock().await;
-    let current = state.world().camera(id).map(|c| c.camera.params()).ok_or_else(|| ApiError::not_found(format!("camera {id}")))?;
+    let current = state
+        .world()
+        .camera(id)
+        .map(|c| c.camera.params())
+        .ok_or_else(|| ApiError::not_found(format!("camera {id}")))?;
     let camera = change(current)?.with_id(id);
     let event = state.store().update_camera(&camera).await?;
     state.commit(event, |world| world.apply_camera(camera.clone()));
@@ -53,7 +57,16 @@ pub async fn delete(state: &AppState, id: CameraId) -> Result<(), ApiError> {
 pub fn live_item(payload: &serde_json::Value) -> Option<(Item, i64)> {
     let id = payload["id"].as_i64()?;
     let point = payload["lat"].as_f64().zip(payload["lon"].as_f64());
-    Some((Item { layer: Layer::Cameras, point, grids: Vec::new(), workers: [None, None, None], open: true }, id))
+    Some((
+        Item {
+            layer: Layer::Cameras,
+            point,
+            grids: Vec::new(),
+            workers: [None, None, None],
+            open: true,
+        },
+        id,
+    ))
 }
 
 #[cfg(test)]
@@ -67,7 +80,13 @@ mod tests {
         let payload = json!({"id": 4, "name": "gate", "lat": 36.19, "lon": 113.11, "heading_deg": 0.0, "fov_deg": 60.0,
             "range_m": 100.0, "kind": "fixed", "status": "online"});
         let (item, id) = live_item(&payload).expect("an item");
-        assert_eq!((id, item.layer, item.point, item.grids.len()), (4, Layer::Cameras, Some((36.19, 113.11)), 0));
-        assert!(live_item(&json!({"lat": 36.19})).is_none(), "no id, nothing to route");
+        assert_eq!(
+            (id, item.layer, item.point, item.grids.len()),
+            (4, Layer::Cameras, Some((36.19, 113.11)), 0)
+        );
+        assert!(
+            live_item(&json!({"lat": 36.19})).is_none(),
+            "no id, nothing to route"
+        );
     }
 }

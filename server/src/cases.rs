@@ -34,11 +34,17 @@ pub use intake::{Report, register};
 /// The actor a token acts as.
 #[must_use]
 pub fn actor_of(principal: &Principal) -> Actor {
-    Actor { worker: principal.worker, role: principal.role }
+    Actor {
+        worker: principal.worker,
+        role: principal.role,
+    }
 }
 
 /// The actor the server itself acts as (automatic dispatch, escalation): an admin with no worker.
-pub const SYSTEM: Actor = Actor { worker: None, role: Role::Admin };
+pub const SYSTEM: Actor = Actor {
+    worker: None,
+    role: Role::Admin,
+};
 
 /// Whether a case is past its deadline at `now` and still open.
 #[must_use]
@@ -59,17 +65,23 @@ impl From<WorkflowError> for ApiError {
         use axum::http::StatusCode;
         let detail = error.to_string();
         match error {
-            WorkflowError::IllegalTransition { action, status, allowed } => {
-                Self::new(StatusCode::CONFLICT, "illegal-transition", detail)
-                    .with("action", action)
-                    .with("current_state", status.as_str())
-                    .with("allowed_actions", json!(allowed))
-            }
+            WorkflowError::IllegalTransition {
+                action,
+                status,
+                allowed,
+            } => Self::new(StatusCode::CONFLICT, "illegal-transition", detail)
+                .with("action", action)
+                .with("current_state", status.as_str())
+                .with("allowed_actions", json!(allowed)),
             WorkflowError::NotAllowed { action, .. } => {
                 Self::new(StatusCode::FORBIDDEN, "forbidden", detail).with("action", action)
             }
-            WorkflowError::SelfVerification => Self::new(StatusCode::FORBIDDEN, "self-verification", detail),
-            WorkflowError::AlreadyAtTop => Self::new(StatusCode::CONFLICT, "already-at-top", detail),
+            WorkflowError::SelfVerification => {
+                Self::new(StatusCode::FORBIDDEN, "self-verification", detail)
+            }
+            WorkflowError::AlreadyAtTop => {
+                Self::new(StatusCode::CONFLICT, "already-at-top", detail)
+            }
             WorkflowError::ReasonRequired { .. }
             | WorkflowError::ReasonTooLong { .. }
             | WorkflowError::InvalidDeadline
@@ -80,7 +92,9 @@ impl From<WorkflowError> for ApiError {
 
 /// Merges `extra` into an entry's detail object.
 fn add_detail(detail: &mut Option<Value>, extra: &Value) {
-    let Some(extra) = extra.as_object() else { return };
+    let Some(extra) = extra.as_object() else {
+        return;
+    };
     match detail {
         Some(Value::Object(map)) => map.extend(extra.clone()),
         _ => *detail = Some(Value::Object(extra.clone())),

@@ -6,14 +6,18 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use gridwatch_geodata::{CityPlan, Dataset, GridFlag as PlanFlag, Level, LineRecord, PartitionRules, plan_city};
+use gridwatch_geodata::{
+    CityPlan, Dataset, GridFlag as PlanFlag, Level, LineRecord, PartitionRules, plan_city,
+};
 use h3o::Resolution;
 
 use crate::domain::{
-    BaseArea, BaseLine, Building, BuildingId, DutyStatus, Grid, GridDuty, GridFlag, GridId, Region, RegionId, RegionLevel, Responsibility,
-    WorkerKind,
+    BaseArea, BaseLine, Building, BuildingId, DutyStatus, Grid, GridDuty, GridFlag, GridId, Region,
+    RegionId, RegionLevel, Responsibility, WorkerKind,
 };
-use crate::store::{NewBuilding, NewCity, NewGrid, NewRegion, NewWorker, Snapshot, Store, StoreError};
+use crate::store::{
+    NewBuilding, NewCity, NewGrid, NewRegion, NewWorker, Snapshot, Store, StoreError,
+};
 
 /// Why a city could not be imported.
 #[derive(Debug, thiserror::Error)]
@@ -45,9 +49,14 @@ impl std::fmt::Display for ImportSummary {
 }
 
 /// Plans `dataset` into grids at `resolution` and writes it to an empty store in one transaction.
-pub async fn import(store: &Arc<dyn Store>, dataset: &Dataset, resolution: Resolution) -> Result<ImportSummary, ImportError> {
+pub async fn import(
+    store: &Arc<dyn Store>,
+    dataset: &Dataset,
+    resolution: Resolution,
+) -> Result<ImportSummary, ImportError> {
     let rules = PartitionRules::default();
-    let plan = plan_city(dataset, resolution, &rules).map_err(|e| ImportError::Plan(e.to_string()))?;
+    let plan =
+        plan_city(dataset, resolution, &rules).map_err(|e| ImportError::Plan(e.to_string()))?;
     let city = to_new_city(dataset, &plan);
     let summary = ImportSummary {
         regions: city.regions.len(),
@@ -58,7 +67,11 @@ pub async fn import(store: &Arc<dyn Store>, dataset: &Dataset, resolution: Resol
             .filter(|g| (rules.min_households..=rules.max_households).contains(&g.households))
             .count(),
         buildings: city.buildings.len(),
-        households: city.buildings.iter().map(|(b, _)| u64::from(b.households)).sum(),
+        households: city
+            .buildings
+            .iter()
+            .map(|(b, _)| u64::from(b.households))
+            .sum(),
     };
     store.import_city(&city).await?;
     Ok(summary)
@@ -75,7 +88,9 @@ fn level(level: Level) -> RegionLevel {
 /// geodata's grid flag as the domain's.
 pub(crate) fn flag(flag: PlanFlag) -> GridFlag {
     match flag {
-        PlanFlag::SingleBuildingOverMax { households } => GridFlag::SingleBuildingOverMax { households },
+        PlanFlag::SingleBuildingOverMax { households } => {
+            GridFlag::SingleBuildingOverMax { households }
+        }
         PlanFlag::CellOverMax { households } => GridFlag::CellOverMax { households },
         PlanFlag::UnderMin { households } => GridFlag::UnderMin { households },
         PlanFlag::OverMax { households } => GridFlag::OverMax { households },
@@ -94,20 +109,30 @@ pub fn to_new_city(dataset: &Dataset, plan: &CityPlan) -> NewCity {
                 level: level(record.level),
                 code: record.code.clone(),
                 name: record.name.clone(),
-                boundary: record.boundary.clone().unwrap_or_else(|| geo::MultiPolygon(Vec::new())),
+                boundary: record
+                    .boundary
+                    .clone()
+                    .unwrap_or_else(|| geo::MultiPolygon(Vec::new())),
             };
             (region, record.parent_code.clone())
         })
         .collect();
     let community_name = |code: &str| {
-        plan.regions.iter().find(|r| r.record.code == code).map_or("", |r| r.record.name.as_str())
+        plan.regions
+            .iter()
+            .find(|r| r.record.code == code)
+            .map_or("", |r| r.record.name.as_str())
     };
     let grids = plan
         .grids
         .iter()
         .map(|g| NewGrid {
             code: g.code.clone(),
-            name: format!("{} 网格 {}", community_name(&g.community_code), &g.code[g.code.len().saturating_sub(3)..]),
+            name: format!(
+                "{} 网格 {}",
+                community_name(&g.community_code),
+                &g.code[g.code.len().saturating_sub(3)..]
+            ),
             community_code: g.community_code.clone(),
             cells: g.cells.clone(),
             boundary: gridwatch_geodata::cells::outline(&g.cells),
@@ -116,8 +141,11 @@ pub fn to_new_city(dataset: &Dataset, plan: &CityPlan) -> NewCity {
             flag: g.flag.map(flag),
         })
         .collect::<Vec<_>>();
-    let grid_of_cell: HashMap<_, _> =
-        plan.grids.iter().flat_map(|g| g.cells.iter().map(move |&c| (c, g.code.clone()))).collect();
+    let grid_of_cell: HashMap<_, _> = plan
+        .grids
+        .iter()
+        .flat_map(|g| g.cells.iter().map(move |&c| (c, g.code.clone())))
+        .collect();
     let buildings = plan
         .buildings
         .iter()
@@ -144,7 +172,11 @@ pub fn to_new_city(dataset: &Dataset, plan: &CityPlan) -> NewCity {
         base_areas: plan
             .areas
             .iter()
-            .map(|a| BaseArea { kind: a.kind.clone(), name: a.name.clone(), geometry: a.geometry.clone() })
+            .map(|a| BaseArea {
+                kind: a.kind.clone(),
+                name: a.name.clone(),
+                geometry: a.geometry.clone(),
+            })
             .collect(),
     }
 }
@@ -163,14 +195,22 @@ fn base_line(line: &LineRecord) -> BaseLine {
 pub async fn seed_demo_workers(store: &Arc<dyn Store>) -> Result<usize, StoreError> {
     let snapshot = store.snapshot().await?;
     let mut seeded = 0;
-    for grid in snapshot.grids.iter().filter(|g| !snapshot.workers.iter().any(|w| w.grids.iter().any(|d| d.grid_id == g.id))) {
+    for grid in snapshot.grids.iter().filter(|g| {
+        !snapshot
+            .workers
+            .iter()
+            .any(|w| w.grids.iter().any(|d| d.grid_id == g.id))
+    }) {
         let worker = NewWorker {
             name: format!("网格员 {}", grid.code),
             kind: WorkerKind::GridWorker,
             duty: DutyStatus::OnDuty,
             phone: None,
             device_id: Some(format!("demo-{}", grid.code)),
-            grids: vec![GridDuty { grid_id: grid.id, responsibility: Responsibility::Primary }],
+            grids: vec![GridDuty {
+                grid_id: grid.id,
+                responsibility: Responsibility::Primary,
+            }],
         };
         store.insert_worker(&worker).await?;
         seeded += 1;

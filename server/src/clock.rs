@@ -17,7 +17,10 @@ pub enum Clock {
     /// A time the test sets and moves.
     Manual(Arc<Mutex<DateTime<Utc>>>),
     /// `anchor` plus the tokio time elapsed since `start`: follows `tokio::time::pause` and `advance`.
-    Tokio { anchor: DateTime<Utc>, start: tokio::time::Instant },
+    Tokio {
+        anchor: DateTime<Utc>,
+        start: tokio::time::Instant,
+    },
 }
 
 impl Clock {
@@ -30,7 +33,10 @@ impl Clock {
     /// A clock that reads `anchor` now and moves with tokio's (possibly paused) time.
     #[must_use]
     pub fn tokio(anchor: DateTime<Utc>) -> Self {
-        Self::Tokio { anchor, start: tokio::time::Instant::now() }
+        Self::Tokio {
+            anchor,
+            start: tokio::time::Instant::now(),
+        }
     }
 
     /// The current time, truncated to whole microseconds: what both stores keep, so a case reads back
@@ -46,7 +52,9 @@ impl Clock {
             Self::Manual(at) => *at.lock().unwrap_or_else(std::sync::PoisonError::into_inner),
             Self::Tokio { anchor, start } => {
                 let elapsed = TimeDelta::from_std(start.elapsed()).unwrap_or(TimeDelta::MAX);
-                anchor.checked_add_signed(elapsed).unwrap_or(DateTime::<Utc>::MAX_UTC)
+                anchor
+                    .checked_add_signed(elapsed)
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC)
             }
         }
     }
@@ -54,7 +62,8 @@ impl Clock {
     /// Sets a manual clock; does nothing to the others.
     pub fn set(&self, at: DateTime<Utc>) {
         if let Self::Manual(now) = self {
-            *now.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = at;
+            *now.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = at;
         }
     }
 }

@@ -54,7 +54,10 @@ pub enum ConfigError {
     #[error("calendar: {0}")]
     Calendar(#[from] calendar::CalendarError),
     #[error("{field} must be a finite number of {unit} >= 0")]
-    Negative { field: &'static str, unit: &'static str },
+    Negative {
+        field: &'static str,
+        unit: &'static str,
+    },
 }
 
 impl DispatchConfig {
@@ -88,17 +91,35 @@ mod tests {
             "outside_grid_max_m": 200}"#;
         let parsed: DispatchConfig = serde_json::from_str(text).unwrap();
         let mut expected = DispatchConfig::default();
-        expected.calendar.holidays.insert(chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap());
+        expected
+            .calendar
+            .holidays
+            .insert(chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap());
         assert_eq!(parsed, expected);
         assert_eq!(parsed.validate(), Ok(()));
-        assert_eq!(serde_json::from_str::<DispatchConfig>("{}").unwrap(), DispatchConfig::default());
+        assert_eq!(
+            serde_json::from_str::<DispatchConfig>("{}").unwrap(),
+            DispatchConfig::default()
+        );
     }
 
     #[test]
     fn negative_or_unknown_settings_are_refused() {
-        let negative = DispatchConfig { nearest_radius_m: -1.0, ..DispatchConfig::default() };
-        assert_eq!(negative.validate(), Err(ConfigError::Negative { field: "nearest_radius_m", unit: "meters" }));
-        let nan = DispatchConfig { duplicate_window_h: f64::NAN, ..DispatchConfig::default() };
+        let negative = DispatchConfig {
+            nearest_radius_m: -1.0,
+            ..DispatchConfig::default()
+        };
+        assert_eq!(
+            negative.validate(),
+            Err(ConfigError::Negative {
+                field: "nearest_radius_m",
+                unit: "meters"
+            })
+        );
+        let nan = DispatchConfig {
+            duplicate_window_h: f64::NAN,
+            ..DispatchConfig::default()
+        };
         assert!(nan.validate().is_err());
         assert!(serde_json::from_str::<DispatchConfig>(r#"{"radius": 5}"#).is_err());
     }

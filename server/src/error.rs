@@ -26,7 +26,12 @@ pub struct ApiError {
 impl ApiError {
     #[must_use]
     pub fn new(status: StatusCode, slug: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, slug, detail: detail.into(), extra: Map::new() }
+        Self {
+            status,
+            slug,
+            detail: detail.into(),
+            extra: Map::new(),
+        }
     }
 
     /// Adds an extension member.
@@ -50,7 +55,11 @@ impl ApiError {
 
     #[must_use]
     pub fn not_found(what: impl std::fmt::Display) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not-found", format!("{what} does not exist"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            format!("{what} does not exist"),
+        )
     }
 
     #[must_use]
@@ -69,7 +78,11 @@ impl ApiError {
     }
 
     pub(crate) fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the server log",
+        )
     }
 }
 
@@ -77,18 +90,23 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut body = Map::new();
         body.insert("type".into(), json!(format!("/problems/{}", self.slug)));
-        body.insert("title".into(), json!(self.status.canonical_reason().unwrap_or("Error")));
+        body.insert(
+            "title".into(),
+            json!(self.status.canonical_reason().unwrap_or("Error")),
+        );
         body.insert("status".into(), json!(self.status.as_u16()));
         body.insert("detail".into(), json!(self.detail));
         body.extend(self.extra);
         let mut response = (self.status, Json(Value::Object(body))).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if self.status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"gridwatch\""));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"gridwatch\""),
+            );
         }
         response
     }
@@ -109,7 +127,11 @@ impl From<StoreError> for ApiError {
 
 impl From<LocateError> for ApiError {
     fn from(error: LocateError) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid-coordinate", error.to_string())
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-coordinate",
+            error.to_string(),
+        )
     }
 }
 
@@ -129,11 +151,19 @@ impl From<JsonRejection> for ApiError {
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid-query", rejection.body_text())
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-query",
+            rejection.body_text(),
+        )
     }
 }
 
 /// A fallback for unknown paths, so even a 404 is problem+json.
 pub async fn not_found_fallback(uri: axum::http::Uri) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "no-route", format!("no route for {}", uri.path()))
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no-route",
+        format!("no route for {}", uri.path()),
+    )
 }

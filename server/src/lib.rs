@@ -3,24 +3,24 @@
 //! Data flow for every change: command → validate against the world → store transaction (row + event)
 //! → apply to the in-memory world → publish. Reads are served from the world.
 
-pub mod domain;
-pub mod store;
-pub mod world;
 pub mod api;
 pub mod auth;
-pub mod error;
-pub mod state;
+pub mod cameras;
+pub mod cases;
 pub mod city;
+pub mod clock;
 pub mod config;
 pub mod dispatch;
-pub mod clock;
-pub mod cases;
+pub mod domain;
+pub mod error;
 pub mod live;
 pub mod patrols;
 pub mod plans;
-pub mod cameras;
-pub mod tracking;
+pub mod state;
+pub mod store;
 pub mod tiles;
+pub mod tracking;
+pub mod world;
 
 use std::future::Future;
 
@@ -45,5 +45,7 @@ pub async fn serve(
             tracing::warn!(%error, bytes, "could not cap a connection's send buffer");
         }
     });
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }

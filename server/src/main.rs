@@ -10,8 +10,8 @@ use gridwatch::api::tokens::{checked_scopes, new_token};
 use gridwatch::auth::{hash_secret, new_secret};
 use gridwatch::config::{StoreArgs, TileArgs};
 use gridwatch::dispatch::DispatchConfig;
-use gridwatch::state::Options;
 use gridwatch::domain::{Role, WorkerId};
+use gridwatch::state::Options;
 use gridwatch::store::Store;
 use gridwatch::world::World;
 use gridwatch::{AppState, city};
@@ -20,7 +20,11 @@ use gridwatch::{AppState, city};
 const DEFAULT_DATA_DIR: &str = "data/gridwatch";
 
 #[derive(Debug, Parser)]
-#[command(name = "gridwatch", version, about = "Grid-based community management and patrol coordination")]
+#[command(
+    name = "gridwatch",
+    version,
+    about = "Grid-based community management and patrol coordination"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -130,35 +134,61 @@ enum TokenCommand {
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
-    Role::parse(s).ok_or_else(|| format!("unknown role {s:?}; one of admin, planner, commander, worker, reporter, device"))
+    Role::parse(s).ok_or_else(|| {
+        format!("unknown role {s:?}; one of admin, planner, commander, worker, reporter, device")
+    })
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "gridwatch=info,warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "gridwatch=info,warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
     gridwatch::api::install_recorder();
     match Cli::parse().command {
-        Command::Demo { addr, synthetic, osm, resolution, store, dispatch_config, live, tiles } => {
+        Command::Demo {
+            addr,
+            synthetic,
+            osm,
+            resolution,
+            store,
+            dispatch_config,
+            live,
+            tiles,
+        } => {
             let options = options(dispatch_config.as_deref(), &live, tiles)?;
             demo(addr, synthetic, osm, resolution, &store, options).await
         }
-        Command::Serve { addr, store, dispatch_config, live, tiles } => {
+        Command::Serve {
+            addr,
+            store,
+            dispatch_config,
+            live,
+            tiles,
+        } => {
             let options = options(dispatch_config.as_deref(), &live, tiles)?;
             let store = open(&store, DEFAULT_DATA_DIR).await?;
             serve(addr, store, None, options).await
         }
         Command::Migrate { store } => {
             let location = store.location(DEFAULT_DATA_DIR);
-            location.open().await.with_context(|| format!("opening {location}"))?;
+            location
+                .open()
+                .await
+                .with_context(|| format!("opening {location}"))?;
             eprintln!("migrations applied to {location}");
             Ok(())
         }
-        Command::Import { format, file, resolution, store } => {
+        Command::Import {
+            format,
+            file,
+            resolution,
+            store,
+        } => {
             let store = open(&store, DEFAULT_DATA_DIR).await?;
             let dataset = match format {
                 ImportFormat::Osm => gridwatch_geodata::read_osm_pbf(&file)?,
@@ -168,17 +198,36 @@ async fn main() -> Result<()> {
             eprintln!("imported {}: {summary}", file.display());
             Ok(())
         }
-        Command::Partition { community, dry_run, store } => {
+        Command::Partition {
+            community,
+            dry_run,
+            store,
+        } => {
             let store = open(&store, DEFAULT_DATA_DIR).await?;
             partition(store, gridwatch::domain::RegionId(community), dry_run).await
         }
-        Command::Token { command: TokenCommand::Create { role, scopes, worker, label, store } } => {
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    role,
+                    scopes,
+                    worker,
+                    label,
+                    store,
+                },
+        } => {
             let store = open(&store, DEFAULT_DATA_DIR).await?;
             let world = World::from_snapshot(store.snapshot().await?);
             let scopes = checked_scopes(&world, &scopes).map_err(|e| anyhow::anyhow!(e.detail))?;
-            let token = new_token(&world, role, scopes, worker.map(WorkerId), label).map_err(|e| anyhow::anyhow!(e.detail))?;
+            let token = new_token(&world, role, scopes, worker.map(WorkerId), label)
+                .map_err(|e| anyhow::anyhow!(e.detail))?;
             let secret = new_secret();
-            store.insert_token(&gridwatch::store::NewToken { hash: hash_secret(&secret), ..token }).await?;
+            store
+                .insert_token(&gridwatch::store::NewToken {
+                    hash: hash_secret(&secret),
+                    ..token
+                })
+                .await?;
             println!("{secret}");
             Ok(())
         }
@@ -187,26 +236,51 @@ async fn main() -> Result<()> {
 
 /// `gridwatch partition`: the automatic proposal for one community, its figures, and (unless a dry run)
 /// the draft stored through the same path as `POST /api/communities/{id}/plans` with `auto: true`.
-async fn partition(store: Arc<dyn Store>, community: gridwatch::domain::RegionId, dry_run: bool) -> Result<()> {
+async fn partition(
+    store: Arc<dyn Store>,
+    community: gridwatch::domain::RegionId,
+    dry_run: bool,
+) -> Result<()> {
     let state = AppState::load(store).await?;
-    let request = gridwatch::plans::apply::Request { grids: None, effective_at: None, note: Some("gridwatch partition".into()) };
+    let request = gridwatch::plans::apply::Request {
+        grids: None,
+        effective_at: None,
+        note: Some("gridwatch partition".into()),
+    };
     let (plan, report) = {
         let world = state.world();
-        let plan = gridwatch::plans::apply::draft(&world, None, community, request.clone()).map_err(|e| anyhow::anyhow!("{}: {}", e.slug, e.detail))?;
+        let plan = gridwatch::plans::apply::draft(&world, None, community, request.clone())
+            .map_err(|e| anyhow::anyhow!("{}: {}", e.slug, e.detail))?;
         let report = gridwatch::plans::validate::report(&world, community, &plan.grids);
         (plan, report)
     };
-    println!("community {community}: {} grids, {} within 100–150 households ({:.1}%; {:.1}% of those that can be)",
-        report.grids, report.in_range, report.share_in_range * 100.0, report.share_in_range_of_possible * 100.0);
-    println!("Polsby–Popper: mean {:.3}, min {:.3}", report.polsby_popper_mean, report.polsby_popper_min);
+    println!(
+        "community {community}: {} grids, {} within 100–150 households ({:.1}%; {:.1}% of those that can be)",
+        report.grids,
+        report.in_range,
+        report.share_in_range * 100.0,
+        report.share_in_range_of_possible * 100.0
+    );
+    println!(
+        "Polsby–Popper: mean {:.3}, min {:.3}",
+        report.polsby_popper_mean, report.polsby_popper_min
+    );
     for grid in report.per_grid.iter().filter(|g| g.reason.is_some()) {
-        let reason = grid.reason.map(gridwatch::plans::validate::reason_json).unwrap_or_default();
+        let reason = grid
+            .reason
+            .map(gridwatch::plans::validate::reason_json)
+            .unwrap_or_default();
         println!("  {} {} households: {reason}", grid.code, grid.households);
     }
     let new = plan.grids.iter().filter(|g| g.new).count();
-    println!("{} grids keep their code, {new} are new", plan.grids.len() - new);
+    println!(
+        "{} grids keep their code, {new} are new",
+        plan.grids.len() - new
+    );
     if !dry_run {
-        let record = gridwatch::plans::apply::create(&state, None, community, request).await.map_err(|e| anyhow::anyhow!("{}: {}", e.slug, e.detail))?;
+        let record = gridwatch::plans::apply::create(&state, None, community, request)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}: {}", e.slug, e.detail))?;
         println!("plan {} stored as a draft", record.id);
     }
     Ok(())
@@ -216,10 +290,13 @@ async fn partition(store: Arc<dyn Store>, community: gridwatch::domain::RegionId
 fn options(file: Option<&std::path::Path>, live: &LiveArgs, tiles: TileArgs) -> Result<Options> {
     let dispatch = match file {
         Some(file) => {
-            let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-            let config: DispatchConfig =
-                serde_json::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
-            config.validate().with_context(|| format!("checking {}", file.display()))?;
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let config: DispatchConfig = serde_json::from_str(&text)
+                .with_context(|| format!("parsing {}", file.display()))?;
+            config
+                .validate()
+                .with_context(|| format!("checking {}", file.display()))?;
             config
         }
         None => DispatchConfig::default(),
@@ -231,10 +308,19 @@ fn options(file: Option<&std::path::Path>, live: &LiveArgs, tiles: TileArgs) -> 
     };
     // Group commit's limit, for comparing against one transaction a report (`1`) in the load benchmark.
     let intake_batch_max = match std::env::var("GRIDWATCH_INTAKE_BATCH_MAX") {
-        Ok(v) => Some(v.parse::<usize>().with_context(|| format!("GRIDWATCH_INTAKE_BATCH_MAX={v:?}"))?),
+        Ok(v) => Some(
+            v.parse::<usize>()
+                .with_context(|| format!("GRIDWATCH_INTAKE_BATCH_MAX={v:?}"))?,
+        ),
         Err(_) => None,
     };
-    Ok(Options { dispatch, live, intake_batch_max, tile_cache_bytes: Some(tiles.bytes()), ..Options::default() })
+    Ok(Options {
+        dispatch,
+        live,
+        intake_batch_max,
+        tile_cache_bytes: Some(tiles.bytes()),
+        ..Options::default()
+    })
 }
 
 /// Websocket settings.
@@ -258,7 +344,10 @@ fn resolution_of(value: u8) -> Result<h3o::Resolution> {
 
 async fn open(args: &StoreArgs, default_dir: &str) -> Result<Arc<dyn Store>> {
     let location = args.location(default_dir);
-    location.open().await.with_context(|| format!("opening {location}"))
+    location
+        .open()
+        .await
+        .with_context(|| format!("opening {location}"))
 }
 
 async fn demo(
@@ -270,7 +359,10 @@ async fn demo(
     options: Options,
 ) -> Result<()> {
     let default_dir = match &osm {
-        Some(file) => format!("data/demo-{}", file.file_stem().and_then(|s| s.to_str()).unwrap_or("osm")),
+        Some(file) => format!(
+            "data/demo-{}",
+            file.file_stem().and_then(|s| s.to_str()).unwrap_or("osm")
+        ),
         None => "data/demo-dongjie".to_owned(),
     };
     let store = open(args, &default_dir).await?;
@@ -299,14 +391,25 @@ async fn demo(
     serve(addr, store, Some(secret), options).await
 }
 
-async fn serve(addr: SocketAddr, store: Arc<dyn Store>, admin_token: Option<String>, options: Options) -> Result<()> {
+async fn serve(
+    addr: SocketAddr,
+    store: Arc<dyn Store>,
+    admin_token: Option<String>,
+    options: Options,
+) -> Result<()> {
     let state = AppState::load_with(store, options).await?;
     tokio::spawn(gridwatch::cases::escalation::run(state.clone()));
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
     let local = listener.local_addr()?;
     {
         let world = state.world();
-        println!("gridwatch is up at http://{local}/  ({} grids, store: {:?})", world.grids().count(), state.store().kind());
+        println!(
+            "gridwatch is up at http://{local}/  ({} grids, store: {:?})",
+            world.grids().count(),
+            state.store().kind()
+        );
     }
     if let Some(token) = admin_token {
         println!("admin token: {token}");
@@ -325,9 +428,15 @@ async fn serve(addr: SocketAddr, store: Arc<dyn Store>, admin_token: Option<Stri
 async fn demo_worker_token(state: &AppState) -> Result<Option<(String, String)>> {
     let worker = {
         let world = state.world();
-        world.workers().filter(|w| !w.grids.is_empty()).min_by_key(|w| w.id).map(|w| (w.id, w.name.clone()))
+        world
+            .workers()
+            .filter(|w| !w.grids.is_empty())
+            .min_by_key(|w| w.id)
+            .map(|w| (w.id, w.name.clone()))
     };
-    let Some((id, name)) = worker else { return Ok(None) };
+    let Some((id, name)) = worker else {
+        return Ok(None);
+    };
     let secret = new_secret();
     state
         .store()

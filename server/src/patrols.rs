@@ -15,7 +15,9 @@ use h3o::CellIndex;
 use rustc_hash::FxHashMap;
 use tokio::sync::OnceCell;
 
-use crate::domain::patrol::{self, CheckIn, Checkpoint, NewCheckpoint, Patrol, PatrolBook, Progress, Step};
+use crate::domain::patrol::{
+    self, CheckIn, Checkpoint, NewCheckpoint, Patrol, PatrolBook, Progress, Step,
+};
 use crate::domain::{CheckpointId, Fix, GridId, PatrolId, WorkerId};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -101,8 +103,14 @@ impl Book {
     }
 
     /// Every visited cell with its last visit, at or after `since`.
-    pub fn visits_since(&self, since: DateTime<Utc>) -> impl Iterator<Item = (CellIndex, DateTime<Utc>)> + '_ {
-        self.visits.iter().filter(move |(_, at)| **at >= since).map(|(c, at)| (*c, *at))
+    pub fn visits_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> impl Iterator<Item = (CellIndex, DateTime<Utc>)> + '_ {
+        self.visits
+            .iter()
+            .filter(move |(_, at)| **at >= since)
+            .map(|(c, at)| (*c, *at))
     }
 
     fn apply(&mut self, progress: &Progress) {
@@ -114,7 +122,10 @@ impl Book {
             let last = self.visits.entry(cell).or_insert(at);
             *last = (*last).max(at);
         }
-        self.check_ins.entry(progress.patrol).or_default().extend(progress.check_ins.iter().cloned());
+        self.check_ins
+            .entry(progress.patrol)
+            .or_default()
+            .extend(progress.check_ins.iter().cloned());
     }
 }
 
@@ -123,7 +134,11 @@ impl Patrols {
     pub async fn book(&self, state: &AppState) -> Result<MutexGuard<'_, Book>, StoreError> {
         let book = self
             .book
-            .get_or_try_init(|| async { Ok::<_, StoreError>(Mutex::new(Book::from_stored(state.store().patrol_book().await?))) })
+            .get_or_try_init(|| async {
+                Ok::<_, StoreError>(Mutex::new(Book::from_stored(
+                    state.store().patrol_book().await?,
+                )))
+            })
             .await?;
         Ok(book.lock().unwrap_or_else(PoisonError::into_inner))
     }
@@ -131,9 +146,11 @@ impl Patrols {
     /// The unflagged fixes of workers on an open patrol: what [`observe`] needs after the fixes commit.
     pub async fn watched(&self, state: &AppState, fixes: &[Fix]) -> Vec<Fix> {
         match self.book(state).await {
-            Ok(book) => {
-                fixes.iter().filter(|f| !f.is_flagged() && book.open.contains_key(&f.worker)).cloned().collect()
-            }
+            Ok(book) => fixes
+                .iter()
+                .filter(|f| !f.is_flagged() && book.open.contains_key(&f.worker))
+                .cloned()
+                .collect(),
             Err(e) => {
                 tracing::error!(error = %e, "loading patrols; fixes not observed");
                 Vec::new()
@@ -153,8 +170,14 @@ pub async fn observe(state: &AppState, fixes: Vec<Fix>) {
     {
         let world = state.world();
         for fix in &fixes {
-            let Ok(here) = world.locate(fix.lat, fix.lon) else { continue };
-            let grid = if here.outside { None } else { here.links.map(|l| l.grid) };
+            let Ok(here) = world.locate(fix.lat, fix.lon) else {
+                continue;
+            };
+            let grid = if here.outside {
+                None
+            } else {
+                here.links.map(|l| l.grid)
+            };
             by_worker.entry(fix.worker).or_default().push(Step {
                 lat: fix.lat,
                 lon: fix.lon,
@@ -166,9 +189,17 @@ pub async fn observe(state: &AppState, fixes: Vec<Fix>) {
     }
     for (worker, steps) in by_worker {
         let progress = {
-            let Ok(book) = state.patrols().book(state).await else { return };
-            let Some(open) = book.open_patrol(worker) else { continue };
-            let hit: BTreeSet<CheckpointId> = book.check_ins(open.id).iter().map(|c| c.checkpoint).collect();
+            let Ok(book) = state.patrols().book(state).await else {
+                return;
+            };
+            let Some(open) = book.open_patrol(worker) else {
+                continue;
+            };
+            let hit: BTreeSet<CheckpointId> = book
+                .check_ins(open.id)
+                .iter()
+                .map(|c| c.checkpoint)
+                .collect();
             let checkpoints: Vec<Checkpoint> = book.checkpoints().cloned().collect();
             patrol::observe(open, &hit, &checkpoints, &steps)
         };
@@ -194,7 +225,9 @@ pub async fn observe(state: &AppState, fixes: Vec<Fix>) {
                     state.commit(event, |_| {});
                 }
             }
-            Err(e) => tracing::error!(error = %e, patrol = %progress.patrol, "storing a patrol's progress"),
+            Err(e) => {
+                tracing::error!(error = %e, patrol = %progress.patrol, "storing a patrol's progress")
+            }
         }
     }
 }
@@ -204,11 +237,18 @@ pub async fn observe(state: &AppState, fixes: Vec<Fix>) {
 pub async fn start(state: &AppState, worker: WorkerId) -> Result<Patrol, ApiError> {
     let _writing = state.write_lock().await;
     if let Some(open) = state.patrols().book(state).await?.open_patrol(worker) {
-        return Err(ApiError::conflict(format!("worker {worker} is already on patrol {}; end it first", open.id))
-            .with("patrol_id", open.id.0));
+        return Err(ApiError::conflict(format!(
+            "worker {worker} is already on patrol {}; end it first",
+            open.id
+        ))
+        .with("patrol_id", open.id.0));
     }
     let (patrol, event) = state.store().insert_patrol(worker, state.now()).await?;
-    state.patrols().book(state).await?.put_patrol(patrol.clone());
+    state
+        .patrols()
+        .book(state)
+        .await?
+        .put_patrol(patrol.clone());
     state.commit(event, |_| {});
     Ok(patrol)
 }
@@ -218,23 +258,40 @@ pub async fn end(state: &AppState, id: PatrolId) -> Result<Patrol, ApiError> {
     let _writing = state.write_lock().await;
     {
         let book = state.patrols().book(state).await?;
-        let patrol = book.patrol(id).ok_or_else(|| ApiError::not_found(format!("patrol {id}")))?;
+        let patrol = book
+            .patrol(id)
+            .ok_or_else(|| ApiError::not_found(format!("patrol {id}")))?;
         if let Some(ended) = patrol.ended_at {
-            return Err(ApiError::conflict(format!("patrol {id} already ended at {}", ended.to_rfc3339())));
+            return Err(ApiError::conflict(format!(
+                "patrol {id} already ended at {}",
+                ended.to_rfc3339()
+            )));
         }
     }
     let (patrol, event) = state.store().end_patrol(id, state.now()).await?;
-    state.patrols().book(state).await?.put_patrol(patrol.clone());
+    state
+        .patrols()
+        .book(state)
+        .await?
+        .put_patrol(patrol.clone());
     state.commit(event, |_| {});
     Ok(patrol)
 }
 
 /// Creates a checkpoint (already validated).
-pub async fn create_checkpoint(state: &AppState, new: &NewCheckpoint) -> Result<Checkpoint, ApiError> {
+pub async fn create_checkpoint(
+    state: &AppState,
+    new: &NewCheckpoint,
+) -> Result<Checkpoint, ApiError> {
     let _writing = state.write_lock().await;
     drop(state.patrols().book(state).await?); // loaded before the first write, so the write is not lost
     let (checkpoint, event) = state.store().insert_checkpoint(new).await?;
-    state.patrols().book(state).await?.checkpoints.insert(checkpoint.id, checkpoint.clone());
+    state
+        .patrols()
+        .book(state)
+        .await?
+        .checkpoints
+        .insert(checkpoint.id, checkpoint.clone());
     state.commit(event, |_| {});
     Ok(checkpoint)
 }
@@ -242,23 +299,46 @@ pub async fn create_checkpoint(state: &AppState, new: &NewCheckpoint) -> Result<
 /// The grid of a checkpoint: the one given, else the grid the point lies in (none outside every grid).
 #[must_use]
 pub fn grid_of(world: &crate::world::World, lat: f64, lon: f64) -> Option<GridId> {
-    world.locate(lat, lon).ok().filter(|l| !l.outside).and_then(|l| l.links.map(|l| l.grid))
+    world
+        .locate(lat, lon)
+        .ok()
+        .filter(|l| !l.outside)
+        .and_then(|l| l.links.map(|l| l.grid))
 }
 
 /// How a `patrol.*` or `checkpoint.created` event reaches the live map (layer `patrols`): at its point,
 /// in its grid (a crossing's or checkpoint's grid, else the worker's grids), about its worker; with the
 /// id of its patrol (or checkpoint).
 #[must_use]
-pub fn live_item(world: &crate::world::World, payload: &serde_json::Value) -> Option<(crate::live::filter::Item, i64)> {
+pub fn live_item(
+    world: &crate::world::World,
+    payload: &serde_json::Value,
+) -> Option<(crate::live::filter::Item, i64)> {
     let worker = payload["worker"].as_i64().map(WorkerId);
     let point = payload["lat"].as_f64().zip(payload["lon"].as_f64());
     let grids = match payload["grid"].as_i64() {
         Some(grid) => vec![GridId(grid)],
-        None => worker.and_then(|w| world.worker(w)).map(|w| w.grids.iter().map(|d| d.grid_id).collect()).unwrap_or_default(),
+        None => worker
+            .and_then(|w| world.worker(w))
+            .map(|w| w.grids.iter().map(|d| d.grid_id).collect())
+            .unwrap_or_default(),
     };
-    let point = point.or_else(|| worker.and_then(|w| world.position(w)).map(|p| (p.lat, p.lon)));
+    let point = point.or_else(|| {
+        worker
+            .and_then(|w| world.position(w))
+            .map(|p| (p.lat, p.lon))
+    });
     let id = payload["patrol"].as_i64().or(payload["id"].as_i64())?;
-    Some((crate::live::filter::Item { layer: crate::live::filter::Layer::Patrols, point, grids, workers: [worker, None, None], open: true }, id))
+    Some((
+        crate::live::filter::Item {
+            layer: crate::live::filter::Layer::Patrols,
+            point,
+            grids,
+            workers: [worker, None, None],
+            open: true,
+        },
+        id,
+    ))
 }
 
 #[cfg(test)]
@@ -275,12 +355,33 @@ mod tests {
         let (item, id) = live_item(&world, &crossing).expect("an item");
         assert_eq!(id, 7);
         assert_eq!(item.layer, Layer::Patrols);
-        assert_eq!((item.point, item.grids, item.workers), (Some((36.19, 113.11)), vec![GridId(5)], [Some(WorkerId(3)), None, None]));
+        assert_eq!(
+            (item.point, item.grids, item.workers),
+            (
+                Some((36.19, 113.11)),
+                vec![GridId(5)],
+                [Some(WorkerId(3)), None, None]
+            )
+        );
         // `patrol.started` carries the patrol itself: no place until the worker reports one.
-        let (item, id) = live_item(&world, &json!({"id": 8, "worker": 3, "started_at": "2026-11-29T08:00:00Z"})).expect("an item");
+        let (item, id) = live_item(
+            &world,
+            &json!({"id": 8, "worker": 3, "started_at": "2026-11-29T08:00:00Z"}),
+        )
+        .expect("an item");
         assert_eq!((id, item.point, item.grids.len()), (8, None, 0));
-        let (item, id) = live_item(&world, &json!({"id": 2, "name": "gate", "lat": 36.0, "lon": 113.0, "grid": null})).expect("a checkpoint");
-        assert_eq!((id, item.point, item.workers), (2, Some((36.0, 113.0)), [None, None, None]));
-        assert!(live_item(&world, &json!({"worker": 3})).is_none(), "no id, nothing to route");
+        let (item, id) = live_item(
+            &world,
+            &json!({"id": 2, "name": "gate", "lat": 36.0, "lon": 113.0, "grid": null}),
+        )
+        .expect("a checkpoint");
+        assert_eq!(
+            (id, item.point, item.workers),
+            (2, Some((36.0, 113.0)), [None, None, None])
+        );
+        assert!(
+            live_item(&world, &json!({"worker": 3})).is_none(),
+            "no id, nothing to route"
+        );
     }
 }

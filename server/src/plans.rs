@@ -75,10 +75,16 @@ pub fn check_community(world: &World, principal: &Principal, id: RegionId) -> Re
         _ => return Err(ApiError::not_found(format!("community {id}"))),
     }
     let visibility = world.visibility(principal);
-    if world.grids().filter(|g| g.community == id).all(|g| visibility.grid(g.id)) {
+    if world
+        .grids()
+        .filter(|g| g.community == id)
+        .all(|g| visibility.grid(g.id))
+    {
         Ok(())
     } else {
-        Err(ApiError::forbidden(format!("community {id} is outside your scope")))
+        Err(ApiError::forbidden(format!(
+            "community {id} is outside your scope"
+        )))
     }
 }
 

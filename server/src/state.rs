@@ -74,7 +74,12 @@ impl AppState {
     pub fn with_options(store: Arc<dyn Store>, world: World, options: Options) -> Self {
         let (events, _) = broadcast::channel(EVENT_CHANNEL_CAPACITY);
         let hub = Arc::new(Hub::new(options.live));
-        let tiles = crate::tiles::Tiles::new(options.tile_cache_bytes.unwrap_or(crate::tiles::DEFAULT_CACHE_BYTES), Arc::clone(&hub));
+        let tiles = crate::tiles::Tiles::new(
+            options
+                .tile_cache_bytes
+                .unwrap_or(crate::tiles::DEFAULT_CACHE_BYTES),
+            Arc::clone(&hub),
+        );
         Self {
             inner: Arc::new(Inner {
                 world: RwLock::new(world),
@@ -89,7 +94,10 @@ impl AppState {
                 tracker: crate::tracking::Tracker::default(),
                 patrols: crate::patrols::Patrols::default(),
                 intake: OnceLock::new(),
-                intake_batch_max: options.intake_batch_max.unwrap_or(intake::DEFAULT_BATCH_MAX).max(1),
+                intake_batch_max: options
+                    .intake_batch_max
+                    .unwrap_or(intake::DEFAULT_BATCH_MAX)
+                    .max(1),
                 tiles,
             }),
         }
@@ -101,9 +109,16 @@ impl AppState {
     }
 
     /// Loads the world from `store` and wraps both, with `options`.
-    pub async fn load_with(store: Arc<dyn Store>, options: Options) -> Result<Self, crate::store::StoreError> {
+    pub async fn load_with(
+        store: Arc<dyn Store>,
+        options: Options,
+    ) -> Result<Self, crate::store::StoreError> {
         let snapshot = store.snapshot().await?;
-        Ok(Self::with_options(store, World::from_snapshot(snapshot), options))
+        Ok(Self::with_options(
+            store,
+            World::from_snapshot(snapshot),
+            options,
+        ))
     }
 
     /// The current time, from the state's clock.
@@ -150,7 +165,10 @@ impl AppState {
     pub fn world(&self) -> RwLockReadGuard<'_, World> {
         // A poisoned lock means a panic mid-apply; the data is still the last consistent state we
         // wrote, so keep serving it rather than failing every request.
-        self.inner.world.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .world
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     #[must_use]
@@ -162,7 +180,11 @@ impl AppState {
     pub(crate) fn intake(&self) -> &mpsc::UnboundedSender<Pending> {
         self.inner.intake.get_or_init(|| {
             let (queue, pending) = mpsc::unbounded_channel();
-            tokio::spawn(intake::run(self.downgrade(), pending, self.inner.intake_batch_max));
+            tokio::spawn(intake::run(
+                self.downgrade(),
+                pending,
+                self.inner.intake_batch_max,
+            ));
             queue
         })
     }
@@ -183,7 +205,11 @@ impl AppState {
     pub fn commit(&self, event: Event, change: impl FnOnce(&mut World)) {
         let mut dirty = crate::tiles::Dirty::default();
         {
-            let mut world = self.inner.world.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut world = self
+                .inner
+                .world
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             crate::tiles::touched(&world, &event, &mut dirty);
             change(&mut world);
             crate::tiles::touched(&world, &event, &mut dirty);
@@ -196,13 +222,21 @@ impl AppState {
 
     /// Applies a change that lives in memory only and has no event (a worker's last position).
     pub fn remember(&self, change: impl FnOnce(&mut World)) {
-        let mut world = self.inner.world.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut world = self
+            .inner
+            .world
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         change(&mut world);
     }
 
     /// Replaces the whole world (after an import).
     pub fn replace_world(&self, world: World) {
-        *self.inner.world.write().unwrap_or_else(std::sync::PoisonError::into_inner) = world;
+        *self
+            .inner
+            .world
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = world;
         self.inner.tiles.clear();
     }
 
@@ -213,11 +247,20 @@ impl AppState {
 
     #[must_use]
     pub fn cached_token(&self, hash: &str) -> Option<TokenRecord> {
-        self.inner.tokens.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(hash).cloned()
+        self.inner
+            .tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(hash)
+            .cloned()
     }
 
     pub fn cache_token(&self, hash: String, record: TokenRecord) {
-        self.inner.tokens.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(hash, record);
+        self.inner
+            .tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(hash, record);
     }
 
     #[must_use]

@@ -20,8 +20,9 @@ use h3o::{CellIndex, Resolution};
 use crate::domain::camera::{Camera, NewCamera};
 use crate::domain::patrol::{Checkpoint, NewCheckpoint, Patrol, PatrolBook, Progress};
 use crate::domain::{
-    BaseArea, BaseLine, Building, CameraId, Case, Category, Department, DutyStatus, Event, Fix, Grid, GridDuty, GridFlag, GridId, IncidentId,
-    PatrolId, Photo, Region, RegionId, RegionLevel, Role, Scope, TokenId, Worker, WorkerId, WorkerKind,
+    BaseArea, BaseLine, Building, CameraId, Case, Category, Department, DutyStatus, Event, Fix,
+    Grid, GridDuty, GridFlag, GridId, IncidentId, PatrolId, Photo, Region, RegionId, RegionLevel,
+    Role, Scope, TokenId, Worker, WorkerId, WorkerKind,
 };
 
 /// Which backend a store is.
@@ -234,10 +235,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// Writes the new state of each case and appends its new history entries, with one event of `kind`,
     /// all in one transaction. `NotFound` if a case does not exist.
-    async fn update_incidents(&self, updates: &[IncidentUpdate], kind: &str) -> Result<Event, StoreError>;
+    async fn update_incidents(
+        &self,
+        updates: &[IncidentUpdate],
+        kind: &str,
+    ) -> Result<Event, StoreError>;
 
     /// Stores `data` under its hash (once, however many cases share it) and attaches it to a case.
-    async fn add_photo(&self, incident: IncidentId, photo: &Photo, data: &[u8]) -> Result<Event, StoreError>;
+    async fn add_photo(
+        &self,
+        incident: IncidentId,
+        photo: &Photo,
+        data: &[u8],
+    ) -> Result<Event, StoreError>;
 
     /// A stored photo's content type and bytes.
     async fn photo(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>, StoreError>;
@@ -250,22 +260,42 @@ pub trait Store: Send + Sync + 'static {
 
     /// Appends position fixes (one transaction). Fixes are not events: the latest of each worker lives in
     /// memory and reaches websocket clients directly.
-    async fn insert_fixes(&self, fixes: &[Fix], received_at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn insert_fixes(
+        &self,
+        fixes: &[Fix],
+        received_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 
     /// A worker's fixes with `from <= at < to`, oldest first, at most `limit`.
-    async fn track(&self, worker: WorkerId, from: DateTime<Utc>, to: DateTime<Utc>, limit: u32)
-    -> Result<Vec<Fix>, StoreError>;
+    async fn track(
+        &self,
+        worker: WorkerId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Fix>, StoreError>;
 
     /// Every patrol, checkpoint, check-in and last cell visit (the patrol service keeps them in memory).
     async fn patrol_book(&self) -> Result<PatrolBook, StoreError>;
 
     /// Opens a patrol and appends `patrol.started`; `Conflict` when the worker has an open one.
-    async fn insert_patrol(&self, worker: WorkerId, started_at: DateTime<Utc>) -> Result<(Patrol, Event), StoreError>;
+    async fn insert_patrol(
+        &self,
+        worker: WorkerId,
+        started_at: DateTime<Utc>,
+    ) -> Result<(Patrol, Event), StoreError>;
 
     /// Ends an open patrol and appends `patrol.ended`; `NotFound` unless the patrol exists and is open.
-    async fn end_patrol(&self, patrol: PatrolId, ended_at: DateTime<Utc>) -> Result<(Patrol, Event), StoreError>;
+    async fn end_patrol(
+        &self,
+        patrol: PatrolId,
+        ended_at: DateTime<Utc>,
+    ) -> Result<(Patrol, Event), StoreError>;
 
-    async fn insert_checkpoint(&self, checkpoint: &NewCheckpoint) -> Result<(Checkpoint, Event), StoreError>;
+    async fn insert_checkpoint(
+        &self,
+        checkpoint: &NewCheckpoint,
+    ) -> Result<(Checkpoint, Event), StoreError>;
 
     /// Writes a patrol's progress — cell visits (each keeps its latest time), check-ins, current grid —
     /// and appends its events in order, in one transaction.
@@ -275,7 +305,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Inserts cameras (already checked) in one transaction, in order, each with its `camera.created`
     /// event: all or none.
-    async fn insert_cameras(&self, cameras: &[NewCamera]) -> Result<Vec<(Camera, Event)>, StoreError>;
+    async fn insert_cameras(
+        &self,
+        cameras: &[NewCamera],
+    ) -> Result<Vec<(Camera, Event)>, StoreError>;
 
     /// Replaces a camera's parameters and appends `camera.updated`; `NotFound` if it does not exist.
     async fn update_camera(&self, camera: &Camera) -> Result<Event, StoreError>;
@@ -287,7 +320,10 @@ pub trait Store: Send + Sync + 'static {
     // Boundary plans and versions (网格调整), `store/boundary.rs`.
 
     /// Stores a draft plan and appends `plan.created`.
-    async fn insert_plan(&self, plan: &boundary::NewPlan) -> Result<(boundary::PlanRecord, Event), StoreError>;
+    async fn insert_plan(
+        &self,
+        plan: &boundary::NewPlan,
+    ) -> Result<(boundary::PlanRecord, Event), StoreError>;
 
     /// A community's plans, oldest first.
     async fn plans(&self, community: RegionId) -> Result<Vec<boundary::PlanRecord>, StoreError>;
@@ -295,13 +331,19 @@ pub trait Store: Send + Sync + 'static {
     async fn plan(&self, id: i64) -> Result<Option<boundary::PlanRecord>, StoreError>;
 
     /// A community's boundary versions, oldest first.
-    async fn versions(&self, community: RegionId) -> Result<Vec<boundary::VersionRecord>, StoreError>;
+    async fn versions(
+        &self,
+        community: RegionId,
+    ) -> Result<Vec<boundary::VersionRecord>, StoreError>;
 
     /// Applies a boundary change in one transaction: the version row (after a baseline when given), the
     /// plan marked applied (`Conflict` unless it was a draft), the community's grid rows and cells
     /// rewritten, buildings and re-routed cases moved with their history, then `boundary.changed` and
     /// one `incident.updated` per re-routed case.
-    async fn apply_boundary(&self, change: &boundary::BoundaryChange) -> Result<boundary::BoundaryApplied, StoreError>;
+    async fn apply_boundary(
+        &self,
+        change: &boundary::BoundaryChange,
+    ) -> Result<boundary::BoundaryApplied, StoreError>;
 }
 
 /// Opens the store named by `database_url` (`postgres://…` or `sqlite://…`), runs migrations.
@@ -336,7 +378,10 @@ mod tests {
 
     #[test]
     fn redact_hides_only_the_password() {
-        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact("sqlite://data/x.db"), "sqlite://data/x.db");
     }

@@ -170,7 +170,11 @@ pub fn touched(world: &World, event: &Event, dirty: &mut Dirty) {
                     dirty.point("workers", p.lon, p.lat, &grids);
                 }
                 for &g in &grids {
-                    dirty.bbox("grids", world.grid(g).and_then(|g| g.boundary.bounding_rect()), &[g]);
+                    dirty.bbox(
+                        "grids",
+                        world.grid(g).and_then(|g| g.boundary.bounding_rect()),
+                        &[g],
+                    );
                 }
             }
         }
@@ -182,7 +186,9 @@ pub fn touched(world: &World, event: &Event, dirty: &mut Dirty) {
             }
         }
         payload::BUILDING_CREATED => {
-            if let Some(b) = id(&event.payload).and_then(|b| world.building(crate::domain::BuildingId(b))) {
+            if let Some(b) =
+                id(&event.payload).and_then(|b| world.building(crate::domain::BuildingId(b)))
+            {
                 let grids: Vec<GridId> = b.grid.into_iter().collect();
                 let bbox = b.footprint.bounding_rect();
                 dirty.bbox("buildings", bbox, &grids);
@@ -190,14 +196,20 @@ pub fn touched(world: &World, event: &Event, dirty: &mut Dirty) {
                 dirty.cell("household_density", b.cell, &grids);
                 if let Some(grid) = b.grid.and_then(|g| world.grid(g)) {
                     dirty.bbox("grids", grid.boundary.bounding_rect(), &grids);
-                    let community = world.region(grid.community).and_then(|r| r.boundary.bounding_rect());
+                    let community = world
+                        .region(grid.community)
+                        .and_then(|r| r.boundary.bounding_rect());
                     dirty.bbox("communities", community, &grids);
                 }
             }
         }
-        crate::domain::camera::CAMERA_CREATED | crate::domain::camera::CAMERA_UPDATED | crate::domain::camera::CAMERA_DELETED => {
+        crate::domain::camera::CAMERA_CREATED
+        | crate::domain::camera::CAMERA_UPDATED
+        | crate::domain::camera::CAMERA_DELETED => {
             // Run before and after the change: a moved or deleted camera clears where it was too.
-            if let Some(placed) = id(&event.payload).and_then(|c| world.camera(crate::domain::CameraId(c))) {
+            if let Some(placed) =
+                id(&event.payload).and_then(|c| world.camera(crate::domain::CameraId(c)))
+            {
                 dirty.bbox("cameras", placed.sector.bounding_rect(), &[]);
                 for &cell in &placed.cells {
                     dirty.cell("camera_coverage", cell, &[]);
@@ -206,7 +218,12 @@ pub fn touched(world: &World, event: &Event, dirty: &mut Dirty) {
         }
         crate::store::boundary::BOUNDARY_CHANGED => {
             // Every grid of the community, as it was and as it is: outlines, households, buildings.
-            for g in event.payload["grids"].as_array().into_iter().flatten().filter_map(serde_json::Value::as_i64) {
+            for g in event.payload["grids"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(serde_json::Value::as_i64)
+            {
                 if let Some(grid) = world.grid(GridId(g)) {
                     let bbox = grid.boundary.bounding_rect();
                     dirty.bbox("grids", bbox, &[grid.id]);
@@ -219,11 +236,19 @@ pub fn touched(world: &World, event: &Event, dirty: &mut Dirty) {
 }
 
 fn incident(world: &World, id: Option<i64>, dirty: &mut Dirty) {
-    let Some(case) = id.and_then(|i| world.incident(IncidentId(i))) else { return };
+    let Some(case) = id.and_then(|i| world.incident(IncidentId(i))) else {
+        return;
+    };
     let grids = [case.place.grid];
     dirty.point("incidents", case.place.lon, case.place.lat, &grids);
     dirty.cell("incident_density", case.place.cell, &grids);
-    dirty.bbox("grids", world.grid(case.place.grid).and_then(|g| g.boundary.bounding_rect()), &grids);
+    dirty.bbox(
+        "grids",
+        world
+            .grid(case.place.grid)
+            .and_then(|g| g.boundary.bounding_rect()),
+        &grids,
+    );
 }
 
 /// The tile service's shared part: the cache, and the hub to tell subscribers.
@@ -236,7 +261,10 @@ pub struct Tiles {
 impl Tiles {
     #[must_use]
     pub fn new(budget_bytes: usize, hub: Arc<Hub>) -> Self {
-        Self { cache: TileCache::new(budget_bytes, LAYERS.len()), hub }
+        Self {
+            cache: TileCache::new(budget_bytes, LAYERS.len()),
+            hub,
+        }
     }
 
     /// Drops the touched tiles from the cache, then tells the subscribers. Call after the world
@@ -286,17 +314,31 @@ mod tests {
         assert_eq!(names.len(), LAYERS.len());
         // The names `touched`, `tracking` and `patrols` invalidate: `index` panics on an unknown one.
         let mut dirty = Dirty::default();
-        for name in ["incidents", "incident_density", "grids", "workers", "communities", "basemap", "buildings"] {
+        for name in [
+            "incidents",
+            "incident_density",
+            "grids",
+            "workers",
+            "communities",
+            "basemap",
+            "buildings",
+        ] {
             dirty.point(name, 113.11, 36.19, &[]);
         }
-        let cell = h3o::LatLng::new(36.19, 113.11).expect("a valid point").to_cell(h3o::Resolution::Twelve);
+        let cell = h3o::LatLng::new(36.19, 113.11)
+            .expect("a valid point")
+            .to_cell(h3o::Resolution::Twelve);
         dirty.cell("household_density", cell, &[]);
         dirty.cell("patrol_coverage", cell, &[]);
         let layers = dirty.into_layers();
         assert_eq!(layers.len(), 9);
         for (layer, rects, _) in layers {
             let spec = &LAYERS[layer];
-            assert!(rects.iter().all(|r| spec.zooms().contains(&r.z)), "{} only at its zooms", spec.name);
+            assert!(
+                rects.iter().all(|r| spec.zooms().contains(&r.z)),
+                "{} only at its zooms",
+                spec.name
+            );
         }
     }
 }

@@ -73,12 +73,19 @@ pub enum Judge {
 
 /// Checks, flags, publishes and stores `fixes`; returns once they are committed. A batch with any bad
 /// fix is refused whole (422 with `errors: [{index, reason}]`) and changes nothing.
-pub async fn report(state: &AppState, mut fixes: Vec<Fix>, judge: Judge) -> Result<Reported, ApiError> {
+pub async fn report(
+    state: &AppState,
+    mut fixes: Vec<Fix>,
+    judge: Judge,
+) -> Result<Reported, ApiError> {
     if fixes.is_empty() {
         return Err(ApiError::invalid("no positions given"));
     }
     if fixes.len() > MAX_BATCH {
-        return Err(ApiError::invalid(format!("at most {MAX_BATCH} positions a request; got {}", fixes.len())));
+        return Err(ApiError::invalid(format!(
+            "at most {MAX_BATCH} positions a request; got {}",
+            fixes.len()
+        )));
     }
     let now = state.now();
     let mut errors = Vec::new();
@@ -86,7 +93,9 @@ pub async fn report(state: &AppState, mut fixes: Vec<Fix>, judge: Judge) -> Resu
         let world = state.world();
         for (index, fix) in fixes.iter().enumerate() {
             if world.worker(fix.worker).is_none() {
-                errors.push(json!({"index": index, "reason": format!("unknown worker {}", fix.worker)}));
+                errors.push(
+                    json!({"index": index, "reason": format!("unknown worker {}", fix.worker)}),
+                );
             } else if let Err(e) = fix.check(now) {
                 errors.push(json!({"index": index, "reason": e.0}));
             }
@@ -97,7 +106,11 @@ pub async fn report(state: &AppState, mut fixes: Vec<Fix>, judge: Judge) -> Resu
         return Err(ApiError::new(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
             "invalid-position",
-            format!("{} of {} positions refused, nothing stored; first: {first}", errors.len(), fixes.len()),
+            format!(
+                "{} of {} positions refused, nothing stored; first: {first}",
+                errors.len(),
+                fixes.len()
+            ),
         )
         .with("errors", errors));
     }
@@ -116,11 +129,21 @@ pub async fn report(state: &AppState, mut fixes: Vec<Fix>, judge: Judge) -> Resu
                 }
                 last.insert(fix.worker, (fix.lat, fix.lon, fix.at));
                 if !fix.is_flagged() {
-                    latest.insert(fix.worker, Position { lat: fix.lat, lon: fix.lon, at: fix.at });
+                    latest.insert(
+                        fix.worker,
+                        Position {
+                            lat: fix.lat,
+                            lon: fix.lon,
+                            at: fix.at,
+                        },
+                    );
                 }
             }
             if fix.is_flagged() {
-                flagged.push(FlaggedFix { index, flags: fix.flags.clone() });
+                flagged.push(FlaggedFix {
+                    index,
+                    flags: fix.flags.clone(),
+                });
             }
         }
     }
@@ -149,7 +172,11 @@ pub async fn report(state: &AppState, mut fixes: Vec<Fix>, judge: Judge) -> Resu
     let accepted = fixes.len();
     tracker
         .writer(state)
-        .send(Pending { fixes, received_at: now, done })
+        .send(Pending {
+            fixes,
+            received_at: now,
+            done,
+        })
         .await
         .map_err(|_| unavailable("the positions writer has stopped"))?;
     match stored.await {
@@ -191,13 +218,22 @@ async fn write(state: AppState, mut rx: mpsc::Receiver<Pending>) {
             count += more.fixes.len();
             batch.push(more);
         }
-        let received_at = batch.iter().map(|p| p.received_at).max().unwrap_or_else(|| state.now());
+        let received_at = batch
+            .iter()
+            .map(|p| p.received_at)
+            .max()
+            .unwrap_or_else(|| state.now());
         let fixes: Vec<Fix> = batch.iter().flat_map(|p| p.fixes.iter().cloned()).collect();
-        let result = state.store().insert_fixes(&fixes, received_at).await.map_err(|e| {
-            tracing::error!(error = %e, count, "storing positions");
-            "the store refused the write".to_owned()
-        });
-        metrics::histogram!("gridwatch_position_commit_size").record(f64::from(u32::try_from(count).unwrap_or(u32::MAX)));
+        let result = state
+            .store()
+            .insert_fixes(&fixes, received_at)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, count, "storing positions");
+                "the store refused the write".to_owned()
+            });
+        metrics::histogram!("gridwatch_position_commit_size")
+            .record(f64::from(u32::try_from(count).unwrap_or(u32::MAX)));
         for pending in batch {
             let _ = pending.done.send(result.clone());
         }

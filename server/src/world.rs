@@ -20,13 +20,13 @@ use rstar::primitives::{GeomWithData, Rectangle};
 use rustc_hash::FxHashMap;
 
 use crate::domain::{
-    BaseArea, BaseLine, Building, BuildingId, Case, Category, Department, Grid, GridId, IncidentId, Region, RegionId, RegionLevel, Worker,
-    WorkerId,
+    BaseArea, BaseLine, Building, BuildingId, Case, Category, Department, Grid, GridId, IncidentId,
+    Region, RegionId, RegionLevel, Worker, WorkerId,
 };
 use crate::store::Snapshot;
 
 pub use cameras::{CameraCoverage, PlacedCamera};
-pub use locate::{Location, LocateError};
+pub use locate::{LocateError, Location};
 pub use scope::Visibility;
 
 /// The cell resolution used before any city is imported.
@@ -121,7 +121,10 @@ pub struct World {
 type OpenCase = GeomWithData<[f64; 2], IncidentId>;
 
 fn open_case(case: &Case) -> Option<OpenCase> {
-    case.state.status.is_open().then(|| GeomWithData::new([case.place.lon, case.place.lat], case.id()))
+    case.state
+        .status
+        .is_open()
+        .then(|| GeomWithData::new([case.place.lon, case.place.lat], case.id()))
 }
 
 impl Default for World {
@@ -140,9 +143,21 @@ impl World {
             grids: snapshot.grids.into_iter().map(|g| (g.id, g)).collect(),
             buildings: snapshot.buildings.into_iter().map(|b| (b.id, b)).collect(),
             workers: snapshot.workers.into_iter().map(|w| (w.id, w)).collect(),
-            categories: snapshot.categories.into_iter().map(|c| (c.code.clone(), c)).collect(),
-            departments: snapshot.departments.into_iter().map(|d| (d.code.clone(), d)).collect(),
-            incidents: snapshot.incidents.into_iter().map(|c| (c.id(), c)).collect(),
+            categories: snapshot
+                .categories
+                .into_iter()
+                .map(|c| (c.code.clone(), c))
+                .collect(),
+            departments: snapshot
+                .departments
+                .into_iter()
+                .map(|d| (d.code.clone(), d))
+                .collect(),
+            incidents: snapshot
+                .incidents
+                .into_iter()
+                .map(|c| (c.id(), c))
+                .collect(),
             positions: FxHashMap::default(),
             grid_shapes: FxHashMap::default(),
             grid_boxes: RTree::new(),
@@ -157,15 +172,24 @@ impl World {
             base_map: basemap::BaseMap::new(snapshot.base_lines, snapshot.base_areas),
             open_cases: RTree::new(),
             open_by_grid: FxHashMap::default(),
-            cameras: cameras::CameraIndex::build(snapshot.cameras, snapshot.resolution.unwrap_or(DEFAULT_RESOLUTION)),
+            cameras: cameras::CameraIndex::build(
+                snapshot.cameras,
+                snapshot.resolution.unwrap_or(DEFAULT_RESOLUTION),
+            ),
             last_seq: snapshot.last_seq,
         };
-        world.open_cases = RTree::bulk_load(world.incidents.values().filter_map(open_case).collect());
-        for case in world.incidents.values().filter(|c| c.state.status.is_open()) {
+        world.open_cases =
+            RTree::bulk_load(world.incidents.values().filter_map(open_case).collect());
+        for case in world
+            .incidents
+            .values()
+            .filter(|c| c.state.status.is_open())
+        {
             *world.open_by_grid.entry(case.place.grid).or_default() += 1;
         }
         world.reindex_grids();
-        world.building_boxes = RTree::bulk_load(world.buildings.values().filter_map(building_box).collect());
+        world.building_boxes =
+            RTree::bulk_load(world.buildings.values().filter_map(building_box).collect());
         world
     }
 
@@ -174,7 +198,8 @@ impl World {
         self.cell_grid.clear();
         let cells: usize = self.grids.values().map(|g| g.cells.len()).sum();
         self.cell_grid.reserve(cells);
-        self.plane = locate::Plane::around(self.grids.values().flat_map(|g| g.cells.iter().copied()));
+        self.plane =
+            locate::Plane::around(self.grids.values().flat_map(|g| g.cells.iter().copied()));
         for grid in self.grids.values() {
             let index = u32::try_from(self.links.len()).expect("fewer than 2^32 grids");
             self.links.push(self.links_of(grid));
@@ -183,7 +208,8 @@ impl World {
             }
         }
         self.index_edges();
-        self.raster = raster::CellRaster::build(self.plane, self.cell_grid.iter().map(|(&c, &i)| (c, i)));
+        self.raster =
+            raster::CellRaster::build(self.plane, self.cell_grid.iter().map(|(&c, &i)| (c, i)));
         self.index_grid_shapes();
     }
 
@@ -192,10 +218,16 @@ impl World {
         self.grid_shapes.clear();
         let mut boxes = Vec::with_capacity(self.grids.len());
         for grid in self.grids.values() {
-            let Some(bbox) = grid.boundary.bounding_rect() else { continue };
+            let Some(bbox) = grid.boundary.bounding_rect() else {
+                continue;
+            };
             let projected = ProjectedPolygons::from_degrees(&grid.boundary).ok();
-            boxes.push(GridBox::new(Rectangle::from_corners([bbox.min().x, bbox.min().y], [bbox.max().x, bbox.max().y]), grid.id));
-            self.grid_shapes.insert(grid.id, GridShape { bbox, projected });
+            boxes.push(GridBox::new(
+                Rectangle::from_corners([bbox.min().x, bbox.min().y], [bbox.max().x, bbox.max().y]),
+                grid.id,
+            ));
+            self.grid_shapes
+                .insert(grid.id, GridShape { bbox, projected });
         }
         self.grid_boxes = RTree::bulk_load(boxes);
     }
@@ -206,16 +238,22 @@ impl World {
         self.edge_hexagons.clear();
         self.edge_radius_m = 0.0;
         for (&cell, &index) in &self.cell_grid {
-            let on_edge = cell.grid_disk::<Vec<_>>(1).iter().any(|n| !self.cell_grid.contains_key(n));
+            let on_edge = cell
+                .grid_disk::<Vec<_>>(1)
+                .iter()
+                .any(|n| !self.cell_grid.contains_key(n));
             if !on_edge {
                 continue;
             }
             let centre = self.plane.project(LatLng::from(cell));
             let hexagon = self.plane.cell_polygon(cell);
             for v in &hexagon.exterior().0 {
-                self.edge_radius_m = self.edge_radius_m.max((v.x - centre[0]).hypot(v.y - centre[1]));
+                self.edge_radius_m = self
+                    .edge_radius_m
+                    .max((v.x - centre[0]).hypot(v.y - centre[1]));
             }
-            let hexagon_index = u32::try_from(self.edge_hexagons.len()).expect("fewer than 2^32 edge cells");
+            let hexagon_index =
+                u32::try_from(self.edge_hexagons.len()).expect("fewer than 2^32 edge cells");
             self.edge_hexagons.push(hexagon);
             points.push(EdgePoint::new(centre, (index, hexagon_index)));
         }
@@ -223,10 +261,17 @@ impl World {
     }
 
     fn links_of(&self, grid: &Grid) -> GridLinks {
-        let mut links = GridLinks { grid: grid.id, community: grid.community, street: None, district: None };
+        let mut links = GridLinks {
+            grid: grid.id,
+            community: grid.community,
+            street: None,
+            district: None,
+        };
         let mut next = self.regions.get(&grid.community).and_then(|r| r.parent);
         while let Some(id) = next {
-            let Some(region) = self.regions.get(&id) else { break };
+            let Some(region) = self.regions.get(&id) else {
+                break;
+            };
             match region.level {
                 RegionLevel::Street => links.street = Some(id),
                 RegionLevel::District => links.district = Some(id),
@@ -282,9 +327,15 @@ impl World {
     #[must_use]
     pub fn grids_in_bbox(&self, bbox: [f64; 4]) -> Vec<(&Grid, &GridShape)> {
         let envelope = rstar::AABB::from_corners([bbox[0], bbox[1]], [bbox[2], bbox[3]]);
-        let mut ids: Vec<GridId> = self.grid_boxes.locate_in_envelope_intersecting(&envelope).map(|b| b.data).collect();
+        let mut ids: Vec<GridId> = self
+            .grid_boxes
+            .locate_in_envelope_intersecting(&envelope)
+            .map(|b| b.data)
+            .collect();
         ids.sort_unstable();
-        ids.into_iter().filter_map(|id| Some((self.grids.get(&id)?, self.grid_shapes.get(&id)?))).collect()
+        ids.into_iter()
+            .filter_map(|id| Some((self.grids.get(&id)?, self.grid_shapes.get(&id)?)))
+            .collect()
     }
 
     /// The hierarchy above a grid.
@@ -297,7 +348,9 @@ impl World {
     /// The grid that owns `cell`, if any.
     #[must_use]
     pub fn grid_of_cell(&self, cell: CellIndex) -> Option<GridId> {
-        self.cell_grid.get(&cell).map(|&i| self.links[i as usize].grid)
+        self.cell_grid
+            .get(&cell)
+            .map(|&i| self.links[i as usize].grid)
     }
 
     pub fn buildings(&self) -> impl Iterator<Item = &Building> {
@@ -338,7 +391,9 @@ impl World {
 
     #[must_use]
     pub fn worker_by_device(&self, device_id: &str) -> Option<&Worker> {
-        self.workers.values().find(|w| w.device_id.as_deref() == Some(device_id))
+        self.workers
+            .values()
+            .find(|w| w.device_id.as_deref() == Some(device_id))
     }
 
     pub fn categories(&self) -> impl Iterator<Item = &Category> {
@@ -387,7 +442,9 @@ impl World {
     /// Open cases whose point lies in `bbox` (`[min_lon, min_lat, max_lon, max_lat]`, degrees).
     pub fn open_incidents_in_bbox(&self, bbox: [f64; 4]) -> impl Iterator<Item = &Case> {
         let envelope = rstar::AABB::from_corners([bbox[0], bbox[1]], [bbox[2], bbox[3]]);
-        self.open_cases.locate_in_envelope(&envelope).filter_map(|c| self.incidents.get(&c.data))
+        self.open_cases
+            .locate_in_envelope(&envelope)
+            .filter_map(|c| self.incidents.get(&c.data))
     }
 
     /// How many open cases the grid has.

@@ -46,7 +46,14 @@ fn level(state: &AppState, id: IncidentId) -> EscalationLevel {
 
 fn escalations(state: &AppState, id: IncidentId) -> Vec<(DateTime<Utc>, serde_json::Value)> {
     let world = state.world();
-    world.incident(id).unwrap().history.iter().filter(|e| e.action == "escalate").map(|e| (e.at, e.detail.clone().unwrap())).collect()
+    world
+        .incident(id)
+        .unwrap()
+        .history
+        .iter()
+        .filter(|e| e.action == "escalate")
+        .map(|e| (e.at, e.detail.clone().unwrap()))
+        .collect()
 }
 
 /// Sleeps (in paused tokio time) until the state's clock reads `at`.
@@ -57,23 +64,36 @@ async fn sleep_until(state: &AppState, at: DateTime<Utc>) {
 
 #[test]
 fn overdue_cases_escalate_one_level_at_each_deadline() {
-    let database = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let database = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
     let store = database.block_on(async {
         let store: Arc<dyn Store> = gridwatch::store::open("sqlite::memory:").await.unwrap();
         let city = gridwatch_geodata::synthetic_city(gridwatch_geodata::Preset::Dongjie, 1);
-        gridwatch::city::import(&store, &city, h3o::Resolution::Twelve).await.unwrap();
+        gridwatch::city::import(&store, &city, h3o::Resolution::Twelve)
+            .await
+            .unwrap();
         gridwatch::city::seed_demo_workers(&store).await.unwrap();
         store
     });
     let store: Arc<dyn Store> = Arc::new(remote::Remote::new(store, database.handle().clone()));
-    let server = tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap();
+    let server = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
     server.block_on(escalate_twice(store));
 }
 
 async fn escalate_twice(store: Arc<dyn Store>) {
     // Monday 2026-11-23, 09:00 in Beijing.
     let created = utc(2026, 11, 23, 1, 0);
-    let options = Options { clock: Clock::tokio(created), ..Options::default() };
+    let options = Options {
+        clock: Clock::tokio(created),
+        ..Options::default()
+    };
     let state = AppState::load_with(store, options).await.unwrap();
     let (lat, lon) = {
         let world = state.world();
@@ -89,8 +109,12 @@ async fn escalate_twice(store: Arc<dyn Store>) {
         description: "占道经营 street stall blocking the pavement".into(),
         source: Source::Patrol,
     };
-    let late = cases::register(&state, SYSTEM, None, report()).await.unwrap();
-    let done = cases::register(&state, SYSTEM, None, report()).await.unwrap();
+    let late = cases::register(&state, SYSTEM, None, report())
+        .await
+        .unwrap();
+    let done = cases::register(&state, SYSTEM, None, report())
+        .await
+        .unwrap();
     assert_eq!(late.created_at, created);
 
     // Mon 09:00 + 8 working hours: 3 h to lunch, 4 h after it, 1 h on Tuesday from 08:30 → Tue 09:30.
@@ -104,15 +128,30 @@ async fn escalate_twice(store: Arc<dyn Store>) {
 
     // The second case is handled and closed in time.
     let handler = late.state.assignee.unwrap();
-    let worker = Actor { worker: Some(handler), role: Role::Worker };
-    let commander = Actor { worker: None, role: Role::Commander };
+    let worker = Actor {
+        worker: Some(handler),
+        role: Role::Worker,
+    };
+    let commander = Actor {
+        worker: None,
+        role: Role::Commander,
+    };
     for (actor, action) in [
         (worker, Action::Accept),
         (worker, Action::Start),
         (worker, Action::Resolve { note: None }),
         (commander, Action::Verify { passed: true }),
     ] {
-        actions::act(&state, actor, None, done.id(), action, actions::Extra::default()).await.unwrap();
+        actions::act(
+            &state,
+            actor,
+            None,
+            done.id(),
+            action,
+            actions::Extra::default(),
+        )
+        .await
+        .unwrap();
     }
 
     tokio::spawn(gridwatch::cases::escalation::run(state.clone()));
@@ -125,29 +164,54 @@ async fn escalate_twice(store: Arc<dyn Store>) {
 
     // Past the deadline: one level up, with a supervision notice, and the next deadline set.
     sleep_until(&state, d1 + chrono::Duration::minutes(1)).await;
-    settle(&state, |s| level(s, late.id()) == EscalationLevel::Community).await;
+    settle(&state, |s| {
+        level(s, late.id()) == EscalationLevel::Community
+    })
+    .await;
     let first = escalations(&state, late.id());
     assert_eq!(first.len(), 1);
-    assert!(first[0].0 >= d1 && first[0].0 <= d1 + chrono::Duration::minutes(1), "escalated at {}", first[0].0);
+    assert!(
+        first[0].0 >= d1 && first[0].0 <= d1 + chrono::Duration::minutes(1),
+        "escalated at {}",
+        first[0].0
+    );
     assert_eq!(first[0].1["automatic"], true);
     assert_eq!(first[0].1["notice"], true);
     assert_eq!(first[0].1["level"], "community");
-    assert_eq!(state.world().incident(late.id()).unwrap().escalate_at, Some(d2));
+    assert_eq!(
+        state.world().incident(late.id()).unwrap().escalate_at,
+        Some(d2)
+    );
 
     // Past the next deadline: one more level, and only one.
     sleep_until(&state, d2 + chrono::Duration::minutes(1)).await;
     settle(&state, |s| level(s, late.id()) == EscalationLevel::Street).await;
     let both = escalations(&state, late.id());
     assert_eq!(both.len(), 2);
-    assert!(both[1].0 >= d2 && both[1].0 <= d2 + chrono::Duration::minutes(1), "escalated at {}", both[1].0);
+    assert!(
+        both[1].0 >= d2 && both[1].0 <= d2 + chrono::Duration::minutes(1),
+        "escalated at {}",
+        both[1].0
+    );
     assert_eq!(both[1].1["level"], "street");
     let case = state.world().incident(late.id()).unwrap().clone();
     assert_eq!(case.escalate_at, Some(d3));
-    assert_eq!(case.state.status, Status::Dispatched, "escalation does not change the status");
-    assert_eq!(case.state.deadline, Some(d1), "nor the deadline the case is judged by");
+    assert_eq!(
+        case.state.status,
+        Status::Dispatched,
+        "escalation does not change the status"
+    );
+    assert_eq!(
+        case.state.deadline,
+        Some(d1),
+        "nor the deadline the case is judged by"
+    );
 
     // The closed case was never chased.
     let closed = state.world().incident(done.id()).unwrap().clone();
-    assert_eq!((closed.state.status, closed.state.level), (Status::Closed, EscalationLevel::Grid));
+    assert_eq!(
+        (closed.state.status, closed.state.level),
+        (Status::Closed, EscalationLevel::Grid)
+    );
     assert!(escalations(&state, done.id()).is_empty());
 }

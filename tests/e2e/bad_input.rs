@@ -8,8 +8,18 @@ use crate::harness::{Flavor, Server, TestStore, assert_problem};
 /// What "nothing changed" compares: the event sequence and every list's size.
 async fn fingerprint(server: &Server) -> Vec<Value> {
     let mut out = vec![server.get("/health").await.1["last_seq"].clone()];
-    for path in ["/api/regions", "/api/grids", "/api/buildings?limit=100000", "/api/workers"] {
-        out.push(json!(server.get(path).await.1["features"].as_array().unwrap().len()));
+    for path in [
+        "/api/regions",
+        "/api/grids",
+        "/api/buildings?limit=100000",
+        "/api/workers",
+    ] {
+        out.push(json!(
+            server.get(path).await.1["features"]
+                .as_array()
+                .unwrap()
+                .len()
+        ));
     }
     out
 }
@@ -33,7 +43,9 @@ async fn bad_input_is_refused_and_changes_nothing_on_postgis() {
 }
 
 async fn refused_and_unchanged(flavor: Flavor) {
-    let Some(store) = TestStore::new(flavor).await else { return };
+    let Some(store) = TestStore::new(flavor).await else {
+        return;
+    };
     let server = Server::demo(&store);
     let before = fingerprint(&server).await;
 
@@ -49,23 +61,78 @@ async fn refused_and_unchanged(flavor: Flavor) {
     let community_code = community["properties"]["code"].as_str().unwrap().to_owned();
 
     // Locate.
-    for q in ["lat=NaN&lon=113.1", "lat=91&lon=113.1", "lat=36.2&lon=180.5", "lat=36.2&lon=-inf", "lat=abc&lon=1", "lat=36.2"] {
+    for q in [
+        "lat=NaN&lon=113.1",
+        "lat=91&lon=113.1",
+        "lat=36.2&lon=180.5",
+        "lat=36.2&lon=-inf",
+        "lat=abc&lon=1",
+        "lat=36.2",
+    ] {
         let got = server.get(&format!("/api/locate?{q}")).await;
         assert!(got.0 == 400, "{q}: {got:?}");
-        assert!(got.1["type"].as_str().unwrap().starts_with("/problems/"), "{q}");
+        assert!(
+            got.1["type"].as_str().unwrap().starts_with("/problems/"),
+            "{q}"
+        );
     }
-    assert_problem(&server.send_raw(Method::POST, "/api/locate", b"[[113.1, 36.2]".to_vec()).await.into_pair(), 400, "malformed-json");
-    assert_problem(&server.send(Method::POST, "/api/locate", &json!([["a", "b"]])).await, 422, "invalid-input");
-    assert_problem(&server.send(Method::POST, "/api/locate", &json!([[200.0, 36.2]])).await, 400, "invalid-coordinate");
-    assert_problem(&server.send(Method::POST, "/api/locate", &json!({"points": [[113.1, 95.0]]})).await, 400, "invalid-coordinate");
+    assert_problem(
+        &server
+            .send_raw(Method::POST, "/api/locate", b"[[113.1, 36.2]".to_vec())
+            .await
+            .into_pair(),
+        400,
+        "malformed-json",
+    );
+    assert_problem(
+        &server
+            .send(Method::POST, "/api/locate", &json!([["a", "b"]]))
+            .await,
+        422,
+        "invalid-input",
+    );
+    assert_problem(
+        &server
+            .send(Method::POST, "/api/locate", &json!([[200.0, 36.2]]))
+            .await,
+        400,
+        "invalid-coordinate",
+    );
+    assert_problem(
+        &server
+            .send(
+                Method::POST,
+                "/api/locate",
+                &json!({"points": [[113.1, 95.0]]}),
+            )
+            .await,
+        400,
+        "invalid-coordinate",
+    );
     let too_many: Vec<[f64; 2]> = vec![[113.1, 36.2]; 100_001];
-    assert_problem(&server.send(Method::POST, "/api/locate", &json!(too_many)).await, 422, "too-many-points");
+    assert_problem(
+        &server
+            .send(Method::POST, "/api/locate", &json!(too_many))
+            .await,
+        422,
+        "too-many-points",
+    );
     let huge = format!("[{}[1,1]]", "[113.123456789,36.123456789],".repeat(320_000)).into_bytes();
     assert!(huge.len() > 8 * 1024 * 1024);
     let (status, body, content_type) = server.send_raw(Method::POST, "/api/locate", huge).await;
-    assert_eq!((status, body["type"].as_str()), (413, Some("/problems/body-too-large")));
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (413, Some("/problems/body-too-large"))
+    );
     assert_eq!(content_type, "application/problem+json");
-    let no_type = server.http.post(server.url("/api/locate")).bearer_auth(server.token()).body("[]").send().await.unwrap();
+    let no_type = server
+        .http
+        .post(server.url("/api/locate"))
+        .bearer_auth(server.token())
+        .body("[]")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(no_type.status().as_u16(), 415);
 
     // Regions: invalid polygons, wrong properties, unknown parent, a taken code, an oversized body.
@@ -73,25 +140,81 @@ async fn refused_and_unchanged(flavor: Flavor) {
     let bowtie = json!({"type": "Polygon", "coordinates": [[[113.0, 36.0], [113.1, 36.1], [113.1, 36.0], [113.0, 36.1], [113.0, 36.0]]]});
     let unclosed = json!({"type": "Polygon", "coordinates": [[[113.0, 36.0], [113.1, 36.0], [113.1, 36.1], [113.0, 36.1]]]});
     let out_of_range = square(179.95, 36.0, 0.1);
-    for geometry in [&bowtie, &unclosed, &out_of_range, &json!({"type": "Point", "coordinates": [113.0, 36.0]})] {
-        let got = server.send(Method::POST, "/api/regions", &feature(geometry, &good_props)).await;
+    for geometry in [
+        &bowtie,
+        &unclosed,
+        &out_of_range,
+        &json!({"type": "Point", "coordinates": [113.0, 36.0]}),
+    ] {
+        let got = server
+            .send(
+                Method::POST,
+                "/api/regions",
+                &feature(geometry, &good_props),
+            )
+            .await;
         assert_problem(&got, 422, "invalid-geometry");
     }
     let parent = json!(community["properties"]["parent_id"]);
     let fine = square(113.0, 36.0, 0.001);
     for (props, status, slug) in [
-        (json!({"level": "community", "code": "12", "name": "x", "parent_id": parent}), 422, "invalid-input"),
-        (json!({"level": "hamlet", "code": "123456789012", "name": "x", "parent_id": parent}), 422, "invalid-input"),
-        (json!({"level": "community", "code": format!("{}998", &community_code[..9]), "name": "x", "parent_id": 987_654}), 404, "not-found"),
-        (json!({"level": "community", "code": community_code, "name": "x", "parent_id": parent}), 409, "conflict"),
-        (json!({"level": "community", "code": format!("{}997", &community_code[..9]), "name": "", "parent_id": parent}), 422, "invalid-input"),
-        (json!({"level": "community", "code": format!("{}996", &community_code[..9]), "name": "x"}), 422, "invalid-input"),
+        (
+            json!({"level": "community", "code": "12", "name": "x", "parent_id": parent}),
+            422,
+            "invalid-input",
+        ),
+        (
+            json!({"level": "hamlet", "code": "123456789012", "name": "x", "parent_id": parent}),
+            422,
+            "invalid-input",
+        ),
+        (
+            json!({"level": "community", "code": format!("{}998", &community_code[..9]), "name": "x", "parent_id": 987_654}),
+            404,
+            "not-found",
+        ),
+        (
+            json!({"level": "community", "code": community_code, "name": "x", "parent_id": parent}),
+            409,
+            "conflict",
+        ),
+        (
+            json!({"level": "community", "code": format!("{}997", &community_code[..9]), "name": "", "parent_id": parent}),
+            422,
+            "invalid-input",
+        ),
+        (
+            json!({"level": "community", "code": format!("{}996", &community_code[..9]), "name": "x"}),
+            422,
+            "invalid-input",
+        ),
     ] {
-        assert_problem(&server.send(Method::POST, "/api/regions", &feature(&fine, &props)).await, status, slug);
+        assert_problem(
+            &server
+                .send(Method::POST, "/api/regions", &feature(&fine, &props))
+                .await,
+            status,
+            slug,
+        );
     }
-    assert_problem(&server.send(Method::POST, "/api/regions", &json!({"type": "Feature"})).await, 422, "invalid-geometry");
+    assert_problem(
+        &server
+            .send(Method::POST, "/api/regions", &json!({"type": "Feature"}))
+            .await,
+        422,
+        "invalid-geometry",
+    );
     let big_name = "x".repeat(1_100_000);
-    let got = server.send(Method::POST, "/api/regions", &feature(&fine, &json!({"level": "district", "code": "999999", "name": big_name}))).await;
+    let got = server
+        .send(
+            Method::POST,
+            "/api/regions",
+            &feature(
+                &fine,
+                &json!({"level": "district", "code": "999999", "name": big_name}),
+            ),
+        )
+        .await;
     assert_problem(&got, 413, "body-too-large");
 
     // Buildings: bad households, outside every grid, invalid footprint.
@@ -104,59 +227,241 @@ async fn refused_and_unchanged(flavor: Flavor) {
         (json!({"households": "many"}), "invalid-input"),
         (json!({"households": 1.5}), "invalid-input"),
         (json!({"households": 4, "kind": ""}), "invalid-input"),
-        (json!({"households": 4, "name_of_resident": "x"}), "invalid-input"),
+        (
+            json!({"households": 4, "name_of_resident": "x"}),
+            "invalid-input",
+        ),
     ] {
-        assert_problem(&server.send(Method::POST, "/api/buildings", &feature(&inside, &props)).await, 422, slug);
+        assert_problem(
+            &server
+                .send(Method::POST, "/api/buildings", &feature(&inside, &props))
+                .await,
+            422,
+            slug,
+        );
     }
     let far = square(10.0, 10.0, 0.0001);
-    assert_problem(&server.send(Method::POST, "/api/buildings", &feature(&far, &json!({"households": 4}))).await, 422, "outside-grids");
-    assert_problem(&server.send(Method::POST, "/api/buildings", &feature(&bowtie, &json!({"households": 4}))).await, 422, "invalid-geometry");
+    assert_problem(
+        &server
+            .send(
+                Method::POST,
+                "/api/buildings",
+                &feature(&far, &json!({"households": 4})),
+            )
+            .await,
+        422,
+        "outside-grids",
+    );
+    assert_problem(
+        &server
+            .send(
+                Method::POST,
+                "/api/buildings",
+                &feature(&bowtie, &json!({"households": 4})),
+            )
+            .await,
+        422,
+        "invalid-geometry",
+    );
 
     // Workers: wrong types, unknown ids, a second primary, a taken device id.
     for (body, status, slug) in [
         (json!({"kind": "grid_worker"}), 422, "invalid-input"),
-        (json!({"name": "王", "kind": "wizard"}), 422, "invalid-input"),
-        (json!({"name": "  ", "kind": "grid_worker"}), 422, "invalid-input"),
-        (json!({"name": "王", "kind": "grid_worker", "grids": [{"grid_id": 987_654, "responsibility": "backup"}]}), 404, "not-found"),
-        (json!({"name": "王", "kind": "grid_worker", "grids": [{"grid_id": grid_id, "responsibility": "primary"}]}), 409, "conflict"),
-        (json!({"name": "王", "kind": "grid_worker", "grids": [{"grid_id": grid_id, "responsibility": "backup"}, {"grid_id": grid_id, "responsibility": "backup"}]}), 422, "invalid-input"),
-        (json!({"name": "王", "kind": "grid_worker", "device_id": taken_device}), 409, "conflict"),
-        (json!({"name": "王", "kind": "grid_worker", "id_number": "110101199001011234"}), 422, "invalid-input"),
+        (
+            json!({"name": "王", "kind": "wizard"}),
+            422,
+            "invalid-input",
+        ),
+        (
+            json!({"name": "  ", "kind": "grid_worker"}),
+            422,
+            "invalid-input",
+        ),
+        (
+            json!({"name": "王", "kind": "grid_worker", "grids": [{"grid_id": 987_654, "responsibility": "backup"}]}),
+            404,
+            "not-found",
+        ),
+        (
+            json!({"name": "王", "kind": "grid_worker", "grids": [{"grid_id": grid_id, "responsibility": "primary"}]}),
+            409,
+            "conflict",
+        ),
+        (
+            json!({"name": "王", "kind": "grid_worker", "grids": [{"grid_id": grid_id, "responsibility": "backup"}, {"grid_id": grid_id, "responsibility": "backup"}]}),
+            422,
+            "invalid-input",
+        ),
+        (
+            json!({"name": "王", "kind": "grid_worker", "device_id": taken_device}),
+            409,
+            "conflict",
+        ),
+        (
+            json!({"name": "王", "kind": "grid_worker", "id_number": "110101199001011234"}),
+            422,
+            "invalid-input",
+        ),
     ] {
-        assert_problem(&server.send(Method::POST, "/api/workers", &body).await, status, slug);
+        assert_problem(
+            &server.send(Method::POST, "/api/workers", &body).await,
+            status,
+            slug,
+        );
     }
-    assert_problem(&server.send_raw(Method::POST, "/api/workers", b"{\"name\": ".to_vec()).await.into_pair(), 400, "malformed-json");
-    assert_problem(&server.send(Method::PATCH, "/api/workers/987654", &json!({"name": "x"})).await, 404, "not-found");
-    assert_problem(&server.send(Method::PATCH, &format!("/api/workers/{worker_id}"), &json!({"name": 7})).await, 422, "invalid-input");
-    assert_problem(&server.send(Method::PUT, &format!("/api/workers/{worker_id}/duty"), &json!({"duty": "asleep"})).await, 422, "invalid-input");
-    assert_problem(&server.send(Method::PUT, &format!("/api/workers/{worker_id}/grids"), &json!([{"grid_id": 987_654, "responsibility": "primary"}])).await, 404, "not-found");
+    assert_problem(
+        &server
+            .send_raw(Method::POST, "/api/workers", b"{\"name\": ".to_vec())
+            .await
+            .into_pair(),
+        400,
+        "malformed-json",
+    );
+    assert_problem(
+        &server
+            .send(Method::PATCH, "/api/workers/987654", &json!({"name": "x"}))
+            .await,
+        404,
+        "not-found",
+    );
+    assert_problem(
+        &server
+            .send(
+                Method::PATCH,
+                &format!("/api/workers/{worker_id}"),
+                &json!({"name": 7}),
+            )
+            .await,
+        422,
+        "invalid-input",
+    );
+    assert_problem(
+        &server
+            .send(
+                Method::PUT,
+                &format!("/api/workers/{worker_id}/duty"),
+                &json!({"duty": "asleep"}),
+            )
+            .await,
+        422,
+        "invalid-input",
+    );
+    assert_problem(
+        &server
+            .send(
+                Method::PUT,
+                &format!("/api/workers/{worker_id}/grids"),
+                &json!([{"grid_id": 987_654, "responsibility": "primary"}]),
+            )
+            .await,
+        404,
+        "not-found",
+    );
     assert_problem(&server.get("/api/workers/abc").await, 400, "invalid-path");
 
     // Tokens.
-    assert_problem(&server.send(Method::POST, "/api/tokens", &json!({"role": "emperor"})).await, 422, "invalid-input");
-    assert_problem(&server.send(Method::POST, "/api/tokens", &json!({"role": "commander", "scopes": ["grid:987654"]})).await, 404, "not-found");
-    assert_problem(&server.send(Method::POST, "/api/tokens", &json!({"role": "commander", "scopes": ["street"]})).await, 422, "invalid-input");
-    assert_problem(&server.send(Method::POST, "/api/tokens", &json!({"role": "worker"})).await, 422, "invalid-input");
+    assert_problem(
+        &server
+            .send(Method::POST, "/api/tokens", &json!({"role": "emperor"}))
+            .await,
+        422,
+        "invalid-input",
+    );
+    assert_problem(
+        &server
+            .send(
+                Method::POST,
+                "/api/tokens",
+                &json!({"role": "commander", "scopes": ["grid:987654"]}),
+            )
+            .await,
+        404,
+        "not-found",
+    );
+    assert_problem(
+        &server
+            .send(
+                Method::POST,
+                "/api/tokens",
+                &json!({"role": "commander", "scopes": ["street"]}),
+            )
+            .await,
+        422,
+        "invalid-input",
+    );
+    assert_problem(
+        &server
+            .send(Method::POST, "/api/tokens", &json!({"role": "worker"}))
+            .await,
+        422,
+        "invalid-input",
+    );
 
     // Reads with bad parameters, unknown ids and paths.
-    assert_problem(&server.get("/api/grids?bbox=1,2,3").await, 400, "invalid-bbox");
-    assert_problem(&server.get("/api/grids?bbox=0,0,200,1").await, 400, "invalid-bbox");
+    assert_problem(
+        &server.get("/api/grids?bbox=1,2,3").await,
+        400,
+        "invalid-bbox",
+    );
+    assert_problem(
+        &server.get("/api/grids?bbox=0,0,200,1").await,
+        400,
+        "invalid-bbox",
+    );
     assert_problem(&server.get("/api/grids/987654").await, 404, "not-found");
-    assert_problem(&server.get("/api/grids?community=987654").await, 404, "not-found");
-    assert_problem(&server.get("/api/buildings?grid=987654").await, 404, "not-found");
-    assert_problem(&server.get("/api/buildings?limit=0").await, 422, "invalid-input");
-    assert_problem(&server.get("/api/grids?cells=maybe").await, 400, "invalid-query");
+    assert_problem(
+        &server.get("/api/grids?community=987654").await,
+        404,
+        "not-found",
+    );
+    assert_problem(
+        &server.get("/api/buildings?grid=987654").await,
+        404,
+        "not-found",
+    );
+    assert_problem(
+        &server.get("/api/buildings?limit=0").await,
+        422,
+        "invalid-input",
+    );
+    assert_problem(
+        &server.get("/api/grids?cells=maybe").await,
+        400,
+        "invalid-query",
+    );
     assert_problem(&server.get("/api/no-such-thing").await, 404, "no-route");
 
     // No token, a malformed header, an unknown token.
-    let anonymous = server.http.get(server.url("/api/grids")).send().await.unwrap();
+    let anonymous = server
+        .http
+        .get(server.url("/api/grids"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(anonymous.status().as_u16(), 401);
-    assert_eq!(anonymous.headers()["content-type"], "application/problem+json");
-    assert_problem(&server.get_as("gw_0000", "/api/grids").await, 401, "unauthorized");
-    let basic = server.http.get(server.url("/api/grids")).header("authorization", "Basic abc").send().await.unwrap();
+    assert_eq!(
+        anonymous.headers()["content-type"],
+        "application/problem+json"
+    );
+    assert_problem(
+        &server.get_as("gw_0000", "/api/grids").await,
+        401,
+        "unauthorized",
+    );
+    let basic = server
+        .http
+        .get(server.url("/api/grids"))
+        .header("authorization", "Basic abc")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(basic.status().as_u16(), 401);
 
-    assert_eq!(fingerprint(&server).await, before, "a refused request changed something");
+    assert_eq!(
+        fingerprint(&server).await,
+        before,
+        "a refused request changed something"
+    );
     drop(server);
     store.finish().await;
 }

@@ -37,8 +37,13 @@ pub async fn grid_place(server: &Server, n: usize, cell: usize) -> GridPlace {
 
 /// Mints a token with the admin token; `worker` may be null.
 pub async fn token(server: &Server, role: &str, worker: Option<i64>) -> String {
-    let (status, minted) =
-        server.send(Method::POST, "/api/tokens", &json!({"role": role, "worker_id": worker, "label": role})).await;
+    let (status, minted) = server
+        .send(
+            Method::POST,
+            "/api/tokens",
+            &json!({"role": role, "worker_id": worker, "label": role}),
+        )
+        .await;
     assert_eq!(status, 201, "{minted}");
     minted["token"].as_str().unwrap().to_owned()
 }
@@ -47,7 +52,9 @@ pub async fn token(server: &Server, role: &str, worker: Option<i64>) -> String {
 pub async fn report(server: &Server, token: &str, lat: f64, lon: f64, category: &str) -> Value {
     let body = json!({"lat": lat, "lon": lon, "category": category, "priority": "normal",
         "description": "路灯不亮 street light out", "source": "hotline"});
-    let (status, case) = server.send_as(token, Method::POST, "/api/incidents", &body).await;
+    let (status, case) = server
+        .send_as(token, Method::POST, "/api/incidents", &body)
+        .await;
     assert_eq!(status, 201, "{case}");
     assert_eq!(case["type"], "Feature");
     case["properties"].clone()
@@ -55,9 +62,19 @@ pub async fn report(server: &Server, token: &str, lat: f64, lon: f64, category: 
 
 /// Posts an action; returns the status and the body (the case's properties on success).
 pub async fn act(server: &Server, token: &str, id: i64, action: &Value) -> (u16, Value) {
-    let (status, body) =
-        server.send_as(token, Method::POST, &format!("/api/incidents/{id}/actions"), action).await;
-    if status == 200 { (status, body["properties"].clone()) } else { (status, body) }
+    let (status, body) = server
+        .send_as(
+            token,
+            Method::POST,
+            &format!("/api/incidents/{id}/actions"),
+            action,
+        )
+        .await;
+    if status == 200 {
+        (status, body["properties"].clone())
+    } else {
+        (status, body)
+    }
 }
 
 /// Posts an action that must succeed and returns the case's properties.
@@ -76,7 +93,12 @@ pub async fn case(server: &Server, id: i64) -> Value {
 
 /// The actions of a case's history, in order.
 pub fn actions(case: &Value) -> Vec<String> {
-    case["history"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect()
+    case["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// The event sequence number the server has reached.

@@ -33,12 +33,19 @@ async fn acknowledged_positions_survive_sigkill_on_postgis() {
 type Key = (i64, i64);
 
 async fn acknowledged_positions_survive_sigkill(flavor: Flavor) {
-    let Some(store) = TestStore::new(flavor).await else { return };
+    let Some(store) = TestStore::new(flavor).await else {
+        return;
+    };
     let mut server = Server::demo(&store);
     let admin = server.token().to_owned();
     let (_, workers) = server.get("/api/workers").await;
-    let workers: Vec<i64> =
-        workers["features"].as_array().unwrap().iter().take(SENDERS).map(|w| w["properties"]["id"].as_i64().unwrap()).collect();
+    let workers: Vec<i64> = workers["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(SENDERS)
+        .map(|w| w["properties"]["id"].as_i64().unwrap())
+        .collect();
     // Start an hour ago, a second a fix, a meter a fix: plausible walking, all in the past.
     let start = (Utc::now() - TimeDelta::hours(1)).trunc_subsecs(0);
     let stop = Arc::new(AtomicBool::new(false));
@@ -47,7 +54,11 @@ async fn acknowledged_positions_survive_sigkill(flavor: Flavor) {
     let mut tasks = Vec::new();
     for (n, &worker) in workers.iter().enumerate() {
         let (base, token) = (server.base.clone(), admin.clone());
-        let (stop, acks, acknowledged) = (Arc::clone(&stop), Arc::clone(&acks), Arc::clone(&acknowledged));
+        let (stop, acks, acknowledged) = (
+            Arc::clone(&stop),
+            Arc::clone(&acks),
+            Arc::clone(&acknowledged),
+        );
         tasks.push(tokio::spawn(async move {
             let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
             let mut second = 0_i64;
@@ -78,7 +89,10 @@ async fn acknowledged_positions_survive_sigkill(flavor: Flavor) {
     }
     let mut waited = Duration::ZERO;
     while acks.load(Ordering::Relaxed) < ACKS_BEFORE_KILL {
-        assert!(waited < Duration::from_mins(1), "the stream did not get going");
+        assert!(
+            waited < Duration::from_mins(1),
+            "the stream did not get going"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
         waited += Duration::from_millis(5);
     }
@@ -95,7 +109,10 @@ async fn acknowledged_positions_survive_sigkill(flavor: Flavor) {
     let mut stored: BTreeSet<Key> = BTreeSet::new();
     let from = (start - TimeDelta::seconds(1)).to_rfc3339();
     for worker in &workers {
-        let path = format!("/api/workers/{worker}/track?from={}&limit=100000", urlencode(&from));
+        let path = format!(
+            "/api/workers/{worker}/track?from={}&limit=100000",
+            urlencode(&from)
+        );
         let (status, track) = server.get(&path).await;
         assert_eq!(status, 200, "{track}");
         for f in track["features"].as_array().unwrap() {
@@ -104,7 +121,12 @@ async fn acknowledged_positions_survive_sigkill(flavor: Flavor) {
         }
     }
     let lost: Vec<&Key> = acknowledged.difference(&stored).collect();
-    assert!(lost.is_empty(), "{} acknowledged fixes lost in the crash, e.g. {:?}", lost.len(), &lost[..lost.len().min(5)]);
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged fixes lost in the crash, e.g. {:?}",
+        lost.len(),
+        &lost[..lost.len().min(5)]
+    );
     drop(server);
     store.finish().await;
 }

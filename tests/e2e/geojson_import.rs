@@ -24,7 +24,12 @@ fn city(building_geometry: impl Fn(usize) -> Value) -> Value {
 fn building(i: usize) -> Value {
     #[allow(clippy::cast_precision_loss)]
     let (col, row) = ((i % 4) as f64, (i / 4) as f64);
-    rect(113.0003 + col * 0.0006, 36.0004 + row * 0.0008, 0.0002, 0.0002)
+    rect(
+        113.0003 + col * 0.0006,
+        36.0004 + row * 0.0008,
+        0.0002,
+        0.0002,
+    )
 }
 
 #[tokio::test]
@@ -35,22 +40,39 @@ async fn a_geojson_city_imports_and_a_bad_one_changes_nothing() {
     // A building whose footprint crosses itself: the whole file is refused, nothing is stored.
     let bad = dir.path().join("bad.geojson");
     let bowtie = json!({"type": "Polygon", "coordinates": [[[113.001, 36.001], [113.0012, 36.0012], [113.0012, 36.001], [113.001, 36.0012], [113.001, 36.001]]]});
-    std::fs::write(&bad, city(|i| if i == 5 { bowtie.clone() } else { building(i) }).to_string()).unwrap();
+    std::fs::write(
+        &bad,
+        city(|i| if i == 5 { bowtie.clone() } else { building(i) }).to_string(),
+    )
+    .unwrap();
     let out = store.cli(&["import", "geojson", bad.to_str().unwrap()]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("feature 8"), "the error names the failing feature: {stderr}");
+    assert!(
+        stderr.contains("feature 8"),
+        "the error names the failing feature: {stderr}"
+    );
 
     let good = dir.path().join("good.geojson");
     std::fs::write(&good, city(building).to_string()).unwrap();
     let out = store.cli(&["import", "geojson", good.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let token = String::from_utf8(store.cli(&["token", "create", "--role", "admin"]).stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token =
+        String::from_utf8(store.cli(&["token", "create", "--role", "admin"]).stdout).unwrap();
     let mut server = Server::start(&["serve"], &store);
     server.admin = Some(token.trim().to_owned());
 
     let (_, regions) = server.get("/api/regions").await;
-    let mut codes: Vec<_> = regions["features"].as_array().unwrap().iter().map(|r| r["properties"]["code"].as_str().unwrap().to_owned()).collect();
+    let mut codes: Vec<_> = regions["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["properties"]["code"].as_str().unwrap().to_owned())
+        .collect();
     codes.sort();
     assert_eq!(codes, ["140402", "140402003", "140402003005"]);
     let (_, grids) = server.get("/api/grids").await;

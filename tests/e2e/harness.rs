@@ -24,7 +24,10 @@ pub fn ci() -> bool {
 }
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// A fresh PostgreSQL database for one test, dropped by `finish`.
@@ -38,22 +41,42 @@ impl PgDb {
     /// `None` (with a notice) when no PostGIS is configured outside CI; a failure under CI.
     pub async fn create() -> Option<Self> {
         let Ok(admin_url) = std::env::var("GRIDWATCH_TEST_DATABASE_URL") else {
-            assert!(!ci(), "CI=true but GRIDWATCH_TEST_DATABASE_URL is not set: the PostGIS run cannot be skipped");
-            eprintln!("SKIPPED: set GRIDWATCH_TEST_DATABASE_URL=postgres://… to run this test on PostGIS");
+            assert!(
+                !ci(),
+                "CI=true but GRIDWATCH_TEST_DATABASE_URL is not set: the PostGIS run cannot be skipped"
+            );
+            eprintln!(
+                "SKIPPED: set GRIDWATCH_TEST_DATABASE_URL=postgres://… to run this test on PostGIS"
+            );
             return None;
         };
         let name = format!("gw_e2e_{}", rand::random::<u32>());
-        let pool = sqlx::PgPool::connect(&admin_url).await.expect("connect to GRIDWATCH_TEST_DATABASE_URL");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&pool).await.expect("create test database");
+        let pool = sqlx::PgPool::connect(&admin_url)
+            .await
+            .expect("connect to GRIDWATCH_TEST_DATABASE_URL");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&pool)
+            .await
+            .expect("create test database");
         pool.close().await;
         let base = admin_url.split('?').next().unwrap();
         let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
-        Some(Self { admin_url, name, url })
+        Some(Self {
+            admin_url,
+            name,
+            url,
+        })
     }
 
     pub async fn finish(self) {
         let pool = sqlx::PgPool::connect(&self.admin_url).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))).execute(&pool).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        )))
+        .execute(&pool)
+        .await
+        .unwrap();
     }
 }
 
@@ -69,13 +92,20 @@ impl TestStore {
         let dir = tempfile::tempdir().unwrap();
         match flavor {
             Flavor::Sqlite => Some(Self {
-                args: vec!["--data-dir".into(), dir.path().join("data").display().to_string()],
+                args: vec![
+                    "--data-dir".into(),
+                    dir.path().join("data").display().to_string(),
+                ],
                 _dir: dir,
                 pg: None,
             }),
             Flavor::Postgres => {
                 let pg = PgDb::create().await?;
-                Some(Self { args: vec!["--database-url".into(), pg.url.clone()], _dir: dir, pg: Some(pg) })
+                Some(Self {
+                    args: vec!["--database-url".into(), pg.url.clone()],
+                    _dir: dir,
+                    pg: Some(pg),
+                })
             }
         }
     }
@@ -134,17 +164,33 @@ impl Server {
         let mut admin = None;
         let wants_token = args.first() == Some(&"demo");
         while base.is_none() || (wants_token && admin.is_none()) {
-            let line = rx.recv_timeout(START_TIMEOUT).expect("the server did not report its address in time");
+            let line = rx
+                .recv_timeout(START_TIMEOUT)
+                .expect("the server did not report its address in time");
             if let Some(rest) = line.strip_prefix("gridwatch is up at ") {
-                base = Some(rest.split_whitespace().next().unwrap().trim_end_matches('/').to_owned());
+                base = Some(
+                    rest.split_whitespace()
+                        .next()
+                        .unwrap()
+                        .trim_end_matches('/')
+                        .to_owned(),
+                );
             } else if let Some(token) = line.strip_prefix("admin token: ") {
                 admin = Some(token.trim().to_owned());
             }
         }
         // No pooled connections: a request refused before its body was read (413) closes its
         // connection, and a pooled client could pick that dead connection for the next request.
-        let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
-        Self { child, base: base.unwrap(), admin, http }
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap();
+        Self {
+            child,
+            base: base.unwrap(),
+            admin,
+            http,
+        }
     }
 
     pub fn token(&self) -> &str {
@@ -161,7 +207,13 @@ impl Server {
     }
 
     pub async fn get_as(&self, token: &str, path: &str) -> (u16, Value) {
-        let response = self.http.get(self.url(path)).bearer_auth(token).send().await.unwrap();
+        let response = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
         split(response).await
     }
 
@@ -169,8 +221,21 @@ impl Server {
         self.send_as(self.token(), method, path, body).await
     }
 
-    pub async fn send_as(&self, token: &str, method: reqwest::Method, path: &str, body: &Value) -> (u16, Value) {
-        let response = self.http.request(method, self.url(path)).bearer_auth(token).json(body).send().await.unwrap();
+    pub async fn send_as(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+    ) -> (u16, Value) {
+        let response = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
         split(response).await
     }
 
@@ -179,7 +244,12 @@ impl Server {
     /// A body over the limit is refused (413) before the server reads it, and the server then closes the
     /// connection; when that close beats the last bytes of the upload, the client sees a broken pipe
     /// instead of the answer. Such a request is sent again (at most five times) to read the answer.
-    pub async fn send_raw(&self, method: reqwest::Method, path: &str, body: Vec<u8>) -> (u16, Value, String) {
+    pub async fn send_raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Vec<u8>,
+    ) -> (u16, Value, String) {
         let mut attempts = 0;
         let response = loop {
             let sent = self
@@ -222,23 +292,38 @@ impl Drop for Server {
 async fn split(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let bytes = response.bytes().await.unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 /// Asserts a problem+json body with the given status and `type` slug.
 #[track_caller]
 pub fn assert_problem(got: &(u16, Value), status: u16, slug: &str) {
     assert_eq!(got.0, status, "status; body: {}", got.1);
-    assert_eq!(got.1["type"], format!("/problems/{slug}"), "problem type; body: {}", got.1);
+    assert_eq!(
+        got.1["type"],
+        format!("/problems/{slug}"),
+        "problem type; body: {}",
+        got.1
+    );
     assert_eq!(got.1["status"], status, "problem status member");
-    assert!(got.1["detail"].as_str().is_some_and(|d| !d.is_empty()), "problem detail");
+    assert!(
+        got.1["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "problem detail"
+    );
 }
 
 /// The Python interpreter with the reference libraries, or `None` (skip) outside CI.
 pub fn reference_python() -> Option<String> {
     let python = std::env::var("GRIDWATCH_PYTHON").unwrap_or_else(|_| {
         let venv = workspace_root().join(".venv/bin/python");
-        if venv.exists() { venv.display().to_string() } else { "python3".into() }
+        if venv.exists() {
+            venv.display().to_string()
+        } else {
+            "python3".into()
+        }
     });
     let ok = Command::new(&python)
         .args(["-c", "import h3, shapely"])
@@ -247,14 +332,21 @@ pub fn reference_python() -> Option<String> {
     if ok {
         return Some(python);
     }
-    assert!(!ci(), "CI=true but {python} cannot import h3 and shapely (see tests/reference/requirements.txt)");
-    eprintln!("SKIPPED: the reference check needs python with h3 and shapely (pip install -r tests/reference/requirements.txt)");
+    assert!(
+        !ci(),
+        "CI=true but {python} cannot import h3 and shapely (see tests/reference/requirements.txt)"
+    );
+    eprintln!(
+        "SKIPPED: the reference check needs python with h3 and shapely (pip install -r tests/reference/requirements.txt)"
+    );
     None
 }
 
 /// Runs `tests/reference/check_city.py` against a server; panics with its output on failure.
 pub fn check_city(server: &Server, extra: &[&str]) {
-    let Some(python) = reference_python() else { return };
+    let Some(python) = reference_python() else {
+        return;
+    };
     let output = Command::new(python)
         .arg(workspace_root().join("tests/reference/check_city.py"))
         .args([server.base.as_str(), server.token()])
@@ -264,7 +356,10 @@ pub fn check_city(server: &Server, extra: &[&str]) {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     eprintln!("{stdout}{stderr}");
-    assert!(output.status.success(), "reference check failed:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "reference check failed:\n{stdout}\n{stderr}"
+    );
 }
 
 /// The first place two JSON values differ, as a path and both sides (kept short for test output).
@@ -287,13 +382,15 @@ pub fn first_difference(a: &Value, b: &Value) -> Option<String> {
                 }
                 None
             }
-            (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x.iter().zip(y).enumerate().find_map(|(i, (p, q))| {
-                let len = path.len();
-                let _ = write!(path, "[{i}]");
-                let found = walk(p, q, path);
-                path.truncate(len);
-                found
-            }),
+            (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+                x.iter().zip(y).enumerate().find_map(|(i, (p, q))| {
+                    let len = path.len();
+                    let _ = write!(path, "[{i}]");
+                    let found = walk(p, q, path);
+                    path.truncate(len);
+                    found
+                })
+            }
             _ if a == b => None,
             _ => {
                 let short = |v: &Value| v.to_string().chars().take(200).collect::<String>();

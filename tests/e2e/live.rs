@@ -40,7 +40,9 @@ impl Ws {
         socket.set_recv_buffer_size(4096).unwrap();
         let tcp = socket.connect(addr).await.unwrap();
         let url = format!("ws://{addr}/ws?token={token}");
-        let (stream, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(tcp)).await.unwrap();
+        let (stream, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(tcp))
+            .await
+            .unwrap();
         Self(stream)
     }
 
@@ -53,7 +55,9 @@ impl Ws {
     pub async fn next(&mut self) -> Value {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let message = tokio::time::timeout_at(deadline, self.0.next()).await.expect("a message in time");
+            let message = tokio::time::timeout_at(deadline, self.0.next())
+                .await
+                .expect("a message in time");
             match message.expect("the connection is open").unwrap() {
                 Message::Text(text) => return serde_json::from_str(&text).unwrap(),
                 Message::Ping(_) | Message::Pong(_) => {}
@@ -96,27 +100,43 @@ fn summary(messages: &[Value]) -> Vec<(String, i64)> {
     messages
         .iter()
         .filter(|m| m["type"] == "delta")
-        .map(|m| (m["kind"].as_str().unwrap().to_owned(), m["id"].as_i64().unwrap()))
+        .map(|m| {
+            (
+                m["kind"].as_str().unwrap().to_owned(),
+                m["id"].as_i64().unwrap(),
+            )
+        })
         .collect()
 }
 
 /// The workers of the `position` messages. Positions are coalesced and carry no sequence number, so
 /// where they fall among the deltas is not fixed.
 fn positions(messages: &[Value]) -> Vec<i64> {
-    messages.iter().filter(|m| m["type"] == "position").map(|m| m["worker"].as_i64().unwrap()).collect()
+    messages
+        .iter()
+        .filter(|m| m["type"] == "position")
+        .map(|m| m["worker"].as_i64().unwrap())
+        .collect()
 }
 
 /// Reads until the `incident.created` delta of `id`, then until a position of `worker` if none came yet.
 async fn until_with_position(ws: &mut Ws, id: i64, worker: i64) -> Vec<Value> {
     let mut got = ws.until(created(id)).await;
     if positions(&got).is_empty() {
-        got.extend(ws.until(|m| m["type"] == "position" && m["worker"] == worker).await);
+        got.extend(
+            ws.until(|m| m["type"] == "position" && m["worker"] == worker)
+                .await,
+        );
     }
     got
 }
 
 fn seqs(messages: &[Value]) -> Vec<i64> {
-    messages.iter().filter(|m| m["type"] == "delta").map(|m| m["seq"].as_i64().unwrap()).collect()
+    messages
+        .iter()
+        .filter(|m| m["type"] == "delta")
+        .map(|m| m["seq"].as_i64().unwrap())
+        .collect()
 }
 
 fn pair(kind: &str, id: i64) -> (String, i64) {
@@ -129,7 +149,9 @@ fn box_around(p: &GridPlace, d: f64) -> Value {
 }
 
 async fn id_of(server: &Server, token: &str, p: &GridPlace) -> i64 {
-    report(server, token, p.lat, p.lon, "city_appearance").await["id"].as_i64().unwrap()
+    report(server, token, p.lat, p.lon, "city_appearance").await["id"]
+        .as_i64()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -143,14 +165,20 @@ async fn filters_scopes_and_resume_on_postgis() {
 }
 
 async fn filters_scopes_and_resume(flavor: Flavor) {
-    let Some(store) = TestStore::new(flavor).await else { return };
+    let Some(store) = TestStore::new(flavor).await else {
+        return;
+    };
     let server = Server::demo(&store);
     let admin = server.token().to_owned();
     let a = grid_place(&server, 0, 0).await;
     // The worker of grid A answers for some grids; B and C must be none of them, and outside A's box.
     let (_, worker) = server.get(&format!("/api/workers/{}", a.primary)).await;
-    let own: Vec<i64> =
-        worker["properties"]["grids"].as_array().unwrap().iter().map(|d| d["grid_id"].as_i64().unwrap()).collect();
+    let own: Vec<i64> = worker["properties"]["grids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["grid_id"].as_i64().unwrap())
+        .collect();
     let d = 0.0003;
     let mut others = Vec::new();
     for n in 1..40 {
@@ -170,35 +198,77 @@ async fn filters_scopes_and_resume(flavor: Flavor) {
     let worker_b = token(&server, "worker", Some(b.primary)).await;
 
     let mut viewer = Ws::connect(&server, &commander).await;
-    let snapshot = viewer.subscribe(&json!({"bbox": box_around(&a, d), "grids": [c.grid]})).await;
-    assert!(snapshot["incidents"].as_array().unwrap().is_empty(), "a fresh city has no cases: {snapshot}");
+    let snapshot = viewer
+        .subscribe(&json!({"bbox": box_around(&a, d), "grids": [c.grid]}))
+        .await;
+    assert!(
+        snapshot["incidents"].as_array().unwrap().is_empty(),
+        "a fresh city has no cases: {snapshot}"
+    );
     let mut griddy = Ws::connect(&server, &commander).await;
-    griddy.subscribe(&json!({"grids": [b.grid, c.grid], "layers": ["incidents"]})).await;
+    griddy
+        .subscribe(&json!({"grids": [b.grid, c.grid], "layers": ["incidents"]}))
+        .await;
     let mut mine = Ws::connect(&server, &worker).await;
     let scope = mine.subscribe(&json!({})).await;
     // Even asking for the whole world, a worker gets only its grids and its own cases.
     let mut greedy = Ws::connect(&server, &worker).await;
-    greedy.subscribe(&json!({"bbox": [-180.0, -90.0, 180.0, 90.0]})).await;
+    greedy
+        .subscribe(&json!({"bbox": [-180.0, -90.0, 180.0, 90.0]}))
+        .await;
     // Grid B's worker's phone, watching only its own cases (as the worker view does).
     let mut phone_b = Ws::connect(&server, &worker_b).await;
     phone_b.subscribe(&json!({"mine": true})).await;
-    assert!(scope["workers"].as_array().unwrap().iter().all(|w| w["grids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|g| own.contains(&g["grid_id"].as_i64().unwrap()))), "{scope}");
+    assert!(
+        scope["workers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|w| w["grids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|g| own.contains(&g["grid_id"].as_i64().unwrap()))),
+        "{scope}"
+    );
 
     let a1 = id_of(&server, &admin, &a).await;
     let b1 = id_of(&server, &admin, &b).await;
     let b2 = id_of(&server, &admin, &b).await;
-    act_ok(&server, &commander, b2, &json!({"action": "reassign", "to": a.primary})).await;
+    act_ok(
+        &server,
+        &commander,
+        b2,
+        &json!({"action": "reassign", "to": a.primary}),
+    )
+    .await;
     // The worker a case is taken from hears of it, though the case is no longer its own.
-    let got = phone_b.until(|m| m["type"] == "delta" && m["kind"] == "incident.updated" && m["id"] == b2).await;
-    assert_eq!(summary(&got), [pair("incident.created", b1), pair("incident.created", b2), pair("incident.updated", b2)]);
+    let got = phone_b
+        .until(|m| m["type"] == "delta" && m["kind"] == "incident.updated" && m["id"] == b2)
+        .await;
+    assert_eq!(
+        summary(&got),
+        [
+            pair("incident.created", b1),
+            pair("incident.created", b2),
+            pair("incident.updated", b2)
+        ]
+    );
     let reassigned = &got.last().unwrap()["data"];
-    assert_eq!((&reassigned["assignee"], &reassigned["last"]["detail"]["from"]), (&json!(a.primary), &json!(b.primary)));
+    assert_eq!(
+        (
+            &reassigned["assignee"],
+            &reassigned["last"]["detail"]["from"]
+        ),
+        (&json!(a.primary), &json!(b.primary))
+    );
     let (status, _) = server
-        .send_as(&worker, Method::PUT, &format!("/api/workers/{}/position", a.primary), &json!({"lat": a.lat, "lon": a.lon}))
+        .send_as(
+            &worker,
+            Method::PUT,
+            &format!("/api/workers/{}/position", a.primary),
+            &json!({"lat": a.lat, "lon": a.lon}),
+        )
         .await;
     assert_eq!(status, 204);
     let m1 = id_of(&server, &admin, &c).await;
@@ -207,34 +277,59 @@ async fn filters_scopes_and_resume(flavor: Flavor) {
     let got = until_with_position(&mut viewer, a2, a.primary).await;
     assert_eq!(
         summary(&got),
-        [pair("incident.created", a1), pair("incident.created", m1), pair("incident.created", a2)],
+        [
+            pair("incident.created", a1),
+            pair("incident.created", m1),
+            pair("incident.created", a2)
+        ],
         "bbox around A + grid C"
     );
-    assert_eq!(positions(&got), [a.primary], "the worker moved inside the box");
+    assert_eq!(
+        positions(&got),
+        [a.primary],
+        "the worker moved inside the box"
+    );
     let got = griddy.until(created(m1)).await;
     assert_eq!(
         summary(&got),
-        [pair("incident.created", b1), pair("incident.created", b2), pair("incident.updated", b2), pair("incident.created", m1)],
+        [
+            pair("incident.created", b1),
+            pair("incident.created", b2),
+            pair("incident.updated", b2),
+            pair("incident.created", m1)
+        ],
         "grids B and C, incidents only"
     );
-    assert!(positions(&got).is_empty(), "griddy asked for incidents only");
+    assert!(
+        positions(&got).is_empty(),
+        "griddy asked for incidents only"
+    );
     for ws in [&mut mine, &mut greedy] {
         let got = until_with_position(ws, a2, a.primary).await;
         assert_eq!(
             summary(&got),
-            [pair("incident.created", a1), pair("incident.updated", b2), pair("incident.created", a2)],
+            [
+                pair("incident.created", a1),
+                pair("incident.updated", b2),
+                pair("incident.created", a2)
+            ],
             "a worker: its grid, and the case reassigned to it"
         );
         assert_eq!(positions(&got), [a.primary]);
         let seqs = seqs(&got);
-        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "deltas arrive in sequence order: {seqs:?}");
+        assert!(
+            seqs.windows(2).all(|w| w[0] < w[1]),
+            "deltas arrive in sequence order: {seqs:?}"
+        );
     }
 
     // --- Resume: a client that was away gets exactly what a client that stayed got, in order.
     let mut stayed = Ws::connect(&server, &commander).await;
     stayed.subscribe(&json!({"grids": [b.grid]})).await;
     let mut away = Ws::connect(&server, &commander).await;
-    let cursor = away.subscribe(&json!({"grids": [b.grid]})).await["seq"].as_i64().unwrap();
+    let cursor = away.subscribe(&json!({"grids": [b.grid]})).await["seq"]
+        .as_i64()
+        .unwrap();
     drop(away);
     let b3 = id_of(&server, &admin, &b).await;
     let a3 = id_of(&server, &admin, &a).await;
@@ -243,22 +338,42 @@ async fn filters_scopes_and_resume(flavor: Flavor) {
     let live = stayed.until(created(b4)).await;
     assert_eq!(
         summary(&live),
-        [pair("incident.created", b3), pair("incident.updated", b3), pair("incident.created", b4)],
+        [
+            pair("incident.created", b3),
+            pair("incident.updated", b3),
+            pair("incident.created", b4)
+        ],
         "the reference client; {a3} in grid A is not in its filter"
     );
     let mut back = Ws::connect(&server, &commander).await;
-    back.send(&json!({"type": "resume", "seq": cursor, "grids": [b.grid]})).await;
+    back.send(&json!({"type": "resume", "seq": cursor, "grids": [b.grid]}))
+        .await;
     let replay = back.until(|m| m["type"] == "replayed").await;
-    assert_eq!(replay[..replay.len() - 1], live[..], "the replay equals what the live client received");
+    assert_eq!(
+        replay[..replay.len() - 1],
+        live[..],
+        "the replay equals what the live client received"
+    );
     assert_eq!(replay.last().unwrap()["seq"], last_seq(&server).await);
     // And then it is live again.
     let b5 = id_of(&server, &admin, &b).await;
-    assert_eq!(summary(&back.until(created(b5)).await), [pair("incident.created", b5)]);
+    assert_eq!(
+        summary(&back.until(created(b5)).await),
+        [pair("incident.created", b5)]
+    );
     // A resume from before everything, with the filter kept from the last subscription.
     back.send(&json!({"type": "resume", "seq": 0})).await;
     let all = back.until(|m| m["type"] == "replayed").await;
-    let ids: Vec<i64> = summary(&all).into_iter().filter(|(k, _)| k == "incident.created").map(|(_, id)| id).collect();
-    assert_eq!(ids, [b1, b2, b3, b4, b5], "every case ever created in grid B");
+    let ids: Vec<i64> = summary(&all)
+        .into_iter()
+        .filter(|(k, _)| k == "incident.created")
+        .map(|(_, id)| id)
+        .collect();
+    assert_eq!(
+        ids,
+        [b1, b2, b3, b4, b5],
+        "every case ever created in grid B"
+    );
 
     drop(server);
     store.finish().await;
@@ -273,8 +388,21 @@ fn stalled(live: &Value) -> bool {
 
 #[tokio::test]
 async fn a_client_that_stops_reading_delays_no_one_and_stays_bounded() {
-    let Some(store) = TestStore::new(Flavor::Sqlite).await else { return };
-    let server = Server::start(&["demo", "--ws-queue", "16", "--ws-ping-ms", "60000", "--socket-send-buffer", "4096"], &store);
+    let Some(store) = TestStore::new(Flavor::Sqlite).await else {
+        return;
+    };
+    let server = Server::start(
+        &[
+            "demo",
+            "--ws-queue",
+            "16",
+            "--ws-ping-ms",
+            "60000",
+            "--socket-send-buffer",
+            "4096",
+        ],
+        &store,
+    );
     let admin = server.token().to_owned();
     let commander = token(&server, "commander", None).await;
     let mut places = Vec::new();
@@ -288,7 +416,9 @@ async fn a_client_that_stops_reading_delays_no_one_and_stays_bounded() {
 
     // The reading client collects everything up to a marker case of its own category.
     let reader = tokio::spawn(async move {
-        let got = fast.until(|m| m["kind"] == "incident.created" && m["data"]["category"] == "other").await;
+        let got = fast
+            .until(|m| m["kind"] == "incident.created" && m["data"]["category"] == "other")
+            .await;
         // Handed back so it stays subscribed while the stalled one is inspected.
         (fast, got)
     });
@@ -304,14 +434,22 @@ async fn a_client_that_stops_reading_delays_no_one_and_stays_bounded() {
         let mut tasks = Vec::new();
         for t in 0..4 {
             let (http, base, admin) = (server.http.clone(), server.base.clone(), admin.clone());
-            let spots: Vec<(f64, f64)> = (0..BATCH / 4).map(|i| {
-                let p = &places[(t * 7 + i) % places.len()];
-                (p.lat, p.lon)
-            }).collect();
+            let spots: Vec<(f64, f64)> = (0..BATCH / 4)
+                .map(|i| {
+                    let p = &places[(t * 7 + i) % places.len()];
+                    (p.lat, p.lon)
+                })
+                .collect();
             tasks.push(tokio::spawn(async move {
                 for (lat, lon) in spots {
                     let body = json!({"lat": lat, "lon": lon, "category": "city_appearance"});
-                    let response = http.post(format!("{base}/api/incidents")).bearer_auth(&admin).json(&body).send().await.unwrap();
+                    let response = http
+                        .post(format!("{base}/api/incidents"))
+                        .bearer_auth(&admin)
+                        .json(&body)
+                        .send()
+                        .await
+                        .unwrap();
                     assert_eq!(response.status().as_u16(), 201);
                 }
             }));
@@ -324,28 +462,52 @@ async fn a_client_that_stops_reading_delays_no_one_and_stays_bounded() {
             overflowed_at = Some(created);
         }
     }
-    let marker = report(&server, &admin, places[0].lat, places[0].lon, "other").await["id"].as_i64().unwrap();
+    let marker = report(&server, &admin, places[0].lat, places[0].lon, "other").await["id"]
+        .as_i64()
+        .unwrap();
     let (fast, fast_got) = reader.await.unwrap();
-    let fast_created = fast_got.iter().filter(|m| m["kind"] == "incident.created").count();
-    assert_eq!(fast_created, created + 1, "the reading client got every case while the other one stalled");
+    let fast_created = fast_got
+        .iter()
+        .filter(|m| m["kind"] == "incident.created")
+        .count();
+    assert_eq!(
+        fast_created,
+        created + 1,
+        "the reading client got every case while the other one stalled"
+    );
     assert_eq!(fast_got.last().unwrap()["id"], marker);
 
     // The stalled client holds at most its queue in the server.
     let (_, health) = server.get("/health").await;
     let live = &health["live"];
     assert!(stalled(live), "{live}");
-    assert!(live["queued_max"].as_u64().unwrap() <= 16, "a stalled subscriber's queue is bounded: {live}");
+    assert!(
+        live["queued_max"].as_u64().unwrap() <= 16,
+        "a stalled subscriber's queue is bounded: {live}"
+    );
 
     // It reads again: what it had, then resync; resuming from there gives the rest, without gaps.
     let before = slow.until(|m| m["type"] == "resync").await;
     let resync = before.last().unwrap()["seq"].as_i64().unwrap();
     let mut slow_seqs = seqs(&before);
-    assert!(slow_seqs.len() < created, "it fell behind before the end: {} deltas", slow_seqs.len());
-    assert_eq!(slow_seqs.last().copied().unwrap_or(resync), resync, "resync names the last sequence it was sent");
+    assert!(
+        slow_seqs.len() < created,
+        "it fell behind before the end: {} deltas",
+        slow_seqs.len()
+    );
+    assert_eq!(
+        slow_seqs.last().copied().unwrap_or(resync),
+        resync,
+        "resync names the last sequence it was sent"
+    );
     slow.send(&json!({"type": "resume", "seq": resync})).await;
     let replay = slow.until(|m| m["type"] == "replayed").await;
     slow_seqs.extend(seqs(&replay));
-    assert_eq!(slow_seqs, seqs(&fast_got), "before the resync plus the replay is exactly the stream");
+    assert_eq!(
+        slow_seqs,
+        seqs(&fast_got),
+        "before the resync plus the replay is exactly the stream"
+    );
     drop(fast);
     drop(server);
     store.finish().await;
@@ -353,7 +515,9 @@ async fn a_client_that_stops_reading_delays_no_one_and_stays_bounded() {
 
 #[tokio::test]
 async fn a_dead_connection_is_closed() {
-    let Some(store) = TestStore::new(Flavor::Sqlite).await else { return };
+    let Some(store) = TestStore::new(Flavor::Sqlite).await else {
+        return;
+    };
     let server = Server::start(&["demo", "--ws-ping-ms", "300"], &store);
     let commander = token(&server, "commander", None).await;
     let mut alive = Ws::connect(&server, &commander).await;
@@ -369,7 +533,11 @@ async fn a_dead_connection_is_closed() {
     });
     // Never reads again, so never answers a ping.
     let dead = Ws::connect(&server, &commander).await;
-    let connections = || async { server.get("/health").await.1["live"]["connections"].as_i64().unwrap() };
+    let connections = || async {
+        server.get("/health").await.1["live"]["connections"]
+            .as_i64()
+            .unwrap()
+    };
     assert_eq!(connections().await, 2);
     let mut waited = Duration::ZERO;
     while connections().await != 1 {
@@ -388,7 +556,9 @@ async fn a_dead_connection_is_closed() {
 
 #[tokio::test]
 async fn bad_websocket_input_is_refused_and_changes_nothing() {
-    let Some(store) = TestStore::new(Flavor::Sqlite).await else { return };
+    let Some(store) = TestStore::new(Flavor::Sqlite).await else {
+        return;
+    };
     let server = Server::demo(&store);
     let commander = token(&server, "commander", None).await;
     let reporter = token(&server, "reporter", None).await;
@@ -396,10 +566,20 @@ async fn bad_websocket_input_is_refused_and_changes_nothing() {
     let ws_url = server.url("/ws");
 
     // The upgrade: a plain GET, no token, a wrong token, a role that may not watch.
-    let plain = server.http.get(&ws_url).bearer_auth(&commander).send().await.unwrap();
+    let plain = server
+        .http
+        .get(&ws_url)
+        .bearer_auth(&commander)
+        .send()
+        .await
+        .unwrap();
     assert!(plain.status().is_client_error(), "{}", plain.status());
     assert_eq!(plain.headers()["content-type"], "application/problem+json");
-    for (token, status) in [(None, 401), (Some("gw_nope"), 401), (Some(reporter.as_str()), 403)] {
+    for (token, status) in [
+        (None, 401),
+        (Some("gw_nope"), 401),
+        (Some(reporter.as_str()), 403),
+    ] {
         let url = match token {
             Some(t) => format!("{}?token={t}", ws_url.replacen("http", "ws", 1)),
             None => ws_url.replacen("http", "ws", 1),
@@ -408,7 +588,10 @@ async fn bad_websocket_input_is_refused_and_changes_nothing() {
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
                 assert_eq!(response.status().as_u16(), status);
             }
-            other => panic!("{token:?}: expected HTTP {status}, got {:?}", other.map(|_| "a websocket")),
+            other => panic!(
+                "{token:?}: expected HTTP {status}, got {:?}",
+                other.map(|_| "a websocket")
+            ),
         }
     }
 
@@ -417,13 +600,36 @@ async fn bad_websocket_input_is_refused_and_changes_nothing() {
         (Message::text("not json"), 400),
         (Message::text("[1, 2]"), 400),
         (Message::text(r#"{"type": "dance"}"#), 400),
-        (Message::text(r#"{"type": "subscribe", "bbox": [1, 2, 3]}"#), 400),
-        (Message::text(r#"{"type": "subscribe", "bbox": [113.2, 36.0, 113.1, 36.1]}"#), 422),
-        (Message::text(r#"{"type": "subscribe", "bbox": [113.0, 36.0, 113.1, 95.0]}"#), 422),
-        (Message::text(r#"{"type": "subscribe", "near": {"lat": 36.2, "lon": 113.1, "radius_m": -5}}"#), 422),
-        (Message::text(r#"{"type": "subscribe", "grids": [999999]}"#), 422),
-        (Message::text(r#"{"type": "subscribe", "communities": [999999]}"#), 422),
-        (Message::text(r#"{"type": "subscribe", "layers": ["weather"]}"#), 400),
+        (
+            Message::text(r#"{"type": "subscribe", "bbox": [1, 2, 3]}"#),
+            400,
+        ),
+        (
+            Message::text(r#"{"type": "subscribe", "bbox": [113.2, 36.0, 113.1, 36.1]}"#),
+            422,
+        ),
+        (
+            Message::text(r#"{"type": "subscribe", "bbox": [113.0, 36.0, 113.1, 95.0]}"#),
+            422,
+        ),
+        (
+            Message::text(
+                r#"{"type": "subscribe", "near": {"lat": 36.2, "lon": 113.1, "radius_m": -5}}"#,
+            ),
+            422,
+        ),
+        (
+            Message::text(r#"{"type": "subscribe", "grids": [999999]}"#),
+            422,
+        ),
+        (
+            Message::text(r#"{"type": "subscribe", "communities": [999999]}"#),
+            422,
+        ),
+        (
+            Message::text(r#"{"type": "subscribe", "layers": ["weather"]}"#),
+            400,
+        ),
         (Message::text(r#"{"type": "subscribe", "mine": true}"#), 422),
         (Message::text(r#"{"type": "subscribe", "zoom": 3}"#), 400),
         (Message::text(r#"{"type": "resume"}"#), 422),
@@ -438,7 +644,10 @@ async fn bad_websocket_input_is_refused_and_changes_nothing() {
         let answer = ws.next().await;
         assert_eq!(answer["type"], "error", "{shown}: {answer}");
         assert_eq!(answer["status"], status, "{shown}: {answer}");
-        assert!(answer["detail"].as_str().is_some_and(|d| !d.is_empty()), "{shown}: {answer}");
+        assert!(
+            answer["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{shown}: {answer}"
+        );
     }
     // Still usable afterwards.
     ws.send(&json!({"type": "ping"})).await;

@@ -3,12 +3,16 @@
 //! references (the `h3` library and shapely, through `tests/reference/check_city.py`).
 
 // Test code: a failed unwrap is a failed test, and a scenario reads best as one long function.
-#![allow(clippy::unwrap_used, clippy::too_many_lines, clippy::many_single_char_names)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::too_many_lines,
+    clippy::many_single_char_names
+)]
 
 mod access;
 mod alerts;
-mod basemap;
 mod bad_input;
+mod basemap;
 mod cameras;
 mod cases;
 mod crash;

@@ -16,7 +16,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::cases::{act_ok, case, report, token};
-use crate::harness::{Flavor, Server, TestStore, assert_problem, assert_same, reference_python, workspace_root};
+use crate::harness::{
+    Flavor, Server, TestStore, assert_problem, assert_same, reference_python, workspace_root,
+};
 use crate::live::Ws;
 use crate::tiles::{tile_at, tile_bytes};
 
@@ -48,7 +50,12 @@ fn grids_of(collection: &Value, community: i64) -> Vec<G> {
         .map(|p| G {
             id: p["id"].as_i64().unwrap(),
             code: p["code"].as_str().unwrap().to_owned(),
-            cells: p["cells"].as_array().unwrap().iter().map(|c| CellIndex::from_str(c.as_str().unwrap()).unwrap()).collect(),
+            cells: p["cells"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| CellIndex::from_str(c.as_str().unwrap()).unwrap())
+                .collect(),
             primary: p["primary_worker_id"].as_i64(),
         })
         .collect()
@@ -56,8 +63,15 @@ fn grids_of(collection: &Value, community: i64) -> Vec<G> {
 
 /// The plan body giving every grid its cells, with `change` applied to the list first.
 fn body(grids: &[G], change: impl FnOnce(&mut Vec<(String, Vec<String>)>)) -> Value {
-    let mut list: Vec<(String, Vec<String>)> =
-        grids.iter().map(|g| (g.code.clone(), g.cells.iter().map(ToString::to_string).collect())).collect();
+    let mut list: Vec<(String, Vec<String>)> = grids
+        .iter()
+        .map(|g| {
+            (
+                g.code.clone(),
+                g.cells.iter().map(ToString::to_string).collect(),
+            )
+        })
+        .collect();
     change(&mut list);
     json!({"grids": list.into_iter().map(|(code, cells)| json!({"code": code, "cells": cells})).collect::<Vec<_>>()})
 }
@@ -67,13 +81,17 @@ fn adjacent(a: CellIndex, b: CellIndex) -> bool {
 }
 
 async fn plans(flavor: Flavor) {
-    let Some(store) = TestStore::new(flavor).await else { return };
+    let Some(store) = TestStore::new(flavor).await else {
+        return;
+    };
     let server = Server::demo(&store);
     let admin = server.token().to_owned();
 
     let (status, all) = server.get("/api/grids?cells=true").await;
     assert_eq!(status, 200);
-    let community = all["features"][0]["properties"]["community_id"].as_i64().unwrap();
+    let community = all["features"][0]["properties"]["community_id"]
+        .as_i64()
+        .unwrap();
     let grids = grids_of(&all, community);
     let base = format!("/api/communities/{community}/plans");
 
@@ -99,7 +117,14 @@ async fn plans(flavor: Flavor) {
     let centre = h3o::LatLng::from(x);
 
     // Cases in cell x: one open (to be re-routed), one closed (keeps grid A).
-    let open = report(&server, &admin, centre.lat(), centre.lng(), "city_appearance").await;
+    let open = report(
+        &server,
+        &admin,
+        centre.lat(),
+        centre.lng(),
+        "city_appearance",
+    )
+    .await;
     assert_eq!(open["grid_id"], ga.id, "{open}");
     assert_eq!(open["assignee"].as_i64(), ga.primary);
     let closed = report(&server, &admin, centre.lat(), centre.lng(), "hazard").await;
@@ -108,10 +133,18 @@ async fn plans(flavor: Flavor) {
     act_ok(&server, &handler, closed_id, &json!({"action": "accept"})).await;
     act_ok(&server, &handler, closed_id, &json!({"action": "start"})).await;
     act_ok(&server, &handler, closed_id, &json!({"action": "resolve"})).await;
-    let done = act_ok(&server, &admin, closed_id, &json!({"action": "verify", "passed": true})).await;
+    let done = act_ok(
+        &server,
+        &admin,
+        closed_id,
+        &json!({"action": "verify", "passed": true}),
+    )
+    .await;
     assert_eq!(done["status"], "closed");
     // The bulletin of this month (the server's calendar is UTC+8).
-    let month = (chrono::Utc::now() + chrono::TimeDelta::hours(8)).format("%Y-%m").to_string();
+    let month = (chrono::Utc::now() + chrono::TimeDelta::hours(8))
+        .format("%Y-%m")
+        .to_string();
     let kpi_path = format!("/api/reports/kpi?level=grid&period={month}");
     let (status, kpi_before) = server.get(&kpi_path).await;
     assert_eq!(status, 200, "{kpi_before}");
@@ -127,7 +160,10 @@ async fn plans(flavor: Flavor) {
     let refused = server.send(Method::POST, &base, &overlap).await;
     assert_problem(&refused, 422, "plan-overlap");
     assert_eq!(refused.1["problems"][0]["cells"], json!([xs]));
-    let mut named = refused.1["problems"][0]["grids"].as_array().unwrap().clone();
+    let mut named = refused.1["problems"][0]["grids"]
+        .as_array()
+        .unwrap()
+        .clone();
     named.sort_by_key(|v| v.as_str().unwrap().to_owned());
     let mut expected = vec![json!(ga.code), json!(gb.code)];
     expected.sort_by_key(|v| v.as_str().unwrap().to_owned());
@@ -146,58 +182,192 @@ async fn plans(flavor: Flavor) {
     assert_eq!(refused.1["problems"][0]["cells"], json!([foreign_cell]));
 
     // A cell of A touching no cell of B, given to B: B falls apart.
-    let far = ga.cells.iter().find(|&&c| !gb.cells.iter().any(|&d| adjacent(c, d)) && connected_without(&ga.cells, c)).unwrap().to_string();
+    let far = ga
+        .cells
+        .iter()
+        .find(|&&c| !gb.cells.iter().any(|&d| adjacent(c, d)) && connected_without(&ga.cells, c))
+        .unwrap()
+        .to_string();
     let split = body(&grids, |l| {
         l[a].1.retain(|c| *c != far);
         l[b].1.push(far.clone());
     });
     let refused = server.send(Method::POST, &base, &split).await;
     assert_problem(&refused, 422, "plan-split-grid");
-    assert!(refused.1["problems"][0]["grids"].as_array().unwrap().contains(&json!(gb.code)), "{}", refused.1);
+    assert!(
+        refused.1["problems"][0]["grids"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(gb.code)),
+        "{}",
+        refused.1
+    );
 
     // --- Bad input: a clear 4xx each, nothing stored.
-    let (status, _, content_type) = server.send_raw(Method::POST, &base, b"{\"grids\": [".to_vec()).await;
-    assert_eq!((status, content_type.as_str()), (400, "application/problem+json"));
-    assert_problem(&server.send(Method::POST, &base, &json!({"grids": 5})).await, 422, "invalid-input");
-    assert_problem(&server.send(Method::POST, &base, &json!({"grids": [{"cells": [1, 2]}]})).await, 422, "invalid-input");
-    assert_problem(&server.send(Method::POST, &base, &json!({"grids": [], "auto": true})).await, 422, "invalid-input");
-    assert_problem(&server.send(Method::POST, &base, &json!({"note": "nothing"})).await, 422, "invalid-input");
+    let (status, _, content_type) = server
+        .send_raw(Method::POST, &base, b"{\"grids\": [".to_vec())
+        .await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (400, "application/problem+json")
+    );
+    assert_problem(
+        &server.send(Method::POST, &base, &json!({"grids": 5})).await,
+        422,
+        "invalid-input",
+    );
+    assert_problem(
+        &server
+            .send(Method::POST, &base, &json!({"grids": [{"cells": [1, 2]}]}))
+            .await,
+        422,
+        "invalid-input",
+    );
+    assert_problem(
+        &server
+            .send(Method::POST, &base, &json!({"grids": [], "auto": true}))
+            .await,
+        422,
+        "invalid-input",
+    );
+    assert_problem(
+        &server
+            .send(Method::POST, &base, &json!({"note": "nothing"}))
+            .await,
+        422,
+        "invalid-input",
+    );
     let invalid = body(&grids, |l| l[a].1.push("8c2a1072b59ffzz".into()));
     let refused = server.send(Method::POST, &base, &invalid).await;
     assert_problem(&refused, 422, "plan-invalid-cell");
-    let coarse = body(&grids, |l| l[a].1.push(x.parent(h3o::Resolution::Nine).unwrap().to_string()));
-    assert_problem(&server.send(Method::POST, &base, &coarse).await, 422, "plan-invalid-cell");
+    let coarse = body(&grids, |l| {
+        l[a].1
+            .push(x.parent(h3o::Resolution::Nine).unwrap().to_string())
+    });
+    assert_problem(
+        &server.send(Method::POST, &base, &coarse).await,
+        422,
+        "plan-invalid-cell",
+    );
     let unknown = body(&grids, |l| l[a].0 = "999999999999999".into());
-    assert_problem(&server.send(Method::POST, &base, &unknown).await, 422, "plan-unknown-grid");
-    let other_code = all["features"].as_array().unwrap().iter().find(|f| f["properties"]["community_id"] != community).unwrap()
-        ["properties"]["code"].as_str().unwrap().to_owned();
+    assert_problem(
+        &server.send(Method::POST, &base, &unknown).await,
+        422,
+        "plan-unknown-grid",
+    );
+    let other_code = all["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["community_id"] != community)
+        .unwrap()["properties"]["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let foreign_code = body(&grids, |l| l[a].0.clone_from(&other_code));
-    assert_problem(&server.send(Method::POST, &base, &foreign_code).await, 422, "plan-unknown-grid");
+    assert_problem(
+        &server.send(Method::POST, &base, &foreign_code).await,
+        422,
+        "plan-unknown-grid",
+    );
     let empty = body(&grids, |l| l.push((String::new(), Vec::new())));
     assert_eq!(server.send(Method::POST, &base, &empty).await.0, 422);
-    let (status, _, _) = server.send_raw(Method::POST, &base, vec![b' '; 2 * 1024 * 1024]).await;
+    let (status, _, _) = server
+        .send_raw(Method::POST, &base, vec![b' '; 2 * 1024 * 1024])
+        .await;
     assert_eq!(status, 413);
-    assert_problem(&server.send(Method::POST, "/api/communities/999999/plans", &gap).await, 404, "not-found");
-    let street = all["features"][0]["properties"]["street_id"].as_i64().unwrap();
-    assert_problem(&server.send(Method::POST, &format!("/api/communities/{street}/plans"), &gap).await, 404, "not-found");
-    assert_problem(&server.get(&format!("{base}/424242")).await, 404, "not-found");
-    assert_problem(&server.get(&format!("{base}/424242/diff")).await, 404, "not-found");
-    assert_problem(&server.send(Method::POST, &format!("{base}/424242/apply"), &json!({})).await, 404, "not-found");
-    assert_problem(&server.get(&format!("{base}/abc")).await, 400, "invalid-path");
+    assert_problem(
+        &server
+            .send(Method::POST, "/api/communities/999999/plans", &gap)
+            .await,
+        404,
+        "not-found",
+    );
+    let street = all["features"][0]["properties"]["street_id"]
+        .as_i64()
+        .unwrap();
+    assert_problem(
+        &server
+            .send(
+                Method::POST,
+                &format!("/api/communities/{street}/plans"),
+                &gap,
+            )
+            .await,
+        404,
+        "not-found",
+    );
+    assert_problem(
+        &server.get(&format!("{base}/424242")).await,
+        404,
+        "not-found",
+    );
+    assert_problem(
+        &server.get(&format!("{base}/424242/diff")).await,
+        404,
+        "not-found",
+    );
+    assert_problem(
+        &server
+            .send(Method::POST, &format!("{base}/424242/apply"), &json!({}))
+            .await,
+        404,
+        "not-found",
+    );
+    assert_problem(
+        &server.get(&format!("{base}/abc")).await,
+        400,
+        "invalid-path",
+    );
     let commander = token(&server, "commander", None).await;
     let worker = token(&server, "worker", ga.primary).await;
     let planner = token(&server, "planner", None).await;
-    assert_problem(&server.send_as(&commander, Method::POST, &base, &gap).await, 403, "forbidden");
+    assert_problem(
+        &server.send_as(&commander, Method::POST, &base, &gap).await,
+        403,
+        "forbidden",
+    );
     assert_problem(&server.get_as(&worker, &base).await, 403, "forbidden");
     // A planner scoped to another community may not plan this one, nor roll it back.
-    let elsewhere = all["features"].as_array().unwrap().iter().map(|f| f["properties"]["community_id"].as_i64().unwrap()).find(|&c| c != community).unwrap();
-    let minted = store.cli(&["token", "create", "--role", "planner", "--scope", &format!("region:{elsewhere}")]);
-    assert!(minted.status.success(), "{}", String::from_utf8_lossy(&minted.stderr));
+    let elsewhere = all["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["community_id"].as_i64().unwrap())
+        .find(|&c| c != community)
+        .unwrap();
+    let minted = store.cli(&[
+        "token",
+        "create",
+        "--role",
+        "planner",
+        "--scope",
+        &format!("region:{elsewhere}"),
+    ]);
+    assert!(
+        minted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&minted.stderr)
+    );
     let outsider = String::from_utf8(minted.stdout).unwrap().trim().to_owned();
-    assert_problem(&server.send_as(&outsider, Method::POST, &base, &gap).await, 403, "forbidden");
-    assert_problem(&server.send_as(&outsider, Method::POST, &base, &json!({"auto": true})).await, 403, "forbidden");
+    assert_problem(
+        &server.send_as(&outsider, Method::POST, &base, &gap).await,
+        403,
+        "forbidden",
+    );
+    assert_problem(
+        &server
+            .send_as(&outsider, Method::POST, &base, &json!({"auto": true}))
+            .await,
+        403,
+        "forbidden",
+    );
     let (status, listed) = server.get_as(&commander, &base).await;
-    assert_eq!((status, listed["plans"].as_array().unwrap().len()), (200, 0), "nothing was stored: {listed}");
+    assert_eq!(
+        (status, listed["plans"].as_array().unwrap().len()),
+        (200, 0),
+        "nothing was stored: {listed}"
+    );
 
     // --- A one-cell move: x from A to B.
     let moved = body(&grids, |l| {
@@ -208,36 +378,74 @@ async fn plans(flavor: Flavor) {
     assert_eq!(status, 201, "{plan}");
     assert_eq!(plan["status"], "draft");
     let plan_id = plan["id"].as_i64().unwrap();
-    let (status, diff) = server.get_as(&commander, &format!("{base}/{plan_id}/diff")).await;
+    let (status, diff) = server
+        .get_as(&commander, &format!("{base}/{plan_id}/diff"))
+        .await;
     assert_eq!(status, 200, "{diff}");
     assert_eq!(diff["cells_moved"], 1);
-    assert_eq!(diff["moves"], json!([{"cell": xs, "from": ga.code, "to": gb.code}]));
-    let ids: BTreeSet<i64> = diff["incidents"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
-    assert_eq!(ids, BTreeSet::from([open["id"].as_i64().unwrap()]), "only the open case moves: {diff}");
+    assert_eq!(
+        diff["moves"],
+        json!([{"cell": xs, "from": ga.code, "to": gb.code}])
+    );
+    let ids: BTreeSet<i64> = diff["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        BTreeSet::from([open["id"].as_i64().unwrap()]),
+        "only the open case moves: {diff}"
+    );
     assert_eq!(diff["incidents"][0]["to_grid"], gb.code);
     let (_, buildings) = server.get(&format!("/api/buildings?grid={}", ga.id)).await;
-    let in_x: Vec<&Value> = buildings["features"].as_array().unwrap().iter().filter(|f| f["properties"]["cell"] == xs).collect();
+    let in_x: Vec<&Value> = buildings["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["properties"]["cell"] == xs)
+        .collect();
     assert_eq!(diff["buildings_moved"], in_x.len());
-    let households: u64 = in_x.iter().map(|f| f["properties"]["households"].as_u64().unwrap()).sum();
+    let households: u64 = in_x
+        .iter()
+        .map(|f| f["properties"]["households"].as_u64().unwrap())
+        .sum();
     assert_eq!(diff["households_moved"], households);
 
     // Listen: the community's grids, and tiles.
     let mut ws = Ws::connect(&server, &admin).await;
-    ws.subscribe(&json!({"communities": [community], "tiles": true})).await;
+    ws.subscribe(&json!({"communities": [community], "tiles": true}))
+        .await;
     let tile = tile_at(centre.lng(), centre.lat(), 15);
     let (etag_before, _) = tile_bytes(&server, "grids", tile).await;
 
-    let (status, applied) = server.send_as(&planner, Method::POST, &format!("{base}/{plan_id}/apply"), &json!({})).await;
+    let (status, applied) = server
+        .send_as(
+            &planner,
+            Method::POST,
+            &format!("{base}/{plan_id}/apply"),
+            &json!({}),
+        )
+        .await;
     assert_eq!(status, 200, "{applied}");
     let version = applied["version"]["id"].as_i64().unwrap();
-    assert_problem(&server.send(Method::POST, &format!("{base}/{plan_id}/apply"), &json!({})).await, 409, "plan-applied");
+    assert_problem(
+        &server
+            .send(Method::POST, &format!("{base}/{plan_id}/apply"), &json!({}))
+            .await,
+        409,
+        "plan-applied",
+    );
 
     // The tiles are dropped before the event is published: either may come first.
     let (mut event, mut told) = (None, false);
     let mut seen = Vec::new();
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     while (event.is_none() || !told) && tokio::time::Instant::now() < deadline {
-        let Ok(m) = tokio::time::timeout_at(deadline, ws.next()).await else { break };
+        let Ok(m) = tokio::time::timeout_at(deadline, ws.next()).await else {
+            break;
+        };
         seen.push(format!("{} {} {}", m["type"], m["kind"], m["layer"]));
         if m["type"] == "delta" && m["kind"] == "boundary.changed" {
             event = Some(m);
@@ -249,11 +457,17 @@ async fn plans(flavor: Flavor) {
                     && r["y"][0].as_u64().unwrap() <= u64::from(tile.2)
                     && u64::from(tile.2) <= r["y"][1].as_u64().unwrap()
             };
-            told |= m["tiles"].as_array().unwrap().contains(&json!([tile.0, tile.1, tile.2]))
+            told |= m["tiles"]
+                .as_array()
+                .unwrap()
+                .contains(&json!([tile.0, tile.1, tile.2]))
                 || m["ranges"].as_array().unwrap().iter().any(in_range);
         }
     }
-    assert!(told, "no tiles_invalidated for the grids tile {tile:?}; got {seen:?}");
+    assert!(
+        told,
+        "no tiles_invalidated for the grids tile {tile:?}; got {seen:?}"
+    );
     assert!(event.is_some(), "no boundary.changed delta; got {seen:?}");
     let event = event.unwrap();
     assert_eq!(event["layer"], "grids");
@@ -261,114 +475,301 @@ async fn plans(flavor: Flavor) {
     assert_eq!(event["data"]["cells"], json!([xs]));
     assert_eq!(event["data"]["version"], version);
     let (etag_after, _) = tile_bytes(&server, "grids", tile).await;
-    assert_ne!(etag_before, etag_after, "the grids tile over the moved cell changed");
+    assert_ne!(
+        etag_before, etag_after,
+        "the grids tile over the moved cell changed"
+    );
 
     let (_, after) = server.get("/api/grids?cells=true").await;
     let after_grids = grids_of(&after, community);
     let find = |code: &str| after_grids.iter().find(|g| g.code == code).unwrap();
     assert!(!find(&ga.code).cells.contains(&x) && find(&gb.code).cells.contains(&x));
-    assert_eq!((find(&ga.code).id, find(&gb.code).id), (ga.id, gb.id), "codes and ids stay");
-    check_plans(&server, community, &grids, &BTreeMap::from([(xs.clone(), gb.code.clone())]));
+    assert_eq!(
+        (find(&ga.code).id, find(&gb.code).id),
+        (ga.id, gb.id),
+        "codes and ids stay"
+    );
+    check_plans(
+        &server,
+        community,
+        &grids,
+        &BTreeMap::from([(xs.clone(), gb.code.clone())]),
+    );
 
     // The open case went to B's worker, with a history entry, and keeps grid A: the grid it was
     // registered in is kept for its whole life (issue 3). The closed one kept A too.
     let rerouted = case(&server, open["id"].as_i64().unwrap()).await;
     assert_eq!(rerouted["grid_id"], ga.id);
     assert_eq!(rerouted["assignee"].as_i64(), gb.primary, "{rerouted}");
-    let last = rerouted["history"].as_array().unwrap().last().unwrap().clone();
+    let last = rerouted["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
     assert_eq!(last["action"], "boundary_change", "{last}");
-    assert_eq!((last["detail"]["from_grid"].as_str(), last["detail"]["to_grid"].as_str()), (Some(ga.code.as_str()), Some(gb.code.as_str())));
+    assert_eq!(
+        (
+            last["detail"]["from_grid"].as_str(),
+            last["detail"]["to_grid"].as_str()
+        ),
+        (Some(ga.code.as_str()), Some(gb.code.as_str()))
+    );
     assert_eq!(case(&server, closed_id).await["grid_id"], ga.id);
     // The closed case's figures stay with A.
     let (_, kpi_after) = server.get(&kpi_path).await;
-    assert_same(&closed_figures(&kpi_before), &closed_figures(&kpi_after), "KPIs of closed cases by grid across a boundary change");
-
+    assert_same(
+        &closed_figures(&kpi_before),
+        &closed_figures(&kpi_after),
+        "KPIs of closed cases by grid across a boundary change",
+    );
 
     // --- Rollback to the baseline (the version before the first change) restores everything exactly.
-    let (status, versions) = server.get_as(&commander, &format!("/api/communities/{community}/versions")).await;
+    let (status, versions) = server
+        .get_as(
+            &commander,
+            &format!("/api/communities/{community}/versions"),
+        )
+        .await;
     assert_eq!(status, 200, "{versions}");
     let rows = versions["versions"].as_array().unwrap();
     assert_eq!(rows.len(), 2, "baseline and the change: {versions}");
     assert_eq!(rows[1]["id"], version);
     let baseline = rows[0]["id"].as_i64().unwrap();
-    assert_problem(&server.send_as(&commander, Method::POST, &format!("/api/communities/{community}/versions/{baseline}/rollback"), &json!({})).await, 403, "forbidden");
-    assert_problem(&server.send(Method::POST, &format!("/api/communities/{community}/versions/424242/rollback"), &json!({})).await, 404, "not-found");
-    assert_problem(&server.send_as(&outsider, Method::POST, &format!("/api/communities/{community}/versions/{baseline}/rollback"), &json!({})).await, 403, "forbidden");
-    assert_problem(&server.send_as(&outsider, Method::POST, &format!("{base}/{plan_id}/apply"), &json!({})).await, 403, "forbidden");
-    let (status, rolled) = server.send_as(&planner, Method::POST, &format!("/api/communities/{community}/versions/{baseline}/rollback"), &json!({"note": "undo"})).await;
+    assert_problem(
+        &server
+            .send_as(
+                &commander,
+                Method::POST,
+                &format!("/api/communities/{community}/versions/{baseline}/rollback"),
+                &json!({}),
+            )
+            .await,
+        403,
+        "forbidden",
+    );
+    assert_problem(
+        &server
+            .send(
+                Method::POST,
+                &format!("/api/communities/{community}/versions/424242/rollback"),
+                &json!({}),
+            )
+            .await,
+        404,
+        "not-found",
+    );
+    assert_problem(
+        &server
+            .send_as(
+                &outsider,
+                Method::POST,
+                &format!("/api/communities/{community}/versions/{baseline}/rollback"),
+                &json!({}),
+            )
+            .await,
+        403,
+        "forbidden",
+    );
+    assert_problem(
+        &server
+            .send_as(
+                &outsider,
+                Method::POST,
+                &format!("{base}/{plan_id}/apply"),
+                &json!({}),
+            )
+            .await,
+        403,
+        "forbidden",
+    );
+    let (status, rolled) = server
+        .send_as(
+            &planner,
+            Method::POST,
+            &format!("/api/communities/{community}/versions/{baseline}/rollback"),
+            &json!({"note": "undo"}),
+        )
+        .await;
     assert_eq!(status, 200, "{rolled}");
     assert_eq!(rolled["plan"]["kind"], "rollback");
     let (_, restored) = server.get("/api/grids?cells=true").await;
-    assert_same(&all, &restored, "grids (cells, codes, outlines, households, workers) after rollback");
+    assert_same(
+        &all,
+        &restored,
+        "grids (cells, codes, outlines, households, workers) after rollback",
+    );
     let back = case(&server, open["id"].as_i64().unwrap()).await;
-    assert_eq!((back["grid_id"].as_i64(), back["assignee"].as_i64()), (Some(ga.id), ga.primary));
+    assert_eq!(
+        (back["grid_id"].as_i64(), back["assignee"].as_i64()),
+        (Some(ga.id), ga.primary)
+    );
     let (_, kpi_rolled) = server.get(&kpi_path).await;
     assert_same(&kpi_before, &kpi_rolled, "KPIs by grid after rollback");
-    let (_, versions) = server.get(&format!("/api/communities/{community}/versions")).await;
-    assert_eq!(versions["versions"].as_array().unwrap().len(), 3, "history is append-only");
+    let (_, versions) = server
+        .get(&format!("/api/communities/{community}/versions"))
+        .await;
+    assert_eq!(
+        versions["versions"].as_array().unwrap().len(),
+        3,
+        "history is append-only"
+    );
 
     // --- A draft drawn before another change is stale: applying it would silently undo that change.
     // Two drafts on the same grids: B takes all of A (A is left out, so emptied), and the one-cell move.
-    let latest = versions["versions"].as_array().unwrap().last().unwrap()["id"].as_i64().unwrap();
+    let latest = versions["versions"].as_array().unwrap().last().unwrap()["id"]
+        .as_i64()
+        .unwrap();
     let merged = body(&grids, |l| {
         let taken = std::mem::take(&mut l[a].1);
         l[b].1.extend(taken);
         l.retain(|(_, cells)| !cells.is_empty());
     });
     let (status, merge) = server.send_as(&planner, Method::POST, &base, &merged).await;
-    assert_eq!((status, merge["base_version_id"].as_i64()), (201, Some(latest)), "{merge}");
+    assert_eq!(
+        (status, merge["base_version_id"].as_i64()),
+        (201, Some(latest)),
+        "{merge}"
+    );
     let (status, again) = server.send_as(&planner, Method::POST, &base, &moved).await;
     assert_eq!(status, 201, "{again}");
-    let (status, applied) = server.send_as(&planner, Method::POST, &format!("{base}/{}/apply", merge["id"]), &json!({})).await;
+    let (status, applied) = server
+        .send_as(
+            &planner,
+            Method::POST,
+            &format!("{base}/{}/apply", merge["id"]),
+            &json!({}),
+        )
+        .await;
     assert_eq!(status, 200, "{applied}");
     let merge_version = applied["version"]["id"].as_i64().unwrap();
     let (_, merged_grids) = server.get("/api/grids?cells=true").await;
-    assert!(grids_of(&merged_grids, community).iter().all(|g| g.code != ga.code), "an emptied grid is left out of lists");
+    assert!(
+        grids_of(&merged_grids, community)
+            .iter()
+            .all(|g| g.code != ga.code),
+        "an emptied grid is left out of lists"
+    );
     let (status, emptied) = server.get(&format!("/api/grids/{}", ga.id)).await;
     assert_eq!(status, 200, "{emptied}");
-    assert_eq!((emptied["properties"]["code"].as_str(), emptied["properties"]["cell_count"].as_u64(), emptied["properties"]["households"].as_u64()),
-        (Some(ga.code.as_str()), Some(0), Some(0)), "{emptied}");
-    assert_eq!(emptied["properties"]["primary_worker_id"].as_i64(), ga.primary, "an emptied grid keeps its worker");
-    let all_of_a: BTreeMap<String, String> = ga.cells.iter().map(|c| (c.to_string(), gb.code.clone())).collect();
+    assert_eq!(
+        (
+            emptied["properties"]["code"].as_str(),
+            emptied["properties"]["cell_count"].as_u64(),
+            emptied["properties"]["households"].as_u64()
+        ),
+        (Some(ga.code.as_str()), Some(0), Some(0)),
+        "{emptied}"
+    );
+    assert_eq!(
+        emptied["properties"]["primary_worker_id"].as_i64(),
+        ga.primary,
+        "an emptied grid keeps its worker"
+    );
+    let all_of_a: BTreeMap<String, String> = ga
+        .cells
+        .iter()
+        .map(|c| (c.to_string(), gb.code.clone()))
+        .collect();
     check_plans(&server, community, &grids, &all_of_a);
-    let refused = server.send_as(&planner, Method::POST, &format!("{base}/{}/apply", again["id"]), &json!({})).await;
+    let refused = server
+        .send_as(
+            &planner,
+            Method::POST,
+            &format!("{base}/{}/apply", again["id"]),
+            &json!({}),
+        )
+        .await;
     assert_problem(&refused, 409, "plan-stale");
-    assert_eq!((refused.1["base_version"].as_i64(), refused.1["current_version"].as_i64()), (Some(latest), Some(merge_version)), "{}", refused.1);
+    assert_eq!(
+        (
+            refused.1["base_version"].as_i64(),
+            refused.1["current_version"].as_i64()
+        ),
+        (Some(latest), Some(merge_version)),
+        "{}",
+        refused.1
+    );
     assert_eq!(refused.1["problems"][0]["kind"], "stale");
     let (_, unchanged) = server.get("/api/grids?cells=true").await;
-    assert_same(&merged_grids, &unchanged, "grids after a refused stale plan");
+    assert_same(
+        &merged_grids,
+        &unchanged,
+        "grids after a refused stale plan",
+    );
     // Rolling back brings the emptied grid back: the same id, code, cells, outline and worker.
-    let (status, rolled) = server.send_as(&planner, Method::POST, &format!("/api/communities/{community}/versions/{baseline}/rollback"), &json!({})).await;
+    let (status, rolled) = server
+        .send_as(
+            &planner,
+            Method::POST,
+            &format!("/api/communities/{community}/versions/{baseline}/rollback"),
+            &json!({}),
+        )
+        .await;
     assert_eq!(status, 200, "{rolled}");
     let (_, restored) = server.get("/api/grids?cells=true").await;
-    assert_same(&all, &restored, "grids after rolling back a change that emptied a grid");
+    assert_same(
+        &all,
+        &restored,
+        "grids after rolling back a change that emptied a grid",
+    );
 
     // --- The planner CLI: figures on a dry run, a draft otherwise.
     let community_arg = community.to_string();
     let output = store.cli(&["partition", "--community", &community_arg, "--dry-run"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
-    assert!(stdout.contains("within 100–150 households") && stdout.contains("Polsby–Popper: mean"), "{stdout}");
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("within 100–150 households") && stdout.contains("Polsby–Popper: mean"),
+        "{stdout}"
+    );
     let (_, listed) = server.get(&base).await;
     let drafts = listed["plans"].as_array().unwrap().len();
     let output = store.cli(&["partition", "--community", &community_arg]);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success() && stdout.contains("stored as a draft"), "{stdout}");
+    assert!(
+        output.status.success() && stdout.contains("stored as a draft"),
+        "{stdout}"
+    );
     let (_, listed) = server.get(&base).await;
     let plans = listed["plans"].as_array().unwrap();
     assert_eq!(plans.len(), drafts + 1);
     assert_eq!(plans.last().unwrap()["kind"], "auto");
-    let (status, auto) = server.send(Method::POST, &base, &json!({"auto": true})).await;
+    let (status, auto) = server
+        .send(Method::POST, &base, &json!({"auto": true}))
+        .await;
     assert_eq!(status, 201, "{auto}");
     assert_eq!(auto["kind"], "auto");
 
     // --- The automatic plan applied: contiguous grids covering exactly the community's cells (checked
     // by the h3 reference library); the CLI's draft, drawn on the same version, is stale after it.
-    let (status, applied) = server.send_as(&planner, Method::POST, &format!("{base}/{}/apply", auto["id"]), &json!({})).await;
+    let (status, applied) = server
+        .send_as(
+            &planner,
+            Method::POST,
+            &format!("{base}/{}/apply", auto["id"]),
+            &json!({}),
+        )
+        .await;
     assert_eq!(status, 200, "{applied}");
     check_plans(&server, community, &grids, &BTreeMap::new());
     let cli_draft = plans.last().unwrap()["id"].as_i64().unwrap();
-    assert_problem(&server.send_as(&planner, Method::POST, &format!("{base}/{cli_draft}/apply"), &json!({})).await, 409, "plan-stale");
+    assert_problem(
+        &server
+            .send_as(
+                &planner,
+                Method::POST,
+                &format!("{base}/{cli_draft}/apply"),
+                &json!({}),
+            )
+            .await,
+        409,
+        "plan-stale",
+    );
 
     drop(server);
     store.finish().await;
@@ -381,8 +782,18 @@ fn closed_figures(kpi: &Value) -> Value {
         .unwrap()
         .iter()
         .map(|row| {
-            let f = if row.get("figures").is_some() { &row["figures"] } else { row };
-            json!([row["key"], f["closed"], f["closed_on_time"], f["reworked"], f["mean_hours_to_close"]])
+            let f = if row.get("figures").is_some() {
+                &row["figures"]
+            } else {
+                row
+            };
+            json!([
+                row["key"],
+                f["closed"],
+                f["closed_on_time"],
+                f["reworked"],
+                f["mean_hours_to_close"]
+            ])
         })
         .filter(|r| r[1] != 0)
         .collect()
@@ -392,7 +803,9 @@ fn closed_figures(kpi: &Value) -> Value {
 /// result is checked with the h3 reference library).
 fn connected_without(cells: &[CellIndex], x: CellIndex) -> bool {
     let rest: BTreeSet<CellIndex> = cells.iter().copied().filter(|&c| c != x).collect();
-    let Some(&start) = rest.iter().next() else { return false };
+    let Some(&start) = rest.iter().next() else {
+        return false;
+    };
     let mut seen = BTreeSet::from([start]);
     let mut todo = vec![start];
     while let Some(c) = todo.pop() {
@@ -407,17 +820,31 @@ fn connected_without(cells: &[CellIndex], x: CellIndex) -> bool {
 
 /// Runs `tests/reference/check_plans.py`: contiguity, coverage and the moved cells, by the h3 library.
 fn check_plans(server: &Server, community: i64, before: &[G], moved: &BTreeMap<String, String>) {
-    let Some(python) = reference_python() else { return };
-    let cells: Vec<String> = before.iter().flat_map(|g| g.cells.iter().map(ToString::to_string)).collect();
+    let Some(python) = reference_python() else {
+        return;
+    };
+    let cells: Vec<String> = before
+        .iter()
+        .flat_map(|g| g.cells.iter().map(ToString::to_string))
+        .collect();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("expected.json");
     std::fs::write(&path, json!({"cells": cells, "moved": moved}).to_string()).unwrap();
     let output = Command::new(python)
         .arg(workspace_root().join("tests/reference/check_plans.py"))
-        .args([server.base.as_str(), server.token(), &community.to_string(), &path.display().to_string()])
+        .args([
+            server.base.as_str(),
+            server.token(),
+            &community.to_string(),
+            &path.display().to_string(),
+        ])
         .output()
         .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     eprintln!("{text}");
     assert!(output.status.success(), "reference check failed:\n{text}");
 }

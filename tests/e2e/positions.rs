@@ -30,7 +30,10 @@ async fn track(server: &Server, worker: i64) -> Vec<Value> {
 
 /// The next `position` message of `worker` on `ws`, skipping others.
 async fn position_of(ws: &mut Ws, worker: i64) -> Value {
-    ws.until(|m| m["type"] == "position" && m["worker"] == worker).await.pop().unwrap()
+    ws.until(|m| m["type"] == "position" && m["worker"] == worker)
+        .await
+        .pop()
+        .unwrap()
 }
 
 fn seconds_ago(s: i64) -> DateTime<Utc> {
@@ -38,11 +41,16 @@ fn seconds_ago(s: i64) -> DateTime<Utc> {
 }
 
 async fn positions(flavor: Flavor) {
-    let Some(store) = TestStore::new(flavor).await else { return };
+    let Some(store) = TestStore::new(flavor).await else {
+        return;
+    };
     let server = Server::demo(&store);
     let a = grid_place(&server, 0, 0).await;
     let (_, worker) = server.get(&format!("/api/workers/{}", a.primary)).await;
-    let device = worker["properties"]["device_id"].as_str().unwrap().to_owned();
+    let device = worker["properties"]["device_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let worker_token = token(&server, "worker", Some(a.primary)).await;
     let commander = token(&server, "commander", None).await;
     let mut map = Ws::connect(&server, &commander).await;
@@ -60,8 +68,14 @@ async fn positions(flavor: Flavor) {
     let response = http.get(&url).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 200);
     let seen = position_of(&mut map, a.primary).await;
-    assert_eq!((seen["lat"].as_f64(), seen["lon"].as_f64()), (Some(a.lat), Some(a.lon)));
-    assert!((seen["speed_mps"].as_f64().unwrap() - 1.0).abs() < 1e-3, "1.9438 knots is 1 m/s: {seen}");
+    assert_eq!(
+        (seen["lat"].as_f64(), seen["lon"].as_f64()),
+        (Some(a.lat), Some(a.lon))
+    );
+    assert!(
+        (seen["speed_mps"].as_f64().unwrap() - 1.0).abs() < 1e-3,
+        "1.9438 knots is 1 m/s: {seen}"
+    );
 
     // --- Traccar Client (older): a POST with the fields in the query and an empty body, ISO time.
     let (lat2, lon2) = (a.lat + 0.0005, a.lon);
@@ -72,12 +86,18 @@ async fn positions(flavor: Flavor) {
     ));
     let response = http.post(&url).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(position_of(&mut map, a.primary).await["lat"].as_f64(), Some(lat2));
+    assert_eq!(
+        position_of(&mut map, a.primary).await["lat"].as_f64(),
+        Some(lat2)
+    );
 
     // --- OsmAnd as a form POST, timestamp in milliseconds, `location=lat,lon`.
     let (lat3, lon3) = (a.lat + 0.001, a.lon + 0.001);
     let t3 = seconds_ago(40);
-    let form = format!("id={device}&location={lat3}%2C{lon3}&timestamp={}&hdop=0.8", t3.timestamp_millis());
+    let form = format!(
+        "id={device}&location={lat3}%2C{lon3}&timestamp={}&hdop=0.8",
+        t3.timestamp_millis()
+    );
     let response = http
         .post(server.url("/osmand"))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -86,7 +106,10 @@ async fn positions(flavor: Flavor) {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(position_of(&mut map, a.primary).await["lon"].as_f64(), Some(lon3));
+    assert_eq!(
+        position_of(&mut map, a.primary).await["lon"].as_f64(),
+        Some(lon3)
+    );
 
     // --- Traccar Client 9: JSON.
     let (lat4, lon4) = (a.lat + 0.0012, a.lon + 0.0011);
@@ -94,35 +117,66 @@ async fn positions(flavor: Flavor) {
     let body = json!({"device_id": device, "location": {"timestamp": t4.to_rfc3339(), "coords": {"latitude": lat4,
         "longitude": lon4, "accuracy": 4.5, "speed": 1.2, "heading": 270.0, "altitude": 905.0}, "is_moving": true,
         "odometer": 120.5, "event": "motionchange", "battery": {"level": 0.85, "is_charging": false}}});
-    let response = http.post(server.url("/osmand")).json(&body).send().await.unwrap();
+    let response = http
+        .post(server.url("/osmand"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 200);
     let seen = position_of(&mut map, a.primary).await;
-    assert_eq!((seen["lat"].as_f64(), seen["heading_deg"].as_f64()), (Some(lat4), Some(270.0)));
+    assert_eq!(
+        (seen["lat"].as_f64(), seen["heading_deg"].as_f64()),
+        (Some(lat4), Some(270.0))
+    );
 
     // --- The batch API, as the worker's phone uploading its buffer after a dead zone.
     let batch = json!([
         {"lat": lat4 + 0.0001, "lon": lon4, "at": seconds_ago(25).to_rfc3339(), "accuracy_m": 5.0},
         {"lat": lat4 + 0.0002, "lon": lon4, "at": seconds_ago(20).to_rfc3339(), "battery_pct": 80.0, "attributes": {"network": "2g"}},
     ]);
-    let (status, reported) = server.send_as(&worker_token, Method::POST, "/api/positions", &batch).await;
+    let (status, reported) = server
+        .send_as(&worker_token, Method::POST, "/api/positions", &batch)
+        .await;
     assert_eq!(status, 200, "{reported}");
     assert_eq!(reported, json!({"accepted": 2, "flagged": []}));
-    assert_eq!(position_of(&mut map, a.primary).await["lat"].as_f64(), Some(lat4 + 0.0002), "the latest wins");
+    assert_eq!(
+        position_of(&mut map, a.primary).await["lat"].as_f64(),
+        Some(lat4 + 0.0002),
+        "the latest wins"
+    );
 
     // --- The worker's own websocket.
     let mut phone = Ws::connect(&server, &worker_token).await;
     phone.send(&json!({"type": "position", "lat": lat4 + 0.0003, "lon": lon4, "accuracy_m": 8.0, "ref": 41})).await;
-    let ack = phone.until(|m| m["type"] == "position_ack").await.pop().unwrap();
+    let ack = phone
+        .until(|m| m["type"] == "position_ack")
+        .await
+        .pop()
+        .unwrap();
     assert_eq!(ack, json!({"type": "position_ack", "ref": 41, "flags": []}));
-    assert_eq!(position_of(&mut map, a.primary).await["lat"].as_f64(), Some(lat4 + 0.0003));
+    assert_eq!(
+        position_of(&mut map, a.primary).await["lat"].as_f64(),
+        Some(lat4 + 0.0003)
+    );
 
     // --- A jump of ~11 km in seconds is kept, flagged, and does not become the worker's position.
-    let jump = json!({"positions": [{"lat": a.lat + 0.1, "lon": a.lon, "at": Utc::now().to_rfc3339()}]});
-    let (status, reported) = server.send_as(&worker_token, Method::POST, "/api/positions", &jump).await;
+    let jump =
+        json!({"positions": [{"lat": a.lat + 0.1, "lon": a.lon, "at": Utc::now().to_rfc3339()}]});
+    let (status, reported) = server
+        .send_as(&worker_token, Method::POST, "/api/positions", &jump)
+        .await;
     assert_eq!(status, 200, "{reported}");
-    assert_eq!(reported["flagged"], json!([{"index": 0, "flags": ["implausible_jump"]}]));
+    assert_eq!(
+        reported["flagged"],
+        json!([{"index": 0, "flags": ["implausible_jump"]}])
+    );
     let seen = position_of(&mut map, a.primary).await;
-    assert_eq!(seen["flags"], json!(["implausible_jump"]), "the map sees the flag: {seen}");
+    assert_eq!(
+        seen["flags"],
+        json!(["implausible_jump"]),
+        "the map sees the flag: {seen}"
+    );
 
     // Everything acknowledged is in the stored track, in time order, with what each client sent.
     let stored = track(&server, a.primary).await;
@@ -131,7 +185,12 @@ async fn positions(flavor: Flavor) {
     assert_eq!(stored[0]["geometry"]["coordinates"], json!([a.lon, a.lat]));
     assert_eq!(p(0)["battery_pct"], 87.0);
     assert_eq!(p(0)["altitude_m"], 912.0);
-    assert_eq!(DateTime::parse_from_rfc3339(p(0)["at"].as_str().unwrap()).unwrap().timestamp(), t1.timestamp());
+    assert_eq!(
+        DateTime::parse_from_rfc3339(p(0)["at"].as_str().unwrap())
+            .unwrap()
+            .timestamp(),
+        t1.timestamp()
+    );
     assert_eq!(p(1)["attributes"]["charge"], "false", "extra keys are kept");
     assert_eq!(p(2)["attributes"]["hdop"], "0.8");
     assert_eq!(p(3)["moving"], true);
@@ -141,9 +200,15 @@ async fn positions(flavor: Flavor) {
     assert_eq!(p(7)["flags"], json!(["implausible_jump"]));
 
     // --- Refusals: a problem with a reason, nothing stored.
-    let refused = |status: u16| move |got: (u16, Value)| {
-        assert_eq!(got.0, status, "{}", got.1);
-        assert!(got.1["detail"].as_str().is_some_and(|d| !d.is_empty()), "{}", got.1);
+    let refused = |status: u16| {
+        move |got: (u16, Value)| {
+            assert_eq!(got.0, status, "{}", got.1);
+            assert!(
+                got.1["detail"].as_str().is_some_and(|d| !d.is_empty()),
+                "{}",
+                got.1
+            );
+        }
     };
     let osmand = |query: String| {
         let http = http.clone();
@@ -151,7 +216,10 @@ async fn positions(flavor: Flavor) {
         async move {
             let response = http.get(url).send().await.unwrap();
             let status = response.status().as_u16();
-            (status, response.json::<Value>().await.unwrap_or(Value::Null))
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
         }
     };
     let (lat, lon) = (a.lat, a.lon);
@@ -159,56 +227,147 @@ async fn positions(flavor: Flavor) {
     refused(400)(osmand(format!("lat={lat}&lon={lon}")).await);
     refused(400)(osmand(format!("id={device}&lat=NaN&lon={lon}")).await);
     refused(400)(osmand(format!("id={device}&lat=north&lon={lon}")).await);
-    refused(400)(osmand(format!("id={device}&lat={lat}&lon={lon}&timestamp=yesterday")).await);
+    refused(400)(
+        osmand(format!(
+            "id={device}&lat={lat}&lon={lon}&timestamp=yesterday"
+        ))
+        .await,
+    );
     refused(422)(osmand(format!("id={device}&lat=91&lon={lon}")).await);
     refused(422)(osmand(format!("id={device}&lat={lat}&lon=181")).await);
-    refused(422)(osmand(format!("id={device}&lat={lat}&lon={lon}&timestamp={}", (Utc::now() + TimeDelta::hours(2)).timestamp())).await);
+    refused(422)(
+        osmand(format!(
+            "id={device}&lat={lat}&lon={lon}&timestamp={}",
+            (Utc::now() + TimeDelta::hours(2)).timestamp()
+        ))
+        .await,
+    );
     let post_json = |body: String| {
         let http = http.clone();
         let url = server.url("/osmand");
         async move {
-            let response = http.post(url).header("content-type", "application/json").body(body).send().await.unwrap();
+            let response = http
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
             let status = response.status().as_u16();
-            (status, response.json::<Value>().await.unwrap_or(Value::Null))
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
         }
     };
     refused(400)(post_json("{\"device_id\": ".into()).await);
     refused(400)(post_json(json!({"device_id": device, "location": {"coords": {"latitude": "36", "longitude": lon}}}).to_string()).await);
     refused(422)(post_json(json!({"device_id": device, "location": {"coords": {"latitude": 95.0, "longitude": lon}}}).to_string()).await);
-    let xml = http.post(server.url("/osmand")).header("content-type", "text/xml").body("<x/>").send().await.unwrap();
+    let xml = http
+        .post(server.url("/osmand"))
+        .header("content-type", "text/xml")
+        .body("<x/>")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(xml.status().as_u16(), 415);
 
     let s = &server;
     let batch = |body: Value| {
         let token = worker_token.clone();
-        async move { s.send_as(&token, Method::POST, "/api/positions", &body).await }
+        async move {
+            s.send_as(&token, Method::POST, "/api/positions", &body)
+                .await
+        }
     };
-    assert_problem(&server.send_raw(Method::POST, "/api/positions", b"[{\"lat\": 1".to_vec()).await.into_pair(), 400, "malformed-json");
-    assert_problem(&server.send_raw(Method::POST, "/api/positions", format!("[{{\"lat\": NaN, \"lon\": {lon}}}]").into_bytes()).await.into_pair(), 400, "malformed-json");
-    assert_problem(&batch(json!([{"lat": "36.2", "lon": lon}])).await, 422, "invalid-input");
-    assert_problem(&batch(json!([{"lat": lat, "lon": lon, "colour": "red"}])).await, 422, "invalid-input");
+    assert_problem(
+        &server
+            .send_raw(Method::POST, "/api/positions", b"[{\"lat\": 1".to_vec())
+            .await
+            .into_pair(),
+        400,
+        "malformed-json",
+    );
+    assert_problem(
+        &server
+            .send_raw(
+                Method::POST,
+                "/api/positions",
+                format!("[{{\"lat\": NaN, \"lon\": {lon}}}]").into_bytes(),
+            )
+            .await
+            .into_pair(),
+        400,
+        "malformed-json",
+    );
+    assert_problem(
+        &batch(json!([{"lat": "36.2", "lon": lon}])).await,
+        422,
+        "invalid-input",
+    );
+    assert_problem(
+        &batch(json!([{"lat": lat, "lon": lon, "colour": "red"}])).await,
+        422,
+        "invalid-input",
+    );
     assert_problem(&batch(json!([])).await, 422, "invalid-input");
     let one_bad = batch(json!([{"lat": lat, "lon": lon}, {"lat": lat, "lon": 200.0}])).await;
     assert_problem(&one_bad, 422, "invalid-position");
     assert_eq!(one_bad.1["errors"][0]["index"], 1, "{}", one_bad.1);
     assert_problem(&batch(json!([{"lat": lat, "lon": lon, "at": (Utc::now() + TimeDelta::hours(1)).to_rfc3339()}])).await, 422, "invalid-position");
-    assert_problem(&batch(json!([{"lat": lat, "lon": lon, "accuracy_m": -3.0}])).await, 422, "invalid-position");
-    assert_problem(&batch(json!([{"worker_id": 999_999, "lat": lat, "lon": lon}])).await, 422, "invalid-input");
-    assert_problem(&batch(json!([{"device_id": "nobody", "lat": lat, "lon": lon}])).await, 422, "invalid-input");
+    assert_problem(
+        &batch(json!([{"lat": lat, "lon": lon, "accuracy_m": -3.0}])).await,
+        422,
+        "invalid-position",
+    );
+    assert_problem(
+        &batch(json!([{"worker_id": 999_999, "lat": lat, "lon": lon}])).await,
+        422,
+        "invalid-input",
+    );
+    assert_problem(
+        &batch(json!([{"device_id": "nobody", "lat": lat, "lon": lon}])).await,
+        422,
+        "invalid-input",
+    );
     let other = grid_place(&server, 1, 0).await;
-    assert_problem(&batch(json!([{"worker_id": other.primary, "lat": lat, "lon": lon}])).await, 403, "forbidden");
-    let many: Vec<Value> = (0..10_001).map(|_| json!({"lat": lat, "lon": lon})).collect();
+    assert_problem(
+        &batch(json!([{"worker_id": other.primary, "lat": lat, "lon": lon}])).await,
+        403,
+        "forbidden",
+    );
+    let many: Vec<Value> = (0..10_001)
+        .map(|_| json!({"lat": lat, "lon": lon}))
+        .collect();
     assert_problem(&batch(json!(many)).await, 422, "invalid-input");
-    let huge = format!("[{}{{\"lat\":1,\"lon\":1}}]", "{\"lat\":36.123456789,\"lon\":113.123456789},".repeat(110_000)).into_bytes();
+    let huge = format!(
+        "[{}{{\"lat\":1,\"lon\":1}}]",
+        "{\"lat\":36.123456789,\"lon\":113.123456789},".repeat(110_000)
+    )
+    .into_bytes();
     assert!(huge.len() > 4 * 1024 * 1024);
     let (status, body, _) = server.send_raw(Method::POST, "/api/positions", huge).await;
-    assert_eq!((status, body["type"].as_str()), (413, Some("/problems/body-too-large")));
-    phone.send(&json!({"type": "position", "lat": 91.0, "lon": lon})).await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (413, Some("/problems/body-too-large"))
+    );
+    phone
+        .send(&json!({"type": "position", "lat": 91.0, "lon": lon}))
+        .await;
     let error = phone.until(|m| m["type"] == "error").await.pop().unwrap();
     assert_eq!(error["status"], 422, "{error}");
-    phone.send(&json!({"type": "position", "lat": "x", "lon": lon})).await;
-    assert_eq!(phone.until(|m| m["type"] == "error").await.pop().unwrap()["status"], 400);
-    assert_eq!(track(&server, a.primary).await.len(), 8, "nothing refused was stored");
+    phone
+        .send(&json!({"type": "position", "lat": "x", "lon": lon}))
+        .await;
+    assert_eq!(
+        phone.until(|m| m["type"] == "error").await.pop().unwrap()["status"],
+        400
+    );
+    assert_eq!(
+        track(&server, a.primary).await.len(),
+        8,
+        "nothing refused was stored"
+    );
 
     drop(server);
     store.finish().await;

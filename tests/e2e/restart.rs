@@ -6,22 +6,37 @@ use serde_json::json;
 use crate::harness::{Flavor, Server, TestStore, assert_same};
 
 async fn survives_a_crash(flavor: Flavor) {
-    let Some(store) = TestStore::new(flavor).await else { return };
+    let Some(store) = TestStore::new(flavor).await else {
+        return;
+    };
     let mut server = Server::demo(&store);
     let token = server.token().to_owned();
     let (_, grids) = server.get("/api/grids").await;
     let grid = grids["features"][0]["properties"]["id"].as_i64().unwrap();
 
     let (status, worker) = server
-        .send(Method::POST, "/api/workers", &json!({"name": "李巡", "kind": "patroller", "duty": "on_duty", "phone": "13800000000",
-            "device_id": "tracker-7", "grids": [{"grid_id": grid, "responsibility": "backup"}]}))
+        .send(
+            Method::POST,
+            "/api/workers",
+            &json!({"name": "李巡", "kind": "patroller", "duty": "on_duty", "phone": "13800000000",
+            "device_id": "tracker-7", "grids": [{"grid_id": grid, "responsibility": "backup"}]}),
+        )
         .await;
     assert_eq!(status, 201, "{worker}");
     let id = worker["id"].as_i64().unwrap();
-    let (status, _) = server.send(Method::PATCH, &format!("/api/workers/{id}"), &json!({"phone": null, "name": "李巡逻"})).await;
+    let (status, _) = server
+        .send(
+            Method::PATCH,
+            &format!("/api/workers/{id}"),
+            &json!({"phone": null, "name": "李巡逻"}),
+        )
+        .await;
     assert_eq!(status, 200);
     let (_, grids_before) = server.get("/api/grids?cells=true").await;
-    assert_eq!(grids_before["features"][0]["properties"]["backup_worker_ids"], json!([id]));
+    assert_eq!(
+        grids_before["features"][0]["properties"]["backup_worker_ids"],
+        json!([id])
+    );
     let (_, buildings_before) = server.get("/api/buildings?limit=100000").await;
     let (_, workers_before) = server.get("/api/workers").await;
     let (_, health_before) = server.get("/health").await;
@@ -31,7 +46,11 @@ async fn survives_a_crash(flavor: Flavor) {
     server.admin = Some(token);
 
     let (_, grids_after) = server.get("/api/grids?cells=true").await;
-    assert_same(&grids_after, &grids_before, "grids, cells and workers' grid duties");
+    assert_same(
+        &grids_after,
+        &grids_before,
+        "grids, cells and workers' grid duties",
+    );
     let (_, buildings_after) = server.get("/api/buildings?limit=100000").await;
     assert_same(&buildings_after, &buildings_before, "buildings");
     let (_, workers_after) = server.get("/api/workers").await;
@@ -41,7 +60,10 @@ async fn survives_a_crash(flavor: Flavor) {
     assert_eq!(w["properties"]["phone"], serde_json::Value::Null);
     assert_eq!(w["properties"]["device_id"], "tracker-7");
     let (_, health_after) = server.get("/health").await;
-    assert_eq!(health_after["last_seq"], health_before["last_seq"], "the event log survives");
+    assert_eq!(
+        health_after["last_seq"], health_before["last_seq"],
+        "the event log survives"
+    );
     drop(server);
     store.finish().await;
 }

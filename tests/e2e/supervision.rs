@@ -26,23 +26,38 @@ async fn overdue_case_escalates_through_two_levels_on_postgis() {
 }
 
 fn time(value: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(value.as_str().unwrap()).unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(value.as_str().unwrap())
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 async fn escalates_through_two_levels(flavor: Flavor) {
-    let Some(store) = TestStore::new(flavor).await else { return };
+    let Some(store) = TestStore::new(flavor).await else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("dispatch.json");
     let calendar = json!({"calendar": {"tz_offset_minutes": 0, "day_start": "00:00:00", "day_end": "23:59:59",
         "lunch": null, "weekend": []}});
     std::fs::write(&config, calendar.to_string()).unwrap();
-    let server = Server::start(&["demo", "--dispatch-config", config.to_str().unwrap()], &store);
+    let server = Server::start(
+        &["demo", "--dispatch-config", config.to_str().unwrap()],
+        &store,
+    );
 
     let (_, categories) = server.get("/api/categories").await;
-    let hazard = categories.as_array().unwrap().iter().find(|c| c["code"] == "hazard").unwrap().clone();
+    let hazard = categories
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "hazard")
+        .unwrap()
+        .clone();
     let body = json!({"name": hazard["name"], "class": hazard["class"], "kind": hazard["kind"],
         "limits": {"low_h": LIMIT_H, "normal_h": LIMIT_H, "high_h": LIMIT_H, "urgent_h": LIMIT_H}});
-    let (status, saved) = server.send(Method::PUT, "/api/categories/hazard", &body).await;
+    let (status, saved) = server
+        .send(Method::PUT, "/api/categories/hazard", &body)
+        .await;
     assert_eq!(status, 200, "{saved}");
 
     let here = grid_place(&server, 2, 0).await;
@@ -61,30 +76,63 @@ async fn escalates_through_two_levels(flavor: Flavor) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let escalations: Vec<&Value> =
-        current["history"].as_array().unwrap().iter().filter(|e| e["action"] == "escalate").collect();
-    assert!(escalations.len() >= 2, "escalated {} times: {current}", escalations.len());
+    let escalations: Vec<&Value> = current["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "escalate")
+        .collect();
+    assert!(
+        escalations.len() >= 2,
+        "escalated {} times: {current}",
+        escalations.len()
+    );
     let (first, second) = (escalations[0], escalations[1]);
     assert_eq!(first["detail"]["level"], "community");
     assert_eq!(second["detail"]["level"], "street");
     for notice in [first, second] {
         assert_eq!(notice["detail"]["automatic"], true);
         assert_eq!(notice["detail"]["notice"], true);
-        assert!(notice["note"].as_str().unwrap().starts_with("督办"), "{notice}");
-        assert_eq!(notice["actor"]["worker"], Value::Null, "the system acts, not a person");
+        assert!(
+            notice["note"].as_str().unwrap().starts_with("督办"),
+            "{notice}"
+        );
+        assert_eq!(
+            notice["actor"]["worker"],
+            Value::Null,
+            "the system acts, not a person"
+        );
     }
     assert!(time(&first["at"]) >= deadline, "not before the deadline");
     assert_eq!(time(&first["detail"]["overdue_since"]), deadline);
-    assert!(time(&second["at"]) >= deadline + limit, "the second waits for one more limit");
+    assert!(
+        time(&second["at"]) >= deadline + limit,
+        "the second waits for one more limit"
+    );
     assert_eq!(time(&second["detail"]["overdue_since"]), deadline + limit);
-    assert_eq!(current["status"], "dispatched", "escalation leaves the status alone");
-    assert_eq!(current["deadline"], json!(deadline), "and the deadline the case is judged by");
+    assert_eq!(
+        current["status"], "dispatched",
+        "escalation leaves the status alone"
+    );
+    assert_eq!(
+        current["deadline"],
+        json!(deadline),
+        "and the deadline the case is judged by"
+    );
     assert_eq!(current["overdue"], true);
 
     // The command centre finds it with the overdue filter.
-    let (status, list) = server.get(&format!("/api/incidents?overdue=true&grid={}", here.grid)).await;
+    let (status, list) = server
+        .get(&format!("/api/incidents?overdue=true&grid={}", here.grid))
+        .await;
     assert_eq!(status, 200);
-    assert!(list["features"].as_array().unwrap().iter().any(|f| f["properties"]["id"] == id));
+    assert!(
+        list["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["properties"]["id"] == id)
+    );
     dir.close().unwrap();
     store.finish().await;
 }

@@ -8,7 +8,7 @@
 
 use ab_glyph::{Font, FontRef, GlyphId, InvalidFont, PxScale, ScaleFont, point};
 
-use crate::mvt::wire::{put_bytes_field, put_key, put_uint_field, put_varint, zigzag32, LEN};
+use crate::mvt::wire::{LEN, put_bytes_field, put_key, put_uint_field, put_varint, zigzag32};
 
 /// The size glyphs are drawn at: the style's `text-size` scales from it.
 pub const GLYPH_SIZE_PX: f32 = 24.0;
@@ -46,13 +46,17 @@ pub struct Glyph {
 impl<'a> GlyphFont<'a> {
     /// Reads a TrueType or OpenType font.
     pub fn new(bytes: &'a [u8]) -> Result<Self, InvalidFont> {
-        Ok(Self { font: FontRef::try_from_slice(bytes)? })
+        Ok(Self {
+            font: FontRef::try_from_slice(bytes)?,
+        })
     }
 
     /// The glyphs this font has among the 256 code points from `start` (a multiple of 256).
     #[must_use]
     pub fn range(&self, start: u32) -> Vec<Glyph> {
-        (start..start.saturating_add(256)).filter_map(|code| char::from_u32(code).and_then(|c| self.glyph(c))).collect()
+        (start..start.saturating_add(256))
+            .filter_map(|code| char::from_u32(code).and_then(|c| self.glyph(c)))
+            .collect()
     }
 
     /// The encoded `glyphs` message for the range from `start`, under the font stack name `stack`.
@@ -72,9 +76,20 @@ impl<'a> GlyphFont<'a> {
         let scaled = self.font.as_scaled(scale);
         let ascender = scaled.ascent().round();
         let advance = round_px(scaled.h_advance(id)).max(0).unsigned_abs();
-        let Some(outline) = self.font.outline_glyph(id.with_scale_and_position(scale, point(0.0, 0.0))) else {
+        let Some(outline) = self
+            .font
+            .outline_glyph(id.with_scale_and_position(scale, point(0.0, 0.0)))
+        else {
             // A blank glyph (a space): it only moves the pen.
-            return Some(Glyph { id: u32::from(c), bitmap: Vec::new(), width: 0, height: 0, left: 0, top: -round_px(ascender), advance });
+            return Some(Glyph {
+                id: u32::from(c),
+                bitmap: Vec::new(),
+                width: 0,
+                height: 0,
+                left: 0,
+                top: -round_px(ascender),
+                advance,
+            });
         };
         let bounds = outline.px_bounds();
         let width = round_px(bounds.width()).max(0).unsigned_abs();
@@ -159,7 +174,9 @@ fn distance_field(coverage: &[f64], width: u32, height: u32) -> Vec<u8> {
         .zip(&inner)
         .map(|(o, i)| {
             let d = o.sqrt() - i.sqrt();
-            let v = (255.0 - 255.0 * (d / RADIUS_PX + CUTOFF)).round().clamp(0.0, 255.0);
+            let v = (255.0 - 255.0 * (d / RADIUS_PX + CUTOFF))
+                .round()
+                .clamp(0.0, 255.0);
             // In 0..=255 by the clamp.
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let byte = v as u8;

@@ -434,8 +434,8 @@ fn barrier_cut(
             left += households[order[i - 1] as usize];
             let right = total - left;
             // round(k · left / total), in integers (half away from zero, as f64::round).
-            let guess = usize::try_from((2 * k as u64 * left + total) / (2 * total))
-                .unwrap_or(usize::MAX);
+            let guess =
+                usize::try_from((2 * k as u64 * left + total) / (2 * total)).unwrap_or(usize::MAX);
             for k1 in guess.saturating_sub(1)..=guess.saturating_add(1) {
                 if k1 < 1 || k1 >= k || i < k1 || n - i < k - k1 {
                     continue;

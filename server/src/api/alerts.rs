@@ -68,21 +68,32 @@ pub async fn raise(
     AppJson(body): AppJson<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     auth.require(RAISERS)?;
-    let body: RaiseAlert = serde_json::from_value(body).map_err(|e| ApiError::invalid(format!("invalid alert: {e}")))?;
+    let body: RaiseAlert = serde_json::from_value(body)
+        .map_err(|e| ApiError::invalid(format!("invalid alert: {e}")))?;
     let title = body.title.trim().to_owned();
     if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
-        return Err(ApiError::invalid(format!("title must be 1..={MAX_TITLE_CHARS} characters")).with("field", "title"));
+        return Err(
+            ApiError::invalid(format!("title must be 1..={MAX_TITLE_CHARS} characters"))
+                .with("field", "title"),
+        );
     }
     if body.message.chars().count() > MAX_MESSAGE_CHARS {
-        return Err(ApiError::invalid(format!("message is at most {MAX_MESSAGE_CHARS} characters")).with("field", "message"));
+        return Err(ApiError::invalid(format!(
+            "message is at most {MAX_MESSAGE_CHARS} characters"
+        ))
+        .with("field", "message"));
     }
     let area = match body.area.get("circle") {
         Some(circle) => {
-            let c: Circle = serde_json::from_value(circle.clone())
-                .map_err(|e| ApiError::invalid(format!("invalid circle: {e}")).with("field", "area"))?;
+            let c: Circle = serde_json::from_value(circle.clone()).map_err(|e| {
+                ApiError::invalid(format!("invalid circle: {e}")).with("field", "area")
+            })?;
             crate::world::locate::checked_latlng(c.lat, c.lon)?;
             if !(c.radius_m.is_finite() && c.radius_m > 0.0 && c.radius_m <= MAX_RADIUS_M) {
-                return Err(ApiError::invalid(format!("radius_m must be in (0, {MAX_RADIUS_M}] meters")).with("field", "area"));
+                return Err(ApiError::invalid(format!(
+                    "radius_m must be in (0, {MAX_RADIUS_M}] meters"
+                ))
+                .with("field", "area"));
             }
             Area::Circle(c)
         }
@@ -95,7 +106,11 @@ pub async fn raise(
         world
             .workers()
             .filter(|w| w.duty == DutyStatus::OnDuty && can_see(&visibility, &auth.0, w))
-            .filter(|w| world.position(w.id).is_some_and(|p| area.contains(p.lat, p.lon)))
+            .filter(|w| {
+                world
+                    .position(w.id)
+                    .is_some_and(|p| area.contains(p.lat, p.lon))
+            })
             .map(|w| w.id)
             .collect()
     };
@@ -110,5 +125,8 @@ pub async fn raise(
     let seq = event.seq;
     state.commit(event, |_| {});
     metrics::counter!("gridwatch_alerts_total").increment(1);
-    Ok((StatusCode::CREATED, Json(json!({"seq": seq, "title": title, "workers": workers, "count": workers.len()}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"seq": seq, "title": title, "workers": workers, "count": workers.len()})),
+    ))
 }

@@ -60,7 +60,13 @@ pub async fn list(
         .take(LIMIT)
         .enumerate()
         .map(|(n, l)| to_feature(n, "line", l))
-        .chain(areas.into_iter().take(LIMIT).enumerate().map(|(n, a)| to_feature(line_count + n, "area", a)))
+        .chain(
+            areas
+                .into_iter()
+                .take(LIMIT)
+                .enumerate()
+                .map(|(n, a)| to_feature(line_count + n, "area", a)),
+        )
         .collect();
     let mut body = geo_json::collection(features);
     body["truncated"] = json!(truncated);

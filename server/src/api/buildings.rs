@@ -40,7 +40,11 @@ fn to_feature(building: &Building) -> Value {
     p.insert("households".into(), json!(building.households));
     p.insert("grid_id".into(), json!(building.grid));
     p.insert("cell".into(), json!(building.cell.to_string()));
-    geo_json::feature(building.id.0, Some(geo_json::multipolygon(&building.footprint)), p)
+    geo_json::feature(
+        building.id.0,
+        Some(geo_json::multipolygon(&building.footprint)),
+        p,
+    )
 }
 
 #[utoipa::path(get, path = "/api/buildings", tag = "buildings", params(BuildingQuery),
@@ -89,9 +93,16 @@ pub async fn one(
 ) -> Result<Json<Value>, ApiError> {
     auth.require(READERS)?;
     let world = state.world();
-    let building = world.building(BuildingId(id)).ok_or_else(|| ApiError::not_found(format!("building {id}")))?;
-    if !building.grid.is_some_and(|g| world.visibility(&auth.0).grid(g)) {
-        return Err(ApiError::forbidden(format!("building {id} is outside your scope")));
+    let building = world
+        .building(BuildingId(id))
+        .ok_or_else(|| ApiError::not_found(format!("building {id}")))?;
+    if !building
+        .grid
+        .is_some_and(|g| world.visibility(&auth.0).grid(g))
+    {
+        return Err(ApiError::forbidden(format!(
+            "building {id} is outside your scope"
+        )));
     }
     Ok(Json(to_feature(building)))
 }
@@ -125,16 +136,24 @@ pub async fn create(
     if props.kind.trim().is_empty() || props.kind.len() > 64 {
         return Err(ApiError::invalid("kind must have 1 to 64 characters"));
     }
-    let centroid = footprint.centroid().ok_or_else(|| ApiError::geometry("the footprint has no area"))?;
+    let centroid = footprint
+        .centroid()
+        .ok_or_else(|| ApiError::geometry("the footprint has no area"))?;
     let _writing = state.write_lock().await;
     let (cell, grid) = {
         let world = state.world();
         let cell = checked_latlng(centroid.y(), centroid.x())?.to_cell(world.resolution());
         let grid = world.grid_of_cell(cell).ok_or_else(|| {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "outside-grids", "the building lies in no grid: every household must belong to one")
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "outside-grids",
+                "the building lies in no grid: every household must belong to one",
+            )
         })?;
         if !world.visibility(&auth.0).grid(grid) {
-            return Err(ApiError::forbidden(format!("grid {grid} is outside your scope")));
+            return Err(ApiError::forbidden(format!(
+                "grid {grid} is outside your scope"
+            )));
         }
         (cell, grid)
     };

@@ -57,13 +57,16 @@ pub struct CreateCamera {
 
 /// Reads one camera from a flat object or a Feature and checks it.
 fn parse_camera(body: Value) -> Result<NewCamera, ApiError> {
-    let body: CreateCamera =
-        serde_json::from_value(flatten_feature(body)?).map_err(|e| ApiError::invalid(format!("invalid camera: {e}")))?;
+    let body: CreateCamera = serde_json::from_value(flatten_feature(body)?)
+        .map_err(|e| ApiError::invalid(format!("invalid camera: {e}")))?;
     let kind = body.kind.unwrap_or(CameraKind::Fixed);
     let fov_deg = match (body.fov_deg, kind) {
         (Some(fov), _) => fov,
         (None, CameraKind::Ptz) => 360.0,
-        (None, CameraKind::Fixed) => return Err(ApiError::invalid("fov_deg is required for a fixed camera").with("field", "fov_deg")),
+        (None, CameraKind::Fixed) => {
+            return Err(ApiError::invalid("fov_deg is required for a fixed camera")
+                .with("field", "fov_deg"));
+        }
     };
     let new = NewCamera {
         name: body.name,
@@ -79,7 +82,8 @@ fn parse_camera(body: Value) -> Result<NewCamera, ApiError> {
 }
 
 fn checked(new: NewCamera) -> Result<NewCamera, ApiError> {
-    new.checked().map_err(|e| ApiError::invalid(e.to_string()).with("field", e.field))
+    new.checked()
+        .map_err(|e| ApiError::invalid(e.to_string()).with("field", e.field))
 }
 
 /// Lifts a Feature's Point into `lat`/`lon` beside its properties; anything else passes unchanged.
@@ -87,7 +91,9 @@ fn flatten_feature(body: Value) -> Result<Value, ApiError> {
     if body.get("type").and_then(Value::as_str) != Some("Feature") {
         return Ok(body);
     }
-    let geometry = body.get("geometry").ok_or_else(|| ApiError::invalid("a Feature needs a geometry"))?;
+    let geometry = body
+        .get("geometry")
+        .ok_or_else(|| ApiError::invalid("a Feature needs a geometry"))?;
     if geometry.get("type").and_then(Value::as_str) != Some("Point") {
         return Err(ApiError::geometry("a camera's geometry must be a Point"));
     }
@@ -119,10 +125,16 @@ pub fn feature(placed: &PlacedCamera, cells: bool, distance_m: Option<f64>) -> V
     p.insert("range_m".into(), json!(c.range_m));
     p.insert("kind".into(), json!(c.kind));
     p.insert("status".into(), json!(c.status));
-    p.insert("sector".into(), Value::from(&GeometryValue::from(&placed.sector)));
+    p.insert(
+        "sector".into(),
+        Value::from(&GeometryValue::from(&placed.sector)),
+    );
     p.insert("cell_count".into(), json!(placed.cells.len()));
     if cells {
-        p.insert("cells".into(), placed.cells.iter().map(ToString::to_string).collect());
+        p.insert(
+            "cells".into(),
+            placed.cells.iter().map(ToString::to_string).collect(),
+        );
     }
     if let Some(d) = distance_m {
         p.insert("distance_m".into(), json!(d));
@@ -132,7 +144,9 @@ pub fn feature(placed: &PlacedCamera, cells: bool, distance_m: Option<f64>) -> V
 }
 
 fn placed(world: &World, id: i64) -> Result<&PlacedCamera, ApiError> {
-    world.camera(CameraId(id)).ok_or_else(|| ApiError::not_found(format!("camera {id}")))
+    world
+        .camera(CameraId(id))
+        .ok_or_else(|| ApiError::not_found(format!("camera {id}")))
 }
 
 #[utoipa::path(post, path = "/api/cameras", tag = "cameras", request_body = CreateCamera,
@@ -146,9 +160,14 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     auth.require(MANAGERS)?;
     let new = parse_camera(body)?;
-    let camera = crate::cameras::create(&state, std::slice::from_ref(&new)).await?.remove(0);
+    let camera = crate::cameras::create(&state, std::slice::from_ref(&new))
+        .await?
+        .remove(0);
     let world = state.world();
-    Ok((StatusCode::CREATED, Json(feature(placed(&world, camera.id.0)?, true, None))))
+    Ok((
+        StatusCode::CREATED,
+        Json(feature(placed(&world, camera.id.0)?, true, None)),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/cameras/import", tag = "cameras",
@@ -163,13 +182,20 @@ pub async fn import(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     auth.require(MANAGERS)?;
     if body.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
-        return Err(ApiError::invalid("the body must be a GeoJSON FeatureCollection"));
+        return Err(ApiError::invalid(
+            "the body must be a GeoJSON FeatureCollection",
+        ));
     }
     let Some(features) = body.get("features").and_then(Value::as_array) else {
-        return Err(ApiError::invalid("a FeatureCollection needs a features array"));
+        return Err(ApiError::invalid(
+            "a FeatureCollection needs a features array",
+        ));
     };
     if features.is_empty() || features.len() > MAX_IMPORT {
-        return Err(ApiError::invalid(format!("an import takes 1..={MAX_IMPORT} features, not {}", features.len())));
+        return Err(ApiError::invalid(format!(
+            "an import takes 1..={MAX_IMPORT} features, not {}",
+            features.len()
+        )));
     }
     let mut cameras = Vec::with_capacity(features.len());
     let mut errors = Vec::new();
@@ -191,12 +217,19 @@ pub async fn import(
         }
     }
     if !errors.is_empty() {
-        return Err(ApiError::invalid(format!("{} of {} features refused; nothing was stored", errors.len(), features.len()))
-            .with("errors", errors));
+        return Err(ApiError::invalid(format!(
+            "{} of {} features refused; nothing was stored",
+            errors.len(),
+            features.len()
+        ))
+        .with("errors", errors));
     }
     let stored = crate::cameras::create(&state, &cameras).await?;
     let ids: Vec<CameraId> = stored.iter().map(|c| c.id).collect();
-    Ok((StatusCode::CREATED, Json(json!({"created": ids.len(), "ids": ids}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"created": ids.len(), "ids": ids})),
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -216,11 +249,20 @@ pub struct CameraQuery {
 /// Parses `lat,lon` (degrees): two finite numbers in range.
 fn parse_point(text: &str) -> Result<(f64, f64), ApiError> {
     let bad = |why: &str| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid-covers", format!("covers {text:?}: {why}; expected lat,lon in degrees"))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-covers",
+            format!("covers {text:?}: {why}; expected lat,lon in degrees"),
+        )
     };
-    let parts: Vec<f64> =
-        text.split(',').map(|p| p.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| bad("not two numbers"))?;
-    let [lat, lon] = parts[..] else { return Err(bad("not two numbers")) };
+    let parts: Vec<f64> = text
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad("not two numbers"))?;
+    let [lat, lon] = parts[..] else {
+        return Err(bad("not two numbers"));
+    };
     crate::world::locate::checked_latlng(lat, lon)?;
     Ok((lat, lon))
 }
@@ -229,13 +271,21 @@ fn parse_point(text: &str) -> Result<(f64, f64), ApiError> {
     responses((status = 200, description = "GeoJSON FeatureCollection; with `covers`, nearest first and each with `distance_m`"),
         (status = 400), (status = 403)),
     security(("bearer" = [])))]
-pub async fn list(State(state): State<AppState>, auth: Auth, AppQuery(q): AppQuery<CameraQuery>) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppQuery(q): AppQuery<CameraQuery>,
+) -> Result<Json<Value>, ApiError> {
     auth.require(READERS)?;
     let bbox = geo_json::Bbox::parse_opt(q.bbox.as_deref())?;
     let covers = q.covers.as_deref().map(parse_point).transpose()?;
     let world = state.world();
     let found: Vec<(&PlacedCamera, Option<f64>)> = match covers {
-        Some((lat, lon)) => world.cameras_covering(lat, lon).into_iter().map(|(c, d)| (c, Some(d))).collect(),
+        Some((lat, lon)) => world
+            .cameras_covering(lat, lon)
+            .into_iter()
+            .map(|(c, d)| (c, Some(d)))
+            .collect(),
         None => world.cameras().map(|c| (c, None)).collect(),
     };
     let features = found
@@ -244,7 +294,8 @@ pub async fn list(State(state): State<AppState>, auth: Auth, AppQuery(q): AppQue
         .filter(|(c, _)| {
             bbox.is_none_or(|b| {
                 let [min_lon, min_lat, max_lon, max_lat] = b.0;
-                (min_lon..=max_lon).contains(&c.camera.lon) && (min_lat..=max_lat).contains(&c.camera.lat)
+                (min_lon..=max_lon).contains(&c.camera.lon)
+                    && (min_lat..=max_lat).contains(&c.camera.lat)
             })
         })
         .map(|(c, d)| feature(c, q.cells, d))
@@ -255,7 +306,11 @@ pub async fn list(State(state): State<AppState>, auth: Auth, AppQuery(q): AppQue
 #[utoipa::path(get, path = "/api/cameras/{id}", tag = "cameras", params(("id" = i64, Path)),
     responses((status = 200, description = "the camera with its sector and covered cells"), (status = 403), (status = 404)),
     security(("bearer" = [])))]
-pub async fn one(State(state): State<AppState>, auth: Auth, AppPath(id): AppPath<i64>) -> Result<Json<Value>, ApiError> {
+pub async fn one(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppPath(id): AppPath<i64>,
+) -> Result<Json<Value>, ApiError> {
     auth.require(READERS)?;
     let world = state.world();
     Ok(Json(feature(placed(&world, id)?, true, None)))
@@ -285,7 +340,8 @@ pub async fn update(
     AppJson(body): AppJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     auth.require(MANAGERS)?;
-    let patch: PatchCamera = serde_json::from_value(body).map_err(|e| ApiError::invalid(format!("invalid change: {e}")))?;
+    let patch: PatchCamera = serde_json::from_value(body)
+        .map_err(|e| ApiError::invalid(format!("invalid change: {e}")))?;
     let camera = crate::cameras::update(&state, CameraId(id), |mut c| {
         let before = c.clone();
         c.name = patch.name.unwrap_or(c.name);
@@ -309,7 +365,11 @@ pub async fn update(
 
 #[utoipa::path(delete, path = "/api/cameras/{id}", tag = "cameras", params(("id" = i64, Path)),
     responses((status = 204), (status = 403), (status = 404)), security(("bearer" = [])))]
-pub async fn delete(State(state): State<AppState>, auth: Auth, AppPath(id): AppPath<i64>) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppPath(id): AppPath<i64>,
+) -> Result<StatusCode, ApiError> {
     auth.require(MANAGERS)?;
     crate::cameras::delete(&state, CameraId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -319,15 +379,26 @@ pub async fn delete(State(state): State<AppState>, auth: Auth, AppPath(id): AppP
     responses((status = 200, description = "GeoJSON FeatureCollection of the cameras whose sector contains the case's point, nearest first, each with `distance_m`"),
         (status = 403), (status = 404)),
     security(("bearer" = [])))]
-pub async fn incident_cameras(State(state): State<AppState>, auth: Auth, AppPath(id): AppPath<i64>) -> Result<Json<Value>, ApiError> {
+pub async fn incident_cameras(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppPath(id): AppPath<i64>,
+) -> Result<Json<Value>, ApiError> {
     auth.require(CASE_READERS)?;
     let world = state.world();
-    let case = world.incident(IncidentId(id)).ok_or_else(|| ApiError::not_found(format!("incident {id}")))?;
+    let case = world
+        .incident(IncidentId(id))
+        .ok_or_else(|| ApiError::not_found(format!("incident {id}")))?;
     if !actions::can_see(&world, &auth.0, case) {
-        return Err(ApiError::forbidden(format!("incident {id} is outside your scope")));
+        return Err(ApiError::forbidden(format!(
+            "incident {id} is outside your scope"
+        )));
     }
-    let features =
-        world.cameras_covering(case.place.lat, case.place.lon).into_iter().map(|(c, d)| feature(c, false, Some(d))).collect();
+    let features = world
+        .cameras_covering(case.place.lat, case.place.lon)
+        .into_iter()
+        .map(|(c, d)| feature(c, false, Some(d)))
+        .collect();
     Ok(Json(geo_json::collection(features)))
 }
 
@@ -357,7 +428,8 @@ pub async fn alert(
     AppJson(body): AppJson<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     auth.require(ALERTERS)?;
-    let body: CameraAlert = serde_json::from_value(body).map_err(|e| ApiError::invalid(format!("invalid alert: {e}")))?;
+    let body: CameraAlert = serde_json::from_value(body)
+        .map_err(|e| ApiError::invalid(format!("invalid alert: {e}")))?;
     let (lat, lon, name) = {
         let world = state.world();
         let placed = placed(&world, id)?;
@@ -366,11 +438,18 @@ pub async fn alert(
             (Some(lat), Some(lon)) => {
                 crate::world::locate::checked_latlng(lat, lon)?;
                 if !placed.sees(lat, lon) {
-                    return Err(ApiError::invalid(format!("({lat}, {lon}) is outside camera {id}'s view")).with("field", "lat"));
+                    return Err(ApiError::invalid(format!(
+                        "({lat}, {lon}) is outside camera {id}'s view"
+                    ))
+                    .with("field", "lat"));
                 }
                 (lat, lon)
             }
-            _ => return Err(ApiError::invalid("give both lat and lon, or neither").with("field", "lat")),
+            _ => {
+                return Err(
+                    ApiError::invalid("give both lat and lon, or neither").with("field", "lat")
+                );
+            }
         };
         (lat, lon, placed.camera.name.clone())
     };
@@ -383,8 +462,15 @@ pub async fn alert(
         description,
         source: Source::Camera,
     };
-    let case = cases::register(&state, cases::actor_of(&auth.0), Some(auth.0.token), report).await?;
-    let feature = incident_feature(&state.world(), &case, state.now(), true, &cases::actor_of(&auth.0));
+    let case =
+        cases::register(&state, cases::actor_of(&auth.0), Some(auth.0.token), report).await?;
+    let feature = incident_feature(
+        &state.world(),
+        &case,
+        state.now(),
+        true,
+        &cases::actor_of(&auth.0),
+    );
     Ok((StatusCode::CREATED, Json(feature)))
 }
 
@@ -396,12 +482,21 @@ pub fn grid_coverage(world: &World, cells: &[CellIndex]) -> Value {
     let mut cameras: Vec<CameraId> = coverage
         .covered
         .iter()
-        .flat_map(|&cell| world.cameras_of_cell(cell).filter(|c| c.camera.is_online()).map(|c| c.camera.id))
+        .flat_map(|&cell| {
+            world
+                .cameras_of_cell(cell)
+                .filter(|c| c.camera.is_online())
+                .map(|c| c.camera.id)
+        })
         .collect();
     cameras.sort_unstable();
     cameras.dedup();
     #[allow(clippy::cast_precision_loss)] // cell counts are far below 2^52
-    let share = if cells.is_empty() { 0.0 } else { coverage.covered.len() as f64 / cells.len() as f64 };
+    let share = if cells.is_empty() {
+        0.0
+    } else {
+        coverage.covered.len() as f64 / cells.len() as f64
+    };
     let outline = gridwatch_geodata::cells::outline(&coverage.blind);
     json!({
         "covered_cells": coverage.covered.len(),

@@ -16,8 +16,14 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 const EDITORS: &[Role] = &[Role::Admin];
-const EVERYONE: &[Role] =
-    &[Role::Admin, Role::Planner, Role::Commander, Role::Worker, Role::Reporter, Role::Device];
+const EVERYONE: &[Role] = &[
+    Role::Admin,
+    Role::Planner,
+    Role::Commander,
+    Role::Worker,
+    Role::Reporter,
+    Role::Device,
+];
 const MAX_CODE_CHARS: usize = 64;
 const MAX_NAME_CHARS: usize = 200;
 const MAX_MEMBERS: usize = 1000;
@@ -76,7 +82,10 @@ pub async fn put(
     if let Some(department) = &category.department
         && state.world().department(department).is_none()
     {
-        return Err(ApiError::invalid(format!("unknown department {department:?}")).with("field", "department"));
+        return Err(
+            ApiError::invalid(format!("unknown department {department:?}"))
+                .with("field", "department"),
+        );
     }
     let event = state.store().put_category(&category).await?;
     let stored = category.clone();
@@ -86,7 +95,10 @@ pub async fn put(
 
 #[utoipa::path(get, path = "/api/departments", tag = "incidents",
     responses((status = 200, description = "every department, by code", body = [Department])), security(("bearer" = [])))]
-pub async fn departments(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
+pub async fn departments(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> Result<Json<Value>, ApiError> {
     auth.require(&[Role::Commander, Role::Planner])?;
     let world = state.world();
     Ok(Json(json!(world.departments().collect::<Vec<_>>())))
@@ -118,13 +130,24 @@ pub async fn put_department(
     let mut members = Vec::with_capacity(body.members.len());
     for member in body.members {
         if members.contains(&member) {
-            return Err(ApiError::invalid(format!("worker {member} is listed twice")).with("field", "members"));
+            return Err(
+                ApiError::invalid(format!("worker {member} is listed twice"))
+                    .with("field", "members"),
+            );
         }
         members.push(member);
     }
-    let department = Department { code: checked_code(&code)?, name: checked_name(&body.name)?, members };
+    let department = Department {
+        code: checked_code(&code)?,
+        name: checked_name(&body.name)?,
+        members,
+    };
     let _writing = state.write_lock().await;
-    if let Some(unknown) = department.members.iter().find(|&&id| state.world().worker(id).is_none()) {
+    if let Some(unknown) = department
+        .members
+        .iter()
+        .find(|&&id| state.world().worker(id).is_none())
+    {
         return Err(ApiError::invalid(format!("unknown worker {unknown}")).with("field", "members"));
     }
     let event = state.store().put_department(&department).await?;
@@ -137,7 +160,9 @@ pub async fn put_department(
 fn checked_code(code: &str) -> Result<String, ApiError> {
     let ok = !code.is_empty()
         && code.len() <= MAX_CODE_CHARS
-        && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
     if ok {
         Ok(code.to_owned())
     } else {
@@ -151,7 +176,10 @@ fn checked_name(name: &str) -> Result<String, ApiError> {
     let name = name.trim();
     let chars = name.chars().count();
     if name.is_empty() || chars > MAX_NAME_CHARS {
-        return Err(ApiError::invalid(format!("name must be 1..={MAX_NAME_CHARS} characters")).with("field", "name"));
+        return Err(
+            ApiError::invalid(format!("name must be 1..={MAX_NAME_CHARS} characters"))
+                .with("field", "name"),
+        );
     }
     Ok(name.to_owned())
 }

@@ -71,7 +71,9 @@ pub fn multipolygon(shape: &MultiPolygon<f64>) -> Value {
         .0
         .iter()
         .map(|p| {
-            std::iter::once(ring(p.exterior())).chain(p.interiors().iter().map(ring)).collect()
+            std::iter::once(ring(p.exterior()))
+                .chain(p.interiors().iter().map(ring))
+                .collect()
         })
         .collect();
     json!({"type": "MultiPolygon", "coordinates": polygons})
@@ -103,7 +105,9 @@ pub fn area_feature(value: &Value) -> Result<(MultiPolygon<f64>, Map<String, Val
     if value.get("type").and_then(Value::as_str) != Some("Feature") {
         return Err(ApiError::invalid("body must be a GeoJSON Feature"));
     }
-    let geometry = value.get("geometry").ok_or_else(|| ApiError::geometry("the feature has no geometry"))?;
+    let geometry = value
+        .get("geometry")
+        .ok_or_else(|| ApiError::geometry("the feature has no geometry"))?;
     let shape = area_geometry(geometry)?;
     let properties = match value.get("properties") {
         Some(Value::Object(map)) => map.clone(),
@@ -121,7 +125,10 @@ pub fn area_geometry(geometry: &Value) -> Result<MultiPolygon<f64>, ApiError> {
     let shape = match geometry.get("type").and_then(Value::as_str) {
         Some("Polygon") => MultiPolygon(vec![polygon(coordinates)?]),
         Some("MultiPolygon") => MultiPolygon(
-            array(coordinates, "coordinates")?.iter().map(polygon).collect::<Result<_, _>>()?,
+            array(coordinates, "coordinates")?
+                .iter()
+                .map(polygon)
+                .collect::<Result<_, _>>()?,
         ),
         other => {
             return Err(ApiError::geometry(format!(
@@ -140,25 +147,37 @@ pub fn area_geometry(geometry: &Value) -> Result<MultiPolygon<f64>, ApiError> {
 }
 
 fn array<'a>(value: &'a Value, what: &str) -> Result<&'a Vec<Value>, ApiError> {
-    value.as_array().ok_or_else(|| ApiError::geometry(format!("{what} must be an array")))
+    value
+        .as_array()
+        .ok_or_else(|| ApiError::geometry(format!("{what} must be an array")))
 }
 
 fn polygon(value: &Value) -> Result<Polygon<f64>, ApiError> {
     let rings = array(value, "a polygon")?;
     let mut rings = rings.iter().map(ring);
-    let exterior = rings.next().ok_or_else(|| ApiError::geometry("a polygon needs an exterior ring"))??;
+    let exterior = rings
+        .next()
+        .ok_or_else(|| ApiError::geometry("a polygon needs an exterior ring"))??;
     let interiors = rings.collect::<Result<Vec<_>, _>>()?;
     Ok(Polygon::new(exterior, interiors))
 }
 
 fn ring(value: &Value) -> Result<LineString<f64>, ApiError> {
     let positions = array(value, "a ring")?;
-    let coords = positions.iter().map(position).collect::<Result<Vec<_>, _>>()?;
+    let coords = positions
+        .iter()
+        .map(position)
+        .collect::<Result<Vec<_>, _>>()?;
     if coords.len() < 4 {
-        return Err(ApiError::geometry(format!("a ring needs at least 4 positions, got {}", coords.len())));
+        return Err(ApiError::geometry(format!(
+            "a ring needs at least 4 positions, got {}",
+            coords.len()
+        )));
     }
     if coords.first() != coords.last() {
-        return Err(ApiError::geometry("a ring must be closed: its first and last positions must be equal"));
+        return Err(ApiError::geometry(
+            "a ring must be closed: its first and last positions must be equal",
+        ));
     }
     Ok(LineString(coords))
 }
@@ -172,8 +191,14 @@ pub fn position(value: &Value) -> Result<Coord<f64>, ApiError> {
     let (Some(lon), Some(lat)) = (pair[0].as_f64(), pair[1].as_f64()) else {
         return Err(ApiError::geometry("a position must hold numbers"));
     };
-    if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) || !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
-        return Err(ApiError::geometry(format!("position [{lon}, {lat}] is out of range")));
+    if !lon.is_finite()
+        || !(-180.0..=180.0).contains(&lon)
+        || !lat.is_finite()
+        || !(-90.0..=90.0).contains(&lat)
+    {
+        return Err(ApiError::geometry(format!(
+            "position [{lon}, {lat}] is out of range"
+        )));
     }
     Ok(Coord { x: lon, y: lat })
 }
@@ -185,7 +210,16 @@ mod tests {
     #[test]
     fn bbox_rejects_bad_input() {
         assert!(Bbox::parse("1,2,3,4").is_ok());
-        for bad in ["", "1,2,3", "1,2,3,4,5", "a,b,c,d", "NaN,0,1,1", "0,0,181,1", "0,-91,1,1", "2,0,1,1"] {
+        for bad in [
+            "",
+            "1,2,3",
+            "1,2,3,4,5",
+            "a,b,c,d",
+            "NaN,0,1,1",
+            "0,0,181,1",
+            "0,-91,1,1",
+            "2,0,1,1",
+        ] {
             assert!(Bbox::parse(bad).is_err(), "{bad}");
         }
     }

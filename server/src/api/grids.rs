@@ -59,8 +59,14 @@ fn to_feature(world: &World, grid: &Grid, duty: Option<&Duty>, with_cells: bool)
     p.insert("building_count".into(), json!(grid.building_count));
     p.insert("cell_count".into(), json!(grid.cells.len()));
     p.insert("flag".into(), json!(grid.flag));
-    p.insert("primary_worker_id".into(), json!(duty.and_then(|d| d.primary)));
-    p.insert("backup_worker_ids".into(), json!(duty.map_or(&[][..], |d| &d.backups[..])));
+    p.insert(
+        "primary_worker_id".into(),
+        json!(duty.and_then(|d| d.primary)),
+    );
+    p.insert(
+        "backup_worker_ids".into(),
+        json!(duty.map_or(&[][..], |d| &d.backups[..])),
+    );
     if with_cells {
         let cells: Vec<String> = grid.cells.iter().map(ToString::to_string).collect();
         p.insert("cells".into(), json!(cells));
@@ -78,7 +84,9 @@ pub async fn list(
     let bbox = Bbox::parse_opt(query.bbox.as_deref())?;
     let world = state.world();
     if let Some(community) = query.community {
-        world.region(community).ok_or_else(|| ApiError::not_found(format!("community {community}")))?;
+        world
+            .region(community)
+            .ok_or_else(|| ApiError::not_found(format!("community {community}")))?;
     }
     let visibility = world.visibility(&principal);
     let duties = duties(&world);

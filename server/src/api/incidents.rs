@@ -14,7 +14,9 @@ use super::geo_json::{self, Bbox};
 use super::{AppJson, AppPath, AppQuery, visible_grid};
 use crate::auth::Auth;
 use crate::cases::{self, Report, actions};
-use crate::domain::incident::{Action, Actor, Priority, Source, Status, actions_for, allowed_actions};
+use crate::domain::incident::{
+    Action, Actor, Priority, Source, Status, actions_for, allowed_actions,
+};
 use crate::domain::{Case, GridId, IncidentId, RegionId, Role, WorkerId};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -72,12 +74,19 @@ pub async fn create(
         description: body.description,
         source,
     };
-    let case = cases::register(&state, cases::actor_of(&auth.0), Some(auth.0.token), report).await?;
+    let case =
+        cases::register(&state, cases::actor_of(&auth.0), Some(auth.0.token), report).await?;
     let mut headers = HeaderMap::new();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/incidents/{}", case.id())) {
         headers.insert(header::LOCATION, location);
     }
-    let feature = to_feature(&state.world(), &case, state.now(), true, &cases::actor_of(&auth.0));
+    let feature = to_feature(
+        &state.world(),
+        &case,
+        state.now(),
+        true,
+        &cases::actor_of(&auth.0),
+    );
     Ok((StatusCode::CREATED, headers, Json(feature)))
 }
 
@@ -86,7 +95,9 @@ fn flatten_feature(body: Value) -> Result<Value, ApiError> {
     if body.get("type").and_then(Value::as_str) != Some("Feature") {
         return Ok(body);
     }
-    let geometry = body.get("geometry").ok_or_else(|| ApiError::invalid("a Feature needs a geometry"))?;
+    let geometry = body
+        .get("geometry")
+        .ok_or_else(|| ApiError::invalid("a Feature needs a geometry"))?;
     if geometry.get("type").and_then(Value::as_str) != Some("Point") {
         return Err(ApiError::geometry("an incident's geometry must be a Point"));
     }
@@ -123,15 +134,26 @@ pub async fn act(
         actions::Extra::default(),
     )
     .await?;
-    Ok(Json(to_feature(&state.world(), &case, state.now(), true, &cases::actor_of(&auth.0))))
+    Ok(Json(to_feature(
+        &state.world(),
+        &case,
+        state.now(),
+        true,
+        &cases::actor_of(&auth.0),
+    )))
 }
 
 /// Reads `{action, …}`, taking `note` for `reason` where the action needs a reason.
 fn parse_action(mut body: Value) -> Result<Action, ApiError> {
     let Some(object) = body.as_object_mut() else {
-        return Err(ApiError::invalid("the body must be an object like {\"action\": \"accept\"}"));
+        return Err(ApiError::invalid(
+            "the body must be an object like {\"action\": \"accept\"}",
+        ));
     };
-    let name = object.get("action").and_then(Value::as_str).map(str::to_owned);
+    let name = object
+        .get("action")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let takes_reason = matches!(
         name.as_deref(),
         Some("send_back" | "extend" | "defer" | "escalate" | "reopen" | "cancel")
@@ -148,8 +170,20 @@ fn parse_action(mut body: Value) -> Result<Action, ApiError> {
     }
     serde_json::from_value(body).map_err(|e| {
         let known = [
-            "dispatch", "reassign", "accept", "send_back", "start", "resolve", "verify", "extend", "defer", "resume",
-            "escalate", "reopen", "merge", "cancel",
+            "dispatch",
+            "reassign",
+            "accept",
+            "send_back",
+            "start",
+            "resolve",
+            "verify",
+            "extend",
+            "defer",
+            "resume",
+            "escalate",
+            "reopen",
+            "merge",
+            "cancel",
         ];
         ApiError::invalid(format!("invalid action: {e}")).with("actions", json!(known))
     })
@@ -209,22 +243,37 @@ pub async fn list(
         .incidents()
         .rev()
         .filter(|c| actions::can_see(&world, &auth.0, c))
-        .filter(|c| bbox.is_none_or(|b| b.0[0] <= c.place.lon && c.place.lon <= b.0[2] && b.0[1] <= c.place.lat && c.place.lat <= b.0[3]))
+        .filter(|c| {
+            bbox.is_none_or(|b| {
+                b.0[0] <= c.place.lon
+                    && c.place.lon <= b.0[2]
+                    && b.0[1] <= c.place.lat
+                    && c.place.lat <= b.0[3]
+            })
+        })
         .filter(|c| query.grid.is_none_or(|g| c.place.grid == g))
         .filter(|c| {
             query.community.is_none_or(|r| {
                 c.place.community == r || c.place.street == Some(r) || c.place.district == Some(r)
             })
         })
-        .filter(|c| statuses.as_ref().is_none_or(|s| s.contains(&c.state.status)))
+        .filter(|c| {
+            statuses
+                .as_ref()
+                .is_none_or(|s| s.contains(&c.state.status))
+        })
         .filter(|c| query.category.as_ref().is_none_or(|k| &c.category == k))
         .filter(|c| query.assignee.is_none_or(|w| c.state.assignee == Some(w)))
         .filter(|c| query.overdue.is_none_or(|o| cases::is_overdue(c, now) == o))
         .collect();
     let total = matching.len();
     let viewer = cases::actor_of(&auth.0);
-    let features =
-        matching.into_iter().skip(offset).take(limit).map(|c| to_feature(&world, c, now, false, &viewer)).collect();
+    let features = matching
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(|c| to_feature(&world, c, now, false, &viewer))
+        .collect();
     let mut collection = geo_json::collection(features);
     collection["total"] = json!(total);
     collection["limit"] = json!(limit);
@@ -236,8 +285,10 @@ fn parse_statuses(text: &str) -> Result<Vec<Status>, ApiError> {
     text.split(',')
         .map(|s| {
             Status::parse(s.trim()).ok_or_else(|| {
-                ApiError::invalid(format!("unknown status {s:?}"))
-                    .with("statuses", json!(Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()))
+                ApiError::invalid(format!("unknown status {s:?}")).with(
+                    "statuses",
+                    json!(Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+                )
             })
         })
         .collect()
@@ -254,15 +305,29 @@ pub async fn one(
     auth.require(READERS)?;
     let now = state.now();
     let world = state.world();
-    let case = world.incident(IncidentId(id)).ok_or_else(|| ApiError::not_found(format!("incident {id}")))?;
+    let case = world
+        .incident(IncidentId(id))
+        .ok_or_else(|| ApiError::not_found(format!("incident {id}")))?;
     actions::check_scope(&world, &auth.0, case)?;
-    Ok(Json(to_feature(&world, case, now, true, &cases::actor_of(&auth.0))))
+    Ok(Json(to_feature(
+        &world,
+        case,
+        now,
+        true,
+        &cases::actor_of(&auth.0),
+    )))
 }
 
 /// A case as a GeoJSON Feature, as `viewer` sees it; `full` adds the history and photos.
 /// `allowed_actions` are the actions the case's status allows; `your_actions` those of them the viewer
 /// may take (role, assignment, and never verifying a case they handled).
-pub fn to_feature(world: &World, case: &Case, now: DateTime<Utc>, full: bool, viewer: &Actor) -> Value {
+pub fn to_feature(
+    world: &World,
+    case: &Case,
+    now: DateTime<Utc>,
+    full: bool,
+    viewer: &Actor,
+) -> Value {
     let s = &case.state;
     let mut p = Map::new();
     p.insert("id".into(), json!(case.id()));
@@ -275,14 +340,22 @@ pub fn to_feature(world: &World, case: &Case, now: DateTime<Utc>, full: bool, vi
     p.insert("description".into(), json!(case.description));
     p.insert("cell".into(), json!(case.place.cell.to_string()));
     p.insert("grid_id".into(), json!(case.place.grid));
-    p.insert("grid_code".into(), json!(world.grid(case.place.grid).map(|g| &g.code)));
+    p.insert(
+        "grid_code".into(),
+        json!(world.grid(case.place.grid).map(|g| &g.code)),
+    );
     p.insert("community_id".into(), json!(case.place.community));
     p.insert("street_id".into(), json!(case.place.street));
     p.insert("district_id".into(), json!(case.place.district));
     p.insert("outside_m".into(), json!(case.place.outside_m));
     p.insert("assignee".into(), json!(s.assignee));
     p.insert("handler".into(), json!(s.handler));
-    p.insert("route".into(), cases::intake::route_of(case).cloned().unwrap_or(Value::Null));
+    p.insert(
+        "route".into(),
+        cases::intake::route_of(case)
+            .cloned()
+            .unwrap_or(Value::Null),
+    );
     p.insert("deadline".into(), json!(s.deadline));
     p.insert("escalate_at".into(), json!(case.escalate_at));
     p.insert("overdue".into(), json!(cases::is_overdue(case, now)));

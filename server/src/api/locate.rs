@@ -45,7 +45,9 @@ impl Located {
         Self {
             cell: location.cell.to_string(),
             grid_id: links.map(|l| l.grid),
-            grid_code: links.and_then(|l| world.grid(l.grid)).map(|g| g.code.clone()),
+            grid_code: links
+                .and_then(|l| world.grid(l.grid))
+                .map(|g| g.code.clone()),
             community_id: links.map(|l| l.community),
             street_id: links.and_then(|l| l.street),
             district_id: links.and_then(|l| l.district),
@@ -99,7 +101,10 @@ pub async fn locate_batch(
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "too-many-points",
-            format!("{} points; a batch takes at most {MAX_BATCH_POINTS}", points.len()),
+            format!(
+                "{} points; a batch takes at most {MAX_BATCH_POINTS}",
+                points.len()
+            ),
         ));
     }
     let world = state.world();

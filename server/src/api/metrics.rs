@@ -16,8 +16,8 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 /// Bucket bounds of every `…_seconds` histogram: fine around the millisecond latencies of a write and
 /// its commit, coarse up to the seconds of a stall.
 pub const DURATION_BUCKETS_S: [f64; 22] = [
-    0.000_25, 0.000_5, 0.001, 0.001_5, 0.002, 0.003, 0.004, 0.005, 0.006, 0.007, 0.008, 0.009, 0.010, 0.012, 0.015,
-    0.020, 0.030, 0.050, 0.100, 0.250, 1.0, 5.0,
+    0.000_25, 0.000_5, 0.001, 0.001_5, 0.002, 0.003, 0.004, 0.005, 0.006, 0.007, 0.008, 0.009,
+    0.010, 0.012, 0.015, 0.020, 0.030, 0.050, 0.100, 0.250, 1.0, 5.0,
 ];
 
 /// Installs the process-wide Prometheus recorder once; later calls return the same handle.

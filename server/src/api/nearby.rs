@@ -63,15 +63,24 @@ pub struct NearbyQuery {
     responses((status = 200, description = "GeoJSON FeatureCollection, nearest first, each with `distance_m`"),
         (status = 400), (status = 403), (status = 422)),
     security(("bearer" = [])))]
-pub async fn nearby(State(state): State<AppState>, auth: Auth, AppQuery(q): AppQuery<NearbyQuery>) -> Result<Json<Value>, ApiError> {
+pub async fn nearby(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppQuery(q): AppQuery<NearbyQuery>,
+) -> Result<Json<Value>, ApiError> {
     auth.require(READERS)?;
     crate::world::locate::checked_latlng(q.lat, q.lon)?;
     if !(q.radius_m.is_finite() && q.radius_m > 0.0 && q.radius_m <= MAX_RADIUS_M) {
-        return Err(ApiError::invalid(format!("radius_m must be in (0, {MAX_RADIUS_M}] meters")).with("field", "radius_m"));
+        return Err(
+            ApiError::invalid(format!("radius_m must be in (0, {MAX_RADIUS_M}] meters"))
+                .with("field", "radius_m"),
+        );
     }
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::invalid(format!("limit must be 1..={MAX_LIMIT}")).with("field", "limit"));
+        return Err(
+            ApiError::invalid(format!("limit must be 1..={MAX_LIMIT}")).with("field", "limit")
+        );
     }
     let world = state.world();
     let visibility = world.visibility(&auth.0);
@@ -81,8 +90,12 @@ pub async fn nearby(State(state): State<AppState>, auth: Auth, AppQuery(q): AppQ
         Kind::Workers => {
             let any = matches!(q.duty, Some(Duty::Any));
             for worker in world.workers() {
-                let Some(at) = world.position(worker.id) else { continue };
-                if !(any || worker.duty == DutyStatus::OnDuty) || !can_see(&visibility, &auth.0, worker) {
+                let Some(at) = world.position(worker.id) else {
+                    continue;
+                };
+                if !(any || worker.duty == DutyStatus::OnDuty)
+                    || !can_see(&visibility, &auth.0, worker)
+                {
                     continue;
                 }
                 let d = haversine_m(q.lat, q.lon, at.lat, at.lon);
@@ -95,7 +108,11 @@ pub async fn nearby(State(state): State<AppState>, auth: Auth, AppQuery(q): AppQ
                     p.insert("at".into(), json!(at.at));
                     p.insert("distance_m".into(), json!(d));
                     let point = json!({"type": "Point", "coordinates": [at.lon, at.lat]});
-                    found.push((d, worker.id.0, geo_json::feature(worker.id.0, Some(point), p)));
+                    found.push((
+                        d,
+                        worker.id.0,
+                        geo_json::feature(worker.id.0, Some(point), p),
+                    ));
                 }
             }
         }
@@ -115,8 +132,13 @@ pub async fn nearby(State(state): State<AppState>, auth: Auth, AppQuery(q): AppQ
                     p.insert("assignee".into(), json!(case.state.assignee));
                     p.insert("deadline".into(), json!(case.state.deadline));
                     p.insert("distance_m".into(), json!(d));
-                    let point = json!({"type": "Point", "coordinates": [case.place.lon, case.place.lat]});
-                    found.push((d, case.id().0, geo_json::feature(case.id().0, Some(point), p)));
+                    let point =
+                        json!({"type": "Point", "coordinates": [case.place.lon, case.place.lat]});
+                    found.push((
+                        d,
+                        case.id().0,
+                        geo_json::feature(case.id().0, Some(point), p),
+                    ));
                 }
             }
         }
@@ -133,7 +155,8 @@ pub async fn nearby(State(state): State<AppState>, auth: Auth, AppQuery(q): AppQ
     }
     found.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let total = found.len();
-    let mut collection = geo_json::collection(found.into_iter().take(limit).map(|(_, _, f)| f).collect());
+    let mut collection =
+        geo_json::collection(found.into_iter().take(limit).map(|(_, _, f)| f).collect());
     collection["total"] = json!(total);
     Ok(Json(collection))
 }

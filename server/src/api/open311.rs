@@ -69,7 +69,10 @@ pub struct Open311Error {
 
 impl Open311Error {
     fn new(status: StatusCode, description: impl Into<String>) -> Self {
-        Self { status, description: description.into() }
+        Self {
+            status,
+            description: description.into(),
+        }
     }
 
     /// 400: a missing or invalid parameter.
@@ -98,7 +101,11 @@ impl IntoResponse for Open311Error {
 /// never in it); 422 becomes 400, the only code Open311 has for bad input.
 impl From<ApiError> for Open311Error {
     fn from(error: ApiError) -> Self {
-        let status = if error.status == StatusCode::UNPROCESSABLE_ENTITY { StatusCode::BAD_REQUEST } else { error.status };
+        let status = if error.status == StatusCode::UNPROCESSABLE_ENTITY {
+            StatusCode::BAD_REQUEST
+        } else {
+            error.status
+        };
         Self::new(status, error.detail)
     }
 }
@@ -139,9 +146,17 @@ fn base_url(headers: &HeaderMap) -> String {
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic() && b != b'/'));
-    let Some(host) = host else { return "/open311/v2".to_owned() };
-    let https = headers.get("x-forwarded-proto").and_then(|p| p.to_str().ok()).is_some_and(|p| p.eq_ignore_ascii_case("https"));
-    format!("{}://{host}/open311/v2", if https { "https" } else { "http" })
+    let Some(host) = host else {
+        return "/open311/v2".to_owned();
+    };
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|p| p.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    format!(
+        "{}://{host}/open311/v2",
+        if https { "https" } else { "http" }
+    )
 }
 
 #[utoipa::path(get, path = "/open311/v2/services.json", tag = "open311",
@@ -150,7 +165,12 @@ pub async fn services(State(state): State<AppState>) -> Json<Value> {
     let world = state.world();
     let mut categories: Vec<_> = world.categories().filter(|c| c.active).collect();
     categories.sort_by(|a, b| a.code.cmp(&b.code));
-    Json(Value::Array(categories.into_iter().map(|c| render::service(&world, c)).collect()))
+    Json(Value::Array(
+        categories
+            .into_iter()
+            .map(|c| render::service(&world, c))
+            .collect(),
+    ))
 }
 
 #[utoipa::path(get, path = "/open311/v2/services/{service_code}.json", tag = "open311",
@@ -164,10 +184,12 @@ pub async fn service_definition(
     let code = json_file(&file)?;
     let world = state.world();
     match world.category(code) {
-        Some(category) if category.active => {
-            Ok(Json(json!({ "service_code": category.code, "attributes": [] })))
-        }
-        _ => Err(Open311Error::not_found(format!("no service with service_code {code:?}; see services.json"))),
+        Some(category) if category.active => Ok(Json(
+            json!({ "service_code": category.code, "attributes": [] }),
+        )),
+        _ => Err(Open311Error::not_found(format!(
+            "no service with service_code {code:?}; see services.json"
+        ))),
     }
 }
 
@@ -194,7 +216,10 @@ pub async fn create_request(
     let request = NewRequest::parse(&form)?;
     {
         let world = state.world();
-        if !world.category(&request.service_code).is_some_and(|c| c.active) {
+        if !world
+            .category(&request.service_code)
+            .is_some_and(|c| c.active)
+        {
             return Err(Open311Error::bad(format!(
                 "unknown service_code {:?}; see services.json",
                 request.service_code
@@ -209,10 +234,19 @@ pub async fn create_request(
         description: request.description,
         source: Source::Open311,
     };
-    let case = cases::register(&state, cases::actor_of(&principal), Some(principal.token), report).await?;
+    let case = cases::register(
+        &state,
+        cases::actor_of(&principal),
+        Some(principal.token),
+        report,
+    )
+    .await?;
     let offset = render::offset(&state);
     let notice = match case.state.deadline {
-        Some(deadline) => format!("registered; expected to be dealt with by {}", render::time(deadline, offset)),
+        Some(deadline) => format!(
+            "registered; expected to be dealt with by {}",
+            render::time(deadline, offset)
+        ),
         None => "registered".to_owned(),
     };
     // `account_id` is never echoed: it is one of the personal fields that are dropped.
@@ -221,9 +255,14 @@ pub async fn create_request(
 }
 
 /// The caller behind `api_key`, if it may file requests.
-async fn authenticate(state: &AppState, api_key: Option<&str>) -> Result<crate::domain::Principal, Open311Error> {
+async fn authenticate(
+    state: &AppState,
+    api_key: Option<&str>,
+) -> Result<crate::domain::Principal, Open311Error> {
     let key = api_key.map(str::trim).filter(|k| !k.is_empty());
-    let Some(key) = key else { return Err(Open311Error::forbidden("api_key is required")) };
+    let Some(key) = key else {
+        return Err(Open311Error::forbidden("api_key is required"));
+    };
     let principal = auth::principal(state, key)
         .await
         .map_err(ApiError::from)?
@@ -274,9 +313,11 @@ pub async fn one_request(
     Path(file): Path<String>,
 ) -> Result<Json<Value>, Open311Error> {
     let id = json_file(&file)?;
-    let id: i64 = id
-        .parse()
-        .map_err(|_| Open311Error::bad(format!("service_request_id must be a whole number, not {id:?}")))?;
+    let id: i64 = id.parse().map_err(|_| {
+        Open311Error::bad(format!(
+            "service_request_id must be a whole number, not {id:?}"
+        ))
+    })?;
     let offset = render::offset(&state);
     let world = state.world();
     let case = world
@@ -293,13 +334,16 @@ fn json_file(file: &str) -> Result<&str, Open311Error> {
     } else if is_xml(file) {
         Err(format_not_supported())
     } else {
-        Err(Open311Error::not_found(format!("no Open311 resource {file:?}; resources end in .json")))
+        Err(Open311Error::not_found(format!(
+            "no Open311 resource {file:?}; resources end in .json"
+        )))
     }
 }
 
 /// Whether a resource name asks for the XML format (`.xml`, any case).
 fn is_xml(name: &str) -> bool {
-    name.rsplit_once('.').is_some_and(|(_, extension)| extension.eq_ignore_ascii_case("xml"))
+    name.rsplit_once('.')
+        .is_some_and(|(_, extension)| extension.eq_ignore_ascii_case("xml"))
 }
 
 fn format_not_supported() -> Open311Error {
@@ -315,5 +359,8 @@ async fn fallback(uri: Uri) -> Open311Error {
 }
 
 async fn method_not_allowed() -> Open311Error {
-    Open311Error::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this Open311 resource")
+    Open311Error::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed on this Open311 resource",
+    )
 }

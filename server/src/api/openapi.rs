@@ -5,7 +5,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    basemap, buildings, categories, grids, health, incidents, locate, metrics, photos, positions, regions, reports, tokens, workers,
+    basemap, buildings, categories, grids, health, incidents, locate, metrics, photos, positions,
+    regions, reports, tokens, workers,
 };
 
 #[derive(OpenApi)]

@@ -35,7 +35,10 @@ const MILLIS_FROM: f64 = 1e11;
         ("speed" = Option<f64>, Query, description = "knots")),
     responses((status = 200, description = "stored"), (status = 400), (status = 404, description = "unknown device"),
         (status = 422)))]
-pub async fn get(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<StatusCode, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<StatusCode, ApiError> {
     let fields = form_fields(query.as_deref().unwrap_or_default().as_bytes());
     accept(&state, from_fields(fields, state.now())?).await
 }
@@ -50,11 +53,19 @@ pub async fn post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     let now = state.now();
     let (device, fix) = if content_type.starts_with("application/json") {
-        let value: Value = serde_json::from_slice(&body)
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed-json", format!("invalid JSON: {e}")))?;
+        let value: Value = serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed-json",
+                format!("invalid JSON: {e}"),
+            )
+        })?;
         from_json(&value, now)?
     } else if body.is_empty() || content_type.starts_with("application/x-www-form-urlencoded") {
         let mut fields = form_fields(query.as_deref().unwrap_or_default().as_bytes());
@@ -84,7 +95,9 @@ async fn accept(state: &AppState, (device, mut fix): Unresolved) -> Result<Statu
 }
 
 fn form_fields(bytes: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(bytes).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    form_urlencoded::parse(bytes)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 fn bad(detail: impl Into<String>) -> ApiError {
@@ -92,8 +105,15 @@ fn bad(detail: impl Into<String>) -> ApiError {
 }
 
 fn number(key: &str, text: &str) -> Result<f64, ApiError> {
-    let value: f64 = text.trim().parse().map_err(|_| bad(format!("{key}={text:?} is not a number")))?;
-    if value.is_finite() { Ok(value) } else { Err(bad(format!("{key}={text:?} is not a finite number"))) }
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| bad(format!("{key}={text:?} is not a number")))?;
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(bad(format!("{key}={text:?} is not a finite number")))
+    }
 }
 
 /// The query / form shape.
@@ -111,7 +131,9 @@ fn from_fields(fields: Vec<(String, String)>, now: DateTime<Utc>) -> Result<Unre
             "lat" => lat = Some(number("lat", &value)?),
             "lon" => lon = Some(number("lon", &value)?),
             "location" => {
-                let (a, b) = value.split_once(',').ok_or_else(|| bad("location must be lat,lon"))?;
+                let (a, b) = value
+                    .split_once(',')
+                    .ok_or_else(|| bad("location must be lat,lon"))?;
                 lat = Some(number("location", a)?);
                 lon = Some(number("location", b)?);
             }
@@ -126,7 +148,9 @@ fn from_fields(fields: Vec<(String, String)>, now: DateTime<Utc>) -> Result<Unre
             }
         }
     }
-    let device = device.filter(|d| !d.trim().is_empty()).ok_or_else(|| bad("id (or deviceid) is required"))?;
+    let device = device
+        .filter(|d| !d.trim().is_empty())
+        .ok_or_else(|| bad("id (or deviceid) is required"))?;
     fix.lat = lat.ok_or_else(|| bad("lat (or location) is required"))?;
     fix.lon = lon.ok_or_else(|| bad("lon (or location) is required"))?;
     Ok((device, fix))
@@ -139,15 +163,28 @@ fn timestamp(text: &str) -> Result<DateTime<Utc>, ApiError> {
         if !epoch.is_finite() || epoch < 0.0 {
             return Err(bad(format!("timestamp {text:?} is not a time")));
         }
-        let millis = if epoch >= MILLIS_FROM { epoch } else { epoch * 1000.0 };
-        #[allow(clippy::cast_possible_truncation)] // checked finite and non-negative; chrono bounds it below
+        let millis = if epoch >= MILLIS_FROM {
+            epoch
+        } else {
+            epoch * 1000.0
+        };
+        #[allow(clippy::cast_possible_truncation)]
+        // checked finite and non-negative; chrono bounds it below
         let millis = millis.round() as i64;
-        return Utc.timestamp_millis_opt(millis).single().ok_or_else(|| bad(format!("timestamp {text:?} is out of range")));
+        return Utc
+            .timestamp_millis_opt(millis)
+            .single()
+            .ok_or_else(|| bad(format!("timestamp {text:?} is out of range")));
     }
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.to_utc());
     }
-    for format in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+    for format in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
             return Ok(t.and_utc());
         }
@@ -164,14 +201,27 @@ fn from_json(value: &Value, now: DateTime<Utc>) -> Result<Unresolved, ApiError> 
         Value::Number(n) => n.to_string(),
         _ => return Err(bad("device_id is required")),
     };
-    let location = value.get("location").filter(|l| l.is_object()).ok_or_else(|| bad("location is required"))?;
-    let coords = location.get("coords").filter(|c| c.is_object()).ok_or_else(|| bad("location.coords is required"))?;
-    let required = |key: &str| coords[key].as_f64().ok_or_else(|| bad(format!("location.coords.{key} must be a number")));
+    let location = value
+        .get("location")
+        .filter(|l| l.is_object())
+        .ok_or_else(|| bad("location is required"))?;
+    let coords = location
+        .get("coords")
+        .filter(|c| c.is_object())
+        .ok_or_else(|| bad("location.coords is required"))?;
+    let required = |key: &str| {
+        coords[key]
+            .as_f64()
+            .ok_or_else(|| bad(format!("location.coords.{key} must be a number")))
+    };
     // Transistorsoft's plugin reports -1 for an unknown speed, heading or accuracy.
     let optional = |key: &str| -> Result<Option<f64>, ApiError> {
         match &coords[key] {
             Value::Null => Ok(None),
-            v => v.as_f64().map(|x| (x >= 0.0).then_some(x)).ok_or_else(|| bad(format!("location.coords.{key} must be a number"))),
+            v => v
+                .as_f64()
+                .map(|x| (x >= 0.0).then_some(x))
+                .ok_or_else(|| bad(format!("location.coords.{key} must be a number"))),
         }
     };
     let at = match &location["timestamp"] {
@@ -180,13 +230,21 @@ fn from_json(value: &Value, now: DateTime<Utc>) -> Result<Unresolved, ApiError> 
         Value::Number(n) => timestamp(&n.to_string())?,
         _ => return Err(bad("location.timestamp must be a time")),
     };
-    let mut fix = Fix::at(crate::domain::WorkerId(0), required("latitude")?, required("longitude")?, at);
+    let mut fix = Fix::at(
+        crate::domain::WorkerId(0),
+        required("latitude")?,
+        required("longitude")?,
+        at,
+    );
     fix.accuracy_m = optional("accuracy")?;
     fix.speed_mps = optional("speed")?;
     fix.heading_deg = optional("heading")?;
     fix.altitude_m = match &coords["altitude"] {
         Value::Null => None,
-        v => Some(v.as_f64().ok_or_else(|| bad("location.coords.altitude must be a number"))?),
+        v => Some(
+            v.as_f64()
+                .ok_or_else(|| bad("location.coords.altitude must be a number"))?,
+        ),
     };
     fix.moving = location["is_moving"].as_bool();
     if let Some(level) = location["battery"]["level"].as_f64().filter(|l| *l >= 0.0) {
@@ -210,7 +268,9 @@ mod tests {
     use super::*;
 
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-29T08:00:00Z").expect("a time").to_utc()
+        DateTime::parse_from_rfc3339("2026-11-29T08:00:00Z")
+            .expect("a time")
+            .to_utc()
     }
 
     fn fields(query: &str) -> Vec<(String, String)> {
@@ -219,8 +279,16 @@ mod tests {
 
     #[test]
     fn osmand_timestamps_in_every_form_mean_the_same_instant() {
-        let expected = DateTime::parse_from_rfc3339("2026-11-29T07:59:30Z").expect("a time").to_utc();
-        for text in ["1795939170", "1795939170000", "2026-11-29T07:59:30Z", "2026-11-29T15:59:30+08:00", "2026-11-29 07:59:30"] {
+        let expected = DateTime::parse_from_rfc3339("2026-11-29T07:59:30Z")
+            .expect("a time")
+            .to_utc();
+        for text in [
+            "1795939170",
+            "1795939170000",
+            "2026-11-29T07:59:30Z",
+            "2026-11-29T15:59:30+08:00",
+            "2026-11-29 07:59:30",
+        ] {
             assert_eq!(timestamp(text).expect(text), expected, "{text}");
         }
         for text in ["yesterday", "NaN", "-5", "2026-13-01 00:00:00", ""] {
@@ -239,12 +307,31 @@ mod tests {
         assert_eq!((fix.lat, fix.lon), (36.19, 113.11));
         // 10 knots = 18.52 km/h = 5.1444 m/s.
         assert!((fix.speed_mps.expect("speed") - 5.144_444).abs() < 1e-6);
-        assert_eq!((fix.heading_deg, fix.altitude_m, fix.accuracy_m, fix.battery_pct), (Some(90.0), Some(900.0), Some(5.0), Some(80.0)));
+        assert_eq!(
+            (
+                fix.heading_deg,
+                fix.altitude_m,
+                fix.accuracy_m,
+                fix.battery_pct
+            ),
+            (Some(90.0), Some(900.0), Some(5.0), Some(80.0))
+        );
         assert_eq!(fix.attributes["hdop"], "0.9", "extra keys are kept");
-        let (_, fix) = from_fields(fields("deviceid=x&location=36.2%2C113.1"), now()).expect("location form");
+        let (_, fix) =
+            from_fields(fields("deviceid=x&location=36.2%2C113.1"), now()).expect("location form");
         assert_eq!((fix.lat, fix.lon, fix.at), (36.2, 113.1, now()));
-        for bad_query in ["lat=1&lon=2", "id=x&lon=2", "id=x&lat=abc&lon=2", "id=x&lat=1&lon=2&lat=3", "id=x&location=1", "id=x&lat=1&lon=2&speed=fast"] {
-            assert!(from_fields(fields(bad_query), now()).is_err(), "{bad_query}");
+        for bad_query in [
+            "lat=1&lon=2",
+            "id=x&lon=2",
+            "id=x&lat=abc&lon=2",
+            "id=x&lat=1&lon=2&lat=3",
+            "id=x&location=1",
+            "id=x&lat=1&lon=2&speed=fast",
+        ] {
+            assert!(
+                from_fields(fields(bad_query), now()).is_err(),
+                "{bad_query}"
+            );
         }
     }
 
@@ -255,14 +342,20 @@ mod tests {
             "is_moving": true, "odometer": 12.5, "event": "motionchange", "battery": {"level": 0.83, "is_charging": false}}});
         let (device, fix) = from_json(&body, now()).expect("a fix");
         assert_eq!(device, "phone-1");
-        assert_eq!((fix.lat, fix.lon, fix.accuracy_m, fix.speed_mps), (36.19, 113.11, Some(4.5), Some(1.4)));
+        assert_eq!(
+            (fix.lat, fix.lon, fix.accuracy_m, fix.speed_mps),
+            (36.19, 113.11, Some(4.5), Some(1.4))
+        );
         assert_eq!(fix.heading_deg, None, "-1 means unknown");
         assert_eq!(fix.moving, Some(true));
         assert!((fix.battery_pct.expect("battery") - 83.0).abs() < 1e-9);
         assert_eq!(fix.attributes["event"], "motionchange");
-        for broken in [json!({"location": {"coords": {"latitude": 1, "longitude": 2}}}),
+        for broken in [
+            json!({"location": {"coords": {"latitude": 1, "longitude": 2}}}),
             json!({"device_id": "x", "location": {"coords": {"latitude": "1", "longitude": 2}}}),
-            json!({"device_id": "x"}), json!({"device_id": "x", "location": {"timestamp": true, "coords": {"latitude": 1, "longitude": 2}}})] {
+            json!({"device_id": "x"}),
+            json!({"device_id": "x", "location": {"timestamp": true, "coords": {"latitude": 1, "longitude": 2}}}),
+        ] {
             assert!(from_json(&broken, now()).is_err(), "{broken}");
         }
     }

@@ -6,9 +6,9 @@
 //! from its stored track.
 
 use axum::Json;
-use chrono::{DateTime, Utc};
 use axum::extract::State;
 use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -29,8 +29,15 @@ const REPORT_MAX_FIXES: u32 = 200_000;
 const MAX_WINDOW_H: u32 = 720;
 
 /// 404 for an unknown worker; 403 unless the caller is the worker or `roles` may act in its scope.
-fn check_worker(world: &World, principal: &Principal, worker: WorkerId, roles: &[Role]) -> Result<(), ApiError> {
-    let found = world.worker(worker).ok_or_else(|| ApiError::not_found(format!("worker {worker}")))?;
+fn check_worker(
+    world: &World,
+    principal: &Principal,
+    worker: WorkerId,
+    roles: &[Role],
+) -> Result<(), ApiError> {
+    let found = world
+        .worker(worker)
+        .ok_or_else(|| ApiError::not_found(format!("worker {worker}")))?;
     if principal.worker == Some(worker) {
         return Ok(());
     }
@@ -38,12 +45,19 @@ fn check_worker(world: &World, principal: &Principal, worker: WorkerId, roles: &
     if can_see(&world.visibility(principal), principal, found) {
         Ok(())
     } else {
-        Err(ApiError::forbidden(format!("worker {worker} is outside your scope")))
+        Err(ApiError::forbidden(format!(
+            "worker {worker} is outside your scope"
+        )))
     }
 }
 
 /// The patrol `id` if it exists and the caller may see (`roles`) its worker.
-async fn visible_patrol(state: &AppState, principal: &Principal, id: i64, roles: &[Role]) -> Result<Patrol, ApiError> {
+async fn visible_patrol(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+    roles: &[Role],
+) -> Result<Patrol, ApiError> {
     let patrol = state
         .patrols()
         .book(state)
@@ -71,10 +85,9 @@ pub async fn start(
     auth: Auth,
     AppJson(body): AppJson<StartPatrol>,
 ) -> Result<(StatusCode, Json<Patrol>), ApiError> {
-    let worker = body
-        .worker
-        .or(auth.0.worker)
-        .ok_or_else(|| ApiError::invalid("worker is required unless the token is a worker's own"))?;
+    let worker = body.worker.or(auth.0.worker).ok_or_else(|| {
+        ApiError::invalid("worker is required unless the token is a worker's own")
+    })?;
     check_worker(&state.world(), &auth.0, worker, MANAGERS)?;
     let patrol = crate::patrols::start(&state, worker).await?;
     Ok((StatusCode::CREATED, Json(patrol)))
@@ -120,18 +133,32 @@ pub async fn list(
             .collect()
     };
     let world = state.world();
-    Ok(Json(patrols.into_iter().filter(|p| check_worker(&world, &auth.0, p.worker, READERS).is_ok()).collect()))
+    Ok(Json(
+        patrols
+            .into_iter()
+            .filter(|p| check_worker(&world, &auth.0, p.worker, READERS).is_ok())
+            .collect(),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/patrols/{id}", tag = "patrols", params(("id" = i64, Path)),
     responses((status = 200, description = "the patrol with its report"), (status = 403), (status = 404)),
     security(("bearer" = [])))]
-pub async fn one(State(state): State<AppState>, auth: Auth, AppPath(id): AppPath<i64>) -> Result<Json<Value>, ApiError> {
+pub async fn one(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppPath(id): AppPath<i64>,
+) -> Result<Json<Value>, ApiError> {
     let patrol = visible_patrol(&state, &auth.0, id, READERS).await?;
     let now = state.now();
     // An open patrol reads up to the latest fix a device may stamp ahead of the server's clock.
-    let to = patrol.ended_at.unwrap_or(now + crate::domain::fix::MAX_CLOCK_AHEAD);
-    let track = state.store().track(patrol.worker, patrol.started_at, to, REPORT_MAX_FIXES).await?;
+    let to = patrol
+        .ended_at
+        .unwrap_or(now + crate::domain::fix::MAX_CLOCK_AHEAD);
+    let track = state
+        .store()
+        .track(patrol.worker, patrol.started_at, to, REPORT_MAX_FIXES)
+        .await?;
     let (check_ins, checkpoints) = {
         let book = state.patrols().book(&state).await?;
         let check_ins = book.check_ins(patrol.id).to_vec();
@@ -139,15 +166,31 @@ pub async fn one(State(state): State<AppState>, auth: Auth, AppPath(id): AppPath
     };
     let world = state.world();
     let summary = patrol::summarize(&track, |lat, lon| {
-        world.locate(lat, lon).ok().map(|l| (l.cell, if l.outside { None } else { l.links.map(|l| l.grid) }))
+        world.locate(lat, lon).ok().map(|l| {
+            (
+                l.cell,
+                if l.outside {
+                    None
+                } else {
+                    l.links.map(|l| l.grid)
+                },
+            )
+        })
     });
-    let name = |c: CheckpointId| checkpoints.iter().find(|k| k.id == c).map(|k| k.name.clone());
+    let name = |c: CheckpointId| {
+        checkpoints
+            .iter()
+            .find(|k| k.id == c)
+            .map(|k| k.name.clone())
+    };
     let hit: Vec<Value> = check_ins
         .iter()
         .map(|c| json!({"checkpoint": c.checkpoint, "name": name(c.checkpoint), "at": c.at, "distance_m": c.distance_m}))
         .collect();
-    let answers_for: Vec<GridId> =
-        world.worker(patrol.worker).map(|w| w.grids.iter().map(|d| d.grid_id).collect()).unwrap_or_default();
+    let answers_for: Vec<GridId> = world
+        .worker(patrol.worker)
+        .map(|w| w.grids.iter().map(|d| d.grid_id).collect())
+        .unwrap_or_default();
     let missed: Vec<Value> = checkpoints
         .iter()
         .filter(|k| k.grid.is_some_and(|g| answers_for.contains(&g)))
@@ -155,7 +198,8 @@ pub async fn one(State(state): State<AppState>, auth: Auth, AppPath(id): AppPath
         .map(|k| json!({"checkpoint": k.id, "name": k.name, "grid": k.grid}))
         .collect();
     #[allow(clippy::cast_precision_loss)] // milliseconds of a shift fit an f64 exactly
-    let duration_s = (patrol.ended_at.unwrap_or(now) - patrol.started_at).num_milliseconds() as f64 / 1000.0;
+    let duration_s =
+        (patrol.ended_at.unwrap_or(now) - patrol.started_at).num_milliseconds() as f64 / 1000.0;
     let cells: Vec<String> = summary.cells.iter().map(ToString::to_string).collect();
     let mut body = json!(patrol);
     body["report"] = json!({
@@ -193,13 +237,22 @@ pub async fn create_checkpoint(
 ) -> Result<(StatusCode, Json<patrol::Checkpoint>), ApiError> {
     auth.require(MANAGERS)?;
     if !(body.lat.is_finite() && (-90.0..=90.0).contains(&body.lat)) {
-        return Err(ApiError::invalid(format!("lat {} is not a latitude in -90..90", body.lat)));
+        return Err(ApiError::invalid(format!(
+            "lat {} is not a latitude in -90..90",
+            body.lat
+        )));
     }
     if !(body.lon.is_finite() && (-180.0..=180.0).contains(&body.lon)) {
-        return Err(ApiError::invalid(format!("lon {} is not a longitude in -180..180", body.lon)));
+        return Err(ApiError::invalid(format!(
+            "lon {} is not a longitude in -180..180",
+            body.lon
+        )));
     }
     if !CHECKPOINT_RADIUS_M.contains(&body.radius_m) {
-        return Err(ApiError::invalid(format!("radius_m {} is out of 1..=500", body.radius_m)));
+        return Err(ApiError::invalid(format!(
+            "radius_m {} is out of 1..=500",
+            body.radius_m
+        )));
     }
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 200 {
@@ -215,7 +268,13 @@ pub async fn create_checkpoint(
         if let Some(grid) = grid {
             visible_grid(&world, &visibility, grid)?;
         }
-        NewCheckpoint { name: name.to_owned(), lat: body.lat, lon: body.lon, radius_m: body.radius_m, grid }
+        NewCheckpoint {
+            name: name.to_owned(),
+            lat: body.lat,
+            lon: body.lon,
+            radius_m: body.radius_m,
+            grid,
+        }
     };
     let checkpoint = crate::patrols::create_checkpoint(&state, &new).await?;
     Ok((StatusCode::CREATED, Json(checkpoint)))
@@ -240,7 +299,13 @@ pub async fn checkpoints(
         let world = state.world();
         visible_grid(&world, &world.visibility(&auth.0), grid)?;
     }
-    let all: Vec<patrol::Checkpoint> = state.patrols().book(&state).await?.checkpoints().cloned().collect();
+    let all: Vec<patrol::Checkpoint> = state
+        .patrols()
+        .book(&state)
+        .await?
+        .checkpoints()
+        .cloned()
+        .collect();
     let world = state.world();
     let visibility = world.visibility(&auth.0);
     Ok(Json(
@@ -273,22 +338,37 @@ pub async fn coverage(
 ) -> Result<Json<Value>, ApiError> {
     let window_h = query.window_h.unwrap_or(24);
     if !(1..=MAX_WINDOW_H).contains(&window_h) {
-        return Err(ApiError::invalid(format!("window_h {window_h} is out of 1..={MAX_WINDOW_H}")));
+        return Err(ApiError::invalid(format!(
+            "window_h {window_h} is out of 1..={MAX_WINDOW_H}"
+        )));
     }
     let (cells, cameras) = {
         let world = state.world();
-        let cells = visible_grid(&world, &world.visibility(&auth.0), GridId(id))?.cells.clone();
+        let cells = visible_grid(&world, &world.visibility(&auth.0), GridId(id))?
+            .cells
+            .clone();
         let cameras = super::cameras::grid_coverage(&world, &cells);
         (cells, cameras)
     };
     let book = state.patrols().book(&state).await?;
-    let mut body = json!(patrol::coverage(GridId(id), &cells, |c| book.last_visit(c), state.now(), window_h));
+    let mut body = json!(patrol::coverage(
+        GridId(id),
+        &cells,
+        |c| book.last_visit(c),
+        state.now(),
+        window_h
+    ));
     body["cameras"] = cameras;
     if query.cells {
-        let mut visits: Vec<(String, DateTime<Utc>)> =
-            cells.iter().filter_map(|&c| book.last_visit(c).map(|at| (c.to_string(), at))).collect();
+        let mut visits: Vec<(String, DateTime<Utc>)> = cells
+            .iter()
+            .filter_map(|&c| book.last_visit(c).map(|at| (c.to_string(), at)))
+            .collect();
         visits.sort();
-        body["last_visits"] = visits.into_iter().map(|(cell, at)| json!({"cell": cell, "at": at})).collect();
+        body["last_visits"] = visits
+            .into_iter()
+            .map(|(cell, at)| json!({"cell": cell, "at": at}))
+            .collect();
     }
     Ok(Json(body))
 }

@@ -37,7 +37,14 @@ pub async fn upload(
 ) -> Result<(StatusCode, HeaderMap, Json<Value>), ApiError> {
     auth.require(UPLOADERS)?;
     let data = read_photo(request).await?;
-    let photo = photos::attach(&state, cases::actor_of(&auth.0), &auth.0, IncidentId(id), &data).await?;
+    let photo = photos::attach(
+        &state,
+        cases::actor_of(&auth.0),
+        &auth.0,
+        IncidentId(id),
+        &data,
+    )
+    .await?;
     let url = format!("/api/photos/{}", photo.sha256);
     let mut headers = HeaderMap::new();
     if let Ok(location) = HeaderValue::from_str(&url) {
@@ -54,7 +61,11 @@ async fn read_photo(request: Request) -> Result<Bytes, ApiError> {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        });
     if !is_multipart {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -69,21 +80,29 @@ async fn read_photo(request: Request) -> Result<Bytes, ApiError> {
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_owned();
         if name != "photo" {
-            return Err(ApiError::invalid(format!("unexpected part {name:?}; send one part named `photo`"))
-                .with("field", name));
+            return Err(ApiError::invalid(format!(
+                "unexpected part {name:?}; send one part named `photo`"
+            ))
+            .with("field", name));
         }
         if photo.is_some() {
             return Err(ApiError::invalid("send one photo per request").with("field", "photo"));
         }
         photo = Some(field.bytes().await.map_err(multipart_error)?);
     }
-    photo.ok_or_else(|| ApiError::invalid("the body has no part named `photo`").with("field", "photo"))
+    photo.ok_or_else(|| {
+        ApiError::invalid("the body has no part named `photo`").with("field", "photo")
+    })
 }
 
 #[allow(clippy::needless_pass_by_value)] // used as `map_err(multipart_error)`
 fn multipart_error(error: axum::extract::multipart::MultipartError) -> ApiError {
     let status = error.status();
-    let slug = if status == StatusCode::PAYLOAD_TOO_LARGE { "too-large" } else { "invalid-multipart" };
+    let slug = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        "too-large"
+    } else {
+        "invalid-multipart"
+    };
     ApiError::new(status, slug, error.body_text())
 }
 
@@ -100,29 +119,50 @@ pub async fn fetch(
 ) -> Result<Response, ApiError> {
     auth.require(READERS)?;
     if !photos::is_sha256(&sha256) {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid-path", "a photo is named by its lower-case hex SHA-256"));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-path",
+            "a photo is named by its lower-case hex SHA-256",
+        ));
     }
     {
         // A photo may show people and homes: it is shown only to someone who may see a case carrying it.
         let world = state.world();
-        let mut carriers = world.incidents().filter(|c| c.photos.iter().any(|p| p.sha256 == sha256)).peekable();
+        let mut carriers = world
+            .incidents()
+            .filter(|c| c.photos.iter().any(|p| p.sha256 == sha256))
+            .peekable();
         if carriers.peek().is_none() {
             return Err(ApiError::not_found(format!("photo {sha256}")));
         }
         if !carriers.any(|c| actions::can_see(&world, &auth.0, c)) {
-            return Err(ApiError::forbidden(format!("photo {sha256} is on no case in your scope")));
+            return Err(ApiError::forbidden(format!(
+                "photo {sha256} is on no case in your scope"
+            )));
         }
     }
     let etag = format!("\"{sha256}\"");
     let cache = [
         (header::ETAG, etag.clone()),
-        (header::CACHE_CONTROL, "private, max-age=31536000, immutable".to_owned()),
+        (
+            header::CACHE_CONTROL,
+            "private, max-age=31536000, immutable".to_owned(),
+        ),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
     ];
     if super::if_none_match(&headers, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
     }
-    let (content_type, data) =
-        state.store().photo(&sha256).await?.ok_or_else(|| ApiError::not_found(format!("photo {sha256}")))?;
-    Ok((StatusCode::OK, cache, [(header::CONTENT_TYPE, content_type)], data).into_response())
+    let (content_type, data) = state
+        .store()
+        .photo(&sha256)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("photo {sha256}")))?;
+    Ok((
+        StatusCode::OK,
+        cache,
+        [(header::CONTENT_TYPE, content_type)],
+        data,
+    )
+        .into_response())
 }

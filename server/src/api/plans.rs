@@ -44,9 +44,10 @@ pub struct RollbackBody {
 
 fn checked_note(note: Option<String>) -> Result<Option<String>, ApiError> {
     match note {
-        Some(n) if n.chars().count() > MAX_NOTE_CHARS => {
-            Err(ApiError::invalid(format!("note is longer than {MAX_NOTE_CHARS} characters")).with("field", "note"))
-        }
+        Some(n) if n.chars().count() > MAX_NOTE_CHARS => Err(ApiError::invalid(format!(
+            "note is longer than {MAX_NOTE_CHARS} characters"
+        ))
+        .with("field", "note")),
         other => Ok(other),
     }
 }
@@ -65,10 +66,23 @@ pub async fn create(
     let grids = match (body.auto, body.grids) {
         (true, None) => None,
         (false, Some(grids)) => Some(grids),
-        (true, Some(_)) => return Err(ApiError::invalid("give either `grids` or `auto: true`, not both")),
-        (false, None) => return Err(ApiError::invalid("give `grids` (every grid of the community) or `auto: true`").with("field", "grids")),
+        (true, Some(_)) => {
+            return Err(ApiError::invalid(
+                "give either `grids` or `auto: true`, not both",
+            ));
+        }
+        (false, None) => {
+            return Err(ApiError::invalid(
+                "give `grids` (every grid of the community) or `auto: true`",
+            )
+            .with("field", "grids"));
+        }
     };
-    let request = Request { grids, effective_at: body.effective_at, note: checked_note(body.note)? };
+    let request = Request {
+        grids,
+        effective_at: body.effective_at,
+        note: checked_note(body.note)?,
+    };
     let plan = apply::create(&state, Some(&auth.0), RegionId(id), request).await?;
     Ok((StatusCode::CREATED, Json(plan_json(&plan, true))))
 }
@@ -76,17 +90,27 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/communities/{id}/plans", tag = "plans", params(("id" = i64, Path)),
     responses((status = 200, description = "The community's plans, oldest first (without cells)"), (status = 403), (status = 404)),
     security(("bearer" = [])))]
-pub async fn list(State(state): State<AppState>, auth: Auth, AppPath(id): AppPath<i64>) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppPath(id): AppPath<i64>,
+) -> Result<Json<Value>, ApiError> {
     auth.require(READERS)?;
     check_community(&state.world(), &auth.0, RegionId(id))?;
     let plans = state.store().plans(RegionId(id)).await?;
-    Ok(Json(json!({"plans": plans.iter().map(|p| plan_json(p, false)).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"plans": plans.iter().map(|p| plan_json(p, false)).collect::<Vec<_>>()}),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/communities/{id}/plans/{plan}", tag = "plans", params(("id" = i64, Path), ("plan" = i64, Path)),
     responses((status = 200, description = "The plan with its grids' cells and warnings"), (status = 403), (status = 404)),
     security(("bearer" = [])))]
-pub async fn one(State(state): State<AppState>, auth: Auth, AppPath((id, plan)): AppPath<(i64, i64)>) -> Result<Json<Value>, ApiError> {
+pub async fn one(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppPath((id, plan)): AppPath<(i64, i64)>,
+) -> Result<Json<Value>, ApiError> {
     auth.require(READERS)?;
     check_community(&state.world(), &auth.0, RegionId(id))?;
     let plan = apply::load(&state, RegionId(id), plan).await?;
@@ -97,7 +121,11 @@ pub async fn one(State(state): State<AppState>, auth: Auth, AppPath((id, plan)):
     responses((status = 200, description = "Cells, households, buildings, workers and open cases the plan moves, against the grids as they are now"),
         (status = 403), (status = 404)),
     security(("bearer" = [])))]
-pub async fn plan_diff(State(state): State<AppState>, auth: Auth, AppPath((id, plan)): AppPath<(i64, i64)>) -> Result<Json<Value>, ApiError> {
+pub async fn plan_diff(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppPath((id, plan)): AppPath<(i64, i64)>,
+) -> Result<Json<Value>, ApiError> {
     auth.require(READERS)?;
     check_community(&state.world(), &auth.0, RegionId(id))?;
     let plan = apply::load(&state, RegionId(id), plan).await?;
@@ -111,19 +139,31 @@ pub async fn plan_diff(State(state): State<AppState>, auth: Auth, AppPath((id, p
     responses((status = 200, description = "The new version, the grids and the re-routed cases"), (status = 403), (status = 404),
         (status = 409, description = "plan-applied, or plan-stale (the grids changed since; `problems` says how)")),
     security(("bearer" = [])))]
-pub async fn apply_plan(State(state): State<AppState>, auth: Auth, AppPath((id, plan)): AppPath<(i64, i64)>) -> Result<Json<Value>, ApiError> {
+pub async fn apply_plan(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppPath((id, plan)): AppPath<(i64, i64)>,
+) -> Result<Json<Value>, ApiError> {
     auth.require(PLANNERS)?;
-    Ok(Json(apply::apply(&state, &auth.0, RegionId(id), plan).await?))
+    Ok(Json(
+        apply::apply(&state, &auth.0, RegionId(id), plan).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/communities/{id}/versions", tag = "plans", params(("id" = i64, Path)),
     responses((status = 200, description = "The community's boundary versions, oldest first"), (status = 403), (status = 404)),
     security(("bearer" = [])))]
-pub async fn versions(State(state): State<AppState>, auth: Auth, AppPath(id): AppPath<i64>) -> Result<Json<Value>, ApiError> {
+pub async fn versions(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppPath(id): AppPath<i64>,
+) -> Result<Json<Value>, ApiError> {
     auth.require(READERS)?;
     check_community(&state.world(), &auth.0, RegionId(id))?;
     let versions = state.store().versions(RegionId(id)).await?;
-    Ok(Json(json!({"versions": versions.iter().map(version_json).collect::<Vec<_>>()})))
+    Ok(Json(
+        json!({"versions": versions.iter().map(version_json).collect::<Vec<_>>()}),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/communities/{id}/versions/{version}/rollback", tag = "plans",
@@ -142,10 +182,24 @@ pub async fn rollback(
         RollbackBody::default()
     } else {
         serde_json::from_slice(&body).map_err(|e| {
-            let slug = if e.is_data() { "invalid-input" } else { "malformed-json" };
-            ApiError::new(if e.is_data() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::BAD_REQUEST }, slug, e.to_string())
+            let slug = if e.is_data() {
+                "invalid-input"
+            } else {
+                "malformed-json"
+            };
+            ApiError::new(
+                if e.is_data() {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                } else {
+                    StatusCode::BAD_REQUEST
+                },
+                slug,
+                e.to_string(),
+            )
         })?
     };
     let note = checked_note(body.note)?;
-    Ok(Json(apply::rollback(&state, &auth.0, RegionId(id), version, note).await?))
+    Ok(Json(
+        apply::rollback(&state, &auth.0, RegionId(id), version, note).await?,
+    ))
 }

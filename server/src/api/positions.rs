@@ -50,9 +50,7 @@ pub struct FixIn {
 #[serde(untagged)]
 pub enum Batch {
     List(Vec<FixIn>),
-    Wrapped {
-        positions: Vec<FixIn>,
-    },
+    Wrapped { positions: Vec<FixIn> },
 }
 
 #[utoipa::path(post, path = "/api/positions", tag = "live", request_body = Batch,
@@ -61,7 +59,11 @@ pub enum Batch {
         (status = 422, description = "a bad fix: nothing stored; `errors: [{index, reason}]`"),
         (status = 503, description = "not stored; send again")),
     security(("bearer" = [])))]
-pub async fn report(State(state): State<AppState>, auth: Auth, AppJson(body): AppJson<Value>) -> Result<Json<Reported>, ApiError> {
+pub async fn report(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppJson(body): AppJson<Value>,
+) -> Result<Json<Reported>, ApiError> {
     auth.require(REPORTERS)?;
     let batch: Batch = serde_json::from_value(body).map_err(|_| {
         ApiError::invalid(
@@ -79,37 +81,60 @@ pub async fn report(State(state): State<AppState>, auth: Auth, AppJson(body): Ap
         items
             .into_iter()
             .enumerate()
-            .map(|(index, item)| to_fix(&world, &auth.0, item, now).map_err(|e| e.with("index", index)))
+            .map(|(index, item)| {
+                to_fix(&world, &auth.0, item, now).map_err(|e| e.with("index", index))
+            })
             .collect::<Result<Vec<_>, _>>()?
     };
     Ok(Json(tracking::report(&state, fixes, Judge::Jumps).await?))
 }
 
 /// Resolves whose fix it is and checks the caller may report it.
-pub(crate) fn to_fix(world: &World, principal: &Principal, item: FixIn, now: DateTime<Utc>) -> Result<Fix, ApiError> {
+pub(crate) fn to_fix(
+    world: &World,
+    principal: &Principal,
+    item: FixIn,
+    now: DateTime<Utc>,
+) -> Result<Fix, ApiError> {
     let by_device = match &item.device_id {
         Some(device) => Some(
             world
                 .worker_by_device(device)
-                .ok_or_else(|| ApiError::invalid(format!("unknown device {device:?}")).with("field", "device_id"))?
+                .ok_or_else(|| {
+                    ApiError::invalid(format!("unknown device {device:?}"))
+                        .with("field", "device_id")
+                })?
                 .id,
         ),
         None => None,
     };
     let worker = match (item.worker_id, by_device, principal.worker) {
         (Some(a), Some(b), _) if a != b => {
-            return Err(ApiError::invalid(format!("device {:?} is not worker {a}'s", item.device_id)));
+            return Err(ApiError::invalid(format!(
+                "device {:?} is not worker {a}'s",
+                item.device_id
+            )));
         }
         (Some(id), _, _) | (None, Some(id), _) | (None, None, Some(id)) => id,
-        (None, None, None) => return Err(ApiError::invalid("name the worker: worker_id or device_id").with("field", "worker_id")),
+        (None, None, None) => {
+            return Err(ApiError::invalid("name the worker: worker_id or device_id")
+                .with("field", "worker_id"));
+        }
     };
     let Some(record) = world.worker(worker) else {
-        return Err(ApiError::invalid(format!("unknown worker {worker}")).with("field", "worker_id"));
+        return Err(
+            ApiError::invalid(format!("unknown worker {worker}")).with("field", "worker_id")
+        );
     };
     let own = principal.worker == Some(worker);
-    let allowed = own || (principal.role != Role::Worker && principal.role != Role::Device && can_see(&world.visibility(principal), principal, record));
+    let allowed = own
+        || (principal.role != Role::Worker
+            && principal.role != Role::Device
+            && can_see(&world.visibility(principal), principal, record));
     if !allowed {
-        return Err(ApiError::forbidden(format!("you may not report positions of worker {worker}")));
+        return Err(ApiError::forbidden(format!(
+            "you may not report positions of worker {worker}"
+        )));
     }
     let mut fix = Fix::at(worker, item.lat, item.lon, item.at.unwrap_or(now));
     fix.accuracy_m = item.accuracy_m;
@@ -148,9 +173,13 @@ pub async fn track(
     auth.require(TRACK_READERS)?;
     {
         let world = state.world();
-        let worker = world.worker(WorkerId(id)).ok_or_else(|| ApiError::not_found(format!("worker {id}")))?;
+        let worker = world
+            .worker(WorkerId(id))
+            .ok_or_else(|| ApiError::not_found(format!("worker {id}")))?;
         if !can_see(&world.visibility(&auth.0), &auth.0, worker) {
-            return Err(ApiError::forbidden(format!("worker {id} is outside your scope")));
+            return Err(ApiError::forbidden(format!(
+                "worker {id} is outside your scope"
+            )));
         }
     }
     let to = query.to.unwrap_or_else(|| state.now());

@@ -34,12 +34,18 @@ fn properties(region: &Region) -> Map<String, Value> {
 }
 
 fn to_feature(region: &Region) -> Value {
-    geo_json::feature(region.id.0, Some(geo_json::multipolygon(&region.boundary)), properties(region))
+    geo_json::feature(
+        region.id.0,
+        Some(geo_json::multipolygon(&region.boundary)),
+        properties(region),
+    )
 }
 
 /// Regions a caller may see: all, or those above (or inside) one of their visible grids.
 fn visible_regions(world: &World, visibility: &Visibility) -> Option<FxHashSet<RegionId>> {
-    let Visibility::Grids(grids) = visibility else { return None };
+    let Visibility::Grids(grids) = visibility else {
+        return None;
+    };
     let mut set = FxHashSet::default();
     for links in grids.iter().filter_map(|&g| world.grid_links(g)) {
         set.insert(links.community);
@@ -77,10 +83,14 @@ pub async fn one(
     AppPath(id): AppPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
     let world = state.world();
-    let region = world.region(RegionId(id)).ok_or_else(|| ApiError::not_found(format!("region {id}")))?;
+    let region = world
+        .region(RegionId(id))
+        .ok_or_else(|| ApiError::not_found(format!("region {id}")))?;
     let allowed = visible_regions(&world, &world.visibility(&principal));
     if allowed.is_some_and(|a| !a.contains(&region.id)) {
-        return Err(ApiError::forbidden(format!("region {id} is outside your scope")));
+        return Err(ApiError::forbidden(format!(
+            "region {id} is outside your scope"
+        )));
     }
     Ok(Json(to_feature(region)))
 }
@@ -113,7 +123,12 @@ pub async fn create(
         let world = state.world();
         check_new_region(&world, &props)?;
     }
-    let new = NewRegion { level: props.level, code: props.code, name: props.name, boundary };
+    let new = NewRegion {
+        level: props.level,
+        code: props.code,
+        name: props.name,
+        boundary,
+    };
     let (region, event) = state.store().insert_region(&new, props.parent_id).await?;
     let feature = to_feature(&region);
     state.commit(event, |world| world.apply_region(region));
@@ -134,19 +149,35 @@ fn check_new_region(world: &World, props: &NewRegionProperties) -> Result<(), Ap
         return Err(ApiError::invalid("name must have 1 to 200 characters"));
     }
     if world.region_by_code(&props.code).is_some() {
-        return Err(ApiError::conflict(format!("region code {} is taken", props.code)));
+        return Err(ApiError::conflict(format!(
+            "region code {} is taken",
+            props.code
+        )));
     }
     match (props.level.parent(), props.parent_id) {
         (None, None) => Ok(()),
         (None, Some(_)) => Err(ApiError::invalid("a district has no parent")),
-        (Some(level), None) => Err(ApiError::invalid(format!("a {} needs a parent {}", props.level.as_str(), level.as_str()))),
+        (Some(level), None) => Err(ApiError::invalid(format!(
+            "a {} needs a parent {}",
+            props.level.as_str(),
+            level.as_str()
+        ))),
         (Some(level), Some(parent_id)) => {
-            let parent = world.region(parent_id).ok_or_else(|| ApiError::not_found(format!("parent region {parent_id}")))?;
+            let parent = world
+                .region(parent_id)
+                .ok_or_else(|| ApiError::not_found(format!("parent region {parent_id}")))?;
             if parent.level != level {
-                return Err(ApiError::invalid(format!("the parent of a {} must be a {}", props.level.as_str(), level.as_str())));
+                return Err(ApiError::invalid(format!(
+                    "the parent of a {} must be a {}",
+                    props.level.as_str(),
+                    level.as_str()
+                )));
             }
             if !props.code.starts_with(&parent.code) {
-                return Err(ApiError::invalid(format!("code {} must extend its parent's code {}", props.code, parent.code)));
+                return Err(ApiError::invalid(format!(
+                    "code {} must extend its parent's code {}",
+                    props.code, parent.code
+                )));
             }
             Ok(())
         }

@@ -142,37 +142,74 @@ pub async fn kpi(
     let body = {
         let world = state.world();
         let visibility = world.visibility(&auth.0);
-        let report = kpi::kpi(world.incidents().filter(|c| visibility.grid(c.place.grid)), query.level, from, to);
+        let report = kpi::kpi(
+            world.incidents().filter(|c| visibility.grid(c.place.grid)),
+            query.level,
+            from,
+            to,
+        );
         body_of(&world, &report)
     };
     let mut response = if wants_csv(&headers) {
-        ([(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"))], to_csv(&body)).into_response()
+        (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            )],
+            to_csv(&body),
+        )
+            .into_response()
     } else {
         Json(body).into_response()
     };
-    response.headers_mut().insert(header::VARY, HeaderValue::from_static("accept"));
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("accept"));
     Ok(response)
 }
 
 /// The period `[from, to)` in UTC, from either `period` or `from` and `to`.
-fn period_of(query: &KpiQuery, tz_offset_minutes: i32) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
+fn period_of(
+    query: &KpiQuery,
+    tz_offset_minutes: i32,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
     let (from, to) = match (&query.period, &query.from, &query.to) {
         (Some(period), None, None) => {
             let first = month(period)?;
-            let next = first.checked_add_months(Months::new(1)).ok_or_else(|| bad_month(period))?;
-            (local_midnight(first, tz_offset_minutes, "period")?, local_midnight(next, tz_offset_minutes, "period")?)
+            let next = first
+                .checked_add_months(Months::new(1))
+                .ok_or_else(|| bad_month(period))?;
+            (
+                local_midnight(first, tz_offset_minutes, "period")?,
+                local_midnight(next, tz_offset_minutes, "period")?,
+            )
         }
-        (None, Some(from), Some(to)) => {
-            (instant("from", from, tz_offset_minutes)?, instant("to", to, tz_offset_minutes)?)
+        (None, Some(from), Some(to)) => (
+            instant("from", from, tz_offset_minutes)?,
+            instant("to", to, tz_offset_minutes)?,
+        ),
+        (Some(_), _, _) => {
+            return Err(ApiError::invalid(
+                "give either period or from and to, not both",
+            ));
         }
-        (Some(_), _, _) => return Err(ApiError::invalid("give either period or from and to, not both")),
-        (None, _, _) => return Err(ApiError::invalid("give period=YYYY-MM, or both from and to")),
+        (None, _, _) => {
+            return Err(ApiError::invalid(
+                "give period=YYYY-MM, or both from and to",
+            ));
+        }
     };
     if from >= to {
-        return Err(ApiError::invalid(format!("from ({from}) must be before to ({to})")).with("field", "from"));
+        return Err(
+            ApiError::invalid(format!("from ({from}) must be before to ({to})"))
+                .with("field", "from"),
+        );
     }
     if to - from > TimeDelta::days(MAX_SPAN_DAYS) {
-        return Err(ApiError::invalid(format!("a report covers at most {MAX_SPAN_DAYS} days")).with("field", "to"));
+        return Err(
+            ApiError::invalid(format!("a report covers at most {MAX_SPAN_DAYS} days"))
+                .with("field", "to"),
+        );
     }
     Ok((from, to))
 }
@@ -180,30 +217,47 @@ fn period_of(query: &KpiQuery, tz_offset_minutes: i32) -> Result<(DateTime<Utc>,
 /// The first day of a `YYYY-MM` month.
 fn month(text: &str) -> Result<NaiveDate, ApiError> {
     let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
-    let (year, month) =
-        text.split_once('-').filter(|(y, m)| digits(y, 4) && digits(m, 2)).ok_or_else(|| bad_month(text))?;
-    let (Ok(year), Ok(month)) = (year.parse(), month.parse()) else { return Err(bad_month(text)) };
+    let (year, month) = text
+        .split_once('-')
+        .filter(|(y, m)| digits(y, 4) && digits(m, 2))
+        .ok_or_else(|| bad_month(text))?;
+    let (Ok(year), Ok(month)) = (year.parse(), month.parse()) else {
+        return Err(bad_month(text));
+    };
     NaiveDate::from_ymd_opt(year, month, 1).ok_or_else(|| bad_month(text))
 }
 
 fn bad_month(text: &str) -> ApiError {
-    ApiError::invalid(format!("period must be a month like 2026-03, not {text:?}")).with("field", "period")
+    ApiError::invalid(format!("period must be a month like 2026-03, not {text:?}"))
+        .with("field", "period")
 }
 
 /// An RFC 3339 instant, or a `YYYY-MM-DD` date meaning local midnight.
-fn instant(field: &'static str, text: &str, tz_offset_minutes: i32) -> Result<DateTime<Utc>, ApiError> {
+fn instant(
+    field: &'static str,
+    text: &str,
+    tz_offset_minutes: i32,
+) -> Result<DateTime<Utc>, ApiError> {
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d")
         && text.len() == "YYYY-MM-DD".len()
     {
         return local_midnight(date, tz_offset_minutes, field);
     }
-    DateTime::parse_from_rfc3339(text).map(|t| t.with_timezone(&Utc)).map_err(|_| {
-        ApiError::invalid(format!("{field} must be an RFC 3339 instant or a YYYY-MM-DD date, not {text:?}"))
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            ApiError::invalid(format!(
+                "{field} must be an RFC 3339 instant or a YYYY-MM-DD date, not {text:?}"
+            ))
             .with("field", field)
-    })
+        })
 }
 
-fn local_midnight(date: NaiveDate, tz_offset_minutes: i32, field: &'static str) -> Result<DateTime<Utc>, ApiError> {
+fn local_midnight(
+    date: NaiveDate,
+    tz_offset_minutes: i32,
+    field: &'static str,
+) -> Result<DateTime<Utc>, ApiError> {
     date.and_time(NaiveTime::MIN)
         .checked_sub_signed(TimeDelta::minutes(i64::from(tz_offset_minutes)))
         .map(|utc| utc.and_utc())
@@ -218,7 +272,10 @@ fn body_of(world: &World, report: &Report) -> KpiReport {
         rows: report
             .rows
             .iter()
-            .map(|row| KpiRow { key: row.key.map(|key| label(world, key)), figures: KpiFigures::from(&row.counts) })
+            .map(|row| KpiRow {
+                key: row.key.map(|key| label(world, key)),
+                figures: KpiFigures::from(&row.counts),
+            })
             .collect(),
         total: KpiFigures::from(&report.total),
     }
@@ -226,25 +283,43 @@ fn body_of(world: &World, report: &Report) -> KpiReport {
 
 fn label(world: &World, key: Key) -> KpiKey {
     let (code, name) = match key {
-        Key::Grid(id) => world.grid(id).map(|g| (Some(g.code.clone()), g.name.clone())).unzip(),
-        Key::Region(id) => world.region(id).map(|r| (Some(r.code.clone()), r.name.clone())).unzip(),
+        Key::Grid(id) => world
+            .grid(id)
+            .map(|g| (Some(g.code.clone()), g.name.clone()))
+            .unzip(),
+        Key::Region(id) => world
+            .region(id)
+            .map(|r| (Some(r.code.clone()), r.name.clone()))
+            .unzip(),
         Key::Worker(id) => (None, world.worker(id).map(|w| w.name.clone())),
     };
-    KpiKey { id: key.id(), code: code.flatten(), name }
+    KpiKey {
+        id: key.id(),
+        code: code.flatten(),
+        name,
+    }
 }
 
 /// Whether the `Accept` header names `text/csv` (with a non-zero quality).
 fn wants_csv(headers: &HeaderMap) -> bool {
-    headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|range| {
-        let mut parts = range.split(';').map(str::trim);
-        let csv = parts.next().is_some_and(|media| media.eq_ignore_ascii_case("text/csv"));
-        let refused = parts.any(|p| {
-            p.split_once('=').is_some_and(|(k, q)| {
-                k.trim().eq_ignore_ascii_case("q") && q.trim().parse::<f64>().is_ok_and(|q| q <= 0.0)
-            })
-        });
-        csv && !refused
-    })
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|range| {
+            let mut parts = range.split(';').map(str::trim);
+            let csv = parts
+                .next()
+                .is_some_and(|media| media.eq_ignore_ascii_case("text/csv"));
+            let refused = parts.any(|p| {
+                p.split_once('=').is_some_and(|(k, q)| {
+                    k.trim().eq_ignore_ascii_case("q")
+                        && q.trim().parse::<f64>().is_ok_and(|q| q <= 0.0)
+                })
+            });
+            csv && !refused
+        })
 }
 
 const CSV_HEADER: [&str; 14] = [
@@ -278,14 +353,33 @@ fn to_csv(body: &KpiReport) -> String {
         };
         line(&mut out, key.into_iter().chain(figures(&row.figures)));
     }
-    line(&mut out, ["total".to_owned(), String::new(), String::new()].into_iter().chain(figures(&body.total)));
+    line(
+        &mut out,
+        ["total".to_owned(), String::new(), String::new()]
+            .into_iter()
+            .chain(figures(&body.total)),
+    );
     out
 }
 
 fn figures(f: &KpiFigures) -> impl Iterator<Item = String> {
-    let counts = [f.registered, f.due, f.closed, f.closed_on_time, f.deferred, f.reworked].map(|n| n.to_string());
-    let reals = [f.closure_rate, f.on_time_rate, f.rework_rate, f.mean_hours_to_accept, f.mean_hours_to_close]
-        .map(|x| x.map(|x| x.to_string()).unwrap_or_default());
+    let counts = [
+        f.registered,
+        f.due,
+        f.closed,
+        f.closed_on_time,
+        f.deferred,
+        f.reworked,
+    ]
+    .map(|n| n.to_string());
+    let reals = [
+        f.closure_rate,
+        f.on_time_rate,
+        f.rework_rate,
+        f.mean_hours_to_accept,
+        f.mean_hours_to_close,
+    ]
+    .map(|x| x.map(|x| x.to_string()).unwrap_or_default());
     counts.into_iter().chain(reals)
 }
 
@@ -293,7 +387,11 @@ fn figures(f: &KpiFigures) -> impl Iterator<Item = String> {
 /// carriage return: names are typed by people) gets a leading `'`, so it is shown as text (OWASP's
 /// advice against CSV injection). Figures are never touched.
 fn inert(text: String) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text }
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text
+    }
 }
 
 /// Appends one CSV record, quoting every field that holds a comma, a quote or a line break (RFC 4180).

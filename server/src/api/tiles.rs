@@ -15,10 +15,10 @@
 use std::io::Write;
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use gridwatch_tiles::TileId;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -35,36 +35,66 @@ const OSM_ATTRIBUTION: &str = "© OpenStreetMap contributors";
 
 /// The `token` query parameter, if any.
 fn query_token(query: Option<&str>) -> Option<String> {
-    form_urlencoded::parse(query?.as_bytes()).find(|(k, _)| k == "token").map(|(_, v)| v.into_owned())
+    form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
 }
 
 /// The caller, from `Authorization: Bearer` or `?token=`.
-async fn caller(state: &AppState, headers: &HeaderMap, query: Option<&str>) -> Result<(Principal, Option<String>), ApiError> {
+async fn caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<(Principal, Option<String>), ApiError> {
     let token = query_token(query);
     let secret = match (&token, headers.get(header::AUTHORIZATION)) {
         (Some(t), None) => t.clone(),
         (_, Some(value)) => {
-            let value = value.to_str().map_err(|_| ApiError::unauthorized("malformed Authorization header"))?;
+            let value = value
+                .to_str()
+                .map_err(|_| ApiError::unauthorized("malformed Authorization header"))?;
             match value.split_once(' ') {
-                Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") && !t.trim().is_empty() => t.trim().to_owned(),
-                _ => return Err(ApiError::unauthorized("expected Authorization: Bearer <token>")),
+                Some((scheme, t))
+                    if scheme.eq_ignore_ascii_case("bearer") && !t.trim().is_empty() =>
+                {
+                    t.trim().to_owned()
+                }
+                _ => {
+                    return Err(ApiError::unauthorized(
+                        "expected Authorization: Bearer <token>",
+                    ));
+                }
             }
         }
-        (None, None) => return Err(ApiError::unauthorized("missing Authorization: Bearer <token> (or ?token=)")),
+        (None, None) => {
+            return Err(ApiError::unauthorized(
+                "missing Authorization: Bearer <token> (or ?token=)",
+            ));
+        }
     };
     Ok((auth::authenticate(state, &secret).await?, token))
 }
 
 fn layer(name: &str) -> Result<(usize, &'static LayerSpec), ApiError> {
     let i = tiles::layer_index(name).ok_or_else(|| {
-        ApiError::new(StatusCode::NOT_FOUND, "unknown-layer", format!("no tile layer {name:?}; see /tiles/catalog"))
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown-layer",
+            format!("no tile layer {name:?}; see /tiles/catalog"),
+        )
     })?;
     Ok((i, &LAYERS[i]))
 }
 
 fn base_url(headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let https = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()) == Some("https");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        == Some("https");
     format!("{}://{host}", if https { "https" } else { "http" })
 }
 
@@ -74,10 +104,16 @@ fn base_url(headers: &HeaderMap) -> String {
     responses((status = 200, description = "`{layers: [{name, description, minzoom, maxzoom, tilejson, vector_layers}]}`"),
         (status = 401)),
     security(("bearer" = [])))]
-pub async fn catalog(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Result<Json<Value>, ApiError> {
+pub async fn catalog(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     let (principal, token) = caller(&state, &headers, query.as_deref()).await?;
     let base = base_url(&headers);
-    let suffix = token.map(|t| format!("?token={}", encode(&t))).unwrap_or_default();
+    let suffix = token
+        .map(|t| format!("?token={}", encode(&t)))
+        .unwrap_or_default();
     let layers: Vec<Value> = LAYERS
         .iter()
         .filter(|l| l.readers.is_none_or(|r| auth::Auth(principal.clone()).require(r).is_ok()))
@@ -108,22 +144,34 @@ pub async fn tilejson(
 ) -> Result<Json<Value>, ApiError> {
     let (principal, token) = caller(&state, &headers, query.as_deref()).await?;
     let name = file.strip_suffix(".json").ok_or_else(|| {
-        ApiError::new(StatusCode::NOT_FOUND, "no-route", format!("no route for /tiles/{file}; TileJSON is /tiles/{{layer}}.json"))
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no-route",
+            format!("no route for /tiles/{file}; TileJSON is /tiles/{{layer}}.json"),
+        )
     })?;
     let (_, spec) = layer(name)?;
     if let Some(readers) = spec.readers {
         auth::Auth(principal).require(readers)?;
     }
     let base = base_url(&headers);
-    let suffix = token.map(|t| format!("?token={}", encode(&t))).unwrap_or_default();
+    let suffix = token
+        .map(|t| format!("?token={}", encode(&t)))
+        .unwrap_or_default();
     let world = state.world();
     let mut bounds: Option<geo::Rect<f64>> = None;
     for g in world.grids() {
         if let Some(r) = geo::BoundingRect::bounding_rect(&g.boundary) {
             bounds = Some(bounds.map_or(r, |b| {
                 geo::Rect::new(
-                    geo::Coord { x: b.min().x.min(r.min().x), y: b.min().y.min(r.min().y) },
-                    geo::Coord { x: b.max().x.max(r.max().x), y: b.max().y.max(r.max().y) },
+                    geo::Coord {
+                        x: b.min().x.min(r.min().x),
+                        y: b.min().y.min(r.min().y),
+                    },
+                    geo::Coord {
+                        x: b.max().x.max(r.max().x),
+                        y: b.max().y.max(r.max().y),
+                    },
                 )
             }));
         }
@@ -133,12 +181,20 @@ pub async fn tilejson(
         |b| json!([b.min().x, b.min().y, b.max().x, b.max().y]),
     );
     // The world does not keep the import's attribution; buildings from OSM say where they came from.
-    let from_osm = world.buildings().any(|b| b.source_id.as_deref().is_some_and(|s| s.starts_with("osm:")));
+    let from_osm = world.buildings().any(|b| {
+        b.source_id
+            .as_deref()
+            .is_some_and(|s| s.starts_with("osm:"))
+    });
     let vector_layers: Vec<Value> = spec
         .vector_layers
         .iter()
         .map(|v| {
-            let fields: serde_json::Map<String, Value> = v.fields.iter().map(|(k, t)| ((*k).to_owned(), json!(t))).collect();
+            let fields: serde_json::Map<String, Value> = v
+                .fields
+                .iter()
+                .map(|(k, t)| ((*k).to_owned(), json!(t)))
+                .collect();
             json!({"id": v.id, "fields": fields, "minzoom": spec.minzoom, "maxzoom": spec.maxzoom})
         })
         .collect();
@@ -162,16 +218,27 @@ pub async fn tilejson(
 /// Parses `z`, `x` and `y.mvt` into a tile inside the layer's zooms.
 fn tile_of(spec: &LayerSpec, z: &str, x: &str, file: &str) -> Result<TileId, ApiError> {
     let bad = |detail: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid-tile", detail);
-    let y = file.strip_suffix(".mvt").ok_or_else(|| bad(format!("{file:?}: tiles are /{{z}}/{{x}}/{{y}}.mvt")))?;
-    let parse = |what: &str, v: &str| v.parse::<u32>().map_err(|_| bad(format!("{what} {v:?} is not a non-negative integer")));
+    let y = file
+        .strip_suffix(".mvt")
+        .ok_or_else(|| bad(format!("{file:?}: tiles are /{{z}}/{{x}}/{{y}}.mvt")))?;
+    let parse = |what: &str, v: &str| {
+        v.parse::<u32>()
+            .map_err(|_| bad(format!("{what} {v:?} is not a non-negative integer")))
+    };
     let (z, x, y) = (parse("z", z)?, parse("x", x)?, parse("y", y)?);
-    let z = u8::try_from(z).ok().filter(|z| (spec.minzoom..=spec.maxzoom).contains(z)).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "zoom-out-of-range",
-            format!("layer {} has zooms {}..={}; got {z}", spec.name, spec.minzoom, spec.maxzoom),
-        )
-    })?;
+    let z = u8::try_from(z)
+        .ok()
+        .filter(|z| (spec.minzoom..=spec.maxzoom).contains(z))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "zoom-out-of-range",
+                format!(
+                    "layer {} has zooms {}..={}; got {z}",
+                    spec.name, spec.minzoom, spec.maxzoom
+                ),
+            )
+        })?;
     TileId::new(z, x, y).map_err(|e| bad(e.to_string()))
 }
 
@@ -179,7 +246,10 @@ fn gzip(raw: &[u8]) -> Vec<u8> {
     if raw.is_empty() {
         return Vec::new();
     }
-    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(raw.len() / 2), flate2::Compression::fast());
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(raw.len() / 2),
+        flate2::Compression::fast(),
+    );
     // Writing to a Vec cannot fail.
     encoder.write_all(raw).expect("gzip into memory");
     encoder.finish().expect("gzip into memory")
@@ -187,10 +257,19 @@ fn gzip(raw: &[u8]) -> Vec<u8> {
 
 /// The tile ready to send. `with_gzip: false` (a tile drawn for this request alone, whose client did
 /// not ask for gzip) leaves the gzip body empty; `respond` then never looks at it.
-fn encoded(raw: Vec<u8>, expires: Option<chrono::DateTime<chrono::Utc>>, with_gzip: bool) -> Encoded {
+fn encoded(
+    raw: Vec<u8>,
+    expires: Option<chrono::DateTime<chrono::Utc>>,
+    with_gzip: bool,
+) -> Encoded {
     let etag = hex::encode(&Sha256::digest(&raw)[..8]);
     let gzip_body = if with_gzip { gzip(&raw) } else { Vec::new() };
-    Encoded { gzip: gzip_body.into(), raw: raw.into(), etag, expires }
+    Encoded {
+        gzip: gzip_body.into(),
+        raw: raw.into(),
+        etag,
+        expires,
+    }
 }
 
 /// `GET /tiles/{layer}/{z}/{x}/{y}.mvt`.
@@ -213,14 +292,22 @@ pub async fn tile(
         auth::Auth(principal.clone()).require(readers)?;
     }
     let tile = tile_of(spec, &z, &x, &file)?;
-    let bypass = headers.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("no-cache"));
+    let bypass = headers
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("no-cache"));
     let cache = &state.tiles().cache;
     // The epoch is read before the world (and the patrol book): see `tiles::cache`.
     let epoch = cache.epoch(index);
     let patrol_visits = if spec.name == "patrol_coverage" {
         let since = state.now() - chrono::Duration::hours(tiles::COVERAGE_WINDOW_H);
         // Copied out so the book's lock is never held with the world's.
-        state.patrols().book(&state).await?.visits_since(since).collect()
+        state
+            .patrols()
+            .book(&state)
+            .await?
+            .visits_since(since)
+            .collect()
     } else {
         Vec::new()
     };
@@ -229,12 +316,26 @@ pub async fn tile(
         let visibility = world.visibility(&principal);
         let scope = tiles::scope_key(spec, &visibility);
         let now = state.now();
-        let hit = if bypass { None } else { cache.get(index, tile, &scope, now) };
+        let hit = if bypass {
+            None
+        } else {
+            cache.get(index, tile, &scope, now)
+        };
         if let Some(hit) = hit {
             (scope, Ok(hit))
         } else {
-            let ctx = RenderCtx { world: &world, visibility: &visibility, tile, now, patrol_visits, expires: std::cell::Cell::new(None) };
-            (scope, Err(tiles::render(spec, &ctx).map(|raw| (raw, ctx.expires.get()))))
+            let ctx = RenderCtx {
+                world: &world,
+                visibility: &visibility,
+                tile,
+                now,
+                patrol_visits,
+                expires: std::cell::Cell::new(None),
+            };
+            (
+                scope,
+                Err(tiles::render(spec, &ctx).map(|raw| (raw, ctx.expires.get()))),
+            )
         }
     };
     let encoded = match hit {
@@ -257,23 +358,33 @@ pub async fn tile(
 }
 
 fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|part| {
-        let mut it = part.trim().split(';');
-        let coding = it.next().unwrap_or("").trim();
-        let q_zero = it.any(|p| p.trim().replace(' ', "") == "q=0");
-        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !q_zero
-    })
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|part| {
+            let mut it = part.trim().split(';');
+            let coding = it.next().unwrap_or("").trim();
+            let q_zero = it.any(|p| p.trim().replace(' ', "") == "q=0");
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !q_zero
+        })
 }
 
 fn respond(headers: &HeaderMap, encoded: &Encoded) -> Response {
     let gz = accepts_gzip(headers) && !encoded.raw.is_empty();
-    let etag = if gz { format!("\"{}-gz\"", encoded.etag) } else { format!("\"{}\"", encoded.etag) };
+    let etag = if gz {
+        format!("\"{}-gz\"", encoded.etag)
+    } else {
+        format!("\"{}\"", encoded.etag)
+    };
     let mut response = if super::if_none_match(headers, &etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else if gz {
         // `Bytes`: the cached body is shared, not copied, into the response.
         let mut r = encoded.gzip.clone().into_response();
-        r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        r.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         r
     } else {
         encoded.raw.clone().into_response()
@@ -281,7 +392,10 @@ fn respond(headers: &HeaderMap, encoded: &Encoded) -> Response {
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding, Authorization"));
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept-Encoding, Authorization"),
+    );
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }
@@ -296,9 +410,15 @@ mod tests {
     fn gzip_is_chosen_only_when_accepted() {
         let mut h = HeaderMap::new();
         assert!(!accepts_gzip(&h));
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("br, gzip;q=0.8"));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("br, gzip;q=0.8"),
+        );
         assert!(accepts_gzip(&h));
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip;q=0"));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip;q=0"),
+        );
         assert!(!accepts_gzip(&h));
     }
 }

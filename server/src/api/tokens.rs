@@ -51,7 +51,10 @@ pub async fn create(
         new_token(&world, body.role, scopes, body.worker_id, body.label)?
     };
     let secret = new_secret();
-    let token = NewToken { hash: hash_secret(&secret), ..new };
+    let token = NewToken {
+        hash: hash_secret(&secret),
+        ..new
+    };
     let (record, event) = state.store().insert_token(&token).await?;
     state.commit(event, |_| {});
     Ok((
@@ -72,13 +75,18 @@ pub fn checked_scopes(world: &World, scopes: &[String]) -> Result<Vec<Scope>, Ap
     scopes
         .iter()
         .map(|text| {
-            let scope = Scope::parse(text)
-                .ok_or_else(|| ApiError::invalid(format!("scope {text:?} is not region:<id> or grid:<id>")))?;
+            let scope = Scope::parse(text).ok_or_else(|| {
+                ApiError::invalid(format!("scope {text:?} is not region:<id> or grid:<id>"))
+            })?;
             let exists = match scope {
                 Scope::Region(id) => world.region(id).is_some(),
                 Scope::Grid(id) => world.grid(id).is_some(),
             };
-            if exists { Ok(scope) } else { Err(ApiError::not_found(format!("scope target {scope}"))) }
+            if exists {
+                Ok(scope)
+            } else {
+                Err(ApiError::not_found(format!("scope target {scope}")))
+            }
         })
         .collect()
 }
@@ -92,15 +100,25 @@ pub fn new_token(
     label: Option<String>,
 ) -> Result<NewToken, ApiError> {
     if let Some(id) = worker {
-        world.worker(id).ok_or_else(|| ApiError::not_found(format!("worker {id}")))?;
+        world
+            .worker(id)
+            .ok_or_else(|| ApiError::not_found(format!("worker {id}")))?;
     }
     if matches!(role, Role::Worker | Role::Device) && worker.is_none() && scopes.is_empty() {
-        return Err(ApiError::invalid("a worker or device token needs a worker_id or scopes"));
+        return Err(ApiError::invalid(
+            "a worker or device token needs a worker_id or scopes",
+        ));
     }
     if label.as_ref().is_some_and(|l| l.chars().count() > 200) {
         return Err(ApiError::invalid("label must have at most 200 characters"));
     }
-    Ok(NewToken { hash: String::new(), role, scopes, worker, label })
+    Ok(NewToken {
+        hash: String::new(),
+        role,
+        scopes,
+        worker,
+        label,
+    })
 }
 
 /// The caller: its token, role, scopes and worker, and what the web map may offer it.
@@ -116,7 +134,10 @@ pub struct Me {
 
 /// What the caller may do beyond reading, each decided by the same role check as its endpoint.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-#[allow(clippy::struct_excessive_bools, reason = "the answer's shape: one flag a capability, read by clients")]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "the answer's shape: one flag a capability, read by clients"
+)]
 pub struct May {
     /// `POST /api/incidents/{id}/actions` (which actions, per case: its `your_actions`).
     act_on_cases: bool,

@@ -23,11 +23,16 @@ mod embedded {
 }
 
 /// The embedded files by path.
-static ASSETS: LazyLock<FxHashMap<&'static str, (&'static [u8], u64)>> =
-    LazyLock::new(|| embedded::ASSETS.iter().map(|&(name, bytes, hash)| (name, (bytes, hash))).collect());
+static ASSETS: LazyLock<FxHashMap<&'static str, (&'static [u8], u64)>> = LazyLock::new(|| {
+    embedded::ASSETS
+        .iter()
+        .map(|&(name, bytes, hash)| (name, (bytes, hash)))
+        .collect()
+});
 
 /// A folder to serve the files from instead (`GRIDWATCH_WEB_DIR`), for working on the map.
-static WEB_DIR: LazyLock<Option<PathBuf>> = LazyLock::new(|| std::env::var_os("GRIDWATCH_WEB_DIR").map(PathBuf::from));
+static WEB_DIR: LazyLock<Option<PathBuf>> =
+    LazyLock::new(|| std::env::var_os("GRIDWATCH_WEB_DIR").map(PathBuf::from));
 
 /// An embedded file of the web map and its hash (never from `GRIDWATCH_WEB_DIR`: the server's own
 /// inputs, such as the fonts, are those it was built with).
@@ -50,7 +55,9 @@ pub async fn planner(headers: HeaderMap) -> Response {
 pub async fn service_worker(headers: HeaderMap) -> Response {
     let mut response = serve("sw.js", &headers);
     if response.status().is_success() {
-        response.headers_mut().insert("service-worker-allowed", HeaderValue::from_static("/"));
+        response
+            .headers_mut()
+            .insert("service-worker-allowed", HeaderValue::from_static("/"));
     }
     response
 }
@@ -63,7 +70,8 @@ pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
 /// browser revalidate, so a new build is picked up on the next load and an unchanged file costs a 304.
 fn serve(path: &str, headers: &HeaderMap) -> Response {
     let Some((bytes, hash)) = lookup(path) else {
-        return ApiError::not_found(format!("no file /static/{path} in the web map")).into_response();
+        return ApiError::not_found(format!("no file /static/{path} in the web map"))
+            .into_response();
     };
     let etag = format!("\"{hash:016x}\"");
     if super::if_none_match(headers, &etag) {
@@ -81,7 +89,10 @@ fn serve(path: &str, headers: &HeaderMap) -> Response {
 /// The file's bytes and a hash of them: from `GRIDWATCH_WEB_DIR` if set, else embedded. A path that
 /// climbs out of the web root is not found.
 fn lookup(path: &str) -> Option<(std::borrow::Cow<'static, [u8]>, u64)> {
-    if path.split('/').any(|part| part.is_empty() || part == "." || part == "..") {
+    if path
+        .split('/')
+        .any(|part| part.is_empty() || part == "." || part == "..")
+    {
         return None;
     }
     if let Some(dir) = WEB_DIR.as_ref() {
@@ -117,16 +128,32 @@ mod tests {
 
     #[test]
     fn the_pages_and_the_vendored_map_library_are_embedded() {
-        for path in ["index.html", "worker.html", "planner.html", "vendor/maplibre-gl.mjs", "vendor/maplibre-gl-worker.mjs",
-            "vendor/maplibre-gl.css", "fonts/NotoSans-Regular.ttf", "LICENSES.txt"]
-        {
-            assert!(ASSETS.get(path).is_some_and(|(bytes, _)| !bytes.is_empty()), "{path} is not embedded");
+        for path in [
+            "index.html",
+            "worker.html",
+            "planner.html",
+            "vendor/maplibre-gl.mjs",
+            "vendor/maplibre-gl-worker.mjs",
+            "vendor/maplibre-gl.css",
+            "fonts/NotoSans-Regular.ttf",
+            "LICENSES.txt",
+        ] {
+            assert!(
+                ASSETS.get(path).is_some_and(|(bytes, _)| !bytes.is_empty()),
+                "{path} is not embedded"
+            );
         }
     }
 
     #[test]
     fn paths_that_leave_the_web_root_are_not_served() {
-        for path in ["../Cargo.toml", "js/../../Cargo.toml", "/etc/passwd", "js//centre.js", "./index.html"] {
+        for path in [
+            "../Cargo.toml",
+            "js/../../Cargo.toml",
+            "/etc/passwd",
+            "js//centre.js",
+            "./index.html",
+        ] {
             assert!(lookup(path).is_none(), "{path} was served");
         }
         assert!(lookup("index.html").is_some());
@@ -139,8 +166,14 @@ mod tests {
         let etag = first.headers()[header::ETAG].clone();
         let mut headers = HeaderMap::new();
         headers.insert(header::IF_NONE_MATCH, etag.clone());
-        assert_eq!(serve("index.html", &headers).status(), StatusCode::NOT_MODIFIED);
-        headers.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"0000000000000000\""));
+        assert_eq!(
+            serve("index.html", &headers).status(),
+            StatusCode::NOT_MODIFIED
+        );
+        headers.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_static("\"0000000000000000\""),
+        );
         assert_eq!(serve("index.html", &headers).status(), StatusCode::OK);
         // Another file's tag does not match.
         headers.insert(header::IF_NONE_MATCH, etag);
@@ -149,8 +182,14 @@ mod tests {
 
     #[test]
     fn content_types_follow_the_extension() {
-        assert_eq!(content_type("js/centre.js"), "text/javascript; charset=utf-8");
-        assert_eq!(content_type("vendor/maplibre-gl.mjs"), "text/javascript; charset=utf-8");
+        assert_eq!(
+            content_type("js/centre.js"),
+            "text/javascript; charset=utf-8"
+        );
+        assert_eq!(
+            content_type("vendor/maplibre-gl.mjs"),
+            "text/javascript; charset=utf-8"
+        );
         assert_eq!(content_type("index.html"), "text/html; charset=utf-8");
         assert_eq!(content_type("fonts/x.ttf"), "font/ttf");
         assert_eq!(content_type("README"), "application/octet-stream");

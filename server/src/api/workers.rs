@@ -11,7 +11,9 @@ use serde_json::{Map, Value, json};
 use super::geo_json;
 use super::{AppJson, AppPath, AppQuery, visible_grid};
 use crate::auth::Auth;
-use crate::domain::{DutyStatus, GridDuty, GridId, Principal, Responsibility, Role, Worker, WorkerId, WorkerKind};
+use crate::domain::{
+    DutyStatus, GridDuty, GridId, Principal, Responsibility, Role, Worker, WorkerId, WorkerKind,
+};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::NewWorker;
@@ -61,7 +63,11 @@ pub async fn list(
     let features = world
         .workers()
         .filter(|w| can_see(&visibility, &auth.0, w))
-        .filter(|w| query.grid.is_none_or(|g| w.grids.iter().any(|d| d.grid_id == g)))
+        .filter(|w| {
+            query
+                .grid
+                .is_none_or(|g| w.grids.iter().any(|d| d.grid_id == g))
+        })
         .map(to_feature)
         .collect();
     Ok(Json(geo_json::collection(features)))
@@ -76,9 +82,13 @@ pub async fn one(
 ) -> Result<Json<Value>, ApiError> {
     auth.require(READERS)?;
     let world = state.world();
-    let worker = world.worker(WorkerId(id)).ok_or_else(|| ApiError::not_found(format!("worker {id}")))?;
+    let worker = world
+        .worker(WorkerId(id))
+        .ok_or_else(|| ApiError::not_found(format!("worker {id}")))?;
     if !can_see(&world.visibility(&auth.0), &auth.0, worker) {
-        return Err(ApiError::forbidden(format!("worker {id} is outside your scope")));
+        return Err(ApiError::forbidden(format!(
+            "worker {id} is outside your scope"
+        )));
     }
     Ok(Json(to_feature(worker)))
 }
@@ -246,14 +256,19 @@ pub async fn set_position(
     crate::world::locate::checked_latlng(body.lat, body.lon)?;
     {
         let world = state.world();
-        let worker = world.worker(WorkerId(id)).ok_or_else(|| ApiError::not_found(format!("worker {id}")))?;
+        let worker = world
+            .worker(WorkerId(id))
+            .ok_or_else(|| ApiError::not_found(format!("worker {id}")))?;
         if !can_see(&world.visibility(&auth.0), &auth.0, worker) {
-            return Err(ApiError::forbidden(format!("worker {id} is outside your scope")));
+            return Err(ApiError::forbidden(format!(
+                "worker {id} is outside your scope"
+            )));
         }
     }
     // Set by hand: stored in the track like any fix, but never judged a jump.
     let mut fix = crate::domain::Fix::at(WorkerId(id), body.lat, body.lon, state.now());
-    fix.attributes.insert("source".into(), serde_json::json!("manual"));
+    fix.attributes
+        .insert("source".into(), serde_json::json!("manual"));
     crate::tracking::report(&state, vec![fix], crate::tracking::Judge::Trust).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -268,9 +283,14 @@ async fn change_worker(
     let _writing = state.write_lock().await;
     let changed = {
         let world = state.world();
-        let mut worker = world.worker(id).cloned().ok_or_else(|| ApiError::not_found(format!("worker {id}")))?;
+        let mut worker = world
+            .worker(id)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(format!("worker {id}")))?;
         if !can_see(&world.visibility(principal), principal, &worker) {
-            return Err(ApiError::forbidden(format!("worker {id} is outside your scope")));
+            return Err(ApiError::forbidden(format!(
+                "worker {id} is outside your scope"
+            )));
         }
         edit(&world, &mut worker)?;
         worker
@@ -289,37 +309,52 @@ fn checked_name(name: &str) -> Result<String, ApiError> {
     Ok(name.to_owned())
 }
 
-fn checked_text(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, ApiError> {
+fn checked_text(
+    field: &str,
+    value: Option<String>,
+    max: usize,
+) -> Result<Option<String>, ApiError> {
     match value.map(|v| v.trim().to_owned()) {
-        Some(v) if v.is_empty() || v.chars().count() > max => {
-            Err(ApiError::invalid(format!("{field} must have 1 to {max} characters, or be null")))
-        }
+        Some(v) if v.is_empty() || v.chars().count() > max => Err(ApiError::invalid(format!(
+            "{field} must have 1 to {max} characters, or be null"
+        ))),
         other => Ok(other),
     }
 }
 
 fn check_device(world: &World, me: Option<WorkerId>, device: Option<&str>) -> Result<(), ApiError> {
     match device.and_then(|d| world.worker_by_device(d)) {
-        Some(other) if Some(other.id) != me => {
-            Err(ApiError::conflict(format!("device id is already used by worker {}", other.id)))
-        }
+        Some(other) if Some(other.id) != me => Err(ApiError::conflict(format!(
+            "device id is already used by worker {}",
+            other.id
+        ))),
         _ => Ok(()),
     }
 }
 
 /// Grid duties must name existing grids in the caller's scope, once each, and a grid has one primary.
-fn check_duties(world: &World, principal: &Principal, me: Option<WorkerId>, duties: &[GridDuty]) -> Result<(), ApiError> {
+fn check_duties(
+    world: &World,
+    principal: &Principal,
+    me: Option<WorkerId>,
+    duties: &[GridDuty],
+) -> Result<(), ApiError> {
     let visibility = world.visibility(principal);
     let mut seen = HashSet::new();
     for duty in duties {
         if !seen.insert(duty.grid_id) {
-            return Err(ApiError::invalid(format!("grid {} is listed twice", duty.grid_id)));
+            return Err(ApiError::invalid(format!(
+                "grid {} is listed twice",
+                duty.grid_id
+            )));
         }
         visible_grid(world, &visibility, duty.grid_id)?;
         if duty.responsibility == Responsibility::Primary {
             let holder = world.workers().find(|w| {
                 Some(w.id) != me
-                    && w.grids.iter().any(|d| d.grid_id == duty.grid_id && d.responsibility == Responsibility::Primary)
+                    && w.grids.iter().any(|d| {
+                        d.grid_id == duty.grid_id && d.responsibility == Responsibility::Primary
+                    })
             });
             if let Some(holder) = holder {
                 return Err(ApiError::conflict(format!(

@@ -39,7 +39,10 @@ pub async fn act(
         let world = state.world();
         plan(&world, actor, principal, id, &action, &extra, now)?
     };
-    let event = state.store().update_incidents(&updates, crate::store::payload::INCIDENT_UPDATED).await?;
+    let event = state
+        .store()
+        .update_incidents(&updates, crate::store::payload::INCIDENT_UPDATED)
+        .await?;
     let case = updates[0].case.clone();
     state.commit(event, |world| {
         for update in updates {
@@ -60,14 +63,19 @@ fn plan(
     extra: &Extra,
     now: DateTime<Utc>,
 ) -> Result<Vec<IncidentUpdate>, ApiError> {
-    let case = world.incident(id).ok_or_else(|| ApiError::not_found(format!("incident {id}")))?;
+    let case = world
+        .incident(id)
+        .ok_or_else(|| ApiError::not_found(format!("incident {id}")))?;
     if let Some(principal) = principal {
         check_scope(world, principal, case)?;
     }
     if let Some(expected) = extra.only_if_escalate_at
         && case.escalate_at != Some(expected)
     {
-        return Err(ApiError::conflict(format!("incident {id} changed since it was read")).with("slug", "stale"));
+        return Err(
+            ApiError::conflict(format!("incident {id} changed since it was read"))
+                .with("slug", "stale"),
+        );
     }
     let target = match action {
         Action::Dispatch { to } | Action::Reassign { to } => {
@@ -99,7 +107,10 @@ fn plan(
     next.state = transition.next;
     next.updated_at = now;
     next.history.push(transition.entry);
-    let mut updates = vec![IncidentUpdate { case: next, new_entries: 1 }];
+    let mut updates = vec![IncidentUpdate {
+        case: next,
+        new_entries: 1,
+    }];
 
     if let Some(target) = target {
         let mut absorbing = target.clone();
@@ -113,16 +124,23 @@ fn plan(
             note: None,
             detail: Some(json!({ "merged": id })),
         });
-        updates.push(IncidentUpdate { case: absorbing, new_entries: 1 });
+        updates.push(IncidentUpdate {
+            case: absorbing,
+            new_entries: 1,
+        });
     }
     Ok(updates)
 }
 
 /// The case a duplicate is merged into: it must exist, be in scope and still be open.
-fn merge_target<'w>(world: &'w World, principal: Option<&Principal>, into: IncidentId) -> Result<&'w Case, ApiError> {
-    let target = world
-        .incident(into)
-        .ok_or_else(|| ApiError::invalid(format!("unknown incident {into} to merge into")).with("field", "into"))?;
+fn merge_target<'w>(
+    world: &'w World,
+    principal: Option<&Principal>,
+    into: IncidentId,
+) -> Result<&'w Case, ApiError> {
+    let target = world.incident(into).ok_or_else(|| {
+        ApiError::invalid(format!("unknown incident {into} to merge into")).with("field", "into")
+    })?;
     if let Some(principal) = principal {
         check_scope(world, principal, target)?;
     }
@@ -141,7 +159,10 @@ pub fn check_scope(world: &World, principal: &Principal, case: &Case) -> Result<
     if can_see(world, principal, case) {
         Ok(())
     } else {
-        Err(ApiError::forbidden(format!("incident {} is outside your scope", case.id())))
+        Err(ApiError::forbidden(format!(
+            "incident {} is outside your scope",
+            case.id()
+        )))
     }
 }
 
@@ -152,5 +173,6 @@ pub fn can_see(world: &World, principal: &Principal, case: &Case) -> bool {
     let own = principal.worker.is_some()
         && (principal.worker == case.state.assignee || principal.worker == case.state.handler);
     own || case.reporter == Some(principal.token)
-        || (principal.role != crate::domain::Role::Reporter && world.visibility(principal).grid(case.place.grid))
+        || (principal.role != crate::domain::Role::Reporter
+            && world.visibility(principal).grid(case.place.grid))
 }

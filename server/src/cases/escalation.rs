@@ -35,7 +35,12 @@ pub async fn run(state: AppState) {
     // Never later than the earliest escalation time of any case: lowered by changes, recomputed by scans.
     let mut next = scan(&state).await;
     loop {
-        let wait = next.map_or(MAX_SLEEP, |at| (at - state.now()).to_std().unwrap_or(Duration::ZERO).min(MAX_SLEEP));
+        let wait = next.map_or(MAX_SLEEP, |at| {
+            (at - state.now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(MAX_SLEEP)
+        });
         tokio::select! {
             () = tokio::time::sleep(wait) => next = scan(&state).await,
             received = changes.recv() => match received {
@@ -70,7 +75,11 @@ fn changed_cases(event: &Event) -> Option<Vec<IncidentId>> {
     if let Some(one) = p.get("id").or_else(|| p.get("incident")) {
         return id(one).map(|i| vec![i]);
     }
-    p.get("incidents")?.as_array()?.iter().map(|c| id(&c["id"])).collect()
+    p.get("incidents")?
+        .as_array()?
+        .iter()
+        .map(|c| id(&c["id"]))
+        .collect()
 }
 
 /// Escalates every case whose escalation time is at or before `now`; returns how many it escalated.
@@ -88,7 +97,9 @@ pub async fn escalate_due(state: &AppState, now: DateTime<Utc>) -> usize {
     };
     let mut escalated = 0;
     for (id, at, next) in due {
-        let action = Action::Escalate { reason: Some(format!("督办: overdue since {}", at.to_rfc3339())) };
+        let action = Action::Escalate {
+            reason: Some(format!("督办: overdue since {}", at.to_rfc3339())),
+        };
         let extra = Extra {
             detail: Some(json!({ "automatic": true, "notice": true, "overdue_since": at })),
             escalate_at: Some(Some(next)),
@@ -98,7 +109,9 @@ pub async fn escalate_due(state: &AppState, now: DateTime<Utc>) -> usize {
             Ok(_) => escalated += 1,
             // Someone acted on the case since we looked; the next pass sees its new state.
             Err(e) if e.status == axum::http::StatusCode::CONFLICT => {}
-            Err(e) => tracing::warn!(incident = %id, detail = %e.detail, "automatic escalation failed"),
+            Err(e) => {
+                tracing::warn!(incident = %id, detail = %e.detail, "automatic escalation failed")
+            }
         }
     }
     if escalated > 0 {
@@ -113,12 +126,24 @@ fn can_escalate(case: &Case) -> bool {
 }
 
 /// When supervision acts again after escalating at `at`: the category's limit again, in working hours.
-fn next_escalation(world: &World, state: &AppState, case: &Case, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+fn next_escalation(
+    world: &World,
+    state: &AppState,
+    case: &Case,
+    at: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
     let limit = world.category(&case.category)?.limits.hours(case.priority);
-    state.dispatch().calendar.checked_add_working_time(at, hours(limit))
+    state
+        .dispatch()
+        .calendar
+        .checked_add_working_time(at, hours(limit))
 }
 
 /// The earliest escalation time of any case the scheduler could escalate.
 fn next_due(world: &World) -> Option<DateTime<Utc>> {
-    world.incidents().filter(|c| can_escalate(c)).filter_map(|c| c.escalate_at).min()
+    world
+        .incidents()
+        .filter(|c| can_escalate(c))
+        .filter_map(|c| c.escalate_at)
+        .min()
 }

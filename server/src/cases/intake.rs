@@ -23,7 +23,8 @@ use crate::domain::incident::{
     Action, Actor, EscalationLevel, HistoryEntry, Priority, Source, Status, apply,
 };
 use crate::domain::{
-    Case, Category, DutyStatus, GridId, Incident, IncidentId, Place, RegionId, Responsibility, TokenId, Worker,
+    Case, Category, DutyStatus, GridId, Incident, IncidentId, Place, RegionId, Responsibility,
+    TokenId, Worker,
 };
 use crate::error::ApiError;
 use crate::state::{AppState, WeakState};
@@ -67,7 +68,14 @@ pub async fn register(
         )));
     }
     let (reply, answer) = oneshot::channel();
-    let pending = Pending { actor, token, report, description, reply, queued_at: Instant::now() };
+    let pending = Pending {
+        actor,
+        token,
+        report,
+        description,
+        reply,
+        queued_at: Instant::now(),
+    };
     if state.intake().send(pending).is_err() {
         tracing::error!("the intake writer has stopped");
         return Err(ApiError::internal());
@@ -94,7 +102,11 @@ pub struct Pending {
 
 /// The intake writer: takes the reports in arrival order and commits them in groups of at most
 /// `batch_max`. Ends when the state is gone.
-pub(crate) async fn run(state: WeakState, mut queue: mpsc::UnboundedReceiver<Pending>, batch_max: usize) {
+pub(crate) async fn run(
+    state: WeakState,
+    mut queue: mpsc::UnboundedReceiver<Pending>,
+    batch_max: usize,
+) {
     let mut carried = Vec::new();
     loop {
         let mut group = std::mem::take(&mut carried);
@@ -127,7 +139,8 @@ async fn commit_group(state: &AppState, group: Vec<Pending>) -> Vec<Pending> {
     let started = Instant::now();
     // A report's wait ends with the group that takes it (not with one that carries it to the next).
     let waited = |pending: &Pending| {
-        metrics::histogram!("gridwatch_intake_wait_seconds").record(started.duration_since(pending.queued_at).as_secs_f64());
+        metrics::histogram!("gridwatch_intake_wait_seconds")
+            .record(started.duration_since(pending.queued_at).as_secs_f64());
     };
     {
         let world = state.world();
@@ -151,7 +164,13 @@ async fn commit_group(state: &AppState, group: Vec<Pending>) -> Vec<Pending> {
                     waited(&pending);
                     let _ = pending.reply.send(Err(e));
                 }
-                Ok(case) if drafts.iter().any(|earlier| could_duplicate(config, earlier, &case)) => later.push(pending),
+                Ok(case)
+                    if drafts
+                        .iter()
+                        .any(|earlier| could_duplicate(config, earlier, &case)) =>
+                {
+                    later.push(pending)
+                }
                 Ok(case) => {
                     waited(&pending);
                     drafts.push(case);
@@ -163,7 +182,8 @@ async fn commit_group(state: &AppState, group: Vec<Pending>) -> Vec<Pending> {
     if drafts.is_empty() {
         return later;
     }
-    metrics::histogram!("gridwatch_intake_group_size").record(f64::from(u32::try_from(drafts.len()).unwrap_or(u32::MAX)));
+    metrics::histogram!("gridwatch_intake_group_size")
+        .record(f64::from(u32::try_from(drafts.len()).unwrap_or(u32::MAX)));
     let stored = state.store().insert_incidents(&drafts).await;
     metrics::histogram!("gridwatch_intake_group_seconds").record(started.elapsed().as_secs_f64());
     match stored {
@@ -174,7 +194,10 @@ async fn commit_group(state: &AppState, group: Vec<Pending>) -> Vec<Pending> {
         }
         // One report the store refuses must not fail the others: commit each alone.
         Err(e) if drafts.len() > 1 => {
-            tracing::warn!("a group of {} new incidents was refused ({e}); committing each alone", drafts.len());
+            tracing::warn!(
+                "a group of {} new incidents was refused ({e}); committing each alone",
+                drafts.len()
+            );
             for (case, pending) in drafts.into_iter().zip(waiting) {
                 match state.store().insert_incident(&case).await {
                     Ok((case, event)) => publish(state, case, event, pending),
@@ -206,8 +229,12 @@ fn publish(state: &AppState, case: Case, event: crate::domain::Event, pending: P
 /// had `earlier` already been in the world (the test `duplicate_of` applies to the world's cases).
 fn could_duplicate(config: &DispatchConfig, earlier: &Case, later: &Case) -> bool {
     earlier.category == later.category
-        && routing::haversine_m(earlier.place.lat, earlier.place.lon, later.place.lat, later.place.lon)
-            <= config.duplicate_radius_m
+        && routing::haversine_m(
+            earlier.place.lat,
+            earlier.place.lon,
+            later.place.lat,
+            later.place.lon,
+        ) <= config.duplicate_radius_m
 }
 
 /// Builds the case to store, with id 0: every check and decision, no IO.
@@ -225,7 +252,9 @@ fn draft(
     let deadline = config
         .calendar
         .checked_add_working_time(now, hours(category.limits.hours(report.priority)))
-        .ok_or_else(|| ApiError::invalid("the deadline falls outside the representable time range"))?;
+        .ok_or_else(|| {
+            ApiError::invalid("the deadline falls outside the representable time range")
+        })?;
     let route = routing::route(&routing_input(world, config, category, &place));
     // The reason (`kind`, with `distance_m` or `why`) and who it chose, as one flat object.
     let mut route_json = json!(route.reason);
@@ -261,7 +290,10 @@ fn draft(
     match route.to {
         Target::Worker(worker) => {
             let mut transition = apply(&state, &SYSTEM, &Action::Dispatch { to: worker }, now)?;
-            add_detail(&mut transition.entry.detail, &json!({ "automatic": true, "route": route_json }));
+            add_detail(
+                &mut transition.entry.detail,
+                &json!({ "automatic": true, "route": route_json }),
+            );
             state = transition.next;
             history.push(transition.entry);
         }
@@ -289,10 +321,14 @@ fn draft(
 fn checked_category<'w>(world: &'w World, code: &str) -> Result<&'w Category, ApiError> {
     match world.category(code) {
         Some(category) if category.active => Ok(category),
-        Some(_) => Err(ApiError::invalid(format!("category {code:?} is no longer in use"))
-            .with("field", "category")),
-        None => Err(ApiError::invalid(format!("unknown category {code:?}; see /api/categories"))
-            .with("field", "category")),
+        Some(_) => Err(
+            ApiError::invalid(format!("category {code:?} is no longer in use"))
+                .with("field", "category"),
+        ),
+        None => Err(
+            ApiError::invalid(format!("unknown category {code:?}; see /api/categories"))
+                .with("field", "category"),
+        ),
     }
 }
 
@@ -300,9 +336,15 @@ fn checked_category<'w>(world: &'w World, code: &str) -> Result<&'w Category, Ap
 fn place_of(world: &World, config: &DispatchConfig, lat: f64, lon: f64) -> Result<Place, ApiError> {
     let location = world.locate(lat, lon)?;
     let Some(links) = location.links else {
-        return Err(ApiError::invalid("no city has been imported, so no grid can take the incident"));
+        return Err(ApiError::invalid(
+            "no city has been imported, so no grid can take the incident",
+        ));
     };
-    let outside_m = if location.outside { location.distance_m } else { None };
+    let outside_m = if location.outside {
+        location.distance_m
+    } else {
+        None
+    };
     if let Some(distance_m) = outside_m
         && distance_m > config.outside_grid_max_m
     {
@@ -328,23 +370,50 @@ fn place_of(world: &World, config: &DispatchConfig, lat: f64, lon: f64) -> Resul
 }
 
 /// Gathers what the routing chain looks at from the world.
-fn routing_input(world: &World, config: &DispatchConfig, category: &Category, place: &Place) -> RoutingInput {
+fn routing_input(
+    world: &World,
+    config: &DispatchConfig,
+    category: &Category,
+    place: &Place,
+) -> RoutingInput {
     let candidate = |worker: &Worker| Candidate {
         worker: worker.id,
         on_duty: worker.duty == DutyStatus::OnDuty,
         position: world.position(worker.id).map(|p| (p.lat, p.lon)),
     };
-    let category_department = category.department.as_deref().and_then(|code| world.department(code)).map(|d| {
-        d.members.iter().filter_map(|&id| world.worker(id)).map(candidate).collect()
-    });
+    let category_department = category
+        .department
+        .as_deref()
+        .and_then(|code| world.department(code))
+        .map(|d| {
+            d.members
+                .iter()
+                .filter_map(|&id| world.worker(id))
+                .map(candidate)
+                .collect()
+        });
     let duty_in = |worker: &Worker, grid: GridId, responsibility: Responsibility| {
-        worker.grids.iter().any(|d| d.grid_id == grid && d.responsibility == responsibility)
+        worker
+            .grids
+            .iter()
+            .any(|d| d.grid_id == grid && d.responsibility == responsibility)
     };
-    let primary = world.workers().find(|w| duty_in(w, place.grid, Responsibility::Primary)).map(candidate);
-    let backups = world.workers().filter(|w| duty_in(w, place.grid, Responsibility::Backup)).map(candidate).collect();
+    let primary = world
+        .workers()
+        .find(|w| duty_in(w, place.grid, Responsibility::Primary))
+        .map(candidate);
+    let backups = world
+        .workers()
+        .filter(|w| duty_in(w, place.grid, Responsibility::Backup))
+        .map(candidate)
+        .collect();
     let community_workers = world
         .workers()
-        .filter(|w| w.grids.iter().any(|d| community_of(world, d.grid_id) == Some(place.community)))
+        .filter(|w| {
+            w.grids
+                .iter()
+                .any(|d| community_of(world, d.grid_id) == Some(place.community))
+        })
         .map(candidate)
         .collect();
     RoutingInput {
@@ -371,13 +440,20 @@ fn duplicate_of(
     now: DateTime<Utc>,
 ) -> Option<IncidentId> {
     let window = hours(config.duplicate_window_h);
-    let since = now.checked_sub_signed(window).unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let since = now
+        .checked_sub_signed(window)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
     let mut best: Option<(IncidentId, f64)> = None;
     // A box a little larger than the radius (one degree of latitude is at least 110,574 m): the world's
     // index of open cases yields only the cases inside it.
     let dlat = config.duplicate_radius_m / 110_000.0;
     let dlon = dlat / place.lat.to_radians().cos().max(0.01);
-    let bbox = [place.lon - dlon, place.lat - dlat, place.lon + dlon, place.lat + dlat];
+    let bbox = [
+        place.lon - dlon,
+        place.lat - dlat,
+        place.lon + dlon,
+        place.lat + dlat,
+    ];
     for case in world.open_incidents_in_bbox(bbox) {
         if case.created_at < since || case.category != category {
             continue;
@@ -385,7 +461,12 @@ fn duplicate_of(
         let distance_m = routing::haversine_m(place.lat, place.lon, case.place.lat, case.place.lon);
         // The nearest; at equal distance the newest, whatever order the index yields them in.
         if distance_m <= config.duplicate_radius_m
-            && best.is_none_or(|(id, d)| distance_m.total_cmp(&d).then_with(|| id.cmp(&case.id())).is_lt())
+            && best.is_none_or(|(id, d)| {
+                distance_m
+                    .total_cmp(&d)
+                    .then_with(|| id.cmp(&case.id()))
+                    .is_lt()
+            })
         {
             best = Some((case.id(), distance_m));
         }

@@ -39,7 +39,10 @@ pub fn sha256_hex(data: &[u8]) -> String {
 /// Whether `text` is a lower-case hex SHA-256.
 #[must_use]
 pub fn is_sha256(text: &str) -> bool {
-    text.len() == 64 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// Checks `data` and attaches it to case `id` for `actor`, who must see the case. Returns the photo as
@@ -58,7 +61,10 @@ pub async fn attach(
         return Err(ApiError::new(
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,
             "too-large",
-            format!("a photo may be at most {MAX_PHOTO_BYTES} bytes; this one is {}", data.len()),
+            format!(
+                "a photo may be at most {MAX_PHOTO_BYTES} bytes; this one is {}",
+                data.len()
+            ),
         ));
     }
     let content_type = sniff(data).ok_or_else(|| {
@@ -72,7 +78,9 @@ pub async fn attach(
     let _writing = state.write_lock().await;
     {
         let world = state.world();
-        let case = world.incident(id).ok_or_else(|| ApiError::not_found(format!("incident {id}")))?;
+        let case = world
+            .incident(id)
+            .ok_or_else(|| ApiError::not_found(format!("incident {id}")))?;
         super::actions::check_scope(&world, principal, case)?;
         check_room(case, &sha256)?;
     }
@@ -99,12 +107,17 @@ pub async fn attach(
 fn check_room(case: &Case, sha256: &str) -> Result<(), ApiError> {
     let status = case.state.status;
     if !status.is_open() {
-        return Err(ApiError::conflict(format!("incident {} is {status}; photos go on open cases", case.id()))
-            .with("current_state", status.as_str()));
+        return Err(ApiError::conflict(format!(
+            "incident {} is {status}; photos go on open cases",
+            case.id()
+        ))
+        .with("current_state", status.as_str()));
     }
     if case.photos.iter().any(|p| p.sha256 == sha256) {
-        return Err(ApiError::conflict(format!("incident {} already has this photo", case.id()))
-            .with("sha256", sha256));
+        return Err(
+            ApiError::conflict(format!("incident {} already has this photo", case.id()))
+                .with("sha256", sha256),
+        );
     }
     if case.photos.len() >= MAX_PHOTOS_PER_CASE {
         return Err(ApiError::conflict(format!(
@@ -121,10 +134,17 @@ mod tests {
 
     #[test]
     fn sniffs_the_three_image_types_and_nothing_else() {
-        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]), Some("image/jpeg"));
+        assert_eq!(
+            sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]),
+            Some("image/jpeg")
+        );
         assert_eq!(sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), Some("image/png"));
         assert_eq!(sniff(b"RIFF\x24\0\0\0WEBPVP8 "), Some("image/webp"));
-        assert_eq!(sniff(b"RIFF\x24\0\0\0WAVEfmt "), None, "a WAV file is RIFF but not WebP");
+        assert_eq!(
+            sniff(b"RIFF\x24\0\0\0WAVEfmt "),
+            None,
+            "a WAV file is RIFF but not WebP"
+        );
         assert_eq!(sniff(b"GIF89a"), None);
         assert_eq!(sniff(b"<svg xmlns='http://www.w3.org/2000/svg'/>"), None);
         assert_eq!(sniff(&[0xFF, 0xD8]), None, "too short to be a JPEG");
@@ -134,9 +154,14 @@ mod tests {
     #[test]
     fn hashes_are_lower_case_hex_sha256() {
         // The SHA-256 of "abc" from FIPS 180-2, appendix B.1.
-        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert!(is_sha256(&sha256_hex(b"abc")));
-        assert!(!is_sha256("BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"));
+        assert!(!is_sha256(
+            "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"
+        ));
         assert!(!is_sha256("ba7816bf"));
         assert!(!is_sha256("../../etc/passwd"));
     }

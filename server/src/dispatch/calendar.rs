@@ -11,7 +11,9 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc, Weekday,
+};
 use serde::{Deserialize, Serialize};
 
 /// Largest UTC offset accepted by [`WorkCalendar::validate`], in minutes (±14 h, the widest in use).
@@ -21,8 +23,15 @@ pub const MAX_TZ_OFFSET_MINUTES: i32 = 14 * 60;
 /// arithmetic stays far from chrono's limits; longer durations simply take several steps.
 const MAX_WEEKS_PER_STEP: i64 = 100_000;
 
-const ALL_WEEKDAYS: [Weekday; 7] =
-    [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
+const ALL_WEEKDAYS: [Weekday; 7] = [
+    Weekday::Mon,
+    Weekday::Tue,
+    Weekday::Wed,
+    Weekday::Thu,
+    Weekday::Fri,
+    Weekday::Sat,
+    Weekday::Sun,
+];
 
 /// When an office works. Deserialise it from a deployment's configuration and call
 /// [`validate`](Self::validate) once before use.
@@ -69,9 +78,17 @@ impl Default for WorkCalendar {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CalendarError {
     #[error("the working day must start before it ends, got {day_start}–{day_end}")]
-    DayBounds { day_start: NaiveTime, day_end: NaiveTime },
+    DayBounds {
+        day_start: NaiveTime,
+        day_end: NaiveTime,
+    },
     #[error("lunch {start}–{end} must lie strictly inside the working day {day_start}–{day_end}")]
-    LunchOutsideDay { start: NaiveTime, end: NaiveTime, day_start: NaiveTime, day_end: NaiveTime },
+    LunchOutsideDay {
+        start: NaiveTime,
+        end: NaiveTime,
+        day_start: NaiveTime,
+        day_end: NaiveTime,
+    },
     #[error("UTC offset {minutes} min is outside ±{MAX_TZ_OFFSET_MINUTES} min (±14 h)")]
     OffsetOutOfRange { minutes: i32 },
     #[error("every day of the week is in the weekend, so there are no regular working days")]
@@ -86,10 +103,15 @@ impl WorkCalendar {
     /// holiday and an extra workday.
     pub fn validate(&self) -> Result<(), CalendarError> {
         if self.tz_offset_minutes.abs() > MAX_TZ_OFFSET_MINUTES {
-            return Err(CalendarError::OffsetOutOfRange { minutes: self.tz_offset_minutes });
+            return Err(CalendarError::OffsetOutOfRange {
+                minutes: self.tz_offset_minutes,
+            });
         }
         if self.day_start >= self.day_end {
-            return Err(CalendarError::DayBounds { day_start: self.day_start, day_end: self.day_end });
+            return Err(CalendarError::DayBounds {
+                day_start: self.day_start,
+                day_end: self.day_end,
+            });
         }
         if let Some((start, end)) = self.lunch
             && !(self.day_start < start && start < end && end < self.day_end)
@@ -113,9 +135,14 @@ impl WorkCalendar {
     /// Whether `at` falls inside working time.
     #[must_use]
     pub fn is_working(&self, at: DateTime<Utc>) -> bool {
-        let Some(local) = self.to_local(at) else { return false };
+        let Some(local) = self.to_local(at) else {
+            return false;
+        };
         self.is_working_day(local.date())
-            && self.intervals().iter().any(|&(start, end)| start <= local.time() && local.time() < end)
+            && self
+                .intervals()
+                .iter()
+                .any(|&(start, end)| start <= local.time() && local.time() < end)
     }
 
     /// Whether the local date `date` is a working day: an extra workday always is; otherwise a holiday
@@ -129,7 +156,10 @@ impl WorkCalendar {
     /// Working time in one working day (7 h 30 min for the default calendar).
     #[must_use]
     pub fn daily_working_time(&self) -> TimeDelta {
-        self.intervals().iter().map(|&(start, end)| (end - start).max(TimeDelta::zero())).sum()
+        self.intervals()
+            .iter()
+            .map(|&(start, end)| (end - start).max(TimeDelta::zero()))
+            .sum()
     }
 
     /// The deadline for a limit of `duration` working time starting at `start`: the earliest instant by
@@ -148,12 +178,17 @@ impl WorkCalendar {
     /// to tell that case apart.
     #[must_use]
     pub fn add_working_time(&self, start: DateTime<Utc>, duration: TimeDelta) -> DateTime<Utc> {
-        self.checked_add_working_time(start, duration).unwrap_or(DateTime::<Utc>::MAX_UTC)
+        self.checked_add_working_time(start, duration)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
     /// As [`add_working_time`](Self::add_working_time), but `None` where that saturates.
     #[must_use]
-    pub fn checked_add_working_time(&self, start: DateTime<Utc>, duration: TimeDelta) -> Option<DateTime<Utc>> {
+    pub fn checked_add_working_time(
+        &self,
+        start: DateTime<Utc>,
+        duration: TimeDelta,
+    ) -> Option<DateTime<Utc>> {
         if duration <= TimeDelta::zero() {
             return Some(start);
         }
@@ -188,7 +223,9 @@ impl WorkCalendar {
         if from.date() == to.date() {
             return self.work_on_day(from.date(), from.time(), Some(to.time()));
         }
-        let Some(first_whole_day) = from.date().succ_opt() else { return TimeDelta::zero() };
+        let Some(first_whole_day) = from.date().succ_opt() else {
+            return TimeDelta::zero();
+        };
         self.work_on_day(from.date(), from.time(), None)
             + self.work_in_days(first_whole_day, to.date())
             + self.work_on_day(to.date(), NaiveTime::MIN, Some(to.time()))
@@ -215,7 +252,9 @@ impl WorkCalendar {
     }
 
     fn to_utc(&self, local: NaiveDateTime) -> Option<DateTime<Utc>> {
-        local.checked_sub_signed(self.offset()).map(|utc| utc.and_utc())
+        local
+            .checked_sub_signed(self.offset())
+            .map(|utc| utc.and_utc())
     }
 
     /// Working time on `date` between local times `from` and `to` (`None`: end of day).
@@ -234,7 +273,12 @@ impl WorkCalendar {
 
     /// Spends `remaining` on `date` from local time `from`. Returns the local instant where it runs out,
     /// or `None` (with `remaining` reduced by the day's working time) if it lasts past the day.
-    fn consume_day(&self, date: NaiveDate, from: NaiveTime, remaining: &mut TimeDelta) -> Option<NaiveDateTime> {
+    fn consume_day(
+        &self,
+        date: NaiveDate,
+        from: NaiveTime,
+        remaining: &mut TimeDelta,
+    ) -> Option<NaiveDateTime> {
         if !self.is_working_day(date) {
             return None;
         }
@@ -254,7 +298,10 @@ impl WorkCalendar {
 
     /// Working time a week brings when it holds no holiday or extra workday.
     fn regular_weekly_working_time(&self) -> TimeDelta {
-        let working_weekdays = ALL_WEEKDAYS.iter().filter(|day| !self.weekend.contains(day)).count();
+        let working_weekdays = ALL_WEEKDAYS
+            .iter()
+            .filter(|day| !self.weekend.contains(day))
+            .count();
         self.daily_working_time() * i32::try_from(working_weekdays).unwrap_or(0)
     }
 
@@ -270,7 +317,9 @@ impl WorkCalendar {
             .ok()
             .and_then(|weeks| self.regular_weekly_working_time().checked_mul(weeks))
             .unwrap_or(TimeDelta::MAX);
-        let mut date = from.checked_add_days(Days::new(days.unsigned_abs() / 7 * 7)).unwrap_or(to);
+        let mut date = from
+            .checked_add_days(Days::new(days.unsigned_abs() / 7 * 7))
+            .unwrap_or(to);
         while date < to {
             if !self.weekend.contains(&date.weekday()) {
                 total += daily;
@@ -294,7 +343,11 @@ impl WorkCalendar {
 
     /// From the start of local day `date`, skips as many whole weeks as leave some of `remaining` still
     /// to spend, and returns the day to continue from. `None` if no working day can ever come.
-    fn skip_whole_weeks(&self, mut date: NaiveDate, remaining: &mut TimeDelta) -> Option<NaiveDate> {
+    fn skip_whole_weeks(
+        &self,
+        mut date: NaiveDate,
+        remaining: &mut TimeDelta,
+    ) -> Option<NaiveDate> {
         let weekly = self.regular_weekly_working_time();
         if weekly <= TimeDelta::zero() {
             // Only extra workdays carry working time; jump straight to the next one.
@@ -324,12 +377,14 @@ impl WorkCalendar {
 
 /// The largest whole number of weeks `k` with `k * weekly < remaining`, capped at [`MAX_WEEKS_PER_STEP`].
 fn weeks_strictly_below(remaining: TimeDelta, weekly: TimeDelta) -> i64 {
-    let nanos = |d: TimeDelta| i128::from(d.num_seconds()) * 1_000_000_000 + i128::from(d.subsec_nanos());
+    let nanos =
+        |d: TimeDelta| i128::from(d.num_seconds()) * 1_000_000_000 + i128::from(d.subsec_nanos());
     let (remaining, weekly) = (nanos(remaining), nanos(weekly));
     if remaining <= 0 || weekly <= 0 {
         return 0;
     }
-    i64::try_from((remaining - 1) / weekly).map_or(MAX_WEEKS_PER_STEP, |weeks| weeks.min(MAX_WEEKS_PER_STEP))
+    i64::try_from((remaining - 1) / weekly)
+        .map_or(MAX_WEEKS_PER_STEP, |weeks| weeks.min(MAX_WEEKS_PER_STEP))
 }
 
 #[cfg(test)]

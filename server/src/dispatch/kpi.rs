@@ -160,8 +160,13 @@ impl Counts {
                 self.hours_to_accept += hours_between(facts.created_at, at);
             }
         }
-        let Some(deadline) = facts.deadline.filter(|d| period.contains(*d)) else { return };
-        let Some(status) = facts.status.filter(|s| !matches!(s, Status::Cancelled | Status::Merged)) else {
+        let Some(deadline) = facts.deadline.filter(|d| period.contains(*d)) else {
+            return;
+        };
+        let Some(status) = facts
+            .status
+            .filter(|s| !matches!(s, Status::Cancelled | Status::Merged))
+        else {
             return;
         };
         self.due += 1;
@@ -227,11 +232,20 @@ pub fn kpi<'a>(
         total.add(&facts, period);
         groups.entry(key).or_default().add(&facts, period);
     }
-    let mut rows: Vec<Row> =
-        groups.into_iter().filter(|(_, counts)| !counts.is_empty()).map(|(key, counts)| Row { key, counts }).collect();
+    let mut rows: Vec<Row> = groups
+        .into_iter()
+        .filter(|(_, counts)| !counts.is_empty())
+        .map(|(key, counts)| Row { key, counts })
+        .collect();
     // `Option`'s order puts `None` first; the contract puts it last.
     rows.sort_by_key(|row| (row.key.is_none(), row.key));
-    Report { level, from, to, rows, total }
+    Report {
+        level,
+        from,
+        to,
+        rows,
+        total,
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -261,7 +275,10 @@ struct Facts {
 
 impl Facts {
     fn of(case: &Case, as_of: DateTime<Utc>) -> Self {
-        let mut facts = Self { created_at: case.created_at, ..Self::default() };
+        let mut facts = Self {
+            created_at: case.created_at,
+            ..Self::default()
+        };
         let mut accepted_by: Option<Option<WorkerId>> = None;
         let mut assigned_to: Option<WorkerId> = None;
         for entry in case.history.iter().filter(|e| e.at < as_of) {
@@ -298,7 +315,9 @@ fn detail<'e>(entry: &'e HistoryEntry, field: &str) -> Option<&'e Value> {
 /// An RFC 3339 instant in the entry's detail.
 fn instant(entry: &HistoryEntry, field: &str) -> Option<DateTime<Utc>> {
     let text = detail(entry, field)?.as_str()?;
-    DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// Wall-clock hours from `a` to `b`, to the millisecond.

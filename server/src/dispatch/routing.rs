@@ -75,8 +75,12 @@ pub enum RouteReason {
     GridPrimary,
     GridBackup,
     /// The nearest on-duty worker of the community, `distance_m` meters (haversine) from the incident.
-    NearestOnDuty { distance_m: f64 },
-    CommunityQueue { why: &'static str },
+    NearestOnDuty {
+        distance_m: f64,
+    },
+    CommunityQueue {
+        why: &'static str,
+    },
 }
 
 /// A routing decision: the target and why.
@@ -88,7 +92,10 @@ pub struct Route {
 
 impl Route {
     fn worker(worker: WorkerId, reason: RouteReason) -> Self {
-        Self { to: Target::Worker(worker), reason }
+        Self {
+            to: Target::Worker(worker),
+            reason,
+        }
     }
 }
 
@@ -100,10 +107,13 @@ impl Route {
 /// the grid. Ties in distance go to the earlier candidate in list order.
 #[must_use]
 pub fn route(input: &RoutingInput) -> Route {
-    let incident = Some((input.incident_lat, input.incident_lon)).filter(|&(lat, lon)| is_coordinate(lat, lon));
+    let incident = Some((input.incident_lat, input.incident_lon))
+        .filter(|&(lat, lon)| is_coordinate(lat, lon));
 
     if let Some(members) = &input.category_department {
-        let nearest = incident.and_then(|at| nearest_on_duty(members, at)).map(|(worker, _)| worker);
+        let nearest = incident
+            .and_then(|at| nearest_on_duty(members, at))
+            .map(|(worker, _)| worker);
         let first = || members.iter().find(|c| c.on_duty).map(|c| c.worker);
         if let Some(worker) = nearest.or_else(first) {
             return Route::worker(worker, RouteReason::CategoryDepartment);
@@ -116,11 +126,16 @@ pub fn route(input: &RoutingInput) -> Route {
         return Route::worker(backup.worker, RouteReason::GridBackup);
     }
 
-    let queue = |why| Route { to: Target::CommunityQueue, reason: RouteReason::CommunityQueue { why } };
+    let queue = |why| Route {
+        to: Target::CommunityQueue,
+        reason: RouteReason::CommunityQueue { why },
+    };
     if !input.community_workers.iter().any(|c| c.on_duty) {
         return queue(QUEUE_NO_ONE_ON_DUTY);
     }
-    let Some(incident) = incident else { return queue(QUEUE_NO_INCIDENT_POSITION) };
+    let Some(incident) = incident else {
+        return queue(QUEUE_NO_INCIDENT_POSITION);
+    };
     match nearest_on_duty(&input.community_workers, incident) {
         None => queue(QUEUE_NO_POSITION),
         Some((worker, distance_m)) if distance_m <= input.radius_m => {
@@ -140,10 +155,13 @@ fn nearest_on_duty(candidates: &[Candidate], (lat, lon): (f64, f64)) -> Option<(
             let (c_lat, c_lon) = c.position.filter(|&(lat, lon)| is_coordinate(lat, lon))?;
             Some((c.worker, haversine_m(lat, lon, c_lat, c_lon)))
         })
-        .fold(None, |best: Option<(WorkerId, f64)>, (worker, distance_m)| match best {
-            Some((_, best_m)) if best_m <= distance_m => best,
-            _ => Some((worker, distance_m)),
-        })
+        .fold(
+            None,
+            |best: Option<(WorkerId, f64)>, (worker, distance_m)| match best {
+                Some((_, best_m)) if best_m <= distance_m => best,
+                _ => Some((worker, distance_m)),
+            },
+        )
 }
 
 fn is_coordinate(lat: f64, lon: f64) -> bool {

@@ -22,7 +22,15 @@ pub type BaseLine = BaseFeature<MultiLineString<f64>>;
 pub type BaseArea = BaseFeature<MultiPolygon<f64>>;
 
 /// Line kinds that are waterways rather than roads or railways (OSM `waterway=*` values).
-pub const WATERWAY_KINDS: &[&str] = &["river", "stream", "canal", "drain", "ditch", "brook", "tidal_channel"];
+pub const WATERWAY_KINDS: &[&str] = &[
+    "river",
+    "stream",
+    "canal",
+    "drain",
+    "ditch",
+    "brook",
+    "tidal_channel",
+];
 
 impl BaseLine {
     /// Whether this line is a waterway (drawn with water, not with roads).

@@ -138,27 +138,54 @@ impl NewCamera {
         self.name = self.name.trim().into();
         let chars = self.name.chars().count();
         if chars == 0 || chars > MAX_NAME_CHARS {
-            return Err(refuse("name", format!("must have 1 to {MAX_NAME_CHARS} characters")));
+            return Err(refuse(
+                "name",
+                format!("must have 1 to {MAX_NAME_CHARS} characters"),
+            ));
         }
         if !(self.lat.is_finite() && (-MAX_ABS_LAT..=MAX_ABS_LAT).contains(&self.lat)) {
-            return Err(refuse("lat", format!("{} is not a latitude in -{MAX_ABS_LAT}..={MAX_ABS_LAT}", self.lat)));
+            return Err(refuse(
+                "lat",
+                format!(
+                    "{} is not a latitude in -{MAX_ABS_LAT}..={MAX_ABS_LAT}",
+                    self.lat
+                ),
+            ));
         }
         if !(self.lon.is_finite() && (-180.0..=180.0).contains(&self.lon)) {
-            return Err(refuse("lon", format!("{} is not a longitude in -180..=180", self.lon)));
+            return Err(refuse(
+                "lon",
+                format!("{} is not a longitude in -180..=180", self.lon),
+            ));
         }
         if !(self.heading_deg.is_finite() && (0.0..360.0).contains(&self.heading_deg)) {
-            return Err(refuse("heading_deg", format!("{} is not in [0, 360)", self.heading_deg)));
+            return Err(refuse(
+                "heading_deg",
+                format!("{} is not in [0, 360)", self.heading_deg),
+            ));
         }
         if !(self.fov_deg.is_finite() && (1.0..=360.0).contains(&self.fov_deg)) {
-            return Err(refuse("fov_deg", format!("{} is not in [1, 360]", self.fov_deg)));
+            return Err(refuse(
+                "fov_deg",
+                format!("{} is not in [1, 360]", self.fov_deg),
+            ));
         }
         if !(self.range_m.is_finite() && self.range_m > 0.0 && self.range_m <= MAX_RANGE_M) {
-            return Err(refuse("range_m", format!("{} is not in (0, {MAX_RANGE_M}] meters", self.range_m)));
+            return Err(refuse(
+                "range_m",
+                format!("{} is not in (0, {MAX_RANGE_M}] meters", self.range_m),
+            ));
         }
         let sector = sector(&self);
-        let crosses = sector.exterior().coords().any(|c| !(-180.0..=180.0).contains(&c.x));
+        let crosses = sector
+            .exterior()
+            .coords()
+            .any(|c| !(-180.0..=180.0).contains(&c.x));
         if crosses {
-            return Err(refuse("lon", "the view sector crosses the antimeridian".to_owned()));
+            return Err(refuse(
+                "lon",
+                "the view sector crosses the antimeridian".to_owned(),
+            ));
         }
         Ok(self)
     }
@@ -215,17 +242,33 @@ pub fn sector(camera: &NewCamera) -> Polygon<f64> {
     let m_per_deg_lat = EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
     let m_per_deg_lon = m_per_deg_lat * camera.lat.to_radians().cos();
     let at = |bearing_deg: f64| {
-        let (east_m, north_m) = (camera.range_m * bearing_deg.to_radians().sin(), camera.range_m * bearing_deg.to_radians().cos());
-        Coord { x: camera.lon + east_m / m_per_deg_lon, y: camera.lat + north_m / m_per_deg_lat }
+        let (east_m, north_m) = (
+            camera.range_m * bearing_deg.to_radians().sin(),
+            camera.range_m * bearing_deg.to_radians().cos(),
+        );
+        Coord {
+            x: camera.lon + east_m / m_per_deg_lon,
+            y: camera.lat + north_m / m_per_deg_lat,
+        }
     };
-    let (start, opening, apex) =
-        if full_circle(camera) { (0.0, 360.0, false) } else { (camera.heading_deg - camera.fov_deg / 2.0, camera.fov_deg, true) };
+    let (start, opening, apex) = if full_circle(camera) {
+        (0.0, 360.0, false)
+    } else {
+        (
+            camera.heading_deg - camera.fov_deg / 2.0,
+            camera.fov_deg,
+            true,
+        )
+    };
     // At least one step; the quotient is at most 72.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let steps = ((opening / ARC_STEP_DEG).ceil() as u32).max(1);
     let mut ring = Vec::with_capacity(steps as usize + 3);
     if apex {
-        ring.push(Coord { x: camera.lon, y: camera.lat });
+        ring.push(Coord {
+            x: camera.lon,
+            y: camera.lat,
+        });
     }
     let last = if apex { steps } else { steps - 1 };
     for i in 0..=last {
@@ -248,7 +291,10 @@ pub fn sees(sector: &Polygon<f64>, lat: f64, lon: f64) -> bool {
 /// way. Sorted, without duplicates.
 #[must_use]
 pub fn covered_cells(sector: &Polygon<f64>, resolution: Resolution) -> Vec<CellIndex> {
-    gridwatch_geodata::cells::polygon_cells(&geo::MultiPolygon::new(vec![sector.clone()]), resolution)
+    gridwatch_geodata::cells::polygon_cells(
+        &geo::MultiPolygon::new(vec![sector.clone()]),
+        resolution,
+    )
 }
 
 #[cfg(test)]
@@ -274,19 +320,34 @@ mod tests {
         let s = sector(&camera(90.0, 90.0, CameraKind::Fixed));
         let ring = &s.exterior().0;
         assert_eq!(ring.len(), 1 + 19 + 1, "apex, 19 arc points, closing point");
-        assert_eq!(ring[0], Coord { x: 113.11, y: 36.19 });
+        assert_eq!(
+            ring[0],
+            Coord {
+                x: 113.11,
+                y: 36.19
+            }
+        );
         // 100 m east is 100 / (111,195 m · cos 36.19°) degrees of longitude.
         let m_per_deg = EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
         assert!((m_per_deg - 111_195.08).abs() < 0.01);
         let middle = ring[10];
-        assert!((middle.x - (113.11 + 100.0 / (m_per_deg * 36.19_f64.to_radians().cos()))).abs() < 1e-12);
+        assert!(
+            (middle.x - (113.11 + 100.0 / (m_per_deg * 36.19_f64.to_radians().cos()))).abs()
+                < 1e-12
+        );
         assert!((middle.y - 36.19).abs() < 1e-12);
-        assert!(sees(&s, 36.19, 113.1105) && !sees(&s, 36.19, 113.1095), "east of the camera, not west");
+        assert!(
+            sees(&s, 36.19, 113.1105) && !sees(&s, 36.19, 113.1095),
+            "east of the camera, not west"
+        );
     }
 
     #[test]
     fn ptz_and_360_are_full_circles() {
-        for c in [camera(0.0, 60.0, CameraKind::Ptz), camera(0.0, 360.0, CameraKind::Fixed)] {
+        for c in [
+            camera(0.0, 60.0, CameraKind::Ptz),
+            camera(0.0, 360.0, CameraKind::Fixed),
+        ] {
             let s = sector(&c);
             assert_eq!(s.exterior().0.len(), 73);
             assert!(sees(&s, 36.1905, 113.11) && sees(&s, 36.1895, 113.11));
@@ -298,14 +359,68 @@ mod tests {
         let ok = camera(0.0, 60.0, CameraKind::Fixed);
         assert!(ok.clone().checked().is_ok());
         let field = |c: NewCamera| c.checked().expect_err("refused").field;
-        assert_eq!(field(NewCamera { fov_deg: 0.0, ..ok.clone() }), "fov_deg");
-        assert_eq!(field(NewCamera { fov_deg: 361.0, ..ok.clone() }), "fov_deg");
-        assert_eq!(field(NewCamera { heading_deg: 360.0, ..ok.clone() }), "heading_deg");
-        assert_eq!(field(NewCamera { range_m: 0.0, ..ok.clone() }), "range_m");
-        assert_eq!(field(NewCamera { range_m: 2000.5, ..ok.clone() }), "range_m");
-        assert_eq!(field(NewCamera { lat: f64::NAN, ..ok.clone() }), "lat");
-        assert_eq!(field(NewCamera { lat: 89.0, ..ok.clone() }), "lat");
-        assert_eq!(field(NewCamera { lon: 180.0, ..ok.clone() }), "lon");
-        assert_eq!(field(NewCamera { name: "  ".into(), ..ok }), "name");
+        assert_eq!(
+            field(NewCamera {
+                fov_deg: 0.0,
+                ..ok.clone()
+            }),
+            "fov_deg"
+        );
+        assert_eq!(
+            field(NewCamera {
+                fov_deg: 361.0,
+                ..ok.clone()
+            }),
+            "fov_deg"
+        );
+        assert_eq!(
+            field(NewCamera {
+                heading_deg: 360.0,
+                ..ok.clone()
+            }),
+            "heading_deg"
+        );
+        assert_eq!(
+            field(NewCamera {
+                range_m: 0.0,
+                ..ok.clone()
+            }),
+            "range_m"
+        );
+        assert_eq!(
+            field(NewCamera {
+                range_m: 2000.5,
+                ..ok.clone()
+            }),
+            "range_m"
+        );
+        assert_eq!(
+            field(NewCamera {
+                lat: f64::NAN,
+                ..ok.clone()
+            }),
+            "lat"
+        );
+        assert_eq!(
+            field(NewCamera {
+                lat: 89.0,
+                ..ok.clone()
+            }),
+            "lat"
+        );
+        assert_eq!(
+            field(NewCamera {
+                lon: 180.0,
+                ..ok.clone()
+            }),
+            "lon"
+        );
+        assert_eq!(
+            field(NewCamera {
+                name: "  ".into(),
+                ..ok
+            }),
+            "name"
+        );
     }
 }

@@ -88,10 +88,16 @@ impl Fix {
             return bad(format!("lon {} is not a longitude in -180..180", self.lon));
         }
         if self.at > now + MAX_CLOCK_AHEAD {
-            return bad(format!("timestamp {} is in the future (the server's time is {now})", self.at.to_rfc3339()));
+            return bad(format!(
+                "timestamp {} is in the future (the server's time is {now})",
+                self.at.to_rfc3339()
+            ));
         }
         if self.at < now - MAX_AGE {
-            return bad(format!("timestamp {} is more than 7 days old", self.at.to_rfc3339()));
+            return bad(format!(
+                "timestamp {} is more than 7 days old",
+                self.at.to_rfc3339()
+            ));
         }
         let ranges: [(&str, Option<f64>, f64, f64); 5] = [
             ("accuracy", self.accuracy_m, 0.0, 100_000.0),
@@ -112,7 +118,9 @@ impl Fix {
 
     /// Flags the fix when reaching it from `previous` needs an impossible speed.
     pub fn judge_jump(&mut self, previous: Option<(f64, f64, DateTime<Utc>)>) {
-        let Some((lat, lon, at)) = previous else { return };
+        let Some((lat, lon, at)) = previous else {
+            return;
+        };
         let distance = crate::dispatch::routing::haversine_m(lat, lon, self.lat, self.lon);
         if distance <= JUMP_MIN_DISTANCE_M {
             return;
@@ -137,7 +145,9 @@ mod tests {
     use super::*;
 
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-29T08:00:00Z").expect("a time").to_utc()
+        DateTime::parse_from_rfc3339("2026-11-29T08:00:00Z")
+            .expect("a time")
+            .to_utc()
     }
 
     #[test]
@@ -145,23 +155,90 @@ mod tests {
         let ok = Fix::at(WorkerId(1), 36.19, 113.11, now());
         assert_eq!(ok.check(now()), Ok(()));
         let cases: Vec<(Fix, &str)> = vec![
-            (Fix { lat: 91.0, ..ok.clone() }, "lat"),
-            (Fix { lat: f64::NAN, ..ok.clone() }, "lat"),
-            (Fix { lon: -180.5, ..ok.clone() }, "lon"),
-            (Fix { lon: f64::INFINITY, ..ok.clone() }, "lon"),
-            (Fix { at: now() + TimeDelta::minutes(6), ..ok.clone() }, "future"),
-            (Fix { at: now() - TimeDelta::days(8), ..ok.clone() }, "old"),
-            (Fix { accuracy_m: Some(-1.0), ..ok.clone() }, "accuracy"),
-            (Fix { speed_mps: Some(f64::NAN), ..ok.clone() }, "speed"),
-            (Fix { heading_deg: Some(361.0), ..ok.clone() }, "heading"),
-            (Fix { battery_pct: Some(150.0), ..ok.clone() }, "battery"),
+            (
+                Fix {
+                    lat: 91.0,
+                    ..ok.clone()
+                },
+                "lat",
+            ),
+            (
+                Fix {
+                    lat: f64::NAN,
+                    ..ok.clone()
+                },
+                "lat",
+            ),
+            (
+                Fix {
+                    lon: -180.5,
+                    ..ok.clone()
+                },
+                "lon",
+            ),
+            (
+                Fix {
+                    lon: f64::INFINITY,
+                    ..ok.clone()
+                },
+                "lon",
+            ),
+            (
+                Fix {
+                    at: now() + TimeDelta::minutes(6),
+                    ..ok.clone()
+                },
+                "future",
+            ),
+            (
+                Fix {
+                    at: now() - TimeDelta::days(8),
+                    ..ok.clone()
+                },
+                "old",
+            ),
+            (
+                Fix {
+                    accuracy_m: Some(-1.0),
+                    ..ok.clone()
+                },
+                "accuracy",
+            ),
+            (
+                Fix {
+                    speed_mps: Some(f64::NAN),
+                    ..ok.clone()
+                },
+                "speed",
+            ),
+            (
+                Fix {
+                    heading_deg: Some(361.0),
+                    ..ok.clone()
+                },
+                "heading",
+            ),
+            (
+                Fix {
+                    battery_pct: Some(150.0),
+                    ..ok.clone()
+                },
+                "battery",
+            ),
         ];
         for (fix, word) in cases {
             let why = fix.check(now()).expect_err(word).0;
             assert!(why.contains(word), "{word}: {why}");
         }
         // A device clock a little ahead is tolerated.
-        assert_eq!(Fix { at: now() + TimeDelta::minutes(4), ..ok }.check(now()), Ok(()));
+        assert_eq!(
+            Fix {
+                at: now() + TimeDelta::minutes(4),
+                ..ok
+            }
+            .check(now()),
+            Ok(())
+        );
     }
 
     #[test]
@@ -179,7 +256,10 @@ mod tests {
         assert_eq!(jump.flags, [IMPLAUSIBLE_JUMP], "1.1 km in 15 s is 74 m/s");
         let mut jitter = Fix::at(WorkerId(1), 36.0015, 113.0, now());
         jitter.judge_jump(Some(start));
-        assert!(!jitter.is_flagged(), "167 m at the same instant is within GPS noise");
+        assert!(
+            !jitter.is_flagged(),
+            "167 m at the same instant is within GPS noise"
+        );
         let mut first = Fix::at(WorkerId(1), 0.0, 0.0, now());
         first.judge_jump(None);
         assert!(!first.is_flagged());

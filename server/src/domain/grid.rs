@@ -11,11 +11,19 @@ use super::{GridId, RegionId};
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum GridFlag {
     /// One building alone holds more households than a grid may; it becomes its own grid.
-    SingleBuildingOverMax { households: u32 },
+    SingleBuildingOverMax {
+        households: u32,
+    },
     /// One cell holds several buildings whose households together exceed the maximum.
-    CellOverMax { households: u32 },
-    UnderMin { households: u32 },
-    OverMax { households: u32 },
+    CellOverMax {
+        households: u32,
+    },
+    UnderMin {
+        households: u32,
+    },
+    OverMax {
+        households: u32,
+    },
 }
 
 /// A grid with its cells and derived figures.

@@ -332,7 +332,14 @@ impl Status {
     /// Still in the loop: someone is expected to act, and the deadline runs.
     #[must_use]
     pub fn is_open(self) -> bool {
-        matches!(self, Self::Registered | Self::Dispatched | Self::Accepted | Self::InProgress | Self::Resolved)
+        matches!(
+            self,
+            Self::Registered
+                | Self::Dispatched
+                | Self::Accepted
+                | Self::InProgress
+                | Self::Resolved
+        )
     }
 }
 

@@ -145,7 +145,12 @@ pub struct Step {
 /// within its radius that `hit` does not hold yet. Fixes before the patrol started are ignored; a fix
 /// older than the last one observed still visits cells and checks in, but changes no grid.
 #[must_use]
-pub fn observe(patrol: &Patrol, hit: &BTreeSet<CheckpointId>, checkpoints: &[Checkpoint], steps: &[Step]) -> Progress {
+pub fn observe(
+    patrol: &Patrol,
+    hit: &BTreeSet<CheckpointId>,
+    checkpoints: &[Checkpoint],
+    steps: &[Step],
+) -> Progress {
     let mut steps: Vec<&Step> = steps.iter().filter(|s| s.at >= patrol.started_at).collect();
     steps.sort_by_key(|s| s.at);
     let mut progress = Progress {
@@ -176,7 +181,9 @@ pub fn observe(patrol: &Patrol, hit: &BTreeSet<CheckpointId>, checkpoints: &[Che
                     progress.events.push((PATROL_GRID_EXITED, crossing(left)));
                 }
                 if let Some(entered) = step.grid {
-                    progress.events.push((PATROL_GRID_ENTERED, crossing(entered)));
+                    progress
+                        .events
+                        .push((PATROL_GRID_ENTERED, crossing(entered)));
                 }
                 progress.current_grid = step.grid;
             }
@@ -196,7 +203,10 @@ pub fn observe(patrol: &Patrol, hit: &BTreeSet<CheckpointId>, checkpoints: &[Che
                     lon: step.lon,
                     distance_m,
                 };
-                progress.events.push((PATROL_CHECKED_IN, check_in_payload(patrol.worker, checkpoint, &check_in)));
+                progress.events.push((
+                    PATROL_CHECKED_IN,
+                    check_in_payload(patrol.worker, checkpoint, &check_in),
+                ));
                 progress.check_ins.push(check_in);
             }
         }
@@ -236,10 +246,23 @@ pub fn coverage(
     window_h: u32,
 ) -> Coverage {
     let since = now - TimeDelta::hours(i64::from(window_h));
-    let visited = cells.iter().filter(|&&c| last_visit(c).is_some_and(|at| at >= since)).count();
+    let visited = cells
+        .iter()
+        .filter(|&&c| last_visit(c).is_some_and(|at| at >= since))
+        .count();
     #[allow(clippy::cast_precision_loss)] // cell counts are far below 2^52
-    let share = if cells.is_empty() { 0.0 } else { visited as f64 / cells.len() as f64 };
-    Coverage { grid, cells: cells.len(), visited, share, window_h }
+    let share = if cells.is_empty() {
+        0.0
+    } else {
+        visited as f64 / cells.len() as f64
+    };
+    Coverage {
+        grid,
+        cells: cells.len(),
+        visited,
+        share,
+        window_h,
+    }
 }
 
 /// What a patrol's track amounts to.
@@ -256,7 +279,10 @@ pub struct TrackSummary {
 
 /// Summarises a track (oldest first); `place` gives a fix's cell and grid. Flagged fixes are skipped:
 /// an implausible jump is not distance walked.
-pub fn summarize(track: &[Fix], place: impl Fn(f64, f64) -> Option<(CellIndex, Option<GridId>)>) -> TrackSummary {
+pub fn summarize(
+    track: &[Fix],
+    place: impl Fn(f64, f64) -> Option<(CellIndex, Option<GridId>)>,
+) -> TrackSummary {
     let mut summary = TrackSummary::default();
     let mut previous: Option<(f64, f64)> = None;
     for fix in track.iter().filter(|f| !f.is_flagged()) {
@@ -286,7 +312,10 @@ mod tests {
     use super::*;
 
     fn t(s: i64) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-29T08:00:00Z").expect("a time").to_utc() + TimeDelta::seconds(s)
+        DateTime::parse_from_rfc3339("2026-11-29T08:00:00Z")
+            .expect("a time")
+            .to_utc()
+            + TimeDelta::seconds(s)
     }
 
     fn patrol() -> Patrol {
@@ -301,18 +330,52 @@ mod tests {
     }
 
     fn step(lat: f64, lon: f64, at: i64, grid: Option<i64>) -> Step {
-        let cell = LatLng::new(lat, lon).expect("a point").to_cell(Resolution::Twelve);
-        Step { lat, lon, at: t(at), cell, grid: grid.map(GridId) }
+        let cell = LatLng::new(lat, lon)
+            .expect("a point")
+            .to_cell(Resolution::Twelve);
+        Step {
+            lat,
+            lon,
+            at: t(at),
+            cell,
+            grid: grid.map(GridId),
+        }
     }
 
     fn kinds(progress: &Progress) -> Vec<(&str, i64)> {
-        progress.events.iter().map(|(k, p)| (*k, p["grid"].as_i64().or(p["checkpoint"].as_i64()).unwrap_or(-1))).collect()
+        progress
+            .events
+            .iter()
+            .map(|(k, p)| {
+                (
+                    *k,
+                    p["grid"]
+                        .as_i64()
+                        .or(p["checkpoint"].as_i64())
+                        .unwrap_or(-1),
+                )
+            })
+            .collect()
     }
 
     #[test]
     fn grid_changes_make_exit_then_enter_and_checkpoints_check_in_once() {
-        let near = Checkpoint { id: CheckpointId(1), name: "gate".into(), lat: 36.0, lon: 113.0005, radius_m: 30.0, grid: Some(GridId(1)) };
-        let far = Checkpoint { id: CheckpointId(2), name: "far".into(), lat: 36.1, lon: 113.0, radius_m: 30.0, grid: Some(GridId(1)) };
+        let near = Checkpoint {
+            id: CheckpointId(1),
+            name: "gate".into(),
+            lat: 36.0,
+            lon: 113.0005,
+            radius_m: 30.0,
+            grid: Some(GridId(1)),
+        };
+        let far = Checkpoint {
+            id: CheckpointId(2),
+            name: "far".into(),
+            lat: 36.1,
+            lon: 113.0,
+            radius_m: 30.0,
+            grid: Some(GridId(1)),
+        };
         let steps = [
             step(36.0, 113.0, 10, Some(1)),
             step(36.0, 113.0005, 20, Some(1)), // on the gate
@@ -324,20 +387,39 @@ mod tests {
         let progress = observe(&patrol(), &BTreeSet::new(), &[near.clone(), far], &steps);
         assert_eq!(
             kinds(&progress),
-            [(PATROL_GRID_ENTERED, 1), (PATROL_CHECKED_IN, 1), (PATROL_GRID_EXITED, 1), (PATROL_GRID_ENTERED, 2), (PATROL_GRID_EXITED, 2)]
+            [
+                (PATROL_GRID_ENTERED, 1),
+                (PATROL_CHECKED_IN, 1),
+                (PATROL_GRID_EXITED, 1),
+                (PATROL_GRID_ENTERED, 2),
+                (PATROL_GRID_EXITED, 2)
+            ]
         );
         assert_eq!(progress.check_ins.len(), 1);
         assert_eq!(progress.check_ins[0].at, t(20));
         assert_eq!(progress.current_grid, None);
         assert_eq!(progress.last_fix_at, Some(t(40)));
-        assert_eq!(progress.visits.len(), 4, "the two fixes on the gate share a cell: {:?}", progress.visits);
+        assert_eq!(
+            progress.visits.len(),
+            4,
+            "the two fixes on the gate share a cell: {:?}",
+            progress.visits
+        );
 
         // Continuing from that state: a checkpoint already hit is not hit again; a late fix changes no grid.
         let mut later = patrol();
         later.current_grid = progress.current_grid;
         later.last_fix_at = progress.last_fix_at;
         let hit = BTreeSet::from([near.id]);
-        let again = observe(&later, &hit, &[near], &[step(36.0, 113.0005, 35, Some(1)), step(36.0, 113.0, 50, Some(1))]);
+        let again = observe(
+            &later,
+            &hit,
+            &[near],
+            &[
+                step(36.0, 113.0005, 35, Some(1)),
+                step(36.0, 113.0, 50, Some(1)),
+            ],
+        );
         assert_eq!(kinds(&again), [(PATROL_GRID_ENTERED, 1)]);
         assert!(again.check_ins.is_empty());
         assert_eq!(again.visits.len(), 2);
@@ -345,9 +427,15 @@ mod tests {
 
     #[test]
     fn coverage_counts_cells_visited_within_the_window() {
-        let cells: Vec<CellIndex> = (0..4).map(|i| step(36.0, 113.0 + f64::from(i) * 0.001, 0, None).cell).collect();
+        let cells: Vec<CellIndex> = (0..4)
+            .map(|i| step(36.0, 113.0 + f64::from(i) * 0.001, 0, None).cell)
+            .collect();
         let now = t(48 * 3600);
-        let visits = [(cells[0], now - TimeDelta::hours(1)), (cells[1], now - TimeDelta::hours(24)), (cells[2], now - TimeDelta::hours(25))];
+        let visits = [
+            (cells[0], now - TimeDelta::hours(1)),
+            (cells[1], now - TimeDelta::hours(24)),
+            (cells[2], now - TimeDelta::hours(25)),
+        ];
         let last = |c: CellIndex| visits.iter().find(|v| v.0 == c).map(|v| v.1);
         let day = coverage(GridId(1), &cells, last, now, 24);
         assert_eq!((day.cells, day.visited), (4, 2));
@@ -361,9 +449,22 @@ mod tests {
         // 0.001° of latitude is 111.195 m (mean Earth radius 6,371,008.8 m).
         let mut jump = Fix::at(WorkerId(3), 36.5, 113.0, t(2));
         jump.flags.push(super::super::fix::IMPLAUSIBLE_JUMP.into());
-        let track = [Fix::at(WorkerId(3), 36.0, 113.0, t(0)), jump, Fix::at(WorkerId(3), 36.001, 113.0, t(4))];
-        let summary = summarize(&track, |lat, lon| Some((step(lat, lon, 0, None).cell, Some(GridId(9)))));
-        assert!((summary.distance_m - 111.195).abs() < 1e-3, "{}", summary.distance_m);
-        assert_eq!((summary.fixes, summary.cells.len(), summary.grids.as_slice()), (2, 2, &[GridId(9)][..]));
+        let track = [
+            Fix::at(WorkerId(3), 36.0, 113.0, t(0)),
+            jump,
+            Fix::at(WorkerId(3), 36.001, 113.0, t(4)),
+        ];
+        let summary = summarize(&track, |lat, lon| {
+            Some((step(lat, lon, 0, None).cell, Some(GridId(9))))
+        });
+        assert!(
+            (summary.distance_m - 111.195).abs() < 1e-3,
+            "{}",
+            summary.distance_m
+        );
+        assert_eq!(
+            (summary.fixes, summary.cells.len(), summary.grids.as_slice()),
+            (2, 2, &[GridId(9)][..])
+        );
     }
 }

@@ -27,7 +27,14 @@ pub enum Layer {
 }
 
 impl Layer {
-    pub const ALL: [Self; 6] = [Self::Incidents, Self::Workers, Self::Patrols, Self::Cameras, Self::Grids, Self::Alerts];
+    pub const ALL: [Self; 6] = [
+        Self::Incidents,
+        Self::Workers,
+        Self::Patrols,
+        Self::Cameras,
+        Self::Grids,
+        Self::Alerts,
+    ];
 
     #[must_use]
     pub fn as_str(self) -> &'static str {
@@ -110,15 +117,22 @@ impl Filter {
         G: Iterator<Item = GridId> + 'a,
     {
         if request.grids.len() > MAX_FILTER_IDS || request.communities.len() > MAX_FILTER_IDS {
-            return Err(format!("at most {MAX_FILTER_IDS} grids and {MAX_FILTER_IDS} communities"));
+            return Err(format!(
+                "at most {MAX_FILTER_IDS} grids and {MAX_FILTER_IDS} communities"
+            ));
         }
         if let Some(bbox) = request.bbox {
             check_bbox(bbox)?;
         }
         if let Some(near) = request.near {
             check_point(near.lat, near.lon)?;
-            if !(near.radius_m.is_finite() && near.radius_m > 0.0 && near.radius_m <= MAX_NEAR_RADIUS_M) {
-                return Err(format!("near.radius_m must be in (0, {MAX_NEAR_RADIUS_M}] meters"));
+            if !(near.radius_m.is_finite()
+                && near.radius_m > 0.0
+                && near.radius_m <= MAX_NEAR_RADIUS_M)
+            {
+                return Err(format!(
+                    "near.radius_m must be in (0, {MAX_NEAR_RADIUS_M}] meters"
+                ));
             }
         }
         let mut grids = FxHashSet::default();
@@ -129,7 +143,9 @@ impl Filter {
             grids.insert(grid);
         }
         for community in request.communities {
-            grids.extend(grids_of(community).ok_or_else(|| format!("unknown community {community}"))?);
+            grids.extend(
+                grids_of(community).ok_or_else(|| format!("unknown community {community}"))?,
+            );
         }
         let mine = if request.mine {
             Some(me.ok_or("mine needs a token that acts for a worker")?)
@@ -138,10 +154,20 @@ impl Filter {
         };
         let layers = match request.layers {
             None => Layer::ALL.iter().fold(0, |bits, l| bits | l.bit()),
-            Some(list) if list.is_empty() => return Err("layers, when given, must name at least one layer".into()),
+            Some(list) if list.is_empty() => {
+                return Err("layers, when given, must name at least one layer".into());
+            }
             Some(list) => list.iter().fold(0, |bits, l| bits | l.bit()),
         };
-        Ok(Self { bbox: request.bbox, grids, near: request.near, mine, mine_radius_m: None, layers, tiles: request.tiles })
+        Ok(Self {
+            bbox: request.bbox,
+            grids,
+            near: request.near,
+            mine,
+            mine_radius_m: None,
+            layers,
+            tiles: request.tiles,
+        })
     }
 
     /// Whether the filter names any place at all; without one it covers the caller's whole scope.
@@ -163,7 +189,13 @@ impl Filter {
 
     /// As [`Filter::admits`], knowing where the caller's worker is (`(lat, lon)`), for `mine`'s radius.
     #[must_use]
-    pub fn admits_at(&self, item: &Item, visibility: &Visibility, me: Option<WorkerId>, me_at: Option<(f64, f64)>) -> bool {
+    pub fn admits_at(
+        &self,
+        item: &Item,
+        visibility: &Visibility,
+        me: Option<WorkerId>,
+        me_at: Option<(f64, f64)>,
+    ) -> bool {
         let own = me.is_some() && item.workers.contains(&me);
         if item.layer == Layer::Alerts {
             return own;
@@ -178,10 +210,15 @@ impl Filter {
             && item.open
             && self.mine.is_some()
             && matches!((self.mine_radius_m, me_at, at), (Some(r), Some((a, b)), Some((lat, lon))) if haversine_m(a, b, lat, lon) <= r);
-        near_me ||
-        self.bbox.zip(at).is_some_and(|(b, (lat, lon))| b[0] <= lon && lon <= b[2] && b[1] <= lat && lat <= b[3])
+        near_me
+            || self.bbox.zip(at).is_some_and(|(b, (lat, lon))| {
+                b[0] <= lon && lon <= b[2] && b[1] <= lat && lat <= b[3]
+            })
             || item.grids.iter().any(|g| self.grids.contains(g))
-            || self.near.zip(at).is_some_and(|(n, (lat, lon))| haversine_m(n.lat, n.lon, lat, lon) <= n.radius_m)
+            || self
+                .near
+                .zip(at)
+                .is_some_and(|(n, (lat, lon))| haversine_m(n.lat, n.lon, lat, lon) <= n.radius_m)
             || self.mine.is_some_and(|w| item.workers.contains(&Some(w)))
     }
 
@@ -205,10 +242,16 @@ impl Filter {
 }
 
 fn check_point(lat: f64, lon: f64) -> Result<(), String> {
-    if lat.is_finite() && lon.is_finite() && (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) {
+    if lat.is_finite()
+        && lon.is_finite()
+        && (-90.0..=90.0).contains(&lat)
+        && (-180.0..=180.0).contains(&lon)
+    {
         Ok(())
     } else {
-        Err(format!("({lat}, {lon}) is not a latitude in -90..90 and a longitude in -180..180"))
+        Err(format!(
+            "({lat}, {lon}) is not a latitude in -90..90 and a longitude in -180..180"
+        ))
     }
 }
 
@@ -245,7 +288,8 @@ mod tests {
     }
 
     fn check(json: serde_json::Value) -> Result<Filter, String> {
-        let grids_of = |r: RegionId| (r == RegionId(100)).then(|| [GridId(1), GridId(2)].into_iter());
+        let grids_of =
+            |r: RegionId| (r == RegionId(100)).then(|| [GridId(1), GridId(2)].into_iter());
         Filter::check(request(json), |g| g.0 < 10, grids_of, Some(WorkerId(7)))
     }
 
@@ -262,15 +306,37 @@ mod tests {
     #[test]
     fn spatial_parts_are_a_union_and_layers_narrow() {
         let all = Visibility::All;
-        let f = check(serde_json::json!({"bbox": [113.0, 36.0, 113.1, 36.1], "grids": [5]})).unwrap();
-        assert!(f.admits(&case_at(36.05, 113.05, 9, None), &all, None), "inside the bbox");
-        assert!(f.admits(&case_at(40.0, 120.0, 5, None), &all, None), "in a named grid");
-        assert!(!f.admits(&case_at(40.0, 120.0, 9, None), &all, None), "neither");
-        assert!(f.admits(&case_at(36.0, 113.1, 9, None), &all, None), "the bbox edge is inside");
+        let f =
+            check(serde_json::json!({"bbox": [113.0, 36.0, 113.1, 36.1], "grids": [5]})).unwrap();
+        assert!(
+            f.admits(&case_at(36.05, 113.05, 9, None), &all, None),
+            "inside the bbox"
+        );
+        assert!(
+            f.admits(&case_at(40.0, 120.0, 5, None), &all, None),
+            "in a named grid"
+        );
+        assert!(
+            !f.admits(&case_at(40.0, 120.0, 9, None), &all, None),
+            "neither"
+        );
+        assert!(
+            f.admits(&case_at(36.0, 113.1, 9, None), &all, None),
+            "the bbox edge is inside"
+        );
         let f = check(serde_json::json!({"communities": [100], "layers": ["workers"]})).unwrap();
         assert_eq!(f.grids, [GridId(1), GridId(2)].into_iter().collect());
-        assert!(!f.admits(&case_at(0.0, 0.0, 1, None), &all, None), "incidents were not asked for");
-        let worker = Item { layer: Layer::Workers, point: None, grids: vec![GridId(2)], workers: [Some(WorkerId(3)), None, None], open: true };
+        assert!(
+            !f.admits(&case_at(0.0, 0.0, 1, None), &all, None),
+            "incidents were not asked for"
+        );
+        let worker = Item {
+            layer: Layer::Workers,
+            point: None,
+            grids: vec![GridId(2)],
+            workers: [Some(WorkerId(3)), None, None],
+            open: true,
+        };
         assert!(f.admits(&worker, &all, None));
         // No place named: the whole scope.
         let f = check(serde_json::json!({})).unwrap();
@@ -281,14 +347,22 @@ mod tests {
     fn near_is_a_circle_in_meters() {
         let all = Visibility::All;
         // 0.001° of latitude is 111.2 m (mean Earth radius 6,371,008.8 m): in at 112 m, out at 110 m.
-        let f = check(serde_json::json!({"near": {"lat": 36.0, "lon": 113.0, "radius_m": 112.0}})).unwrap();
+        let f = check(serde_json::json!({"near": {"lat": 36.0, "lon": 113.0, "radius_m": 112.0}}))
+            .unwrap();
         assert!(f.admits(&case_at(36.001, 113.0, 9, None), &all, None));
-        let f = check(serde_json::json!({"near": {"lat": 36.0, "lon": 113.0, "radius_m": 110.0}})).unwrap();
+        let f = check(serde_json::json!({"near": {"lat": 36.0, "lon": 113.0, "radius_m": 110.0}}))
+            .unwrap();
         assert!(!f.admits(&case_at(36.001, 113.0, 9, None), &all, None));
         let area = f.areas()[0];
         // The box holds the circle: 110 m is 0.000989° of latitude and 0.001224° of longitude at 36°N.
-        assert!(area[1] <= 36.0 - 0.000_989 && area[3] >= 36.0 + 0.000_989, "{area:?}");
-        assert!(area[0] <= 113.0 - 0.001_224 && area[2] >= 113.0 + 0.001_224, "{area:?}");
+        assert!(
+            area[1] <= 36.0 - 0.000_989 && area[3] >= 36.0 + 0.000_989,
+            "{area:?}"
+        );
+        assert!(
+            area[0] <= 113.0 - 0.001_224 && area[2] >= 113.0 + 0.001_224,
+            "{area:?}"
+        );
     }
 
     #[test]
@@ -296,10 +370,19 @@ mod tests {
         let mine = Visibility::Grids([GridId(1)].into_iter().collect());
         let f = check(serde_json::json!({"bbox": [-180.0, -90.0, 180.0, 90.0]})).unwrap();
         assert!(f.admits(&case_at(36.0, 113.0, 1, None), &mine, Some(WorkerId(7))));
-        assert!(!f.admits(&case_at(36.0, 113.0, 2, None), &mine, Some(WorkerId(7))), "another grid's case");
-        assert!(f.admits(&case_at(36.0, 113.0, 2, Some(7)), &mine, Some(WorkerId(7))), "assigned to me");
+        assert!(
+            !f.admits(&case_at(36.0, 113.0, 2, None), &mine, Some(WorkerId(7))),
+            "another grid's case"
+        );
+        assert!(
+            f.admits(&case_at(36.0, 113.0, 2, Some(7)), &mine, Some(WorkerId(7))),
+            "assigned to me"
+        );
         let f = check(serde_json::json!({"mine": true})).unwrap();
-        assert!(!f.admits(&case_at(36.0, 113.0, 1, None), &mine, Some(WorkerId(7))), "in scope but not mine");
+        assert!(
+            !f.admits(&case_at(36.0, 113.0, 1, None), &mine, Some(WorkerId(7))),
+            "in scope but not mine"
+        );
         assert!(f.admits(&case_at(36.0, 113.0, 2, Some(7)), &mine, Some(WorkerId(7))));
     }
 
@@ -313,10 +396,22 @@ mod tests {
         let here = Some((36.0, 113.0));
         assert!(f.admits_at(&case_at(36.0089, 113.0, 1, None), &mine, me, here));
         assert!(!f.admits_at(&case_at(36.009, 113.0, 1, None), &mine, me, here));
-        assert!(!f.admits_at(&case_at(36.0089, 113.0, 1, None), &mine, me, None), "no position, no radius");
-        assert!(!f.admits_at(&case_at(36.0089, 113.0, 2, None), &mine, me, here), "scope still applies");
-        let closed = Item { open: false, ..case_at(36.0089, 113.0, 1, None) };
-        assert!(!f.admits_at(&closed, &mine, me, here), "closed cases are not news");
+        assert!(
+            !f.admits_at(&case_at(36.0089, 113.0, 1, None), &mine, me, None),
+            "no position, no radius"
+        );
+        assert!(
+            !f.admits_at(&case_at(36.0089, 113.0, 2, None), &mine, me, here),
+            "scope still applies"
+        );
+        let closed = Item {
+            open: false,
+            ..case_at(36.0089, 113.0, 1, None)
+        };
+        assert!(
+            !f.admits_at(&closed, &mine, me, here),
+            "closed cases are not news"
+        );
     }
 
     #[test]
@@ -334,7 +429,12 @@ mod tests {
         ] {
             assert!(check(bad.clone()).is_err(), "{bad}");
         }
-        let no_worker = Filter::check(request(serde_json::json!({"mine": true})), |_| true, |_| None::<std::iter::Empty<GridId>>, None);
+        let no_worker = Filter::check(
+            request(serde_json::json!({"mine": true})),
+            |_| true,
+            |_| None::<std::iter::Empty<GridId>>,
+            None,
+        );
         assert!(no_worker.is_err());
         for malformed in [
             serde_json::json!({"bbox": [1.0, 2.0, 3.0]}),
@@ -342,7 +442,10 @@ mod tests {
             serde_json::json!({"grids": ["a"]}),
             serde_json::json!({"zoom": 3}),
         ] {
-            assert!(serde_json::from_value::<FilterRequest>(malformed.clone()).is_err(), "{malformed}");
+            assert!(
+                serde_json::from_value::<FilterRequest>(malformed.clone()).is_err(),
+                "{malformed}"
+            );
         }
     }
 }

@@ -50,7 +50,11 @@ pub struct LiveConfig {
 
 impl Default for LiveConfig {
     fn default() -> Self {
-        Self { queue: 4096, ping: std::time::Duration::from_secs(20), send_buffer: None }
+        Self {
+            queue: 4096,
+            ping: std::time::Duration::from_secs(20),
+            send_buffer: None,
+        }
     }
 }
 
@@ -70,21 +74,33 @@ pub struct Subscription {
 
 impl Subscription {
     pub fn drain(&self) -> Drained {
-        self.outbox.lock().unwrap_or_else(PoisonError::into_inner).drain()
+        self.outbox
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain()
     }
 
     pub fn raise_floor(&self, seq: i64) {
-        self.outbox.lock().unwrap_or_else(PoisonError::into_inner).raise_floor(seq);
+        self.outbox
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .raise_floor(seq);
     }
 
     /// Whether the queue overflowed (and takes no more events until the client resumes).
     pub fn overflowed(&self) -> bool {
-        self.outbox.lock().unwrap_or_else(PoisonError::into_inner).overflowed()
+        self.outbox
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .overflowed()
     }
 
     /// Messages queued now.
     pub fn queued(&self) -> usize {
-        self.outbox.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.outbox
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// Whether the item belongs to this subscription, knowing from `world` where its worker is.
@@ -139,7 +155,11 @@ pub struct LiveStats {
 impl Hub {
     #[must_use]
     pub fn new(config: LiveConfig) -> Self {
-        Self { registry: Mutex::default(), connections: AtomicUsize::new(0), config }
+        Self {
+            registry: Mutex::default(),
+            connections: AtomicUsize::new(0),
+            config,
+        }
     }
 
     /// Counts a connection in (`true`) or out.
@@ -153,8 +173,14 @@ impl Hub {
 
     #[must_use]
     pub fn stats(&self) -> LiveStats {
-        let subs: Vec<Arc<Subscription>> =
-            self.registry.lock().unwrap_or_else(PoisonError::into_inner).subs.values().cloned().collect();
+        let subs: Vec<Arc<Subscription>> = self
+            .registry
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .subs
+            .values()
+            .cloned()
+            .collect();
         LiveStats {
             connections: self.connections.load(Ordering::Relaxed),
             subscriptions: subs.len(),
@@ -164,7 +190,13 @@ impl Hub {
     }
 
     /// Registers a subscription whose outbox skips events at or below `floor`.
-    pub fn subscribe(&self, principal: Principal, visibility: Visibility, filter: Filter, floor: i64) -> Arc<Subscription> {
+    pub fn subscribe(
+        &self,
+        principal: Principal,
+        visibility: Visibility,
+        filter: Filter,
+        floor: i64,
+    ) -> Arc<Subscription> {
         let keys = keys_of(&filter, &visibility, principal.worker);
         let mut registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
         registry.next += 1;
@@ -192,7 +224,9 @@ impl Hub {
             registry.everywhere.insert(id);
         }
         registry.subs.insert(id, Arc::clone(&sub));
-        metrics::gauge!("gridwatch_ws_subscriptions").set(f64::from(u32::try_from(registry.subs.len()).unwrap_or(u32::MAX)));
+        metrics::gauge!("gridwatch_ws_subscriptions").set(f64::from(
+            u32::try_from(registry.subs.len()).unwrap_or(u32::MAX),
+        ));
         sub
     }
 
@@ -212,7 +246,9 @@ impl Hub {
         }
         registry.everywhere.remove(&id);
         registry.subs.remove(&id);
-        metrics::gauge!("gridwatch_ws_subscriptions").set(f64::from(u32::try_from(registry.subs.len()).unwrap_or(u32::MAX)));
+        metrics::gauge!("gridwatch_ws_subscriptions").set(f64::from(
+            u32::try_from(registry.subs.len()).unwrap_or(u32::MAX),
+        ));
     }
 
     /// The subscriptions an item may concern: those indexed under its cells, grids or workers.
@@ -222,7 +258,9 @@ impl Hub {
         registry.each_candidate(item, |id| {
             ids.insert(id);
         });
-        ids.iter().filter_map(|id| registry.subs.get(id).cloned()).collect()
+        ids.iter()
+            .filter_map(|id| registry.subs.get(id).cloned())
+            .collect()
     }
 
     /// Routes one committed event to every subscription it belongs to.
@@ -230,7 +268,11 @@ impl Hub {
         for (item, message) in items_of(world, event) {
             for sub in self.candidates(&item) {
                 if sub.admits(&item, world) {
-                    let taken = sub.outbox.lock().unwrap_or_else(PoisonError::into_inner).push_event(event.seq, Arc::clone(&message));
+                    let taken = sub
+                        .outbox
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push_event(event.seq, Arc::clone(&message));
                     if !taken {
                         metrics::counter!("gridwatch_ws_overflows_total").increment(1);
                     }
@@ -273,7 +315,9 @@ impl Hub {
             for (k, (item, _, _)) in routed.iter().enumerate() {
                 registry.each_candidate(item, |id| {
                     if let Some(sub) = registry.subs.get(&id) {
-                        let entry = wanted.entry(id).or_insert_with(|| (Arc::clone(sub), Vec::new()));
+                        let entry = wanted
+                            .entry(id)
+                            .or_insert_with(|| (Arc::clone(sub), Vec::new()));
                         // Items go in order, so an id met twice for one item (by cell and by grid) finds
                         // that item last in its list.
                         if entry.1.last() != Some(&k) {
@@ -291,7 +335,9 @@ impl Hub {
                 let (item, worker, message) = &routed[k];
                 if sub.filter.admits_at(item, &sub.visibility, me, me_at) {
                     outbox
-                        .get_or_insert_with(|| sub.outbox.lock().unwrap_or_else(PoisonError::into_inner))
+                        .get_or_insert_with(|| {
+                            sub.outbox.lock().unwrap_or_else(PoisonError::into_inner)
+                        })
                         .push_position(*worker, Arc::clone(message));
                 }
             }
@@ -305,14 +351,27 @@ impl Hub {
 impl Hub {
     /// Announces tiles of `layer` that changed to every subscription that asked for `tiles` and may see
     /// one of `grids` (an empty list concerns everyone). Coalesced in each outbox until its socket drains.
-    pub fn publish_tiles(&self, layer: &'static str, rects: &[crate::tiles::TileRect], grids: &[GridId]) {
+    pub fn publish_tiles(
+        &self,
+        layer: &'static str,
+        rects: &[crate::tiles::TileRect],
+        grids: &[GridId],
+    ) {
         let subs: Vec<Arc<Subscription>> = {
             let registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
-            registry.subs.values().filter(|s| s.filter.tiles).cloned().collect()
+            registry
+                .subs
+                .values()
+                .filter(|s| s.filter.tiles)
+                .cloned()
+                .collect()
         };
         for sub in subs {
             if grids.is_empty() || sub.visibility.any(grids.iter().copied()) {
-                sub.outbox.lock().unwrap_or_else(PoisonError::into_inner).push_tiles(layer, rects);
+                sub.outbox
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push_tiles(layer, rects);
                 sub.notify.notify_one();
             }
         }
@@ -326,14 +385,29 @@ impl Registry {
         self.everywhere.iter().copied().for_each(&mut f);
         if let Some((lat, lon)) = item.point {
             for cell in point_cells(lat, lon).into_iter().flatten() {
-                self.by_cell.get(&cell).into_iter().flatten().copied().for_each(&mut f);
+                self.by_cell
+                    .get(&cell)
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .for_each(&mut f);
             }
         }
         for grid in &item.grids {
-            self.by_grid.get(grid).into_iter().flatten().copied().for_each(&mut f);
+            self.by_grid
+                .get(grid)
+                .into_iter()
+                .flatten()
+                .copied()
+                .for_each(&mut f);
         }
         for worker in item.workers.iter().flatten() {
-            self.by_worker.get(worker).into_iter().flatten().copied().for_each(&mut f);
+            self.by_worker
+                .get(worker)
+                .into_iter()
+                .flatten()
+                .copied()
+                .for_each(&mut f);
         }
     }
 }
@@ -413,8 +487,16 @@ fn cells_covering(b: [f64; 4]) -> Option<Vec<CellIndex>> {
     let resolution = [FINE_RESOLUTION, ROUTING_RESOLUTION]
         .into_iter()
         .find(|r| km2 / (r.area_km2() * 0.8) <= MAX_INDEX_CELLS_F)?;
-    let ring = geo::LineString::from(vec![(b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3]), (b[0], b[1])]);
-    let mut tiler = TilerBuilder::new(resolution).containment_mode(ContainmentMode::Covers).build();
+    let ring = geo::LineString::from(vec![
+        (b[0], b[1]),
+        (b[2], b[1]),
+        (b[2], b[3]),
+        (b[0], b[3]),
+        (b[0], b[1]),
+    ]);
+    let mut tiler = TilerBuilder::new(resolution)
+        .containment_mode(ContainmentMode::Covers)
+        .build();
     let mut cells: Vec<CellIndex> = Vec::new();
     if tiler.add(geo::Polygon::new(ring, Vec::new())).is_ok() {
         cells.extend(tiler.into_coverage());
@@ -437,12 +519,22 @@ pub fn items_of(world: &World, event: &Event) -> Vec<(Item, Arc<str>)> {
         )
     };
     match event.kind.as_str() {
-        payload::INCIDENT_CREATED => incident_item(&event.payload).map(|i| vec![(i, delta(Layer::Incidents, id_of(&event.payload), &event.payload))]).unwrap_or_default(),
+        payload::INCIDENT_CREATED => incident_item(&event.payload)
+            .map(|i| {
+                vec![(
+                    i,
+                    delta(Layer::Incidents, id_of(&event.payload), &event.payload),
+                )]
+            })
+            .unwrap_or_default(),
         payload::INCIDENT_UPDATED => event.payload["incidents"]
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|summary| incident_item(summary).map(|i| (i, delta(Layer::Incidents, id_of(summary), summary))))
+            .filter_map(|summary| {
+                incident_item(summary)
+                    .map(|i| (i, delta(Layer::Incidents, id_of(summary), summary)))
+            })
             .collect(),
         payload::INCIDENT_PHOTO_ADDED => {
             let id = event.payload["incident"].as_i64().unwrap_or_default();
@@ -469,7 +561,13 @@ pub fn items_of(world: &World, event: &Event) -> Vec<(Item, Arc<str>)> {
                 .filter_map(|d| d["grid_id"].as_i64().map(GridId))
                 .collect();
             let point = world.position(WorkerId(id)).map(|p| (p.lat, p.lon));
-            let item = Item { layer: Layer::Workers, point, grids, workers: [Some(WorkerId(id)), None, None], open: true };
+            let item = Item {
+                layer: Layer::Workers,
+                point,
+                grids,
+                workers: [Some(WorkerId(id)), None, None],
+                open: true,
+            };
             vec![(item, delta(Layer::Workers, id, &event.payload))]
         }
         payload::ALERT_RAISED => event.payload["workers"]
@@ -478,21 +576,50 @@ pub fn items_of(world: &World, event: &Event) -> Vec<(Item, Arc<str>)> {
             .flatten()
             .filter_map(Value::as_i64)
             .map(|id| {
-                let item = Item { layer: Layer::Alerts, point: None, grids: Vec::new(), workers: [Some(WorkerId(id)), None, None], open: true };
+                let item = Item {
+                    layer: Layer::Alerts,
+                    point: None,
+                    grids: Vec::new(),
+                    workers: [Some(WorkerId(id)), None, None],
+                    open: true,
+                };
                 (item, delta(Layer::Alerts, event.seq, &event.payload))
             })
             .collect(),
-        kind if kind.starts_with("patrol.") || kind == crate::domain::patrol::CHECKPOINT_CREATED => {
+        kind if kind.starts_with("patrol.")
+            || kind == crate::domain::patrol::CHECKPOINT_CREATED =>
+        {
             crate::patrols::live_item(world, &event.payload)
                 .map(|(item, id)| vec![(item, delta(Layer::Patrols, id, &event.payload))])
                 .unwrap_or_default()
         }
         crate::store::boundary::BOUNDARY_CHANGED => {
             // The grids of the community (old and new), and the moved cells' centre for viewports.
-            let grids = event.payload["grids"].as_array().into_iter().flatten().filter_map(Value::as_i64).map(GridId).collect();
-            let point = event.payload["lat"].as_f64().zip(event.payload["lon"].as_f64());
-            let item = Item { layer: Layer::Grids, point, grids, workers: [None, None, None], open: true };
-            vec![(item, delta(Layer::Grids, event.payload["version"].as_i64().unwrap_or_default(), &event.payload))]
+            let grids = event.payload["grids"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_i64)
+                .map(GridId)
+                .collect();
+            let point = event.payload["lat"]
+                .as_f64()
+                .zip(event.payload["lon"].as_f64());
+            let item = Item {
+                layer: Layer::Grids,
+                point,
+                grids,
+                workers: [None, None, None],
+                open: true,
+            };
+            vec![(
+                item,
+                delta(
+                    Layer::Grids,
+                    event.payload["version"].as_i64().unwrap_or_default(),
+                    &event.payload,
+                ),
+            )]
         }
         kind if kind.starts_with("camera.") => crate::cameras::live_item(&event.payload)
             .map(|(item, id)| vec![(item, delta(Layer::Cameras, id, &event.payload))])
@@ -510,13 +637,18 @@ fn id_of(value: &Value) -> i64 {
 fn incident_item(summary: &Value) -> Option<Item> {
     let worker = |key: &str| summary[key].as_i64().map(WorkerId);
     let last = &summary["last"];
-    let taken_from = (last["action"] == "reassign").then(|| last["detail"]["from"].as_i64().map(WorkerId)).flatten();
+    let taken_from = (last["action"] == "reassign")
+        .then(|| last["detail"]["from"].as_i64().map(WorkerId))
+        .flatten();
     Some(Item {
         layer: Layer::Incidents,
         point: Some((summary["lat"].as_f64()?, summary["lon"].as_f64()?)),
         grids: vec![GridId(summary["grid"].as_i64()?)],
         workers: [worker("assignee"), worker("handler"), taken_from],
-        open: summary["status"].as_str().and_then(Status::parse).is_some_and(Status::is_open),
+        open: summary["status"]
+            .as_str()
+            .and_then(Status::parse)
+            .is_some_and(Status::is_open),
     })
 }
 
@@ -535,7 +667,10 @@ pub async fn run(state: AppState) {
                 }
             }
             Err(RecvError::Lagged(missed)) => {
-                tracing::warn!(missed, "the live hub fell behind the event channel; reading the event log");
+                tracing::warn!(
+                    missed,
+                    "the live hub fell behind the event channel; reading the event log"
+                );
                 loop {
                     match state.store().events_since(last, 1000).await {
                         Ok(page) if page.is_empty() => break,
@@ -568,9 +703,17 @@ mod tests {
         let cells = cells_covering(b).expect("a small box is indexed");
         assert!(cells.iter().all(|c| c.resolution() == FINE_RESOLUTION));
         assert!(!cells.is_empty() && cells.len() < 40, "{}", cells.len());
-        for (lat, lon) in [(36.19, 113.10), (36.195, 113.105), (36.20, 113.11), (36.1901, 113.1099)] {
+        for (lat, lon) in [
+            (36.19, 113.10),
+            (36.195, 113.105),
+            (36.20, 113.11),
+            (36.1901, 113.1099),
+        ] {
             let [fine, coarse] = point_cells(lat, lon);
-            assert!(cells.contains(&fine.expect("a valid point")), "({lat}, {lon}) is not covered");
+            assert!(
+                cells.contains(&fine.expect("a valid point")),
+                "({lat}, {lon}) is not covered"
+            );
             assert_eq!(coarse.map(CellIndex::resolution), Some(ROUTING_RESOLUTION));
         }
         // A point just outside the box, ~1 km east, is in none of its cells.
@@ -582,9 +725,16 @@ mod tests {
     fn a_province_is_indexed_coarsely_and_a_continent_everywhere() {
         // About 90 km × 110 km: too many fine cells, a few hundred coarse ones.
         let cells = cells_covering([112.5, 35.8, 113.5, 36.8]).expect("a province is indexed");
-        assert!(cells.iter().all(|c| c.resolution() == ROUTING_RESOLUTION), "{}", cells.len());
+        assert!(
+            cells.iter().all(|c| c.resolution() == ROUTING_RESOLUTION),
+            "{}",
+            cells.len()
+        );
         assert!(cells.contains(&point_cells(36.3, 113.0)[1].expect("a valid point")));
-        assert!(cells_covering([70.0, 10.0, 140.0, 55.0]).is_none(), "a continent goes to the everywhere list");
+        assert!(
+            cells_covering([70.0, 10.0, 140.0, 55.0]).is_none(),
+            "a continent goes to the everywhere list"
+        );
     }
 
     fn fix(worker: i64, lat: f64, lon: f64, second: u32) -> Fix {
@@ -592,7 +742,8 @@ mod tests {
             worker: WorkerId(worker),
             lat,
             lon,
-            at: chrono::DateTime::from_timestamp(1_764_460_800 + i64::from(second), 0).expect("a time"),
+            at: chrono::DateTime::from_timestamp(1_764_460_800 + i64::from(second), 0)
+                .expect("a time"),
             accuracy_m: None,
             speed_mps: None,
             heading_deg: None,
@@ -605,9 +756,23 @@ mod tests {
     }
 
     fn watcher(hub: &Hub, bbox: [f64; 4]) -> Arc<Subscription> {
-        let principal = Principal { token: crate::domain::TokenId(1), role: crate::domain::Role::Commander, scopes: Vec::new(), worker: None };
-        let request = crate::live::filter::FilterRequest { bbox: Some(bbox), ..Default::default() };
-        let filter = Filter::check(request, |_| true, |_| None::<std::iter::Empty<GridId>>, None).expect("a valid filter");
+        let principal = Principal {
+            token: crate::domain::TokenId(1),
+            role: crate::domain::Role::Commander,
+            scopes: Vec::new(),
+            worker: None,
+        };
+        let request = crate::live::filter::FilterRequest {
+            bbox: Some(bbox),
+            ..Default::default()
+        };
+        let filter = Filter::check(
+            request,
+            |_| true,
+            |_| None::<std::iter::Empty<GridId>>,
+            None,
+        )
+        .expect("a valid filter");
         hub.subscribe(principal, Visibility::All, filter, 0)
     }
 
@@ -619,7 +784,10 @@ mod tests {
             .iter()
             .map(|m| {
                 let v: Value = serde_json::from_str(m).expect("JSON");
-                (v["worker"].as_i64().expect("a worker"), v["lat"].as_f64().expect("a lat"))
+                (
+                    v["worker"].as_i64().expect("a worker"),
+                    v["lat"].as_f64().expect("a lat"),
+                )
             })
             .collect();
         out.sort_by_key(|p| p.0);
@@ -653,11 +821,18 @@ mod tests {
             fix(2, 36.1940, 113.118, 2), // worker 2's last fix, still east
         ];
         hub.publish_fixes(&world, &batch);
-        assert_eq!(queued(&west), [], "worker 1 left the west block within the batch");
+        assert_eq!(
+            queued(&west),
+            [],
+            "worker 1 left the west block within the batch"
+        );
         assert_eq!(queued(&east), [(1, 36.1930), (2, 36.1940)]);
         assert_eq!(queued(&both), [(1, 36.1930), (2, 36.1940)]);
         // An unknown worker's fix goes nowhere; a later batch replaces what was not yet sent.
-        hub.publish_fixes(&world, &[fix(9, 36.192, 113.117, 3), fix(2, 36.1921, 113.102, 3)]);
+        hub.publish_fixes(
+            &world,
+            &[fix(9, 36.192, 113.117, 3), fix(2, 36.1921, 113.102, 3)],
+        );
         hub.publish_fixes(&world, &[fix(2, 36.1922, 113.103, 4)]);
         assert_eq!(queued(&west), [(2, 36.1922)]);
         assert_eq!(queued(&east), []);

@@ -54,7 +54,12 @@ struct PendingTiles {
 impl PendingTiles {
     fn add_range(&mut self, z: u8, r: [u32; 4]) {
         let e = self.ranges.entry(z).or_insert(r);
-        *e = [e[0].min(r[0]), e[1].min(r[1]), e[2].max(r[2]), e[3].max(r[3])];
+        *e = [
+            e[0].min(r[0]),
+            e[1].min(r[1]),
+            e[2].max(r[2]),
+            e[3].max(r[3]),
+        ];
     }
 
     fn add(&mut self, rects: &[crate::tiles::TileRect]) {
@@ -73,7 +78,12 @@ impl PendingTiles {
             }
         }
         // Tiles at a zoom that has a range already are inside it or widen it.
-        let ranged: Vec<(u8, u32, u32)> = self.tiles.iter().copied().filter(|(z, _, _)| self.ranges.contains_key(z)).collect();
+        let ranged: Vec<(u8, u32, u32)> = self
+            .tiles
+            .iter()
+            .copied()
+            .filter(|(z, _, _)| self.ranges.contains_key(z))
+            .collect();
         for (z, x, y) in ranged {
             self.tiles.remove(&(z, x, y));
             self.add_range(z, [x, y, x, y]);
@@ -81,7 +91,11 @@ impl PendingTiles {
     }
 
     fn message(&self, layer: &str) -> Arc<str> {
-        let tiles: Vec<[u32; 3]> = self.tiles.iter().map(|&(z, x, y)| [u32::from(z), x, y]).collect();
+        let tiles: Vec<[u32; 3]> = self
+            .tiles
+            .iter()
+            .map(|&(z, x, y)| [u32::from(z), x, y])
+            .collect();
         let ranges: Vec<serde_json::Value> = self
             .ranges
             .iter()
@@ -152,7 +166,10 @@ impl Outbox {
             events: self.events.drain(..).collect(),
             positions: self.position_order.drain(..).map(|(_, m)| m).collect(),
             overflowed: self.overflowed,
-            tiles: std::mem::take(&mut self.tiles).iter().map(|(layer, p)| p.message(layer)).collect(),
+            tiles: std::mem::take(&mut self.tiles)
+                .iter()
+                .map(|(layer, p)| p.message(layer))
+                .collect(),
         };
         if let Some((seq, _)) = drained.events.last() {
             self.floor = self.floor.max(*seq);
@@ -195,7 +212,10 @@ mod tests {
         let d = out.drain();
         assert_eq!(d.events.iter().map(|(s, _)| *s).collect::<Vec<_>>(), [7]);
         assert!(!d.overflowed);
-        assert!(out.push_event(7, m("again")), "a duplicate is skipped, not an overflow");
+        assert!(
+            out.push_event(7, m("again")),
+            "a duplicate is skipped, not an overflow"
+        );
         assert!(out.is_empty());
     }
 
@@ -206,7 +226,11 @@ mod tests {
             out.push_position(WorkerId(1), m(&format!("w1 at {i}")));
             out.push_position(WorkerId(2), m(&format!("w2 at {i}")));
         }
-        assert_eq!(out.len(), 2, "a thousand moves of two workers hold two messages");
+        assert_eq!(
+            out.len(),
+            2,
+            "a thousand moves of two workers hold two messages"
+        );
         let d = out.drain();
         assert_eq!(d.positions, vec![m("w1 at 999"), m("w2 at 999")]);
         assert!(out.is_empty());
@@ -217,19 +241,58 @@ mod tests {
         use crate::tiles::TileRect;
         let mut out = Outbox::new(2, 0);
         for x in 0..10 {
-            out.push_tiles("workers", &[TileRect { z: 16, x0: x, y0: 7, x1: x, y1: 7 }]);
-            out.push_tiles("workers", &[TileRect { z: 16, x0: x, y0: 7, x1: x, y1: 7 }]);
+            out.push_tiles(
+                "workers",
+                &[TileRect {
+                    z: 16,
+                    x0: x,
+                    y0: 7,
+                    x1: x,
+                    y1: 7,
+                }],
+            );
+            out.push_tiles(
+                "workers",
+                &[TileRect {
+                    z: 16,
+                    x0: x,
+                    y0: 7,
+                    x1: x,
+                    y1: 7,
+                }],
+            );
         }
         assert_eq!(out.len(), 1, "twenty touches of one layer hold one message");
         let d = out.drain();
         let m: serde_json::Value = serde_json::from_str(&d.tiles[0]).expect("json");
         assert_eq!(m["tiles"].as_array().map(Vec::len), Some(10));
         assert_eq!(m["tiles"][3], serde_json::json!([16, 3, 7]));
-        out.push_tiles("grids", &[TileRect { z: 18, x0: 0, y0: 0, x1: 99, y1: 99 }]);
-        out.push_tiles("grids", &[TileRect { z: 18, x0: 200, y0: 5, x1: 200, y1: 5 }]);
+        out.push_tiles(
+            "grids",
+            &[TileRect {
+                z: 18,
+                x0: 0,
+                y0: 0,
+                x1: 99,
+                y1: 99,
+            }],
+        );
+        out.push_tiles(
+            "grids",
+            &[TileRect {
+                z: 18,
+                x0: 200,
+                y0: 5,
+                x1: 200,
+                y1: 5,
+            }],
+        );
         let m: serde_json::Value = serde_json::from_str(&out.drain().tiles[0]).expect("json");
         assert_eq!(m["tiles"], serde_json::json!([]));
-        assert_eq!(m["ranges"], serde_json::json!([{"z": 18, "x": [0, 200], "y": [0, 99]}]));
+        assert_eq!(
+            m["ranges"],
+            serde_json::json!([{"z": 18, "x": [0, 200], "y": [0, 99]}])
+        );
     }
 
     #[test]
@@ -240,7 +303,11 @@ mod tests {
         }
         assert!(!out.push_event(4, m("e")), "the fourth does not fit");
         assert!(!out.push_event(5, m("e")));
-        assert_eq!(out.len(), 0, "the queue is dropped, so memory stays bounded");
+        assert_eq!(
+            out.len(),
+            0,
+            "the queue is dropped, so memory stays bounded"
+        );
         let d = out.drain();
         assert!(d.overflowed && d.events.is_empty());
     }

@@ -61,20 +61,42 @@ pub struct WsQuery {
     responses((status = 101, description = "switching to the websocket protocol; see the module docs for messages"),
         (status = 400), (status = 401), (status = 403)),
     security(("bearer" = [])))]
-pub async fn upgrade(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+pub async fn upgrade(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, ApiError> {
     let (mut parts, _body) = request.into_parts();
     let Query(query) = Query::<WsQuery>::from_request_parts(&mut parts, &state)
         .await
-        .map_err(|e| ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid-query", e.body_text()))?;
+        .map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "invalid-query",
+                e.body_text(),
+            )
+        })?;
     let secret = match query.token.as_deref() {
-        Some(token) if parts.headers.get(axum::http::header::AUTHORIZATION).is_none() => token.to_owned(),
+        Some(token)
+            if parts
+                .headers
+                .get(axum::http::header::AUTHORIZATION)
+                .is_none() =>
+        {
+            token.to_owned()
+        }
         _ => auth::bearer(&parts)?.to_owned(),
     };
     let principal = auth::authenticate(&state, &secret).await?;
     auth::Auth(principal.clone()).require(WATCHERS)?;
-    let ws = WebSocketUpgrade::from_request_parts(&mut parts, &state).await.map_err(|e| {
-        ApiError::new(e.status(), "websocket-required", format!("{}: GET /ws is a websocket", e.body_text()))
-    })?;
+    let ws = WebSocketUpgrade::from_request_parts(&mut parts, &state)
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                e.status(),
+                "websocket-required",
+                format!("{}: GET /ws is a websocket", e.body_text()),
+            )
+        })?;
     Ok(ws
         .max_message_size(MAX_MESSAGE_BYTES)
         .read_buffer_size(READ_BUFFER_BYTES)
@@ -99,7 +121,14 @@ struct Connection {
 impl Connection {
     fn new(state: AppState, principal: Principal) -> Self {
         let ping = state.hub().config.ping;
-        Self { state, principal, sub: None, filter: None, cursor: 0, ping }
+        Self {
+            state,
+            principal,
+            sub: None,
+            filter: None,
+            cursor: 0,
+            ping,
+        }
     }
 
     async fn run(mut self, mut socket: WebSocket) {
@@ -160,29 +189,52 @@ impl Connection {
     }
 
     async fn send_json(&self, socket: &mut WebSocket, value: &Value) -> Result<(), Gone> {
-        self.send(socket, Message::Text(Utf8Bytes::from(value.to_string()))).await
+        self.send(socket, Message::Text(Utf8Bytes::from(value.to_string())))
+            .await
     }
 
-    async fn refuse(&self, socket: &mut WebSocket, status: u16, slug: &str, detail: &str) -> Result<(), Gone> {
-        let title = axum::http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error");
-        self.send_json(socket, &json!({"type": "error", "status": status, "title": title,
-            "problem": format!("/problems/{slug}"), "detail": detail}))
-            .await
+    async fn refuse(
+        &self,
+        socket: &mut WebSocket,
+        status: u16,
+        slug: &str,
+        detail: &str,
+    ) -> Result<(), Gone> {
+        let title = axum::http::StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("Error");
+        self.send_json(
+            socket,
+            &json!({"type": "error", "status": status, "title": title,
+            "problem": format!("/problems/{slug}"), "detail": detail}),
+        )
+        .await
     }
 
     /// Sends what the hub queued; on overflow, tells the client to resync and detaches.
     async fn flush(&mut self, socket: &mut WebSocket) -> Result<(), Gone> {
-        let Some(sub) = self.sub.clone() else { return Ok(()) };
+        let Some(sub) = self.sub.clone() else {
+            return Ok(());
+        };
         let drained = sub.drain();
         if drained.overflowed {
             self.detach();
             return self
-                .send_json(socket, &json!({"type": "resync", "seq": self.cursor,
-                    "reason": "you fell behind; send resume with this seq"}))
+                .send_json(
+                    socket,
+                    &json!({"type": "resync", "seq": self.cursor,
+                    "reason": "you fell behind; send resume with this seq"}),
+                )
                 .await;
         }
         let last = drained.events.last().map(|(seq, _)| *seq);
-        let messages = drained.events.into_iter().map(|(_, m)| m).chain(drained.positions).chain(drained.tiles);
+        let messages = drained
+            .events
+            .into_iter()
+            .map(|(_, m)| m)
+            .chain(drained.positions)
+            .chain(drained.tiles);
         self.send_all(socket, messages).await?;
         if let Some(seq) = last {
             self.cursor = self.cursor.max(seq);
@@ -192,10 +244,16 @@ impl Connection {
 
     /// Writes the messages into the socket's buffer and flushes it once: a few writes for a burst rather
     /// than one each.
-    async fn send_all(&self, socket: &mut WebSocket, messages: impl Iterator<Item = Arc<str>>) -> Result<(), Gone> {
+    async fn send_all(
+        &self,
+        socket: &mut WebSocket,
+        messages: impl Iterator<Item = Arc<str>>,
+    ) -> Result<(), Gone> {
         let work = async {
             for message in messages {
-                socket.feed(Message::Text(Utf8Bytes::from(&*message))).await?;
+                socket
+                    .feed(Message::Text(Utf8Bytes::from(&*message)))
+                    .await?;
             }
             socket.flush().await
         };
@@ -208,19 +266,38 @@ impl Connection {
     async fn handle(&mut self, socket: &mut WebSocket, text: &str) -> Result<(), Gone> {
         let mut object = match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(object)) => object,
-            Ok(_) => return self.refuse(socket, 400, "invalid-message", "a message is a JSON object with a type").await,
-            Err(e) => return self.refuse(socket, 400, "malformed-json", &e.to_string()).await,
+            Ok(_) => {
+                return self
+                    .refuse(
+                        socket,
+                        400,
+                        "invalid-message",
+                        "a message is a JSON object with a type",
+                    )
+                    .await;
+            }
+            Err(e) => {
+                return self
+                    .refuse(socket, 400, "malformed-json", &e.to_string())
+                    .await;
+            }
         };
         let kind = object.remove("type");
         match kind.as_ref().and_then(Value::as_str) {
             Some("subscribe") => match self.check(object) {
                 Ok(filter) => self.subscribe(socket, filter).await,
-                Err((status, detail)) => self.refuse(socket, status, "invalid-filter", &detail).await,
+                Err((status, detail)) => {
+                    self.refuse(socket, status, "invalid-filter", &detail).await
+                }
             },
             Some("resume") => {
                 let seq = object.remove("seq");
                 let last = self.state.world().last_seq();
-                let Some(seq) = seq.as_ref().and_then(Value::as_i64).filter(|s| (0..=last).contains(s)) else {
+                let Some(seq) = seq
+                    .as_ref()
+                    .and_then(Value::as_i64)
+                    .filter(|s| (0..=last).contains(s))
+                else {
                     let detail = format!("resume needs a seq, a whole number in 0..={last}");
                     return self.refuse(socket, 422, "invalid-seq", &detail).await;
                 };
@@ -232,7 +309,9 @@ impl Connection {
                 } else {
                     match self.check(object) {
                         Ok(filter) => filter,
-                        Err((status, detail)) => return self.refuse(socket, status, "invalid-filter", &detail).await,
+                        Err((status, detail)) => {
+                            return self.refuse(socket, status, "invalid-filter", &detail).await;
+                        }
                     }
                 };
                 self.resume(socket, filter, seq).await
@@ -240,7 +319,13 @@ impl Connection {
             Some("ping") => self.send_json(socket, &json!({"type": "pong"})).await,
             Some("position") => self.position(socket, object).await,
             _ => {
-                self.refuse(socket, 400, "invalid-message", "type must be subscribe, resume, position or ping").await
+                self.refuse(
+                    socket,
+                    400,
+                    "invalid-message",
+                    "type must be subscribe, resume, position or ping",
+                )
+                .await
             }
         }
     }
@@ -248,51 +333,107 @@ impl Connection {
     /// A worker's phone reporting where it is: `{lat, lon, at?, accuracy_m?, speed_mps?, heading_deg?,
     /// altitude_m?, battery_pct?, moving?, ref?}`. Answered with `position_ack {ref, flags}` once stored,
     /// so a phone on a weak signal knows what it may drop from its buffer.
-    async fn position(&mut self, socket: &mut WebSocket, mut object: Map<String, Value>) -> Result<(), Gone> {
+    async fn position(
+        &mut self,
+        socket: &mut WebSocket,
+        mut object: Map<String, Value>,
+    ) -> Result<(), Gone> {
         if self.principal.worker.is_none() {
-            return self.refuse(socket, 403, "forbidden", "only a token that acts for a worker reports positions").await;
+            return self
+                .refuse(
+                    socket,
+                    403,
+                    "forbidden",
+                    "only a token that acts for a worker reports positions",
+                )
+                .await;
         }
         let reference = object.remove("ref").unwrap_or(Value::Null);
         let item: FixIn = match serde_json::from_value(Value::Object(object)) {
             Ok(item) => item,
-            Err(e) => return self.refuse(socket, 400, "invalid-message", &format!("invalid position: {e}")).await,
+            Err(e) => {
+                return self
+                    .refuse(
+                        socket,
+                        400,
+                        "invalid-message",
+                        &format!("invalid position: {e}"),
+                    )
+                    .await;
+            }
         };
         let checked = to_fix(&self.state.world(), &self.principal, item, self.state.now());
         let fix = match checked {
             Ok(fix) => fix,
-            Err(e) => return self.refuse(socket, e.status.as_u16(), e.slug, &e.detail).await,
+            Err(e) => {
+                return self
+                    .refuse(socket, e.status.as_u16(), e.slug, &e.detail)
+                    .await;
+            }
         };
         match crate::tracking::report(&self.state, vec![fix], crate::tracking::Judge::Jumps).await {
             Ok(reported) => {
-                let flags = reported.flagged.first().map(|f| f.flags.clone()).unwrap_or_default();
-                self.send_json(socket, &json!({"type": "position_ack", "ref": reference, "flags": flags})).await
+                let flags = reported
+                    .flagged
+                    .first()
+                    .map(|f| f.flags.clone())
+                    .unwrap_or_default();
+                self.send_json(
+                    socket,
+                    &json!({"type": "position_ack", "ref": reference, "flags": flags}),
+                )
+                .await
             }
             Err(e) => {
-                let detail = e.extra.get("errors").and_then(|e| e[0]["reason"].as_str()).map_or(e.detail.clone(), str::to_owned);
-                self.refuse(socket, e.status.as_u16(), e.slug, &detail).await
+                let detail = e
+                    .extra
+                    .get("errors")
+                    .and_then(|e| e[0]["reason"].as_str())
+                    .map_or(e.detail.clone(), str::to_owned);
+                self.refuse(socket, e.status.as_u16(), e.slug, &detail)
+                    .await
             }
         }
     }
 
     /// Checks a filter against the world, with the caller's visibility.
     fn check(&self, object: Map<String, Value>) -> Result<(Filter, Visibility), (u16, String)> {
-        let request: FilterRequest =
-            serde_json::from_value(Value::Object(object)).map_err(|e| (400, format!("invalid filter: {e}")))?;
+        let request: FilterRequest = serde_json::from_value(Value::Object(object))
+            .map_err(|e| (400, format!("invalid filter: {e}")))?;
         let world = self.state.world();
         let visibility = world.visibility(&self.principal);
-        let grids_of = |region| world.region(region).is_some().then(|| world.grids_under(region));
-        let mut filter = Filter::check(request, |g| world.grid(g).is_some(), grids_of, self.principal.worker)
-            .map_err(|e| (422, e))?;
+        let grids_of = |region| {
+            world
+                .region(region)
+                .is_some()
+                .then(|| world.grids_under(region))
+        };
+        let mut filter = Filter::check(
+            request,
+            |g| world.grid(g).is_some(),
+            grids_of,
+            self.principal.worker,
+        )
+        .map_err(|e| (422, e))?;
         // `mine` also brings the open cases within the radius routing uses to find the nearest worker.
         filter.mine_radius_m = filter.mine.map(|_| self.state.dispatch().nearest_radius_m);
         Ok((filter, visibility))
     }
 
-    async fn subscribe(&mut self, socket: &mut WebSocket, (filter, visibility): (Filter, Visibility)) -> Result<(), Gone> {
+    async fn subscribe(
+        &mut self,
+        socket: &mut WebSocket,
+        (filter, visibility): (Filter, Visibility),
+    ) -> Result<(), Gone> {
         self.detach();
         // Register first, then read the world: an event committed in between is in both, and the floor
         // drops the copy the snapshot already holds.
-        let sub = self.state.hub().subscribe(self.principal.clone(), visibility.clone(), filter.clone(), 0);
+        let sub = self.state.hub().subscribe(
+            self.principal.clone(),
+            visibility.clone(),
+            filter.clone(),
+            0,
+        );
         let snapshot = snapshot(&self.state.world(), &sub);
         let seq = snapshot["seq"].as_i64().unwrap_or_default();
         sub.raise_floor(seq);
@@ -303,21 +444,43 @@ impl Connection {
         self.flush(socket).await
     }
 
-    async fn resume(&mut self, socket: &mut WebSocket, (filter, visibility): (Filter, Visibility), seq: i64) -> Result<(), Gone> {
+    async fn resume(
+        &mut self,
+        socket: &mut WebSocket,
+        (filter, visibility): (Filter, Visibility),
+        seq: i64,
+    ) -> Result<(), Gone> {
         self.detach();
         // Register first, then read the log: an event committed in between is in both, and the floor
         // drops the copy already replayed.
-        let sub = self.state.hub().subscribe(self.principal.clone(), visibility.clone(), filter.clone(), seq);
+        let sub = self.state.hub().subscribe(
+            self.principal.clone(),
+            visibility.clone(),
+            filter.clone(),
+            seq,
+        );
         self.sub = Some(Arc::clone(&sub));
         self.filter = Some((filter, visibility));
         self.cursor = seq;
         loop {
-            let page = match self.state.store().events_since(self.cursor, REPLAY_PAGE).await {
+            let page = match self
+                .state
+                .store()
+                .events_since(self.cursor, REPLAY_PAGE)
+                .await
+            {
                 Ok(page) => page,
                 Err(e) => {
                     tracing::error!(error = %e, "replaying events to a websocket client");
                     self.detach();
-                    return self.refuse(socket, 503, "unavailable", "the event log could not be read; resume again").await;
+                    return self
+                        .refuse(
+                            socket,
+                            503,
+                            "unavailable",
+                            "the event log could not be read; resume again",
+                        )
+                        .await;
                 }
             };
             if page.is_empty() {
@@ -333,13 +496,15 @@ impl Connection {
                         .collect()
                 };
                 for message in messages {
-                    self.send(socket, Message::Text(Utf8Bytes::from(&*message))).await?;
+                    self.send(socket, Message::Text(Utf8Bytes::from(&*message)))
+                        .await?;
                 }
                 self.cursor = event.seq;
                 sub.raise_floor(event.seq);
             }
         }
-        self.send_json(socket, &json!({"type": "replayed", "seq": self.cursor})).await?;
+        self.send_json(socket, &json!({"type": "replayed", "seq": self.cursor}))
+            .await?;
         self.flush(socket).await
     }
 }
@@ -374,7 +539,10 @@ fn snapshot(world: &World, sub: &Subscription) -> Value {
             };
             if sub.admits(&item, world) {
                 let mut value = payload::worker(worker);
-                value["position"] = position.map_or(Value::Null, |p| json!({"lat": p.lat, "lon": p.lon, "at": p.at}));
+                value["position"] = position.map_or(
+                    Value::Null,
+                    |p| json!({"lat": p.lat, "lon": p.lon, "at": p.at}),
+                );
                 workers.push(value);
             }
         }

@@ -11,12 +11,14 @@ use super::{diff, plan_json, version_json};
 use crate::cases::SYSTEM;
 use crate::dispatch::routing::{self, Candidate, RoutingInput, Target};
 use crate::domain::incident::{EscalationLevel, HistoryEntry, Status};
-use crate::domain::{BuildingId, Case, DutyStatus, Grid, GridId, Principal, RegionId, Responsibility, Worker};
+use crate::domain::{
+    BuildingId, Case, DutyStatus, Grid, GridId, Principal, RegionId, Responsibility, Worker,
+};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::IncidentUpdate;
-use crate::store::boundary::{AssignedGrid, BoundaryChange, GridWrite, NewPlan, PlanRecord};
 use crate::store::StoreError;
+use crate::store::boundary::{AssignedGrid, BoundaryChange, GridWrite, NewPlan, PlanRecord};
 use crate::world::World;
 
 /// A plan as asked for: the grids (or `auto`), and what to record with the version.
@@ -29,7 +31,12 @@ pub struct Request {
 }
 
 /// Validates and stores a draft; 422 naming every problem, nothing stored.
-pub async fn create(state: &AppState, principal: Option<&Principal>, community: RegionId, request: Request) -> Result<PlanRecord, ApiError> {
+pub async fn create(
+    state: &AppState,
+    principal: Option<&Principal>,
+    community: RegionId,
+    request: Request,
+) -> Result<PlanRecord, ApiError> {
     let _writing = state.write_lock().await;
     let mut plan = {
         let world = state.world();
@@ -42,11 +49,20 @@ pub async fn create(state: &AppState, principal: Option<&Principal>, community: 
 }
 
 /// The draft to store for `request`, checked against the world.
-pub fn draft(world: &World, principal: Option<&Principal>, community: RegionId, request: Request) -> Result<NewPlan, ApiError> {
+pub fn draft(
+    world: &World,
+    principal: Option<&Principal>,
+    community: RegionId,
+    request: Request,
+) -> Result<NewPlan, ApiError> {
     if let Some(principal) = principal {
         super::check_community(world, principal, community)?;
     }
-    let kind = if request.grids.is_some() { "manual" } else { "auto" };
+    let kind = if request.grids.is_some() {
+        "manual"
+    } else {
+        "auto"
+    };
     let proposed = match request.grids {
         Some(grids) => grids,
         None => super::auto::proposal(world, community),
@@ -68,20 +84,32 @@ pub fn draft(world: &World, principal: Option<&Principal>, community: RegionId, 
 
 /// The community's latest boundary version, `None` before its first change.
 async fn latest_version(state: &AppState, community: RegionId) -> Result<Option<i64>, ApiError> {
-    Ok(state.store().versions(community).await?.last().map(|v| v.id))
+    Ok(state
+        .store()
+        .versions(community)
+        .await?
+        .last()
+        .map(|v| v.id))
 }
 
 /// Loads plan `id` of community `community`; 404 otherwise.
 pub async fn load(state: &AppState, community: RegionId, id: i64) -> Result<PlanRecord, ApiError> {
     match state.store().plan(id).await? {
         Some(plan) if plan.community == community => Ok(plan),
-        _ => Err(ApiError::not_found(format!("plan {id} of community {community}"))),
+        _ => Err(ApiError::not_found(format!(
+            "plan {id} of community {community}"
+        ))),
     }
 }
 
 /// Applies draft `id` as a new boundary version; the answer names the version, the grids and the
 /// re-routed cases.
-pub async fn apply(state: &AppState, principal: &Principal, community: RegionId, id: i64) -> Result<Value, ApiError> {
+pub async fn apply(
+    state: &AppState,
+    principal: &Principal,
+    community: RegionId,
+    id: i64,
+) -> Result<Value, ApiError> {
     let _writing = state.write_lock().await;
     {
         let world = state.world();
@@ -107,20 +135,25 @@ pub async fn rollback(
         super::check_community(&world, principal, community)?;
     }
     let versions = state.store().versions(community).await?;
-    let target = versions
-        .iter()
-        .find(|v| v.id == version)
-        .ok_or_else(|| ApiError::not_found(format!("version {version} of community {community}")))?;
+    let target = versions.iter().find(|v| v.id == version).ok_or_else(|| {
+        ApiError::not_found(format!("version {version} of community {community}"))
+    })?;
     let plan = {
         let world = state.world();
         let grids: Vec<AssignedGrid> = target
             .grids
             .iter()
-            .map(|g| AssignedGrid { new: !world.grids().any(|w| w.code == g.code), ..g.clone() })
+            .map(|g| AssignedGrid {
+                new: !world.grids().any(|w| w.code == g.code),
+                ..g.clone()
+            })
             .collect();
         let problems = validate::check(&world, community, &grids);
         if !problems.is_empty() {
-            return Err(validate::refusal(axum::http::StatusCode::CONFLICT, &problems));
+            return Err(validate::refusal(
+                axum::http::StatusCode::CONFLICT,
+                &problems,
+            ));
         }
         let report = validate::report(&world, community, &grids);
         NewPlan {
@@ -144,12 +177,21 @@ pub async fn rollback(
 
 /// Applies `plan` under the writer lock; `latest` is the community's latest boundary version, read
 /// under the same lock.
-async fn apply_locked(state: &AppState, principal: &Principal, plan: &PlanRecord, latest: Option<i64>) -> Result<Value, ApiError> {
+async fn apply_locked(
+    state: &AppState,
+    principal: &Principal,
+    plan: &PlanRecord,
+    latest: Option<i64>,
+) -> Result<Value, ApiError> {
     if plan.status != "draft" {
         return Err(ApiError::new(
             axum::http::StatusCode::CONFLICT,
             "plan-applied",
-            format!("plan {} is already applied (version {})", plan.id, plan.version.unwrap_or_default()),
+            format!(
+                "plan {} is already applied (version {})",
+                plan.id,
+                plan.version.unwrap_or_default()
+            ),
         ));
     }
     if plan.base_version != latest {
@@ -161,14 +203,30 @@ async fn apply_locked(state: &AppState, principal: &Principal, plan: &PlanRecord
         let world = state.world();
         let problems = validate::check(&world, plan.community, &plan.grids);
         if !problems.is_empty() {
-            return Err(validate::refusal(axum::http::StatusCode::CONFLICT, &problems));
+            return Err(validate::refusal(
+                axum::http::StatusCode::CONFLICT,
+                &problems,
+            ));
         }
-        plan_change(&world, state.dispatch().nearest_radius_m, plan, has_versions, principal, now)
+        plan_change(
+            &world,
+            state.dispatch().nearest_radius_m,
+            plan,
+            has_versions,
+            principal,
+            now,
+        )
     };
-    let applied = state.store().apply_boundary(&change).await.map_err(|e| match e {
-        StoreError::Conflict(detail) => ApiError::new(axum::http::StatusCode::CONFLICT, "plan-applied", detail),
-        other => other.into(),
-    })?;
+    let applied = state
+        .store()
+        .apply_boundary(&change)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(detail) => {
+                ApiError::new(axum::http::StatusCode::CONFLICT, "plan-applied", detail)
+            }
+            other => other.into(),
+        })?;
 
     let grids: Vec<Grid> = change
         .grids
@@ -187,9 +245,14 @@ async fn apply_locked(state: &AppState, principal: &Principal, plan: &PlanRecord
         })
         .collect();
     let id_of: FxHashMap<&str, GridId> = grids.iter().map(|g| (g.code.as_str(), g.id)).collect();
-    let buildings: Vec<(BuildingId, GridId)> =
-        change.buildings.iter().filter_map(|(b, code)| id_of.get(code.as_str()).map(|&g| (*b, g))).collect();
-    state.commit(applied.event.clone(), |world| world.apply_boundary(grids, &buildings));
+    let buildings: Vec<(BuildingId, GridId)> = change
+        .buildings
+        .iter()
+        .filter_map(|(b, code)| id_of.get(code.as_str()).map(|&g| (*b, g)))
+        .collect();
+    state.commit(applied.event.clone(), |world| {
+        world.apply_boundary(grids, &buildings)
+    });
     let rerouted: Vec<Value> = applied
         .incidents
         .iter()
@@ -209,12 +272,22 @@ async fn apply_locked(state: &AppState, principal: &Principal, plan: &PlanRecord
 }
 
 /// Everything applying `plan` writes, worked out from the world.
-fn plan_change(world: &World, radius_m: f64, plan: &PlanRecord, has_versions: bool, principal: &Principal, now: DateTime<Utc>) -> BoundaryChange {
+fn plan_change(
+    world: &World,
+    radius_m: f64,
+    plan: &PlanRecord,
+    has_versions: bool,
+    principal: &Principal,
+    now: DateTime<Utc>,
+) -> BoundaryChange {
     let community = plan.community;
     let current = Current::of(world, community);
     let loads = validate::loads(world, &current.cells);
     let moved = diff::moves(&current, &plan.grids);
-    let new_code: FxHashMap<CellIndex, &str> = moved.iter().map(|&(c, _, to)| (c, plan.grids[to].code.as_str())).collect();
+    let new_code: FxHashMap<CellIndex, &str> = moved
+        .iter()
+        .map(|&(c, _, to)| (c, plan.grids[to].code.as_str()))
+        .collect();
 
     let mut grids: Vec<GridWrite> = plan
         .grids
@@ -222,7 +295,11 @@ fn plan_change(world: &World, radius_m: f64, plan: &PlanRecord, has_versions: bo
         .map(|g| {
             let (households, building_count, flag) = validate::figures(&g.cells, &loads);
             GridWrite {
-                id: current.grids.iter().find(|c| c.code == g.code).map(|c| c.id),
+                id: current
+                    .grids
+                    .iter()
+                    .find(|c| c.code == g.code)
+                    .map(|c| c.id),
                 code: g.code.clone(),
                 name: g.name.clone(),
                 cells: g.cells.clone(),
@@ -233,7 +310,11 @@ fn plan_change(world: &World, radius_m: f64, plan: &PlanRecord, has_versions: bo
             }
         })
         .collect();
-    for old in current.grids.iter().filter(|o| !plan.grids.iter().any(|g| g.code == o.code)) {
+    for old in current
+        .grids
+        .iter()
+        .filter(|o| !plan.grids.iter().any(|g| g.code == o.code))
+    {
         grids.push(GridWrite {
             id: Some(old.id),
             code: old.code.clone(),
@@ -262,7 +343,8 @@ fn plan_change(world: &World, radius_m: f64, plan: &PlanRecord, has_versions: bo
             let code = *new_code.get(&case.place.cell)?;
             // The grid that answers for the case's cell now (the case itself keeps its registration grid).
             let from = world.grid(world.grid_of_cell(case.place.cell)?)?;
-            (from.code != code && from.community == community).then(|| reroute(world, radius_m, case, from, code, plan.id, now))
+            (from.code != code && from.community == community)
+                .then(|| reroute(world, radius_m, case, from, code, plan.id, now))
         })
         .collect();
 
@@ -271,7 +353,12 @@ fn plan_change(world: &World, radius_m: f64, plan: &PlanRecord, has_versions: bo
             .grids
             .iter()
             .filter(|g| !g.cells.is_empty())
-            .map(|g| AssignedGrid { code: g.code.clone(), name: g.name.clone(), new: false, cells: g.cells.clone() })
+            .map(|g| AssignedGrid {
+                code: g.code.clone(),
+                name: g.name.clone(),
+                new: false,
+                cells: g.cells.clone(),
+            })
             .collect();
         grids.sort_by(|a, b| a.code.cmp(&b.code));
         grids
@@ -282,7 +369,14 @@ fn plan_change(world: &World, radius_m: f64, plan: &PlanRecord, has_versions: bo
         community,
         plan: plan.id,
         baseline,
-        assignment: plan.grids.iter().map(|g| AssignedGrid { new: false, ..g.clone() }).collect(),
+        assignment: plan
+            .grids
+            .iter()
+            .map(|g| AssignedGrid {
+                new: false,
+                ..g.clone()
+            })
+            .collect(),
         effective_at: plan.effective_at.unwrap_or(now),
         applied_at: now,
         applied_by: Some(principal.token),
@@ -316,7 +410,15 @@ fn centre(cells: impl Iterator<Item = CellIndex>) -> Option<(f64, f64)> {
 
 /// An open case whose cell moves from grid `from` to the grid coded `to`: routed again with that grid.
 /// It keeps `from` as its grid (the grid at registration is kept for the case's whole life).
-fn reroute(world: &World, radius_m: f64, case: &Case, from: &Grid, to: &str, plan: i64, now: DateTime<Utc>) -> IncidentUpdate {
+fn reroute(
+    world: &World,
+    radius_m: f64,
+    case: &Case,
+    from: &Grid,
+    to: &str,
+    plan: i64,
+    now: DateTime<Utc>,
+) -> IncidentUpdate {
     let grid = world.grids().find(|g| g.code == to).map(|g| g.id);
     let candidate = |worker: &Worker| Candidate {
         worker: worker.id,
@@ -324,19 +426,43 @@ fn reroute(world: &World, radius_m: f64, case: &Case, from: &Grid, to: &str, pla
         position: world.position(worker.id).map(|p| (p.lat, p.lon)),
     };
     let duty = |worker: &Worker, responsibility: Responsibility| {
-        grid.is_some_and(|g| worker.grids.iter().any(|d| d.grid_id == g && d.responsibility == responsibility))
+        grid.is_some_and(|g| {
+            worker
+                .grids
+                .iter()
+                .any(|d| d.grid_id == g && d.responsibility == responsibility)
+        })
     };
     let input = RoutingInput {
         category_department: world
             .category(&case.category)
             .and_then(|c| c.department.as_deref())
             .and_then(|code| world.department(code))
-            .map(|d| d.members.iter().filter_map(|&id| world.worker(id)).map(candidate).collect()),
-        primary: world.workers().find(|w| duty(w, Responsibility::Primary)).map(candidate),
-        backups: world.workers().filter(|w| duty(w, Responsibility::Backup)).map(candidate).collect(),
+            .map(|d| {
+                d.members
+                    .iter()
+                    .filter_map(|&id| world.worker(id))
+                    .map(candidate)
+                    .collect()
+            }),
+        primary: world
+            .workers()
+            .find(|w| duty(w, Responsibility::Primary))
+            .map(candidate),
+        backups: world
+            .workers()
+            .filter(|w| duty(w, Responsibility::Backup))
+            .map(candidate)
+            .collect(),
         community_workers: world
             .workers()
-            .filter(|w| w.grids.iter().any(|d| world.grid(d.grid_id).is_some_and(|g| g.community == from.community)))
+            .filter(|w| {
+                w.grids.iter().any(|d| {
+                    world
+                        .grid(d.grid_id)
+                        .is_some_and(|g| g.community == from.community)
+                })
+            })
             .map(candidate)
             .collect(),
         incident_lat: case.place.lat,
@@ -350,7 +476,10 @@ fn reroute(world: &World, radius_m: f64, case: &Case, from: &Grid, to: &str, pla
         Target::CommunityQueue => Value::Null,
     };
     let mut next = case.clone();
-    let in_hand = matches!(case.state.status, Status::Registered | Status::Dispatched | Status::Accepted | Status::InProgress);
+    let in_hand = matches!(
+        case.state.status,
+        Status::Registered | Status::Dispatched | Status::Accepted | Status::InProgress
+    );
     if in_hand {
         match route.to {
             Target::Worker(worker) if case.state.assignee != Some(worker) => {
@@ -382,5 +511,8 @@ fn reroute(world: &World, radius_m: f64, case: &Case, from: &Grid, to: &str, pla
             "rerouted": in_hand,
         })),
     });
-    IncidentUpdate { case: next, new_entries: 1 }
+    IncidentUpdate {
+        case: next,
+        new_entries: 1,
+    }
 }

@@ -12,13 +12,20 @@ use crate::world::World;
 /// old grid it shares the most households with (then cells), or none (a new grid). Groups are given
 /// north to south, then west to east, by the mean of their cell centres.
 #[must_use]
-#[expect(clippy::cast_precision_loss, reason = "a mean over a community's cells")]
+#[expect(
+    clippy::cast_precision_loss,
+    reason = "a mean over a community's cells"
+)]
 pub fn proposal(world: &World, community: RegionId) -> Vec<ProposedGrid> {
     let current = Current::of(world, community);
     let loads = loads(world, &current.cells);
     let mut cells: Vec<CellIndex> = current.cells.iter().copied().collect();
     cells.sort_unstable();
-    let mut groups = gridwatch_geodata::partition_cells(&cells, &loads, &gridwatch_geodata::PartitionRules::default());
+    let mut groups = gridwatch_geodata::partition_cells(
+        &cells,
+        &loads,
+        &gridwatch_geodata::PartitionRules::default(),
+    );
     let centre = |cells: &[CellIndex]| {
         let n = cells.len().max(1) as f64;
         let (lon, lat) = cells
@@ -62,6 +69,10 @@ pub fn proposal(world: &World, community: RegionId) -> Vec<ProposedGrid> {
     groups
         .into_iter()
         .zip(code_of_group)
-        .map(|(cells, code)| ProposedGrid { code, name: None, cells: cells.iter().map(ToString::to_string).collect() })
+        .map(|(cells, code)| ProposedGrid {
+            code,
+            name: None,
+            cells: cells.iter().map(ToString::to_string).collect(),
+        })
         .collect()
 }

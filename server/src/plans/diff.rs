@@ -14,7 +14,10 @@ use crate::world::World;
 /// The cells whose grid changes: each with its current grid (by code, `None` if in no grid) and its new
 /// grid's index in `plan`.
 #[must_use]
-pub fn moves(current: &Current<'_>, plan: &[AssignedGrid]) -> Vec<(h3o::CellIndex, Option<usize>, usize)> {
+pub fn moves(
+    current: &Current<'_>,
+    plan: &[AssignedGrid],
+) -> Vec<(h3o::CellIndex, Option<usize>, usize)> {
     let mut old: FxHashMap<h3o::CellIndex, usize> = FxHashMap::default();
     for (i, grid) in current.grids.iter().enumerate() {
         for &cell in &grid.cells {
@@ -40,7 +43,8 @@ pub fn diff(world: &World, community: RegionId, plan: &[AssignedGrid]) -> Value 
     let current = Current::of(world, community);
     let moved = moves(&current, plan);
     let code_of = |from: Option<usize>| from.map(|f| current.grids[f].code.as_str());
-    let moved_to: FxHashMap<h3o::CellIndex, usize> = moved.iter().map(|&(c, _, to)| (c, to)).collect();
+    let moved_to: FxHashMap<h3o::CellIndex, usize> =
+        moved.iter().map(|&(c, _, to)| (c, to)).collect();
 
     // Households and buildings leaving and entering each grid, by code.
     let mut out: FxHashMap<&str, (u32, u32, usize)> = FxHashMap::default();
@@ -53,10 +57,16 @@ pub fn diff(world: &World, community: RegionId, plan: &[AssignedGrid]) -> Value 
     }
     let (mut households, mut buildings) = (0_u64, 0_u64);
     for building in world.buildings() {
-        let Some(&to) = moved_to.get(&building.cell) else { continue };
+        let Some(&to) = moved_to.get(&building.cell) else {
+            continue;
+        };
         households += u64::from(building.households);
         buildings += 1;
-        if let Some(code) = building.grid.and_then(|g| world.grid(g)).map(|g| g.code.as_str()) {
+        if let Some(code) = building
+            .grid
+            .and_then(|g| world.grid(g))
+            .map(|g| g.code.as_str())
+        {
             let entry = out.entry(code).or_default();
             entry.0 += building.households;
             entry.1 += 1;
@@ -71,11 +81,20 @@ pub fn diff(world: &World, community: RegionId, plan: &[AssignedGrid]) -> Value 
     let mut changed: Vec<(&str, Option<GridId>, &'static str)> = Vec::new();
     for grid in &current.grids {
         let retired = !grid.cells.is_empty() && !planned.contains(grid.code.as_str());
-        let (o, i) = (out.get(grid.code.as_str()).copied().unwrap_or_default(), into.get(grid.code.as_str()).copied().unwrap_or_default());
+        let (o, i) = (
+            out.get(grid.code.as_str()).copied().unwrap_or_default(),
+            into.get(grid.code.as_str()).copied().unwrap_or_default(),
+        );
         if !retired && o.2 == 0 && i.2 == 0 {
             continue;
         }
-        let change = if retired { "emptied" } else if grid.cells.is_empty() { "restored" } else { "changed" };
+        let change = if retired {
+            "emptied"
+        } else if grid.cells.is_empty() {
+            "restored"
+        } else {
+            "changed"
+        };
         changed.push((grid.code.as_str(), Some(grid.id), change));
         grids.push(json!({
             "code": grid.code, "id": grid.id, "change": change,
@@ -96,7 +115,9 @@ pub fn diff(world: &World, community: RegionId, plan: &[AssignedGrid]) -> Value 
     let mut workers = Vec::new();
     for worker in world.workers() {
         for duty in &worker.grids {
-            if let Some((code, _, change)) = changed.iter().find(|(_, id, _)| *id == Some(duty.grid_id)) {
+            if let Some((code, _, change)) =
+                changed.iter().find(|(_, id, _)| *id == Some(duty.grid_id))
+            {
                 workers.push(json!({"worker_id": worker.id, "name": worker.name, "grid": code, "change": change,
                     "responsibility": duty.responsibility}));
             }
@@ -104,7 +125,11 @@ pub fn diff(world: &World, community: RegionId, plan: &[AssignedGrid]) -> Value 
     }
     for (code, id, _) in &changed {
         let primary = id.is_some_and(|id| {
-            world.workers().any(|w| w.grids.iter().any(|d| d.grid_id == id && d.responsibility == Responsibility::Primary))
+            world.workers().any(|w| {
+                w.grids
+                    .iter()
+                    .any(|d| d.grid_id == id && d.responsibility == Responsibility::Primary)
+            })
         });
         if id.is_some() && !primary && planned.contains(code) {
             without_worker.push((*code).to_owned());
@@ -113,14 +138,23 @@ pub fn diff(world: &World, community: RegionId, plan: &[AssignedGrid]) -> Value 
 
     let mut incidents = Vec::new();
     for case in world.incidents().filter(|c| c.state.status.is_open()) {
-        let Some(&to) = moved_to.get(&case.place.cell) else { continue };
+        let Some(&to) = moved_to.get(&case.place.cell) else {
+            continue;
+        };
         // The grid that answers for the case's cell now (the case itself keeps its registration grid).
-        let Some(from) = world.grid_of_cell(case.place.cell).and_then(|g| world.grid(g)) else { continue };
+        let Some(from) = world
+            .grid_of_cell(case.place.cell)
+            .and_then(|g| world.grid(g))
+        else {
+            continue;
+        };
         if from.code == plan[to].code || from.community != community {
             continue;
         }
-        incidents.push(json!({"id": case.id(), "status": case.state.status, "assignee": case.state.assignee,
-            "from_grid": from.code, "to_grid": plan[to].code}));
+        incidents.push(
+            json!({"id": case.id(), "status": case.state.status, "assignee": case.state.assignee,
+            "from_grid": from.code, "to_grid": plan[to].code}),
+        );
     }
 
     json!({

@@ -68,7 +68,13 @@ pub struct Problem {
 
 impl Problem {
     fn new(kind: &'static str, count: usize, message: String) -> Self {
-        Self { kind, count, cells: Vec::new(), grids: Vec::new(), message }
+        Self {
+            kind,
+            count,
+            cells: Vec::new(),
+            grids: Vec::new(),
+            message,
+        }
     }
 
     fn json(&self) -> Value {
@@ -93,16 +99,32 @@ impl Problem {
 /// listed in `problems`.
 #[must_use]
 pub fn refusal(status: StatusCode, problems: &[Problem]) -> ApiError {
-    let slug = if status == StatusCode::CONFLICT { "plan-stale" } else { problems.first().map_or("plan-invalid", Problem::slug) };
-    let detail = problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; ");
-    ApiError::new(status, slug, detail).with("problems", problems.iter().map(Problem::json).collect::<Vec<_>>())
+    let slug = if status == StatusCode::CONFLICT {
+        "plan-stale"
+    } else {
+        problems.first().map_or("plan-invalid", Problem::slug)
+    };
+    let detail = problems
+        .iter()
+        .map(|p| p.message.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    ApiError::new(status, slug, detail).with(
+        "problems",
+        problems.iter().map(Problem::json).collect::<Vec<_>>(),
+    )
 }
 
 /// The 409 for a draft drawn on an earlier boundary version than the community's latest: applying it
 /// would silently undo the change made since.
 #[must_use]
 pub fn stale(plan: &PlanRecord, latest: Option<i64>) -> ApiError {
-    let name = |v: Option<i64>| v.map_or_else(|| "the grids as imported".to_owned(), |v| format!("version {v}"));
+    let name = |v: Option<i64>| {
+        v.map_or_else(
+            || "the grids as imported".to_owned(),
+            |v| format!("version {v}"),
+        )
+    };
     let problem = Problem::new(
         "stale",
         1,
@@ -114,15 +136,25 @@ pub fn stale(plan: &PlanRecord, latest: Option<i64>) -> ApiError {
             name(latest)
         ),
     );
-    refusal(StatusCode::CONFLICT, &[problem]).with("base_version", plan.base_version).with("current_version", latest)
+    refusal(StatusCode::CONFLICT, &[problem])
+        .with("base_version", plan.base_version)
+        .with("current_version", latest)
 }
 
 fn examples<T: ToString>(items: impl IntoIterator<Item = T>) -> Vec<String> {
-    items.into_iter().take(EXAMPLES).map(|i| i.to_string()).collect()
+    items
+        .into_iter()
+        .take(EXAMPLES)
+        .map(|i| i.to_string())
+        .collect()
 }
 
 /// Reads a request into a full assignment; 422 naming every problem.
-pub fn parse(world: &World, community: RegionId, proposed: &[ProposedGrid]) -> Result<Vec<AssignedGrid>, ApiError> {
+pub fn parse(
+    world: &World,
+    community: RegionId,
+    proposed: &[ProposedGrid],
+) -> Result<Vec<AssignedGrid>, ApiError> {
     let current = Current::of(world, community);
     let resolution = world.resolution();
     let mut bad: Vec<String> = Vec::new();
@@ -141,35 +173,67 @@ pub fn parse(world: &World, community: RegionId, proposed: &[ProposedGrid]) -> R
         let mut problem = Problem::new(
             "invalid_cell",
             bad.len(),
-            format!("{} cells are not H3 cell indexes at resolution {}", bad.len(), u8::from(resolution)),
+            format!(
+                "{} cells are not H3 cell indexes at resolution {}",
+                bad.len(),
+                u8::from(resolution)
+            ),
         );
         problem.cells = examples(bad.iter().map(|s| s.chars().take(40).collect::<String>()));
         return Err(refusal(StatusCode::UNPROCESSABLE_ENTITY, &[problem]));
     }
-    if let Some(name) = proposed.iter().filter_map(|g| g.name.as_deref()).find(|n| n.trim().is_empty() || n.chars().count() > MAX_NAME_CHARS) {
-        return Err(ApiError::invalid(format!("a grid name must be 1–{MAX_NAME_CHARS} characters, not {:?}", name.chars().take(40).collect::<String>())).with("field", "grids[].name"));
+    if let Some(name) = proposed
+        .iter()
+        .filter_map(|g| g.name.as_deref())
+        .find(|n| n.trim().is_empty() || n.chars().count() > MAX_NAME_CHARS)
+    {
+        return Err(ApiError::invalid(format!(
+            "a grid name must be 1–{MAX_NAME_CHARS} characters, not {:?}",
+            name.chars().take(40).collect::<String>()
+        ))
+        .with("field", "grids[].name"));
     }
-    let community_region = world.region(community).ok_or_else(|| ApiError::not_found(format!("community {community}")))?;
+    let community_region = world
+        .region(community)
+        .ok_or_else(|| ApiError::not_found(format!("community {community}")))?;
     let mut next = next_sequence(world, &community_region.code);
     let mut assigned = Vec::with_capacity(proposed.len());
     for (grid, mut cells) in proposed.iter().zip(parsed) {
         cells.sort_unstable();
         let (code, name, new) = if let Some(code) = &grid.code {
-            let name = grid.name.clone().or_else(|| current.by_code(code).map(|g| g.name.clone())).unwrap_or_default();
+            let name = grid
+                .name
+                .clone()
+                .or_else(|| current.by_code(code).map(|g| g.name.clone()))
+                .unwrap_or_default();
             (code.clone(), name, false)
         } else {
             if next > 999 {
-                return Err(ApiError::invalid(format!("community {community} has no free grid code left")));
+                return Err(ApiError::invalid(format!(
+                    "community {community} has no free grid code left"
+                )));
             }
             let code = format!("{}{next:03}", community_region.code);
-            let name = grid.name.clone().unwrap_or_else(|| format!("{} 网格 {next:03}", community_region.name));
+            let name = grid
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{} 网格 {next:03}", community_region.name));
             next += 1;
             (code, name, true)
         };
-        assigned.push(AssignedGrid { code, name, new, cells });
+        assigned.push(AssignedGrid {
+            code,
+            name,
+            new,
+            cells,
+        });
     }
     let problems = check(world, community, &assigned);
-    if problems.is_empty() { Ok(assigned) } else { Err(refusal(StatusCode::UNPROCESSABLE_ENTITY, &problems)) }
+    if problems.is_empty() {
+        Ok(assigned)
+    } else {
+        Err(refusal(StatusCode::UNPROCESSABLE_ENTITY, &problems))
+    }
 }
 
 /// The next free grid sequence under a community code: one past the highest in use by any grid.
@@ -192,28 +256,57 @@ pub fn check(world: &World, community: RegionId, grids: &[AssignedGrid]) -> Vec<
     // Codes: an existing grid of this community, or (new) a code no grid has.
     let unknown: Vec<&str> = grids
         .iter()
-        .filter(|g| if g.new { world.grids().any(|w| w.code == g.code) } else { current.by_code(&g.code).is_none() })
+        .filter(|g| {
+            if g.new {
+                world.grids().any(|w| w.code == g.code)
+            } else {
+                current.by_code(&g.code).is_none()
+            }
+        })
         .map(|g| g.code.as_str())
         .collect();
     if !unknown.is_empty() {
         let mut p = Problem::new(
             "unknown_grid",
             unknown.len(),
-            format!("{} grid codes are not grids of community {community} (or a new grid's code is taken)", unknown.len()),
+            format!(
+                "{} grid codes are not grids of community {community} (or a new grid's code is taken)",
+                unknown.len()
+            ),
         );
-        p.grids = examples(unknown.iter().map(|s| s.chars().take(40).collect::<String>()));
+        p.grids = examples(
+            unknown
+                .iter()
+                .map(|s| s.chars().take(40).collect::<String>()),
+        );
         problems.push(p);
     }
     let mut seen = HashSet::new();
-    let duplicate: Vec<&str> = grids.iter().map(|g| g.code.as_str()).filter(|c| !seen.insert(*c)).collect();
+    let duplicate: Vec<&str> = grids
+        .iter()
+        .map(|g| g.code.as_str())
+        .filter(|c| !seen.insert(*c))
+        .collect();
     if !duplicate.is_empty() {
-        let mut p = Problem::new("duplicate_grid", duplicate.len(), format!("{} grid codes are given twice", duplicate.len()));
+        let mut p = Problem::new(
+            "duplicate_grid",
+            duplicate.len(),
+            format!("{} grid codes are given twice", duplicate.len()),
+        );
         p.grids = examples(duplicate);
         problems.push(p);
     }
-    let empty: Vec<&str> = grids.iter().filter(|g| g.cells.is_empty()).map(|g| g.code.as_str()).collect();
+    let empty: Vec<&str> = grids
+        .iter()
+        .filter(|g| g.cells.is_empty())
+        .map(|g| g.code.as_str())
+        .collect();
     if !empty.is_empty() {
-        let mut p = Problem::new("empty_grid", empty.len(), format!("{} grids have no cells", empty.len()));
+        let mut p = Problem::new(
+            "empty_grid",
+            empty.len(),
+            format!("{} grids have no cells", empty.len()),
+        );
         p.grids = examples(empty);
         problems.push(p);
     }
@@ -234,31 +327,57 @@ pub fn check(world: &World, community: RegionId, grids: &[AssignedGrid]) -> Vec<
     if !overlap.is_empty() {
         overlap_grids.sort_unstable();
         overlap_grids.dedup();
-        let mut p = Problem::new("overlap", overlap.len(), format!("{} cells are in more than one grid", overlap.len()));
+        let mut p = Problem::new(
+            "overlap",
+            overlap.len(),
+            format!("{} cells are in more than one grid", overlap.len()),
+        );
         p.cells = examples(&overlap);
         p.grids = examples(overlap_grids);
         problems.push(p);
     }
-    let mut foreign: Vec<CellIndex> = owner.keys().copied().filter(|c| !current.cells.contains(c)).collect();
+    let mut foreign: Vec<CellIndex> = owner
+        .keys()
+        .copied()
+        .filter(|c| !current.cells.contains(c))
+        .collect();
     if !foreign.is_empty() {
         foreign.sort_unstable();
         let mut p = Problem::new(
             "foreign_cell",
             foreign.len(),
-            format!("{} cells are not cells of community {community}", foreign.len()),
+            format!(
+                "{} cells are not cells of community {community}",
+                foreign.len()
+            ),
         );
         p.cells = examples(&foreign);
         problems.push(p);
     }
-    let mut gap: Vec<CellIndex> = current.cells.iter().copied().filter(|c| !owner.contains_key(c)).collect();
+    let mut gap: Vec<CellIndex> = current
+        .cells
+        .iter()
+        .copied()
+        .filter(|c| !owner.contains_key(c))
+        .collect();
     if !gap.is_empty() {
         gap.sort_unstable();
-        let mut p = Problem::new("gap", gap.len(), format!("{} cells of community {community} are in no grid", gap.len()));
+        let mut p = Problem::new(
+            "gap",
+            gap.len(),
+            format!(
+                "{} cells of community {community} are in no grid",
+                gap.len()
+            ),
+        );
         p.cells = examples(&gap);
         problems.push(p);
     }
-    let split: Vec<(&str, usize)> =
-        grids.iter().map(|g| (g.code.as_str(), components(&g.cells))).filter(|(_, n)| *n > 1).collect();
+    let split: Vec<(&str, usize)> = grids
+        .iter()
+        .map(|g| (g.code.as_str(), components(&g.cells)))
+        .filter(|(_, n)| *n > 1)
+        .collect();
     if !split.is_empty() {
         let mut p = Problem::new(
             "split_grid",
@@ -266,7 +385,12 @@ pub fn check(world: &World, community: RegionId, grids: &[AssignedGrid]) -> Vec<
             format!(
                 "{} grids are not connected through cell edges ({})",
                 split.len(),
-                split.iter().take(EXAMPLES).map(|(c, n)| format!("{c}: {n} parts")).collect::<Vec<_>>().join(", ")
+                split
+                    .iter()
+                    .take(EXAMPLES)
+                    .map(|(c, n)| format!("{c}: {n} parts"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         );
         p.grids = examples(split.iter().map(|(c, _)| *c));
@@ -300,10 +424,16 @@ pub fn components(cells: &[CellIndex]) -> usize {
 
 /// Households, buildings and the largest building's households of each cell of the community.
 #[must_use]
-pub fn loads<S: std::hash::BuildHasher>(world: &World, cells: &HashSet<CellIndex, S>) -> HashMap<CellIndex, gridwatch_geodata::CellLoad> {
+pub fn loads<S: std::hash::BuildHasher>(
+    world: &World,
+    cells: &HashSet<CellIndex, S>,
+) -> HashMap<CellIndex, gridwatch_geodata::CellLoad> {
     let mut loads: HashMap<CellIndex, gridwatch_geodata::CellLoad> = HashMap::new();
     for building in world.buildings().filter(|b| cells.contains(&b.cell)) {
-        loads.entry(building.cell).or_default().add_building(building.households);
+        loads
+            .entry(building.cell)
+            .or_default()
+            .add_building(building.households);
     }
     loads
 }
@@ -315,17 +445,26 @@ pub fn figures<S: std::hash::BuildHasher>(
     cells: &[CellIndex],
     loads: &HashMap<CellIndex, gridwatch_geodata::CellLoad, S>,
 ) -> (u32, u32, Option<GridFlag>) {
-    let (households, buildings, flag) =
-        gridwatch_geodata::grid_figures(cells, loads, &gridwatch_geodata::PartitionRules::default());
+    let (households, buildings, flag) = gridwatch_geodata::grid_figures(
+        cells,
+        loads,
+        &gridwatch_geodata::PartitionRules::default(),
+    );
     (households, buildings, flag.map(crate::city::flag))
 }
 
 /// The plan's figures by geodata's report (share in range, Polsby–Popper, a reason per grid out of range).
 #[must_use]
-pub fn report(world: &World, community: RegionId, grids: &[AssignedGrid]) -> gridwatch_geodata::PlanReport {
+pub fn report(
+    world: &World,
+    community: RegionId,
+    grids: &[AssignedGrid],
+) -> gridwatch_geodata::PlanReport {
     let current = Current::of(world, community);
     let loads = loads(world, &current.cells);
-    let code = world.region(community).map_or_else(String::new, |r| r.code.clone());
+    let code = world
+        .region(community)
+        .map_or_else(String::new, |r| r.code.clone());
     let planned: Vec<gridwatch_geodata::PlannedGrid> = grids
         .iter()
         .map(|g| {
@@ -342,7 +481,12 @@ pub fn report(world: &World, community: RegionId, grids: &[AssignedGrid]) -> gri
         .collect();
     let mut cells: Vec<CellIndex> = current.cells.into_iter().collect();
     cells.sort_unstable();
-    gridwatch_geodata::plan_report([(code.as_str(), cells.as_slice())], &planned, &loads, &gridwatch_geodata::PartitionRules::default())
+    gridwatch_geodata::plan_report(
+        [(code.as_str(), cells.as_slice())],
+        &planned,
+        &loads,
+        &gridwatch_geodata::PartitionRules::default(),
+    )
 }
 
 /// The warnings of a plan: each grid outside 100–150 households, with geodata's reason.
@@ -362,10 +506,19 @@ pub fn warnings(report: &gridwatch_geodata::PlanReport) -> Value {
 pub fn reason_json(reason: gridwatch_geodata::OutOfRange) -> Value {
     use gridwatch_geodata::OutOfRange as R;
     match reason {
-        R::SingleBuilding { building_households } => json!({"kind": "single_building", "building_households": building_households}),
-        R::CellOverMax { households, buildings } => json!({"kind": "cell_over_max", "households": households, "buildings": buildings}),
-        R::SmallComponent { component_households } => json!({"kind": "small_component", "component_households": component_households}),
-        R::NoFeasibleCount { component_households } => json!({"kind": "no_feasible_count", "component_households": component_households}),
+        R::SingleBuilding {
+            building_households,
+        } => json!({"kind": "single_building", "building_households": building_households}),
+        R::CellOverMax {
+            households,
+            buildings,
+        } => json!({"kind": "cell_over_max", "households": households, "buildings": buildings}),
+        R::SmallComponent {
+            component_households,
+        } => json!({"kind": "small_component", "component_households": component_households}),
+        R::NoFeasibleCount {
+            component_households,
+        } => json!({"kind": "no_feasible_count", "component_households": component_households}),
         R::Unresolved { households } => json!({"kind": "unresolved", "households": households}),
     }
 }

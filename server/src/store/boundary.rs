@@ -40,7 +40,10 @@ mod cell_strings {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<CellIndex>, D::Error> {
         let strings = Vec::<String>::deserialize(d)?;
-        strings.iter().map(|s| s.parse().map_err(serde::de::Error::custom)).collect()
+        strings
+            .iter()
+            .map(|s| s.parse().map_err(serde::de::Error::custom))
+            .collect()
     }
 }
 
@@ -173,8 +176,10 @@ impl PlanRow {
             kind: self.kind,
             status: self.status,
             grids: grids_from_text("boundary_plans", &self.grids)?,
-            warnings: serde_json::from_str(&self.warnings)
-                .map_err(|e| StoreError::Corrupt { table: "boundary_plans", reason: e.to_string() })?,
+            warnings: serde_json::from_str(&self.warnings).map_err(|e| StoreError::Corrupt {
+                table: "boundary_plans",
+                reason: e.to_string(),
+            })?,
             effective_at: self.effective_at,
             note: self.note,
             created_at: self.created_at,
@@ -218,7 +223,10 @@ pub(crate) fn grids_text(grids: &[AssignedGrid]) -> String {
 }
 
 fn grids_from_text(table: &'static str, text: &str) -> Result<Vec<AssignedGrid>, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt { table, reason: format!("grids: {e}") })
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
+        table,
+        reason: format!("grids: {e}"),
+    })
 }
 
 /// The `boundary.changed` payload with the version and the ids of the community's grids.

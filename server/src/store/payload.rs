@@ -7,8 +7,8 @@
 pub(crate) mod cameras;
 pub(crate) mod codec;
 pub(crate) mod conflict;
-pub(crate) mod import;
 pub(crate) mod fixes;
+pub(crate) mod import;
 pub mod incidents;
 pub(crate) mod rows;
 

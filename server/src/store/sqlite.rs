@@ -30,13 +30,13 @@ use super::payload;
 use super::payload::codec::{self, cell_to_i64, geojson_text};
 use super::payload::conflict::Context;
 use super::payload::rows::{EventRow, SnapshotRows, TokenRow};
-use super::{IncidentUpdate, 
-    NewBuilding, NewCity, NewRegion, NewToken, NewWorker, Snapshot, Store, StoreError, StoreKind,
-    TokenRecord, redact,
+use super::{
+    IncidentUpdate, NewBuilding, NewCity, NewRegion, NewToken, NewWorker, Snapshot, Store,
+    StoreError, StoreKind, TokenRecord, redact,
 };
 use crate::domain::{
-    Case, Category, Department, Fix, IncidentId, Photo,
-    Building, BuildingId, Event, GridDuty, GridId, Region, RegionId, TokenId, Worker, WorkerId,
+    Building, BuildingId, Case, Category, Department, Event, Fix, GridDuty, GridId, IncidentId,
+    Photo, Region, RegionId, TokenId, Worker, WorkerId,
 };
 
 /// The database file [`SqliteStore::open_dir`] keeps inside its directory.
@@ -175,7 +175,13 @@ impl Store for SqliteStore {
         let (categories, departments, incidents) = incidents::load(&mut tx).await?;
         let cameras = cameras::load(&mut tx).await?;
         tx.commit().await.context("ending the snapshot")?;
-        Ok(Snapshot { categories, departments, incidents, cameras, ..rows.into_snapshot()? })
+        Ok(Snapshot {
+            categories,
+            departments,
+            incidents,
+            cameras,
+            ..rows.into_snapshot()?
+        })
     }
 
     async fn import_city(&self, city: &NewCity) -> Result<Event, StoreError> {
@@ -384,7 +390,12 @@ impl Store for SqliteStore {
     async fn put_category(&self, category: &Category) -> Result<Event, StoreError> {
         let mut tx = self.begin_write("starting a category write").await?;
         incidents::write_category(&mut tx, category).await?;
-        let event = append_event(&mut tx, payload::CATEGORY_UPDATED, serde_json::json!(category)).await?;
+        let event = append_event(
+            &mut tx,
+            payload::CATEGORY_UPDATED,
+            serde_json::json!(category),
+        )
+        .await?;
         tx.commit().await.context("committing a category")?;
         Ok(event)
     }
@@ -392,7 +403,12 @@ impl Store for SqliteStore {
     async fn put_department(&self, department: &Department) -> Result<Event, StoreError> {
         let mut tx = self.begin_write("starting a department write").await?;
         incidents::write_department(&mut tx, department).await?;
-        let event = append_event(&mut tx, payload::DEPARTMENT_UPDATED, serde_json::json!(department)).await?;
+        let event = append_event(
+            &mut tx,
+            payload::DEPARTMENT_UPDATED,
+            serde_json::json!(department),
+        )
+        .await?;
         tx.commit().await.context("committing a department")?;
         Ok(event)
     }
@@ -412,11 +428,16 @@ impl Store for SqliteStore {
         }
         let committing = std::time::Instant::now();
         tx.commit().await.context("committing incidents")?;
-        metrics::histogram!("gridwatch_store_commit_seconds", "store" => "sqlite").record(committing.elapsed().as_secs_f64());
+        metrics::histogram!("gridwatch_store_commit_seconds", "store" => "sqlite")
+            .record(committing.elapsed().as_secs_f64());
         Ok(stored)
     }
 
-    async fn update_incidents(&self, updates: &[IncidentUpdate], kind: &str) -> Result<Event, StoreError> {
+    async fn update_incidents(
+        &self,
+        updates: &[IncidentUpdate],
+        kind: &str,
+    ) -> Result<Event, StoreError> {
         let mut tx = self.begin_write("starting an incident update").await?;
         for update in updates {
             incidents::update_row(&mut tx, &update.case).await?;
@@ -426,13 +447,22 @@ impl Store for SqliteStore {
                 incidents::insert_history(&mut tx, update.case.id(), position, entry).await?;
             }
         }
-        let summaries: Vec<_> = updates.iter().map(|u| payload::incidents::incident_summary(&u.case)).collect();
-        let event = append_event(&mut tx, kind, serde_json::json!({ "incidents": summaries })).await?;
+        let summaries: Vec<_> = updates
+            .iter()
+            .map(|u| payload::incidents::incident_summary(&u.case))
+            .collect();
+        let event =
+            append_event(&mut tx, kind, serde_json::json!({ "incidents": summaries })).await?;
         tx.commit().await.context("committing an incident update")?;
         Ok(event)
     }
 
-    async fn add_photo(&self, incident: IncidentId, photo: &Photo, data: &[u8]) -> Result<Event, StoreError> {
+    async fn add_photo(
+        &self,
+        incident: IncidentId,
+        photo: &Photo,
+        data: &[u8],
+    ) -> Result<Event, StoreError> {
         let mut tx = self.begin_write("starting a photo insert").await?;
         incidents::attach_photo(&mut tx, incident, photo, data).await?;
         let payload = serde_json::json!({
@@ -470,7 +500,11 @@ impl Store for SqliteStore {
         Ok(event)
     }
 
-    async fn insert_fixes(&self, fixes: &[Fix], received_at: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn insert_fixes(
+        &self,
+        fixes: &[Fix],
+        received_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         fixes::insert(self, fixes, received_at).await
     }
 
@@ -488,27 +522,47 @@ impl Store for SqliteStore {
         patrols::book(self).await
     }
 
-    async fn insert_patrol(&self, worker: WorkerId, started_at: DateTime<Utc>) -> Result<(crate::domain::patrol::Patrol, Event), StoreError> {
+    async fn insert_patrol(
+        &self,
+        worker: WorkerId,
+        started_at: DateTime<Utc>,
+    ) -> Result<(crate::domain::patrol::Patrol, Event), StoreError> {
         patrols::insert(self, worker, started_at).await
     }
 
-    async fn end_patrol(&self, patrol: crate::domain::PatrolId, ended_at: DateTime<Utc>) -> Result<(crate::domain::patrol::Patrol, Event), StoreError> {
+    async fn end_patrol(
+        &self,
+        patrol: crate::domain::PatrolId,
+        ended_at: DateTime<Utc>,
+    ) -> Result<(crate::domain::patrol::Patrol, Event), StoreError> {
         patrols::end(self, patrol, ended_at).await
     }
 
-    async fn insert_checkpoint(&self, checkpoint: &crate::domain::patrol::NewCheckpoint) -> Result<(crate::domain::patrol::Checkpoint, Event), StoreError> {
+    async fn insert_checkpoint(
+        &self,
+        checkpoint: &crate::domain::patrol::NewCheckpoint,
+    ) -> Result<(crate::domain::patrol::Checkpoint, Event), StoreError> {
         patrols::insert_checkpoint(self, checkpoint).await
     }
 
-    async fn record_patrol_progress(&self, progress: &crate::domain::patrol::Progress) -> Result<Vec<Event>, StoreError> {
+    async fn record_patrol_progress(
+        &self,
+        progress: &crate::domain::patrol::Progress,
+    ) -> Result<Vec<Event>, StoreError> {
         patrols::record(self, progress).await
     }
 
-    async fn insert_cameras(&self, new: &[crate::domain::camera::NewCamera]) -> Result<Vec<(crate::domain::camera::Camera, Event)>, StoreError> {
+    async fn insert_cameras(
+        &self,
+        new: &[crate::domain::camera::NewCamera],
+    ) -> Result<Vec<(crate::domain::camera::Camera, Event)>, StoreError> {
         cameras::insert(self, new).await
     }
 
-    async fn update_camera(&self, camera: &crate::domain::camera::Camera) -> Result<Event, StoreError> {
+    async fn update_camera(
+        &self,
+        camera: &crate::domain::camera::Camera,
+    ) -> Result<Event, StoreError> {
         cameras::update(self, camera).await
     }
 
@@ -516,11 +570,17 @@ impl Store for SqliteStore {
         cameras::delete(self, id).await
     }
 
-    async fn insert_plan(&self, plan: &super::boundary::NewPlan) -> Result<(super::boundary::PlanRecord, Event), StoreError> {
+    async fn insert_plan(
+        &self,
+        plan: &super::boundary::NewPlan,
+    ) -> Result<(super::boundary::PlanRecord, Event), StoreError> {
         boundary::insert_plan(self, plan).await
     }
 
-    async fn plans(&self, community: RegionId) -> Result<Vec<super::boundary::PlanRecord>, StoreError> {
+    async fn plans(
+        &self,
+        community: RegionId,
+    ) -> Result<Vec<super::boundary::PlanRecord>, StoreError> {
         boundary::plans(self, community).await
     }
 
@@ -528,25 +588,38 @@ impl Store for SqliteStore {
         boundary::plan(self, id).await
     }
 
-    async fn versions(&self, community: RegionId) -> Result<Vec<super::boundary::VersionRecord>, StoreError> {
+    async fn versions(
+        &self,
+        community: RegionId,
+    ) -> Result<Vec<super::boundary::VersionRecord>, StoreError> {
         boundary::versions(self, community).await
     }
 
-    async fn apply_boundary(&self, change: &super::boundary::BoundaryChange) -> Result<super::boundary::BoundaryApplied, StoreError> {
+    async fn apply_boundary(
+        &self,
+        change: &super::boundary::BoundaryChange,
+    ) -> Result<super::boundary::BoundaryApplied, StoreError> {
         boundary::apply(self, change).await
     }
 }
 
 /// Inserts one new case (row, history, `incident.created`) inside the caller's transaction.
-async fn insert_case(conn: &mut SqliteConnection, case: &Case) -> Result<(Case, Event), StoreError> {
+async fn insert_case(
+    conn: &mut SqliteConnection,
+    case: &Case,
+) -> Result<(Case, Event), StoreError> {
     let id = IncidentId(incidents::insert_row(&mut *conn, case).await?);
     for (position, entry) in case.history.iter().enumerate() {
         incidents::insert_history(&mut *conn, id, position, entry).await?;
     }
     let mut stored = case.clone();
     stored.state.id = id;
-    let event =
-        append_event(&mut *conn, payload::INCIDENT_CREATED, payload::incidents::incident_summary(&stored)).await?;
+    let event = append_event(
+        &mut *conn,
+        payload::INCIDENT_CREATED,
+        payload::incidents::incident_summary(&stored),
+    )
+    .await?;
     Ok((stored, event))
 }
 

@@ -72,7 +72,13 @@ impl TileCache {
     /// A cache of at most `budget_bytes` for `layers` layers.
     #[must_use]
     pub fn new(budget_bytes: usize, layers: usize) -> Self {
-        Self { budget_bytes, inner: Mutex::new(Inner { epochs: vec![0; layers], ..Inner::default() }) }
+        Self {
+            budget_bytes,
+            inner: Mutex::new(Inner {
+                epochs: vec![0; layers],
+                ..Inner::default()
+            }),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -87,7 +93,13 @@ impl TileCache {
 
     /// The cached tile, marking it used; `None` if absent or expired before `now`.
     #[must_use]
-    pub fn get(&self, layer: usize, tile: TileId, scope: &ScopeKey, now: chrono::DateTime<chrono::Utc>) -> Option<Arc<Encoded>> {
+    pub fn get(
+        &self,
+        layer: usize,
+        tile: TileId,
+        scope: &ScopeKey,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<Arc<Encoded>> {
         let mut inner = self.lock();
         inner.tick += 1;
         let tick = inner.tick;
@@ -106,7 +118,14 @@ impl TileCache {
 
     /// Caches a tile rendered after reading `epoch`, unless the layer was invalidated since (then the
     /// render may be stale and is not kept). Evicts least recently used entries to fit the budget.
-    pub fn insert(&self, layer: usize, tile: TileId, scope: ScopeKey, epoch: u64, encoded: Arc<Encoded>) -> bool {
+    pub fn insert(
+        &self,
+        layer: usize,
+        tile: TileId,
+        scope: ScopeKey,
+        epoch: u64,
+        encoded: Arc<Encoded>,
+    ) -> bool {
         let size = encoded.bytes(&scope);
         if size > self.budget_bytes {
             return false;
@@ -119,11 +138,17 @@ impl TileCache {
         inner.remove_one(key, &scope);
         inner.tick += 1;
         let tick = inner.tick;
-        inner.entries.entry(key).or_default().push((scope.clone(), encoded, tick));
+        inner
+            .entries
+            .entry(key)
+            .or_default()
+            .push((scope.clone(), encoded, tick));
         inner.lru.insert(tick, (key, scope));
         inner.bytes += size;
         while inner.bytes > self.budget_bytes {
-            let Some((_, (key, scope))) = inner.lru.pop_first() else { break };
+            let Some((_, (key, scope))) = inner.lru.pop_first() else {
+                break;
+            };
             inner.remove_one(key, &scope);
         }
         true
@@ -136,9 +161,19 @@ impl TileCache {
         let total: u64 = rects.iter().map(TileRect::count).sum();
         // Enumerate small sets; scan the cache for large ones (a district at zoom 20).
         let keys: Vec<Key> = if total <= inner.entries.len() as u64 {
-            rects.iter().flat_map(TileRect::tiles).map(|t| (layer, t)).filter(|k| inner.entries.contains_key(k)).collect()
+            rects
+                .iter()
+                .flat_map(TileRect::tiles)
+                .map(|t| (layer, t))
+                .filter(|k| inner.entries.contains_key(k))
+                .collect()
         } else {
-            inner.entries.keys().filter(|(l, t)| *l == layer && rects.iter().any(|r| r.contains(*t))).copied().collect()
+            inner
+                .entries
+                .keys()
+                .filter(|(l, t)| *l == layer && rects.iter().any(|r| r.contains(*t)))
+                .copied()
+                .collect()
         };
         for key in keys {
             if let Some(list) = inner.entries.remove(&key) {
@@ -170,7 +205,9 @@ impl TileCache {
 
 impl Inner {
     fn remove_one(&mut self, key: Key, scope: &ScopeKey) {
-        let Some(list) = self.entries.get_mut(&key) else { return };
+        let Some(list) = self.entries.get_mut(&key) else {
+            return;
+        };
         if let Some(i) = list.iter().position(|(s, _, _)| s == scope) {
             let (scope, encoded, tick) = list.swap_remove(i);
             self.lru.remove(&tick);
@@ -187,7 +224,12 @@ mod tests {
     use super::*;
 
     fn enc(n: usize) -> Arc<Encoded> {
-        Arc::new(Encoded { raw: vec![1; n].into(), gzip: Bytes::new(), etag: String::new(), expires: None })
+        Arc::new(Encoded {
+            raw: vec![1; n].into(),
+            gzip: Bytes::new(),
+            etag: String::new(),
+            expires: None,
+        })
     }
 
     fn now() -> chrono::DateTime<chrono::Utc> {
@@ -198,12 +240,23 @@ mod tests {
     fn an_entry_is_not_served_from_its_expiry_on() {
         let cache = TileCache::new(1 << 20, 1);
         let expires = now() + chrono::Duration::seconds(60);
-        let e = Arc::new(Encoded { raw: vec![1].into(), gzip: Bytes::new(), etag: String::new(), expires: Some(expires) });
+        let e = Arc::new(Encoded {
+            raw: vec![1].into(),
+            gzip: Bytes::new(),
+            etag: String::new(),
+            expires: Some(expires),
+        });
         assert!(cache.insert(0, t(1, 0, 0), ScopeKey::All, 0, e));
         assert!(cache.get(0, t(1, 0, 0), &ScopeKey::All, now()).is_some());
-        assert!(cache.get(0, t(1, 0, 0), &ScopeKey::All, expires).is_some(), "a case is not overdue at its deadline");
+        assert!(
+            cache.get(0, t(1, 0, 0), &ScopeKey::All, expires).is_some(),
+            "a case is not overdue at its deadline"
+        );
         let after = expires + chrono::Duration::milliseconds(1);
-        assert!(cache.get(0, t(1, 0, 0), &ScopeKey::All, after).is_none(), "past the deadline it is stale");
+        assert!(
+            cache.get(0, t(1, 0, 0), &ScopeKey::All, after).is_none(),
+            "past the deadline it is stale"
+        );
     }
 
     fn t(z: u8, x: u32, y: u32) -> TileId {
@@ -217,11 +270,20 @@ mod tests {
         for x in 0..3 {
             assert!(cache.insert(0, t(2, x, 0), ScopeKey::All, 0, enc(1000)));
         }
-        assert!(cache.get(0, t(2, 0, 0), &ScopeKey::All, now()).is_some(), "touch the oldest");
+        assert!(
+            cache.get(0, t(2, 0, 0), &ScopeKey::All, now()).is_some(),
+            "touch the oldest"
+        );
         assert!(cache.insert(0, t(2, 3, 0), ScopeKey::All, 0, enc(1000)));
         assert!(cache.bytes() <= 3500);
-        assert!(cache.get(0, t(2, 0, 0), &ScopeKey::All, now()).is_some(), "recently used, kept");
-        assert!(cache.get(0, t(2, 1, 0), &ScopeKey::All, now()).is_none(), "least recently used, evicted");
+        assert!(
+            cache.get(0, t(2, 0, 0), &ScopeKey::All, now()).is_some(),
+            "recently used, kept"
+        );
+        assert!(
+            cache.get(0, t(2, 1, 0), &ScopeKey::All, now()).is_none(),
+            "least recently used, evicted"
+        );
         assert!(cache.get(0, t(2, 2, 0), &ScopeKey::All, now()).is_some());
     }
 
@@ -233,11 +295,26 @@ mod tests {
         assert!(cache.insert(0, t(3, 1, 1), ScopeKey::All, epoch, enc(10)));
         assert!(cache.insert(0, t(3, 1, 1), scoped.clone(), epoch, enc(10)));
         assert!(cache.insert(1, t(3, 1, 1), ScopeKey::All, cache.epoch(1), enc(10)));
-        cache.invalidate(0, &[TileRect { z: 3, x0: 1, y0: 1, x1: 1, y1: 1 }]);
+        cache.invalidate(
+            0,
+            &[TileRect {
+                z: 3,
+                x0: 1,
+                y0: 1,
+                x1: 1,
+                y1: 1,
+            }],
+        );
         assert!(cache.get(0, t(3, 1, 1), &ScopeKey::All, now()).is_none());
         assert!(cache.get(0, t(3, 1, 1), &scoped, now()).is_none());
-        assert!(cache.get(1, t(3, 1, 1), &ScopeKey::All, now()).is_some(), "another layer keeps its tile");
-        assert!(!cache.insert(0, t(3, 2, 2), ScopeKey::All, epoch, enc(10)), "a render from before is refused");
+        assert!(
+            cache.get(1, t(3, 1, 1), &ScopeKey::All, now()).is_some(),
+            "another layer keeps its tile"
+        );
+        assert!(
+            !cache.insert(0, t(3, 2, 2), ScopeKey::All, epoch, enc(10)),
+            "a render from before is refused"
+        );
         assert_eq!(cache.bytes(), 10 + 128);
     }
 

@@ -34,12 +34,16 @@ impl TileRect {
 
     #[must_use]
     pub fn contains(&self, t: TileId) -> bool {
-        t.z() == self.z && (self.x0..=self.x1).contains(&t.x()) && (self.y0..=self.y1).contains(&t.y())
+        t.z() == self.z
+            && (self.x0..=self.x1).contains(&t.x())
+            && (self.y0..=self.y1).contains(&t.y())
     }
 
     /// Every tile in the rectangle, row by row.
     pub fn tiles(&self) -> impl Iterator<Item = TileId> + '_ {
-        (self.y0..=self.y1).flat_map(move |y| (self.x0..=self.x1).filter_map(move |x| TileId::new(self.z, x, y).ok()))
+        (self.y0..=self.y1).flat_map(move |y| {
+            (self.x0..=self.x1).filter_map(move |x| TileId::new(self.z, x, y).ok())
+        })
     }
 }
 
@@ -48,20 +52,29 @@ fn span(lo: f64, hi: f64, z: u8) -> (u32, u32) {
     let max = f64::from((1u32 << z) - 1);
     // Clamped to 0..2^z - 1 first, so the casts are exact.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let range = ((lo - 1.0 - MARGIN_TILES).ceil().clamp(0.0, max) as u32, (hi + MARGIN_TILES).floor().clamp(0.0, max) as u32);
+    let range = (
+        (lo - 1.0 - MARGIN_TILES).ceil().clamp(0.0, max) as u32,
+        (hi + MARGIN_TILES).floor().clamp(0.0, max) as u32,
+    );
     range
 }
 
 /// The tiles at each zoom in `zooms` whose buffered area holds a point (degrees).
 #[must_use]
 pub fn point_rects(lon: f64, lat: f64, zooms: RangeInclusive<u8>) -> Vec<TileRect> {
-    bbox_rects(Rect::new(Coord { x: lon, y: lat }, Coord { x: lon, y: lat }), zooms)
+    bbox_rects(
+        Rect::new(Coord { x: lon, y: lat }, Coord { x: lon, y: lat }),
+        zooms,
+    )
 }
 
 /// The tiles at each zoom in `zooms` whose buffered area meets a bounding box (degrees).
 #[must_use]
 pub fn bbox_rects(bbox: Rect<f64>, zooms: RangeInclusive<u8>) -> Vec<TileRect> {
-    if ![bbox.min().x, bbox.min().y, bbox.max().x, bbox.max().y].iter().all(|v| v.is_finite()) {
+    if ![bbox.min().x, bbox.min().y, bbox.max().x, bbox.max().y]
+        .iter()
+        .all(|v| v.is_finite())
+    {
         return Vec::new();
     }
     zooms
@@ -110,10 +123,22 @@ mod tests {
         // The centre of tile 14/13529/6486.
         let z = 14;
         let lon = (13529.5 / 16384.0) * 360.0 - 180.0;
-        let lat = (std::f64::consts::PI * (1.0 - 2.0 * 6486.5 / 16384.0)).sinh().atan().to_degrees();
+        let lat = (std::f64::consts::PI * (1.0 - 2.0 * 6486.5 / 16384.0))
+            .sinh()
+            .atan()
+            .to_degrees();
         assert!((column(lon, z) - 13529.5).abs() < 1e-9 && (row(lat, z) - 6486.5).abs() < 1e-9);
         let rects = point_rects(lon, lat, z..=z);
-        assert_eq!(rects, vec![TileRect { z, x0: 13529, y0: 6486, x1: 13529, y1: 6486 }]);
+        assert_eq!(
+            rects,
+            vec![TileRect {
+                z,
+                x0: 13529,
+                y0: 6486,
+                x1: 13529,
+                y1: 6486
+            }]
+        );
     }
 
     #[test]
@@ -123,23 +148,56 @@ mod tests {
         // south edge: inside the 64-unit buffer of the west and south neighbours.
         let lon = (53_000.0 + 40.0 / 4096.0) / 65_536.0 * 360.0 - 180.0;
         let y = 25_001.0 - 30.0 / 4096.0;
-        let lat = (std::f64::consts::PI * (1.0 - 2.0 * y / 65_536.0)).sinh().atan().to_degrees();
+        let lat = (std::f64::consts::PI * (1.0 - 2.0 * y / 65_536.0))
+            .sinh()
+            .atan()
+            .to_degrees();
         let rects = point_rects(lon, lat, z..=z);
-        assert_eq!(rects, vec![TileRect { z, x0: 52_999, y0: 25_000, x1: 53_000, y1: 25_001 }]);
+        assert_eq!(
+            rects,
+            vec![TileRect {
+                z,
+                x0: 52_999,
+                y0: 25_000,
+                x1: 53_000,
+                y1: 25_001
+            }]
+        );
         assert_eq!(rects[0].count(), 4);
         // 100 units in: past the buffer, one tile.
         let lon = (53_000.0 + 100.0 / 4096.0) / 65_536.0 * 360.0 - 180.0;
-        let lat = (std::f64::consts::PI * (1.0 - 2.0 * (25_000.5) / 65_536.0)).sinh().atan().to_degrees();
+        let lat = (std::f64::consts::PI * (1.0 - 2.0 * (25_000.5) / 65_536.0))
+            .sinh()
+            .atan()
+            .to_degrees();
         assert_eq!(point_rects(lon, lat, z..=z)[0].count(), 1);
     }
 
     #[test]
     fn a_box_touches_the_tiles_it_spans_at_every_zoom_and_nothing_outside_the_world() {
         // About 2 km × 2 km around Changzhi.
-        let bbox = Rect::new(Coord { x: 113.10, y: 36.18 }, Coord { x: 113.12, y: 36.20 });
+        let bbox = Rect::new(
+            Coord {
+                x: 113.10,
+                y: 36.18,
+            },
+            Coord {
+                x: 113.12,
+                y: 36.20,
+            },
+        );
         let rects = bbox_rects(bbox, 0..=18);
         assert_eq!(rects.len(), 19);
-        assert_eq!(rects[0], TileRect { z: 0, x0: 0, y0: 0, x1: 0, y1: 0 });
+        assert_eq!(
+            rects[0],
+            TileRect {
+                z: 0,
+                x0: 0,
+                y0: 0,
+                x1: 0,
+                y1: 0
+            }
+        );
         for r in &rects {
             let (wx0, wx1) = (column(113.10, r.z), column(113.12, r.z));
             let (wy0, wy1) = (row(36.20, r.z), row(36.18, r.z));
@@ -148,8 +206,18 @@ mod tests {
             let east = (wx1 + m).floor();
             let north = (wy0 - 1.0 - m).ceil().max(0.0);
             let south = (wy1 + m).floor();
-            assert_eq!((f64::from(r.x0), f64::from(r.x1)), (west, east), "z {}", r.z);
-            assert_eq!((f64::from(r.y0), f64::from(r.y1)), (north, south), "z {}", r.z);
+            assert_eq!(
+                (f64::from(r.x0), f64::from(r.x1)),
+                (west, east),
+                "z {}",
+                r.z
+            );
+            assert_eq!(
+                (f64::from(r.y0), f64::from(r.y1)),
+                (north, south),
+                "z {}",
+                r.z
+            );
         }
         // At zoom 18 (tiles of ~125 m) a 2 km box spans about 15 × 19 tiles.
         let last = rects[18];

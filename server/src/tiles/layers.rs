@@ -8,12 +8,15 @@
 use std::collections::HashMap;
 
 use geo::{BoundingRect, Coord, Geometry, InteriorPoint, Point, Rect};
-use gridwatch_tiles::{Aggregation, DEFAULT_BUFFER, DEFAULT_EXTENT, MvtError, TileBuilder, Value, add_h3_layer, resolution_for_zoom};
+use gridwatch_tiles::{
+    Aggregation, DEFAULT_BUFFER, DEFAULT_EXTENT, MvtError, TileBuilder, Value, add_h3_layer,
+    resolution_for_zoom,
+};
 use h3o::CellIndex;
 
 use super::{LayerSpec, RenderCtx, VectorLayer};
-use crate::domain::{RegionLevel, Responsibility, Role};
 use crate::domain::worker::DutyStatus;
+use crate::domain::{RegionLevel, Responsibility, Role};
 
 /// Roles that may read building detail, as `/api/buildings`.
 const BUILDING_READERS: &[Role] = &[Role::Planner, Role::Commander, Role::Worker];
@@ -25,7 +28,15 @@ pub static LAYERS: &[LayerSpec] = &[
         description: "Community (社区) outlines with their households",
         minzoom: 10,
         maxzoom: 18,
-        vector_layers: &[VectorLayer { id: "communities", fields: &[("id", "Number"), ("code", "String"), ("name", "String"), ("households", "Number")] }],
+        vector_layers: &[VectorLayer {
+            id: "communities",
+            fields: &[
+                ("id", "Number"),
+                ("code", "String"),
+                ("name", "String"),
+                ("households", "Number"),
+            ],
+        }],
         scoped: true,
         readers: None,
         render: communities,
@@ -37,8 +48,15 @@ pub static LAYERS: &[LayerSpec] = &[
         maxzoom: 20,
         vector_layers: &[VectorLayer {
             id: "grids",
-            fields: &[("id", "Number"), ("code", "String"), ("name", "String"), ("households", "Number"),
-                ("open_cases", "Number"), ("worker_id", "Number"), ("worker", "String")],
+            fields: &[
+                ("id", "Number"),
+                ("code", "String"),
+                ("name", "String"),
+                ("households", "Number"),
+                ("open_cases", "Number"),
+                ("worker_id", "Number"),
+                ("worker", "String"),
+            ],
         }],
         scoped: true,
         readers: None,
@@ -49,7 +67,15 @@ pub static LAYERS: &[LayerSpec] = &[
         description: "Building footprints with household counts (counts only)",
         minzoom: 14,
         maxzoom: 20,
-        vector_layers: &[VectorLayer { id: "buildings", fields: &[("id", "Number"), ("households", "Number"), ("levels", "Number"), ("kind", "String")] }],
+        vector_layers: &[VectorLayer {
+            id: "buildings",
+            fields: &[
+                ("id", "Number"),
+                ("households", "Number"),
+                ("levels", "Number"),
+                ("kind", "String"),
+            ],
+        }],
         scoped: true,
         readers: Some(BUILDING_READERS),
         render: buildings,
@@ -61,7 +87,13 @@ pub static LAYERS: &[LayerSpec] = &[
         maxzoom: 20,
         vector_layers: &[VectorLayer {
             id: "incidents",
-            fields: &[("id", "Number"), ("category", "String"), ("priority", "String"), ("status", "String"), ("overdue", "Boolean")],
+            fields: &[
+                ("id", "Number"),
+                ("category", "String"),
+                ("priority", "String"),
+                ("status", "String"),
+                ("overdue", "Boolean"),
+            ],
         }],
         scoped: true,
         readers: None,
@@ -72,7 +104,15 @@ pub static LAYERS: &[LayerSpec] = &[
         description: "Latest positions of on-duty workers",
         minzoom: 10,
         maxzoom: 20,
-        vector_layers: &[VectorLayer { id: "workers", fields: &[("id", "Number"), ("name", "String"), ("kind", "String"), ("at", "String")] }],
+        vector_layers: &[VectorLayer {
+            id: "workers",
+            fields: &[
+                ("id", "Number"),
+                ("name", "String"),
+                ("kind", "String"),
+                ("at", "String"),
+            ],
+        }],
         scoped: true,
         readers: None,
         render: workers,
@@ -82,7 +122,10 @@ pub static LAYERS: &[LayerSpec] = &[
         description: "Open cases per H3 cell (resolution by zoom)",
         minzoom: 8,
         maxzoom: 18,
-        vector_layers: &[VectorLayer { id: "incident_density", fields: &[("h3", "String"), ("value", "Number"), ("count", "Number")] }],
+        vector_layers: &[VectorLayer {
+            id: "incident_density",
+            fields: &[("h3", "String"), ("value", "Number"), ("count", "Number")],
+        }],
         scoped: true,
         readers: None,
         render: incident_density,
@@ -92,7 +135,10 @@ pub static LAYERS: &[LayerSpec] = &[
         description: "Households per H3 cell (resolution by zoom)",
         minzoom: 8,
         maxzoom: 18,
-        vector_layers: &[VectorLayer { id: "household_density", fields: &[("h3", "String"), ("value", "Number"), ("count", "Number")] }],
+        vector_layers: &[VectorLayer {
+            id: "household_density",
+            fields: &[("h3", "String"), ("value", "Number"), ("count", "Number")],
+        }],
         scoped: true,
         readers: None,
         render: household_density,
@@ -102,7 +148,10 @@ pub static LAYERS: &[LayerSpec] = &[
         description: "Cells visited by patrols in the last 24 h, counted per H3 cell (resolution by zoom)",
         minzoom: 8,
         maxzoom: 18,
-        vector_layers: &[VectorLayer { id: "patrol_coverage", fields: &[("h3", "String"), ("value", "Number"), ("count", "Number")] }],
+        vector_layers: &[VectorLayer {
+            id: "patrol_coverage",
+            fields: &[("h3", "String"), ("value", "Number"), ("count", "Number")],
+        }],
         scoped: true,
         readers: None,
         render: patrol_coverage,
@@ -113,8 +162,14 @@ pub static LAYERS: &[LayerSpec] = &[
         minzoom: 12,
         maxzoom: 20,
         vector_layers: &[
-            VectorLayer { id: "cameras", fields: CAMERA_FIELDS },
-            VectorLayer { id: "camera_sectors", fields: CAMERA_FIELDS },
+            VectorLayer {
+                id: "cameras",
+                fields: CAMERA_FIELDS,
+            },
+            VectorLayer {
+                id: "camera_sectors",
+                fields: CAMERA_FIELDS,
+            },
         ],
         scoped: false,
         readers: None,
@@ -125,7 +180,10 @@ pub static LAYERS: &[LayerSpec] = &[
         description: "Online cameras seeing each H3 cell's centre (resolution by zoom: summed over the cells)",
         minzoom: 8,
         maxzoom: 18,
-        vector_layers: &[VectorLayer { id: "camera_coverage", fields: &[("h3", "String"), ("value", "Number"), ("count", "Number")] }],
+        vector_layers: &[VectorLayer {
+            id: "camera_coverage",
+            fields: &[("h3", "String"), ("value", "Number"), ("count", "Number")],
+        }],
         scoped: false,
         readers: None,
         render: camera_coverage,
@@ -136,13 +194,34 @@ pub static LAYERS: &[LayerSpec] = &[
         minzoom: 10,
         maxzoom: 20,
         vector_layers: &[
-            VectorLayer { id: "landuse", fields: &[("kind", "String"), ("name", "String")] },
-            VectorLayer { id: "water", fields: &[("kind", "String"), ("name", "String")] },
-            VectorLayer { id: "waterway", fields: &[("kind", "String"), ("name", "String")] },
-            VectorLayer { id: "road", fields: &[("kind", "String"), ("name", "String")] },
-            VectorLayer { id: "building", fields: &[("kind", "String")] },
-            VectorLayer { id: "boundary", fields: &[("level", "String"), ("name", "String")] },
-            VectorLayer { id: "place", fields: &[("level", "String"), ("name", "String")] },
+            VectorLayer {
+                id: "landuse",
+                fields: &[("kind", "String"), ("name", "String")],
+            },
+            VectorLayer {
+                id: "water",
+                fields: &[("kind", "String"), ("name", "String")],
+            },
+            VectorLayer {
+                id: "waterway",
+                fields: &[("kind", "String"), ("name", "String")],
+            },
+            VectorLayer {
+                id: "road",
+                fields: &[("kind", "String"), ("name", "String")],
+            },
+            VectorLayer {
+                id: "building",
+                fields: &[("kind", "String")],
+            },
+            VectorLayer {
+                id: "boundary",
+                fields: &[("level", "String"), ("name", "String")],
+            },
+            VectorLayer {
+                id: "place",
+                fields: &[("level", "String"), ("name", "String")],
+            },
         ],
         scoped: false,
         readers: None,
@@ -150,25 +229,46 @@ pub static LAYERS: &[LayerSpec] = &[
     },
 ];
 
-const CAMERA_FIELDS: &[(&str, &str)] = &[("id", "Number"), ("name", "String"), ("kind", "String"), ("status", "String"),
-    ("heading_deg", "Number"), ("fov_deg", "Number"), ("range_m", "Number")];
+const CAMERA_FIELDS: &[(&str, &str)] = &[
+    ("id", "Number"),
+    ("name", "String"),
+    ("kind", "String"),
+    ("status", "String"),
+    ("heading_deg", "Number"),
+    ("fov_deg", "Number"),
+    ("range_m", "Number"),
+];
 
 /// The tile's area plus its buffer, degrees (EPSG:4326).
 fn buffered_bounds(ctx: &RenderCtx<'_>) -> Rect<f64> {
-    widen(ctx.tile.bounds_deg(), f64::from(DEFAULT_BUFFER) / f64::from(DEFAULT_EXTENT))
+    widen(
+        ctx.tile.bounds_deg(),
+        f64::from(DEFAULT_BUFFER) / f64::from(DEFAULT_EXTENT),
+    )
 }
 
 /// `rect` widened on every side by `fraction` of its size.
 fn widen(rect: Rect<f64>, fraction: f64) -> Rect<f64> {
     let (dx, dy) = (rect.width() * fraction, rect.height() * fraction);
     Rect::new(
-        Coord { x: rect.min().x - dx, y: rect.min().y - dy },
-        Coord { x: rect.max().x + dx, y: rect.max().y + dy },
+        Coord {
+            x: rect.min().x - dx,
+            y: rect.min().y - dy,
+        },
+        Coord {
+            x: rect.max().x + dx,
+            y: rect.max().y + dy,
+        },
     )
 }
 
 fn meets(a: Rect<f64>, b: Option<Rect<f64>>) -> bool {
-    b.is_some_and(|b| a.min().x <= b.max().x && b.min().x <= a.max().x && a.min().y <= b.max().y && b.min().y <= a.max().y)
+    b.is_some_and(|b| {
+        a.min().x <= b.max().x
+            && b.min().x <= a.max().x
+            && a.min().y <= b.max().y
+            && b.min().y <= a.max().y
+    })
 }
 
 fn contains(r: Rect<f64>, lon: f64, lat: f64) -> bool {
@@ -192,16 +292,26 @@ fn communities(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtErr
         e.1 |= ctx.visibility.grid(g.id);
     }
     let layer = tile.layer("communities")?;
-    for r in ctx.world.regions().filter(|r| r.level == RegionLevel::Community) {
+    for r in ctx
+        .world
+        .regions()
+        .filter(|r| r.level == RegionLevel::Community)
+    {
         let (total, visible) = households.get(&r.id).copied().unwrap_or_default();
-        if !(visible || matches!(ctx.visibility, crate::world::Visibility::All)) || !meets(bounds, r.boundary.bounding_rect()) {
+        if !(visible || matches!(ctx.visibility, crate::world::Visibility::All))
+            || !meets(bounds, r.boundary.bounding_rect())
+        {
             continue;
         }
         layer.add_feature_with_id(
             id(r.id.0),
             &Geometry::MultiPolygon(r.boundary.clone()),
-            &[("id", Value::Int(r.id.0)), ("code", Value::from(r.code.as_str())), ("name", Value::from(r.name.as_str())),
-                ("households", Value::Uint(total))],
+            &[
+                ("id", Value::Int(r.id.0)),
+                ("code", Value::from(r.code.as_str())),
+                ("name", Value::from(r.name.as_str())),
+                ("households", Value::Uint(total)),
+            ],
         )?;
     }
     Ok(())
@@ -212,10 +322,16 @@ fn communities(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtErr
 /// trigonometry per vertex; the bytes equal drawing the outlines from degrees (tested below).
 fn grids(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> {
     let b = buffered_bounds(ctx);
-    let drawn = ctx.world.grids_in_bbox([b.min().x, b.min().y, b.max().x, b.max().y]);
+    let drawn = ctx
+        .world
+        .grids_in_bbox([b.min().x, b.min().y, b.max().x, b.max().y]);
     let mut primary = HashMap::new();
     for w in ctx.world.workers() {
-        for d in w.grids.iter().filter(|d| d.responsibility == Responsibility::Primary) {
+        for d in w
+            .grids
+            .iter()
+            .filter(|d| d.responsibility == Responsibility::Primary)
+        {
             primary.insert(d.grid_id, w);
         }
     }
@@ -240,7 +356,11 @@ fn grids(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> {
         if let Some(projected) = &shape.projected {
             layer.add_projected(Some(id(g.id.0)), projected, &props)?;
         } else {
-            layer.add_feature_with_id(id(g.id.0), &Geometry::MultiPolygon(g.boundary.clone()), &props)?;
+            layer.add_feature_with_id(
+                id(g.id.0),
+                &Geometry::MultiPolygon(g.boundary.clone()),
+                &props,
+            )?;
         }
     }
     Ok(())
@@ -249,16 +369,26 @@ fn grids(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> {
 fn buildings(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> {
     let b = buffered_bounds(ctx);
     let layer = tile.layer("buildings")?;
-    for building in ctx.world.buildings_in_bbox([b.min().x, b.min().y, b.max().x, b.max().y]) {
+    for building in ctx
+        .world
+        .buildings_in_bbox([b.min().x, b.min().y, b.max().x, b.max().y])
+    {
         if !building.grid.is_some_and(|g| ctx.visibility.grid(g)) {
             continue;
         }
-        let mut props =
-            vec![("id", Value::Int(building.id.0)), ("households", Value::Uint(u64::from(building.households))), ("kind", Value::from(building.kind.as_str()))];
+        let mut props = vec![
+            ("id", Value::Int(building.id.0)),
+            ("households", Value::Uint(u64::from(building.households))),
+            ("kind", Value::from(building.kind.as_str())),
+        ];
         if let Some(levels) = building.levels {
             props.push(("levels", Value::Uint(u64::from(levels))));
         }
-        layer.add_feature_with_id(id(building.id.0), &Geometry::MultiPolygon(building.footprint.clone()), &props)?;
+        layer.add_feature_with_id(
+            id(building.id.0),
+            &Geometry::MultiPolygon(building.footprint.clone()),
+            &props,
+        )?;
     }
     Ok(())
 }
@@ -268,7 +398,10 @@ fn incidents(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError
     let layer = tile.layer("incidents")?;
     for case in ctx.world.incidents() {
         let p = &case.place;
-        if !case.state.status.is_open() || !ctx.visibility.grid(p.grid) || !contains(bounds, p.lon, p.lat) {
+        if !case.state.status.is_open()
+            || !ctx.visibility.grid(p.grid)
+            || !contains(bounds, p.lon, p.lat)
+        {
             continue;
         }
         // `overdue` flips at the deadline with no event to invalidate the tile.
@@ -278,9 +411,16 @@ fn incidents(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError
         layer.add_feature_with_id(
             id(case.id().0),
             &Geometry::Point(Point::new(p.lon, p.lat)),
-            &[("id", Value::Int(case.id().0)), ("category", Value::from(case.category.as_str())),
-                ("priority", Value::from(case.priority.as_str())), ("status", Value::from(case.state.status.as_str())),
-                ("overdue", Value::Bool(crate::cases::is_overdue(case, ctx.now)))],
+            &[
+                ("id", Value::Int(case.id().0)),
+                ("category", Value::from(case.category.as_str())),
+                ("priority", Value::from(case.priority.as_str())),
+                ("status", Value::from(case.state.status.as_str())),
+                (
+                    "overdue",
+                    Value::Bool(crate::cases::is_overdue(case, ctx.now)),
+                ),
+            ],
         )?;
     }
     Ok(())
@@ -293,15 +433,21 @@ fn workers(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> 
         if w.duty != DutyStatus::OnDuty || !ctx.visibility.any(w.grids.iter().map(|d| d.grid_id)) {
             continue;
         }
-        let Some(p) = ctx.world.position(w.id) else { continue };
+        let Some(p) = ctx.world.position(w.id) else {
+            continue;
+        };
         if !contains(bounds, p.lon, p.lat) {
             continue;
         }
         layer.add_feature_with_id(
             id(w.id.0),
             &Geometry::Point(Point::new(p.lon, p.lat)),
-            &[("id", Value::Int(w.id.0)), ("name", Value::from(w.name.as_str())), ("kind", Value::from(w.kind.as_str())),
-                ("at", Value::from(p.at.to_rfc3339().as_str()))],
+            &[
+                ("id", Value::Int(w.id.0)),
+                ("name", Value::from(w.name.as_str())),
+                ("kind", Value::from(w.kind.as_str())),
+                ("at", Value::from(p.at.to_rfc3339().as_str())),
+            ],
         )?;
     }
     Ok(())
@@ -314,8 +460,14 @@ fn aggregate_bounds(ctx: &RenderCtx<'_>) -> Rect<f64> {
     let edge_deg = resolution_for_zoom(ctx.tile.z()).edge_length_km() * 2.5 / 111.0;
     let lat = b.max().y.abs().max(b.min().y.abs()).min(85.0).to_radians();
     Rect::new(
-        Coord { x: b.min().x - edge_deg / lat.cos(), y: b.min().y - edge_deg },
-        Coord { x: b.max().x + edge_deg / lat.cos(), y: b.max().y + edge_deg },
+        Coord {
+            x: b.min().x - edge_deg / lat.cos(),
+            y: b.min().y - edge_deg,
+        },
+        Coord {
+            x: b.max().x + edge_deg / lat.cos(),
+            y: b.max().y + edge_deg,
+        },
     )
 }
 
@@ -324,7 +476,11 @@ fn incident_density(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), M
     let cells: Vec<(CellIndex, f64)> = ctx
         .world
         .incidents()
-        .filter(|c| c.state.status.is_open() && ctx.visibility.grid(c.place.grid) && contains(near, c.place.lon, c.place.lat))
+        .filter(|c| {
+            c.state.status.is_open()
+                && ctx.visibility.grid(c.place.grid)
+                && contains(near, c.place.lon, c.place.lat)
+        })
         .map(|c| (c.place.cell, 1.0))
         .collect();
     aggregate(tile, "incident_density", &cells)
@@ -345,7 +501,12 @@ fn patrol_coverage(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), Mv
     let window = chrono::Duration::hours(super::COVERAGE_WINDOW_H);
     let mut cells = Vec::new();
     for &(cell, at) in &ctx.patrol_visits {
-        if at + window < ctx.now || !ctx.world.grid_of_cell(cell).is_some_and(|g| ctx.visibility.grid(g)) {
+        if at + window < ctx.now
+            || !ctx
+                .world
+                .grid_of_cell(cell)
+                .is_some_and(|g| ctx.visibility.grid(g))
+        {
             continue;
         }
         // A visit leaves the window with no event: the tile holds until the oldest drawn one does.
@@ -359,19 +520,40 @@ fn patrol_coverage(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), Mv
 fn cameras(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> {
     let bounds = buffered_bounds(ctx);
     let props = |c: &crate::domain::camera::Camera| {
-        vec![("id", Value::Int(c.id.0)), ("name", Value::from(c.name.as_str())), ("kind", Value::from(c.kind.as_str())),
-            ("status", Value::from(c.status.as_str())), ("heading_deg", Value::Double(c.heading_deg)),
-            ("fov_deg", Value::Double(c.fov_deg)), ("range_m", Value::Double(c.range_m))]
+        vec![
+            ("id", Value::Int(c.id.0)),
+            ("name", Value::from(c.name.as_str())),
+            ("kind", Value::from(c.kind.as_str())),
+            ("status", Value::from(c.status.as_str())),
+            ("heading_deg", Value::Double(c.heading_deg)),
+            ("fov_deg", Value::Double(c.fov_deg)),
+            ("range_m", Value::Double(c.range_m)),
+        ]
     };
-    let near: Vec<_> = ctx.world.cameras().filter(|p| meets(bounds, p.sector.bounding_rect())).collect();
+    let near: Vec<_> = ctx
+        .world
+        .cameras()
+        .filter(|p| meets(bounds, p.sector.bounding_rect()))
+        .collect();
     let layer = tile.layer("cameras")?;
-    for placed in near.iter().filter(|p| contains(bounds, p.camera.lon, p.camera.lat)) {
+    for placed in near
+        .iter()
+        .filter(|p| contains(bounds, p.camera.lon, p.camera.lat))
+    {
         let c = &placed.camera;
-        layer.add_feature_with_id(id(c.id.0), &Geometry::Point(Point::new(c.lon, c.lat)), &props(c))?;
+        layer.add_feature_with_id(
+            id(c.id.0),
+            &Geometry::Point(Point::new(c.lon, c.lat)),
+            &props(c),
+        )?;
     }
     let layer = tile.layer("camera_sectors")?;
     for placed in &near {
-        layer.add_feature_with_id(id(placed.camera.id.0), &Geometry::Polygon(placed.sector.clone()), &props(&placed.camera))?;
+        layer.add_feature_with_id(
+            id(placed.camera.id.0),
+            &Geometry::Polygon(placed.sector.clone()),
+            &props(&placed.camera),
+        )?;
     }
     Ok(())
 }
@@ -380,7 +562,9 @@ fn camera_coverage(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), Mv
     let bounds = aggregate_bounds(ctx);
     let mut cells = Vec::new();
     for placed in ctx.world.cameras() {
-        if placed.camera.status != crate::domain::camera::CameraStatus::Online || !meets(bounds, placed.sector.bounding_rect()) {
+        if placed.camera.status != crate::domain::camera::CameraStatus::Online
+            || !meets(bounds, placed.sector.bounding_rect())
+        {
             continue;
         }
         cells.extend(placed.cells.iter().map(|&c| (c, 1.0)));
@@ -388,7 +572,11 @@ fn camera_coverage(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), Mv
     aggregate(tile, "camera_coverage", &cells)
 }
 
-fn aggregate(tile: &mut TileBuilder, name: &str, cells: &[(CellIndex, f64)]) -> Result<(), MvtError> {
+fn aggregate(
+    tile: &mut TileBuilder,
+    name: &str,
+    cells: &[(CellIndex, f64)],
+) -> Result<(), MvtError> {
     match add_h3_layer(tile, name, cells, Aggregation::Sum) {
         Err(gridwatch_tiles::H3AggError::Mvt(e)) => Err(e),
         // Counts and households are always finite, so `NonFiniteValue` cannot happen.
@@ -402,37 +590,76 @@ fn aggregate(tile: &mut TileBuilder, name: &str, cells: &[(CellIndex, f64)]) -> 
 fn basemap(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> {
     let b = buffered_bounds(ctx);
     let bbox = [b.min().x, b.min().y, b.max().x, b.max().y];
-    let (water, land): (Vec<_>, Vec<_>) = ctx.world.base_areas_in_bbox(bbox).partition(|a| a.kind == "water");
+    let (water, land): (Vec<_>, Vec<_>) = ctx
+        .world
+        .base_areas_in_bbox(bbox)
+        .partition(|a| a.kind == "water");
     for (name, areas) in [("landuse", land), ("water", water)] {
         let layer = tile.layer(name)?;
         for area in areas {
-            layer.add_feature(&Geometry::MultiPolygon(area.geometry.clone()), &named(&area.kind, area.name.as_deref()))?;
+            layer.add_feature(
+                &Geometry::MultiPolygon(area.geometry.clone()),
+                &named(&area.kind, area.name.as_deref()),
+            )?;
         }
     }
-    let (waterways, roads): (Vec<_>, Vec<_>) = ctx.world.base_lines_in_bbox(bbox).partition(|l| l.is_waterway());
+    let (waterways, roads): (Vec<_>, Vec<_>) = ctx
+        .world
+        .base_lines_in_bbox(bbox)
+        .partition(|l| l.is_waterway());
     for (name, lines) in [("waterway", waterways), ("road", roads)] {
         let layer = tile.layer(name)?;
         for line in lines {
-            layer.add_feature(&Geometry::MultiLineString(line.geometry.clone()), &named(&line.kind, line.name.as_deref()))?;
+            layer.add_feature(
+                &Geometry::MultiLineString(line.geometry.clone()),
+                &named(&line.kind, line.name.as_deref()),
+            )?;
         }
     }
     let layer = tile.layer("building")?;
-    for building in ctx.world.buildings_in_bbox([b.min().x, b.min().y, b.max().x, b.max().y]) {
-        layer.add_feature(&Geometry::MultiPolygon(building.footprint.clone()), &[("kind", Value::from(building.kind.as_str()))])?;
+    for building in ctx
+        .world
+        .buildings_in_bbox([b.min().x, b.min().y, b.max().x, b.max().y])
+    {
+        layer.add_feature(
+            &Geometry::MultiPolygon(building.footprint.clone()),
+            &[("kind", Value::from(building.kind.as_str()))],
+        )?;
     }
     let layer = tile.layer("boundary")?;
-    for r in ctx.world.regions().filter(|r| meets(b, r.boundary.bounding_rect())) {
-        let outline: Vec<geo::LineString<f64>> = r.boundary.iter().flat_map(|p| std::iter::once(p.exterior().clone()).chain(p.interiors().iter().cloned())).collect();
+    for r in ctx
+        .world
+        .regions()
+        .filter(|r| meets(b, r.boundary.bounding_rect()))
+    {
+        let outline: Vec<geo::LineString<f64>> = r
+            .boundary
+            .iter()
+            .flat_map(|p| {
+                std::iter::once(p.exterior().clone()).chain(p.interiors().iter().cloned())
+            })
+            .collect();
         layer.add_feature(
             &Geometry::MultiLineString(geo::MultiLineString(outline)),
-            &[("level", Value::from(r.level.as_str())), ("name", Value::from(r.name.as_str()))],
+            &[
+                ("level", Value::from(r.level.as_str())),
+                ("name", Value::from(r.name.as_str())),
+            ],
         )?;
     }
     let layer = tile.layer("place")?;
     for r in ctx.world.regions() {
-        let Some(at) = r.boundary.interior_point() else { continue };
+        let Some(at) = r.boundary.interior_point() else {
+            continue;
+        };
         if contains(b, at.x(), at.y()) {
-            layer.add_feature(&Geometry::Point(at), &[("level", Value::from(r.level.as_str())), ("name", Value::from(r.name.as_str()))])?;
+            layer.add_feature(
+                &Geometry::Point(at),
+                &[
+                    ("level", Value::from(r.level.as_str())),
+                    ("name", Value::from(r.name.as_str())),
+                ],
+            )?;
         }
     }
     Ok(())
@@ -465,12 +692,20 @@ mod tests {
         let bounds = buffered_bounds(ctx);
         let mut primary = HashMap::new();
         for w in ctx.world.workers() {
-            for d in w.grids.iter().filter(|d| d.responsibility == Responsibility::Primary) {
+            for d in w
+                .grids
+                .iter()
+                .filter(|d| d.responsibility == Responsibility::Primary)
+            {
                 primary.insert(d.grid_id, w);
             }
         }
         let layer = tile.layer("grids")?;
-        for g in ctx.world.grids().filter(|g| ctx.visibility.grid(g.id) && meets(bounds, g.boundary.bounding_rect())) {
+        for g in ctx
+            .world
+            .grids()
+            .filter(|g| ctx.visibility.grid(g.id) && meets(bounds, g.boundary.bounding_rect()))
+        {
             let mut props = vec![
                 ("id", Value::Int(g.id.0)),
                 ("code", Value::from(g.code.as_str())),
@@ -482,23 +717,43 @@ mod tests {
                 props.push(("worker_id", Value::Int(w.id.0)));
                 props.push(("worker", Value::from(w.name.as_str())));
             }
-            layer.add_feature_with_id(id(g.id.0), &Geometry::MultiPolygon(g.boundary.clone()), &props)?;
+            layer.add_feature_with_id(
+                id(g.id.0),
+                &Geometry::MultiPolygon(g.boundary.clone()),
+                &props,
+            )?;
         }
         Ok(())
     }
 
     fn dongjie() -> World {
         let dataset = synthetic_city(Preset::Dongjie, 1);
-        let plan = plan_city(&dataset, h3o::Resolution::Twelve, &PartitionRules::default()).expect("a plan");
+        let plan = plan_city(
+            &dataset,
+            h3o::Resolution::Twelve,
+            &PartitionRules::default(),
+        )
+        .expect("a plan");
         World::from_snapshot(snapshot_of(&to_new_city(&dataset, &plan)))
     }
 
     fn city_bounds(world: &World) -> Rect<f64> {
-        let boxes: Vec<Rect<f64>> = world.grids().filter_map(|g| g.boundary.bounding_rect()).collect();
-        let fold = |f: fn(f64, f64) -> f64, pick: fn(&Rect<f64>) -> f64| boxes.iter().map(pick).reduce(f).expect("grids");
+        let boxes: Vec<Rect<f64>> = world
+            .grids()
+            .filter_map(|g| g.boundary.bounding_rect())
+            .collect();
+        let fold = |f: fn(f64, f64) -> f64, pick: fn(&Rect<f64>) -> f64| {
+            boxes.iter().map(pick).reduce(f).expect("grids")
+        };
         Rect::new(
-            Coord { x: fold(f64::min, |r| r.min().x), y: fold(f64::min, |r| r.min().y) },
-            Coord { x: fold(f64::max, |r| r.max().x), y: fold(f64::max, |r| r.max().y) },
+            Coord {
+                x: fold(f64::min, |r| r.min().x),
+                y: fold(f64::min, |r| r.min().y),
+            },
+            Coord {
+                x: fold(f64::max, |r| r.max().x),
+                y: fold(f64::max, |r| r.max().y),
+            },
         )
     }
 
@@ -508,7 +763,10 @@ mod tests {
         // Half the grids, as a scoped token sees them.
         let some: FxHashSet<_> = world.grids().map(|g| g.id).step_by(2).collect();
         let spec = &LAYERS[crate::tiles::layer_index("grids").expect("grids")];
-        let reference = LayerSpec { render: grids_from_degrees, ..*spec };
+        let reference = LayerSpec {
+            render: grids_from_degrees,
+            ..*spec
+        };
         let bounds = widen(city_bounds(&world), 0.05);
         let (mut tiles, mut drawn) = (0, 0);
         for z in 12..=17 {
@@ -523,13 +781,20 @@ mod tests {
                         expires: std::cell::Cell::new(None),
                     };
                     let ours = render(spec, &ctx(tile)).expect("renders");
-                    assert_eq!(ours, render(&reference, &ctx(tile)).expect("renders"), "grids tile {tile}");
+                    assert_eq!(
+                        ours,
+                        render(&reference, &ctx(tile)).expect("renders"),
+                        "grids tile {tile}"
+                    );
                     tiles += 1;
                     drawn += usize::from(!ours.is_empty());
                 }
             }
         }
-        assert!(tiles > 300 && drawn * 2 > tiles, "{drawn} of {tiles} tiles drawn");
+        assert!(
+            tiles > 300 && drawn * 2 > tiles,
+            "{drawn} of {tiles} tiles drawn"
+        );
     }
 
     #[test]
@@ -538,21 +803,41 @@ mod tests {
         let city = city_bounds(&world);
         let mut state: u64 = 7;
         let mut next = || {
-            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             f64::from(u32::try_from(state >> 40).expect("24 bits")) / f64::from(1u32 << 24)
         };
         for g in world.grids() {
-            let shape = &world.grids_in_bbox([-180.0, -90.0, 180.0, 90.0]).into_iter().find(|(x, _)| x.id == g.id).expect("every grid").1;
+            let shape = &world
+                .grids_in_bbox([-180.0, -90.0, 180.0, 90.0])
+                .into_iter()
+                .find(|(x, _)| x.id == g.id)
+                .expect("every grid")
+                .1;
             assert_eq!(Some(shape.bbox), g.boundary.bounding_rect());
-            assert_eq!(shape.projected.as_ref(), Some(&gridwatch_tiles::ProjectedPolygons::from_degrees(&g.boundary).expect("finite")));
+            assert_eq!(
+                shape.projected.as_ref(),
+                Some(
+                    &gridwatch_tiles::ProjectedPolygons::from_degrees(&g.boundary).expect("finite")
+                )
+            );
         }
         for _ in 0..2000 {
             let (w, h) = (city.width() * next() * 0.3, city.height() * next() * 0.3);
             let x = city.min().x - w + next() * (city.width() + w);
             let y = city.min().y - h + next() * (city.height() + h);
             let bbox = Rect::new(Coord { x, y }, Coord { x: x + w, y: y + h });
-            let expected: Vec<_> = world.grids().filter(|g| meets(bbox, g.boundary.bounding_rect())).map(|g| g.id).collect();
-            let found: Vec<_> = world.grids_in_bbox([x, y, x + w, y + h]).into_iter().map(|(g, _)| g.id).collect();
+            let expected: Vec<_> = world
+                .grids()
+                .filter(|g| meets(bbox, g.boundary.bounding_rect()))
+                .map(|g| g.id)
+                .collect();
+            let found: Vec<_> = world
+                .grids_in_bbox([x, y, x + w, y + h])
+                .into_iter()
+                .map(|(g, _)| g.id)
+                .collect();
             assert_eq!(found, expected, "{bbox:?}");
         }
         // A box touching a grid's box only at its edge still meets it, as before.

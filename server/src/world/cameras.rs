@@ -35,14 +35,20 @@ impl PlacedCamera {
         let sector = camera::sector(&camera.params());
         let cells = camera::covered_cells(&sector, resolution);
         let bbox = sector.bounding_rect();
-        Self { camera, sector, cells, bbox }
+        Self {
+            camera,
+            sector,
+            cells,
+            bbox,
+        }
     }
 
     /// Whether the camera's sector contains the point (degrees); a point on the outline counts.
     #[must_use]
     pub fn sees(&self, lat: f64, lon: f64) -> bool {
-        self.bbox.is_some_and(|b| (b.min().x..=b.max().x).contains(&lon) && (b.min().y..=b.max().y).contains(&lat))
-            && camera::sees(&self.sector, lat, lon)
+        self.bbox.is_some_and(|b| {
+            (b.min().x..=b.max().x).contains(&lon) && (b.min().y..=b.max().y).contains(&lat)
+        }) && camera::sees(&self.sector, lat, lon)
     }
 }
 
@@ -72,7 +78,9 @@ impl CameraIndex {
     }
 
     fn remove(&mut self, id: CameraId) {
-        let Some(old) = self.cameras.remove(&id) else { return };
+        let Some(old) = self.cameras.remove(&id) else {
+            return;
+        };
         for cell in &old.cells {
             if let Some(ids) = self.by_cell.get_mut(cell) {
                 ids.retain(|&c| c != id);
@@ -120,14 +128,20 @@ impl World {
 
     /// Cameras (online or not) covering `cell`.
     pub fn cameras_of_cell(&self, cell: CellIndex) -> impl Iterator<Item = &PlacedCamera> {
-        self.cameras.by_cell.get(&cell).into_iter().flatten().filter_map(|id| self.cameras.cameras.get(id))
+        self.cameras
+            .by_cell
+            .get(&cell)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.cameras.cameras.get(id))
     }
 
     /// Which of `cells` the online cameras cover.
     #[must_use]
     pub fn camera_coverage(&self, cells: &[CellIndex]) -> CameraCoverage {
-        let (covered, blind) =
-            cells.iter().partition(|&&cell| self.cameras_of_cell(cell).any(|c| c.camera.is_online()));
+        let (covered, blind) = cells
+            .iter()
+            .partition(|&&cell| self.cameras_of_cell(cell).any(|c| c.camera.is_online()));
         CameraCoverage { covered, blind }
     }
 

@@ -40,7 +40,11 @@ pub(super) struct Plane {
 
 impl Default for Plane {
     fn default() -> Self {
-        Self { lat0: 0.0, lon0: 0.0, cos_lat0: 1.0 }
+        Self {
+            lat0: 0.0,
+            lon0: 0.0,
+            cos_lat0: 1.0,
+        }
     }
 }
 
@@ -58,7 +62,11 @@ impl Plane {
             return Self::default();
         }
         let (lat0, lon0) = (lat / n, lon / n);
-        Self { lat0, lon0, cos_lat0: lat0.to_radians().cos() }
+        Self {
+            lat0,
+            lon0,
+            cos_lat0: lat0.to_radians().cos(),
+        }
     }
 
     /// Projects degrees to meters east and north of the plane's centre.
@@ -67,7 +75,10 @@ impl Plane {
     }
 
     pub(super) fn project_deg(&self, lat: f64, lon: f64) -> [f64; 2] {
-        [(lon - self.lon0) * self.cos_lat0 * M_PER_DEG, (lat - self.lat0) * M_PER_DEG]
+        [
+            (lon - self.lon0) * self.cos_lat0 * M_PER_DEG,
+            (lat - self.lat0) * M_PER_DEG,
+        ]
     }
 
     /// A cell's hexagon in the plane, meters.
@@ -103,7 +114,12 @@ impl World {
     pub fn locate(&self, lat: f64, lon: f64) -> Result<Location, LocateError> {
         let ll = checked_latlng(lat, lon)?;
         if let Some((cell, index)) = self.raster.as_ref().and_then(|r| r.find(lat, lon)) {
-            return Ok(Location { cell, links: Some(self.links[index as usize]), outside: false, distance_m: None });
+            return Ok(Location {
+                cell,
+                links: Some(self.links[index as usize]),
+                outside: false,
+                distance_m: None,
+            });
         }
         let cell = ll.to_cell(self.resolution);
         if let Some(&index) = self.cell_grid.get(&cell) {
@@ -124,7 +140,10 @@ impl World {
         let here = self.plane.project(ll);
         let point = Point::new(here[0], here[1]);
         let mut best: Option<(GridLinks, f64)> = None;
-        for (candidate, centre_d2) in self.edge_points.nearest_neighbor_iter_with_distance_2(&here) {
+        for (candidate, centre_d2) in self
+            .edge_points
+            .nearest_neighbor_iter_with_distance_2(&here)
+        {
             if best.is_some_and(|(_, d)| centre_d2.sqrt() - self.edge_radius_m > d) {
                 break;
             }
@@ -134,7 +153,11 @@ impl World {
                 best = Some((self.links[index as usize], d));
             }
         }
-        Location { cell, links: best.map(|(l, _)| l), outside: true, distance_m: best.map(|(_, d)| d) }
+        Location {
+            cell,
+            links: best.map(|(l, _)| l),
+            outside: true,
+            distance_m: best.map(|(_, d)| d),
+        }
     }
-
 }

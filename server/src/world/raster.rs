@@ -31,7 +31,11 @@ impl Hexagon {
     /// The hexagon of `cell` in `plane`, or `None` if it is not a clean convex hexagon (pentagons and
     /// cells cut by an icosahedron edge have other shapes; they keep the h3o path).
     fn new(plane: &Plane, cell: CellIndex, link: u32) -> Option<Self> {
-        let ring: Vec<[f64; 2]> = cell.boundary().iter().map(|&ll| plane.project(ll)).collect();
+        let ring: Vec<[f64; 2]> = cell
+            .boundary()
+            .iter()
+            .map(|&ll| plane.project(ll))
+            .collect();
         if ring.len() != 6 {
             return None;
         }
@@ -47,14 +51,20 @@ impl Hexagon {
             let (nx, ny) = (-dy / length, dx / length);
             let offset = -(nx * from[0] + ny * from[1]);
             // Orient each line so the centre is on its positive side.
-            let sign = if nx * centre[0] + ny * centre[1] + offset >= 0.0 { 1.0 } else { -1.0 };
+            let sign = if nx * centre[0] + ny * centre[1] + offset >= 0.0 {
+                1.0
+            } else {
+                -1.0
+            };
             *edge = [nx * sign, ny * sign, offset * sign];
         }
         Some(Self { cell, link, edges })
     }
 
     fn surely_contains(&self, x: f64, y: f64) -> bool {
-        self.edges.iter().all(|[a, b, c]| a * x + b * y + c > MARGIN_M)
+        self.edges
+            .iter()
+            .all(|[a, b, c]| a * x + b * y + c > MARGIN_M)
     }
 
     fn bounds(&self, plane: &Plane) -> [f64; 4] {
@@ -87,14 +97,24 @@ pub(super) struct CellRaster {
 impl CellRaster {
     /// Builds the raster of `cells` (each with its index into the world's grid links), or `None` when
     /// there is nothing to index or the area would need more than `MAX_BUCKETS` buckets.
-    pub(super) fn build(plane: Plane, cells: impl Iterator<Item = (CellIndex, u32)>) -> Option<Self> {
-        let hexagons: Vec<Hexagon> = cells.filter_map(|(cell, link)| Hexagon::new(&plane, cell, link)).collect();
+    pub(super) fn build(
+        plane: Plane,
+        cells: impl Iterator<Item = (CellIndex, u32)>,
+    ) -> Option<Self> {
+        let hexagons: Vec<Hexagon> = cells
+            .filter_map(|(cell, link)| Hexagon::new(&plane, cell, link))
+            .collect();
         let bounds: Vec<[f64; 4]> = hexagons.iter().map(|h| h.bounds(&plane)).collect();
         let first = bounds.first()?;
         let mut extent = *first;
         let mut widest: f64 = 0.0;
         for b in &bounds {
-            extent = [extent[0].min(b[0]), extent[1].min(b[1]), extent[2].max(b[2]), extent[3].max(b[3])];
+            extent = [
+                extent[0].min(b[0]),
+                extent[1].min(b[1]),
+                extent[2].max(b[2]),
+                extent[3].max(b[3]),
+            ];
             widest = widest.max(b[2] - b[0]).max(b[3] - b[1]);
         }
         // About one hexagon across per bucket: each bucket then lists three or four hexagons.
@@ -153,7 +173,11 @@ impl CellRaster {
     /// The bucket holding a plane point, clamped to the raster.
     fn bucket_of(&self, x: f64, y: f64) -> (usize, usize) {
         let clamp = |v: f64, n: usize| {
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                clippy::cast_precision_loss
+            )]
             let i = v.max(0.0).min((n - 1) as f64) as usize;
             i
         };
@@ -166,14 +190,20 @@ impl CellRaster {
     /// The cell and grid-link index of a point in degrees, when the raster is certain.
     pub(super) fn find(&self, lat: f64, lon: f64) -> Option<(CellIndex, u32)> {
         let [x, y] = self.plane.project_deg(lat, lon);
-        let (fx, fy) = ((x - self.origin[0]) / self.bucket_m, (y - self.origin[1]) / self.bucket_m);
+        let (fx, fy) = (
+            (x - self.origin[0]) / self.bucket_m,
+            (y - self.origin[1]) / self.bucket_m,
+        );
         #[allow(clippy::cast_precision_loss)]
         if !(0.0..self.cols as f64).contains(&fx) || !(0.0..self.rows as f64).contains(&fy) {
             return None;
         }
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let bucket = fy as usize * self.cols + fx as usize;
-        let (start, end) = (self.offsets[bucket] as usize, self.offsets[bucket + 1] as usize);
+        let (start, end) = (
+            self.offsets[bucket] as usize,
+            self.offsets[bucket + 1] as usize,
+        );
         self.entries[start..end]
             .iter()
             .map(|&i| &self.hexagons[i as usize])
@@ -210,24 +240,37 @@ mod tests {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
         let (mut answered, mut inside) = (0, 0);
         for _ in 0..300_000 {
-            let (lat, lon) = (rng.random_range(36.15..36.23), rng.random_range(113.07..113.15));
+            let (lat, lon) = (
+                rng.random_range(36.15..36.23),
+                rng.random_range(113.07..113.15),
+            );
             let h3 = LatLng::new(lat, lon).unwrap().to_cell(Resolution::Twelve);
             inside += usize::from(world.grid_of_cell(h3).is_some());
             if let Some((cell, link)) = raster.find(lat, lon) {
                 assert_eq!(cell, h3, "({lat}, {lon})");
-                assert_eq!(Some(world.links[link as usize].grid), world.grid_of_cell(h3));
+                assert_eq!(
+                    Some(world.links[link as usize].grid),
+                    world.grid_of_cell(h3)
+                );
                 answered += 1;
             }
         }
         assert!(inside > 10_000, "the sample must hit the city");
-        assert!(answered * 1000 >= inside * 995, "raster answered {answered} of {inside} inside points");
+        assert!(
+            answered * 1000 >= inside * 995,
+            "raster answered {answered} of {inside} inside points"
+        );
     }
 
     #[test]
     fn points_on_and_near_cell_edges_match_h3o_or_fall_back() {
         let world = dongjie();
         let raster = world.raster.as_ref().unwrap();
-        let cells: Vec<_> = world.grids().flat_map(|g| g.cells.iter().copied()).step_by(97).collect();
+        let cells: Vec<_> = world
+            .grids()
+            .flat_map(|g| g.cells.iter().copied())
+            .step_by(97)
+            .collect();
         for cell in cells {
             let centre = LatLng::from(cell);
             for vertex in cell.boundary().iter() {
@@ -236,7 +279,11 @@ mod tests {
                     let lat = centre.lat() + (vertex.lat() - centre.lat()) * t;
                     let lon = centre.lng() + (vertex.lng() - centre.lng()) * t;
                     if let Some((found, _)) = raster.find(lat, lon) {
-                        assert_eq!(found, LatLng::new(lat, lon).unwrap().to_cell(Resolution::Twelve), "{cell} t={t}");
+                        assert_eq!(
+                            found,
+                            LatLng::new(lat, lon).unwrap().to_cell(Resolution::Twelve),
+                            "{cell} t={t}"
+                        );
                     }
                 }
             }

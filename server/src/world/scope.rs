@@ -60,7 +60,9 @@ impl World {
     pub fn grids_under(&self, region: RegionId) -> impl Iterator<Item = GridId> + '_ {
         self.links
             .iter()
-            .filter(move |l| l.community == region || l.street == Some(region) || l.district == Some(region))
+            .filter(move |l| {
+                l.community == region || l.street == Some(region) || l.district == Some(region)
+            })
             .map(|l| l.grid)
     }
 }

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gridwatch::domain::{
-    Building, Case, Category, Department, Event, Fix, GridId, IncidentId, Photo, Region, RegionId, Worker, WorkerId,
+    Building, Case, Category, Department, Event, Fix, GridId, IncidentId, Photo, Region, RegionId,
+    Worker, WorkerId,
 };
 use gridwatch::store::{
-    IncidentUpdate, NewBuilding, NewCity, NewRegion, NewToken, NewWorker, Snapshot, Store, StoreError, StoreKind,
-    TokenRecord,
+    IncidentUpdate, NewBuilding, NewCity, NewRegion, NewToken, NewWorker, Snapshot, Store,
+    StoreError, StoreKind, TokenRecord,
 };
 use tokio::runtime::Handle;
 
@@ -26,7 +27,10 @@ impl Remote {
 
     /// Runs `call` on the store's runtime and waits for it: a join, which is no timer.
     async fn run<T: Send + 'static>(&self, call: impl Future<Output = T> + Send + 'static) -> T {
-        self.runtime.spawn(call).await.expect("the store task panicked")
+        self.runtime
+            .spawn(call)
+            .await
+            .expect("the store task panicked")
     }
 }
 
@@ -53,14 +57,24 @@ impl Store for Remote {
         forward!(self, import_city, city)
     }
 
-    async fn insert_region(&self, region: &NewRegion, parent: Option<RegionId>) -> Result<(Region, Event), StoreError> {
+    async fn insert_region(
+        &self,
+        region: &NewRegion,
+        parent: Option<RegionId>,
+    ) -> Result<(Region, Event), StoreError> {
         let (store, region) = (self.inner.clone(), region.clone());
-        self.run(async move { store.insert_region(&region, parent).await }).await
+        self.run(async move { store.insert_region(&region, parent).await })
+            .await
     }
 
-    async fn insert_building(&self, building: &NewBuilding, grid: Option<GridId>) -> Result<(Building, Event), StoreError> {
+    async fn insert_building(
+        &self,
+        building: &NewBuilding,
+        grid: Option<GridId>,
+    ) -> Result<(Building, Event), StoreError> {
         let (store, building) = (self.inner.clone(), building.clone());
-        self.run(async move { store.insert_building(&building, grid).await }).await
+        self.run(async move { store.insert_building(&building, grid).await })
+            .await
     }
 
     async fn insert_worker(&self, worker: &NewWorker) -> Result<(Worker, Event), StoreError> {
@@ -93,17 +107,29 @@ impl Store for Remote {
 
     async fn insert_incidents(&self, cases: &[Case]) -> Result<Vec<(Case, Event)>, StoreError> {
         let (store, cases) = (self.inner.clone(), cases.to_vec());
-        self.run(async move { store.insert_incidents(&cases).await }).await
+        self.run(async move { store.insert_incidents(&cases).await })
+            .await
     }
 
-    async fn update_incidents(&self, updates: &[IncidentUpdate], kind: &str) -> Result<Event, StoreError> {
+    async fn update_incidents(
+        &self,
+        updates: &[IncidentUpdate],
+        kind: &str,
+    ) -> Result<Event, StoreError> {
         let (store, updates, kind) = (self.inner.clone(), updates.to_vec(), kind.to_owned());
-        self.run(async move { store.update_incidents(&updates, &kind).await }).await
+        self.run(async move { store.update_incidents(&updates, &kind).await })
+            .await
     }
 
-    async fn add_photo(&self, incident: IncidentId, photo: &Photo, data: &[u8]) -> Result<Event, StoreError> {
+    async fn add_photo(
+        &self,
+        incident: IncidentId,
+        photo: &Photo,
+        data: &[u8],
+    ) -> Result<Event, StoreError> {
         let (store, photo, data) = (self.inner.clone(), photo.clone(), data.to_vec());
-        self.run(async move { store.add_photo(incident, &photo, &data).await }).await
+        self.run(async move { store.add_photo(incident, &photo, &data).await })
+            .await
     }
 
     async fn photo(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
@@ -112,22 +138,36 @@ impl Store for Remote {
 
     async fn events_since(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
         let store = self.inner.clone();
-        self.run(async move { store.events_since(after, limit).await }).await
+        self.run(async move { store.events_since(after, limit).await })
+            .await
     }
 
     async fn insert_alert(&self, payload: &serde_json::Value) -> Result<Event, StoreError> {
         let (store, payload) = (self.inner.clone(), payload.clone());
-        self.run(async move { store.insert_alert(&payload).await }).await
+        self.run(async move { store.insert_alert(&payload).await })
+            .await
     }
 
-    async fn insert_fixes(&self, fixes: &[Fix], received_at: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn insert_fixes(
+        &self,
+        fixes: &[Fix],
+        received_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let (store, fixes) = (self.inner.clone(), fixes.to_vec());
-        self.run(async move { store.insert_fixes(&fixes, received_at).await }).await
+        self.run(async move { store.insert_fixes(&fixes, received_at).await })
+            .await
     }
 
-    async fn track(&self, worker: WorkerId, from: DateTime<Utc>, to: DateTime<Utc>, limit: u32) -> Result<Vec<Fix>, StoreError> {
+    async fn track(
+        &self,
+        worker: WorkerId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Fix>, StoreError> {
         let store = self.inner.clone();
-        self.run(async move { store.track(worker, from, to, limit).await }).await
+        self.run(async move { store.track(worker, from, to, limit).await })
+            .await
     }
 
     async fn patrol_book(&self) -> Result<gridwatch::domain::patrol::PatrolBook, StoreError> {
@@ -135,24 +175,42 @@ impl Store for Remote {
         self.run(async move { store.patrol_book().await }).await
     }
 
-    async fn insert_patrol(&self, worker: WorkerId, started_at: DateTime<Utc>) -> Result<(gridwatch::domain::patrol::Patrol, Event), StoreError> {
+    async fn insert_patrol(
+        &self,
+        worker: WorkerId,
+        started_at: DateTime<Utc>,
+    ) -> Result<(gridwatch::domain::patrol::Patrol, Event), StoreError> {
         let store = self.inner.clone();
-        self.run(async move { store.insert_patrol(worker, started_at).await }).await
+        self.run(async move { store.insert_patrol(worker, started_at).await })
+            .await
     }
 
-    async fn end_patrol(&self, patrol: gridwatch::domain::PatrolId, ended_at: DateTime<Utc>) -> Result<(gridwatch::domain::patrol::Patrol, Event), StoreError> {
+    async fn end_patrol(
+        &self,
+        patrol: gridwatch::domain::PatrolId,
+        ended_at: DateTime<Utc>,
+    ) -> Result<(gridwatch::domain::patrol::Patrol, Event), StoreError> {
         let store = self.inner.clone();
-        self.run(async move { store.end_patrol(patrol, ended_at).await }).await
+        self.run(async move { store.end_patrol(patrol, ended_at).await })
+            .await
     }
 
-    async fn insert_checkpoint(&self, checkpoint: &gridwatch::domain::patrol::NewCheckpoint) -> Result<(gridwatch::domain::patrol::Checkpoint, Event), StoreError> {
+    async fn insert_checkpoint(
+        &self,
+        checkpoint: &gridwatch::domain::patrol::NewCheckpoint,
+    ) -> Result<(gridwatch::domain::patrol::Checkpoint, Event), StoreError> {
         let (store, checkpoint) = (self.inner.clone(), checkpoint.clone());
-        self.run(async move { store.insert_checkpoint(&checkpoint).await }).await
+        self.run(async move { store.insert_checkpoint(&checkpoint).await })
+            .await
     }
 
-    async fn record_patrol_progress(&self, progress: &gridwatch::domain::patrol::Progress) -> Result<Vec<Event>, StoreError> {
+    async fn record_patrol_progress(
+        &self,
+        progress: &gridwatch::domain::patrol::Progress,
+    ) -> Result<Vec<Event>, StoreError> {
         let (store, progress) = (self.inner.clone(), progress.clone());
-        self.run(async move { store.record_patrol_progress(&progress).await }).await
+        self.run(async move { store.record_patrol_progress(&progress).await })
+            .await
     }
 
     async fn insert_cameras(
@@ -160,12 +218,17 @@ impl Store for Remote {
         cameras: &[gridwatch::domain::camera::NewCamera],
     ) -> Result<Vec<(gridwatch::domain::camera::Camera, Event)>, StoreError> {
         let (store, cameras) = (self.inner.clone(), cameras.to_vec());
-        self.run(async move { store.insert_cameras(&cameras).await }).await
+        self.run(async move { store.insert_cameras(&cameras).await })
+            .await
     }
 
-    async fn update_camera(&self, camera: &gridwatch::domain::camera::Camera) -> Result<Event, StoreError> {
+    async fn update_camera(
+        &self,
+        camera: &gridwatch::domain::camera::Camera,
+    ) -> Result<Event, StoreError> {
         let (store, camera) = (self.inner.clone(), camera.clone());
-        self.run(async move { store.update_camera(&camera).await }).await
+        self.run(async move { store.update_camera(&camera).await })
+            .await
     }
 
     async fn delete_camera(&self, id: gridwatch::domain::CameraId) -> Result<Event, StoreError> {
@@ -180,19 +243,29 @@ impl Store for Remote {
         forward!(self, insert_plan, plan)
     }
 
-    async fn plans(&self, community: RegionId) -> Result<Vec<gridwatch::store::boundary::PlanRecord>, StoreError> {
+    async fn plans(
+        &self,
+        community: RegionId,
+    ) -> Result<Vec<gridwatch::store::boundary::PlanRecord>, StoreError> {
         let store = self.inner.clone();
         self.run(async move { store.plans(community).await }).await
     }
 
-    async fn plan(&self, id: i64) -> Result<Option<gridwatch::store::boundary::PlanRecord>, StoreError> {
+    async fn plan(
+        &self,
+        id: i64,
+    ) -> Result<Option<gridwatch::store::boundary::PlanRecord>, StoreError> {
         let store = self.inner.clone();
         self.run(async move { store.plan(id).await }).await
     }
 
-    async fn versions(&self, community: RegionId) -> Result<Vec<gridwatch::store::boundary::VersionRecord>, StoreError> {
+    async fn versions(
+        &self,
+        community: RegionId,
+    ) -> Result<Vec<gridwatch::store::boundary::VersionRecord>, StoreError> {
         let store = self.inner.clone();
-        self.run(async move { store.versions(community).await }).await
+        self.run(async move { store.versions(community).await })
+            .await
     }
 
     async fn apply_boundary(

@@ -17,8 +17,16 @@ store_tests!(boundary_change_round_trips);
 async fn boundary_change_round_trips(store: Arc<dyn Store>) {
     let before = imported(&store).await;
     let community = before.grids[0].community;
-    let grids: Vec<_> = before.grids.iter().filter(|g| g.community == community).cloned().collect();
-    assert!(grids.len() >= 2 && grids[0].cells.len() >= 2, "the small city has two grids in its first community");
+    let grids: Vec<_> = before
+        .grids
+        .iter()
+        .filter(|g| g.community == community)
+        .cloned()
+        .collect();
+    assert!(
+        grids.len() >= 2 && grids[0].cells.len() >= 2,
+        "the small city has two grids in its first community"
+    );
     let (a, b) = (&grids[0], &grids[1]);
     let moved = a.cells[0];
     let mut a_cells = a.cells.clone();
@@ -36,7 +44,10 @@ async fn boundary_change_round_trips(store: Arc<dyn Store>) {
     let plan = NewPlan {
         community,
         kind: "manual",
-        grids: vec![assigned(&a.code, &a.name, &a_cells), assigned(&b.code, "改名 renamed", &b_cells)],
+        grids: vec![
+            assigned(&a.code, &a.name, &a_cells),
+            assigned(&b.code, "改名 renamed", &b_cells),
+        ],
         warnings: serde_json::json!([{"code": a.code, "households": 1}]),
         effective_at: None,
         note: Some("一格 one cell".to_owned()),
@@ -45,9 +56,18 @@ async fn boundary_change_round_trips(store: Arc<dyn Store>) {
         base_version: Some(7),
     };
     let (record, event) = store.insert_plan(&plan).await.expect("insert plan");
-    assert_eq!((event.kind.as_str(), record.status.as_str()), ("plan.created", "draft"));
-    assert_eq!(store.plan(record.id).await.expect("plan"), Some(record.clone()));
-    assert_eq!(store.plans(community).await.expect("plans"), vec![record.clone()]);
+    assert_eq!(
+        (event.kind.as_str(), record.status.as_str()),
+        ("plan.created", "draft")
+    );
+    assert_eq!(
+        store.plan(record.id).await.expect("plan"),
+        Some(record.clone())
+    );
+    assert_eq!(
+        store.plans(community).await.expect("plans"),
+        vec![record.clone()]
+    );
     assert_eq!(store.plan(record.id + 1000).await.expect("no plan"), None);
 
     let write = |id: Option<GridId>, code: &str, name: &str, cells: &[h3o::CellIndex]| GridWrite {
@@ -64,7 +84,12 @@ async fn boundary_change_round_trips(store: Arc<dyn Store>) {
     let change = BoundaryChange {
         community,
         plan: record.id,
-        baseline: Some(grids.iter().map(|g| assigned(&g.code, &g.name, &g.cells)).collect()),
+        baseline: Some(
+            grids
+                .iter()
+                .map(|g| assigned(&g.code, &g.name, &g.cells))
+                .collect(),
+        ),
         assignment: plan.grids.clone(),
         effective_at: now,
         applied_at: now,
@@ -84,27 +109,69 @@ async fn boundary_change_round_trips(store: Arc<dyn Store>) {
     assert_eq!(applied.event.payload["version"], applied.version.id);
     assert_eq!(&applied.grid_ids[..2], &[a.id, b.id]);
     let new_id = applied.grid_ids[2];
-    assert_eq!(applied.event.payload["grids"], serde_json::json!([a.id.0, b.id.0, new_id.0]));
+    assert_eq!(
+        applied.event.payload["grids"],
+        serde_json::json!([a.id.0, b.id.0, new_id.0])
+    );
 
     let after = store.snapshot().await.expect("snapshot");
-    let grid = |id: GridId| after.grids.iter().find(|g| g.id == id).expect("grid").clone();
+    let grid = |id: GridId| {
+        after
+            .grids
+            .iter()
+            .find(|g| g.id == id)
+            .expect("grid")
+            .clone()
+    };
     assert_eq!(grid(a.id).cells, a_cells);
-    assert_eq!((grid(b.id).cells, grid(b.id).name), (b_cells, "改名 renamed".to_owned()));
+    assert_eq!(
+        (grid(b.id).cells, grid(b.id).name),
+        (b_cells, "改名 renamed".to_owned())
+    );
     let new = grid(new_id);
-    assert_eq!((new.code.as_str(), new.cells.len(), new.boundary.0.len()), (new_code.as_str(), 0, 0));
-    assert_eq!(grid(a.id).boundary, gridwatch_geodata::cells::outline(&grid(a.id).cells));
+    assert_eq!(
+        (new.code.as_str(), new.cells.len(), new.boundary.0.len()),
+        (new_code.as_str(), 0, 0)
+    );
+    assert_eq!(
+        grid(a.id).boundary,
+        gridwatch_geodata::cells::outline(&grid(a.id).cells)
+    );
 
     let versions = store.versions(community).await.expect("versions");
     assert_eq!(versions.len(), 2, "baseline and the change");
-    assert_eq!((versions[0].plan, versions[1].plan), (None, Some(record.id)));
-    assert_eq!(versions[0].grids.iter().map(|g| g.cells.clone()).collect::<Vec<_>>(), grids.iter().map(|g| g.cells.clone()).collect::<Vec<_>>());
+    assert_eq!(
+        (versions[0].plan, versions[1].plan),
+        (None, Some(record.id))
+    );
+    assert_eq!(
+        versions[0]
+            .grids
+            .iter()
+            .map(|g| g.cells.clone())
+            .collect::<Vec<_>>(),
+        grids.iter().map(|g| g.cells.clone()).collect::<Vec<_>>()
+    );
     assert_eq!(versions[1], applied.version);
-    let stored = store.plan(record.id).await.expect("plan").expect("still there");
-    assert_eq!((stored.status.as_str(), stored.version), ("applied", Some(applied.version.id)));
+    let stored = store
+        .plan(record.id)
+        .await
+        .expect("plan")
+        .expect("still there");
+    assert_eq!(
+        (stored.status.as_str(), stored.version),
+        ("applied", Some(applied.version.id))
+    );
 
     // Applying the same plan again changes nothing.
-    let again = BoundaryChange { baseline: None, ..change };
-    assert!(matches!(store.apply_boundary(&again).await, Err(StoreError::Conflict(_))));
+    let again = BoundaryChange {
+        baseline: None,
+        ..change
+    };
+    assert!(matches!(
+        store.apply_boundary(&again).await,
+        Err(StoreError::Conflict(_))
+    ));
     assert_eq!(store.versions(community).await.expect("versions").len(), 2);
     assert_eq!(store.snapshot().await.expect("snapshot").grids, after.grids);
 }

@@ -43,21 +43,50 @@ async fn cameras_round_trip_and_sectors_are_postgis_polygons(target: Target) {
     changed.heading_deg = 120.0;
     changed.status = CameraStatus::Offline;
     let event = store.update_camera(&changed).await.expect("update");
-    assert_eq!((event.kind.as_str(), &event.payload["status"]), ("camera.updated", &serde_json::json!("offline")));
+    assert_eq!(
+        (event.kind.as_str(), &event.payload["status"]),
+        ("camera.updated", &serde_json::json!("offline"))
+    );
     let deleted = stored[1].0.id;
     let event = store.delete_camera(deleted).await.expect("delete");
-    assert_eq!((event.kind.as_str(), event.payload["id"].as_i64()), ("camera.deleted", Some(deleted.0)));
-    assert!(matches!(store.delete_camera(deleted).await, Err(StoreError::NotFound(_))));
+    assert_eq!(
+        (event.kind.as_str(), event.payload["id"].as_i64()),
+        ("camera.deleted", Some(deleted.0))
+    );
+    assert!(matches!(
+        store.delete_camera(deleted).await,
+        Err(StoreError::NotFound(_))
+    ));
     let mut ghost = changed.clone();
     ghost.id = CameraId(999_999);
-    assert!(matches!(store.update_camera(&ghost).await, Err(StoreError::NotFound(_))));
-    let (again, _) = store.insert_cameras(&new[1..2]).await.expect("insert again").remove(0);
-    assert!(again.id.0 > stored[2].0.id.0, "a deleted camera's id is not given again");
+    assert!(matches!(
+        store.update_camera(&ghost).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let (again, _) = store
+        .insert_cameras(&new[1..2])
+        .await
+        .expect("insert again")
+        .remove(0);
+    assert!(
+        again.id.0 > stored[2].0.id.0,
+        "a deleted camera's id is not given again"
+    );
     assert!(store.insert_cameras(&[]).await.expect("nothing").is_empty());
 
     let expected = vec![changed, stored[2].0.clone(), again];
     assert_eq!(store.snapshot().await.expect("snapshot").cameras, expected);
-    assert_eq!(target.open().await.snapshot().await.expect("snapshot after a reopen").cameras, expected, "after a reopen");
+    assert_eq!(
+        target
+            .open()
+            .await
+            .snapshot()
+            .await
+            .expect("snapshot after a reopen")
+            .cameras,
+        expected,
+        "after a reopen"
+    );
 
     if target.backend != Backend::Postgres {
         return;
@@ -95,10 +124,18 @@ async fn cameras_round_trip_and_sectors_are_postgis_polygons(target: Target) {
         assert!(valid, "camera {id}: a valid sector");
         let fov = if kind == "ptz" { 360.0 } else { fov };
         let want = std::f64::consts::PI * range * range * fov / 360.0;
-        assert!((area_m2 - want).abs() / want < 0.01, "camera {id}: {area_m2} m² against {want}");
+        assert!(
+            (area_m2 - want).abs() / want < 0.01,
+            "camera {id}: {area_m2} m² against {want}"
+        );
         let half = fov / 2.0;
         let probes: Vec<(f64, f64, bool)> = if fov >= 360.0 {
-            vec![(0.0, 0.9, true), (137.0, 0.9, true), (290.0, 0.5, true), (45.0, 1.05, false)]
+            vec![
+                (0.0, 0.9, true),
+                (137.0, 0.9, true),
+                (290.0, 0.5, true),
+                (45.0, 1.05, false),
+            ]
         } else {
             vec![
                 (heading, 0.5, true),
@@ -121,7 +158,10 @@ async fn cameras_round_trip_and_sectors_are_postgis_polygons(target: Target) {
             .fetch_one(&pool)
             .await
             .expect("probe");
-            assert_eq!(contained, inside, "camera {id}: bearing {bearing}°, {share} of the range");
+            assert_eq!(
+                contained, inside,
+                "camera {id}: bearing {bearing}°, {share} of the range"
+            );
         }
     }
     pool.close().await;

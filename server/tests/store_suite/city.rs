@@ -68,9 +68,17 @@ fn assert_matches_city(snapshot: &Snapshot, city: &NewCity) {
         assert_eq!(stored.grid, grid.as_ref().map(|g| grids[g]));
     }
     // The base map comes back whole, in order, to the last bit of every coordinate.
-    assert_eq!(snapshot.base_lines.len(), city.base_lines.len(), "base lines");
+    assert_eq!(
+        snapshot.base_lines.len(),
+        city.base_lines.len(),
+        "base lines"
+    );
     assert_eq!(snapshot.base_lines, city.base_lines);
-    assert_eq!(snapshot.base_areas.len(), city.base_areas.len(), "base areas");
+    assert_eq!(
+        snapshot.base_areas.len(),
+        city.base_areas.len(),
+        "base areas"
+    );
     assert_eq!(snapshot.base_areas, city.base_areas);
 }
 
@@ -263,7 +271,10 @@ async fn building_insert_updates_its_grid(store: Arc<dyn Store>) {
 /// reference, built without the server) comes back from the store with its kind, name and geometry.
 async fn import_keeps_the_synthetic_base_map(store: Arc<dyn Store>) {
     let dataset = gridwatch_geodata::synthetic_city(gridwatch_geodata::Preset::Dongjie, 1);
-    assert!(!dataset.roads.is_empty() && !dataset.areas.is_empty(), "the preset has a base map");
+    assert!(
+        !dataset.roads.is_empty() && !dataset.areas.is_empty(),
+        "the preset has a base map"
+    );
     let plan = gridwatch_geodata::plan_city(
         &dataset,
         h3o::Resolution::Twelve,
@@ -278,7 +289,12 @@ async fn import_keeps_the_synthetic_base_map(store: Arc<dyn Store>) {
     assert_eq!(snapshot.base_lines.len(), dataset.roads.len(), "roads");
     for (stored, road) in snapshot.base_lines.iter().zip(&dataset.roads) {
         assert_eq!((&stored.kind, &stored.name), (&road.kind, &road.name));
-        assert_eq!(stored.geometry.0, vec![road.geometry.clone()], "road {:?}", road.name);
+        assert_eq!(
+            stored.geometry.0,
+            vec![road.geometry.clone()],
+            "road {:?}",
+            road.name
+        );
     }
     assert_eq!(snapshot.base_areas.len(), dataset.areas.len(), "areas");
     for (stored, area) in snapshot.base_areas.iter().zip(&dataset.areas) {

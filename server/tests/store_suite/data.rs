@@ -187,7 +187,9 @@ pub fn base_lines() -> Vec<BaseLine> {
         BaseLine {
             kind: "river".to_owned(),
             name: Some("漳河".to_owned()),
-            geometry: MultiLineString::new(vec![line_string![(x: 113.105, y: 36.185), (x: 113.115, y: 36.195)]]),
+            geometry: MultiLineString::new(vec![
+                line_string![(x: 113.105, y: 36.185), (x: 113.115, y: 36.195)],
+            ]),
         },
     ]
 }

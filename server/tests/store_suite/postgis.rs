@@ -136,7 +136,10 @@ async fn check_tiling(pool: &PgPool) {
 /// The base-map columns are typed and valid, and `PostGIS` measures the first line (a 3-4-5 hypotenuse
 /// of 0.001° legs, see `data::base_lines`) as 0.005° long and the park as the triangle it is.
 async fn check_base_map(pool: &PgPool) {
-    for (table, kind) in [("base_lines", "MULTILINESTRING"), ("base_areas", "MULTIPOLYGON")] {
+    for (table, kind) in [
+        ("base_lines", "MULTILINESTRING"),
+        ("base_areas", "MULTIPOLYGON"),
+    ] {
         let (column_kind, srid): (String, i32) = sqlx::query_as(
             "SELECT type, srid FROM geometry_columns WHERE f_table_name = $1 AND f_geometry_column = 'geometry'",
         )
@@ -153,22 +156,33 @@ async fn check_base_map(pool: &PgPool) {
         .expect("validity");
         assert_eq!(invalid, 0, "{table}");
     }
-    let lengths: Vec<f64> = sqlx::query_scalar("SELECT ST_Length(geometry) FROM base_lines ORDER BY id")
-        .fetch_all(pool)
-        .await
-        .expect("lengths");
+    let lengths: Vec<f64> =
+        sqlx::query_scalar("SELECT ST_Length(geometry) FROM base_lines ORDER BY id")
+            .fetch_all(pool)
+            .await
+            .expect("lengths");
     assert_eq!(lengths.len(), 3);
-    assert!((lengths[0] - 0.005).abs() < 1e-12, "first line is {}°", lengths[0]);
-    let parts: i32 = sqlx::query_scalar("SELECT ST_NumGeometries(geometry) FROM base_lines ORDER BY id OFFSET 1 LIMIT 1")
-        .fetch_one(pool)
-        .await
-        .expect("parts");
+    assert!(
+        (lengths[0] - 0.005).abs() < 1e-12,
+        "first line is {}°",
+        lengths[0]
+    );
+    let parts: i32 = sqlx::query_scalar(
+        "SELECT ST_NumGeometries(geometry) FROM base_lines ORDER BY id OFFSET 1 LIMIT 1",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("parts");
     assert_eq!(parts, 2, "the rail line keeps both parts");
     // Triangle with legs 0.001_654_321_1° and 0.001_987_654_321°: area is half their product.
-    let park: f64 = sqlx::query_scalar("SELECT ST_Area(geometry) FROM base_areas WHERE kind = 'park'")
-        .fetch_one(pool)
-        .await
-        .expect("park area");
+    let park: f64 =
+        sqlx::query_scalar("SELECT ST_Area(geometry) FROM base_areas WHERE kind = 'park'")
+            .fetch_one(pool)
+            .await
+            .expect("park area");
     let expected = 0.5 * (113.114 - 113.112_345_678_9) * (36.193_987_654_321 - 36.192);
-    assert!((park - expected).abs() < 1e-10, "park area {park} vs {expected}");
+    assert!(
+        (park - expected).abs() < 1e-10,
+        "park area {park} vs {expected}"
+    );
 }

@@ -11,15 +11,27 @@ use serde_json::json;
 use crate::fixture::{Backend, Target};
 use crate::{imported, new_worker};
 
-store_tests!(fixes_round_trip_in_time_order, a_batch_with_an_unknown_worker_stores_nothing, alerts_are_events);
+store_tests!(
+    fixes_round_trip_in_time_order,
+    a_batch_with_an_unknown_worker_stores_nothing,
+    alerts_are_events
+);
 target_tests!(postgis_positions_are_points_at_their_coordinates);
 
 fn at(second: i64) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 29, 8, 0, 0).single().expect("valid time") + Duration::seconds(second)
+    Utc.with_ymd_and_hms(2026, 11, 29, 8, 0, 0)
+        .single()
+        .expect("valid time")
+        + Duration::seconds(second)
 }
 
 fn fix(worker: WorkerId, second: i64) -> Fix {
-    let mut fix = Fix::at(worker, 36.19 + 0.0001 * f64::from(u32::try_from(second).expect("a small second")), 113.11, at(second));
+    let mut fix = Fix::at(
+        worker,
+        36.19 + 0.0001 * f64::from(u32::try_from(second).expect("a small second")),
+        113.11,
+        at(second),
+    );
     fix.accuracy_m = Some(4.5);
     fix.speed_mps = Some(1.25);
     fix.heading_deg = Some(359.5);
@@ -35,7 +47,12 @@ fn fix(worker: WorkerId, second: i64) -> Fix {
 
 async fn worker(store: &Arc<dyn Store>) -> WorkerId {
     imported(store).await;
-    store.insert_worker(&new_worker("李娜", None, Vec::new())).await.expect("worker").0.id
+    store
+        .insert_worker(&new_worker("李娜", None, Vec::new()))
+        .await
+        .expect("worker")
+        .0
+        .id
 }
 
 async fn fixes_round_trip_in_time_order(store: Arc<dyn Store>) {
@@ -49,25 +66,53 @@ async fn fixes_round_trip_in_time_order(store: Arc<dyn Store>) {
     assert_eq!(track, expected, "every field back exactly, oldest first");
     // `from` inclusive, `to` exclusive, and the limit keeps the oldest.
     let window = store.track(w, at(1), at(3), 1000).await.expect("window");
-    assert_eq!(window.iter().map(|f| f.at).collect::<Vec<_>>(), [at(1), at(2)]);
+    assert_eq!(
+        window.iter().map(|f| f.at).collect::<Vec<_>>(),
+        [at(1), at(2)]
+    );
     let limited = store.track(w, at(0), at(100), 2).await.expect("limited");
-    assert_eq!(limited.iter().map(|f| f.at).collect::<Vec<_>>(), [at(0), at(1)]);
-    assert!(store.track(WorkerId(w.0 + 1000), at(0), at(100), 10).await.expect("nobody").is_empty());
-    store.insert_fixes(&[], at(10)).await.expect("an empty batch is a no-op");
+    assert_eq!(
+        limited.iter().map(|f| f.at).collect::<Vec<_>>(),
+        [at(0), at(1)]
+    );
+    assert!(
+        store
+            .track(WorkerId(w.0 + 1000), at(0), at(100), 10)
+            .await
+            .expect("nobody")
+            .is_empty()
+    );
+    store
+        .insert_fixes(&[], at(10))
+        .await
+        .expect("an empty batch is a no-op");
 }
 
 async fn a_batch_with_an_unknown_worker_stores_nothing(store: Arc<dyn Store>) {
     let w = worker(&store).await;
     let batch = vec![fix(w, 0), fix(WorkerId(w.0 + 1000), 1)];
-    assert!(store.insert_fixes(&batch, at(10)).await.is_err(), "a fix of no worker is refused");
-    assert!(store.track(w, at(0), at(100), 10).await.expect("track").is_empty(), "and the whole batch with it");
+    assert!(
+        store.insert_fixes(&batch, at(10)).await.is_err(),
+        "a fix of no worker is refused"
+    );
+    assert!(
+        store
+            .track(w, at(0), at(100), 10)
+            .await
+            .expect("track")
+            .is_empty(),
+        "and the whole batch with it"
+    );
 }
 
 async fn alerts_are_events(store: Arc<dyn Store>) {
     imported(&store).await;
     let payload = json!({"title": "燃气泄漏", "message": "", "workers": [1, 2], "area": {"circle": {"lat": 36.0, "lon": 113.0, "radius_m": 50.0}}});
     let event = store.insert_alert(&payload).await.expect("alert");
-    assert_eq!((event.kind.as_str(), &event.payload), ("alert.raised", &payload));
+    assert_eq!(
+        (event.kind.as_str(), &event.payload),
+        ("alert.raised", &payload)
+    );
     let log = store.events_since(event.seq - 1, 10).await.expect("log");
     assert_eq!(log.len(), 1);
     assert_eq!((log[0].seq, &log[0].payload), (event.seq, &payload));
@@ -79,7 +124,10 @@ async fn postgis_positions_are_points_at_their_coordinates(target: Target) {
     }
     let store = target.open().await;
     let w = worker(&store).await;
-    store.insert_fixes(&(0..5).map(|s| fix(w, s)).collect::<Vec<_>>(), at(10)).await.expect("insert");
+    store
+        .insert_fixes(&(0..5).map(|s| fix(w, s)).collect::<Vec<_>>(), at(10))
+        .await
+        .expect("insert");
     let pool = target.pg().await;
     let (rows, bad): (i64, i64) = sqlx::query_as(
         "SELECT count(*), count(*) FILTER (WHERE ST_SRID(location) <> 4326 OR GeometryType(location) <> 'POINT' \

@@ -13,12 +13,32 @@ use crate::world::World;
 /// What `POST requests.json` accepts. The personal fields are listed so they are accepted, and only so:
 /// they are dropped (see `create_request`).
 pub const POST_FIELDS: &[&str] = &[
-    "api_key", "jurisdiction_id", "service_code", "lat", "long", "address_string", "address_id", "description",
-    "media_url", "email", "device_id", "account_id", "first_name", "last_name", "phone",
+    "api_key",
+    "jurisdiction_id",
+    "service_code",
+    "lat",
+    "long",
+    "address_string",
+    "address_id",
+    "description",
+    "media_url",
+    "email",
+    "device_id",
+    "account_id",
+    "first_name",
+    "last_name",
+    "phone",
 ];
 /// What `GET requests.json` accepts (`api_key` is harmless on a public read and some clients send it).
-pub const GET_FIELDS: &[&str] =
-    &["jurisdiction_id", "api_key", "service_request_id", "service_code", "start_date", "end_date", "status"];
+pub const GET_FIELDS: &[&str] = &[
+    "jurisdiction_id",
+    "api_key",
+    "service_request_id",
+    "service_code",
+    "start_date",
+    "end_date",
+    "status",
+];
 /// The spec's default and largest window of `requested_datetime`, in days.
 pub const WINDOW_DAYS: i64 = 90;
 /// The spec's largest number of requests in one answer.
@@ -31,7 +51,10 @@ pub struct Fields(BTreeMap<&'static str, String>);
 
 impl Fields {
     /// Refuses unknown names and names given twice.
-    pub fn collect(pairs: Vec<(String, String)>, known: &[&'static str]) -> Result<Self, Open311Error> {
+    pub fn collect(
+        pairs: Vec<(String, String)>,
+        known: &[&'static str],
+    ) -> Result<Self, Open311Error> {
         let mut fields = BTreeMap::new();
         for (name, value) in pairs {
             let Some(&name) = known.iter().find(|k| **k == name) else {
@@ -50,7 +73,10 @@ impl Fields {
 
     /// The value, if given and not blank.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str).filter(|v| !v.trim().is_empty())
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty())
     }
 }
 
@@ -66,11 +92,16 @@ pub struct NewRequest {
 
 impl NewRequest {
     pub fn parse(fields: &Fields) -> Result<Self, Open311Error> {
-        let service_code =
-            fields.get("service_code").ok_or_else(|| Open311Error::bad("service_code is required"))?.trim().to_owned();
+        let service_code = fields
+            .get("service_code")
+            .ok_or_else(|| Open311Error::bad("service_code is required"))?
+            .trim()
+            .to_owned();
         let (lat, long) = match (fields.get("lat"), fields.get("long")) {
             (Some(lat), Some(long)) => (degrees("lat", lat, 90.0)?, degrees("long", long, 180.0)?),
-            (None, None) if fields.get("address_string").is_some() || fields.get("address_id").is_some() => {
+            (None, None)
+                if fields.get("address_string").is_some() || fields.get("address_id").is_some() =>
+            {
                 return Err(Open311Error::bad(
                     "lat and long are required: this server does not geocode address_string or address_id",
                 ));
@@ -81,7 +112,12 @@ impl NewRequest {
             check_url(url)?;
         }
         let description = fields.get("description").unwrap_or_default().to_owned();
-        Ok(Self { service_code, lat, long, description })
+        Ok(Self {
+            service_code,
+            lat,
+            long,
+            description,
+        })
     }
 }
 
@@ -92,7 +128,9 @@ fn degrees(name: &str, text: &str, max: f64) -> Result<f64, Open311Error> {
         .parse()
         .map_err(|_| Open311Error::bad(format!("{name} must be a number of degrees (WGS 84)")))?;
     if !value.is_finite() || value.abs() > max {
-        return Err(Open311Error::bad(format!("{name} must be a finite number of degrees in [-{max}, {max}]")));
+        return Err(Open311Error::bad(format!(
+            "{name} must be a finite number of degrees in [-{max}, {max}]"
+        )));
     }
     Ok(value)
 }
@@ -129,7 +167,10 @@ impl ListQuery {
         offset: FixedOffset,
         known_code: impl Fn(&str) -> bool,
     ) -> Result<Self, Open311Error> {
-        let ids = fields.get("service_request_id").map(parse_ids).transpose()?;
+        let ids = fields
+            .get("service_request_id")
+            .map(parse_ids)
+            .transpose()?;
         let service_codes = fields
             .get("service_code")
             .map(|text| {
@@ -138,14 +179,22 @@ impl ListQuery {
                         if known_code(code) {
                             Ok(code.to_owned())
                         } else {
-                            Err(Open311Error::bad(format!("unknown service_code {code:?}; see services.json")))
+                            Err(Open311Error::bad(format!(
+                                "unknown service_code {code:?}; see services.json"
+                            )))
                         }
                     })
                     .collect::<Result<Vec<_>, _>>()
             })
             .transpose()?;
-        let start = fields.get("start_date").map(|t| datetime("start_date", t, offset)).transpose()?;
-        let end = fields.get("end_date").map(|t| datetime("end_date", t, offset)).transpose()?;
+        let start = fields
+            .get("start_date")
+            .map(|t| datetime("start_date", t, offset))
+            .transpose()?;
+        let end = fields
+            .get("end_date")
+            .map(|t| datetime("end_date", t, offset))
+            .transpose()?;
         let (from, to) = window(start, end, now)?;
         let (mut open, mut closed) = (true, true);
         if let Some(text) = fields.get("status") {
@@ -155,12 +204,21 @@ impl ListQuery {
                     "open" => open = true,
                     "closed" => closed = true,
                     other => {
-                        return Err(Open311Error::bad(format!("status must be open, closed or both, not {other:?}")));
+                        return Err(Open311Error::bad(format!(
+                            "status must be open, closed or both, not {other:?}"
+                        )));
                     }
                 }
             }
         }
-        Ok(Self { ids, service_codes, from, to, open, closed })
+        Ok(Self {
+            ids,
+            service_codes,
+            from,
+            to,
+            open,
+            closed,
+        })
     }
 
     /// The matching requests filed through Open311: the listed ids in the order given, or else the
@@ -168,15 +226,29 @@ impl ListQuery {
     pub fn select<'w>(&self, world: &'w World) -> Vec<&'w Case> {
         let open311 = |c: &&Case| c.source == Source::Open311;
         if let Some(ids) = &self.ids {
-            return ids.iter().filter_map(|&id| world.incident(crate::domain::IncidentId(id))).filter(open311).collect();
+            return ids
+                .iter()
+                .filter_map(|&id| world.incident(crate::domain::IncidentId(id)))
+                .filter(open311)
+                .collect();
         }
         world
             .incidents()
             .rev()
             .filter(open311)
             .filter(|c| self.from <= c.created_at && c.created_at <= self.to)
-            .filter(|c| if c.state.status.is_open() { self.open } else { self.closed })
-            .filter(|c| self.service_codes.as_ref().is_none_or(|codes| codes.contains(&c.category)))
+            .filter(|c| {
+                if c.state.status.is_open() {
+                    self.open
+                } else {
+                    self.closed
+                }
+            })
+            .filter(|c| {
+                self.service_codes
+                    .as_ref()
+                    .is_none_or(|codes| codes.contains(&c.category))
+            })
             .take(MAX_REQUESTS)
             .collect()
     }
@@ -190,14 +262,18 @@ fn list(text: &str) -> impl Iterator<Item = &str> {
 fn parse_ids(text: &str) -> Result<Vec<i64>, Open311Error> {
     let mut ids: Vec<i64> = Vec::new();
     for item in list(text) {
-        let id = item
-            .parse()
-            .map_err(|_| Open311Error::bad(format!("service_request_id must list whole numbers, not {item:?}")))?;
+        let id = item.parse().map_err(|_| {
+            Open311Error::bad(format!(
+                "service_request_id must list whole numbers, not {item:?}"
+            ))
+        })?;
         if !ids.contains(&id) {
             ids.push(id);
         }
         if ids.len() > MAX_REQUESTS {
-            return Err(Open311Error::bad(format!("at most {MAX_REQUESTS} service_request_id values")));
+            return Err(Open311Error::bad(format!(
+                "at most {MAX_REQUESTS} service_request_id values"
+            )));
         }
     }
     Ok(ids)
@@ -209,12 +285,25 @@ fn parse_ids(text: &str) -> Result<Vec<i64>, Open311Error> {
 fn datetime(name: &str, text: &str, offset: FixedOffset) -> Result<DateTime<Utc>, Open311Error> {
     let text = text.trim();
     let parsed = DateTime::parse_from_rfc3339(text)
-        .or_else(|e| if text.contains(' ') { DateTime::parse_from_rfc3339(&text.replace(' ', "+")) } else { Err(e) })
+        .or_else(|e| {
+            if text.contains(' ') {
+                DateTime::parse_from_rfc3339(&text.replace(' ', "+"))
+            } else {
+                Err(e)
+            }
+        })
         .map(|t| t.with_timezone(&Utc))
         .ok()
         .or_else(|| {
-            let midnight = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?.and_hms_opt(0, 0, 0)?;
-            Some(midnight.and_local_timezone(offset).single()?.with_timezone(&Utc))
+            let midnight = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()?
+                .and_hms_opt(0, 0, 0)?;
+            Some(
+                midnight
+                    .and_local_timezone(offset)
+                    .single()?
+                    .with_timezone(&Utc),
+            )
         });
     parsed.ok_or_else(|| {
         Open311Error::bad(format!(
@@ -234,7 +323,10 @@ fn window(
     let out_of_range = || Open311Error::bad("start_date or end_date is out of range");
     let (from, to) = match (start, end) {
         (None, None) => (now.checked_sub_signed(span).ok_or_else(out_of_range)?, now),
-        (Some(from), None) => (from, from.checked_add_signed(span).ok_or_else(out_of_range)?),
+        (Some(from), None) => (
+            from,
+            from.checked_add_signed(span).ok_or_else(out_of_range)?,
+        ),
         (None, Some(to)) => (to.checked_sub_signed(span).ok_or_else(out_of_range)?, to),
         (Some(from), Some(to)) => (from, to),
     };
@@ -242,7 +334,9 @@ fn window(
         return Err(Open311Error::bad("start_date must not be after end_date"));
     }
     if to.signed_duration_since(from) > span {
-        return Err(Open311Error::bad(format!("start_date to end_date may span at most {WINDOW_DAYS} days")));
+        return Err(Open311Error::bad(format!(
+            "start_date to end_date may span at most {WINDOW_DAYS} days"
+        )));
     }
     Ok((from, to))
 }
@@ -252,27 +346,58 @@ mod tests {
     use super::*;
 
     fn fields(pairs: &[(&str, &str)], known: &[&'static str]) -> Result<Fields, Open311Error> {
-        Fields::collect(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(), known)
+        Fields::collect(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            known,
+        )
     }
 
     fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     #[test]
     fn open311_fields_refuse_unknown_and_repeated_names() {
         assert!(fields(&[("lat", "1"), ("long", "2")], POST_FIELDS).is_ok());
-        assert_eq!(fields(&[("latt", "1")], POST_FIELDS).err().map(|e| e.status.as_u16()), Some(400));
-        assert_eq!(fields(&[("lat", "1"), ("lat", "2")], POST_FIELDS).err().map(|e| e.status.as_u16()), Some(400));
+        assert_eq!(
+            fields(&[("latt", "1")], POST_FIELDS)
+                .err()
+                .map(|e| e.status.as_u16()),
+            Some(400)
+        );
+        assert_eq!(
+            fields(&[("lat", "1"), ("lat", "2")], POST_FIELDS)
+                .err()
+                .map(|e| e.status.as_u16()),
+            Some(400)
+        );
     }
 
     #[test]
     fn open311_coordinates_are_finite_and_in_range() {
         let parse = |lat: &str, long: &str| {
-            NewRequest::parse(&fields(&[("service_code", "x"), ("lat", lat), ("long", long)], POST_FIELDS).unwrap())
+            NewRequest::parse(
+                &fields(
+                    &[("service_code", "x"), ("lat", lat), ("long", long)],
+                    POST_FIELDS,
+                )
+                .unwrap(),
+            )
         };
         assert!(parse("36.19", "113.11").is_ok());
-        for (lat, long) in [("NaN", "1"), ("1", "inf"), ("91", "1"), ("1", "-180.5"), ("north", "1"), ("", "1")] {
+        for (lat, long) in [
+            ("NaN", "1"),
+            ("1", "inf"),
+            ("91", "1"),
+            ("1", "-180.5"),
+            ("north", "1"),
+            ("", "1"),
+        ] {
             assert!(parse(lat, long).is_err(), "{lat}, {long}");
         }
     }
@@ -280,9 +405,18 @@ mod tests {
     #[test]
     fn open311_dates_read_rfc3339_dates_and_a_decoded_plus() {
         let cst = FixedOffset::east_opt(8 * 3600).unwrap();
-        assert_eq!(datetime("d", "2026-01-31T08:00:00+08:00", cst).unwrap(), utc("2026-01-31T00:00:00Z"));
-        assert_eq!(datetime("d", "2026-01-31T08:00:00 08:00", cst).unwrap(), utc("2026-01-31T00:00:00Z"));
-        assert_eq!(datetime("d", "2026-01-31", cst).unwrap(), utc("2026-01-30T16:00:00Z"));
+        assert_eq!(
+            datetime("d", "2026-01-31T08:00:00+08:00", cst).unwrap(),
+            utc("2026-01-31T00:00:00Z")
+        );
+        assert_eq!(
+            datetime("d", "2026-01-31T08:00:00 08:00", cst).unwrap(),
+            utc("2026-01-31T00:00:00Z")
+        );
+        assert_eq!(
+            datetime("d", "2026-01-31", cst).unwrap(),
+            utc("2026-01-30T16:00:00Z")
+        );
         assert!(datetime("d", "yesterday", cst).is_err());
         assert!(datetime("d", "2026-13-01", cst).is_err());
     }
@@ -290,10 +424,19 @@ mod tests {
     #[test]
     fn open311_window_defaults_to_ninety_days_and_never_exceeds_it() {
         let now = utc("2026-06-01T00:00:00Z");
-        assert_eq!(window(None, None, now).unwrap(), (utc("2026-03-03T00:00:00Z"), now));
+        assert_eq!(
+            window(None, None, now).unwrap(),
+            (utc("2026-03-03T00:00:00Z"), now)
+        );
         let start = utc("2026-01-01T00:00:00Z");
-        assert_eq!(window(Some(start), None, now).unwrap().1, utc("2026-04-01T00:00:00Z"));
+        assert_eq!(
+            window(Some(start), None, now).unwrap().1,
+            utc("2026-04-01T00:00:00Z")
+        );
         assert!(window(Some(start), Some(now), now).is_err(), "151 days");
-        assert!(window(Some(now), Some(start), now).is_err(), "end before start");
+        assert!(
+            window(Some(now), Some(start), now).is_err(),
+            "end before start"
+        );
     }
 }

@@ -12,17 +12,23 @@ use crate::world::World;
 /// The deployment's UTC offset (its working calendar's), in which times are written.
 pub fn offset(state: &AppState) -> FixedOffset {
     // The calendar is validated to ±14 h, so this is always in range; UTC is only a fallback.
-    FixedOffset::east_opt(state.dispatch().calendar.tz_offset_minutes * 60).unwrap_or_else(|| Utc.fix())
+    FixedOffset::east_opt(state.dispatch().calendar.tz_offset_minutes * 60)
+        .unwrap_or_else(|| Utc.fix())
 }
 
 /// ISO 8601 with the offset, to the second: `2026-01-31T08:00:00+08:00`.
 pub fn time(at: DateTime<Utc>, offset: FixedOffset) -> String {
-    at.with_timezone(&offset).to_rfc3339_opts(SecondsFormat::Secs, false)
+    at.with_timezone(&offset)
+        .to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
 /// A category as an Open311 service.
 pub fn service(world: &World, category: &Category) -> Value {
-    let handler = match category.department.as_deref().and_then(|code| world.department(code)) {
+    let handler = match category
+        .department
+        .as_deref()
+        .and_then(|code| world.department(code))
+    {
         Some(department) => department.name.clone(),
         None => "the grid's worker".to_owned(),
     };
@@ -44,7 +50,11 @@ pub fn service(world: &World, category: &Category) -> Value {
 /// A case as an Open311 service request. Only what a resident may see: no worker, no note, no route.
 pub fn request(world: &World, case: &Case, offset: FixedOffset) -> Value {
     let category = world.category(&case.category);
-    let status = if case.state.status.is_open() { "open" } else { "closed" };
+    let status = if case.state.status.is_open() {
+        "open"
+    } else {
+        "closed"
+    };
     let description = (!case.description.is_empty()).then_some(&case.description);
     json!({
         "service_request_id": case.id().to_string(),

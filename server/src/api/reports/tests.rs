@@ -11,7 +11,12 @@ fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
 }
 
 fn query(period: Option<&str>, from: Option<&str>, to: Option<&str>) -> KpiQuery {
-    KpiQuery { level: Level::Grid, period: period.map(Into::into), from: from.map(Into::into), to: to.map(Into::into) }
+    KpiQuery {
+        level: Level::Grid,
+        period: period.map(Into::into),
+        from: from.map(Into::into),
+        to: to.map(Into::into),
+    }
 }
 
 const BEIJING: i32 = 480;
@@ -32,8 +37,15 @@ fn a_month_runs_from_local_midnight_on_the_first_to_the_next_first() {
 
 #[test]
 fn from_and_to_take_dates_as_local_midnight_and_instants_as_given() {
-    let (from, to) = period_of(&query(None, Some("2026-03-10"), Some("2026-03-12T09:30:00+08:00")), BEIJING).unwrap();
-    assert_eq!((from, to), (utc(2026, 3, 9, 16, 0), utc(2026, 3, 12, 1, 30)));
+    let (from, to) = period_of(
+        &query(None, Some("2026-03-10"), Some("2026-03-12T09:30:00+08:00")),
+        BEIJING,
+    )
+    .unwrap();
+    assert_eq!(
+        (from, to),
+        (utc(2026, 3, 9, 16, 0), utc(2026, 3, 12, 1, 30))
+    );
     // 366 days is allowed (2028 is a leap year), 367 is not.
     assert!(period_of(&query(None, Some("2028-01-01"), Some("2029-01-01")), 0).is_ok());
     let long = period_of(&query(None, Some("2028-01-01"), Some("2029-01-02")), 0).unwrap_err();
@@ -63,7 +75,9 @@ fn malformed_or_ambiguous_periods_are_refused() {
     for q in cases {
         let result = period_of(&q, BEIJING);
         assert!(
-            result.as_ref().is_err_and(|e| e.status == StatusCode::UNPROCESSABLE_ENTITY),
+            result
+                .as_ref()
+                .is_err_and(|e| e.status == StatusCode::UNPROCESSABLE_ENTITY),
             "{:?} {:?} {:?} gave {result:?}",
             q.period,
             q.from,
@@ -92,13 +106,19 @@ fn csv_fields_are_quoted_only_when_they_must_be() {
     let mut out = String::new();
     let fields = ["1", "a,b", "say \"hi\"", "two\nlines", "东街社区", ""].map(str::to_owned);
     line(&mut out, fields.into_iter());
-    assert_eq!(out, "1,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",东街社区,\r\n");
+    assert_eq!(
+        out,
+        "1,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",东街社区,\r\n"
+    );
 }
 
 #[test]
 fn names_a_spreadsheet_would_run_are_made_text() {
     for (name, shown) in [
-        ("=HYPERLINK(\"http://x\",\"a\")", "'=HYPERLINK(\"http://x\",\"a\")"),
+        (
+            "=HYPERLINK(\"http://x\",\"a\")",
+            "'=HYPERLINK(\"http://x\",\"a\")",
+        ),
         ("+1", "'+1"),
         ("-2", "'-2"),
         ("@SUM(A1)", "'@SUM(A1)"),

@@ -12,16 +12,27 @@ const LON: f64 = 113.12;
 const CENTIDEGREE_LAT_M: f64 = 1111.9508;
 
 fn on(id: i64) -> Candidate {
-    Candidate { worker: WorkerId(id), on_duty: true, position: None }
+    Candidate {
+        worker: WorkerId(id),
+        on_duty: true,
+        position: None,
+    }
 }
 
 fn off(id: i64) -> Candidate {
-    Candidate { worker: WorkerId(id), on_duty: false, position: None }
+    Candidate {
+        worker: WorkerId(id),
+        on_duty: false,
+        position: None,
+    }
 }
 
 /// An on-duty worker `d_lat_deg` degrees north of the incident.
 fn north(id: i64, d_lat_deg: f64) -> Candidate {
-    Candidate { position: Some((LAT + d_lat_deg, LON)), ..on(id) }
+    Candidate {
+        position: Some((LAT + d_lat_deg, LON)),
+        ..on(id)
+    }
 }
 
 fn input() -> RoutingInput {
@@ -37,16 +48,31 @@ fn input() -> RoutingInput {
 }
 
 fn assert_close(actual: f64, expected: f64, tolerance: f64) {
-    assert!((actual - expected).abs() <= tolerance, "{actual} is not within {tolerance} of {expected}");
+    assert!(
+        (actual - expected).abs() <= tolerance,
+        "{actual} is not within {tolerance} of {expected}"
+    );
 }
 
 #[test]
 fn haversine_matches_hand_value_and_geo() {
-    assert_close(haversine_m(LAT, LON, LAT + 0.01, LON), CENTIDEGREE_LAT_M, 0.001);
+    assert_close(
+        haversine_m(LAT, LON, LAT + 0.01, LON),
+        CENTIDEGREE_LAT_M,
+        0.001,
+    );
     assert_close(haversine_m(LAT, LON, LAT, LON), 0.0, 1e-9);
-    for (a, b) in [((LAT, LON), (LAT + 0.02, LON + 0.03)), ((0.0, 0.0), (-45.0, 179.0)), ((89.9, 10.0), (-89.9, -170.0))] {
+    for (a, b) in [
+        ((LAT, LON), (LAT + 0.02, LON + 0.03)),
+        ((0.0, 0.0), (-45.0, 179.0)),
+        ((89.9, 10.0), (-89.9, -170.0)),
+    ] {
         let reference = Haversine.distance(Point::new(a.1, a.0), Point::new(b.1, b.0));
-        assert_close(haversine_m(a.0, a.1, b.0, b.1), reference, 1e-6 * reference.max(1.0));
+        assert_close(
+            haversine_m(a.0, a.1, b.0, b.1),
+            reference,
+            1e-6 * reference.max(1.0),
+        );
     }
 }
 
@@ -54,14 +80,23 @@ fn haversine_matches_hand_value_and_geo() {
 fn category_department_comes_first() {
     let mut input = input();
     input.category_department = Some(vec![off(10), on(11), on(12)]);
-    assert_eq!(route(&input), Route { to: Target::Worker(WorkerId(11)), reason: RouteReason::CategoryDepartment });
+    assert_eq!(
+        route(&input),
+        Route {
+            to: Target::Worker(WorkerId(11)),
+            reason: RouteReason::CategoryDepartment
+        }
+    );
 }
 
 #[test]
 fn category_department_prefers_nearest_member_when_positions_known() {
     let mut input = input();
     // 12 is farther than 13 but earlier in the list; 11 has no position; 14 is nearest but off duty.
-    let far_off = Candidate { on_duty: false, ..north(14, 0.0001) };
+    let far_off = Candidate {
+        on_duty: false,
+        ..north(14, 0.0001)
+    };
     input.category_department = Some(vec![on(11), north(12, 0.5), north(13, 0.2), far_off]);
     assert_eq!(route(&input).to, Target::Worker(WorkerId(13)));
     assert_eq!(route(&input).reason, RouteReason::CategoryDepartment);
@@ -71,7 +106,13 @@ fn category_department_prefers_nearest_member_when_positions_known() {
 fn department_with_no_one_on_duty_falls_through_to_the_grid() {
     let mut input = input();
     input.category_department = Some(vec![off(10)]);
-    assert_eq!(route(&input), Route { to: Target::Worker(WorkerId(1)), reason: RouteReason::GridPrimary });
+    assert_eq!(
+        route(&input),
+        Route {
+            to: Target::Worker(WorkerId(1)),
+            reason: RouteReason::GridPrimary
+        }
+    );
     input.category_department = Some(vec![]);
     assert_eq!(route(&input).reason, RouteReason::GridPrimary);
 }
@@ -80,7 +121,13 @@ fn department_with_no_one_on_duty_falls_through_to_the_grid() {
 fn primary_off_duty_goes_to_first_on_duty_backup() {
     let mut input = input();
     input.primary = Some(off(1));
-    assert_eq!(route(&input), Route { to: Target::Worker(WorkerId(3)), reason: RouteReason::GridBackup });
+    assert_eq!(
+        route(&input),
+        Route {
+            to: Target::Worker(WorkerId(3)),
+            reason: RouteReason::GridBackup
+        }
+    );
     input.primary = None;
     assert_eq!(route(&input).to, Target::Worker(WorkerId(3)));
 }
@@ -92,7 +139,9 @@ fn all_grid_workers_off_goes_to_nearest_within_radius() {
     input.backups = vec![off(2), off(3)];
     let route = route(&input);
     assert_eq!(route.to, Target::Worker(WorkerId(5)));
-    let RouteReason::NearestOnDuty { distance_m } = route.reason else { panic!("{route:?}") };
+    let RouteReason::NearestOnDuty { distance_m } = route.reason else {
+        panic!("{route:?}")
+    };
     assert_close(distance_m, CENTIDEGREE_LAT_M / 2.0, 0.001);
 }
 
@@ -102,10 +151,15 @@ fn nearest_beyond_radius_goes_to_the_queue() {
     input.primary = None;
     input.backups = vec![];
     input.radius_m = 555.0; // worker 5 is 555.98 m away
-    assert_eq!(route(&input), Route {
-        to: Target::CommunityQueue,
-        reason: RouteReason::CommunityQueue { why: QUEUE_BEYOND_RADIUS }
-    });
+    assert_eq!(
+        route(&input),
+        Route {
+            to: Target::CommunityQueue,
+            reason: RouteReason::CommunityQueue {
+                why: QUEUE_BEYOND_RADIUS
+            }
+        }
+    );
     input.radius_m = 556.0;
     assert_eq!(route(&input).to, Target::Worker(WorkerId(5)));
 }
@@ -115,14 +169,28 @@ fn worker_without_position_is_ignored_for_nearest() {
     let mut input = input();
     input.primary = None;
     input.backups = vec![];
-    input.community_workers = vec![on(6), north(7, 0.008), Candidate { on_duty: false, ..north(8, 0.001) }];
+    input.community_workers = vec![
+        on(6),
+        north(7, 0.008),
+        Candidate {
+            on_duty: false,
+            ..north(8, 0.001)
+        },
+    ];
     let route = route(&input);
     assert_eq!(route.to, Target::Worker(WorkerId(7)));
-    let RouteReason::NearestOnDuty { distance_m } = route.reason else { panic!("{route:?}") };
+    let RouteReason::NearestOnDuty { distance_m } = route.reason else {
+        panic!("{route:?}")
+    };
     assert_close(distance_m, CENTIDEGREE_LAT_M * 0.8, 0.001);
 
     input.community_workers = vec![on(6)];
-    assert_eq!(super::route(&input).reason, RouteReason::CommunityQueue { why: QUEUE_NO_POSITION });
+    assert_eq!(
+        super::route(&input).reason,
+        RouteReason::CommunityQueue {
+            why: QUEUE_NO_POSITION
+        }
+    );
 }
 
 #[test]
@@ -130,8 +198,16 @@ fn nobody_on_duty_goes_to_the_queue() {
     let mut input = input();
     input.primary = Some(off(1));
     input.backups = vec![off(2)];
-    input.community_workers = vec![Candidate { on_duty: false, ..north(4, 0.001) }];
-    assert_eq!(route(&input).reason, RouteReason::CommunityQueue { why: QUEUE_NO_ONE_ON_DUTY });
+    input.community_workers = vec![Candidate {
+        on_duty: false,
+        ..north(4, 0.001)
+    }];
+    assert_eq!(
+        route(&input).reason,
+        RouteReason::CommunityQueue {
+            why: QUEUE_NO_ONE_ON_DUTY
+        }
+    );
 }
 
 #[test]
@@ -140,7 +216,12 @@ fn incident_without_usable_position_skips_nearest() {
     input.primary = None;
     input.backups = vec![];
     input.incident_lat = f64::NAN;
-    assert_eq!(route(&input).reason, RouteReason::CommunityQueue { why: QUEUE_NO_INCIDENT_POSITION });
+    assert_eq!(
+        route(&input).reason,
+        RouteReason::CommunityQueue {
+            why: QUEUE_NO_INCIDENT_POSITION
+        }
+    );
     // A department still gets it, by list order.
     input.category_department = Some(vec![north(20, 0.3), north(21, 0.1)]);
     assert_eq!(route(&input).to, Target::Worker(WorkerId(20)));
@@ -148,12 +229,20 @@ fn incident_without_usable_position_skips_nearest() {
 
 #[test]
 fn route_serialises_with_snake_case_tags() {
-    let nearest = Route { to: Target::Worker(WorkerId(7)), reason: RouteReason::NearestOnDuty { distance_m: 12.5 } };
+    let nearest = Route {
+        to: Target::Worker(WorkerId(7)),
+        reason: RouteReason::NearestOnDuty { distance_m: 12.5 },
+    };
     assert_eq!(
         serde_json::to_value(nearest).unwrap(),
         serde_json::json!({"to": {"kind": "worker", "worker": 7}, "reason": {"kind": "nearest_on_duty", "distance_m": 12.5}})
     );
-    let queue = Route { to: Target::CommunityQueue, reason: RouteReason::CommunityQueue { why: QUEUE_BEYOND_RADIUS } };
+    let queue = Route {
+        to: Target::CommunityQueue,
+        reason: RouteReason::CommunityQueue {
+            why: QUEUE_BEYOND_RADIUS,
+        },
+    };
     assert_eq!(
         serde_json::to_value(queue).unwrap(),
         serde_json::json!({"to": {"kind": "community_queue"}, "reason": {"kind": "community_queue", "why": QUEUE_BEYOND_RADIUS}})

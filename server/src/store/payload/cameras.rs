@@ -8,10 +8,16 @@ use crate::store::StoreError;
 
 /// `id, name, lat, lon, heading_deg, fov_deg, range_m, kind, status`.
 pub(crate) type CameraRow = (i64, String, f64, f64, f64, f64, f64, String, String);
-pub(crate) const CAMERA_COLUMNS: &str = "id, name, lat, lon, heading_deg, fov_deg, range_m, kind, status";
+pub(crate) const CAMERA_COLUMNS: &str =
+    "id, name, lat, lon, heading_deg, fov_deg, range_m, kind, status";
 
-pub(crate) fn camera((id, name, lat, lon, heading_deg, fov_deg, range_m, kind, status): CameraRow) -> Result<Camera, StoreError> {
-    let corrupt = |reason: String| StoreError::Corrupt { table: "cameras", reason };
+pub(crate) fn camera(
+    (id, name, lat, lon, heading_deg, fov_deg, range_m, kind, status): CameraRow,
+) -> Result<Camera, StoreError> {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        table: "cameras",
+        reason,
+    };
     Ok(Camera {
         id: CameraId(id),
         name,
@@ -20,8 +26,10 @@ pub(crate) fn camera((id, name, lat, lon, heading_deg, fov_deg, range_m, kind, s
         heading_deg,
         fov_deg,
         range_m,
-        kind: CameraKind::parse(&kind).ok_or_else(|| corrupt(format!("camera {id}: kind {kind:?}")))?,
-        status: CameraStatus::parse(&status).ok_or_else(|| corrupt(format!("camera {id}: status {status:?}")))?,
+        kind: CameraKind::parse(&kind)
+            .ok_or_else(|| corrupt(format!("camera {id}: kind {kind:?}")))?,
+        status: CameraStatus::parse(&status)
+            .ok_or_else(|| corrupt(format!("camera {id}: status {status:?}")))?,
     })
 }
 

@@ -8,8 +8,7 @@ use crate::domain::{Fix, WorkerId};
 use crate::store::StoreError;
 
 /// The columns both backends select, in this order (PostgreSQL casts `jsonb` to text).
-pub(crate) const FIX_COLUMNS: &str =
-    "worker_id, at, lat, lon, accuracy_m, speed_mps, heading_deg, altitude_m, battery_pct, moving, flags, attributes";
+pub(crate) const FIX_COLUMNS: &str = "worker_id, at, lat, lon, accuracy_m, speed_mps, heading_deg, altitude_m, battery_pct, moving, flags, attributes";
 
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct FixRow {
@@ -29,10 +28,10 @@ pub(crate) struct FixRow {
 
 impl FixRow {
     pub(crate) fn into_fix(self) -> Result<Fix, StoreError> {
-        let flags: Vec<String> =
-            serde_json::from_str(&self.flags).map_err(|e| corrupt("positions", format!("flags: {e}")))?;
-        let attributes: Map<String, Value> =
-            serde_json::from_str(&self.attributes).map_err(|e| corrupt("positions", format!("attributes: {e}")))?;
+        let flags: Vec<String> = serde_json::from_str(&self.flags)
+            .map_err(|e| corrupt("positions", format!("flags: {e}")))?;
+        let attributes: Map<String, Value> = serde_json::from_str(&self.attributes)
+            .map_err(|e| corrupt("positions", format!("attributes: {e}")))?;
         Ok(Fix {
             worker: WorkerId(self.worker_id),
             lat: self.lat,

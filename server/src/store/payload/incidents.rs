@@ -8,10 +8,12 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::codec::{cell_from_i64, corrupt, parse_enum};
-use crate::domain::incident::{Actor, CaseKind, EscalationLevel, HistoryEntry, Priority, Source, Status};
+use crate::domain::incident::{
+    Actor, CaseKind, EscalationLevel, HistoryEntry, Priority, Source, Status,
+};
 use crate::domain::{
-    Case, Category, CategoryClass, Department, GridId, Incident, IncidentId, Photo, Place, RegionId, Role,
-    TimeLimits, TokenId, WorkerId,
+    Case, Category, CategoryClass, Department, GridId, Incident, IncidentId, Photo, Place,
+    RegionId, Role, TimeLimits, TokenId, WorkerId,
 };
 use crate::store::StoreError;
 
@@ -102,10 +104,17 @@ pub(crate) struct MemberRow {
 pub(crate) fn departments(rows: Vec<DepartmentRow>, members: Vec<MemberRow>) -> Vec<Department> {
     let mut by_department: HashMap<String, Vec<WorkerId>> = HashMap::new();
     for member in members {
-        by_department.entry(member.department_code).or_default().push(WorkerId(member.worker_id));
+        by_department
+            .entry(member.department_code)
+            .or_default()
+            .push(WorkerId(member.worker_id));
     }
     rows.into_iter()
-        .map(|d| Department { members: by_department.remove(&d.code).unwrap_or_default(), code: d.code, name: d.name })
+        .map(|d| Department {
+            members: by_department.remove(&d.code).unwrap_or_default(),
+            code: d.code,
+            name: d.name,
+        })
         .collect()
 }
 
@@ -185,7 +194,8 @@ pub(crate) fn cases(
     }
     let mut attached: HashMap<i64, Vec<Photo>> = HashMap::new();
     for row in photos {
-        let size = u64::try_from(row.size).map_err(|_| corrupt("incident_photos", format!("size {}", row.size)))?;
+        let size = u64::try_from(row.size)
+            .map_err(|_| corrupt("incident_photos", format!("size {}", row.size)))?;
         attached.entry(row.incident_id).or_default().push(Photo {
             sha256: row.sha256,
             content_type: row.content_type,
@@ -228,10 +238,18 @@ fn history_entry(row: HistoryRow) -> Result<HistoryEntry, StoreError> {
     })
 }
 
-fn case(row: IncidentRow, history: Vec<HistoryEntry>, photos: Vec<Photo>) -> Result<Case, StoreError> {
-    let rework_count =
-        u32::try_from(row.rework_count).map_err(|_| corrupt(T, format!("rework_count {}", row.rework_count)))?;
-    let resume_to = row.resume_to.as_deref().map(|s| parse_enum(T, "resume_to", s, Status::parse)).transpose()?;
+fn case(
+    row: IncidentRow,
+    history: Vec<HistoryEntry>,
+    photos: Vec<Photo>,
+) -> Result<Case, StoreError> {
+    let rework_count = u32::try_from(row.rework_count)
+        .map_err(|_| corrupt(T, format!("rework_count {}", row.rework_count)))?;
+    let resume_to = row
+        .resume_to
+        .as_deref()
+        .map(|s| parse_enum(T, "resume_to", s, Status::parse))
+        .transpose()?;
     Ok(Case {
         state: Incident {
             id: IncidentId(row.id),

@@ -9,12 +9,11 @@ use h3o::CellIndex;
 use super::super::{Snapshot, StoreError, TokenRecord};
 use super::codec::{
     cell_from_i64, corrupt, count, geometry_from_text, lines_from_text, parse_enum,
-    resolution_from_text,
-    scopes_from_text,
+    resolution_from_text, scopes_from_text,
 };
 use crate::domain::{
-    BaseArea, BaseLine, Building, BuildingId, DutyStatus, Event, Grid, GridDuty, GridId, Region, RegionId, RegionLevel,
-    Responsibility, Role, TokenId, Worker, WorkerId, WorkerKind,
+    BaseArea, BaseLine, Building, BuildingId, DutyStatus, Event, Grid, GridDuty, GridId, Region,
+    RegionId, RegionLevel, Responsibility, Role, TokenId, Worker, WorkerId, WorkerKind,
 };
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct RegionRow {

@@ -10,8 +10,8 @@ use super::{PgStore, append_event, incidents, insert_event};
 use crate::domain::{Event, GridId, RegionId};
 use crate::store::StoreError;
 use crate::store::boundary::{
-    AssignedGrid, BoundaryApplied, BoundaryChange, GridWrite, NewPlan, PLAN_CREATED, PlanRecord, PlanRow, VersionRecord, VersionRow,
-    changed_payload, grids_text, rerouted_payload,
+    AssignedGrid, BoundaryApplied, BoundaryChange, GridWrite, NewPlan, PLAN_CREATED, PlanRecord,
+    PlanRow, VersionRecord, VersionRow, changed_payload, grids_text, rerouted_payload,
 };
 use crate::store::payload::codec::{self, cell_to_i64, flag_text, geojson_text};
 use crate::store::payload::conflict::Context;
@@ -21,7 +21,10 @@ const PLAN_COLUMNS: &str = "id, community_id, kind, status, grids::text AS grids
 const VERSION_COLUMNS: &str =
     "id, community_id, plan_id, effective_at, applied_at, applied_by, note, grids::text AS grids";
 
-pub(super) async fn insert_plan(store: &PgStore, plan: &NewPlan) -> Result<(PlanRecord, Event), StoreError> {
+pub(super) async fn insert_plan(
+    store: &PgStore,
+    plan: &NewPlan,
+) -> Result<(PlanRecord, Event), StoreError> {
     let created_at = codec::now();
     let mut tx = store.begin_write("starting a plan insert").await?;
     let id: i64 = sqlx::query_scalar(
@@ -60,7 +63,10 @@ pub(super) async fn insert_plan(store: &PgStore, plan: &NewPlan) -> Result<(Plan
     Ok((record, event))
 }
 
-pub(super) async fn plans(store: &PgStore, community: RegionId) -> Result<Vec<PlanRecord>, StoreError> {
+pub(super) async fn plans(
+    store: &PgStore,
+    community: RegionId,
+) -> Result<Vec<PlanRecord>, StoreError> {
     let rows: Vec<PlanRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {PLAN_COLUMNS} FROM boundary_plans WHERE community_id = $1 ORDER BY id"
     )))
@@ -72,16 +78,20 @@ pub(super) async fn plans(store: &PgStore, community: RegionId) -> Result<Vec<Pl
 }
 
 pub(super) async fn plan(store: &PgStore, id: i64) -> Result<Option<PlanRecord>, StoreError> {
-    let row: Option<PlanRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {PLAN_COLUMNS} FROM boundary_plans WHERE id = $1")))
-            .bind(id)
-            .fetch_optional(&store.pool)
-            .await
-            .context("loading a plan")?;
+    let row: Option<PlanRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {PLAN_COLUMNS} FROM boundary_plans WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&store.pool)
+    .await
+    .context("loading a plan")?;
     row.map(PlanRow::into_record).transpose()
 }
 
-pub(super) async fn versions(store: &PgStore, community: RegionId) -> Result<Vec<VersionRecord>, StoreError> {
+pub(super) async fn versions(
+    store: &PgStore,
+    community: RegionId,
+) -> Result<Vec<VersionRecord>, StoreError> {
     let rows: Vec<VersionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {VERSION_COLUMNS} FROM boundary_versions WHERE community_id = $1 ORDER BY id"
     )))
@@ -125,12 +135,29 @@ async fn insert_version(
     })
 }
 
-pub(super) async fn apply(store: &PgStore, change: &BoundaryChange) -> Result<BoundaryApplied, StoreError> {
+pub(super) async fn apply(
+    store: &PgStore,
+    change: &BoundaryChange,
+) -> Result<BoundaryApplied, StoreError> {
     let mut tx = store.begin_write("starting a boundary change").await?;
     if let Some(baseline) = &change.baseline {
-        insert_version(&mut tx, change, None, baseline, Some("before the first boundary change")).await?;
+        insert_version(
+            &mut tx,
+            change,
+            None,
+            baseline,
+            Some("before the first boundary change"),
+        )
+        .await?;
     }
-    let version = insert_version(&mut tx, change, Some(change.plan), &change.assignment, change.note.as_deref()).await?;
+    let version = insert_version(
+        &mut tx,
+        change,
+        Some(change.plan),
+        &change.assignment,
+        change.note.as_deref(),
+    )
+    .await?;
     let marked =
         sqlx::query("UPDATE boundary_plans SET status = 'applied', version_id = $1 WHERE id = $2 AND status = 'draft'")
             .bind(version.id)
@@ -139,14 +166,19 @@ pub(super) async fn apply(store: &PgStore, change: &BoundaryChange) -> Result<Bo
             .await
             .context("marking a plan applied")?;
     if marked.rows_affected() == 0 {
-        return Err(StoreError::Conflict(format!("plan {} is not a draft", change.plan)));
+        return Err(StoreError::Conflict(format!(
+            "plan {} is not a draft",
+            change.plan
+        )));
     }
     // Cells first leave every grid of the community, so no cell is ever in two grids.
-    sqlx::query("DELETE FROM grid_cells WHERE grid_id IN (SELECT id FROM grids WHERE community_id = $1)")
-        .bind(change.community.0)
-        .execute(&mut *tx)
-        .await
-        .context("clearing the community's cells")?;
+    sqlx::query(
+        "DELETE FROM grid_cells WHERE grid_id IN (SELECT id FROM grids WHERE community_id = $1)",
+    )
+    .bind(change.community.0)
+    .execute(&mut *tx)
+    .await
+    .context("clearing the community's cells")?;
     let mut ids = Vec::with_capacity(change.grids.len());
     let mut by_code: HashMap<&str, GridId> = HashMap::new();
     let (mut cells, mut owners) = (Vec::new(), Vec::new());
@@ -163,7 +195,12 @@ pub(super) async fn apply(store: &PgStore, change: &BoundaryChange) -> Result<Bo
         .execute(&mut *tx)
         .await
         .context("writing the community's cells")?;
-    let grid_of = |code: &str| by_code.get(code).copied().ok_or_else(|| StoreError::NotFound(format!("grid {code}")));
+    let grid_of = |code: &str| {
+        by_code
+            .get(code)
+            .copied()
+            .ok_or_else(|| StoreError::NotFound(format!("grid {code}")))
+    };
     for (building, code) in &change.buildings {
         sqlx::query("UPDATE buildings SET grid_id = $1 WHERE id = $2")
             .bind(grid_of(code)?.0)
@@ -181,19 +218,38 @@ pub(super) async fn apply(store: &PgStore, change: &BoundaryChange) -> Result<Bo
         incidents::insert_histories(&mut tx, case.id(), first, &case.history[first..]).await?;
         cases.push(case);
     }
-    let event = append_event(&mut tx, crate::store::boundary::BOUNDARY_CHANGED, changed_payload(change, version.id, &ids)).await?;
+    let event = append_event(
+        &mut tx,
+        crate::store::boundary::BOUNDARY_CHANGED,
+        changed_payload(change, version.id, &ids),
+    )
+    .await?;
     let mut incidents = Vec::with_capacity(cases.len());
     for case in cases {
         // The events lock is held since the first append.
-        let event = insert_event(&mut tx, crate::store::payload::INCIDENT_UPDATED, rerouted_payload(&case, version.id)).await?;
+        let event = insert_event(
+            &mut tx,
+            crate::store::payload::INCIDENT_UPDATED,
+            rerouted_payload(&case, version.id),
+        )
+        .await?;
         incidents.push((case, event));
     }
     tx.commit().await.context("committing a boundary change")?;
-    Ok(BoundaryApplied { version, grid_ids: ids, event, incidents })
+    Ok(BoundaryApplied {
+        version,
+        grid_ids: ids,
+        event,
+        incidents,
+    })
 }
 
 /// Updates grid `grid` (or inserts it, when new) and returns its id.
-async fn write_grid(conn: &mut PgConnection, community: RegionId, grid: &GridWrite) -> Result<GridId, StoreError> {
+async fn write_grid(
+    conn: &mut PgConnection,
+    community: RegionId,
+    grid: &GridWrite,
+) -> Result<GridId, StoreError> {
     Ok(match grid.id {
         Some(id) => {
             sqlx::query(

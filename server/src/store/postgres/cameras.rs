@@ -12,14 +12,19 @@ use crate::store::payload::cameras::{CAMERA_COLUMNS, CameraRow, camera, sector_t
 use crate::store::payload::conflict::Context;
 
 pub(super) async fn load(conn: &mut PgConnection) -> Result<Vec<Camera>, StoreError> {
-    let rows: Vec<CameraRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {CAMERA_COLUMNS} FROM cameras ORDER BY id")))
-        .fetch_all(conn)
-        .await
-        .context("loading cameras")?;
+    let rows: Vec<CameraRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {CAMERA_COLUMNS} FROM cameras ORDER BY id"
+    )))
+    .fetch_all(conn)
+    .await
+    .context("loading cameras")?;
     rows.into_iter().map(camera).collect()
 }
 
-pub(super) async fn insert(store: &PgStore, cameras: &[NewCamera]) -> Result<Vec<(Camera, Event)>, StoreError> {
+pub(super) async fn insert(
+    store: &PgStore,
+    cameras: &[NewCamera],
+) -> Result<Vec<(Camera, Event)>, StoreError> {
     let mut tx = store.begin_write("starting a camera insert").await?;
     let mut stored = Vec::with_capacity(cameras.len());
     for new in cameras {
@@ -79,12 +84,13 @@ pub(super) async fn update(store: &PgStore, camera: &Camera) -> Result<Event, St
 
 pub(super) async fn delete(store: &PgStore, id: CameraId) -> Result<Event, StoreError> {
     let mut tx = store.begin_write("starting a camera delete").await?;
-    let row: Option<CameraRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("DELETE FROM cameras WHERE id = $1 RETURNING {CAMERA_COLUMNS}")))
-            .bind(id.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .context("deleting a camera")?;
+    let row: Option<CameraRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM cameras WHERE id = $1 RETURNING {CAMERA_COLUMNS}"
+    )))
+    .bind(id.0)
+    .fetch_optional(&mut *tx)
+    .await
+    .context("deleting a camera")?;
     let camera = camera(row.ok_or_else(|| StoreError::NotFound(format!("camera {id}")))?)?;
     let event = append_event(&mut tx, CAMERA_DELETED, json!(camera)).await?;
     tx.commit().await.context("committing a camera delete")?;

@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 
 use super::PgStore;
 use crate::domain::{Fix, WorkerId};
-use crate::store::payload::fixes::{FIX_COLUMNS, FixRow, attributes_text, flags_text};
 use crate::store::StoreError;
 use crate::store::payload::conflict::Context;
+use crate::store::payload::fixes::{FIX_COLUMNS, FixRow, attributes_text, flags_text};
 
 /// Rows per statement: bounds one message to a few MB.
 const ROWS_PER_INSERT: usize = 10_000;
@@ -23,7 +23,11 @@ const INSERT: &str = "INSERT INTO positions (worker_id, at, received_at, lat, lo
      $8::float8[], $9::float8[], $10::float8[], $11::bool[], $12::text[], $13::text[]) \
      AS t(w, a, la, lo, acc, spd, hd, alt, bat, mv, fl, att)";
 
-pub(super) async fn insert(store: &PgStore, fixes: &[Fix], received_at: DateTime<Utc>) -> Result<(), StoreError> {
+pub(super) async fn insert(
+    store: &PgStore,
+    fixes: &[Fix],
+    received_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
     if fixes.is_empty() {
         return Ok(());
     }
@@ -41,7 +45,12 @@ pub(super) async fn insert(store: &PgStore, fixes: &[Fix], received_at: DateTime
             .bind(column(|f| f.heading_deg))
             .bind(column(|f| f.altitude_m))
             .bind(column(|f| f.battery_pct))
-            .bind(chunk.iter().map(|f| f.moving).collect::<Vec<Option<bool>>>())
+            .bind(
+                chunk
+                    .iter()
+                    .map(|f| f.moving)
+                    .collect::<Vec<Option<bool>>>(),
+            )
             .bind(chunk.iter().map(flags_text).collect::<Vec<String>>())
             .bind(chunk.iter().map(attributes_text).collect::<Vec<String>>())
             .execute(&mut *tx)
@@ -59,7 +68,10 @@ pub(super) async fn track(
     to: DateTime<Utc>,
     limit: u32,
 ) -> Result<Vec<Fix>, StoreError> {
-    let columns = FIX_COLUMNS.replace("flags, attributes", "flags::text AS flags, attributes::text AS attributes");
+    let columns = FIX_COLUMNS.replace(
+        "flags, attributes",
+        "flags::text AS flags, attributes::text AS attributes",
+    );
     let sql = format!(
         "SELECT {columns} FROM positions WHERE worker_id = $1 AND at >= $2 AND at < $3 ORDER BY at, id LIMIT $4"
     );

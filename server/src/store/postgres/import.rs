@@ -139,7 +139,12 @@ async fn write_base_map(conn: &mut PgConnection, city: &NewCity) -> Result<(), S
     sqlx::query(include_str!("insert_base_lines.sql"))
         .bind(lines.iter().map(|l| l.kind.clone()).collect::<Vec<_>>())
         .bind(lines.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
-        .bind(lines.iter().map(|l| geojson_text(&l.geometry)).collect::<Vec<_>>())
+        .bind(
+            lines
+                .iter()
+                .map(|l| geojson_text(&l.geometry))
+                .collect::<Vec<_>>(),
+        )
         .execute(&mut *conn)
         .await
         .context("importing base-map lines")?;
@@ -147,7 +152,12 @@ async fn write_base_map(conn: &mut PgConnection, city: &NewCity) -> Result<(), S
     sqlx::query(include_str!("insert_base_areas.sql"))
         .bind(areas.iter().map(|a| a.kind.clone()).collect::<Vec<_>>())
         .bind(areas.iter().map(|a| a.name.clone()).collect::<Vec<_>>())
-        .bind(areas.iter().map(|a| geojson_text(&a.geometry)).collect::<Vec<_>>())
+        .bind(
+            areas
+                .iter()
+                .map(|a| geojson_text(&a.geometry))
+                .collect::<Vec<_>>(),
+        )
         .execute(&mut *conn)
         .await
         .context("importing base-map areas")?;

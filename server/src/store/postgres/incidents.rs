@@ -5,12 +5,13 @@
 
 use sqlx::PgConnection;
 
+use super::super::StoreError;
 use super::super::payload::codec::cell_to_i64;
 use super::super::payload::conflict::Context;
 use super::super::payload::incidents::{
-    self, CategoryRow, DepartmentRow, HistoryRow, INCIDENT_COLUMNS, IncidentRow, MemberRow, PhotoRow, detail_text,
+    self, CategoryRow, DepartmentRow, HistoryRow, INCIDENT_COLUMNS, IncidentRow, MemberRow,
+    PhotoRow, detail_text,
 };
-use super::super::StoreError;
 use crate::domain::incident::{HistoryEntry, Status};
 use crate::domain::{Case, Category, Department, IncidentId, Photo};
 
@@ -25,21 +26,23 @@ pub(super) async fn load(
     .fetch_all(&mut *conn)
     .await
     .context("loading categories")?;
-    let departments: Vec<DepartmentRow> = sqlx::query_as("SELECT code, name FROM departments ORDER BY code")
-        .fetch_all(&mut *conn)
-        .await
-        .context("loading departments")?;
+    let departments: Vec<DepartmentRow> =
+        sqlx::query_as("SELECT code, name FROM departments ORDER BY code")
+            .fetch_all(&mut *conn)
+            .await
+            .context("loading departments")?;
     let members: Vec<MemberRow> = sqlx::query_as(
         "SELECT department_code, worker_id FROM department_members ORDER BY department_code, position",
     )
     .fetch_all(&mut *conn)
     .await
     .context("loading department members")?;
-    let rows: Vec<IncidentRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {INCIDENT_COLUMNS} FROM incidents ORDER BY id")))
-            .fetch_all(&mut *conn)
-            .await
-            .context("loading incidents")?;
+    let rows: Vec<IncidentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {INCIDENT_COLUMNS} FROM incidents ORDER BY id"
+    )))
+    .fetch_all(&mut *conn)
+    .await
+    .context("loading incidents")?;
     let history: Vec<HistoryRow> = sqlx::query_as(
         "SELECT incident_id, at, actor_worker_id, actor_role, action, from_status, to_status, note, detail::text AS detail \
          FROM incident_history ORDER BY incident_id, position",
@@ -54,11 +57,21 @@ pub(super) async fn load(
     .fetch_all(&mut *conn)
     .await
     .context("loading incident photos")?;
-    let categories = categories.into_iter().map(CategoryRow::into_category).collect::<Result<_, _>>()?;
-    Ok((categories, incidents::departments(departments, members), incidents::cases(rows, history, photos)?))
+    let categories = categories
+        .into_iter()
+        .map(CategoryRow::into_category)
+        .collect::<Result<_, _>>()?;
+    Ok((
+        categories,
+        incidents::departments(departments, members),
+        incidents::cases(rows, history, photos)?,
+    ))
 }
 
-pub(super) async fn write_category(conn: &mut PgConnection, c: &Category) -> Result<(), StoreError> {
+pub(super) async fn write_category(
+    conn: &mut PgConnection,
+    c: &Category,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO categories (code, name, class, department_code, limit_low_h, limit_normal_h, limit_high_h, \
          limit_urgent_h, kind, active) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
@@ -83,7 +96,10 @@ pub(super) async fn write_category(conn: &mut PgConnection, c: &Category) -> Res
     Ok(())
 }
 
-pub(super) async fn write_department(conn: &mut PgConnection, d: &Department) -> Result<(), StoreError> {
+pub(super) async fn write_department(
+    conn: &mut PgConnection,
+    d: &Department,
+) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO departments (code, name) VALUES ($1, $2) ON CONFLICT (code) DO UPDATE SET name = excluded.name")
         .bind(&d.code)
         .bind(&d.name)
@@ -193,7 +209,8 @@ pub(super) async fn insert_histories(
     }
     let mut rows = Vec::with_capacity(entries.len());
     for (i, entry) in entries.iter().enumerate() {
-        let position = i64::try_from(first + i).map_err(|_| StoreError::Conflict("history too long".into()))?;
+        let position = i64::try_from(first + i)
+            .map_err(|_| StoreError::Conflict("history too long".into()))?;
         rows.push((position, entry));
     }
     let mut insert = sqlx::QueryBuilder::<sqlx::Postgres>::new(
@@ -213,7 +230,11 @@ pub(super) async fn insert_histories(
             .push_bind(detail_text(entry.detail.as_ref()))
             .push_unseparated("::jsonb");
     });
-    insert.build().execute(&mut *conn).await.context("appending incident history")?;
+    insert
+        .build()
+        .execute(&mut *conn)
+        .await
+        .context("appending incident history")?;
     Ok(())
 }
 
@@ -232,7 +253,8 @@ pub(super) async fn attach_photo(
     if exists.is_none() {
         return Err(StoreError::NotFound(format!("incident {id}")));
     }
-    let size = i64::try_from(photo.size).map_err(|_| StoreError::Conflict("photo too large".into()))?;
+    let size =
+        i64::try_from(photo.size).map_err(|_| StoreError::Conflict("photo too large".into()))?;
     sqlx::query("INSERT INTO photos (sha256, content_type, size, data) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING")
         .bind(&photo.sha256)
         .bind(&photo.content_type)

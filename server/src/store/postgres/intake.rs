@@ -67,7 +67,8 @@ pub(super) async fn insert_group(
     if cases.is_empty() {
         return Ok(Vec::new());
     }
-    let n = i32::try_from(cases.len()).map_err(|_| StoreError::Conflict("too many cases in one group".into()))?;
+    let n = i32::try_from(cases.len())
+        .map_err(|_| StoreError::Conflict("too many cases in one group".into()))?;
     let drawn: Vec<(i64, i64)> = sqlx::query_as(DRAW_IDS)
         .bind(EVENTS_LOCK)
         .bind(n)
@@ -97,8 +98,18 @@ pub(super) async fn insert_group(
     sqlx::query(INSERT_EVENTS)
         .bind(events.iter().map(|e| e.seq).collect::<Vec<i64>>())
         .bind(events.iter().map(|e| e.at).collect::<Vec<DateTime<Utc>>>())
-        .bind(events.iter().map(|e| e.kind.clone()).collect::<Vec<String>>())
-        .bind(events.iter().map(|e| e.payload.to_string()).collect::<Vec<String>>())
+        .bind(
+            events
+                .iter()
+                .map(|e| e.kind.clone())
+                .collect::<Vec<String>>(),
+        )
+        .bind(
+            events
+                .iter()
+                .map(|e| e.payload.to_string())
+                .collect::<Vec<String>>(),
+        )
         .execute(&mut *conn)
         .await
         .context("appending incident events")?;
@@ -107,8 +118,15 @@ pub(super) async fn insert_group(
 
 async fn insert_rows(conn: &mut PgConnection, cases: &[Case]) -> Result<(), StoreError> {
     let col = |f: fn(&Case) -> Option<i64>| cases.iter().map(f).collect::<Vec<Option<i64>>>();
-    let text = |f: fn(&Case) -> &str| cases.iter().map(|c| f(c).to_owned()).collect::<Vec<String>>();
-    let time = |f: fn(&Case) -> Option<DateTime<Utc>>| cases.iter().map(f).collect::<Vec<Option<DateTime<Utc>>>>();
+    let text = |f: fn(&Case) -> &str| {
+        cases
+            .iter()
+            .map(|c| f(c).to_owned())
+            .collect::<Vec<String>>()
+    };
+    let time = |f: fn(&Case) -> Option<DateTime<Utc>>| {
+        cases.iter().map(f).collect::<Vec<Option<DateTime<Utc>>>>()
+    };
     sqlx::query(INSERT_CASES)
         .bind(cases.iter().map(|c| c.state.id.0).collect::<Vec<i64>>())
         .bind(text(|c| &c.category))
@@ -118,26 +136,66 @@ async fn insert_rows(conn: &mut PgConnection, cases: &[Case]) -> Result<(), Stor
         .bind(text(|c| &c.description))
         .bind(cases.iter().map(|c| c.place.lat).collect::<Vec<f64>>())
         .bind(cases.iter().map(|c| c.place.lon).collect::<Vec<f64>>())
-        .bind(cases.iter().map(|c| cell_to_i64(c.place.cell)).collect::<Vec<i64>>())
+        .bind(
+            cases
+                .iter()
+                .map(|c| cell_to_i64(c.place.cell))
+                .collect::<Vec<i64>>(),
+        )
         .bind(cases.iter().map(|c| c.place.grid.0).collect::<Vec<i64>>())
-        .bind(cases.iter().map(|c| c.place.community.0).collect::<Vec<i64>>())
+        .bind(
+            cases
+                .iter()
+                .map(|c| c.place.community.0)
+                .collect::<Vec<i64>>(),
+        )
         .bind(col(|c| c.place.street.map(|r| r.0)))
         .bind(col(|c| c.place.district.map(|r| r.0)))
-        .bind(cases.iter().map(|c| c.place.outside_m).collect::<Vec<Option<f64>>>())
+        .bind(
+            cases
+                .iter()
+                .map(|c| c.place.outside_m)
+                .collect::<Vec<Option<f64>>>(),
+        )
         .bind(text(|c| c.state.status.as_str()))
         .bind(text(|c| c.state.level.as_str()))
         .bind(col(|c| c.state.assignee.map(|w| w.0)))
         .bind(col(|c| c.state.handler.map(|w| w.0)))
         .bind(time(|c| c.state.deadline))
         .bind(time(|c| c.escalate_at))
-        .bind(cases.iter().map(|c| i64::from(c.state.rework_count)).collect::<Vec<i64>>())
-        .bind(cases.iter().map(|c| c.state.deferred).collect::<Vec<bool>>())
+        .bind(
+            cases
+                .iter()
+                .map(|c| i64::from(c.state.rework_count))
+                .collect::<Vec<i64>>(),
+        )
+        .bind(
+            cases
+                .iter()
+                .map(|c| c.state.deferred)
+                .collect::<Vec<bool>>(),
+        )
         .bind(col(|c| c.state.merged_into.map(|i| i.0)))
-        .bind(cases.iter().map(|c| c.state.resume_to.map(|s| Status::as_str(s).to_owned())).collect::<Vec<_>>())
+        .bind(
+            cases
+                .iter()
+                .map(|c| c.state.resume_to.map(|s| Status::as_str(s).to_owned()))
+                .collect::<Vec<_>>(),
+        )
         .bind(col(|c| c.duplicate_of.map(|i| i.0)))
         .bind(col(|c| c.reporter.map(|t| t.0)))
-        .bind(cases.iter().map(|c| c.created_at).collect::<Vec<DateTime<Utc>>>())
-        .bind(cases.iter().map(|c| c.updated_at).collect::<Vec<DateTime<Utc>>>())
+        .bind(
+            cases
+                .iter()
+                .map(|c| c.created_at)
+                .collect::<Vec<DateTime<Utc>>>(),
+        )
+        .bind(
+            cases
+                .iter()
+                .map(|c| c.updated_at)
+                .collect::<Vec<DateTime<Utc>>>(),
+        )
         .execute(&mut *conn)
         .await
         .context("inserting incidents")?;
@@ -147,7 +205,11 @@ async fn insert_rows(conn: &mut PgConnection, cases: &[Case]) -> Result<(), Stor
 async fn insert_histories(conn: &mut PgConnection, cases: &[Case]) -> Result<(), StoreError> {
     let rows: Vec<(i64, i64, &crate::domain::incident::HistoryEntry)> = cases
         .iter()
-        .flat_map(|c| (0_i64..).zip(&c.history).map(move |(position, entry)| (c.state.id.0, position, entry)))
+        .flat_map(|c| {
+            (0_i64..)
+                .zip(&c.history)
+                .map(move |(position, entry)| (c.state.id.0, position, entry))
+        })
         .collect();
     if rows.is_empty() {
         return Ok(());
@@ -156,13 +218,41 @@ async fn insert_histories(conn: &mut PgConnection, cases: &[Case]) -> Result<(),
         .bind(rows.iter().map(|r| r.0).collect::<Vec<i64>>())
         .bind(rows.iter().map(|r| r.1).collect::<Vec<i64>>())
         .bind(rows.iter().map(|r| r.2.at).collect::<Vec<DateTime<Utc>>>())
-        .bind(rows.iter().map(|r| r.2.actor.worker.map(|w| w.0)).collect::<Vec<Option<i64>>>())
-        .bind(rows.iter().map(|r| r.2.actor.role.as_str().to_owned()).collect::<Vec<String>>())
-        .bind(rows.iter().map(|r| r.2.action.clone()).collect::<Vec<String>>())
-        .bind(rows.iter().map(|r| r.2.from.as_str().to_owned()).collect::<Vec<String>>())
-        .bind(rows.iter().map(|r| r.2.to.as_str().to_owned()).collect::<Vec<String>>())
-        .bind(rows.iter().map(|r| r.2.note.clone()).collect::<Vec<Option<String>>>())
-        .bind(rows.iter().map(|r| detail_text(r.2.detail.as_ref())).collect::<Vec<Option<String>>>())
+        .bind(
+            rows.iter()
+                .map(|r| r.2.actor.worker.map(|w| w.0))
+                .collect::<Vec<Option<i64>>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.2.actor.role.as_str().to_owned())
+                .collect::<Vec<String>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.2.action.clone())
+                .collect::<Vec<String>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.2.from.as_str().to_owned())
+                .collect::<Vec<String>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.2.to.as_str().to_owned())
+                .collect::<Vec<String>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| r.2.note.clone())
+                .collect::<Vec<Option<String>>>(),
+        )
+        .bind(
+            rows.iter()
+                .map(|r| detail_text(r.2.detail.as_ref()))
+                .collect::<Vec<Option<String>>>(),
+        )
         .execute(&mut *conn)
         .await
         .context("appending incident history")?;

@@ -5,14 +5,22 @@ use serde_json::json;
 
 use super::{PgStore, append_event};
 use crate::domain::patrol::{
-    CHECKPOINT_CREATED, CheckIn, Checkpoint, NewCheckpoint, PATROL_ENDED, PATROL_STARTED, Patrol, PatrolBook, Progress,
+    CHECKPOINT_CREATED, CheckIn, Checkpoint, NewCheckpoint, PATROL_ENDED, PATROL_STARTED, Patrol,
+    PatrolBook, Progress,
 };
 use crate::domain::{CheckpointId, Event, GridId, PatrolId, WorkerId};
 use crate::store::StoreError;
 use crate::store::payload::codec::{cell_from_i64, cell_to_i64};
 use crate::store::payload::conflict::Context;
 
-type PatrolRow = (i64, i64, DateTime<Utc>, Option<DateTime<Utc>>, Option<i64>, Option<DateTime<Utc>>);
+type PatrolRow = (
+    i64,
+    i64,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<i64>,
+    Option<DateTime<Utc>>,
+);
 const PATROL_COLUMNS: &str = "id, worker_id, started_at, ended_at, current_grid, last_fix_at";
 
 fn patrol((id, worker, started_at, ended_at, grid, last_fix_at): PatrolRow) -> Patrol {
@@ -27,11 +35,17 @@ fn patrol((id, worker, started_at, ended_at, grid, last_fix_at): PatrolRow) -> P
 }
 
 pub(super) async fn book(store: &PgStore) -> Result<PatrolBook, StoreError> {
-    let mut tx = store.pool.begin().await.context("starting to load patrols")?;
-    let patrols: Vec<PatrolRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {PATROL_COLUMNS} FROM patrols ORDER BY id")))
-        .fetch_all(&mut *tx)
+    let mut tx = store
+        .pool
+        .begin()
         .await
-        .context("loading patrols")?;
+        .context("starting to load patrols")?;
+    let patrols: Vec<PatrolRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {PATROL_COLUMNS} FROM patrols ORDER BY id"
+    )))
+    .fetch_all(&mut *tx)
+    .await
+    .context("loading patrols")?;
     let checkpoints: Vec<(i64, String, f64, f64, f64, Option<i64>)> =
         sqlx::query_as("SELECT id, name, lat, lon, radius_m, grid_id FROM checkpoints ORDER BY id")
             .fetch_all(&mut *tx)
@@ -43,8 +57,10 @@ pub(super) async fn book(store: &PgStore) -> Result<PatrolBook, StoreError> {
     .fetch_all(&mut *tx)
     .await
     .context("loading check-ins")?;
-    let visits: Vec<(i64, DateTime<Utc>)> =
-        sqlx::query_as("SELECT cell, last_at FROM cell_visits").fetch_all(&mut *tx).await.context("loading cell visits")?;
+    let visits: Vec<(i64, DateTime<Utc>)> = sqlx::query_as("SELECT cell, last_at FROM cell_visits")
+        .fetch_all(&mut *tx)
+        .await
+        .context("loading cell visits")?;
     tx.commit().await.context("finishing loading patrols")?;
     Ok(PatrolBook {
         patrols: patrols.into_iter().map(patrol).collect(),
@@ -83,19 +99,32 @@ pub(super) async fn insert(
     started_at: DateTime<Utc>,
 ) -> Result<(Patrol, Event), StoreError> {
     let mut tx = store.begin_write("starting a patrol").await?;
-    let id: i64 = sqlx::query_scalar("INSERT INTO patrols (worker_id, started_at) VALUES ($1, $2) RETURNING id")
-        .bind(worker.0)
-        .bind(started_at)
-        .fetch_one(&mut *tx)
-        .await
-        .context("opening a patrol")?;
-    let patrol = Patrol { id: PatrolId(id), worker, started_at, ended_at: None, current_grid: None, last_fix_at: None };
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO patrols (worker_id, started_at) VALUES ($1, $2) RETURNING id",
+    )
+    .bind(worker.0)
+    .bind(started_at)
+    .fetch_one(&mut *tx)
+    .await
+    .context("opening a patrol")?;
+    let patrol = Patrol {
+        id: PatrolId(id),
+        worker,
+        started_at,
+        ended_at: None,
+        current_grid: None,
+        last_fix_at: None,
+    };
     let event = append_event(&mut tx, PATROL_STARTED, json!(patrol)).await?;
     tx.commit().await.context("committing a patrol")?;
     Ok((patrol, event))
 }
 
-pub(super) async fn end(store: &PgStore, id: PatrolId, ended_at: DateTime<Utc>) -> Result<(Patrol, Event), StoreError> {
+pub(super) async fn end(
+    store: &PgStore,
+    id: PatrolId,
+    ended_at: DateTime<Utc>,
+) -> Result<(Patrol, Event), StoreError> {
     let mut tx = store.begin_write("ending a patrol").await?;
     let row: Option<PatrolRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE patrols SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL RETURNING {PATROL_COLUMNS}"
@@ -136,15 +165,20 @@ pub(super) async fn insert_checkpoint(
 
 pub(super) async fn record(store: &PgStore, progress: &Progress) -> Result<Vec<Event>, StoreError> {
     let mut tx = store.begin_write("starting a patrol's progress").await?;
-    let updated = sqlx::query("UPDATE patrols SET current_grid = $1, last_fix_at = $2 WHERE id = $3 AND ended_at IS NULL")
-        .bind(progress.current_grid.map(|g| g.0))
-        .bind(progress.last_fix_at)
-        .bind(progress.patrol.0)
-        .execute(&mut *tx)
-        .await
-        .context("updating a patrol")?;
+    let updated = sqlx::query(
+        "UPDATE patrols SET current_grid = $1, last_fix_at = $2 WHERE id = $3 AND ended_at IS NULL",
+    )
+    .bind(progress.current_grid.map(|g| g.0))
+    .bind(progress.last_fix_at)
+    .bind(progress.patrol.0)
+    .execute(&mut *tx)
+    .await
+    .context("updating a patrol")?;
     if updated.rows_affected() == 0 {
-        return Err(StoreError::NotFound(format!("open patrol {}", progress.patrol)));
+        return Err(StoreError::NotFound(format!(
+            "open patrol {}",
+            progress.patrol
+        )));
     }
     for (cell, at) in &progress.visits {
         sqlx::query(
@@ -179,6 +213,8 @@ pub(super) async fn record(store: &PgStore, progress: &Progress) -> Result<Vec<E
     for (kind, payload) in &progress.events {
         events.push(append_event(&mut tx, kind, payload.clone()).await?);
     }
-    tx.commit().await.context("committing a patrol's progress")?;
+    tx.commit()
+        .await
+        .context("committing a patrol's progress")?;
     Ok(events)
 }

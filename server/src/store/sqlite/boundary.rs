@@ -9,17 +9,20 @@ use super::{SqliteStore, append_event, incidents};
 use crate::domain::{Event, GridId, RegionId};
 use crate::store::StoreError;
 use crate::store::boundary::{
-    AssignedGrid, BoundaryApplied, BoundaryChange, GridWrite, NewPlan, PLAN_CREATED, PlanRecord, PlanRow, VersionRecord, VersionRow,
-    changed_payload, grids_text, rerouted_payload,
+    AssignedGrid, BoundaryApplied, BoundaryChange, GridWrite, NewPlan, PLAN_CREATED, PlanRecord,
+    PlanRow, VersionRecord, VersionRow, changed_payload, grids_text, rerouted_payload,
 };
 use crate::store::payload::codec::{self, cell_to_i64, flag_text, geojson_text};
 use crate::store::payload::conflict::Context;
 
-const PLAN_COLUMNS: &str =
-    "id, community_id, kind, status, grids, warnings, effective_at, note, created_at, created_by, version_id, base_version_id";
-const VERSION_COLUMNS: &str = "id, community_id, plan_id, effective_at, applied_at, applied_by, note, grids";
+const PLAN_COLUMNS: &str = "id, community_id, kind, status, grids, warnings, effective_at, note, created_at, created_by, version_id, base_version_id";
+const VERSION_COLUMNS: &str =
+    "id, community_id, plan_id, effective_at, applied_at, applied_by, note, grids";
 
-pub(super) async fn insert_plan(store: &SqliteStore, plan: &NewPlan) -> Result<(PlanRecord, Event), StoreError> {
+pub(super) async fn insert_plan(
+    store: &SqliteStore,
+    plan: &NewPlan,
+) -> Result<(PlanRecord, Event), StoreError> {
     let created_at = codec::now();
     let mut tx = store.begin_write("starting a plan insert").await?;
     let id: i64 = sqlx::query_scalar(
@@ -58,26 +61,35 @@ pub(super) async fn insert_plan(store: &SqliteStore, plan: &NewPlan) -> Result<(
     Ok((record, event))
 }
 
-pub(super) async fn plans(store: &SqliteStore, community: RegionId) -> Result<Vec<PlanRecord>, StoreError> {
-    let rows: Vec<PlanRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {PLAN_COLUMNS} FROM boundary_plans WHERE community_id = ? ORDER BY id")))
-            .bind(community.0)
-            .fetch_all(&store.pool)
-            .await
-            .context("loading plans")?;
+pub(super) async fn plans(
+    store: &SqliteStore,
+    community: RegionId,
+) -> Result<Vec<PlanRecord>, StoreError> {
+    let rows: Vec<PlanRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {PLAN_COLUMNS} FROM boundary_plans WHERE community_id = ? ORDER BY id"
+    )))
+    .bind(community.0)
+    .fetch_all(&store.pool)
+    .await
+    .context("loading plans")?;
     rows.into_iter().map(PlanRow::into_record).collect()
 }
 
 pub(super) async fn plan(store: &SqliteStore, id: i64) -> Result<Option<PlanRecord>, StoreError> {
-    let row: Option<PlanRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {PLAN_COLUMNS} FROM boundary_plans WHERE id = ?")))
-        .bind(id)
-        .fetch_optional(&store.pool)
-        .await
-        .context("loading a plan")?;
+    let row: Option<PlanRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {PLAN_COLUMNS} FROM boundary_plans WHERE id = ?"
+    )))
+    .bind(id)
+    .fetch_optional(&store.pool)
+    .await
+    .context("loading a plan")?;
     row.map(PlanRow::into_record).transpose()
 }
 
-pub(super) async fn versions(store: &SqliteStore, community: RegionId) -> Result<Vec<VersionRecord>, StoreError> {
+pub(super) async fn versions(
+    store: &SqliteStore,
+    community: RegionId,
+) -> Result<Vec<VersionRecord>, StoreError> {
     let rows: Vec<VersionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {VERSION_COLUMNS} FROM boundary_versions WHERE community_id = ? ORDER BY id"
     )))
@@ -121,12 +133,29 @@ async fn insert_version(
     })
 }
 
-pub(super) async fn apply(store: &SqliteStore, change: &BoundaryChange) -> Result<BoundaryApplied, StoreError> {
+pub(super) async fn apply(
+    store: &SqliteStore,
+    change: &BoundaryChange,
+) -> Result<BoundaryApplied, StoreError> {
     let mut tx = store.begin_write("starting a boundary change").await?;
     if let Some(baseline) = &change.baseline {
-        insert_version(&mut tx, change, None, baseline, Some("before the first boundary change")).await?;
+        insert_version(
+            &mut tx,
+            change,
+            None,
+            baseline,
+            Some("before the first boundary change"),
+        )
+        .await?;
     }
-    let version = insert_version(&mut tx, change, Some(change.plan), &change.assignment, change.note.as_deref()).await?;
+    let version = insert_version(
+        &mut tx,
+        change,
+        Some(change.plan),
+        &change.assignment,
+        change.note.as_deref(),
+    )
+    .await?;
     let marked = sqlx::query("UPDATE boundary_plans SET status = 'applied', version_id = ? WHERE id = ? AND status = 'draft'")
         .bind(version.id)
         .bind(change.plan)
@@ -134,14 +163,19 @@ pub(super) async fn apply(store: &SqliteStore, change: &BoundaryChange) -> Resul
         .await
         .context("marking a plan applied")?;
     if marked.rows_affected() == 0 {
-        return Err(StoreError::Conflict(format!("plan {} is not a draft", change.plan)));
+        return Err(StoreError::Conflict(format!(
+            "plan {} is not a draft",
+            change.plan
+        )));
     }
     // Cells first leave every grid of the community, so no cell is ever in two grids.
-    sqlx::query("DELETE FROM grid_cells WHERE grid_id IN (SELECT id FROM grids WHERE community_id = ?)")
-        .bind(change.community.0)
-        .execute(&mut *tx)
-        .await
-        .context("clearing the community's cells")?;
+    sqlx::query(
+        "DELETE FROM grid_cells WHERE grid_id IN (SELECT id FROM grids WHERE community_id = ?)",
+    )
+    .bind(change.community.0)
+    .execute(&mut *tx)
+    .await
+    .context("clearing the community's cells")?;
     let mut ids = Vec::with_capacity(change.grids.len());
     let mut by_code: HashMap<&str, GridId> = HashMap::new();
     for grid in &change.grids {
@@ -157,7 +191,12 @@ pub(super) async fn apply(store: &SqliteStore, change: &BoundaryChange) -> Resul
         ids.push(id);
         by_code.insert(&grid.code, id);
     }
-    let grid_of = |code: &str| by_code.get(code).copied().ok_or_else(|| StoreError::NotFound(format!("grid {code}")));
+    let grid_of = |code: &str| {
+        by_code
+            .get(code)
+            .copied()
+            .ok_or_else(|| StoreError::NotFound(format!("grid {code}")))
+    };
     for (building, code) in &change.buildings {
         sqlx::query("UPDATE buildings SET grid_id = ? WHERE id = ?")
             .bind(grid_of(code)?.0)
@@ -177,18 +216,37 @@ pub(super) async fn apply(store: &SqliteStore, change: &BoundaryChange) -> Resul
         }
         cases.push(case);
     }
-    let event = append_event(&mut tx, crate::store::boundary::BOUNDARY_CHANGED, changed_payload(change, version.id, &ids)).await?;
+    let event = append_event(
+        &mut tx,
+        crate::store::boundary::BOUNDARY_CHANGED,
+        changed_payload(change, version.id, &ids),
+    )
+    .await?;
     let mut incidents = Vec::with_capacity(cases.len());
     for case in cases {
-        let event = append_event(&mut tx, crate::store::payload::INCIDENT_UPDATED, rerouted_payload(&case, version.id)).await?;
+        let event = append_event(
+            &mut tx,
+            crate::store::payload::INCIDENT_UPDATED,
+            rerouted_payload(&case, version.id),
+        )
+        .await?;
         incidents.push((case, event));
     }
     tx.commit().await.context("committing a boundary change")?;
-    Ok(BoundaryApplied { version, grid_ids: ids, event, incidents })
+    Ok(BoundaryApplied {
+        version,
+        grid_ids: ids,
+        event,
+        incidents,
+    })
 }
 
 /// Updates grid `grid` (or inserts it, when new) and returns its id.
-async fn write_grid(conn: &mut SqliteConnection, community: RegionId, grid: &GridWrite) -> Result<GridId, StoreError> {
+async fn write_grid(
+    conn: &mut SqliteConnection,
+    community: RegionId,
+    grid: &GridWrite,
+) -> Result<GridId, StoreError> {
     Ok(match grid.id {
         Some(id) => {
             sqlx::query(

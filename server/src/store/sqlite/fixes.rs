@@ -5,14 +5,18 @@ use sqlx::{QueryBuilder, Sqlite};
 
 use super::SqliteStore;
 use crate::domain::{Fix, WorkerId};
-use crate::store::payload::fixes::{FIX_COLUMNS, FixRow, attributes_text, flags_text};
 use crate::store::StoreError;
 use crate::store::payload::conflict::Context;
+use crate::store::payload::fixes::{FIX_COLUMNS, FixRow, attributes_text, flags_text};
 
 /// Rows per INSERT: 15 binds a row stays under SQLite's 32,766 bound parameters.
 const ROWS_PER_INSERT: usize = 2000;
 
-pub(super) async fn insert(store: &SqliteStore, fixes: &[Fix], received_at: DateTime<Utc>) -> Result<(), StoreError> {
+pub(super) async fn insert(
+    store: &SqliteStore,
+    fixes: &[Fix],
+    received_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
     if fixes.is_empty() {
         return Ok(());
     }
@@ -37,7 +41,11 @@ pub(super) async fn insert(store: &SqliteStore, fixes: &[Fix], received_at: Date
                 .push_bind(flags_text(fix))
                 .push_bind(attributes_text(fix));
         });
-        insert.build().execute(&mut *tx).await.context("inserting positions")?;
+        insert
+            .build()
+            .execute(&mut *tx)
+            .await
+            .context("inserting positions")?;
     }
     tx.commit().await.context("committing positions")?;
     Ok(())

@@ -163,7 +163,8 @@ async fn write_base_rows(
     rows: &[(&String, &Option<String>, String)],
 ) -> Result<(), StoreError> {
     for chunk in rows.chunks(MAX_BINDS / 3) {
-        let mut insert = QueryBuilder::<Sqlite>::new(format!("INSERT INTO {table} (kind, name, geometry) "));
+        let mut insert =
+            QueryBuilder::<Sqlite>::new(format!("INSERT INTO {table} (kind, name, geometry) "));
         insert.push_values(chunk, |mut row, (kind, name, geometry)| {
             row.push_bind((*kind).clone())
                 .push_bind((*name).clone())

@@ -158,29 +158,57 @@ fn reasons_are_required_and_bounded() {
 #[test]
 fn each_caller_is_offered_exactly_the_actions_it_may_take() {
     let registered = new_case();
-    assert_eq!(actions_for(&registered, &commander()), ["dispatch", "defer", "cancel", "merge", "escalate"]);
+    assert_eq!(
+        actions_for(&registered, &commander()),
+        ["dispatch", "defer", "cancel", "merge", "escalate"]
+    );
     assert_eq!(actions_for(&registered, &worker(W1)), Vec::<&str>::new());
 
     let dispatched = step(&registered, commander(), &Action::Dispatch { to: W1 });
-    assert_eq!(actions_for(&dispatched, &worker(W1)), ["accept", "send_back"]);
-    assert_eq!(actions_for(&dispatched, &worker(W2)), Vec::<&str>::new(), "not the assignee");
+    assert_eq!(
+        actions_for(&dispatched, &worker(W1)),
+        ["accept", "send_back"]
+    );
+    assert_eq!(
+        actions_for(&dispatched, &worker(W2)),
+        Vec::<&str>::new(),
+        "not the assignee"
+    );
     assert_eq!(
         actions_for(&dispatched, &commander()),
         ["reassign", "defer", "cancel", "merge", "escalate", "extend"]
     );
     assert_eq!(
         actions_for(&dispatched, &admin()),
-        ["accept", "send_back", "reassign", "defer", "cancel", "merge", "escalate", "extend"]
+        [
+            "accept",
+            "send_back",
+            "reassign",
+            "defer",
+            "cancel",
+            "merge",
+            "escalate",
+            "extend"
+        ]
     );
-    let reporter = Actor { worker: None, role: Role::Reporter };
+    let reporter = Actor {
+        worker: None,
+        role: Role::Reporter,
+    };
     assert_eq!(actions_for(&dispatched, &reporter), Vec::<&str>::new());
 
     let resolved = resolved_by_w1();
     assert_eq!(actions_for(&resolved, &commander()), ["verify"]);
     assert_eq!(actions_for(&resolved, &worker(W1)), Vec::<&str>::new());
     // 监督与处置分离: a commander who handled the case is not offered its verification.
-    let handler_commander = Actor { worker: Some(W1), role: Role::Commander };
-    assert_eq!(actions_for(&resolved, &handler_commander), Vec::<&str>::new());
+    let handler_commander = Actor {
+        worker: Some(W1),
+        role: Role::Commander,
+    };
+    assert_eq!(
+        actions_for(&resolved, &handler_commander),
+        Vec::<&str>::new()
+    );
 
     let closed = step(&resolved, commander(), &Action::Verify { passed: true });
     assert_eq!(actions_for(&closed, &commander()), ["reopen"]);
