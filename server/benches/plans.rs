@@ -72,14 +72,14 @@ fn bench(c: &mut Criterion) {
     assert_eq!(moved["cells_moved"], 1);
     let mut group = c.benchmark_group("plans");
     group.bench_function("diff_one_cell_move", |b| {
-        b.iter(|| black_box(diff::diff(&world, community, black_box(&plan))))
+        b.iter(|| black_box(diff::diff(&world, community, black_box(&plan))));
     });
     group.bench_function("check_one_cell_move", |b| {
-        b.iter(|| black_box(validate::check(&world, community, black_box(&plan))))
+        b.iter(|| black_box(validate::check(&world, community, black_box(&plan))));
     });
     group.sample_size(20);
     group.bench_function("report_one_cell_move", |b| {
-        b.iter(|| black_box(validate::report(&world, community, black_box(&plan))))
+        b.iter(|| black_box(validate::report(&world, community, black_box(&plan))));
     });
     group.finish();
 }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod dispatch;
 pub mod domain;
 pub mod error;
+pub mod geodesy;
 pub mod live;
 pub mod patrols;
 pub mod plans;

@@ -226,7 +226,7 @@ pub async fn observe(state: &AppState, fixes: Vec<Fix>) {
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, patrol = %progress.patrol, "storing a patrol's progress")
+                tracing::error!(error = %e, patrol = %progress.patrol, "storing a patrol's progress");
             }
         }
     }

@@ -73,6 +73,7 @@ pub enum Judge {
 
 /// Checks, flags, publishes and stores `fixes`; returns once they are committed. A batch with any bad
 /// fix is refused whole (422 with `errors: [{index, reason}]`) and changes nothing.
+#[allow(clippy::too_many_lines)] // one step read top to bottom; longer since rustfmt
 pub async fn report(
     state: &AppState,
     mut fixes: Vec<Fix>,

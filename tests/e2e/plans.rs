@@ -242,7 +242,7 @@ async fn plans(flavor: Flavor) {
     assert_problem(&refused, 422, "plan-invalid-cell");
     let coarse = body(&grids, |l| {
         l[a].1
-            .push(x.parent(h3o::Resolution::Nine).unwrap().to_string())
+            .push(x.parent(h3o::Resolution::Nine).unwrap().to_string());
     });
     assert_problem(
         &server.send(Method::POST, &base, &coarse).await,

@@ -13,9 +13,9 @@ use serde_json::{Value, json};
 use super::workers::can_see;
 use super::{AppJson, geo_json};
 use crate::auth::Auth;
-use crate::dispatch::routing::haversine_m;
 use crate::domain::{DutyStatus, Role, WorkerId};
 use crate::error::ApiError;
+use crate::geodesy::haversine_m;
 use crate::state::AppState;
 
 const RAISERS: &[Role] = &[Role::Commander];

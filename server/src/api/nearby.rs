@@ -14,9 +14,9 @@ use super::workers::can_see;
 use super::{AppQuery, geo_json};
 use crate::auth::Auth;
 use crate::cases::actions;
-use crate::dispatch::routing::haversine_m;
 use crate::domain::{DutyStatus, Role};
 use crate::error::ApiError;
+use crate::geodesy::haversine_m;
 use crate::state::AppState;
 
 const READERS: &[Role] = &[Role::Worker, Role::Commander, Role::Planner];

@@ -110,7 +110,7 @@ pub async fn escalate_due(state: &AppState, now: DateTime<Utc>) -> usize {
             // Someone acted on the case since we looked; the next pass sees its new state.
             Err(e) if e.status == axum::http::StatusCode::CONFLICT => {}
             Err(e) => {
-                tracing::warn!(incident = %id, detail = %e.detail, "automatic escalation failed")
+                tracing::warn!(incident = %id, detail = %e.detail, "automatic escalation failed");
             }
         }
     }

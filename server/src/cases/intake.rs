@@ -169,7 +169,7 @@ async fn commit_group(state: &AppState, group: Vec<Pending>) -> Vec<Pending> {
                         .iter()
                         .any(|earlier| could_duplicate(config, earlier, &case)) =>
                 {
-                    later.push(pending)
+                    later.push(pending);
                 }
                 Ok(case) => {
                     waited(&pending);
@@ -229,7 +229,7 @@ fn publish(state: &AppState, case: Case, event: crate::domain::Event, pending: P
 /// had `earlier` already been in the world (the test `duplicate_of` applies to the world's cases).
 fn could_duplicate(config: &DispatchConfig, earlier: &Case, later: &Case) -> bool {
     earlier.category == later.category
-        && routing::haversine_m(
+        && crate::geodesy::haversine_m(
             earlier.place.lat,
             earlier.place.lon,
             later.place.lat,
@@ -458,7 +458,8 @@ fn duplicate_of(
         if case.created_at < since || case.category != category {
             continue;
         }
-        let distance_m = routing::haversine_m(place.lat, place.lon, case.place.lat, case.place.lon);
+        let distance_m =
+            crate::geodesy::haversine_m(place.lat, place.lon, case.place.lat, case.place.lon);
         // The nearest; at equal distance the newest, whatever order the index yields them in.
         if distance_m <= config.duplicate_radius_m
             && best.is_none_or(|(id, d)| {

@@ -14,9 +14,7 @@
 use serde::Serialize;
 
 use crate::domain::WorkerId;
-
-/// Mean Earth radius in meters (IUGG), the radius `geo`'s haversine uses too.
-pub const EARTH_RADIUS_M: f64 = 6_371_008.8;
+use crate::geodesy::{haversine_m, is_coordinate};
 
 /// [`RouteReason::CommunityQueue`] when no worker of the community is on duty.
 pub const QUEUE_NO_ONE_ON_DUTY: &str = "no worker of the community is on duty";
@@ -162,28 +160,6 @@ fn nearest_on_duty(candidates: &[Candidate], (lat, lon): (f64, f64)) -> Option<(
                 _ => Some((worker, distance_m)),
             },
         )
-}
-
-fn is_coordinate(lat: f64, lon: f64) -> bool {
-    (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)
-}
-
-/// Great-circle distance in meters between two points given in degrees (EPSG:4326, latitude first),
-/// by the haversine formula on a sphere of radius [`EARTH_RADIUS_M`].
-///
-/// # Examples
-/// ```
-/// # use gridwatch::dispatch::routing::haversine_m;
-/// // 0.01° of latitude is about 1,111.95 m.
-/// assert!((haversine_m(36.0, 113.0, 36.01, 113.0) - 1111.95).abs() < 0.01);
-/// ```
-#[must_use]
-pub fn haversine_m(a_lat_deg: f64, a_lon_deg: f64, b_lat_deg: f64, b_lon_deg: f64) -> f64 {
-    let (a_lat, b_lat) = (a_lat_deg.to_radians(), b_lat_deg.to_radians());
-    let d_lat = b_lat - a_lat;
-    let d_lon = (b_lon_deg - a_lon_deg).to_radians();
-    let h = (d_lat / 2.0).sin().powi(2) + a_lat.cos() * b_lat.cos() * (d_lon / 2.0).sin().powi(2);
-    2.0 * EARTH_RADIUS_M * h.sqrt().min(1.0).asin()
 }
 
 #[cfg(test)]

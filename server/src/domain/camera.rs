@@ -2,13 +2,14 @@
 //! cells that sector covers.
 //!
 //! No IO. The sector is built in a local plane in meters around the camera and turned into degrees
-//! (EPSG:4326, lon/lat order) with the equirectangular approximation at the camera's latitude:
-//! `dlat = north_m / M`, `dlon = east_m / (M · cos lat)` with `M = R · π / 180` meters per degree and
-//! `R` the mean Earth radius (6,371,008.8 m). The scale of longitude is taken at the camera's latitude
-//! only, so the relative error against a geodesic sector grows as `range / R · tan(lat)`: about 0.5 m
-//! at the 2 km limit at 36° of latitude (Changzhi), about 7 m at the 85° limit; within a GPS fix's error
-//! for street cameras. `server/tests/store_suite/cameras.rs` checks sectors against PostGIS's geodesic
-//! `ST_Project` and `ST_Area`.
+//! (EPSG:4326, lon/lat order) with the equirectangular approximation at the camera's latitude
+//! ([`crate::geodesy::offset_deg`]): `dlat = north_m / M`, `dlon = east_m / (M · cos lat)` with
+//! `M = R · π / 180` meters per degree and `R` the mean Earth radius (6,371,008.8 m). The scale of
+//! longitude is taken at the camera's latitude only, so the relative error against a geodesic sector
+//! grows as `range / R · tan(lat)`: about 0.5 m at the 2 km limit at 36° of latitude (Changzhi), about
+//! 7 m at the 85° limit; within a GPS fix's error for street cameras.
+//! `server/tests/store_suite/cameras.rs` checks sectors against PostGIS's geodesic `ST_Project` and
+//! `ST_Area`.
 //! `tests/reference/check_cameras.py` rebuilds every sector from the raw parameters with shapely.
 
 use geo::{Coord, Intersects, LineString, Point, Polygon};
@@ -16,7 +17,7 @@ use h3o::{CellIndex, Resolution};
 use serde::{Deserialize, Serialize};
 
 use super::CameraId;
-use crate::dispatch::routing::EARTH_RADIUS_M;
+use crate::geodesy::offset_deg;
 
 /// Event kinds of cameras, dotted `noun.verb`.
 pub const CAMERA_CREATED: &str = "camera.created";
@@ -239,17 +240,9 @@ pub fn full_circle(camera: &NewCamera) -> bool {
 /// (72 points, no apex) for a PTZ camera or a 360° view. Meters → degrees as in the module docs.
 #[must_use]
 pub fn sector(camera: &NewCamera) -> Polygon<f64> {
-    let m_per_deg_lat = EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
-    let m_per_deg_lon = m_per_deg_lat * camera.lat.to_radians().cos();
     let at = |bearing_deg: f64| {
-        let (east_m, north_m) = (
-            camera.range_m * bearing_deg.to_radians().sin(),
-            camera.range_m * bearing_deg.to_radians().cos(),
-        );
-        Coord {
-            x: camera.lon + east_m / m_per_deg_lon,
-            y: camera.lat + north_m / m_per_deg_lat,
-        }
+        let (lat, lon) = offset_deg(camera.lat, camera.lon, bearing_deg, camera.range_m);
+        Coord { x: lon, y: lat }
     };
     let (start, opening, apex) = if full_circle(camera) {
         (0.0, 360.0, false)
@@ -328,7 +321,7 @@ mod tests {
             }
         );
         // 100 m east is 100 / (111,195 m · cos 36.19°) degrees of longitude.
-        let m_per_deg = EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
+        let m_per_deg = crate::geodesy::EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
         assert!((m_per_deg - 111_195.08).abs() < 0.01);
         let middle = ring[10];
         assert!(

@@ -121,7 +121,7 @@ impl Fix {
         let Some((lat, lon, at)) = previous else {
             return;
         };
-        let distance = crate::dispatch::routing::haversine_m(lat, lon, self.lat, self.lon);
+        let distance = crate::geodesy::haversine_m(lat, lon, self.lat, self.lon);
         if distance <= JUMP_MIN_DISTANCE_M {
             return;
         }

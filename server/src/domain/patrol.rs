@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{CheckpointId, Fix, GridId, PatrolId, WorkerId};
-use crate::dispatch::routing::haversine_m;
+use crate::geodesy::haversine_m;
 
 /// Event kinds of patrols and checkpoints, dotted `noun.verb`.
 pub const PATROL_STARTED: &str = "patrol.started";

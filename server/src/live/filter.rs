@@ -9,8 +9,8 @@
 use rustc_hash::FxHashSet;
 use serde::Deserialize;
 
-use crate::dispatch::routing::haversine_m;
 use crate::domain::{GridId, RegionId, WorkerId};
+use crate::geodesy::haversine_m;
 use crate::world::Visibility;
 
 /// The kinds of things a map shows.

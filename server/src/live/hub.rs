@@ -510,6 +510,7 @@ fn cells_covering(b: [f64; 4]) -> Option<Vec<CellIndex>> {
 
 /// The routable items of an event, each with the `delta` message clients receive for it.
 #[must_use]
+#[allow(clippy::too_many_lines)] // one step read top to bottom; longer since rustfmt
 pub fn items_of(world: &World, event: &Event) -> Vec<(Item, Arc<str>)> {
     let delta = |layer: Layer, id: i64, data: &Value| -> Arc<str> {
         Arc::from(

@@ -251,7 +251,7 @@ async fn apply_locked(
         .filter_map(|(b, code)| id_of.get(code.as_str()).map(|&g| (*b, g)))
         .collect();
     state.commit(applied.event.clone(), |world| {
-        world.apply_boundary(grids, &buildings)
+        world.apply_boundary(grids, &buildings);
     });
     let rerouted: Vec<Value> = applied
         .incidents
@@ -272,6 +272,7 @@ async fn apply_locked(
 }
 
 /// Everything applying `plan` writes, worked out from the world.
+#[allow(clippy::too_many_lines)] // one step read top to bottom; longer since rustfmt
 fn plan_change(
     world: &World,
     radius_m: f64,

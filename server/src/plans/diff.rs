@@ -39,6 +39,7 @@ pub fn moves(
 
 /// The diff of `plan` against community `community` as the world has it now.
 #[must_use]
+#[allow(clippy::too_many_lines)] // one step read top to bottom; longer since rustfmt
 pub fn diff(world: &World, community: RegionId, plan: &[AssignedGrid]) -> Value {
     let current = Current::of(world, community);
     let moved = moves(&current, plan);

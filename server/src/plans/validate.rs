@@ -249,6 +249,7 @@ fn next_sequence(world: &World, community_code: &str) -> u32 {
 
 /// Every problem of an assignment against the world as it is now, in the order of [`Problem::kind`]'s list.
 #[must_use]
+#[allow(clippy::too_many_lines)] // one step read top to bottom; longer since rustfmt
 pub fn check(world: &World, community: RegionId, grids: &[AssignedGrid]) -> Vec<Problem> {
     let current = Current::of(world, community);
     let mut problems = Vec::new();

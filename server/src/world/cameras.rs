@@ -14,9 +14,9 @@ use h3o::{CellIndex, Resolution};
 use rustc_hash::FxHashMap;
 
 use super::World;
-use crate::dispatch::routing::haversine_m;
 use crate::domain::CameraId;
 use crate::domain::camera::{self, Camera};
+use crate::geodesy::haversine_m;
 
 /// A camera as the world holds it: its parameters, its sector and its covered cells.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,6 +14,7 @@ use crate::imported;
 
 store_tests!(boundary_change_round_trips);
 
+#[allow(clippy::too_many_lines)] // one scenario read top to bottom
 async fn boundary_change_round_trips(store: Arc<dyn Store>) {
     let before = imported(&store).await;
     let community = before.grids[0].community;

@@ -25,6 +25,7 @@ fn camera(name: &str, heading_deg: f64, fov_deg: f64, range_m: f64, kind: Camera
     }
 }
 
+#[allow(clippy::too_many_lines)] // one scenario read top to bottom
 async fn cameras_round_trip_and_sectors_are_postgis_polygons(target: Target) {
     let store: Arc<dyn Store> = target.open().await;
     let new = [

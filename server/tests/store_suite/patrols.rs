@@ -34,6 +34,7 @@ fn cell(lat: f64, lon: f64) -> h3o::CellIndex {
 
 /// Writes one worker's patrol with a checkpoint, two progress batches and its end; returns the book it
 /// should leave.
+#[allow(clippy::too_many_lines)] // one scenario read top to bottom
 async fn write_patrol(store: &Arc<dyn Store>) -> PatrolBook {
     let grids = grid_ids(&imported(store).await);
     let a = grids[data::GRID_A];

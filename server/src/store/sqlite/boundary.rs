@@ -133,6 +133,7 @@ async fn insert_version(
     })
 }
 
+#[allow(clippy::too_many_lines)] // one step read top to bottom; longer since rustfmt
 pub(super) async fn apply(
     store: &SqliteStore,
     change: &BoundaryChange,
