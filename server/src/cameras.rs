@@ -4,8 +4,8 @@
 //! camera to the world and publishes the event. Parameters are checked by the caller
 //! (`NewCamera::checked`) before they get here; the world recomputes the sector and covered cells.
 
-use crate::domain::CameraId;
 use crate::domain::camera::{Camera, NewCamera};
+use crate::domain::{CameraId, Change};
 use crate::error::ApiError;
 use crate::live::filter::{Item, Layer};
 use crate::state::AppState;
@@ -52,41 +52,82 @@ pub async fn delete(state: &AppState, id: CameraId) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// How a `camera.*` event reaches the live map: layer `cameras`, at the camera's position.
+/// How a `camera.*` event reaches the live map: layer `cameras`, at the camera's position, with the
+/// camera's id. `None` for every other kind.
 #[must_use]
-pub fn live_item(payload: &serde_json::Value) -> Option<(Item, i64)> {
-    let id = payload["id"].as_i64()?;
-    let point = payload["lat"].as_f64().zip(payload["lon"].as_f64());
+pub fn live_item(change: &Change) -> Option<(Item, i64)> {
+    let camera = match change {
+        Change::CameraCreated(c) | Change::CameraUpdated(c) | Change::CameraDeleted(c) => c,
+        Change::CityImported(_)
+        | Change::RegionCreated(_)
+        | Change::BuildingCreated(_)
+        | Change::WorkerCreated(_)
+        | Change::WorkerUpdated(_)
+        | Change::TokenCreated(_)
+        | Change::IncidentCreated(_)
+        | Change::IncidentUpdated(_)
+        | Change::IncidentPhotoAdded(_)
+        | Change::CategoryUpdated(_)
+        | Change::DepartmentUpdated(_)
+        | Change::AlertRaised(_)
+        | Change::PatrolStarted(_)
+        | Change::PatrolEnded(_)
+        | Change::PatrolGridEntered(_)
+        | Change::PatrolGridExited(_)
+        | Change::PatrolCheckedIn(_)
+        | Change::CheckpointCreated(_)
+        | Change::PlanCreated(_)
+        | Change::BoundaryChanged(_) => return None,
+    };
     Some((
         Item {
             layer: Layer::Cameras,
-            point,
+            point: Some((camera.lat, camera.lon)),
             grids: Vec::new(),
             workers: [None, None, None],
             open: true,
         },
-        id,
+        camera.id.0,
     ))
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
+    use crate::domain::camera::{CameraKind, CameraStatus};
 
     #[test]
     fn camera_events_reach_the_cameras_layer_at_the_camera() {
-        let payload = json!({"id": 4, "name": "gate", "lat": 36.19, "lon": 113.11, "heading_deg": 0.0, "fov_deg": 60.0,
-            "range_m": 100.0, "kind": "fixed", "status": "online"});
-        let (item, id) = live_item(&payload).expect("an item");
-        assert_eq!(
-            (id, item.layer, item.point, item.grids.len()),
-            (4, Layer::Cameras, Some((36.19, 113.11)), 0)
-        );
+        let camera = Camera {
+            id: CameraId(4),
+            name: "gate".into(),
+            lat: 36.19,
+            lon: 113.11,
+            heading_deg: 0.0,
+            fov_deg: 60.0,
+            range_m: 100.0,
+            kind: CameraKind::Fixed,
+            status: CameraStatus::Online,
+        };
+        for change in [
+            Change::CameraCreated(camera.clone()),
+            Change::CameraUpdated(camera.clone()),
+            Change::CameraDeleted(camera.clone()),
+        ] {
+            let (item, id) = live_item(&change).expect("an item");
+            assert_eq!(
+                (id, item.layer, item.point, item.grids.len()),
+                (4, Layer::Cameras, Some((36.19, 113.11)), 0)
+            );
+        }
+        let plan = Change::PlanCreated(crate::domain::event::PlanCreated {
+            id: 1,
+            community: crate::domain::RegionId(3),
+            kind: "manual".into(),
+        });
         assert!(
-            live_item(&json!({"lat": 36.19})).is_none(),
-            "no id, nothing to route"
+            live_item(&plan).is_none(),
+            "only camera events reach the cameras layer"
         );
     }
 }

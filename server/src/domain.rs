@@ -21,7 +21,7 @@ pub use access::{Principal, Role, Scope};
 pub use basemap::{BaseArea, BaseFeature, BaseLine};
 pub use building::Building;
 pub use category::{Category, CategoryClass, Department, TimeLimits};
-pub use event::Event;
+pub use event::{Change, Event};
 pub use fix::Fix;
 pub use grid::{Grid, GridFlag};
 pub use ids::{BuildingId, CameraId, CheckpointId, GridId, PatrolId, RegionId, TokenId, WorkerId};

@@ -18,7 +18,7 @@ use tokio::sync::OnceCell;
 use crate::domain::patrol::{
     self, CheckIn, Checkpoint, NewCheckpoint, Patrol, PatrolBook, Progress, Step,
 };
-use crate::domain::{CheckpointId, Fix, GridId, PatrolId, WorkerId};
+use crate::domain::{Change, CheckpointId, Fix, GridId, PatrolId, WorkerId};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -308,16 +308,43 @@ pub fn grid_of(world: &crate::world::World, lat: f64, lon: f64) -> Option<GridId
 
 /// How a `patrol.*` or `checkpoint.created` event reaches the live map (layer `patrols`): at its point,
 /// in its grid (a crossing's or checkpoint's grid, else the worker's grids), about its worker; with the
-/// id of its patrol (or checkpoint).
+/// id of its patrol (or checkpoint). `None` for every other kind.
 #[must_use]
 pub fn live_item(
     world: &crate::world::World,
-    payload: &serde_json::Value,
+    change: &Change,
 ) -> Option<(crate::live::filter::Item, i64)> {
-    let worker = payload["worker"].as_i64().map(WorkerId);
-    let point = payload["lat"].as_f64().zip(payload["lon"].as_f64());
-    let grids = match payload["grid"].as_i64() {
-        Some(grid) => vec![GridId(grid)],
+    let (worker, point, grid, id) = match change {
+        // The patrol itself: no place until the worker reports one.
+        Change::PatrolStarted(p) | Change::PatrolEnded(p) => (Some(p.worker), None, None, p.id.0),
+        Change::PatrolGridEntered(c) | Change::PatrolGridExited(c) => (
+            Some(c.worker),
+            Some((c.lat, c.lon)),
+            Some(c.grid),
+            c.patrol.0,
+        ),
+        Change::PatrolCheckedIn(c) => (Some(c.worker), Some((c.lat, c.lon)), c.grid, c.patrol.0),
+        Change::CheckpointCreated(c) => (None, Some((c.lat, c.lon)), c.grid, c.id.0),
+        Change::CityImported(_)
+        | Change::RegionCreated(_)
+        | Change::BuildingCreated(_)
+        | Change::WorkerCreated(_)
+        | Change::WorkerUpdated(_)
+        | Change::TokenCreated(_)
+        | Change::IncidentCreated(_)
+        | Change::IncidentUpdated(_)
+        | Change::IncidentPhotoAdded(_)
+        | Change::CategoryUpdated(_)
+        | Change::DepartmentUpdated(_)
+        | Change::AlertRaised(_)
+        | Change::CameraCreated(_)
+        | Change::CameraUpdated(_)
+        | Change::CameraDeleted(_)
+        | Change::PlanCreated(_)
+        | Change::BoundaryChanged(_) => return None,
+    };
+    let grids = match grid {
+        Some(grid) => vec![grid],
         None => worker
             .and_then(|w| world.worker(w))
             .map(|w| w.grids.iter().map(|d| d.grid_id).collect())
@@ -328,7 +355,6 @@ pub fn live_item(
             .and_then(|w| world.position(w))
             .map(|p| (p.lat, p.lon))
     });
-    let id = payload["patrol"].as_i64().or(payload["id"].as_i64())?;
     Some((
         crate::live::filter::Item {
             layer: crate::live::filter::Layer::Patrols,
@@ -343,15 +369,26 @@ pub fn live_item(
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
+    use crate::domain::event::{CheckedIn, GridCrossing};
+    use crate::domain::patrol::{CheckIn, Checkpoint, Patrol};
     use crate::live::filter::Layer;
+
+    fn at() -> DateTime<Utc> {
+        "2026-11-29T08:00:00Z".parse().expect("a time")
+    }
 
     #[test]
     fn patrol_events_reach_the_patrols_layer_at_their_point_grid_and_worker() {
         let world = crate::world::World::default();
-        let crossing = json!({"patrol": 7, "worker": 3, "grid": 5, "at": "2026-11-29T08:00:00Z", "lat": 36.19, "lon": 113.11});
+        let crossing = Change::PatrolGridEntered(GridCrossing {
+            patrol: PatrolId(7),
+            worker: WorkerId(3),
+            grid: GridId(5),
+            at: at(),
+            lat: 36.19,
+            lon: 113.11,
+        });
         let (item, id) = live_item(&world, &crossing).expect("an item");
         assert_eq!(id, 7);
         assert_eq!(item.layer, Layer::Patrols);
@@ -364,24 +401,53 @@ mod tests {
             )
         );
         // `patrol.started` carries the patrol itself: no place until the worker reports one.
-        let (item, id) = live_item(
-            &world,
-            &json!({"id": 8, "worker": 3, "started_at": "2026-11-29T08:00:00Z"}),
-        )
-        .expect("an item");
+        let started = Change::PatrolStarted(Patrol {
+            id: PatrolId(8),
+            worker: WorkerId(3),
+            started_at: at(),
+            ended_at: None,
+            current_grid: None,
+            last_fix_at: None,
+        });
+        let (item, id) = live_item(&world, &started).expect("an item");
         assert_eq!((id, item.point, item.grids.len()), (8, None, 0));
-        let (item, id) = live_item(
-            &world,
-            &json!({"id": 2, "name": "gate", "lat": 36.0, "lon": 113.0, "grid": null}),
-        )
-        .expect("a checkpoint");
+        let gate = Checkpoint {
+            id: CheckpointId(2),
+            name: "gate".into(),
+            lat: 36.0,
+            lon: 113.0,
+            radius_m: 20.0,
+            grid: None,
+        };
+        let (item, id) =
+            live_item(&world, &Change::CheckpointCreated(gate.clone())).expect("a checkpoint");
         assert_eq!(
             (id, item.point, item.workers),
             (2, Some((36.0, 113.0)), [None, None, None])
         );
+        // A check-in is the patrol's, at the fix, in the checkpoint's grid.
+        let check_in = CheckIn {
+            patrol: PatrolId(7),
+            checkpoint: gate.id,
+            at: at(),
+            lat: 36.0001,
+            lon: 113.0,
+            distance_m: 11.1,
+        };
+        let checked_in = Change::PatrolCheckedIn(CheckedIn::of(WorkerId(3), &gate, &check_in));
+        let (item, id) = live_item(&world, &checked_in).expect("a check-in");
+        assert_eq!(
+            (id, item.point, item.workers),
+            (7, Some((36.0001, 113.0)), [Some(WorkerId(3)), None, None])
+        );
+        let plan = Change::PlanCreated(crate::domain::event::PlanCreated {
+            id: 1,
+            community: crate::domain::RegionId(3),
+            kind: "manual".into(),
+        });
         assert!(
-            live_item(&world, &json!({"worker": 3})).is_none(),
-            "no id, nothing to route"
+            live_item(&world, &plan).is_none(),
+            "only patrol events reach the patrols layer"
         );
     }
 }

@@ -1,7 +1,8 @@
 //! Persistence: the `Store` trait and its two implementations, embedded SQLite and PostgreSQL + PostGIS.
 //!
 //! Every write runs in one transaction that also appends an `events` row with the next sequence number,
-//! and returns only after commit. The store holds rows; it never decides what is valid — the server
+//! and returns only after commit. The row holds a `domain::event::Change`: its kind and its payload as
+//! JSON, written by `Change::kind`/`Change::payload_text` and read back by `Change::from_stored`. The store holds rows; it never decides what is valid — the server
 //! validates against the world before calling it. Spatial truth lives in Rust: PostGIS columns exist so
 //! QGIS and GDAL can open the tables, not as a second source of truth.
 
@@ -18,6 +19,7 @@ use geo::MultiPolygon;
 use h3o::{CellIndex, Resolution};
 
 use crate::domain::camera::{Camera, NewCamera};
+use crate::domain::event::AlertRaised;
 use crate::domain::patrol::{Checkpoint, NewCheckpoint, Patrol, PatrolBook, Progress};
 use crate::domain::{
     BaseArea, BaseLine, Building, CameraId, Case, Category, Department, DutyStatus, Event, Fix,
@@ -233,13 +235,9 @@ pub trait Store: Send + Sync + 'static {
     /// the lot. The intake writer's group commit.
     async fn insert_incidents(&self, cases: &[Case]) -> Result<Vec<(Case, Event)>, StoreError>;
 
-    /// Writes the new state of each case and appends its new history entries, with one event of `kind`,
-    /// all in one transaction. `NotFound` if a case does not exist.
-    async fn update_incidents(
-        &self,
-        updates: &[IncidentUpdate],
-        kind: &str,
-    ) -> Result<Event, StoreError>;
+    /// Writes the new state of each case and appends its new history entries, with one
+    /// `incident.updated` event naming them all, in one transaction. `NotFound` if a case does not exist.
+    async fn update_incidents(&self, updates: &[IncidentUpdate]) -> Result<Event, StoreError>;
 
     /// Stores `data` under its hash (once, however many cases share it) and attaches it to a case.
     async fn add_photo(
@@ -256,7 +254,7 @@ pub trait Store: Send + Sync + 'static {
     async fn events_since(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
 
     /// Records an area alert (应急联动) as an `alert.raised` event; the payload names who it reached.
-    async fn insert_alert(&self, payload: &serde_json::Value) -> Result<Event, StoreError>;
+    async fn insert_alert(&self, alert: &AlertRaised) -> Result<Event, StoreError>;
 
     /// Appends position fixes (one transaction). Fixes are not events: the latest of each worker lives in
     /// memory and reaches websocket clients directly.

@@ -20,9 +20,8 @@ use geo::{BoundingRect, Rect};
 use gridwatch_tiles::{MvtError, TileBuilder, TileId};
 use rustc_hash::FxHashMap;
 
-use crate::domain::{Event, GridId, IncidentId, RegionId, WorkerId};
+use crate::domain::{Change, Event, GridId, IncidentId};
 use crate::live::Hub;
-use crate::store::payload;
 use crate::world::{Visibility, World};
 pub use cache::{Encoded, ScopeKey, TileCache};
 pub use invalidate::TileRect;
@@ -154,17 +153,17 @@ impl Dirty {
 }
 
 /// What an event draws in `world`: called before and after applying it, so old and new places count.
+/// Every kind is named: a new one does not compile until it says what it draws (most draw nothing).
 pub fn touched(world: &World, event: &Event, dirty: &mut Dirty) {
-    let id = |v: &serde_json::Value| v["id"].as_i64();
-    match event.kind.as_str() {
-        payload::INCIDENT_CREATED => incident(world, id(&event.payload), dirty),
-        payload::INCIDENT_UPDATED => {
-            for summary in event.payload["incidents"].as_array().into_iter().flatten() {
-                incident(world, id(summary), dirty);
+    match &event.change {
+        Change::IncidentCreated(summary) => incident(world, summary.id, dirty),
+        Change::IncidentUpdated(updated) => {
+            for summary in &updated.incidents {
+                incident(world, summary.id, dirty);
             }
         }
-        payload::WORKER_CREATED | payload::WORKER_UPDATED => {
-            if let Some(worker) = id(&event.payload).and_then(|w| world.worker(WorkerId(w))) {
+        Change::WorkerCreated(worker) | Change::WorkerUpdated(worker) => {
+            if let Some(worker) = world.worker(worker.id) {
                 let grids: Vec<GridId> = worker.grids.iter().map(|d| d.grid_id).collect();
                 if let Some(p) = world.position(worker.id) {
                     dirty.point("workers", p.lon, p.lat, &grids);
@@ -178,17 +177,15 @@ pub fn touched(world: &World, event: &Event, dirty: &mut Dirty) {
                 }
             }
         }
-        payload::REGION_CREATED => {
-            if let Some(region) = id(&event.payload).and_then(|r| world.region(RegionId(r))) {
+        Change::RegionCreated(region) => {
+            if let Some(region) = world.region(region.id) {
                 let bbox = region.boundary.bounding_rect();
                 dirty.bbox("communities", bbox, &[]);
                 dirty.bbox("basemap", bbox, &[]);
             }
         }
-        payload::BUILDING_CREATED => {
-            if let Some(b) =
-                id(&event.payload).and_then(|b| world.building(crate::domain::BuildingId(b)))
-            {
+        Change::BuildingCreated(building) => {
+            if let Some(b) = world.building(building.id) {
                 let grids: Vec<GridId> = b.grid.into_iter().collect();
                 let bbox = b.footprint.bounding_rect();
                 dirty.bbox("buildings", bbox, &grids);
@@ -203,40 +200,49 @@ pub fn touched(world: &World, event: &Event, dirty: &mut Dirty) {
                 }
             }
         }
-        crate::domain::camera::CAMERA_CREATED
-        | crate::domain::camera::CAMERA_UPDATED
-        | crate::domain::camera::CAMERA_DELETED => {
+        Change::CameraCreated(camera)
+        | Change::CameraUpdated(camera)
+        | Change::CameraDeleted(camera) => {
             // Run before and after the change: a moved or deleted camera clears where it was too.
-            if let Some(placed) =
-                id(&event.payload).and_then(|c| world.camera(crate::domain::CameraId(c)))
-            {
+            if let Some(placed) = world.camera(camera.id) {
                 dirty.bbox("cameras", placed.sector.bounding_rect(), &[]);
                 for &cell in &placed.cells {
                     dirty.cell("camera_coverage", cell, &[]);
                 }
             }
         }
-        crate::store::boundary::BOUNDARY_CHANGED => {
+        Change::BoundaryChanged(changed) => {
             // Every grid of the community, as it was and as it is: outlines, households, buildings.
-            for g in event.payload["grids"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(serde_json::Value::as_i64)
-            {
-                if let Some(grid) = world.grid(GridId(g)) {
+            for &g in &changed.grids {
+                if let Some(grid) = world.grid(g) {
                     let bbox = grid.boundary.bounding_rect();
                     dirty.bbox("grids", bbox, &[grid.id]);
                     dirty.bbox("buildings", bbox, &[grid.id]);
                 }
             }
         }
-        _ => {}
+        // An import replaces the whole world and clears the cache (`AppState::replace_world`).
+        Change::CityImported(_)
+        // Patrols draw `patrol_coverage` from cell visits, which `patrols::observe` invalidates per
+        // batch; no layer draws patrols, checkpoints or check-ins themselves.
+        | Change::PatrolStarted(_)
+        | Change::PatrolEnded(_)
+        | Change::PatrolGridEntered(_)
+        | Change::PatrolGridExited(_)
+        | Change::PatrolCheckedIn(_)
+        | Change::CheckpointCreated(_)
+        // No layer draws tokens, photos, categories, departments, alerts or draft plans.
+        | Change::TokenCreated(_)
+        | Change::IncidentPhotoAdded(_)
+        | Change::CategoryUpdated(_)
+        | Change::DepartmentUpdated(_)
+        | Change::AlertRaised(_)
+        | Change::PlanCreated(_) => {}
     }
 }
 
-fn incident(world: &World, id: Option<i64>, dirty: &mut Dirty) {
-    let Some(case) = id.and_then(|i| world.incident(IncidentId(i))) else {
+fn incident(world: &World, id: IncidentId, dirty: &mut Dirty) {
+    let Some(case) = world.incident(id) else {
         return;
     };
     let grids = [case.place.grid];

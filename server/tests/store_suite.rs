@@ -44,6 +44,8 @@ mod cameras;
 mod city;
 #[path = "store_suite/data.rs"]
 mod data;
+#[path = "store_suite/events_v1.rs"]
+mod events_v1;
 #[path = "store_suite/fixture.rs"]
 mod fixture;
 #[path = "store_suite/incidents.rs"]

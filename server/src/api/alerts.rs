@@ -13,6 +13,8 @@ use serde_json::{Value, json};
 use super::workers::can_see;
 use super::{AppJson, geo_json};
 use crate::auth::Auth;
+use crate::domain::event::AlertRaised;
+use crate::domain::incident::Actor;
 use crate::domain::{DutyStatus, Role, WorkerId};
 use crate::error::ApiError;
 use crate::geodesy::haversine_m;
@@ -114,14 +116,17 @@ pub async fn raise(
             .map(|w| w.id)
             .collect()
     };
-    let payload = json!({
-        "title": title,
-        "message": body.message,
-        "area": body.area,
-        "workers": workers,
-        "raised_by": {"role": auth.0.role.as_str(), "worker": auth.0.worker},
-    });
-    let event = state.store().insert_alert(&payload).await?;
+    let alert = AlertRaised {
+        title: title.clone(),
+        message: body.message,
+        area: body.area,
+        workers: workers.clone(),
+        raised_by: Actor {
+            worker: auth.0.worker,
+            role: auth.0.role,
+        },
+    };
+    let event = state.store().insert_alert(&alert).await?;
     let seq = event.seq;
     state.commit(event, |_| {});
     metrics::counter!("gridwatch_alerts_total").increment(1);

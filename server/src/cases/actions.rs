@@ -39,10 +39,7 @@ pub async fn act(
         let world = state.world();
         plan(&world, actor, principal, id, &action, &extra, now)?
     };
-    let event = state
-        .store()
-        .update_incidents(&updates, crate::store::payload::INCIDENT_UPDATED)
-        .await?;
+    let event = state.store().update_incidents(&updates).await?;
     let case = updates[0].case.clone();
     state.commit(event, |world| {
         for update in updates {

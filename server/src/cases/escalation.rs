@@ -22,7 +22,7 @@ use serde_json::json;
 use super::actions::{self, Extra};
 use super::{SYSTEM, hours};
 use crate::domain::incident::{Action, allowed_actions};
-use crate::domain::{Case, Event, IncidentId};
+use crate::domain::{Case, Change, Event, IncidentId};
 use crate::state::AppState;
 use crate::world::World;
 
@@ -65,21 +65,35 @@ async fn scan(state: &AppState) -> Option<DateTime<Utc>> {
     next_due(&state.world())
 }
 
-/// The cases an event changed, when it names them (`incident.*` events); `None` for any other event.
+/// The cases an event changed, when it names them (`incident.*` events); `None` for any other kind,
+/// which makes the scheduler scan every case.
 fn changed_cases(event: &Event) -> Option<Vec<IncidentId>> {
-    if !event.kind.starts_with("incident.") {
-        return None;
+    match &event.change {
+        Change::IncidentCreated(summary) => Some(vec![summary.id]),
+        Change::IncidentUpdated(updated) => Some(updated.incidents.iter().map(|c| c.id).collect()),
+        Change::IncidentPhotoAdded(photo) => Some(vec![photo.incident]),
+        // Not about named cases: scan, as after any change the scheduler cannot attribute.
+        Change::CityImported(_)
+        | Change::RegionCreated(_)
+        | Change::BuildingCreated(_)
+        | Change::WorkerCreated(_)
+        | Change::WorkerUpdated(_)
+        | Change::TokenCreated(_)
+        | Change::CategoryUpdated(_)
+        | Change::DepartmentUpdated(_)
+        | Change::AlertRaised(_)
+        | Change::CameraCreated(_)
+        | Change::CameraUpdated(_)
+        | Change::CameraDeleted(_)
+        | Change::PatrolStarted(_)
+        | Change::PatrolEnded(_)
+        | Change::PatrolGridEntered(_)
+        | Change::PatrolGridExited(_)
+        | Change::PatrolCheckedIn(_)
+        | Change::CheckpointCreated(_)
+        | Change::PlanCreated(_)
+        | Change::BoundaryChanged(_) => None,
     }
-    let p = &event.payload;
-    let id = |v: &serde_json::Value| v.as_i64().map(IncidentId);
-    if let Some(one) = p.get("id").or_else(|| p.get("incident")) {
-        return id(one).map(|i| vec![i]);
-    }
-    p.get("incidents")?
-        .as_array()?
-        .iter()
-        .map(|c| id(&c["id"]))
-        .collect()
 }
 
 /// Escalates every case whose escalation time is at or before `now`; returns how many it escalated.

@@ -19,11 +19,6 @@ use serde::{Deserialize, Serialize};
 use super::CameraId;
 use crate::geodesy::offset_deg;
 
-/// Event kinds of cameras, dotted `noun.verb`.
-pub const CAMERA_CREATED: &str = "camera.created";
-pub const CAMERA_UPDATED: &str = "camera.updated";
-pub const CAMERA_DELETED: &str = "camera.deleted";
-
 /// Longest view range, meters: beyond it a street camera identifies nothing.
 pub const MAX_RANGE_M: f64 = 2000.0;
 /// Largest angle between two consecutive points of the sector's arc, degrees.
@@ -102,8 +97,8 @@ pub struct NewCamera {
     pub status: CameraStatus,
 }
 
-/// A stored camera.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+/// A stored camera; also the payload of `camera.*` events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Camera {
     pub id: CameraId,
     pub name: String,

@@ -8,25 +8,18 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use h3o::CellIndex;
-use serde::Serialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
+use super::event::{Change, CheckedIn, GridCrossing};
 use super::{CheckpointId, Fix, GridId, PatrolId, WorkerId};
 use crate::geodesy::haversine_m;
-
-/// Event kinds of patrols and checkpoints, dotted `noun.verb`.
-pub const PATROL_STARTED: &str = "patrol.started";
-pub const PATROL_ENDED: &str = "patrol.ended";
-pub const PATROL_GRID_ENTERED: &str = "patrol.grid_entered";
-pub const PATROL_GRID_EXITED: &str = "patrol.grid_exited";
-pub const PATROL_CHECKED_IN: &str = "patrol.checked_in";
-pub const CHECKPOINT_CREATED: &str = "checkpoint.created";
 
 /// Smallest and largest checkpoint radius, meters: GPS noise below, a whole grid above.
 pub const CHECKPOINT_RADIUS_M: std::ops::RangeInclusive<f64> = 1.0..=500.0;
 
-/// One worker's shift. At most one is open (`ended_at` null) per worker.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+/// One worker's shift. At most one is open (`ended_at` null) per worker. Also the payload of
+/// `patrol.started` and `patrol.ended`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Patrol {
     pub id: PatrolId,
     pub worker: WorkerId,
@@ -48,8 +41,9 @@ impl Patrol {
     }
 }
 
-/// A point a patrol must pass. Degrees (EPSG:4326); radius in meters.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+/// A point a patrol must pass. Degrees (EPSG:4326); radius in meters. Also the payload of
+/// `checkpoint.created`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Checkpoint {
     pub id: CheckpointId,
     pub name: String,
@@ -108,8 +102,8 @@ pub struct Progress {
     /// The latest visit of each cell in the batch.
     pub visits: Vec<(CellIndex, DateTime<Utc>)>,
     pub check_ins: Vec<CheckIn>,
-    /// Events to append, in order: `(kind, payload)`.
-    pub events: Vec<(&'static str, Value)>,
+    /// Events to append, in order: grid exits and entries, check-ins.
+    pub events: Vec<Change>,
 }
 
 impl Progress {
@@ -173,17 +167,23 @@ pub fn observe(
             let first = progress.last_fix_at.is_none();
             progress.last_fix_at = Some(step.at);
             if first || progress.current_grid != step.grid {
-                let crossing = |grid: GridId| {
-                    json!({"patrol": patrol.id, "worker": patrol.worker, "grid": grid, "at": step.at,
-                        "lat": step.lat, "lon": step.lon})
+                let crossing = |grid: GridId| GridCrossing {
+                    patrol: patrol.id,
+                    worker: patrol.worker,
+                    grid,
+                    at: step.at,
+                    lat: step.lat,
+                    lon: step.lon,
                 };
                 if !first && let Some(left) = progress.current_grid {
-                    progress.events.push((PATROL_GRID_EXITED, crossing(left)));
+                    progress
+                        .events
+                        .push(Change::PatrolGridExited(crossing(left)));
                 }
                 if let Some(entered) = step.grid {
                     progress
                         .events
-                        .push((PATROL_GRID_ENTERED, crossing(entered)));
+                        .push(Change::PatrolGridEntered(crossing(entered)));
                 }
                 progress.current_grid = step.grid;
             }
@@ -203,24 +203,17 @@ pub fn observe(
                     lon: step.lon,
                     distance_m,
                 };
-                progress.events.push((
-                    PATROL_CHECKED_IN,
-                    check_in_payload(patrol.worker, checkpoint, &check_in),
-                ));
+                progress.events.push(Change::PatrolCheckedIn(CheckedIn::of(
+                    patrol.worker,
+                    checkpoint,
+                    &check_in,
+                )));
                 progress.check_ins.push(check_in);
             }
         }
     }
     progress.visits = visits;
     progress
-}
-
-/// The `patrol.checked_in` payload.
-#[must_use]
-pub fn check_in_payload(worker: WorkerId, checkpoint: &Checkpoint, check_in: &CheckIn) -> Value {
-    json!({"patrol": check_in.patrol, "worker": worker, "checkpoint": checkpoint.id, "name": checkpoint.name,
-        "grid": checkpoint.grid, "at": check_in.at, "lat": check_in.lat, "lon": check_in.lon,
-        "distance_m": check_in.distance_m})
 }
 
 /// Share of a grid's cells visited within a window.
@@ -342,18 +335,18 @@ mod tests {
         }
     }
 
+    /// Each event's kind with the grid it crossed or the checkpoint it checked in at.
     fn kinds(progress: &Progress) -> Vec<(&str, i64)> {
         progress
             .events
             .iter()
-            .map(|(k, p)| {
-                (
-                    *k,
-                    p["grid"]
-                        .as_i64()
-                        .or(p["checkpoint"].as_i64())
-                        .unwrap_or(-1),
-                )
+            .map(|change| {
+                let at = match change {
+                    Change::PatrolGridEntered(c) | Change::PatrolGridExited(c) => c.grid.0,
+                    Change::PatrolCheckedIn(c) => c.checkpoint.0,
+                    other => panic!("observe made a {} event", other.kind()),
+                };
+                (change.kind(), at)
             })
             .collect()
     }
@@ -388,11 +381,11 @@ mod tests {
         assert_eq!(
             kinds(&progress),
             [
-                (PATROL_GRID_ENTERED, 1),
-                (PATROL_CHECKED_IN, 1),
-                (PATROL_GRID_EXITED, 1),
-                (PATROL_GRID_ENTERED, 2),
-                (PATROL_GRID_EXITED, 2)
+                ("patrol.grid_entered", 1),
+                ("patrol.checked_in", 1),
+                ("patrol.grid_exited", 1),
+                ("patrol.grid_entered", 2),
+                ("patrol.grid_exited", 2)
             ]
         );
         assert_eq!(progress.check_ins.len(), 1);
@@ -420,7 +413,7 @@ mod tests {
                 step(36.0, 113.0, 50, Some(1)),
             ],
         );
-        assert_eq!(kinds(&again), [(PATROL_GRID_ENTERED, 1)]);
+        assert_eq!(kinds(&again), [("patrol.grid_entered", 1)]);
         assert!(again.check_ins.is_empty());
         assert_eq!(again.visits.len(), 2);
     }

@@ -14,16 +14,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use h3o::geom::{ContainmentMode, TilerBuilder};
 use h3o::{CellIndex, LatLng, Resolution};
 use rustc_hash::{FxHashMap, FxHashSet};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::Notify;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::filter::{Filter, Item, Layer};
 use super::outbox::{Drained, Outbox};
-use crate::domain::incident::Status;
-use crate::domain::{Event, Fix, GridId, IncidentId, Principal, WorkerId};
+use crate::domain::event::IncidentSummary;
+use crate::domain::{Change, Event, Fix, GridId, Principal, WorkerId};
 use crate::state::AppState;
-use crate::store::payload;
 use crate::world::{Visibility, World};
 
 /// The coarse resolution large areas are indexed at (about 5 km² a cell).
@@ -508,149 +507,124 @@ fn cells_covering(b: [f64; 4]) -> Option<Vec<CellIndex>> {
     (cells.len() <= MAX_INDEX_CELLS).then_some(cells)
 }
 
-/// The routable items of an event, each with the `delta` message clients receive for it.
+/// The routable items of an event, each with the `delta` message clients receive for it. Every kind
+/// is named: a new one does not compile until it says which layer (if any) it reaches.
 #[must_use]
-#[allow(clippy::too_many_lines)] // one step read top to bottom; longer since rustfmt
 pub fn items_of(world: &World, event: &Event) -> Vec<(Item, Arc<str>)> {
-    let delta = |layer: Layer, id: i64, data: &Value| -> Arc<str> {
-        Arc::from(
-            json!({"type": "delta", "seq": event.seq, "kind": event.kind, "at": event.at, "layer": layer.as_str(),
-                "id": id, "data": data})
-            .to_string(),
-        )
-    };
-    match event.kind.as_str() {
-        payload::INCIDENT_CREATED => incident_item(&event.payload)
-            .map(|i| {
-                vec![(
-                    i,
-                    delta(Layer::Incidents, id_of(&event.payload), &event.payload),
-                )]
+    let whole = |layer: Layer, id: i64| delta(event, layer, id, &event.change.payload_json());
+    match &event.change {
+        Change::IncidentCreated(summary) => {
+            vec![(
+                incident_item(summary),
+                whole(Layer::Incidents, summary.id.0),
+            )]
+        }
+        // One delta per case, carrying that case's summary.
+        Change::IncidentUpdated(updated) => updated
+            .incidents
+            .iter()
+            .map(|summary| {
+                let message = delta(event, Layer::Incidents, summary.id.0, summary);
+                (incident_item(summary), message)
+            })
+            .collect(),
+        Change::IncidentPhotoAdded(photo) => world
+            .incident(photo.incident)
+            .map(|case| {
+                let item = Item {
+                    layer: Layer::Incidents,
+                    point: Some((case.place.lat, case.place.lon)),
+                    grids: vec![case.place.grid],
+                    workers: [case.state.assignee, case.state.handler, None],
+                    open: case.state.status.is_open(),
+                };
+                vec![(item, whole(Layer::Incidents, photo.incident.0))]
             })
             .unwrap_or_default(),
-        payload::INCIDENT_UPDATED => event.payload["incidents"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|summary| {
-                incident_item(summary)
-                    .map(|i| (i, delta(Layer::Incidents, id_of(summary), summary)))
-            })
-            .collect(),
-        payload::INCIDENT_PHOTO_ADDED => {
-            let id = event.payload["incident"].as_i64().unwrap_or_default();
-            world
-                .incident(IncidentId(id))
-                .map(|case| {
-                    let item = Item {
-                        layer: Layer::Incidents,
-                        point: Some((case.place.lat, case.place.lon)),
-                        grids: vec![case.place.grid],
-                        workers: [case.state.assignee, case.state.handler, None],
-                        open: case.state.status.is_open(),
-                    };
-                    vec![(item, delta(Layer::Incidents, id, &event.payload))]
-                })
-                .unwrap_or_default()
-        }
-        payload::WORKER_CREATED | payload::WORKER_UPDATED => {
-            let id = id_of(&event.payload);
-            let grids = event.payload["grids"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|d| d["grid_id"].as_i64().map(GridId))
-                .collect();
-            let point = world.position(WorkerId(id)).map(|p| (p.lat, p.lon));
+        Change::WorkerCreated(worker) | Change::WorkerUpdated(worker) => {
             let item = Item {
                 layer: Layer::Workers,
-                point,
-                grids,
-                workers: [Some(WorkerId(id)), None, None],
+                point: world.position(worker.id).map(|p| (p.lat, p.lon)),
+                grids: worker.grids.iter().map(|d| d.grid_id).collect(),
+                workers: [Some(worker.id), None, None],
                 open: true,
             };
-            vec![(item, delta(Layer::Workers, id, &event.payload))]
+            vec![(item, whole(Layer::Workers, worker.id.0))]
         }
-        payload::ALERT_RAISED => event.payload["workers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_i64)
-            .map(|id| {
-                let item = Item {
-                    layer: Layer::Alerts,
-                    point: None,
-                    grids: Vec::new(),
-                    workers: [Some(WorkerId(id)), None, None],
-                    open: true,
-                };
-                (item, delta(Layer::Alerts, event.seq, &event.payload))
-            })
-            .collect(),
-        kind if kind.starts_with("patrol.")
-            || kind == crate::domain::patrol::CHECKPOINT_CREATED =>
-        {
-            crate::patrols::live_item(world, &event.payload)
-                .map(|(item, id)| vec![(item, delta(Layer::Patrols, id, &event.payload))])
-                .unwrap_or_default()
+        // An alert reaches exactly the workers it names, wherever they subscribed.
+        Change::AlertRaised(alert) => {
+            let message = whole(Layer::Alerts, event.seq);
+            alert
+                .workers
+                .iter()
+                .map(|&id| {
+                    let item = Item {
+                        layer: Layer::Alerts,
+                        point: None,
+                        grids: Vec::new(),
+                        workers: [Some(id), None, None],
+                        open: true,
+                    };
+                    (item, Arc::clone(&message))
+                })
+                .collect()
         }
-        crate::store::boundary::BOUNDARY_CHANGED => {
+        Change::PatrolStarted(_)
+        | Change::PatrolEnded(_)
+        | Change::PatrolGridEntered(_)
+        | Change::PatrolGridExited(_)
+        | Change::PatrolCheckedIn(_)
+        | Change::CheckpointCreated(_) => crate::patrols::live_item(world, &event.change)
+            .map(|(item, id)| vec![(item, whole(Layer::Patrols, id))])
+            .unwrap_or_default(),
+        Change::BoundaryChanged(changed) => {
             // The grids of the community (old and new), and the moved cells' centre for viewports.
-            let grids = event.payload["grids"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_i64)
-                .map(GridId)
-                .collect();
-            let point = event.payload["lat"]
-                .as_f64()
-                .zip(event.payload["lon"].as_f64());
             let item = Item {
                 layer: Layer::Grids,
-                point,
-                grids,
+                point: changed.lat.zip(changed.lon),
+                grids: changed.grids.clone(),
                 workers: [None, None, None],
                 open: true,
             };
-            vec![(
-                item,
-                delta(
-                    Layer::Grids,
-                    event.payload["version"].as_i64().unwrap_or_default(),
-                    &event.payload,
-                ),
-            )]
+            vec![(item, whole(Layer::Grids, changed.version))]
         }
-        kind if kind.starts_with("camera.") => crate::cameras::live_item(&event.payload)
-            .map(|(item, id)| vec![(item, delta(Layer::Cameras, id, &event.payload))])
-            .unwrap_or_default(),
-        _ => Vec::new(),
+        Change::CameraCreated(_) | Change::CameraUpdated(_) | Change::CameraDeleted(_) => {
+            crate::cameras::live_item(&event.change)
+                .map(|(item, id)| vec![(item, whole(Layer::Cameras, id))])
+                .unwrap_or_default()
+        }
+        // Not on the live map: the city's shape reaches clients as tiles (`tiles_invalidated`), and
+        // tokens, categories, departments and draft plans are read through the API.
+        Change::CityImported(_)
+        | Change::RegionCreated(_)
+        | Change::BuildingCreated(_)
+        | Change::TokenCreated(_)
+        | Change::CategoryUpdated(_)
+        | Change::DepartmentUpdated(_)
+        | Change::PlanCreated(_) => Vec::new(),
     }
 }
 
-fn id_of(value: &Value) -> i64 {
-    value["id"].as_i64().unwrap_or_default()
+/// The `delta` message of one item of `event`: `data` is the payload (or, for `incident.updated`, the
+/// one case's summary) exactly as stored.
+fn delta(event: &Event, layer: Layer, id: i64, data: &impl serde::Serialize) -> Arc<str> {
+    Arc::from(
+        json!({"type": "delta", "seq": event.seq, "kind": event.change.kind(), "at": event.at,
+            "layer": layer.as_str(), "id": id, "data": data})
+        .to_string(),
+    )
 }
 
-/// A case summary (`incident_summary`) as an item. A reassignment also reaches the worker it took the
-/// case from (its history entry's `from`), whose phone would otherwise keep showing the case as its own.
-fn incident_item(summary: &Value) -> Option<Item> {
-    let worker = |key: &str| summary[key].as_i64().map(WorkerId);
-    let last = &summary["last"];
-    let taken_from = (last["action"] == "reassign")
-        .then(|| last["detail"]["from"].as_i64().map(WorkerId))
-        .flatten();
-    Some(Item {
+/// A case summary as an item. A reassignment also reaches the worker it took the case from (its
+/// history entry's `from`), whose phone would otherwise keep showing the case as its own.
+fn incident_item(summary: &IncidentSummary) -> Item {
+    Item {
         layer: Layer::Incidents,
-        point: Some((summary["lat"].as_f64()?, summary["lon"].as_f64()?)),
-        grids: vec![GridId(summary["grid"].as_i64()?)],
-        workers: [worker("assignee"), worker("handler"), taken_from],
-        open: summary["status"]
-            .as_str()
-            .and_then(Status::parse)
-            .is_some_and(Status::is_open),
-    })
+        point: Some((summary.lat, summary.lon)),
+        grids: vec![summary.grid],
+        workers: [summary.assignee, summary.handler, summary.taken_from()],
+        open: summary.status.is_open(),
+    }
 }
 
 /// Feeds the hub from the state's event channel until the channel closes. When the hub falls behind
@@ -695,6 +669,8 @@ pub async fn run(state: AppState) {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
 
     #[test]

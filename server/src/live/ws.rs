@@ -33,10 +33,10 @@ use super::filter::{Filter, FilterRequest, Layer};
 use super::hub::{Subscription, items_of};
 use crate::api::positions::{FixIn, to_fix};
 use crate::auth;
+use crate::domain::event::{IncidentSummary, WorkerSummary};
 use crate::domain::{Principal, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::payload;
 use crate::world::{Visibility, World};
 
 /// Who may watch the live map.
@@ -522,7 +522,7 @@ fn snapshot(world: &World, sub: &Subscription) -> Value {
                 open: true,
             };
             if sub.admits(&item, world) {
-                incidents.push(payload::incidents::incident_summary(case));
+                incidents.push(IncidentSummary::of(case));
             }
         }
     }
@@ -538,7 +538,7 @@ fn snapshot(world: &World, sub: &Subscription) -> Value {
                 open: true,
             };
             if sub.admits(&item, world) {
-                let mut value = payload::worker(worker);
+                let mut value = json!(WorkerSummary::of(worker));
                 value["position"] = position.map_or(
                     Value::Null,
                     |p| json!({"lat": p.lat, "lon": p.lon, "at": p.at}),

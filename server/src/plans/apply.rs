@@ -10,6 +10,7 @@ use super::validate::{self, Current, ProposedGrid};
 use super::{diff, plan_json, version_json};
 use crate::cases::SYSTEM;
 use crate::dispatch::routing::{self, Candidate, RoutingInput, Target};
+use crate::domain::event::BoundaryChanged;
 use crate::domain::incident::{EscalationLevel, HistoryEntry, Status};
 use crate::domain::{
     BuildingId, Case, DutyStatus, Grid, GridId, Principal, RegionId, Responsibility, Worker,
@@ -265,7 +266,7 @@ async fn apply_locked(
     Ok(json!({
         "version": version_json(&applied.version),
         "plan_id": plan.id,
-        "cells_moved": change.payload["cells_moved"],
+        "cells_moved": change.payload.cells_moved,
         "grids": change.grids.iter().zip(&applied.grid_ids).map(|(g, id)| json!({"id": id, "code": g.code, "cell_count": g.cells.len(), "households": g.households})).collect::<Vec<_>>(),
         "incidents_rerouted": rerouted,
     }))
@@ -364,7 +365,7 @@ fn plan_change(
         grids.sort_by(|a, b| a.code.cmp(&b.code));
         grids
     });
-    let moved_cells: Vec<String> = moved.iter().map(|(c, _, _)| c.to_string()).collect();
+    let moved_cells: Vec<CellIndex> = moved.iter().map(|(c, _, _)| *c).collect();
     let centre = centre(moved.iter().map(|(c, _, _)| *c));
     BoundaryChange {
         community,
@@ -385,15 +386,18 @@ fn plan_change(
         grids,
         buildings,
         reroutes,
-        payload: json!({
-            "community": community,
-            "plan": plan.id,
-            "effective_at": plan.effective_at.unwrap_or(now),
-            "cells_moved": moved_cells.len(),
-            "cells": moved_cells,
-            "lat": centre.map(|c| c.0),
-            "lon": centre.map(|c| c.1),
-        }),
+        // The store fills in the version and the grid ids it writes.
+        payload: BoundaryChanged {
+            community,
+            plan: plan.id,
+            effective_at: plan.effective_at.unwrap_or(now),
+            cells_moved: moved_cells.len(),
+            cells: moved_cells,
+            lat: centre.map(|c| c.0),
+            lon: centre.map(|c| c.1),
+            version: 0,
+            grids: Vec::new(),
+        },
     }
 }
 

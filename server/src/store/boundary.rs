@@ -9,12 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{IncidentUpdate, StoreError};
-use crate::domain::{BuildingId, Case, Event, GridFlag, GridId, RegionId, TokenId};
-
-/// `plan.created`: a draft plan was stored.
-pub const PLAN_CREATED: &str = "plan.created";
-/// `boundary.changed`: a plan was applied as a new boundary version.
-pub const BOUNDARY_CHANGED: &str = "boundary.changed";
+use crate::domain::event::{BoundaryChanged, IncidentsUpdated};
+use crate::domain::{BuildingId, Case, Change, Event, GridFlag, GridId, RegionId, TokenId};
 
 /// One grid of a plan or a version: its code, name and cells (as H3 strings in JSON).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,8 +132,8 @@ pub struct BoundaryChange {
     /// Open cases re-routed by the change: each one's new state and history entry. Its grid stays the
     /// one it was registered in.
     pub reroutes: Vec<IncidentUpdate>,
-    /// The `boundary.changed` payload; the store adds `version` and `grids` (ids after the change).
-    pub payload: Value,
+    /// The `boundary.changed` payload; the store fills in `version` and `grids` (ids after the change).
+    pub payload: BoundaryChanged,
 }
 
 /// What applying a boundary change stored.
@@ -229,19 +225,16 @@ fn grids_from_text(table: &'static str, text: &str) -> Result<Vec<AssignedGrid>,
     })
 }
 
-/// The `boundary.changed` payload with the version and the ids of the community's grids.
-pub(crate) fn changed_payload(change: &BoundaryChange, version: i64, ids: &[GridId]) -> Value {
-    let mut payload = change.payload.clone();
-    payload["version"] = Value::from(version);
-    payload["grids"] = Value::from(ids.iter().map(|g| g.0).collect::<Vec<_>>());
-    payload
+/// `boundary.changed`, with the version and the ids of the community's grids.
+pub(crate) fn changed_payload(change: &BoundaryChange, version: i64, ids: &[GridId]) -> Change {
+    Change::BoundaryChanged(BoundaryChanged {
+        version,
+        grids: ids.to_vec(),
+        ..change.payload.clone()
+    })
 }
 
-/// The `incident.updated` payload of one re-routed case.
-pub(crate) fn rerouted_payload(case: &Case, version: i64) -> Value {
-    serde_json::json!({
-        "incidents": [super::payload::incidents::incident_summary(case)],
-        "reason": "boundary_change",
-        "version": version,
-    })
+/// The `incident.updated` of one re-routed case.
+pub(crate) fn rerouted_payload(case: &Case, version: i64) -> Change {
+    Change::IncidentUpdated(IncidentsUpdated::rerouted(case, version))
 }

@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
@@ -30,9 +29,13 @@ use super::{
     IncidentUpdate, NewBuilding, NewCity, NewRegion, NewToken, NewWorker, Snapshot, Store,
     StoreError, StoreKind, TokenRecord, redact,
 };
+use crate::domain::event::{
+    AlertRaised, BuildingCreated, GridTotals, IncidentSummary, IncidentsUpdated, PhotoAdded,
+    RegionCreated, WorkerSummary,
+};
 use crate::domain::{
-    Building, BuildingId, Case, Category, Department, Event, Fix, GridDuty, GridId, IncidentId,
-    Photo, Region, RegionId, TokenId, Worker, WorkerId,
+    Building, BuildingId, Case, Category, Change, Department, Event, Fix, GridDuty, GridId,
+    IncidentId, Photo, Region, RegionId, TokenId, Worker, WorkerId,
 };
 
 /// The advisory lock that orders event appends across every gridwatch process on one database.
@@ -143,12 +146,8 @@ impl Store for PgStore {
     async fn import_city(&self, city: &NewCity) -> Result<Event, StoreError> {
         let mut tx = self.begin_write("starting the import").await?;
         import::write_city(&mut tx, city).await?;
-        let event = append_event(
-            &mut tx,
-            payload::CITY_IMPORTED,
-            payload::city_imported(city),
-        )
-        .await?;
+        let event =
+            append_event(&mut tx, Change::CityImported(payload::city_imported(city))).await?;
         tx.commit().await.context("committing the import")?;
         Ok(event)
     }
@@ -168,12 +167,8 @@ impl Store for PgStore {
             parent,
             boundary: region.boundary.clone(),
         };
-        let event = append_event(
-            &mut tx,
-            payload::REGION_CREATED,
-            payload::region_created(&region),
-        )
-        .await?;
+        let event =
+            append_event(&mut tx, Change::RegionCreated(RegionCreated::of(&region))).await?;
         tx.commit().await.context("committing a region")?;
         Ok((region, event))
     }
@@ -206,7 +201,11 @@ impl Store for PgStore {
                 .fetch_one(&mut *tx)
                 .await
                 .context("adding a building to its grid")?;
-                Some(codec::grid_totals(households, count)?)
+                let (households, building_count) = codec::grid_totals(households, count)?;
+                Some(GridTotals {
+                    households,
+                    building_count,
+                })
             }
             None => None,
         };
@@ -220,12 +219,8 @@ impl Store for PgStore {
             cell: building.cell,
             grid,
         };
-        let event = append_event(
-            &mut tx,
-            payload::BUILDING_CREATED,
-            payload::building_created(&building, totals),
-        )
-        .await?;
+        let change = Change::BuildingCreated(BuildingCreated::of(&building, totals));
+        let event = append_event(&mut tx, change).await?;
         tx.commit().await.context("committing a building")?;
         Ok((building, event))
     }
@@ -255,7 +250,7 @@ impl Store for PgStore {
         .await?;
         let worker = worker.with_id(WorkerId(id));
         let event =
-            append_event(&mut tx, payload::WORKER_CREATED, payload::worker(&worker)).await?;
+            append_event(&mut tx, Change::WorkerCreated(WorkerSummary::of(&worker))).await?;
         tx.commit().await.context("committing a worker")?;
         Ok((worker, event))
     }
@@ -288,7 +283,7 @@ impl Store for PgStore {
             "updating a worker's grid duties",
         )
         .await?;
-        let event = append_event(&mut tx, payload::WORKER_UPDATED, payload::worker(worker)).await?;
+        let event = append_event(&mut tx, Change::WorkerUpdated(WorkerSummary::of(worker))).await?;
         tx.commit().await.context("committing a worker update")?;
         Ok(event)
     }
@@ -319,8 +314,7 @@ impl Store for PgStore {
         };
         let event = append_event(
             &mut tx,
-            payload::TOKEN_CREATED,
-            payload::token_created(&record),
+            Change::TokenCreated(payload::token_created(&record)),
         )
         .await?;
         tx.commit().await.context("committing a token")?;
@@ -342,12 +336,7 @@ impl Store for PgStore {
     async fn put_category(&self, category: &Category) -> Result<Event, StoreError> {
         let mut tx = self.begin_write("starting a category write").await?;
         incidents::write_category(&mut tx, category).await?;
-        let event = append_event(
-            &mut tx,
-            payload::CATEGORY_UPDATED,
-            serde_json::json!(category),
-        )
-        .await?;
+        let event = append_event(&mut tx, Change::CategoryUpdated(category.clone())).await?;
         tx.commit().await.context("committing a category")?;
         Ok(event)
     }
@@ -355,12 +344,7 @@ impl Store for PgStore {
     async fn put_department(&self, department: &Department) -> Result<Event, StoreError> {
         let mut tx = self.begin_write("starting a department write").await?;
         incidents::write_department(&mut tx, department).await?;
-        let event = append_event(
-            &mut tx,
-            payload::DEPARTMENT_UPDATED,
-            serde_json::json!(department),
-        )
-        .await?;
+        let event = append_event(&mut tx, Change::DepartmentUpdated(department.clone())).await?;
         tx.commit().await.context("committing a department")?;
         Ok(event)
     }
@@ -383,11 +367,7 @@ impl Store for PgStore {
         Ok(stored)
     }
 
-    async fn update_incidents(
-        &self,
-        updates: &[IncidentUpdate],
-        kind: &str,
-    ) -> Result<Event, StoreError> {
+    async fn update_incidents(&self, updates: &[IncidentUpdate]) -> Result<Event, StoreError> {
         let mut tx = self.begin_write("starting an incident update").await?;
         for update in updates {
             incidents::update_row(&mut tx, &update.case).await?;
@@ -396,12 +376,8 @@ impl Store for PgStore {
             incidents::insert_histories(&mut tx, update.case.id(), first, &history[first..])
                 .await?;
         }
-        let summaries: Vec<_> = updates
-            .iter()
-            .map(|u| payload::incidents::incident_summary(&u.case))
-            .collect();
-        let event =
-            append_event(&mut tx, kind, serde_json::json!({ "incidents": summaries })).await?;
+        let change = Change::IncidentUpdated(IncidentsUpdated::of(updates.iter().map(|u| &u.case)));
+        let event = append_event(&mut tx, change).await?;
         tx.commit().await.context("committing an incident update")?;
         Ok(event)
     }
@@ -414,10 +390,13 @@ impl Store for PgStore {
     ) -> Result<Event, StoreError> {
         let mut tx = self.begin_write("starting a photo insert").await?;
         incidents::attach_photo(&mut tx, incident, photo, data).await?;
-        let payload = serde_json::json!({
-            "incident": incident, "sha256": photo.sha256, "content_type": photo.content_type, "size": photo.size,
+        let change = Change::IncidentPhotoAdded(PhotoAdded {
+            incident,
+            sha256: photo.sha256.clone(),
+            content_type: photo.content_type.clone(),
+            size: photo.size,
         });
-        let event = append_event(&mut tx, payload::INCIDENT_PHOTO_ADDED, payload).await?;
+        let event = append_event(&mut tx, change).await?;
         tx.commit().await.context("committing a photo")?;
         Ok(event)
     }
@@ -442,9 +421,9 @@ impl Store for PgStore {
         rows.into_iter().map(EventRow::into_event).collect()
     }
 
-    async fn insert_alert(&self, payload: &Value) -> Result<Event, StoreError> {
+    async fn insert_alert(&self, alert: &AlertRaised) -> Result<Event, StoreError> {
         let mut tx = self.begin_write("starting an alert").await?;
-        let event = append_event(&mut tx, payload::ALERT_RAISED, payload.clone()).await?;
+        let event = append_event(&mut tx, Change::AlertRaised(alert.clone())).await?;
         tx.commit().await.context("committing an alert")?;
         Ok(event)
     }
@@ -568,48 +547,31 @@ async fn insert_case(conn: &mut PgConnection, case: &Case) -> Result<(Case, Even
     incidents::insert_histories(&mut *conn, id, 0, &case.history).await?;
     let mut stored = case.clone();
     stored.state.id = id;
-    let event = append_event(
-        &mut *conn,
-        payload::INCIDENT_CREATED,
-        payload::incidents::incident_summary(&stored),
-    )
-    .await?;
+    let change = Change::IncidentCreated(Box::new(IncidentSummary::of(&stored)));
+    let event = append_event(&mut *conn, change).await?;
     Ok((stored, event))
 }
 
 /// Appends the event of the write in progress. The lock is taken here, at the end of the transaction,
 /// so it is held only from the append to the commit.
-async fn append_event(
-    conn: &mut PgConnection,
-    kind: &str,
-    payload: Value,
-) -> Result<Event, StoreError> {
+async fn append_event(conn: &mut PgConnection, change: Change) -> Result<Event, StoreError> {
     lock_events(conn).await?;
-    insert_event(conn, kind, payload).await
+    insert_event(conn, change).await
 }
 
 /// Appends an event; the caller's transaction holds the events lock.
-async fn insert_event(
-    conn: &mut PgConnection,
-    kind: &str,
-    payload: Value,
-) -> Result<Event, StoreError> {
+async fn insert_event(conn: &mut PgConnection, change: Change) -> Result<Event, StoreError> {
     let at = codec::now();
     let seq: i64 = sqlx::query_scalar(
         "INSERT INTO events (at, kind, payload) VALUES ($1, $2, $3::jsonb) RETURNING seq",
     )
     .bind(at)
-    .bind(kind)
-    .bind(payload.to_string())
+    .bind(change.kind())
+    .bind(change.payload_text())
     .fetch_one(&mut *conn)
     .await
     .context("appending an event")?;
-    Ok(Event {
-        seq,
-        at,
-        kind: kind.to_owned(),
-        payload,
-    })
+    Ok(Event { seq, at, change })
 }
 
 /// Sets a setting, or removes it when `value` is `None`.

@@ -111,13 +111,9 @@ impl Store for Remote {
             .await
     }
 
-    async fn update_incidents(
-        &self,
-        updates: &[IncidentUpdate],
-        kind: &str,
-    ) -> Result<Event, StoreError> {
-        let (store, updates, kind) = (self.inner.clone(), updates.to_vec(), kind.to_owned());
-        self.run(async move { store.update_incidents(&updates, &kind).await })
+    async fn update_incidents(&self, updates: &[IncidentUpdate]) -> Result<Event, StoreError> {
+        let (store, updates) = (self.inner.clone(), updates.to_vec());
+        self.run(async move { store.update_incidents(&updates).await })
             .await
     }
 
@@ -142,9 +138,12 @@ impl Store for Remote {
             .await
     }
 
-    async fn insert_alert(&self, payload: &serde_json::Value) -> Result<Event, StoreError> {
-        let (store, payload) = (self.inner.clone(), payload.clone());
-        self.run(async move { store.insert_alert(&payload).await })
+    async fn insert_alert(
+        &self,
+        alert: &gridwatch::domain::event::AlertRaised,
+    ) -> Result<Event, StoreError> {
+        let (store, alert) = (self.inner.clone(), alert.clone());
+        self.run(async move { store.insert_alert(&alert).await })
             .await
     }
 

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use gridwatch::domain::GridId;
+use gridwatch::domain::event::BoundaryChanged;
 use gridwatch::store::boundary::{AssignedGrid, BoundaryChange, GridWrite, NewPlan};
 use gridwatch::store::{Store, StoreError};
 
@@ -58,7 +59,7 @@ async fn boundary_change_round_trips(store: Arc<dyn Store>) {
     };
     let (record, event) = store.insert_plan(&plan).await.expect("insert plan");
     assert_eq!(
-        (event.kind.as_str(), record.status.as_str()),
+        (event.change.kind(), record.status.as_str()),
         ("plan.created", "draft")
     );
     assert_eq!(
@@ -103,15 +104,28 @@ async fn boundary_change_round_trips(store: Arc<dyn Store>) {
         ],
         buildings: Vec::new(),
         reroutes: Vec::new(),
-        payload: serde_json::json!({"community": community, "cells": [moved.to_string()]}),
+        payload: BoundaryChanged {
+            community,
+            plan: record.id,
+            effective_at: now,
+            cells_moved: 1,
+            cells: vec![moved],
+            lat: None,
+            lon: None,
+            version: 0,
+            grids: Vec::new(),
+        },
     };
     let applied = store.apply_boundary(&change).await.expect("apply");
-    assert_eq!(applied.event.kind, "boundary.changed");
-    assert_eq!(applied.event.payload["version"], applied.version.id);
+    assert_eq!(applied.event.change.kind(), "boundary.changed");
+    assert_eq!(
+        applied.event.change.payload_json()["version"],
+        applied.version.id
+    );
     assert_eq!(&applied.grid_ids[..2], &[a.id, b.id]);
     let new_id = applied.grid_ids[2];
     assert_eq!(
-        applied.event.payload["grids"],
+        applied.event.change.payload_json()["grids"],
         serde_json::json!([a.id.0, b.id.0, new_id.0])
     );
 

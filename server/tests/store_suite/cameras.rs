@@ -36,8 +36,8 @@ async fn cameras_round_trip_and_sectors_are_postgis_polygons(target: Target) {
     let stored = store.insert_cameras(&new).await.expect("insert");
     assert_eq!(stored.len(), 3);
     for ((camera, event), new) in stored.iter().zip(&new) {
-        assert_eq!(event.kind, "camera.created");
-        assert_eq!(event.payload["id"], camera.id.0);
+        assert_eq!(event.change.kind(), "camera.created");
+        assert_eq!(event.change.payload_json()["id"], camera.id.0);
         assert_eq!(*camera, new.with_id(camera.id));
     }
     let mut changed = stored[0].0.clone();
@@ -45,13 +45,16 @@ async fn cameras_round_trip_and_sectors_are_postgis_polygons(target: Target) {
     changed.status = CameraStatus::Offline;
     let event = store.update_camera(&changed).await.expect("update");
     assert_eq!(
-        (event.kind.as_str(), &event.payload["status"]),
+        (event.change.kind(), &event.change.payload_json()["status"]),
         ("camera.updated", &serde_json::json!("offline"))
     );
     let deleted = stored[1].0.id;
     let event = store.delete_camera(deleted).await.expect("delete");
     assert_eq!(
-        (event.kind.as_str(), event.payload["id"].as_i64()),
+        (
+            event.change.kind(),
+            event.change.payload_json()["id"].as_i64()
+        ),
         ("camera.deleted", Some(deleted.0))
     );
     assert!(matches!(

@@ -97,14 +97,14 @@ async fn empty_store_snapshot(store: Arc<dyn Store>) {
 async fn import_then_snapshot_round_trips(store: Arc<dyn Store>) {
     let city = data::city();
     let event = store.import_city(&city).await.expect("import");
-    assert_eq!(event.kind, "city.imported");
+    assert_eq!(event.change.kind(), "city.imported");
     assert!(event.seq > 0);
-    assert_eq!(event.payload["name"], city.name.as_str());
-    assert_eq!(event.payload["grids"], 3);
-    assert_eq!(event.payload["cells"], 37);
-    assert_eq!(event.payload["buildings"], 5);
-    assert_eq!(event.payload["base_lines"], 3);
-    assert_eq!(event.payload["base_areas"], 2);
+    assert_eq!(event.change.payload_json()["name"], city.name.as_str());
+    assert_eq!(event.change.payload_json()["grids"], 3);
+    assert_eq!(event.change.payload_json()["cells"], 37);
+    assert_eq!(event.change.payload_json()["buildings"], 5);
+    assert_eq!(event.change.payload_json()["base_lines"], 3);
+    assert_eq!(event.change.payload_json()["base_areas"], 2);
 
     let snapshot = store.snapshot().await.expect("snapshot");
     assert_matches_city(&snapshot, &city);
@@ -194,8 +194,8 @@ async fn region_insert(store: Arc<dyn Store>) {
         .insert_region(&city.regions[0].0, None)
         .await
         .expect("district");
-    assert_eq!(event.kind, "region.created");
-    assert_eq!(event.payload["code"], data::DISTRICT);
+    assert_eq!(event.change.kind(), "region.created");
+    assert_eq!(event.change.payload_json()["code"], data::DISTRICT);
     let street = NewRegion {
         level: RegionLevel::Street,
         ..city.regions[1].0.clone()
@@ -234,8 +234,8 @@ async fn building_insert_updates_its_grid(store: Arc<dyn Store>) {
 
     let new = data::building("osm:way/77", data::centre(), 25, Some(3));
     let (building, event) = store.insert_building(&new, Some(a)).await.expect("insert");
-    assert_eq!(event.kind, "building.created");
-    assert_eq!(event.payload["grid_totals"]["households"], 95);
+    assert_eq!(event.change.kind(), "building.created");
+    assert_eq!(event.change.payload_json()["grid_totals"]["households"], 95);
     assert_eq!(building.grid, Some(a));
 
     let (loose, _) = store

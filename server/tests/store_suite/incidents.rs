@@ -173,7 +173,7 @@ async fn categories_and_departments_round_trip(store: Arc<dyn Store>) {
         active: false,
     };
     let event = store.put_category(&category).await.expect("category");
-    assert_eq!(event.kind, "category.updated");
+    assert_eq!(event.change.kind(), "category.updated");
     let after = store.snapshot().await.expect("snapshot");
     assert_eq!(after.departments, vec![department.clone()]);
     assert_eq!(
@@ -230,9 +230,9 @@ async fn cases_round_trip_exactly(store: Arc<dyn Store>) {
         },
         draft
     );
-    assert_eq!(event.kind, "incident.created");
-    assert_eq!(event.payload["id"], stored.id().0);
-    assert_eq!(event.payload["last"]["action"], "register");
+    assert_eq!(event.change.kind(), "incident.created");
+    assert_eq!(event.change.payload_json()["id"], stored.id().0);
+    assert_eq!(event.change.payload_json()["last"]["action"], "register");
     assert_eq!(
         store.snapshot().await.expect("snapshot").incidents,
         vec![stored.clone()]
@@ -293,11 +293,13 @@ async fn cases_round_trip_exactly(store: Arc<dyn Store>) {
             new_entries: 2,
         },
     ];
-    let event = store
-        .update_incidents(&updates, "incident.updated")
-        .await
-        .expect("update");
-    assert_eq!(event.payload["incidents"].as_array().map(Vec::len), Some(2));
+    let event = store.update_incidents(&updates).await.expect("update");
+    assert_eq!(
+        event.change.payload_json()["incidents"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
     let incidents = store.snapshot().await.expect("snapshot").incidents;
     assert_eq!(incidents, vec![first, merged]);
 }
@@ -336,8 +338,8 @@ async fn a_group_of_new_cases_commits_together(store: Arc<dyn Store>) {
             before.last_seq + n,
             "one event per case, in order"
         );
-        assert_eq!(event.kind, "incident.created");
-        assert_eq!(event.payload["id"], case.id().0);
+        assert_eq!(event.change.kind(), "incident.created");
+        assert_eq!(event.change.payload_json()["id"], case.id().0);
     }
     assert!(
         stored.windows(2).all(|w| w[0].0.id().0 < w[1].0.id().0),
@@ -399,7 +401,7 @@ async fn a_batch_with_an_unknown_case_writes_nothing(store: Arc<dyn Store>) {
             new_entries: 0,
         },
     ];
-    match store.update_incidents(&updates, "incident.updated").await {
+    match store.update_incidents(&updates).await {
         Err(StoreError::NotFound(what)) => assert!(what.contains("987654"), "{what}"),
         other => panic!("expected NotFound, got {other:?}"),
     }
@@ -436,7 +438,7 @@ async fn photos_are_stored_once_by_hash(store: Arc<dyn Store>) {
         .add_photo(one.id(), &photo, &bytes)
         .await
         .expect("attach");
-    assert_eq!(event.kind, "incident.photo_added");
+    assert_eq!(event.change.kind(), "incident.photo_added");
     store
         .add_photo(two.id(), &photo, &bytes)
         .await

@@ -4,13 +4,11 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use gridwatch::domain::patrol::{
-    CheckIn, NewCheckpoint, PATROL_CHECKED_IN, PATROL_GRID_ENTERED, PatrolBook, Progress,
-};
-use gridwatch::domain::{GridId, PatrolId, Responsibility};
+use gridwatch::domain::event::{CheckedIn, GridCrossing};
+use gridwatch::domain::patrol::{CheckIn, NewCheckpoint, PatrolBook, Progress};
+use gridwatch::domain::{Change, GridId, PatrolId, Responsibility};
 use gridwatch::store::{Store, StoreError};
 use h3o::{LatLng, Resolution};
-use serde_json::json;
 
 use crate::fixture::{Backend, Target};
 use crate::{assert_conflict, data, duty, grid_ids, imported, new_worker};
@@ -48,8 +46,8 @@ async fn write_patrol(store: &Arc<dyn Store>) -> PatrolBook {
         .expect("worker");
 
     let (patrol, event) = store.insert_patrol(worker.id, t(0)).await.expect("start");
-    assert_eq!(event.kind, "patrol.started");
-    assert_eq!(event.payload["worker"], worker.id.0);
+    assert_eq!(event.change.kind(), "patrol.started");
+    assert_eq!(event.change.payload_json()["worker"], worker.id.0);
     assert_eq!(
         (patrol.worker, patrol.started_at, patrol.ended_at),
         (worker.id, t(0), None)
@@ -67,7 +65,7 @@ async fn write_patrol(store: &Arc<dyn Store>) -> PatrolBook {
         grid: Some(a),
     };
     let (checkpoint, event) = store.insert_checkpoint(&new).await.expect("checkpoint");
-    assert_eq!(event.kind, "checkpoint.created");
+    assert_eq!(event.change.kind(), "checkpoint.created");
     assert_eq!(checkpoint, new.with_id(checkpoint.id));
 
     let (c1, c2) = (cell(36.19, 113.11), cell(36.191, 113.11));
@@ -87,8 +85,15 @@ async fn write_patrol(store: &Arc<dyn Store>) -> PatrolBook {
         visits: vec![(c1, t(10))],
         check_ins: vec![check_in.clone()],
         events: vec![
-            (PATROL_GRID_ENTERED, json!({"patrol": patrol.id, "grid": a})),
-            (PATROL_CHECKED_IN, json!({"patrol": patrol.id})),
+            Change::PatrolGridEntered(GridCrossing {
+                patrol: patrol.id,
+                worker: worker.id,
+                grid: a,
+                at: t(10),
+                lat: 36.19,
+                lon: 113.11,
+            }),
+            Change::PatrolCheckedIn(CheckedIn::of(worker.id, &checkpoint, &check_in)),
         ],
     };
     let events = store
@@ -96,8 +101,8 @@ async fn write_patrol(store: &Arc<dyn Store>) -> PatrolBook {
         .await
         .expect("progress");
     assert_eq!(
-        events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
-        [PATROL_GRID_ENTERED, PATROL_CHECKED_IN]
+        events.iter().map(|e| e.change.kind()).collect::<Vec<_>>(),
+        ["patrol.grid_entered", "patrol.checked_in"]
     );
     assert_eq!(
         events[1].seq,
@@ -109,7 +114,7 @@ async fn write_patrol(store: &Arc<dyn Store>) -> PatrolBook {
     let seq = events[1].seq;
     let twice = Progress {
         visits: vec![(c2, t(11))],
-        events: vec![(PATROL_CHECKED_IN, json!({}))],
+        events: vec![first.events[1].clone()],
         ..first.clone()
     };
     assert_conflict(
@@ -143,7 +148,7 @@ async fn write_patrol(store: &Arc<dyn Store>) -> PatrolBook {
     );
 
     let (ended, event) = store.end_patrol(patrol.id, t(30)).await.expect("end");
-    assert_eq!(event.kind, "patrol.ended");
+    assert_eq!(event.change.kind(), "patrol.ended");
     assert_eq!(
         (ended.ended_at, ended.current_grid, ended.last_fix_at),
         (Some(t(30)), None, Some(t(20)))

@@ -32,8 +32,8 @@ async fn worker_insert_and_update_round_trip(store: Arc<dyn Store>) {
         ],
     );
     let (worker, event) = store.insert_worker(&new).await.expect("insert");
-    assert_eq!(event.kind, "worker.created");
-    assert_eq!(event.payload["device_id"], "dev-1");
+    assert_eq!(event.change.kind(), "worker.created");
+    assert_eq!(event.change.payload_json()["device_id"], "dev-1");
     assert_eq!(worker.grids, new.grids, "duties keep their order");
     assert_eq!(
         store.snapshot().await.expect("snapshot").workers,
@@ -53,8 +53,8 @@ async fn worker_insert_and_update_round_trip(store: Arc<dyn Store>) {
         ..worker.clone()
     };
     let event = store.update_worker(&changed).await.expect("update");
-    assert_eq!(event.kind, "worker.updated");
-    assert_eq!(event.payload["name"], "王芳芳");
+    assert_eq!(event.change.kind(), "worker.updated");
+    assert_eq!(event.change.payload_json()["name"], "王芳芳");
     assert_eq!(
         store.snapshot().await.expect("snapshot").workers,
         vec![changed.clone()]
@@ -191,7 +191,7 @@ async fn tokens_are_found_by_hash_only(store: Arc<dyn Store>) {
         label: Some("王's phone".to_owned()),
     };
     let (record, event) = store.insert_token(&new).await.expect("insert");
-    assert_eq!(event.kind, "token.created");
+    assert_eq!(event.change.kind(), "token.created");
     assert_eq!(
         (record.role, &record.scopes, record.worker),
         (Role::Worker, &new.scopes, Some(worker.id))
@@ -229,11 +229,11 @@ async fn tokens_are_found_by_hash_only(store: Arc<dyn Store>) {
     );
 
     for event in store.events_since(0, 100).await.expect("events") {
-        let text = event.payload.to_string();
+        let text = event.change.payload_json().to_string();
         assert!(
             !text.contains(&hash) && !text.contains(&"2".repeat(64)),
             "a token hash leaked into {}",
-            event.kind
+            event.change.kind()
         );
     }
 }

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use gridwatch::domain::{Fix, WorkerId};
+use gridwatch::domain::event::AlertRaised;
+use gridwatch::domain::incident::Actor;
+use gridwatch::domain::{Change, Fix, Role, WorkerId};
 use gridwatch::store::Store;
 use serde_json::json;
 
@@ -107,15 +109,31 @@ async fn a_batch_with_an_unknown_worker_stores_nothing(store: Arc<dyn Store>) {
 
 async fn alerts_are_events(store: Arc<dyn Store>) {
     imported(&store).await;
-    let payload = json!({"title": "燃气泄漏", "message": "", "workers": [1, 2], "area": {"circle": {"lat": 36.0, "lon": 113.0, "radius_m": 50.0}}});
-    let event = store.insert_alert(&payload).await.expect("alert");
+    let area = json!({"circle": {"lat": 36.0, "lon": 113.0, "radius_m": 50.0}});
+    let alert = AlertRaised {
+        title: "燃气泄漏".into(),
+        message: String::new(),
+        area: area.clone(),
+        workers: vec![WorkerId(1), WorkerId(2)],
+        raised_by: Actor {
+            worker: None,
+            role: Role::Commander,
+        },
+    };
+    let payload = json!({"title": "燃气泄漏", "message": "", "workers": [1, 2], "area": area,
+        "raised_by": {"role": "commander", "worker": null}});
+    let event = store.insert_alert(&alert).await.expect("alert");
     assert_eq!(
-        (event.kind.as_str(), &event.payload),
+        (event.change.kind(), &event.change.payload_json()),
         ("alert.raised", &payload)
     );
     let log = store.events_since(event.seq - 1, 10).await.expect("log");
     assert_eq!(log.len(), 1);
-    assert_eq!((log[0].seq, &log[0].payload), (event.seq, &payload));
+    assert_eq!(
+        (log[0].seq, &log[0].change.payload_json()),
+        (event.seq, &payload)
+    );
+    assert_eq!(log[0].change, Change::AlertRaised(alert));
 }
 
 async fn postgis_positions_are_points_at_their_coordinates(target: Target) {

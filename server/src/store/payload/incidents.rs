@@ -1,11 +1,11 @@
-//! What both stores share for cases, categories and departments: event payloads, row types (both
-//! backends select the same column names and types; PostgreSQL casts `jsonb` to text), and how rows
-//! become domain values again.
+//! What both stores share for cases, categories and departments: row types (both backends select the
+//! same column names and types; PostgreSQL casts `jsonb` to text), and how rows become domain values
+//! again. Their event payloads are `domain::event`'s.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::codec::{cell_from_i64, corrupt, parse_enum};
 use crate::domain::incident::{
@@ -16,39 +16,6 @@ use crate::domain::{
     RegionId, Role, TimeLimits, TokenId, WorkerId,
 };
 use crate::store::StoreError;
-
-/// The JSON of a case in `incident.*` events: what a live map needs, never the history or photos.
-#[must_use]
-pub fn incident_summary(case: &Case) -> Value {
-    let s = &case.state;
-    json!({
-        "id": case.id(),
-        "status": s.status,
-        "level": s.level,
-        "category": case.category,
-        "priority": case.priority,
-        "source": case.source,
-        "kind": case.kind,
-        "lat": case.place.lat,
-        "lon": case.place.lon,
-        "cell": case.place.cell.to_string(),
-        "grid": case.place.grid,
-        "community": case.place.community,
-        "street": case.place.street,
-        "district": case.place.district,
-        "assignee": s.assignee,
-        "handler": s.handler,
-        "deadline": s.deadline,
-        "escalate_at": case.escalate_at,
-        "rework_count": s.rework_count,
-        "deferred": s.deferred,
-        "duplicate_of": case.duplicate_of,
-        "merged_into": s.merged_into,
-        "created_at": case.created_at,
-        "updated_at": case.updated_at,
-        "last": case.history.last(),
-    })
-}
 
 /// The text a JSON detail is stored as.
 pub(crate) fn detail_text(detail: Option<&Value>) -> Option<String> {

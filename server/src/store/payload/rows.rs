@@ -12,8 +12,8 @@ use super::codec::{
     resolution_from_text, scopes_from_text,
 };
 use crate::domain::{
-    BaseArea, BaseLine, Building, BuildingId, DutyStatus, Event, Grid, GridDuty, GridId, Region,
-    RegionId, RegionLevel, Responsibility, Role, TokenId, Worker, WorkerId, WorkerKind,
+    BaseArea, BaseLine, Building, BuildingId, Change, DutyStatus, Event, Grid, GridDuty, GridId,
+    Region, RegionId, RegionLevel, Responsibility, Role, TokenId, Worker, WorkerId, WorkerKind,
 };
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct RegionRow {
@@ -179,14 +179,19 @@ pub(crate) struct EventRow {
 }
 
 impl EventRow {
+    /// The event, its payload decoded into the variant its kind names. A kind no variant has, or a
+    /// payload that does not fit it, is data damage: `Corrupt`, naming the row.
     pub(crate) fn into_event(self) -> Result<Event, StoreError> {
-        let payload = serde_json::from_str(&self.payload)
-            .map_err(|e| corrupt("events", format!("bad payload: {e}")))?;
+        let change = Change::from_stored(&self.kind, &self.payload).map_err(|e| {
+            corrupt(
+                "events",
+                format!("event {} ({}) does not decode: {e}", self.seq, self.kind),
+            )
+        })?;
         Ok(Event {
             seq: self.seq,
             at: self.at,
-            kind: self.kind,
-            payload,
+            change,
         })
     }
 }

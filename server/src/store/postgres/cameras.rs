@@ -1,12 +1,11 @@
 //! Cameras on PostGIS: the parameters, the position as a `geometry(Point, 4326)` and the view sector as a
 //! `geometry(Polygon, 4326)` (from `GeoJSON`).
 
-use serde_json::json;
 use sqlx::postgres::PgConnection;
 
 use super::{PgStore, append_event};
-use crate::domain::camera::{CAMERA_CREATED, CAMERA_DELETED, CAMERA_UPDATED, Camera, NewCamera};
-use crate::domain::{CameraId, Event};
+use crate::domain::camera::{Camera, NewCamera};
+use crate::domain::{CameraId, Change, Event};
 use crate::store::StoreError;
 use crate::store::payload::cameras::{CAMERA_COLUMNS, CameraRow, camera, sector_text};
 use crate::store::payload::conflict::Context;
@@ -46,7 +45,7 @@ pub(super) async fn insert(
         .await
         .context("inserting a camera")?;
         let camera = new.with_id(CameraId(id));
-        let event = append_event(&mut tx, CAMERA_CREATED, json!(camera)).await?;
+        let event = append_event(&mut tx, Change::CameraCreated(camera.clone())).await?;
         stored.push((camera, event));
     }
     tx.commit().await.context("committing cameras")?;
@@ -77,7 +76,7 @@ pub(super) async fn update(store: &PgStore, camera: &Camera) -> Result<Event, St
     if updated.rows_affected() == 0 {
         return Err(StoreError::NotFound(format!("camera {}", camera.id)));
     }
-    let event = append_event(&mut tx, CAMERA_UPDATED, json!(camera)).await?;
+    let event = append_event(&mut tx, Change::CameraUpdated(camera.clone())).await?;
     tx.commit().await.context("committing a camera update")?;
     Ok(event)
 }
@@ -92,7 +91,7 @@ pub(super) async fn delete(store: &PgStore, id: CameraId) -> Result<Event, Store
     .await
     .context("deleting a camera")?;
     let camera = camera(row.ok_or_else(|| StoreError::NotFound(format!("camera {id}")))?)?;
-    let event = append_event(&mut tx, CAMERA_DELETED, json!(camera)).await?;
+    let event = append_event(&mut tx, Change::CameraDeleted(camera)).await?;
     tx.commit().await.context("committing a camera delete")?;
     Ok(event)
 }

@@ -19,12 +19,13 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::EVENTS_LOCK;
+use crate::domain::event::IncidentSummary;
 use crate::domain::incident::Status;
-use crate::domain::{Case, Event, IncidentId};
+use crate::domain::{Case, Change, Event, IncidentId};
 use crate::store::StoreError;
 use crate::store::payload::codec::{self, cell_to_i64};
 use crate::store::payload::conflict::Context;
-use crate::store::payload::{self, incidents::detail_text};
+use crate::store::payload::incidents::detail_text;
 
 /// Takes the events lock (held to the end of the transaction), then draws `$2` case ids and `$2` event
 /// sequence numbers. The lock's one-row subquery is joined before any row is projected, so every
@@ -91,8 +92,7 @@ pub(super) async fn insert_group(
         .map(|(case, (_, seq))| Event {
             seq: *seq,
             at,
-            kind: payload::INCIDENT_CREATED.to_owned(),
-            payload: payload::incidents::incident_summary(case),
+            change: Change::IncidentCreated(Box::new(IncidentSummary::of(case))),
         })
         .collect();
     sqlx::query(INSERT_EVENTS)
@@ -101,13 +101,13 @@ pub(super) async fn insert_group(
         .bind(
             events
                 .iter()
-                .map(|e| e.kind.clone())
-                .collect::<Vec<String>>(),
+                .map(|e| e.change.kind())
+                .collect::<Vec<&str>>(),
         )
         .bind(
             events
                 .iter()
-                .map(|e| e.payload.to_string())
+                .map(|e| e.change.payload_text())
                 .collect::<Vec<String>>(),
         )
         .execute(&mut *conn)

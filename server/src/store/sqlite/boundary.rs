@@ -6,11 +6,12 @@ use std::collections::HashMap;
 use sqlx::SqliteConnection;
 
 use super::{SqliteStore, append_event, incidents};
-use crate::domain::{Event, GridId, RegionId};
+use crate::domain::event::PlanCreated;
+use crate::domain::{Change, Event, GridId, RegionId};
 use crate::store::StoreError;
 use crate::store::boundary::{
-    AssignedGrid, BoundaryApplied, BoundaryChange, GridWrite, NewPlan, PLAN_CREATED, PlanRecord,
-    PlanRow, VersionRecord, VersionRow, changed_payload, grids_text, rerouted_payload,
+    AssignedGrid, BoundaryApplied, BoundaryChange, GridWrite, NewPlan, PlanRecord, PlanRow,
+    VersionRecord, VersionRow, changed_payload, grids_text, rerouted_payload,
 };
 use crate::store::payload::codec::{self, cell_to_i64, flag_text, geojson_text};
 use crate::store::payload::conflict::Context;
@@ -55,8 +56,12 @@ pub(super) async fn insert_plan(
         version: None,
         base_version: plan.base_version,
     };
-    let payload = serde_json::json!({ "id": id, "community": plan.community, "kind": plan.kind });
-    let event = append_event(&mut tx, PLAN_CREATED, payload).await?;
+    let change = Change::PlanCreated(PlanCreated {
+        id,
+        community: plan.community,
+        kind: plan.kind.to_owned(),
+    });
+    let event = append_event(&mut tx, change).await?;
     tx.commit().await.context("committing a plan")?;
     Ok((record, event))
 }
@@ -217,20 +222,10 @@ pub(super) async fn apply(
         }
         cases.push(case);
     }
-    let event = append_event(
-        &mut tx,
-        crate::store::boundary::BOUNDARY_CHANGED,
-        changed_payload(change, version.id, &ids),
-    )
-    .await?;
+    let event = append_event(&mut tx, changed_payload(change, version.id, &ids)).await?;
     let mut incidents = Vec::with_capacity(cases.len());
     for case in cases {
-        let event = append_event(
-            &mut tx,
-            crate::store::payload::INCIDENT_UPDATED,
-            rerouted_payload(&case, version.id),
-        )
-        .await?;
+        let event = append_event(&mut tx, rerouted_payload(&case, version.id)).await?;
         incidents.push((case, event));
     }
     tx.commit().await.context("committing a boundary change")?;

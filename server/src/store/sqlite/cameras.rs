@@ -1,11 +1,10 @@
 //! Cameras on SQLite: the parameters, and the view sector as `GeoJSON` text.
 
-use serde_json::json;
 use sqlx::sqlite::SqliteConnection;
 
 use super::{SqliteStore, append_event};
-use crate::domain::camera::{CAMERA_CREATED, CAMERA_DELETED, CAMERA_UPDATED, Camera, NewCamera};
-use crate::domain::{CameraId, Event};
+use crate::domain::camera::{Camera, NewCamera};
+use crate::domain::{CameraId, Change, Event};
 use crate::store::StoreError;
 use crate::store::payload::cameras::{CAMERA_COLUMNS, CameraRow, camera, sector_text};
 use crate::store::payload::conflict::Context;
@@ -44,7 +43,7 @@ pub(super) async fn insert(
         .await
         .context("inserting a camera")?;
         let camera = new.with_id(CameraId(id));
-        let event = append_event(&mut tx, CAMERA_CREATED, json!(camera)).await?;
+        let event = append_event(&mut tx, Change::CameraCreated(camera.clone())).await?;
         stored.push((camera, event));
     }
     tx.commit().await.context("committing cameras")?;
@@ -74,7 +73,7 @@ pub(super) async fn update(store: &SqliteStore, camera: &Camera) -> Result<Event
     if updated.rows_affected() == 0 {
         return Err(StoreError::NotFound(format!("camera {}", camera.id)));
     }
-    let event = append_event(&mut tx, CAMERA_UPDATED, json!(camera)).await?;
+    let event = append_event(&mut tx, Change::CameraUpdated(camera.clone())).await?;
     tx.commit().await.context("committing a camera update")?;
     Ok(event)
 }
@@ -89,7 +88,7 @@ pub(super) async fn delete(store: &SqliteStore, id: CameraId) -> Result<Event, S
     .await
     .context("deleting a camera")?;
     let camera = camera(row.ok_or_else(|| StoreError::NotFound(format!("camera {id}")))?)?;
-    let event = append_event(&mut tx, CAMERA_DELETED, json!(camera)).await?;
+    let event = append_event(&mut tx, Change::CameraDeleted(camera)).await?;
     tx.commit().await.context("committing a camera delete")?;
     Ok(event)
 }

@@ -1,14 +1,10 @@
 //! Patrols on SQLite: patrols, checkpoints, check-ins and the last visit of each cell.
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 
 use super::{SqliteStore, append_event};
-use crate::domain::patrol::{
-    CHECKPOINT_CREATED, CheckIn, Checkpoint, NewCheckpoint, PATROL_ENDED, PATROL_STARTED, Patrol,
-    PatrolBook, Progress,
-};
-use crate::domain::{CheckpointId, Event, GridId, PatrolId, WorkerId};
+use crate::domain::patrol::{CheckIn, Checkpoint, NewCheckpoint, Patrol, PatrolBook, Progress};
+use crate::domain::{Change, CheckpointId, Event, GridId, PatrolId, WorkerId};
 use crate::store::StoreError;
 use crate::store::payload::codec::{cell_from_i64, cell_to_i64};
 use crate::store::payload::conflict::Context;
@@ -115,7 +111,7 @@ pub(super) async fn insert(
         current_grid: None,
         last_fix_at: None,
     };
-    let event = append_event(&mut tx, PATROL_STARTED, json!(patrol)).await?;
+    let event = append_event(&mut tx, Change::PatrolStarted(patrol.clone())).await?;
     tx.commit().await.context("committing a patrol")?;
     Ok((patrol, event))
 }
@@ -135,7 +131,7 @@ pub(super) async fn end(
     .await
     .context("ending a patrol")?;
     let patrol = patrol(row.ok_or_else(|| StoreError::NotFound(format!("open patrol {id}")))?);
-    let event = append_event(&mut tx, PATROL_ENDED, json!(patrol)).await?;
+    let event = append_event(&mut tx, Change::PatrolEnded(patrol.clone())).await?;
     tx.commit().await.context("committing a patrol's end")?;
     Ok((patrol, event))
 }
@@ -157,7 +153,7 @@ pub(super) async fn insert_checkpoint(
     .await
     .context("inserting a checkpoint")?;
     let checkpoint = new.with_id(CheckpointId(id));
-    let event = append_event(&mut tx, CHECKPOINT_CREATED, json!(checkpoint)).await?;
+    let event = append_event(&mut tx, Change::CheckpointCreated(checkpoint.clone())).await?;
     tx.commit().await.context("committing a checkpoint")?;
     Ok((checkpoint, event))
 }
@@ -211,8 +207,8 @@ pub(super) async fn record(
         .context("recording a check-in")?;
     }
     let mut events = Vec::with_capacity(progress.events.len());
-    for (kind, payload) in &progress.events {
-        events.push(append_event(&mut tx, kind, payload.clone()).await?);
+    for change in &progress.events {
+        events.push(append_event(&mut tx, change.clone()).await?);
     }
     tx.commit()
         .await
