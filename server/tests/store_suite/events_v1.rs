@@ -4,14 +4,17 @@
 //! On `SQLite` the fixture itself is opened (a copy) with the current store; on `PostGIS` its event rows
 //! are inserted as they are into a fresh store. Either way every row must decode into a `Change` whose
 //! kind is the row's and whose payload serialises back to exactly the stored JSON value, and every
-//! variant of `Change` must be among them. A row that does not decode is `Corrupt`, naming it.
+//! variant of `Change` must be among them. The websocket `delta`s made of them are byte for byte those
+//! the untyped hub made of the stored rows. A row that does not decode is `Corrupt`, naming it.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use gridwatch::domain::{Change, Event};
+use gridwatch::live::hub::items_of;
 use gridwatch::store::{Store, StoreError};
+use gridwatch::world::World;
 use serde_json::{Value, json};
 use sqlx::Connection;
 use sqlx::sqlite::SqliteConnection;
@@ -126,6 +129,35 @@ async fn events_written_before_typed_events_decode(target: Target) {
         .await
         .expect("every event decodes");
     check(&rows, &events);
+    // On SQLite the store holds the fixture's world too; on PostGIS only its events.
+    let world = World::from_snapshot(store.snapshot().await.expect("snapshot"));
+    let routed = deltas_read_as_before(&world, &rows, &events);
+    let mut live = vec![
+        "alert.raised",
+        "boundary.changed",
+        "camera.created",
+        "camera.deleted",
+        "camera.updated",
+        "checkpoint.created",
+        "incident.created",
+        "incident.updated",
+        "patrol.checked_in",
+        "patrol.ended",
+        "patrol.grid_entered",
+        "patrol.grid_exited",
+        "patrol.started",
+        "worker.created",
+        "worker.updated",
+    ];
+    if target.backend == Backend::Sqlite {
+        // Routed by the case's place in the world.
+        live.push("incident.photo_added");
+    }
+    assert_eq!(
+        routed,
+        live.into_iter().map(str::to_owned).collect::<BTreeSet<_>>(),
+        "the kinds that reach the live map"
+    );
     refuses_a_row_that_does_not_decode(&target, &store, &rows).await;
 }
 
@@ -175,6 +207,31 @@ fn check(rows: &[Row], events: &[Event]) {
         wrong.is_empty(),
         "NOT_IN_V1 names kinds the fixture holds or Change lacks: {wrong:?}"
     );
+}
+
+/// Every websocket `delta` the hub makes of these events is, byte for byte, the message the untyped hub
+/// made of the stored rows: `data` the stored payload (for `incident.updated`, the one case's stored
+/// summary). Returns the kinds that made a delta.
+fn deltas_read_as_before(world: &World, rows: &[Row], events: &[Event]) -> BTreeSet<String> {
+    let mut routed = BTreeSet::new();
+    for ((seq, at, kind, payload), event) in rows.iter().zip(events) {
+        let stored: Value = serde_json::from_str(payload).expect("stored JSON");
+        for (_, message) in items_of(world, event) {
+            let sent: Value = serde_json::from_str(&message).expect("a JSON message");
+            let id = &sent["id"];
+            let data = if kind == "incident.updated" {
+                let mut cases = stored["incidents"].as_array().expect("cases").iter();
+                cases.find(|c| c["id"] == *id).expect("the case").clone()
+            } else {
+                stored.clone()
+            };
+            let before = json!({"type": "delta", "seq": seq, "kind": kind, "at": at,
+                "layer": sent["layer"], "id": id, "data": data});
+            assert_eq!(*message, before.to_string(), "event {seq} ({kind})");
+            routed.insert(kind.clone());
+        }
+    }
+    routed
 }
 
 /// A stored row no variant reads is data damage: `Corrupt`, naming its sequence number and kind.
