@@ -1,4 +1,5 @@
-//! Plain domain types: regions, grids, buildings, workers and access roles.
+//! Plain domain types: regions, grids, buildings, workers, access roles, and (`event`) the one enum of
+//! everything that can change.
 //!
 //! Owns the vocabulary of `DOMAIN.md`. No IO, no async, no HTTP: these types are built by the stores,
 //! indexed by the world and serialised by the API.

@@ -6,6 +6,9 @@
 //!   an index by coarse H3 cell, grid and worker; fed by the state's event channel, falling back to the
 //!   store's event log when it lags.
 //! - [`ws`]: the connection task: subscribe → snapshot → deltas, resume → replay, pings.
+//!
+//! Must not import the store: what an event says is `domain::event::Change`, matched exhaustively
+//! in `hub::items_of`; the log is read through the state's store handle only.
 
 pub mod filter;
 pub mod hub;

@@ -7,7 +7,8 @@
 //! Every committed change goes through [`Tiles::invalidate`] from `AppState::commit` (and positions
 //! from `tracking::report`), *after* the world changed and *before* the write is answered: the touched
 //! tiles leave the cache and websocket subscribers that asked for `tiles` get `tiles_invalidated`.
-//! HTTP lives in `api/tiles.rs`; this module knows nothing of requests.
+//! [`touched`] names every `domain::event::Change` variant, so a new kind of change must say what it
+//! draws. HTTP lives in `api/tiles.rs`; this module knows nothing of requests or the store.
 
 pub mod cache;
 pub mod invalidate;

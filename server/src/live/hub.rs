@@ -7,6 +7,9 @@
 //! a batch at a time (`publish_fixes`): each worker's last fix of the batch, one outbox lock and one wake
 //! per subscriber. The hub never waits on a socket: it pushes into each subscription's bounded outbox and
 //! wakes the socket task.
+//!
+//! What each kind of event reaches is [`items_of`], one arm per `domain::event::Change` variant; a
+//! `delta`'s `data` is the payload exactly as the store keeps it.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};

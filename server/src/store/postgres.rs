@@ -30,8 +30,8 @@ use super::{
     StoreError, StoreKind, TokenRecord, redact,
 };
 use crate::domain::event::{
-    AlertRaised, BuildingCreated, GridTotals, IncidentSummary, IncidentsUpdated, PhotoAdded,
-    RegionCreated, WorkerSummary,
+    AlertRaised, BuildingCreated, IncidentSummary, IncidentsUpdated, PhotoAdded, RegionCreated,
+    WorkerSummary,
 };
 use crate::domain::{
     Building, BuildingId, Case, Category, Change, Department, Event, Fix, GridDuty, GridId,
@@ -201,11 +201,7 @@ impl Store for PgStore {
                 .fetch_one(&mut *tx)
                 .await
                 .context("adding a building to its grid")?;
-                let (households, building_count) = codec::grid_totals(households, count)?;
-                Some(GridTotals {
-                    households,
-                    building_count,
-                })
+                Some(codec::grid_totals(households, count)?)
             }
             None => None,
         };

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::super::StoreError;
 use super::CELL_RESOLUTION;
+use crate::domain::event::GridTotals;
 use crate::domain::{GridFlag, Scope};
 /// The current time at the precision both backends keep (`PostgreSQL` stores microseconds), so a value
 /// returned from a write equals the one read back later.
@@ -67,11 +68,11 @@ pub(crate) fn count(table: &'static str, column: &str, value: i64) -> Result<u32
 }
 
 /// A grid's households and building count after a building joined it.
-pub(crate) fn grid_totals(households: i64, building_count: i64) -> Result<(u32, u32), StoreError> {
-    Ok((
-        count("grids", "households", households)?,
-        count("grids", "building_count", building_count)?,
-    ))
+pub(crate) fn grid_totals(households: i64, building_count: i64) -> Result<GridTotals, StoreError> {
+    Ok(GridTotals {
+        households: count("grids", "households", households)?,
+        building_count: count("grids", "building_count", building_count)?,
+    })
 }
 
 /// Scopes as stored: a JSON array of their `region:N` / `grid:N` forms.
