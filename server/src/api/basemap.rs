@@ -21,8 +21,13 @@ use crate::state::AppState;
 const LIMIT: usize = 50_000;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BasemapQuery {
     /// `minLon,minLat,maxLon,maxLat`, degrees (EPSG:4326). Required.
+    #[param(
+        pattern = r"^\s*-?[0-9.]+\s*(,\s*-?[0-9.]+\s*){3}$",
+        example = "113.0,36.0,113.01,36.01"
+    )]
     bbox: String,
 }
 

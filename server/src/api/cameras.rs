@@ -44,10 +44,15 @@ const MAX_IMPORT: usize = 5000;
 #[serde(deny_unknown_fields)]
 pub struct CreateCamera {
     name: String,
+    #[schema(minimum = -90.0, maximum = 90.0)]
     lat: f64,
+    #[schema(minimum = -180.0, maximum = 180.0)]
     lon: f64,
+    #[schema(minimum = 0.0, exclusive_maximum = 360.0)]
     heading_deg: Option<f64>,
+    #[schema(minimum = 1.0, maximum = 360.0)]
     fov_deg: Option<f64>,
+    #[schema(exclusive_minimum = 0.0, maximum = 2000.0)]
     range_m: f64,
     /// Default `fixed`.
     kind: Option<CameraKind>,
@@ -173,7 +178,8 @@ pub async fn create(
 #[utoipa::path(post, path = "/api/cameras/import", tag = "cameras",
     request_body(content = Object, description = "a GeoJSON FeatureCollection of Point features whose properties are a camera's fields"),
     responses((status = 201, description = "`{created, ids}`"),
-        (status = 422, description = "nothing stored; `errors: [{index, detail, field?}]` names every refused feature")),
+        (status = 422, description = "nothing stored; `errors: [{index, detail, field?}]` names every refused feature"),
+        (status = 403)),
     security(("bearer" = [])))]
 pub async fn import(
     State(state): State<AppState>,
@@ -233,13 +239,19 @@ pub async fn import(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CameraQuery {
     /// `minLon,minLat,maxLon,maxLat`, degrees: cameras whose position lies in the box.
+    #[param(
+        pattern = r"^\s*-?[0-9.]+\s*(,\s*-?[0-9.]+\s*){3}$",
+        example = "113.0,36.0,113.01,36.01"
+    )]
     bbox: Option<String>,
     /// `lat,lon`, degrees: only cameras whose sector contains the point, nearest first, with `distance_m`.
     covers: Option<String>,
     /// Only `online` or `offline` cameras.
+    #[param(inline)]
     status: Option<CameraStatus>,
     /// Also list each camera's covered cells.
     #[serde(default)]
@@ -413,7 +425,9 @@ pub struct CameraAlert {
     description: String,
     /// Default `normal`.
     priority: Option<Priority>,
+    #[schema(minimum = -90.0, maximum = 90.0)]
     lat: Option<f64>,
+    #[schema(minimum = -180.0, maximum = 180.0)]
     lon: Option<f64>,
 }
 

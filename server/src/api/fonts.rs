@@ -27,6 +27,13 @@ pub const STACKS: &[(&str, &str)] = &[
 type RangeCache = FxHashMap<(usize, u32), Arc<[u8]>>;
 static CACHE: LazyLock<Mutex<RangeCache>> = LazyLock::new(Mutex::default);
 
+#[utoipa::path(get, path = "/fonts/{fontstack}/{start}-{end}.pbf", tag = "web",
+    params(("fontstack" = String, Path, description = "comma-separated font names; the first this server has is used, else Noto Sans Regular"),
+        ("start" = u32, Path, description = "first code point: a multiple of 256, at most 65,280"),
+        ("end" = u32, Path, description = "last code point: `start + 255`")),
+    responses((status = 200, description = "the glyph range (MapLibre `glyphs.proto`)", content_type = "application/x-protobuf"),
+        (status = 304, description = "`If-None-Match` names the range's `ETag`"),
+        (status = 400, description = "not an aligned range of 256 code points in the Basic Multilingual Plane")))]
 pub async fn glyphs(
     Path((fontstack, file)): Path<(String, String)>,
     headers: HeaderMap,

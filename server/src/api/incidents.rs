@@ -35,8 +35,10 @@ const MAX_LIMIT: usize = 1000;
 #[serde(deny_unknown_fields)]
 pub struct CreateIncident {
     /// Degrees (EPSG:4326).
+    #[schema(minimum = -90.0, maximum = 90.0)]
     lat: f64,
     /// Degrees (EPSG:4326).
+    #[schema(minimum = -180.0, maximum = 180.0)]
     lon: f64,
     /// A category code from `/api/categories`.
     category: String,
@@ -190,26 +192,37 @@ fn parse_action(mut body: Value) -> Result<Action, ApiError> {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct IncidentQuery {
     /// `minLon,minLat,maxLon,maxLat`, degrees.
+    #[param(
+        pattern = r"^\s*-?[0-9.]+\s*(,\s*-?[0-9.]+\s*){3}$",
+        example = "113.0,36.0,113.01,36.01"
+    )]
     bbox: Option<String>,
+    #[param(inline)]
     grid: Option<GridId>,
     /// A community, street or district: every case in a grid under it.
+    #[param(inline)]
     community: Option<RegionId>,
     /// One status or several, comma-separated.
     status: Option<String>,
     category: Option<String>,
+    #[param(inline)]
     assignee: Option<WorkerId>,
     /// Only cases still open past their deadline (`true`), or only those that are not (`false`).
     overdue: Option<bool>,
     /// At most this many (default 100, at most 1,000), newest first.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
     offset: Option<usize>,
 }
 
 #[utoipa::path(get, path = "/api/incidents", tag = "incidents", params(IncidentQuery),
     responses((status = 200, description = "GeoJSON FeatureCollection, newest first, with `total`, `limit`, `offset`"),
-        (status = 400), (status = 403)), security(("bearer" = [])))]
+        (status = 400), (status = 403),
+        (status = 404, description = "no such grid or region"),
+        (status = 422, description = "limit out of range, or an unknown status or category")), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,

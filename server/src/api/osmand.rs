@@ -34,7 +34,8 @@ const MILLIS_FROM: f64 = 1e11;
         ("timestamp" = Option<String>, Query, description = "epoch s or ms, ISO 8601, or yyyy-MM-dd HH:mm:ss (UTC)"),
         ("speed" = Option<f64>, Query, description = "knots")),
     responses((status = 200, description = "stored"), (status = 400), (status = 404, description = "unknown device"),
-        (status = 422)))]
+        (status = 422),
+        (status = 503, description = "not stored; send again")))]
 pub async fn get(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -46,7 +47,8 @@ pub async fn get(
 #[utoipa::path(post, path = "/osmand", tag = "live",
     request_body(content = String, description = "form fields as for GET (or in the query), or Traccar Client's JSON"),
     responses((status = 200, description = "stored"), (status = 400), (status = 404, description = "unknown device"),
-        (status = 415), (status = 422)))]
+        (status = 415), (status = 422),
+        (status = 503, description = "not stored; send again")))]
 pub async fn post(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
