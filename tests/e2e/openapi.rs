@@ -247,6 +247,7 @@ async fn every_operation_keeps_the_openapi_contract() {
     let settings = dir.path().join("schemathesis.toml");
     std::fs::write(&settings, config(&layers, open311_request, server.token())).unwrap();
 
+    let seq_before = server.get("/health").await.1["last_seq"].clone();
     let examples = std::env::var("GRIDWATCH_SCHEMATHESIS_EXAMPLES")
         .unwrap_or_else(|_| MAX_EXAMPLES.to_owned());
     let started = Instant::now();
@@ -269,8 +270,10 @@ async fn every_operation_keeps_the_openapi_contract() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
+    // How far generated requests got: each accepted change is an event.
+    let seq_after = server.get("/health").await.1["last_seq"].clone();
     eprintln!(
-        "{stdout}{stderr}\nschemathesis took {:.1} s",
+        "{stdout}{stderr}\nschemathesis took {:.1} s; events {seq_before} → {seq_after}",
         started.elapsed().as_secs_f64()
     );
     assert!(

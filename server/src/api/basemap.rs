@@ -47,7 +47,7 @@ where
 #[utoipa::path(get, path = "/api/basemap", tag = "basemap", params(BasemapQuery),
     responses((status = 200, description = "GeoJSON FeatureCollection of the lines (`layer: line`) and areas \
         (`layer: area`) whose bounding box meets `bbox`, degrees (EPSG:4326, lon/lat order); `truncated` is \
-        true when the limit cut it"), (status = 400), (status = 401)),
+        true when the limit cut it", body = super::geo_json::CollectionShape), (status = 400), (status = 401)),
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,

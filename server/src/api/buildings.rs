@@ -55,7 +55,7 @@ fn to_feature(building: &Building) -> Value {
 }
 
 #[utoipa::path(get, path = "/api/buildings", tag = "buildings", params(BuildingQuery),
-    responses((status = 200, description = "GeoJSON FeatureCollection; `truncated` is true when limit cut it"),
+    responses((status = 200, description = "GeoJSON FeatureCollection; `truncated` is true when limit cut it", body = super::geo_json::CollectionShape),
         (status = 403),
         (status = 404, description = "no such grid"),
         (status = 422, description = "limit out of range")), security(("bearer" = [])))]
@@ -93,7 +93,7 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/api/buildings/{id}", tag = "buildings", params(("id" = i64, Path)),
-    responses((status = 200, description = "GeoJSON Feature"), (status = 403), (status = 404)),
+    responses((status = 200, description = "GeoJSON Feature", body = super::geo_json::FeatureShape), (status = 403), (status = 404)),
     security(("bearer" = [])))]
 pub async fn one(
     State(state): State<AppState>,
@@ -132,7 +132,7 @@ fn residential() -> String {
 
 #[utoipa::path(post, path = "/api/buildings", tag = "buildings",
     request_body(content = Value, description = "GeoJSON Feature: footprint Polygon/MultiPolygon with properties households, kind, levels, source_id"),
-    responses((status = 201, description = "the created building"), (status = 422),
+    responses((status = 201, description = "the created building", body = super::geo_json::FeatureShape), (status = 422),
         (status = 403)), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,

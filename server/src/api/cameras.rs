@@ -155,7 +155,7 @@ fn placed(world: &World, id: i64) -> Result<&PlacedCamera, ApiError> {
 }
 
 #[utoipa::path(post, path = "/api/cameras", tag = "cameras", request_body = CreateCamera,
-    responses((status = 201, description = "the camera as a GeoJSON Feature, with its sector"), (status = 400),
+    responses((status = 201, description = "the camera as a GeoJSON Feature, with its sector", body = super::geo_json::FeatureShape), (status = 400),
         (status = 403), (status = 422)),
     security(("bearer" = [])))]
 pub async fn create(
@@ -280,7 +280,7 @@ fn parse_point(text: &str) -> Result<(f64, f64), ApiError> {
 }
 
 #[utoipa::path(get, path = "/api/cameras", tag = "cameras", params(CameraQuery),
-    responses((status = 200, description = "GeoJSON FeatureCollection; with `covers`, nearest first and each with `distance_m`"),
+    responses((status = 200, description = "GeoJSON FeatureCollection; with `covers`, nearest first and each with `distance_m`", body = super::geo_json::CollectionShape),
         (status = 400), (status = 403)),
     security(("bearer" = [])))]
 pub async fn list(
@@ -316,7 +316,7 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/api/cameras/{id}", tag = "cameras", params(("id" = i64, Path)),
-    responses((status = 200, description = "the camera with its sector and covered cells"), (status = 403), (status = 404)),
+    responses((status = 200, description = "the camera with its sector and covered cells", body = super::geo_json::FeatureShape), (status = 403), (status = 404)),
     security(("bearer" = [])))]
 pub async fn one(
     State(state): State<AppState>,
@@ -343,7 +343,7 @@ pub struct PatchCamera {
 }
 
 #[utoipa::path(patch, path = "/api/cameras/{id}", tag = "cameras", params(("id" = i64, Path)), request_body = PatchCamera,
-    responses((status = 200, description = "the camera after the change"), (status = 403), (status = 404), (status = 422)),
+    responses((status = 200, description = "the camera after the change", body = super::geo_json::FeatureShape), (status = 403), (status = 404), (status = 422)),
     security(("bearer" = [])))]
 pub async fn update(
     State(state): State<AppState>,
@@ -388,7 +388,7 @@ pub async fn delete(
 }
 
 #[utoipa::path(get, path = "/api/incidents/{id}/cameras", tag = "cameras", params(("id" = i64, Path)),
-    responses((status = 200, description = "GeoJSON FeatureCollection of the cameras whose sector contains the case's point, nearest first, each with `distance_m`"),
+    responses((status = 200, description = "GeoJSON FeatureCollection of the cameras whose sector contains the case's point, nearest first, each with `distance_m`", body = super::geo_json::CollectionShape),
         (status = 403), (status = 404)),
     security(("bearer" = [])))]
 pub async fn incident_cameras(
@@ -432,7 +432,7 @@ pub struct CameraAlert {
 }
 
 #[utoipa::path(post, path = "/api/cameras/{id}/alerts", tag = "cameras", params(("id" = i64, Path)), request_body = CameraAlert,
-    responses((status = 201, description = "the registered case (source `camera`) as a GeoJSON Feature"), (status = 400),
+    responses((status = 201, description = "the registered case (source `camera`) as a GeoJSON Feature", body = super::geo_json::FeatureShape), (status = 400),
         (status = 403), (status = 404), (status = 422)),
     security(("bearer" = [])))]
 pub async fn alert(

@@ -81,7 +81,7 @@ fn to_feature(world: &World, grid: &Grid, duty: Option<&Duty>, with_cells: bool)
 }
 
 #[utoipa::path(get, path = "/api/grids", tag = "grids", params(GridQuery),
-    responses((status = 200, description = "GeoJSON FeatureCollection of grids"),
+    responses((status = 200, description = "GeoJSON FeatureCollection of grids", body = super::geo_json::CollectionShape),
         (status = 404, description = "no such community")), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -110,7 +110,7 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/api/grids/{id}", tag = "grids", params(("id" = i64, Path)),
-    responses((status = 200, description = "GeoJSON Feature with cells"), (status = 403), (status = 404)),
+    responses((status = 200, description = "GeoJSON Feature with cells", body = super::geo_json::FeatureShape), (status = 403), (status = 404)),
     security(("bearer" = [])))]
 pub async fn one(
     State(state): State<AppState>,

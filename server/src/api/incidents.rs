@@ -52,7 +52,7 @@ pub struct CreateIncident {
 }
 
 #[utoipa::path(post, path = "/api/incidents", tag = "incidents", request_body = CreateIncident,
-    responses((status = 201, description = "the registered case as a GeoJSON Feature, routed and with its deadline"),
+    responses((status = 201, description = "the registered case as a GeoJSON Feature, routed and with its deadline", body = super::geo_json::FeatureShape),
         (status = 400), (status = 403), (status = 422)), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
@@ -116,7 +116,7 @@ fn flatten_feature(body: Value) -> Result<Value, ApiError> {
 
 #[utoipa::path(post, path = "/api/incidents/{id}/actions", tag = "incidents", params(("id" = i64, Path)),
     request_body(content = Action, description = "`{action, …}`: dispatch {to}, reassign {to}, accept, send_back {reason}, start, resolve {note}, verify {passed}, extend {until, reason}, defer {reason}, resume, escalate {reason}, reopen {reason}, merge {into}, cancel {reason}; `note` is accepted for `reason`"),
-    responses((status = 200, description = "the case after the action"), (status = 403), (status = 404),
+    responses((status = 200, description = "the case after the action", body = super::geo_json::FeatureShape), (status = 403), (status = 404),
         (status = 409, description = "illegal transition: names `current_state` and `allowed_actions`"), (status = 422)),
     security(("bearer" = [])))]
 pub async fn act(
@@ -219,7 +219,7 @@ pub struct IncidentQuery {
 }
 
 #[utoipa::path(get, path = "/api/incidents", tag = "incidents", params(IncidentQuery),
-    responses((status = 200, description = "GeoJSON FeatureCollection, newest first, with `total`, `limit`, `offset`"),
+    responses((status = 200, description = "GeoJSON FeatureCollection, newest first, with `total`, `limit`, `offset`", body = super::geo_json::CollectionShape),
         (status = 400), (status = 403),
         (status = 404, description = "no such grid or region"),
         (status = 422, description = "limit out of range, or an unknown status or category")), security(("bearer" = [])))]
@@ -308,7 +308,7 @@ fn parse_statuses(text: &str) -> Result<Vec<Status>, ApiError> {
 }
 
 #[utoipa::path(get, path = "/api/incidents/{id}", tag = "incidents", params(("id" = i64, Path)),
-    responses((status = 200, description = "the case as a GeoJSON Feature with its whole history"), (status = 403),
+    responses((status = 200, description = "the case as a GeoJSON Feature with its whole history", body = super::geo_json::FeatureShape), (status = 403),
         (status = 404)), security(("bearer" = [])))]
 pub async fn one(
     State(state): State<AppState>,

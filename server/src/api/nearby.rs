@@ -67,7 +67,7 @@ pub struct NearbyQuery {
 }
 
 #[utoipa::path(get, path = "/api/nearby", tag = "live", params(NearbyQuery),
-    responses((status = 200, description = "GeoJSON FeatureCollection, nearest first, each with `distance_m`"),
+    responses((status = 200, description = "GeoJSON FeatureCollection, nearest first, each with `distance_m`", body = super::geo_json::CollectionShape),
         (status = 400), (status = 403), (status = 422)),
     security(("bearer" = [])))]
 pub async fn nearby(

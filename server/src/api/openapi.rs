@@ -182,7 +182,7 @@ fn answer_problems(operation: &mut Operation) {
             );
         }
         if response.description.is_empty() {
-            response.description = meaning(code).to_owned();
+            meaning(code).clone_into(&mut response.description);
         }
     }
 }

@@ -165,7 +165,7 @@ pub struct TrackQuery {
 }
 
 #[utoipa::path(get, path = "/api/workers/{id}/track", tag = "live", params(("id" = i64, Path), TrackQuery),
-    responses((status = 200, description = "GeoJSON FeatureCollection of the fixes, oldest first"), (status = 400),
+    responses((status = 200, description = "GeoJSON FeatureCollection of the fixes, oldest first", body = super::geo_json::CollectionShape), (status = 400),
         (status = 403), (status = 404), (status = 422)),
     security(("bearer" = [])))]
 pub async fn track(

@@ -62,7 +62,7 @@ fn visible_regions(world: &World, visibility: &Visibility) -> Option<FxHashSet<R
 }
 
 #[utoipa::path(get, path = "/api/regions", tag = "regions", params(RegionQuery),
-    responses((status = 200, description = "GeoJSON FeatureCollection of regions")), security(("bearer" = [])))]
+    responses((status = 200, description = "GeoJSON FeatureCollection of regions", body = super::geo_json::CollectionShape)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -82,7 +82,7 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/api/regions/{id}", tag = "regions", params(("id" = i64, Path)),
-    responses((status = 200, description = "GeoJSON Feature"), (status = 404),
+    responses((status = 200, description = "GeoJSON Feature", body = super::geo_json::FeatureShape), (status = 404),
         (status = 403)), security(("bearer" = [])))]
 pub async fn one(
     State(state): State<AppState>,
@@ -114,7 +114,7 @@ struct NewRegionProperties {
 
 #[utoipa::path(post, path = "/api/regions", tag = "regions",
     request_body(content = Value, description = "GeoJSON Feature: Polygon or MultiPolygon with properties level, code, name, parent_id"),
-    responses((status = 201, description = "the created region"), (status = 409), (status = 422),
+    responses((status = 201, description = "the created region", body = super::geo_json::FeatureShape), (status = 409), (status = 422),
         (status = 403),
         (status = 404, description = "no such parent region")),
     security(("bearer" = [])))]

@@ -50,7 +50,7 @@ pub(super) fn can_see(visibility: &Visibility, principal: &Principal, worker: &W
 }
 
 #[utoipa::path(get, path = "/api/workers", tag = "workers", params(WorkerQuery),
-    responses((status = 200, description = "GeoJSON FeatureCollection"), (status = 403),
+    responses((status = 200, description = "GeoJSON FeatureCollection", body = super::geo_json::CollectionShape), (status = 403),
         (status = 404, description = "no such grid")), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -77,7 +77,7 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/api/workers/{id}", tag = "workers", params(("id" = i64, Path)),
-    responses((status = 200, description = "GeoJSON Feature"), (status = 403), (status = 404)), security(("bearer" = [])))]
+    responses((status = 200, description = "GeoJSON Feature", body = super::geo_json::FeatureShape), (status = 403), (status = 404)), security(("bearer" = [])))]
 pub async fn one(
     State(state): State<AppState>,
     auth: Auth,
@@ -115,7 +115,7 @@ fn off_duty() -> DutyStatus {
 }
 
 #[utoipa::path(post, path = "/api/workers", tag = "workers", request_body = CreateWorker,
-    responses((status = 201, description = "the created worker"), (status = 409), (status = 422),
+    responses((status = 201, description = "the created worker", body = super::geo_json::FeatureShape), (status = 409), (status = 422),
         (status = 403),
         (status = 404, description = "no such grid")),
     security(("bearer" = [])))]
@@ -164,7 +164,7 @@ fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Optio
 }
 
 #[utoipa::path(patch, path = "/api/workers/{id}", tag = "workers", params(("id" = i64, Path)),
-    request_body = UpdateWorker, responses((status = 200), (status = 404), (status = 409), (status = 422),
+    request_body = UpdateWorker, responses((status = 200, description = "the worker after the change", body = super::geo_json::FeatureShape), (status = 404), (status = 409), (status = 422),
         (status = 403)),
     security(("bearer" = [])))]
 pub async fn update(
@@ -201,7 +201,7 @@ pub struct SetDuty {
 }
 
 #[utoipa::path(put, path = "/api/workers/{id}/duty", tag = "workers", params(("id" = i64, Path)),
-    request_body = SetDuty, responses((status = 200), (status = 403), (status = 404)), security(("bearer" = [])))]
+    request_body = SetDuty, responses((status = 200, description = "the worker after the change", body = super::geo_json::FeatureShape), (status = 403), (status = 404)), security(("bearer" = [])))]
 pub async fn set_duty(
     State(state): State<AppState>,
     auth: Auth,
@@ -220,7 +220,7 @@ pub async fn set_duty(
 }
 
 #[utoipa::path(put, path = "/api/workers/{id}/grids", tag = "workers", params(("id" = i64, Path)),
-    request_body = Vec<GridDuty>, responses((status = 200), (status = 404), (status = 409), (status = 422),
+    request_body = Vec<GridDuty>, responses((status = 200, description = "the worker after the change", body = super::geo_json::FeatureShape), (status = 404), (status = 409), (status = 422),
         (status = 403)),
     security(("bearer" = [])))]
 pub async fn set_grids(

@@ -41,10 +41,10 @@ fn shape(path: &str) -> String {
 /// so a change of that format fails the test instead of emptying it.
 fn router_paths(router: &Router) -> BTreeSet<String> {
     let debug = format!("{router:?}");
-    let routes = debug
+    let path_router = debug
         .split_once("fallback_router")
-        .map_or(debug.as_str(), |(routes, _)| routes);
-    routes
+        .map_or(debug.as_str(), |(before, _)| before);
+    path_router
         .split('"')
         .filter(|s| s.starts_with('/') && !s.contains("__private__axum"))
         .map(str::to_owned)
@@ -65,7 +65,7 @@ async fn served_operations(router: Router) -> BTreeSet<String> {
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let serving = tokio::spawn(async move { axum::serve(listener, router).await });
     let client = reqwest::Client::new();
     let probe = reqwest::Method::from_bytes(b"PROBE").unwrap();
     let mut served = BTreeSet::new();
@@ -82,7 +82,7 @@ async fn served_operations(router: Router) -> BTreeSet<String> {
             served.insert(format!("{method} {}", shape(path)));
         }
     }
-    server.abort();
+    serving.abort();
     served
 }
 
