@@ -4,7 +4,7 @@
 //! logged with `tracing` and never sent: a client sees "internal error", not SQL or a file path.
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -163,6 +163,19 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::MissingJsonContentType(_) => "unsupported-media-type",
             _ if status == StatusCode::PAYLOAD_TOO_LARGE => "body-too-large",
             _ => "bad-request",
+        };
+        Self::new(status, slug, rejection.body_text())
+    }
+}
+
+/// A raw body that could not be read: over the body limit (413) or cut off.
+impl From<BytesRejection> for ApiError {
+    fn from(rejection: BytesRejection) -> Self {
+        let status = rejection.status();
+        let slug = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "body-too-large"
+        } else {
+            "bad-request"
         };
         Self::new(status, slug, rejection.body_text())
     }

@@ -25,7 +25,7 @@
 mod params;
 mod render;
 
-use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -128,6 +128,13 @@ impl From<FormRejection> for Open311Error {
     }
 }
 
+/// A resource name that is not UTF-8 once percent-decoded.
+impl From<PathRejection> for Open311Error {
+    fn from(rejection: PathRejection) -> Self {
+        Self::bad(rejection.body_text())
+    }
+}
+
 impl From<QueryRejection> for Open311Error {
     fn from(rejection: QueryRejection) -> Self {
         Self::bad(rejection.body_text())
@@ -188,12 +195,13 @@ pub async fn services(State(state): State<AppState>) -> Json<Value> {
 #[utoipa::path(get, path = "/open311/v2/services/{service_code}.json", tag = "open311",
     params(("service_code" = String, Path, description = "a service code from services.json")),
     responses((status = 200, description = "the service definition: `{service_code, attributes: []}`"),
-        (status = 400, description = "a format other than .json", body = [Open311ErrorItem]),
+        (status = 400, description = "a format other than .json, or a name that is not UTF-8 once percent-decoded", body = [Open311ErrorItem]),
         (status = 404, description = "no such service", body = [Open311ErrorItem])))]
 pub async fn service_definition(
     State(state): State<AppState>,
-    Path(file): Path<String>,
+    file: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, Open311Error> {
+    let Path(file) = file?;
     let code = json_file(&file)?;
     let world = state.world();
     match world.category(code) {
@@ -323,12 +331,13 @@ pub async fn list_requests(
 #[utoipa::path(get, path = "/open311/v2/requests/{service_request_id}.json", tag = "open311",
     params(("service_request_id" = String, Path)),
     responses((status = 200, description = "an array holding the one request"),
-        (status = 400, description = "not a whole number, or a format other than .json", body = [Open311ErrorItem]),
+        (status = 400, description = "not a whole number, a format other than .json, or a name that is not UTF-8 once percent-decoded", body = [Open311ErrorItem]),
         (status = 404, description = "no service request filed through Open311 with this id", body = [Open311ErrorItem])))]
 pub async fn one_request(
     State(state): State<AppState>,
-    Path(file): Path<String>,
+    file: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, Open311Error> {
+    let Path(file) = file?;
     let id = json_file(&file)?;
     let id: i64 = id.parse().map_err(|_| {
         Open311Error::bad(format!(

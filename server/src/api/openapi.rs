@@ -6,7 +6,7 @@
 //! and the statuses its own checks answer. What follows from the extractors a handler takes is added
 //! here once, by [`Contract`], so no handler can forget it:
 //! - `Auth` (bearer security) → 401;
-//! - `AppQuery`, or an `AppPath` of a number → 400;
+//! - `AppQuery` or `AppPath` → 400 (a value of the wrong type, a segment that is not UTF-8);
 //! - `AppJson` (an `application/json` body) → 400 (malformed), 413 (over the body limit), 415 (not
 //!   JSON), 422 (JSON of the wrong shape);
 //! - every error status without a body of its own answers the one `Problem` schema as
@@ -132,10 +132,11 @@ fn add_extractor_statuses(operation: &mut Operation) {
     }
     let parameters = operation.parameters.as_deref().unwrap_or_default();
     let typed = parameters.iter().any(|p| match p.parameter_in {
-        // A query struct refuses a value of the wrong type, a missing required field and a repeated one.
-        ParameterIn::Query => true,
-        ParameterIn::Path => serde_json::to_value(&p.schema)
-            .is_ok_and(|s| matches!(s["type"].as_str(), Some("integer" | "number"))),
+        // A query struct refuses a value of the wrong type, a missing required field and a repeated one
+        // (`token` alone is read from the raw query by the tile handlers, which never refuse it);
+        // a path extractor a segment that is not UTF-8 once percent-decoded, or not a number.
+        ParameterIn::Query => p.name != "token",
+        ParameterIn::Path => true,
         _ => false,
     });
     if typed {

@@ -10,11 +10,11 @@ use std::path::PathBuf;
 use std::sync::LazyLock;
 
 use axum::body::Body;
-use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rustc_hash::FxHashMap;
 
+use super::AppPath;
 use crate::error::ApiError;
 
 #[allow(clippy::unreadable_literal)]
@@ -81,8 +81,10 @@ pub async fn service_worker(headers: HeaderMap) -> Response {
             content(("text/html"), ("text/javascript"), ("text/css"), ("application/json"), ("image/svg+xml"),
                 ("image/png"), ("font/ttf"), ("text/plain"), ("application/octet-stream"))),
         (status = 304, description = "`If-None-Match` names the file's `ETag`"),
+        (status = 400, description = "a path that is not UTF-8 once percent-decoded"),
         (status = 404, description = "no such file in the web map")))]
-pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
+/// `AppPath`: a path that is not UTF-8 once decoded is a problem+json 400 like everywhere else.
+pub async fn asset(AppPath(path): AppPath<String>, headers: HeaderMap) -> Response {
     serve(&path, &headers)
 }
 
