@@ -4,10 +4,11 @@
 //! logged with `tracing` and never sent: a client sees "internal error", not SQL or a file path.
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use crate::store::StoreError;
 use crate::world::LocateError;
@@ -86,18 +87,36 @@ impl ApiError {
     }
 }
 
+/// The body of every problem response (RFC 9457), and the `Problem` schema of the OpenAPI document:
+/// the four standard members, then a handler's extension members (`field`, `errors`, `index`, …).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// `/problems/<slug>`: stable, for clients to switch on.
+    #[serde(rename = "type")]
+    #[schema(example = "/problems/not-found")]
+    pub kind: String,
+    /// The status's reason phrase.
+    pub title: String,
+    /// The HTTP status, repeated.
+    #[schema(minimum = 400, maximum = 599)]
+    pub status: u16,
+    /// What was wrong, for a person to read.
+    pub detail: String,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub extra: Map<String, Value>,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = Map::new();
-        body.insert("type".into(), json!(format!("/problems/{}", self.slug)));
-        body.insert(
-            "title".into(),
-            json!(self.status.canonical_reason().unwrap_or("Error")),
-        );
-        body.insert("status".into(), json!(self.status.as_u16()));
-        body.insert("detail".into(), json!(self.detail));
-        body.extend(self.extra);
-        let mut response = (self.status, Json(Value::Object(body))).into_response();
+        let body = Problem {
+            kind: format!("/problems/{}", self.slug),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail,
+            extra: self.extra,
+        };
+        let mut response = (self.status, Json(body)).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
@@ -144,6 +163,19 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::MissingJsonContentType(_) => "unsupported-media-type",
             _ if status == StatusCode::PAYLOAD_TOO_LARGE => "body-too-large",
             _ => "bad-request",
+        };
+        Self::new(status, slug, rejection.body_text())
+    }
+}
+
+/// A raw body that could not be read: over the body limit (413) or cut off.
+impl From<BytesRejection> for ApiError {
+    fn from(rejection: BytesRejection) -> Self {
+        let status = rejection.status();
+        let slug = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "body-too-large"
+        } else {
+            "bad-request"
         };
         Self::new(status, slug, rejection.body_text())
     }

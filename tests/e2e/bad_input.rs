@@ -457,6 +457,37 @@ async fn refused_and_unchanged(flavor: Flavor) {
         .unwrap();
     assert_eq!(basic.status().as_u16(), 401);
 
+    // Refused by an extractor before any handler code runs, and still problem+json (Open311: its
+    // error array): a path that is not UTF-8 once percent-decoded, a raw body over the limit. Found
+    // while holding the server to its OpenAPI document; they were text/plain.
+    for path in [
+        "/static/%FF",
+        "/static/js/%C3%28.js",
+        "/fonts/%FF/0-255.pbf",
+    ] {
+        let got = server.http.get(server.url(path)).send().await.unwrap();
+        let content_type = got.headers()["content-type"].to_str().unwrap().to_owned();
+        let got = (
+            got.status().as_u16(),
+            got.json().await.unwrap_or(Value::Null),
+        );
+        assert_problem(&got, 400, "invalid-path");
+        assert_eq!(content_type, "application/problem+json", "{path}");
+    }
+    for path in [
+        "/open311/v2/services/%FF.json",
+        "/open311/v2/requests/%FF.json",
+    ] {
+        let got = server.http.get(server.url(path)).send().await.unwrap();
+        assert_eq!(got.status().as_u16(), 400, "{path}");
+        let body: Value = got.json().await.unwrap();
+        assert_eq!(body[0]["code"], 400, "{path}: {body}");
+    }
+    let over = vec![b'a'; 2 * 1024 * 1024];
+    let (status, body, content_type) = server.send_raw(Method::POST, "/osmand", over).await;
+    assert_problem(&(status, body), 413, "body-too-large");
+    assert_eq!(content_type, "application/problem+json");
+
     assert_eq!(
         fingerprint(&server).await,
         before,

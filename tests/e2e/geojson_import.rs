@@ -8,7 +8,7 @@ fn rect(lon: f64, lat: f64, w: f64, h: f64) -> Value {
     json!({"type": "Polygon", "coordinates": [[[lon, lat], [lon + w, lat], [lon + w, lat + h], [lon, lat + h], [lon, lat]]]})
 }
 
-fn city(building_geometry: impl Fn(usize) -> Value) -> Value {
+pub(crate) fn city(building_geometry: impl Fn(usize) -> Value) -> Value {
     let area = rect(113.0, 36.0, 0.003, 0.003);
     let mut features = vec![
         json!({"type": "Feature", "geometry": area, "properties": {"kind": "district", "code": "140402", "name": "演示区"}}),
@@ -21,7 +21,7 @@ fn city(building_geometry: impl Fn(usize) -> Value) -> Value {
     json!({"type": "FeatureCollection", "features": features})
 }
 
-fn building(i: usize) -> Value {
+pub(crate) fn building(i: usize) -> Value {
     #[allow(clippy::cast_precision_loss)]
     let (col, row) = ((i % 4) as f64, (i / 4) as f64);
     rect(

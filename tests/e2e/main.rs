@@ -24,6 +24,8 @@ mod incident_bad_input;
 mod live;
 mod nearby;
 mod open311;
+// The OpenAPI document against the running server (schemathesis).
+mod openapi;
 mod osm_import;
 mod patrols;
 mod photos;

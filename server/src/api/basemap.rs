@@ -21,8 +21,13 @@ use crate::state::AppState;
 const LIMIT: usize = 50_000;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BasemapQuery {
     /// `minLon,minLat,maxLon,maxLat`, degrees (EPSG:4326). Required.
+    #[param(
+        pattern = r"^\s*-?[0-9.]+\s*(,\s*-?[0-9.]+\s*){3}$",
+        example = "113.0,36.0,113.01,36.01"
+    )]
     bbox: String,
 }
 
@@ -42,7 +47,7 @@ where
 #[utoipa::path(get, path = "/api/basemap", tag = "basemap", params(BasemapQuery),
     responses((status = 200, description = "GeoJSON FeatureCollection of the lines (`layer: line`) and areas \
         (`layer: area`) whose bounding box meets `bbox`, degrees (EPSG:4326, lon/lat order); `truncated` is \
-        true when the limit cut it"), (status = 400), (status = 401)),
+        true when the limit cut it", body = super::geo_json::CollectionShape), (status = 400), (status = 401)),
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,

@@ -22,12 +22,19 @@ const DEFAULT_LIMIT: usize = 10_000;
 const MAX_LIMIT: usize = 100_000;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BuildingQuery {
     /// `minLon,minLat,maxLon,maxLat`, degrees.
+    #[param(
+        pattern = r"^\s*-?[0-9.]+\s*(,\s*-?[0-9.]+\s*){3}$",
+        example = "113.0,36.0,113.01,36.01"
+    )]
     bbox: Option<String>,
     /// Only buildings of this grid.
+    #[param(inline)]
     grid: Option<GridId>,
     /// At most this many features (default 10,000, at most 100,000).
+    #[param(minimum = 1, maximum = 100_000)]
     limit: Option<usize>,
 }
 
@@ -48,8 +55,10 @@ fn to_feature(building: &Building) -> Value {
 }
 
 #[utoipa::path(get, path = "/api/buildings", tag = "buildings", params(BuildingQuery),
-    responses((status = 200, description = "GeoJSON FeatureCollection; `truncated` is true when limit cut it"),
-        (status = 403)), security(("bearer" = [])))]
+    responses((status = 200, description = "GeoJSON FeatureCollection; `truncated` is true when limit cut it", body = super::geo_json::CollectionShape),
+        (status = 403),
+        (status = 404, description = "no such grid"),
+        (status = 422, description = "limit out of range")), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
@@ -84,7 +93,7 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/api/buildings/{id}", tag = "buildings", params(("id" = i64, Path)),
-    responses((status = 200, description = "GeoJSON Feature"), (status = 403), (status = 404)),
+    responses((status = 200, description = "GeoJSON Feature", body = super::geo_json::FeatureShape), (status = 403), (status = 404)),
     security(("bearer" = [])))]
 pub async fn one(
     State(state): State<AppState>,
@@ -123,7 +132,8 @@ fn residential() -> String {
 
 #[utoipa::path(post, path = "/api/buildings", tag = "buildings",
     request_body(content = Value, description = "GeoJSON Feature: footprint Polygon/MultiPolygon with properties households, kind, levels, source_id"),
-    responses((status = 201, description = "the created building"), (status = 422)), security(("bearer" = [])))]
+    responses((status = 201, description = "the created building", body = super::geo_json::FeatureShape), (status = 422),
+        (status = 403)), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     auth: Auth,

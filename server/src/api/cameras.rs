@@ -44,10 +44,15 @@ const MAX_IMPORT: usize = 5000;
 #[serde(deny_unknown_fields)]
 pub struct CreateCamera {
     name: String,
+    #[schema(minimum = -90.0, maximum = 90.0)]
     lat: f64,
+    #[schema(minimum = -180.0, maximum = 180.0)]
     lon: f64,
+    #[schema(minimum = 0.0, exclusive_maximum = 360.0)]
     heading_deg: Option<f64>,
+    #[schema(minimum = 1.0, maximum = 360.0)]
     fov_deg: Option<f64>,
+    #[schema(exclusive_minimum = 0.0, maximum = 2000.0)]
     range_m: f64,
     /// Default `fixed`.
     kind: Option<CameraKind>,
@@ -150,7 +155,7 @@ fn placed(world: &World, id: i64) -> Result<&PlacedCamera, ApiError> {
 }
 
 #[utoipa::path(post, path = "/api/cameras", tag = "cameras", request_body = CreateCamera,
-    responses((status = 201, description = "the camera as a GeoJSON Feature, with its sector"), (status = 400),
+    responses((status = 201, description = "the camera as a GeoJSON Feature, with its sector", body = super::geo_json::FeatureShape), (status = 400),
         (status = 403), (status = 422)),
     security(("bearer" = [])))]
 pub async fn create(
@@ -173,7 +178,8 @@ pub async fn create(
 #[utoipa::path(post, path = "/api/cameras/import", tag = "cameras",
     request_body(content = Object, description = "a GeoJSON FeatureCollection of Point features whose properties are a camera's fields"),
     responses((status = 201, description = "`{created, ids}`"),
-        (status = 422, description = "nothing stored; `errors: [{index, detail, field?}]` names every refused feature")),
+        (status = 422, description = "nothing stored; `errors: [{index, detail, field?}]` names every refused feature"),
+        (status = 403)),
     security(("bearer" = [])))]
 pub async fn import(
     State(state): State<AppState>,
@@ -233,13 +239,19 @@ pub async fn import(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CameraQuery {
     /// `minLon,minLat,maxLon,maxLat`, degrees: cameras whose position lies in the box.
+    #[param(
+        pattern = r"^\s*-?[0-9.]+\s*(,\s*-?[0-9.]+\s*){3}$",
+        example = "113.0,36.0,113.01,36.01"
+    )]
     bbox: Option<String>,
     /// `lat,lon`, degrees: only cameras whose sector contains the point, nearest first, with `distance_m`.
     covers: Option<String>,
     /// Only `online` or `offline` cameras.
+    #[param(inline)]
     status: Option<CameraStatus>,
     /// Also list each camera's covered cells.
     #[serde(default)]
@@ -268,7 +280,7 @@ fn parse_point(text: &str) -> Result<(f64, f64), ApiError> {
 }
 
 #[utoipa::path(get, path = "/api/cameras", tag = "cameras", params(CameraQuery),
-    responses((status = 200, description = "GeoJSON FeatureCollection; with `covers`, nearest first and each with `distance_m`"),
+    responses((status = 200, description = "GeoJSON FeatureCollection; with `covers`, nearest first and each with `distance_m`", body = super::geo_json::CollectionShape),
         (status = 400), (status = 403)),
     security(("bearer" = [])))]
 pub async fn list(
@@ -304,7 +316,7 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/api/cameras/{id}", tag = "cameras", params(("id" = i64, Path)),
-    responses((status = 200, description = "the camera with its sector and covered cells"), (status = 403), (status = 404)),
+    responses((status = 200, description = "the camera with its sector and covered cells", body = super::geo_json::FeatureShape), (status = 403), (status = 404)),
     security(("bearer" = [])))]
 pub async fn one(
     State(state): State<AppState>,
@@ -331,7 +343,7 @@ pub struct PatchCamera {
 }
 
 #[utoipa::path(patch, path = "/api/cameras/{id}", tag = "cameras", params(("id" = i64, Path)), request_body = PatchCamera,
-    responses((status = 200, description = "the camera after the change"), (status = 403), (status = 404), (status = 422)),
+    responses((status = 200, description = "the camera after the change", body = super::geo_json::FeatureShape), (status = 403), (status = 404), (status = 422)),
     security(("bearer" = [])))]
 pub async fn update(
     State(state): State<AppState>,
@@ -376,7 +388,7 @@ pub async fn delete(
 }
 
 #[utoipa::path(get, path = "/api/incidents/{id}/cameras", tag = "cameras", params(("id" = i64, Path)),
-    responses((status = 200, description = "GeoJSON FeatureCollection of the cameras whose sector contains the case's point, nearest first, each with `distance_m`"),
+    responses((status = 200, description = "GeoJSON FeatureCollection of the cameras whose sector contains the case's point, nearest first, each with `distance_m`", body = super::geo_json::CollectionShape),
         (status = 403), (status = 404)),
     security(("bearer" = [])))]
 pub async fn incident_cameras(
@@ -413,12 +425,14 @@ pub struct CameraAlert {
     description: String,
     /// Default `normal`.
     priority: Option<Priority>,
+    #[schema(minimum = -90.0, maximum = 90.0)]
     lat: Option<f64>,
+    #[schema(minimum = -180.0, maximum = 180.0)]
     lon: Option<f64>,
 }
 
 #[utoipa::path(post, path = "/api/cameras/{id}/alerts", tag = "cameras", params(("id" = i64, Path)), request_body = CameraAlert,
-    responses((status = 201, description = "the registered case (source `camera`) as a GeoJSON Feature"), (status = 400),
+    responses((status = 201, description = "the registered case (source `camera`) as a GeoJSON Feature", body = super::geo_json::FeatureShape), (status = 400),
         (status = 403), (status = 404), (status = 422)),
     security(("bearer" = [])))]
 pub async fn alert(

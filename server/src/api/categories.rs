@@ -94,7 +94,8 @@ pub async fn put(
 }
 
 #[utoipa::path(get, path = "/api/departments", tag = "incidents",
-    responses((status = 200, description = "every department, by code", body = [Department])), security(("bearer" = [])))]
+    responses((status = 200, description = "every department, by code", body = [Department]),
+        (status = 403)), security(("bearer" = [])))]
 pub async fn departments(
     State(state): State<AppState>,
     auth: Auth,

@@ -9,12 +9,12 @@
 use std::sync::{Arc, LazyLock, Mutex};
 
 use axum::body::Body;
-use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gridwatch_tiles::glyphs::{GlyphFont, MAX_RANGE_START};
 use rustc_hash::FxHashMap;
 
+use super::AppPath;
 use crate::error::ApiError;
 
 /// The font stacks served, by name, with the web map file each is drawn from.
@@ -27,8 +27,15 @@ pub const STACKS: &[(&str, &str)] = &[
 type RangeCache = FxHashMap<(usize, u32), Arc<[u8]>>;
 static CACHE: LazyLock<Mutex<RangeCache>> = LazyLock::new(Mutex::default);
 
+#[utoipa::path(get, path = "/fonts/{fontstack}/{start}-{end}.pbf", tag = "web",
+    params(("fontstack" = String, Path, description = "comma-separated font names; the first this server has is used, else Noto Sans Regular"),
+        ("start" = u32, Path, description = "first code point: a multiple of 256, at most 65,280"),
+        ("end" = u32, Path, description = "last code point: `start + 255`")),
+    responses((status = 200, description = "the glyph range (MapLibre `glyphs.proto`)", content_type = "application/x-protobuf"),
+        (status = 304, description = "`If-None-Match` names the range's `ETag`"),
+        (status = 400, description = "not an aligned range of 256 code points in the Basic Multilingual Plane, or a path that is not UTF-8 once percent-decoded")))]
 pub async fn glyphs(
-    Path((fontstack, file)): Path<(String, String)>,
+    AppPath((fontstack, file)): AppPath<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let start = parse_range(&file)?;

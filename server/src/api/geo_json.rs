@@ -79,6 +79,49 @@ pub fn multipolygon(shape: &MultiPolygon<f64>) -> Value {
     json!({"type": "MultiPolygon", "coordinates": polygons})
 }
 
+/// The shape of every GeoJSON Feature the API answers ([`feature`]), as the OpenAPI document's
+/// `Feature`: geometry in degrees (EPSG:4326, lon/lat order) or `null`; each operation says what its
+/// `properties` hold.
+#[derive(utoipa::ToSchema)]
+#[schema(as = Feature)]
+#[allow(
+    dead_code,
+    reason = "only its schema is used: features are built by `feature`"
+)]
+pub struct FeatureShape {
+    r#type: FeatureTag,
+    id: i64,
+    #[schema(value_type = Option<Object>)]
+    geometry: Option<Value>,
+    #[schema(value_type = Object)]
+    properties: Value,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, reason = "only its schema is used")]
+enum FeatureTag {
+    Feature,
+}
+
+/// The shape of every GeoJSON `FeatureCollection` the API answers ([`collection`]), as the OpenAPI
+/// document's `FeatureCollection`; a list may add members (`truncated`, `total`, `limit`, `offset`).
+#[derive(utoipa::ToSchema)]
+#[schema(as = FeatureCollection)]
+#[allow(
+    dead_code,
+    reason = "only its schema is used: collections are built by `collection`"
+)]
+pub struct CollectionShape {
+    r#type: CollectionTag,
+    features: Vec<FeatureShape>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, reason = "only its schema is used")]
+enum CollectionTag {
+    FeatureCollection,
+}
+
 /// A GeoJSON Feature.
 #[must_use]
 pub fn feature(id: i64, geometry: Option<Value>, properties: Map<String, Value>) -> Value {

@@ -16,10 +16,16 @@ use crate::state::AppState;
 use crate::world::World;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct GridQuery {
     /// `minLon,minLat,maxLon,maxLat`, degrees.
+    #[param(
+        pattern = r"^\s*-?[0-9.]+\s*(,\s*-?[0-9.]+\s*){3}$",
+        example = "113.0,36.0,113.01,36.01"
+    )]
     bbox: Option<String>,
     /// Only grids of this community.
+    #[param(inline)]
     community: Option<RegionId>,
     /// Include each grid's H3 cells.
     #[serde(default)]
@@ -75,7 +81,8 @@ fn to_feature(world: &World, grid: &Grid, duty: Option<&Duty>, with_cells: bool)
 }
 
 #[utoipa::path(get, path = "/api/grids", tag = "grids", params(GridQuery),
-    responses((status = 200, description = "GeoJSON FeatureCollection of grids")), security(("bearer" = [])))]
+    responses((status = 200, description = "GeoJSON FeatureCollection of grids", body = super::geo_json::CollectionShape),
+        (status = 404, description = "no such community")), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -103,7 +110,7 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/api/grids/{id}", tag = "grids", params(("id" = i64, Path)),
-    responses((status = 200, description = "GeoJSON Feature with cells"), (status = 403), (status = 404)),
+    responses((status = 200, description = "GeoJSON Feature with cells", body = super::geo_json::FeatureShape), (status = 403), (status = 404)),
     security(("bearer" = [])))]
 pub async fn one(
     State(state): State<AppState>,

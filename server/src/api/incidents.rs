@@ -35,8 +35,10 @@ const MAX_LIMIT: usize = 1000;
 #[serde(deny_unknown_fields)]
 pub struct CreateIncident {
     /// Degrees (EPSG:4326).
+    #[schema(minimum = -90.0, maximum = 90.0)]
     lat: f64,
     /// Degrees (EPSG:4326).
+    #[schema(minimum = -180.0, maximum = 180.0)]
     lon: f64,
     /// A category code from `/api/categories`.
     category: String,
@@ -50,7 +52,7 @@ pub struct CreateIncident {
 }
 
 #[utoipa::path(post, path = "/api/incidents", tag = "incidents", request_body = CreateIncident,
-    responses((status = 201, description = "the registered case as a GeoJSON Feature, routed and with its deadline"),
+    responses((status = 201, description = "the registered case as a GeoJSON Feature, routed and with its deadline", body = super::geo_json::FeatureShape),
         (status = 400), (status = 403), (status = 422)), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
@@ -114,7 +116,7 @@ fn flatten_feature(body: Value) -> Result<Value, ApiError> {
 
 #[utoipa::path(post, path = "/api/incidents/{id}/actions", tag = "incidents", params(("id" = i64, Path)),
     request_body(content = Action, description = "`{action, …}`: dispatch {to}, reassign {to}, accept, send_back {reason}, start, resolve {note}, verify {passed}, extend {until, reason}, defer {reason}, resume, escalate {reason}, reopen {reason}, merge {into}, cancel {reason}; `note` is accepted for `reason`"),
-    responses((status = 200, description = "the case after the action"), (status = 403), (status = 404),
+    responses((status = 200, description = "the case after the action", body = super::geo_json::FeatureShape), (status = 403), (status = 404),
         (status = 409, description = "illegal transition: names `current_state` and `allowed_actions`"), (status = 422)),
     security(("bearer" = [])))]
 pub async fn act(
@@ -190,26 +192,37 @@ fn parse_action(mut body: Value) -> Result<Action, ApiError> {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct IncidentQuery {
     /// `minLon,minLat,maxLon,maxLat`, degrees.
+    #[param(
+        pattern = r"^\s*-?[0-9.]+\s*(,\s*-?[0-9.]+\s*){3}$",
+        example = "113.0,36.0,113.01,36.01"
+    )]
     bbox: Option<String>,
+    #[param(inline)]
     grid: Option<GridId>,
     /// A community, street or district: every case in a grid under it.
+    #[param(inline)]
     community: Option<RegionId>,
     /// One status or several, comma-separated.
     status: Option<String>,
     category: Option<String>,
+    #[param(inline)]
     assignee: Option<WorkerId>,
     /// Only cases still open past their deadline (`true`), or only those that are not (`false`).
     overdue: Option<bool>,
     /// At most this many (default 100, at most 1,000), newest first.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
     offset: Option<usize>,
 }
 
 #[utoipa::path(get, path = "/api/incidents", tag = "incidents", params(IncidentQuery),
-    responses((status = 200, description = "GeoJSON FeatureCollection, newest first, with `total`, `limit`, `offset`"),
-        (status = 400), (status = 403)), security(("bearer" = [])))]
+    responses((status = 200, description = "GeoJSON FeatureCollection, newest first, with `total`, `limit`, `offset`", body = super::geo_json::CollectionShape),
+        (status = 400), (status = 403),
+        (status = 404, description = "no such grid or region"),
+        (status = 422, description = "limit out of range, or an unknown status or category")), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
@@ -295,7 +308,7 @@ fn parse_statuses(text: &str) -> Result<Vec<Status>, ApiError> {
 }
 
 #[utoipa::path(get, path = "/api/incidents/{id}", tag = "incidents", params(("id" = i64, Path)),
-    responses((status = 200, description = "the case as a GeoJSON Feature with its whole history"), (status = 403),
+    responses((status = 200, description = "the case as a GeoJSON Feature with its whole history", body = super::geo_json::FeatureShape), (status = 403),
         (status = 404)), security(("bearer" = [])))]
 pub async fn one(
     State(state): State<AppState>,

@@ -17,8 +17,11 @@ pub const MAX_BATCH_POINTS: usize = 100_000;
 
 /// A point to locate, degrees (EPSG:4326).
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LocateQuery {
+    #[param(minimum = -90.0, maximum = 90.0)]
     lat: f64,
+    #[param(minimum = -180.0, maximum = 180.0)]
     lon: f64,
 }
 
@@ -86,8 +89,10 @@ pub struct LocatedBatch {
 }
 
 #[utoipa::path(post, path = "/api/locate", tag = "locate", request_body = LocateBatch,
-    responses((status = 200, body = LocatedBatch), (status = 422, description = "a point is out of range"),
-        (status = 413, description = "body over 8 MiB")),
+    responses((status = 200, body = LocatedBatch),
+        (status = 400, description = "malformed JSON, or a point out of range (`index` names it)"),
+        (status = 413, description = "body over 8 MiB"),
+        (status = 422, description = "not a batch of `[lon, lat]` pairs, or more than 100,000 points")),
     security(("bearer" = [])))]
 pub async fn locate_batch(
     State(state): State<AppState>,

@@ -44,23 +44,30 @@ pub enum Duty {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct NearbyQuery {
     /// Degrees (EPSG:4326).
+    #[param(minimum = -90.0, maximum = 90.0)]
     lat: f64,
     /// Degrees (EPSG:4326).
+    #[param(minimum = -180.0, maximum = 180.0)]
     lon: f64,
     /// Meters, (0, 50,000].
+    #[param(exclusive_minimum = 0.0, maximum = 50_000.0)]
     radius_m: f64,
+    #[param(inline)]
     kind: Kind,
     /// Workers only: `on_duty` (default) or `any`.
+    #[param(inline)]
     duty: Option<Duty>,
     /// At most this many, nearest first (default 50, at most 1,000).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
 }
 
 #[utoipa::path(get, path = "/api/nearby", tag = "live", params(NearbyQuery),
-    responses((status = 200, description = "GeoJSON FeatureCollection, nearest first, each with `distance_m`"),
+    responses((status = 200, description = "GeoJSON FeatureCollection, nearest first, each with `distance_m`", body = super::geo_json::CollectionShape),
         (status = 400), (status = 403), (status = 422)),
     security(("bearer" = [])))]
 pub async fn nearby(

@@ -25,7 +25,7 @@
 mod params;
 mod render;
 
-use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -90,9 +90,21 @@ impl Open311Error {
     }
 }
 
+/// One item of Open311's error answer, `[{"code": <HTTP status>, "description": …}]`: the body
+/// `Open311Error` sends and its schema in the OpenAPI document.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Open311ErrorItem {
+    /// The HTTP status, repeated.
+    code: u16,
+    description: String,
+}
+
 impl IntoResponse for Open311Error {
     fn into_response(self) -> Response {
-        let body = json!([{ "code": self.status.as_u16(), "description": self.description }]);
+        let body = [Open311ErrorItem {
+            code: self.status.as_u16(),
+            description: self.description,
+        }];
         (self.status, Json(body)).into_response()
     }
 }
@@ -113,6 +125,13 @@ impl From<ApiError> for Open311Error {
 impl From<FormRejection> for Open311Error {
     fn from(rejection: FormRejection) -> Self {
         Self::new(rejection.status(), rejection.body_text())
+    }
+}
+
+/// A resource name that is not UTF-8 once percent-decoded.
+impl From<PathRejection> for Open311Error {
+    fn from(rejection: PathRejection) -> Self {
+        Self::bad(rejection.body_text())
     }
 }
 
@@ -176,11 +195,13 @@ pub async fn services(State(state): State<AppState>) -> Json<Value> {
 #[utoipa::path(get, path = "/open311/v2/services/{service_code}.json", tag = "open311",
     params(("service_code" = String, Path, description = "a service code from services.json")),
     responses((status = 200, description = "the service definition: `{service_code, attributes: []}`"),
-        (status = 404, description = "Open311 error array")))]
+        (status = 400, description = "a format other than .json, or a name that is not UTF-8 once percent-decoded", body = [Open311ErrorItem]),
+        (status = 404, description = "no such service", body = [Open311ErrorItem])))]
 pub async fn service_definition(
     State(state): State<AppState>,
-    Path(file): Path<String>,
+    file: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, Open311Error> {
+    let Path(file) = file?;
     let code = json_file(&file)?;
     let world = state.world();
     match world.category(code) {
@@ -205,7 +226,10 @@ pub async fn service_definition(
     request_body(content_type = "application/x-www-form-urlencoded",
         description = "api_key, service_code, lat, long, description; optional media_url, address_string, address_id, jurisdiction_id, and email, device_id, account_id, first_name, last_name, phone (accepted, never stored)"),
     responses((status = 201, description = "`[{service_request_id, service_notice, account_id}]`"),
-        (status = 400, description = "Open311 error array"), (status = 403, description = "missing or invalid api_key")))]
+        (status = 400, description = "a missing, unknown, repeated or invalid field", body = [Open311ErrorItem]),
+        (status = 403, description = "missing or invalid api_key", body = [Open311ErrorItem]),
+        (status = 413, description = "body over the limit", body = [Open311ErrorItem]),
+        (status = 415, description = "the body is not application/x-www-form-urlencoded", body = [Open311ErrorItem])))]
 pub async fn create_request(
     State(state): State<AppState>,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
@@ -285,7 +309,7 @@ async fn authenticate(
         ("status" = Option<String>, Query, description = "open, closed or both, comma-separated"),
     ),
     responses((status = 200, description = "at most 1,000 requests filed through Open311, newest first"),
-        (status = 400, description = "Open311 error array")))]
+        (status = 400, description = "an unknown, repeated or invalid parameter", body = [Open311ErrorItem])))]
 pub async fn list_requests(
     State(state): State<AppState>,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
@@ -307,11 +331,13 @@ pub async fn list_requests(
 #[utoipa::path(get, path = "/open311/v2/requests/{service_request_id}.json", tag = "open311",
     params(("service_request_id" = String, Path)),
     responses((status = 200, description = "an array holding the one request"),
-        (status = 404, description = "Open311 error array")))]
+        (status = 400, description = "not a whole number, a format other than .json, or a name that is not UTF-8 once percent-decoded", body = [Open311ErrorItem]),
+        (status = 404, description = "no service request filed through Open311 with this id", body = [Open311ErrorItem])))]
 pub async fn one_request(
     State(state): State<AppState>,
-    Path(file): Path<String>,
+    file: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, Open311Error> {
+    let Path(file) = file?;
     let id = json_file(&file)?;
     let id: i64 = id.parse().map_err(|_| {
         Open311Error::bad(format!(

@@ -1,13 +1,35 @@
-//! `GET /api/openapi.json`: the OpenAPI 3.1 description, generated from the handlers by utoipa.
+//! `GET /api/openapi.json`: the OpenAPI 3.1 description of every route the router serves, generated
+//! from the handlers by utoipa.
+//!
+//! Each handler's `#[utoipa::path]` says what is particular to it: its parameters (derived from the
+//! real query structs with `IntoParams`, so the document cannot drift from the extractor), its body
+//! and the statuses its own checks answer. What follows from the extractors a handler takes is added
+//! here once, by [`Contract`], so no handler can forget it:
+//! - `Auth` (bearer security) → 401;
+//! - `AppQuery` or `AppPath` → 400 (a value of the wrong type, a segment that is not UTF-8);
+//! - `AppJson` (an `application/json` body) → 400 (malformed), 413 (over the body limit), 415 (not
+//!   JSON), 422 (JSON of the wrong shape);
+//! - every error status without a body of its own answers the one `Problem` schema as
+//!   `application/problem+json` (Open311's error array is declared by its handlers).
+//!
+//! The unit tests hold the document to the router (the same paths and methods) and check that every
+//! `$ref` is defined; `tests/e2e/openapi.rs` runs schemathesis against the running server.
+//! This module must not change how anything is served: it only describes.
+
+use std::collections::HashMap;
 
 use axum::Json;
+use axum::http::StatusCode;
+use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::openapi::{Content, Ref, RefOr, Response};
+use utoipa::{Modify, OpenApi, PartialSchema};
 
 use super::{
-    basemap, buildings, categories, grids, health, incidents, locate, metrics, photos, positions,
-    regions, reports, tokens, workers,
+    basemap, buildings, categories, fonts, grids, health, incidents, locate, metrics, photos,
+    positions, regions, reports, tokens, web, workers,
 };
+use crate::error::Problem;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -33,24 +55,159 @@ use super::{
         super::tiles::catalog, super::tiles::tilejson, super::tiles::tile,
         super::plans::create, super::plans::list, super::plans::one, super::plans::plan_diff, super::plans::apply_plan,
         super::plans::versions, super::plans::rollback,
+        web::centre, web::worker, web::planner, web::service_worker, web::asset, fonts::glyphs,
     ),
-    modifiers(&Bearer)
+    modifiers(&Contract)
 )]
 struct ApiDoc;
 
-struct Bearer;
+/// The responses every handler answers because of the extractors it takes (see the module docs), the
+/// `bearer` scheme and the `Problem` schema.
+struct Contract;
 
-impl Modify for Bearer {
+impl Modify for Contract {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        components
+            .schemas
+            .insert("Problem".to_owned(), Problem::schema());
+        for item in openapi.paths.paths.values_mut() {
+            for operation in operations(item) {
+                add_extractor_statuses(operation);
+                answer_problems(operation);
+            }
+        }
+        unique_operation_ids(openapi);
     }
 }
 
-#[utoipa::path(get, path = "/api/openapi.json", tag = "system", responses((status = 200, description = "OpenAPI document")))]
+/// The operations of a path (the router serves no other methods).
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// utoipa names an operation after its function, and several resources have a `list` or a `one`: such
+/// a name gets its resource (the path's last literal segment) in front, so every `operationId` is
+/// unique (`regions_list`, `grids_list`, …).
+fn unique_operation_ids(openapi: &mut utoipa::openapi::OpenApi) {
+    let mut uses: HashMap<String, usize> = HashMap::new();
+    for item in openapi.paths.paths.values_mut() {
+        for id in operations(item).filter_map(|o| o.operation_id.clone()) {
+            *uses.entry(id).or_default() += 1;
+        }
+    }
+    for (path, item) in &mut openapi.paths.paths {
+        let resource = path
+            .split('/')
+            .rfind(|s| !s.is_empty() && !s.contains('{'))
+            .unwrap_or("root");
+        for operation in operations(item) {
+            if let Some(id) = operation.operation_id.as_mut()
+                && uses.get(id.as_str()).is_some_and(|&n| n > 1)
+            {
+                *id = format!("{resource}_{id}");
+            }
+        }
+    }
+}
+
+/// The statuses an operation answers before its handler runs: refused by one of its extractors.
+fn add_extractor_statuses(operation: &mut Operation) {
+    let mut statuses = Vec::new();
+    // `bearer` is the only scheme: an operation that names one takes `Auth` (or reads a token itself).
+    if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+        statuses.push(StatusCode::UNAUTHORIZED);
+    }
+    let parameters = operation.parameters.as_deref().unwrap_or_default();
+    let typed = parameters.iter().any(|p| match p.parameter_in {
+        // A query struct refuses a value of the wrong type, a missing required field and a repeated one
+        // (`token` alone is read from the raw query by the tile handlers, which never refuse it);
+        // a path extractor a segment that is not UTF-8 once percent-decoded, or not a number.
+        ParameterIn::Query => p.name != "token",
+        ParameterIn::Path => true,
+        _ => false,
+    });
+    if typed {
+        statuses.push(StatusCode::BAD_REQUEST);
+    }
+    let json_body = operation
+        .request_body
+        .as_ref()
+        .is_some_and(|b| b.content.contains_key("application/json"));
+    if json_body {
+        statuses.extend([
+            StatusCode::BAD_REQUEST,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ]);
+    }
+    for status in statuses {
+        operation
+            .responses
+            .responses
+            .entry(status.as_str().to_owned())
+            .or_insert_with(|| Response::new("").into());
+    }
+}
+
+/// Every error status without content of its own answers a `Problem`; a blank description gets the
+/// usual meaning of its status here.
+fn answer_problems(operation: &mut Operation) {
+    for (status, response) in &mut operation.responses.responses {
+        let RefOr::T(response) = response else {
+            continue;
+        };
+        let Ok(code) = status.parse::<StatusCode>() else {
+            continue;
+        };
+        if !(code.is_client_error() || code.is_server_error()) {
+            continue;
+        }
+        if response.content.is_empty() {
+            response.content.insert(
+                "application/problem+json".to_owned(),
+                Content::new(Some(Ref::from_schema_name("Problem"))),
+            );
+        }
+        if response.description.is_empty() {
+            meaning(code).clone_into(&mut response.description);
+        }
+    }
+}
+
+/// What an error status means across this API.
+fn meaning(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "malformed request: a query, path or body that cannot be read",
+        401 => "missing, malformed, unknown or revoked bearer token",
+        403 => "the token's role or scope does not allow this",
+        404 => "no such resource",
+        409 => "conflicts with the current state",
+        413 => "body over the limit",
+        415 => "the body is not of the content type the operation takes",
+        422 => "well-formed but invalid: `detail` (and `field` or `errors`) say which value",
+        _ => status.canonical_reason().unwrap_or("error"),
+    }
+}
+
+#[utoipa::path(get, path = "/api/openapi.json", tag = "system",
+    responses((status = 200, description = "this OpenAPI document", content_type = "application/json")))]
 pub async fn spec() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
+
+#[cfg(test)]
+mod tests;

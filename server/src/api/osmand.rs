@@ -14,6 +14,7 @@
 //! empty 200, which is all these clients look at; a refusal is a problem+json with the reason.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
@@ -34,7 +35,8 @@ const MILLIS_FROM: f64 = 1e11;
         ("timestamp" = Option<String>, Query, description = "epoch s or ms, ISO 8601, or yyyy-MM-dd HH:mm:ss (UTC)"),
         ("speed" = Option<f64>, Query, description = "knots")),
     responses((status = 200, description = "stored"), (status = 400), (status = 404, description = "unknown device"),
-        (status = 422)))]
+        (status = 422),
+        (status = 503, description = "not stored; send again")))]
 pub async fn get(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -44,15 +46,18 @@ pub async fn get(
 }
 
 #[utoipa::path(post, path = "/osmand", tag = "live",
-    request_body(content = String, description = "form fields as for GET (or in the query), or Traccar Client's JSON"),
+    request_body(content((Object = "application/x-www-form-urlencoded"), (Object = "application/json")),
+        description = "form fields as for GET (they may also be in the query), or Traccar Client's JSON"),
     responses((status = 200, description = "stored"), (status = 400), (status = 404, description = "unknown device"),
-        (status = 415), (status = 422)))]
+        (status = 413), (status = 415, description = "neither form fields nor JSON"), (status = 422),
+        (status = 503, description = "not stored; send again")))]
 pub async fn post(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, ApiError> {
+    let body = body?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -105,16 +105,19 @@ pub async fn end(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PatrolQuery {
     /// Only this worker's patrols.
+    #[param(inline)]
     worker: Option<WorkerId>,
     /// Only open (`true`) or ended (`false`) patrols.
     active: Option<bool>,
 }
 
 #[utoipa::path(get, path = "/api/patrols", tag = "patrols", params(PatrolQuery),
-    responses((status = 200, body = Vec<Patrol>), (status = 400), (status = 404)), security(("bearer" = [])))]
+    responses((status = 200, body = Vec<Patrol>), (status = 400), (status = 404),
+        (status = 403)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
@@ -219,8 +222,11 @@ pub async fn one(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCheckpoint {
+    #[schema(minimum = -90.0, maximum = 90.0)]
     lat: f64,
+    #[schema(minimum = -180.0, maximum = 180.0)]
     lon: f64,
+    #[schema(minimum = 1.0, maximum = 500.0)]
     radius_m: f64,
     name: String,
     /// Defaults to the grid the point lies in.
@@ -281,9 +287,11 @@ pub async fn create_checkpoint(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CheckpointQuery {
     /// Only this grid's checkpoints.
+    #[param(inline)]
     grid: Option<GridId>,
 }
 
@@ -317,9 +325,11 @@ pub async fn checkpoints(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CoverageQuery {
     /// Hours back from now, 1 to 720; 24 by default.
+    #[param(minimum = 1, maximum = 720)]
     window_h: Option<u32>,
     /// Also list the last patrol visit of each visited cell of the grid (any time).
     #[serde(default)]

@@ -30,7 +30,9 @@ pub struct FixIn {
     worker_id: Option<WorkerId>,
     /// Or the tracker's device id.
     device_id: Option<String>,
+    #[schema(minimum = -90.0, maximum = 90.0)]
     lat: f64,
+    #[schema(minimum = -180.0, maximum = 180.0)]
     lon: f64,
     /// When the device took it (RFC 3339); default now.
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -148,6 +150,7 @@ pub(crate) fn to_fix(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TrackQuery {
     /// Start (inclusive), RFC 3339; default 24 hours before `to`.
@@ -157,11 +160,12 @@ pub struct TrackQuery {
     #[param(value_type = Option<String>, format = DateTime)]
     to: Option<DateTime<Utc>>,
     /// At most this many fixes, oldest first (default and most 100,000).
+    #[param(minimum = 1, maximum = 100_000)]
     limit: Option<u32>,
 }
 
 #[utoipa::path(get, path = "/api/workers/{id}/track", tag = "live", params(("id" = i64, Path), TrackQuery),
-    responses((status = 200, description = "GeoJSON FeatureCollection of the fixes, oldest first"), (status = 400),
+    responses((status = 200, description = "GeoJSON FeatureCollection of the fixes, oldest first", body = super::geo_json::CollectionShape), (status = 400),
         (status = 403), (status = 404), (status = 422)),
     security(("bearer" = [])))]
 pub async fn track(

@@ -17,9 +17,15 @@ use crate::store::NewRegion;
 use crate::world::{Visibility, World};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RegionQuery {
     /// `minLon,minLat,maxLon,maxLat`, degrees.
+    #[param(
+        pattern = r"^\s*-?[0-9.]+\s*(,\s*-?[0-9.]+\s*){3}$",
+        example = "113.0,36.0,113.01,36.01"
+    )]
     bbox: Option<String>,
+    #[param(inline)]
     level: Option<RegionLevel>,
 }
 
@@ -56,7 +62,7 @@ fn visible_regions(world: &World, visibility: &Visibility) -> Option<FxHashSet<R
 }
 
 #[utoipa::path(get, path = "/api/regions", tag = "regions", params(RegionQuery),
-    responses((status = 200, description = "GeoJSON FeatureCollection of regions")), security(("bearer" = [])))]
+    responses((status = 200, description = "GeoJSON FeatureCollection of regions", body = super::geo_json::CollectionShape)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -76,7 +82,8 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/api/regions/{id}", tag = "regions", params(("id" = i64, Path)),
-    responses((status = 200, description = "GeoJSON Feature"), (status = 404)), security(("bearer" = [])))]
+    responses((status = 200, description = "GeoJSON Feature", body = super::geo_json::FeatureShape), (status = 404),
+        (status = 403)), security(("bearer" = [])))]
 pub async fn one(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -107,7 +114,9 @@ struct NewRegionProperties {
 
 #[utoipa::path(post, path = "/api/regions", tag = "regions",
     request_body(content = Value, description = "GeoJSON Feature: Polygon or MultiPolygon with properties level, code, name, parent_id"),
-    responses((status = 201, description = "the created region"), (status = 409), (status = 422)),
+    responses((status = 201, description = "the created region", body = super::geo_json::FeatureShape), (status = 409), (status = 422),
+        (status = 403),
+        (status = 404, description = "no such parent region")),
     security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,

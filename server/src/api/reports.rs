@@ -44,8 +44,10 @@ pub(crate) const READERS: &[Role] = &[Role::Commander];
 const MAX_SPAN_DAYS: i64 = 366;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct KpiQuery {
     /// What each row groups: `grid`, `community`, `street` or `worker` (the case's handler).
+    #[param(inline)]
     level: Level,
     /// A calendar month, `YYYY-MM`, in local time. Not with `from`/`to`.
     period: Option<String>,

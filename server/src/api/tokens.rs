@@ -37,7 +37,8 @@ pub struct CreatedToken {
 }
 
 #[utoipa::path(post, path = "/api/tokens", tag = "auth", request_body = CreateToken,
-    responses((status = 201, body = CreatedToken), (status = 403), (status = 422)), security(("bearer" = [])))]
+    responses((status = 201, body = CreatedToken), (status = 403), (status = 422),
+        (status = 404, description = "no such worker, region or grid")), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     auth: Auth,

@@ -10,11 +10,11 @@ use std::path::PathBuf;
 use std::sync::LazyLock;
 
 use axum::body::Body;
-use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rustc_hash::FxHashMap;
 
+use super::AppPath;
 use crate::error::ApiError;
 
 #[allow(clippy::unreadable_literal)]
@@ -40,18 +40,31 @@ pub fn embedded_file(path: &str) -> Option<(&'static [u8], u64)> {
     ASSETS.get(path).copied()
 }
 
+#[utoipa::path(get, path = "/", tag = "web",
+    responses((status = 200, description = "the command centre (指挥中心): the map, the cases in view, the case drawer", content_type = "text/html"),
+        (status = 304, description = "`If-None-Match` names the page's `ETag`")))]
 pub async fn centre(headers: HeaderMap) -> Response {
     serve("index.html", &headers)
 }
 
+#[utoipa::path(get, path = "/worker", tag = "web",
+    responses((status = 200, description = "the grid worker's phone view", content_type = "text/html"),
+        (status = 304, description = "`If-None-Match` names the page's `ETag`")))]
 pub async fn worker(headers: HeaderMap) -> Response {
     serve("worker.html", &headers)
 }
 
+#[utoipa::path(get, path = "/planner", tag = "web",
+    responses((status = 200, description = "the planner: a community's grids as cells, to redraw", content_type = "text/html"),
+        (status = 304, description = "`If-None-Match` names the page's `ETag`")))]
 pub async fn planner(headers: HeaderMap) -> Response {
     serve("planner.html", &headers)
 }
 
+#[utoipa::path(get, path = "/sw.js", tag = "web",
+    responses((status = 200, description = "the worker view's service worker (`Service-Worker-Allowed: /`)",
+            content_type = "text/javascript"),
+        (status = 304, description = "`If-None-Match` names the script's `ETag`")))]
 pub async fn service_worker(headers: HeaderMap) -> Response {
     let mut response = serve("sw.js", &headers);
     if response.status().is_success() {
@@ -62,7 +75,16 @@ pub async fn service_worker(headers: HeaderMap) -> Response {
     response
 }
 
-pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
+#[utoipa::path(get, path = "/static/{path}", tag = "web",
+    params(("path" = String, Path, description = "a file of the web map, e.g. `js/centre.js` or `vendor/maplibre-gl.css`")),
+    responses((status = 200, description = "the file, with the content type of its extension",
+            content(("text/html"), ("text/javascript"), ("text/css"), ("application/json"), ("image/svg+xml"),
+                ("image/png"), ("font/ttf"), ("text/plain"), ("application/octet-stream"))),
+        (status = 304, description = "`If-None-Match` names the file's `ETag`"),
+        (status = 400, description = "a path that is not UTF-8 once percent-decoded"),
+        (status = 404, description = "no such file in the web map")))]
+/// `AppPath`: a path that is not UTF-8 once decoded is a problem+json 400 like everywhere else.
+pub async fn asset(AppPath(path): AppPath<String>, headers: HeaderMap) -> Response {
     serve(&path, &headers)
 }
 

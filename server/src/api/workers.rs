@@ -23,8 +23,10 @@ const READERS: &[Role] = &[Role::Planner, Role::Commander, Role::Worker];
 const MANAGERS: &[Role] = &[Role::Commander];
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WorkerQuery {
     /// Only workers answering for this grid.
+    #[param(inline)]
     grid: Option<GridId>,
 }
 
@@ -48,7 +50,8 @@ pub(super) fn can_see(visibility: &Visibility, principal: &Principal, worker: &W
 }
 
 #[utoipa::path(get, path = "/api/workers", tag = "workers", params(WorkerQuery),
-    responses((status = 200, description = "GeoJSON FeatureCollection"), (status = 403)), security(("bearer" = [])))]
+    responses((status = 200, description = "GeoJSON FeatureCollection", body = super::geo_json::CollectionShape), (status = 403),
+        (status = 404, description = "no such grid")), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
@@ -74,7 +77,7 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/api/workers/{id}", tag = "workers", params(("id" = i64, Path)),
-    responses((status = 200, description = "GeoJSON Feature"), (status = 403), (status = 404)), security(("bearer" = [])))]
+    responses((status = 200, description = "GeoJSON Feature", body = super::geo_json::FeatureShape), (status = 403), (status = 404)), security(("bearer" = [])))]
 pub async fn one(
     State(state): State<AppState>,
     auth: Auth,
@@ -112,7 +115,9 @@ fn off_duty() -> DutyStatus {
 }
 
 #[utoipa::path(post, path = "/api/workers", tag = "workers", request_body = CreateWorker,
-    responses((status = 201, description = "the created worker"), (status = 409), (status = 422)),
+    responses((status = 201, description = "the created worker", body = super::geo_json::FeatureShape), (status = 409), (status = 422),
+        (status = 403),
+        (status = 404, description = "no such grid")),
     security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
@@ -159,7 +164,8 @@ fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Optio
 }
 
 #[utoipa::path(patch, path = "/api/workers/{id}", tag = "workers", params(("id" = i64, Path)),
-    request_body = UpdateWorker, responses((status = 200), (status = 404), (status = 409), (status = 422)),
+    request_body = UpdateWorker, responses((status = 200, description = "the worker after the change", body = super::geo_json::FeatureShape), (status = 404), (status = 409), (status = 422),
+        (status = 403)),
     security(("bearer" = [])))]
 pub async fn update(
     State(state): State<AppState>,
@@ -195,7 +201,7 @@ pub struct SetDuty {
 }
 
 #[utoipa::path(put, path = "/api/workers/{id}/duty", tag = "workers", params(("id" = i64, Path)),
-    request_body = SetDuty, responses((status = 200), (status = 403), (status = 404)), security(("bearer" = [])))]
+    request_body = SetDuty, responses((status = 200, description = "the worker after the change", body = super::geo_json::FeatureShape), (status = 403), (status = 404)), security(("bearer" = [])))]
 pub async fn set_duty(
     State(state): State<AppState>,
     auth: Auth,
@@ -214,7 +220,8 @@ pub async fn set_duty(
 }
 
 #[utoipa::path(put, path = "/api/workers/{id}/grids", tag = "workers", params(("id" = i64, Path)),
-    request_body = Vec<GridDuty>, responses((status = 200), (status = 404), (status = 409), (status = 422)),
+    request_body = Vec<GridDuty>, responses((status = 200, description = "the worker after the change", body = super::geo_json::FeatureShape), (status = 404), (status = 409), (status = 422),
+        (status = 403)),
     security(("bearer" = [])))]
 pub async fn set_grids(
     State(state): State<AppState>,
@@ -236,12 +243,15 @@ pub async fn set_grids(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetPosition {
+    #[schema(minimum = -90.0, maximum = 90.0)]
     lat: f64,
+    #[schema(minimum = -180.0, maximum = 180.0)]
     lon: f64,
 }
 
 #[utoipa::path(put, path = "/api/workers/{id}/position", tag = "workers", params(("id" = i64, Path)),
-    request_body = SetPosition, responses((status = 204), (status = 400), (status = 403), (status = 404)),
+    request_body = SetPosition, responses((status = 204), (status = 400), (status = 403), (status = 404),
+        (status = 503, description = "not stored; send again")),
     security(("bearer" = [])))]
 pub async fn set_position(
     State(state): State<AppState>,

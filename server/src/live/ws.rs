@@ -50,14 +50,16 @@ const READ_BUFFER_BYTES: usize = 4096;
 /// Events read from the log per page while replaying.
 const REPLAY_PAGE: u32 = 1000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WsQuery {
-    /// The bearer token, for browsers, which cannot set headers on a websocket.
+    /// The bearer token, for browsers, which cannot set headers on a websocket; the
+    /// `Authorization` header wins when both are sent.
     token: Option<String>,
 }
 
 #[utoipa::path(get, path = "/ws", tag = "live",
-    params(("token" = Option<String>, Query, description = "bearer token, when no Authorization header")),
+    params(WsQuery),
     responses((status = 101, description = "switching to the websocket protocol; see the module docs for messages"),
         (status = 400), (status = 401), (status = 403)),
     security(("bearer" = [])))]
