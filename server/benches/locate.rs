@@ -13,7 +13,7 @@ use gridwatch::auth::{hash_secret, new_secret};
 use gridwatch::domain::Role;
 use gridwatch::store::{NewCity, NewToken, Store, sqlite::SqliteStore};
 use gridwatch::world::World;
-use gridwatch::{AppState, city};
+use gridwatch::{Core, city};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -155,12 +155,12 @@ async fn start_server(city: &NewCity) -> (String, String, tempfile::TempDir) {
         label: None,
     };
     store.insert_token(&token).await.expect("token");
-    let state = AppState::load(store).await.expect("load");
+    let core = Core::load(store).await.expect("load");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(gridwatch::serve(listener, state, std::future::pending()));
+    tokio::spawn(gridwatch::serve(listener, core, std::future::pending()));
     (url, secret, dir)
 }
 

@@ -1,8 +1,9 @@
 //! The HTTP API: `app(state) -> Router`, one file per resource under `api/`.
 //!
-//! Handlers read from the world and write through `state.commit` after the store commits. Bodies and
-//! queries go through `AppJson` / `AppQuery` so a rejected input gets the app's problem+json, never
-//! axum's plain text.
+//! Handlers parse HTTP, check roles, read from the world and change things only by calling a service
+//! function (`admin`, `cases`, `cameras`, `patrols`, `plans`, `alerts`, `tracking`), which commits
+//! through `Core::write`; no handler commits. Bodies and queries go through `AppJson` / `AppQuery` so a
+//! rejected input gets the app's problem+json, never axum's plain text.
 
 mod alerts;
 mod basemap;
@@ -37,11 +38,10 @@ use axum::http::request::Parts;
 use axum::routing::{get, post, put};
 use serde::de::DeserializeOwned;
 
-use crate::domain::{Grid, GridId};
 use crate::error::{ApiError, not_found_fallback};
 use crate::state::AppState;
-use crate::world::{Visibility, World};
 
+pub(crate) use crate::auth::visible_grid;
 pub use geo_json::Bbox;
 pub use metrics::install_recorder;
 
@@ -149,24 +149,6 @@ pub(crate) fn if_none_match(headers: &axum::http::HeaderMap, etag: &str) -> bool
             let t = t.trim();
             t == "*" || t == etag || t.strip_prefix("W/") == Some(etag)
         })
-}
-
-/// The grid `id` if it exists (else 404) and the caller may see it (else 403).
-fn visible_grid<'w>(
-    world: &'w World,
-    visibility: &Visibility,
-    id: GridId,
-) -> Result<&'w Grid, ApiError> {
-    let grid = world
-        .grid(id)
-        .ok_or_else(|| ApiError::not_found(format!("grid {id}")))?;
-    if visibility.grid(id) {
-        Ok(grid)
-    } else {
-        Err(ApiError::forbidden(format!(
-            "grid {id} is outside your scope"
-        )))
-    }
 }
 
 /// JSON body extractor whose rejection is problem+json.

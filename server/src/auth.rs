@@ -2,7 +2,8 @@
 //!
 //! A token is `gw_` + 64 hex digits of randomness; only its SHA-256 is stored. A missing or unknown
 //! token is a 401 — never an anonymous caller. A token minted by the CLI while the server runs is found
-//! on first use because a cache miss asks the store.
+//! on first use because a cache miss asks the store. [`visible_grid`] is the scope rule for one grid,
+//! used by handlers and services alike.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -108,6 +109,24 @@ pub fn bearer(parts: &Parts) -> Result<&str, ApiError> {
         ));
     }
     Ok(token.trim())
+}
+
+/// The grid `id` if it exists (else 404) and the caller may see it (else 403).
+pub fn visible_grid<'w>(
+    world: &'w crate::world::World,
+    visibility: &crate::world::Visibility,
+    id: crate::domain::GridId,
+) -> Result<&'w crate::domain::Grid, ApiError> {
+    let grid = world
+        .grid(id)
+        .ok_or_else(|| ApiError::not_found(format!("grid {id}")))?;
+    if visibility.grid(id) {
+        Ok(grid)
+    } else {
+        Err(ApiError::forbidden(format!(
+            "grid {id} is outside your scope"
+        )))
+    }
 }
 
 #[cfg(test)]

@@ -1,55 +1,61 @@
 //! The camera service (视频监控点): create, import, change and delete cameras.
 //!
-//! Every change takes the writer lock, commits (row + `camera.*` event) and only then applies the
-//! camera to the world and publishes the event. Parameters are checked by the caller
+//! Every change is one `Core::write`: commit (row + `camera.*` event), then apply the camera to the
+//! world and publish the event. Parameters are checked by the caller
 //! (`NewCamera::checked`) before they get here; the world recomputes the sector and covered cells.
 
+use crate::core::Core;
 use crate::domain::camera::{Camera, NewCamera};
 use crate::domain::{CameraId, Change};
 use crate::error::ApiError;
 use crate::live::filter::{Item, Layer};
-use crate::state::AppState;
 
 /// Stores checked cameras in one transaction (all or none) and applies them.
-pub async fn create(state: &AppState, new: &[NewCamera]) -> Result<Vec<Camera>, ApiError> {
-    let _writing = state.write_lock().await;
-    let stored = state.store().insert_cameras(new).await?;
-    let mut cameras = Vec::with_capacity(stored.len());
-    for (camera, event) in stored {
-        cameras.push(camera.clone());
-        state.commit(event, |world| world.apply_camera(camera));
-    }
-    Ok(cameras)
+pub async fn create(core: &Core, new: Vec<NewCamera>) -> Result<Vec<Camera>, ApiError> {
+    core.write(move |w| async move {
+        let stored = w.store().insert_cameras(&new).await?;
+        let mut cameras = Vec::with_capacity(stored.len());
+        for (camera, event) in stored {
+            cameras.push(camera.clone());
+            w.stored(event, |world| world.apply_camera(camera));
+        }
+        Ok(cameras)
+    })
+    .await
 }
 
 /// Changes a camera: `change` gets its current parameters and returns the new, checked ones.
 /// 404 for an unknown camera.
 pub async fn update(
-    state: &AppState,
+    core: &Core,
     id: CameraId,
-    change: impl FnOnce(NewCamera) -> Result<NewCamera, ApiError>,
+    change: impl FnOnce(NewCamera) -> Result<NewCamera, ApiError> + Send + 'static,
 ) -> Result<Camera, ApiError> {
-    let _writing = state.write_lock().await;
-    let current = state
-        .world()
-        .camera(id)
-        .map(|c| c.camera.params())
-        .ok_or_else(|| ApiError::not_found(format!("camera {id}")))?;
-    let camera = change(current)?.with_id(id);
-    let event = state.store().update_camera(&camera).await?;
-    state.commit(event, |world| world.apply_camera(camera.clone()));
-    Ok(camera)
+    core.write(move |w| async move {
+        let current = w
+            .world()
+            .camera(id)
+            .map(|c| c.camera.params())
+            .ok_or_else(|| ApiError::not_found(format!("camera {id}")))?;
+        let camera = change(current)?.with_id(id);
+        let event = w.store().update_camera(&camera).await?;
+        w.stored(event, |world| world.apply_camera(camera.clone()));
+        Ok(camera)
+    })
+    .await
 }
 
 /// Deletes a camera. 404 for an unknown one.
-pub async fn delete(state: &AppState, id: CameraId) -> Result<(), ApiError> {
-    let _writing = state.write_lock().await;
-    if state.world().camera(id).is_none() {
-        return Err(ApiError::not_found(format!("camera {id}")));
-    }
-    let event = state.store().delete_camera(id).await?;
-    state.commit(event, |world| world.remove_camera(id));
-    Ok(())
+pub async fn delete(core: &Core, id: CameraId) -> Result<(), ApiError> {
+    core.write(move |w| async move {
+        if w.world().camera(id).is_none() {
+            return Err(ApiError::not_found(format!("camera {id}")));
+        }
+        let event = w.store().delete_camera(id).await?;
+        w.stored(event, |world| world.remove_camera(id));
+        Ok(())
+    })
+    .await
 }
 
 /// How a `camera.*` event reaches the live map: layer `cameras`, at the camera's position, with the

@@ -6,8 +6,8 @@
 //!   the working calendar and links a likely duplicate.
 //! - [`actions`] applies one workflow action (`domain::incident::apply`) and keeps the escalation clock.
 //!
-//! This module holds the writer lock from validation to commit; it never holds the world's lock across an
-//! `.await`.
+//! Each change is one `Core::write` (the writer lock from validation to commit); the world's lock is never
+//! held across an `.await`.
 //!
 //! # History conventions
 //! Entry 0 of every case is `register` (from = to = `registered`) with `detail.deadline`, the routing
@@ -29,7 +29,7 @@ use crate::domain::{Case, Principal, Role};
 use crate::error::ApiError;
 
 pub use actions::act;
-pub use intake::{Report, register};
+pub use intake::{Intake, Report};
 
 /// The actor a token acts as.
 #[must_use]

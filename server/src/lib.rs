@@ -1,8 +1,11 @@
 //! gridwatch: grid-based community management and patrol coordination.
 //!
 //! Data flow for every change: command → validate against the world → store transaction (row + event)
-//! → apply to the in-memory world → publish. Reads are served from the world.
+//! → apply to the in-memory world → publish, all inside `Core::write` (`core`). Reads are served from
+//! the world. Services (`services`) hold the core; `serve` starts them and stops them on shutdown.
 
+pub mod admin;
+pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod cameras;
@@ -10,6 +13,7 @@ pub mod cases;
 pub mod city;
 pub mod clock;
 pub mod config;
+pub mod core;
 pub mod dispatch;
 pub mod domain;
 pub mod error;
@@ -17,6 +21,7 @@ pub mod geodesy;
 pub mod live;
 pub mod patrols;
 pub mod plans;
+pub mod services;
 pub mod state;
 pub mod store;
 pub mod tiles;
@@ -24,21 +29,32 @@ pub mod tracking;
 pub mod world;
 
 use std::future::Future;
+use std::time::Duration;
 
+pub use crate::core::Core;
 pub use api::app;
 pub use state::AppState;
 
-/// Serves the API on `listener` until `shutdown` resolves, then finishes in-flight requests.
+/// How long requests in flight may take to finish once shutdown begins, before the services stop anyway.
+const REQUESTS_GRACE: Duration = Duration::from_secs(5);
+
+/// Serves the API on `listener` with every service started on `core`, until `shutdown` resolves; then
+/// shuts down gracefully and returns:
+///
+/// 1. stop accepting; websockets close with 1001 (Going Away); requests in flight are finished — the
+///    intake and positions writers still commit and answer them (at most [`REQUESTS_GRACE`]);
+/// 2. stop the services: the writers refuse later work with 503, commit and answer what they had
+///    queued and end; the hub's feed and escalation end (`services::Running::stop`).
 ///
 /// Tests bind `127.0.0.1:0` and pass the listener in, so they never race for a port.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    state: AppState,
+    core: Core,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use axum::serve::ListenerExt;
-    tokio::spawn(live::hub::run(state.clone()));
-    let send_buffer = state.hub().config.send_buffer;
+    let (state, running) = services::start(&core, services::Which::ALL);
+    let send_buffer = core.hub().config.send_buffer;
     let listener = listener.tap_io(move |tcp| {
         if let Some(bytes) = send_buffer
             && let Err(error) = socket2::SockRef::from(&*tcp).set_send_buffer_size(bytes)
@@ -46,7 +62,22 @@ pub async fn serve(
             tracing::warn!(%error, bytes, "could not cap a connection's send buffer");
         }
     });
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let closer = running.closer();
+    let mut closing = running.signal();
+    let http = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
+        shutdown.await;
+        closer.close_connections();
+    });
+    let grace = async move {
+        closing.closing().await;
+        tokio::time::sleep(REQUESTS_GRACE).await;
+    };
+    tokio::select! {
+        served = http => served?,
+        () = grace => tracing::warn!(
+            "requests still in flight {REQUESTS_GRACE:?} after the shutdown signal; stopping anyway"
+        ),
+    }
+    running.stop().await;
+    Ok(())
 }

@@ -6,15 +6,15 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use gridwatch::api::tokens::{checked_scopes, new_token};
+use gridwatch::admin::tokens::{checked_scopes, new_token};
 use gridwatch::auth::{hash_secret, new_secret};
 use gridwatch::config::{StoreArgs, TileArgs};
+use gridwatch::core::Options;
 use gridwatch::dispatch::DispatchConfig;
 use gridwatch::domain::{Role, WorkerId};
-use gridwatch::state::Options;
 use gridwatch::store::Store;
 use gridwatch::world::World;
-use gridwatch::{AppState, city};
+use gridwatch::{Core, city};
 
 /// Default directory of the embedded store for `serve`, `import`, `token` and `migrate`.
 const DEFAULT_DATA_DIR: &str = "data/gridwatch";
@@ -241,14 +241,14 @@ async fn partition(
     community: gridwatch::domain::RegionId,
     dry_run: bool,
 ) -> Result<()> {
-    let state = AppState::load(store).await?;
+    let core = Core::load(store).await?;
     let request = gridwatch::plans::apply::Request {
         grids: None,
         effective_at: None,
         note: Some("gridwatch partition".into()),
     };
     let (plan, report) = {
-        let world = state.world();
+        let world = core.world();
         let plan = gridwatch::plans::apply::draft(&world, None, community, request.clone())
             .map_err(|e| anyhow::anyhow!("{}: {}", e.slug, e.detail))?;
         let report = gridwatch::plans::validate::report(&world, community, &plan.grids);
@@ -278,7 +278,7 @@ async fn partition(
         plan.grids.len() - new
     );
     if !dry_run {
-        let record = gridwatch::plans::apply::create(&state, None, community, request)
+        let record = gridwatch::plans::apply::create(&core, None, community, request)
             .await
             .map_err(|e| anyhow::anyhow!("{}: {}", e.slug, e.detail))?;
         println!("plan {} stored as a draft", record.id);
@@ -286,7 +286,7 @@ async fn partition(
     Ok(())
 }
 
-/// The state's options: the dispatch settings from `file` (validated), or the defaults.
+/// The core's options: the dispatch settings from `file` (validated), or the defaults.
 fn options(file: Option<&std::path::Path>, live: &LiveArgs, tiles: TileArgs) -> Result<Options> {
     let dispatch = match file {
         Some(file) => {
@@ -397,37 +397,37 @@ async fn serve(
     admin_token: Option<String>,
     options: Options,
 ) -> Result<()> {
-    let state = AppState::load_with(store, options).await?;
-    tokio::spawn(gridwatch::cases::escalation::run(state.clone()));
+    let core = Core::load_with(store, options).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
     let local = listener.local_addr()?;
     {
-        let world = state.world();
+        let world = core.world();
         println!(
             "gridwatch is up at http://{local}/  ({} grids, store: {:?})",
             world.grids().count(),
-            state.store().kind()
+            core.store().kind()
         );
     }
     if let Some(token) = admin_token {
         println!("admin token: {token}");
         println!("command centre: http://{local}/?token={token}");
         println!("planner:        http://{local}/planner?token={token}");
-        if let Some((name, worker_token)) = demo_worker_token(&state).await? {
+        if let Some((name, worker_token)) = demo_worker_token(&core).await? {
             println!("grid worker:    http://{local}/worker?token={worker_token}  ({name})");
         }
         println!("try: curl -H 'Authorization: Bearer {token}' 'http://{local}/api/grids'");
     }
-    gridwatch::serve(listener, state, shutdown_signal()).await?;
+    // Returns once a shutdown signal was handled gracefully (`gridwatch::serve`): exit status 0.
+    gridwatch::serve(listener, core, shutdown_signal()).await?;
     Ok(())
 }
 
 /// A token for the demo's first grid worker with a grid, so the worker view can be tried at once.
-async fn demo_worker_token(state: &AppState) -> Result<Option<(String, String)>> {
+async fn demo_worker_token(core: &Core) -> Result<Option<(String, String)>> {
     let worker = {
-        let world = state.world();
+        let world = core.world();
         world
             .workers()
             .filter(|w| !w.grids.is_empty())
@@ -438,8 +438,7 @@ async fn demo_worker_token(state: &AppState) -> Result<Option<(String, String)>>
         return Ok(None);
     };
     let secret = new_secret();
-    state
-        .store()
+    core.store()
         .insert_token(&gridwatch::store::NewToken {
             hash: hash_secret(&secret),
             role: Role::Worker,

@@ -1,33 +1,35 @@
 //! The patrol service (巡逻): open and end shifts, checkpoints, and the observer that turns each stored
 //! fix of a worker on patrol into cell visits, grid enter/exit and check-ins (巡查打卡).
 //!
-//! Patrols, checkpoints, check-ins and the last visit of each cell live in memory (the [`Patrols`]
-//! book, loaded from the store at first use) and in the store. Every change takes the writer lock,
-//! commits (rows + events) and only then changes the book and publishes the events, like every other
-//! change. The observer runs after a batch of fixes has committed (`tracking::report` calls it), so
-//! check-ins never refer to fixes that are not stored. The pure rules are in `domain::patrol`.
+//! Patrols, checkpoints, check-ins and the last visit of each cell live in memory (the [`Book`], loaded
+//! from the store at first use) and in the store. [`Patrols`] is the service's handle: it holds the core
+//! and the book and has no task of its own. Every change is one `Core::write`: commit (rows + events),
+//! then change the book, then apply and publish the events, like every other change. The observer runs
+//! after a batch of fixes has committed (`tracking` calls it), so check-ins never refer to fixes that
+//! are not stored. The pure rules are in `domain::patrol`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
 use h3o::CellIndex;
 use rustc_hash::FxHashMap;
 use tokio::sync::OnceCell;
 
+use crate::core::Core;
 use crate::domain::patrol::{
     self, CheckIn, Checkpoint, NewCheckpoint, Patrol, PatrolBook, Progress, Step,
 };
 use crate::domain::{Change, CheckpointId, Fix, GridId, PatrolId, WorkerId};
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store::StoreError;
 
-/// The patrol book, kept in `AppState`.
-#[derive(Debug, Default)]
+/// The patrol service's handle, kept in `AppState`. Cheap to clone.
+#[derive(Clone)]
 pub struct Patrols {
+    core: Core,
     /// Loaded once from the store; changed only under the writer lock, after a commit.
-    book: OnceCell<Mutex<Book>>,
+    book: Arc<OnceCell<Mutex<Book>>>,
 }
 
 /// Patrols and what they did, in memory.
@@ -130,22 +132,30 @@ impl Book {
 }
 
 impl Patrols {
+    pub(crate) fn new(core: Core) -> Self {
+        Self {
+            core,
+            book: Arc::default(),
+        }
+    }
+
     /// The book, loaded from the store the first time. Drop the guard before any `.await`.
-    pub async fn book(&self, state: &AppState) -> Result<MutexGuard<'_, Book>, StoreError> {
+    pub async fn book(&self) -> Result<MutexGuard<'_, Book>, StoreError> {
         let book = self
             .book
             .get_or_try_init(|| async {
                 Ok::<_, StoreError>(Mutex::new(Book::from_stored(
-                    state.store().patrol_book().await?,
+                    self.core.store().patrol_book().await?,
                 )))
             })
             .await?;
         Ok(book.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// The unflagged fixes of workers on an open patrol: what [`observe`] needs after the fixes commit.
-    pub async fn watched(&self, state: &AppState, fixes: &[Fix]) -> Vec<Fix> {
-        match self.book(state).await {
+    /// The unflagged fixes of workers on an open patrol: what [`Patrols::observe`] needs after the
+    /// fixes commit.
+    pub async fn watched(&self, fixes: &[Fix]) -> Vec<Fix> {
+        match self.book().await {
             Ok(book) => fixes
                 .iter()
                 .filter(|f| !f.is_flagged() && book.open.contains_key(&f.worker))
@@ -157,143 +167,150 @@ impl Patrols {
             }
         }
     }
-}
 
-/// Observes committed fixes of workers on patrol (see `domain::patrol::observe`), stores what they did
-/// and publishes the events. A store failure is logged: the fixes themselves are already stored.
-pub async fn observe(state: &AppState, fixes: Vec<Fix>) {
-    if fixes.is_empty() {
-        return;
-    }
-    let _writing = state.write_lock().await;
-    let mut by_worker: BTreeMap<WorkerId, Vec<Step>> = BTreeMap::new();
-    {
-        let world = state.world();
-        for fix in &fixes {
-            let Ok(here) = world.locate(fix.lat, fix.lon) else {
-                continue;
-            };
-            let grid = if here.outside {
-                None
-            } else {
-                here.links.map(|l| l.grid)
-            };
-            by_worker.entry(fix.worker).or_default().push(Step {
-                lat: fix.lat,
-                lon: fix.lon,
-                at: fix.at,
-                cell: here.cell,
-                grid,
-            });
+    /// Observes committed fixes of workers on patrol (see `domain::patrol::observe`), stores what they
+    /// did and publishes the events, in one write. A store failure is logged: the fixes themselves are
+    /// already stored.
+    pub async fn observe(&self, fixes: Vec<Fix>) {
+        if fixes.is_empty() {
+            return;
         }
-    }
-    for (worker, steps) in by_worker {
-        let progress = {
-            let Ok(book) = state.patrols().book(state).await else {
-                return;
-            };
-            let Some(open) = book.open_patrol(worker) else {
-                continue;
-            };
-            let hit: BTreeSet<CheckpointId> = book
-                .check_ins(open.id)
-                .iter()
-                .map(|c| c.checkpoint)
-                .collect();
-            let checkpoints: Vec<Checkpoint> = book.checkpoints().cloned().collect();
-            patrol::observe(open, &hit, &checkpoints, &steps)
-        };
-        if progress.is_empty() {
-            continue;
-        }
-        match state.store().record_patrol_progress(&progress).await {
-            Ok(events) => {
-                if let Ok(mut book) = state.patrols().book(state).await {
-                    book.apply(&progress);
-                }
-                // The coverage tiles of the visited cells, before the fixes are acknowledged.
-                let mut dirty = crate::tiles::Dirty::default();
+        let patrols = self.clone();
+        self.core
+            .write(move |w| async move {
+                let mut by_worker: BTreeMap<WorkerId, Vec<Step>> = BTreeMap::new();
                 {
-                    let world = state.world();
-                    for &(cell, _) in &progress.visits {
-                        let grids: Vec<GridId> = world.grid_of_cell(cell).into_iter().collect();
-                        dirty.cell("patrol_coverage", cell, &grids);
+                    let world = w.world();
+                    for fix in &fixes {
+                        let Ok(here) = world.locate(fix.lat, fix.lon) else {
+                            continue;
+                        };
+                        let grid = if here.outside {
+                            None
+                        } else {
+                            here.links.map(|l| l.grid)
+                        };
+                        by_worker.entry(fix.worker).or_default().push(Step {
+                            lat: fix.lat,
+                            lon: fix.lon,
+                            at: fix.at,
+                            cell: here.cell,
+                            grid,
+                        });
                     }
                 }
-                state.tiles().invalidate(dirty);
-                for event in events {
-                    state.commit(event, |_| {});
+                for (worker, steps) in by_worker {
+                    let progress = {
+                        let Ok(book) = patrols.book().await else {
+                            return;
+                        };
+                        let Some(open) = book.open_patrol(worker) else {
+                            continue;
+                        };
+                        let hit: BTreeSet<CheckpointId> = book
+                            .check_ins(open.id)
+                            .iter()
+                            .map(|c| c.checkpoint)
+                            .collect();
+                        let checkpoints: Vec<Checkpoint> = book.checkpoints().cloned().collect();
+                        patrol::observe(open, &hit, &checkpoints, &steps)
+                    };
+                    if progress.is_empty() {
+                        continue;
+                    }
+                    match w.store().record_patrol_progress(&progress).await {
+                        Ok(events) => {
+                            if let Ok(mut book) = patrols.book().await {
+                                book.apply(&progress);
+                            }
+                            // The coverage tiles of the visited cells, before the fixes are acknowledged.
+                            let mut dirty = crate::tiles::Dirty::default();
+                            {
+                                let world = w.world();
+                                for &(cell, _) in &progress.visits {
+                                    let grids: Vec<GridId> =
+                                        world.grid_of_cell(cell).into_iter().collect();
+                                    dirty.cell("patrol_coverage", cell, &grids);
+                                }
+                            }
+                            w.tiles().invalidate(dirty);
+                            for event in events {
+                                w.stored(event, |_| {});
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, patrol = %progress.patrol, "storing a patrol's progress");
+                        }
+                    }
                 }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, patrol = %progress.patrol, "storing a patrol's progress");
-            }
-        }
+            })
+            .await;
     }
-}
 
-/// Opens a patrol for `worker` (already checked to exist and be in the caller's scope). 409 when the
-/// worker already has an open one.
-pub async fn start(state: &AppState, worker: WorkerId) -> Result<Patrol, ApiError> {
-    let _writing = state.write_lock().await;
-    if let Some(open) = state.patrols().book(state).await?.open_patrol(worker) {
-        return Err(ApiError::conflict(format!(
-            "worker {worker} is already on patrol {}; end it first",
-            open.id
-        ))
-        .with("patrol_id", open.id.0));
+    /// Opens a patrol for `worker` (already checked to exist and be in the caller's scope). 409 when
+    /// the worker already has an open one.
+    pub async fn start(&self, worker: WorkerId) -> Result<Patrol, ApiError> {
+        let patrols = self.clone();
+        self.core
+            .write(move |w| async move {
+                if let Some(open) = patrols.book().await?.open_patrol(worker) {
+                    return Err(ApiError::conflict(format!(
+                        "worker {worker} is already on patrol {}; end it first",
+                        open.id
+                    ))
+                    .with("patrol_id", open.id.0));
+                }
+                let (patrol, event) = w.store().insert_patrol(worker, w.now()).await?;
+                patrols.book().await?.put_patrol(patrol.clone());
+                w.stored(event, |_| {});
+                Ok(patrol)
+            })
+            .await
     }
-    let (patrol, event) = state.store().insert_patrol(worker, state.now()).await?;
-    state
-        .patrols()
-        .book(state)
-        .await?
-        .put_patrol(patrol.clone());
-    state.commit(event, |_| {});
-    Ok(patrol)
-}
 
-/// Ends an open patrol. 404 for an unknown one, 409 for one already ended.
-pub async fn end(state: &AppState, id: PatrolId) -> Result<Patrol, ApiError> {
-    let _writing = state.write_lock().await;
-    {
-        let book = state.patrols().book(state).await?;
-        let patrol = book
-            .patrol(id)
-            .ok_or_else(|| ApiError::not_found(format!("patrol {id}")))?;
-        if let Some(ended) = patrol.ended_at {
-            return Err(ApiError::conflict(format!(
-                "patrol {id} already ended at {}",
-                ended.to_rfc3339()
-            )));
-        }
+    /// Ends an open patrol. 404 for an unknown one, 409 for one already ended.
+    pub async fn end(&self, id: PatrolId) -> Result<Patrol, ApiError> {
+        let patrols = self.clone();
+        self.core
+            .write(move |w| async move {
+                {
+                    let book = patrols.book().await?;
+                    let patrol = book
+                        .patrol(id)
+                        .ok_or_else(|| ApiError::not_found(format!("patrol {id}")))?;
+                    if let Some(ended) = patrol.ended_at {
+                        return Err(ApiError::conflict(format!(
+                            "patrol {id} already ended at {}",
+                            ended.to_rfc3339()
+                        )));
+                    }
+                }
+                let (patrol, event) = w.store().end_patrol(id, w.now()).await?;
+                patrols.book().await?.put_patrol(patrol.clone());
+                w.stored(event, |_| {});
+                Ok(patrol)
+            })
+            .await
     }
-    let (patrol, event) = state.store().end_patrol(id, state.now()).await?;
-    state
-        .patrols()
-        .book(state)
-        .await?
-        .put_patrol(patrol.clone());
-    state.commit(event, |_| {});
-    Ok(patrol)
-}
 
-/// Creates a checkpoint (already validated).
-pub async fn create_checkpoint(
-    state: &AppState,
-    new: &NewCheckpoint,
-) -> Result<Checkpoint, ApiError> {
-    let _writing = state.write_lock().await;
-    drop(state.patrols().book(state).await?); // loaded before the first write, so the write is not lost
-    let (checkpoint, event) = state.store().insert_checkpoint(new).await?;
-    state
-        .patrols()
-        .book(state)
-        .await?
-        .checkpoints
-        .insert(checkpoint.id, checkpoint.clone());
-    state.commit(event, |_| {});
-    Ok(checkpoint)
+    /// Creates a checkpoint (already validated).
+    pub async fn create_checkpoint(&self, new: NewCheckpoint) -> Result<Checkpoint, ApiError> {
+        let patrols = self.clone();
+        self.core
+            .write(move |w| async move {
+                // Loaded before the first write, so the write is not lost.
+                drop(patrols.book().await?);
+                let (checkpoint, event) = w.store().insert_checkpoint(&new).await?;
+                patrols
+                    .book()
+                    .await?
+                    .checkpoints
+                    .insert(checkpoint.id, checkpoint.clone());
+                w.stored(event, |_| {});
+                Ok(checkpoint)
+            })
+            .await
+    }
 }
 
 /// The grid of a checkpoint: the one given, else the grid the point lies in (none outside every grid).

@@ -4,9 +4,10 @@
 //! - [`cache`]: a byte-bounded LRU of encoded tiles, with per-layer epochs.
 //! - [`invalidate`]: the tiles a point, box or H3 cell touches at each zoom (buffer included).
 //!
-//! Every committed change goes through [`Tiles::invalidate`] from `AppState::commit` (and positions
-//! from `tracking::report`), *after* the world changed and *before* the write is answered: the touched
-//! tiles leave the cache and websocket subscribers that asked for `tiles` get `tiles_invalidated`.
+//! Every committed change goes through [`Tiles::invalidate`] from the core's write path
+//! (`core::Writer::stored`; positions from `Core::track`), *after* the world changed and *before* the
+//! write is answered: the touched tiles leave the cache and websocket subscribers that asked for
+//! `tiles` get `tiles_invalidated`.
 //! [`touched`] names every `domain::event::Change` variant, so a new kind of change must say what it
 //! draws. HTTP lives in `api/tiles.rs`; this module knows nothing of requests or the store.
 

@@ -7,8 +7,14 @@
 //! batch that holds it commits. The writer is a group commit: while one insert runs, new fixes gather and
 //! go in the next transaction, so under load one commit carries thousands of fixes and an idle system
 //! still writes each fix at once (well within the one second the design allows).
+//!
+//! Fixes are not events: this is the one change that does not go through `Core::write` but through the
+//! core's documented detour, `Core::track` (world, tiles, hub), and this writer (the store). The writer is
+//! a task started by `services::start`, holding the core and the queue's receiving end; [`Positions`],
+//! the handle in `AppState`, holds the sending end. On shutdown the writer refuses new batches (503),
+//! stores and answers the ones queued, and ends.
 
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
@@ -16,9 +22,11 @@ use serde::Serialize;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::core::Core;
 use crate::domain::{Fix, WorkerId};
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::patrols::Patrols;
+use crate::services::Shutdown;
 use crate::world::Position;
 
 /// Most fixes one request may carry.
@@ -31,12 +39,14 @@ const WRITER_QUEUE: usize = 1024;
 /// `(lat, lon, at)` of a worker's last fix.
 type LastFix = (f64, f64, DateTime<Utc>);
 
-/// Tracking state kept in `AppState`.
-#[derive(Debug, Default)]
-pub struct Tracker {
+/// The positions service's handle, kept in `AppState`. Cheap to clone.
+#[derive(Clone)]
+pub struct Positions {
+    core: Core,
+    patrols: Patrols,
     /// The last fix received of each worker, flagged or not: the next fix's jump is judged against it.
-    last: Mutex<FxHashMap<WorkerId, LastFix>>,
-    writer: OnceLock<mpsc::Sender<Pending>>,
+    last: Arc<Mutex<FxHashMap<WorkerId, LastFix>>>,
+    writer: mpsc::Sender<Pending>,
 }
 
 #[derive(Debug)]
@@ -71,123 +81,119 @@ pub enum Judge {
     Trust,
 }
 
-/// Checks, flags, publishes and stores `fixes`; returns once they are committed. A batch with any bad
-/// fix is refused whole (422 with `errors: [{index, reason}]`) and changes nothing.
-#[allow(clippy::too_many_lines)] // one step read top to bottom; longer since rustfmt
-pub async fn report(
-    state: &AppState,
-    mut fixes: Vec<Fix>,
-    judge: Judge,
-) -> Result<Reported, ApiError> {
-    if fixes.is_empty() {
-        return Err(ApiError::invalid("no positions given"));
+impl Positions {
+    /// Starts the positions writer on `core`; it stops on `shutdown` after storing what was queued.
+    pub(crate) fn start(
+        core: Core,
+        patrols: Patrols,
+        shutdown: Shutdown,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
+        let (writer, queue) = mpsc::channel(WRITER_QUEUE);
+        let task = tokio::spawn(write(core.clone(), queue, shutdown));
+        let positions = Self {
+            core,
+            patrols,
+            last: Arc::default(),
+            writer,
+        };
+        (positions, task)
     }
-    if fixes.len() > MAX_BATCH {
-        return Err(ApiError::invalid(format!(
-            "at most {MAX_BATCH} positions a request; got {}",
-            fixes.len()
-        )));
-    }
-    let now = state.now();
-    let mut errors = Vec::new();
-    {
-        let world = state.world();
-        for (index, fix) in fixes.iter().enumerate() {
-            if world.worker(fix.worker).is_none() {
-                errors.push(
-                    json!({"index": index, "reason": format!("unknown worker {}", fix.worker)}),
-                );
-            } else if let Err(e) = fix.check(now) {
-                errors.push(json!({"index": index, "reason": e.0}));
-            }
+
+    /// Checks, flags, publishes and stores `fixes`; returns once they are committed. A batch with any
+    /// bad fix is refused whole (422 with `errors: [{index, reason}]`) and changes nothing; 503 once the
+    /// writer has stopped taking batches (the server is shutting down).
+    #[allow(clippy::too_many_lines)] // one step read top to bottom; longer since rustfmt
+    pub async fn report(&self, mut fixes: Vec<Fix>, judge: Judge) -> Result<Reported, ApiError> {
+        if fixes.is_empty() {
+            return Err(ApiError::invalid("no positions given"));
         }
-    }
-    if !errors.is_empty() {
-        let first = errors[0]["reason"].as_str().unwrap_or_default().to_owned();
-        return Err(ApiError::new(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-position",
-            format!(
-                "{} of {} positions refused, nothing stored; first: {first}",
-                errors.len(),
+        if fixes.len() > MAX_BATCH {
+            return Err(ApiError::invalid(format!(
+                "at most {MAX_BATCH} positions a request; got {}",
                 fixes.len()
-            ),
-        )
-        .with("errors", errors));
-    }
-
-    let tracker = state.tracker();
-    let mut flagged = Vec::new();
-    let mut latest: FxHashMap<WorkerId, Position> = FxHashMap::default();
-    {
-        let mut last = tracker.last.lock().unwrap_or_else(PoisonError::into_inner);
-        for (index, fix) in fixes.iter_mut().enumerate() {
-            let previous = last.get(&fix.worker).copied();
-            // A late fix (a phone uploading its offline buffer) is stored, not judged against newer ones.
-            if previous.is_none_or(|(_, _, at)| fix.at > at) {
-                if judge == Judge::Jumps {
-                    fix.judge_jump(previous);
-                }
-                last.insert(fix.worker, (fix.lat, fix.lon, fix.at));
-                if !fix.is_flagged() {
-                    latest.insert(
-                        fix.worker,
-                        Position {
-                            lat: fix.lat,
-                            lon: fix.lon,
-                            at: fix.at,
-                        },
+            )));
+        }
+        let now = self.core.now();
+        let mut errors = Vec::new();
+        {
+            let world = self.core.world();
+            for (index, fix) in fixes.iter().enumerate() {
+                if world.worker(fix.worker).is_none() {
+                    errors.push(
+                        json!({"index": index, "reason": format!("unknown worker {}", fix.worker)}),
                     );
-                }
-            }
-            if fix.is_flagged() {
-                flagged.push(FlaggedFix {
-                    index,
-                    flags: fix.flags.clone(),
-                });
-            }
-        }
-    }
-    let mut dirty = crate::tiles::Dirty::default();
-    state.remember(|world| {
-        for (worker, position) in &latest {
-            let before = world.position(*worker);
-            world.set_position(*worker, *position);
-            let after = world.position(*worker);
-            // Once per worker per batch: the old and the new place of its workers-layer point.
-            if before != after
-                && let Some(w) = world.worker(*worker)
-            {
-                let grids: Vec<_> = w.grids.iter().map(|d| d.grid_id).collect();
-                for p in before.iter().chain(after.iter()) {
-                    dirty.point("workers", p.lon, p.lat, &grids);
+                } else if let Err(e) = fix.check(now) {
+                    errors.push(json!({"index": index, "reason": e.0}));
                 }
             }
         }
-    });
-    state.tiles().invalidate(dirty);
-    state.hub().publish_fixes(&state.world(), &fixes);
+        if !errors.is_empty() {
+            let first = errors[0]["reason"].as_str().unwrap_or_default().to_owned();
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-position",
+                format!(
+                    "{} of {} positions refused, nothing stored; first: {first}",
+                    errors.len(),
+                    fixes.len()
+                ),
+            )
+            .with("errors", errors));
+        }
 
-    let patrolled = state.patrols().watched(state, &fixes).await;
-    let (done, stored) = oneshot::channel();
-    let accepted = fixes.len();
-    tracker
-        .writer(state)
-        .send(Pending {
-            fixes,
-            received_at: now,
-            done,
-        })
-        .await
-        .map_err(|_| unavailable("the positions writer has stopped"))?;
-    match stored.await {
-        Ok(Ok(())) => {
-            metrics::counter!("gridwatch_positions_total").increment(accepted as u64);
-            crate::patrols::observe(state, patrolled).await;
-            Ok(Reported { accepted, flagged })
+        let mut flagged = Vec::new();
+        let mut latest: FxHashMap<WorkerId, Position> = FxHashMap::default();
+        {
+            let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+            for (index, fix) in fixes.iter_mut().enumerate() {
+                let previous = last.get(&fix.worker).copied();
+                // A late fix (a phone uploading its offline buffer) is stored, not judged against newer ones.
+                if previous.is_none_or(|(_, _, at)| fix.at > at) {
+                    if judge == Judge::Jumps {
+                        fix.judge_jump(previous);
+                    }
+                    last.insert(fix.worker, (fix.lat, fix.lon, fix.at));
+                    if !fix.is_flagged() {
+                        latest.insert(
+                            fix.worker,
+                            Position {
+                                lat: fix.lat,
+                                lon: fix.lon,
+                                at: fix.at,
+                            },
+                        );
+                    }
+                }
+                if fix.is_flagged() {
+                    flagged.push(FlaggedFix {
+                        index,
+                        flags: fix.flags.clone(),
+                    });
+                }
+            }
         }
-        Ok(Err(e)) => Err(unavailable(&e)),
-        Err(_) => Err(unavailable("the positions writer has stopped")),
+        self.core.track(&latest, &fixes);
+
+        let patrolled = self.patrols.watched(&fixes).await;
+        let (done, stored) = oneshot::channel();
+        let accepted = fixes.len();
+        self.writer
+            .send(Pending {
+                fixes,
+                received_at: now,
+                done,
+            })
+            .await
+            .map_err(|_| unavailable("the positions writer has stopped"))?;
+        match stored.await {
+            Ok(Ok(())) => {
+                metrics::counter!("gridwatch_positions_total").increment(accepted as u64);
+                self.patrols.observe(patrolled).await;
+                Ok(Reported { accepted, flagged })
+            }
+            Ok(Err(e)) => Err(unavailable(&e)),
+            Err(_) => Err(unavailable("the positions writer has stopped")),
+        }
     }
 }
 
@@ -199,19 +205,22 @@ fn unavailable(why: &str) -> ApiError {
     )
 }
 
-impl Tracker {
-    fn writer(&self, state: &AppState) -> &mpsc::Sender<Pending> {
-        self.writer.get_or_init(|| {
-            let (tx, rx) = mpsc::channel(WRITER_QUEUE);
-            tokio::spawn(write(state.clone(), rx));
-            tx
-        })
-    }
-}
-
 /// The group-commit writer: takes what is waiting, inserts it in one transaction, answers every waiter.
-async fn write(state: AppState, mut rx: mpsc::Receiver<Pending>) {
-    while let Some(first) = rx.recv().await {
+/// On `shutdown` it closes the queue (later batches get 503), stores and answers what was queued, and
+/// ends.
+async fn write(core: Core, mut rx: mpsc::Receiver<Pending>, mut shutdown: Shutdown) {
+    loop {
+        let first = tokio::select! {
+            // Stop first: under a steady stream the queue is never empty.
+            biased;
+            () = shutdown.stopping() => {
+                // Refuse new batches; what is queued still arrives, then `None`.
+                rx.close();
+                rx.recv().await
+            }
+            pending = rx.recv() => pending,
+        };
+        let Some(first) = first else { return };
         let mut batch = vec![first];
         let mut count = batch[0].fixes.len();
         while count < MAX_COMMIT {
@@ -223,9 +232,9 @@ async fn write(state: AppState, mut rx: mpsc::Receiver<Pending>) {
             .iter()
             .map(|p| p.received_at)
             .max()
-            .unwrap_or_else(|| state.now());
+            .unwrap_or_else(|| core.now());
         let fixes: Vec<Fix> = batch.iter().flat_map(|p| p.fixes.iter().cloned()).collect();
-        let result = state
+        let result = core
             .store()
             .insert_fixes(&fixes, received_at)
             .await

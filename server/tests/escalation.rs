@@ -13,11 +13,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use gridwatch::cases::{self, Report, SYSTEM, actions};
+use gridwatch::cases::{Report, SYSTEM, actions};
 use gridwatch::clock::Clock;
+use gridwatch::core::{Core, Options};
 use gridwatch::domain::incident::{Action, Actor, EscalationLevel, Priority, Source, Status};
 use gridwatch::domain::{IncidentId, Role};
-use gridwatch::state::{AppState, Options};
+use gridwatch::services::{self, Which};
 use gridwatch::store::Store;
 
 #[path = "escalation/remote.rs"]
@@ -29,9 +30,9 @@ fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
 
 /// Lets the scheduler task and the store's worker thread finish what they started, without moving
 /// tokio's paused clock, until `done` holds.
-async fn settle(state: &AppState, done: impl Fn(&AppState) -> bool) {
+async fn settle(core: &Core, done: impl Fn(&Core) -> bool) {
     for _ in 0..5_000 {
-        if done(state) {
+        if done(core) {
             return;
         }
         tokio::task::yield_now().await;
@@ -40,12 +41,12 @@ async fn settle(state: &AppState, done: impl Fn(&AppState) -> bool) {
     panic!("the scheduler did not settle");
 }
 
-fn level(state: &AppState, id: IncidentId) -> EscalationLevel {
-    state.world().incident(id).unwrap().state.level
+fn level(core: &Core, id: IncidentId) -> EscalationLevel {
+    core.world().incident(id).unwrap().state.level
 }
 
-fn escalations(state: &AppState, id: IncidentId) -> Vec<(DateTime<Utc>, serde_json::Value)> {
-    let world = state.world();
+fn escalations(core: &Core, id: IncidentId) -> Vec<(DateTime<Utc>, serde_json::Value)> {
+    let world = core.world();
     world
         .incident(id)
         .unwrap()
@@ -56,9 +57,9 @@ fn escalations(state: &AppState, id: IncidentId) -> Vec<(DateTime<Utc>, serde_js
         .collect()
 }
 
-/// Sleeps (in paused tokio time) until the state's clock reads `at`.
-async fn sleep_until(state: &AppState, at: DateTime<Utc>) {
-    let wait = (at - state.now()).to_std().unwrap();
+/// Sleeps (in paused tokio time) until the core's clock reads `at`.
+async fn sleep_until(core: &Core, at: DateTime<Utc>) {
+    let wait = (at - core.now()).to_std().unwrap();
     tokio::time::sleep(wait).await;
 }
 
@@ -95,9 +96,12 @@ async fn escalate_twice(store: Arc<dyn Store>) {
         clock: Clock::tokio(created),
         ..Options::default()
     };
-    let state = AppState::load_with(store, options).await.unwrap();
+    let core = Core::load_with(store, options).await.unwrap();
+    // Every service but the scheduler while the cases are set up: its timers would move the paused
+    // clock while the store works.
+    let (state, setup) = services::start(&core, Which { escalation: false });
     let (lat, lon) = {
-        let world = state.world();
+        let world = core.world();
         let grid = world.grids().next().unwrap();
         let centre = h3o::LatLng::from(grid.cells[0]);
         (centre.lat(), centre.lng())
@@ -110,10 +114,14 @@ async fn escalate_twice(store: Arc<dyn Store>) {
         description: "占道经营 street stall blocking the pavement".into(),
         source: Source::Patrol,
     };
-    let late = cases::register(&state, SYSTEM, None, report())
+    let late = state
+        .intake()
+        .register(SYSTEM, None, report())
         .await
         .unwrap();
-    let done = cases::register(&state, SYSTEM, None, report())
+    let done = state
+        .intake()
+        .register(SYSTEM, None, report())
         .await
         .unwrap();
     assert_eq!(late.created_at, created);
@@ -144,7 +152,7 @@ async fn escalate_twice(store: Arc<dyn Store>) {
         (commander, Action::Verify { passed: true }),
     ] {
         actions::act(
-            &state,
+            &core,
             actor,
             None,
             done.id(),
@@ -155,21 +163,20 @@ async fn escalate_twice(store: Arc<dyn Store>) {
         .unwrap();
     }
 
-    tokio::spawn(gridwatch::cases::escalation::run(state.clone()));
+    // Now every service, the scheduler too, on the same core.
+    assert!(setup.stop().await.is_empty());
+    let _running = services::start(&core, Which::ALL);
 
     // A minute before the deadline nothing has happened.
-    sleep_until(&state, d1 - chrono::Duration::minutes(1)).await;
-    settle(&state, |_| true).await;
-    assert_eq!(level(&state, late.id()), EscalationLevel::Grid);
-    assert!(escalations(&state, late.id()).is_empty());
+    sleep_until(&core, d1 - chrono::Duration::minutes(1)).await;
+    settle(&core, |_| true).await;
+    assert_eq!(level(&core, late.id()), EscalationLevel::Grid);
+    assert!(escalations(&core, late.id()).is_empty());
 
     // Past the deadline: one level up, with a supervision notice, and the next deadline set.
-    sleep_until(&state, d1 + chrono::Duration::minutes(1)).await;
-    settle(&state, |s| {
-        level(s, late.id()) == EscalationLevel::Community
-    })
-    .await;
-    let first = escalations(&state, late.id());
+    sleep_until(&core, d1 + chrono::Duration::minutes(1)).await;
+    settle(&core, |s| level(s, late.id()) == EscalationLevel::Community).await;
+    let first = escalations(&core, late.id());
     assert_eq!(first.len(), 1);
     assert!(
         first[0].0 >= d1 && first[0].0 <= d1 + chrono::Duration::minutes(1),
@@ -180,14 +187,14 @@ async fn escalate_twice(store: Arc<dyn Store>) {
     assert_eq!(first[0].1["notice"], true);
     assert_eq!(first[0].1["level"], "community");
     assert_eq!(
-        state.world().incident(late.id()).unwrap().escalate_at,
+        core.world().incident(late.id()).unwrap().escalate_at,
         Some(d2)
     );
 
     // Past the next deadline: one more level, and only one.
-    sleep_until(&state, d2 + chrono::Duration::minutes(1)).await;
-    settle(&state, |s| level(s, late.id()) == EscalationLevel::Street).await;
-    let both = escalations(&state, late.id());
+    sleep_until(&core, d2 + chrono::Duration::minutes(1)).await;
+    settle(&core, |s| level(s, late.id()) == EscalationLevel::Street).await;
+    let both = escalations(&core, late.id());
     assert_eq!(both.len(), 2);
     assert!(
         both[1].0 >= d2 && both[1].0 <= d2 + chrono::Duration::minutes(1),
@@ -195,7 +202,7 @@ async fn escalate_twice(store: Arc<dyn Store>) {
         both[1].0
     );
     assert_eq!(both[1].1["level"], "street");
-    let case = state.world().incident(late.id()).unwrap().clone();
+    let case = core.world().incident(late.id()).unwrap().clone();
     assert_eq!(case.escalate_at, Some(d3));
     assert_eq!(
         case.state.status,
@@ -209,10 +216,10 @@ async fn escalate_twice(store: Arc<dyn Store>) {
     );
 
     // The closed case was never chased.
-    let closed = state.world().incident(done.id()).unwrap().clone();
+    let closed = core.world().incident(done.id()).unwrap().clone();
     assert_eq!(
         (closed.state.status, closed.state.level),
         (Status::Closed, EscalationLevel::Grid)
     );
-    assert!(escalations(&state, done.id()).is_empty());
+    assert!(escalations(&core, done.id()).is_empty());
 }

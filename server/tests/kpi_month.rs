@@ -15,8 +15,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use gridwatch::auth::{hash_secret, new_secret};
 use gridwatch::clock::Clock;
+use gridwatch::core::{Core, Options};
 use gridwatch::domain::{Role, WorkerId};
-use gridwatch::state::{AppState, Options};
 use gridwatch::store::{NewToken, Store};
 use serde_json::{Value, json};
 
@@ -100,7 +100,7 @@ async fn a_scripted_month_gives_the_hand_computed_bulletin() {
         .unwrap();
     gridwatch::city::seed_demo_workers(&store).await.unwrap();
     let clock = Clock::manual(local(1, 0, 0));
-    let state = AppState::load_with(
+    let core = Core::load_with(
         store.clone(),
         Options {
             clock: clock.clone(),
@@ -110,7 +110,7 @@ async fn a_scripted_month_gives_the_hand_computed_bulletin() {
     .await
     .unwrap();
     let (grid, handler, point) = {
-        let world = state.world();
+        let world = core.world();
         let grid = world.grids().next().unwrap();
         let handler = world
             .workers()
@@ -124,7 +124,7 @@ async fn a_scripted_month_gives_the_hand_computed_bulletin() {
     let commander = mint(&store, Role::Commander, None).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(gridwatch::serve(listener, state, std::future::pending()));
+    tokio::spawn(gridwatch::serve(listener, core, std::future::pending()));
     let api = Api {
         base,
         http: reqwest::Client::new(),

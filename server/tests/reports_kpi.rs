@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use geo::MultiPolygon;
-use gridwatch::AppState;
+use gridwatch::Core;
 use gridwatch::auth::{hash_secret, new_secret};
+use gridwatch::core::Options;
 use gridwatch::domain::incident::{Actor, CaseKind, HistoryEntry, Priority, Source, Status};
 use gridwatch::domain::{
     Case, DutyStatus, Grid, GridId, Incident, IncidentId, Place, Region, RegionId, RegionLevel,
@@ -289,10 +290,10 @@ async fn server() -> Server {
     let commander = token(&store, Role::Commander, vec![]).await;
     let scoped = token(&store, Role::Commander, vec![Scope::Region(RegionId(3))]).await;
     let planner = token(&store, Role::Planner, vec![]).await;
-    let state = AppState::new(store, World::from_snapshot(snapshot));
+    let core = Core::new(store, World::from_snapshot(snapshot), Options::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/api/reports/kpi", listener.local_addr().unwrap());
-    tokio::spawn(gridwatch::serve(listener, state, std::future::pending()));
+    tokio::spawn(gridwatch::serve(listener, core, std::future::pending()));
     Server {
         base,
         admin,

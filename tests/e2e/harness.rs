@@ -280,6 +280,27 @@ impl Server {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
+
+    /// SIGTERM, as a service manager stops the server; the exit status if the process ended within
+    /// `within`, else `None` (the process is then killed).
+    pub async fn terminate(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        // `kill(1)` rather than a libc call: the workspace forbids unsafe code.
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -TERM failed");
+        let deadline = std::time::Instant::now() + within;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            // Other tasks of the test (clients still sending, websockets reading) keep running.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.kill();
+        None
+    }
 }
 
 impl Drop for Server {

@@ -34,6 +34,8 @@ mod plans;
 mod positions;
 mod restart;
 mod routing;
+// SIGTERM: writes in flight finished, websockets closed with 1001, exit 0.
+mod shutdown;
 mod supervision;
 // Vector tiles (`/tiles`).
 mod tiles;

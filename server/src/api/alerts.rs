@@ -1,23 +1,19 @@
 //! `POST /api/alerts`: an area alert (应急联动). A command centre draws a polygon or a circle; every
 //! on-duty worker whose latest position lies inside it (and inside the caller's scope) receives the alert
 //! on their websocket at once, whatever they subscribed to. The alert is an event, so a phone that was
-//! offline gets it on `resume`.
+//! offline gets it on `resume`. This handler parses the area; `crate::alerts` raises the alert.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use geo::{Contains, Point};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::workers::can_see;
 use super::{AppJson, geo_json};
+use crate::alerts::{Alert, Area};
 use crate::auth::Auth;
-use crate::domain::event::AlertRaised;
-use crate::domain::incident::Actor;
-use crate::domain::{DutyStatus, Role, WorkerId};
+use crate::domain::Role;
 use crate::error::ApiError;
-use crate::geodesy::haversine_m;
 use crate::state::AppState;
 
 const RAISERS: &[Role] = &[Role::Commander];
@@ -44,20 +40,6 @@ struct Circle {
     lat: f64,
     lon: f64,
     radius_m: f64,
-}
-
-enum Area {
-    Shape(geo::MultiPolygon<f64>),
-    Circle(Circle),
-}
-
-impl Area {
-    fn contains(&self, lat: f64, lon: f64) -> bool {
-        match self {
-            Self::Shape(shape) => shape.contains(&Point::new(lon, lat)),
-            Self::Circle(c) => haversine_m(c.lat, c.lon, lat, lon) <= c.radius_m,
-        }
-    }
 }
 
 #[utoipa::path(post, path = "/api/alerts", tag = "live", request_body = RaiseAlert,
@@ -97,39 +79,21 @@ pub async fn raise(
                 ))
                 .with("field", "area"));
             }
-            Area::Circle(c)
+            Area::Circle {
+                lat: c.lat,
+                lon: c.lon,
+                radius_m: c.radius_m,
+            }
         }
         None => Area::Shape(geo_json::area_geometry(&body.area)?),
     };
-    let _writing = state.write_lock().await;
-    let workers: Vec<WorkerId> = {
-        let world = state.world();
-        let visibility = world.visibility(&auth.0);
-        world
-            .workers()
-            .filter(|w| w.duty == DutyStatus::OnDuty && can_see(&visibility, &auth.0, w))
-            .filter(|w| {
-                world
-                    .position(w.id)
-                    .is_some_and(|p| area.contains(p.lat, p.lon))
-            })
-            .map(|w| w.id)
-            .collect()
-    };
-    let alert = AlertRaised {
+    let alert = Alert {
         title: title.clone(),
         message: body.message,
-        area: body.area,
-        workers: workers.clone(),
-        raised_by: Actor {
-            worker: auth.0.worker,
-            role: auth.0.role,
-        },
+        area_json: body.area,
+        area,
     };
-    let event = state.store().insert_alert(&alert).await?;
-    let seq = event.seq;
-    state.commit(event, |_| {});
-    metrics::counter!("gridwatch_alerts_total").increment(1);
+    let (seq, workers) = crate::alerts::raise(state.core(), &auth.0, alert).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"seq": seq, "title": title, "workers": workers, "count": workers.len()})),

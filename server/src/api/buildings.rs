@@ -1,9 +1,9 @@
 //! `/api/buildings`: building footprints with household counts. Counts and flags only, never residents.
+//! New ones through `admin::buildings`.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use geo::Centroid;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -13,8 +13,6 @@ use crate::auth::Auth;
 use crate::domain::{Building, BuildingId, GridId, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::NewBuilding;
-use crate::world::locate::checked_latlng;
 
 /// Roles that may read building detail (DOMAIN.md: only the grid's own workers and their command centre).
 const READERS: &[Role] = &[Role::Planner, Role::Commander, Role::Worker];
@@ -146,37 +144,17 @@ pub async fn create(
     if props.kind.trim().is_empty() || props.kind.len() > 64 {
         return Err(ApiError::invalid("kind must have 1 to 64 characters"));
     }
-    let centroid = footprint
-        .centroid()
-        .ok_or_else(|| ApiError::geometry("the footprint has no area"))?;
-    let _writing = state.write_lock().await;
-    let (cell, grid) = {
-        let world = state.world();
-        let cell = checked_latlng(centroid.y(), centroid.x())?.to_cell(world.resolution());
-        let grid = world.grid_of_cell(cell).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "outside-grids",
-                "the building lies in no grid: every household must belong to one",
-            )
-        })?;
-        if !world.visibility(&auth.0).grid(grid) {
-            return Err(ApiError::forbidden(format!(
-                "grid {grid} is outside your scope"
-            )));
-        }
-        (cell, grid)
-    };
-    let new = NewBuilding {
-        source_id: props.source_id,
-        footprint,
-        kind: props.kind,
-        levels: props.levels,
-        households: props.households,
-        cell,
-    };
-    let (building, event) = state.store().insert_building(&new, Some(grid)).await?;
-    let feature = to_feature(&building);
-    state.commit(event, |world| world.apply_new_building(building));
-    Ok((StatusCode::CREATED, Json(feature)))
+    let building = crate::admin::buildings::create(
+        state.core(),
+        &auth.0,
+        crate::admin::buildings::Footprint {
+            footprint,
+            kind: props.kind,
+            levels: props.levels,
+            households: props.households,
+            source_id: props.source_id,
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(to_feature(&building))))
 }

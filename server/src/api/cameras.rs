@@ -165,7 +165,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     auth.require(MANAGERS)?;
     let new = parse_camera(body)?;
-    let camera = crate::cameras::create(&state, std::slice::from_ref(&new))
+    let camera = crate::cameras::create(state.core(), vec![new])
         .await?
         .remove(0);
     let world = state.world();
@@ -230,7 +230,7 @@ pub async fn import(
         ))
         .with("errors", errors));
     }
-    let stored = crate::cameras::create(&state, &cameras).await?;
+    let stored = crate::cameras::create(state.core(), cameras).await?;
     let ids: Vec<CameraId> = stored.iter().map(|c| c.id).collect();
     Ok((
         StatusCode::CREATED,
@@ -354,7 +354,7 @@ pub async fn update(
     auth.require(MANAGERS)?;
     let patch: PatchCamera = serde_json::from_value(body)
         .map_err(|e| ApiError::invalid(format!("invalid change: {e}")))?;
-    let camera = crate::cameras::update(&state, CameraId(id), |mut c| {
+    let camera = crate::cameras::update(state.core(), CameraId(id), move |mut c| {
         let before = c.clone();
         c.name = patch.name.unwrap_or(c.name);
         c.lat = patch.lat.unwrap_or(c.lat);
@@ -383,7 +383,7 @@ pub async fn delete(
     AppPath(id): AppPath<i64>,
 ) -> Result<StatusCode, ApiError> {
     auth.require(MANAGERS)?;
-    crate::cameras::delete(&state, CameraId(id)).await?;
+    crate::cameras::delete(state.core(), CameraId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -476,8 +476,10 @@ pub async fn alert(
         description,
         source: Source::Camera,
     };
-    let case =
-        cases::register(&state, cases::actor_of(&auth.0), Some(auth.0.token), report).await?;
+    let case = state
+        .intake()
+        .register(cases::actor_of(&auth.0), Some(auth.0.token), report)
+        .await?;
     let feature = incident_feature(
         &state.world(),
         &case,

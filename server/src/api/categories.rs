@@ -1,6 +1,7 @@
 //! `/api/categories` and `/api/departments`: the data that decides time limits and who owns a category.
 //!
-//! Anyone with a token may read the categories (a reporter's app lists them); only an admin edits them.
+//! Anyone with a token may read the categories (a reporter's app lists them); only an admin edits them,
+//! through `admin::categories`.
 
 use axum::Json;
 use axum::extract::State;
@@ -78,19 +79,9 @@ pub async fn put(
         kind: body.kind,
         active: body.active,
     };
-    let _writing = state.write_lock().await;
-    if let Some(department) = &category.department
-        && state.world().department(department).is_none()
-    {
-        return Err(
-            ApiError::invalid(format!("unknown department {department:?}"))
-                .with("field", "department"),
-        );
-    }
-    let event = state.store().put_category(&category).await?;
-    let stored = category.clone();
-    state.commit(event, |world| world.apply_category(stored));
-    Ok(Json(category))
+    Ok(Json(
+        crate::admin::categories::put_category(state.core(), category).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/departments", tag = "incidents",
@@ -143,18 +134,9 @@ pub async fn put_department(
         name: checked_name(&body.name)?,
         members,
     };
-    let _writing = state.write_lock().await;
-    if let Some(unknown) = department
-        .members
-        .iter()
-        .find(|&&id| state.world().worker(id).is_none())
-    {
-        return Err(ApiError::invalid(format!("unknown worker {unknown}")).with("field", "members"));
-    }
-    let event = state.store().put_department(&department).await?;
-    let stored = department.clone();
-    state.commit(event, |world| world.apply_department(stored));
-    Ok(Json(department))
+    Ok(Json(
+        crate::admin::categories::put_department(state.core(), department).await?,
+    ))
 }
 
 /// Codes are short ASCII identifiers (`street_order`), safe in URLs and as Open311 service codes.

@@ -76,8 +76,10 @@ pub async fn create(
         description: body.description,
         source,
     };
-    let case =
-        cases::register(&state, cases::actor_of(&auth.0), Some(auth.0.token), report).await?;
+    let case = state
+        .intake()
+        .register(cases::actor_of(&auth.0), Some(auth.0.token), report)
+        .await?;
     let mut headers = HeaderMap::new();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/incidents/{}", case.id())) {
         headers.insert(header::LOCATION, location);
@@ -128,7 +130,7 @@ pub async fn act(
     auth.require(ACTORS)?;
     let action = parse_action(body)?;
     let case = actions::act(
-        &state,
+        state.core(),
         cases::actor_of(&auth.0),
         Some(&auth.0),
         IncidentId(id),

@@ -258,13 +258,10 @@ pub async fn create_request(
         description: request.description,
         source: Source::Open311,
     };
-    let case = cases::register(
-        &state,
-        cases::actor_of(&principal),
-        Some(principal.token),
-        report,
-    )
-    .await?;
+    let case = state
+        .intake()
+        .register(cases::actor_of(&principal), Some(principal.token), report)
+        .await?;
     let offset = render::offset(&state);
     let notice = match case.state.deadline {
         Some(deadline) => format!(

@@ -23,7 +23,7 @@ use serde_json::{Map, Value, json};
 use crate::domain::Fix;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::tracking::{self, Judge};
+use crate::tracking::Judge;
 
 /// One knot in m/s.
 const KNOT_MPS: f64 = 1852.0 / 3600.0;
@@ -95,7 +95,7 @@ async fn accept(state: &AppState, (device, mut fix): Unresolved) -> Result<Statu
         .worker_by_device(&device)
         .map(|w| w.id)
         .ok_or_else(|| ApiError::not_found(format!("device {device:?}")))?;
-    tracking::report(state, vec![fix], Judge::Jumps).await?;
+    state.positions().report(vec![fix], Judge::Jumps).await?;
     Ok(StatusCode::OK)
 }
 

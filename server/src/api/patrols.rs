@@ -60,7 +60,7 @@ async fn visible_patrol(
 ) -> Result<Patrol, ApiError> {
     let patrol = state
         .patrols()
-        .book(state)
+        .book()
         .await?
         .patrol(PatrolId(id))
         .cloned()
@@ -89,7 +89,7 @@ pub async fn start(
         ApiError::invalid("worker is required unless the token is a worker's own")
     })?;
     check_worker(&state.world(), &auth.0, worker, MANAGERS)?;
-    let patrol = crate::patrols::start(&state, worker).await?;
+    let patrol = state.patrols().start(worker).await?;
     Ok((StatusCode::CREATED, Json(patrol)))
 }
 
@@ -101,7 +101,7 @@ pub async fn end(
     AppPath(id): AppPath<i64>,
 ) -> Result<Json<Patrol>, ApiError> {
     visible_patrol(&state, &auth.0, id, MANAGERS).await?;
-    Ok(Json(crate::patrols::end(&state, PatrolId(id)).await?))
+    Ok(Json(state.patrols().end(PatrolId(id)).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -127,7 +127,7 @@ pub async fn list(
         check_worker(&state.world(), &auth.0, worker, READERS)?;
     }
     let patrols: Vec<Patrol> = {
-        let book = state.patrols().book(&state).await?;
+        let book = state.patrols().book().await?;
         book.patrols()
             .rev()
             .filter(|p| query.worker.is_none_or(|w| p.worker == w))
@@ -163,7 +163,7 @@ pub async fn one(
         .track(patrol.worker, patrol.started_at, to, REPORT_MAX_FIXES)
         .await?;
     let (check_ins, checkpoints) = {
-        let book = state.patrols().book(&state).await?;
+        let book = state.patrols().book().await?;
         let check_ins = book.check_ins(patrol.id).to_vec();
         (check_ins, book.checkpoints().cloned().collect::<Vec<_>>())
     };
@@ -282,7 +282,7 @@ pub async fn create_checkpoint(
             grid,
         }
     };
-    let checkpoint = crate::patrols::create_checkpoint(&state, &new).await?;
+    let checkpoint = state.patrols().create_checkpoint(new).await?;
     Ok((StatusCode::CREATED, Json(checkpoint)))
 }
 
@@ -309,7 +309,7 @@ pub async fn checkpoints(
     }
     let all: Vec<patrol::Checkpoint> = state
         .patrols()
-        .book(&state)
+        .book()
         .await?
         .checkpoints()
         .cloned()
@@ -360,7 +360,7 @@ pub async fn coverage(
         let cameras = super::cameras::grid_coverage(&world, &cells);
         (cells, cameras)
     };
-    let book = state.patrols().book(&state).await?;
+    let book = state.patrols().book().await?;
     let mut body = json!(patrol::coverage(
         GridId(id),
         &cells,

@@ -38,11 +38,11 @@ pub async fn upload(
     auth.require(UPLOADERS)?;
     let data = read_photo(request).await?;
     let photo = photos::attach(
-        &state,
+        state.core(),
         cases::actor_of(&auth.0),
         &auth.0,
         IncidentId(id),
-        &data,
+        data,
     )
     .await?;
     let url = format!("/api/photos/{}", photo.sha256);

@@ -83,7 +83,7 @@ pub async fn create(
         effective_at: body.effective_at,
         note: checked_note(body.note)?,
     };
-    let plan = apply::create(&state, Some(&auth.0), RegionId(id), request).await?;
+    let plan = apply::create(state.core(), Some(&auth.0), RegionId(id), request).await?;
     Ok((StatusCode::CREATED, Json(plan_json(&plan, true))))
 }
 
@@ -113,7 +113,7 @@ pub async fn one(
 ) -> Result<Json<Value>, ApiError> {
     auth.require(READERS)?;
     check_community(&state.world(), &auth.0, RegionId(id))?;
-    let plan = apply::load(&state, RegionId(id), plan).await?;
+    let plan = apply::load(state.store().as_ref(), RegionId(id), plan).await?;
     Ok(Json(plan_json(&plan, true)))
 }
 
@@ -128,7 +128,7 @@ pub async fn plan_diff(
 ) -> Result<Json<Value>, ApiError> {
     auth.require(READERS)?;
     check_community(&state.world(), &auth.0, RegionId(id))?;
-    let plan = apply::load(&state, RegionId(id), plan).await?;
+    let plan = apply::load(state.store().as_ref(), RegionId(id), plan).await?;
     let mut diff = diff::diff(&state.world(), RegionId(id), &plan.grids);
     diff["plan_id"] = json!(plan.id);
     diff["status"] = json!(plan.status);
@@ -146,7 +146,7 @@ pub async fn apply_plan(
 ) -> Result<Json<Value>, ApiError> {
     auth.require(PLANNERS)?;
     Ok(Json(
-        apply::apply(&state, &auth.0, RegionId(id), plan).await?,
+        apply::apply(state.core(), &auth.0, RegionId(id), plan).await?,
     ))
 }
 
@@ -200,6 +200,6 @@ pub async fn rollback(
     };
     let note = checked_note(body.note)?;
     Ok(Json(
-        apply::rollback(&state, &auth.0, RegionId(id), version, note).await?,
+        apply::rollback(state.core(), &auth.0, RegionId(id), version, note).await?,
     ))
 }

@@ -13,7 +13,7 @@ use crate::auth::Auth;
 use crate::domain::{Fix, Principal, Role, WorkerId};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::tracking::{self, Judge, Reported};
+use crate::tracking::{Judge, Reported};
 use crate::world::World;
 
 /// Who may report positions: a worker's phone or tracker for itself, a command centre for anyone in scope.
@@ -88,7 +88,7 @@ pub async fn report(
             })
             .collect::<Result<Vec<_>, _>>()?
     };
-    Ok(Json(tracking::report(&state, fixes, Judge::Jumps).await?))
+    Ok(Json(state.positions().report(fixes, Judge::Jumps).await?))
 }
 
 /// Resolves whose fix it is and checks the caller may report it.

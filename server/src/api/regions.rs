@@ -1,4 +1,4 @@
-//! `/api/regions`: districts, streets and communities as GeoJSON.
+//! `/api/regions`: districts, streets and communities as GeoJSON; new ones through `admin::regions`.
 
 use axum::Json;
 use axum::extract::State;
@@ -127,68 +127,12 @@ pub async fn create(
     let (boundary, properties) = geo_json::area_feature(&body)?;
     let props: NewRegionProperties = serde_json::from_value(Value::Object(properties))
         .map_err(|e| ApiError::invalid(format!("properties: {e}")))?;
-    let _writing = state.write_lock().await;
-    {
-        let world = state.world();
-        check_new_region(&world, &props)?;
-    }
     let new = NewRegion {
         level: props.level,
         code: props.code,
         name: props.name,
         boundary,
     };
-    let (region, event) = state.store().insert_region(&new, props.parent_id).await?;
-    let feature = to_feature(&region);
-    state.commit(event, |world| world.apply_region(region));
-    Ok((StatusCode::CREATED, Json(feature)))
-}
-
-fn check_new_region(world: &World, props: &NewRegionProperties) -> Result<(), ApiError> {
-    let want = props.level.code_len();
-    if props.code.len() != want || !props.code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::invalid(format!(
-            "a {} code has {want} digits, got {:?}",
-            props.level.as_str(),
-            props.code
-        )));
-    }
-    let name = props.name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::invalid("name must have 1 to 200 characters"));
-    }
-    if world.region_by_code(&props.code).is_some() {
-        return Err(ApiError::conflict(format!(
-            "region code {} is taken",
-            props.code
-        )));
-    }
-    match (props.level.parent(), props.parent_id) {
-        (None, None) => Ok(()),
-        (None, Some(_)) => Err(ApiError::invalid("a district has no parent")),
-        (Some(level), None) => Err(ApiError::invalid(format!(
-            "a {} needs a parent {}",
-            props.level.as_str(),
-            level.as_str()
-        ))),
-        (Some(level), Some(parent_id)) => {
-            let parent = world
-                .region(parent_id)
-                .ok_or_else(|| ApiError::not_found(format!("parent region {parent_id}")))?;
-            if parent.level != level {
-                return Err(ApiError::invalid(format!(
-                    "the parent of a {} must be a {}",
-                    props.level.as_str(),
-                    level.as_str()
-                )));
-            }
-            if !props.code.starts_with(&parent.code) {
-                return Err(ApiError::invalid(format!(
-                    "code {} must extend its parent's code {}",
-                    props.code, parent.code
-                )));
-            }
-            Ok(())
-        }
-    }
+    let region = crate::admin::regions::create(state.core(), new, props.parent_id).await?;
+    Ok((StatusCode::CREATED, Json(to_feature(&region))))
 }

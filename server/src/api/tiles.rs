@@ -302,12 +302,7 @@ pub async fn tile(
     let patrol_visits = if spec.name == "patrol_coverage" {
         let since = state.now() - chrono::Duration::hours(tiles::COVERAGE_WINDOW_H);
         // Copied out so the book's lock is never held with the world's.
-        state
-            .patrols()
-            .book(&state)
-            .await?
-            .visits_since(since)
-            .collect()
+        state.patrols().book().await?.visits_since(since).collect()
     } else {
         Vec::new()
     };

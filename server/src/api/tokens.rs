@@ -1,4 +1,5 @@
-//! `POST /api/tokens`: admins mint scoped tokens. The secret is shown once, in the response.
+//! `POST /api/tokens`: admins mint scoped tokens (`admin::tokens`). The secret is shown once, in the
+//! response. `GET /api/me`: the caller.
 
 use axum::Json;
 use axum::extract::State;
@@ -6,12 +7,11 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::AppJson;
-use crate::auth::{Auth, hash_secret, new_secret};
-use crate::domain::{Role, Scope, TokenId, WorkerId};
+use crate::admin::tokens;
+use crate::auth::Auth;
+use crate::domain::{Role, TokenId, WorkerId};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::NewToken;
-use crate::world::World;
 
 /// A token to mint.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -45,19 +45,13 @@ pub async fn create(
     AppJson(body): AppJson<CreateToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     auth.require(&[])?;
-    let _writing = state.write_lock().await;
-    let new = {
-        let world = state.world();
-        let scopes = checked_scopes(&world, &body.scopes)?;
-        new_token(&world, body.role, scopes, body.worker_id, body.label)?
+    let request = tokens::Request {
+        role: body.role,
+        scopes: body.scopes,
+        worker: body.worker_id,
+        label: body.label,
     };
-    let secret = new_secret();
-    let token = NewToken {
-        hash: hash_secret(&secret),
-        ..new
-    };
-    let (record, event) = state.store().insert_token(&token).await?;
-    state.commit(event, |_| {});
+    let (record, secret) = tokens::create(state.core(), request).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedToken {
@@ -69,57 +63,6 @@ pub async fn create(
             label: record.label,
         }),
     ))
-}
-
-/// Parses `region:<id>` / `grid:<id>` scopes and checks each names something that exists.
-pub fn checked_scopes(world: &World, scopes: &[String]) -> Result<Vec<Scope>, ApiError> {
-    scopes
-        .iter()
-        .map(|text| {
-            let scope = Scope::parse(text).ok_or_else(|| {
-                ApiError::invalid(format!("scope {text:?} is not region:<id> or grid:<id>"))
-            })?;
-            let exists = match scope {
-                Scope::Region(id) => world.region(id).is_some(),
-                Scope::Grid(id) => world.grid(id).is_some(),
-            };
-            if exists {
-                Ok(scope)
-            } else {
-                Err(ApiError::not_found(format!("scope target {scope}")))
-            }
-        })
-        .collect()
-}
-
-/// Checks a token request against the world; the hash is filled in by the caller.
-pub fn new_token(
-    world: &World,
-    role: Role,
-    scopes: Vec<Scope>,
-    worker: Option<WorkerId>,
-    label: Option<String>,
-) -> Result<NewToken, ApiError> {
-    if let Some(id) = worker {
-        world
-            .worker(id)
-            .ok_or_else(|| ApiError::not_found(format!("worker {id}")))?;
-    }
-    if matches!(role, Role::Worker | Role::Device) && worker.is_none() && scopes.is_empty() {
-        return Err(ApiError::invalid(
-            "a worker or device token needs a worker_id or scopes",
-        ));
-    }
-    if label.as_ref().is_some_and(|l| l.chars().count() > 200) {
-        return Err(ApiError::invalid("label must have at most 200 characters"));
-    }
-    Ok(NewToken {
-        hash: String::new(),
-        role,
-        scopes,
-        worker,
-        label,
-    })
 }
 
 /// The caller: its token, role, scopes and worker, and what the web map may offer it.

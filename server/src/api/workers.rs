@@ -1,6 +1,5 @@
-//! `/api/workers`: create and update workers, their duty status and the grids they answer for.
-
-use std::collections::HashSet;
+//! `/api/workers`: create and update workers, their duty status and the grids they answer for. Changes
+//! go through `admin::workers`; a position set by hand through `tracking`.
 
 use axum::Json;
 use axum::extract::State;
@@ -10,14 +9,14 @@ use serde_json::{Map, Value, json};
 
 use super::geo_json;
 use super::{AppJson, AppPath, AppQuery, visible_grid};
+use crate::admin::workers::{self, check_device, check_duties};
 use crate::auth::Auth;
-use crate::domain::{
-    DutyStatus, GridDuty, GridId, Principal, Responsibility, Role, Worker, WorkerId, WorkerKind,
-};
+use crate::domain::{DutyStatus, GridDuty, GridId, Role, Worker, WorkerId, WorkerKind};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::NewWorker;
-use crate::world::{Visibility, World};
+
+pub(super) use workers::can_see;
 
 const READERS: &[Role] = &[Role::Planner, Role::Commander, Role::Worker];
 const MANAGERS: &[Role] = &[Role::Commander];
@@ -41,12 +40,6 @@ fn to_feature(worker: &Worker) -> Value {
     p.insert("device_id".into(), json!(worker.device_id));
     p.insert("grids".into(), json!(worker.grids));
     geo_json::feature(worker.id.0, None, p)
-}
-
-pub(super) fn can_see(visibility: &Visibility, principal: &Principal, worker: &Worker) -> bool {
-    principal.worker == Some(worker.id)
-        || matches!(visibility, Visibility::All)
-        || visibility.any(worker.grids.iter().map(|d| d.grid_id))
 }
 
 #[utoipa::path(get, path = "/api/workers", tag = "workers", params(WorkerQuery),
@@ -133,16 +126,8 @@ pub async fn create(
         device_id: checked_text("device_id", body.device_id, 128)?,
         grids: body.grids,
     };
-    let _writing = state.write_lock().await;
-    {
-        let world = state.world();
-        check_device(&world, None, new.device_id.as_deref())?;
-        check_duties(&world, &auth.0, None, &new.grids)?;
-    }
-    let (worker, event) = state.store().insert_worker(&new).await?;
-    let feature = to_feature(&worker);
-    state.commit(event, |world| world.apply_worker(worker));
-    Ok((StatusCode::CREATED, Json(feature)))
+    let worker = workers::create(state.core(), &auth.0, new).await?;
+    Ok((StatusCode::CREATED, Json(to_feature(&worker))))
 }
 
 /// Fields to change; `null` clears `phone` or `device_id`.
@@ -174,7 +159,7 @@ pub async fn update(
     AppJson(body): AppJson<UpdateWorker>,
 ) -> Result<Json<Value>, ApiError> {
     auth.require(MANAGERS)?;
-    change_worker(&state, &auth.0, WorkerId(id), |world, worker| {
+    change_worker(&state, &auth.0, WorkerId(id), move |world, worker| {
         if let Some(name) = &body.name {
             worker.name = checked_name(name)?;
         }
@@ -212,7 +197,7 @@ pub async fn set_duty(
     if auth.0.worker != Some(WorkerId(id)) {
         auth.require(MANAGERS)?;
     }
-    change_worker(&state, &auth.0, WorkerId(id), |_, worker| {
+    change_worker(&state, &auth.0, WorkerId(id), move |_, worker| {
         worker.duty = body.duty;
         Ok(())
     })
@@ -279,36 +264,22 @@ pub async fn set_position(
     let mut fix = crate::domain::Fix::at(WorkerId(id), body.lat, body.lon, state.now());
     fix.attributes
         .insert("source".into(), serde_json::json!("manual"));
-    crate::tracking::report(&state, vec![fix], crate::tracking::Judge::Trust).await?;
+    state
+        .positions()
+        .report(vec![fix], crate::tracking::Judge::Trust)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The one path for every worker change: validate under the writer lock, commit, apply.
+/// A change to a worker (`admin::workers::change`), answered as its feature.
 async fn change_worker(
     state: &AppState,
-    principal: &Principal,
+    principal: &crate::domain::Principal,
     id: WorkerId,
-    edit: impl FnOnce(&World, &mut Worker) -> Result<(), ApiError>,
+    edit: impl FnOnce(&crate::world::World, &mut Worker) -> Result<(), ApiError> + Send + 'static,
 ) -> Result<Json<Value>, ApiError> {
-    let _writing = state.write_lock().await;
-    let changed = {
-        let world = state.world();
-        let mut worker = world
-            .worker(id)
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(format!("worker {id}")))?;
-        if !can_see(&world.visibility(principal), principal, &worker) {
-            return Err(ApiError::forbidden(format!(
-                "worker {id} is outside your scope"
-            )));
-        }
-        edit(&world, &mut worker)?;
-        worker
-    };
-    let event = state.store().update_worker(&changed).await?;
-    let feature = to_feature(&changed);
-    state.commit(event, |world| world.apply_worker(changed));
-    Ok(Json(feature))
+    let changed = workers::change(state.core(), principal, id, edit).await?;
+    Ok(Json(to_feature(&changed)))
 }
 
 fn checked_name(name: &str) -> Result<String, ApiError> {
@@ -330,50 +301,4 @@ fn checked_text(
         ))),
         other => Ok(other),
     }
-}
-
-fn check_device(world: &World, me: Option<WorkerId>, device: Option<&str>) -> Result<(), ApiError> {
-    match device.and_then(|d| world.worker_by_device(d)) {
-        Some(other) if Some(other.id) != me => Err(ApiError::conflict(format!(
-            "device id is already used by worker {}",
-            other.id
-        ))),
-        _ => Ok(()),
-    }
-}
-
-/// Grid duties must name existing grids in the caller's scope, once each, and a grid has one primary.
-fn check_duties(
-    world: &World,
-    principal: &Principal,
-    me: Option<WorkerId>,
-    duties: &[GridDuty],
-) -> Result<(), ApiError> {
-    let visibility = world.visibility(principal);
-    let mut seen = HashSet::new();
-    for duty in duties {
-        if !seen.insert(duty.grid_id) {
-            return Err(ApiError::invalid(format!(
-                "grid {} is listed twice",
-                duty.grid_id
-            )));
-        }
-        visible_grid(world, &visibility, duty.grid_id)?;
-        if duty.responsibility == Responsibility::Primary {
-            let holder = world.workers().find(|w| {
-                Some(w.id) != me
-                    && w.grids.iter().any(|d| {
-                        d.grid_id == duty.grid_id && d.responsibility == Responsibility::Primary
-                    })
-            });
-            if let Some(holder) = holder {
-                return Err(ApiError::conflict(format!(
-                    "grid {} already has primary worker {}; make them a backup first",
-                    duty.grid_id, holder.id
-                ))
-                .with("primary_worker_id", holder.id.0));
-            }
-        }
-    }
-    Ok(())
 }

@@ -4,10 +4,10 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::add_detail;
+use crate::core::Core;
 use crate::domain::incident::{Action, Actor, HistoryEntry, Status, apply};
 use crate::domain::{Case, IncidentId, Principal};
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store::IncidentUpdate;
 use crate::world::World;
 
@@ -26,28 +26,32 @@ pub struct Extra {
 /// Applies `action` by `actor` to case `id`. With a `principal`, the case must be in its scope (its grid
 /// visible, or the principal assigned to it or handling it). Returns the case as committed.
 pub async fn act(
-    state: &AppState,
+    core: &Core,
     actor: Actor,
     principal: Option<&Principal>,
     id: IncidentId,
     action: Action,
     extra: Extra,
 ) -> Result<Case, ApiError> {
-    let _writing = state.write_lock().await;
-    let now = state.now();
-    let updates = {
-        let world = state.world();
-        plan(&world, actor, principal, id, &action, &extra, now)?
-    };
-    let event = state.store().update_incidents(&updates).await?;
-    let case = updates[0].case.clone();
-    state.commit(event, |world| {
-        for update in updates {
-            world.apply_incident(update.case);
-        }
-    });
-    metrics::counter!("gridwatch_incident_actions_total", "action" => action.name()).increment(1);
-    Ok(case)
+    let principal = principal.cloned();
+    core.write(move |w| async move {
+        let now = w.now();
+        let updates = {
+            let world = w.world();
+            plan(&world, actor, principal.as_ref(), id, &action, &extra, now)?
+        };
+        let event = w.store().update_incidents(&updates).await?;
+        let case = updates[0].case.clone();
+        w.stored(event, |world| {
+            for update in updates {
+                world.apply_incident(update.case);
+            }
+        });
+        metrics::counter!("gridwatch_incident_actions_total", "action" => action.name())
+            .increment(1);
+        Ok(case)
+    })
+    .await
 }
 
 /// The updates an action makes, first the acted-on case (then, for a merge, the case absorbing it).

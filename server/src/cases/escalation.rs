@@ -12,7 +12,10 @@
 //! whole world is scanned when that time comes, and after any change it cannot attribute. Scanning every
 //! case on every event made each create cost O(open cases) of CPU beside the writer — measured in
 //! BENCHMARKS.md, "Incident load".
-//! Time comes from the state's clock, so tests drive it with `tokio::time::pause`.
+//! Time comes from the core's clock, so tests drive it with `tokio::time::pause`.
+//!
+//! A service started by `services::start`: it reads the core's event channel through a weak handle (so
+//! it never keeps that channel open) and ends on the shutdown signal, or when the core is gone.
 
 use std::time::Duration;
 
@@ -21,48 +24,66 @@ use serde_json::json;
 
 use super::actions::{self, Extra};
 use super::{SYSTEM, hours};
+use crate::core::{Core, WeakCore};
+use crate::dispatch::DispatchConfig;
 use crate::domain::incident::{Action, allowed_actions};
 use crate::domain::{Case, Change, Event, IncidentId};
-use crate::state::AppState;
+use crate::services::Shutdown;
 use crate::world::World;
 
 /// The longest the scheduler sleeps without looking again, as a guard against a missed wake-up.
 const MAX_SLEEP: Duration = Duration::from_mins(1);
 
-/// Runs until the state's event channel closes. Spawn it once per server.
-pub async fn run(state: AppState) {
-    let mut changes = state.subscribe();
+/// Runs until `shutdown` says stop, or the core is gone. `changes` is the core's event channel.
+pub async fn run(
+    core: WeakCore,
+    mut changes: tokio::sync::broadcast::Receiver<Event>,
+    mut shutdown: Shutdown,
+) {
+    let Some(first) = core.upgrade() else { return };
     // Never later than the earliest escalation time of any case: lowered by changes, recomputed by scans.
-    let mut next = scan(&state).await;
+    let mut next = scan(&first).await;
+    drop(first);
     loop {
-        let wait = next.map_or(MAX_SLEEP, |at| {
-            (at - state.now())
-                .to_std()
-                .unwrap_or(Duration::ZERO)
-                .min(MAX_SLEEP)
-        });
+        let Some(wait) = core.upgrade().map(|core| {
+            next.map_or(MAX_SLEEP, |at| {
+                (at - core.now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .min(MAX_SLEEP)
+            })
+        }) else {
+            return;
+        };
         tokio::select! {
-            () = tokio::time::sleep(wait) => next = scan(&state).await,
-            received = changes.recv() => match received {
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => next = scan(&state).await,
-                Ok(event) => match changed_cases(&event) {
-                    Some(ids) => {
-                        let world = state.world();
-                        let times = ids.into_iter().filter_map(|id| world.incident(id)).filter(|c| can_escalate(c));
-                        next = times.filter_map(|c| c.escalate_at).chain(next).min();
-                    }
-                    None => next = scan(&state).await,
-                },
+            () = shutdown.stopping() => return,
+            () = tokio::time::sleep(wait) => match core.upgrade() {
+                Some(core) => next = scan(&core).await,
+                None => return,
+            },
+            received = changes.recv() => {
+                let Some(core) = core.upgrade() else { return };
+                match received {
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => next = scan(&core).await,
+                    Ok(event) => match changed_cases(&event) {
+                        Some(ids) => {
+                            let world = core.world();
+                            let times = ids.into_iter().filter_map(|id| world.incident(id)).filter(|c| can_escalate(c));
+                            next = times.filter_map(|c| c.escalate_at).chain(next).min();
+                        }
+                        None => next = scan(&core).await,
+                    },
+                }
             },
         }
     }
 }
 
 /// Escalates what is due, then returns the earliest escalation time left.
-async fn scan(state: &AppState) -> Option<DateTime<Utc>> {
-    escalate_due(state, state.now()).await;
-    next_due(&state.world())
+async fn scan(core: &Core) -> Option<DateTime<Utc>> {
+    escalate_due(core, core.now()).await;
+    next_due(&core.world())
 }
 
 /// The cases an event changed, when it names them (`incident.*` events); `None` for any other kind,
@@ -97,15 +118,15 @@ fn changed_cases(event: &Event) -> Option<Vec<IncidentId>> {
 }
 
 /// Escalates every case whose escalation time is at or before `now`; returns how many it escalated.
-pub async fn escalate_due(state: &AppState, now: DateTime<Utc>) -> usize {
+pub async fn escalate_due(core: &Core, now: DateTime<Utc>) -> usize {
     let due: Vec<(IncidentId, DateTime<Utc>, DateTime<Utc>)> = {
-        let world = state.world();
+        let world = core.world();
         world
             .incidents()
             .filter(|c| c.escalate_at.is_some_and(|at| at <= now) && can_escalate(c))
             .filter_map(|c| {
                 let at = c.escalate_at?;
-                Some((c.id(), at, next_escalation(&world, state, c, at)?))
+                Some((c.id(), at, next_escalation(&world, core.dispatch(), c, at)?))
             })
             .collect()
     };
@@ -119,7 +140,7 @@ pub async fn escalate_due(state: &AppState, now: DateTime<Utc>) -> usize {
             escalate_at: Some(Some(next)),
             only_if_escalate_at: Some(at),
         };
-        match actions::act(state, SYSTEM, None, id, action, extra).await {
+        match actions::act(core, SYSTEM, None, id, action, extra).await {
             Ok(_) => escalated += 1,
             // Someone acted on the case since we looked; the next pass sees its new state.
             Err(e) if e.status == axum::http::StatusCode::CONFLICT => {}
@@ -142,15 +163,12 @@ fn can_escalate(case: &Case) -> bool {
 /// When supervision acts again after escalating at `at`: the category's limit again, in working hours.
 fn next_escalation(
     world: &World,
-    state: &AppState,
+    config: &DispatchConfig,
     case: &Case,
     at: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
     let limit = world.category(&case.category)?.limits.hours(case.priority);
-    state
-        .dispatch()
-        .calendar
-        .checked_add_working_time(at, hours(limit))
+    config.calendar.checked_add_working_time(at, hours(limit))
 }
 
 /// The earliest escalation time of any case the scheduler could escalate.

@@ -6,10 +6,10 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::core::Core;
 use crate::domain::incident::Actor;
 use crate::domain::{Case, IncidentId, Photo, Principal};
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// Largest photo accepted, in bytes (10 MiB).
 pub const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
@@ -48,11 +48,11 @@ pub fn is_sha256(text: &str) -> bool {
 /// Checks `data` and attaches it to case `id` for `actor`, who must see the case. Returns the photo as
 /// stored.
 pub async fn attach(
-    state: &AppState,
+    core: &Core,
     actor: Actor,
     principal: &Principal,
     id: IncidentId,
-    data: &[u8],
+    data: axum::body::Bytes,
 ) -> Result<Photo, ApiError> {
     if data.is_empty() {
         return Err(ApiError::invalid("the photo is empty").with("field", "photo"));
@@ -67,40 +67,43 @@ pub async fn attach(
             ),
         ));
     }
-    let content_type = sniff(data).ok_or_else(|| {
+    let content_type = sniff(&data).ok_or_else(|| {
         ApiError::new(
             axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported-media-type",
             "a photo must be a JPEG, PNG or WebP image",
         )
     })?;
-    let sha256 = sha256_hex(data);
-    let _writing = state.write_lock().await;
-    {
-        let world = state.world();
-        let case = world
-            .incident(id)
-            .ok_or_else(|| ApiError::not_found(format!("incident {id}")))?;
-        super::actions::check_scope(&world, principal, case)?;
-        check_room(case, &sha256)?;
-    }
-    let photo = Photo {
-        sha256,
-        content_type: content_type.to_owned(),
-        size: data.len() as u64,
-        at: state.now(),
-        by: actor,
-    };
-    let event = state.store().add_photo(id, &photo, data).await?;
-    let stored = photo.clone();
-    state.commit(event, move |world| {
-        if let Some(mut case) = world.incident(id).cloned() {
-            case.photos.push(stored);
-            world.apply_incident(case);
+    let sha256 = sha256_hex(&data);
+    let principal = principal.clone();
+    core.write(move |w| async move {
+        {
+            let world = w.world();
+            let case = world
+                .incident(id)
+                .ok_or_else(|| ApiError::not_found(format!("incident {id}")))?;
+            super::actions::check_scope(&world, &principal, case)?;
+            check_room(case, &sha256)?;
         }
-    });
-    metrics::counter!("gridwatch_photos_total").increment(1);
-    Ok(photo)
+        let photo = Photo {
+            sha256,
+            content_type: content_type.to_owned(),
+            size: data.len() as u64,
+            at: w.now(),
+            by: actor,
+        };
+        let event = w.store().add_photo(id, &photo, &data).await?;
+        let stored = photo.clone();
+        w.stored(event, move |world| {
+            if let Some(mut case) = world.incident(id).cloned() {
+                case.photos.push(stored);
+                world.apply_incident(case);
+            }
+        });
+        metrics::counter!("gridwatch_photos_total").increment(1);
+        Ok(photo)
+    })
+    .await
 }
 
 /// 409 unless the case is open, has room, and does not carry this image yet.

@@ -18,14 +18,15 @@ use h3o::geom::{ContainmentMode, TilerBuilder};
 use h3o::{CellIndex, LatLng, Resolution};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::json;
-use tokio::sync::Notify;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{Notify, broadcast};
 
 use super::filter::{Filter, Item, Layer};
 use super::outbox::{Drained, Outbox};
+use crate::core::WeakCore;
 use crate::domain::event::IncidentSummary;
 use crate::domain::{Change, Event, Fix, GridId, Principal, WorkerId};
-use crate::state::AppState;
+use crate::services::Shutdown;
 use crate::world::{Visibility, World};
 
 /// The coarse resolution large areas are indexed at (about 5 km² a cell).
@@ -162,6 +163,12 @@ impl Hub {
             connections: AtomicUsize::new(0),
             config,
         }
+    }
+
+    /// Open websocket connections.
+    #[must_use]
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
     }
 
     /// Counts a connection in (`true`) or out.
@@ -630,18 +637,25 @@ fn incident_item(summary: &IncidentSummary) -> Item {
     }
 }
 
-/// Feeds the hub from the state's event channel until the channel closes. When the hub falls behind
-/// the channel, it reads what it missed from the store's event log, so no subscriber loses an event.
-pub async fn run(state: AppState) {
-    let hub = Arc::clone(state.hub());
-    let mut events = state.subscribe();
-    let mut last = state.world().last_seq();
+/// The hub's feed, a service started by `services::start`: routes each event of the core's channel
+/// (`events`) to the subscriptions. When it falls behind the channel, it reads what it missed from the
+/// store's event log, so no subscriber loses an event. It holds the core weakly, so it never keeps the
+/// channel it reads open, and ends on `shutdown`, when the channel closes or when the core is gone.
+pub async fn feed(core: WeakCore, mut events: broadcast::Receiver<Event>, mut shutdown: Shutdown) {
+    let Some(mut last) = core.upgrade().map(|core| core.world().last_seq()) else {
+        return;
+    };
     loop {
-        match events.recv().await {
+        let received = tokio::select! {
+            () = shutdown.stopping() => return,
+            received = events.recv() => received,
+        };
+        let Some(core) = core.upgrade() else { return };
+        match received {
             Ok(event) => {
                 if event.seq > last {
                     last = event.seq;
-                    hub.publish(&state.world(), &event);
+                    core.hub().publish(&core.world(), &event);
                 }
             }
             Err(RecvError::Lagged(missed)) => {
@@ -650,12 +664,12 @@ pub async fn run(state: AppState) {
                     "the live hub fell behind the event channel; reading the event log"
                 );
                 loop {
-                    match state.store().events_since(last, 1000).await {
+                    match core.store().events_since(last, 1000).await {
                         Ok(page) if page.is_empty() => break,
                         Ok(page) => {
                             for event in page {
                                 last = event.seq;
-                                hub.publish(&state.world(), &event);
+                                core.hub().publish(&core.world(), &event);
                             }
                         }
                         Err(e) => {

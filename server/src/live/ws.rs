@@ -17,11 +17,15 @@
 //! The server pings every `ping` interval and closes a connection it has not heard from in two. A send
 //! that does not complete within two intervals closes the connection too: a client that stops reading
 //! holds only its own task and its bounded outbox.
+//!
+//! When the server shuts down, every connection finishes the message it is handling (a position is
+//! stored and acknowledged), sends a close frame with code 1001 (Going Away) and ends; a client
+//! reconnects elsewhere or later and `resume`s from its last `seq`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{FromRequestParts, Query, Request, State};
 use axum::response::Response;
 use futures_util::SinkExt;
@@ -49,6 +53,8 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 const READ_BUFFER_BYTES: usize = 4096;
 /// Events read from the log per page while replaying.
 const REPLAY_PAGE: u32 = 1000;
+/// How long a connection waits, at shutdown, to send its close frame and then for the client's.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -145,6 +151,7 @@ impl Connection {
     async fn serve(&mut self, socket: &mut WebSocket) -> Result<(), Gone> {
         let mut ticker = tokio::time::interval_at(Instant::now() + self.ping, self.ping);
         let mut heard = Instant::now();
+        let mut shutdown = self.state.shutdown();
         loop {
             let sub = self.sub.clone();
             let woken = async {
@@ -154,6 +161,10 @@ impl Connection {
                 }
             };
             tokio::select! {
+                () = shutdown.closing() => {
+                    going_away(socket).await;
+                    return Err(Gone);
+                }
                 incoming = socket.recv() => {
                     heard = Instant::now();
                     match incoming {
@@ -373,7 +384,12 @@ impl Connection {
                     .await;
             }
         };
-        match crate::tracking::report(&self.state, vec![fix], crate::tracking::Judge::Jumps).await {
+        let reported = self
+            .state
+            .positions()
+            .report(vec![fix], crate::tracking::Judge::Jumps)
+            .await;
+        match reported {
             Ok(reported) => {
                 let flags = reported
                     .flagged
@@ -508,6 +524,29 @@ impl Connection {
         self.send_json(socket, &json!({"type": "replayed", "seq": self.cursor}))
             .await?;
         self.flush(socket).await
+    }
+}
+
+/// Closes the connection as the server shuts down: a close frame with 1001 (Going Away), then the
+/// client's answer, each waited for at most [`CLOSE_WAIT`].
+async fn going_away(socket: &mut WebSocket) {
+    let frame = CloseFrame {
+        code: close_code::AWAY,
+        reason: Utf8Bytes::from_static("the server is shutting down"),
+    };
+    if tokio::time::timeout(CLOSE_WAIT, socket.send(Message::Close(Some(frame))))
+        .await
+        .is_ok_and(|sent| sent.is_ok())
+    {
+        // Whatever the client still had in flight is dropped: it resumes from its last `seq`.
+        let _ = tokio::time::timeout(CLOSE_WAIT, async {
+            while let Some(Ok(message)) = socket.recv().await {
+                if matches!(message, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
     }
 }
 

@@ -1,5 +1,5 @@
 //! Storing a draft, applying it as a new boundary version, and rolling back to an earlier version
-//! (see the parent module for the rules). Each takes the writer lock from validation to commit.
+//! (see the parent module for the rules). Each is one `Core::write`, from validation to commit.
 
 use chrono::{DateTime, Utc};
 use h3o::CellIndex;
@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::validate::{self, Current, ProposedGrid};
 use super::{diff, plan_json, version_json};
 use crate::cases::SYSTEM;
+use crate::core::{Core, Writer};
 use crate::dispatch::routing::{self, Candidate, RoutingInput, Target};
 use crate::domain::event::BoundaryChanged;
 use crate::domain::incident::{EscalationLevel, HistoryEntry, Status};
@@ -16,10 +17,9 @@ use crate::domain::{
     BuildingId, Case, DutyStatus, Grid, GridId, Principal, RegionId, Responsibility, Worker,
 };
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store::IncidentUpdate;
-use crate::store::StoreError;
 use crate::store::boundary::{AssignedGrid, BoundaryChange, GridWrite, NewPlan, PlanRecord};
+use crate::store::{Store, StoreError};
 use crate::world::World;
 
 /// A plan as asked for: the grids (or `auto`), and what to record with the version.
@@ -33,20 +33,23 @@ pub struct Request {
 
 /// Validates and stores a draft; 422 naming every problem, nothing stored.
 pub async fn create(
-    state: &AppState,
+    core: &Core,
     principal: Option<&Principal>,
     community: RegionId,
     request: Request,
 ) -> Result<PlanRecord, ApiError> {
-    let _writing = state.write_lock().await;
-    let mut plan = {
-        let world = state.world();
-        draft(&world, principal, community, request)?
-    };
-    plan.base_version = latest_version(state, community).await?;
-    let (record, event) = state.store().insert_plan(&plan).await?;
-    state.commit(event, |_| {});
-    Ok(record)
+    let principal = principal.cloned();
+    core.write(move |w| async move {
+        let mut plan = {
+            let world = w.world();
+            draft(&world, principal.as_ref(), community, request)?
+        };
+        plan.base_version = latest_version(w.store().as_ref(), community).await?;
+        let (record, event) = w.store().insert_plan(&plan).await?;
+        w.stored(event, |_| {});
+        Ok(record)
+    })
+    .await
 }
 
 /// The draft to store for `request`, checked against the world.
@@ -84,18 +87,13 @@ pub fn draft(
 }
 
 /// The community's latest boundary version, `None` before its first change.
-async fn latest_version(state: &AppState, community: RegionId) -> Result<Option<i64>, ApiError> {
-    Ok(state
-        .store()
-        .versions(community)
-        .await?
-        .last()
-        .map(|v| v.id))
+async fn latest_version(store: &dyn Store, community: RegionId) -> Result<Option<i64>, ApiError> {
+    Ok(store.versions(community).await?.last().map(|v| v.id))
 }
 
 /// Loads plan `id` of community `community`; 404 otherwise.
-pub async fn load(state: &AppState, community: RegionId, id: i64) -> Result<PlanRecord, ApiError> {
-    match state.store().plan(id).await? {
+pub async fn load(store: &dyn Store, community: RegionId, id: i64) -> Result<PlanRecord, ApiError> {
+    match store.plan(id).await? {
         Some(plan) if plan.community == community => Ok(plan),
         _ => Err(ApiError::not_found(format!(
             "plan {id} of community {community}"
@@ -106,41 +104,58 @@ pub async fn load(state: &AppState, community: RegionId, id: i64) -> Result<Plan
 /// Applies draft `id` as a new boundary version; the answer names the version, the grids and the
 /// re-routed cases.
 pub async fn apply(
-    state: &AppState,
+    core: &Core,
     principal: &Principal,
     community: RegionId,
     id: i64,
 ) -> Result<Value, ApiError> {
-    let _writing = state.write_lock().await;
-    {
-        let world = state.world();
-        super::check_community(&world, principal, community)?;
-    }
-    let plan = load(state, community, id).await?;
-    let latest = latest_version(state, community).await?;
-    apply_locked(state, principal, &plan, latest).await
+    let principal = principal.clone();
+    core.write(move |w| async move {
+        {
+            let world = w.world();
+            super::check_community(&world, &principal, community)?;
+        }
+        let plan = load(w.store().as_ref(), community, id).await?;
+        let latest = latest_version(w.store().as_ref(), community).await?;
+        apply_locked(&w, &principal, &plan, latest).await
+    })
+    .await
 }
 
 /// Rolls community `community` back to version `version`: a `rollback` plan with that version's
 /// assignment, applied as a new version.
 pub async fn rollback(
-    state: &AppState,
+    core: &Core,
     principal: &Principal,
     community: RegionId,
     version: i64,
     note: Option<String>,
 ) -> Result<Value, ApiError> {
-    let _writing = state.write_lock().await;
+    let principal = principal.clone();
+    core.write(
+        move |w| async move { rollback_locked(&w, &principal, community, version, note).await },
+    )
+    .await
+}
+
+/// [`rollback`] under the writer lock.
+async fn rollback_locked(
+    w: &Writer,
+    principal: &Principal,
+    community: RegionId,
+    version: i64,
+    note: Option<String>,
+) -> Result<Value, ApiError> {
     {
-        let world = state.world();
+        let world = w.world();
         super::check_community(&world, principal, community)?;
     }
-    let versions = state.store().versions(community).await?;
+    let versions = w.store().versions(community).await?;
     let target = versions.iter().find(|v| v.id == version).ok_or_else(|| {
         ApiError::not_found(format!("version {version} of community {community}"))
     })?;
     let plan = {
-        let world = state.world();
+        let world = w.world();
         let grids: Vec<AssignedGrid> = target
             .grids
             .iter()
@@ -168,10 +183,10 @@ pub async fn rollback(
             base_version: versions.last().map(|v| v.id),
         }
     };
-    let (record, event) = state.store().insert_plan(&plan).await?;
-    state.commit(event, |_| {});
+    let (record, event) = w.store().insert_plan(&plan).await?;
+    w.stored(event, |_| {});
     // The versions were read under this lock: the rollback plan is drawn on the latest.
-    let mut applied = apply_locked(state, principal, &record, record.base_version).await?;
+    let mut applied = apply_locked(w, principal, &record, record.base_version).await?;
     applied["plan"] = plan_json(&record, false);
     Ok(applied)
 }
@@ -179,7 +194,7 @@ pub async fn rollback(
 /// Applies `plan` under the writer lock; `latest` is the community's latest boundary version, read
 /// under the same lock.
 async fn apply_locked(
-    state: &AppState,
+    w: &Writer,
     principal: &Principal,
     plan: &PlanRecord,
     latest: Option<i64>,
@@ -199,9 +214,9 @@ async fn apply_locked(
         return Err(validate::stale(plan, latest));
     }
     let has_versions = latest.is_some();
-    let now = state.now();
+    let now = w.now();
     let change = {
-        let world = state.world();
+        let world = w.world();
         let problems = validate::check(&world, plan.community, &plan.grids);
         if !problems.is_empty() {
             return Err(validate::refusal(
@@ -211,14 +226,14 @@ async fn apply_locked(
         }
         plan_change(
             &world,
-            state.dispatch().nearest_radius_m,
+            w.dispatch().nearest_radius_m,
             plan,
             has_versions,
             principal,
             now,
         )
     };
-    let applied = state
+    let applied = w
         .store()
         .apply_boundary(&change)
         .await
@@ -251,7 +266,7 @@ async fn apply_locked(
         .iter()
         .filter_map(|(b, code)| id_of.get(code.as_str()).map(|&g| (*b, g)))
         .collect();
-    state.commit(applied.event.clone(), |world| {
+    w.stored(applied.event.clone(), |world| {
         world.apply_boundary(grids, &buildings);
     });
     let rerouted: Vec<Value> = applied
@@ -260,7 +275,7 @@ async fn apply_locked(
         .map(|(case, _)| json!({"id": case.id(), "grid_id": case.place.grid, "assignee": case.state.assignee, "status": case.state.status}))
         .collect();
     for (case, event) in applied.incidents {
-        state.commit(event, |world| world.apply_incident(case));
+        w.stored(event, |world| world.apply_incident(case));
     }
     metrics::counter!("gridwatch_boundary_changes_total").increment(1);
     Ok(json!({

@@ -586,7 +586,7 @@ fn aggregate(
 
 // The base map's roads and areas need no rule in `tiles::touched`: only a city import writes them, an
 // import refuses a store that already holds a city, and the world (with an empty tile cache) is built
-// from the snapshot after it — at start, or through `AppState::replace_world`, which clears the cache.
+// from the snapshot after it, at start, with an empty cache.
 fn basemap(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> {
     let b = buffered_bounds(ctx);
     let bbox = [b.min().x, b.min().y, b.max().x, b.max().y];

@@ -8,7 +8,8 @@ use serde_json::Value;
 use utoipa::OpenApi;
 
 use super::ApiDoc;
-use crate::state::AppState;
+use crate::core::Core;
+use crate::services::{self, Which};
 
 fn document() -> Value {
     serde_json::to_value(ApiDoc::openapi()).unwrap()
@@ -89,8 +90,10 @@ async fn served_operations(router: Router) -> BTreeSet<String> {
 #[tokio::test]
 async fn the_document_describes_every_route_and_method_the_router_serves() {
     let store = crate::store::open("sqlite::memory:").await.unwrap();
-    let router = crate::api::app(AppState::load(store).await.unwrap());
-    let served = served_operations(router).await;
+    let core = Core::load(store).await.unwrap();
+    let (state, running) = services::start(&core, Which::ALL);
+    let served = served_operations(crate::api::app(state)).await;
+    running.stop().await;
     let documented: BTreeSet<String> = operations(&document())
         .into_iter()
         .map(|(path, method, _)| format!("{method} {}", shape(&path)))

@@ -1,0 +1,13 @@
+//! Changes to the reference data a deployment administers — workers and their duties, categories and
+//! departments, regions, buildings, API tokens — as service functions. Each validates against the world
+//! and commits through `Core::write`; the handlers in `api/` parse HTTP, check roles and call these.
+//!
+//! What it must not touch: HTTP types (requests, status codes beyond `ApiError`, JSON shapes of answers)
+//! and the store's internals. Cases, cameras, patrols, plans and alerts have their own services
+//! (`cases`, `cameras`, `patrols`, `plans`, `alerts`).
+
+pub mod buildings;
+pub mod categories;
+pub mod regions;
+pub mod tokens;
+pub mod workers;

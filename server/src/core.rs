@@ -1,0 +1,315 @@
+//! The core: what every service shares — the world (the read model), the store, the writer lock, the
+//! event channel, the tile cache with the live hub it notifies, the clock and the settings — and the one
+//! way anything changes, [`Core::write`].
+//!
+//! The core starts no task and holds no service: services (`cases::intake`, `tracking`, `patrols`,
+//! `cases::escalation`, the hub's feed in `live::hub`) hold a `Core`, are started by `services::start`
+//! and end when their `services::Running` guard stops or drops. It knows nothing of HTTP.
+//!
+//! # The write path
+//! [`Core::write`] takes the writer lock and runs one *step* with a [`Writer`]:
+//!
+//! 1. validate against the world ([`Writer::world`], a read guard dropped before any `.await`);
+//! 2. store the rows and their event(s) in one transaction ([`Writer::store`]);
+//! 3. hand each stored event to [`Writer::stored`] with its change to the world, which applies it,
+//!    drops the tiles it touched (what it drew before and after), advances the world's sequence number
+//!    and publishes the event on the channel the hub's feed and escalation read.
+//!
+//! Applying and publishing (`commit`) is private to this module and a `Writer` exists only inside
+//! `write`, holding the lock: nothing else can change the world, so validation, commit and apply happen
+//! in event-sequence order. A step may store and apply several events under one lock (the intake's group
+//! of cases, a patrol's progress, a boundary change with its re-routed cases). The step runs as its own
+//! task, so a caller that goes away (a client hanging up) cannot cut a write between its commit and its
+//! apply.
+//!
+//! Positions take the one documented detour, [`Core::track`]: a fix is not an event. The latest
+//! unflagged fix of each worker goes into the world (routing and `nearby` read it), the workers-layer
+//! tiles it moves are dropped and every fix goes to the hub; `tracking`'s writer stores the fixes in
+//! batches before they are acknowledged.
+
+use std::future::Future;
+use std::sync::{Arc, RwLock, RwLockReadGuard, Weak};
+
+use chrono::{DateTime, Utc};
+use rustc_hash::FxHashMap;
+use tokio::sync::{OwnedMutexGuard, broadcast};
+
+use crate::clock::Clock;
+use crate::dispatch::DispatchConfig;
+use crate::domain::{Event, Fix, WorkerId};
+use crate::live::{Hub, LiveConfig};
+use crate::store::{Store, StoreError};
+use crate::tiles::{Dirty, Tiles};
+use crate::world::{Position, World};
+
+/// How many committed events a slow reader of the channel may lag before it must read the store's log.
+const EVENT_CHANNEL_CAPACITY: usize = 4096;
+
+/// What a deployment or a test may choose when building the core.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub clock: Clock,
+    pub dispatch: DispatchConfig,
+    pub live: LiveConfig,
+    /// Most new incidents committed in one transaction (group commit); `None` is
+    /// [`crate::cases::intake::DEFAULT_BATCH_MAX`], and 1 commits each alone.
+    pub intake_batch_max: Option<usize>,
+    /// The tile cache's budget in bytes; `None` is [`crate::tiles::DEFAULT_CACHE_BYTES`], 0 caches nothing.
+    pub tile_cache_bytes: Option<usize>,
+}
+
+/// A cheap handle on the shared core.
+#[derive(Clone)]
+pub struct Core {
+    shared: Arc<Shared>,
+}
+
+/// A handle that does not keep the core alive: for the tasks that wait on the core's own event channel
+/// (the hub's feed, escalation), so that holding it never keeps that channel open.
+#[derive(Clone)]
+pub struct WeakCore(Weak<Shared>);
+
+struct Shared {
+    /// The read model. A std lock: it is never held across `.await`.
+    world: RwLock<World>,
+    store: Arc<dyn Store>,
+    /// Serialises writes so that validation, commit and apply happen in event-sequence order. A tokio
+    /// mutex because a write holds it across the store's `.await`; in an `Arc` so a [`Writer`] owns its
+    /// guard.
+    writer: Arc<tokio::sync::Mutex<()>>,
+    /// Committed events, published after they are applied to the world.
+    events: broadcast::Sender<Event>,
+    /// Encoded vector tiles and their invalidation, which tells the hub.
+    tiles: Tiles,
+    /// Websocket subscriptions; fed events by the hub's feed and fixes by [`Core::track`].
+    hub: Arc<Hub>,
+    clock: Clock,
+    dispatch: DispatchConfig,
+    intake_batch_max: usize,
+}
+
+impl Core {
+    #[must_use]
+    pub fn new(store: Arc<dyn Store>, world: World, options: Options) -> Self {
+        let (events, _) = broadcast::channel(EVENT_CHANNEL_CAPACITY);
+        let hub = Arc::new(Hub::new(options.live));
+        let tiles = Tiles::new(
+            options
+                .tile_cache_bytes
+                .unwrap_or(crate::tiles::DEFAULT_CACHE_BYTES),
+            Arc::clone(&hub),
+        );
+        Self {
+            shared: Arc::new(Shared {
+                world: RwLock::new(world),
+                store,
+                writer: Arc::new(tokio::sync::Mutex::new(())),
+                events,
+                tiles,
+                hub,
+                clock: options.clock,
+                dispatch: options.dispatch,
+                intake_batch_max: options
+                    .intake_batch_max
+                    .unwrap_or(crate::cases::intake::DEFAULT_BATCH_MAX)
+                    .max(1),
+            }),
+        }
+    }
+
+    /// Loads the world from `store`, with the default options.
+    pub async fn load(store: Arc<dyn Store>) -> Result<Self, StoreError> {
+        Self::load_with(store, Options::default()).await
+    }
+
+    /// Loads the world from `store`.
+    pub async fn load_with(store: Arc<dyn Store>, options: Options) -> Result<Self, StoreError> {
+        let snapshot = store.snapshot().await?;
+        Ok(Self::new(store, World::from_snapshot(snapshot), options))
+    }
+
+    /// A read guard on the world. Drop it before any `.await`.
+    pub fn world(&self) -> RwLockReadGuard<'_, World> {
+        // A poisoned lock means a panic mid-apply; the data is still the last consistent state we
+        // wrote, so keep serving it rather than failing every request.
+        self.shared
+            .world
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The store, for reads. Writes go through [`Core::write`].
+    #[must_use]
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.shared.store
+    }
+
+    /// The current time, from the core's clock.
+    #[must_use]
+    pub fn now(&self) -> DateTime<Utc> {
+        self.shared.clock.now()
+    }
+
+    #[must_use]
+    pub fn clock(&self) -> &Clock {
+        &self.shared.clock
+    }
+
+    #[must_use]
+    pub fn dispatch(&self) -> &DispatchConfig {
+        &self.shared.dispatch
+    }
+
+    /// Most reports the intake writer commits in one transaction.
+    #[must_use]
+    pub fn intake_batch_max(&self) -> usize {
+        self.shared.intake_batch_max
+    }
+
+    /// The live hub's subscriptions.
+    #[must_use]
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.shared.hub
+    }
+
+    /// Vector tiles: the cache and its invalidation.
+    #[must_use]
+    pub fn tiles(&self) -> &Tiles {
+        &self.shared.tiles
+    }
+
+    /// Committed events from now on, in sequence order (a reader that lags reads the store's log).
+    #[must_use]
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.shared.events.subscribe()
+    }
+
+    /// A handle that does not keep the core alive.
+    #[must_use]
+    pub fn downgrade(&self) -> WeakCore {
+        WeakCore(Arc::downgrade(&self.shared))
+    }
+
+    /// The write path, the only way anything changes: takes the writer lock and runs `step` with a
+    /// [`Writer`] that holds it. The step validates against the world, stores rows and events in one
+    /// transaction and hands each stored event to [`Writer::stored`], which applies and publishes it.
+    ///
+    /// The step runs as a task of its own: if the caller is dropped, the step still finishes, so a
+    /// committed event is always applied and published. A panic in the step is resumed here.
+    pub async fn write<F, Fut, R>(&self, step: F) -> R
+    where
+        F: FnOnce(Writer) -> Fut,
+        Fut: Future<Output = R> + Send + 'static,
+        R: Send + 'static,
+    {
+        let lock = Arc::clone(&self.shared.writer).lock_owned().await;
+        let writer = Writer {
+            core: self.clone(),
+            _lock: lock,
+        };
+        match tokio::spawn(step(writer)).await {
+            Ok(done) => done,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Only a runtime shutting down cancels a spawned task; nothing waits for this answer then.
+            Err(e) => panic!("a write step was cancelled: {e}"),
+        }
+    }
+
+    /// Applies a committed event's change to the world, drops the tiles it touched (what it drew
+    /// before and after), then publishes the event. Private: only a [`Writer`] calls it.
+    fn commit(&self, event: Event, change: impl FnOnce(&mut World)) {
+        let mut dirty = Dirty::default();
+        {
+            let mut world = self
+                .shared
+                .world
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            crate::tiles::touched(&world, &event, &mut dirty);
+            change(&mut world);
+            crate::tiles::touched(&world, &event, &mut dirty);
+            world.advance(event.seq);
+        }
+        self.shared.tiles.invalidate(dirty);
+        // No receiver is not an error: nobody is listening yet.
+        let _ = self.shared.events.send(event);
+    }
+
+    /// The positions detour (fixes are not events, see the module docs): puts each worker's latest
+    /// unflagged fix in the world, drops the workers-layer tiles that moved (once per worker: its old
+    /// and its new point) and routes the fixes to the hub. Storing them is `tracking`'s writer's.
+    pub(crate) fn track(&self, latest: &FxHashMap<WorkerId, Position>, fixes: &[Fix]) {
+        let mut dirty = Dirty::default();
+        {
+            let mut world = self
+                .shared
+                .world
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for (worker, position) in latest {
+                let before = world.position(*worker);
+                world.set_position(*worker, *position);
+                let after = world.position(*worker);
+                if before != after
+                    && let Some(w) = world.worker(*worker)
+                {
+                    let grids: Vec<_> = w.grids.iter().map(|d| d.grid_id).collect();
+                    for p in before.iter().chain(after.iter()) {
+                        dirty.point("workers", p.lon, p.lat, &grids);
+                    }
+                }
+            }
+        }
+        self.shared.tiles.invalidate(dirty);
+        self.shared.hub.publish_fixes(&self.world(), fixes);
+    }
+}
+
+impl WeakCore {
+    /// The core, if anything still holds it.
+    #[must_use]
+    pub fn upgrade(&self) -> Option<Core> {
+        self.0.upgrade().map(|shared| Core { shared })
+    }
+}
+
+/// One write in progress: the writer lock, and the only way to apply and publish a stored event.
+/// Made by [`Core::write`] alone.
+pub struct Writer {
+    core: Core,
+    _lock: OwnedMutexGuard<()>,
+}
+
+impl Writer {
+    /// A read guard on the world, to validate against. Drop it before any `.await`.
+    pub fn world(&self) -> RwLockReadGuard<'_, World> {
+        self.core.world()
+    }
+
+    #[must_use]
+    pub fn store(&self) -> &Arc<dyn Store> {
+        self.core.store()
+    }
+
+    #[must_use]
+    pub fn now(&self) -> DateTime<Utc> {
+        self.core.now()
+    }
+
+    #[must_use]
+    pub fn dispatch(&self) -> &DispatchConfig {
+        self.core.dispatch()
+    }
+
+    /// Tiles drawn from something outside the world (the patrol book's visits), to drop after a change.
+    #[must_use]
+    pub fn tiles(&self) -> &Tiles {
+        self.core.tiles()
+    }
+
+    /// `event` is committed: apply `change` to the world, drop the touched tiles, publish the event.
+    /// Call once per stored event, in the order the store wrote them.
+    pub fn stored(&self, event: Event, change: impl FnOnce(&mut World)) {
+        self.core.commit(event, change);
+    }
+}
