@@ -36,7 +36,7 @@ pub use api::app;
 pub use state::AppState;
 
 /// How long requests in flight may take to finish once shutdown begins, before the services stop anyway.
-const REQUESTS_GRACE: Duration = Duration::from_secs(5);
+const REQUESTS_GRACE: Duration = Duration::from_secs(4);
 
 /// Serves the API on `listener` with every service started on `core`, until `shutdown` resolves; then
 /// shuts down gracefully and returns:
