@@ -9,8 +9,9 @@
 #
 # Environment: RUNS (3), STORES ("sqlite postgres"), LOAD_ARGS (extra arguments for the load tool, e.g.
 # "--rate 50000 --batch 2000 --clients 1000 --duration-s 20"), SERVER_ARGS (extra arguments for
-# `gridwatch demo`, e.g. "--ws-queue 256"), RESULTS_OUT (a file to keep each run's JSON line in). Without GRIDWATCH_BENCH_DATABASE_URL the PostGIS runs are
-# skipped.
+# `gridwatch demo`, e.g. "--ws-queue 256"), RESULTS_OUT (a file to keep each run's JSON line in), BINS
+# (server binaries to run in the same rounds, for an A/B; default the one this script builds). Without
+# GRIDWATCH_BENCH_DATABASE_URL the PostGIS runs are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${RUNS:-3}
@@ -24,7 +25,8 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge 4096 ] || echo "warning: ulimit -n is $(ulimit -n)" >&2
 
 cargo build --release --locked -p gridwatch --bin gridwatch --example load_positions >&2
-BIN=$TARGET/release/gridwatch
+# BINS: server binaries to compare in the same rounds (A/B on one machine state), default the one built.
+BINS=${BINS:-$TARGET/release/gridwatch}
 LOAD=$TARGET/release/examples/load_positions
 WORK=$(mktemp -d)
 RESULTS=$WORK/results.jsonl
@@ -37,16 +39,21 @@ trap cleanup EXIT
 
 for run in $(seq 1 "$RUNS"); do
   for store in $STORES; do
+   b=0
+   for BIN in $BINS; do
+    b=$((b + 1))
+    label=$store
+    if [ "$BINS" != "${BINS%% *}" ]; then label="$label, $(basename "$BIN")"; fi
     case $store in
-      sqlite) args=(--data-dir "$WORK/data-$run") ;;
+      sqlite) args=(--data-dir "$WORK/data-$run-$b") ;;
       postgres)
         if [ -z "${GRIDWATCH_BENCH_DATABASE_URL:-}" ]; then echo "skipping postgres: GRIDWATCH_BENCH_DATABASE_URL is not set" >&2; continue; fi
-        db=gw_positions_$$_$run
+        db=gw_positions_$$_${run}_$b
         psql -q "$GRIDWATCH_BENCH_DATABASE_URL" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
         args=(--database-url "${GRIDWATCH_BENCH_DATABASE_URL%/*}/$db") ;;
       *) echo "unknown store $store" >&2; exit 2 ;;
     esac
-    log=$WORK/server-$store-$run.log
+    log=$WORK/server-$store-$run-$b.log
     # shellcheck disable=SC2086
     "$BIN" demo --addr 127.0.0.1:0 "${args[@]}" $SERVER_ARGS >"$log" 2>"$log.err" &
     SERVER_PID=$!
@@ -58,9 +65,10 @@ for run in $(seq 1 "$RUNS"); do
     # Flush the demo import now, so its checkpoint does not land inside the measurement.
     if [ "$store" = postgres ]; then psql -q "${args[1]}" -c CHECKPOINT; fi
     # shellcheck disable=SC2086
-    "$LOAD" --url "$url" --token "$token" --server-pid "$SERVER_PID" --label "$store" $LOAD_ARGS >>"$RESULTS"
+    "$LOAD" --url "$url" --token "$token" --server-pid "$SERVER_PID" --label "$label" $LOAD_ARGS >>"$RESULTS"
     kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
     if [ "$store" = postgres ]; then psql -q "$GRIDWATCH_BENCH_DATABASE_URL" -c "DROP DATABASE $db WITH (FORCE)"; fi
+   done
   done
 done
 
