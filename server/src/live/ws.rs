@@ -75,15 +75,7 @@ pub async fn upgrade(
     request: Request,
 ) -> Result<Response, ApiError> {
     let (mut parts, _body) = request.into_parts();
-    let Query(query) = Query::<WsQuery>::from_request_parts(&mut parts, &state)
-        .await
-        .map_err(|e| {
-            ApiError::new(
-                axum::http::StatusCode::BAD_REQUEST,
-                "invalid-query",
-                e.body_text(),
-            )
-        })?;
+    let Query(query) = Query::<WsQuery>::from_request_parts(&mut parts, &state).await?;
     let secret = match query.token.as_deref() {
         Some(token)
             if parts
