@@ -2,7 +2,10 @@
 //! departments, regions, buildings, API tokens — as service functions. Each validates against the world
 //! and commits through `Core::write`; the handlers in `api/` parse HTTP, check roles and call these.
 //!
-//! What it must not touch: HTTP types (requests, status codes beyond `ApiError`, JSON shapes of answers)
+//! Each module returns its own error enum (`WorkerError`, `CategoryError`, `RegionError`,
+//! `BuildingError`, `TokenError`) naming the value refused and why; `error.rs` maps them to HTTP.
+//!
+//! What it must not touch: HTTP types (requests, status codes, problem slugs, JSON shapes of answers)
 //! and the store's internals. Cases, cameras, patrols, plans and alerts have their own services
 //! (`cases`, `cameras`, `patrols`, `plans`, `alerts`).
 

@@ -11,8 +11,8 @@ use crate::core::Core;
 use crate::domain::event::AlertRaised;
 use crate::domain::incident::Actor;
 use crate::domain::{DutyStatus, Principal, WorkerId};
-use crate::error::ApiError;
 use crate::geodesy::haversine_m;
+use crate::store::StoreError;
 
 /// Where an alert applies.
 #[derive(Debug, Clone)]
@@ -46,12 +46,13 @@ pub struct Alert {
 }
 
 /// Raises `alert` for the workers `principal` may see inside its area. Returns the event's sequence
-/// number and the workers it names.
+/// number and the workers it names. Only the store can refuse it: an area naming no worker is still
+/// an alert (recorded, delivered to no one).
 pub async fn raise(
     core: &Core,
     principal: &Principal,
     alert: Alert,
-) -> Result<(i64, Vec<WorkerId>), ApiError> {
+) -> Result<(i64, Vec<WorkerId>), StoreError> {
     let principal = principal.clone();
     core.write(move |w| async move {
         let workers: Vec<WorkerId> = {

@@ -2,8 +2,9 @@
 //!
 //! Handlers parse HTTP, check roles, read from the world and change things only by calling a service
 //! function (`admin`, `cases`, `cameras`, `patrols`, `plans`, `alerts`, `tracking`), which commits
-//! through `Core::write`; no handler commits. Bodies and queries go through `AppJson` / `AppQuery` so a
-//! rejected input gets the app's problem+json, never axum's plain text.
+//! through `Core::write`; no handler commits. A service answers with its own error enum, which `?`
+//! turns into problem+json through the one mapping in `error.rs`. Bodies and queries go through
+//! `AppJson` / `AppQuery` so a rejected input gets the app's problem+json, never axum's plain text.
 
 mod alerts;
 mod basemap;

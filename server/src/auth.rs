@@ -3,7 +3,8 @@
 //! A token is `gw_` + 64 hex digits of randomness; only its SHA-256 is stored. A missing or unknown
 //! token is a 401 — never an anonymous caller. A token minted by the CLI while the server runs is found
 //! on first use because a cache miss asks the store. [`visible_grid`] is the scope rule for one grid,
-//! used by handlers and services alike.
+//! used by handlers and services alike; it answers with the domain's [`AccessError`], the extractor
+//! and [`Auth::require`] (HTTP-side) with `ApiError`.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -11,7 +12,7 @@ use axum::http::request::Parts;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::domain::{Principal, Role};
+use crate::domain::{AccessError, Principal, Role, Subject};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -111,21 +112,19 @@ pub fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     Ok(token.trim())
 }
 
-/// The grid `id` if it exists (else 404) and the caller may see it (else 403).
+/// The grid `id` if it exists and the caller may see it.
 pub fn visible_grid<'w>(
     world: &'w crate::world::World,
     visibility: &crate::world::Visibility,
     id: crate::domain::GridId,
-) -> Result<&'w crate::domain::Grid, ApiError> {
+) -> Result<&'w crate::domain::Grid, AccessError> {
     let grid = world
         .grid(id)
-        .ok_or_else(|| ApiError::not_found(format!("grid {id}")))?;
+        .ok_or(AccessError::NotFound(Subject::Grid(id)))?;
     if visibility.grid(id) {
         Ok(grid)
     } else {
-        Err(ApiError::forbidden(format!(
-            "grid {id} is outside your scope"
-        )))
+        Err(AccessError::OutOfScope(Subject::Grid(id)))
     }
 }
 

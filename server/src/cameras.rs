@@ -1,17 +1,32 @@
 //! The camera service (视频监控点): create, import, change and delete cameras.
 //!
 //! Every change is one `Core::write`: commit (row + `camera.*` event), then apply the camera to the
-//! world and publish the event. Parameters are checked by the caller
-//! (`NewCamera::checked`) before they get here; the world recomputes the sector and covered cells.
+//! world and publish the event. New cameras are checked by the caller (`NewCamera::checked`) before
+//! they get here; a change is checked here, against the camera as it is under the writer lock. The
+//! world recomputes the sector and covered cells.
 
 use crate::core::Core;
-use crate::domain::camera::{Camera, NewCamera};
-use crate::domain::{CameraId, Change};
-use crate::error::ApiError;
+use crate::domain::camera::{Camera, InvalidCamera, NewCamera};
+use crate::domain::{AccessError, CameraId, Change, Subject};
 use crate::live::filter::{Item, Layer};
+use crate::store::StoreError;
+
+/// Why a camera was not changed; nothing was.
+#[derive(Debug, thiserror::Error)]
+pub enum CameraError {
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    /// The camera the change makes is not a valid camera.
+    #[error(transparent)]
+    Invalid(#[from] InvalidCamera),
+    #[error("the change changes nothing")]
+    Unchanged,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// Stores checked cameras in one transaction (all or none) and applies them.
-pub async fn create(core: &Core, new: Vec<NewCamera>) -> Result<Vec<Camera>, ApiError> {
+pub async fn create(core: &Core, new: Vec<NewCamera>) -> Result<Vec<Camera>, StoreError> {
     core.write(move |w| async move {
         let stored = w.store().insert_cameras(&new).await?;
         let mut cameras = Vec::with_capacity(stored.len());
@@ -24,20 +39,24 @@ pub async fn create(core: &Core, new: Vec<NewCamera>) -> Result<Vec<Camera>, Api
     .await
 }
 
-/// Changes a camera: `change` gets its current parameters and returns the new, checked ones.
-/// 404 for an unknown camera.
+/// Changes a camera: `change` gets its current parameters and returns the new ones, which must be a
+/// valid camera ([`NewCamera::checked`]) and differ from the current ones.
 pub async fn update(
     core: &Core,
     id: CameraId,
-    change: impl FnOnce(NewCamera) -> Result<NewCamera, ApiError> + Send + 'static,
-) -> Result<Camera, ApiError> {
+    change: impl FnOnce(NewCamera) -> NewCamera + Send + 'static,
+) -> Result<Camera, CameraError> {
     core.write(move |w| async move {
         let current = w
             .world()
             .camera(id)
             .map(|c| c.camera.params())
-            .ok_or_else(|| ApiError::not_found(format!("camera {id}")))?;
-        let camera = change(current)?.with_id(id);
+            .ok_or(AccessError::NotFound(Subject::Camera(id)))?;
+        let changed = change(current.clone()).checked()?;
+        if changed == current {
+            return Err(CameraError::Unchanged);
+        }
+        let camera = changed.with_id(id);
         let event = w.store().update_camera(&camera).await?;
         w.stored(event, |world| world.apply_camera(camera.clone()));
         Ok(camera)
@@ -45,11 +64,11 @@ pub async fn update(
     .await
 }
 
-/// Deletes a camera. 404 for an unknown one.
-pub async fn delete(core: &Core, id: CameraId) -> Result<(), ApiError> {
+/// Deletes a camera; refused for an unknown one.
+pub async fn delete(core: &Core, id: CameraId) -> Result<(), CameraError> {
     core.write(move |w| async move {
         if w.world().camera(id).is_none() {
-            return Err(ApiError::not_found(format!("camera {id}")));
+            return Err(AccessError::NotFound(Subject::Camera(id)).into());
         }
         let event = w.store().delete_camera(id).await?;
         w.stored(event, |world| world.remove_camera(id));

@@ -7,7 +7,8 @@
 //! - [`actions`] applies one workflow action (`domain::incident::apply`) and keeps the escalation clock.
 //!
 //! Each change is one `Core::write` (the writer lock from validation to commit); the world's lock is never
-//! held across an `.await`.
+//! held across an `.await`. Each returns its own error enum ([`IntakeError`], [`ActionError`],
+//! [`PhotoError`]) naming the value refused and why; `error.rs` and Open311 decide what a client sees.
 //!
 //! # History conventions
 //! Entry 0 of every case is `register` (from = to = `registered`) with `detail.deadline`, the routing
@@ -22,14 +23,14 @@ pub mod intake;
 pub mod photos;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::domain::incident::{Actor, WorkflowError};
+use crate::domain::incident::Actor;
 use crate::domain::{Case, Principal, Role};
-use crate::error::ApiError;
 
-pub use actions::act;
-pub use intake::{Intake, Report};
+pub use actions::{ActionError, act};
+pub use intake::{Intake, IntakeError, Report};
+pub use photos::PhotoError;
 
 /// The actor a token acts as.
 #[must_use]
@@ -58,36 +59,6 @@ pub fn hours(h: f64) -> TimeDelta {
     // Limits are validated to lie in (0, MAX_LIMIT_H], so the product fits an i64 comfortably.
     #[allow(clippy::cast_possible_truncation)]
     TimeDelta::milliseconds((h * 3_600_000.0).round() as i64)
-}
-
-impl From<WorkflowError> for ApiError {
-    fn from(error: WorkflowError) -> Self {
-        use axum::http::StatusCode;
-        let detail = error.to_string();
-        match error {
-            WorkflowError::IllegalTransition {
-                action,
-                status,
-                allowed,
-            } => Self::new(StatusCode::CONFLICT, "illegal-transition", detail)
-                .with("action", action)
-                .with("current_state", status.as_str())
-                .with("allowed_actions", json!(allowed)),
-            WorkflowError::NotAllowed { action, .. } => {
-                Self::new(StatusCode::FORBIDDEN, "forbidden", detail).with("action", action)
-            }
-            WorkflowError::SelfVerification => {
-                Self::new(StatusCode::FORBIDDEN, "self-verification", detail)
-            }
-            WorkflowError::AlreadyAtTop => {
-                Self::new(StatusCode::CONFLICT, "already-at-top", detail)
-            }
-            WorkflowError::ReasonRequired { .. }
-            | WorkflowError::ReasonTooLong { .. }
-            | WorkflowError::InvalidDeadline
-            | WorkflowError::MergeIntoSelf => Self::invalid(detail),
-        }
-    }
 }
 
 /// Merges `extra` into an entry's detail object.

@@ -18,7 +18,7 @@ pub mod patrol;
 pub mod region;
 pub mod worker;
 
-pub use access::{Principal, Role, Scope};
+pub use access::{AccessError, Principal, Role, Scope, Subject};
 pub use basemap::{BaseArea, BaseFeature, BaseLine};
 pub use building::Building;
 pub use category::{Category, CategoryClass, Department, TimeLimits};

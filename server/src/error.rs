@@ -2,6 +2,23 @@
 //!
 //! Each problem has a stable `type` (`/problems/<slug>`) clients can switch on. Internal causes are
 //! logged with `tracing` and never sent: a client sees "internal error", not SQL or a file path.
+//!
+//! This is the one place the services' errors become HTTP (Open311 has its own, in
+//! `api/open311/error.rs`): services return their own enums naming the value refused and why, and
+//! never pick a status or a slug. Here: the extractors' rejections, [`StoreError`], [`LocateError`]
+//! and the shared [`AccessError`] (404 / 403); in [`cases`] the workflow's, the intake's, an action's
+//! and a photo's; in [`admin`] the reference data's (workers, regions, categories, tokens,
+//! buildings); in [`field`] positions', patrols' and cameras'; in [`plans`] boundary plans'. The
+//! `detail` of a client's error is the domain error's own message. Each mapping is a `match` with
+//! every variant named and has a unit test written out by hand.
+
+mod admin;
+mod cases;
+mod field;
+mod plans;
+
+#[cfg(test)]
+mod tests;
 
 use axum::Json;
 use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
@@ -10,6 +27,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::domain::AccessError;
 use crate::store::StoreError;
 use crate::world::LocateError;
 
@@ -92,6 +110,13 @@ impl ApiError {
             "internal error; see the server log",
         )
     }
+
+    /// 500 for a failure that is the server's, not the client's: `cause` is logged here, once, and
+    /// never sent.
+    fn internal_failure(cause: &str) -> Self {
+        tracing::error!(error = cause, "internal failure");
+        Self::internal()
+    }
 }
 
 /// The body of every problem response (RFC 9457), and the `Problem` schema of the OpenAPI document:
@@ -147,6 +172,17 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %other, "store failure");
                 Self::internal()
             }
+        }
+    }
+}
+
+/// 404 `not-found` and 403 `forbidden`, for every service.
+impl From<AccessError> for ApiError {
+    fn from(error: AccessError) -> Self {
+        let detail = error.to_string();
+        match error {
+            AccessError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "not-found", detail),
+            AccessError::OutOfScope(_) => Self::forbidden(detail),
         }
     }
 }

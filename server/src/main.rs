@@ -218,9 +218,8 @@ async fn main() -> Result<()> {
         } => {
             let store = open(&store, DEFAULT_DATA_DIR).await?;
             let world = World::from_snapshot(store.snapshot().await?);
-            let scopes = checked_scopes(&world, &scopes).map_err(|e| anyhow::anyhow!(e.detail))?;
-            let token = new_token(&world, role, scopes, worker.map(WorkerId), label)
-                .map_err(|e| anyhow::anyhow!(e.detail))?;
+            let scopes = checked_scopes(&world, &scopes)?;
+            let token = new_token(&world, role, scopes, worker.map(WorkerId), label)?;
             let secret = new_secret();
             store
                 .insert_token(&gridwatch::store::NewToken {
@@ -249,8 +248,7 @@ async fn partition(
     };
     let (plan, report) = {
         let world = core.world();
-        let plan = gridwatch::plans::apply::draft(&world, None, community, request.clone())
-            .map_err(|e| anyhow::anyhow!("{}: {}", e.slug, e.detail))?;
+        let plan = gridwatch::plans::apply::draft(&world, None, community, request.clone())?;
         let report = gridwatch::plans::validate::report(&world, community, &plan.grids);
         (plan, report)
     };
@@ -278,9 +276,7 @@ async fn partition(
         plan.grids.len() - new
     );
     if !dry_run {
-        let record = gridwatch::plans::apply::create(&core, None, community, request)
-            .await
-            .map_err(|e| anyhow::anyhow!("{}: {}", e.slug, e.detail))?;
+        let record = gridwatch::plans::apply::create(&core, None, community, request).await?;
         println!("plan {} stored as a draft", record.id);
     }
     Ok(())

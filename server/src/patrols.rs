@@ -20,9 +20,22 @@ use crate::core::Core;
 use crate::domain::patrol::{
     self, CheckIn, Checkpoint, NewCheckpoint, Patrol, PatrolBook, Progress, Step,
 };
-use crate::domain::{Change, CheckpointId, Fix, GridId, PatrolId, WorkerId};
-use crate::error::ApiError;
+use crate::domain::{AccessError, Change, CheckpointId, Fix, GridId, PatrolId, Subject, WorkerId};
 use crate::store::StoreError;
+
+/// Why a patrol was not opened or ended; nothing changed.
+#[derive(Debug, thiserror::Error)]
+pub enum PatrolError {
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    /// A worker has one open patrol at a time.
+    #[error("worker {worker} is already on patrol {patrol}; end it first")]
+    AlreadyOnPatrol { worker: WorkerId, patrol: PatrolId },
+    #[error("patrol {id} already ended at {}", .at.to_rfc3339())]
+    AlreadyEnded { id: PatrolId, at: DateTime<Utc> },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// The patrol service's handle, kept in `AppState`. Cheap to clone.
 #[derive(Clone)]
@@ -247,18 +260,17 @@ impl Patrols {
             .await;
     }
 
-    /// Opens a patrol for `worker` (already checked to exist and be in the caller's scope). 409 when
-    /// the worker already has an open one.
-    pub async fn start(&self, worker: WorkerId) -> Result<Patrol, ApiError> {
+    /// Opens a patrol for `worker` (already checked to exist and be in the caller's scope); refused
+    /// when the worker already has an open one.
+    pub async fn start(&self, worker: WorkerId) -> Result<Patrol, PatrolError> {
         let patrols = self.clone();
         self.core
             .write(move |w| async move {
                 if let Some(open) = patrols.book().await?.open_patrol(worker) {
-                    return Err(ApiError::conflict(format!(
-                        "worker {worker} is already on patrol {}; end it first",
-                        open.id
-                    ))
-                    .with("patrol_id", open.id.0));
+                    return Err(PatrolError::AlreadyOnPatrol {
+                        worker,
+                        patrol: open.id,
+                    });
                 }
                 let (patrol, event) = w.store().insert_patrol(worker, w.now()).await?;
                 patrols.book().await?.put_patrol(patrol.clone());
@@ -268,8 +280,8 @@ impl Patrols {
             .await
     }
 
-    /// Ends an open patrol. 404 for an unknown one, 409 for one already ended.
-    pub async fn end(&self, id: PatrolId) -> Result<Patrol, ApiError> {
+    /// Ends an open patrol; refused for an unknown one or one already ended.
+    pub async fn end(&self, id: PatrolId) -> Result<Patrol, PatrolError> {
         let patrols = self.clone();
         self.core
             .write(move |w| async move {
@@ -277,12 +289,9 @@ impl Patrols {
                     let book = patrols.book().await?;
                     let patrol = book
                         .patrol(id)
-                        .ok_or_else(|| ApiError::not_found(format!("patrol {id}")))?;
-                    if let Some(ended) = patrol.ended_at {
-                        return Err(ApiError::conflict(format!(
-                            "patrol {id} already ended at {}",
-                            ended.to_rfc3339()
-                        )));
+                        .ok_or(AccessError::NotFound(Subject::Patrol(id)))?;
+                    if let Some(at) = patrol.ended_at {
+                        return Err(PatrolError::AlreadyEnded { id, at });
                     }
                 }
                 let (patrol, event) = w.store().end_patrol(id, w.now()).await?;
@@ -294,7 +303,7 @@ impl Patrols {
     }
 
     /// Creates a checkpoint (already validated).
-    pub async fn create_checkpoint(&self, new: NewCheckpoint) -> Result<Checkpoint, ApiError> {
+    pub async fn create_checkpoint(&self, new: NewCheckpoint) -> Result<Checkpoint, StoreError> {
         let patrols = self.clone();
         self.core
             .write(move |w| async move {

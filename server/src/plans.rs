@@ -4,10 +4,10 @@
 //! **apply → re-validate → one store transaction → apply to the world → publish**.
 //!
 //! - [`validate`] turns a request (`{"grids": [{"code"?, "name"?, "cells": […]}], "effective_at"?,
-//!   "note"?}`) into a full assignment and refuses, with a 422 problem+json, gaps (`plan-gap`), overlaps
-//!   (`plan-overlap`), cells not in the community (`plan-foreign-cell`), grids whose cells are not
-//!   connected through H3 edge neighbours (`plan-split-grid`), empty grids, unknown or foreign codes and
-//!   codes given twice. Each problem names up to [`validate::EXAMPLES`] cells or grids and counts all.
+//!   "note"?}`) into a full assignment and refuses ([`PlanError::Invalid`], a 422 problem+json) gaps
+//!   (`plan-gap`), overlaps (`plan-overlap`), cells not in the community (`plan-foreign-cell`), grids
+//!   whose cells are not connected through H3 edge neighbours (`plan-split-grid`), empty grids, unknown
+//!   or foreign codes and codes given twice. Each problem names up to [`validate::EXAMPLES`] cells or grids and counts all.
 //!   Grids outside 100–150 households are warnings with geodata's reason, stored with the draft.
 //!   A grid without a code is new: it gets the next free 3-digit sequence under the community's code
 //!   when the draft is stored, so the diff and the apply speak of the same codes.
@@ -18,8 +18,9 @@
 //!   households and buildings, the workers whose grids change, new grids without a worker, and the open
 //!   cases in moved cells with their current and new grid.
 //! - [`apply`] re-validates the draft against the world as it is now (a plan drawn on an earlier
-//!   boundary version than the community's latest, or no longer valid, is a 409 `plan-stale`: applying
-//!   it would silently undo the change made since; an applied one a 409 `plan-applied`), then writes one
+//!   boundary version than the community's latest, or no longer valid, is a 409 `plan-stale`
+//!   ([`PlanError::Stale`], [`PlanError::NoLongerValid`]): applying it would silently undo the change
+//!   made since; an applied one a 409 `plan-applied`), then writes one
 //!   transaction:
 //!   a version row holding the community's whole assignment after the change (and, before the first
 //!   change of a community, a baseline version of the assignment as imported), the grid rows (cells,
@@ -58,21 +59,87 @@ pub mod validate;
 
 use serde_json::{Value, json};
 
-use crate::domain::{Principal, RegionId, RegionLevel, Role};
-use crate::error::ApiError;
+use crate::domain::{AccessError, Principal, RegionId, RegionLevel, Role, Subject};
+use crate::store::StoreError;
 use crate::store::boundary::{PlanRecord, VersionRecord};
 use crate::world::World;
+
+pub use validate::{Problem, ProblemKind};
 
 /// Who may create, apply and roll back plans (admins always may).
 pub const PLANNERS: &[Role] = &[Role::Planner];
 /// Who may read plans, diffs and versions.
 pub const READERS: &[Role] = &[Role::Planner, Role::Commander];
 
-/// 404 unless `id` is a community; 403 unless the principal sees every grid of it.
-pub fn check_community(world: &World, principal: &Principal, id: RegionId) -> Result<(), ApiError> {
+/// Why a plan was not stored, applied or rolled back; nothing changed.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The community, plan or version is unknown, or the community is outside the caller's scope.
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    /// The proposal is not a valid assignment of the community's cells (every problem, in the order
+    /// checked; never empty).
+    #[error("{}", messages(.0))]
+    Invalid(Vec<Problem>),
+    /// A stored plan (or the version rolled back to) is no longer a valid assignment of the grids
+    /// as they are now.
+    #[error("{}", messages(.0))]
+    NoLongerValid(Vec<Problem>),
+    /// The draft was drawn on an earlier boundary version than the community's latest (`None`: the
+    /// grids as imported): applying it would silently undo the change made since.
+    #[error(
+        "plan {plan} was drawn on {}, but community {community} is now at {}; draft it again on the current grids",
+        version_name(*base_version),
+        version_name(*current_version)
+    )]
+    Stale {
+        plan: i64,
+        community: RegionId,
+        base_version: Option<i64>,
+        current_version: Option<i64>,
+    },
+    /// A grid name that is blank or longer than `validate::MAX_NAME_CHARS` (its first 40 characters).
+    #[error(
+        "a grid name must be 1–{max} characters, not {0:?}",
+        max = validate::MAX_NAME_CHARS
+    )]
+    BadName(String),
+    /// Every 3-digit grid sequence under the community's code is taken.
+    #[error("community {0} has no free grid code left")]
+    NoFreeCode(RegionId),
+    #[error("plan {plan} is already applied (version {version})")]
+    Applied { plan: i64, version: i64 },
+    /// The store refused to mark the plan applied (another apply won the race).
+    #[error("{0}")]
+    ApplyRefused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn messages(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| p.message.as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn version_name(version: Option<i64>) -> String {
+    version.map_or_else(
+        || "the grids as imported".to_owned(),
+        |v| format!("version {v}"),
+    )
+}
+
+/// Refused unless `id` is a community whose every grid the principal sees.
+pub fn check_community(
+    world: &World,
+    principal: &Principal,
+    id: RegionId,
+) -> Result<(), AccessError> {
     match world.region(id) {
         Some(region) if region.level == RegionLevel::Community => {}
-        _ => return Err(ApiError::not_found(format!("community {id}"))),
+        _ => return Err(AccessError::NotFound(Subject::Community(id))),
     }
     let visibility = world.visibility(principal);
     if world
@@ -82,9 +149,7 @@ pub fn check_community(world: &World, principal: &Principal, id: RegionId) -> Re
     {
         Ok(())
     } else {
-        Err(ApiError::forbidden(format!(
-            "community {id} is outside your scope"
-        )))
+        Err(AccessError::OutOfScope(Subject::Community(id)))
     }
 }
 

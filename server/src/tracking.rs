@@ -19,12 +19,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
-use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::core::Core;
+use crate::domain::fix::BadFix;
 use crate::domain::{Fix, WorkerId};
-use crate::error::ApiError;
 use crate::patrols::Patrols;
 use crate::services::Shutdown;
 use crate::world::Position;
@@ -53,7 +52,56 @@ pub struct Positions {
 struct Pending {
     fixes: Vec<Fix>,
     received_at: DateTime<Utc>,
-    done: oneshot::Sender<Result<(), String>>,
+    /// `Err` when the store refused the batch (the writer logs why, once for the whole batch).
+    done: oneshot::Sender<Result<(), StoreRefused>>,
+}
+
+/// The store refused a batch of fixes; the cause is in the server log.
+#[derive(Debug, Clone, Copy)]
+struct StoreRefused;
+
+/// Why a batch of positions was not stored; nothing of it was.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PositionError {
+    #[error("no positions given")]
+    Empty,
+    #[error("at most {MAX_BATCH} positions a request; got {0}")]
+    TooMany(usize),
+    /// Some fixes are unknown or implausible: the batch is refused whole, every refused fix named.
+    #[error(
+        "{} of {count} positions refused, nothing stored; first: {}",
+        fixes.len(),
+        fixes.first().map(|f| f.reason.to_string()).unwrap_or_default()
+    )]
+    Refused {
+        /// Fixes in the batch.
+        count: usize,
+        /// Never empty.
+        fixes: Vec<RefusedFix>,
+    },
+    /// The writer has stopped taking batches (the server is shutting down); send them again.
+    #[error("positions were not stored (the positions writer has stopped); send them again")]
+    WriterStopped,
+    /// The store refused the batch (the writer logged why); send them again.
+    #[error("positions were not stored (the store refused the write); send them again")]
+    StoreRefused,
+}
+
+/// One fix of a refused batch: its position in the batch and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefusedFix {
+    pub index: usize,
+    pub reason: FixRefusal,
+}
+
+/// Why one fix was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FixRefusal {
+    #[error("unknown worker {0}")]
+    UnknownWorker(WorkerId),
+    /// Out of range, not a number, or stamped in the future.
+    #[error(transparent)]
+    Bad(#[from] BadFix),
 }
 
 /// What a report did.
@@ -100,45 +148,41 @@ impl Positions {
     }
 
     /// Checks, flags, publishes and stores `fixes`; returns once they are committed. A batch with any
-    /// bad fix is refused whole (422 with `errors: [{index, reason}]`) and changes nothing; 503 once the
-    /// writer has stopped taking batches (the server is shutting down).
+    /// bad fix is refused whole ([`PositionError::Refused`], naming each) and changes nothing;
+    /// [`PositionError::WriterStopped`] once the writer has stopped taking batches (the server is
+    /// shutting down).
     #[allow(clippy::too_many_lines)] // one step read top to bottom; longer since rustfmt
-    pub async fn report(&self, mut fixes: Vec<Fix>, judge: Judge) -> Result<Reported, ApiError> {
+    pub async fn report(
+        &self,
+        mut fixes: Vec<Fix>,
+        judge: Judge,
+    ) -> Result<Reported, PositionError> {
         if fixes.is_empty() {
-            return Err(ApiError::invalid("no positions given"));
+            return Err(PositionError::Empty);
         }
         if fixes.len() > MAX_BATCH {
-            return Err(ApiError::invalid(format!(
-                "at most {MAX_BATCH} positions a request; got {}",
-                fixes.len()
-            )));
+            return Err(PositionError::TooMany(fixes.len()));
         }
         let now = self.core.now();
-        let mut errors = Vec::new();
+        let mut refused = Vec::new();
         {
             let world = self.core.world();
             for (index, fix) in fixes.iter().enumerate() {
-                if world.worker(fix.worker).is_none() {
-                    errors.push(
-                        json!({"index": index, "reason": format!("unknown worker {}", fix.worker)}),
-                    );
-                } else if let Err(e) = fix.check(now) {
-                    errors.push(json!({"index": index, "reason": e.0}));
-                }
+                let reason = if world.worker(fix.worker).is_none() {
+                    FixRefusal::UnknownWorker(fix.worker)
+                } else if let Err(bad) = fix.check(now) {
+                    bad.into()
+                } else {
+                    continue;
+                };
+                refused.push(RefusedFix { index, reason });
             }
         }
-        if !errors.is_empty() {
-            let first = errors[0]["reason"].as_str().unwrap_or_default().to_owned();
-            return Err(ApiError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-position",
-                format!(
-                    "{} of {} positions refused, nothing stored; first: {first}",
-                    errors.len(),
-                    fixes.len()
-                ),
-            )
-            .with("errors", errors));
+        if !refused.is_empty() {
+            return Err(PositionError::Refused {
+                count: fixes.len(),
+                fixes: refused,
+            });
         }
 
         let mut flagged = Vec::new();
@@ -184,25 +228,17 @@ impl Positions {
                 done,
             })
             .await
-            .map_err(|_| unavailable("the positions writer has stopped"))?;
+            .map_err(|_| PositionError::WriterStopped)?;
         match stored.await {
             Ok(Ok(())) => {
                 metrics::counter!("gridwatch_positions_total").increment(accepted as u64);
                 self.patrols.observe(patrolled).await;
                 Ok(Reported { accepted, flagged })
             }
-            Ok(Err(e)) => Err(unavailable(&e)),
-            Err(_) => Err(unavailable("the positions writer has stopped")),
+            Ok(Err(StoreRefused)) => Err(PositionError::StoreRefused),
+            Err(_) => Err(PositionError::WriterStopped),
         }
     }
-}
-
-fn unavailable(why: &str) -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::SERVICE_UNAVAILABLE,
-        "unavailable",
-        format!("positions were not stored ({why}); send them again"),
-    )
 }
 
 /// The group-commit writer: takes what is waiting, inserts it in one transaction, answers every waiter.
@@ -239,13 +275,14 @@ async fn write(core: Core, mut rx: mpsc::Receiver<Pending>, mut shutdown: Shutdo
             .insert_fixes(&fixes, received_at)
             .await
             .map_err(|e| {
+                // Logged once here for the whole batch: each waiter only hears that it was refused.
                 tracing::error!(error = %e, count, "storing positions");
-                "the store refused the write".to_owned()
+                StoreRefused
             });
         metrics::histogram!("gridwatch_position_commit_size")
             .record(f64::from(u32::try_from(count).unwrap_or(u32::MAX)));
         for pending in batch {
-            let _ = pending.done.send(result.clone());
+            let _ = pending.done.send(result);
         }
     }
 }

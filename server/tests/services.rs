@@ -8,13 +8,14 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::TimeDelta;
-use gridwatch::cases::{Report, SYSTEM};
+use gridwatch::cases::{IntakeError, Report, SYSTEM};
 use gridwatch::core::Core;
 use gridwatch::domain::incident::{Priority, Source};
 use gridwatch::domain::{Fix, WorkerId};
+use gridwatch::error::ApiError;
 use gridwatch::services::{self, Which};
 use gridwatch::store::Store;
-use gridwatch::tracking::Judge;
+use gridwatch::tracking::{Judge, PositionError};
 
 /// The demo city on an in-memory store, and a point at the centre of each of a few grids' first cell.
 async fn city() -> (Core, Vec<(f64, f64)>, WorkerId) {
@@ -53,6 +54,17 @@ fn report((lat, lon): (f64, f64), n: usize) -> Report {
     }
 }
 
+/// A stopped service's refusal as a client sees it (mapped once, in `error.rs`): 503 `unavailable`.
+fn assert_unavailable(refused: impl Into<ApiError>) {
+    let refused: ApiError = refused.into();
+    assert_eq!(
+        (refused.status.as_u16(), refused.slug),
+        (503, "unavailable"),
+        "{}",
+        refused.detail
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_service_ends_when_stopped_and_later_work_is_refused() {
     let (core, places, worker) = city().await;
@@ -81,20 +93,16 @@ async fn every_service_ends_when_stopped_and_later_work_is_refused() {
         .register(SYSTEM, None, report(places[1], 1))
         .await
         .unwrap_err();
-    assert_eq!(
-        (refused.status.as_u16(), refused.slug),
-        (503, "unavailable")
-    );
+    assert!(matches!(refused, IntakeError::ShuttingDown), "{refused:?}");
+    assert_unavailable(refused);
     let later = Fix::at(worker, lat, lon, core.now());
     let refused = state
         .positions()
         .report(vec![later], Judge::Jumps)
         .await
         .unwrap_err();
-    assert_eq!(
-        (refused.status.as_u16(), refused.slug),
-        (503, "unavailable")
-    );
+    assert_eq!(refused, PositionError::WriterStopped);
+    assert_unavailable(refused);
 
     // The core outlives its services: they can be started again on it.
     let (state, running) = services::start(&core, Which::ALL);
@@ -163,12 +171,8 @@ async fn work_queued_at_the_stop_is_committed_and_answered_or_refused() {
                 assert!(core.world().incident(case.id()).is_some());
             }
             Err(e) => {
-                assert_eq!(
-                    (e.status.as_u16(), e.slug),
-                    (503, "unavailable"),
-                    "{}",
-                    e.detail
-                );
+                assert!(matches!(e, IntakeError::ShuttingDown), "{e:?}");
+                assert_unavailable(e);
                 refused += 1;
             }
         }
@@ -192,12 +196,8 @@ async fn work_queued_at_the_stop_is_committed_and_answered_or_refused() {
                 stored_batches += 1;
             }
             Err(e) => {
-                assert_eq!(
-                    (e.status.as_u16(), e.slug),
-                    (503, "unavailable"),
-                    "{}",
-                    e.detail
-                );
+                assert_eq!(e, PositionError::WriterStopped);
+                assert_unavailable(e);
                 refused_batches += 1;
             }
         }

@@ -3,10 +3,29 @@
 
 use crate::auth::{hash_secret, new_secret};
 use crate::core::Core;
-use crate::domain::{Role, Scope, WorkerId};
-use crate::error::ApiError;
-use crate::store::{NewToken, TokenRecord};
+use crate::domain::{AccessError, Role, Scope, Subject, WorkerId};
+use crate::store::{NewToken, StoreError, TokenRecord};
 use crate::world::World;
+
+/// The longest token label accepted, in characters.
+pub const MAX_LABEL_CHARS: usize = 200;
+
+/// Why a token was not minted; nothing was stored.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("scope {0:?} is not region:<id> or grid:<id>")]
+    BadScope(String),
+    /// The worker, or a scope's region or grid, does not exist.
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    /// A worker or device token that would act for no one, everywhere.
+    #[error("a worker or device token needs a worker_id or scopes")]
+    NoWorkerOrScope,
+    #[error("label must have at most {MAX_LABEL_CHARS} characters")]
+    LabelTooLong,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// A token to mint, as asked for.
 #[derive(Debug, Clone)]
@@ -20,7 +39,7 @@ pub struct Request {
 
 /// Checks the request against the world and mints the token. Returns the stored record and the
 /// secret, which is not stored and cannot be shown again.
-pub async fn create(core: &Core, request: Request) -> Result<(TokenRecord, String), ApiError> {
+pub async fn create(core: &Core, request: Request) -> Result<(TokenRecord, String), TokenError> {
     core.write(move |w| async move {
         let new = {
             let world = w.world();
@@ -40,13 +59,11 @@ pub async fn create(core: &Core, request: Request) -> Result<(TokenRecord, Strin
 }
 
 /// Parses `region:<id>` / `grid:<id>` scopes and checks each names something that exists.
-pub fn checked_scopes(world: &World, scopes: &[String]) -> Result<Vec<Scope>, ApiError> {
+pub fn checked_scopes(world: &World, scopes: &[String]) -> Result<Vec<Scope>, TokenError> {
     scopes
         .iter()
         .map(|text| {
-            let scope = Scope::parse(text).ok_or_else(|| {
-                ApiError::invalid(format!("scope {text:?} is not region:<id> or grid:<id>"))
-            })?;
+            let scope = Scope::parse(text).ok_or_else(|| TokenError::BadScope(text.clone()))?;
             let exists = match scope {
                 Scope::Region(id) => world.region(id).is_some(),
                 Scope::Grid(id) => world.grid(id).is_some(),
@@ -54,7 +71,7 @@ pub fn checked_scopes(world: &World, scopes: &[String]) -> Result<Vec<Scope>, Ap
             if exists {
                 Ok(scope)
             } else {
-                Err(ApiError::not_found(format!("scope target {scope}")))
+                Err(AccessError::NotFound(Subject::ScopeTarget(scope)).into())
             }
         })
         .collect()
@@ -67,19 +84,20 @@ pub fn new_token(
     scopes: Vec<Scope>,
     worker: Option<WorkerId>,
     label: Option<String>,
-) -> Result<NewToken, ApiError> {
+) -> Result<NewToken, TokenError> {
     if let Some(id) = worker {
         world
             .worker(id)
-            .ok_or_else(|| ApiError::not_found(format!("worker {id}")))?;
+            .ok_or(AccessError::NotFound(Subject::Worker(id)))?;
     }
     if matches!(role, Role::Worker | Role::Device) && worker.is_none() && scopes.is_empty() {
-        return Err(ApiError::invalid(
-            "a worker or device token needs a worker_id or scopes",
-        ));
+        return Err(TokenError::NoWorkerOrScope);
     }
-    if label.as_ref().is_some_and(|l| l.chars().count() > 200) {
-        return Err(ApiError::invalid("label must have at most 200 characters"));
+    if label
+        .as_ref()
+        .is_some_and(|l| l.chars().count() > MAX_LABEL_CHARS)
+    {
+        return Err(TokenError::LabelTooLong);
     }
     Ok(NewToken {
         hash: String::new(),

@@ -1,14 +1,40 @@
 //! Workers (网格员 and other staff): create one, change one (name, kind, contacts, duty, grid duties),
-//! and the rules a worker must keep: a device id used once, grid duties in the caller's scope, one
-//! primary worker a grid.
+//! and the rules a worker must keep: a name and contacts of sensible length, a device id used once,
+//! grid duties in the caller's scope, one primary worker a grid.
 
 use std::collections::HashSet;
 
 use crate::core::Core;
-use crate::domain::{GridDuty, Principal, Responsibility, Worker, WorkerId};
-use crate::error::ApiError;
-use crate::store::NewWorker;
+use crate::domain::{
+    AccessError, GridDuty, GridId, Principal, Responsibility, Subject, Worker, WorkerId,
+};
+use crate::store::{NewWorker, StoreError};
 use crate::world::{Visibility, World};
+
+/// The longest worker name accepted, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// Why a worker was not created or changed; nothing was.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// The worker, or a grid of its duties, is unknown or outside the caller's scope.
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    #[error("name must have 1 to {MAX_NAME_CHARS} characters")]
+    BadName,
+    /// A contact field (`phone`, `device_id`) blank or longer than `max` characters.
+    #[error("{field} must have 1 to {max} characters, or be null")]
+    BadText { field: &'static str, max: usize },
+    #[error("device id is already used by worker {0}")]
+    DeviceTaken(WorkerId),
+    #[error("grid {0} is listed twice")]
+    GridListedTwice(GridId),
+    /// A grid has one primary worker.
+    #[error("grid {grid} already has primary worker {holder}; make them a backup first")]
+    PrimaryTaken { grid: GridId, holder: WorkerId },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// Creates a worker (its fields already checked) after checking its device id and duties against the
 /// world, with `principal`'s scope.
@@ -16,7 +42,7 @@ pub async fn create(
     core: &Core,
     principal: &Principal,
     new: NewWorker,
-) -> Result<Worker, ApiError> {
+) -> Result<Worker, WorkerError> {
     let principal = principal.clone();
     core.write(move |w| async move {
         {
@@ -38,8 +64,8 @@ pub async fn change(
     core: &Core,
     principal: &Principal,
     id: WorkerId,
-    edit: impl FnOnce(&World, &mut Worker) -> Result<(), ApiError> + Send + 'static,
-) -> Result<Worker, ApiError> {
+    edit: impl FnOnce(&World, &mut Worker) -> Result<(), WorkerError> + Send + 'static,
+) -> Result<Worker, WorkerError> {
     let principal = principal.clone();
     core.write(move |w| async move {
         let changed = {
@@ -47,11 +73,9 @@ pub async fn change(
             let mut worker = world
                 .worker(id)
                 .cloned()
-                .ok_or_else(|| ApiError::not_found(format!("worker {id}")))?;
+                .ok_or(AccessError::NotFound(Subject::Worker(id)))?;
             if !can_see(&world.visibility(&principal), &principal, &worker) {
-                return Err(ApiError::forbidden(format!(
-                    "worker {id} is outside your scope"
-                )));
+                return Err(AccessError::OutOfScope(Subject::Worker(id)).into());
             }
             edit(&world, &mut worker)?;
             worker
@@ -72,17 +96,37 @@ pub fn can_see(visibility: &Visibility, principal: &Principal, worker: &Worker) 
         || visibility.any(worker.grids.iter().map(|d| d.grid_id))
 }
 
-/// 409 when another worker already uses the device id.
+/// A worker's name, trimmed: 1 to [`MAX_NAME_CHARS`] characters.
+pub fn checked_name(name: &str) -> Result<String, WorkerError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        return Err(WorkerError::BadName);
+    }
+    Ok(name.to_owned())
+}
+
+/// An optional contact field, trimmed: absent, or 1 to `max` characters.
+pub fn checked_text(
+    field: &'static str,
+    value: Option<String>,
+    max: usize,
+) -> Result<Option<String>, WorkerError> {
+    match value.map(|v| v.trim().to_owned()) {
+        Some(v) if v.is_empty() || v.chars().count() > max => {
+            Err(WorkerError::BadText { field, max })
+        }
+        other => Ok(other),
+    }
+}
+
+/// Refused when another worker already uses the device id.
 pub fn check_device(
     world: &World,
     me: Option<WorkerId>,
     device: Option<&str>,
-) -> Result<(), ApiError> {
+) -> Result<(), WorkerError> {
     match device.and_then(|d| world.worker_by_device(d)) {
-        Some(other) if Some(other.id) != me => Err(ApiError::conflict(format!(
-            "device id is already used by worker {}",
-            other.id
-        ))),
+        Some(other) if Some(other.id) != me => Err(WorkerError::DeviceTaken(other.id)),
         _ => Ok(()),
     }
 }
@@ -93,15 +137,12 @@ pub fn check_duties(
     principal: &Principal,
     me: Option<WorkerId>,
     duties: &[GridDuty],
-) -> Result<(), ApiError> {
+) -> Result<(), WorkerError> {
     let visibility = world.visibility(principal);
     let mut seen = HashSet::new();
     for duty in duties {
         if !seen.insert(duty.grid_id) {
-            return Err(ApiError::invalid(format!(
-                "grid {} is listed twice",
-                duty.grid_id
-            )));
+            return Err(WorkerError::GridListedTwice(duty.grid_id));
         }
         crate::auth::visible_grid(world, &visibility, duty.grid_id)?;
         if duty.responsibility == Responsibility::Primary {
@@ -112,11 +153,10 @@ pub fn check_duties(
                     })
             });
             if let Some(holder) = holder {
-                return Err(ApiError::conflict(format!(
-                    "grid {} already has primary worker {}; make them a backup first",
-                    duty.grid_id, holder.id
-                ))
-                .with("primary_worker_id", holder.id.0));
+                return Err(WorkerError::PrimaryTaken {
+                    grid: duty.grid_id,
+                    holder: holder.id,
+                });
             }
         }
     }

@@ -4,6 +4,7 @@
 //! Only the `.json` format is served; `.xml` gets an Open311 error (400). Every failure here, including
 //! a rejected form or query, is the Open311 error array `[{"code": <HTTP status>, "description": …}]`
 //! with that status, never the problem+json of the rest of the API: Open311 clients parse only that.
+//! The intake's errors are mapped to it directly, once (`error.rs` here), not through `ApiError`.
 //!
 //! Decisions, written down because the spec leaves them open:
 //! - Reads (discovery, services, requests) are public, as Open311 intends. They show **only cases that
@@ -22,13 +23,13 @@
 //!
 //! The rules of registering a case live in `crate::cases`; this file only parses, maps and shapes.
 
+mod error;
 mod params;
 mod render;
 
 use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -37,9 +38,9 @@ use crate::auth;
 use crate::cases::{self, Report};
 use crate::domain::incident::{Priority, Source};
 use crate::domain::{IncidentId, Role};
-use crate::error::ApiError;
 use crate::state::AppState;
 
+pub use error::{Open311Error, Open311ErrorItem};
 use params::{ListQuery, NewRequest};
 
 /// Roles whose token may file a request: the same as may report on `/api/incidents` (admin always may).
@@ -58,87 +59,6 @@ pub fn router() -> Router<AppState> {
         .route("/requests/{file}", get(one_request))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
-}
-
-/// An Open311 error: answered as `[{"code": status, "description": …}]` with that HTTP status.
-#[derive(Debug)]
-pub struct Open311Error {
-    status: StatusCode,
-    description: String,
-}
-
-impl Open311Error {
-    fn new(status: StatusCode, description: impl Into<String>) -> Self {
-        Self {
-            status,
-            description: description.into(),
-        }
-    }
-
-    /// 400: a missing or invalid parameter.
-    fn bad(description: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, description)
-    }
-
-    fn not_found(description: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, description)
-    }
-
-    /// 403: the spec's code for a missing or invalid `api_key`.
-    fn forbidden(description: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, description)
-    }
-}
-
-/// One item of Open311's error answer, `[{"code": <HTTP status>, "description": …}]`: the body
-/// `Open311Error` sends and its schema in the OpenAPI document.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct Open311ErrorItem {
-    /// The HTTP status, repeated.
-    code: u16,
-    description: String,
-}
-
-impl IntoResponse for Open311Error {
-    fn into_response(self) -> Response {
-        let body = [Open311ErrorItem {
-            code: self.status.as_u16(),
-            description: self.description,
-        }];
-        (self.status, Json(body)).into_response()
-    }
-}
-
-/// The service's own errors keep their status and detail (already safe to send: internal causes are
-/// never in it); 422 becomes 400, the only code Open311 has for bad input.
-impl From<ApiError> for Open311Error {
-    fn from(error: ApiError) -> Self {
-        let status = if error.status == StatusCode::UNPROCESSABLE_ENTITY {
-            StatusCode::BAD_REQUEST
-        } else {
-            error.status
-        };
-        Self::new(status, error.detail)
-    }
-}
-
-impl From<FormRejection> for Open311Error {
-    fn from(rejection: FormRejection) -> Self {
-        Self::new(rejection.status(), rejection.body_text())
-    }
-}
-
-/// A resource name that is not UTF-8 once percent-decoded.
-impl From<PathRejection> for Open311Error {
-    fn from(rejection: PathRejection) -> Self {
-        Self::bad(rejection.body_text())
-    }
-}
-
-impl From<QueryRejection> for Open311Error {
-    fn from(rejection: QueryRejection) -> Self {
-        Self::bad(rejection.body_text())
-    }
 }
 
 #[utoipa::path(get, path = "/open311/v2/discovery.json", tag = "open311",
@@ -285,8 +205,7 @@ async fn authenticate(
         return Err(Open311Error::forbidden("api_key is required"));
     };
     let principal = auth::principal(state, key)
-        .await
-        .map_err(ApiError::from)?
+        .await?
         .ok_or_else(|| Open311Error::forbidden("invalid api_key"))?;
     if principal.role != Role::Admin && !REPORTERS.contains(&principal.role) {
         return Err(Open311Error::forbidden(format!(

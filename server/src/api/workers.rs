@@ -9,7 +9,9 @@ use serde_json::{Map, Value, json};
 
 use super::geo_json;
 use super::{AppJson, AppPath, AppQuery, visible_grid};
-use crate::admin::workers::{self, check_device, check_duties};
+use crate::admin::workers::{
+    self, WorkerError, check_device, check_duties, checked_name, checked_text,
+};
 use crate::auth::Auth;
 use crate::domain::{DutyStatus, GridDuty, GridId, Role, Worker, WorkerId, WorkerKind};
 use crate::error::ApiError;
@@ -276,29 +278,8 @@ async fn change_worker(
     state: &AppState,
     principal: &crate::domain::Principal,
     id: WorkerId,
-    edit: impl FnOnce(&crate::world::World, &mut Worker) -> Result<(), ApiError> + Send + 'static,
+    edit: impl FnOnce(&crate::world::World, &mut Worker) -> Result<(), WorkerError> + Send + 'static,
 ) -> Result<Json<Value>, ApiError> {
     let changed = workers::change(state.core(), principal, id, edit).await?;
     Ok(Json(to_feature(&changed)))
-}
-
-fn checked_name(name: &str) -> Result<String, ApiError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::invalid("name must have 1 to 200 characters"));
-    }
-    Ok(name.to_owned())
-}
-
-fn checked_text(
-    field: &str,
-    value: Option<String>,
-    max: usize,
-) -> Result<Option<String>, ApiError> {
-    match value.map(|v| v.trim().to_owned()) {
-        Some(v) if v.is_empty() || v.chars().count() > max => Err(ApiError::invalid(format!(
-            "{field} must have 1 to {max} characters, or be null"
-        ))),
-        other => Ok(other),
-    }
 }

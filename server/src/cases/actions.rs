@@ -5,11 +5,36 @@ use serde_json::{Value, json};
 
 use super::add_detail;
 use crate::core::Core;
-use crate::domain::incident::{Action, Actor, HistoryEntry, Status, apply};
-use crate::domain::{Case, IncidentId, Principal};
-use crate::error::ApiError;
-use crate::store::IncidentUpdate;
+use crate::domain::incident::{Action, Actor, HistoryEntry, Status, WorkflowError, apply};
+use crate::domain::{AccessError, Case, IncidentId, Principal, Subject, WorkerId};
+use crate::store::{IncidentUpdate, StoreError};
 use crate::world::World;
+
+/// Why an action was not applied; nothing changed.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// The case (or the case to merge into) is unknown or outside the caller's scope.
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    /// The workflow refused the action (state, role, reason, deadline).
+    #[error(transparent)]
+    Workflow(#[from] WorkflowError),
+    /// The scheduler's guard: the case's escalation time is no longer the one it read.
+    #[error("incident {0} changed since it was read")]
+    Stale(IncidentId),
+    /// `dispatch` or `reassign` to a worker that does not exist.
+    #[error("unknown worker {0}")]
+    UnknownWorker(WorkerId),
+    #[error("unknown incident {0} to merge into")]
+    UnknownMergeTarget(IncidentId),
+    /// The case to merge into is closed, cancelled or merged itself.
+    #[error(
+        "incident {into} is {status}; a duplicate can only be merged into a case still being worked"
+    )]
+    MergeTargetClosed { into: IncidentId, status: Status },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// What a caller other than a person adds to an action: the scheduler's notice and next escalation time.
 #[derive(Debug, Clone, Default)]
@@ -18,7 +43,7 @@ pub struct Extra {
     pub detail: Option<Value>,
     /// Replaces the case's escalation time.
     pub escalate_at: Option<Option<DateTime<Utc>>>,
-    /// Refuse (409 `stale`) unless the case's escalation time is still this: the scheduler's guard
+    /// Refuse ([`ActionError::Stale`]) unless the case's escalation time is still this: the scheduler's guard
     /// against acting on a case someone changed since it looked.
     pub only_if_escalate_at: Option<DateTime<Utc>>,
 }
@@ -32,7 +57,7 @@ pub async fn act(
     id: IncidentId,
     action: Action,
     extra: Extra,
-) -> Result<Case, ApiError> {
+) -> Result<Case, ActionError> {
     let principal = principal.cloned();
     core.write(move |w| async move {
         let now = w.now();
@@ -63,25 +88,22 @@ fn plan(
     action: &Action,
     extra: &Extra,
     now: DateTime<Utc>,
-) -> Result<Vec<IncidentUpdate>, ApiError> {
+) -> Result<Vec<IncidentUpdate>, ActionError> {
     let case = world
         .incident(id)
-        .ok_or_else(|| ApiError::not_found(format!("incident {id}")))?;
+        .ok_or(AccessError::NotFound(Subject::Incident(id)))?;
     if let Some(principal) = principal {
         check_scope(world, principal, case)?;
     }
     if let Some(expected) = extra.only_if_escalate_at
         && case.escalate_at != Some(expected)
     {
-        return Err(
-            ApiError::conflict(format!("incident {id} changed since it was read"))
-                .with("slug", "stale"),
-        );
+        return Err(ActionError::Stale(id));
     }
     let target = match action {
         Action::Dispatch { to } | Action::Reassign { to } => {
             if world.worker(*to).is_none() {
-                return Err(ApiError::invalid(format!("unknown worker {to}")).with("field", "to"));
+                return Err(ActionError::UnknownWorker(*to));
             }
             None
         }
@@ -138,32 +160,26 @@ fn merge_target<'w>(
     world: &'w World,
     principal: Option<&Principal>,
     into: IncidentId,
-) -> Result<&'w Case, ApiError> {
-    let target = world.incident(into).ok_or_else(|| {
-        ApiError::invalid(format!("unknown incident {into} to merge into")).with("field", "into")
-    })?;
+) -> Result<&'w Case, ActionError> {
+    let target = world
+        .incident(into)
+        .ok_or(ActionError::UnknownMergeTarget(into))?;
     if let Some(principal) = principal {
         check_scope(world, principal, target)?;
     }
-    if !target.state.status.is_open() && target.state.status != Status::Deferred {
-        return Err(ApiError::conflict(format!(
-            "incident {into} is {}; a duplicate can only be merged into a case still being worked",
-            target.state.status
-        ))
-        .with("current_state", target.state.status.as_str()));
+    let status = target.state.status;
+    if !status.is_open() && status != Status::Deferred {
+        return Err(ActionError::MergeTargetClosed { into, status });
     }
     Ok(target)
 }
 
-/// 403 unless the principal may see the case.
-pub fn check_scope(world: &World, principal: &Principal, case: &Case) -> Result<(), ApiError> {
+/// Refused ([`AccessError::OutOfScope`]) unless the principal may see the case.
+pub fn check_scope(world: &World, principal: &Principal, case: &Case) -> Result<(), AccessError> {
     if can_see(world, principal, case) {
         Ok(())
     } else {
-        Err(ApiError::forbidden(format!(
-            "incident {} is outside your scope",
-            case.id()
-        )))
+        Err(AccessError::OutOfScope(Subject::Incident(case.id())))
     }
 }
 

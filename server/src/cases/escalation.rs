@@ -22,13 +22,14 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::actions::{self, Extra};
+use super::actions::{self, ActionError, Extra};
 use super::{SYSTEM, hours};
 use crate::core::{Core, WeakCore};
 use crate::dispatch::DispatchConfig;
-use crate::domain::incident::{Action, allowed_actions};
+use crate::domain::incident::{Action, WorkflowError, allowed_actions};
 use crate::domain::{Case, Change, Event, IncidentId};
 use crate::services::Shutdown;
+use crate::store::StoreError;
 use crate::world::World;
 
 /// The longest the scheduler sleeps without looking again, as a guard against a missed wake-up.
@@ -143,9 +144,16 @@ pub async fn escalate_due(core: &Core, now: DateTime<Utc>) -> usize {
         match actions::act(core, SYSTEM, None, id, action, extra).await {
             Ok(_) => escalated += 1,
             // Someone acted on the case since we looked; the next pass sees its new state.
-            Err(e) if e.status == axum::http::StatusCode::CONFLICT => {}
+            Err(
+                ActionError::Stale(_)
+                | ActionError::Workflow(
+                    WorkflowError::IllegalTransition { .. } | WorkflowError::AlreadyAtTop,
+                )
+                | ActionError::MergeTargetClosed { .. }
+                | ActionError::Store(StoreError::Conflict(_)),
+            ) => {}
             Err(e) => {
-                tracing::warn!(incident = %id, detail = %e.detail, "automatic escalation failed");
+                tracing::warn!(incident = %id, error = %e, "automatic escalation failed");
             }
         }
     }

@@ -23,10 +23,11 @@ use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::core::{Core, Writer};
-use crate::domain::incident::{Actor, Priority, Source};
+use crate::domain::incident::{Actor, Priority, Source, WorkflowError};
 use crate::domain::{Case, TokenId};
-use crate::error::ApiError;
 use crate::services::Shutdown;
+use crate::store::StoreError;
+use crate::world::LocateError;
 
 pub use draft::{could_duplicate, draft};
 
@@ -37,6 +38,45 @@ pub const MAX_DESCRIPTION_CHARS: usize = 4000;
 /// burst arriving during one sync is committed by the next; small enough that a group's statements take
 /// far less time than the sync itself.
 pub const DEFAULT_BATCH_MAX: usize = 64;
+
+/// Why a report was not registered.
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error("description is {chars} characters; at most {MAX_DESCRIPTION_CHARS} allowed")]
+    DescriptionTooLong { chars: usize },
+    #[error("unknown category {0:?}; see /api/categories")]
+    UnknownCategory(String),
+    /// The category exists but is retired (`active: false`).
+    #[error("category {0:?} is no longer in use")]
+    RetiredCategory(String),
+    #[error(transparent)]
+    Coordinate(#[from] LocateError),
+    #[error("no city has been imported, so no grid can take the incident")]
+    NoCity,
+    /// Farther from every grid than `outside_grid_max_m` (属地兜底 has a limit). Degrees; meters.
+    #[error(
+        "the point lies {distance_m:.0} m outside every grid; at most {max_m:.0} m is accepted"
+    )]
+    OutsideManagedArea {
+        lat: f64,
+        lon: f64,
+        distance_m: f64,
+        max_m: f64,
+    },
+    #[error("the deadline falls outside the representable time range")]
+    DeadlineOutOfRange,
+    /// The routing chain chose a worker the workflow refused: a bug, never the reporter's doing.
+    #[error("the automatic dispatch was refused: {0}")]
+    AutoDispatch(WorkflowError),
+    /// The writer has stopped taking reports (the server is shutting down); nothing was stored.
+    #[error("the server is shutting down; the report was not registered, send it again")]
+    ShuttingDown,
+    /// The writer dropped the report without an answer: a bug.
+    #[error("the intake writer dropped a report unanswered")]
+    Unanswered,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// A report to register.
 #[derive(Debug, Clone)]
@@ -68,19 +108,17 @@ impl Intake {
 
     /// Registers `report` as a new case on behalf of `actor` (and `token`, when it came through the
     /// API), routes it and commits it. Returns the case as stored, once its transaction has committed;
-    /// 503 when the writer has stopped taking reports (the server is shutting down).
+    /// [`IntakeError::ShuttingDown`] when the writer has stopped taking reports.
     pub async fn register(
         &self,
         actor: Actor,
         token: Option<TokenId>,
         mut report: Report,
-    ) -> Result<Case, ApiError> {
+    ) -> Result<Case, IntakeError> {
         report.description = report.description.trim().to_owned();
         let chars = report.description.chars().count();
         if chars > MAX_DESCRIPTION_CHARS {
-            return Err(ApiError::invalid(format!(
-                "description is {chars} characters; at most {MAX_DESCRIPTION_CHARS} allowed"
-            )));
+            return Err(IntakeError::DescriptionTooLong { chars });
         }
         let (reply, answer) = oneshot::channel();
         let pending = Pending {
@@ -91,21 +129,12 @@ impl Intake {
             queued_at: Instant::now(),
         };
         if self.queue.send(pending).is_err() {
-            return Err(stopped());
+            return Err(IntakeError::ShuttingDown);
         }
         // If this request is abandoned, the writer still commits the report and applies it to the world:
         // only the answer is lost.
-        answer.await.unwrap_or_else(|_| {
-            tracing::error!("the intake writer dropped a report unanswered");
-            Err(ApiError::internal())
-        })
+        answer.await.unwrap_or(Err(IntakeError::Unanswered))
     }
-}
-
-fn stopped() -> ApiError {
-    ApiError::unavailable(
-        "the server is shutting down; the report was not registered, send it again",
-    )
 }
 
 /// A report waiting for the intake writer, and where its answer goes.
@@ -114,7 +143,7 @@ pub(crate) struct Pending {
     token: Option<TokenId>,
     /// Its description trimmed and checked.
     report: Report,
-    reply: oneshot::Sender<Result<Case, ApiError>>,
+    reply: oneshot::Sender<Result<Case, IntakeError>>,
     /// When it was handed to the writer: its wait for a group is measured from here.
     queued_at: Instant,
 }

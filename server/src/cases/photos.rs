@@ -7,14 +7,37 @@
 use sha2::{Digest, Sha256};
 
 use crate::core::Core;
-use crate::domain::incident::Actor;
-use crate::domain::{Case, IncidentId, Photo, Principal};
-use crate::error::ApiError;
+use crate::domain::incident::{Actor, Status};
+use crate::domain::{AccessError, Case, IncidentId, Photo, Principal, Subject};
+use crate::store::StoreError;
 
 /// Largest photo accepted, in bytes (10 MiB).
 pub const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
 /// Most photos one case may carry.
 pub const MAX_PHOTOS_PER_CASE: usize = 20;
+
+/// Why a photo was not attached; nothing was stored.
+#[derive(Debug, thiserror::Error)]
+pub enum PhotoError {
+    #[error("the photo is empty")]
+    Empty,
+    #[error("a photo may be at most {MAX_PHOTO_BYTES} bytes; this one is {bytes}")]
+    TooLarge { bytes: usize },
+    /// The bytes are not a JPEG, PNG or WebP image, whatever the request said they were.
+    #[error("a photo must be a JPEG, PNG or WebP image")]
+    NotAnImage,
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    /// Photos go on open cases only.
+    #[error("incident {id} is {status}; photos go on open cases")]
+    CaseClosed { id: IncidentId, status: Status },
+    #[error("incident {id} already has this photo")]
+    AlreadyAttached { id: IncidentId, sha256: String },
+    #[error("incident {id} already has {MAX_PHOTOS_PER_CASE} photos, the most a case may carry")]
+    CaseFull { id: IncidentId },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// The image type the bytes are, by their magic number: `image/jpeg`, `image/png` or `image/webp`.
 #[must_use]
@@ -53,27 +76,14 @@ pub async fn attach(
     principal: &Principal,
     id: IncidentId,
     data: axum::body::Bytes,
-) -> Result<Photo, ApiError> {
+) -> Result<Photo, PhotoError> {
     if data.is_empty() {
-        return Err(ApiError::invalid("the photo is empty").with("field", "photo"));
+        return Err(PhotoError::Empty);
     }
     if data.len() > MAX_PHOTO_BYTES {
-        return Err(ApiError::new(
-            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "too-large",
-            format!(
-                "a photo may be at most {MAX_PHOTO_BYTES} bytes; this one is {}",
-                data.len()
-            ),
-        ));
+        return Err(PhotoError::TooLarge { bytes: data.len() });
     }
-    let content_type = sniff(&data).ok_or_else(|| {
-        ApiError::new(
-            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "a photo must be a JPEG, PNG or WebP image",
-        )
-    })?;
+    let content_type = sniff(&data).ok_or(PhotoError::NotAnImage)?;
     let sha256 = sha256_hex(&data);
     let principal = principal.clone();
     core.write(move |w| async move {
@@ -81,7 +91,7 @@ pub async fn attach(
             let world = w.world();
             let case = world
                 .incident(id)
-                .ok_or_else(|| ApiError::not_found(format!("incident {id}")))?;
+                .ok_or(AccessError::NotFound(Subject::Incident(id)))?;
             super::actions::check_scope(&world, &principal, case)?;
             check_room(case, &sha256)?;
         }
@@ -106,27 +116,20 @@ pub async fn attach(
     .await
 }
 
-/// 409 unless the case is open, has room, and does not carry this image yet.
-fn check_room(case: &Case, sha256: &str) -> Result<(), ApiError> {
-    let status = case.state.status;
+/// Refused unless the case is open, has room, and does not carry this image yet.
+fn check_room(case: &Case, sha256: &str) -> Result<(), PhotoError> {
+    let (id, status) = (case.id(), case.state.status);
     if !status.is_open() {
-        return Err(ApiError::conflict(format!(
-            "incident {} is {status}; photos go on open cases",
-            case.id()
-        ))
-        .with("current_state", status.as_str()));
+        return Err(PhotoError::CaseClosed { id, status });
     }
     if case.photos.iter().any(|p| p.sha256 == sha256) {
-        return Err(
-            ApiError::conflict(format!("incident {} already has this photo", case.id()))
-                .with("sha256", sha256),
-        );
+        return Err(PhotoError::AlreadyAttached {
+            id,
+            sha256: sha256.to_owned(),
+        });
     }
     if case.photos.len() >= MAX_PHOTOS_PER_CASE {
-        return Err(ApiError::conflict(format!(
-            "incident {} already has {MAX_PHOTOS_PER_CASE} photos, the most a case may carry",
-            case.id()
-        )));
+        return Err(PhotoError::CaseFull { id });
     }
     Ok(())
 }

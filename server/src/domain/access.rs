@@ -1,8 +1,10 @@
-//! Who may do what: roles and scopes carried by a bearer token.
+//! Who may do what: roles and scopes carried by a bearer token, and the two refusals every service
+//! shares when a request names something ([`AccessError`]: it does not exist, or it lies outside the
+//! caller's scope). No HTTP here: `error.rs` maps them to 404 and 403.
 
 use serde::{Deserialize, Serialize};
 
-use super::{GridId, RegionId, TokenId, WorkerId};
+use super::{CameraId, GridId, IncidentId, PatrolId, RegionId, TokenId, WorkerId};
 
 /// A token's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -85,9 +87,79 @@ pub struct Principal {
     pub worker: Option<WorkerId>,
 }
 
+/// Something a request names, as a person reads it: `incident 7`, `plan 3 of community 12`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    Incident(IncidentId),
+    Worker(WorkerId),
+    Grid(GridId),
+    Community(RegionId),
+    /// The parent named for a new region.
+    ParentRegion(RegionId),
+    Camera(CameraId),
+    Patrol(PatrolId),
+    Plan {
+        id: i64,
+        community: RegionId,
+    },
+    Version {
+        id: i64,
+        community: RegionId,
+    },
+    /// The region or grid a token's scope names.
+    ScopeTarget(Scope),
+}
+
+impl std::fmt::Display for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Incident(id) => write!(f, "incident {id}"),
+            Self::Worker(id) => write!(f, "worker {id}"),
+            Self::Grid(id) => write!(f, "grid {id}"),
+            Self::Community(id) => write!(f, "community {id}"),
+            Self::ParentRegion(id) => write!(f, "parent region {id}"),
+            Self::Camera(id) => write!(f, "camera {id}"),
+            Self::Patrol(id) => write!(f, "patrol {id}"),
+            Self::Plan { id, community } => write!(f, "plan {id} of community {community}"),
+            Self::Version { id, community } => write!(f, "version {id} of community {community}"),
+            Self::ScopeTarget(scope) => write!(f, "scope target {scope}"),
+        }
+    }
+}
+
+/// A request named something the caller cannot have: shared by every service's error enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AccessError {
+    #[error("{0} does not exist")]
+    NotFound(Subject),
+    /// It exists, but not for this caller (its grid is outside the token's scopes).
+    #[error("{0} is outside your scope")]
+    OutOfScope(Subject),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn access_errors_name_what_was_asked_for() {
+        let plan = Subject::Plan {
+            id: 3,
+            community: RegionId(12),
+        };
+        assert_eq!(
+            AccessError::NotFound(plan).to_string(),
+            "plan 3 of community 12 does not exist"
+        );
+        assert_eq!(
+            AccessError::OutOfScope(Subject::Incident(IncidentId(7))).to_string(),
+            "incident 7 is outside your scope"
+        );
+        assert_eq!(
+            AccessError::NotFound(Subject::ScopeTarget(Scope::Grid(GridId(4)))).to_string(),
+            "scope target grid:4 does not exist"
+        );
+    }
 
     #[test]
     fn scope_round_trips_and_rejects_junk() {

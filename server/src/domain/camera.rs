@@ -119,18 +119,18 @@ pub struct Camera {
 /// A refused camera parameter: which field and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {reason}")]
-pub struct CameraError {
+pub struct InvalidCamera {
     pub field: &'static str,
     pub reason: String,
 }
 
-fn refuse(field: &'static str, reason: String) -> CameraError {
-    CameraError { field, reason }
+fn refuse(field: &'static str, reason: String) -> InvalidCamera {
+    InvalidCamera { field, reason }
 }
 
 impl NewCamera {
     /// Checks every parameter; trims the name.
-    pub fn checked(mut self) -> Result<Self, CameraError> {
+    pub fn checked(mut self) -> Result<Self, InvalidCamera> {
         self.name = self.name.trim().into();
         let chars = self.name.chars().count();
         if chars == 0 || chars > MAX_NAME_CHARS {

@@ -41,6 +41,7 @@ use crate::domain::event::{IncidentSummary, WorkerSummary};
 use crate::domain::{Principal, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::tracking::PositionError;
 use crate::world::{Visibility, World};
 
 /// Who may watch the live map.
@@ -74,15 +75,7 @@ pub async fn upgrade(
     request: Request,
 ) -> Result<Response, ApiError> {
     let (mut parts, _body) = request.into_parts();
-    let Query(query) = Query::<WsQuery>::from_request_parts(&mut parts, &state)
-        .await
-        .map_err(|e| {
-            ApiError::new(
-                axum::http::StatusCode::BAD_REQUEST,
-                "invalid-query",
-                e.body_text(),
-            )
-        })?;
+    let Query(query) = Query::<WsQuery>::from_request_parts(&mut parts, &state).await?;
     let secret = match query.token.as_deref() {
         Some(token)
             if parts
@@ -403,12 +396,16 @@ impl Connection {
                 .await
             }
             Err(e) => {
-                let detail = e
-                    .extra
-                    .get("errors")
-                    .and_then(|e| e[0]["reason"].as_str())
-                    .map_or(e.detail.clone(), str::to_owned);
-                self.refuse(socket, e.status.as_u16(), e.slug, &detail)
+                // One fix: its own reason says more than the batch's summary.
+                let reason = match &e {
+                    PositionError::Refused { fixes, .. } => {
+                        fixes.first().map(|f| f.reason.to_string())
+                    }
+                    _ => None,
+                };
+                let problem = ApiError::from(e);
+                let detail = reason.unwrap_or(problem.detail);
+                self.refuse(socket, problem.status.as_u16(), problem.slug, &detail)
                     .await
             }
         }

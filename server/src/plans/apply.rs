@@ -7,16 +7,16 @@ use rustc_hash::FxHashMap;
 use serde_json::{Value, json};
 
 use super::validate::{self, Current, ProposedGrid};
-use super::{diff, plan_json, version_json};
+use super::{PlanError, diff, plan_json, version_json};
 use crate::cases::SYSTEM;
 use crate::core::{Core, Writer};
 use crate::dispatch::routing::{self, Candidate, RoutingInput, Target};
 use crate::domain::event::BoundaryChanged;
 use crate::domain::incident::{EscalationLevel, HistoryEntry, Status};
 use crate::domain::{
-    BuildingId, Case, DutyStatus, Grid, GridId, Principal, RegionId, Responsibility, Worker,
+    AccessError, BuildingId, Case, DutyStatus, Grid, GridId, Principal, RegionId, Responsibility,
+    Subject, Worker,
 };
-use crate::error::ApiError;
 use crate::store::IncidentUpdate;
 use crate::store::boundary::{AssignedGrid, BoundaryChange, GridWrite, NewPlan, PlanRecord};
 use crate::store::{Store, StoreError};
@@ -31,13 +31,13 @@ pub struct Request {
     pub note: Option<String>,
 }
 
-/// Validates and stores a draft; 422 naming every problem, nothing stored.
+/// Validates and stores a draft; [`PlanError::Invalid`] naming every problem, nothing stored.
 pub async fn create(
     core: &Core,
     principal: Option<&Principal>,
     community: RegionId,
     request: Request,
-) -> Result<PlanRecord, ApiError> {
+) -> Result<PlanRecord, PlanError> {
     let principal = principal.cloned();
     core.write(move |w| async move {
         let mut plan = {
@@ -58,7 +58,7 @@ pub fn draft(
     principal: Option<&Principal>,
     community: RegionId,
     request: Request,
-) -> Result<NewPlan, ApiError> {
+) -> Result<NewPlan, PlanError> {
     if let Some(principal) = principal {
         super::check_community(world, principal, community)?;
     }
@@ -87,17 +87,19 @@ pub fn draft(
 }
 
 /// The community's latest boundary version, `None` before its first change.
-async fn latest_version(store: &dyn Store, community: RegionId) -> Result<Option<i64>, ApiError> {
+async fn latest_version(store: &dyn Store, community: RegionId) -> Result<Option<i64>, StoreError> {
     Ok(store.versions(community).await?.last().map(|v| v.id))
 }
 
-/// Loads plan `id` of community `community`; 404 otherwise.
-pub async fn load(store: &dyn Store, community: RegionId, id: i64) -> Result<PlanRecord, ApiError> {
+/// Loads plan `id` of community `community`.
+pub async fn load(
+    store: &dyn Store,
+    community: RegionId,
+    id: i64,
+) -> Result<PlanRecord, PlanError> {
     match store.plan(id).await? {
         Some(plan) if plan.community == community => Ok(plan),
-        _ => Err(ApiError::not_found(format!(
-            "plan {id} of community {community}"
-        ))),
+        _ => Err(AccessError::NotFound(Subject::Plan { id, community }).into()),
     }
 }
 
@@ -108,7 +110,7 @@ pub async fn apply(
     principal: &Principal,
     community: RegionId,
     id: i64,
-) -> Result<Value, ApiError> {
+) -> Result<Value, PlanError> {
     let principal = principal.clone();
     core.write(move |w| async move {
         {
@@ -130,7 +132,7 @@ pub async fn rollback(
     community: RegionId,
     version: i64,
     note: Option<String>,
-) -> Result<Value, ApiError> {
+) -> Result<Value, PlanError> {
     let principal = principal.clone();
     core.write(
         move |w| async move { rollback_locked(&w, &principal, community, version, note).await },
@@ -145,15 +147,19 @@ async fn rollback_locked(
     community: RegionId,
     version: i64,
     note: Option<String>,
-) -> Result<Value, ApiError> {
+) -> Result<Value, PlanError> {
     {
         let world = w.world();
         super::check_community(&world, principal, community)?;
     }
     let versions = w.store().versions(community).await?;
-    let target = versions.iter().find(|v| v.id == version).ok_or_else(|| {
-        ApiError::not_found(format!("version {version} of community {community}"))
-    })?;
+    let target = versions
+        .iter()
+        .find(|v| v.id == version)
+        .ok_or(AccessError::NotFound(Subject::Version {
+            id: version,
+            community,
+        }))?;
     let plan = {
         let world = w.world();
         let grids: Vec<AssignedGrid> = target
@@ -166,10 +172,7 @@ async fn rollback_locked(
             .collect();
         let problems = validate::check(&world, community, &grids);
         if !problems.is_empty() {
-            return Err(validate::refusal(
-                axum::http::StatusCode::CONFLICT,
-                &problems,
-            ));
+            return Err(PlanError::NoLongerValid(problems));
         }
         let report = validate::report(&world, community, &grids);
         NewPlan {
@@ -198,20 +201,20 @@ async fn apply_locked(
     principal: &Principal,
     plan: &PlanRecord,
     latest: Option<i64>,
-) -> Result<Value, ApiError> {
+) -> Result<Value, PlanError> {
     if plan.status != "draft" {
-        return Err(ApiError::new(
-            axum::http::StatusCode::CONFLICT,
-            "plan-applied",
-            format!(
-                "plan {} is already applied (version {})",
-                plan.id,
-                plan.version.unwrap_or_default()
-            ),
-        ));
+        return Err(PlanError::Applied {
+            plan: plan.id,
+            version: plan.version.unwrap_or_default(),
+        });
     }
     if plan.base_version != latest {
-        return Err(validate::stale(plan, latest));
+        return Err(PlanError::Stale {
+            plan: plan.id,
+            community: plan.community,
+            base_version: plan.base_version,
+            current_version: latest,
+        });
     }
     let has_versions = latest.is_some();
     let now = w.now();
@@ -219,10 +222,7 @@ async fn apply_locked(
         let world = w.world();
         let problems = validate::check(&world, plan.community, &plan.grids);
         if !problems.is_empty() {
-            return Err(validate::refusal(
-                axum::http::StatusCode::CONFLICT,
-                &problems,
-            ));
+            return Err(PlanError::NoLongerValid(problems));
         }
         plan_change(
             &world,
@@ -238,9 +238,7 @@ async fn apply_locked(
         .apply_boundary(&change)
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(detail) => {
-                ApiError::new(axum::http::StatusCode::CONFLICT, "plan-applied", detail)
-            }
+            StoreError::Conflict(detail) => PlanError::ApplyRefused(detail),
             other => other.into(),
         })?;
 

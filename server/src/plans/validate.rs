@@ -8,21 +8,20 @@
 
 use std::collections::{HashMap, HashSet};
 
-use axum::http::StatusCode;
 use h3o::CellIndex;
 use rustc_hash::{FxHashMap, FxHashSet};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::domain::{Grid, GridFlag, RegionId};
-use crate::error::ApiError;
-use crate::store::boundary::{AssignedGrid, PlanRecord};
+use super::PlanError;
+use crate::domain::{AccessError, Grid, GridFlag, RegionId, Subject};
+use crate::store::boundary::AssignedGrid;
 use crate::world::World;
 
 /// How many offending cells or grids a problem names (it counts them all).
 pub const EXAMPLES: usize = 20;
 /// The longest grid name accepted, in characters.
-const MAX_NAME_CHARS: usize = 200;
+pub const MAX_NAME_CHARS: usize = 200;
 
 /// One grid of a request.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -54,12 +53,25 @@ impl<'w> Current<'w> {
     }
 }
 
-/// One kind of problem with a plan, with examples.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The kinds of problem a plan can have, in the order [`check`] looks for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    InvalidCell,
+    UnknownGrid,
+    DuplicateGrid,
+    EmptyGrid,
+    Overlap,
+    ForeignCell,
+    Gap,
+    SplitGrid,
+}
+
+/// One kind of problem with a plan, with examples; serialised as the API lists it in `problems`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
-    /// `invalid_cell`, `unknown_grid`, `duplicate_grid`, `empty_grid`, `overlap`, `foreign_cell`, `gap`,
-    /// `split_grid`.
-    pub kind: &'static str,
+    pub kind: ProblemKind,
+    /// How many cells or grids have it (all of them, not only the examples).
     pub count: usize,
     pub cells: Vec<String>,
     pub grids: Vec<String>,
@@ -67,7 +79,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(kind: &'static str, count: usize, message: String) -> Self {
+    fn new(kind: ProblemKind, count: usize, message: String) -> Self {
         Self {
             kind,
             count,
@@ -76,69 +88,6 @@ impl Problem {
             message,
         }
     }
-
-    fn json(&self) -> Value {
-        json!({"kind": self.kind, "count": self.count, "cells": self.cells, "grids": self.grids, "message": self.message})
-    }
-
-    fn slug(&self) -> &'static str {
-        match self.kind {
-            "invalid_cell" => "plan-invalid-cell",
-            "unknown_grid" => "plan-unknown-grid",
-            "duplicate_grid" => "plan-duplicate-grid",
-            "empty_grid" => "plan-empty-grid",
-            "overlap" => "plan-overlap",
-            "foreign_cell" => "plan-foreign-cell",
-            "gap" => "plan-gap",
-            _ => "plan-split-grid",
-        }
-    }
-}
-
-/// The problems as one problem+json: the first kind (in the order checked) gives the `type`, all are
-/// listed in `problems`.
-#[must_use]
-pub fn refusal(status: StatusCode, problems: &[Problem]) -> ApiError {
-    let slug = if status == StatusCode::CONFLICT {
-        "plan-stale"
-    } else {
-        problems.first().map_or("plan-invalid", Problem::slug)
-    };
-    let detail = problems
-        .iter()
-        .map(|p| p.message.as_str())
-        .collect::<Vec<_>>()
-        .join("; ");
-    ApiError::new(status, slug, detail).with(
-        "problems",
-        problems.iter().map(Problem::json).collect::<Vec<_>>(),
-    )
-}
-
-/// The 409 for a draft drawn on an earlier boundary version than the community's latest: applying it
-/// would silently undo the change made since.
-#[must_use]
-pub fn stale(plan: &PlanRecord, latest: Option<i64>) -> ApiError {
-    let name = |v: Option<i64>| {
-        v.map_or_else(
-            || "the grids as imported".to_owned(),
-            |v| format!("version {v}"),
-        )
-    };
-    let problem = Problem::new(
-        "stale",
-        1,
-        format!(
-            "plan {} was drawn on {}, but community {} is now at {}; draft it again on the current grids",
-            plan.id,
-            name(plan.base_version),
-            plan.community,
-            name(latest)
-        ),
-    );
-    refusal(StatusCode::CONFLICT, &[problem])
-        .with("base_version", plan.base_version)
-        .with("current_version", latest)
 }
 
 fn examples<T: ToString>(items: impl IntoIterator<Item = T>) -> Vec<String> {
@@ -149,12 +98,12 @@ fn examples<T: ToString>(items: impl IntoIterator<Item = T>) -> Vec<String> {
         .collect()
 }
 
-/// Reads a request into a full assignment; 422 naming every problem.
+/// Reads a request into a full assignment; [`PlanError::Invalid`] naming every problem.
 pub fn parse(
     world: &World,
     community: RegionId,
     proposed: &[ProposedGrid],
-) -> Result<Vec<AssignedGrid>, ApiError> {
+) -> Result<Vec<AssignedGrid>, PlanError> {
     let current = Current::of(world, community);
     let resolution = world.resolution();
     let mut bad: Vec<String> = Vec::new();
@@ -171,7 +120,7 @@ pub fn parse(
     }
     if !bad.is_empty() {
         let mut problem = Problem::new(
-            "invalid_cell",
+            ProblemKind::InvalidCell,
             bad.len(),
             format!(
                 "{} cells are not H3 cell indexes at resolution {}",
@@ -180,22 +129,18 @@ pub fn parse(
             ),
         );
         problem.cells = examples(bad.iter().map(|s| s.chars().take(40).collect::<String>()));
-        return Err(refusal(StatusCode::UNPROCESSABLE_ENTITY, &[problem]));
+        return Err(PlanError::Invalid(vec![problem]));
     }
     if let Some(name) = proposed
         .iter()
         .filter_map(|g| g.name.as_deref())
         .find(|n| n.trim().is_empty() || n.chars().count() > MAX_NAME_CHARS)
     {
-        return Err(ApiError::invalid(format!(
-            "a grid name must be 1–{MAX_NAME_CHARS} characters, not {:?}",
-            name.chars().take(40).collect::<String>()
-        ))
-        .with("field", "grids[].name"));
+        return Err(PlanError::BadName(name.chars().take(40).collect()));
     }
     let community_region = world
         .region(community)
-        .ok_or_else(|| ApiError::not_found(format!("community {community}")))?;
+        .ok_or(AccessError::NotFound(Subject::Community(community)))?;
     let mut next = next_sequence(world, &community_region.code);
     let mut assigned = Vec::with_capacity(proposed.len());
     for (grid, mut cells) in proposed.iter().zip(parsed) {
@@ -209,9 +154,7 @@ pub fn parse(
             (code.clone(), name, false)
         } else {
             if next > 999 {
-                return Err(ApiError::invalid(format!(
-                    "community {community} has no free grid code left"
-                )));
+                return Err(PlanError::NoFreeCode(community));
             }
             let code = format!("{}{next:03}", community_region.code);
             let name = grid
@@ -232,7 +175,7 @@ pub fn parse(
     if problems.is_empty() {
         Ok(assigned)
     } else {
-        Err(refusal(StatusCode::UNPROCESSABLE_ENTITY, &problems))
+        Err(PlanError::Invalid(problems))
     }
 }
 
@@ -247,7 +190,7 @@ fn next_sequence(world: &World, community_code: &str) -> u32 {
         + 1
 }
 
-/// Every problem of an assignment against the world as it is now, in the order of [`Problem::kind`]'s list.
+/// Every problem of an assignment against the world as it is now, in the order of [`ProblemKind`].
 #[must_use]
 #[allow(clippy::too_many_lines)] // one step read top to bottom; longer since rustfmt
 pub fn check(world: &World, community: RegionId, grids: &[AssignedGrid]) -> Vec<Problem> {
@@ -268,7 +211,7 @@ pub fn check(world: &World, community: RegionId, grids: &[AssignedGrid]) -> Vec<
         .collect();
     if !unknown.is_empty() {
         let mut p = Problem::new(
-            "unknown_grid",
+            ProblemKind::UnknownGrid,
             unknown.len(),
             format!(
                 "{} grid codes are not grids of community {community} (or a new grid's code is taken)",
@@ -290,7 +233,7 @@ pub fn check(world: &World, community: RegionId, grids: &[AssignedGrid]) -> Vec<
         .collect();
     if !duplicate.is_empty() {
         let mut p = Problem::new(
-            "duplicate_grid",
+            ProblemKind::DuplicateGrid,
             duplicate.len(),
             format!("{} grid codes are given twice", duplicate.len()),
         );
@@ -304,7 +247,7 @@ pub fn check(world: &World, community: RegionId, grids: &[AssignedGrid]) -> Vec<
         .collect();
     if !empty.is_empty() {
         let mut p = Problem::new(
-            "empty_grid",
+            ProblemKind::EmptyGrid,
             empty.len(),
             format!("{} grids have no cells", empty.len()),
         );
@@ -329,7 +272,7 @@ pub fn check(world: &World, community: RegionId, grids: &[AssignedGrid]) -> Vec<
         overlap_grids.sort_unstable();
         overlap_grids.dedup();
         let mut p = Problem::new(
-            "overlap",
+            ProblemKind::Overlap,
             overlap.len(),
             format!("{} cells are in more than one grid", overlap.len()),
         );
@@ -345,7 +288,7 @@ pub fn check(world: &World, community: RegionId, grids: &[AssignedGrid]) -> Vec<
     if !foreign.is_empty() {
         foreign.sort_unstable();
         let mut p = Problem::new(
-            "foreign_cell",
+            ProblemKind::ForeignCell,
             foreign.len(),
             format!(
                 "{} cells are not cells of community {community}",
@@ -364,7 +307,7 @@ pub fn check(world: &World, community: RegionId, grids: &[AssignedGrid]) -> Vec<
     if !gap.is_empty() {
         gap.sort_unstable();
         let mut p = Problem::new(
-            "gap",
+            ProblemKind::Gap,
             gap.len(),
             format!(
                 "{} cells of community {community} are in no grid",
@@ -381,7 +324,7 @@ pub fn check(world: &World, community: RegionId, grids: &[AssignedGrid]) -> Vec<
         .collect();
     if !split.is_empty() {
         let mut p = Problem::new(
-            "split_grid",
+            ProblemKind::SplitGrid,
             split.len(),
             format!(
                 "{} grids are not connected through cell edges ({})",

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::Report;
+use super::{IntakeError, Report};
 use crate::cases::{SYSTEM, add_detail, hours};
 use crate::dispatch::DispatchConfig;
 use crate::dispatch::routing::{self, Candidate, RoutingInput, Target};
@@ -14,7 +14,6 @@ use crate::domain::{
     Case, Category, DutyStatus, GridId, Incident, IncidentId, Place, RegionId, Responsibility,
     TokenId, Worker,
 };
-use crate::error::ApiError;
 use crate::world::World;
 
 /// Whether `later`, drafted in the same group, would have been linked to `earlier` as its duplicate
@@ -39,15 +38,13 @@ pub fn draft(
     actor: Actor,
     token: Option<TokenId>,
     now: DateTime<Utc>,
-) -> Result<Case, ApiError> {
+) -> Result<Case, IntakeError> {
     let category = checked_category(world, &report.category)?;
     let place = place_of(world, config, report.lat, report.lon)?;
     let deadline = config
         .calendar
         .checked_add_working_time(now, hours(category.limits.hours(report.priority)))
-        .ok_or_else(|| {
-            ApiError::invalid("the deadline falls outside the representable time range")
-        })?;
+        .ok_or(IntakeError::DeadlineOutOfRange)?;
     let route = routing::route(&routing_input(world, config, category, &place));
     // The reason (`kind`, with `distance_m` or `why`) and who it chose, as one flat object.
     let mut route_json = json!(route.reason);
@@ -82,7 +79,8 @@ pub fn draft(
     }];
     match route.to {
         Target::Worker(worker) => {
-            let mut transition = apply(&state, &SYSTEM, &Action::Dispatch { to: worker }, now)?;
+            let mut transition = apply(&state, &SYSTEM, &Action::Dispatch { to: worker }, now)
+                .map_err(IntakeError::AutoDispatch)?;
             add_detail(
                 &mut transition.entry.detail,
                 &json!({ "automatic": true, "route": route_json }),
@@ -111,27 +109,24 @@ pub fn draft(
     })
 }
 
-fn checked_category<'w>(world: &'w World, code: &str) -> Result<&'w Category, ApiError> {
+fn checked_category<'w>(world: &'w World, code: &str) -> Result<&'w Category, IntakeError> {
     match world.category(code) {
         Some(category) if category.active => Ok(category),
-        Some(_) => Err(
-            ApiError::invalid(format!("category {code:?} is no longer in use"))
-                .with("field", "category"),
-        ),
-        None => Err(
-            ApiError::invalid(format!("unknown category {code:?}; see /api/categories"))
-                .with("field", "category"),
-        ),
+        Some(_) => Err(IntakeError::RetiredCategory(code.to_owned())),
+        None => Err(IntakeError::UnknownCategory(code.to_owned())),
     }
 }
 
 /// Locates the point: its grid, or the nearest grid within `outside_grid_max_m` (属地兜底).
-fn place_of(world: &World, config: &DispatchConfig, lat: f64, lon: f64) -> Result<Place, ApiError> {
+fn place_of(
+    world: &World,
+    config: &DispatchConfig,
+    lat: f64,
+    lon: f64,
+) -> Result<Place, IntakeError> {
     let location = world.locate(lat, lon)?;
     let Some(links) = location.links else {
-        return Err(ApiError::invalid(
-            "no city has been imported, so no grid can take the incident",
-        ));
+        return Err(IntakeError::NoCity);
     };
     let outside_m = if location.outside {
         location.distance_m
@@ -141,14 +136,12 @@ fn place_of(world: &World, config: &DispatchConfig, lat: f64, lon: f64) -> Resul
     if let Some(distance_m) = outside_m
         && distance_m > config.outside_grid_max_m
     {
-        return Err(ApiError::new(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "outside-managed-area",
-            format!(
-                "the point lies {distance_m:.0} m outside every grid; at most {:.0} m is accepted",
-                config.outside_grid_max_m
-            ),
-        ));
+        return Err(IntakeError::OutsideManagedArea {
+            lat,
+            lon,
+            distance_m,
+            max_m: config.outside_grid_max_m,
+        });
     }
     Ok(Place {
         lat,

@@ -11,6 +11,7 @@ use crate::cases::intake::route_of;
 use crate::domain::category::{CategoryClass, TimeLimits};
 use crate::domain::incident::{CaseKind, Priority, Source};
 use crate::domain::{Department, GridDuty, Region, RegionLevel, Role, WorkerId, WorkerKind};
+use crate::error::ApiError;
 use crate::store::Snapshot;
 use crate::world::Position;
 
@@ -172,7 +173,7 @@ fn report(category: &str, (lat, lon): (f64, f64)) -> Report {
     }
 }
 
-fn drafted(world: &World, category: &str, at: (f64, f64)) -> Result<Case, ApiError> {
+fn drafted(world: &World, category: &str, at: (f64, f64)) -> Result<Case, IntakeError> {
     draft(
         world,
         &DispatchConfig::default(),
@@ -247,6 +248,7 @@ fn routing_follows_the_chain_department_backup_then_the_community_queue() {
 }
 
 #[test]
+#[allow(clippy::float_cmp)] // the refused values are passed through, not computed
 fn a_point_just_outside_goes_to_the_nearest_grid_and_a_far_one_is_refused() {
     let world = world();
     let (lat, lon) = latlng(centre_cell());
@@ -263,6 +265,19 @@ fn a_point_just_outside_goes_to_the_nearest_grid_and_a_far_one_is_refused() {
 
     let far = crate::geodesy::offset_deg(lat, lon, 180.0, 2_000.0);
     let refused = drafted(&world, "street_order", far).unwrap_err();
+    let IntakeError::OutsideManagedArea {
+        lat: at_lat,
+        distance_m,
+        max_m,
+        ..
+    } = refused
+    else {
+        panic!("expected outside-managed-area, got {refused:?}");
+    };
+    assert_eq!(at_lat, far.0);
+    assert!((1_900.0..2_100.0).contains(&distance_m), "{distance_m} m");
+    assert_eq!(max_m, DispatchConfig::default().outside_grid_max_m);
+    let refused = ApiError::from(refused);
     assert_eq!(
         (refused.status.as_u16(), refused.slug),
         (422, "outside-managed-area")
@@ -278,6 +293,14 @@ fn unknown_and_retired_categories_are_refused() {
         ("retired", "no longer in use"),
     ] {
         let e = drafted(&world, code, at).unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                IntakeError::UnknownCategory(c) | IntakeError::RetiredCategory(c) if c == code
+            ),
+            "{e:?}"
+        );
+        let e = ApiError::from(e);
         assert_eq!(
             (e.status.as_u16(), e.slug),
             (422, "invalid-input"),

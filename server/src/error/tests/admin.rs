@@ -1,0 +1,193 @@
+//! The reference data's errors: workers, categories, regions, tokens, buildings.
+
+use serde_json::json;
+
+use super::{INTERNAL, database, problem, seen, with};
+use crate::admin::buildings::BuildingError;
+use crate::admin::categories::CategoryError;
+use crate::admin::regions::RegionError;
+use crate::admin::tokens::TokenError;
+use crate::admin::workers::WorkerError;
+use crate::domain::{AccessError, GridId, RegionId, RegionLevel, Scope, Subject, WorkerId};
+use crate::world::LocateError;
+
+#[test]
+fn worker_and_category_refusals() {
+    let invalid = |detail: &str| problem(422, "invalid-input", detail);
+    assert_eq!(
+        seen(WorkerError::Access(AccessError::NotFound(Subject::Grid(
+            GridId(3)
+        )))),
+        problem(404, "not-found", "grid 3 does not exist")
+    );
+    assert_eq!(
+        seen(WorkerError::Access(AccessError::OutOfScope(
+            Subject::Worker(WorkerId(2))
+        ))),
+        problem(403, "forbidden", "worker 2 is outside your scope")
+    );
+    assert_eq!(
+        seen(WorkerError::BadName),
+        invalid("name must have 1 to 200 characters")
+    );
+    assert_eq!(
+        seen(WorkerError::BadText {
+            field: "phone",
+            max: 40
+        }),
+        invalid("phone must have 1 to 40 characters, or be null")
+    );
+    assert_eq!(
+        seen(WorkerError::DeviceTaken(WorkerId(6))),
+        problem(409, "conflict", "device id is already used by worker 6")
+    );
+    assert_eq!(
+        seen(WorkerError::GridListedTwice(GridId(3))),
+        invalid("grid 3 is listed twice")
+    );
+    assert_eq!(
+        seen(WorkerError::PrimaryTaken {
+            grid: GridId(3),
+            holder: WorkerId(6),
+        }),
+        with(
+            problem(
+                409,
+                "conflict",
+                "grid 3 already has primary worker 6; make them a backup first"
+            ),
+            &json!({"primary_worker_id": 6})
+        )
+    );
+    assert_eq!(
+        seen(WorkerError::Store(database())),
+        problem(500, "internal", INTERNAL)
+    );
+    assert_eq!(
+        seen(CategoryError::UnknownDepartment("power".into())),
+        with(
+            invalid("unknown department \"power\""),
+            &json!({"field": "department"})
+        )
+    );
+    assert_eq!(
+        seen(CategoryError::UnknownMember(WorkerId(41))),
+        with(invalid("unknown worker 41"), &json!({"field": "members"}))
+    );
+    assert_eq!(
+        seen(CategoryError::Store(database())),
+        problem(500, "internal", INTERNAL)
+    );
+}
+
+#[test]
+fn region_refusals() {
+    let invalid = |detail: &str| problem(422, "invalid-input", detail);
+    for (error, detail) in [
+        (
+            RegionError::BadCode {
+                level: RegionLevel::Street,
+                code: "1234".into(),
+            },
+            "a street code has 9 digits, got \"1234\"",
+        ),
+        (RegionError::BadName, "name must have 1 to 200 characters"),
+        (RegionError::DistrictWithParent, "a district has no parent"),
+        (
+            RegionError::NoParent {
+                level: RegionLevel::Community,
+                parent: RegionLevel::Street,
+            },
+            "a community needs a parent street",
+        ),
+        (
+            RegionError::WrongParentLevel {
+                level: RegionLevel::Street,
+                parent: RegionLevel::District,
+            },
+            "the parent of a street must be a district",
+        ),
+        (
+            RegionError::CodeOutsideParent {
+                code: "140201001".into(),
+                parent_code: "140202".into(),
+            },
+            "code 140201001 must extend its parent's code 140202",
+        ),
+    ] {
+        assert_eq!(seen(error), invalid(detail));
+    }
+    assert_eq!(
+        seen(RegionError::CodeTaken("140202".into())),
+        problem(409, "conflict", "region code 140202 is taken")
+    );
+    assert_eq!(
+        seen(RegionError::Access(AccessError::NotFound(
+            Subject::ParentRegion(RegionId(9))
+        ))),
+        problem(404, "not-found", "parent region 9 does not exist")
+    );
+    assert_eq!(
+        seen(RegionError::Store(database())),
+        problem(500, "internal", INTERNAL)
+    );
+}
+
+#[test]
+fn token_and_building_refusals() {
+    let invalid = |detail: &str| problem(422, "invalid-input", detail);
+
+    assert_eq!(
+        seen(TokenError::BadScope("street:1".into())),
+        invalid("scope \"street:1\" is not region:<id> or grid:<id>")
+    );
+    assert_eq!(
+        seen(TokenError::Access(AccessError::NotFound(
+            Subject::ScopeTarget(Scope::Region(RegionId(77)))
+        ))),
+        problem(404, "not-found", "scope target region:77 does not exist")
+    );
+    assert_eq!(
+        seen(TokenError::NoWorkerOrScope),
+        invalid("a worker or device token needs a worker_id or scopes")
+    );
+    assert_eq!(
+        seen(TokenError::LabelTooLong),
+        invalid("label must have at most 200 characters")
+    );
+    assert_eq!(
+        seen(TokenError::Store(database())),
+        problem(500, "internal", INTERNAL)
+    );
+
+    assert_eq!(
+        seen(BuildingError::NoArea),
+        problem(422, "invalid-geometry", "the footprint has no area")
+    );
+    assert_eq!(
+        seen(BuildingError::Coordinate(LocateError::Latitude(f64::NAN))),
+        problem(
+            400,
+            "invalid-coordinate",
+            "latitude NaN is not a number in -90..=90"
+        )
+    );
+    assert_eq!(
+        seen(BuildingError::OutsideGrids),
+        problem(
+            422,
+            "outside-grids",
+            "the building lies in no grid: every household must belong to one"
+        )
+    );
+    assert_eq!(
+        seen(BuildingError::Access(AccessError::OutOfScope(
+            Subject::Grid(GridId(12))
+        ))),
+        problem(403, "forbidden", "grid 12 is outside your scope")
+    );
+    assert_eq!(
+        seen(BuildingError::Store(database())),
+        problem(500, "internal", INTERNAL)
+    );
+}
