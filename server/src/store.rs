@@ -1,4 +1,5 @@
-//! Persistence: the `Store` trait and its two implementations, embedded SQLite and PostgreSQL + PostGIS.
+//! Persistence: the `Store` trait, implemented once over a SQL dialect (`sql.rs`, `SqlStore<D>`) for
+//! embedded SQLite (`sqlite.rs`, `SqliteStore`) and PostgreSQL + PostGIS (`postgres.rs`, `PgStore`).
 //!
 //! Every write runs in one transaction that also appends an `events` row with the next sequence number,
 //! and returns only after commit. The row holds a `domain::event::Change`: its kind and its payload as
@@ -9,6 +10,7 @@
 pub mod boundary;
 pub mod payload;
 pub mod postgres;
+pub mod sql;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -33,6 +35,17 @@ use crate::domain::{
 pub enum StoreKind {
     Sqlite,
     Postgres,
+}
+
+impl StoreKind {
+    /// The name `/metrics` labels the store's figures with.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
 }
 
 /// A store failure, with what the store was doing.
@@ -353,6 +366,11 @@ pub async fn open(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
     } else {
         Err(StoreError::Url(redact(database_url)))
     }
+}
+
+/// A connection string that does not parse; its password never reaches the message.
+fn bad_url(url: &str, error: impl std::fmt::Display) -> StoreError {
+    StoreError::Url(format!("{}: {error}", redact(url)))
 }
 
 /// Hides a password in a connection string so it never reaches a log or a message.

@@ -1,5 +1,5 @@
 //! Boundary plans and versions (网格调整) as both stores keep them, and the one write that applies a
-//! boundary change. Shared by `sqlite.rs` and `postgres.rs`: the row types, their decoding and the
+//! boundary change. Used by `sql/boundary.rs`: the row types, their decoding and the
 //! JSON form of an assignment. No validation here: `plans` checks everything against the world first.
 
 use chrono::{DateTime, Utc};

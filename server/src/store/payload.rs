@@ -2,7 +2,7 @@
 //! payload, and the list of event kinds, is `domain::event`), and (in its submodules) how values become
 //! columns, how rows become domain values again, and how a refused write becomes a `Conflict`.
 //!
-//! Nothing here talks to a database: each backend owns its SQL. Payloads carry counts and staff data
+//! Nothing here talks to a database: the SQL is in `sql/`. Payloads carry counts and staff data
 //! only — never resident data, and never a token's hash.
 
 pub(crate) mod cameras;

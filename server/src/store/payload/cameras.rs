@@ -8,8 +8,6 @@ use crate::store::StoreError;
 
 /// `id, name, lat, lon, heading_deg, fov_deg, range_m, kind, status`.
 pub(crate) type CameraRow = (i64, String, f64, f64, f64, f64, f64, String, String);
-pub(crate) const CAMERA_COLUMNS: &str =
-    "id, name, lat, lon, heading_deg, fov_deg, range_m, kind, status";
 
 pub(crate) fn camera(
     (id, name, lat, lon, heading_deg, fov_deg, range_m, kind, status): CameraRow,

@@ -7,9 +7,7 @@ use super::codec::corrupt;
 use crate::domain::{Fix, WorkerId};
 use crate::store::StoreError;
 
-/// The columns both backends select, in this order (PostgreSQL casts `jsonb` to text).
-pub(crate) const FIX_COLUMNS: &str = "worker_id, at, lat, lon, accuracy_m, speed_mps, heading_deg, altitude_m, battery_pct, moving, flags, attributes";
-
+/// A `positions` row as both dialects select it (`sql/*/load_track.sql`; PostgreSQL casts `jsonb` to text).
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct FixRow {
     pub worker_id: i64,

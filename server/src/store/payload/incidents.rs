@@ -117,11 +117,6 @@ pub(crate) struct IncidentRow {
     pub updated_at: DateTime<Utc>,
 }
 
-/// The columns of [`IncidentRow`], in order, for SELECTs.
-pub(crate) const INCIDENT_COLUMNS: &str = "id, category_code, priority, source, kind, description, lat, lon, cell, \
-    grid_id, community_id, street_id, district_id, outside_m, status, level, assignee_id, handler_id, deadline, \
-    escalate_at, rework_count, deferred, merged_into, resume_to, duplicate_of, reporter_token_id, created_at, updated_at";
-
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct HistoryRow {
     pub incident_id: i64,

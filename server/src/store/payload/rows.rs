@@ -196,7 +196,7 @@ impl EventRow {
     }
 }
 
-/// Everything a snapshot reads, as rows; each backend fills it inside one read transaction.
+/// Everything a snapshot reads, as rows; `sql/snapshot.rs` fills it inside one read transaction.
 #[derive(Debug, Default)]
 pub(crate) struct SnapshotRows {
     pub resolution: Option<String>,

@@ -1,0 +1,556 @@
+//! The store, written once over a SQL dialect: [`SqlStore<D>`] implements [`Store`] for every
+//! [`Dialect`]; `sqlite.rs` and `postgres.rs` are the two dialects.
+//!
+//! Each `Store` method below is one transaction read top to bottom — begin, the statements (in this
+//! folder's modules, one per concern), the event, commit — so every write and its `events` row sit in
+//! one place, and every event is appended through [`Tx::append_event`] (or `append_events`). A
+//! statement is a `.sql` file (`statements.rs` says which); the Rust binds its values in order and
+//! decodes its rows into the row types of `store/payload/`. A dialect brings its sqlx driver, its
+//! statement texts and only what really differs: how a write begins (`SQLite`'s `BEGIN IMMEDIATE`),
+//! how event appends are ordered (PostgreSQL's advisory lock), and its bulk inserts (`SQLite`'s
+//! multi-row `VALUES`, PostgreSQL's `UNNEST` of column arrays, and its four-statement group of new
+//! cases).
+//!
+//! Must not: validate (the server checks against the world first), or take a spatial decision.
+
+mod boundary;
+mod cameras;
+mod city;
+pub mod driver;
+mod incidents;
+mod patrols;
+mod snapshot;
+pub mod statements;
+mod tx;
+
+pub use self::tx::Tx;
+
+use std::fmt;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Pool;
+
+use self::driver::{Driver, Record, Sql, Stmt};
+use self::statements::Statements;
+use super::boundary::{
+    BoundaryApplied, BoundaryChange, NewPlan, PlanRecord, PlanRow, VersionRecord, VersionRow,
+    changed_payload, rerouted_payload,
+};
+use super::payload::codec::{self, scopes_text};
+use super::payload::conflict::Context;
+use super::payload::fixes::FixRow;
+use super::payload::rows::{EventRow, TokenRow};
+use super::payload::{self};
+use super::{
+    IncidentUpdate, NewBuilding, NewCity, NewGrid, NewRegion, NewToken, NewWorker, Snapshot, Store,
+    StoreError, StoreKind, TokenRecord,
+};
+use crate::domain::camera::{Camera, NewCamera};
+use crate::domain::event::{
+    AlertRaised, BuildingCreated, IncidentsUpdated, PhotoAdded, PlanCreated, RegionCreated,
+    WorkerSummary,
+};
+use crate::domain::patrol::{Checkpoint, NewCheckpoint, Patrol, PatrolBook, Progress};
+use crate::domain::{
+    BaseArea, BaseLine, Building, CameraId, Case, Category, Change, Department, Event, Fix,
+    GridDuty, GridId, IncidentId, PatrolId, Photo, Region, RegionId, TokenId, Worker, WorkerId,
+};
+
+/// One SQL dialect: its sqlx driver, its statement texts, and the few things it does its own way.
+pub trait Dialect: Copy + fmt::Debug + Send + Sync + 'static {
+    type Db: Driver;
+    const KIND: StoreKind;
+    const SQL: Statements<Self>;
+
+    /// Orders event appends across processes; taken before a write's first event, held to its commit.
+    /// None by default: a dialect whose write transactions are serial already needs none.
+    fn lock_events(tx: &mut Tx<Self>) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = tx;
+        async { Ok(()) }
+    }
+
+    /// New cases in order, each with its history and its `incident.created` event (the intake's
+    /// group commit); `case.state.id` is ignored and the stored case returned. By default one case
+    /// after another.
+    fn insert_cases(
+        tx: &mut Tx<Self>,
+        cases: &[Case],
+    ) -> impl Future<Output = Result<Vec<(Case, Event)>, StoreError>> + Send {
+        async move {
+            let mut stored = Vec::with_capacity(cases.len());
+            for case in cases {
+                stored.push(incidents::insert_case(tx, case).await?);
+            }
+            Ok(stored)
+        }
+    }
+
+    /// Writes `rows` the dialect's bulk way.
+    fn insert_bulk(
+        tx: &mut Tx<Self>,
+        rows: Bulk<'_>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Rows written in bulk, which each dialect sends its own way: `SQLite` as multi-row `VALUES`,
+/// PostgreSQL as one `UNNEST` of column arrays. Cells say what the store was doing (an import or a
+/// boundary change); the others are always an import or the positions writer.
+pub enum Bulk<'a> {
+    /// An import's grids; `communities[i]` is the community of `grids[i]`.
+    Grids(&'a [NewGrid], &'a [i64]),
+    /// `grid_cells` rows: `cells[i]` belongs to grid `owners[i]`.
+    Cells(&'a [i64], &'a [i64], &'static str),
+    /// An import's buildings; `grids[i]` is the grid of the i-th.
+    Buildings(&'a [(NewBuilding, Option<String>)], &'a [Option<i64>]),
+    /// An import's base map, in input order.
+    BaseLines(&'a [BaseLine]),
+    BaseAreas(&'a [BaseArea]),
+    /// A batch of position fixes and when it was received.
+    Fixes(&'a [Fix], DateTime<Utc>),
+}
+
+/// The store over dialect `D`. One pool per process.
+#[derive(Debug, Clone)]
+pub struct SqlStore<D: Dialect> {
+    pool: Pool<D::Db>,
+}
+
+impl<D: Dialect> SqlStore<D> {
+    pub(crate) fn from_pool(pool: Pool<D::Db>) -> Self {
+        Self { pool }
+    }
+
+    async fn begin(&self, how: Sql<D>, doing: &'static str) -> Result<Tx<D>, StoreError> {
+        Ok(Tx(self.pool.begin_with(how.text()).await.context(doing)?))
+    }
+
+    async fn begin_write(&self, doing: &'static str) -> Result<Tx<D>, StoreError> {
+        self.begin(D::SQL.begin_write, doing).await
+    }
+
+    /// Every row of `stmt`, run outside a transaction on a pooled connection.
+    async fn rows<O: Record>(
+        &self,
+        stmt: Stmt<D>,
+        doing: &'static str,
+    ) -> Result<Vec<O>, StoreError> {
+        let mut conn = self.pool.acquire().await.context(doing)?;
+        stmt.fetch_all(&mut conn, doing).await
+    }
+
+    /// The row of `stmt`, if any, run outside a transaction on a pooled connection.
+    async fn row<O: Record>(
+        &self,
+        stmt: Stmt<D>,
+        doing: &'static str,
+    ) -> Result<Option<O>, StoreError> {
+        let mut conn = self.pool.acquire().await.context(doing)?;
+        stmt.fetch_optional(&mut conn, doing).await
+    }
+}
+
+#[async_trait]
+impl<D: Dialect> Store for SqlStore<D> {
+    fn kind(&self) -> StoreKind {
+        D::KIND
+    }
+
+    async fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        // One view of every table, so `last_seq` matches the rows.
+        let mut tx = self
+            .begin(D::SQL.begin_snapshot, "starting the snapshot")
+            .await?;
+        let snapshot = snapshot::load(&mut tx).await?;
+        tx.commit("ending the snapshot").await?;
+        Ok(snapshot)
+    }
+
+    async fn import_city(&self, city: &NewCity) -> Result<Event, StoreError> {
+        let mut tx = self.begin_write("starting the import").await?;
+        city::write_city(&mut tx, city).await?;
+        let change = Change::CityImported(payload::city_imported(city));
+        let event = tx.append_event(change).await?;
+        tx.commit("committing the import").await?;
+        Ok(event)
+    }
+
+    async fn insert_region(
+        &self,
+        region: &NewRegion,
+        parent: Option<RegionId>,
+    ) -> Result<(Region, Event), StoreError> {
+        let mut tx = self.begin_write("starting a region insert").await?;
+        let region = city::insert_region(&mut tx, region, parent).await?;
+        let change = Change::RegionCreated(RegionCreated::of(&region));
+        let event = tx.append_event(change).await?;
+        tx.commit("committing a region").await?;
+        Ok((region, event))
+    }
+
+    async fn insert_building(
+        &self,
+        building: &NewBuilding,
+        grid: Option<GridId>,
+    ) -> Result<(Building, Event), StoreError> {
+        let mut tx = self.begin_write("starting a building insert").await?;
+        let (building, totals) = city::insert_building(&mut tx, building, grid).await?;
+        let change = Change::BuildingCreated(BuildingCreated::of(&building, totals));
+        let event = tx.append_event(change).await?;
+        tx.commit("committing a building").await?;
+        Ok((building, event))
+    }
+
+    async fn insert_worker(&self, worker: &NewWorker) -> Result<(Worker, Event), StoreError> {
+        let at = codec::now();
+        let mut tx = self.begin_write("starting a worker insert").await?;
+        let id: i64 = (D::SQL.insert_worker)
+            .bind(&worker.name)
+            .bind(worker.kind.as_str())
+            .bind(worker.duty.as_str())
+            .bind(&worker.phone)
+            .bind(&worker.device_id)
+            .bind(at)
+            .scalar(&mut tx, "inserting a worker")
+            .await?;
+        insert_duties(
+            &mut tx,
+            id,
+            &worker.grids,
+            "inserting a worker's grid duties",
+        )
+        .await?;
+        let worker = worker.with_id(WorkerId(id));
+        let change = Change::WorkerCreated(WorkerSummary::of(&worker));
+        let event = tx.append_event(change).await?;
+        tx.commit("committing a worker").await?;
+        Ok((worker, event))
+    }
+
+    async fn update_worker(&self, worker: &Worker) -> Result<Event, StoreError> {
+        let mut tx = self.begin_write("starting a worker update").await?;
+        let updated = (D::SQL.update_worker)
+            .bind(&worker.name)
+            .bind(worker.kind.as_str())
+            .bind(worker.duty.as_str())
+            .bind(&worker.phone)
+            .bind(&worker.device_id)
+            .bind(codec::now())
+            .bind(worker.id.0)
+            .execute(&mut tx, "updating a worker")
+            .await?;
+        if updated == 0 {
+            return Err(StoreError::NotFound(format!("worker {}", worker.id)));
+        }
+        (D::SQL.delete_duties)
+            .bind(worker.id.0)
+            .execute(&mut tx, "replacing a worker's grid duties")
+            .await?;
+        insert_duties(
+            &mut tx,
+            worker.id.0,
+            &worker.grids,
+            "updating a worker's grid duties",
+        )
+        .await?;
+        let change = Change::WorkerUpdated(WorkerSummary::of(worker));
+        let event = tx.append_event(change).await?;
+        tx.commit("committing a worker update").await?;
+        Ok(event)
+    }
+
+    async fn insert_token(&self, token: &NewToken) -> Result<(TokenRecord, Event), StoreError> {
+        let created_at = codec::now();
+        let mut tx = self.begin_write("starting a token insert").await?;
+        let id: i64 = (D::SQL.insert_token)
+            .bind(&token.hash)
+            .bind(token.role.as_str())
+            .bind(scopes_text(&token.scopes))
+            .bind(token.worker.map(|w| w.0))
+            .bind(&token.label)
+            .bind(created_at)
+            .scalar(&mut tx, "inserting a token")
+            .await?;
+        let record = TokenRecord {
+            id: TokenId(id),
+            role: token.role,
+            scopes: token.scopes.clone(),
+            worker: token.worker,
+            label: token.label.clone(),
+            created_at,
+        };
+        let change = Change::TokenCreated(payload::token_created(&record));
+        let event = tx.append_event(change).await?;
+        tx.commit("committing a token").await?;
+        Ok((record, event))
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let find = D::SQL.token_by_hash.bind(hash);
+        let row: Option<TokenRow> = self.row(find, "looking up a token").await?;
+        row.map(TokenRow::into_record).transpose()
+    }
+
+    async fn put_category(&self, category: &Category) -> Result<Event, StoreError> {
+        let mut tx = self.begin_write("starting a category write").await?;
+        incidents::write_category(&mut tx, category).await?;
+        let change = Change::CategoryUpdated(category.clone());
+        let event = tx.append_event(change).await?;
+        tx.commit("committing a category").await?;
+        Ok(event)
+    }
+
+    async fn put_department(&self, department: &Department) -> Result<Event, StoreError> {
+        let mut tx = self.begin_write("starting a department write").await?;
+        incidents::write_department(&mut tx, department).await?;
+        let change = Change::DepartmentUpdated(department.clone());
+        let event = tx.append_event(change).await?;
+        tx.commit("committing a department").await?;
+        Ok(event)
+    }
+
+    async fn insert_incident(&self, case: &Case) -> Result<(Case, Event), StoreError> {
+        let mut tx = self.begin_write("starting an incident insert").await?;
+        let stored = incidents::insert_case(&mut tx, case).await?;
+        tx.commit("committing an incident").await?;
+        Ok(stored)
+    }
+
+    async fn insert_incidents(&self, cases: &[Case]) -> Result<Vec<(Case, Event)>, StoreError> {
+        let mut tx = self.begin_write("starting an incident insert").await?;
+        let stored = D::insert_cases(&mut tx, cases).await?;
+        let committing = std::time::Instant::now();
+        tx.commit("committing incidents").await?;
+        metrics::histogram!("gridwatch_store_commit_seconds", "store" => D::KIND.as_str())
+            .record(committing.elapsed().as_secs_f64());
+        Ok(stored)
+    }
+
+    async fn update_incidents(&self, updates: &[IncidentUpdate]) -> Result<Event, StoreError> {
+        let mut tx = self.begin_write("starting an incident update").await?;
+        incidents::update_cases(&mut tx, updates).await?;
+        let change = Change::IncidentUpdated(IncidentsUpdated::of(updates.iter().map(|u| &u.case)));
+        let event = tx.append_event(change).await?;
+        tx.commit("committing an incident update").await?;
+        Ok(event)
+    }
+
+    async fn add_photo(
+        &self,
+        incident: IncidentId,
+        photo: &Photo,
+        data: &[u8],
+    ) -> Result<Event, StoreError> {
+        let mut tx = self.begin_write("starting a photo insert").await?;
+        incidents::attach_photo(&mut tx, incident, photo, data).await?;
+        let change = Change::IncidentPhotoAdded(PhotoAdded {
+            incident,
+            sha256: photo.sha256.clone(),
+            content_type: photo.content_type.clone(),
+            size: photo.size,
+        });
+        let event = tx.append_event(change).await?;
+        tx.commit("committing a photo").await?;
+        Ok(event)
+    }
+
+    async fn photo(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        self.row(D::SQL.load_photo.bind(sha256), "loading a photo")
+            .await
+    }
+
+    async fn events_since(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
+        let since = D::SQL.events_since.bind(after).bind(i64::from(limit));
+        let rows: Vec<EventRow> = self.rows(since, "loading events").await?;
+        rows.into_iter().map(EventRow::into_event).collect()
+    }
+
+    async fn insert_alert(&self, alert: &AlertRaised) -> Result<Event, StoreError> {
+        let mut tx = self.begin_write("starting an alert").await?;
+        let event = tx.append_event(Change::AlertRaised(alert.clone())).await?;
+        tx.commit("committing an alert").await?;
+        Ok(event)
+    }
+
+    async fn insert_fixes(
+        &self,
+        fixes: &[Fix],
+        received_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if fixes.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin_write("starting a positions insert").await?;
+        D::insert_bulk(&mut tx, Bulk::Fixes(fixes, received_at)).await?;
+        tx.commit("committing positions").await
+    }
+
+    async fn track(
+        &self,
+        worker: WorkerId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Fix>, StoreError> {
+        let track = (D::SQL.load_track)
+            .bind(worker.0)
+            .bind(from)
+            .bind(to)
+            .bind(i64::from(limit));
+        let rows: Vec<FixRow> = self.rows(track, "loading a track").await?;
+        rows.into_iter().map(FixRow::into_fix).collect()
+    }
+
+    async fn patrol_book(&self) -> Result<PatrolBook, StoreError> {
+        let mut tx = self
+            .begin(D::SQL.begin_read, "starting to load patrols")
+            .await?;
+        let book = patrols::book(&mut tx).await?;
+        tx.commit("finishing loading patrols").await?;
+        Ok(book)
+    }
+
+    async fn insert_patrol(
+        &self,
+        worker: WorkerId,
+        started_at: DateTime<Utc>,
+    ) -> Result<(Patrol, Event), StoreError> {
+        let mut tx = self.begin_write("starting a patrol").await?;
+        let patrol = patrols::insert(&mut tx, worker, started_at).await?;
+        let event = tx
+            .append_event(Change::PatrolStarted(patrol.clone()))
+            .await?;
+        tx.commit("committing a patrol").await?;
+        Ok((patrol, event))
+    }
+
+    async fn end_patrol(
+        &self,
+        patrol: PatrolId,
+        ended_at: DateTime<Utc>,
+    ) -> Result<(Patrol, Event), StoreError> {
+        let mut tx = self.begin_write("ending a patrol").await?;
+        let patrol = patrols::end(&mut tx, patrol, ended_at).await?;
+        let event = tx.append_event(Change::PatrolEnded(patrol.clone())).await?;
+        tx.commit("committing a patrol's end").await?;
+        Ok((patrol, event))
+    }
+
+    async fn insert_checkpoint(
+        &self,
+        checkpoint: &NewCheckpoint,
+    ) -> Result<(Checkpoint, Event), StoreError> {
+        let mut tx = self.begin_write("starting a checkpoint insert").await?;
+        let checkpoint = patrols::insert_checkpoint(&mut tx, checkpoint).await?;
+        let change = Change::CheckpointCreated(checkpoint.clone());
+        let event = tx.append_event(change).await?;
+        tx.commit("committing a checkpoint").await?;
+        Ok((checkpoint, event))
+    }
+
+    async fn record_patrol_progress(&self, progress: &Progress) -> Result<Vec<Event>, StoreError> {
+        let mut tx = self.begin_write("starting a patrol's progress").await?;
+        patrols::record(&mut tx, progress).await?;
+        let events = tx.append_events(progress.events.clone()).await?;
+        tx.commit("committing a patrol's progress").await?;
+        Ok(events)
+    }
+
+    async fn insert_cameras(
+        &self,
+        cameras: &[NewCamera],
+    ) -> Result<Vec<(Camera, Event)>, StoreError> {
+        let mut tx = self.begin_write("starting a camera insert").await?;
+        let stored = cameras::insert(&mut tx, cameras).await?;
+        let changes = stored.iter().cloned().map(Change::CameraCreated).collect();
+        let events = tx.append_events(changes).await?;
+        tx.commit("committing cameras").await?;
+        Ok(stored.into_iter().zip(events).collect())
+    }
+
+    async fn update_camera(&self, camera: &Camera) -> Result<Event, StoreError> {
+        let mut tx = self.begin_write("starting a camera update").await?;
+        cameras::update(&mut tx, camera).await?;
+        let event = tx
+            .append_event(Change::CameraUpdated(camera.clone()))
+            .await?;
+        tx.commit("committing a camera update").await?;
+        Ok(event)
+    }
+
+    async fn delete_camera(&self, id: CameraId) -> Result<Event, StoreError> {
+        let mut tx = self.begin_write("starting a camera delete").await?;
+        let camera = cameras::delete(&mut tx, id).await?;
+        let event = tx.append_event(Change::CameraDeleted(camera)).await?;
+        tx.commit("committing a camera delete").await?;
+        Ok(event)
+    }
+
+    async fn insert_plan(&self, plan: &NewPlan) -> Result<(PlanRecord, Event), StoreError> {
+        let mut tx = self.begin_write("starting a plan insert").await?;
+        let record = boundary::insert_plan(&mut tx, plan).await?;
+        let change = Change::PlanCreated(PlanCreated {
+            id: record.id,
+            community: plan.community,
+            kind: plan.kind.to_owned(),
+        });
+        let event = tx.append_event(change).await?;
+        tx.commit("committing a plan").await?;
+        Ok((record, event))
+    }
+
+    async fn plans(&self, community: RegionId) -> Result<Vec<PlanRecord>, StoreError> {
+        let plans = D::SQL.load_plans.bind(community.0);
+        let rows: Vec<PlanRow> = self.rows(plans, "loading plans").await?;
+        rows.into_iter().map(PlanRow::into_record).collect()
+    }
+
+    async fn plan(&self, id: i64) -> Result<Option<PlanRecord>, StoreError> {
+        let row: Option<PlanRow> = self
+            .row(D::SQL.load_plan.bind(id), "loading a plan")
+            .await?;
+        row.map(PlanRow::into_record).transpose()
+    }
+
+    async fn versions(&self, community: RegionId) -> Result<Vec<VersionRecord>, StoreError> {
+        let versions = D::SQL.load_versions.bind(community.0);
+        let rows: Vec<VersionRow> = self.rows(versions, "loading boundary versions").await?;
+        rows.into_iter().map(VersionRow::into_record).collect()
+    }
+
+    async fn apply_boundary(&self, change: &BoundaryChange) -> Result<BoundaryApplied, StoreError> {
+        let mut tx = self.begin_write("starting a boundary change").await?;
+        let (version, grid_ids, cases) = boundary::apply(&mut tx, change).await?;
+        let event = tx
+            .append_event(changed_payload(change, version.id, &grid_ids))
+            .await?;
+        let rerouted = cases.iter().map(|case| rerouted_payload(case, version.id));
+        let events = tx.append_events(rerouted.collect()).await?;
+        tx.commit("committing a boundary change").await?;
+        Ok(BoundaryApplied {
+            version,
+            grid_ids,
+            event,
+            incidents: cases.into_iter().zip(events).collect(),
+        })
+    }
+}
+
+/// Writes a worker's grid duties in the order given.
+async fn insert_duties<D: Dialect>(
+    tx: &mut Tx<D>,
+    worker: i64,
+    duties: &[GridDuty],
+    doing: &'static str,
+) -> Result<(), StoreError> {
+    for (position, duty) in (0_i64..).zip(duties) {
+        (D::SQL.insert_duty)
+            .bind(worker)
+            .bind(duty.grid_id.0)
+            .bind(duty.responsibility.as_str())
+            .bind(position)
+            .execute(tx, doing)
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! Boundary plans and versions, and the writes of the one transaction that applies a boundary change
+//! (the caller appends its events). Types and row decoding live in `store/boundary.rs`.
+
+use std::collections::HashMap;
+
+use super::{Bulk, Dialect, Tx, incidents};
+use crate::domain::{Case, GridId, RegionId};
+use crate::store::StoreError;
+use crate::store::boundary::{
+    AssignedGrid, BoundaryChange, GridWrite, NewPlan, PlanRecord, VersionRecord, grids_text,
+};
+use crate::store::payload::codec::{self, cell_to_i64, flag_text, geojson_text};
+
+pub(super) async fn insert_plan<D: Dialect>(
+    tx: &mut Tx<D>,
+    plan: &NewPlan,
+) -> Result<PlanRecord, StoreError> {
+    let created_at = codec::now();
+    let id: i64 = (D::SQL.insert_plan)
+        .bind(plan.community.0)
+        .bind(plan.kind)
+        .bind(grids_text(&plan.grids))
+        .bind(plan.warnings.to_string())
+        .bind(plan.effective_at)
+        .bind(&plan.note)
+        .bind(created_at)
+        .bind(plan.created_by.map(|t| t.0))
+        .bind(plan.base_version)
+        .scalar(tx, "inserting a plan")
+        .await?;
+    Ok(PlanRecord {
+        id,
+        community: plan.community,
+        kind: plan.kind.to_owned(),
+        status: "draft".to_owned(),
+        grids: plan.grids.clone(),
+        warnings: plan.warnings.clone(),
+        effective_at: plan.effective_at,
+        note: plan.note.clone(),
+        created_at,
+        created_by: plan.created_by,
+        version: None,
+        base_version: plan.base_version,
+    })
+}
+
+async fn insert_version<D: Dialect>(
+    tx: &mut Tx<D>,
+    change: &BoundaryChange,
+    plan: Option<i64>,
+    grids: &[AssignedGrid],
+    note: Option<&str>,
+) -> Result<VersionRecord, StoreError> {
+    let id: i64 = (D::SQL.insert_version)
+        .bind(change.community.0)
+        .bind(plan)
+        .bind(change.effective_at)
+        .bind(change.applied_at)
+        .bind(change.applied_by.map(|t| t.0))
+        .bind(note)
+        .bind(grids_text(grids))
+        .scalar(tx, "inserting a boundary version")
+        .await?;
+    Ok(VersionRecord {
+        id,
+        community: change.community,
+        plan,
+        effective_at: change.effective_at,
+        applied_at: change.applied_at,
+        applied_by: change.applied_by,
+        note: note.map(ToOwned::to_owned),
+        grids: grids.to_vec(),
+    })
+}
+
+/// Writes a boundary change: the version (after a baseline when given), the plan marked applied
+/// (`Conflict` unless it was a draft), the community's grids and cells, moved buildings and re-routed
+/// cases. Returns the version, every grid's id in the order of `change.grids`, and the cases as stored.
+pub(super) async fn apply<D: Dialect>(
+    tx: &mut Tx<D>,
+    change: &BoundaryChange,
+) -> Result<(VersionRecord, Vec<GridId>, Vec<Case>), StoreError> {
+    if let Some(baseline) = &change.baseline {
+        let note = Some("before the first boundary change");
+        insert_version(tx, change, None, baseline, note).await?;
+    }
+    let note = change.note.as_deref();
+    let version = insert_version(tx, change, Some(change.plan), &change.assignment, note).await?;
+    let marked = (D::SQL.mark_plan_applied)
+        .bind(version.id)
+        .bind(change.plan)
+        .execute(tx, "marking a plan applied")
+        .await?;
+    if marked == 0 {
+        let plan = change.plan;
+        return Err(StoreError::Conflict(format!("plan {plan} is not a draft")));
+    }
+    // Cells first leave every grid of the community, so no cell is ever in two grids.
+    (D::SQL.clear_community_cells)
+        .bind(change.community.0)
+        .execute(tx, "clearing the community's cells")
+        .await?;
+    let mut ids = Vec::with_capacity(change.grids.len());
+    let mut by_code: HashMap<&str, GridId> = HashMap::new();
+    let (mut cells, mut owners) = (Vec::new(), Vec::new());
+    for grid in &change.grids {
+        let id = write_grid(tx, change.community, grid).await?;
+        cells.extend(grid.cells.iter().map(|&c| cell_to_i64(c)));
+        owners.extend(std::iter::repeat_n(id.0, grid.cells.len()));
+        ids.push(id);
+        by_code.insert(&grid.code, id);
+    }
+    let doing = "writing the community's cells";
+    D::insert_bulk(tx, Bulk::Cells(&cells, &owners, doing)).await?;
+    for (building, code) in &change.buildings {
+        let grid = by_code
+            .get(code.as_str())
+            .ok_or_else(|| StoreError::NotFound(format!("grid {code}")))?;
+        (D::SQL.move_building)
+            .bind(grid.0)
+            .bind(building.0)
+            .execute(tx, "moving a building to its new grid")
+            .await?;
+    }
+    // A re-routed case keeps the grid it was registered in (for its whole life): only its routing
+    // changed.
+    incidents::update_cases(tx, &change.reroutes).await?;
+    let cases = change.reroutes.iter().map(|r| r.case.clone()).collect();
+    Ok((version, ids, cases))
+}
+
+/// Updates grid `grid` (or inserts it, when new) and returns its id.
+async fn write_grid<D: Dialect>(
+    tx: &mut Tx<D>,
+    community: RegionId,
+    grid: &GridWrite,
+) -> Result<GridId, StoreError> {
+    let households = i64::from(grid.households);
+    let building_count = i64::from(grid.building_count);
+    let flag = flag_text(grid.flag.as_ref());
+    let boundary = geojson_text(&grid.boundary);
+    Ok(match grid.id {
+        Some(id) => {
+            (D::SQL.update_grid)
+                .bind(&grid.name)
+                .bind(households)
+                .bind(building_count)
+                .bind(flag)
+                .bind(boundary)
+                .bind(id.0)
+                .execute(tx, "updating a grid")
+                .await?;
+            id
+        }
+        None => GridId(
+            (D::SQL.insert_grid)
+                .bind(&grid.code)
+                .bind(&grid.name)
+                .bind(community.0)
+                .bind(households)
+                .bind(building_count)
+                .bind(flag)
+                .bind(boundary)
+                .scalar(tx, "inserting a grid")
+                .await?,
+        ),
+    })
+}

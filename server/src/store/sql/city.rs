@@ -1,0 +1,152 @@
+//! The city's rows: the import (settings and regions here, then the dialect's bulk inserts of grids,
+//! cells, buildings and base map), and a region or a building added later.
+
+use std::collections::HashMap;
+
+use super::{Bulk, Dialect, Tx};
+use crate::domain::event::GridTotals;
+use crate::domain::{Building, BuildingId, GridId, Region, RegionId};
+use crate::store::payload::codec::{self, cell_to_i64, geojson_text, resolution_text};
+use crate::store::payload::{self, import};
+use crate::store::{NewBuilding, NewCity, NewRegion, StoreError};
+
+/// Writes the settings, regions, grids, cells, buildings and base map of `city`, refusing a store that
+/// already holds grids. The caller appends the event and commits.
+pub(super) async fn write_city<D: Dialect>(
+    tx: &mut Tx<D>,
+    city: &NewCity,
+) -> Result<(), StoreError> {
+    // Taken before the check, so two concurrent imports cannot both find the store empty.
+    D::lock_events(tx).await?;
+    let has_grids: bool = D::SQL
+        .has_grids
+        .query()
+        .scalar(tx, "checking for a city")
+        .await?;
+    if has_grids {
+        return Err(StoreError::Conflict(payload::CITY_EXISTS.to_owned()));
+    }
+    let resolution = resolution_text(city.resolution);
+    put_setting(tx, payload::CELL_RESOLUTION, Some(&resolution)).await?;
+    put_setting(tx, payload::CITY_NAME, Some(&city.name)).await?;
+    put_setting(tx, payload::ATTRIBUTION, city.attribution.as_deref()).await?;
+
+    let regions = write_regions(tx, city).await?;
+    let communities = import::communities(city, &regions)?;
+    D::insert_bulk(tx, Bulk::Grids(&city.grids, &communities)).await?;
+    // The store held no grid before: these are the city's.
+    let grids: Vec<(String, i64)> = D::SQL
+        .load_grid_codes
+        .fetch_all(tx, "loading grid codes")
+        .await?;
+    let grids: HashMap<String, i64> = grids.into_iter().collect();
+    let (cells, owners) = import::cells(city, &grids)?;
+    D::insert_bulk(tx, Bulk::Cells(&cells, &owners, "importing grid cells")).await?;
+    let building_grids = import::building_grids(city, &grids)?;
+    D::insert_bulk(tx, Bulk::Buildings(&city.buildings, &building_grids)).await?;
+    D::insert_bulk(tx, Bulk::BaseLines(&city.base_lines)).await?;
+    D::insert_bulk(tx, Bulk::BaseAreas(&city.base_areas)).await
+}
+
+/// Sets a setting, or removes it when `value` is `None`.
+async fn put_setting<D: Dialect>(
+    tx: &mut Tx<D>,
+    key: &str,
+    value: Option<&str>,
+) -> Result<(), StoreError> {
+    let stmt = match value {
+        Some(value) => D::SQL.put_setting.bind(key).bind(value),
+        None => D::SQL.delete_setting.bind(key),
+    };
+    stmt.execute(tx, "writing settings").await?;
+    Ok(())
+}
+
+/// One at a time, parents first, so each child finds its parent's id; returns every region's id by code.
+async fn write_regions<D: Dialect>(
+    tx: &mut Tx<D>,
+    city: &NewCity,
+) -> Result<HashMap<String, i64>, StoreError> {
+    let codes: Vec<(String, i64)> = D::SQL
+        .load_region_codes
+        .fetch_all(tx, "loading region codes")
+        .await?;
+    let mut ids: HashMap<String, i64> = codes.into_iter().collect();
+    for (region, parent) in &city.regions {
+        let parent = import::parent(&ids, &region.code, parent.as_deref())?;
+        let id = insert_region_row(tx, region, parent).await?;
+        ids.insert(region.code.clone(), id);
+    }
+    Ok(ids)
+}
+
+pub(super) async fn insert_region<D: Dialect>(
+    tx: &mut Tx<D>,
+    region: &NewRegion,
+    parent: Option<RegionId>,
+) -> Result<Region, StoreError> {
+    let id = insert_region_row(tx, region, parent.map(|p| p.0)).await?;
+    Ok(Region {
+        id: RegionId(id),
+        level: region.level,
+        code: region.code.clone(),
+        name: region.name.clone(),
+        parent,
+        boundary: region.boundary.clone(),
+    })
+}
+
+async fn insert_region_row<D: Dialect>(
+    tx: &mut Tx<D>,
+    region: &NewRegion,
+    parent: Option<i64>,
+) -> Result<i64, StoreError> {
+    (D::SQL.insert_region)
+        .bind(region.level.as_str())
+        .bind(&region.code)
+        .bind(&region.name)
+        .bind(parent)
+        .bind(geojson_text(&region.boundary))
+        .scalar(tx, "inserting a region")
+        .await
+}
+
+/// Inserts a building and adds its households and count to its grid; the grid's new totals.
+pub(super) async fn insert_building<D: Dialect>(
+    tx: &mut Tx<D>,
+    new: &NewBuilding,
+    grid: Option<GridId>,
+) -> Result<(Building, Option<GridTotals>), StoreError> {
+    let id: i64 = (D::SQL.insert_building)
+        .bind(&new.source_id)
+        .bind(geojson_text(&new.footprint))
+        .bind(&new.kind)
+        .bind(new.levels.map(i64::from))
+        .bind(i64::from(new.households))
+        .bind(cell_to_i64(new.cell))
+        .bind(grid.map(|g| g.0))
+        .scalar(tx, "inserting a building")
+        .await?;
+    let totals = match grid {
+        Some(grid) => {
+            let (households, count): (i64, i64) = (D::SQL.add_building_to_grid)
+                .bind(i64::from(new.households))
+                .bind(grid.0)
+                .fetch_one(tx, "adding a building to its grid")
+                .await?;
+            Some(codec::grid_totals(households, count)?)
+        }
+        None => None,
+    };
+    let building = Building {
+        id: BuildingId(id),
+        source_id: new.source_id.clone(),
+        footprint: new.footprint.clone(),
+        kind: new.kind.clone(),
+        levels: new.levels,
+        households: new.households,
+        cell: new.cell,
+        grid,
+    };
+    Ok((building, totals))
+}

@@ -1,0 +1,1 @@
+DELETE FROM grid_cells WHERE grid_id IN (SELECT id FROM grids WHERE community_id = $1)

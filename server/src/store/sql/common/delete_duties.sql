@@ -1,0 +1,1 @@
+DELETE FROM worker_grids WHERE worker_id = $1

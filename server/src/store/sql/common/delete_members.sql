@@ -1,0 +1,1 @@
+DELETE FROM department_members WHERE department_code = $1

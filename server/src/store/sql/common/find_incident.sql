@@ -1,0 +1,1 @@
+SELECT id FROM incidents WHERE id = $1

@@ -1,0 +1,1 @@
+SELECT id, name, lat, lon, radius_m, grid_id FROM checkpoints ORDER BY id

@@ -1,0 +1,1 @@
+SELECT content_type, data FROM photos WHERE sha256 = $1

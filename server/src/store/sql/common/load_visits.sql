@@ -1,0 +1,1 @@
+SELECT cell, last_at FROM cell_visits

@@ -1,0 +1,1 @@
+UPDATE buildings SET grid_id = $1 WHERE id = $2

@@ -1,0 +1,255 @@
+//! Cases, categories and departments: the statements, run inside the caller's transaction.
+
+use super::{Dialect, Tx};
+use crate::domain::event::IncidentSummary;
+use crate::domain::incident::{HistoryEntry, Status};
+use crate::domain::{Case, Category, Change, Department, Event, IncidentId, Photo};
+use crate::store::payload::codec::cell_to_i64;
+use crate::store::payload::incidents::{
+    self, CategoryRow, DepartmentRow, HistoryRow, IncidentRow, MemberRow, PhotoRow, detail_text,
+};
+use crate::store::{IncidentUpdate, StoreError};
+
+/// Everything the world needs about cases: categories, departments and whole cases.
+pub(super) async fn load<D: Dialect>(
+    tx: &mut Tx<D>,
+) -> Result<(Vec<Category>, Vec<Department>, Vec<Case>), StoreError> {
+    let categories: Vec<CategoryRow> = D::SQL
+        .load_categories
+        .fetch_all(tx, "loading categories")
+        .await?;
+    let departments: Vec<DepartmentRow> = D::SQL
+        .load_departments
+        .fetch_all(tx, "loading departments")
+        .await?;
+    let members: Vec<MemberRow> = D::SQL
+        .load_members
+        .fetch_all(tx, "loading department members")
+        .await?;
+    let rows: Vec<IncidentRow> = D::SQL
+        .load_incidents
+        .fetch_all(tx, "loading incidents")
+        .await?;
+    let history: Vec<HistoryRow> = D::SQL
+        .load_history
+        .fetch_all(tx, "loading incident history")
+        .await?;
+    let photos: Vec<PhotoRow> = D::SQL
+        .load_photos
+        .fetch_all(tx, "loading incident photos")
+        .await?;
+    let categories = categories
+        .into_iter()
+        .map(CategoryRow::into_category)
+        .collect::<Result<_, _>>()?;
+    Ok((
+        categories,
+        incidents::departments(departments, members),
+        incidents::cases(rows, history, photos)?,
+    ))
+}
+
+pub(super) async fn write_category<D: Dialect>(
+    tx: &mut Tx<D>,
+    c: &Category,
+) -> Result<(), StoreError> {
+    (D::SQL.put_category)
+        .bind(&c.code)
+        .bind(&c.name)
+        .bind(c.class.as_str())
+        .bind(&c.department)
+        .bind(c.limits.low_h)
+        .bind(c.limits.normal_h)
+        .bind(c.limits.high_h)
+        .bind(c.limits.urgent_h)
+        .bind(c.kind.as_str())
+        .bind(c.active)
+        .execute(tx, "writing a category")
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn write_department<D: Dialect>(
+    tx: &mut Tx<D>,
+    d: &Department,
+) -> Result<(), StoreError> {
+    (D::SQL.put_department)
+        .bind(&d.code)
+        .bind(&d.name)
+        .execute(tx, "writing a department")
+        .await?;
+    (D::SQL.delete_members)
+        .bind(&d.code)
+        .execute(tx, "replacing a department's members")
+        .await?;
+    for (position, member) in (0_i64..).zip(&d.members) {
+        (D::SQL.insert_member)
+            .bind(&d.code)
+            .bind(member.0)
+            .bind(position)
+            .execute(tx, "writing a department's members")
+            .await?;
+    }
+    Ok(())
+}
+
+/// Inserts one new case (row, history, `incident.created`) inside the caller's transaction.
+pub(crate) async fn insert_case<D: Dialect>(
+    tx: &mut Tx<D>,
+    case: &Case,
+) -> Result<(Case, Event), StoreError> {
+    let id = IncidentId(insert_row(tx, case).await?);
+    insert_history(tx, &history_rows(id, 0, &case.history)?).await?;
+    let mut stored = case.clone();
+    stored.state.id = id;
+    let change = Change::IncidentCreated(Box::new(IncidentSummary::of(&stored)));
+    let event = tx.append_event(change).await?;
+    Ok((stored, event))
+}
+
+/// One history row to insert: `(incident id, position within the case, entry)`.
+pub type NewHistory<'a> = (i64, i64, &'a HistoryEntry);
+
+/// The rows of history `entries`, the first at `first` within case `id`.
+pub(crate) fn history_rows(
+    id: IncidentId,
+    first: usize,
+    entries: &[HistoryEntry],
+) -> Result<Vec<NewHistory<'_>>, StoreError> {
+    let rows = entries.iter().enumerate().map(|(i, entry)| {
+        let position = i64::try_from(first + i)
+            .map_err(|_| StoreError::Conflict("history too long".into()))?;
+        Ok((id.0, position, entry))
+    });
+    rows.collect()
+}
+
+async fn insert_history<D: Dialect>(
+    tx: &mut Tx<D>,
+    rows: &[NewHistory<'_>],
+) -> Result<(), StoreError> {
+    for &(incident, position, entry) in rows {
+        (D::SQL.insert_history)
+            .bind(incident)
+            .bind(position)
+            .bind(entry.at)
+            .bind(entry.actor.worker.map(|w| w.0))
+            .bind(entry.actor.role.as_str())
+            .bind(&entry.action)
+            .bind(entry.from.as_str())
+            .bind(entry.to.as_str())
+            .bind(&entry.note)
+            .bind(detail_text(entry.detail.as_ref()))
+            .execute(tx, "appending incident history")
+            .await?;
+    }
+    Ok(())
+}
+
+/// Inserts the case's row (ignoring its id) and returns the id assigned.
+async fn insert_row<D: Dialect>(tx: &mut Tx<D>, case: &Case) -> Result<i64, StoreError> {
+    let s = &case.state;
+    let p = &case.place;
+    (D::SQL.insert_incident)
+        .bind(&case.category)
+        .bind(case.priority.as_str())
+        .bind(case.source.as_str())
+        .bind(case.kind.as_str())
+        .bind(&case.description)
+        .bind(p.lat)
+        .bind(p.lon)
+        .bind(cell_to_i64(p.cell))
+        .bind(p.grid.0)
+        .bind(p.community.0)
+        .bind(p.street.map(|r| r.0))
+        .bind(p.district.map(|r| r.0))
+        .bind(p.outside_m)
+        .bind(s.status.as_str())
+        .bind(s.level.as_str())
+        .bind(s.assignee.map(|w| w.0))
+        .bind(s.handler.map(|w| w.0))
+        .bind(s.deadline)
+        .bind(case.escalate_at)
+        .bind(i64::from(s.rework_count))
+        .bind(s.deferred)
+        .bind(s.merged_into.map(|i| i.0))
+        .bind(s.resume_to.map(Status::as_str))
+        .bind(case.duplicate_of.map(|i| i.0))
+        .bind(case.reporter.map(|t| t.0))
+        .bind(case.created_at)
+        .bind(case.updated_at)
+        .scalar(tx, "inserting an incident")
+        .await
+}
+
+/// Writes each case's new state and appends its new history entries (its last `new_entries`);
+/// `NotFound` when a case does not exist.
+pub(super) async fn update_cases<D: Dialect>(
+    tx: &mut Tx<D>,
+    updates: &[IncidentUpdate],
+) -> Result<(), StoreError> {
+    for IncidentUpdate { case, new_entries } in updates {
+        update_row(tx, case).await?;
+        let first = case.history.len().saturating_sub(*new_entries);
+        insert_history(tx, &history_rows(case.id(), first, &case.history[first..])?).await?;
+    }
+    Ok(())
+}
+
+async fn update_row<D: Dialect>(tx: &mut Tx<D>, case: &Case) -> Result<(), StoreError> {
+    let s = &case.state;
+    let updated = (D::SQL.update_incident)
+        .bind(s.status.as_str())
+        .bind(s.level.as_str())
+        .bind(s.assignee.map(|w| w.0))
+        .bind(s.handler.map(|w| w.0))
+        .bind(s.deadline)
+        .bind(case.escalate_at)
+        .bind(i64::from(s.rework_count))
+        .bind(s.deferred)
+        .bind(s.merged_into.map(|i| i.0))
+        .bind(s.resume_to.map(Status::as_str))
+        .bind(case.duplicate_of.map(|i| i.0))
+        .bind(case.updated_at)
+        .bind(s.id.0)
+        .execute(tx, "updating an incident")
+        .await?;
+    if updated == 0 {
+        return Err(StoreError::NotFound(format!("incident {}", s.id)));
+    }
+    Ok(())
+}
+
+/// Stores the bytes once under their hash and attaches them to the case.
+pub(super) async fn attach_photo<D: Dialect>(
+    tx: &mut Tx<D>,
+    id: IncidentId,
+    photo: &Photo,
+    data: &[u8],
+) -> Result<(), StoreError> {
+    let find = D::SQL.find_incident.bind(id.0);
+    let exists: Option<i64> = find
+        .optional_scalar(tx, "finding the incident of a photo")
+        .await?;
+    if exists.is_none() {
+        return Err(StoreError::NotFound(format!("incident {id}")));
+    }
+    let size =
+        i64::try_from(photo.size).map_err(|_| StoreError::Conflict("photo too large".into()))?;
+    (D::SQL.insert_photo)
+        .bind(&photo.sha256)
+        .bind(&photo.content_type)
+        .bind(size)
+        .bind(data)
+        .execute(tx, "storing a photo")
+        .await?;
+    (D::SQL.attach_photo)
+        .bind(id.0)
+        .bind(&photo.sha256)
+        .bind(photo.at)
+        .bind(photo.by.worker.map(|w| w.0))
+        .bind(photo.by.role.as_str())
+        .execute(tx, "attaching a photo")
+        .await?;
+    Ok(())
+}

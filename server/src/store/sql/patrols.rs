@@ -1,0 +1,167 @@
+//! Patrols, checkpoints, check-ins and the last visit of each cell: the statements, run inside the
+//! caller's transaction. PostgreSQL's texts also write checkpoints and check-ins as real points.
+
+use chrono::{DateTime, Utc};
+
+use super::{Dialect, Tx};
+use crate::domain::patrol::{CheckIn, Checkpoint, NewCheckpoint, Patrol, PatrolBook, Progress};
+use crate::domain::{CheckpointId, GridId, PatrolId, WorkerId};
+use crate::store::StoreError;
+use crate::store::payload::codec::{cell_from_i64, cell_to_i64};
+
+/// `id, worker_id, started_at, ended_at, current_grid, last_fix_at`.
+type PatrolRow = (
+    i64,
+    i64,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<i64>,
+    Option<DateTime<Utc>>,
+);
+
+fn patrol((id, worker, started_at, ended_at, grid, last_fix_at): PatrolRow) -> Patrol {
+    Patrol {
+        id: PatrolId(id),
+        worker: WorkerId(worker),
+        started_at,
+        ended_at,
+        current_grid: grid.map(GridId),
+        last_fix_at,
+    }
+}
+
+pub(super) async fn book<D: Dialect>(tx: &mut Tx<D>) -> Result<PatrolBook, StoreError> {
+    let patrols: Vec<PatrolRow> = D::SQL.load_patrols.fetch_all(tx, "loading patrols").await?;
+    let checkpoints: Vec<(i64, String, f64, f64, f64, Option<i64>)> = D::SQL
+        .load_checkpoints
+        .fetch_all(tx, "loading checkpoints")
+        .await?;
+    let check_ins: Vec<(i64, i64, DateTime<Utc>, f64, f64, f64)> = D::SQL
+        .load_check_ins
+        .fetch_all(tx, "loading check-ins")
+        .await?;
+    let visits: Vec<(i64, DateTime<Utc>)> = D::SQL
+        .load_visits
+        .fetch_all(tx, "loading cell visits")
+        .await?;
+    Ok(PatrolBook {
+        patrols: patrols.into_iter().map(patrol).collect(),
+        checkpoints: checkpoints
+            .into_iter()
+            .map(|(id, name, lat, lon, radius_m, grid)| Checkpoint {
+                id: CheckpointId(id),
+                name,
+                lat,
+                lon,
+                radius_m,
+                grid: grid.map(GridId),
+            })
+            .collect(),
+        check_ins: check_ins
+            .into_iter()
+            .map(|(p, c, at, lat, lon, distance_m)| CheckIn {
+                patrol: PatrolId(p),
+                checkpoint: CheckpointId(c),
+                at,
+                lat,
+                lon,
+                distance_m,
+            })
+            .collect(),
+        visits: visits
+            .into_iter()
+            .map(|(cell, at)| Ok((cell_from_i64("cell_visits", cell)?, at)))
+            .collect::<Result<_, StoreError>>()?,
+    })
+}
+
+/// Opens a patrol; `Conflict` (the schema's one open patrol per worker) when the worker has one.
+pub(super) async fn insert<D: Dialect>(
+    tx: &mut Tx<D>,
+    worker: WorkerId,
+    started_at: DateTime<Utc>,
+) -> Result<Patrol, StoreError> {
+    let id: i64 = (D::SQL.insert_patrol)
+        .bind(worker.0)
+        .bind(started_at)
+        .scalar(tx, "opening a patrol")
+        .await?;
+    Ok(Patrol {
+        id: PatrolId(id),
+        worker,
+        started_at,
+        ended_at: None,
+        current_grid: None,
+        last_fix_at: None,
+    })
+}
+
+/// Ends an open patrol; `NotFound` unless it exists and is open.
+pub(super) async fn end<D: Dialect>(
+    tx: &mut Tx<D>,
+    id: PatrolId,
+    ended_at: DateTime<Utc>,
+) -> Result<Patrol, StoreError> {
+    let row: Option<PatrolRow> = (D::SQL.end_patrol)
+        .bind(ended_at)
+        .bind(id.0)
+        .fetch_optional(tx, "ending a patrol")
+        .await?;
+    Ok(patrol(row.ok_or_else(|| {
+        StoreError::NotFound(format!("open patrol {id}"))
+    })?))
+}
+
+pub(super) async fn insert_checkpoint<D: Dialect>(
+    tx: &mut Tx<D>,
+    new: &NewCheckpoint,
+) -> Result<Checkpoint, StoreError> {
+    let id: i64 = (D::SQL.insert_checkpoint)
+        .bind(&new.name)
+        .bind(new.lat)
+        .bind(new.lon)
+        .bind(new.radius_m)
+        .bind(new.grid.map(|g| g.0))
+        .scalar(tx, "inserting a checkpoint")
+        .await?;
+    Ok(new.with_id(CheckpointId(id)))
+}
+
+/// Writes a patrol's progress: current grid, cell visits (each keeps its latest time), check-ins. The
+/// caller appends its events.
+pub(super) async fn record<D: Dialect>(
+    tx: &mut Tx<D>,
+    progress: &Progress,
+) -> Result<(), StoreError> {
+    let updated = (D::SQL.update_patrol)
+        .bind(progress.current_grid.map(|g| g.0))
+        .bind(progress.last_fix_at)
+        .bind(progress.patrol.0)
+        .execute(tx, "updating a patrol")
+        .await?;
+    if updated == 0 {
+        let patrol = progress.patrol;
+        return Err(StoreError::NotFound(format!("open patrol {patrol}")));
+    }
+    for (cell, at) in &progress.visits {
+        (D::SQL.upsert_visit)
+            .bind(cell_to_i64(*cell))
+            .bind(at)
+            .bind(progress.worker.0)
+            .bind(progress.patrol.0)
+            .execute(tx, "recording a cell visit")
+            .await?;
+    }
+    for c in &progress.check_ins {
+        (D::SQL.insert_check_in)
+            .bind(c.patrol.0)
+            .bind(c.checkpoint.0)
+            .bind(c.at)
+            .bind(c.lat)
+            .bind(c.lon)
+            .bind(c.distance_m)
+            .execute(tx, "recording a check-in")
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,2 @@
+-- The rows follow as `VALUES (…), (…)`, added by the caller (sqlx's QueryBuilder::push_values).
+INSERT INTO base_areas (kind, name, geometry)

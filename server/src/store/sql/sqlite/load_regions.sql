@@ -1,0 +1,3 @@
+SELECT id, level, code, name, parent_id, boundary
+FROM regions
+ORDER BY id

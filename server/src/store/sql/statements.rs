@@ -1,0 +1,94 @@
+//! Every statement the shared store code runs, by name, loaded with `include_str!` from one file each:
+//! `common/NAME.sql` when both dialects run the same text, else `sqlite/NAME.sql` and
+//! `postgres/NAME.sql`, so `diff sqlite/NAME.sql postgres/NAME.sql` shows exactly how the dialects
+//! differ (geometry columns, `jsonb` casts, locking). Both number their parameters `$1, $2, …` (sqlx
+//! binds `SQLite`'s `$NNN` by its number), and every dialect's text takes the same parameters in the
+//! same order, so one Rust call binds either. Statements only one dialect runs (its bulk inserts,
+//! PostgreSQL's events lock) are loaded by that dialect's module from the same folders.
+
+use super::driver::Sql;
+use crate::store::postgres::PgDialect;
+use crate::store::sqlite::SqliteDialect;
+
+/// Declares `Statements<D>` with one field per name, and one table of texts per dialect.
+macro_rules! statements {
+    (common: [$($common:ident),* $(,)?], own: [$($own:ident),* $(,)?] $(,)?) => {
+        /// The texts of every statement in one dialect.
+        pub struct Statements<D> {
+            $(pub(crate) $common: Sql<D>,)*
+            $(pub(crate) $own: Sql<D>,)*
+        }
+        statements!(@table SQLITE, SqliteDialect, "sqlite", [$($common),*], [$($own),*]);
+        statements!(@table POSTGRES, PgDialect, "postgres", [$($common),*], [$($own),*]);
+    };
+    (@table $table:ident, $dialect:ty, $dir:literal, [$($common:ident),*], [$($own:ident),*]) => {
+        pub(crate) const $table: Statements<$dialect> = Statements {
+            $($common: Sql::new(include_str!(concat!("common/", stringify!($common), ".sql"))),)*
+            $($own: Sql::new(include_str!(concat!($dir, "/", stringify!($own), ".sql"))),)*
+        };
+        #[cfg(test)]
+        impl Statements<$dialect> {
+            /// Every statement's name and text.
+            fn texts(&self) -> Vec<(&'static str, &'static str)> {
+                let common = [$((stringify!($common), self.$common.text()),)*];
+                let own = [$((stringify!($own), self.$own.text()),)*];
+                common.into_iter().chain(own).collect()
+            }
+        }
+    };
+}
+
+statements! {
+    common: [
+        begin_read, load_setting, put_setting, delete_setting, load_cells, load_workers,
+        load_duties, last_seq, add_building_to_grid, insert_worker, update_worker, delete_duties,
+        has_grids, load_grid_codes, load_region_codes, load_categories, put_category,
+        load_departments, load_members, put_department, delete_members, insert_member,
+        load_incidents, load_photos, update_incident, find_incident, insert_photo, attach_photo,
+        load_photo, load_patrols, load_checkpoints, load_check_ins, load_visits, insert_patrol,
+        end_patrol, update_patrol, upsert_visit, load_cameras, delete_camera, mark_plan_applied,
+        clear_community_cells, move_building, events_since, token_by_hash, load_history, load_track,
+        load_plans, load_plan, load_versions, insert_duty,
+    ],
+    own: [
+        begin_write, begin_snapshot, insert_event, load_regions, load_grids, load_buildings,
+        load_base_lines, load_base_areas, insert_region, insert_building, insert_token,
+        insert_incident, insert_checkpoint, insert_check_in, insert_camera, update_camera,
+        insert_plan, insert_version, update_grid, insert_grid, insert_history,
+    ],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{POSTGRES, SQLITE};
+
+    /// The `$n` a text names, sorted and without repeats.
+    fn parameters(text: &str) -> Vec<usize> {
+        let mut numbers: Vec<usize> = text
+            .split('$')
+            .skip(1)
+            .filter_map(|rest| {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                digits.parse().ok()
+            })
+            .collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        numbers
+    }
+
+    /// One Rust call binds either dialect's text, so both must name `$1 … $n`, the same `n`.
+    #[test]
+    fn both_dialects_take_the_same_parameters() {
+        for ((name, sqlite), (_, postgres)) in SQLITE.texts().into_iter().zip(POSTGRES.texts()) {
+            let (ours, theirs) = (parameters(sqlite), parameters(postgres));
+            assert_eq!(
+                ours, theirs,
+                "{name}: SQLite's parameters are not PostgreSQL's"
+            );
+            let expected: Vec<usize> = (1..=ours.len()).collect();
+            assert_eq!(ours, expected, "{name}: parameters are not $1 … $n");
+        }
+        assert_eq!(parameters("VALUES ($2, $1, $10, $2)"), [1, 2, 10]);
+    }
+}
