@@ -18,7 +18,7 @@
 mod boundary;
 mod cases;
 mod city;
-mod forms;
+pub(crate) mod forms;
 mod patrols;
 mod people;
 

@@ -8,9 +8,10 @@ use h3o::CellIndex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::sql::driver::Load;
 use super::{IncidentUpdate, StoreError};
-use crate::domain::event::{BoundaryChanged, IncidentsUpdated};
-use crate::domain::{BuildingId, Case, Change, Event, GridFlag, GridId, RegionId, TokenId};
+use crate::domain::event::BoundaryChanged;
+use crate::domain::{BuildingId, Case, Event, GridFlag, GridId, RegionId, TokenId};
 
 /// One grid of a plan or a version: its code, name and cells (as H3 strings in JSON).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,25 +23,8 @@ pub struct AssignedGrid {
     #[serde(default)]
     pub new: bool,
     /// Sorted cells.
-    #[serde(with = "cell_strings")]
+    #[serde(with = "crate::domain::event::forms::cells")]
     pub cells: Vec<CellIndex>,
-}
-
-mod cell_strings {
-    use h3o::CellIndex;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(cells: &[CellIndex], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(cells.iter().map(ToString::to_string))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<CellIndex>, D::Error> {
-        let strings = Vec::<String>::deserialize(d)?;
-        strings
-            .iter()
-            .map(|s| s.parse().map_err(serde::de::Error::custom))
-            .collect()
-    }
 }
 
 /// How a plan came to be.
@@ -164,24 +148,25 @@ pub(crate) struct PlanRow {
     base_version_id: Option<i64>,
 }
 
-impl PlanRow {
-    pub(crate) fn into_record(self) -> Result<PlanRecord, StoreError> {
+impl Load for PlanRecord {
+    type Row = PlanRow;
+    fn from_row(row: PlanRow) -> Result<Self, StoreError> {
         Ok(PlanRecord {
-            id: self.id,
-            community: RegionId(self.community_id),
-            kind: self.kind,
-            status: self.status,
-            grids: grids_from_text("boundary_plans", &self.grids)?,
-            warnings: serde_json::from_str(&self.warnings).map_err(|e| StoreError::Corrupt {
+            id: row.id,
+            community: RegionId(row.community_id),
+            kind: row.kind,
+            status: row.status,
+            grids: grids_from_text("boundary_plans", &row.grids)?,
+            warnings: serde_json::from_str(&row.warnings).map_err(|e| StoreError::Corrupt {
                 table: "boundary_plans",
                 reason: e.to_string(),
             })?,
-            effective_at: self.effective_at,
-            note: self.note,
-            created_at: self.created_at,
-            created_by: self.created_by.map(TokenId),
-            version: self.version_id,
-            base_version: self.base_version_id,
+            effective_at: row.effective_at,
+            note: row.note,
+            created_at: row.created_at,
+            created_by: row.created_by.map(TokenId),
+            version: row.version_id,
+            base_version: row.base_version_id,
         })
     }
 }
@@ -199,17 +184,18 @@ pub(crate) struct VersionRow {
     grids: String,
 }
 
-impl VersionRow {
-    pub(crate) fn into_record(self) -> Result<VersionRecord, StoreError> {
+impl Load for VersionRecord {
+    type Row = VersionRow;
+    fn from_row(row: VersionRow) -> Result<Self, StoreError> {
         Ok(VersionRecord {
-            id: self.id,
-            community: RegionId(self.community_id),
-            plan: self.plan_id,
-            effective_at: self.effective_at,
-            applied_at: self.applied_at,
-            applied_by: self.applied_by.map(TokenId),
-            note: self.note,
-            grids: grids_from_text("boundary_versions", &self.grids)?,
+            id: row.id,
+            community: RegionId(row.community_id),
+            plan: row.plan_id,
+            effective_at: row.effective_at,
+            applied_at: row.applied_at,
+            applied_by: row.applied_by.map(TokenId),
+            note: row.note,
+            grids: grids_from_text("boundary_versions", &row.grids)?,
         })
     }
 }
@@ -223,18 +209,4 @@ fn grids_from_text(table: &'static str, text: &str) -> Result<Vec<AssignedGrid>,
         table,
         reason: format!("grids: {e}"),
     })
-}
-
-/// `boundary.changed`, with the version and the ids of the community's grids.
-pub(crate) fn changed_payload(change: &BoundaryChange, version: i64, ids: &[GridId]) -> Change {
-    Change::BoundaryChanged(BoundaryChanged {
-        version,
-        grids: ids.to_vec(),
-        ..change.payload.clone()
-    })
-}
-
-/// The `incident.updated` of one re-routed case.
-pub(crate) fn rerouted_payload(case: &Case, version: i64) -> Change {
-    Change::IncidentUpdated(IncidentsUpdated::rerouted(case, version))
 }

@@ -31,16 +31,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Pool;
 
-use self::driver::{Driver, Record, Sql, Stmt};
+use self::driver::{Driver, Load, Sql, Stmt};
 use self::statements::Statements;
-use super::boundary::{
-    BoundaryApplied, BoundaryChange, NewPlan, PlanRecord, PlanRow, VersionRecord, VersionRow,
-    changed_payload, rerouted_payload,
-};
+use super::boundary::{BoundaryApplied, BoundaryChange, NewPlan, PlanRecord, VersionRecord};
 use super::payload::codec::{self, scopes_text};
 use super::payload::conflict::Context;
-use super::payload::fixes::FixRow;
-use super::payload::rows::{EventRow, TokenRow};
 use super::payload::{self};
 use super::{
     IncidentUpdate, NewBuilding, NewCity, NewGrid, NewRegion, NewToken, NewWorker, Snapshot, Store,
@@ -48,8 +43,8 @@ use super::{
 };
 use crate::domain::camera::{Camera, NewCamera};
 use crate::domain::event::{
-    AlertRaised, BuildingCreated, IncidentsUpdated, PhotoAdded, PlanCreated, RegionCreated,
-    WorkerSummary,
+    AlertRaised, BoundaryChanged, BuildingCreated, IncidentsUpdated, PhotoAdded, PlanCreated,
+    RegionCreated, WorkerSummary,
 };
 use crate::domain::patrol::{Checkpoint, NewCheckpoint, Patrol, PatrolBook, Progress};
 use crate::domain::{
@@ -130,7 +125,7 @@ impl<D: Dialect> SqlStore<D> {
     }
 
     /// Every row of `stmt`, run outside a transaction on a pooled connection.
-    async fn rows<O: Record>(
+    async fn rows<O: Load>(
         &self,
         stmt: Stmt<D>,
         doing: &'static str,
@@ -140,7 +135,7 @@ impl<D: Dialect> SqlStore<D> {
     }
 
     /// The row of `stmt`, if any, run outside a transaction on a pooled connection.
-    async fn row<O: Record>(
+    async fn row<O: Load>(
         &self,
         stmt: Stmt<D>,
         doing: &'static str,
@@ -287,8 +282,7 @@ impl<D: Dialect> Store for SqlStore<D> {
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
         let find = D::SQL.token_by_hash.bind(hash);
-        let row: Option<TokenRow> = self.row(find, "looking up a token").await?;
-        row.map(TokenRow::into_record).transpose()
+        self.row(find, "looking up a token").await
     }
 
     async fn put_category(&self, category: &Category) -> Result<Event, StoreError> {
@@ -361,8 +355,7 @@ impl<D: Dialect> Store for SqlStore<D> {
 
     async fn events_since(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
         let since = D::SQL.events_since.bind(after).bind(i64::from(limit));
-        let rows: Vec<EventRow> = self.rows(since, "loading events").await?;
-        rows.into_iter().map(EventRow::into_event).collect()
+        self.rows(since, "loading events").await
     }
 
     async fn insert_alert(&self, alert: &AlertRaised) -> Result<Event, StoreError> {
@@ -397,8 +390,7 @@ impl<D: Dialect> Store for SqlStore<D> {
             .bind(from)
             .bind(to)
             .bind(i64::from(limit));
-        let rows: Vec<FixRow> = self.rows(track, "loading a track").await?;
-        rows.into_iter().map(FixRow::into_fix).collect()
+        self.rows(track, "loading a track").await
     }
 
     async fn patrol_book(&self) -> Result<PatrolBook, StoreError> {
@@ -501,31 +493,33 @@ impl<D: Dialect> Store for SqlStore<D> {
 
     async fn plans(&self, community: RegionId) -> Result<Vec<PlanRecord>, StoreError> {
         let plans = D::SQL.load_plans.bind(community.0);
-        let rows: Vec<PlanRow> = self.rows(plans, "loading plans").await?;
-        rows.into_iter().map(PlanRow::into_record).collect()
+        self.rows(plans, "loading plans").await
     }
 
     async fn plan(&self, id: i64) -> Result<Option<PlanRecord>, StoreError> {
-        let row: Option<PlanRow> = self
-            .row(D::SQL.load_plan.bind(id), "loading a plan")
-            .await?;
-        row.map(PlanRow::into_record).transpose()
+        self.row(D::SQL.load_plan.bind(id), "loading a plan").await
     }
 
     async fn versions(&self, community: RegionId) -> Result<Vec<VersionRecord>, StoreError> {
         let versions = D::SQL.load_versions.bind(community.0);
-        let rows: Vec<VersionRow> = self.rows(versions, "loading boundary versions").await?;
-        rows.into_iter().map(VersionRow::into_record).collect()
+        self.rows(versions, "loading boundary versions").await
     }
 
     async fn apply_boundary(&self, change: &BoundaryChange) -> Result<BoundaryApplied, StoreError> {
         let mut tx = self.begin_write("starting a boundary change").await?;
         let (version, grid_ids, cases) = boundary::apply(&mut tx, change).await?;
-        let event = tx
-            .append_event(changed_payload(change, version.id, &grid_ids))
+        let changed = Change::BoundaryChanged(BoundaryChanged {
+            version: version.id,
+            grids: grid_ids.clone(),
+            ..change.payload.clone()
+        });
+        let event = tx.append_event(changed).await?;
+        let rerouted = cases
+            .iter()
+            .map(|case| IncidentsUpdated::rerouted(case, version.id));
+        let events = tx
+            .append_events(rerouted.map(Change::IncidentUpdated).collect())
             .await?;
-        let rerouted = cases.iter().map(|case| rerouted_payload(case, version.id));
-        let events = tx.append_events(rerouted.collect()).await?;
         tx.commit("committing a boundary change").await?;
         Ok(BoundaryApplied {
             version,

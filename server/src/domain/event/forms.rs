@@ -20,8 +20,8 @@ pub(super) mod cell {
     }
 }
 
-/// A list of cells as hex strings.
-pub(super) mod cells {
+/// A list of cells as hex strings (also a boundary plan's grids, `store::boundary::AssignedGrid`).
+pub(crate) mod cells {
     use h3o::CellIndex;
     use serde::{Deserialize, Deserializer, Serializer};
 

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use super::codec::corrupt;
 use crate::domain::{Fix, WorkerId};
 use crate::store::StoreError;
+use crate::store::sql::driver::Load;
 
 /// A `positions` row as both dialects select it (`sql/*/load_track.sql`; PostgreSQL casts `jsonb` to text).
 #[derive(Debug, sqlx::FromRow)]
@@ -24,23 +25,24 @@ pub(crate) struct FixRow {
     pub attributes: String,
 }
 
-impl FixRow {
-    pub(crate) fn into_fix(self) -> Result<Fix, StoreError> {
-        let flags: Vec<String> = serde_json::from_str(&self.flags)
+impl Load for Fix {
+    type Row = FixRow;
+    fn from_row(row: FixRow) -> Result<Self, StoreError> {
+        let flags: Vec<String> = serde_json::from_str(&row.flags)
             .map_err(|e| corrupt("positions", format!("flags: {e}")))?;
-        let attributes: Map<String, Value> = serde_json::from_str(&self.attributes)
+        let attributes: Map<String, Value> = serde_json::from_str(&row.attributes)
             .map_err(|e| corrupt("positions", format!("attributes: {e}")))?;
         Ok(Fix {
-            worker: WorkerId(self.worker_id),
-            lat: self.lat,
-            lon: self.lon,
-            at: self.at,
-            accuracy_m: self.accuracy_m,
-            speed_mps: self.speed_mps,
-            heading_deg: self.heading_deg,
-            altitude_m: self.altitude_m,
-            battery_pct: self.battery_pct,
-            moving: self.moving,
+            worker: WorkerId(row.worker_id),
+            lat: row.lat,
+            lon: row.lon,
+            at: row.at,
+            accuracy_m: row.accuracy_m,
+            speed_mps: row.speed_mps,
+            heading_deg: row.heading_deg,
+            altitude_m: row.altitude_m,
+            battery_pct: row.battery_pct,
+            moving: row.moving,
             flags,
             attributes,
         })

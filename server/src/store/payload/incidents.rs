@@ -2,8 +2,6 @@
 //! same column names and types; PostgreSQL casts `jsonb` to text), and how rows become domain values
 //! again. Their event payloads are `domain::event`'s.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -16,6 +14,8 @@ use crate::domain::{
     RegionId, Role, TimeLimits, TokenId, WorkerId,
 };
 use crate::store::StoreError;
+use crate::store::payload::rows::by_owner;
+use crate::store::sql::driver::Load;
 
 /// The text a JSON detail is stored as.
 pub(crate) fn detail_text(detail: Option<&Value>) -> Option<String> {
@@ -36,21 +36,22 @@ pub(crate) struct CategoryRow {
     pub active: bool,
 }
 
-impl CategoryRow {
-    pub(crate) fn into_category(self) -> Result<Category, StoreError> {
+impl Load for Category {
+    type Row = CategoryRow;
+    fn from_row(row: CategoryRow) -> Result<Self, StoreError> {
         Ok(Category {
-            class: parse_enum("categories", "class", &self.class, CategoryClass::parse)?,
-            kind: parse_enum("categories", "kind", &self.kind, CaseKind::parse)?,
-            code: self.code,
-            name: self.name,
-            department: self.department_code,
+            class: parse_enum("categories", "class", &row.class, CategoryClass::parse)?,
+            kind: parse_enum("categories", "kind", &row.kind, CaseKind::parse)?,
+            code: row.code,
+            name: row.name,
+            department: row.department_code,
             limits: TimeLimits {
-                low_h: self.limit_low_h,
-                normal_h: self.limit_normal_h,
-                high_h: self.limit_high_h,
-                urgent_h: self.limit_urgent_h,
+                low_h: row.limit_low_h,
+                normal_h: row.limit_normal_h,
+                high_h: row.limit_high_h,
+                urgent_h: row.limit_urgent_h,
             },
-            active: self.active,
+            active: row.active,
         })
     }
 }
@@ -68,21 +69,20 @@ pub(crate) struct MemberRow {
 }
 
 /// Departments with their members in stored order (`members` sorted by department, then position).
-pub(crate) fn departments(rows: Vec<DepartmentRow>, members: Vec<MemberRow>) -> Vec<Department> {
-    let mut by_department: HashMap<String, Vec<WorkerId>> = HashMap::new();
-    for member in members {
-        by_department
-            .entry(member.department_code)
-            .or_default()
-            .push(WorkerId(member.worker_id));
-    }
-    rows.into_iter()
-        .map(|d| Department {
-            members: by_department.remove(&d.code).unwrap_or_default(),
-            code: d.code,
-            name: d.name,
-        })
-        .collect()
+pub(crate) fn departments(
+    rows: Vec<DepartmentRow>,
+    members: Vec<MemberRow>,
+) -> Result<Vec<Department>, StoreError> {
+    let members = members
+        .into_iter()
+        .map(|m| Ok((m.department_code, WorkerId(m.worker_id))));
+    let mut members = by_owner(members)?;
+    let department = |d: DepartmentRow| Department {
+        members: members.remove(&d.code).unwrap_or_default(),
+        code: d.code,
+        name: d.name,
+    };
+    Ok(rows.into_iter().map(department).collect())
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -149,16 +149,15 @@ pub(crate) fn cases(
     history: Vec<HistoryRow>,
     photos: Vec<PhotoRow>,
 ) -> Result<Vec<Case>, StoreError> {
-    let mut entries: HashMap<i64, Vec<HistoryEntry>> = HashMap::new();
-    for row in history {
-        let id = row.incident_id;
-        entries.entry(id).or_default().push(history_entry(row)?);
-    }
-    let mut attached: HashMap<i64, Vec<Photo>> = HashMap::new();
-    for row in photos {
+    let mut entries = by_owner(
+        history
+            .into_iter()
+            .map(|row| Ok((row.incident_id, history_entry(row)?))),
+    )?;
+    let photo = |row: PhotoRow| {
         let size = u64::try_from(row.size)
             .map_err(|_| corrupt("incident_photos", format!("size {}", row.size)))?;
-        attached.entry(row.incident_id).or_default().push(Photo {
+        let photo = Photo {
             sha256: row.sha256,
             content_type: row.content_type,
             size,
@@ -167,8 +166,10 @@ pub(crate) fn cases(
                 worker: row.by_worker_id.map(WorkerId),
                 role: parse_enum("incident_photos", "by_role", &row.by_role, Role::parse)?,
             },
-        });
-    }
+        };
+        Ok((row.incident_id, photo))
+    };
+    let mut attached = by_owner(photos.into_iter().map(photo))?;
     rows.into_iter()
         .map(|row| {
             let history = entries.remove(&row.id).unwrap_or_default();

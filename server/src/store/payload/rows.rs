@@ -1,20 +1,35 @@
-//! Rows as both backends select them (`PostgreSQL` geometry through `ST_AsGeoJSON`, jsonb cast to text),
-//! and their decoding into domain values. A row that does not decode is `StoreError::Corrupt`.
+//! Rows as both dialects select them (`PostgreSQL` geometry through `ST_AsGeoJSON`, jsonb cast to
+//! text), and how each becomes its domain value ([`Load`]). A row that does not decode is
+//! `StoreError::Corrupt`.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 
 use chrono::{DateTime, Utc};
-use h3o::CellIndex;
 
-use super::super::{Snapshot, StoreError, TokenRecord};
+use super::super::{StoreError, TokenRecord};
 use super::codec::{
     cell_from_i64, corrupt, count, geometry_from_text, lines_from_text, parse_enum,
-    resolution_from_text, scopes_from_text,
+    scopes_from_text,
 };
 use crate::domain::{
     BaseArea, BaseLine, Building, BuildingId, Change, DutyStatus, Event, Grid, GridDuty, GridId,
     Region, RegionId, RegionLevel, Responsibility, Role, TokenId, Worker, WorkerId, WorkerKind,
 };
+use crate::store::sql::driver::Load;
+
+/// Child rows grouped by the id of the row they belong to, in the order read (the statements order
+/// them by owner, then position).
+pub(crate) fn by_owner<K: Eq + Hash, V>(
+    rows: impl IntoIterator<Item = Result<(K, V), StoreError>>,
+) -> Result<HashMap<K, Vec<V>>, StoreError> {
+    let mut owned: HashMap<K, Vec<V>> = HashMap::new();
+    for row in rows {
+        let (owner, value) = row?;
+        owned.entry(owner).or_default().push(value);
+    }
+    Ok(owned)
+}
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct RegionRow {
     pub id: i64,
@@ -25,15 +40,16 @@ pub(crate) struct RegionRow {
     pub boundary: String,
 }
 
-impl RegionRow {
-    fn into_region(self) -> Result<Region, StoreError> {
+impl Load for Region {
+    type Row = RegionRow;
+    fn from_row(row: RegionRow) -> Result<Self, StoreError> {
         Ok(Region {
-            id: RegionId(self.id),
-            level: parse_enum("regions", "level", &self.level, RegionLevel::parse)?,
-            code: self.code,
-            name: self.name,
-            parent: self.parent_id.map(RegionId),
-            boundary: geometry_from_text("regions", &self.boundary)?,
+            id: RegionId(row.id),
+            level: parse_enum("regions", "level", &row.level, RegionLevel::parse)?,
+            code: row.code,
+            name: row.name,
+            parent: row.parent_id.map(RegionId),
+            boundary: geometry_from_text("regions", &row.boundary)?,
         })
     }
 }
@@ -50,27 +66,31 @@ pub(crate) struct GridRow {
     pub boundary: String,
 }
 
-impl GridRow {
-    fn into_grid(self, mut cells: Vec<CellIndex>) -> Result<Grid, StoreError> {
+/// Grids with their cells (`(grid_id, cell)` rows).
+pub(crate) fn grids(rows: Vec<GridRow>, cells: Vec<(i64, i64)>) -> Result<Vec<Grid>, StoreError> {
+    let cells = cells
+        .into_iter()
+        .map(|(grid, cell)| Ok((grid, cell_from_i64("grid_cells", cell)?)));
+    let mut cells = by_owner(cells)?;
+    let grid = |row: GridRow| {
+        let mut cells = cells.remove(&row.id).unwrap_or_default();
         cells.sort_unstable();
-        let flag = self
-            .flag
-            .map(|f| {
-                serde_json::from_str(&f).map_err(|e| corrupt("grids", format!("bad flag: {e}")))
-            })
-            .transpose()?;
+        let flag = row.flag.map(|f| serde_json::from_str(&f));
         Ok(Grid {
-            id: GridId(self.id),
-            code: self.code,
-            name: self.name,
-            community: RegionId(self.community_id),
+            id: GridId(row.id),
+            code: row.code,
+            name: row.name,
+            community: RegionId(row.community_id),
             cells,
-            boundary: geometry_from_text("grids", &self.boundary)?,
-            households: count("grids", "households", self.households)?,
-            building_count: count("grids", "building_count", self.building_count)?,
-            flag,
+            boundary: geometry_from_text("grids", &row.boundary)?,
+            households: count("grids", "households", row.households)?,
+            building_count: count("grids", "building_count", row.building_count)?,
+            flag: flag
+                .transpose()
+                .map_err(|e| corrupt("grids", format!("bad flag: {e}")))?,
         })
-    }
+    };
+    rows.into_iter().map(grid).collect()
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -93,38 +113,43 @@ pub(crate) struct BaseRow {
     pub geometry: String,
 }
 
-impl BaseRow {
-    fn into_line(self) -> Result<BaseLine, StoreError> {
+impl Load for BaseLine {
+    type Row = BaseRow;
+    fn from_row(row: BaseRow) -> Result<Self, StoreError> {
         Ok(BaseLine {
-            geometry: lines_from_text("base_lines", &self.geometry)?,
-            kind: self.kind,
-            name: self.name,
-        })
-    }
-
-    fn into_area(self) -> Result<BaseArea, StoreError> {
-        Ok(BaseArea {
-            geometry: geometry_from_text("base_areas", &self.geometry)?,
-            kind: self.kind,
-            name: self.name,
+            geometry: lines_from_text("base_lines", &row.geometry)?,
+            kind: row.kind,
+            name: row.name,
         })
     }
 }
 
-impl BuildingRow {
-    fn into_building(self) -> Result<Building, StoreError> {
+impl Load for BaseArea {
+    type Row = BaseRow;
+    fn from_row(row: BaseRow) -> Result<Self, StoreError> {
+        Ok(BaseArea {
+            geometry: geometry_from_text("base_areas", &row.geometry)?,
+            kind: row.kind,
+            name: row.name,
+        })
+    }
+}
+
+impl Load for Building {
+    type Row = BuildingRow;
+    fn from_row(row: BuildingRow) -> Result<Self, StoreError> {
         Ok(Building {
-            id: BuildingId(self.id),
-            source_id: self.source_id,
-            footprint: geometry_from_text("buildings", &self.footprint)?,
-            kind: self.kind,
-            levels: self
+            id: BuildingId(row.id),
+            source_id: row.source_id,
+            footprint: geometry_from_text("buildings", &row.footprint)?,
+            kind: row.kind,
+            levels: row
                 .levels
                 .map(|l| count("buildings", "levels", l))
                 .transpose()?,
-            households: count("buildings", "households", self.households)?,
-            cell: cell_from_i64("buildings", self.cell)?,
-            grid: self.grid_id.map(GridId),
+            households: count("buildings", "households", row.households)?,
+            cell: cell_from_i64("buildings", row.cell)?,
+            grid: row.grid_id.map(GridId),
         })
     }
 }
@@ -157,15 +182,16 @@ pub(crate) struct TokenRow {
     pub created_at: DateTime<Utc>,
 }
 
-impl TokenRow {
-    pub(crate) fn into_record(self) -> Result<TokenRecord, StoreError> {
+impl Load for TokenRecord {
+    type Row = TokenRow;
+    fn from_row(row: TokenRow) -> Result<Self, StoreError> {
         Ok(TokenRecord {
-            id: TokenId(self.id),
-            role: parse_enum("tokens", "role", &self.role, Role::parse)?,
-            scopes: scopes_from_text(&self.scopes)?,
-            worker: self.worker_id.map(WorkerId),
-            label: self.label,
-            created_at: self.created_at,
+            id: TokenId(row.id),
+            role: parse_enum("tokens", "role", &row.role, Role::parse)?,
+            scopes: scopes_from_text(&row.scopes)?,
+            worker: row.worker_id.map(WorkerId),
+            label: row.label,
+            created_at: row.created_at,
         })
     }
 }
@@ -178,112 +204,59 @@ pub(crate) struct EventRow {
     pub payload: String,
 }
 
-impl EventRow {
+impl Load for Event {
+    type Row = EventRow;
     /// The event, its payload decoded into the variant its kind names. A kind no variant has, or a
     /// payload that does not fit it, is data damage: `Corrupt`, naming the row.
-    pub(crate) fn into_event(self) -> Result<Event, StoreError> {
-        let change = Change::from_stored(&self.kind, &self.payload).map_err(|e| {
+    fn from_row(row: EventRow) -> Result<Self, StoreError> {
+        let change = Change::from_stored(&row.kind, &row.payload).map_err(|e| {
+            let (seq, kind) = (row.seq, &row.kind);
             corrupt(
                 "events",
-                format!("event {} ({}) does not decode: {e}", self.seq, self.kind),
+                format!("event {seq} ({kind}) does not decode: {e}"),
             )
         })?;
         Ok(Event {
-            seq: self.seq,
-            at: self.at,
+            seq: row.seq,
+            at: row.at,
             change,
         })
     }
 }
 
-/// Everything a snapshot reads, as rows; `sql/snapshot.rs` fills it inside one read transaction.
-#[derive(Debug, Default)]
-pub(crate) struct SnapshotRows {
-    pub resolution: Option<String>,
-    pub regions: Vec<RegionRow>,
-    pub grids: Vec<GridRow>,
-    /// `(grid_id, cell)`.
-    pub cells: Vec<(i64, i64)>,
-    pub buildings: Vec<BuildingRow>,
-    pub base_lines: Vec<BaseRow>,
-    pub base_areas: Vec<BaseRow>,
-    pub workers: Vec<WorkerRow>,
-    pub duties: Vec<DutyRow>,
-    pub last_seq: i64,
-}
-
-impl SnapshotRows {
-    pub(crate) fn into_snapshot(self) -> Result<Snapshot, StoreError> {
-        let mut cells: HashMap<i64, Vec<CellIndex>> = HashMap::new();
-        for (grid, cell) in self.cells {
-            cells
-                .entry(grid)
-                .or_default()
-                .push(cell_from_i64("grid_cells", cell)?);
-        }
-        let mut duties: HashMap<i64, Vec<GridDuty>> = HashMap::new();
-        for duty in self.duties {
-            duties.entry(duty.worker_id).or_default().push(GridDuty {
-                grid_id: GridId(duty.grid_id),
-                responsibility: parse_enum(
-                    "worker_grids",
-                    "responsibility",
-                    &duty.responsibility,
-                    Responsibility::parse,
-                )?,
-            });
-        }
-        Ok(Snapshot {
-            resolution: self
-                .resolution
-                .as_deref()
-                .map(resolution_from_text)
-                .transpose()?,
-            regions: self
-                .regions
-                .into_iter()
-                .map(RegionRow::into_region)
-                .collect::<Result<_, _>>()?,
-            grids: self
-                .grids
-                .into_iter()
-                .map(|g| {
-                    let own = cells.remove(&g.id).unwrap_or_default();
-                    g.into_grid(own)
-                })
-                .collect::<Result<_, _>>()?,
-            buildings: self
-                .buildings
-                .into_iter()
-                .map(BuildingRow::into_building)
-                .collect::<Result<_, _>>()?,
-            base_lines: self
-                .base_lines
-                .into_iter()
-                .map(BaseRow::into_line)
-                .collect::<Result<_, _>>()?,
-            base_areas: self
-                .base_areas
-                .into_iter()
-                .map(BaseRow::into_area)
-                .collect::<Result<_, _>>()?,
-            workers: self
-                .workers
-                .into_iter()
-                .map(|w| {
-                    Ok(Worker {
-                        id: WorkerId(w.id),
-                        kind: parse_enum("workers", "kind", &w.kind, WorkerKind::parse)?,
-                        duty: parse_enum("workers", "duty", &w.duty, DutyStatus::parse)?,
-                        grids: duties.remove(&w.id).unwrap_or_default(),
-                        name: w.name,
-                        phone: w.phone,
-                        device_id: w.device_id,
-                    })
-                })
-                .collect::<Result<_, StoreError>>()?,
-            last_seq: self.last_seq,
-            ..Snapshot::default()
+/// Workers with their grid duties (`worker_grids` rows ordered by worker and position).
+pub(crate) fn workers(
+    rows: Vec<WorkerRow>,
+    duties: Vec<DutyRow>,
+) -> Result<Vec<Worker>, StoreError> {
+    let duties = duties.into_iter().map(|duty| {
+        let responsibility = &duty.responsibility;
+        let responsibility = parse_enum(
+            "worker_grids",
+            "responsibility",
+            responsibility,
+            Responsibility::parse,
+        )?;
+        let grid_id = GridId(duty.grid_id);
+        Ok((
+            duty.worker_id,
+            GridDuty {
+                grid_id,
+                responsibility,
+            },
+        ))
+    });
+    let mut duties = by_owner(duties)?;
+    let worker = |w: WorkerRow| {
+        Ok(Worker {
+            id: WorkerId(w.id),
+            kind: parse_enum("workers", "kind", &w.kind, WorkerKind::parse)?,
+            duty: parse_enum("workers", "duty", &w.duty, DutyStatus::parse)?,
+            grids: duties.remove(&w.id).unwrap_or_default(),
+            name: w.name,
+            phone: w.phone,
+            device_id: w.device_id,
         })
-    }
+    };
+    rows.into_iter().map(worker).collect()
 }

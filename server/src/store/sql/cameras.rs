@@ -6,12 +6,7 @@ use super::{Dialect, Tx};
 use crate::domain::CameraId;
 use crate::domain::camera::{Camera, NewCamera};
 use crate::store::StoreError;
-use crate::store::payload::cameras::{CameraRow, camera, sector_text};
-
-pub(super) async fn load<D: Dialect>(tx: &mut Tx<D>) -> Result<Vec<Camera>, StoreError> {
-    let rows: Vec<CameraRow> = D::SQL.load_cameras.fetch_all(tx, "loading cameras").await?;
-    rows.into_iter().map(camera).collect()
-}
+use crate::store::payload::cameras::sector_text;
 
 /// `name … sector`, the values an insert and an update bind first.
 fn bind_params<D: Dialect>(sql: Sql<D>, camera: &NewCamera) -> Stmt<D> {
@@ -52,6 +47,6 @@ pub(super) async fn update<D: Dialect>(tx: &mut Tx<D>, camera: &Camera) -> Resul
 /// Deletes a camera and returns its last parameters; `NotFound` if it does not exist.
 pub(super) async fn delete<D: Dialect>(tx: &mut Tx<D>, id: CameraId) -> Result<Camera, StoreError> {
     let delete = D::SQL.delete_camera.bind(id.0);
-    let row: Option<CameraRow> = delete.fetch_optional(tx, "deleting a camera").await?;
-    camera(row.ok_or_else(|| StoreError::NotFound(format!("camera {id}")))?)
+    let camera = delete.fetch_optional(tx, "deleting a camera").await?;
+    camera.ok_or_else(|| StoreError::NotFound(format!("camera {id}")))
 }

@@ -48,6 +48,20 @@ impl<T> Record for T where
 {
 }
 
+/// A value the store reads back: the row its statements select, and how that row becomes the value
+/// (`StoreError::Corrupt` when it does not). A plain row (a tuple, a `FromRow` struct) is its own.
+pub(crate) trait Load: Sized + Send {
+    type Row: Record;
+    fn from_row(row: Self::Row) -> Result<Self, StoreError>;
+}
+
+impl<R: Record> Load for R {
+    type Row = R;
+    fn from_row(row: R) -> Result<R, StoreError> {
+        Ok(row)
+    }
+}
+
 type Query<DB> = sqlx::query::Query<'static, DB, <DB as Database>::Arguments>;
 
 /// The connection of a dialect: what a transaction or a pooled connection dereferences to.
@@ -62,37 +76,30 @@ pub trait Driver: Database<Arguments: IntoArguments<Self>> {
     fn rows_affected(done: &Self::QueryResult) -> u64;
 }
 
-impl Driver for Sqlite {
-    type Executor<'c> = &'c mut SqliteConnection;
-    fn executor(conn: &mut SqliteConnection) -> &mut SqliteConnection {
-        conn
-    }
-    fn bind<'q, T: Param<'q>>(query: Query<Self>, value: T) -> Query<Self> {
-        query.bind(value)
-    }
-    fn decode<O: Record>(row: &SqliteRow) -> Result<O, sqlx::Error> {
-        O::from_row(row)
-    }
-    fn rows_affected(done: &Self::QueryResult) -> u64 {
-        done.rows_affected()
-    }
+/// `Driver` for a sqlx database whose connection and row types are named: the same one-liners for
+/// each, since only the concrete types satisfy the bounds.
+macro_rules! driver {
+    ($db:ty, $conn:ty, $row:ty) => {
+        impl Driver for $db {
+            type Executor<'c> = &'c mut $conn;
+            fn executor(conn: &mut $conn) -> &mut $conn {
+                conn
+            }
+            fn bind<'q, T: Param<'q>>(query: Query<Self>, value: T) -> Query<Self> {
+                query.bind(value)
+            }
+            fn decode<O: Record>(row: &$row) -> Result<O, sqlx::Error> {
+                O::from_row(row)
+            }
+            fn rows_affected(done: &Self::QueryResult) -> u64 {
+                done.rows_affected()
+            }
+        }
+    };
 }
 
-impl Driver for Postgres {
-    type Executor<'c> = &'c mut PgConnection;
-    fn executor(conn: &mut PgConnection) -> &mut PgConnection {
-        conn
-    }
-    fn bind<'q, T: Param<'q>>(query: Query<Self>, value: T) -> Query<Self> {
-        query.bind(value)
-    }
-    fn decode<O: Record>(row: &PgRow) -> Result<O, sqlx::Error> {
-        O::from_row(row)
-    }
-    fn rows_affected(done: &Self::QueryResult) -> u64 {
-        done.rows_affected()
-    }
-}
+driver!(Sqlite, SqliteConnection, SqliteRow);
+driver!(Postgres, PgConnection, PgRow);
 
 /// One statement's text in dialect `D` (a file under `store/sql/`); `D` only ties it to its driver.
 pub struct Sql<D>(&'static str, PhantomData<fn() -> D>);
@@ -120,7 +127,7 @@ impl<D: Dialect> Sql<D> {
     }
 
     /// Runs a statement that takes no values and returns rows.
-    pub(crate) async fn fetch_all<O: Record>(
+    pub(crate) async fn fetch_all<O: Load>(
         self,
         conn: &mut Conn<D>,
         doing: Doing,
@@ -150,21 +157,18 @@ impl<D: Dialect> Stmt<D> {
         Ok(D::Db::rows_affected(&done))
     }
 
-    pub(crate) async fn fetch_optional<O: Record>(
+    pub(crate) async fn fetch_optional<O: Load>(
         self,
         conn: &mut Conn<D>,
         doing: Doing,
     ) -> Result<Option<O>, StoreError> {
         let row = self.0.fetch_optional(D::Db::executor(conn)).await;
-        row.context(doing)?
-            .as_ref()
-            .map(D::Db::decode)
-            .transpose()
-            .context(doing)
+        let row = row.context(doing)?.as_ref().map(D::Db::decode);
+        row.transpose().context(doing)?.map(O::from_row).transpose()
     }
 
     /// The one row the statement returns; sqlx's `RowNotFound` when there is none.
-    pub(crate) async fn fetch_one<O: Record>(
+    pub(crate) async fn fetch_one<O: Load>(
         self,
         conn: &mut Conn<D>,
         doing: Doing,
@@ -173,7 +177,7 @@ impl<D: Dialect> Stmt<D> {
         row.ok_or(sqlx::Error::RowNotFound).context(doing)
     }
 
-    pub(crate) async fn fetch_all<O: Record>(
+    pub(crate) async fn fetch_all<O: Load>(
         self,
         conn: &mut Conn<D>,
         doing: Doing,
@@ -183,10 +187,12 @@ impl<D: Dialect> Stmt<D> {
             .fetch_all(D::Db::executor(conn))
             .await
             .context(doing)?;
-        rows.iter()
+        let rows: Vec<O::Row> = rows
+            .iter()
             .map(D::Db::decode)
             .collect::<Result<_, _>>()
-            .context(doing)
+            .context(doing)?;
+        rows.into_iter().map(O::from_row).collect()
     }
 
     /// The first column of the one row the statement returns (`RETURNING id`, `SELECT COUNT…`).

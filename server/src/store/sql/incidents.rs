@@ -5,49 +5,8 @@ use crate::domain::event::IncidentSummary;
 use crate::domain::incident::{HistoryEntry, Status};
 use crate::domain::{Case, Category, Change, Department, Event, IncidentId, Photo};
 use crate::store::payload::codec::cell_to_i64;
-use crate::store::payload::incidents::{
-    self, CategoryRow, DepartmentRow, HistoryRow, IncidentRow, MemberRow, PhotoRow, detail_text,
-};
+use crate::store::payload::incidents::detail_text;
 use crate::store::{IncidentUpdate, StoreError};
-
-/// Everything the world needs about cases: categories, departments and whole cases.
-pub(super) async fn load<D: Dialect>(
-    tx: &mut Tx<D>,
-) -> Result<(Vec<Category>, Vec<Department>, Vec<Case>), StoreError> {
-    let categories: Vec<CategoryRow> = D::SQL
-        .load_categories
-        .fetch_all(tx, "loading categories")
-        .await?;
-    let departments: Vec<DepartmentRow> = D::SQL
-        .load_departments
-        .fetch_all(tx, "loading departments")
-        .await?;
-    let members: Vec<MemberRow> = D::SQL
-        .load_members
-        .fetch_all(tx, "loading department members")
-        .await?;
-    let rows: Vec<IncidentRow> = D::SQL
-        .load_incidents
-        .fetch_all(tx, "loading incidents")
-        .await?;
-    let history: Vec<HistoryRow> = D::SQL
-        .load_history
-        .fetch_all(tx, "loading incident history")
-        .await?;
-    let photos: Vec<PhotoRow> = D::SQL
-        .load_photos
-        .fetch_all(tx, "loading incident photos")
-        .await?;
-    let categories = categories
-        .into_iter()
-        .map(CategoryRow::into_category)
-        .collect::<Result<_, _>>()?;
-    Ok((
-        categories,
-        incidents::departments(departments, members),
-        incidents::cases(rows, history, photos)?,
-    ))
-}
 
 pub(super) async fn write_category<D: Dialect>(
     tx: &mut Tx<D>,

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::driver::Load;
 use super::{Dialect, Tx};
 use crate::domain::patrol::{CheckIn, Checkpoint, NewCheckpoint, Patrol, PatrolBook, Progress};
 use crate::domain::{CheckpointId, GridId, PatrolId, WorkerId};
@@ -19,55 +20,69 @@ type PatrolRow = (
     Option<DateTime<Utc>>,
 );
 
-fn patrol((id, worker, started_at, ended_at, grid, last_fix_at): PatrolRow) -> Patrol {
-    Patrol {
-        id: PatrolId(id),
-        worker: WorkerId(worker),
-        started_at,
-        ended_at,
-        current_grid: grid.map(GridId),
-        last_fix_at,
+impl Load for Patrol {
+    type Row = PatrolRow;
+    fn from_row(
+        (id, worker, started_at, ended_at, grid, last_fix_at): PatrolRow,
+    ) -> Result<Self, StoreError> {
+        Ok(Patrol {
+            id: PatrolId(id),
+            worker: WorkerId(worker),
+            started_at,
+            ended_at,
+            current_grid: grid.map(GridId),
+            last_fix_at,
+        })
+    }
+}
+
+impl Load for Checkpoint {
+    /// `id, name, lat, lon, radius_m, grid_id`.
+    type Row = (i64, String, f64, f64, f64, Option<i64>);
+    fn from_row((id, name, lat, lon, radius_m, grid): Self::Row) -> Result<Self, StoreError> {
+        Ok(Checkpoint {
+            id: CheckpointId(id),
+            name,
+            lat,
+            lon,
+            radius_m,
+            grid: grid.map(GridId),
+        })
+    }
+}
+
+impl Load for CheckIn {
+    /// `patrol_id, checkpoint_id, at, lat, lon, distance_m`.
+    type Row = (i64, i64, DateTime<Utc>, f64, f64, f64);
+    fn from_row(
+        (patrol, checkpoint, at, lat, lon, distance_m): Self::Row,
+    ) -> Result<Self, StoreError> {
+        Ok(CheckIn {
+            patrol: PatrolId(patrol),
+            checkpoint: CheckpointId(checkpoint),
+            at,
+            lat,
+            lon,
+            distance_m,
+        })
     }
 }
 
 pub(super) async fn book<D: Dialect>(tx: &mut Tx<D>) -> Result<PatrolBook, StoreError> {
-    let patrols: Vec<PatrolRow> = D::SQL.load_patrols.fetch_all(tx, "loading patrols").await?;
-    let checkpoints: Vec<(i64, String, f64, f64, f64, Option<i64>)> = D::SQL
-        .load_checkpoints
-        .fetch_all(tx, "loading checkpoints")
-        .await?;
-    let check_ins: Vec<(i64, i64, DateTime<Utc>, f64, f64, f64)> = D::SQL
-        .load_check_ins
-        .fetch_all(tx, "loading check-ins")
-        .await?;
     let visits: Vec<(i64, DateTime<Utc>)> = D::SQL
         .load_visits
         .fetch_all(tx, "loading cell visits")
         .await?;
     Ok(PatrolBook {
-        patrols: patrols.into_iter().map(patrol).collect(),
-        checkpoints: checkpoints
-            .into_iter()
-            .map(|(id, name, lat, lon, radius_m, grid)| Checkpoint {
-                id: CheckpointId(id),
-                name,
-                lat,
-                lon,
-                radius_m,
-                grid: grid.map(GridId),
-            })
-            .collect(),
-        check_ins: check_ins
-            .into_iter()
-            .map(|(p, c, at, lat, lon, distance_m)| CheckIn {
-                patrol: PatrolId(p),
-                checkpoint: CheckpointId(c),
-                at,
-                lat,
-                lon,
-                distance_m,
-            })
-            .collect(),
+        patrols: D::SQL.load_patrols.fetch_all(tx, "loading patrols").await?,
+        checkpoints: D::SQL
+            .load_checkpoints
+            .fetch_all(tx, "loading checkpoints")
+            .await?,
+        check_ins: D::SQL
+            .load_check_ins
+            .fetch_all(tx, "loading check-ins")
+            .await?,
         visits: visits
             .into_iter()
             .map(|(cell, at)| Ok((cell_from_i64("cell_visits", cell)?, at)))
@@ -102,14 +117,12 @@ pub(super) async fn end<D: Dialect>(
     id: PatrolId,
     ended_at: DateTime<Utc>,
 ) -> Result<Patrol, StoreError> {
-    let row: Option<PatrolRow> = (D::SQL.end_patrol)
+    let patrol = (D::SQL.end_patrol)
         .bind(ended_at)
         .bind(id.0)
         .fetch_optional(tx, "ending a patrol")
         .await?;
-    Ok(patrol(row.ok_or_else(|| {
-        StoreError::NotFound(format!("open patrol {id}"))
-    })?))
+    patrol.ok_or_else(|| StoreError::NotFound(format!("open patrol {id}")))
 }
 
 pub(super) async fn insert_checkpoint<D: Dialect>(

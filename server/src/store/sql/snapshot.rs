@@ -1,49 +1,73 @@
 //! The snapshot the world is built from: every table, read inside the caller's one read transaction.
 
-use super::{Dialect, Tx, cameras, incidents};
-use crate::store::payload::{self, rows::SnapshotRows};
+use super::{Dialect, Tx};
+use crate::store::payload::codec::resolution_from_text;
+use crate::store::payload::incidents::{cases, departments};
+use crate::store::payload::rows::{grids, workers};
+use crate::store::payload::{self};
 use crate::store::{Snapshot, StoreError};
 
 pub(super) async fn load<D: Dialect>(tx: &mut Tx<D>) -> Result<Snapshot, StoreError> {
-    let resolution = D::SQL.load_setting.bind(payload::CELL_RESOLUTION);
-    let rows = SnapshotRows {
-        resolution: resolution.optional_scalar(tx, "loading settings").await?,
-        regions: D::SQL.load_regions.fetch_all(tx, "loading regions").await?,
-        grids: D::SQL.load_grids.fetch_all(tx, "loading grids").await?,
-        cells: D::SQL
-            .load_cells
-            .fetch_all(tx, "loading grid cells")
-            .await?,
-        buildings: D::SQL
+    let sql = D::SQL;
+    let resolution: Option<String> = (sql.load_setting.bind(payload::CELL_RESOLUTION))
+        .optional_scalar(tx, "loading settings")
+        .await?;
+    // Rows that belong to other rows (a grid's cells, a worker's duties, …), joined below.
+    let grid_rows = sql.load_grids.fetch_all(tx, "loading grids").await?;
+    let cells = sql.load_cells.fetch_all(tx, "loading grid cells").await?;
+    let worker_rows = sql.load_workers.fetch_all(tx, "loading workers").await?;
+    let duties = sql.load_duties.fetch_all(tx, "loading grid duties").await?;
+    let department_rows = sql
+        .load_departments
+        .fetch_all(tx, "loading departments")
+        .await?;
+    let members = sql
+        .load_members
+        .fetch_all(tx, "loading department members")
+        .await?;
+    let incident_rows = sql
+        .load_incidents
+        .fetch_all(tx, "loading incidents")
+        .await?;
+    let history = sql
+        .load_history
+        .fetch_all(tx, "loading incident history")
+        .await?;
+    let photos = sql
+        .load_photos
+        .fetch_all(tx, "loading incident photos")
+        .await?;
+    Ok(Snapshot {
+        resolution: resolution
+            .as_deref()
+            .map(resolution_from_text)
+            .transpose()?,
+        regions: sql.load_regions.fetch_all(tx, "loading regions").await?,
+        grids: grids(grid_rows, cells)?,
+        buildings: sql
             .load_buildings
             .fetch_all(tx, "loading buildings")
             .await?,
-        base_lines: D::SQL
+        base_lines: sql
             .load_base_lines
             .fetch_all(tx, "loading base-map lines")
             .await?,
-        base_areas: D::SQL
+        base_areas: sql
             .load_base_areas
             .fetch_all(tx, "loading base-map areas")
             .await?,
-        workers: D::SQL.load_workers.fetch_all(tx, "loading workers").await?,
-        duties: D::SQL
-            .load_duties
-            .fetch_all(tx, "loading grid duties")
+        workers: workers(worker_rows, duties)?,
+        categories: sql
+            .load_categories
+            .fetch_all(tx, "loading categories")
             .await?,
-        last_seq: D::SQL
+        departments: departments(department_rows, members)?,
+        incidents: cases(incident_rows, history, photos)?,
+        cameras: sql.load_cameras.fetch_all(tx, "loading cameras").await?,
+        last_seq: sql
             .last_seq
             .query()
             .scalar(tx, "loading the last event")
             .await?,
-    };
-    let (categories, departments, incidents) = incidents::load(tx).await?;
-    let cameras = cameras::load(tx).await?;
-    Ok(Snapshot {
-        categories,
-        departments,
-        incidents,
-        cameras,
-        ..rows.into_snapshot()?
     })
 }
