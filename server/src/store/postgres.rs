@@ -12,34 +12,28 @@ mod intake;
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use sqlx::Postgres;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgConnection, Postgres};
 
-use super::payload::codec::{cell_to_i64, flag_text, geojson_text};
 use super::payload::conflict::Context;
-use super::payload::fixes::{attributes_text, flags_text};
-use super::sql::{Bulk, Dialect, SqlStore, Tx, statements};
+use super::sql::bulk::{Bulk, Column};
+use super::sql::{Dialect, SqlStore, Tx, statements};
 use super::{StoreError, StoreKind, bad_url};
-use crate::domain::{Case, Event, Fix};
+use crate::domain::{Case, Event};
 
 /// The advisory lock that orders event appends across every gridwatch process on one database.
 const EVENTS_LOCK: i64 = 0x6777_5f65_7665_6e74; // "gw_event"
 const MAX_CONNECTIONS: u32 = 16;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Position fixes a statement: bounds one message to a few MB. One statement text whatever the chunk's
-/// size, so it is prepared once per connection (a multi-row `VALUES` was planned again for every chunk
-/// size and kept the positions writer to about 35,000 fixes/s, BENCHMARKS.md).
-const FIXES_PER_INSERT: usize = 10_000;
+/// Rows a bulk insert sends in one statement (position fixes, an import's rows): bounds one message
+/// to a few MB. One statement text whatever the chunk's size, so it is prepared once per connection
+/// (a multi-row `VALUES` was planned again for every chunk size and kept the positions writer to
+/// about 35,000 fixes/s, BENCHMARKS.md).
+const ROWS_PER_INSERT: usize = 10_000;
 
 /// `PostgreSQL`'s texts (`sql/postgres/`) and ways.
 #[derive(Debug, Clone, Copy)]
 pub struct PgDialect;
-
-/// One column of `items`, for an `UNNEST` of parallel arrays.
-fn col<'a, T, U>(items: &'a [T], column: impl Fn(&'a T) -> U) -> Vec<U> {
-    items.iter().map(column).collect()
-}
 
 impl Dialect for PgDialect {
     type Db = Postgres;
@@ -65,82 +59,31 @@ impl Dialect for PgDialect {
         intake::insert_group(tx, cases).await
     }
 
-    async fn insert_bulk(tx: &mut Tx<Self>, rows: Bulk<'_>) -> Result<(), StoreError> {
-        let (insert, doing) = match rows {
-            Bulk::Grids(grids, communities) => {
-                let insert = sqlx::query(include_str!("sql/postgres/insert_grids.sql"))
-                    .bind(col(grids, |g| g.code.as_str()))
-                    .bind(col(grids, |g| g.name.as_str()))
-                    .bind(communities)
-                    .bind(col(grids, |g| i64::from(g.households)))
-                    .bind(col(grids, |g| i64::from(g.building_count)))
-                    .bind(col(grids, |g| flag_text(g.flag.as_ref())))
-                    .bind(col(grids, |g| geojson_text(&g.boundary)));
-                (insert, "importing grids")
+    /// Each column as one array, [`ROWS_PER_INSERT`] rows a statement.
+    async fn insert_bulk(tx: &mut Tx<Self>, bulk: Bulk<Self>) -> Result<(), StoreError> {
+        for start in (0..bulk.rows).step_by(ROWS_PER_INSERT) {
+            let rows = start..bulk.rows.min(start + ROWS_PER_INSERT);
+            let mut insert = sqlx::query(bulk.sql.text());
+            for column in &bulk.columns {
+                let rows = rows.clone();
+                insert = match column {
+                    Column::Int(values) => insert.bind(&values[rows]),
+                    Column::OptInt(values) => insert.bind(&values[rows]),
+                    Column::Float(values) => insert.bind(&values[rows]),
+                    Column::OptFloat(values) => insert.bind(&values[rows]),
+                    Column::Bool(values) => insert.bind(&values[rows]),
+                    Column::OptBool(values) => insert.bind(&values[rows]),
+                    Column::Text(values) => insert.bind(&values[rows]),
+                    Column::OptText(values) => insert.bind(&values[rows]),
+                    Column::Time(values) => insert.bind(&values[rows]),
+                    Column::OptTime(values) => insert.bind(&values[rows]),
+                    Column::Same(value) => insert.bind(value),
+                };
             }
-            Bulk::Cells(cells, owners, doing) => {
-                let insert = sqlx::query(include_str!("sql/postgres/insert_cells.sql"));
-                (insert.bind(cells).bind(owners), doing)
-            }
-            Bulk::Buildings(buildings, grids) => {
-                let buildings: Vec<_> = buildings.iter().map(|(b, _)| b).collect();
-                let insert = sqlx::query(include_str!("sql/postgres/insert_buildings.sql"))
-                    .bind(col(&buildings, |b| b.source_id.as_deref()))
-                    .bind(col(&buildings, |b| geojson_text(&b.footprint)))
-                    .bind(col(&buildings, |b| b.kind.as_str()))
-                    .bind(col(&buildings, |b| b.levels.map(i64::from)))
-                    .bind(col(&buildings, |b| i64::from(b.households)))
-                    .bind(col(&buildings, |b| cell_to_i64(b.cell)))
-                    .bind(grids);
-                (insert, "importing buildings")
-            }
-            Bulk::BaseLines(lines) => {
-                let insert = sqlx::query(include_str!("sql/postgres/insert_base_lines.sql"))
-                    .bind(col(lines, |l| l.kind.as_str()))
-                    .bind(col(lines, |l| l.name.as_deref()))
-                    .bind(col(lines, |l| geojson_text(&l.geometry)));
-                (insert, "importing base-map lines")
-            }
-            Bulk::BaseAreas(areas) => {
-                let insert = sqlx::query(include_str!("sql/postgres/insert_base_areas.sql"))
-                    .bind(col(areas, |a| a.kind.as_str()))
-                    .bind(col(areas, |a| a.name.as_deref()))
-                    .bind(col(areas, |a| geojson_text(&a.geometry)));
-                (insert, "importing base-map areas")
-            }
-            Bulk::Fixes(fixes, received_at) => return insert_fixes(tx, fixes, received_at).await,
-        };
-        insert.execute(&mut **tx).await.context(doing)?;
+            insert.execute(&mut **tx).await.context(bulk.doing)?;
+        }
         Ok(())
     }
-}
-
-/// Position fixes, [`FIXES_PER_INSERT`] a statement.
-async fn insert_fixes(
-    conn: &mut PgConnection,
-    fixes: &[Fix],
-    received_at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    for chunk in fixes.chunks(FIXES_PER_INSERT) {
-        sqlx::query(include_str!("sql/postgres/insert_fixes.sql"))
-            .bind(received_at)
-            .bind(col(chunk, |f| f.worker.0))
-            .bind(col(chunk, |f| f.at))
-            .bind(col(chunk, |f| f.lat))
-            .bind(col(chunk, |f| f.lon))
-            .bind(col(chunk, |f| f.accuracy_m))
-            .bind(col(chunk, |f| f.speed_mps))
-            .bind(col(chunk, |f| f.heading_deg))
-            .bind(col(chunk, |f| f.altitude_m))
-            .bind(col(chunk, |f| f.battery_pct))
-            .bind(col(chunk, |f| f.moving))
-            .bind(col(chunk, flags_text))
-            .bind(col(chunk, attributes_text))
-            .execute(&mut *conn)
-            .await
-            .context("inserting positions")?;
-    }
-    Ok(())
 }
 
 /// The `PostgreSQL` + `PostGIS` store. One pool per process.

@@ -14,6 +14,7 @@
 //! Must not: validate (the server checks against the world first), or take a spatial decision.
 
 mod boundary;
+pub mod bulk;
 mod cameras;
 mod city;
 pub mod driver;
@@ -31,6 +32,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Pool;
 
+use self::bulk::Bulk;
 use self::driver::{Driver, Load, Sql, Stmt};
 use self::statements::Statements;
 use super::boundary::{BoundaryApplied, BoundaryChange, NewPlan, PlanRecord, VersionRecord};
@@ -38,7 +40,7 @@ use super::payload::codec::{self, scopes_text};
 use super::payload::conflict::Context;
 use super::payload::{self};
 use super::{
-    IncidentUpdate, NewBuilding, NewCity, NewGrid, NewRegion, NewToken, NewWorker, Snapshot, Store,
+    IncidentUpdate, NewBuilding, NewCity, NewRegion, NewToken, NewWorker, Snapshot, Store,
     StoreError, StoreKind, TokenRecord,
 };
 use crate::domain::camera::{Camera, NewCamera};
@@ -48,8 +50,8 @@ use crate::domain::event::{
 };
 use crate::domain::patrol::{Checkpoint, NewCheckpoint, Patrol, PatrolBook, Progress};
 use crate::domain::{
-    BaseArea, BaseLine, Building, CameraId, Case, Category, Change, Department, Event, Fix,
-    GridDuty, GridId, IncidentId, PatrolId, Photo, Region, RegionId, TokenId, Worker, WorkerId,
+    Building, CameraId, Case, Category, Change, Department, Event, Fix, GridDuty, GridId,
+    IncidentId, PatrolId, Photo, Region, RegionId, TokenId, Worker, WorkerId,
 };
 
 /// One SQL dialect: its sqlx driver, its statement texts, and the few things it does its own way.
@@ -84,25 +86,8 @@ pub trait Dialect: Copy + fmt::Debug + Send + Sync + 'static {
     /// Writes `rows` the dialect's bulk way.
     fn insert_bulk(
         tx: &mut Tx<Self>,
-        rows: Bulk<'_>,
+        rows: Bulk<Self>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-}
-
-/// Rows written in bulk, which each dialect sends its own way: `SQLite` as multi-row `VALUES`,
-/// PostgreSQL as one `UNNEST` of column arrays. Cells say what the store was doing (an import or a
-/// boundary change); the others are always an import or the positions writer.
-pub enum Bulk<'a> {
-    /// An import's grids; `communities[i]` is the community of `grids[i]`.
-    Grids(&'a [NewGrid], &'a [i64]),
-    /// `grid_cells` rows: `cells[i]` belongs to grid `owners[i]`.
-    Cells(&'a [i64], &'a [i64], &'static str),
-    /// An import's buildings; `grids[i]` is the grid of the i-th.
-    Buildings(&'a [(NewBuilding, Option<String>)], &'a [Option<i64>]),
-    /// An import's base map, in input order.
-    BaseLines(&'a [BaseLine]),
-    BaseAreas(&'a [BaseArea]),
-    /// A batch of position fixes and when it was received.
-    Fixes(&'a [Fix], DateTime<Utc>),
 }
 
 /// The store over dialect `D`. One pool per process.
@@ -374,7 +359,7 @@ impl<D: Dialect> Store for SqlStore<D> {
             return Ok(());
         }
         let mut tx = self.begin_write("starting a positions insert").await?;
-        D::insert_bulk(&mut tx, Bulk::Fixes(fixes, received_at)).await?;
+        D::insert_bulk(&mut tx, Bulk::fixes(fixes, received_at)).await?;
         tx.commit("committing positions").await
     }
 

@@ -13,19 +13,14 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use sqlx::query_builder::Separated;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite};
 
-use super::payload::codec::{cell_to_i64, flag_text, geojson_text};
 use super::payload::conflict::Context;
-use super::payload::fixes::{attributes_text, flags_text};
-use super::sql::{Bulk, Dialect, SqlStore, Tx, statements};
+use super::sql::bulk::{Bulk, Column};
+use super::sql::{Dialect, SqlStore, Tx, statements};
 use super::{StoreError, StoreKind, bad_url};
-use crate::domain::Fix;
 
 /// The database file [`SqliteStore::open_dir`] keeps inside its directory.
 pub const FILE_NAME: &str = "gridwatch.db";
@@ -101,134 +96,41 @@ impl Dialect for SqliteDialect {
     const KIND: StoreKind = StoreKind::Sqlite;
     const SQL: statements::Statements<Self> = statements::SQLITE;
 
-    async fn insert_bulk(tx: &mut Tx<Self>, rows: Bulk<'_>) -> Result<(), StoreError> {
-        match rows {
-            Bulk::Grids(grids, communities) => {
-                let rows: Vec<_> = grids.iter().zip(communities).collect();
-                let sql = include_str!("sql/sqlite/insert_grids.sql");
-                insert_values(
-                    tx,
-                    sql,
-                    &rows,
-                    7,
-                    "importing grids",
-                    |mut row, (grid, community)| {
-                        row.push_bind(&grid.code)
-                            .push_bind(&grid.name)
-                            .push_bind(**community)
-                            .push_bind(i64::from(grid.households))
-                            .push_bind(i64::from(grid.building_count))
-                            .push_bind(flag_text(grid.flag.as_ref()))
-                            .push_bind(geojson_text(&grid.boundary));
-                    },
-                )
+    /// Multi-row `VALUES` after the statement's column list, at most [`MAX_BINDS`] values a
+    /// statement. The one SQL built at run time: the number of rows in the list is the chunk's.
+    async fn insert_bulk(tx: &mut Tx<Self>, bulk: Bulk<Self>) -> Result<(), StoreError> {
+        let per_insert = MAX_BINDS / bulk.columns.len();
+        for start in (0..bulk.rows).step_by(per_insert) {
+            let mut insert = QueryBuilder::new(bulk.sql.text());
+            let rows = start..bulk.rows.min(start + per_insert);
+            insert.push_values(rows, |mut row, i| {
+                for column in &bulk.columns {
+                    push(&mut row, column, i);
+                }
+            });
+            insert
+                .build()
+                .execute(&mut **tx)
                 .await
-            }
-            Bulk::Cells(cells, owners, doing) => {
-                let rows: Vec<_> = cells.iter().zip(owners).collect();
-                let sql = include_str!("sql/sqlite/insert_cells.sql");
-                insert_values(tx, sql, &rows, 2, doing, |mut row, (cell, grid)| {
-                    row.push_bind(**cell).push_bind(**grid);
-                })
-                .await
-            }
-            Bulk::Buildings(buildings, grids) => {
-                let rows: Vec<_> = buildings.iter().map(|(b, _)| b).zip(grids).collect();
-                let sql = include_str!("sql/sqlite/insert_buildings.sql");
-                insert_values(
-                    tx,
-                    sql,
-                    &rows,
-                    7,
-                    "importing buildings",
-                    |mut row, (b, grid)| {
-                        row.push_bind(&b.source_id)
-                            .push_bind(geojson_text(&b.footprint))
-                            .push_bind(&b.kind)
-                            .push_bind(b.levels.map(i64::from))
-                            .push_bind(i64::from(b.households))
-                            .push_bind(cell_to_i64(b.cell))
-                            .push_bind(**grid);
-                    },
-                )
-                .await
-            }
-            Bulk::BaseLines(lines) => {
-                let sql = include_str!("sql/sqlite/insert_base_lines.sql");
-                insert_values(
-                    tx,
-                    sql,
-                    lines,
-                    3,
-                    "importing base-map lines",
-                    |mut row, line| {
-                        let geometry = geojson_text(&line.geometry);
-                        row.push_bind(&line.kind)
-                            .push_bind(&line.name)
-                            .push_bind(geometry);
-                    },
-                )
-                .await
-            }
-            Bulk::BaseAreas(areas) => {
-                let sql = include_str!("sql/sqlite/insert_base_areas.sql");
-                insert_values(
-                    tx,
-                    sql,
-                    areas,
-                    3,
-                    "importing base-map areas",
-                    |mut row, area| {
-                        let geometry = geojson_text(&area.geometry);
-                        row.push_bind(&area.kind)
-                            .push_bind(&area.name)
-                            .push_bind(geometry);
-                    },
-                )
-                .await
-            }
-            Bulk::Fixes(fixes, received_at) => {
-                let sql = include_str!("sql/sqlite/insert_fixes.sql");
-                insert_values(tx, sql, fixes, 13, "inserting positions", |row, fix| {
-                    push_fix(row, fix, received_at);
-                })
-                .await
-            }
+                .context(bulk.doing)?;
         }
+        Ok(())
     }
 }
 
-fn push_fix(mut row: Separated<'_, Sqlite, &'static str>, fix: &Fix, received_at: DateTime<Utc>) {
-    row.push_bind(fix.worker.0)
-        .push_bind(fix.at)
-        .push_bind(received_at)
-        .push_bind(fix.lat)
-        .push_bind(fix.lon)
-        .push_bind(fix.accuracy_m)
-        .push_bind(fix.speed_mps)
-        .push_bind(fix.heading_deg)
-        .push_bind(fix.altitude_m)
-        .push_bind(fix.battery_pct)
-        .push_bind(fix.moving)
-        .push_bind(flags_text(fix))
-        .push_bind(attributes_text(fix));
-}
-
-/// Inserts `rows` as `prefix` (a `sql/sqlite/` text) and multi-row `VALUES`, `width` values a row,
-/// at most [`MAX_BINDS`] values a statement; `push` binds one row's values. The one SQL built at run
-/// time: the number of rows in the `VALUES` list is the chunk's.
-async fn insert_values<T>(
-    conn: &mut SqliteConnection,
-    prefix: &'static str,
-    rows: &[T],
-    width: usize,
-    doing: &'static str,
-    mut push: impl FnMut(Separated<'_, Sqlite, &'static str>, &T) + Send,
-) -> Result<(), StoreError> {
-    for chunk in rows.chunks(MAX_BINDS / width) {
-        let mut insert = QueryBuilder::new(prefix);
-        insert.push_values(chunk, &mut push);
-        insert.build().execute(&mut *conn).await.context(doing)?;
-    }
-    Ok(())
+/// Binds row `i`'s value of `column`.
+fn push(row: &mut Separated<'_, Sqlite, &'static str>, column: &Column, i: usize) {
+    match column {
+        Column::Int(values) => row.push_bind(values[i]),
+        Column::OptInt(values) => row.push_bind(values[i]),
+        Column::Float(values) => row.push_bind(values[i]),
+        Column::OptFloat(values) => row.push_bind(values[i]),
+        Column::Bool(values) => row.push_bind(values[i]),
+        Column::OptBool(values) => row.push_bind(values[i]),
+        Column::Text(values) => row.push_bind(&values[i]),
+        Column::OptText(values) => row.push_bind(&values[i]),
+        Column::Time(values) => row.push_bind(values[i]),
+        Column::OptTime(values) => row.push_bind(values[i]),
+        Column::Same(value) => row.push_bind(*value),
+    };
 }

@@ -15,17 +15,15 @@
 //! nothing depends on the order `RETURNING` hands rows back. One statement text a step, so each is
 //! prepared once per connection.
 
-use chrono::{DateTime, Utc};
-
-use super::{EVENTS_LOCK, PgDialect, col};
+use super::{EVENTS_LOCK, PgDialect};
 use crate::domain::event::IncidentSummary;
-use crate::domain::incident::Status;
 use crate::domain::{Case, Change, Event, IncidentId};
 use crate::store::StoreError;
-use crate::store::payload::codec::{self, cell_to_i64};
+use crate::store::payload::codec;
 use crate::store::payload::conflict::Context;
-use crate::store::payload::incidents::detail_text;
-use crate::store::sql::Tx;
+use crate::store::sql::bulk::{Bulk, Column, col, history_columns, history_rows, incident_columns};
+use crate::store::sql::driver::Sql;
+use crate::store::sql::{Dialect, Tx};
 
 /// Stores `cases` (ids ignored) with their histories and one `incident.created` event each, in the
 /// caller's transaction, and returns each stored case with its event, in the order given: ids and
@@ -51,8 +49,17 @@ pub(super) async fn insert_group(
     for (case, (id, _)) in stored.iter_mut().zip(&drawn) {
         case.state.id = IncidentId(*id);
     }
-    insert_rows(tx, &stored).await?;
-    insert_history(tx, &stored).await?;
+    let mut columns = incident_columns(&stored);
+    columns.insert(0, Column::Int(col(&drawn, |(id, _)| *id)));
+    let incidents = include_str!("../sql/postgres/group_incidents.sql");
+    insert(tx, incidents, cases.len(), columns, "inserting incidents").await?;
+    let mut history = Vec::new();
+    for case in &stored {
+        history.extend(history_rows(case.id(), 0, &case.history)?);
+    }
+    let rows = include_str!("../sql/postgres/group_history.sql");
+    let doing = "appending incident history";
+    insert(tx, rows, history.len(), history_columns(&history), doing).await?;
 
     let at = codec::now();
     let events: Vec<Event> = stored
@@ -64,79 +71,24 @@ pub(super) async fn insert_group(
             change: Change::IncidentCreated(Box::new(IncidentSummary::of(case))),
         })
         .collect();
-    sqlx::query(include_str!("../sql/postgres/group_events.sql"))
-        .bind(col(&events, |e| e.seq))
-        .bind(col(&events, |e| e.at))
-        .bind(col(&events, |e| e.change.kind()))
-        .bind(col(&events, |e| e.change.payload_text()))
-        .execute(&mut **tx)
-        .await
-        .context("appending incident events")?;
+    let columns = vec![
+        Column::Int(col(&events, |e| e.seq)),
+        Column::Time(col(&events, |e| e.at)),
+        Column::Text(col(&events, |e| e.change.kind().into())),
+        Column::Text(col(&events, |e| e.change.payload_text().into())),
+    ];
+    let rows = include_str!("../sql/postgres/group_events.sql");
+    insert(tx, rows, events.len(), columns, "appending incident events").await?;
     Ok(stored.into_iter().zip(events).collect())
 }
 
-async fn insert_rows(tx: &mut Tx<PgDialect>, cases: &[Case]) -> Result<(), StoreError> {
-    let time = |f: fn(&Case) -> Option<DateTime<Utc>>| col(cases, f);
-    sqlx::query(include_str!("../sql/postgres/group_incidents.sql"))
-        .bind(col(cases, |c| c.state.id.0))
-        .bind(col(cases, |c| c.category.as_str()))
-        .bind(col(cases, |c| c.priority.as_str()))
-        .bind(col(cases, |c| c.source.as_str()))
-        .bind(col(cases, |c| c.kind.as_str()))
-        .bind(col(cases, |c| c.description.as_str()))
-        .bind(col(cases, |c| c.place.lat))
-        .bind(col(cases, |c| c.place.lon))
-        .bind(col(cases, |c| cell_to_i64(c.place.cell)))
-        .bind(col(cases, |c| c.place.grid.0))
-        .bind(col(cases, |c| c.place.community.0))
-        .bind(col(cases, |c| c.place.street.map(|r| r.0)))
-        .bind(col(cases, |c| c.place.district.map(|r| r.0)))
-        .bind(col(cases, |c| c.place.outside_m))
-        .bind(col(cases, |c| c.state.status.as_str()))
-        .bind(col(cases, |c| c.state.level.as_str()))
-        .bind(col(cases, |c| c.state.assignee.map(|w| w.0)))
-        .bind(col(cases, |c| c.state.handler.map(|w| w.0)))
-        .bind(time(|c| c.state.deadline))
-        .bind(time(|c| c.escalate_at))
-        .bind(col(cases, |c| i64::from(c.state.rework_count)))
-        .bind(col(cases, |c| c.state.deferred))
-        .bind(col(cases, |c| c.state.merged_into.map(|i| i.0)))
-        .bind(col(cases, |c| c.state.resume_to.map(Status::as_str)))
-        .bind(col(cases, |c| c.duplicate_of.map(|i| i.0)))
-        .bind(col(cases, |c| c.reporter.map(|t| t.0)))
-        .bind(col(cases, |c| c.created_at))
-        .bind(col(cases, |c| c.updated_at))
-        .execute(&mut **tx)
-        .await
-        .context("inserting incidents")?;
-    Ok(())
-}
-
-async fn insert_history(tx: &mut Tx<PgDialect>, cases: &[Case]) -> Result<(), StoreError> {
-    let rows: Vec<_> = cases
-        .iter()
-        .flat_map(|c| {
-            (0_i64..)
-                .zip(&c.history)
-                .map(|(p, entry)| (c.state.id.0, p, entry))
-        })
-        .collect();
-    if rows.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(include_str!("../sql/postgres/group_history.sql"))
-        .bind(col(&rows, |r| r.0))
-        .bind(col(&rows, |r| r.1))
-        .bind(col(&rows, |r| r.2.at))
-        .bind(col(&rows, |r| r.2.actor.worker.map(|w| w.0)))
-        .bind(col(&rows, |r| r.2.actor.role.as_str()))
-        .bind(col(&rows, |r| r.2.action.as_str()))
-        .bind(col(&rows, |r| r.2.from.as_str()))
-        .bind(col(&rows, |r| r.2.to.as_str()))
-        .bind(col(&rows, |r| r.2.note.as_deref()))
-        .bind(col(&rows, |r| detail_text(r.2.detail.as_ref())))
-        .execute(&mut **tx)
-        .await
-        .context("appending incident history")?;
-    Ok(())
+/// Runs one of this module's `UNNEST` statements over `columns`.
+async fn insert(
+    tx: &mut Tx<PgDialect>,
+    sql: &'static str,
+    rows: usize,
+    columns: Vec<Column>,
+    doing: &'static str,
+) -> Result<(), StoreError> {
+    PgDialect::insert_bulk(tx, Bulk::new(Sql::new(sql), rows, columns, doing)).await
 }

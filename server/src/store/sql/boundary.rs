@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use super::{Bulk, Dialect, Tx, incidents};
+use super::bulk::Bulk;
+use super::{Dialect, Tx, incidents};
 use crate::domain::{Case, GridId, RegionId};
 use crate::store::StoreError;
 use crate::store::boundary::{
@@ -111,7 +112,7 @@ pub(super) async fn apply<D: Dialect>(
         by_code.insert(&grid.code, id);
     }
     let doing = "writing the community's cells";
-    D::insert_bulk(tx, Bulk::Cells(&cells, &owners, doing)).await?;
+    D::insert_bulk(tx, Bulk::cells(cells, owners, doing)).await?;
     for (building, code) in &change.buildings {
         let grid = by_code
             .get(code.as_str())

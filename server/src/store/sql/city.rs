@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use super::{Bulk, Dialect, Tx};
+use super::bulk::Bulk;
+use super::{Dialect, Tx};
 use crate::domain::event::GridTotals;
 use crate::domain::{Building, BuildingId, GridId, Region, RegionId};
 use crate::store::payload::codec::{self, cell_to_i64, geojson_text, resolution_text};
@@ -33,7 +34,7 @@ pub(super) async fn write_city<D: Dialect>(
 
     let regions = write_regions(tx, city).await?;
     let communities = import::communities(city, &regions)?;
-    D::insert_bulk(tx, Bulk::Grids(&city.grids, &communities)).await?;
+    D::insert_bulk(tx, Bulk::grids(&city.grids, communities)).await?;
     // The store held no grid before: these are the city's.
     let grids: Vec<(String, i64)> = D::SQL
         .load_grid_codes
@@ -41,11 +42,11 @@ pub(super) async fn write_city<D: Dialect>(
         .await?;
     let grids: HashMap<String, i64> = grids.into_iter().collect();
     let (cells, owners) = import::cells(city, &grids)?;
-    D::insert_bulk(tx, Bulk::Cells(&cells, &owners, "importing grid cells")).await?;
+    D::insert_bulk(tx, Bulk::cells(cells, owners, "importing grid cells")).await?;
     let building_grids = import::building_grids(city, &grids)?;
-    D::insert_bulk(tx, Bulk::Buildings(&city.buildings, &building_grids)).await?;
-    D::insert_bulk(tx, Bulk::BaseLines(&city.base_lines)).await?;
-    D::insert_bulk(tx, Bulk::BaseAreas(&city.base_areas)).await
+    D::insert_bulk(tx, Bulk::buildings(&city.buildings, building_grids)).await?;
+    D::insert_bulk(tx, Bulk::base_lines(&city.base_lines)).await?;
+    D::insert_bulk(tx, Bulk::base_areas(&city.base_areas)).await
 }
 
 /// Sets a setting, or removes it when `value` is `None`.

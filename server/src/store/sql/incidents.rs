@@ -1,11 +1,10 @@
 //! Cases, categories and departments: the statements, run inside the caller's transaction.
 
+use super::bulk::{NewHistory, bind_row, history_columns, history_rows, incident_columns};
 use super::{Dialect, Tx};
 use crate::domain::event::IncidentSummary;
-use crate::domain::incident::{HistoryEntry, Status};
+use crate::domain::incident::Status;
 use crate::domain::{Case, Category, Change, Department, Event, IncidentId, Photo};
-use crate::store::payload::codec::cell_to_i64;
-use crate::store::payload::incidents::detail_text;
 use crate::store::{IncidentUpdate, StoreError};
 
 pub(super) async fn write_category<D: Dialect>(
@@ -66,79 +65,23 @@ pub(crate) async fn insert_case<D: Dialect>(
     Ok((stored, event))
 }
 
-/// One history row to insert: `(incident id, position within the case, entry)`.
-pub type NewHistory<'a> = (i64, i64, &'a HistoryEntry);
-
-/// The rows of history `entries`, the first at `first` within case `id`.
-pub(crate) fn history_rows(
-    id: IncidentId,
-    first: usize,
-    entries: &[HistoryEntry],
-) -> Result<Vec<NewHistory<'_>>, StoreError> {
-    let rows = entries.iter().enumerate().map(|(i, entry)| {
-        let position = i64::try_from(first + i)
-            .map_err(|_| StoreError::Conflict("history too long".into()))?;
-        Ok((id.0, position, entry))
-    });
-    rows.collect()
-}
-
 async fn insert_history<D: Dialect>(
     tx: &mut Tx<D>,
     rows: &[NewHistory<'_>],
 ) -> Result<(), StoreError> {
-    for &(incident, position, entry) in rows {
-        (D::SQL.insert_history)
-            .bind(incident)
-            .bind(position)
-            .bind(entry.at)
-            .bind(entry.actor.worker.map(|w| w.0))
-            .bind(entry.actor.role.as_str())
-            .bind(&entry.action)
-            .bind(entry.from.as_str())
-            .bind(entry.to.as_str())
-            .bind(&entry.note)
-            .bind(detail_text(entry.detail.as_ref()))
-            .execute(tx, "appending incident history")
-            .await?;
+    let columns = history_columns(rows);
+    for i in 0..rows.len() {
+        let insert = bind_row(D::SQL.insert_history.query(), &columns, i);
+        insert.execute(tx, "appending incident history").await?;
     }
     Ok(())
 }
 
 /// Inserts the case's row (ignoring its id) and returns the id assigned.
 async fn insert_row<D: Dialect>(tx: &mut Tx<D>, case: &Case) -> Result<i64, StoreError> {
-    let s = &case.state;
-    let p = &case.place;
-    (D::SQL.insert_incident)
-        .bind(&case.category)
-        .bind(case.priority.as_str())
-        .bind(case.source.as_str())
-        .bind(case.kind.as_str())
-        .bind(&case.description)
-        .bind(p.lat)
-        .bind(p.lon)
-        .bind(cell_to_i64(p.cell))
-        .bind(p.grid.0)
-        .bind(p.community.0)
-        .bind(p.street.map(|r| r.0))
-        .bind(p.district.map(|r| r.0))
-        .bind(p.outside_m)
-        .bind(s.status.as_str())
-        .bind(s.level.as_str())
-        .bind(s.assignee.map(|w| w.0))
-        .bind(s.handler.map(|w| w.0))
-        .bind(s.deadline)
-        .bind(case.escalate_at)
-        .bind(i64::from(s.rework_count))
-        .bind(s.deferred)
-        .bind(s.merged_into.map(|i| i.0))
-        .bind(s.resume_to.map(Status::as_str))
-        .bind(case.duplicate_of.map(|i| i.0))
-        .bind(case.reporter.map(|t| t.0))
-        .bind(case.created_at)
-        .bind(case.updated_at)
-        .scalar(tx, "inserting an incident")
-        .await
+    let columns = incident_columns(std::slice::from_ref(case));
+    let insert = bind_row(D::SQL.insert_incident.query(), &columns, 0);
+    insert.scalar(tx, "inserting an incident").await
 }
 
 /// Writes each case's new state and appends its new history entries (its last `new_entries`);

@@ -3,32 +3,41 @@
 //! `postgres/NAME.sql`, so `diff sqlite/NAME.sql postgres/NAME.sql` shows exactly how the dialects
 //! differ (geometry columns, `jsonb` casts, locking). Both number their parameters `$1, $2, …` (sqlx
 //! binds `SQLite`'s `$NNN` by its number), and every dialect's text takes the same parameters in the
-//! same order, so one Rust call binds either. Statements only one dialect runs (its bulk inserts,
-//! PostgreSQL's events lock) are loaded by that dialect's module from the same folders.
+//! same order, so one Rust call binds either. The bulk inserts (`bulk.rs`) are the exception: `SQLite`'s
+//! text is the column list the rows follow, PostgreSQL's takes each column as one array. Statements
+//! only one dialect runs (PostgreSQL's events lock and group of new cases) are loaded by that
+//! dialect's module from the same folders.
 
 use super::driver::Sql;
 use crate::store::postgres::PgDialect;
 use crate::store::sqlite::SqliteDialect;
 
-/// Declares `Statements<D>` with one field per name, and one table of texts per dialect.
+/// Declares `Statements<D>` with one field per name, and one table of texts per dialect: `common`
+/// from `common/`, `own` and `bulk` from the dialect's folder (`bulk` left out of the parameter test).
 macro_rules! statements {
-    (common: [$($common:ident),* $(,)?], own: [$($own:ident),* $(,)?] $(,)?) => {
+    (common: [$($common:ident),* $(,)?], own: [$($own:ident),* $(,)?],
+        bulk: [$($bulk:ident),* $(,)?] $(,)?) => {
         /// The texts of every statement in one dialect.
         pub struct Statements<D> {
             $(pub(crate) $common: Sql<D>,)*
             $(pub(crate) $own: Sql<D>,)*
+            $(pub(crate) $bulk: Sql<D>,)*
         }
-        statements!(@table SQLITE, SqliteDialect, "sqlite", [$($common),*], [$($own),*]);
-        statements!(@table POSTGRES, PgDialect, "postgres", [$($common),*], [$($own),*]);
+        statements!(@table SQLITE, SqliteDialect, "sqlite", [$($common),*], [$($own),*],
+            [$($bulk),*]);
+        statements!(@table POSTGRES, PgDialect, "postgres", [$($common),*], [$($own),*],
+            [$($bulk),*]);
     };
-    (@table $table:ident, $dialect:ty, $dir:literal, [$($common:ident),*], [$($own:ident),*]) => {
+    (@table $table:ident, $dialect:ty, $dir:literal, [$($common:ident),*], [$($own:ident),*],
+        [$($bulk:ident),*]) => {
         pub(crate) const $table: Statements<$dialect> = Statements {
             $($common: Sql::new(include_str!(concat!("common/", stringify!($common), ".sql"))),)*
             $($own: Sql::new(include_str!(concat!($dir, "/", stringify!($own), ".sql"))),)*
+            $($bulk: Sql::new(include_str!(concat!($dir, "/", stringify!($bulk), ".sql"))),)*
         };
         #[cfg(test)]
         impl Statements<$dialect> {
-            /// Every statement's name and text.
+            /// Every statement's name and text but the bulk inserts'.
             fn texts(&self) -> Vec<(&'static str, &'static str)> {
                 let common = [$((stringify!($common), self.$common.text()),)*];
                 let own = [$((stringify!($own), self.$own.text()),)*];
@@ -55,6 +64,10 @@ statements! {
         load_base_lines, load_base_areas, insert_region, insert_building, insert_token,
         insert_incident, insert_checkpoint, insert_check_in, insert_camera, update_camera,
         insert_plan, insert_version, update_grid, insert_grid, insert_history,
+    ],
+    bulk: [
+        insert_grids, insert_cells, insert_buildings, insert_base_lines, insert_base_areas,
+        insert_fixes,
     ],
 }
 

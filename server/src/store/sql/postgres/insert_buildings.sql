@@ -1,4 +1,4 @@
--- One statement for all of an import's buildings: parallel arrays, one element per building.
+-- A chunk of an import's buildings as parallel arrays, one element a row (`sql/bulk.rs`).
 INSERT INTO buildings (source_id, footprint, kind, levels, households, cell, grid_id)
 SELECT source_id, ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON(footprint), 4326)), kind, levels, households,
        cell, grid_id

@@ -1,4 +1,4 @@
--- One statement for all of an import's grids: parallel arrays, one element per grid.
+-- A chunk of an import's grids as parallel arrays, one element a row (`sql/bulk.rs`).
 INSERT INTO grids (code, name, community_id, households, building_count, flag, boundary)
 SELECT code, name, community_id, households, building_count, flag::jsonb,
        ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON(boundary), 4326))

@@ -1,2 +1,2 @@
--- The rows follow as `VALUES (…), (…)`, added by the caller (sqlx's QueryBuilder::push_values).
+-- The rows follow as `VALUES (…), (…)`, added by `SqliteDialect::insert_bulk` (`sql/bulk.rs`).
 INSERT INTO base_lines (kind, name, geometry)
