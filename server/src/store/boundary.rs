@@ -200,10 +200,6 @@ impl Load for VersionRecord {
     }
 }
 
-pub(crate) fn grids_text(grids: &[AssignedGrid]) -> String {
-    serde_json::to_string(grids).unwrap_or_else(|_| "[]".to_owned())
-}
-
 fn grids_from_text(table: &'static str, text: &str) -> Result<Vec<AssignedGrid>, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
         table,

@@ -36,7 +36,7 @@ use self::bulk::Bulk;
 use self::driver::{Driver, Load, Sql, Stmt};
 use self::statements::Statements;
 use super::boundary::{BoundaryApplied, BoundaryChange, NewPlan, PlanRecord, VersionRecord};
-use super::payload::codec::{self, scopes_text};
+use super::payload::codec::{self, scopes_json};
 use super::payload::conflict::Context;
 use super::payload::{self};
 use super::{
@@ -245,7 +245,7 @@ impl<D: Dialect> Store for SqlStore<D> {
         let id: i64 = (D::SQL.insert_token)
             .bind(&token.hash)
             .bind(token.role.as_str())
-            .bind(scopes_text(&token.scopes))
+            .bind(scopes_json(&token.scopes))
             .bind(token.worker.map(|w| w.0))
             .bind(&token.label)
             .bind(created_at)

@@ -6,7 +6,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 use geo::{MultiLineString, MultiPolygon};
 use geojson::GeometryValue;
 use h3o::{CellIndex, Resolution};
-use serde_json::{Value, json};
+use serde_json::json;
+use sqlx::types::Json;
 
 use super::super::StoreError;
 use super::CELL_RESOLUTION;
@@ -76,8 +77,8 @@ pub(crate) fn grid_totals(households: i64, building_count: i64) -> Result<GridTo
 }
 
 /// Scopes as stored: a JSON array of their `region:N` / `grid:N` forms.
-pub(crate) fn scopes_text(scopes: &[Scope]) -> String {
-    Value::from(scopes.iter().map(ToString::to_string).collect::<Vec<_>>()).to_string()
+pub(crate) fn scopes_json(scopes: &[Scope]) -> Json<Vec<String>> {
+    Json(scopes.iter().map(ToString::to_string).collect())
 }
 
 pub(crate) fn scopes_from_text(text: &str) -> Result<Vec<Scope>, StoreError> {
@@ -150,10 +151,8 @@ mod tests {
         );
         assert!(cell_from_i64("t", -1).is_err());
         let scopes = vec![Scope::Region(RegionId(3)), Scope::Grid(GridId(7))];
-        assert_eq!(scopes_text(&scopes), r#"["region:3","grid:7"]"#);
-        assert_eq!(
-            scopes_from_text(&scopes_text(&scopes)).expect("decodes"),
-            scopes
-        );
+        let text = serde_json::to_string(&scopes_json(&scopes).0).expect("serialises");
+        assert_eq!(text, r#"["region:3","grid:7"]"#);
+        assert_eq!(scopes_from_text(&text).expect("decodes"), scopes);
     }
 }

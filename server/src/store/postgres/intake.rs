@@ -7,7 +7,7 @@
 //!
 //! 1. take the events lock and draw the group's case ids and event sequence numbers (`group_ids.sql`);
 //! 2. every case row (`group_incidents.sql`: `INSERT … SELECT FROM UNNEST` of column arrays);
-//! 3. every history row of every case (`group_history.sql`, the same);
+//! 3. every history row of every case (`insert_history.sql`, the same);
 //! 4. every `incident.created` event (`group_events.sql`, the same).
 //!
 //! The ids and sequence numbers are drawn from the tables' own sequences while the events lock is held,
@@ -21,7 +21,7 @@ use crate::domain::{Case, Change, Event, IncidentId};
 use crate::store::StoreError;
 use crate::store::payload::codec;
 use crate::store::payload::conflict::Context;
-use crate::store::sql::bulk::{Bulk, Column, col, history_columns, history_rows, incident_columns};
+use crate::store::sql::bulk::{Bulk, Column, col, history_rows, incident_columns};
 use crate::store::sql::driver::Sql;
 use crate::store::sql::{Dialect, Tx};
 
@@ -57,9 +57,7 @@ pub(super) async fn insert_group(
     for case in &stored {
         history.extend(history_rows(case.id(), 0, &case.history)?);
     }
-    let rows = include_str!("../sql/postgres/group_history.sql");
-    let doing = "appending incident history";
-    insert(tx, rows, history.len(), history_columns(&history), doing).await?;
+    PgDialect::insert_bulk(tx, Bulk::history(&history)).await?;
 
     let at = codec::now();
     let events: Vec<Event> = stored

@@ -3,12 +3,14 @@
 
 use std::collections::HashMap;
 
+use sqlx::types::Json;
+
 use super::bulk::Bulk;
 use super::{Dialect, Tx, incidents};
 use crate::domain::{Case, GridId, RegionId};
 use crate::store::StoreError;
 use crate::store::boundary::{
-    AssignedGrid, BoundaryChange, GridWrite, NewPlan, PlanRecord, VersionRecord, grids_text,
+    AssignedGrid, BoundaryChange, GridWrite, NewPlan, PlanRecord, VersionRecord,
 };
 use crate::store::payload::codec::{self, cell_to_i64, flag_text, geojson_text};
 
@@ -20,8 +22,8 @@ pub(super) async fn insert_plan<D: Dialect>(
     let id: i64 = (D::SQL.insert_plan)
         .bind(plan.community.0)
         .bind(plan.kind)
-        .bind(grids_text(&plan.grids))
-        .bind(plan.warnings.to_string())
+        .bind(Json(&plan.grids))
+        .bind(Json(&plan.warnings))
         .bind(plan.effective_at)
         .bind(&plan.note)
         .bind(created_at)
@@ -59,7 +61,7 @@ async fn insert_version<D: Dialect>(
         .bind(change.applied_at)
         .bind(change.applied_by.map(|t| t.0))
         .bind(note)
-        .bind(grids_text(grids))
+        .bind(Json(grids))
         .scalar(tx, "inserting a boundary version")
         .await?;
     Ok(VersionRecord {

@@ -121,23 +121,31 @@ pub(crate) fn history_rows(
     rows.collect()
 }
 
-/// History rows' columns (`insert_history.sql`'s `$1 … $10`), one element an entry.
-pub(crate) fn history_columns(rows: &[NewHistory<'_>]) -> Vec<Column> {
-    use Column::{Int, OptInt, OptText, Text, Time};
-    vec![
-        Int(col(rows, |r| r.0)),
-        Int(col(rows, |r| r.1)),
-        Time(col(rows, |r| r.2.at)),
-        OptInt(col(rows, |r| r.2.actor.worker.map(|w| w.0))),
-        Text(col(rows, |r| r.2.actor.role.as_str().into())),
-        Text(col(rows, |r| owned(&r.2.action))),
-        Text(col(rows, |r| r.2.from.as_str().into())),
-        Text(col(rows, |r| r.2.to.as_str().into())),
-        OptText(col(rows, |r| r.2.note.as_deref().map(owned))),
-        OptText(col(rows, |r| {
-            detail_text(r.2.detail.as_ref()).map(Cow::Owned)
-        })),
-    ]
+impl<D: Dialect> Bulk<D> {
+    /// History entries of one or more cases.
+    pub(crate) fn history(rows: &[NewHistory<'_>]) -> Self {
+        use Column::{Int, OptInt, OptText, Text, Time};
+        let columns = vec![
+            Int(col(rows, |r| r.0)),
+            Int(col(rows, |r| r.1)),
+            Time(col(rows, |r| r.2.at)),
+            OptInt(col(rows, |r| r.2.actor.worker.map(|w| w.0))),
+            Text(col(rows, |r| r.2.actor.role.as_str().into())),
+            Text(col(rows, |r| owned(&r.2.action))),
+            Text(col(rows, |r| r.2.from.as_str().into())),
+            Text(col(rows, |r| r.2.to.as_str().into())),
+            OptText(col(rows, |r| r.2.note.as_deref().map(owned))),
+            OptText(col(rows, |r| {
+                detail_text(r.2.detail.as_ref()).map(Cow::Owned)
+            })),
+        ];
+        Self::new(
+            D::SQL.insert_history,
+            rows.len(),
+            columns,
+            "appending incident history",
+        )
+    }
 }
 
 /// Rows to insert with the dialect's statement `sql` (a `sqlite/` column list the rows follow, a

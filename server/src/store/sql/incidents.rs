@@ -1,6 +1,6 @@
 //! Cases, categories and departments: the statements, run inside the caller's transaction.
 
-use super::bulk::{NewHistory, bind_row, history_columns, history_rows, incident_columns};
+use super::bulk::{Bulk, bind_row, history_rows, incident_columns};
 use super::{Dialect, Tx};
 use crate::domain::event::IncidentSummary;
 use crate::domain::incident::Status;
@@ -57,24 +57,12 @@ pub(crate) async fn insert_case<D: Dialect>(
     case: &Case,
 ) -> Result<(Case, Event), StoreError> {
     let id = IncidentId(insert_row(tx, case).await?);
-    insert_history(tx, &history_rows(id, 0, &case.history)?).await?;
+    D::insert_bulk(tx, Bulk::history(&history_rows(id, 0, &case.history)?)).await?;
     let mut stored = case.clone();
     stored.state.id = id;
     let change = Change::IncidentCreated(Box::new(IncidentSummary::of(&stored)));
     let event = tx.append_event(change).await?;
     Ok((stored, event))
-}
-
-async fn insert_history<D: Dialect>(
-    tx: &mut Tx<D>,
-    rows: &[NewHistory<'_>],
-) -> Result<(), StoreError> {
-    let columns = history_columns(rows);
-    for i in 0..rows.len() {
-        let insert = bind_row(D::SQL.insert_history.query(), &columns, i);
-        insert.execute(tx, "appending incident history").await?;
-    }
-    Ok(())
 }
 
 /// Inserts the case's row (ignoring its id) and returns the id assigned.
@@ -93,7 +81,8 @@ pub(super) async fn update_cases<D: Dialect>(
     for IncidentUpdate { case, new_entries } in updates {
         update_row(tx, case).await?;
         let first = case.history.len().saturating_sub(*new_entries);
-        insert_history(tx, &history_rows(case.id(), first, &case.history[first..])?).await?;
+        let history = history_rows(case.id(), first, &case.history[first..])?;
+        D::insert_bulk(tx, Bulk::history(&history)).await?;
     }
     Ok(())
 }

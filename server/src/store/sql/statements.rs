@@ -57,17 +57,17 @@ statements! {
         load_photo, load_patrols, load_checkpoints, load_check_ins, load_visits, insert_patrol,
         end_patrol, update_patrol, upsert_visit, load_cameras, delete_camera, mark_plan_applied,
         clear_community_cells, move_building, events_since, token_by_hash, load_history, load_track,
-        load_plans, load_plan, load_versions, insert_duty,
+        load_plans, load_plan, load_versions, insert_duty, insert_event, insert_token, insert_plan,
+        insert_version,
     ],
     own: [
-        begin_write, begin_snapshot, insert_event, load_regions, load_grids, load_buildings,
-        load_base_lines, load_base_areas, insert_region, insert_building, insert_token,
-        insert_incident, insert_checkpoint, insert_check_in, insert_camera, update_camera,
-        insert_plan, insert_version, update_grid, insert_grid, insert_history,
+        begin_write, begin_snapshot, load_regions, load_grids, load_buildings, load_base_lines,
+        load_base_areas, insert_region, insert_building, insert_incident, insert_checkpoint,
+        insert_check_in, insert_camera, update_camera, update_grid, insert_grid,
     ],
     bulk: [
         insert_grids, insert_cells, insert_buildings, insert_base_lines, insert_base_areas,
-        insert_fixes,
+        insert_fixes, insert_history,
     ],
 }
 

@@ -7,6 +7,7 @@
 use std::ops::{Deref, DerefMut};
 
 use sqlx::Transaction;
+use sqlx::types::Json;
 
 use super::Dialect;
 use super::driver::Conn;
@@ -58,14 +59,15 @@ impl<D: Dialect> Tx<D> {
         Ok(appended)
     }
 
-    /// The one `INSERT INTO events`: `Change::kind` and `Change::payload_text` in two columns, read
+    /// The one `INSERT INTO events`: `Change::kind` and `Change::payload_json` in two columns (JSON text on
+    /// `SQLite`, `jsonb` on PostgreSQL), read
     /// back by `Change::from_stored`. The caller holds the events lock.
     async fn insert_event(&mut self, change: Change) -> Result<Event, StoreError> {
         let at = codec::now();
         let seq: i64 = (D::SQL.insert_event)
             .bind(at)
             .bind(change.kind())
-            .bind(change.payload_text())
+            .bind(Json(change.payload_json()))
             .scalar(self, "appending an event")
             .await?;
         Ok(Event { seq, at, change })

@@ -1,1 +1,0 @@
-INSERT INTO events (at, kind, payload) VALUES ($1, $2, $3::jsonb) RETURNING seq

@@ -1,4 +1,0 @@
-INSERT INTO boundary_plans (community_id, kind, status, grids, warnings, effective_at, note, created_at,
-    created_by, base_version_id)
-VALUES ($1, $2, 'draft', $3::jsonb, $4::jsonb, $5, $6, $7, $8, $9)
-RETURNING id

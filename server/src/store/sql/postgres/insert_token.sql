@@ -1,3 +1,0 @@
-INSERT INTO tokens (token_hash, role, scopes, worker_id, label, created_at)
-VALUES ($1, $2, $3::jsonb, $4, $5, $6)
-RETURNING id

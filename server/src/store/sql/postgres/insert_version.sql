@@ -1,3 +1,0 @@
-INSERT INTO boundary_versions (community_id, plan_id, effective_at, applied_at, applied_by, note, grids)
-VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
-RETURNING id
