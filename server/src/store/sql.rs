@@ -31,6 +31,7 @@ use std::fmt;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Pool;
+use sqlx::types::Json;
 
 use self::bulk::Bulk;
 use self::driver::{Driver, Load, Sql, Stmt};
@@ -50,8 +51,8 @@ use crate::domain::event::{
 };
 use crate::domain::patrol::{Checkpoint, NewCheckpoint, Patrol, PatrolBook, Progress};
 use crate::domain::{
-    Building, CameraId, Case, Category, Change, Department, Event, Fix, GridDuty, GridId,
-    IncidentId, PatrolId, Photo, Region, RegionId, TokenId, Worker, WorkerId,
+    Building, CameraId, Case, Category, Change, CheckpointId, Department, Event, Fix, GridDuty,
+    GridId, IncidentId, PatrolId, Photo, Region, RegionId, Worker, WorkerId,
 };
 
 /// One SQL dialect: its sqlx driver, its statement texts, and the few things it does its own way.
@@ -240,25 +241,16 @@ impl<D: Dialect> Store for SqlStore<D> {
     }
 
     async fn insert_token(&self, token: &NewToken) -> Result<(TokenRecord, Event), StoreError> {
-        let created_at = codec::now();
         let mut tx = self.begin_write("starting a token insert").await?;
-        let id: i64 = (D::SQL.insert_token)
+        let record: TokenRecord = (D::SQL.insert_token)
             .bind(&token.hash)
             .bind(token.role.as_str())
             .bind(scopes_json(&token.scopes))
             .bind(token.worker.map(|w| w.0))
             .bind(&token.label)
-            .bind(created_at)
-            .scalar(&mut tx, "inserting a token")
+            .bind(codec::now())
+            .fetch_one(&mut tx, "inserting a token")
             .await?;
-        let record = TokenRecord {
-            id: TokenId(id),
-            role: token.role,
-            scopes: token.scopes.clone(),
-            worker: token.worker,
-            label: token.label.clone(),
-            created_at,
-        };
         let change = Change::TokenCreated(payload::token_created(&record));
         let event = tx.append_event(change).await?;
         tx.commit("committing a token").await?;
@@ -393,7 +385,9 @@ impl<D: Dialect> Store for SqlStore<D> {
         started_at: DateTime<Utc>,
     ) -> Result<(Patrol, Event), StoreError> {
         let mut tx = self.begin_write("starting a patrol").await?;
-        let patrol = patrols::insert(&mut tx, worker, started_at).await?;
+        // `Conflict` (the schema's one open patrol per worker) when the worker has one.
+        let insert = D::SQL.insert_patrol.bind(worker.0).bind(started_at);
+        let patrol: Patrol = insert.fetch_one(&mut tx, "opening a patrol").await?;
         let event = tx
             .append_event(Change::PatrolStarted(patrol.clone()))
             .await?;
@@ -407,7 +401,9 @@ impl<D: Dialect> Store for SqlStore<D> {
         ended_at: DateTime<Utc>,
     ) -> Result<(Patrol, Event), StoreError> {
         let mut tx = self.begin_write("ending a patrol").await?;
-        let patrol = patrols::end(&mut tx, patrol, ended_at).await?;
+        let end = D::SQL.end_patrol.bind(ended_at).bind(patrol.0);
+        let ended: Option<Patrol> = end.fetch_optional(&mut tx, "ending a patrol").await?;
+        let patrol = ended.ok_or_else(|| StoreError::NotFound(format!("open patrol {patrol}")))?;
         let event = tx.append_event(Change::PatrolEnded(patrol.clone())).await?;
         tx.commit("committing a patrol's end").await?;
         Ok((patrol, event))
@@ -418,7 +414,15 @@ impl<D: Dialect> Store for SqlStore<D> {
         checkpoint: &NewCheckpoint,
     ) -> Result<(Checkpoint, Event), StoreError> {
         let mut tx = self.begin_write("starting a checkpoint insert").await?;
-        let checkpoint = patrols::insert_checkpoint(&mut tx, checkpoint).await?;
+        let id: i64 = (D::SQL.insert_checkpoint)
+            .bind(&checkpoint.name)
+            .bind(checkpoint.lat)
+            .bind(checkpoint.lon)
+            .bind(checkpoint.radius_m)
+            .bind(checkpoint.grid.map(|g| g.0))
+            .scalar(&mut tx, "inserting a checkpoint")
+            .await?;
+        let checkpoint = checkpoint.with_id(CheckpointId(id));
         let change = Change::CheckpointCreated(checkpoint.clone());
         let event = tx.append_event(change).await?;
         tx.commit("committing a checkpoint").await?;
@@ -465,7 +469,18 @@ impl<D: Dialect> Store for SqlStore<D> {
 
     async fn insert_plan(&self, plan: &NewPlan) -> Result<(PlanRecord, Event), StoreError> {
         let mut tx = self.begin_write("starting a plan insert").await?;
-        let record = boundary::insert_plan(&mut tx, plan).await?;
+        let record: PlanRecord = (D::SQL.insert_plan)
+            .bind(plan.community.0)
+            .bind(plan.kind)
+            .bind(Json(&plan.grids))
+            .bind(Json(&plan.warnings))
+            .bind(plan.effective_at)
+            .bind(&plan.note)
+            .bind(codec::now())
+            .bind(plan.created_by.map(|t| t.0))
+            .bind(plan.base_version)
+            .fetch_one(&mut tx, "inserting a plan")
+            .await?;
         let change = Change::PlanCreated(PlanCreated {
             id: record.id,
             community: plan.community,

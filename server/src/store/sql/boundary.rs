@@ -1,4 +1,4 @@
-//! Boundary plans and versions, and the writes of the one transaction that applies a boundary change
+//! Boundary versions, and the writes of the one transaction that applies a boundary change
 //! (the caller appends its events). Types and row decoding live in `store/boundary.rs`.
 
 use std::collections::HashMap;
@@ -9,43 +9,8 @@ use super::bulk::Bulk;
 use super::{Dialect, Tx, incidents};
 use crate::domain::{Case, GridId, RegionId};
 use crate::store::StoreError;
-use crate::store::boundary::{
-    AssignedGrid, BoundaryChange, GridWrite, NewPlan, PlanRecord, VersionRecord,
-};
-use crate::store::payload::codec::{self, cell_to_i64, flag_text, geojson_text};
-
-pub(super) async fn insert_plan<D: Dialect>(
-    tx: &mut Tx<D>,
-    plan: &NewPlan,
-) -> Result<PlanRecord, StoreError> {
-    let created_at = codec::now();
-    let id: i64 = (D::SQL.insert_plan)
-        .bind(plan.community.0)
-        .bind(plan.kind)
-        .bind(Json(&plan.grids))
-        .bind(Json(&plan.warnings))
-        .bind(plan.effective_at)
-        .bind(&plan.note)
-        .bind(created_at)
-        .bind(plan.created_by.map(|t| t.0))
-        .bind(plan.base_version)
-        .scalar(tx, "inserting a plan")
-        .await?;
-    Ok(PlanRecord {
-        id,
-        community: plan.community,
-        kind: plan.kind.to_owned(),
-        status: "draft".to_owned(),
-        grids: plan.grids.clone(),
-        warnings: plan.warnings.clone(),
-        effective_at: plan.effective_at,
-        note: plan.note.clone(),
-        created_at,
-        created_by: plan.created_by,
-        version: None,
-        base_version: plan.base_version,
-    })
-}
+use crate::store::boundary::{AssignedGrid, BoundaryChange, GridWrite, VersionRecord};
+use crate::store::payload::codec::{cell_to_i64, flag_text, geojson_text};
 
 async fn insert_version<D: Dialect>(
     tx: &mut Tx<D>,
@@ -54,7 +19,7 @@ async fn insert_version<D: Dialect>(
     grids: &[AssignedGrid],
     note: Option<&str>,
 ) -> Result<VersionRecord, StoreError> {
-    let id: i64 = (D::SQL.insert_version)
+    (D::SQL.insert_version)
         .bind(change.community.0)
         .bind(plan)
         .bind(change.effective_at)
@@ -62,18 +27,8 @@ async fn insert_version<D: Dialect>(
         .bind(change.applied_by.map(|t| t.0))
         .bind(note)
         .bind(Json(grids))
-        .scalar(tx, "inserting a boundary version")
-        .await?;
-    Ok(VersionRecord {
-        id,
-        community: change.community,
-        plan,
-        effective_at: change.effective_at,
-        applied_at: change.applied_at,
-        applied_by: change.applied_by,
-        note: note.map(ToOwned::to_owned),
-        grids: grids.to_vec(),
-    })
+        .fetch_one(tx, "inserting a boundary version")
+        .await
 }
 
 /// Writes a boundary change: the version (after a baseline when given), the plan marked applied

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::driver::Load;
 use super::{Dialect, Tx};
-use crate::domain::patrol::{CheckIn, Checkpoint, NewCheckpoint, Patrol, PatrolBook, Progress};
+use crate::domain::patrol::{CheckIn, Checkpoint, Patrol, PatrolBook, Progress};
 use crate::domain::{CheckpointId, GridId, PatrolId, WorkerId};
 use crate::store::StoreError;
 use crate::store::payload::codec::{cell_from_i64, cell_to_i64};
@@ -88,56 +88,6 @@ pub(super) async fn book<D: Dialect>(tx: &mut Tx<D>) -> Result<PatrolBook, Store
             .map(|(cell, at)| Ok((cell_from_i64("cell_visits", cell)?, at)))
             .collect::<Result<_, StoreError>>()?,
     })
-}
-
-/// Opens a patrol; `Conflict` (the schema's one open patrol per worker) when the worker has one.
-pub(super) async fn insert<D: Dialect>(
-    tx: &mut Tx<D>,
-    worker: WorkerId,
-    started_at: DateTime<Utc>,
-) -> Result<Patrol, StoreError> {
-    let id: i64 = (D::SQL.insert_patrol)
-        .bind(worker.0)
-        .bind(started_at)
-        .scalar(tx, "opening a patrol")
-        .await?;
-    Ok(Patrol {
-        id: PatrolId(id),
-        worker,
-        started_at,
-        ended_at: None,
-        current_grid: None,
-        last_fix_at: None,
-    })
-}
-
-/// Ends an open patrol; `NotFound` unless it exists and is open.
-pub(super) async fn end<D: Dialect>(
-    tx: &mut Tx<D>,
-    id: PatrolId,
-    ended_at: DateTime<Utc>,
-) -> Result<Patrol, StoreError> {
-    let patrol = (D::SQL.end_patrol)
-        .bind(ended_at)
-        .bind(id.0)
-        .fetch_optional(tx, "ending a patrol")
-        .await?;
-    patrol.ok_or_else(|| StoreError::NotFound(format!("open patrol {id}")))
-}
-
-pub(super) async fn insert_checkpoint<D: Dialect>(
-    tx: &mut Tx<D>,
-    new: &NewCheckpoint,
-) -> Result<Checkpoint, StoreError> {
-    let id: i64 = (D::SQL.insert_checkpoint)
-        .bind(&new.name)
-        .bind(new.lat)
-        .bind(new.lon)
-        .bind(new.radius_m)
-        .bind(new.grid.map(|g| g.0))
-        .scalar(tx, "inserting a checkpoint")
-        .await?;
-    Ok(new.with_id(CheckpointId(id)))
 }
 
 /// Writes a patrol's progress: current grid, cell visits (each keeps its latest time), check-ins. The
