@@ -8,7 +8,6 @@
 //! QGIS and GDAL can open the tables, not as a second source of truth.
 
 pub mod boundary;
-pub mod payload;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;

@@ -15,8 +15,8 @@ use std::time::Duration;
 use sqlx::Postgres;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use super::payload::conflict::Context;
 use super::sql::bulk::{Bulk, Column};
+use super::sql::conflict::Context;
 use super::sql::{Dialect, SqlStore, Tx, statements};
 use super::{StoreError, StoreKind, bad_url};
 use crate::domain::{Case, Event};

@@ -5,7 +5,7 @@
 //! folder's modules, one per concern), the event, commit — so every write and its `events` row sit in
 //! one place, and every event is appended through [`Tx::append_event`] (or `append_events`). A
 //! statement is a `.sql` file (`statements.rs` says which); the Rust binds its values in order and
-//! decodes its rows into the row types of `store/payload/`. A dialect brings its sqlx driver, its
+//! decodes its rows into domain values (`driver::Load`, with the row types beside their statements). A dialect brings its sqlx driver, its
 //! statement texts and only what really differs: how a write begins (`SQLite`'s `BEGIN IMMEDIATE`),
 //! how event appends are ordered (PostgreSQL's advisory lock), and its bulk inserts (`SQLite`'s
 //! multi-row `VALUES`, PostgreSQL's `UNNEST` of column arrays, and its four-statement group of new
@@ -17,9 +17,12 @@ mod boundary;
 pub mod bulk;
 mod cameras;
 mod city;
+pub(crate) mod codec;
+pub(crate) mod conflict;
 pub mod driver;
 mod incidents;
 mod patrols;
+mod rows;
 mod snapshot;
 pub mod statements;
 mod tx;
@@ -34,12 +37,11 @@ use sqlx::Pool;
 use sqlx::types::Json;
 
 use self::bulk::Bulk;
+use self::codec::scopes_json;
+use self::conflict::Context;
 use self::driver::{Driver, Load, Sql, Stmt};
 use self::statements::Statements;
 use super::boundary::{BoundaryApplied, BoundaryChange, NewPlan, PlanRecord, VersionRecord};
-use super::payload::codec::{self, scopes_json};
-use super::payload::conflict::Context;
-use super::payload::{self};
 use super::{
     IncidentUpdate, NewBuilding, NewCity, NewRegion, NewToken, NewWorker, Snapshot, Store,
     StoreError, StoreKind, TokenRecord,
@@ -47,7 +49,7 @@ use super::{
 use crate::domain::camera::{Camera, NewCamera};
 use crate::domain::event::{
     AlertRaised, BoundaryChanged, BuildingCreated, IncidentsUpdated, PhotoAdded, PlanCreated,
-    RegionCreated, WorkerSummary,
+    RegionCreated, TokenCreated, WorkerSummary,
 };
 use crate::domain::patrol::{Checkpoint, NewCheckpoint, Patrol, PatrolBook, Progress};
 use crate::domain::{
@@ -150,7 +152,7 @@ impl<D: Dialect> Store for SqlStore<D> {
     async fn import_city(&self, city: &NewCity) -> Result<Event, StoreError> {
         let mut tx = self.begin_write("starting the import").await?;
         city::write_city(&mut tx, city).await?;
-        let change = Change::CityImported(payload::city_imported(city));
+        let change = Change::CityImported(city::city_imported(city));
         let event = tx.append_event(change).await?;
         tx.commit("committing the import").await?;
         Ok(event)
@@ -251,7 +253,14 @@ impl<D: Dialect> Store for SqlStore<D> {
             .bind(codec::now())
             .fetch_one(&mut tx, "inserting a token")
             .await?;
-        let change = Change::TokenCreated(payload::token_created(&record));
+        // Who the token is for; never the hash: events are replayed to clients.
+        let change = Change::TokenCreated(TokenCreated {
+            id: record.id,
+            role: record.role,
+            scopes: record.scopes.clone(),
+            worker: record.worker,
+            label: record.label.clone(),
+        });
         let event = tx.append_event(change).await?;
         tx.commit("committing a token").await?;
         Ok((record, event))

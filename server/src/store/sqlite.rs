@@ -17,8 +17,8 @@ use sqlx::query_builder::Separated;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{QueryBuilder, Sqlite};
 
-use super::payload::conflict::Context;
 use super::sql::bulk::{Bulk, Column};
+use super::sql::conflict::Context;
 use super::sql::{Dialect, SqlStore, Tx, statements};
 use super::{StoreError, StoreKind, bad_url};
 

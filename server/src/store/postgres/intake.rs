@@ -19,9 +19,9 @@ use super::{EVENTS_LOCK, PgDialect};
 use crate::domain::event::IncidentSummary;
 use crate::domain::{Case, Change, Event, IncidentId};
 use crate::store::StoreError;
-use crate::store::payload::codec;
-use crate::store::payload::conflict::Context;
 use crate::store::sql::bulk::{Bulk, Column, col, history_rows, incident_columns};
+use crate::store::sql::codec;
+use crate::store::sql::conflict::Context;
 use crate::store::sql::driver::Sql;
 use crate::store::sql::{Dialect, Tx};
 

@@ -10,7 +10,7 @@ use super::{Dialect, Tx, incidents};
 use crate::domain::{Case, GridId, RegionId};
 use crate::store::StoreError;
 use crate::store::boundary::{AssignedGrid, BoundaryChange, GridWrite, VersionRecord};
-use crate::store::payload::codec::{cell_to_i64, flag_text, geojson_text};
+use crate::store::sql::codec::{cell_to_i64, flag_text, geojson_text};
 
 async fn insert_version<D: Dialect>(
     tx: &mut Tx<D>,

@@ -14,10 +14,10 @@ use chrono::{DateTime, Utc};
 use super::Dialect;
 use super::driver::{Sql, Stmt};
 use crate::domain::incident::{HistoryEntry, Status};
+use serde_json::Value;
+
 use crate::domain::{BaseArea, BaseLine, Case, Fix, IncidentId};
-use crate::store::payload::codec::{cell_to_i64, flag_text, geojson_text};
-use crate::store::payload::fixes::{attributes_text, flags_text};
-use crate::store::payload::incidents::detail_text;
+use crate::store::sql::codec::{cell_to_i64, flag_text, geojson_text};
 use crate::store::{NewBuilding, NewGrid, StoreError};
 
 /// One column of a bulk insert: every row's value.
@@ -136,7 +136,7 @@ impl<D: Dialect> Bulk<D> {
             Text(col(rows, |r| r.2.to.as_str().into())),
             OptText(col(rows, |r| r.2.note.as_deref().map(owned))),
             OptText(col(rows, |r| {
-                detail_text(r.2.detail.as_ref()).map(Cow::Owned)
+                r.2.detail.as_ref().map(|d| d.to_string().into())
             })),
         ];
         Self::new(
@@ -251,8 +251,12 @@ impl<D: Dialect> Bulk<D> {
             Column::OptFloat(col(fixes, |f| f.altitude_m)),
             Column::OptFloat(col(fixes, |f| f.battery_pct)),
             Column::OptBool(col(fixes, |f| f.moving)),
-            Column::Text(col(fixes, |f| flags_text(f).into())),
-            Column::Text(col(fixes, |f| attributes_text(f).into())),
+            Column::Text(col(fixes, |f| {
+                Value::from(f.flags.clone()).to_string().into()
+            })),
+            Column::Text(col(fixes, |f| {
+                Value::Object(f.attributes.clone()).to_string().into()
+            })),
         ];
         Self::new(
             D::SQL.insert_fixes,

@@ -1,12 +1,13 @@
 //! Cameras: the parameters, and the view sector kept for GIS tools (`GeoJSON` text on `SQLite`; on
 //! PostGIS a `geometry(Polygon, 4326)` and the position as a point, by the dialect's texts).
 
-use super::driver::{Sql, Stmt};
+use geojson::GeometryValue;
+
+use super::driver::{Load, Sql, Stmt};
 use super::{Dialect, Tx};
 use crate::domain::CameraId;
-use crate::domain::camera::{Camera, NewCamera};
+use crate::domain::camera::{self, Camera, CameraKind, CameraStatus, NewCamera};
 use crate::store::StoreError;
-use crate::store::payload::cameras::sector_text;
 
 /// `name … sector`, the values an insert and an update bind first.
 fn bind_params<D: Dialect>(sql: Sql<D>, camera: &NewCamera) -> Stmt<D> {
@@ -49,4 +50,36 @@ pub(super) async fn delete<D: Dialect>(tx: &mut Tx<D>, id: CameraId) -> Result<C
     let delete = D::SQL.delete_camera.bind(id.0);
     let camera = delete.fetch_optional(tx, "deleting a camera").await?;
     camera.ok_or_else(|| StoreError::NotFound(format!("camera {id}")))
+}
+
+/// `id, name, lat, lon, heading_deg, fov_deg, range_m, kind, status`.
+type CameraRow = (i64, String, f64, f64, f64, f64, f64, String, String);
+
+impl Load for Camera {
+    type Row = CameraRow;
+    fn from_row(row: CameraRow) -> Result<Self, StoreError> {
+        let (id, name, lat, lon, heading_deg, fov_deg, range_m, kind, status) = row;
+        let corrupt = |reason: String| StoreError::Corrupt {
+            table: "cameras",
+            reason,
+        };
+        Ok(Camera {
+            id: CameraId(id),
+            name,
+            lat,
+            lon,
+            heading_deg,
+            fov_deg,
+            range_m,
+            kind: CameraKind::parse(&kind)
+                .ok_or_else(|| corrupt(format!("camera {id}: kind {kind:?}")))?,
+            status: CameraStatus::parse(&status)
+                .ok_or_else(|| corrupt(format!("camera {id}: status {status:?}")))?,
+        })
+    }
+}
+
+/// The view sector of `camera` as `GeoJSON` Polygon text, degrees (EPSG:4326, lon/lat order).
+pub(crate) fn sector_text(camera: &NewCamera) -> String {
+    GeometryValue::from(&camera::sector(camera)).to_string()
 }

@@ -1,15 +1,25 @@
 //! The city's rows: the import (settings and regions here, then the dialect's bulk inserts of grids,
-//! cells, buildings and base map), and a region or a building added later.
+//! cells, buildings and base map), and a region or a building added later. An import names parents,
+//! communities and grids by code; each is resolved to the id the database assigned, and an unknown
+//! code refuses the whole import with a `Conflict` naming it.
 
 use std::collections::HashMap;
 
 use super::bulk::Bulk;
 use super::{Dialect, Tx};
+use crate::domain::event::CityImported;
 use crate::domain::event::GridTotals;
 use crate::domain::{Building, BuildingId, GridId, Region, RegionId};
-use crate::store::payload::codec::{self, cell_to_i64, geojson_text, resolution_text};
-use crate::store::payload::{self, import};
+use crate::store::sql::codec::{self, cell_to_i64, geojson_text, resolution_text};
 use crate::store::{NewBuilding, NewCity, NewRegion, StoreError};
+
+/// Settings keys.
+pub(crate) const CELL_RESOLUTION: &str = "cell_resolution";
+pub(crate) const CITY_NAME: &str = "city_name";
+pub(crate) const ATTRIBUTION: &str = "attribution";
+
+/// The message of the `Conflict` an import into a store that already holds grids gets.
+pub(crate) const CITY_EXISTS: &str = "the store already holds a city; import into an empty store";
 
 /// Writes the settings, regions, grids, cells, buildings and base map of `city`, refusing a store that
 /// already holds grids. The caller appends the event and commits.
@@ -25,15 +35,15 @@ pub(super) async fn write_city<D: Dialect>(
         .scalar(tx, "checking for a city")
         .await?;
     if has_grids {
-        return Err(StoreError::Conflict(payload::CITY_EXISTS.to_owned()));
+        return Err(StoreError::Conflict(CITY_EXISTS.to_owned()));
     }
     let resolution = resolution_text(city.resolution);
-    put_setting(tx, payload::CELL_RESOLUTION, Some(&resolution)).await?;
-    put_setting(tx, payload::CITY_NAME, Some(&city.name)).await?;
-    put_setting(tx, payload::ATTRIBUTION, city.attribution.as_deref()).await?;
+    put_setting(tx, CELL_RESOLUTION, Some(&resolution)).await?;
+    put_setting(tx, CITY_NAME, Some(&city.name)).await?;
+    put_setting(tx, ATTRIBUTION, city.attribution.as_deref()).await?;
 
     let regions = write_regions(tx, city).await?;
-    let communities = import::communities(city, &regions)?;
+    let communities = communities(city, &regions)?;
     D::insert_bulk(tx, Bulk::grids(&city.grids, communities)).await?;
     // The store held no grid before: these are the city's.
     let grids: Vec<(String, i64)> = D::SQL
@@ -41,9 +51,9 @@ pub(super) async fn write_city<D: Dialect>(
         .fetch_all(tx, "loading grid codes")
         .await?;
     let grids: HashMap<String, i64> = grids.into_iter().collect();
-    let (cells, owners) = import::cells(city, &grids)?;
+    let (cells, owners) = cells(city, &grids)?;
     D::insert_bulk(tx, Bulk::cells(cells, owners, "importing grid cells")).await?;
-    let building_grids = import::building_grids(city, &grids)?;
+    let building_grids = building_grids(city, &grids)?;
     D::insert_bulk(tx, Bulk::buildings(&city.buildings, building_grids)).await?;
     D::insert_bulk(tx, Bulk::base_lines(&city.base_lines)).await?;
     D::insert_bulk(tx, Bulk::base_areas(&city.base_areas)).await
@@ -74,7 +84,7 @@ async fn write_regions<D: Dialect>(
         .await?;
     let mut ids: HashMap<String, i64> = codes.into_iter().collect();
     for (region, parent) in &city.regions {
-        let parent = import::parent(&ids, &region.code, parent.as_deref())?;
+        let parent = parent_id(&ids, &region.code, parent.as_deref())?;
         let id = insert_region_row(tx, region, parent).await?;
         ids.insert(region.code.clone(), id);
     }
@@ -150,4 +160,98 @@ pub(super) async fn insert_building<D: Dialect>(
         grid,
     };
     Ok((building, totals))
+}
+
+/// `city.imported`: the city's name and what it holds, in counts.
+pub(crate) fn city_imported(city: &NewCity) -> CityImported {
+    CityImported {
+        name: city.name.clone(),
+        attribution: city.attribution.clone(),
+        resolution: u8::from(city.resolution),
+        regions: city.regions.len(),
+        grids: city.grids.len(),
+        cells: city.grids.iter().map(|g| g.cells.len()).sum(),
+        buildings: city.buildings.len(),
+        households: city
+            .buildings
+            .iter()
+            .map(|(b, _)| u64::from(b.households))
+            .sum(),
+        base_lines: city.base_lines.len(),
+        base_areas: city.base_areas.len(),
+    }
+}
+
+/// Resolves a code named by an import row, or says which row named what.
+fn resolve(
+    ids: &HashMap<String, i64>,
+    code: &str,
+    what: impl FnOnce() -> String,
+) -> Result<i64, StoreError> {
+    ids.get(code)
+        .copied()
+        .ok_or_else(|| StoreError::Conflict(what()))
+}
+
+/// A region's parent id, when it names one.
+fn parent_id(
+    regions: &HashMap<String, i64>,
+    code: &str,
+    parent: Option<&str>,
+) -> Result<Option<i64>, StoreError> {
+    parent
+        .map(|p| {
+            resolve(regions, p, || {
+                format!("region {code} names an unknown parent {p}")
+            })
+        })
+        .transpose()
+}
+
+/// Each grid's community id, in the order of `city.grids`.
+fn communities(city: &NewCity, regions: &HashMap<String, i64>) -> Result<Vec<i64>, StoreError> {
+    city.grids
+        .iter()
+        .map(|g| {
+            resolve(regions, &g.community_code, || {
+                format!(
+                    "grid {} names an unknown community {}",
+                    g.code, g.community_code
+                )
+            })
+        })
+        .collect()
+}
+
+/// Every cell of the city and the id of the grid holding it, as two parallel columns.
+fn cells(city: &NewCity, grids: &HashMap<String, i64>) -> Result<(Vec<i64>, Vec<i64>), StoreError> {
+    let total = city.grids.iter().map(|g| g.cells.len()).sum();
+    let (mut cells, mut owners) = (Vec::with_capacity(total), Vec::with_capacity(total));
+    for grid in &city.grids {
+        let id = resolve(grids, &grid.code, || {
+            format!("grid {} was not stored", grid.code)
+        })?;
+        cells.extend(grid.cells.iter().map(|&c| cell_to_i64(c)));
+        owners.extend(std::iter::repeat_n(id, grid.cells.len()));
+    }
+    Ok((cells, owners))
+}
+
+/// Each building's grid id, in the order of `city.buildings`.
+fn building_grids(
+    city: &NewCity,
+    grids: &HashMap<String, i64>,
+) -> Result<Vec<Option<i64>>, StoreError> {
+    city.buildings
+        .iter()
+        .map(|(_, code)| {
+            code.as_deref()
+                .map(|code| {
+                    resolve(grids, code, || {
+                        format!("a building names an unknown grid {code}")
+                    })
+                })
+                .transpose()
+        })
+        .collect()
 }

@@ -21,7 +21,7 @@ use sqlx::{SqliteConnection, Type};
 
 use super::Dialect;
 use crate::store::StoreError;
-use crate::store::payload::conflict::Context;
+use crate::store::sql::conflict::Context;
 
 /// What the store was doing when a statement ran: the context of its error.
 type Doing = &'static str;
@@ -142,7 +142,7 @@ impl<D: Dialect> Sql<D> {
 }
 
 /// A statement with the values bound so far. Running it says what the store was doing, so a database
-/// error always becomes a `StoreError` with that context (`payload::conflict`).
+/// error always becomes a `StoreError` with that context (`conflict.rs`).
 pub struct Stmt<D: Dialect>(Query<D::Db>);
 
 impl<D: Dialect> Stmt<D> {

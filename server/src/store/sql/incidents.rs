@@ -1,10 +1,22 @@
-//! Cases, categories and departments: the statements, run inside the caller's transaction.
+//! Cases, categories and departments: the statements, run inside the caller's transaction, and their
+//! rows as both dialects select them (PostgreSQL casts `jsonb` to text) with how each becomes a
+//! domain value again.
+
+use chrono::{DateTime, Utc};
 
 use super::bulk::{Bulk, bind_row, history_rows, incident_columns};
+use super::codec::{cell_from_i64, corrupt, parse_enum};
+use super::driver::Load;
+use super::rows::by_owner;
 use super::{Dialect, Tx};
 use crate::domain::event::IncidentSummary;
-use crate::domain::incident::Status;
-use crate::domain::{Case, Category, Change, Department, Event, IncidentId, Photo};
+use crate::domain::incident::{
+    Actor, CaseKind, EscalationLevel, HistoryEntry, Priority, Source, Status,
+};
+use crate::domain::{
+    Case, Category, CategoryClass, Change, Department, Event, GridId, Incident, IncidentId, Photo,
+    Place, RegionId, Role, TimeLimits, TokenId, WorkerId,
+};
 use crate::store::{IncidentUpdate, StoreError};
 
 pub(super) async fn write_category<D: Dialect>(
@@ -143,4 +155,233 @@ pub(super) async fn attach_photo<D: Dialect>(
         .execute(tx, "attaching a photo")
         .await?;
     Ok(())
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct CategoryRow {
+    pub code: String,
+    pub name: String,
+    pub class: String,
+    pub department_code: Option<String>,
+    pub limit_low_h: f64,
+    pub limit_normal_h: f64,
+    pub limit_high_h: f64,
+    pub limit_urgent_h: f64,
+    pub kind: String,
+    pub active: bool,
+}
+
+impl Load for Category {
+    type Row = CategoryRow;
+    fn from_row(row: CategoryRow) -> Result<Self, StoreError> {
+        Ok(Category {
+            class: parse_enum("categories", "class", &row.class, CategoryClass::parse)?,
+            kind: parse_enum("categories", "kind", &row.kind, CaseKind::parse)?,
+            code: row.code,
+            name: row.name,
+            department: row.department_code,
+            limits: TimeLimits {
+                low_h: row.limit_low_h,
+                normal_h: row.limit_normal_h,
+                high_h: row.limit_high_h,
+                urgent_h: row.limit_urgent_h,
+            },
+            active: row.active,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct DepartmentRow {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct MemberRow {
+    pub department_code: String,
+    pub worker_id: i64,
+}
+
+/// Departments with their members in stored order (`members` sorted by department, then position).
+pub(crate) fn departments(
+    rows: Vec<DepartmentRow>,
+    members: Vec<MemberRow>,
+) -> Result<Vec<Department>, StoreError> {
+    let members = members
+        .into_iter()
+        .map(|m| Ok((m.department_code, WorkerId(m.worker_id))));
+    let mut members = by_owner(members)?;
+    let department = |d: DepartmentRow| Department {
+        members: members.remove(&d.code).unwrap_or_default(),
+        code: d.code,
+        name: d.name,
+    };
+    Ok(rows.into_iter().map(department).collect())
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct IncidentRow {
+    pub id: i64,
+    pub category_code: String,
+    pub priority: String,
+    pub source: String,
+    pub kind: String,
+    pub description: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub cell: i64,
+    pub grid_id: i64,
+    pub community_id: i64,
+    pub street_id: Option<i64>,
+    pub district_id: Option<i64>,
+    pub outside_m: Option<f64>,
+    pub status: String,
+    pub level: String,
+    pub assignee_id: Option<i64>,
+    pub handler_id: Option<i64>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub escalate_at: Option<DateTime<Utc>>,
+    pub rework_count: i64,
+    pub deferred: bool,
+    pub merged_into: Option<i64>,
+    pub resume_to: Option<String>,
+    pub duplicate_of: Option<i64>,
+    pub reporter_token_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct HistoryRow {
+    pub incident_id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_worker_id: Option<i64>,
+    pub actor_role: String,
+    pub action: String,
+    pub from_status: String,
+    pub to_status: String,
+    pub note: Option<String>,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct PhotoRow {
+    pub incident_id: i64,
+    pub sha256: String,
+    pub content_type: String,
+    pub size: i64,
+    pub at: DateTime<Utc>,
+    pub by_worker_id: Option<i64>,
+    pub by_role: String,
+}
+
+const T: &str = "incidents";
+
+/// Whole cases from their rows; `history` in (incident, position) order, `photos` in (incident, at) order.
+pub(crate) fn cases(
+    rows: Vec<IncidentRow>,
+    history: Vec<HistoryRow>,
+    photos: Vec<PhotoRow>,
+) -> Result<Vec<Case>, StoreError> {
+    let mut entries = by_owner(
+        history
+            .into_iter()
+            .map(|row| Ok((row.incident_id, history_entry(row)?))),
+    )?;
+    let photo = |row: PhotoRow| {
+        let size = u64::try_from(row.size)
+            .map_err(|_| corrupt("incident_photos", format!("size {}", row.size)))?;
+        let photo = Photo {
+            sha256: row.sha256,
+            content_type: row.content_type,
+            size,
+            at: row.at,
+            by: Actor {
+                worker: row.by_worker_id.map(WorkerId),
+                role: parse_enum("incident_photos", "by_role", &row.by_role, Role::parse)?,
+            },
+        };
+        Ok((row.incident_id, photo))
+    };
+    let mut attached = by_owner(photos.into_iter().map(photo))?;
+    rows.into_iter()
+        .map(|row| {
+            let history = entries.remove(&row.id).unwrap_or_default();
+            let photos = attached.remove(&row.id).unwrap_or_default();
+            case(row, history, photos)
+        })
+        .collect()
+}
+
+fn history_entry(row: HistoryRow) -> Result<HistoryEntry, StoreError> {
+    const H: &str = "incident_history";
+    let detail = row
+        .detail
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|e| corrupt(H, format!("bad detail: {e}")))?;
+    Ok(HistoryEntry {
+        at: row.at,
+        actor: Actor {
+            worker: row.actor_worker_id.map(WorkerId),
+            role: parse_enum(H, "actor_role", &row.actor_role, Role::parse)?,
+        },
+        action: row.action,
+        from: parse_enum(H, "from_status", &row.from_status, Status::parse)?,
+        to: parse_enum(H, "to_status", &row.to_status, Status::parse)?,
+        note: row.note,
+        detail,
+    })
+}
+
+fn case(
+    row: IncidentRow,
+    history: Vec<HistoryEntry>,
+    photos: Vec<Photo>,
+) -> Result<Case, StoreError> {
+    let rework_count = u32::try_from(row.rework_count)
+        .map_err(|_| corrupt(T, format!("rework_count {}", row.rework_count)))?;
+    let resume_to = row
+        .resume_to
+        .as_deref()
+        .map(|s| parse_enum(T, "resume_to", s, Status::parse))
+        .transpose()?;
+    Ok(Case {
+        state: Incident {
+            id: IncidentId(row.id),
+            status: parse_enum(T, "status", &row.status, Status::parse)?,
+            level: parse_enum(T, "level", &row.level, EscalationLevel::parse)?,
+            assignee: row.assignee_id.map(WorkerId),
+            handler: row.handler_id.map(WorkerId),
+            deadline: row.deadline,
+            rework_count,
+            deferred: row.deferred,
+            merged_into: row.merged_into.map(IncidentId),
+            resume_to,
+        },
+        priority: parse_enum(T, "priority", &row.priority, Priority::parse)?,
+        source: parse_enum(T, "source", &row.source, Source::parse)?,
+        kind: parse_enum(T, "kind", &row.kind, CaseKind::parse)?,
+        category: row.category_code,
+        description: row.description,
+        place: Place {
+            lat: row.lat,
+            lon: row.lon,
+            cell: cell_from_i64(T, row.cell)?,
+            grid: GridId(row.grid_id),
+            community: RegionId(row.community_id),
+            street: row.street_id.map(RegionId),
+            district: row.district_id.map(RegionId),
+            outside_m: row.outside_m,
+        },
+        reporter: row.reporter_token_id.map(TokenId),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        escalate_at: row.escalate_at,
+        duplicate_of: row.duplicate_of.map(IncidentId),
+        history,
+        photos,
+    })
 }

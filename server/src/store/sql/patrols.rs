@@ -8,7 +8,7 @@ use super::{Dialect, Tx};
 use crate::domain::patrol::{CheckIn, Checkpoint, Patrol, PatrolBook, Progress};
 use crate::domain::{CheckpointId, GridId, PatrolId, WorkerId};
 use crate::store::StoreError;
-use crate::store::payload::codec::{cell_from_i64, cell_to_i64};
+use crate::store::sql::codec::{cell_from_i64, cell_to_i64};
 
 /// `id, worker_id, started_at, ended_at, current_grid, last_fix_at`.
 type PatrolRow = (

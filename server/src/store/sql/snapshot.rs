@@ -1,15 +1,15 @@
 //! The snapshot the world is built from: every table, read inside the caller's one read transaction.
 
+use super::city::CELL_RESOLUTION;
+use super::codec::resolution_from_text;
+use super::incidents::{cases, departments};
+use super::rows::{grids, workers};
 use super::{Dialect, Tx};
-use crate::store::payload::codec::resolution_from_text;
-use crate::store::payload::incidents::{cases, departments};
-use crate::store::payload::rows::{grids, workers};
-use crate::store::payload::{self};
 use crate::store::{Snapshot, StoreError};
 
 pub(super) async fn load<D: Dialect>(tx: &mut Tx<D>) -> Result<Snapshot, StoreError> {
     let sql = D::SQL;
-    let resolution: Option<String> = (sql.load_setting.bind(payload::CELL_RESOLUTION))
+    let resolution: Option<String> = (sql.load_setting.bind(CELL_RESOLUTION))
         .optional_scalar(tx, "loading settings")
         .await?;
     // Rows that belong to other rows (a grid's cells, a worker's duties, …), joined below.

@@ -13,8 +13,8 @@ use super::Dialect;
 use super::driver::Conn;
 use crate::domain::{Change, Event};
 use crate::store::StoreError;
-use crate::store::payload::codec;
-use crate::store::payload::conflict::Context;
+use crate::store::sql::codec;
+use crate::store::sql::conflict::Context;
 
 /// A transaction of dialect `D`. Statements run on it as `&mut tx`; its events go through
 /// [`Tx::append_event`].

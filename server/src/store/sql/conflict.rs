@@ -4,7 +4,7 @@
 
 use sqlx::error::ErrorKind;
 
-use super::super::StoreError;
+use crate::store::StoreError;
 /// Schema rules a client can break, each with the message it gets: the `PostgreSQL` constraint name, the
 /// columns `SQLite` names in its `UNIQUE constraint failed: …` message, and the human text.
 const RULES: &[(&str, &str, &str)] = &[

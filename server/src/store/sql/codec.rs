@@ -9,10 +9,10 @@ use h3o::{CellIndex, Resolution};
 use serde_json::json;
 use sqlx::types::Json;
 
-use super::super::StoreError;
-use super::CELL_RESOLUTION;
+use super::city::CELL_RESOLUTION;
 use crate::domain::event::GridTotals;
 use crate::domain::{GridFlag, Scope};
+use crate::store::StoreError;
 /// The current time at the precision both backends keep (`PostgreSQL` stores microseconds), so a value
 /// returned from a write equals the one read back later.
 pub(crate) fn now() -> DateTime<Utc> {

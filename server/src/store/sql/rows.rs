@@ -7,29 +7,33 @@ use std::hash::Hash;
 
 use chrono::{DateTime, Utc};
 
-use super::super::{StoreError, TokenRecord};
+use serde_json::{Map, Value};
+
 use super::codec::{
     cell_from_i64, corrupt, count, geometry_from_text, lines_from_text, parse_enum,
     scopes_from_text,
 };
+use super::driver::Load;
 use crate::domain::{
-    BaseArea, BaseLine, Building, BuildingId, Change, DutyStatus, Event, Grid, GridDuty, GridId,
-    Region, RegionId, RegionLevel, Responsibility, Role, TokenId, Worker, WorkerId, WorkerKind,
+    BaseArea, BaseLine, Building, BuildingId, Change, DutyStatus, Event, Fix, Grid, GridDuty,
+    GridId, Region, RegionId, RegionLevel, Responsibility, Role, TokenId, Worker, WorkerId,
+    WorkerKind,
 };
-use crate::store::sql::driver::Load;
+use crate::store::{StoreError, TokenRecord};
 
 /// Child rows grouped by the id of the row they belong to, in the order read (the statements order
 /// them by owner, then position).
 pub(crate) fn by_owner<K: Eq + Hash, V>(
     rows: impl IntoIterator<Item = Result<(K, V), StoreError>>,
 ) -> Result<HashMap<K, Vec<V>>, StoreError> {
-    let mut owned: HashMap<K, Vec<V>> = HashMap::new();
+    let mut grouped: HashMap<K, Vec<V>> = HashMap::new();
     for row in rows {
         let (owner, value) = row?;
-        owned.entry(owner).or_default().push(value);
+        grouped.entry(owner).or_default().push(value);
     }
-    Ok(owned)
+    Ok(grouped)
 }
+
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct RegionRow {
     pub id: i64,
@@ -259,4 +263,45 @@ pub(crate) fn workers(
         })
     };
     rows.into_iter().map(worker).collect()
+}
+
+/// A `positions` row as both dialects select it (`sql/*/load_track.sql`; PostgreSQL casts `jsonb` to text).
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct FixRow {
+    pub worker_id: i64,
+    pub at: DateTime<Utc>,
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: Option<f64>,
+    pub speed_mps: Option<f64>,
+    pub heading_deg: Option<f64>,
+    pub altitude_m: Option<f64>,
+    pub battery_pct: Option<f64>,
+    pub moving: Option<bool>,
+    pub flags: String,
+    pub attributes: String,
+}
+
+impl Load for Fix {
+    type Row = FixRow;
+    fn from_row(row: FixRow) -> Result<Self, StoreError> {
+        let flags: Vec<String> = serde_json::from_str(&row.flags)
+            .map_err(|e| corrupt("positions", format!("flags: {e}")))?;
+        let attributes: Map<String, Value> = serde_json::from_str(&row.attributes)
+            .map_err(|e| corrupt("positions", format!("attributes: {e}")))?;
+        Ok(Fix {
+            worker: WorkerId(row.worker_id),
+            lat: row.lat,
+            lon: row.lon,
+            at: row.at,
+            accuracy_m: row.accuracy_m,
+            speed_mps: row.speed_mps,
+            heading_deg: row.heading_deg,
+            altitude_m: row.altitude_m,
+            battery_pct: row.battery_pct,
+            moving: row.moving,
+            flags,
+            attributes,
+        })
+    }
 }
