@@ -51,8 +51,8 @@ pub(super) async fn insert_group(
     }
     let mut columns = incident_columns(&stored);
     columns.insert(0, Column::Int(col(&drawn, |(id, _)| *id)));
-    let incidents = include_str!("../sql/postgres/group_incidents.sql");
-    insert(tx, incidents, cases.len(), columns, "inserting incidents").await?;
+    let sql = Sql::new(include_str!("../sql/postgres/group_incidents.sql"));
+    PgDialect::insert_bulk(tx, Bulk::new(sql, columns, "inserting incidents")).await?;
     let mut history = Vec::new();
     for case in &stored {
         history.extend(history_rows(case.id(), 0, &case.history)?);
@@ -75,18 +75,7 @@ pub(super) async fn insert_group(
         Column::Text(col(&events, |e| e.change.kind().into())),
         Column::Text(col(&events, |e| e.change.payload_text().into())),
     ];
-    let rows = include_str!("../sql/postgres/group_events.sql");
-    insert(tx, rows, events.len(), columns, "appending incident events").await?;
+    let sql = Sql::new(include_str!("../sql/postgres/group_events.sql"));
+    PgDialect::insert_bulk(tx, Bulk::new(sql, columns, "appending incident events")).await?;
     Ok(stored.into_iter().zip(events).collect())
-}
-
-/// Runs one of this module's `UNNEST` statements over `columns`.
-async fn insert(
-    tx: &mut Tx<PgDialect>,
-    sql: &'static str,
-    rows: usize,
-    columns: Vec<Column>,
-    doing: &'static str,
-) -> Result<(), StoreError> {
-    PgDialect::insert_bulk(tx, Bulk::new(Sql::new(sql), rows, columns, doing)).await
 }

@@ -38,6 +38,23 @@ pub enum Column {
 }
 
 impl Column {
+    /// How many rows the column holds; `None` for [`Column::Same`].
+    fn len(&self) -> Option<usize> {
+        Some(match self {
+            Self::Int(values) => values.len(),
+            Self::OptInt(values) => values.len(),
+            Self::Float(values) => values.len(),
+            Self::OptFloat(values) => values.len(),
+            Self::Bool(values) => values.len(),
+            Self::OptBool(values) => values.len(),
+            Self::Text(values) => values.len(),
+            Self::OptText(values) => values.len(),
+            Self::Time(values) => values.len(),
+            Self::OptTime(values) => values.len(),
+            Self::Same(_) => return None,
+        })
+    }
+
     /// Binds row `i`'s value as `stmt`'s next parameter.
     fn bind_one<D: Dialect>(&self, stmt: Stmt<D>, i: usize) -> Stmt<D> {
         match self {
@@ -139,12 +156,7 @@ impl<D: Dialect> Bulk<D> {
                 r.2.detail.as_ref().map(|d| d.to_string().into())
             })),
         ];
-        Self::new(
-            D::SQL.insert_history,
-            rows.len(),
-            columns,
-            "appending incident history",
-        )
+        Self::new(D::SQL.insert_history, columns, "appending incident history")
     }
 }
 
@@ -153,6 +165,7 @@ impl<D: Dialect> Bulk<D> {
 pub struct Bulk<D> {
     pub(crate) sql: Sql<D>,
     pub(crate) columns: Vec<Column>,
+    /// How many rows: every column's length.
     pub(crate) rows: usize,
     /// What the store was doing: the context of an error.
     pub(crate) doing: &'static str,
@@ -175,14 +188,13 @@ impl<D: Dialect> Bulk<D> {
             Column::OptText(col(grids, |g| flag_text(g.flag.as_ref()).map(Cow::Owned))),
             Column::Text(col(grids, |g| geojson_text(&g.boundary).into())),
         ];
-        Self::new(D::SQL.insert_grids, grids.len(), columns, "importing grids")
+        Self::new(D::SQL.insert_grids, columns, "importing grids")
     }
 
     /// `grid_cells` rows: `cells[i]` belongs to grid `owners[i]`.
     pub(crate) fn cells(cells: Vec<i64>, owners: Vec<i64>, doing: &'static str) -> Self {
-        let rows = cells.len();
         let columns = vec![Column::Int(cells), Column::Int(owners)];
-        Self::new(D::SQL.insert_cells, rows, columns, doing)
+        Self::new(D::SQL.insert_cells, columns, doing)
     }
 
     /// An import's buildings; `grids[i]` is the grid of the i-th.
@@ -199,12 +211,7 @@ impl<D: Dialect> Bulk<D> {
             Column::Int(col(buildings, |(b, _)| cell_to_i64(b.cell))),
             Column::OptInt(grids),
         ];
-        Self::new(
-            D::SQL.insert_buildings,
-            buildings.len(),
-            columns,
-            "importing buildings",
-        )
+        Self::new(D::SQL.insert_buildings, columns, "importing buildings")
     }
 
     /// An import's base-map lines, in input order.
@@ -216,7 +223,6 @@ impl<D: Dialect> Bulk<D> {
         ];
         Self::new(
             D::SQL.insert_base_lines,
-            lines.len(),
             columns,
             "importing base-map lines",
         )
@@ -231,7 +237,6 @@ impl<D: Dialect> Bulk<D> {
         ];
         Self::new(
             D::SQL.insert_base_areas,
-            areas.len(),
             columns,
             "importing base-map areas",
         )
@@ -258,15 +263,11 @@ impl<D: Dialect> Bulk<D> {
                 Value::Object(f.attributes.clone()).to_string().into()
             })),
         ];
-        Self::new(
-            D::SQL.insert_fixes,
-            fixes.len(),
-            columns,
-            "inserting positions",
-        )
+        Self::new(D::SQL.insert_fixes, columns, "inserting positions")
     }
 
-    pub(crate) fn new(sql: Sql<D>, rows: usize, columns: Vec<Column>, doing: &'static str) -> Self {
+    pub(crate) fn new(sql: Sql<D>, columns: Vec<Column>, doing: &'static str) -> Self {
+        let rows = columns.iter().find_map(Column::len).unwrap_or(0);
         Self {
             sql,
             columns,

@@ -3,7 +3,6 @@
 //! microsecond precision.
 
 use chrono::{DateTime, SubsecRound, Utc};
-use geo::{MultiLineString, MultiPolygon};
 use geojson::GeometryValue;
 use h3o::{CellIndex, Resolution};
 use serde_json::json;
@@ -28,28 +27,17 @@ where
     GeometryValue::from(geometry).to_string()
 }
 
-/// Reads `GeoJSON` text written by [`geojson_text`] (or `PostGIS` `ST_AsGeoJSON`) back into degrees.
-pub(crate) fn geometry_from_text(
-    table: &'static str,
-    text: &str,
-) -> Result<MultiPolygon<f64>, StoreError> {
+/// Reads `GeoJSON` text written by [`geojson_text`] (or `PostGIS` `ST_AsGeoJSON`) back into degrees:
+/// a `MultiPolygon` or a `MultiLineString`, as the column holds.
+pub(crate) fn geometry_from_text<G>(table: &'static str, text: &str) -> Result<G, StoreError>
+where
+    G: for<'a> TryFrom<&'a GeometryValue, Error = geojson::Error>,
+{
     let geometry: geojson::Geometry = text
         .parse()
         .map_err(|e| corrupt(table, format!("geometry is not GeoJSON: {e}")))?;
-    MultiPolygon::try_from(&geometry.value)
-        .map_err(|e| corrupt(table, format!("geometry is not a MultiPolygon: {e}")))
-}
-
-/// Reads a `MultiLineString` written by [`geojson_text`] (or `ST_AsGeoJSON`) back into degrees.
-pub(crate) fn lines_from_text(
-    table: &'static str,
-    text: &str,
-) -> Result<MultiLineString<f64>, StoreError> {
-    let geometry: geojson::Geometry = text
-        .parse()
-        .map_err(|e| corrupt(table, format!("geometry is not GeoJSON: {e}")))?;
-    MultiLineString::try_from(&geometry.value)
-        .map_err(|e| corrupt(table, format!("geometry is not a MultiLineString: {e}")))
+    // geojson's error names the type expected and the one found.
+    G::try_from(&geometry.value).map_err(|e| corrupt(table, format!("bad geometry: {e}")))
 }
 
 /// An H3 index as stored: its 64 bits reinterpreted as `i64`. The top bit of a valid index is always 0,
@@ -120,7 +108,7 @@ pub(crate) fn parse_enum<T>(
 
 #[cfg(test)]
 mod tests {
-    use geo::polygon;
+    use geo::{MultiLineString, MultiPolygon, polygon};
 
     use super::*;
     use crate::domain::{GridId, RegionId};
@@ -133,11 +121,11 @@ mod tests {
             (x: 113.12, y: 36.15),
         ]]);
         let text = geojson_text(&shape);
-        assert_eq!(geometry_from_text("t", &text).expect("decodes"), shape);
-        assert!(matches!(
-            geometry_from_text("t", "{\"type\":\"Point\",\"coordinates\":[1,2]}"),
-            Err(StoreError::Corrupt { .. })
-        ));
+        let back: MultiPolygon<f64> = geometry_from_text("t", &text).expect("decodes");
+        assert_eq!(back, shape);
+        let point = "{\"type\":\"Point\",\"coordinates\":[1,2]}";
+        let lines = geometry_from_text::<MultiLineString<f64>>("t", point);
+        assert!(matches!(lines, Err(StoreError::Corrupt { .. })));
     }
 
     #[test]

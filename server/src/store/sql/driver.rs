@@ -202,17 +202,4 @@ impl<D: Dialect> Stmt<D> {
     {
         Ok(self.fetch_one::<(T,)>(conn, doing).await?.0)
     }
-
-    /// The first column of the row the statement returns, if it returns one.
-    pub(crate) async fn optional_scalar<T>(
-        self,
-        conn: &mut Conn<D>,
-        doing: Doing,
-    ) -> Result<Option<T>, StoreError>
-    where
-        (T,): Record,
-    {
-        let row = self.fetch_optional::<(T,)>(conn, doing).await?;
-        Ok(row.map(|(value,)| value))
-    }
 }

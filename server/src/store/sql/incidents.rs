@@ -131,8 +131,8 @@ pub(super) async fn attach_photo<D: Dialect>(
     data: &[u8],
 ) -> Result<(), StoreError> {
     let find = D::SQL.find_incident.bind(id.0);
-    let exists: Option<i64> = find
-        .optional_scalar(tx, "finding the incident of a photo")
+    let exists: Option<(i64,)> = find
+        .fetch_optional(tx, "finding the incident of a photo")
         .await?;
     if exists.is_none() {
         return Err(StoreError::NotFound(format!("incident {id}")));

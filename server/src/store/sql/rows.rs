@@ -10,8 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::codec::{
-    cell_from_i64, corrupt, count, geometry_from_text, lines_from_text, parse_enum,
-    scopes_from_text,
+    cell_from_i64, corrupt, count, geometry_from_text, parse_enum, scopes_from_text,
 };
 use super::driver::Load;
 use crate::domain::{
@@ -121,7 +120,7 @@ impl Load for BaseLine {
     type Row = BaseRow;
     fn from_row(row: BaseRow) -> Result<Self, StoreError> {
         Ok(BaseLine {
-            geometry: lines_from_text("base_lines", &row.geometry)?,
+            geometry: geometry_from_text("base_lines", &row.geometry)?,
             kind: row.kind,
             name: row.name,
         })

@@ -9,8 +9,8 @@ use crate::store::{Snapshot, StoreError};
 
 pub(super) async fn load<D: Dialect>(tx: &mut Tx<D>) -> Result<Snapshot, StoreError> {
     let sql = D::SQL;
-    let resolution: Option<String> = (sql.load_setting.bind(CELL_RESOLUTION))
-        .optional_scalar(tx, "loading settings")
+    let resolution: Option<(String,)> = (sql.load_setting.bind(CELL_RESOLUTION))
+        .fetch_optional(tx, "loading settings")
         .await?;
     // Rows that belong to other rows (a grid's cells, a worker's duties, …), joined below.
     let grid_rows = sql.load_grids.fetch_all(tx, "loading grids").await?;
@@ -39,8 +39,7 @@ pub(super) async fn load<D: Dialect>(tx: &mut Tx<D>) -> Result<Snapshot, StoreEr
         .await?;
     Ok(Snapshot {
         resolution: resolution
-            .as_deref()
-            .map(resolution_from_text)
+            .map(|(r,)| resolution_from_text(&r))
             .transpose()?,
         regions: sql.load_regions.fetch_all(tx, "loading regions").await?,
         grids: grids(grid_rows, cells)?,
