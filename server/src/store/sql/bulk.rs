@@ -85,7 +85,12 @@ fn owned(text: &str) -> Cow<'static, str> {
     Cow::Owned(text.to_owned())
 }
 
-/// A case row's columns but its id (`insert_incident.sql`'s `$1 … $27`), one element a case.
+/// Where a case's state starts in [`incident_columns`]: the columns from there on are the ones an
+/// update writes (`update_incident.sql`'s `$1 … $12`).
+pub(crate) const STATE_COLUMNS: usize = 15;
+
+/// A case row's columns but its id (`insert_incident.sql`'s `$1 … $27`), one element a case: what
+/// never changes, then its state.
 pub(crate) fn incident_columns(cases: &[Case]) -> Vec<Column> {
     use Column::{Bool, Float, Int, OptFloat, OptInt, OptText, OptTime, Text, Time};
     vec![
@@ -102,6 +107,9 @@ pub(crate) fn incident_columns(cases: &[Case]) -> Vec<Column> {
         OptInt(col(cases, |c| c.place.street.map(|r| r.0))),
         OptInt(col(cases, |c| c.place.district.map(|r| r.0))),
         OptFloat(col(cases, |c| c.place.outside_m)),
+        OptInt(col(cases, |c| c.reporter.map(|t| t.0))),
+        Time(col(cases, |c| c.created_at)),
+        // From here on, what an update writes (`STATE_COLUMNS`).
         Text(col(cases, |c| c.state.status.as_str().into())),
         Text(col(cases, |c| c.state.level.as_str().into())),
         OptInt(col(cases, |c| c.state.assignee.map(|w| w.0))),
@@ -115,8 +123,6 @@ pub(crate) fn incident_columns(cases: &[Case]) -> Vec<Column> {
             c.state.resume_to.map(|s| Status::as_str(s).into())
         })),
         OptInt(col(cases, |c| c.duplicate_of.map(|i| i.0))),
-        OptInt(col(cases, |c| c.reporter.map(|t| t.0))),
-        Time(col(cases, |c| c.created_at)),
         Time(col(cases, |c| c.updated_at)),
     ]
 }

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::bulk::{Bulk, bind_row, history_rows, incident_columns};
+use super::bulk::{Bulk, STATE_COLUMNS, bind_row, history_rows, incident_columns};
 use super::codec::{cell_from_i64, corrupt, parse_enum};
 use super::driver::Load;
 use super::rows::by_owner;
@@ -100,25 +100,14 @@ pub(super) async fn update_cases<D: Dialect>(
 }
 
 async fn update_row<D: Dialect>(tx: &mut Tx<D>, case: &Case) -> Result<(), StoreError> {
-    let s = &case.state;
-    let updated = (D::SQL.update_incident)
-        .bind(s.status.as_str())
-        .bind(s.level.as_str())
-        .bind(s.assignee.map(|w| w.0))
-        .bind(s.handler.map(|w| w.0))
-        .bind(s.deadline)
-        .bind(case.escalate_at)
-        .bind(i64::from(s.rework_count))
-        .bind(s.deferred)
-        .bind(s.merged_into.map(|i| i.0))
-        .bind(s.resume_to.map(Status::as_str))
-        .bind(case.duplicate_of.map(|i| i.0))
-        .bind(case.updated_at)
-        .bind(s.id.0)
+    let columns = incident_columns(std::slice::from_ref(case));
+    let update = bind_row(D::SQL.update_incident.query(), &columns[STATE_COLUMNS..], 0);
+    let updated = update
+        .bind(case.id().0)
         .execute(tx, "updating an incident")
         .await?;
     if updated == 0 {
-        return Err(StoreError::NotFound(format!("incident {}", s.id)));
+        return Err(StoreError::NotFound(format!("incident {}", case.id())));
     }
     Ok(())
 }
