@@ -10,7 +10,7 @@ use super::{Dialect, Tx, incidents};
 use crate::domain::{Case, GridId, RegionId};
 use crate::store::StoreError;
 use crate::store::boundary::{AssignedGrid, BoundaryChange, GridWrite, VersionRecord};
-use crate::store::sql::codec::{cell_to_i64, flag_text, geojson_text};
+use crate::store::sql::codec::{flag_text, geojson_text};
 
 async fn insert_version<D: Dialect>(
     tx: &mut Tx<D>,
@@ -60,16 +60,15 @@ pub(super) async fn apply<D: Dialect>(
         .await?;
     let mut ids = Vec::with_capacity(change.grids.len());
     let mut by_code: HashMap<&str, GridId> = HashMap::new();
-    let (mut cells, mut owners) = (Vec::new(), Vec::new());
+    let mut cells = Vec::with_capacity(change.grids.len());
     for grid in &change.grids {
         let id = write_grid(tx, change.community, grid).await?;
-        cells.extend(grid.cells.iter().map(|&c| cell_to_i64(c)));
-        owners.extend(std::iter::repeat_n(id.0, grid.cells.len()));
+        cells.push((id.0, grid.cells.as_slice()));
         ids.push(id);
         by_code.insert(&grid.code, id);
     }
     let doing = "writing the community's cells";
-    D::insert_bulk(tx, Bulk::cells(cells, owners, doing)).await?;
+    D::insert_bulk(tx, Bulk::cells(&cells, doing)).await?;
     for (building, code) in &change.buildings {
         let grid = by_code
             .get(code.as_str())

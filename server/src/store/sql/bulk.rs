@@ -8,8 +8,10 @@
 //! Must not: know how a dialect sends rows, or run a statement.
 
 use std::borrow::Cow;
+use std::iter::repeat_n;
 
 use chrono::{DateTime, Utc};
+use h3o::CellIndex;
 
 use super::Dialect;
 use super::driver::{Sql, Stmt};
@@ -197,9 +199,15 @@ impl<D: Dialect> Bulk<D> {
         Self::new(D::SQL.insert_grids, columns, "importing grids")
     }
 
-    /// `grid_cells` rows: `cells[i]` belongs to grid `owners[i]`.
-    pub(crate) fn cells(cells: Vec<i64>, owners: Vec<i64>, doing: &'static str) -> Self {
-        let columns = vec![Column::Int(cells), Column::Int(owners)];
+    /// `grid_cells` rows: every cell of each `(grid id, cells)`.
+    pub(crate) fn cells(grids: &[(i64, &[CellIndex])], doing: &'static str) -> Self {
+        let cells = grids
+            .iter()
+            .flat_map(|(_, cells)| cells.iter().map(|&c| cell_to_i64(c)));
+        let owners = grids
+            .iter()
+            .flat_map(|&(id, cells)| repeat_n(id, cells.len()));
+        let columns = vec![Column::Int(cells.collect()), Column::Int(owners.collect())];
         Self::new(D::SQL.insert_cells, columns, doing)
     }
 

@@ -51,8 +51,14 @@ pub(super) async fn write_city<D: Dialect>(
         .fetch_all(tx, "loading grid codes")
         .await?;
     let grids: HashMap<String, i64> = grids.into_iter().collect();
-    let (cells, owners) = cells(city, &grids)?;
-    D::insert_bulk(tx, Bulk::cells(cells, owners, "importing grid cells")).await?;
+    let cells = city.grids.iter().map(|g| {
+        let id = resolve(&grids, &g.code, || {
+            format!("grid {} was not stored", g.code)
+        })?;
+        Ok((id, g.cells.as_slice()))
+    });
+    let cells = cells.collect::<Result<Vec<_>, StoreError>>()?;
+    D::insert_bulk(tx, Bulk::cells(&cells, "importing grid cells")).await?;
     let building_grids = building_grids(city, &grids)?;
     D::insert_bulk(tx, Bulk::buildings(&city.buildings, building_grids)).await?;
     D::insert_bulk(tx, Bulk::base_lines(&city.base_lines)).await?;
@@ -221,20 +227,6 @@ fn communities(city: &NewCity, regions: &HashMap<String, i64>) -> Result<Vec<i64
             })
         })
         .collect()
-}
-
-/// Every cell of the city and the id of the grid holding it, as two parallel columns.
-fn cells(city: &NewCity, grids: &HashMap<String, i64>) -> Result<(Vec<i64>, Vec<i64>), StoreError> {
-    let total = city.grids.iter().map(|g| g.cells.len()).sum();
-    let (mut cells, mut owners) = (Vec::with_capacity(total), Vec::with_capacity(total));
-    for grid in &city.grids {
-        let id = resolve(grids, &grid.code, || {
-            format!("grid {} was not stored", grid.code)
-        })?;
-        cells.extend(grid.cells.iter().map(|&c| cell_to_i64(c)));
-        owners.extend(std::iter::repeat_n(id, grid.cells.len()));
-    }
-    Ok((cells, owners))
 }
 
 /// Each building's grid id, in the order of `city.buildings`.

@@ -180,31 +180,17 @@ impl Load for Category {
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
-pub(crate) struct DepartmentRow {
-    pub code: String,
-    pub name: String,
-}
-
-#[derive(Debug, sqlx::FromRow)]
-pub(crate) struct MemberRow {
-    pub department_code: String,
-    pub worker_id: i64,
-}
-
-/// Departments with their members in stored order (`members` sorted by department, then position).
+/// Departments (`code, name` rows) with their members in stored order (`department_code,
+/// worker_id` rows sorted by department, then position).
 pub(crate) fn departments(
-    rows: Vec<DepartmentRow>,
-    members: Vec<MemberRow>,
+    rows: Vec<(String, String)>,
+    members: Vec<(String, i64)>,
 ) -> Result<Vec<Department>, StoreError> {
-    let members = members
-        .into_iter()
-        .map(|m| Ok((m.department_code, WorkerId(m.worker_id))));
-    let mut members = by_owner(members)?;
-    let department = |d: DepartmentRow| Department {
-        members: members.remove(&d.code).unwrap_or_default(),
-        code: d.code,
-        name: d.name,
+    let mut members = by_owner(members.into_iter().map(|(d, w)| Ok((d, WorkerId(w)))))?;
+    let department = |(code, name): (String, String)| Department {
+        members: members.remove(&code).unwrap_or_default(),
+        code,
+        name,
     };
     Ok(rows.into_iter().map(department).collect())
 }

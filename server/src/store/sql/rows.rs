@@ -167,13 +167,9 @@ pub(crate) struct WorkerRow {
     pub device_id: Option<String>,
 }
 
-/// One `worker_grids` row; selected ordered by worker and position.
-#[derive(Debug, sqlx::FromRow)]
-pub(crate) struct DutyRow {
-    pub worker_id: i64,
-    pub grid_id: i64,
-    pub responsibility: String,
-}
+/// A `worker_grids` row, `worker_id, grid_id, responsibility`; selected ordered by worker and
+/// position.
+type DutyRow = (i64, i64, String);
 
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct TokenRow {
@@ -227,22 +223,18 @@ impl Load for Event {
     }
 }
 
+const DUTIES: &str = "worker_grids";
+
 /// Workers with their grid duties (`worker_grids` rows ordered by worker and position).
 pub(crate) fn workers(
     rows: Vec<WorkerRow>,
     duties: Vec<DutyRow>,
 ) -> Result<Vec<Worker>, StoreError> {
-    let duties = duties.into_iter().map(|duty| {
-        let responsibility = &duty.responsibility;
-        let responsibility = parse_enum(
-            "worker_grids",
-            "responsibility",
-            responsibility,
-            Responsibility::parse,
-        )?;
-        let grid_id = GridId(duty.grid_id);
+    let duties = duties.into_iter().map(|(worker, grid, text)| {
+        let responsibility = parse_enum(DUTIES, "responsibility", &text, Responsibility::parse)?;
+        let grid_id = GridId(grid);
         Ok((
-            duty.worker_id,
+            worker,
             GridDuty {
                 grid_id,
                 responsibility,
