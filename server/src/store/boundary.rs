@@ -8,6 +8,7 @@ use h3o::CellIndex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::sql::codec::from_json;
 use super::sql::driver::Load;
 use super::{IncidentUpdate, StoreError};
 use crate::domain::event::BoundaryChanged;
@@ -156,11 +157,8 @@ impl Load for PlanRecord {
             community: RegionId(row.community_id),
             kind: row.kind,
             status: row.status,
-            grids: grids_from_text("boundary_plans", &row.grids)?,
-            warnings: serde_json::from_str(&row.warnings).map_err(|e| StoreError::Corrupt {
-                table: "boundary_plans",
-                reason: e.to_string(),
-            })?,
+            grids: from_json("boundary_plans", "grids", &row.grids)?,
+            warnings: from_json("boundary_plans", "warnings", &row.warnings)?,
             effective_at: row.effective_at,
             note: row.note,
             created_at: row.created_at,
@@ -195,14 +193,7 @@ impl Load for VersionRecord {
             applied_at: row.applied_at,
             applied_by: row.applied_by.map(TokenId),
             note: row.note,
-            grids: grids_from_text("boundary_versions", &row.grids)?,
+            grids: from_json("boundary_versions", "grids", &row.grids)?,
         })
     }
-}
-
-fn grids_from_text(table: &'static str, text: &str) -> Result<Vec<AssignedGrid>, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
-        table,
-        reason: format!("grids: {e}"),
-    })
 }

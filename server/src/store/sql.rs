@@ -53,8 +53,8 @@ use crate::domain::event::{
 };
 use crate::domain::patrol::{Checkpoint, NewCheckpoint, Patrol, PatrolBook, Progress};
 use crate::domain::{
-    Building, CameraId, Case, Category, Change, CheckpointId, Department, Event, Fix, GridDuty,
-    GridId, IncidentId, PatrolId, Photo, Region, RegionId, Worker, WorkerId,
+    Building, CameraId, Case, Category, Change, CheckpointId, Department, Event, Fix, GridId,
+    IncidentId, PatrolId, Photo, Region, RegionId, Worker, WorkerId,
 };
 
 /// One SQL dialect: its sqlx driver, its statement texts, and the few things it does its own way.
@@ -196,13 +196,8 @@ impl<D: Dialect> Store for SqlStore<D> {
             .bind(at)
             .scalar(&mut tx, "inserting a worker")
             .await?;
-        insert_duties(
-            &mut tx,
-            id,
-            &worker.grids,
-            "inserting a worker's grid duties",
-        )
-        .await?;
+        let duties = Bulk::duties(id, &worker.grids, "inserting a worker's grid duties");
+        D::insert_bulk(&mut tx, duties).await?;
         let worker = worker.with_id(WorkerId(id));
         let change = Change::WorkerCreated(WorkerSummary::of(&worker));
         let event = tx.append_event(change).await?;
@@ -229,13 +224,12 @@ impl<D: Dialect> Store for SqlStore<D> {
             .bind(worker.id.0)
             .execute(&mut tx, "replacing a worker's grid duties")
             .await?;
-        insert_duties(
-            &mut tx,
+        let duties = Bulk::duties(
             worker.id.0,
             &worker.grids,
             "updating a worker's grid duties",
-        )
-        .await?;
+        );
+        D::insert_bulk(&mut tx, duties).await?;
         let change = Change::WorkerUpdated(WorkerSummary::of(worker));
         let event = tx.append_event(change).await?;
         tx.commit("committing a worker update").await?;
@@ -537,23 +531,4 @@ impl<D: Dialect> Store for SqlStore<D> {
             incidents: cases.into_iter().zip(events).collect(),
         })
     }
-}
-
-/// Writes a worker's grid duties in the order given.
-async fn insert_duties<D: Dialect>(
-    tx: &mut Tx<D>,
-    worker: i64,
-    duties: &[GridDuty],
-    doing: &'static str,
-) -> Result<(), StoreError> {
-    for (position, duty) in (0_i64..).zip(duties) {
-        (D::SQL.insert_duty)
-            .bind(worker)
-            .bind(duty.grid_id.0)
-            .bind(duty.responsibility.as_str())
-            .bind(position)
-            .execute(tx, doing)
-            .await?;
-    }
-    Ok(())
 }

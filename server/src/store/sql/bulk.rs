@@ -18,7 +18,7 @@ use super::driver::{Sql, Stmt};
 use crate::domain::incident::{HistoryEntry, Status};
 use serde_json::Value;
 
-use crate::domain::{BaseArea, BaseLine, Case, Fix, IncidentId};
+use crate::domain::{BaseArea, BaseLine, Case, Fix, GridDuty, IncidentId};
 use crate::store::sql::codec::{cell_to_i64, flag_text, geojson_text};
 use crate::store::{NewBuilding, NewGrid, StoreError};
 
@@ -209,6 +209,17 @@ impl<D: Dialect> Bulk<D> {
             .flat_map(|&(id, cells)| repeat_n(id, cells.len()));
         let columns = vec![Column::Int(cells.collect()), Column::Int(owners.collect())];
         Self::new(D::SQL.insert_cells, columns, doing)
+    }
+
+    /// A worker's grid duties, in the order given.
+    pub(crate) fn duties(worker: i64, duties: &[GridDuty], doing: &'static str) -> Self {
+        let columns = vec![
+            Column::Int(col(duties, |_| worker)),
+            Column::Int(col(duties, |d| d.grid_id.0)),
+            Column::Text(col(duties, |d| d.responsibility.as_str().into())),
+            Column::Int((0_i64..).take(duties.len()).collect()),
+        ];
+        Self::new(D::SQL.insert_duties, columns, doing)
     }
 
     /// An import's buildings; `grids[i]` is the grid of the i-th.

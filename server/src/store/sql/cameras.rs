@@ -3,6 +3,7 @@
 
 use geojson::GeometryValue;
 
+use super::codec::parse_enum;
 use super::driver::{Load, Sql, Stmt};
 use super::{Dialect, Tx};
 use crate::domain::CameraId;
@@ -59,10 +60,6 @@ impl Load for Camera {
     type Row = CameraRow;
     fn from_row(row: CameraRow) -> Result<Self, StoreError> {
         let (id, name, lat, lon, heading_deg, fov_deg, range_m, kind, status) = row;
-        let corrupt = |reason: String| StoreError::Corrupt {
-            table: "cameras",
-            reason,
-        };
         Ok(Camera {
             id: CameraId(id),
             name,
@@ -71,10 +68,8 @@ impl Load for Camera {
             heading_deg,
             fov_deg,
             range_m,
-            kind: CameraKind::parse(&kind)
-                .ok_or_else(|| corrupt(format!("camera {id}: kind {kind:?}")))?,
-            status: CameraStatus::parse(&status)
-                .ok_or_else(|| corrupt(format!("camera {id}: status {status:?}")))?,
+            kind: parse_enum("cameras", "kind", &kind, CameraKind::parse)?,
+            status: parse_enum("cameras", "status", &status, CameraStatus::parse)?,
         })
     }
 }

@@ -5,6 +5,7 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use geojson::GeometryValue;
 use h3o::{CellIndex, Resolution};
+use serde::de::DeserializeOwned;
 use serde_json::json;
 use sqlx::types::Json;
 
@@ -69,9 +70,17 @@ pub(crate) fn scopes_json(scopes: &[Scope]) -> Json<Vec<String>> {
     Json(scopes.iter().map(ToString::to_string).collect())
 }
 
+/// A JSON column read back; text that does not decode is `Corrupt`, naming the column.
+pub(crate) fn from_json<T: DeserializeOwned>(
+    table: &'static str,
+    column: &str,
+    text: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| corrupt(table, format!("bad {column}: {e}")))
+}
+
 pub(crate) fn scopes_from_text(text: &str) -> Result<Vec<Scope>, StoreError> {
-    let strings: Vec<String> = serde_json::from_str(text)
-        .map_err(|e| corrupt("tokens", format!("scopes are not a JSON array: {e}")))?;
+    let strings: Vec<String> = from_json("tokens", "scopes", text)?;
     strings
         .iter()
         .map(|s| Scope::parse(s).ok_or_else(|| corrupt("tokens", format!("unknown scope {s:?}"))))

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::bulk::{Bulk, STATE_COLUMNS, bind_row, history_rows, incident_columns};
-use super::codec::{cell_from_i64, corrupt, parse_enum};
+use super::codec::{cell_from_i64, corrupt, from_json, parse_enum};
 use super::driver::Load;
 use super::rows::by_owner;
 use super::{Dialect, Tx};
@@ -291,12 +291,7 @@ pub(crate) fn cases(
 
 fn history_entry(row: HistoryRow) -> Result<HistoryEntry, StoreError> {
     const H: &str = "incident_history";
-    let detail = row
-        .detail
-        .as_deref()
-        .map(serde_json::from_str)
-        .transpose()
-        .map_err(|e| corrupt(H, format!("bad detail: {e}")))?;
+    let detail = row.detail.map(|d| from_json(H, "detail", &d)).transpose()?;
     Ok(HistoryEntry {
         at: row.at,
         actor: Actor {

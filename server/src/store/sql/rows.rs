@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::codec::{
-    cell_from_i64, corrupt, count, geometry_from_text, parse_enum, scopes_from_text,
+    cell_from_i64, corrupt, count, from_json, geometry_from_text, parse_enum, scopes_from_text,
 };
 use super::driver::Load;
 use crate::domain::{
@@ -78,7 +78,10 @@ pub(crate) fn grids(rows: Vec<GridRow>, cells: Vec<(i64, i64)>) -> Result<Vec<Gr
     let grid = |row: GridRow| {
         let mut cells = cells.remove(&row.id).unwrap_or_default();
         cells.sort_unstable();
-        let flag = row.flag.map(|f| serde_json::from_str(&f));
+        let flag = row
+            .flag
+            .map(|f| from_json("grids", "flag", &f))
+            .transpose()?;
         Ok(Grid {
             id: GridId(row.id),
             code: row.code,
@@ -88,9 +91,7 @@ pub(crate) fn grids(rows: Vec<GridRow>, cells: Vec<(i64, i64)>) -> Result<Vec<Gr
             boundary: geometry_from_text("grids", &row.boundary)?,
             households: count("grids", "households", row.households)?,
             building_count: count("grids", "building_count", row.building_count)?,
-            flag: flag
-                .transpose()
-                .map_err(|e| corrupt("grids", format!("bad flag: {e}")))?,
+            flag,
         })
     };
     rows.into_iter().map(grid).collect()
@@ -276,10 +277,8 @@ pub(crate) struct FixRow {
 impl Load for Fix {
     type Row = FixRow;
     fn from_row(row: FixRow) -> Result<Self, StoreError> {
-        let flags: Vec<String> = serde_json::from_str(&row.flags)
-            .map_err(|e| corrupt("positions", format!("flags: {e}")))?;
-        let attributes: Map<String, Value> = serde_json::from_str(&row.attributes)
-            .map_err(|e| corrupt("positions", format!("attributes: {e}")))?;
+        let flags: Vec<String> = from_json("positions", "flags", &row.flags)?;
+        let attributes: Map<String, Value> = from_json("positions", "attributes", &row.attributes)?;
         Ok(Fix {
             worker: WorkerId(row.worker_id),
             lat: row.lat,

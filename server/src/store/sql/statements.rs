@@ -57,7 +57,7 @@ statements! {
         load_photo, load_patrols, load_checkpoints, load_check_ins, load_visits, insert_patrol,
         end_patrol, update_patrol, upsert_visit, load_cameras, delete_camera, mark_plan_applied,
         clear_community_cells, move_building, events_since, token_by_hash, load_history, load_track,
-        load_plans, load_plan, load_versions, insert_duty, insert_event, insert_token, insert_plan,
+        load_plans, load_plan, load_versions, insert_event, insert_token, insert_plan,
         insert_version,
     ],
     own: [
@@ -67,7 +67,7 @@ statements! {
     ],
     bulk: [
         insert_grids, insert_cells, insert_buildings, insert_base_lines, insert_base_areas,
-        insert_fixes, insert_history,
+        insert_fixes, insert_history, insert_duties,
     ],
 }
 

@@ -1,1 +1,0 @@
-INSERT INTO worker_grids (worker_id, grid_id, responsibility, position) VALUES ($1, $2, $3, $4)
