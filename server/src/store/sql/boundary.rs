@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use sqlx::types::Json;
 
 use super::bulk::Bulk;
+use super::driver::Sql;
 use super::{Dialect, Tx, incidents};
 use crate::domain::{Case, GridId, RegionId};
 use crate::store::StoreError;
@@ -86,40 +87,29 @@ pub(super) async fn apply<D: Dialect>(
     Ok((version, ids, cases))
 }
 
-/// Updates grid `grid` (or inserts it, when new) and returns its id.
+/// Updates grid `grid` (or inserts it, when new) and returns its id. Both statements take the
+/// grid's values first, `name … boundary`.
 async fn write_grid<D: Dialect>(
     tx: &mut Tx<D>,
     community: RegionId,
     grid: &GridWrite,
 ) -> Result<GridId, StoreError> {
-    let households = i64::from(grid.households);
-    let building_count = i64::from(grid.building_count);
-    let flag = flag_text(grid.flag.as_ref());
-    let boundary = geojson_text(&grid.boundary);
-    Ok(match grid.id {
-        Some(id) => {
-            (D::SQL.update_grid)
-                .bind(&grid.name)
-                .bind(households)
-                .bind(building_count)
-                .bind(flag)
-                .bind(boundary)
-                .bind(id.0)
-                .execute(tx, "updating a grid")
-                .await?;
-            id
-        }
-        None => GridId(
-            (D::SQL.insert_grid)
-                .bind(&grid.code)
-                .bind(&grid.name)
-                .bind(community.0)
-                .bind(households)
-                .bind(building_count)
-                .bind(flag)
-                .bind(boundary)
-                .scalar(tx, "inserting a grid")
-                .await?,
-        ),
-    })
+    let values = |sql: Sql<D>| {
+        sql.bind(&grid.name)
+            .bind(i64::from(grid.households))
+            .bind(i64::from(grid.building_count))
+            .bind(flag_text(grid.flag.as_ref()))
+            .bind(geojson_text(&grid.boundary))
+    };
+    if let Some(id) = grid.id {
+        let update = values(D::SQL.update_grid).bind(id.0);
+        update.execute(tx, "updating a grid").await?;
+        return Ok(id);
+    }
+    let insert = values(D::SQL.insert_grid).bind(&grid.code);
+    let id = insert
+        .bind(community.0)
+        .scalar(tx, "inserting a grid")
+        .await?;
+    Ok(GridId(id))
 }

@@ -1,3 +1,3 @@
-INSERT INTO grids (code, name, community_id, households, building_count, flag, boundary)
+INSERT INTO grids (name, households, building_count, flag, boundary, code, community_id)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING id
