@@ -1,5 +1,5 @@
-//! Boundary plans and versions (网格调整) as both stores keep them, and the one write that applies a
-//! boundary change. Used by `sql/boundary.rs`: the row types, their decoding and the
+//! Boundary plans and versions (网格调整) as the store keeps them, and the one write that applies a
+//! boundary change (`sql/boundary.rs` writes it): the types, their rows and how those decode, and the
 //! JSON form of an assignment. No validation here: `plans` checks everything against the world first.
 
 use chrono::{DateTime, Utc};
@@ -132,7 +132,7 @@ pub struct BoundaryApplied {
     pub incidents: Vec<(Case, Event)>,
 }
 
-/// A plan row as both stores select it (JSON columns as text).
+/// A plan row as both dialects select it (JSON columns as text).
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct PlanRow {
     id: i64,
@@ -169,7 +169,7 @@ impl Load for PlanRecord {
     }
 }
 
-/// A version row as both stores select it.
+/// A version row as both dialects select it.
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct VersionRow {
     id: i64,

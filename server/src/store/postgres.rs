@@ -4,7 +4,7 @@
 //! Geometries go in as `GeoJSON` through `ST_GeomFromGeoJSON` into real `geometry(…, 4326)` columns, so
 //! `QGIS` and `GDAL` open the tables directly, and come back through `ST_AsGeoJSON` (the texts in
 //! `sql/postgres/`). They are a copy for GIS access: no spatial decision is taken here. Bulk inserts
-//! send each table as parallel arrays in one `UNNEST` statement (a group of new cases: `intake.rs`).
+//! (`bulk.rs`) send each column as an array to one `UNNEST` statement (a group of cases: `intake.rs`).
 //! Every write takes one advisory lock just before appending its first event, so sequence numbers
 //! become visible in order and a process tailing `seq > n` never skips one.
 

@@ -4,12 +4,12 @@
 //! Each `Store` method below is one transaction read top to bottom — begin, the statements (in this
 //! folder's modules, one per concern), the event, commit — so every write and its `events` row sit in
 //! one place, and every event is appended through [`Tx::append_event`] (or `append_events`). A
-//! statement is a `.sql` file (`statements.rs` says which); the Rust binds its values in order and
-//! decodes its rows into domain values (`driver::Load`, with the row types beside their statements). A dialect brings its sqlx driver, its
-//! statement texts and only what really differs: how a write begins (`SQLite`'s `BEGIN IMMEDIATE`),
-//! how event appends are ordered (PostgreSQL's advisory lock), and its bulk inserts (`SQLite`'s
-//! multi-row `VALUES`, PostgreSQL's `UNNEST` of column arrays, and its four-statement group of new
-//! cases).
+//! statement is a `.sql` file (`statements.rs`); the Rust binds its values in order, and a value read
+//! back says how its row decodes (`driver::Load`, rows beside their statements). Rows written together
+//! are columns listed once (`bulk.rs`). A dialect brings its sqlx driver, its texts and only what
+//! really differs: how a write begins (`SQLite`'s `BEGIN IMMEDIATE`), how event appends are ordered
+//! (PostgreSQL's advisory lock), how it sends bulk columns (`SQLite`'s multi-row `VALUES`, PostgreSQL's
+//! `UNNEST` of arrays), and PostgreSQL's four-statement group of new cases.
 //!
 //! Must not: validate (the server checks against the world first), or take a spatial decision.
 

@@ -5,8 +5,8 @@
 //! to disk and survives SIGKILL and power loss. Every write begins `IMMEDIATE`
 //! (`sql/sqlite/begin_write.sql`), taking the write lock up front: concurrent writers queue on the busy
 //! timeout instead of failing a lock upgrade, and event sequence numbers commit in order with no lock
-//! of their own. Geometries are `GeoJSON` text; no spatial logic lives here. Bulk inserts (an import,
-//! position fixes, a community's cells) are multi-row `VALUES` of at most [`MAX_BINDS`] values a
+//! of their own. Geometries are `GeoJSON` text; no spatial logic lives here. Bulk inserts (`bulk.rs`:
+//! an import, fixes, cells, history, duties) are multi-row `VALUES` of at most [`MAX_BINDS`] values a
 //! statement; a group of new cases goes one case after another (one commit, one sync, for all).
 
 use std::path::Path;

@@ -1,6 +1,6 @@
 //! Rows as columns, each column every row's value in row order, in the order of the statement's
 //! column list: the one place each table's columns are listed for the rows written in bulk (an
-//! import, a community's cells, a batch of position fixes, a group of new cases and their history).
+//! import, cells, a batch of position fixes, a worker's duties, new cases and their history).
 //! Each dialect sends a [`Bulk`] its own way (`Dialect::insert_bulk`: `SQLite` as multi-row `VALUES`,
 //! PostgreSQL as one `UNNEST` of the columns as arrays); a single case binds its row of the same
 //! columns ([`bind_row`]), so a case's columns are listed once for both.

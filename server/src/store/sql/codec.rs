@@ -1,4 +1,4 @@
-//! Column encodings shared by both stores: `GeoJSON` text for geometry, H3 cells as `i64`, counts as
+//! Column encodings both dialects use: `GeoJSON` text for geometry, H3 cells as `i64`, counts as
 //! 64-bit integers, scopes as a JSON array of their `region:N` / `grid:N` forms, and timestamps at
 //! microsecond precision.
 
@@ -13,7 +13,7 @@ use super::city::CELL_RESOLUTION;
 use crate::domain::event::GridTotals;
 use crate::domain::{GridFlag, Scope};
 use crate::store::StoreError;
-/// The current time at the precision both backends keep (`PostgreSQL` stores microseconds), so a value
+/// The current time at the precision both dialects keep (`PostgreSQL` stores microseconds), so a value
 /// returned from a write equals the one read back later.
 pub(crate) fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)

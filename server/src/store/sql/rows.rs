@@ -257,7 +257,7 @@ pub(crate) fn workers(
     rows.into_iter().map(worker).collect()
 }
 
-/// A `positions` row as both dialects select it (`sql/*/load_track.sql`; PostgreSQL casts `jsonb` to text).
+/// A `positions` row as `load_track.sql` selects it (`jsonb` cast to text on PostgreSQL).
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct FixRow {
     pub worker_id: i64,

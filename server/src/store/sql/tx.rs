@@ -59,9 +59,8 @@ impl<D: Dialect> Tx<D> {
         Ok(appended)
     }
 
-    /// The one `INSERT INTO events`: `Change::kind` and `Change::payload_json` in two columns (JSON text on
-    /// `SQLite`, `jsonb` on PostgreSQL), read
-    /// back by `Change::from_stored`. The caller holds the events lock.
+    /// The one `INSERT INTO events`: `Change::kind` and `Change::payload_json` (JSON text on `SQLite`,
+    /// `jsonb` on PostgreSQL), read back by `Change::from_stored`. The caller holds the events lock.
     async fn insert_event(&mut self, change: Change) -> Result<Event, StoreError> {
         let at = codec::now();
         let seq: i64 = (D::SQL.insert_event)
