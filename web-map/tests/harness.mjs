@@ -1,14 +1,17 @@
-// What every browser test needs: a real gridwatch (the binary, `demo` on a fresh SQLite store, on a
-// free port), Debian's Chromium driven by playwright-core, a record of every request a page makes,
-// and screenshots kept as artifacts.
+// What every browser test needs: a real gridwatch (the binary, `demo` on a fresh store — SQLite, or a
+// fresh PostgreSQL database — on a free port), Debian's Chromium driven by playwright-core, a record of
+// every request a page makes, and screenshots kept as artifacts.
 //
 // Environment:
 //   GRIDWATCH_BIN        the gridwatch binary (default: ../target/debug/gridwatch, as `cargo build` leaves it)
+//   GRIDWATCH_WEB_DATABASE_URL  postgres://… of a server where this user may create databases: each
+//                        gridwatch runs on a fresh database made there (with `psql`) and dropped after; unset,
+//                        each runs on a fresh SQLite store. `.ci/run` runs the tests once each way.
 //   CHROMIUM             the browser (default: /usr/bin/chromium)
 //   CHROMIUM_EXTRA_ARGS  more flags for it, space-separated
 //   GRIDWATCH_ARTIFACTS  where screenshots go (default: web-map/artifacts/)
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -41,7 +44,9 @@ function binary() {
  */
 export async function startServer({ args = [], env = {} } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'gridwatch-web-'));
-  const child = spawn(binary(), ['demo', '--addr', '127.0.0.1:0', '--data-dir', dataDir, ...args], {
+  const database = freshDatabase();
+  const store = database ? ['--database-url', database.url] : ['--data-dir', dataDir];
+  const child = spawn(binary(), ['demo', '--addr', '127.0.0.1:0', ...store, ...args], {
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -108,8 +113,24 @@ export async function startServer({ args = [], env = {} } = {}) {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
     rmSync(dataDir, { recursive: true, force: true });
+    database?.drop();
   };
   return server;
+}
+
+/**
+ * A fresh PostgreSQL database for one server when GRIDWATCH_WEB_DATABASE_URL is set (`{url, drop}`),
+ * else `null` (the server gets a fresh SQLite store).
+ */
+function freshDatabase() {
+  const admin = process.env.GRIDWATCH_WEB_DATABASE_URL;
+  if (!admin) return null;
+  const name = `gw_web_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
+  const psql = (sql) => execFileSync('psql', ['-qAt', admin, '-c', sql], { stdio: ['ignore', 'ignore', 'inherit'] });
+  psql(`CREATE DATABASE ${name}`);
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 /**
