@@ -18,6 +18,7 @@
 //!   ([`Barriers`]), which the partitioner prefers as grid edges.
 //! - `partition`: the grid partitioner ([`partition_cells`], [`partition_cells_with_barriers`]).
 //! - `plan`: the whole plan, region hierarchy to grid codes ([`plan_city`]).
+//! - [`validity`]: geo's polygon validity, found faster and within a deadline, for input shapes.
 //!
 //! # Examples
 //! ```
@@ -55,6 +56,7 @@ mod plan;
 mod synthetic;
 #[cfg(test)]
 mod test_support;
+pub mod validity;
 
 pub use barriers::{BarrierClass, Barriers, BorderShare};
 pub use geojson_reader::{GeoJsonError, parse_geojson, read_geojson};

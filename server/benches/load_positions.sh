@@ -24,6 +24,10 @@ TARGET=${CARGO_TARGET_DIR:-target}
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge 4096 ] || echo "warning: ulimit -n is $(ulimit -n)" >&2
 
+# The load tool posts batches from one address far faster than any tracker: lift the per-address limit
+# on position reports (a variable, so binaries from before the limit run unchanged in an A/B).
+export GRIDWATCH_RATE_POSITIONS=${GRIDWATCH_RATE_POSITIONS:-off}
+
 cargo build --release --locked -p gridwatch --bin gridwatch --example load_positions >&2
 # BINS: server binaries to compare in the same rounds (A/B on one machine state), default the one built.
 BINS=${BINS:-$TARGET/release/gridwatch}

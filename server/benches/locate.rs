@@ -153,6 +153,9 @@ async fn start_server(city: &NewCity) -> (String, String, tempfile::TempDir) {
         scopes: vec![],
         worker: None,
         label: None,
+        prefix: String::new(),
+        expires_at: chrono::Utc::now() + chrono::Duration::days(90),
+        created_by: None,
     };
     store.insert_token(&token).await.expect("token");
     let core = Core::load(store).await.expect("load");
@@ -160,7 +163,12 @@ async fn start_server(city: &NewCity) -> (String, String, tempfile::TempDir) {
         .await
         .expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(gridwatch::serve(listener, core, std::future::pending()));
+    tokio::spawn(gridwatch::serve(
+        listener,
+        core,
+        gridwatch::ServeConfig::default(),
+        std::future::pending(),
+    ));
     (url, secret, dir)
 }
 

@@ -7,6 +7,7 @@
 //! `AppJson` / `AppQuery` so a rejected input gets the app's problem+json, never axum's plain text.
 
 mod alerts;
+mod audit;
 mod basemap;
 mod buildings;
 mod cameras;
@@ -15,7 +16,9 @@ mod fonts;
 mod geo_json;
 mod grids;
 mod health;
+pub mod idempotency;
 mod incidents;
+pub mod limits;
 mod locate;
 mod metrics;
 mod nearby;
@@ -28,14 +31,17 @@ mod plans;
 pub(crate) mod positions;
 mod regions;
 mod reports;
+mod session;
 pub mod tiles;
 pub mod tokens;
+mod users;
 mod web;
 mod workers;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post, put};
 use serde::de::DeserializeOwned;
 
@@ -44,6 +50,7 @@ use crate::state::AppState;
 
 pub(crate) use crate::auth::visible_grid;
 pub use geo_json::Bbox;
+pub use limits::Limits;
 pub use metrics::install_recorder;
 
 /// Largest body any endpoint but batch locate accepts.
@@ -53,8 +60,74 @@ pub const POSITIONS_BODY_LIMIT_BYTES: usize = 4 * 1024 * 1024;
 /// Batch locate takes up to 100,000 points (about 4 MB of JSON).
 pub const LOCATE_BODY_LIMIT_BYTES: usize = 8 * 1024 * 1024;
 
-/// The whole HTTP application.
+/// The whole HTTP application, with the default [`Limits`].
 pub fn app(state: AppState) -> Router {
+    app_with(state, &Limits::default())
+}
+
+/// Who is who: machines' tokens, people's accounts and sessions (`api/session.rs`, `api/users.rs`), and
+/// the audit trail of what they did (`api/audit.rs`), under `/api`.
+fn people() -> Router<AppState> {
+    Router::new()
+        .route("/tokens", get(tokens::list).post(tokens::create))
+        .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route("/me", get(tokens::me))
+        .route("/session", post(session::login).delete(session::logout))
+        .route("/sessions", get(session::sessions))
+        .route(
+            "/sessions/{id}",
+            axum::routing::delete(session::end_session),
+        )
+        .route("/me/password", put(session::change_password))
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/{id}", get(users::one).patch(users::update))
+        .route("/users/{id}/password", post(users::reset_password))
+        .route("/users/{id}/totp", post(users::issue_totp))
+        .route("/audit", get(audit::list))
+}
+
+/// The four writes a client retries, under `/api`: each takes an `Idempotency-Key`
+/// (`api/idempotency.rs`), read inside the route's body limit (the key's body is read under it) and
+/// rate budget (a replay spends one).
+fn retried(state: &AppState, budgets: &limits::Budgets) -> Router<AppState> {
+    let spend = |budget: &std::sync::Arc<crate::throttle::PerAddress>| {
+        from_fn_with_state(std::sync::Arc::clone(budget), limits::spend::<ApiError>)
+    };
+    let once = || {
+        from_fn_with_state::<_, _, (axum::extract::State<AppState>, Request)>(
+            state.clone(),
+            idempotency::guard,
+        )
+    };
+    Router::new()
+        .route(
+            "/positions",
+            post(positions::report)
+                .layer::<_, std::convert::Infallible>(once())
+                .layer(DefaultBodyLimit::max(POSITIONS_BODY_LIMIT_BYTES))
+                .layer(spend(&budgets.positions)),
+        )
+        .route("/incidents", post(incidents::create).layer(once()))
+        .route(
+            "/incidents/{id}/actions",
+            post(incidents::act).layer(once()),
+        )
+        .route(
+            "/incidents/{id}/photos",
+            post(photos::upload)
+                .layer::<_, std::convert::Infallible>(once())
+                .layer(DefaultBodyLimit::max(photos::UPLOAD_BODY_LIMIT_BYTES))
+                .layer(spend(&budgets.photos)),
+        )
+}
+
+/// The whole HTTP application. Each rate-limited route names its budget beside it; every route but
+/// `/ws` has a deadline (`limits::deadline`).
+pub fn app_with(state: AppState, config: &Limits) -> Router {
+    let budgets = limits::Budgets::new(config);
+    let spend = |budget: &std::sync::Arc<crate::throttle::PerAddress>| {
+        from_fn_with_state(std::sync::Arc::clone(budget), limits::spend::<ApiError>)
+    };
     let api = Router::new()
         .route("/locate", get(locate::locate_one))
         .route(
@@ -81,25 +154,16 @@ pub fn app(state: AppState) -> Router {
         .route("/workers/{id}/track", get(positions::track))
         .route("/nearby", get(nearby::nearby))
         .route("/alerts", post(alerts::raise))
-        .route(
-            "/positions",
-            post(positions::report).layer(DefaultBodyLimit::max(POSITIONS_BODY_LIMIT_BYTES)),
-        )
         .route("/categories", get(categories::list))
         .route("/categories/{code}", put(categories::put))
         .route("/departments", get(categories::departments))
         .route("/departments/{code}", put(categories::put_department))
-        .route("/incidents", get(incidents::list).post(incidents::create))
+        .route("/incidents", get(incidents::list))
         .route("/incidents/{id}", get(incidents::one))
-        .route("/incidents/{id}/actions", post(incidents::act))
-        .route(
-            "/incidents/{id}/photos",
-            post(photos::upload).layer(DefaultBodyLimit::max(photos::UPLOAD_BODY_LIMIT_BYTES)),
-        )
+        .merge(retried(&state, &budgets))
         .route("/photos/{sha256}", get(photos::fetch))
         .route("/reports/kpi", get(reports::kpi))
-        .route("/tokens", post(tokens::create))
-        .route("/me", get(tokens::me))
+        .merge(people())
         // Cameras (视频监控点), `api/cameras.rs`.
         .route("/cameras", get(cameras::list).post(cameras::create))
         .route("/cameras/import", post(cameras::import))
@@ -114,27 +178,41 @@ pub fn app(state: AppState) -> Router {
         .route("/communities/{id}/versions", get(plans::versions))
         .route("/communities/{id}/versions/{version}/rollback", post(plans::rollback))
         .route("/openapi.json", get(openapi::spec));
-    Router::new()
-        // The web map: its pages, its files and the glyphs its labels are drawn with.
+    // The web map's pages and files, with its CSP and framing headers.
+    let pages = Router::new()
         .route("/", get(web::centre))
         .route("/worker", get(web::worker))
         .route("/planner", get(web::planner))
+        .route("/login.html", get(web::login))
         .route("/sw.js", get(web::service_worker))
         .route("/static/{*path}", get(web::asset))
+        .route_layer(from_fn(web::page_headers));
+    Router::new()
+        .merge(pages)
+        // The glyphs the map's labels are drawn with.
         .route("/fonts/{fontstack}/{file}", get(fonts::glyphs))
         .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
         .route("/ws", get(crate::live::ws::upgrade))
-        .route("/osmand", get(osmand::get).post(osmand::post))
+        .route(
+            "/osmand",
+            get(osmand::get)
+                .post(osmand::post)
+                .layer(spend(&budgets.positions)),
+        )
         .route("/metrics", get(metrics::render))
         // Vector tiles (MVT + TileJSON), outside /api so map clients can use plain template URLs.
         .route("/tiles/catalog", get(tiles::catalog))
         .route("/tiles/{file}", get(tiles::tilejson))
         .route("/tiles/{layer}/{z}/{x}/{file}", get(tiles::tile))
         .nest("/api", api)
-        .nest("/open311/v2", open311::router())
+        .nest("/open311/v2", open311::router(&budgets.open311))
         .fallback(not_found_fallback)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(from_fn_with_state(*config, limits::deadline))
+        .layer(from_fn_with_state(state.clone(), audit::track))
+        .layer(from_fn(web::nosniff))
+        .layer(from_fn(metrics::track))
         .with_state(state)
 }
 

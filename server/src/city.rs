@@ -206,7 +206,9 @@ pub async fn seed_demo_workers(store: &Arc<dyn Store>) -> Result<usize, StoreErr
             kind: WorkerKind::GridWorker,
             duty: DutyStatus::OnDuty,
             phone: None,
-            device_id: Some(format!("demo-{}", grid.code)),
+            // Trackers are bound with ids the server makes and shows once: `gridwatch demo` binds one to
+            // the first grid worker at each start and prints it.
+            device_hash: None,
             grids: vec![GridDuty {
                 grid_id: grid.id,
                 responsibility: Responsibility::Primary,

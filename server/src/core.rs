@@ -15,6 +15,12 @@
 //!    drops the tiles it touched (what it drew before and after), advances the world's sequence number
 //!    and publishes the event on the channel the hub's feed and escalation read.
 //!
+//! A write fails fast rather than queue: while the store is known to be unreachable it is refused at
+//! once, and one that cannot take the writer lock within the write bound (the store is slow, or down
+//! and not yet known so) is refused then — [`StoreError::Unavailable`], a 503 with `Retry-After` —
+//! instead of waiting behind the write that holds it. A caller that goes away while it waits for the
+//! lock drops its write before it reaches the store.
+//!
 //! Applying and publishing (`commit`) is private to this module and a `Writer` exists only inside
 //! `write`, holding the lock: nothing else can change the world, so validation, commit and apply happen
 //! in event-sequence order. A step may store and apply several events under one lock (the intake's group
@@ -34,6 +40,7 @@ use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
 use tokio::sync::{OwnedMutexGuard, broadcast};
 
+use crate::auth::Credentials;
 use crate::clock::Clock;
 use crate::dispatch::DispatchConfig;
 use crate::domain::{Event, Fix, WorkerId};
@@ -56,6 +63,25 @@ pub struct Options {
     pub intake_batch_max: Option<usize>,
     /// The tile cache's budget in bytes; `None` is [`crate::tiles::DEFAULT_CACHE_BYTES`], 0 caches nothing.
     pub tile_cache_bytes: Option<usize>,
+    /// Write no audit trail: only for measuring what the trail costs (`--no-audit`).
+    pub without_audit: bool,
+    /// Passwords, lockout, session timeouts, TOTP (`identity`).
+    pub identity: crate::identity::Policy,
+    /// The longest a write waits for the writer lock, and then for a database connection, before it
+    /// is refused as unavailable; `None` is [`crate::store::sql::DEFAULT_WRITE_WAIT`].
+    pub write_wait: Option<std::time::Duration>,
+}
+
+/// What a write step answers: a `Result` whose error a store error converts into, so a write refused
+/// before its step runs (the store unreachable, the lock not free in time) answers like a store failure.
+pub trait WriteResult: Send + 'static {
+    fn refused(error: StoreError) -> Self;
+}
+
+impl<T: Send + 'static, E: From<StoreError> + Send + 'static> WriteResult for Result<T, E> {
+    fn refused(error: StoreError) -> Self {
+        Err(E::from(error))
+    }
 }
 
 /// A cheap handle on the shared core.
@@ -83,14 +109,25 @@ struct Shared {
     tiles: Tiles,
     /// Websocket subscriptions; fed events by the hub's feed and fixes by [`Core::track`].
     hub: Arc<Hub>,
+    /// Tokens this node has looked up, and those revoked (`auth::credentials`).
+    credentials: Credentials,
+    /// The identity rules, and the sign-in failures counted per address and per unknown name.
+    identity: crate::identity::Policy,
+    throttle: crate::identity::Throttle,
     clock: Clock,
     dispatch: DispatchConfig,
     intake_batch_max: usize,
+    write_wait: std::time::Duration,
 }
 
 impl Core {
     #[must_use]
     pub fn new(store: Arc<dyn Store>, world: World, options: Options) -> Self {
+        store.set_audited(!options.without_audit);
+        let write_wait = options
+            .write_wait
+            .unwrap_or(crate::store::sql::DEFAULT_WRITE_WAIT);
+        store.set_write_wait(write_wait);
         let (events, _) = broadcast::channel(EVENT_CHANNEL_CAPACITY);
         let hub = Arc::new(Hub::new(options.live));
         let tiles = Tiles::new(
@@ -107,12 +144,16 @@ impl Core {
                 events,
                 tiles,
                 hub,
+                credentials: Credentials::default(),
+                identity: options.identity,
+                throttle: crate::identity::Throttle::default(),
                 clock: options.clock,
                 dispatch: options.dispatch,
                 intake_batch_max: options
                     .intake_batch_max
                     .unwrap_or(crate::cases::intake::DEFAULT_BATCH_MAX)
                     .max(1),
+                write_wait,
             }),
         }
     }
@@ -126,6 +167,24 @@ impl Core {
     pub async fn load_with(store: Arc<dyn Store>, options: Options) -> Result<Self, StoreError> {
         let snapshot = store.snapshot().await?;
         Ok(Self::new(store, World::from_snapshot(snapshot), options))
+    }
+
+    /// The token cache and revocation list.
+    #[must_use]
+    pub fn credentials(&self) -> &Credentials {
+        &self.shared.credentials
+    }
+
+    /// The identity rules: passwords, lockout, session timeouts, TOTP.
+    #[must_use]
+    pub fn identity(&self) -> &crate::identity::Policy {
+        &self.shared.identity
+    }
+
+    /// Sign-in failures counted in memory (per client address, per name of no account).
+    #[must_use]
+    pub fn throttle(&self) -> &crate::identity::Throttle {
+        &self.shared.throttle
     }
 
     /// A read guard on the world. Drop it before any `.await`.
@@ -158,6 +217,23 @@ impl Core {
     #[must_use]
     pub fn dispatch(&self) -> &DispatchConfig {
         &self.shared.dispatch
+    }
+
+    /// The longest a write waits for the writer lock or a connection (see the module docs).
+    #[must_use]
+    pub fn write_wait(&self) -> std::time::Duration {
+        self.shared.write_wait
+    }
+
+    /// [`StoreError::Unavailable`] while the store is known to be unreachable: a write refused at once.
+    pub fn check_reachable(&self) -> Result<(), StoreError> {
+        if self.shared.store.reachable() {
+            Ok(())
+        } else {
+            Err(StoreError::Unavailable(
+                "a write found it unreachable; it is asked again every second".to_owned(),
+            ))
+        }
     }
 
     /// Most reports the intake writer commits in one transaction.
@@ -195,19 +271,59 @@ impl Core {
     /// transaction and hands each stored event to [`Writer::stored`], which applies and publishes it.
     ///
     /// The step runs as a task of its own: if the caller is dropped, the step still finishes, so a
-    /// committed event is always applied and published. A panic in the step is resumed here.
+    /// committed event is always applied and published. A panic in the step is resumed here. Refused
+    /// with [`StoreError::Unavailable`] before the step runs while the store is unreachable, or when
+    /// the lock is not free within the write bound.
     pub async fn write<F, Fut, R>(&self, step: F) -> R
+    where
+        F: FnOnce(Writer) -> Fut,
+        Fut: Future<Output = R> + Send + 'static,
+        R: WriteResult,
+    {
+        if let Err(error) = self.check_reachable() {
+            return R::refused(error);
+        }
+        let wait = self.shared.write_wait;
+        let locking = Arc::clone(&self.shared.writer).lock_owned();
+        let Ok(lock) = tokio::time::timeout(wait, locking).await else {
+            return R::refused(StoreError::Unavailable(format!(
+                "another write held the store for over {} ms",
+                wait.as_millis()
+            )));
+        };
+        // It may have been found unreachable while this write waited.
+        if let Err(error) = self.check_reachable() {
+            return R::refused(error);
+        }
+        self.write_locked(lock, step).await
+    }
+
+    /// The write path for a service's own writer task, which must not be refused (the intake's group
+    /// commit answers each report itself): waits for the lock however long it takes.
+    pub(crate) async fn write_waiting<F, Fut, R>(&self, step: F) -> R
     where
         F: FnOnce(Writer) -> Fut,
         Fut: Future<Output = R> + Send + 'static,
         R: Send + 'static,
     {
         let lock = Arc::clone(&self.shared.writer).lock_owned().await;
+        self.write_locked(lock, step).await
+    }
+
+    async fn write_locked<F, Fut, R>(&self, lock: OwnedMutexGuard<()>, step: F) -> R
+    where
+        F: FnOnce(Writer) -> Fut,
+        Fut: Future<Output = R> + Send + 'static,
+        R: Send + 'static,
+    {
         let writer = Writer {
             core: self.clone(),
             _lock: lock,
         };
-        match tokio::spawn(step(writer)).await {
+        // The step's task runs under the caller's audit context, so the store's audit rows say who
+        // asked (`audit.rs`).
+        let context = crate::audit::current();
+        match tokio::spawn(crate::audit::scope(context, step(writer))).await {
             Ok(done) => done,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             // Only a runtime shutting down cancels a spawned task; nothing waits for this answer then.
@@ -284,6 +400,11 @@ impl Writer {
     /// A read guard on the world, to validate against. Drop it before any `.await`.
     pub fn world(&self) -> RwLockReadGuard<'_, World> {
         self.core.world()
+    }
+
+    /// The core this write runs on (its settings; not another write).
+    pub(crate) fn core(&self) -> &Core {
+        &self.core
     }
 
     #[must_use]

@@ -15,17 +15,24 @@ pub mod grid;
 pub mod ids;
 pub mod incident;
 pub mod patrol;
+pub mod permission;
 pub mod region;
+pub mod user;
 pub mod worker;
 
-pub use access::{AccessError, Principal, Role, Scope, Subject};
+pub use access::{AccessError, Credential, Principal, Role, Scope, Subject};
 pub use basemap::{BaseArea, BaseFeature, BaseLine};
 pub use building::Building;
 pub use category::{Category, CategoryClass, Department, TimeLimits};
 pub use event::{Change, Event};
 pub use fix::Fix;
 pub use grid::{Grid, GridFlag};
-pub use ids::{BuildingId, CameraId, CheckpointId, GridId, PatrolId, RegionId, TokenId, WorkerId};
+pub use ids::{
+    BuildingId, CameraId, CheckpointId, GridId, PatrolId, RegionId, SessionId, TokenId, UserId,
+    WorkerId,
+};
 pub use incident::{Case, Incident, IncidentId, Photo, Place};
+pub use permission::Permission;
 pub use region::{Region, RegionLevel};
+pub use user::{UserStatus, UserSummary};
 pub use worker::{DutyStatus, GridDuty, Responsibility, Worker, WorkerKind};

@@ -8,13 +8,14 @@
 //! never pick a status or a slug. Here: the extractors' rejections, [`StoreError`], [`LocateError`]
 //! and the shared [`AccessError`] (404 / 403); in [`cases`] the workflow's, the intake's, an action's
 //! and a photo's; in [`admin`] the reference data's (workers, regions, categories, tokens,
-//! buildings); in [`field`] positions', patrols' and cameras'; in [`plans`] boundary plans'. The
+//! buildings); in [`field`] positions', patrols' and cameras'; in [`plans`] boundary plans'; in [`identity`] signing in, passwords and people's accounts. The
 //! `detail` of a client's error is the domain error's own message. Each mapping is a `match` with
 //! every variant named and has a unit test written out by hand.
 
 mod admin;
 mod cases;
 mod field;
+mod identity;
 mod plans;
 
 #[cfg(test)]
@@ -27,9 +28,20 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::api::limits::TimedOut;
 use crate::domain::AccessError;
 use crate::store::StoreError;
+use crate::throttle::Refused;
 use crate::world::LocateError;
+
+/// What a client is told when the store is full (the cause, with SQL's own words, stays in the log).
+pub(crate) const STORE_FULL: &str =
+    "the server's storage is full; nothing was stored, send it again later";
+
+/// The extension member of a 429 that says how many seconds to wait (and its `Retry-After` header).
+const RETRY_AFTER_S: &str = "retry_after_s";
+/// Seconds a client is asked to wait before sending again what was refused as unavailable.
+const RETRY_UNAVAILABLE_S: u64 = 2;
 
 /// A problem to report to the client.
 #[derive(Debug)]
@@ -40,6 +52,8 @@ pub struct ApiError {
     pub detail: String,
     /// Extension members merged into the problem object (e.g. `errors`, `current_state`).
     pub extra: Map<String, Value>,
+    /// Seconds to send in `Retry-After` (a lockout, a rate limit).
+    pub retry_after_s: Option<u64>,
 }
 
 impl ApiError {
@@ -50,7 +64,15 @@ impl ApiError {
             slug,
             detail: detail.into(),
             extra: Map::new(),
+            retry_after_s: None,
         }
+    }
+
+    /// Says in `Retry-After` when to try again.
+    #[must_use]
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_s = Some(seconds);
+        self
     }
 
     /// Adds an extension member.
@@ -96,11 +118,23 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, "conflict", detail)
     }
 
-    /// 503 `unavailable`: the server cannot take the request now (it is shutting down); nothing was
-    /// stored, so it may be sent again.
+    /// 503 `unavailable`, with `Retry-After`: the server cannot take the request now (it is shutting
+    /// down, or the store is unreachable); nothing was stored, so it may be sent again.
     #[must_use]
     pub fn unavailable(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
+            .retry_after(RETRY_UNAVAILABLE_S)
+    }
+
+    /// 507 `insufficient-storage`: the server's disk (or its database's) is full; nothing was stored,
+    /// and the same request succeeds once there is room.
+    #[must_use]
+    pub fn insufficient_storage(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "insufficient-storage",
+            detail,
+        )
     }
 
     pub(crate) fn internal() -> Self {
@@ -109,6 +143,11 @@ impl ApiError {
             "internal",
             "internal error; see the server log",
         )
+    }
+
+    /// The `retry_after_s` member of a 429, for its `Retry-After` header.
+    fn extra_retry_after(&self) -> Option<u64> {
+        self.extra.get(RETRY_AFTER_S).and_then(Value::as_u64)
     }
 
     /// 500 for a failure that is the server's, not the client's: `cause` is logged here, once, and
@@ -141,6 +180,7 @@ pub struct Problem {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry_after = self.extra_retry_after();
         let body = Problem {
             kind: format!("/problems/{}", self.slug),
             title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
@@ -153,6 +193,13 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        // When to come back, in whole seconds: a 429's budget (RFC 6585 §4), a lockout's end.
+        let retry_after = retry_after.filter(|_| self.status == StatusCode::TOO_MANY_REQUESTS);
+        if let Some(seconds) = self.retry_after_s.or(retry_after) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -163,11 +210,62 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// 429 `rate-limited`: the client spent its budget (`crate::throttle`); `retry_after_s` (also the
+/// `Retry-After` header) says when the next request is taken. Nothing was done.
+impl From<Refused> for ApiError {
+    fn from(refused: Refused) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            refused.to_string(),
+        )
+        .with(RETRY_AFTER_S, refused.retry_after_s())
+    }
+}
+
+/// 408 `request-timeout`: the request (its body and the work for it) took longer than the server
+/// allows (`api::limits`).
+impl From<TimedOut> for ApiError {
+    fn from(timed_out: TimedOut) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request-timeout",
+            timed_out.to_string(),
+        )
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Conflict(detail) => Self::conflict(detail),
             StoreError::NotFound(what) => Self::not_found(what),
+            full @ StoreError::Full { .. } => {
+                tracing::error!(error = %full, "store full");
+                Self::insufficient_storage(STORE_FULL)
+            }
+            // 503 `outcome-unknown`: the database may have committed (the cause is logged).
+            unknown @ StoreError::OutcomeUnknown(_) => {
+                tracing::error!(error = %unknown, "commit outcome unknown");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "outcome-unknown",
+                    "the database was asked to commit this write and could not say whether it did; \
+                     look for it before sending it again",
+                )
+                .retry_after(RETRY_UNAVAILABLE_S)
+            }
+            // 503 `store-unavailable`: the database cannot be reached or is too slow; try again.
+            unreachable if unreachable.is_unreachable() => {
+                tracing::warn!(error = %unreachable, "the store could not take a request");
+                let detail = match unreachable {
+                    StoreError::Unavailable(_) => unreachable.to_string(),
+                    // The driver's own words stay in the log.
+                    _ => "the database could not be reached; send it again shortly".to_owned(),
+                };
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "store-unavailable", detail)
+                    .retry_after(RETRY_UNAVAILABLE_S)
+            }
             other => {
                 tracing::error!(error = %other, "store failure");
                 Self::internal()

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod alerts;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod cameras;
 pub mod cases;
@@ -18,14 +19,17 @@ pub mod dispatch;
 pub mod domain;
 pub mod error;
 pub mod geodesy;
+pub mod identity;
 pub mod live;
 pub mod patrols;
 pub mod plans;
 pub mod services;
 pub mod state;
 pub mod store;
+pub mod throttle;
 pub mod tiles;
 pub mod tracking;
+pub mod transport;
 pub mod world;
 
 use std::future::Future;
@@ -37,6 +41,14 @@ pub use state::AppState;
 
 /// How long requests in flight may take to finish once shutdown begins, before the services stop anyway.
 const REQUESTS_GRACE: Duration = Duration::from_secs(4);
+
+/// How the server meets its clients: the connections ([`transport::Settings`]: header-read timeout,
+/// connection cap, TLS) and what one request may cost ([`api::Limits`]: request timeout, rate limits).
+#[derive(Debug, Clone, Default)]
+pub struct ServeConfig {
+    pub transport: transport::Settings,
+    pub limits: api::Limits,
+}
 
 /// Serves the API on `listener` with every service started on `core`, until `shutdown` resolves; then
 /// shuts down gracefully and returns:
@@ -50,24 +62,24 @@ const REQUESTS_GRACE: Duration = Duration::from_secs(4);
 pub async fn serve(
     listener: tokio::net::TcpListener,
     core: Core,
+    mut config: ServeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
     let (state, running) = services::start(&core, services::Which::ALL);
-    let send_buffer = core.hub().config.send_buffer;
-    let listener = listener.tap_io(move |tcp| {
-        if let Some(bytes) = send_buffer
-            && let Err(error) = socket2::SockRef::from(&*tcp).set_send_buffer_size(bytes)
-        {
-            tracing::warn!(%error, bytes, "could not cap a connection's send buffer");
-        }
-    });
+    if config.transport.send_buffer.is_none() {
+        config.transport.send_buffer = core.hub().config.send_buffer;
+    }
     let closer = running.closer();
     let mut closing = running.signal();
-    let http = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
-        shutdown.await;
-        closer.close_connections();
-    });
+    let http = transport::run(
+        listener,
+        api::app_with(state, &config.limits),
+        config.transport,
+        async move {
+            shutdown.await;
+            closer.close_connections();
+        },
+    );
     let grace = async move {
         closing.closing().await;
         tokio::time::sleep(REQUESTS_GRACE).await;

@@ -4,17 +4,21 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod cli {
+    pub mod users;
+}
+
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use gridwatch::admin::tokens::{checked_scopes, new_token};
-use gridwatch::auth::{hash_secret, new_secret};
-use gridwatch::config::{StoreArgs, TileArgs};
+use gridwatch::admin::tokens;
+use gridwatch::config::{HttpArgs, IdentityArgs, StoreArgs, TileArgs};
 use gridwatch::core::Options;
 use gridwatch::dispatch::DispatchConfig;
+use gridwatch::domain::worker::DeviceId;
 use gridwatch::domain::{Role, WorkerId};
 use gridwatch::store::Store;
 use gridwatch::world::World;
-use gridwatch::{Core, city};
+use gridwatch::{Core, ServeConfig, city};
 
 /// Default directory of the embedded store for `serve`, `import`, `token` and `migrate`.
 const DEFAULT_DATA_DIR: &str = "data/gridwatch";
@@ -54,6 +58,14 @@ enum Command {
         live: LiveArgs,
         #[command(flatten)]
         tiles: TileArgs,
+        #[command(flatten)]
+        http: HttpArgs,
+        /// Write no audit trail. Only for measuring what the trail costs (BENCHMARKS.md): a deployment
+        /// must keep it.
+        #[arg(long, env = "GRIDWATCH_NO_AUDIT")]
+        no_audit: bool,
+        #[command(flatten)]
+        identity: IdentityArgs,
     },
     /// Serves the API from an existing store.
     Serve {
@@ -68,6 +80,14 @@ enum Command {
         live: LiveArgs,
         #[command(flatten)]
         tiles: TileArgs,
+        #[command(flatten)]
+        http: HttpArgs,
+        /// Write no audit trail. Only for measuring what the trail costs (BENCHMARKS.md): a deployment
+        /// must keep it.
+        #[arg(long, env = "GRIDWATCH_NO_AUDIT")]
+        no_audit: bool,
+        #[command(flatten)]
+        identity: IdentityArgs,
     },
     /// Runs the store's migrations and exits.
     Migrate {
@@ -101,6 +121,49 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Manages people's accounts.
+    User {
+        #[command(subcommand)]
+        command: cli::users::UserCommand,
+    },
+    /// Checks, reads and keeps the audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Walks the hash chain from its anchor to its last row; exits 1 naming the first broken row.
+    Verify {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Prints rows as CSV, oldest first (default: the last 24 hours).
+    List {
+        /// Start (inclusive), RFC 3339.
+        #[arg(long)]
+        from: Option<chrono::DateTime<chrono::Utc>>,
+        /// End (exclusive), RFC 3339.
+        #[arg(long)]
+        to: Option<chrono::DateTime<chrono::Utc>>,
+        /// A token's label or a user's name, or its id.
+        #[arg(long)]
+        actor: Option<String>,
+        /// One action: `incident.created`, `http.denied`, …
+        #[arg(long)]
+        action: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Removes rows older than `--keep-days` (at least 180), after verifying every one of them.
+    Prune {
+        #[arg(long, default_value_t = gridwatch::admin::audit::MIN_KEEP_DAYS)]
+        keep_days: u32,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -128,6 +191,21 @@ enum TokenCommand {
         worker: Option<i64>,
         #[arg(long)]
         label: Option<String>,
+        /// Lifetime in days (default 90, or the role's maximum if less).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Lists tokens (never their secrets), one a line.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revokes a token: a running server refuses it within a second and closes its websockets.
+    Revoke {
+        /// The token's id (from `gridwatch token list` or `GET /api/tokens`).
+        id: i64,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -159,9 +237,15 @@ async fn main() -> Result<()> {
             dispatch_config,
             live,
             tiles,
+            http,
+            no_audit,
+            identity,
         } => {
-            let options = options(dispatch_config.as_deref(), &live, tiles)?;
-            demo(addr, synthetic, osm, resolution, &store, options).await
+            let mut options = options(dispatch_config.as_deref(), &live, tiles, &identity)?;
+            options.without_audit = no_audit;
+            options.write_wait = Some(std::time::Duration::from_millis(http.write_wait_ms));
+            let serving = http.serve_config()?;
+            demo(addr, synthetic, osm, resolution, &store, options, serving).await
         }
         Command::Serve {
             addr,
@@ -169,10 +253,16 @@ async fn main() -> Result<()> {
             dispatch_config,
             live,
             tiles,
+            http,
+            no_audit,
+            identity,
         } => {
-            let options = options(dispatch_config.as_deref(), &live, tiles)?;
+            let mut options = options(dispatch_config.as_deref(), &live, tiles, &identity)?;
+            options.without_audit = no_audit;
+            options.write_wait = Some(std::time::Duration::from_millis(http.write_wait_ms));
+            let serving = http.serve_config()?;
             let store = open(&store, DEFAULT_DATA_DIR).await?;
-            serve(addr, store, None, options).await
+            serve(addr, store, None, options, serving).await
         }
         Command::Migrate { store } => {
             let location = store.location(DEFAULT_DATA_DIR);
@@ -206,31 +296,138 @@ async fn main() -> Result<()> {
             let store = open(&store, DEFAULT_DATA_DIR).await?;
             partition(store, gridwatch::domain::RegionId(community), dry_run).await
         }
-        Command::Token {
-            command:
-                TokenCommand::Create {
-                    role,
-                    scopes,
-                    worker,
-                    label,
-                    store,
-                },
+        Command::Token { command } => token_command(command).await,
+        Command::User { command } => cli::users::run(command).await,
+        Command::Audit { command } => audit_command(command).await,
+    }
+}
+
+/// `gridwatch audit …`.
+async fn audit_command(command: AuditCommand) -> Result<()> {
+    use gridwatch::admin::audit::{self, AuditError};
+    match command {
+        AuditCommand::Verify { store } => {
+            let store = open(&store, DEFAULT_DATA_DIR).await?;
+            match audit::verify(store.as_ref()).await {
+                Ok(v) => {
+                    let last = v.last.map_or_else(
+                        || "no rows kept".to_owned(),
+                        |(seq, at)| format!("rows {} to {seq}, the last at {at}", v.anchor + 1),
+                    );
+                    println!("the audit trail holds: {} rows verified ({last})", v.rows);
+                    Ok(())
+                }
+                Err(AuditError::Broken(broken)) => {
+                    eprintln!("{broken}");
+                    std::process::exit(1);
+                }
+                Err(other) => Err(other.into()),
+            }
+        }
+        AuditCommand::List {
+            from,
+            to,
+            actor,
+            action,
+            store,
         } => {
             let store = open(&store, DEFAULT_DATA_DIR).await?;
-            let world = World::from_snapshot(store.snapshot().await?);
-            let scopes = checked_scopes(&world, &scopes)?;
-            let token = new_token(&world, role, scopes, worker.map(WorkerId), label)?;
-            let secret = new_secret();
-            store
-                .insert_token(&gridwatch::store::NewToken {
-                    hash: hash_secret(&secret),
-                    ..token
-                })
-                .await?;
-            println!("{secret}");
+            let to = to.unwrap_or_else(chrono::Utc::now);
+            let query = gridwatch::store::AuditQuery {
+                from: from.unwrap_or(to - chrono::TimeDelta::hours(24)),
+                to,
+                actor,
+                action,
+                after: 0,
+                limit: u32::MAX,
+            };
+            print!(
+                "{}",
+                gridwatch::audit::csv(&store.find_audit(&query).await?)
+            );
+            Ok(())
+        }
+        AuditCommand::Prune { keep_days, store } => {
+            let store = open(&store, DEFAULT_DATA_DIR).await?;
+            let pruned = audit::prune(store.as_ref(), keep_days, chrono::Utc::now()).await?;
+            eprintln!(
+                "{} audit rows older than {keep_days} days removed; the chain now starts after row {}",
+                pruned.removed, pruned.anchor
+            );
             Ok(())
         }
     }
+}
+
+/// `gridwatch token …`.
+async fn token_command(command: TokenCommand) -> Result<()> {
+    match command {
+        TokenCommand::Create {
+            role,
+            scopes,
+            worker,
+            label,
+            expires_in_days,
+            store,
+        } => {
+            let store = open(&store, DEFAULT_DATA_DIR).await?;
+            let world = World::from_snapshot(store.snapshot().await?);
+            let request = tokens::Request {
+                role,
+                scopes,
+                worker: worker.map(WorkerId),
+                label,
+                expires_in_days,
+            };
+            let secret = insert_token(&store, &world, request).await?;
+            println!("{secret}");
+            Ok(())
+        }
+        TokenCommand::List { store } => {
+            let store = open(&store, DEFAULT_DATA_DIR).await?;
+            for t in store.tokens().await? {
+                let state = match (t.revoked_at, t.expires_at) {
+                    (Some(at), _) => format!("revoked {at}"),
+                    (None, Some(at)) => format!("expires {at}"),
+                    (None, None) => "no expiry (refused)".to_owned(),
+                };
+                let scopes: Vec<String> = t.scopes.iter().map(ToString::to_string).collect();
+                println!(
+                    "{}\t{}\t{}\t[{}]\t{}\t{}",
+                    t.id,
+                    t.prefix.as_deref().unwrap_or("-"),
+                    t.role.as_str(),
+                    scopes.join(","),
+                    t.label.as_deref().unwrap_or(""),
+                    state
+                );
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke { id, store } => {
+            let store = open(&store, DEFAULT_DATA_DIR).await?;
+            match store
+                .revoke_token(gridwatch::domain::TokenId(id), None)
+                .await?
+            {
+                Some(_) => eprintln!("token {id} revoked"),
+                None => eprintln!("token {id} was already revoked"),
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Checks and stores a token minted from the command line (or by the demo), returning its secret.
+async fn insert_token(
+    store: &Arc<dyn Store>,
+    world: &World,
+    request: tokens::Request,
+) -> Result<String> {
+    let new = tokens::checked(world, None, request, chrono::Utc::now())?;
+    let (token, secret) = tokens::mint(new);
+    store.insert_token(&token).await?;
+    Ok(secret)
 }
 
 /// `gridwatch partition`: the automatic proposal for one community, its figures, and (unless a dry run)
@@ -283,7 +480,12 @@ async fn partition(
 }
 
 /// The core's options: the dispatch settings from `file` (validated), or the defaults.
-fn options(file: Option<&std::path::Path>, live: &LiveArgs, tiles: TileArgs) -> Result<Options> {
+fn options(
+    file: Option<&std::path::Path>,
+    live: &LiveArgs,
+    tiles: TileArgs,
+    identity: &IdentityArgs,
+) -> Result<Options> {
     let dispatch = match file {
         Some(file) => {
             let text = std::fs::read_to_string(file)
@@ -301,6 +503,7 @@ fn options(file: Option<&std::path::Path>, live: &LiveArgs, tiles: TileArgs) -> 
         queue: live.ws_queue,
         ping: std::time::Duration::from_millis(live.ws_ping_ms),
         send_buffer: live.socket_send_buffer,
+        control_rate: live.ws_control_rate,
     };
     // Group commit's limit, for comparing against one transaction a report (`1`) in the load benchmark.
     let intake_batch_max = match std::env::var("GRIDWATCH_INTAKE_BATCH_MAX") {
@@ -315,6 +518,7 @@ fn options(file: Option<&std::path::Path>, live: &LiveArgs, tiles: TileArgs) -> 
         live,
         intake_batch_max,
         tile_cache_bytes: Some(tiles.bytes()),
+        identity: identity.policy()?,
         ..Options::default()
     })
 }
@@ -332,6 +536,15 @@ struct LiveArgs {
     /// `net.ipv4.tcp_wmem`'s maximum).
     #[arg(long, value_parser = clap::value_parser!(usize))]
     socket_send_buffer: Option<usize>,
+    /// Messages a websocket client may send other than positions (`subscribe`, `resume`, `ping`, …),
+    /// as `<count>/s`, `/min`, `/h` or `off`; over it a message is answered with an error and ignored.
+    #[arg(
+        long,
+        env = "GRIDWATCH_WS_CONTROL_RATE",
+        default_value = "10/s",
+        value_name = "RATE"
+    )]
+    ws_control_rate: gridwatch::throttle::Rate,
 }
 
 fn resolution_of(value: u8) -> Result<h3o::Resolution> {
@@ -353,6 +566,7 @@ async fn demo(
     resolution: u8,
     args: &StoreArgs,
     options: Options,
+    serving: ServeConfig,
 ) -> Result<()> {
     let default_dir = match &osm {
         Some(file) => format!(
@@ -362,6 +576,7 @@ async fn demo(
         None => "data/demo-dongjie".to_owned(),
     };
     let store = open(args, &default_dir).await?;
+    store.set_audited(!options.without_audit);
     if store.snapshot().await?.grids.is_empty() {
         let dataset = match (&osm, synthetic) {
             (Some(file), _) => gridwatch_geodata::read_osm_pbf(file)?,
@@ -374,17 +589,16 @@ async fn demo(
         let workers = city::seed_demo_workers(&store).await?;
         eprintln!("imported: {summary}; {workers} grid workers on duty");
     }
-    let secret = new_secret();
-    store
-        .insert_token(&gridwatch::store::NewToken {
-            hash: hash_secret(&secret),
-            role: Role::Admin,
-            scopes: Vec::new(),
-            worker: None,
-            label: Some("demo admin".into()),
-        })
-        .await?;
-    serve(addr, store, Some(secret), options).await
+    let world = World::from_snapshot(store.snapshot().await?);
+    let admin = tokens::Request {
+        role: Role::Admin,
+        scopes: Vec::new(),
+        worker: None,
+        label: Some("demo admin".into()),
+        expires_in_days: None,
+    };
+    let secret = insert_token(&store, &world, admin).await?;
+    serve(addr, store, Some(secret), options, serving).await
 }
 
 async fn serve(
@@ -392,58 +606,83 @@ async fn serve(
     store: Arc<dyn Store>,
     admin_token: Option<String>,
     options: Options,
+    serving: ServeConfig,
 ) -> Result<()> {
     let core = Core::load_with(store, options).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
     let local = listener.local_addr()?;
+    let scheme = if serving.transport.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let local = format!("{scheme}://{local}");
     {
         let world = core.world();
         println!(
-            "gridwatch is up at http://{local}/  ({} grids, store: {:?})",
+            "gridwatch is up at {local}/  ({} grids, store: {:?})",
             world.grids().count(),
             core.store().kind()
         );
     }
+    let limits = &serving.limits;
+    tracing::info!(
+        max_connections = serving.transport.max_connections,
+        header_read_timeout = ?serving.transport.header_read_timeout,
+        request_timeout = ?limits.request_timeout,
+        open311 = %limits.open311,
+        photos = %limits.photos,
+        positions = %limits.positions,
+        "serving"
+    );
     if let Some(token) = admin_token {
+        let people = cli::users::demo_people(&core).await?;
+        cli::users::print_demo_people(&local, &people);
+        // A machine's token, for scripts and curl; people sign in with the names above.
         println!("admin token: {token}");
-        println!("command centre: http://{local}/?token={token}");
-        println!("planner:        http://{local}/planner?token={token}");
-        if let Some((name, worker_token)) = demo_worker_token(&core).await? {
-            println!("grid worker:    http://{local}/worker?token={worker_token}  ({name})");
+        if let Some((name, device, (lat, lon))) = demo_tracker(&core).await? {
+            println!(
+                "tracker:        {local}/osmand?id={}&lat={lat}&lon={lon}  ({name}; OsmAnd / Traccar Client: server {local}/osmand, device id {})",
+                device.as_str(),
+                device.as_str()
+            );
         }
-        println!("try: curl -H 'Authorization: Bearer {token}' 'http://{local}/api/grids'");
+        println!("try: curl -H 'Authorization: Bearer {token}' '{local}/api/grids'");
     }
     // Returns once a shutdown signal was handled gracefully (`gridwatch::serve`): exit status 0.
-    gridwatch::serve(listener, core, shutdown_signal()).await?;
+    gridwatch::serve(listener, core, serving, shutdown_signal()).await?;
     Ok(())
 }
 
-/// A token for the demo's first grid worker with a grid, so the worker view can be tried at once.
-async fn demo_worker_token(core: &Core) -> Result<Option<(String, String)>> {
+/// Binds a new tracker to the demo's first grid worker with a grid
+/// and returns its device id, shown only here, and a point in the worker's grid to send. A device id is
+/// kept only as its hash, so each start binds a new one (the previous stops working).
+async fn demo_tracker(core: &Core) -> Result<Option<(String, DeviceId, (f64, f64))>> {
     let worker = {
         let world = core.world();
         world
             .workers()
             .filter(|w| !w.grids.is_empty())
             .min_by_key(|w| w.id)
-            .map(|w| (w.id, w.name.clone()))
+            .and_then(|w| {
+                let grid = world.grid(w.grids[0].grid_id)?;
+                let centre = h3o::LatLng::from(*grid.cells.first()?);
+                Some((w.id, w.name.clone(), (centre.lat(), centre.lng())))
+            })
     };
-    let Some((id, name)) = worker else {
+    let Some((id, name, place)) = worker else {
         return Ok(None);
     };
-    let secret = new_secret();
-    core.store()
-        .insert_token(&gridwatch::store::NewToken {
-            hash: hash_secret(&secret),
-            role: Role::Worker,
-            scopes: Vec::new(),
-            worker: Some(id),
-            label: Some(format!("demo worker {name}")),
-        })
-        .await?;
-    Ok(Some((name, secret)))
+    let device = DeviceId::new();
+    let hash = device.hash();
+    gridwatch::admin::workers::change_as_operator(core, id, move |_, worker| {
+        worker.device_hash = Some(hash);
+        Ok(())
+    })
+    .await?;
+    Ok(Some((name, device, place)))
 }
 
 async fn shutdown_signal() {

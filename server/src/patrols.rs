@@ -189,7 +189,8 @@ impl Patrols {
             return;
         }
         let patrols = self.clone();
-        self.core
+        let observed = self
+            .core
             .write(move |w| async move {
                 let mut by_worker: BTreeMap<WorkerId, Vec<Step>> = BTreeMap::new();
                 {
@@ -215,7 +216,7 @@ impl Patrols {
                 for (worker, steps) in by_worker {
                     let progress = {
                         let Ok(book) = patrols.book().await else {
-                            return;
+                            return Ok(());
                         };
                         let Some(open) = book.open_patrol(worker) else {
                             continue;
@@ -256,8 +257,12 @@ impl Patrols {
                         }
                     }
                 }
+                Ok::<_, StoreError>(())
             })
             .await;
+        if let Err(error) = observed {
+            tracing::error!(%error, "a patrol's progress was not recorded");
+        }
     }
 
     /// Opens a patrol for `worker` (already checked to exist and be in the caller's scope); refused
@@ -357,6 +362,9 @@ pub fn live_item(
         | Change::WorkerCreated(_)
         | Change::WorkerUpdated(_)
         | Change::TokenCreated(_)
+        | Change::TokenRevoked(_)
+        | Change::UserCreated(_)
+        | Change::UserUpdated(_)
         | Change::IncidentCreated(_)
         | Change::IncidentUpdated(_)
         | Change::IncidentPhotoAdded(_)

@@ -59,17 +59,12 @@ pub mod validate;
 
 use serde_json::{Value, json};
 
-use crate::domain::{AccessError, Principal, RegionId, RegionLevel, Role, Subject};
+use crate::domain::{AccessError, Principal, RegionId, RegionLevel, Subject};
 use crate::store::StoreError;
 use crate::store::boundary::{PlanRecord, VersionRecord};
 use crate::world::World;
 
 pub use validate::{Problem, ProblemKind};
-
-/// Who may create, apply and roll back plans (admins always may).
-pub const PLANNERS: &[Role] = &[Role::Planner];
-/// Who may read plans, diffs and versions.
-pub const READERS: &[Role] = &[Role::Planner, Role::Commander];
 
 /// Why a plan was not stored, applied or rolled back; nothing changed.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,7 @@
 //! The services beside the HTTP API, each holding the core: the intake writer (`cases::intake`), the
 //! positions writer (`tracking`), the patrol book (`patrols`), the hub's feed (`live::hub::feed`) and
-//! the escalation scheduler (`cases::escalation`). [`start`] starts them on a core and returns the
+//! the escalation scheduler (`cases::escalation`) and the revocation watch (`auth::credentials`).
+//! [`start`] starts them on a core and returns the
 //! [`AppState`] handlers get and the [`Running`] guard that stops them.
 //!
 //! No task holds the sending end of a channel it waits on: the writers' queues are fed through the
@@ -45,11 +46,18 @@ pub struct Which {
     /// The escalation scheduler. Its timers move a paused tokio clock, so a test that sets up cases on
     /// one starts it later (stopping the first services and starting them all again on the same core).
     pub escalation: bool,
+    /// The revocation watch (`auth::credentials::watch`), which reads the store twice a second, and
+    /// the store watch ([`store_watch`]), which asks an unreachable store every second whether it is
+    /// back: a test on a paused clock leaves them out.
+    pub revocation_watch: bool,
 }
 
 impl Which {
     /// Every service: what `serve` runs.
-    pub const ALL: Self = Self { escalation: true };
+    pub const ALL: Self = Self {
+        escalation: true,
+        revocation_watch: true,
+    };
 }
 
 /// The shutdown signal, as services and connections see it. Cheap to clone.
@@ -106,6 +114,19 @@ pub fn start(core: &Core, which: Which) -> (AppState, Running) {
             )),
         ));
     }
+    if which.revocation_watch {
+        tasks.push((
+            "revocation watch",
+            tokio::spawn(crate::auth::credentials::watch(
+                core.downgrade(),
+                shutdown.clone(),
+            )),
+        ));
+        tasks.push((
+            "store watch",
+            tokio::spawn(store_watch(core.downgrade(), shutdown.clone())),
+        ));
+    }
     let state = AppState::new(core.clone(), intake, positions, patrols, shutdown);
     (
         state,
@@ -115,6 +136,28 @@ pub fn start(core: &Core, which: Which) -> (AppState, Running) {
             core: core.clone(),
         },
     )
+}
+
+/// How often the store watch asks an unreachable store whether it answers again.
+const STORE_WATCH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The store watch: while a write has found the store unreachable (and writes are refused at once, see
+/// `core`), asks it every [`STORE_WATCH_INTERVAL`] to answer, so writes are taken again within about a
+/// second of its return. Holds the core weakly and ends on `shutdown`.
+async fn store_watch(core: crate::core::WeakCore, mut shutdown: Shutdown) {
+    let mut ticker = tokio::time::interval(STORE_WATCH_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.stopping() => return,
+            _ = ticker.tick() => {}
+        }
+        let Some(core) = core.upgrade() else { return };
+        if !core.store().reachable() {
+            // The outcome is noted by the store; a failure was logged when it was first found.
+            let _ = core.store().ping(STORE_WATCH_INTERVAL).await;
+        }
+    }
 }
 
 /// Starts the first step of a shutdown from elsewhere (the HTTP server's shutdown future).

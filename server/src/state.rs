@@ -1,18 +1,16 @@
 //! `AppState`: what every handler gets with `State` — the core and the handles of the running services,
-//! plus the token cache. Made by `services::start`; cheap to clone.
+//! Made by `services::start`; cheap to clone.
 //!
 //! It changes nothing itself: handlers read through the core (`world`, `store`, …) and write by calling
 //! a service function, which goes through `Core::write`.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::cases::intake::Intake;
 use crate::core::Core;
 use crate::patrols::Patrols;
 use crate::services::Shutdown;
-use crate::store::TokenRecord;
 use crate::tracking::Positions;
 
 /// Shared state, cheap to clone. Reads go through the core (`state.world()` and the other readers below
@@ -29,8 +27,6 @@ struct Services {
     patrols: Patrols,
     /// Tells websocket connections to close (1001) when the server shuts down.
     shutdown: Shutdown,
-    /// Tokens already looked up, by the hash of their secret.
-    tokens: Mutex<HashMap<String, TokenRecord>>,
     started: Instant,
 }
 
@@ -49,7 +45,6 @@ impl AppState {
                 positions,
                 patrols,
                 shutdown,
-                tokens: Mutex::new(HashMap::new()),
                 started: Instant::now(),
             }),
         }
@@ -113,24 +108,6 @@ impl AppState {
     #[must_use]
     pub fn shutdown(&self) -> Shutdown {
         self.services.shutdown.clone()
-    }
-
-    #[must_use]
-    pub fn cached_token(&self, hash: &str) -> Option<TokenRecord> {
-        self.services
-            .tokens
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(hash)
-            .cloned()
-    }
-
-    pub fn cache_token(&self, hash: String, record: TokenRecord) {
-        self.services
-            .tokens
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(hash, record);
     }
 
     #[must_use]

@@ -7,7 +7,9 @@
 //! validates against the world before calling it. Spatial truth lives in Rust: PostGIS columns exist so
 //! QGIS and GDAL can open the tables, not as a second source of truth.
 
+pub mod accounts;
 pub mod boundary;
+pub mod idempotency;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;
@@ -58,6 +60,14 @@ pub enum StoreError {
     },
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The disk, or the database server's, is full: nothing was stored, and the same write succeeds
+    /// once there is room (`SQLite`'s `SQLITE_FULL`, PostgreSQL's `disk_full`).
+    #[error("no room to store while {context}: {source}")]
+    Full {
+        context: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
     /// A uniqueness or reference rule of the schema refused the write; nothing was stored.
     #[error("conflict: {0}")]
     Conflict(String),
@@ -68,6 +78,38 @@ pub enum StoreError {
     Corrupt { table: &'static str, reason: String },
     #[error("invalid database url: {0}")]
     Url(String),
+    /// The database did not answer within the write bound (or is known to be down since a write
+    /// found it so); nothing was written. Send it again later.
+    #[error("the database is not answering ({0}); nothing was written, send it again shortly")]
+    Unavailable(String),
+    /// A COMMIT was sent, its answer lost, and the database could not say in time whether it
+    /// committed: the change may be stored without being in the world until a restart.
+    #[error("the outcome of a commit is unknown ({0})")]
+    OutcomeUnknown(String),
+    /// A failure of a transaction this write shared with others (the intake's group), reported to
+    /// each of them; the first gets the error itself.
+    #[error("the transaction this write shared failed: {0}")]
+    Shared(String),
+}
+
+impl StoreError {
+    /// Whether this error says the database could not be reached at all (no connection, a refused or
+    /// broken one, a timeout waiting for one), as opposed to a refusal of what was asked.
+    #[must_use]
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            Self::Unavailable(_) => true,
+            Self::Database { source, .. } => matches!(
+                source,
+                sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::WorkerCrashed
+            ),
+            _ => false,
+        }
+    }
 }
 
 /// Everything the in-memory world is built from at start.
@@ -155,7 +197,7 @@ pub struct NewWorker {
     pub kind: WorkerKind,
     pub duty: DutyStatus,
     pub phone: Option<String>,
-    pub device_id: Option<String>,
+    pub device_hash: Option<String>,
     pub grids: Vec<GridDuty>,
 }
 
@@ -169,7 +211,7 @@ impl NewWorker {
             kind: self.kind,
             duty: self.duty,
             phone: self.phone.clone(),
-            device_id: self.device_id.clone(),
+            device_hash: self.device_hash.clone(),
             grids: self.grids.clone(),
         }
     }
@@ -184,6 +226,27 @@ pub struct TokenRecord {
     pub worker: Option<WorkerId>,
     pub label: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// `None` only for a row no migration has given an expiry; such a token is refused.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The secret's first characters, to tell tokens apart in a list; `None` for tokens minted before
+    /// prefixes were kept.
+    pub prefix: Option<String>,
+    /// The token that minted it (`None`: the command line).
+    pub created_by: Option<TokenId>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Which audit rows to read: `[from, to)`, optionally one actor (its name or id) and one action, after
+/// row `after`, at most `limit`.
+#[derive(Debug, Clone)]
+pub struct AuditQuery {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub after: i64,
+    pub limit: u32,
 }
 
 /// A token to create.
@@ -191,15 +254,24 @@ pub struct TokenRecord {
 pub struct NewToken {
     /// Lower-case hex SHA-256 of the secret.
     pub hash: String,
+    /// The secret's first characters (`auth::secret_prefix`).
+    pub prefix: String,
     pub role: Role,
     pub scopes: Vec<Scope>,
     pub worker: Option<WorkerId>,
     pub label: Option<String>,
+    pub expires_at: DateTime<Utc>,
+    pub created_by: Option<TokenId>,
 }
 
-/// The persistence contract both backends meet; one test suite runs against both.
+pub use accounts::{Accounts, NewSession, NewUser, SessionRecord, UserRecord, UserUpdate};
+pub use idempotency::Idempotency;
+
+/// The persistence contract both backends meet; one test suite runs against both. People's accounts
+/// are the supertrait [`Accounts`] (`store/accounts.rs`), idempotency keys [`Idempotency`]
+/// (`store/idempotency.rs`).
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Accounts + Idempotency + Send + Sync + 'static {
     fn kind(&self) -> StoreKind;
 
     /// Loads everything the world needs, with the last event sequence number.
@@ -230,6 +302,66 @@ pub trait Store: Send + Sync + 'static {
 
     /// The token whose secret hashes to `hash`, unless revoked.
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
+
+    /// Every token, revoked and expired ones too, by id.
+    async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
+
+    async fn token(&self, id: TokenId) -> Result<Option<TokenRecord>, StoreError>;
+
+    /// Revokes a token with its `token.revoked` event; `None` when it was already revoked (nothing
+    /// written). `NotFound` for an unknown id.
+    async fn revoke_token(
+        &self,
+        id: TokenId,
+        by: Option<TokenId>,
+    ) -> Result<Option<Event>, StoreError>;
+
+    /// Notes when a token was last used (not an event: it changes nothing anyone watches).
+    async fn touch_token(&self, id: TokenId, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// The ids of every revoked token: what the revocation watch compares with what it knows.
+    async fn revoked_tokens(&self) -> Result<Vec<TokenId>, StoreError>;
+
+    /// Whether committed changes write their audit rows (on unless switched off for a benchmark).
+    fn set_audited(&self, on: bool) {
+        let _ = on;
+    }
+
+    /// The longest a write waits for a connection before it gives up with
+    /// [`StoreError::Unavailable`].
+    fn set_write_wait(&self, wait: std::time::Duration) {
+        let _ = wait;
+    }
+
+    /// False once a write found the database unreachable, until a write or [`Store::ping`] reaches it
+    /// again: while false, writes are refused at once instead of each waiting out the bound.
+    fn reachable(&self) -> bool {
+        true
+    }
+
+    /// Asks the database to answer a trivial query within `within`, and notes whether it did.
+    async fn ping(&self, within: std::time::Duration) -> Result<(), StoreError>;
+
+    /// Appends audit rows of their own (a refusal, a login), chained after the last row, in one
+    /// transaction.
+    async fn append_audit(&self, entries: Vec<crate::audit::Entry>) -> Result<(), StoreError>;
+
+    /// Up to `limit` rows of the chain after row `after`, in order.
+    async fn audit_rows(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<crate::audit::Row>, StoreError>;
+
+    /// Rows matching `query`, oldest first.
+    async fn find_audit(&self, query: &AuditQuery) -> Result<Vec<crate::audit::Row>, StoreError>;
+
+    /// Where the kept chain starts: `(seq, hash)` of the last row retention removed.
+    async fn audit_anchor(&self) -> Result<(i64, String), StoreError>;
+
+    /// Moves the anchor to row `seq` (which must hold `hash` and be at least 180 days old: the
+    /// database refuses otherwise) and removes the rows up to it, in one transaction.
+    async fn prune_audit(&self, seq: i64, hash: &str) -> Result<u64, StoreError>;
 
     /// Inserts or replaces a category (by code).
     async fn put_category(&self, category: &Category) -> Result<Event, StoreError>;
@@ -268,12 +400,14 @@ pub trait Store: Send + Sync + 'static {
     /// Records an area alert (应急联动) as an `alert.raised` event; the payload names who it reached.
     async fn insert_alert(&self, alert: &AlertRaised) -> Result<Event, StoreError>;
 
-    /// Appends position fixes (one transaction). Fixes are not events: the latest of each worker lives in
-    /// memory and reaches websocket clients directly.
+    /// Appends position fixes (one transaction), with `audit`, the audit rows of the requests that sent
+    /// them. Fixes are not events: the latest of each worker lives in memory and reaches websocket clients
+    /// directly.
     async fn insert_fixes(
         &self,
         fixes: &[Fix],
         received_at: DateTime<Utc>,
+        audit: Vec<crate::audit::Entry>,
     ) -> Result<(), StoreError>;
 
     /// A worker's fixes with `from <= at < to`, oldest first, at most `limit`.

@@ -73,8 +73,9 @@ pub struct LayerSpec {
     pub vector_layers: &'static [VectorLayer],
     /// Whether the tile depends on the caller's scope (cached per scope).
     pub scoped: bool,
-    /// Roles that may read it, besides admin; `None` for every role.
-    pub readers: Option<&'static [crate::domain::Role]>,
+    /// What the caller needs besides [`Permission::ReadMap`](crate::domain::Permission): the permission of
+    /// the REST resource the layer shows, so a tile never shows what that resource would refuse.
+    pub permission: crate::domain::Permission,
     pub render: fn(&RenderCtx<'_>, &mut TileBuilder) -> Result<(), MvtError>,
 }
 
@@ -127,6 +128,12 @@ impl Dirty {
     /// An H3 aggregate layer's cell.
     pub fn cell(&mut self, layer: &str, cell: h3o::CellIndex, grids: &[GridId]) {
         let rects = invalidate::cell_rects(cell, LAYERS[index(layer)].zooms());
+        self.add(layer, rects, grids);
+    }
+
+    /// An H3 aggregate layer's cells: as [`Dirty::cell`] for each, found from their distinct ancestors.
+    pub fn cells(&mut self, layer: &str, cells: &[h3o::CellIndex], grids: &[GridId]) {
+        let rects = invalidate::cells_rects(cells, LAYERS[index(layer)].zooms());
         self.add(layer, rects, grids);
     }
 
@@ -208,9 +215,7 @@ pub fn touched(world: &World, event: &Event, dirty: &mut Dirty) {
             // Run before and after the change: a moved or deleted camera clears where it was too.
             if let Some(placed) = world.camera(camera.id) {
                 dirty.bbox("cameras", placed.sector.bounding_rect(), &[]);
-                for &cell in &placed.cells {
-                    dirty.cell("camera_coverage", cell, &[]);
-                }
+                dirty.cells("camera_coverage", &placed.cells, &[]);
             }
         }
         Change::BoundaryChanged(changed) => {
@@ -235,6 +240,9 @@ pub fn touched(world: &World, event: &Event, dirty: &mut Dirty) {
         | Change::CheckpointCreated(_)
         // No layer draws tokens, photos, categories, departments, alerts or draft plans.
         | Change::TokenCreated(_)
+        | Change::TokenRevoked(_)
+        | Change::UserCreated(_)
+        | Change::UserUpdated(_)
         | Change::IncidentPhotoAdded(_)
         | Change::CategoryUpdated(_)
         | Change::DepartmentUpdated(_)

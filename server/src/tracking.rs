@@ -2,17 +2,20 @@
 //! websocket or `PUT /api/workers/{id}/position` — comes through [`report`].
 //!
 //! report → check each fix (refuse the whole batch with a reason per fix) → judge jumps against the
-//! worker's previous fix (flag, never silently keep) → latest unflagged fix into the world (routing and
-//! nearby use it) → every fix to the live hub (coalesced per worker) → the writer → acknowledged after the
-//! batch that holds it commits. The writer is a group commit: while one insert runs, new fixes gather and
+//! worker's previous fix (flag, never silently keep) → the writer → once the batch that holds it has
+//! committed: the latest unflagged fix into the world (routing and nearby use it), every fix to the live
+//! hub (coalesced per worker), and the answer. A fix the store refused never goes live, and the jump
+//! judge forgets it, so the same batch sent again is judged as it was the first time. The writer is a group commit: while one insert runs, new fixes gather and
 //! go in the next transaction, so under load one commit carries thousands of fixes and an idle system
 //! still writes each fix at once (well within the one second the design allows).
 //!
 //! Fixes are not events: this is the one change that does not go through `Core::write` but through the
 //! core's documented detour, `Core::track` (world, tiles, hub), and this writer (the store). The writer is
 //! a task started by `services::start`, holding the core and the queue's receiving end; [`Positions`],
-//! the handle in `AppState`, holds the sending end. On shutdown the writer refuses new batches (503),
-//! stores and answers the ones queued, and ends.
+//! the handle in `AppState`, holds the sending end. A batch is refused (503) at once while the store
+//! is unreachable, and by the writer if it waited longer than the write bound; a batch whose sender
+//! has gone before the writer takes it is dropped unstored. On shutdown the writer refuses new
+//! batches (503), stores and answers the ones queued, and ends.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -26,6 +29,7 @@ use crate::domain::fix::BadFix;
 use crate::domain::{Fix, WorkerId};
 use crate::patrols::Patrols;
 use crate::services::Shutdown;
+use crate::store::StoreError;
 use crate::world::Position;
 
 /// Most fixes one request may carry.
@@ -52,13 +56,21 @@ pub struct Positions {
 struct Pending {
     fixes: Vec<Fix>,
     received_at: DateTime<Utc>,
-    /// `Err` when the store refused the batch (the writer logs why, once for the whole batch).
-    done: oneshot::Sender<Result<(), StoreRefused>>,
+    /// The audit row of the request that sent them, written with them.
+    audit: crate::audit::Entry,
+    /// When it was queued: one that waited longer than the write bound is refused, not stored.
+    queued_at: std::time::Instant,
+    /// The fixes back, and `Err` when the store refused them (the writer logs why, once for the whole
+    /// batch).
+    done: oneshot::Sender<(Vec<Fix>, Result<(), StoreRefused>)>,
 }
 
 /// The store refused a batch of fixes; the cause is in the server log.
 #[derive(Debug, Clone, Copy)]
-struct StoreRefused;
+struct StoreRefused {
+    /// Because its disk is full: the same batch is stored once there is room.
+    full: bool,
+}
 
 /// Why a batch of positions was not stored; nothing of it was.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -85,6 +97,9 @@ pub enum PositionError {
     /// The store refused the batch (the writer logged why); send them again.
     #[error("positions were not stored (the store refused the write); send them again")]
     StoreRefused,
+    /// The store's disk is full; send them again once there is room.
+    #[error("positions were not stored (the server's storage is full); send them again later")]
+    StoreFull,
 }
 
 /// One fix of a refused batch: its position in the batch and why.
@@ -150,7 +165,7 @@ impl Positions {
     /// Checks, flags, publishes and stores `fixes`; returns once they are committed. A batch with any
     /// bad fix is refused whole ([`PositionError::Refused`], naming each) and changes nothing;
     /// [`PositionError::WriterStopped`] once the writer has stopped taking batches (the server is
-    /// shutting down).
+    /// shutting down), [`PositionError::StoreFull`] when the store's disk is full.
     #[allow(clippy::too_many_lines)] // one step read top to bottom; longer since rustfmt
     pub async fn report(
         &self,
@@ -162,6 +177,9 @@ impl Positions {
         }
         if fixes.len() > MAX_BATCH {
             return Err(PositionError::TooMany(fixes.len()));
+        }
+        if self.core.check_reachable().is_err() {
+            return Err(PositionError::StoreRefused);
         }
         let now = self.core.now();
         let mut refused = Vec::new();
@@ -187,6 +205,8 @@ impl Positions {
 
         let mut flagged = Vec::new();
         let mut latest: FxHashMap<WorkerId, Position> = FxHashMap::default();
+        // Each worker's last fix before this batch: put back if the store refuses it.
+        let mut before: FxHashMap<WorkerId, Option<LastFix>> = FxHashMap::default();
         {
             let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
             for (index, fix) in fixes.iter_mut().enumerate() {
@@ -196,6 +216,7 @@ impl Positions {
                     if judge == Judge::Jumps {
                         fix.judge_jump(previous);
                     }
+                    before.entry(fix.worker).or_insert(previous);
                     last.insert(fix.worker, (fix.lat, fix.lon, fix.at));
                     if !fix.is_flagged() {
                         latest.insert(
@@ -216,27 +237,62 @@ impl Positions {
                 }
             }
         }
-        self.core.track(&latest, &fixes);
-
         let patrolled = self.patrols.watched(&fixes).await;
         let (done, stored) = oneshot::channel();
         let accepted = fixes.len();
-        self.writer
+        let audit = recorded(&fixes);
+        let sent = self
+            .writer
             .send(Pending {
                 fixes,
                 received_at: now,
+                audit,
+                queued_at: std::time::Instant::now(),
                 done,
             })
-            .await
-            .map_err(|_| PositionError::WriterStopped)?;
-        match stored.await {
-            Ok(Ok(())) => {
-                metrics::counter!("gridwatch_positions_total").increment(accepted as u64);
-                self.patrols.observe(patrolled).await;
-                Ok(Reported { accepted, flagged })
+            .await;
+        let (fixes, outcome) = match sent {
+            Ok(()) => match stored.await {
+                Ok((fixes, Ok(()))) => (fixes, Ok(())),
+                Ok((fixes, Err(StoreRefused { full: false }))) => {
+                    (fixes, Err(PositionError::StoreRefused))
+                }
+                Ok((fixes, Err(StoreRefused { full: true }))) => {
+                    (fixes, Err(PositionError::StoreFull))
+                }
+                // The writer ended with the batch unanswered: it cannot have been stored alone.
+                Err(_) => (Vec::new(), Err(PositionError::WriterStopped)),
+            },
+            Err(mpsc::error::SendError(pending)) => {
+                (pending.fixes, Err(PositionError::WriterStopped))
             }
-            Ok(Err(StoreRefused)) => Err(PositionError::StoreRefused),
-            Err(_) => Err(PositionError::WriterStopped),
+        };
+        if let Err(error) = outcome {
+            self.forget(&fixes, before);
+            return Err(error);
+        }
+        self.core.track(&latest, &fixes);
+        metrics::counter!("gridwatch_positions_total").increment(accepted as u64);
+        self.patrols.observe(patrolled).await;
+        Ok(Reported { accepted, flagged })
+    }
+
+    /// Puts back each worker's last fix from `before` a batch the store refused, unless a later batch
+    /// has moved it on since.
+    fn forget(&self, fixes: &[Fix], before: FxHashMap<WorkerId, Option<LastFix>>) {
+        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        for (worker, previous) in before {
+            let ours = fixes
+                .iter()
+                .filter(|f| f.worker == worker)
+                .map(|f| f.at)
+                .max();
+            if last.get(&worker).map(|&(_, _, at)| at) == ours {
+                match previous {
+                    Some(previous) => last.insert(worker, previous),
+                    None => last.remove(&worker),
+                };
+            }
         }
     }
 }
@@ -257,32 +313,76 @@ async fn write(core: Core, mut rx: mpsc::Receiver<Pending>, mut shutdown: Shutdo
             pending = rx.recv() => pending,
         };
         let Some(first) = first else { return };
-        let mut batch = vec![first];
-        let mut count = batch[0].fixes.len();
-        while count < MAX_COMMIT {
-            let Ok(more) = rx.try_recv() else { break };
-            count += more.fixes.len();
-            batch.push(more);
+        let wait = core.write_wait();
+        let mut batch = Vec::new();
+        let mut count = 0;
+        let mut next = Some(first);
+        while let Some(pending) = next.take() {
+            if pending.done.is_closed() {
+                // Its sender has gone: nobody waits for it, so it is not stored.
+            } else if pending.queued_at.elapsed() > wait || !core.store().reachable() {
+                let _ = pending
+                    .done
+                    .send((pending.fixes, Err(StoreRefused { full: false })));
+            } else {
+                count += pending.fixes.len();
+                batch.push(pending);
+            }
+            if count < MAX_COMMIT {
+                next = rx.try_recv().ok();
+            }
+        }
+        if batch.is_empty() {
+            continue;
         }
         let received_at = batch
             .iter()
             .map(|p| p.received_at)
             .max()
             .unwrap_or_else(|| core.now());
-        let fixes: Vec<Fix> = batch.iter().flat_map(|p| p.fixes.iter().cloned()).collect();
+        let mut fixes: Vec<Fix> = Vec::with_capacity(count);
+        let mut sizes = Vec::with_capacity(batch.len());
+        let mut waiting = Vec::with_capacity(batch.len());
+        let mut audit = Vec::with_capacity(batch.len());
+        for pending in batch {
+            sizes.push(pending.fixes.len());
+            fixes.extend(pending.fixes);
+            audit.push(pending.audit);
+            waiting.push(pending.done);
+        }
         let result = core
             .store()
-            .insert_fixes(&fixes, received_at)
+            .insert_fixes(&fixes, received_at, audit)
             .await
             .map_err(|e| {
                 // Logged once here for the whole batch: each waiter only hears that it was refused.
                 tracing::error!(error = %e, count, "storing positions");
-                StoreRefused
+                StoreRefused {
+                    full: matches!(e, StoreError::Full { .. }),
+                }
             });
         metrics::histogram!("gridwatch_position_commit_size")
             .record(f64::from(u32::try_from(count).unwrap_or(u32::MAX)));
-        for pending in batch {
-            let _ = pending.done.send(result);
+        // Each waiter gets its own fixes back, in the order they were taken.
+        let mut rest = fixes.into_iter();
+        for (done, size) in waiting.into_iter().zip(sizes) {
+            let _ = done.send((rest.by_ref().take(size).collect(), result));
         }
     }
+}
+
+/// The audit row of one request's fixes, under the request's context: `positions.recorded`, the
+/// workers they move and how many.
+fn recorded(fixes: &[Fix]) -> crate::audit::Entry {
+    let mut workers: Vec<i64> = fixes.iter().map(|f| f.worker.0).collect();
+    workers.sort_unstable();
+    workers.dedup();
+    let ids: Vec<String> = workers.iter().map(ToString::to_string).collect();
+    crate::audit::Entry::new(
+        crate::audit::current().as_ref(),
+        "positions.recorded",
+        Some(format!("worker:{}", ids.join(","))),
+        crate::audit::Outcome::Ok,
+        Some(format!("{} fixes", fixes.len())),
+    )
 }

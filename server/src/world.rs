@@ -25,7 +25,7 @@ use crate::domain::{
 };
 use crate::store::Snapshot;
 
-pub use cameras::{CameraCoverage, PlacedCamera};
+pub use cameras::{CameraCoverage, CameraView, PlacedCamera};
 pub use locate::{LocateError, Location};
 pub use scope::Visibility;
 
@@ -389,11 +389,13 @@ impl World {
         self.workers.get(&id)
     }
 
+    /// The worker whose tracker sends `device_id`, found by its SHA-256 (only the hash is kept).
     #[must_use]
     pub fn worker_by_device(&self, device_id: &str) -> Option<&Worker> {
+        let hash = crate::domain::worker::device_hash(device_id);
         self.workers
             .values()
-            .find(|w| w.device_id.as_deref() == Some(device_id))
+            .find(|w| w.device_hash.as_deref() == Some(hash.as_str()))
     }
 
     pub fn categories(&self) -> impl Iterator<Item = &Category> {

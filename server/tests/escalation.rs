@@ -99,7 +99,13 @@ async fn escalate_twice(store: Arc<dyn Store>) {
     let core = Core::load_with(store, options).await.unwrap();
     // Every service but the scheduler while the cases are set up: its timers would move the paused
     // clock while the store works.
-    let (state, setup) = services::start(&core, Which { escalation: false });
+    let (state, setup) = services::start(
+        &core,
+        Which {
+            escalation: false,
+            revocation_watch: false,
+        },
+    );
     let (lat, lon) = {
         let world = core.world();
         let grid = world.grids().next().unwrap();
@@ -165,7 +171,13 @@ async fn escalate_twice(store: Arc<dyn Store>) {
 
     // Now every service, the scheduler too, on the same core.
     assert!(setup.stop().await.is_empty());
-    let _running = services::start(&core, Which::ALL);
+    let _running = services::start(
+        &core,
+        Which {
+            escalation: true,
+            revocation_watch: false,
+        },
+    );
 
     // A minute before the deadline nothing has happened.
     sleep_until(&core, d1 - chrono::Duration::minutes(1)).await;

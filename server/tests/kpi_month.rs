@@ -86,6 +86,9 @@ async fn mint(store: &Arc<dyn Store>, role: Role, worker: Option<WorkerId>) -> S
         scopes: Vec::new(),
         worker,
         label: None,
+        prefix: String::new(),
+        expires_at: chrono::Utc::now() + chrono::Duration::days(90),
+        created_by: None,
     };
     store.insert_token(&token).await.unwrap();
     secret
@@ -124,7 +127,12 @@ async fn a_scripted_month_gives_the_hand_computed_bulletin() {
     let commander = mint(&store, Role::Commander, None).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(gridwatch::serve(listener, core, std::future::pending()));
+    tokio::spawn(gridwatch::serve(
+        listener,
+        core,
+        gridwatch::ServeConfig::default(),
+        std::future::pending(),
+    ));
     let api = Api {
         base,
         http: reqwest::Client::new(),

@@ -227,7 +227,7 @@ fn staff(id: i64, name: &str) -> Worker {
         kind: WorkerKind::GridWorker,
         duty: DutyStatus::OnDuty,
         phone: None,
-        device_id: None,
+        device_hash: None,
         grids: vec![],
     }
 }
@@ -250,6 +250,9 @@ async fn token(store: &Arc<dyn Store>, role: Role, scopes: Vec<Scope>) -> String
             scopes,
             worker: None,
             label: None,
+            prefix: String::new(),
+            expires_at: chrono::Utc::now() + chrono::Duration::days(90),
+            created_by: None,
         })
         .await
         .unwrap();
@@ -293,7 +296,12 @@ async fn server() -> Server {
     let core = Core::new(store, World::from_snapshot(snapshot), Options::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/api/reports/kpi", listener.local_addr().unwrap());
-    tokio::spawn(gridwatch::serve(listener, core, std::future::pending()));
+    tokio::spawn(gridwatch::serve(
+        listener,
+        core,
+        gridwatch::ServeConfig::default(),
+        std::future::pending(),
+    ));
     Server {
         base,
         admin,

@@ -36,6 +36,8 @@ macro_rules! target_tests {
     )*};
 }
 
+#[path = "store_suite/audit.rs"]
+mod audit;
 #[path = "store_suite/boundary.rs"]
 mod boundary;
 #[path = "store_suite/cameras.rs"]
@@ -136,7 +138,7 @@ fn new_worker(name: &str, device: Option<&str>, grids: Vec<GridDuty>) -> NewWork
         kind: WorkerKind::GridWorker,
         duty: DutyStatus::OnDuty,
         phone: Some("13800000000".to_owned()),
-        device_id: device.map(str::to_owned),
+        device_hash: device.map(gridwatch::domain::worker::device_hash),
         grids,
     }
 }

@@ -134,15 +134,20 @@ async fn worker_sees_only_its_grids(flavor: Flavor) {
         "forbidden",
     );
 
-    // A reporter may locate but not read building detail.
+    // A reporter files and follows its own reports (Open311) and reads nothing of the map.
     let reporter = store.cli(&["token", "create", "--role", "reporter"]);
     assert!(reporter.status.success());
     let reporter = String::from_utf8(reporter.stdout).unwrap();
     // Minted by the CLI while the server runs: accepted at once.
-    let (status, _) = server
-        .get_as(reporter.trim(), "/api/locate?lat=36.19&lon=113.11")
-        .await;
+    let (status, _) = server.get_as(reporter.trim(), "/api/me").await;
     assert_eq!(status, 200);
+    assert_problem(
+        &server
+            .get_as(reporter.trim(), "/api/locate?lat=36.19&lon=113.11")
+            .await,
+        403,
+        "forbidden",
+    );
     assert_problem(
         &server.get_as(reporter.trim(), "/api/buildings").await,
         403,

@@ -119,10 +119,14 @@ async fn cameras(flavor: Flavor) {
         "forbidden",
     );
 
-    // Read.
-    let (status, all) = server.get_as(&worker, "/api/cameras").await;
+    // Read: everything for the unscoped, the cameras standing in its own grid for a worker (the PTZ
+    // camera 60 m east stands in the next grid).
+    let (status, all) = server.get("/api/cameras").await;
     assert_eq!(status, 200, "{all}");
     assert_eq!(ids(&all), vec![a_id, b_id, c_id]);
+    let (status, own) = server.get_as(&worker, "/api/cameras").await;
+    assert_eq!(status, 200, "{own}");
+    assert_eq!(ids(&own), vec![a_id, c_id]);
     let (_, one) = server.get(&format!("/api/cameras/{a_id}")).await;
     assert_eq!(
         one["properties"]["cells"].as_array().unwrap().len() as u64,
@@ -220,7 +224,7 @@ async fn cameras(flavor: Flavor) {
         30.0 * 0.5_f64.sqrt(),
     );
     let (status, seen) = server
-        .get_as(&worker, &format!("/api/cameras?covers={p_lat},{p_lon}"))
+        .get_as(&commander, &format!("/api/cameras?covers={p_lat},{p_lon}"))
         .await;
     assert_eq!(status, 200, "{seen}");
     assert_eq!(ids(&seen), vec![a_id, b_id], "nearest first");
@@ -270,8 +274,16 @@ async fn cameras(flavor: Flavor) {
         .await;
     assert_eq!(status, 201, "{case}");
     let case_id = case["properties"]["id"].as_i64().unwrap();
+    // A reporter follows its case but not the cameras near it (names, places, sectors).
+    assert_problem(
+        &server
+            .get_as(&reporter, &format!("/api/incidents/{case_id}/cameras"))
+            .await,
+        403,
+        "forbidden",
+    );
     let (status, watching) = server
-        .get_as(&reporter, &format!("/api/incidents/{case_id}/cameras"))
+        .get_as(&commander, &format!("/api/incidents/{case_id}/cameras"))
         .await;
     assert_eq!(status, 200, "{watching}");
     assert_eq!(ids(&watching), vec![a_id, b_id]);
@@ -344,13 +356,14 @@ async fn cameras(flavor: Flavor) {
     let (_, after) = server.get("/api/cameras?cells=true").await;
     assert_same(&after, &before, "cameras after a restart");
 
-    check_cameras(&server, &[here.grid, other.grid]);
+    check_cameras(&server, &[here.grid, other.grid], &["--cells"]);
     bad_input(&server, a_id, case_id).await;
     store.finish().await;
 }
 
-/// Runs `tests/reference/check_cameras.py` (shapely and h3); panics with its output on failure.
-fn check_cameras(server: &Server, grids: &[i64]) {
+/// Runs `tests/reference/check_cameras.py` (shapely and h3) with `extra` arguments; panics with its
+/// output on failure.
+pub fn check_cameras(server: &Server, grids: &[i64], extra: &[&str]) {
     let Some(python) = reference_python() else {
         return;
     };
@@ -358,6 +371,7 @@ fn check_cameras(server: &Server, grids: &[i64]) {
         .arg(workspace_root().join("tests/reference/check_cameras.py"))
         .args([server.base.as_str(), server.token()])
         .args(grids.iter().map(ToString::to_string))
+        .args(extra)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -1,6 +1,9 @@
 //! Helpers for the incident tests: places inside grids, tokens for each role, create and act.
 
+use std::collections::BTreeSet;
 use std::str::FromStr;
+
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -105,4 +108,66 @@ pub fn actions(case: &Value) -> Vec<String> {
 pub async fn last_seq(server: &Server) -> i64 {
     let (_, health) = server.get("/health").await;
     health["last_seq"].as_i64().unwrap()
+}
+
+/// A worker walking north from a place: a fix a second from `ago` back, about a metre apart — plausible
+/// walking, all in the past. Each batch is the walk's next fixes.
+pub struct Walk {
+    pub worker: i64,
+    lat: f64,
+    lon: f64,
+    /// The first fix's time, whole seconds.
+    pub start: DateTime<Utc>,
+    second: i64,
+}
+
+impl Walk {
+    pub fn new(worker: i64, (lat, lon): (f64, f64), ago: TimeDelta) -> Self {
+        Self {
+            worker,
+            lat,
+            lon,
+            start: (Utc::now() - ago).trunc_subsecs(0),
+            second: 0,
+        }
+    }
+
+    /// The next `n` fixes (`POST /api/positions` items) and their `(worker, at µs)` keys.
+    pub fn next(&mut self, n: usize) -> (Vec<Value>, Vec<(i64, i64)>) {
+        let mut fixes = Vec::with_capacity(n);
+        let mut keys = Vec::with_capacity(n);
+        for _ in 0..n {
+            let at = self.start + TimeDelta::seconds(self.second);
+            #[allow(clippy::cast_precision_loss)] // a few thousand seconds
+            let lat = self.lat + 0.000_01 * self.second as f64;
+            fixes.push(
+                json!({"worker_id": self.worker, "lat": lat, "lon": self.lon,
+                "at": at.to_rfc3339()}),
+            );
+            keys.push((self.worker, at.timestamp_micros()));
+            self.second += 1;
+        }
+        (fixes, keys)
+    }
+}
+
+/// `(worker, at µs)` of every fix the store holds for `worker` from `from` on (at most 100,000).
+pub async fn stored_fixes(
+    server: &Server,
+    worker: i64,
+    from: DateTime<Utc>,
+) -> BTreeSet<(i64, i64)> {
+    let from = from.to_rfc3339().replace('+', "%2B").replace(':', "%3A");
+    let path = format!("/api/workers/{worker}/track?from={from}&limit=100000");
+    let (status, track) = server.get(&path).await;
+    assert_eq!(status, 200, "{track}");
+    track["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let at = DateTime::parse_from_rfc3339(f["properties"]["at"].as_str().unwrap()).unwrap();
+            (worker, at.timestamp_micros())
+        })
+        .collect()
 }

@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
-use serde_json::{Value, json};
+use chrono::{TimeDelta, Utc};
+use serde_json::Value;
 
+use crate::cases::{Walk, stored_fixes};
 use crate::harness::{Flavor, Server, TestStore};
 
 /// Concurrent senders, each moving its own worker.
@@ -46,8 +47,8 @@ async fn acknowledged_positions_survive_sigkill(flavor: Flavor) {
         .take(SENDERS)
         .map(|w| w["properties"]["id"].as_i64().unwrap())
         .collect();
-    // Start an hour ago, a second a fix, a meter a fix: plausible walking, all in the past.
-    let start = (Utc::now() - TimeDelta::hours(1)).trunc_subsecs(0);
+    // Each sender walks from an hour ago: plausible walking, all in the past.
+    let start = Utc::now() - TimeDelta::hours(1) - TimeDelta::seconds(1);
     let stop = Arc::new(AtomicBool::new(false));
     let acks = Arc::new(AtomicUsize::new(0));
     let acknowledged: Arc<Mutex<BTreeSet<Key>>> = Arc::default();
@@ -60,19 +61,24 @@ async fn acknowledged_positions_survive_sigkill(flavor: Flavor) {
             Arc::clone(&acknowledged),
         );
         tasks.push(tokio::spawn(async move {
-            let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-            let mut second = 0_i64;
+            let http = reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap();
+            #[allow(clippy::cast_precision_loss)] // a handful of senders
+            let mut walk = Walk::new(
+                worker,
+                (36.19 + 0.01 * n as f64, 113.11),
+                TimeDelta::hours(1),
+            );
             while !stop.load(Ordering::Relaxed) {
-                let mut batch = Vec::new();
-                let mut keys = Vec::new();
-                for _ in 0..BATCH {
-                    let at: DateTime<Utc> = start + TimeDelta::seconds(second);
-                    let lat = 36.19 + 0.000_01 * f64::from(u32::try_from(second).unwrap()) + 0.01 * f64::from(u32::try_from(n).unwrap());
-                    batch.push(json!({"worker_id": worker, "lat": lat, "lon": 113.11, "at": at.to_rfc3339()}));
-                    keys.push((worker, at.timestamp_micros()));
-                    second += 1;
-                }
-                let sent = http.post(format!("{base}/api/positions")).bearer_auth(&token).json(&batch).send().await;
+                let (batch, keys) = walk.next(BATCH);
+                let sent = http
+                    .post(format!("{base}/api/positions"))
+                    .bearer_auth(&token)
+                    .json(&batch)
+                    .send()
+                    .await;
                 match sent {
                     Ok(response) if response.status().as_u16() == 200 => {
                         let body: Value = response.json().await.unwrap_or(Value::Null);
@@ -107,18 +113,8 @@ async fn acknowledged_positions_survive_sigkill(flavor: Flavor) {
     let mut server = Server::start(&["serve"], &store);
     server.admin = Some(admin);
     let mut stored: BTreeSet<Key> = BTreeSet::new();
-    let from = (start - TimeDelta::seconds(1)).to_rfc3339();
     for worker in &workers {
-        let path = format!(
-            "/api/workers/{worker}/track?from={}&limit=100000",
-            urlencode(&from)
-        );
-        let (status, track) = server.get(&path).await;
-        assert_eq!(status, 200, "{track}");
-        for f in track["features"].as_array().unwrap() {
-            let at = DateTime::parse_from_rfc3339(f["properties"]["at"].as_str().unwrap()).unwrap();
-            stored.insert((*worker, at.timestamp_micros()));
-        }
+        stored.extend(stored_fixes(&server, *worker, start).await);
     }
     let lost: Vec<&Key> = acknowledged.difference(&stored).collect();
     assert!(
@@ -129,8 +125,4 @@ async fn acknowledged_positions_survive_sigkill(flavor: Flavor) {
     );
     drop(server);
     store.finish().await;
-}
-
-fn urlencode(text: &str) -> String {
-    text.replace('+', "%2B").replace(':', "%3A")
 }

@@ -120,6 +120,54 @@ impl TestStore {
             .unwrap()
     }
 
+    /// Runs one statement on this store's database, as someone holding its keys would.
+    pub async fn execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        let text = || sqlx::AssertSqlSafe(sql.to_owned());
+        match &self.pg {
+            None => {
+                let pool = sqlx::SqlitePool::connect(&self.sqlite_url()).await?;
+                let done = sqlx::query(text())
+                    .execute(&pool)
+                    .await
+                    .map(|r| r.rows_affected());
+                pool.close().await;
+                done
+            }
+            Some(pg) => {
+                let pool = sqlx::PgPool::connect(&pg.url).await?;
+                let done = sqlx::query(text())
+                    .execute(&pool)
+                    .await
+                    .map(|r| r.rows_affected());
+                pool.close().await;
+                done
+            }
+        }
+    }
+
+    /// The one number a `SELECT COUNT(*) …` on this store's database answers.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let text = || sqlx::AssertSqlSafe(sql.to_owned());
+        match &self.pg {
+            None => {
+                let pool = sqlx::SqlitePool::connect(&self.sqlite_url()).await.unwrap();
+                let n: i64 = sqlx::query_scalar(text()).fetch_one(&pool).await.unwrap();
+                pool.close().await;
+                n
+            }
+            Some(pg) => {
+                let pool = sqlx::PgPool::connect(&pg.url).await.unwrap();
+                let n: i64 = sqlx::query_scalar(text()).fetch_one(&pool).await.unwrap();
+                pool.close().await;
+                n
+            }
+        }
+    }
+
+    fn sqlite_url(&self) -> String {
+        format!("sqlite://{}/gridwatch.db", self.args[1])
+    }
+
     pub async fn finish(self) {
         if let Some(pg) = self.pg {
             pg.finish().await;
@@ -144,10 +192,35 @@ impl Server {
 
     /// Starts `gridwatch <args> --addr 127.0.0.1:0 <store args>` and waits until it listens.
     pub fn start(args: &[&str], store: &TestStore) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gridwatch"))
+        Self::start_in(Command::new(env!("CARGO_BIN_EXE_gridwatch")), args, store)
+    }
+
+    /// `start` with the server's open-file limit set to `files` (soft and hard, by util-linux's
+    /// `prlimit`), as on a host with a small `ulimit -n`.
+    pub fn start_with_open_files(args: &[&str], store: &TestStore, files: u64) -> Self {
+        let mut command = Command::new("prlimit");
+        command
+            .arg(format!("--nofile={files}:{files}"))
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_gridwatch"));
+        Self::start_in(command, args, store)
+    }
+
+    /// Runs `command` (the binary, or a wrapper naming it) with `args`, on a free port.
+    ///
+    /// The tests drive one server from 127.0.0.1 far faster than any client would, so the rate limits
+    /// are off unless a test names them (a flag wins over these variables; `hardening.rs` tests them).
+    pub fn start_in(mut command: Command, args: &[&str], store: &TestStore) -> Self {
+        let mut child = command
             .args(args)
             .args(["--addr", "127.0.0.1:0"])
             .args(&store.args)
+            .envs([
+                ("GRIDWATCH_RATE_OPEN311", "off"),
+                ("GRIDWATCH_RATE_PHOTOS", "off"),
+                ("GRIDWATCH_RATE_POSITIONS", "off"),
+                ("GRIDWATCH_WS_CONTROL_RATE", "off"),
+            ])
             .current_dir(workspace_root())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -32,6 +32,18 @@ impl Ws {
         Self(stream)
     }
 
+    /// Connects to `/ws` as a browser does after signing in: the session cookie, no token in the URL.
+    pub async fn connect_session(server: &Server, cookie: &str) -> Self {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!("{}/ws", server.base.replacen("http", "ws", 1));
+        let mut request = url.into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("cookie", cookie.parse().unwrap());
+        let (stream, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        Self(stream)
+    }
+
     /// Connects with a 4 KiB receive buffer, so the server's sends block soon after the client stops
     /// reading (a default buffer would hold megabytes).
     pub async fn connect_small(server: &Server, token: &str) -> Self {
@@ -75,6 +87,24 @@ impl Ws {
             out.push(message);
             if done {
                 return out;
+            }
+        }
+    }
+
+    /// Waits up to `within` for the server to close the connection, skipping other messages; the close
+    /// frame's code and reason, or `None` when it stayed open.
+    pub async fn closed_within(&mut self, within: Duration) -> Option<(u16, String)> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.0.next()).await {
+                Err(_) => return None,
+                Ok(Some(Ok(Message::Close(frame)))) => {
+                    return Some(frame.map_or((1005, String::new()), |f| {
+                        (u16::from(f.code), f.reason.to_string())
+                    }));
+                }
+                Ok(None | Some(Err(_))) => return Some((1006, String::new())),
+                Ok(Some(Ok(_))) => {}
             }
         }
     }

@@ -10,7 +10,12 @@
 )]
 
 mod access;
+// People with accounts: sessions, lockout, timeouts, TOTP, CSRF.
+mod accounts;
 mod alerts;
+mod audit;
+// The authorization matrix: every operation × every role × in and out of scope.
+mod authz;
 mod bad_input;
 mod basemap;
 mod cameras;
@@ -18,25 +23,46 @@ mod cases;
 mod crash;
 mod crash_positions;
 mod demo_city;
+// A full disk (issue 19): 507, nothing acknowledged lost, writable again once there is room.
+mod disk_full;
+// Device credentials and workers' contacts (issue 18).
+mod devices;
 mod geojson_import;
+// Slow clients, method labels, page headers, rate limits.
+mod hardening;
 mod harness;
+// `Idempotency-Key` on creates, actions, photos and position batches (issue 19).
+mod idempotency;
 mod incident_bad_input;
+// Expensive input (issue 18): polygon caps, camera coverage.
+mod inputs;
 mod live;
+mod lost_commits;
 mod nearby;
 mod open311;
 // The OpenAPI document against the running server (schemathesis).
 mod openapi;
 mod osm_import;
+mod outage;
 mod patrols;
+// Photo metadata (EXIF, GPS) stripped before storing (issue 18).
+mod photo_metadata;
 mod photos;
 // Boundary plans, versions and rollback.
 mod plans;
 mod positions;
+// Least privilege: every finding of issue 18's probe.
+mod privilege;
+mod proxy;
 mod restart;
 mod routing;
 // SIGTERM: writes in flight finished, websockets closed with 1001, exit 0.
 mod shutdown;
 mod supervision;
+// `--tls-cert`/`--tls-key`: https and wss.
+mod tls;
+// Tokens as credentials: list, revoke (API and CLI), expiry; open websockets closed.
+mod tokens;
 // Vector tiles (`/tiles`).
 mod tiles;
 mod workflow;

@@ -73,7 +73,7 @@ async fn seed(server: &Server) -> i64 {
         .send(
             Method::POST,
             "/api/workers",
-            &json!({"name": "王芳", "kind": "grid_worker", "duty": "on_duty", "device_id": "dev-1",
+            &json!({"name": "王芳", "kind": "grid_worker", "duty": "on_duty", "device": true,
                 "grids": [{"grid_id": 1, "responsibility": "primary"}]}),
         )
         .await;

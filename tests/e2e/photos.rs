@@ -24,7 +24,7 @@ async fn photos_on_postgis() {
 }
 
 /// A JPEG-looking body: SOI + APP0 (JFIF) and `n` filler bytes.
-fn jpeg(n: usize) -> Vec<u8> {
+pub(crate) fn jpeg(n: usize) -> Vec<u8> {
     let mut data = b"\xff\xd8\xff\xe0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0".to_vec();
     data.extend((0..n).map(|i| u8::try_from(i % 251).unwrap()));
     data
@@ -78,7 +78,7 @@ async fn upload_raw(
     }
 }
 
-async fn upload(server: &Server, token: &str, id: i64, data: &[u8]) -> (u16, Value) {
+pub(crate) async fn upload(server: &Server, token: &str, id: i64, data: &[u8]) -> (u16, Value) {
     let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
     upload_raw(
         server,
@@ -90,12 +90,12 @@ async fn upload(server: &Server, token: &str, id: i64, data: &[u8]) -> (u16, Val
     .await
 }
 
-fn sha256(data: &[u8]) -> String {
+pub fn sha256(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
 /// The photo's bytes, content type and `ETag` as `token` sees them.
-async fn fetch(
+pub async fn fetch(
     server: &Server,
     token: &str,
     sha: &str,

@@ -1,6 +1,7 @@
 //! Positions through the real binary: requests shaped exactly as OsmAnd and Traccar Client send them, the
 //! batch API and a worker's websocket, each stored and seen on a command centre's live map; implausible
-//! jumps flagged; bad positions refused with a reason and nothing stored.
+//! jumps flagged; bad positions refused with a reason and nothing stored. A fix the store refuses is
+//! answered 503 and never goes live: not on the map, not the worker's position for nearby or routing.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::Method;
@@ -19,6 +20,123 @@ async fn positions_on_sqlite() {
 #[tokio::test]
 async fn positions_on_postgis() {
     positions(Flavor::Postgres).await;
+}
+
+#[tokio::test]
+async fn a_fix_the_store_refuses_never_goes_live_on_sqlite() {
+    refused_fix(Flavor::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_fix_the_store_refuses_never_goes_live_on_postgis() {
+    refused_fix(Flavor::Postgres).await;
+}
+
+/// Makes the database refuse every new fix (as a failing disk would), or stops that.
+async fn refuse_fixes(store: &TestStore, flavor: Flavor, refuse: bool) {
+    let statements: &[&str] = match (flavor, refuse) {
+        (Flavor::Sqlite, true) => &["CREATE TRIGGER refuse_fixes BEFORE INSERT ON positions \
+             BEGIN SELECT RAISE(ABORT, 'the disk is failing'); END"],
+        (Flavor::Postgres, true) => &[
+            "CREATE FUNCTION refuse_fixes() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'the disk is failing'; END $$",
+            "CREATE TRIGGER refuse_fixes BEFORE INSERT ON positions \
+             FOR EACH ROW EXECUTE FUNCTION refuse_fixes()",
+        ],
+        (Flavor::Sqlite, false) => &["DROP TRIGGER refuse_fixes"],
+        (Flavor::Postgres, false) => &["DROP TRIGGER refuse_fixes ON positions"],
+    };
+    for sql in statements {
+        store.execute(sql).await.expect(sql);
+    }
+}
+
+/// Whether `/api/nearby` finds worker `id` within 100 m of `(lat, lon)`: where the world has it.
+async fn near(server: &Server, id: i64, lat: f64, lon: f64) -> bool {
+    let query = format!("/api/nearby?lat={lat}&lon={lon}&radius_m=100&kind=workers&duty=any");
+    let (status, nearby) = server.get(&query).await;
+    assert_eq!(status, 200, "{nearby}");
+    nearby["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["properties"]["id"] == id)
+}
+
+async fn refused_fix(flavor: Flavor) {
+    let Some(store) = TestStore::new(flavor).await else {
+        return;
+    };
+    let server = Server::demo(&store);
+    let (a, other) = (
+        grid_place(&server, 0, 0).await,
+        grid_place(&server, 5, 0).await,
+    );
+    let commander = token(&server, "commander", None).await;
+    let mut map = Ws::connect(&server, &commander).await;
+    map.subscribe(&json!({"layers": ["workers"]})).await;
+    let fix = |worker: i64, lat: f64, lon: f64, ago: i64| {
+        json!({"positions": [{"worker_id": worker, "lat": lat, "lon": lon,
+            "at": seconds_ago(ago).to_rfc3339()}]})
+    };
+    let (status, body) = server
+        .send(
+            Method::POST,
+            "/api/positions",
+            &fix(a.primary, a.lat, a.lon, 60),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    position_of(&mut map, a.primary).await;
+
+    // About 220 m north, 30 s later: a plausible walk, refused by the store.
+    refuse_fixes(&store, flavor, true).await;
+    let away = fix(a.primary, a.lat + 0.002, a.lon, 30);
+    let (status, body) = server.send(Method::POST, "/api/positions", &away).await;
+    assert_eq!(status, 503, "{body}");
+    let (at_a, at_b) = ((a.lat, a.lon), (a.lat + 0.002, a.lon));
+    assert!(
+        near(&server, a.primary, at_a.0, at_a.1).await,
+        "the worker is no longer where its last stored fix put it"
+    );
+    assert!(
+        !near(&server, a.primary, at_b.0, at_b.1).await,
+        "the refused fix made the worker nearby"
+    );
+    assert_eq!(track(&server, a.primary).await.len(), 1);
+
+    // The map saw nothing of it: the next position it shows is a later, stored one of another worker.
+    refuse_fixes(&store, flavor, false).await;
+    let (status, body) = server
+        .send(
+            Method::POST,
+            "/api/positions",
+            &fix(other.primary, other.lat, other.lon, 1),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let seen = map
+        .until(|m| m["type"] == "position" && m["worker"] == other.primary)
+        .await;
+    assert!(
+        !seen.iter().any(|m| m["worker"] == a.primary),
+        "the refused fix went live: {seen:?}"
+    );
+
+    // The same batch sent again is stored and goes live, judged as the first time.
+    let (status, body) = server.send(Method::POST, "/api/positions", &away).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["flagged"], json!([]), "{body}");
+    assert_eq!(
+        position_of(&mut map, a.primary).await["lat"].as_f64(),
+        Some(a.lat + 0.002)
+    );
+    assert!(
+        near(&server, a.primary, at_b.0, at_b.1).await,
+        "the stored fix did not make the worker nearby"
+    );
+    assert_eq!(track(&server, a.primary).await.len(), 2);
+    store.finish().await;
 }
 
 /// The worker's stored fixes, oldest first.
@@ -46,7 +164,15 @@ async fn positions(flavor: Flavor) {
     };
     let server = Server::demo(&store);
     let a = grid_place(&server, 0, 0).await;
-    let (_, worker) = server.get(&format!("/api/workers/{}", a.primary)).await;
+    // The tracker is bound by a command centre; its device id is in that answer only.
+    let (status, worker) = server
+        .send(
+            Method::PATCH,
+            &format!("/api/workers/{}", a.primary),
+            &json!({"device": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{worker}");
     let device = worker["properties"]["device_id"]
         .as_str()
         .unwrap()
@@ -223,7 +349,13 @@ async fn positions(flavor: Flavor) {
         }
     };
     let (lat, lon) = (a.lat, a.lon);
-    refused(404)(osmand(format!("id=no-such-device&lat={lat}&lon={lon}")).await);
+    // An unknown device id is answered as a known one (devices.rs holds that to every header).
+    assert_eq!(
+        osmand(format!("id=no-such-device&lat={lat}&lon={lon}"))
+            .await
+            .0,
+        200
+    );
     refused(400)(osmand(format!("lat={lat}&lon={lon}")).await);
     refused(400)(osmand(format!("id={device}&lat=NaN&lon={lon}")).await);
     refused(400)(osmand(format!("id={device}&lat=north&lon={lon}")).await);

@@ -19,11 +19,15 @@ async fn survives_a_crash(flavor: Flavor) {
             Method::POST,
             "/api/workers",
             &json!({"name": "李巡", "kind": "patroller", "duty": "on_duty", "phone": "13800000000",
-            "device_id": "tracker-7", "grids": [{"grid_id": grid, "responsibility": "backup"}]}),
+            "device": true, "grids": [{"grid_id": grid, "responsibility": "backup"}]}),
         )
         .await;
     assert_eq!(status, 201, "{worker}");
     let id = worker["id"].as_i64().unwrap();
+    let device = worker["properties"]["device_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (status, _) = server
         .send(
             Method::PATCH,
@@ -58,7 +62,23 @@ async fn survives_a_crash(flavor: Flavor) {
     let (_, w) = server.get(&format!("/api/workers/{id}")).await;
     assert_eq!(w["properties"]["name"], "李巡逻");
     assert_eq!(w["properties"]["phone"], serde_json::Value::Null);
-    assert_eq!(w["properties"]["device_id"], "tracker-7");
+    assert_eq!(w["properties"]["device"], true, "a tracker is bound");
+    assert_eq!(
+        w["properties"].get("device_id"),
+        None,
+        "its id was shown once"
+    );
+    // The tracker still authenticates: only its hash was stored, and it survived.
+    let (lat, lon) = (36.19, 113.11);
+    let moved = server
+        .http
+        .get(server.url(&format!("/osmand?id={device}&lat={lat}&lon={lon}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status().as_u16(), 200);
+    let (_, track) = server.get(&format!("/api/workers/{id}/track")).await;
+    assert_eq!(track["features"].as_array().unwrap().len(), 1, "{track}");
     let (_, health_after) = server.get("/health").await;
     assert_eq!(
         health_after["last_seq"], health_before["last_seq"],

@@ -12,12 +12,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use chrono::{TimeDelta, Utc};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::cases::{grid_place, token};
+use crate::cases::{Walk, grid_place, stored_fixes, token};
 use crate::harness::{Flavor, Server, TestStore, assert_same};
 
 /// Concurrent clients posting incidents.
@@ -31,6 +31,8 @@ const SOCKETS: usize = 3;
 /// Acknowledged creates and batches to wait for before the signal.
 const CREATES_BEFORE: usize = 100;
 const BATCHES_BEFORE: usize = 20;
+/// How long ago the position streams' first fix is stamped: within the oldest a fix may be (a week).
+const FIXES_SINCE: TimeDelta = TimeDelta::days(5);
 /// The longest a graceful shutdown may take.
 const EXIT_WITHIN: Duration = Duration::from_secs(10);
 /// Close code 1001, Going Away (RFC 6455 §7.4.1).
@@ -133,22 +135,13 @@ async fn position_stream(
         .build()
         .unwrap();
     let url = format!("{base}/api/positions");
-    // An hour ago, a second and about a meter a fix: plausible walking, all in the past.
-    let start = (Utc::now() - TimeDelta::hours(1)).trunc_subsecs(0);
-    let mut second = 0_u32;
+    // Days in the past, so a stream that runs fast while the incident streams get going never stamps
+    // a fix in the future (one hour back was 72 batches of headroom, and CI used them up).
+    #[allow(clippy::cast_precision_loss)] // a handful of streams
+    let place = (36.19 + 0.01 * n as f64, 113.11);
+    let mut walk = Walk::new(worker, place, FIXES_SINCE);
     loop {
-        let mut batch = Vec::new();
-        let mut keys = Vec::new();
-        for _ in 0..BATCH {
-            let at: DateTime<Utc> = start + TimeDelta::seconds(i64::from(second));
-            let lat =
-                36.19 + 0.000_01 * f64::from(second) + 0.01 * f64::from(u32::try_from(n).unwrap());
-            batch.push(
-                json!({"worker_id": worker, "lat": lat, "lon": 113.11, "at": at.to_rfc3339()}),
-            );
-            keys.push((worker, at.timestamp_micros()));
-            second += 1;
-        }
+        let (batch, keys) = walk.next(BATCH);
         let outcome = post(&http, &url, &token, &json!(batch), 200).await;
         let mut seen = seen.lock().unwrap();
         match outcome {
@@ -310,18 +303,9 @@ async fn sigterm_finishes_writes(flavor: Flavor) {
         );
     }
     let mut stored = BTreeSet::new();
-    let from = (Utc::now() - TimeDelta::hours(2)).to_rfc3339();
+    let from = Utc::now() - FIXES_SINCE - TimeDelta::hours(1);
     for worker in &workers {
-        let path = format!(
-            "/api/workers/{worker}/track?from={}&limit=100000",
-            from.replace('+', "%2B").replace(':', "%3A")
-        );
-        let (status, track) = server.get(&path).await;
-        assert_eq!(status, 200, "{track}");
-        for f in track["features"].as_array().unwrap() {
-            let at = DateTime::parse_from_rfc3339(f["properties"]["at"].as_str().unwrap()).unwrap();
-            stored.insert((*worker, at.timestamp_micros()));
-        }
+        stored.extend(stored_fixes(&server, *worker, from).await);
     }
     let lost: Vec<_> = seen.fixes.difference(&stored).collect();
     assert!(

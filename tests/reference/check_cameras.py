@@ -23,6 +23,9 @@ Nothing here reuses the server's geometry. For every camera of GET /api/cameras:
       such as the cell a camera is mounted at the centre of, may be on either side), and
       blind_spots_outline must equal the union of the listed blind cells' boundaries
       (h3.cell_to_boundary) up to 1e-9 square degrees of symmetric difference.
+  (d) with --cells, each camera's covered cells (GET /api/cameras?cells=true) are exactly the reference
+      library's h3.polygon_to_cells of the rebuilt sector (centre containment) at the cells' resolution,
+      but for cells whose centre lies within 1e-9 degrees of the outline (either answer is right there).
 Exits non-zero with one line per failure.
 """
 import argparse
@@ -88,6 +91,7 @@ def main():
     parser.add_argument("grids", nargs="*", type=int)
     parser.add_argument("--points", type=int, default=400)
     parser.add_argument("--seed", type=int, default=20261130)
+    parser.add_argument("--cells", action="store_true", help="check each camera's covered cells too")
     args = parser.parse_args()
 
     cameras = get(args.base, args.token, "/api/cameras")["features"]
@@ -115,6 +119,25 @@ def main():
         d = theirs.hausdorff_distance(mine)
         if not d < 1e-7:
             fail(f"camera {cid}: sector is {d:.3g} degrees (Hausdorff) from the rebuilt one")
+
+    # (d) each camera's covered cells against h3.polygon_to_cells
+    if args.cells:
+        listed = {f["properties"]["id"]: f["properties"]["cells"] for f in get(args.base, args.token, "/api/cameras?cells=true")["features"]}
+        # The world's resolution, from any listed cell (a small sector may cover no cell centre).
+        any_cell = next((c for cells in listed.values() for c in cells), None)
+        if any_cell is None:
+            fail("no camera lists a covered cell: --cells proved nothing")
+        for cid, sector in sectors.items() if any_cell is not None else []:
+            theirs = set(listed.get(cid, []))
+            res = h3.get_resolution(any_cell)
+            outer = [(lat, lon) for lon, lat in sector.exterior.coords][:-1]
+            mine = set(h3.polygon_to_cells(h3.LatLngPoly(outer), res))
+            for cell in sorted(mine ^ theirs):
+                lat, lon = h3.cell_to_latlng(cell)
+                if sector.exterior.distance(Point(lon, lat)) >= TIE_TOL_DEG:
+                    side = "listed" if cell in theirs else "missing"
+                    fail(f"camera {cid}: cell {cell} {side}, but h3.polygon_to_cells says otherwise")
+            print(f"camera {cid}: {len(theirs)} covered cells checked against h3.polygon_to_cells")
 
     # (b) covers, by brute force over seeded random points
     rng = random.Random(args.seed)

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { cellToLatLng } from 'h3-js';
-import { foreignRequests, serverAndBrowser, newPage, screenshot, waitForMap } from './harness.mjs';
+import { foreignRequests, serverAndBrowser, newPage, screenshot, signIn, waitForMap } from './harness.mjs';
 
 let server;
 let browser;
@@ -15,13 +15,16 @@ serverAndBrowser((s, b) => {
 });
 
 /** Opens the command centre in `lang` and waits for the map and the websocket's snapshot. */
-async function openCentre(lang = 'en', token = server.adminToken) {
+async function openCentre(lang = 'en', spec = { role: 'admin' }) {
   const page = await newPage(browser);
+  await signIn(page, server, spec);
   page.sockets = [];
   page.on('websocket', (socket) => page.sockets.push(socket.url()));
-  await page.goto(`${server.url}/?token=${token}&lang=${lang}`);
+  await page.goto(`${server.url}/?lang=${lang}`);
   await waitForMap(page);
   await page.waitForSelector('#live-status[data-status=connected]');
+  // The snapshot resets workers' trails: wait for it before sending anything live.
+  await page.waitForSelector('body[data-snapshot-seq]');
   return page;
 }
 
@@ -169,17 +172,17 @@ test('workers move live, each with a short trail', async () => {
       [worker, at.lat], { polling: 100, timeout: 20_000 },
     );
   }
-  // The trail is its own source, updated in its own animation frame: wait for it to catch up.
-  await page.waitForFunction(
-    async ([id, n]) => (await window.gridwatchMap.getSource('trails').getData()).features
-      .some((f) => f.id === id && f.geometry.coordinates.length >= n),
+  // The trail is its own source, updated in its own animation frame: wait for it to catch up, and read
+  // its length in the same look (a snapshot arriving later starts every trail again).
+  const points = await page.waitForFunction(
+    async ([id, n]) => {
+      const trail = (await window.gridwatchMap.getSource('trails').getData()).features.find((f) => f.id === id);
+      const length = trail ? trail.geometry.coordinates.length : 0;
+      return length >= n ? length : false;
+    },
     [worker, steps], { polling: 100, timeout: 20_000 },
   );
-  const trail = await page.evaluate(
-    async (id) => (await window.gridwatchMap.getSource('trails').getData()).features.find((f) => f.id === id),
-    worker,
-  );
-  assert.equal(trail.geometry.coordinates.length, steps, 'the trail holds every position received');
+  assert.equal(await points.jsonValue(), steps, 'the trail holds every position received');
   await page.waitForFunction(
     (id) => window.gridwatchMap.queryRenderedFeatures({ layers: ['worker-point'] }).some((f) => f.properties.id === id),
     worker, { polling: 200, timeout: 20_000 },
@@ -254,7 +257,7 @@ test('the drawer offers only what the signed-in user may do', async () => {
     await server.api(`/api/incidents/${placed.id}/actions`, { method: 'POST', body: { action }, token: workerToken });
   }
   // A commander who handled the case: its state allows verification, but not by them (监督与处置分离).
-  const page = await openCentre('en', await server.token({ role: 'commander', worker_id: handler, label: 'drawer test' }));
+  const page = await openCentre('en', { role: 'commander', worker_id: handler });
   await clickCase(page, placed);
   await page.waitForSelector('#drawer dl[data-status=resolved]');
   assert.equal(await page.locator('#drawer button[data-action]').count(), 0);
@@ -266,8 +269,7 @@ test('the drawer offers only what the signed-in user may do', async () => {
 
 test('a grid worker at the command centre gets no KPI panel: their role has no reports', async () => {
   const grid = await server.api('/api/grids/5');
-  const token = await server.token({ role: 'worker', worker_id: grid.properties.primary_worker_id, label: 'centre as worker' });
-  const page = await openCentre('en', token);
+  const page = await openCentre('en', { role: 'worker', worker_id: grid.properties.primary_worker_id });
   await page.waitForFunction(() => document.getElementById('kpi').closest('section').hidden, null, { polling: 100, timeout: 10_000 });
   // The page never asked for the report (a 403 would show in the console).
   assert.deepEqual(page.errors, []);

@@ -12,6 +12,7 @@
 //   GRIDWATCH_ARTIFACTS  where screenshots go (default: web-map/artifacts/)
 
 import { execFileSync, spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -68,8 +69,8 @@ export async function startServer({ args = [], env = {} } = {}) {
       if (up) found.url = up[1];
       const admin = line.match(/^admin token: (\S+)/);
       if (admin) found.adminToken = admin[1];
-      const worker = line.match(/^grid worker:\s+\S+\?token=(\S+)/);
-      if (worker) found.demoWorkerToken = worker[1];
+      const person = line.match(/^\s+user: (\S+)\s+password: (\S+)/);
+      if (person) (found.people ??= {})[person[1]] = person[2];
       if (found.url && found.adminToken && line.startsWith('try:')) {
         clearTimeout(timer);
         child.removeAllListeners('exit');
@@ -105,6 +106,20 @@ export async function startServer({ args = [], env = {} } = {}) {
   };
   /** Mints a token: `{role, worker_id?, scopes?}`. */
   server.token = async (spec) => (await server.api('/api/tokens', { method: 'POST', body: spec })).token;
+  let people = 0;
+  /**
+   * Creates a person (`{role, worker_id?, scopes?}`) with a known password that needs no change;
+   * resolves to `{name, password, totpSecret}`.
+   */
+  server.person = async (spec = { role: 'admin' }) => {
+    people += 1;
+    const name = `browser.${spec.role}.${process.pid}.${people}`;
+    const password = 'Browser-Test-2026';
+    const made = await server.api('/api/users', {
+      method: 'POST', body: { name, password, must_change_password: false, ...spec },
+    });
+    return { name, password, totpSecret: made.totp_secret };
+  };
   server.stop = async () => {
     if (child.exitCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
@@ -149,6 +164,32 @@ export function serverAndBrowser(ready, options) {
     await browser?.close();
     await server?.stop();
   });
+}
+
+/** RFC 6238's code of a base32 `secret` now (HMAC-SHA1, 30 s steps, 6 digits). */
+export function totpCode(secret, at = Date.now()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30_000)));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+/**
+ * Signs `page`'s browser context in as a new person (`spec`: `{role, worker_id?, scopes?}`), the way the
+ * login page does: `POST /api/session` sets the session cookies in the context. Resolves to the person.
+ */
+export async function signIn(page, server, spec = { role: 'admin' }) {
+  const person = await server.person(spec);
+  const data = { name: person.name, password: person.password };
+  if (person.totpSecret) data.totp = totpCode(person.totpSecret);
+  const response = await page.context().request.post(`${server.url}/api/session`, { data });
+  if (response.status() !== 200) throw new Error(`sign-in as ${person.name}: ${response.status()} ${await response.text()}`);
+  return person;
 }
 
 /** Launches Debian's Chromium headless. */

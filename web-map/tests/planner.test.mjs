@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { areNeighborCells, cellToLatLng, gridDisk } from 'h3-js';
-import { serverAndBrowser, newPage, screenshot } from './harness.mjs';
+import { serverAndBrowser, newPage, screenshot, signIn } from './harness.mjs';
 
 let server;
 let browser;
@@ -71,10 +71,11 @@ function borderCell() {
 }
 
 /** A planner page, open on the first community; `setup(page)` runs before it loads. */
-async function openPlanner(lang = 'en', setup = null, token = server.adminToken) {
+async function openPlanner(lang = 'en', setup = null, spec = { role: 'admin' }) {
   const page = await newPage(browser);
+  await signIn(page, server, spec);
   await setup?.(page);
-  await page.goto(`${server.url}/planner?token=${token}&lang=${lang}`);
+  await page.goto(`${server.url}/planner?lang=${lang}`);
   // The grids are drawn once the map's style is loaded; the base map's tiles need not all be there.
   await page.waitForFunction((id) => document.body.dataset.community === String(id), fixture.community, { timeout: 60_000 });
   return page;
@@ -368,7 +369,7 @@ test('a save is listed as the current version, and rolling back to the one befor
 test('a role that may not change boundaries sees them read only: no preview, save or rollback', async () => {
   // The rollback test above left older versions of the community, each of which a planner could roll back to.
   assert.ok((await apiVersions()).length > 1, 'the community has older versions');
-  const page = await openPlanner('en', null, await server.token({ role: 'commander', label: 'planner read only' }));
+  const page = await openPlanner('en', null, { role: 'commander' });
   await page.waitForSelector('#readonly');
   assert.match(await page.textContent('#readonly'), /Read only/);
   assert.equal(await page.isHidden('#preview'), true);

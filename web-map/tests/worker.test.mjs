@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { cellToLatLng, greatCircleDistance } from 'h3-js';
-import { serverAndBrowser, newPage, screenshot, waitForMap } from './harness.mjs';
+import { serverAndBrowser, newPage, screenshot, signIn, waitForMap } from './harness.mjs';
 
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
 /** A 1×1 PNG. */
@@ -47,13 +47,15 @@ async function registerCase({ lat, lon, worker }, description, category = 'hazar
 
 /** Opens `/worker` as `worker` on a phone standing at (lat, lon). */
 async function openWorker({ worker, lat, lon }, lang = 'en') {
-  const token = await server.token({ role: 'worker', worker_id: worker });
   const page = await newPage(browser, {
     ...PHONE,
     geolocation: { latitude: lat, longitude: lon, accuracy: 8 },
     permissions: ['geolocation'],
   });
-  await page.goto(`${server.url}/worker?token=${token}&lang=${lang}`);
+  const person = await signIn(page, server, { role: 'worker', worker_id: worker });
+  // The login page keeps who signed in, for the worker view's per-person offline data.
+  await page.addInitScript((name) => localStorage.setItem('gridwatch.user', name), person.name);
+  await page.goto(`${server.url}/worker?lang=${lang}`);
   await waitForMap(page);
   await page.waitForSelector('#live[data-status=connected]');
   await page.waitForSelector('#duty:not([disabled])');
@@ -129,6 +131,13 @@ test('offline, an action is queued and shown pending, and applied when the netwo
   const id = await registerCase(place, 'blocked fire lane 消防通道堵塞');
   const page = await openWorker(place);
   await page.waitForSelector(card(page, id, '[data-status=dispatched]'));
+  // The `Idempotency-Key` of every send of an action: one key for all the retries of one queued item.
+  const keys = [];
+  page.on('request', (request) => {
+    if (request.method() === 'POST' && request.url().endsWith(`/api/incidents/${id}/actions`)) {
+      keys.push(request.headers()['idempotency-key']);
+    }
+  });
 
   await page.context().setOffline(true);
   await page.locator(`${card(page, id)} [data-action=accept]`).tap();
@@ -146,6 +155,9 @@ test('offline, an action is queued and shown pending, and applied when the netwo
   const applied = await server.api(`/api/incidents/${id}`);
   assert.equal(applied.properties.status, 'accepted');
   assert.equal(applied.properties.history.filter((h) => h.action === 'accept').length, 1);
+  assert.ok(keys.length >= 1, 'the accept was sent');
+  assert.match(keys[0], /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.deepEqual(new Set(keys), new Set([keys[0]]), 'every retry of the accept with its one key');
 
   // A queued `start` that the server refuses on replay (the command centre deferred the case in the
   // meantime) is dropped and shown, not retried.

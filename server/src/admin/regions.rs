@@ -2,9 +2,9 @@
 //! of the level's length that extends its parent's, a parent of the level above, a code used once.
 
 use crate::core::Core;
-use crate::domain::{AccessError, Region, RegionId, RegionLevel, Subject};
+use crate::domain::{AccessError, Principal, Region, RegionId, RegionLevel, Subject};
 use crate::store::{NewRegion, StoreError};
-use crate::world::World;
+use crate::world::{Visibility, World};
 
 /// The longest region name accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
@@ -45,11 +45,27 @@ pub enum RegionError {
 /// Creates a region under `parent` after checking it against the world.
 pub async fn create(
     core: &Core,
+    principal: &Principal,
     new: NewRegion,
     parent: Option<RegionId>,
 ) -> Result<Region, RegionError> {
+    let principal = principal.clone();
     core.write(move |w| async move {
-        check(&w.world(), &new, parent)?;
+        {
+            let world = w.world();
+            // A scoped planner creates regions only under a region of its own scope.
+            let allowed = match parent {
+                Some(parent) => {
+                    world.region(parent).is_none() || world.region_in_scope(&principal, parent)
+                }
+                None => matches!(world.visibility(&principal), Visibility::All),
+            };
+            if !allowed {
+                let subject = parent.map_or(Subject::TopLevelRegion, Subject::ParentRegion);
+                return Err(AccessError::OutOfScope(subject).into());
+            }
+            check(&world, &new, parent)?;
+        }
         let (region, event) = w.store().insert_region(&new, parent).await?;
         let applied = region.clone();
         w.stored(event, |world| world.apply_region(applied));

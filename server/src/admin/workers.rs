@@ -1,6 +1,8 @@
-//! Workers (网格员 and other staff): create one, change one (name, kind, contacts, duty, grid duties),
-//! and the rules a worker must keep: a name and contacts of sensible length, a device id used once,
-//! grid duties in the caller's scope, one primary worker a grid.
+//! Workers (网格员 and other staff): create one, change one (name, kind, contacts, tracker, duty, grid
+//! duties), and the rules a worker must keep: a name and contacts of sensible length, grid duties in the
+//! caller's scope, one primary worker a grid. A tracker's device id is made by the server
+//! (`domain::worker::DeviceId`), 128 random bits that no one else holds, so it needs no uniqueness
+//! check here (the store's UNIQUE constraint still stands).
 
 use std::collections::HashSet;
 
@@ -22,11 +24,9 @@ pub enum WorkerError {
     Access(#[from] AccessError),
     #[error("name must have 1 to {MAX_NAME_CHARS} characters")]
     BadName,
-    /// A contact field (`phone`, `device_id`) blank or longer than `max` characters.
+    /// A contact field (`phone`) blank or longer than `max` characters.
     #[error("{field} must have 1 to {max} characters, or be null")]
     BadText { field: &'static str, max: usize },
-    #[error("device id is already used by worker {0}")]
-    DeviceTaken(WorkerId),
     #[error("grid {0} is listed twice")]
     GridListedTwice(GridId),
     /// A grid has one primary worker.
@@ -36,8 +36,8 @@ pub enum WorkerError {
     Store(#[from] StoreError),
 }
 
-/// Creates a worker (its fields already checked) after checking its device id and duties against the
-/// world, with `principal`'s scope.
+/// Creates a worker (its fields already checked) after checking its duties against the world, with
+/// `principal`'s scope.
 pub async fn create(
     core: &Core,
     principal: &Principal,
@@ -47,7 +47,6 @@ pub async fn create(
     core.write(move |w| async move {
         {
             let world = w.world();
-            check_device(&world, None, new.device_id.as_deref())?;
             check_duties(&world, &principal, None, &new.grids)?;
         }
         let (worker, event) = w.store().insert_worker(&new).await?;
@@ -66,7 +65,25 @@ pub async fn change(
     id: WorkerId,
     edit: impl FnOnce(&World, &mut Worker) -> Result<(), WorkerError> + Send + 'static,
 ) -> Result<Worker, WorkerError> {
-    let principal = principal.clone();
+    change_as(core, Some(principal.clone()), id, edit).await
+}
+
+/// [`change`] made by the server's operator (the demo binding a tracker at start), not a caller: no
+/// scope applies.
+pub async fn change_as_operator(
+    core: &Core,
+    id: WorkerId,
+    edit: impl FnOnce(&World, &mut Worker) -> Result<(), WorkerError> + Send + 'static,
+) -> Result<Worker, WorkerError> {
+    change_as(core, None, id, edit).await
+}
+
+async fn change_as(
+    core: &Core,
+    principal: Option<Principal>,
+    id: WorkerId,
+    edit: impl FnOnce(&World, &mut Worker) -> Result<(), WorkerError> + Send + 'static,
+) -> Result<Worker, WorkerError> {
     core.write(move |w| async move {
         let changed = {
             let world = w.world();
@@ -74,7 +91,9 @@ pub async fn change(
                 .worker(id)
                 .cloned()
                 .ok_or(AccessError::NotFound(Subject::Worker(id)))?;
-            if !can_see(&world.visibility(&principal), &principal, &worker) {
+            if let Some(principal) = &principal
+                && !can_manage(&world.visibility(principal), principal, &worker)
+            {
                 return Err(AccessError::OutOfScope(Subject::Worker(id)).into());
             }
             edit(&world, &mut worker)?;
@@ -86,6 +105,14 @@ pub async fn change(
         Ok(changed)
     })
     .await
+}
+
+/// Whether `principal` may change `worker`: themself (the handler decides which fields), or every grid
+/// the worker answers for is in scope — a commander of one community may not rename or take duties off
+/// a worker who also serves another.
+#[must_use]
+pub fn can_manage(visibility: &Visibility, principal: &Principal, worker: &Worker) -> bool {
+    principal.worker == Some(worker.id) || visibility.every(worker.grids.iter().map(|d| d.grid_id))
 }
 
 /// Whether `principal` may see `worker`: themself, everything, or a grid the worker answers for.
@@ -116,18 +143,6 @@ pub fn checked_text(
             Err(WorkerError::BadText { field, max })
         }
         other => Ok(other),
-    }
-}
-
-/// Refused when another worker already uses the device id.
-pub fn check_device(
-    world: &World,
-    me: Option<WorkerId>,
-    device: Option<&str>,
-) -> Result<(), WorkerError> {
-    match device.and_then(|d| world.worker_by_device(d)) {
-        Some(other) if Some(other.id) != me => Err(WorkerError::DeviceTaken(other.id)),
-        _ => Ok(()),
     }
 }
 

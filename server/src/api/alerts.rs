@@ -12,11 +12,10 @@ use serde_json::{Value, json};
 use super::{AppJson, geo_json};
 use crate::alerts::{Alert, Area};
 use crate::auth::Auth;
-use crate::domain::Role;
+use crate::domain::Permission;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-const RAISERS: &[Role] = &[Role::Commander];
 const MAX_TITLE_CHARS: usize = 200;
 const MAX_MESSAGE_CHARS: usize = 2000;
 /// The largest circle, meters.
@@ -44,14 +43,15 @@ struct Circle {
 
 #[utoipa::path(post, path = "/api/alerts", tag = "live", request_body = RaiseAlert,
     responses((status = 201, description = "`{seq, title, workers, count}`: the event and the workers it reached"),
-        (status = 400), (status = 403), (status = 422)),
+        (status = 400), (status = 403), (status = 422),
+        (status = 503, description = "busy checking other areas; nothing was done, send again")),
     security(("bearer" = [])))]
 pub async fn raise(
     State(state): State<AppState>,
     auth: Auth,
     AppJson(body): AppJson<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    auth.require(RAISERS)?;
+    auth.require(Permission::RaiseAlerts)?;
     let body: RaiseAlert = serde_json::from_value(body)
         .map_err(|e| ApiError::invalid(format!("invalid alert: {e}")))?;
     let title = body.title.trim().to_owned();
@@ -85,7 +85,7 @@ pub async fn raise(
                 radius_m: c.radius_m,
             }
         }
-        None => Area::Shape(geo_json::area_geometry(&body.area)?),
+        None => Area::Shape(geo_json::area_geometry(&body.area).await?),
     };
     let alert = Alert {
         title: title.clone(),

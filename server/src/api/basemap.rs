@@ -14,6 +14,7 @@ use super::AppQuery;
 use super::geo_json::{self, Bbox};
 use crate::auth::Auth;
 use crate::domain::BaseFeature;
+use crate::domain::Permission;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -45,15 +46,16 @@ where
 }
 
 #[utoipa::path(get, path = "/api/basemap", tag = "basemap", params(BasemapQuery),
-    responses((status = 200, description = "GeoJSON FeatureCollection of the lines (`layer: line`) and areas \
+    responses((status = 403), (status = 200, description = "GeoJSON FeatureCollection of the lines (`layer: line`) and areas \
         (`layer: area`) whose bounding box meets `bbox`, degrees (EPSG:4326, lon/lat order); `truncated` is \
         true when the limit cut it", body = super::geo_json::CollectionShape), (status = 400), (status = 401)),
     security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     AppQuery(query): AppQuery<BasemapQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    auth.require(Permission::ReadMap)?;
     let bbox = Bbox::parse(&query.bbox)?.0;
     let world = state.world();
     let lines: Vec<_> = world.base_lines_in_bbox(bbox).take(LIMIT + 1).collect();

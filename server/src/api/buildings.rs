@@ -10,12 +10,11 @@ use serde_json::{Map, Value, json};
 use super::geo_json::{self, Bbox};
 use super::{AppJson, AppPath, AppQuery, visible_grid};
 use crate::auth::Auth;
-use crate::domain::{Building, BuildingId, GridId, Role};
+use crate::domain::Permission;
+use crate::domain::{Building, BuildingId, GridId};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Roles that may read building detail (DOMAIN.md: only the grid's own workers and their command centre).
-const READERS: &[Role] = &[Role::Planner, Role::Commander, Role::Worker];
 const DEFAULT_LIMIT: usize = 10_000;
 const MAX_LIMIT: usize = 100_000;
 
@@ -62,7 +61,7 @@ pub async fn list(
     auth: Auth,
     AppQuery(query): AppQuery<BuildingQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(READERS)?;
+    auth.require(Permission::ReadBuildings)?;
     let bbox = Bbox::parse_opt(query.bbox.as_deref())?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
@@ -98,7 +97,7 @@ pub async fn one(
     auth: Auth,
     AppPath(id): AppPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(READERS)?;
+    auth.require(Permission::ReadBuildings)?;
     let world = state.world();
     let building = world
         .building(BuildingId(id))
@@ -131,14 +130,15 @@ fn residential() -> String {
 #[utoipa::path(post, path = "/api/buildings", tag = "buildings",
     request_body(content = Value, description = "GeoJSON Feature: footprint Polygon/MultiPolygon with properties households, kind, levels, source_id"),
     responses((status = 201, description = "the created building", body = super::geo_json::FeatureShape), (status = 422),
-        (status = 403)), security(("bearer" = [])))]
+        (status = 403), (status = 503, description = "busy checking other areas; nothing was done, send again")),
+    security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
     AppJson(body): AppJson<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    auth.require(&[Role::Planner])?;
-    let (footprint, properties) = geo_json::area_feature(&body)?;
+    auth.require(Permission::EditBuildings)?;
+    let (footprint, properties) = geo_json::area_feature(&body).await?;
     let props: NewBuildingProperties = serde_json::from_value(Value::Object(properties))
         .map_err(|e| ApiError::invalid(format!("properties: {e}")))?;
     if props.kind.trim().is_empty() || props.kind.len() > 64 {

@@ -19,20 +19,14 @@ use super::incidents::to_feature as incident_feature;
 use super::{AppJson, AppPath, AppQuery, geo_json};
 use crate::auth::Auth;
 use crate::cases::{self, Report, actions};
+use crate::domain::Permission;
 use crate::domain::camera::{CameraKind, CameraStatus, NewCamera};
 use crate::domain::incident::{Priority, Source};
-use crate::domain::{CameraId, IncidentId, Role};
+use crate::domain::{CameraId, IncidentId};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::world::{PlacedCamera, World};
 
-/// Who may create, change and delete cameras (admins always may).
-const MANAGERS: &[Role] = &[Role::Commander, Role::Planner];
-const READERS: &[Role] = &[Role::Commander, Role::Planner, Role::Worker, Role::Device];
-/// Who may read the cameras that see a case: whoever may read cases.
-const CASE_READERS: &[Role] = &[Role::Reporter, Role::Worker, Role::Commander, Role::Planner];
-/// Who may post a camera alert: a reporter or device token of the video platform, or a command centre.
-const ALERTERS: &[Role] = &[Role::Reporter, Role::Device, Role::Commander];
 /// Most features in one import (about 1 MB of GeoJSON, the body limit, holds fewer).
 const MAX_IMPORT: usize = 5000;
 
@@ -163,9 +157,9 @@ pub async fn create(
     auth: Auth,
     AppJson(body): AppJson<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    auth.require(MANAGERS)?;
+    auth.require(Permission::ManageCameras)?;
     let new = parse_camera(body)?;
-    let camera = crate::cameras::create(state.core(), vec![new])
+    let camera = crate::cameras::create(state.core(), &auth.0, vec![new])
         .await?
         .remove(0);
     let world = state.world();
@@ -186,7 +180,7 @@ pub async fn import(
     auth: Auth,
     AppJson(body): AppJson<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    auth.require(MANAGERS)?;
+    auth.require(Permission::ManageCameras)?;
     if body.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
         return Err(ApiError::invalid(
             "the body must be a GeoJSON FeatureCollection",
@@ -230,7 +224,7 @@ pub async fn import(
         ))
         .with("errors", errors));
     }
-    let stored = crate::cameras::create(state.core(), cameras).await?;
+    let stored = crate::cameras::create(state.core(), &auth.0, cameras).await?;
     let ids: Vec<CameraId> = stored.iter().map(|c| c.id).collect();
     Ok((
         StatusCode::CREATED,
@@ -288,10 +282,11 @@ pub async fn list(
     auth: Auth,
     AppQuery(q): AppQuery<CameraQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(READERS)?;
+    auth.require(Permission::ReadCameras)?;
     let bbox = geo_json::Bbox::parse_opt(q.bbox.as_deref())?;
     let covers = q.covers.as_deref().map(parse_point).transpose()?;
     let world = state.world();
+    let visibility = world.visibility(&auth.0);
     let found: Vec<(&PlacedCamera, Option<f64>)> = match covers {
         Some((lat, lon)) => world
             .cameras_covering(lat, lon)
@@ -302,6 +297,7 @@ pub async fn list(
     };
     let features = found
         .into_iter()
+        .filter(|(c, _)| world.point_visible(&visibility, c.camera.lat, c.camera.lon))
         .filter(|(c, _)| q.status.is_none_or(|s| c.camera.status == s))
         .filter(|(c, _)| {
             bbox.is_none_or(|b| {
@@ -323,9 +319,19 @@ pub async fn one(
     auth: Auth,
     AppPath(id): AppPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(READERS)?;
+    auth.require(Permission::ReadCameras)?;
     let world = state.world();
-    Ok(Json(feature(placed(&world, id)?, true, None)))
+    let camera = placed(&world, id)?;
+    if !world.point_visible(
+        &world.visibility(&auth.0),
+        camera.camera.lat,
+        camera.camera.lon,
+    ) {
+        return Err(ApiError::forbidden(format!(
+            "camera {id} is outside your scope"
+        )));
+    }
+    Ok(Json(feature(camera, true, None)))
 }
 
 /// Fields to change; the others keep their value. The result is checked as a new camera would be.
@@ -351,10 +357,10 @@ pub async fn update(
     AppPath(id): AppPath<i64>,
     AppJson(body): AppJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(MANAGERS)?;
+    auth.require(Permission::ManageCameras)?;
     let patch: PatchCamera = serde_json::from_value(body)
         .map_err(|e| ApiError::invalid(format!("invalid change: {e}")))?;
-    let camera = crate::cameras::update(state.core(), CameraId(id), move |mut c| {
+    let camera = crate::cameras::update(state.core(), &auth.0, CameraId(id), move |mut c| {
         c.name = patch.name.unwrap_or(c.name);
         c.lat = patch.lat.unwrap_or(c.lat);
         c.lon = patch.lon.unwrap_or(c.lon);
@@ -377,8 +383,8 @@ pub async fn delete(
     auth: Auth,
     AppPath(id): AppPath<i64>,
 ) -> Result<StatusCode, ApiError> {
-    auth.require(MANAGERS)?;
-    crate::cameras::delete(state.core(), CameraId(id)).await?;
+    auth.require(Permission::ManageCameras)?;
+    crate::cameras::delete(state.core(), &auth.0, CameraId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -391,7 +397,7 @@ pub async fn incident_cameras(
     auth: Auth,
     AppPath(id): AppPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(CASE_READERS)?;
+    auth.require(Permission::ReadCameras)?;
     let world = state.world();
     let case = world
         .incident(IncidentId(id))
@@ -436,7 +442,7 @@ pub async fn alert(
     AppPath(id): AppPath<i64>,
     AppJson(body): AppJson<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    auth.require(ALERTERS)?;
+    auth.require(Permission::PostCameraAlerts)?;
     let body: CameraAlert = serde_json::from_value(body)
         .map_err(|e| ApiError::invalid(format!("invalid alert: {e}")))?;
     let (lat, lon, name) = {
@@ -473,7 +479,7 @@ pub async fn alert(
     };
     let case = state
         .intake()
-        .register(cases::actor_of(&auth.0), Some(auth.0.token), report)
+        .register(cases::actor_of(&auth.0), auth.0.token(), report)
         .await?;
     let feature = incident_feature(
         &state.world(),

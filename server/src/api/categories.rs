@@ -10,21 +10,13 @@ use serde_json::{Value, json};
 
 use super::{AppJson, AppPath};
 use crate::auth::Auth;
+use crate::domain::Permission;
 use crate::domain::category::MAX_LIMIT_H;
 use crate::domain::incident::CaseKind;
-use crate::domain::{Category, CategoryClass, Department, Role, TimeLimits, WorkerId};
+use crate::domain::{Category, CategoryClass, Department, TimeLimits, WorkerId};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-const EDITORS: &[Role] = &[Role::Admin];
-const EVERYONE: &[Role] = &[
-    Role::Admin,
-    Role::Planner,
-    Role::Commander,
-    Role::Worker,
-    Role::Reporter,
-    Role::Device,
-];
 const MAX_CODE_CHARS: usize = 64;
 const MAX_NAME_CHARS: usize = 200;
 const MAX_MEMBERS: usize = 1000;
@@ -32,7 +24,7 @@ const MAX_MEMBERS: usize = 1000;
 #[utoipa::path(get, path = "/api/categories", tag = "incidents",
     responses((status = 200, description = "every category, by code", body = [Category])), security(("bearer" = [])))]
 pub async fn list(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
-    auth.require(EVERYONE)?;
+    auth.require(Permission::ReadCategories)?;
     let world = state.world();
     Ok(Json(json!(world.categories().collect::<Vec<_>>())))
 }
@@ -63,7 +55,7 @@ pub async fn put(
     AppPath(code): AppPath<String>,
     AppJson(body): AppJson<PutCategory>,
 ) -> Result<Json<Category>, ApiError> {
-    auth.require(EDITORS)?;
+    auth.require(Permission::EditCategories)?;
     if !body.limits.is_valid() {
         return Err(ApiError::invalid(format!(
             "every time limit must be a number of working hours in (0, {MAX_LIMIT_H}]"
@@ -91,7 +83,7 @@ pub async fn departments(
     State(state): State<AppState>,
     auth: Auth,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(&[Role::Commander, Role::Planner])?;
+    auth.require(Permission::ReadDepartments)?;
     let world = state.world();
     Ok(Json(json!(world.departments().collect::<Vec<_>>())))
 }
@@ -115,7 +107,7 @@ pub async fn put_department(
     AppPath(code): AppPath<String>,
     AppJson(body): AppJson<PutDepartment>,
 ) -> Result<Json<Department>, ApiError> {
-    auth.require(EDITORS)?;
+    auth.require(Permission::EditCategories)?;
     if body.members.len() > MAX_MEMBERS {
         return Err(ApiError::invalid(format!("at most {MAX_MEMBERS} members")));
     }

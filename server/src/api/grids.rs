@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 use super::geo_json::{self, Bbox};
 use super::{AppPath, AppQuery, visible_grid};
 use crate::auth::Auth;
+use crate::domain::Permission;
 use crate::domain::{Grid, GridId, RegionId, Responsibility, WorkerId};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -81,13 +82,14 @@ fn to_feature(world: &World, grid: &Grid, duty: Option<&Duty>, with_cells: bool)
 }
 
 #[utoipa::path(get, path = "/api/grids", tag = "grids", params(GridQuery),
-    responses((status = 200, description = "GeoJSON FeatureCollection of grids", body = super::geo_json::CollectionShape),
+    responses((status = 200, description = "GeoJSON FeatureCollection of grids", body = super::geo_json::CollectionShape), (status = 403),
         (status = 404, description = "no such community")), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
     AppQuery(query): AppQuery<GridQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    Auth::permit(&principal, Permission::ReadMap)?;
     let bbox = Bbox::parse_opt(query.bbox.as_deref())?;
     let world = state.world();
     if let Some(community) = query.community {
@@ -117,6 +119,7 @@ pub async fn one(
     Auth(principal): Auth,
     AppPath(id): AppPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
+    Auth::permit(&principal, Permission::ReadMap)?;
     let world = state.world();
     let grid = visible_grid(&world, &world.visibility(&principal), GridId(id))?;
     let duties = duties(&world);

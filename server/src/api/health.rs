@@ -1,9 +1,11 @@
-//! `GET /health`: liveness, the store kind and how current the world is.
+//! `GET /health`: liveness, the store kind and how current the world is. `GET /ready`: readiness —
+//! whether the store answers now, for a load balancer to take writes elsewhere while it does not.
 
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 
+use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::StoreKind;
 
@@ -35,4 +37,25 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
         uptime_s: state.uptime_s(),
         live: state.hub().stats(),
     })
+}
+
+/// How long `/ready` waits for the store to answer.
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The readiness report.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Ready {
+    status: &'static str,
+    store: StoreKind,
+}
+
+#[utoipa::path(get, path = "/ready", tag = "system",
+    responses((status = 200, description = "the store answered within a second", body = Ready),
+        (status = 503, description = "the store did not answer within a second (`store-unavailable`, `Retry-After`); reads of the world still work, writes are refused")))]
+pub async fn ready(State(state): State<AppState>) -> Result<Json<Ready>, ApiError> {
+    state.store().ping(READY_WITHIN).await?;
+    Ok(Json(Ready {
+        status: "ready",
+        store: state.store().kind(),
+    }))
 }

@@ -14,6 +14,7 @@ use super::geo_json::{self, Bbox};
 use super::{AppJson, AppPath, AppQuery, visible_grid};
 use crate::auth::Auth;
 use crate::cases::{self, Report, actions};
+use crate::domain::Permission;
 use crate::domain::incident::{
     Action, Actor, Priority, Source, Status, actions_for, allowed_actions,
 };
@@ -23,9 +24,6 @@ use crate::state::AppState;
 use crate::world::World;
 
 /// Who may report: citizens' reporter tokens, workers, command centres, devices (camera alerts).
-const REPORTERS: &[Role] = &[Role::Reporter, Role::Worker, Role::Commander, Role::Device];
-const READERS: &[Role] = &[Role::Reporter, Role::Worker, Role::Commander, Role::Planner];
-pub(crate) const ACTORS: &[Role] = &[Role::Worker, Role::Commander];
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 1000;
 
@@ -52,14 +50,19 @@ pub struct CreateIncident {
 }
 
 #[utoipa::path(post, path = "/api/incidents", tag = "incidents", request_body = CreateIncident,
-    responses((status = 201, description = "the registered case as a GeoJSON Feature, routed and with its deadline", body = super::geo_json::FeatureShape),
-        (status = 400), (status = 403), (status = 422)), security(("bearer" = [])))]
+    params(super::idempotency::KeyHeader),
+    responses((status = 201, description = "the registered case as a GeoJSON Feature, routed and with its deadline", body = super::geo_json::FeatureShape,
+            headers(("Idempotent-Replayed" = String, description = "`true` on an answer given again for an `Idempotency-Key`"))),
+        (status = 400), (status = 403),
+        (status = 409, description = "a request with this `Idempotency-Key` is still in flight (`idempotency-key-in-flight`, `Retry-After`)", headers(("Retry-After" = u64, description = "seconds to wait"))),
+        (status = 422, description = "a value is invalid, or the `Idempotency-Key` was used with another request (`idempotency-key-reused`)")),
+    security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
     AppJson(body): AppJson<Value>,
 ) -> Result<(StatusCode, HeaderMap, Json<Value>), ApiError> {
-    auth.require(REPORTERS)?;
+    auth.require(Permission::ReportCases)?;
     let body: CreateIncident = serde_json::from_value(flatten_feature(body)?)
         .map_err(|e| ApiError::invalid(format!("invalid incident: {e}")))?;
     let source = body.source.unwrap_or(match auth.0.role {
@@ -78,7 +81,7 @@ pub async fn create(
     };
     let case = state
         .intake()
-        .register(cases::actor_of(&auth.0), Some(auth.0.token), report)
+        .register(cases::actor_of(&auth.0), auth.0.token(), report)
         .await?;
     let mut headers = HeaderMap::new();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/incidents/{}", case.id())) {
@@ -116,10 +119,11 @@ fn flatten_feature(body: Value) -> Result<Value, ApiError> {
     Ok(Value::Object(flat))
 }
 
-#[utoipa::path(post, path = "/api/incidents/{id}/actions", tag = "incidents", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/incidents/{id}/actions", tag = "incidents", params(("id" = i64, Path), super::idempotency::KeyHeader),
     request_body(content = Action, description = "`{action, …}`: dispatch {to}, reassign {to}, accept, send_back {reason}, start, resolve {note}, verify {passed}, extend {until, reason}, defer {reason}, resume, escalate {reason}, reopen {reason}, merge {into}, cancel {reason}; `note` is accepted for `reason`"),
-    responses((status = 200, description = "the case after the action", body = super::geo_json::FeatureShape), (status = 403), (status = 404),
-        (status = 409, description = "illegal transition: names `current_state` and `allowed_actions`"), (status = 422)),
+    responses((status = 200, description = "the case after the action", body = super::geo_json::FeatureShape, headers(("Idempotent-Replayed" = String, description = "`true` on an answer given again for an `Idempotency-Key`"))), (status = 403), (status = 404),
+        (status = 409, description = "illegal transition: names `current_state` and `allowed_actions`; or a request with this `Idempotency-Key` still in flight (`idempotency-key-in-flight`, `Retry-After`)"),
+        (status = 422, description = "a value is invalid, or the `Idempotency-Key` was used with another request (`idempotency-key-reused`)")),
     security(("bearer" = [])))]
 pub async fn act(
     State(state): State<AppState>,
@@ -127,7 +131,7 @@ pub async fn act(
     AppPath(id): AppPath<i64>,
     AppJson(body): AppJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(ACTORS)?;
+    auth.require(Permission::ActOnCases)?;
     let action = parse_action(body)?;
     let case = actions::act(
         state.core(),
@@ -230,7 +234,7 @@ pub async fn list(
     auth: Auth,
     AppQuery(query): AppQuery<IncidentQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(READERS)?;
+    auth.require(Permission::ReadCases)?;
     let bbox = Bbox::parse_opt(query.bbox.as_deref())?;
     let statuses = query.status.as_deref().map(parse_statuses).transpose()?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
@@ -317,7 +321,7 @@ pub async fn one(
     auth: Auth,
     AppPath(id): AppPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(READERS)?;
+    auth.require(Permission::ReadCases)?;
     let now = state.now();
     let world = state.world();
     let case = world

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{AppJson, AppQuery};
 use crate::auth::Auth;
+use crate::domain::Permission;
 use crate::domain::{GridId, RegionId};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -61,13 +62,14 @@ impl Located {
 }
 
 #[utoipa::path(get, path = "/api/locate", tag = "locate", params(LocateQuery),
-    responses((status = 200, body = Located), (status = 400, description = "coordinate out of range")),
+    responses((status = 200, body = Located), (status = 400, description = "coordinate out of range"), (status = 403)),
     security(("bearer" = [])))]
 pub async fn locate_one(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     AppQuery(query): AppQuery<LocateQuery>,
 ) -> Result<Json<Located>, ApiError> {
+    auth.require(Permission::ReadMap)?;
     let world = state.world();
     let location = world.locate(query.lat, query.lon)?;
     metrics::counter!("gridwatch_locate_points_total").increment(1);
@@ -89,16 +91,17 @@ pub struct LocatedBatch {
 }
 
 #[utoipa::path(post, path = "/api/locate", tag = "locate", request_body = LocateBatch,
-    responses((status = 200, body = LocatedBatch),
+    responses((status = 200, body = LocatedBatch), (status = 403),
         (status = 400, description = "malformed JSON, or a point out of range (`index` names it)"),
         (status = 413, description = "body over 8 MiB"),
         (status = 422, description = "not a batch of `[lon, lat]` pairs, or more than 100,000 points")),
     security(("bearer" = [])))]
 pub async fn locate_batch(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     AppJson(batch): AppJson<LocateBatch>,
 ) -> Result<Json<LocatedBatch>, ApiError> {
+    auth.require(Permission::ReadMap)?;
     let points = match batch {
         LocateBatch::Points(p) | LocateBatch::Wrapped { points: p } => p,
     };

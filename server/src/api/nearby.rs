@@ -14,12 +14,12 @@ use super::workers::can_see;
 use super::{AppQuery, geo_json};
 use crate::auth::Auth;
 use crate::cases::actions;
-use crate::domain::{DutyStatus, Role};
+use crate::domain::DutyStatus;
+use crate::domain::Permission;
 use crate::error::ApiError;
 use crate::geodesy::haversine_m;
 use crate::state::AppState;
 
-const READERS: &[Role] = &[Role::Worker, Role::Commander, Role::Planner];
 /// The largest radius, meters.
 pub const MAX_RADIUS_M: f64 = 50_000.0;
 const DEFAULT_LIMIT: usize = 50;
@@ -75,7 +75,7 @@ pub async fn nearby(
     auth: Auth,
     AppQuery(q): AppQuery<NearbyQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(READERS)?;
+    auth.require(Permission::ReadNearby)?;
     crate::world::locate::checked_latlng(q.lat, q.lon)?;
     if !(q.radius_m.is_finite() && q.radius_m > 0.0 && q.radius_m <= MAX_RADIUS_M) {
         return Err(

@@ -30,32 +30,40 @@ mod render;
 use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
-use axum::routing::get;
+use std::sync::Arc;
+
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::auth;
 use crate::cases::{self, Report};
 use crate::domain::incident::{Priority, Source};
-use crate::domain::{IncidentId, Role};
+use crate::domain::{IncidentId, Permission};
 use crate::state::AppState;
+use crate::throttle::PerAddress;
 
 pub use error::{Open311Error, Open311ErrorItem};
 use params::{ListQuery, NewRequest};
 
-/// Roles whose token may file a request: the same as may report on `/api/incidents` (admin always may).
-const REPORTERS: &[Role] = &[Role::Reporter, Role::Worker, Role::Commander, Role::Device];
 /// When this implementation's behaviour last changed (discovery's `changeset`).
 const CHANGESET: &str = "2026-11-29T00:00:00Z";
 const SPECIFICATION: &str = "http://wiki.open311.org/GeoReport_v2";
 
-/// The Open311 routes, to be nested at `/open311/v2`.
-pub fn router() -> Router<AppState> {
+/// The Open311 routes, to be nested at `/open311/v2`. Filing a request spends the client address's
+/// `budget` (over it: 429 as an Open311 error, with `Retry-After`).
+pub fn router(budget: &Arc<PerAddress>) -> Router<AppState> {
+    let spend = from_fn_with_state(Arc::clone(budget), super::limits::spend::<Open311Error>);
     Router::new()
         .route("/discovery.json", get(discovery))
         .route("/services.json", get(services))
         .route("/services/{file}", get(service_definition))
-        .route("/requests.json", get(list_requests).post(create_request))
+        // `layer` wraps the methods given before it: POST spends the budget, GET does not.
+        .route(
+            "/requests.json",
+            post(create_request).layer(spend).get(list_requests),
+        )
         .route("/requests/{file}", get(one_request))
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
@@ -149,7 +157,9 @@ pub async fn service_definition(
         (status = 400, description = "a missing, unknown, repeated or invalid field", body = [Open311ErrorItem]),
         (status = 403, description = "missing or invalid api_key", body = [Open311ErrorItem]),
         (status = 413, description = "body over the limit", body = [Open311ErrorItem]),
-        (status = 415, description = "the body is not application/x-www-form-urlencoded", body = [Open311ErrorItem])))]
+        (status = 415, description = "the body is not application/x-www-form-urlencoded", body = [Open311ErrorItem]),
+        (status = 429, description = "this address filed too many requests (`--rate-open311`)", body = [Open311ErrorItem],
+            headers(("Retry-After" = u64, description = "seconds until the next request is taken")))))]
 pub async fn create_request(
     State(state): State<AppState>,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
@@ -180,7 +190,7 @@ pub async fn create_request(
     };
     let case = state
         .intake()
-        .register(cases::actor_of(&principal), Some(principal.token), report)
+        .register(cases::actor_of(&principal), principal.token(), report)
         .await?;
     let offset = render::offset(&state);
     let notice = match case.state.deadline {
@@ -207,7 +217,7 @@ async fn authenticate(
     let principal = auth::principal(state, key)
         .await?
         .ok_or_else(|| Open311Error::forbidden("invalid api_key"))?;
-    if principal.role != Role::Admin && !REPORTERS.contains(&principal.role) {
+    if !principal.role.may(Permission::ReportCases) {
         return Err(Open311Error::forbidden(format!(
             "invalid api_key: a {} token may not file requests",
             principal.role.as_str()

@@ -9,6 +9,8 @@
 //! - `AppQuery` or `AppPath` → 400 (a value of the wrong type, a segment that is not UTF-8);
 //! - `AppJson` (an `application/json` body) → 400 (malformed), 413 (over the body limit), 415 (not
 //!   JSON), 422 (JSON of the wrong shape);
+//! - every operation but `/ws` has a deadline (`limits::deadline`) → 408;
+//! - every operation that stores something may find the store's disk full (`StoreError::Full`) → 507;
 //! - every error status without a body of its own answers the one `Problem` schema as
 //!   `application/problem+json` (Open311's error array is declared by its handlers).
 //!
@@ -21,7 +23,9 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::http::StatusCode;
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi, PartialSchema};
 
@@ -35,7 +39,7 @@ use crate::error::Problem;
 #[openapi(
     info(title = "gridwatch", description = "Grid-based community management and patrol coordination"),
     paths(
-        health::health, metrics::render, locate::locate_one, locate::locate_batch,
+        health::health, health::ready, metrics::render, locate::locate_one, locate::locate_batch,
         regions::list, regions::one, regions::create, grids::list, grids::one,
         basemap::list, buildings::list, buildings::one, buildings::create,
         workers::list, workers::one, workers::create, workers::update, workers::set_duty, workers::set_grids,
@@ -43,7 +47,11 @@ use crate::error::Problem;
         categories::list, categories::put, categories::departments, categories::put_department,
         incidents::create, incidents::list, incidents::one, incidents::act, photos::upload, photos::fetch,
         reports::kpi,
-        tokens::create, tokens::me, spec,
+        tokens::create, tokens::list, tokens::revoke, tokens::me, super::audit::list, spec,
+        super::session::login, super::session::logout, super::session::sessions,
+        super::session::end_session, super::session::change_password,
+        super::users::create, super::users::list, super::users::one, super::users::update,
+        super::users::reset_password, super::users::issue_totp,
         super::open311::discovery, super::open311::services, super::open311::service_definition,
         super::open311::create_request, super::open311::list_requests, super::open311::one_request,
         crate::live::ws::upgrade, positions::report, positions::track,
@@ -55,7 +63,7 @@ use crate::error::Problem;
         super::tiles::catalog, super::tiles::tilejson, super::tiles::tile,
         super::plans::create, super::plans::list, super::plans::one, super::plans::plan_diff, super::plans::apply_plan,
         super::plans::versions, super::plans::rollback,
-        web::centre, web::worker, web::planner, web::service_worker, web::asset, fonts::glyphs,
+        web::centre, web::worker, web::planner, web::login, web::service_worker, web::asset, fonts::glyphs,
     ),
     modifiers(&Contract)
 )]
@@ -72,16 +80,43 @@ impl Modify for Contract {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::auth::SESSION_COOKIE,
+            ))),
+        );
         components
             .schemas
             .insert("Problem".to_owned(), Problem::schema());
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in &mut openapi.paths.paths {
+            let deadline = path != "/ws";
+            let open311 = path.starts_with("/open311/");
+            for operation in storing(path, item) {
+                add_storage_full(operation, open311);
+            }
             for operation in operations(item) {
+                if deadline {
+                    add_deadline(operation, open311);
+                }
+                session_or_bearer(operation);
                 add_extractor_statuses(operation);
                 answer_problems(operation);
             }
         }
         unique_operation_ids(openapi);
+    }
+}
+
+/// An operation that takes a bearer token takes a person's session cookie as well (`Auth` accepts
+/// either), so the document offers both.
+fn session_or_bearer(operation: &mut Operation) {
+    let Some(security) = operation.security.as_mut() else {
+        return;
+    };
+    let bearer = SecurityRequirement::new("bearer", Vec::<String>::new());
+    if security.contains(&bearer) {
+        security.push(SecurityRequirement::new("session", Vec::<String>::new()));
     }
 }
 
@@ -123,10 +158,53 @@ fn unique_operation_ids(openapi: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// The operations of a path that may store something: every write method but the batch locate (a POST
+/// only for its body), and OsmAnd's GET (a tracker sends its fix in the query).
+fn storing<'a>(path: &str, item: &'a mut PathItem) -> impl Iterator<Item = &'a mut Operation> {
+    [
+        (&mut item.get, path == "/osmand"),
+        (&mut item.put, true),
+        (&mut item.post, path != "/api/locate"),
+        (&mut item.delete, true),
+        (&mut item.patch, true),
+    ]
+    .into_iter()
+    .filter_map(|(operation, stores)| operation.as_mut().filter(|_| stores))
+}
+
+/// 408: the request took longer than `--request-timeout-ms` (`limits::deadline`); on Open311 as its
+/// error array.
+fn add_deadline(operation: &mut Operation, open311: bool) {
+    add_status(operation, StatusCode::REQUEST_TIMEOUT, open311);
+}
+
+/// 507: the store's disk is full, nothing was stored; on Open311 as its error array.
+fn add_storage_full(operation: &mut Operation, open311: bool) {
+    add_status(operation, StatusCode::INSUFFICIENT_STORAGE, open311);
+}
+
+/// A status with a blank description (`answer_problems` fills it in), and on Open311 its error array.
+fn add_status(operation: &mut Operation, status: StatusCode, open311: bool) {
+    let mut response = Response::new("");
+    if open311 {
+        let items = utoipa::openapi::schema::ArrayBuilder::new()
+            .items(Ref::from_schema_name("Open311ErrorItem"))
+            .build();
+        response
+            .content
+            .insert("application/json".to_owned(), Content::new(Some(items)));
+    }
+    operation
+        .responses
+        .responses
+        .entry(status.as_str().to_owned())
+        .or_insert_with(|| response.into());
+}
+
 /// The statuses an operation answers before its handler runs: refused by one of its extractors.
 fn add_extractor_statuses(operation: &mut Operation) {
     let mut statuses = Vec::new();
-    // `bearer` is the only scheme: an operation that names one takes `Auth` (or reads a token itself).
+    // An operation that names a scheme (`bearer`, `session`) takes `Auth` (or reads a credential itself).
     if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
         statuses.push(StatusCode::UNAUTHORIZED);
     }
@@ -192,12 +270,17 @@ fn answer_problems(operation: &mut Operation) {
 fn meaning(status: StatusCode) -> &'static str {
     match status.as_u16() {
         400 => "malformed request: a query, path or body that cannot be read",
-        401 => "missing, malformed, unknown or revoked bearer token",
-        403 => "the token's role or scope does not allow this",
+        401 => "missing, malformed, unknown, expired or revoked token or session",
+        403 => {
+            "the caller's role or scope does not allow this (or a cookie write without its CSRF token)"
+        }
         404 => "no such resource",
         409 => "conflicts with the current state",
         413 => "body over the limit",
         415 => "the body is not of the content type the operation takes",
+        408 => "the request took longer than the server allows (`--request-timeout-ms`)",
+        429 => "too many requests from this address; `Retry-After` says when to come back",
+        507 => "the server's storage is full: nothing was stored; send it again later",
         422 => "well-formed but invalid: `detail` (and `field` or `errors`) say which value",
         _ => status.canonical_reason().unwrap_or("error"),
     }

@@ -9,9 +9,12 @@
 //!   "longitude", "accuracy", "speed" (m/s), "heading", "altitude"}, "is_moving", "battery": {"level"
 //!   (0–1), "is_charging"}, …}}`.
 //!
-//! The device id names the worker (`device_id` on the worker). These apps cannot send a bearer token, so
-//! the device id is the only credential: deployments should use long random device ids. A success is an
-//! empty 200, which is all these clients look at; a refusal is a problem+json with the reason.
+//! The device id names the worker. These apps cannot send a bearer token, so the device id is the only
+//! credential: the server makes it (128 random bits, `domain::worker::DeviceId`) when a tracker is bound
+//! to a worker (`device: true` on `POST /api/workers` or `PATCH /api/workers/{id}`), shows it once and
+//! keeps only its SHA-256. A success is an empty 200, which is all these clients look at; a refusal is a
+//! problem+json with the reason, decided before the id is looked up, and an unknown id gets the same
+//! empty 200 as a known one (nothing is stored), so the answers cannot be used to probe for ids.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -20,10 +23,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde_json::{Map, Value, json};
 
+use crate::audit;
 use crate::domain::Fix;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::tracking::Judge;
+use crate::tracking::{Judge, PositionError, RefusedFix};
 
 /// One knot in m/s.
 const KNOT_MPS: f64 = 1852.0 / 3600.0;
@@ -34,8 +38,9 @@ const MILLIS_FROM: f64 = 1e11;
     params(("id" = String, Query, description = "device id (or `deviceid`)"), ("lat" = f64, Query), ("lon" = f64, Query),
         ("timestamp" = Option<String>, Query, description = "epoch s or ms, ISO 8601, or yyyy-MM-dd HH:mm:ss (UTC)"),
         ("speed" = Option<f64>, Query, description = "knots")),
-    responses((status = 200, description = "stored"), (status = 400), (status = 404, description = "unknown device"),
+    responses((status = 200, description = "stored (or, for an unknown device id, nothing stored: the same answer)"), (status = 400),
         (status = 422),
+        (status = 429, description = "this address sent too many reports (`--rate-positions`)", headers(("Retry-After" = u64, description = "seconds until the next request is taken"))),
         (status = 503, description = "not stored; send again")))]
 pub async fn get(
     State(state): State<AppState>,
@@ -48,8 +53,9 @@ pub async fn get(
 #[utoipa::path(post, path = "/osmand", tag = "live",
     request_body(content((Object = "application/x-www-form-urlencoded"), (Object = "application/json")),
         description = "form fields as for GET (they may also be in the query), or Traccar Client's JSON"),
-    responses((status = 200, description = "stored"), (status = 400), (status = 404, description = "unknown device"),
+    responses((status = 200, description = "stored (or, for an unknown device id, nothing stored: the same answer)"), (status = 400),
         (status = 413), (status = 415, description = "neither form fields nor JSON"), (status = 422),
+        (status = 429, description = "this address sent too many reports (`--rate-positions`)", headers(("Retry-After" = u64, description = "seconds until the next request is taken"))),
         (status = 503, description = "not stored; send again")))]
 pub async fn post(
     State(state): State<AppState>,
@@ -89,12 +95,46 @@ pub async fn post(
 /// A fix still without its worker: the device id names them.
 type Unresolved = (String, Fix);
 
+/// Stores the fix of a known device. The fix is checked before the device is looked up, and an unknown
+/// device id is answered exactly as a known one is (an empty 200; nothing stored), so no answer tells
+/// a guessed id from a bound one.
 async fn accept(state: &AppState, (device, mut fix): Unresolved) -> Result<StatusCode, ApiError> {
-    fix.worker = state
+    if let Err(bad) = fix.check(state.now()) {
+        let refused = RefusedFix {
+            index: 0,
+            reason: bad.into(),
+        };
+        return Err(PositionError::Refused {
+            count: 1,
+            fixes: vec![refused],
+        }
+        .into());
+    }
+    let worker = state
         .world()
         .worker_by_device(&device)
-        .map(|w| w.id)
-        .ok_or_else(|| ApiError::not_found(format!("device {device:?}")))?;
+        .map(|w| (w.id, w.name.clone()));
+    let Some((worker, name)) = worker else {
+        // Recorded as a refusal, beside the answer: the answer itself is a known id's.
+        audit::record_beside(
+            state.store(),
+            audit::Entry::new(
+                audit::current().as_ref(),
+                "device.unknown",
+                None,
+                audit::Outcome::Denied,
+                None,
+            ),
+        );
+        return Ok(StatusCode::OK);
+    };
+    audit::identify(audit::Actor {
+        kind: audit::ActorKind::Device,
+        id: Some(worker.0),
+        name: Some(name),
+        role: Some(crate::domain::Role::Device),
+    });
+    fix.worker = worker;
     state.positions().report(vec![fix], Judge::Jumps).await?;
     Ok(StatusCode::OK)
 }

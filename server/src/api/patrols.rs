@@ -16,32 +16,36 @@ use super::workers::can_see;
 use super::{AppJson, AppPath, AppQuery, visible_grid};
 use crate::auth::Auth;
 use crate::domain::patrol::{self, CHECKPOINT_RADIUS_M, NewCheckpoint, Patrol};
-use crate::domain::{CheckpointId, GridId, PatrolId, Principal, Role, WorkerId};
+use crate::domain::{CheckpointId, GridId, PatrolId, Permission, Principal, WorkerId};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::world::World;
 
-const MANAGERS: &[Role] = &[Role::Commander];
-const READERS: &[Role] = &[Role::Planner, Role::Commander, Role::Worker];
+/// Reading a worker's patrols: its own, or any in scope.
+const READ: (Permission, Permission) = (Permission::ReadPatrols, Permission::ReadPatrols);
+/// Starting and ending patrols: one's own, or a worker's one manages.
+const PATROL: (Permission, Permission) = (Permission::Patrol, Permission::ManageWorkers);
 /// Most fixes a patrol report reads: a fix a second for a 24-hour shift is 86,400.
 const REPORT_MAX_FIXES: u32 = 200_000;
 /// Longest coverage window, hours (30 days).
 const MAX_WINDOW_H: u32 = 720;
 
-/// 404 for an unknown worker; 403 unless the caller is the worker or `roles` may act in its scope.
+/// 404 for an unknown worker; 403 unless the caller holds `own` and is the worker, or holds `others` and
+/// the worker is in its scope.
 fn check_worker(
     world: &World,
     principal: &Principal,
     worker: WorkerId,
-    roles: &[Role],
+    (own, others): (Permission, Permission),
 ) -> Result<(), ApiError> {
     let found = world
         .worker(worker)
         .ok_or_else(|| ApiError::not_found(format!("worker {worker}")))?;
+    let auth = Auth(principal.clone());
     if principal.worker == Some(worker) {
-        return Ok(());
+        return auth.require(own);
     }
-    Auth(principal.clone()).require(roles)?;
+    auth.require(others)?;
     if can_see(&world.visibility(principal), principal, found) {
         Ok(())
     } else {
@@ -51,12 +55,12 @@ fn check_worker(
     }
 }
 
-/// The patrol `id` if it exists and the caller may see (`roles`) its worker.
+/// The patrol `id` if it exists and the caller may (`rights`, as for [`check_worker`]) act on its worker.
 async fn visible_patrol(
     state: &AppState,
     principal: &Principal,
     id: i64,
-    roles: &[Role],
+    rights: (Permission, Permission),
 ) -> Result<Patrol, ApiError> {
     let patrol = state
         .patrols()
@@ -65,7 +69,7 @@ async fn visible_patrol(
         .patrol(PatrolId(id))
         .cloned()
         .ok_or_else(|| ApiError::not_found(format!("patrol {id}")))?;
-    check_worker(&state.world(), principal, patrol.worker, roles)?;
+    check_worker(&state.world(), principal, patrol.worker, rights)?;
     Ok(patrol)
 }
 
@@ -88,7 +92,7 @@ pub async fn start(
     let worker = body.worker.or(auth.0.worker).ok_or_else(|| {
         ApiError::invalid("worker is required unless the token is a worker's own")
     })?;
-    check_worker(&state.world(), &auth.0, worker, MANAGERS)?;
+    check_worker(&state.world(), &auth.0, worker, PATROL)?;
     let patrol = state.patrols().start(worker).await?;
     Ok((StatusCode::CREATED, Json(patrol)))
 }
@@ -100,7 +104,7 @@ pub async fn end(
     auth: Auth,
     AppPath(id): AppPath<i64>,
 ) -> Result<Json<Patrol>, ApiError> {
-    visible_patrol(&state, &auth.0, id, MANAGERS).await?;
+    visible_patrol(&state, &auth.0, id, PATROL).await?;
     Ok(Json(state.patrols().end(PatrolId(id)).await?))
 }
 
@@ -124,7 +128,7 @@ pub async fn list(
     AppQuery(query): AppQuery<PatrolQuery>,
 ) -> Result<Json<Vec<Patrol>>, ApiError> {
     if let Some(worker) = query.worker {
-        check_worker(&state.world(), &auth.0, worker, READERS)?;
+        check_worker(&state.world(), &auth.0, worker, READ)?;
     }
     let patrols: Vec<Patrol> = {
         let book = state.patrols().book().await?;
@@ -139,7 +143,7 @@ pub async fn list(
     Ok(Json(
         patrols
             .into_iter()
-            .filter(|p| check_worker(&world, &auth.0, p.worker, READERS).is_ok())
+            .filter(|p| check_worker(&world, &auth.0, p.worker, READ).is_ok())
             .collect(),
     ))
 }
@@ -152,7 +156,7 @@ pub async fn one(
     auth: Auth,
     AppPath(id): AppPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
-    let patrol = visible_patrol(&state, &auth.0, id, READERS).await?;
+    let patrol = visible_patrol(&state, &auth.0, id, READ).await?;
     let now = state.now();
     // An open patrol reads up to the latest fix a device may stamp ahead of the server's clock.
     let to = patrol
@@ -241,7 +245,7 @@ pub async fn create_checkpoint(
     auth: Auth,
     AppJson(body): AppJson<CreateCheckpoint>,
 ) -> Result<(StatusCode, Json<patrol::Checkpoint>), ApiError> {
-    auth.require(MANAGERS)?;
+    auth.require(Permission::ManageCheckpoints)?;
     if !(body.lat.is_finite() && (-90.0..=90.0).contains(&body.lat)) {
         return Err(ApiError::invalid(format!(
             "lat {} is not a latitude in -90..90",
@@ -302,7 +306,7 @@ pub async fn checkpoints(
     auth: Auth,
     AppQuery(query): AppQuery<CheckpointQuery>,
 ) -> Result<Json<Vec<patrol::Checkpoint>>, ApiError> {
-    auth.require(READERS)?;
+    auth.require(Permission::ReadPatrols)?;
     if let Some(grid) = query.grid {
         let world = state.world();
         visible_grid(&world, &world.visibility(&auth.0), grid)?;
@@ -346,6 +350,7 @@ pub async fn coverage(
     AppPath(id): AppPath<i64>,
     AppQuery(query): AppQuery<CoverageQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    auth.require(Permission::ReadPatrols)?;
     let window_h = query.window_h.unwrap_or(24);
     if !(1..=MAX_WINDOW_H).contains(&window_h) {
         return Err(ApiError::invalid(format!(

@@ -11,23 +11,24 @@ use serde_json::{Value, json};
 use super::AppPath;
 use crate::auth::Auth;
 use crate::cases::{self, actions, photos};
-use crate::domain::{IncidentId, Role};
+use crate::domain::IncidentId;
+use crate::domain::Permission;
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Who may add a photo: the workers and commanders on the case, the reporter who filed it, and cameras.
-const UPLOADERS: &[Role] = &[Role::Worker, Role::Commander, Role::Reporter, Role::Device];
-const READERS: &[Role] = &[Role::Worker, Role::Commander, Role::Reporter, Role::Planner];
 /// The route's body limit: one photo at its largest plus room for the multipart framing.
 pub const UPLOAD_BODY_LIMIT_BYTES: usize = photos::MAX_PHOTO_BYTES + 64 * 1024;
 
-#[utoipa::path(post, path = "/api/incidents/{id}/photos", tag = "incidents", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/api/incidents/{id}/photos", tag = "incidents", params(("id" = i64, Path), super::idempotency::KeyHeader),
     request_body(content_type = "multipart/form-data",
         description = "one part named `photo`: a JPEG, PNG or WebP image of at most 10 MiB"),
-    responses((status = 201, description = "the photo as attached: `{sha256, content_type, size, at, by, url}`"),
+    responses((status = 201, description = "the photo as attached: `{sha256, content_type, size, at, by, url}`", headers(("Idempotent-Replayed" = String, description = "`true` on an answer given again for an `Idempotency-Key`"))),
         (status = 400), (status = 403), (status = 404),
-        (status = 409, description = "the case is closed, already has this photo, or has 20 photos"),
-        (status = 413), (status = 415), (status = 422)),
+        (status = 409, description = "the case is closed, already has this photo, or has 20 photos; or a request with this `Idempotency-Key` is still in flight (`idempotency-key-in-flight`, `Retry-After`)"),
+        (status = 413), (status = 415),
+        (status = 422, description = "a value is invalid, or the `Idempotency-Key` was used with another request (`idempotency-key-reused`)"),
+        (status = 429, description = "this address uploaded too many photos (`--rate-photos`)", headers(("Retry-After" = u64, description = "seconds until the next request is taken")))),
     security(("bearer" = [])))]
 pub async fn upload(
     State(state): State<AppState>,
@@ -35,7 +36,7 @@ pub async fn upload(
     AppPath(id): AppPath<i64>,
     request: Request,
 ) -> Result<(StatusCode, HeaderMap, Json<Value>), ApiError> {
-    auth.require(UPLOADERS)?;
+    auth.require(Permission::UploadPhotos)?;
     let data = read_photo(request).await?;
     let photo = photos::attach(
         state.core(),
@@ -117,7 +118,7 @@ pub async fn fetch(
     AppPath(sha256): AppPath<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    auth.require(READERS)?;
+    auth.require(Permission::ReadPhotos)?;
     if !photos::is_sha256(&sha256) {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,

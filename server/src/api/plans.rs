@@ -10,11 +10,12 @@ use serde_json::{Value, json};
 
 use super::{AppJson, AppPath};
 use crate::auth::Auth;
+use crate::domain::Permission;
 use crate::domain::RegionId;
 use crate::error::ApiError;
 use crate::plans::apply::{self, Request};
 use crate::plans::validate::ProposedGrid;
-use crate::plans::{PLANNERS, READERS, check_community, diff, plan_json, version_json};
+use crate::plans::{check_community, diff, plan_json, version_json};
 use crate::state::AppState;
 
 /// The longest note accepted, in characters.
@@ -62,7 +63,7 @@ pub async fn create(
     AppPath(id): AppPath<i64>,
     AppJson(body): AppJson<PlanBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    auth.require(PLANNERS)?;
+    auth.require(Permission::ChangeBoundaries)?;
     let grids = match (body.auto, body.grids) {
         (true, None) => None,
         (false, Some(grids)) => Some(grids),
@@ -95,7 +96,7 @@ pub async fn list(
     auth: Auth,
     AppPath(id): AppPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(READERS)?;
+    auth.require(Permission::ReadPlans)?;
     check_community(&state.world(), &auth.0, RegionId(id))?;
     let plans = state.store().plans(RegionId(id)).await?;
     Ok(Json(
@@ -111,7 +112,7 @@ pub async fn one(
     auth: Auth,
     AppPath((id, plan)): AppPath<(i64, i64)>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(READERS)?;
+    auth.require(Permission::ReadPlans)?;
     check_community(&state.world(), &auth.0, RegionId(id))?;
     let plan = apply::load(state.store().as_ref(), RegionId(id), plan).await?;
     Ok(Json(plan_json(&plan, true)))
@@ -126,7 +127,7 @@ pub async fn plan_diff(
     auth: Auth,
     AppPath((id, plan)): AppPath<(i64, i64)>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(READERS)?;
+    auth.require(Permission::ReadPlans)?;
     check_community(&state.world(), &auth.0, RegionId(id))?;
     let plan = apply::load(state.store().as_ref(), RegionId(id), plan).await?;
     let mut diff = diff::diff(&state.world(), RegionId(id), &plan.grids);
@@ -144,7 +145,7 @@ pub async fn apply_plan(
     auth: Auth,
     AppPath((id, plan)): AppPath<(i64, i64)>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(PLANNERS)?;
+    auth.require(Permission::ChangeBoundaries)?;
     Ok(Json(
         apply::apply(state.core(), &auth.0, RegionId(id), plan).await?,
     ))
@@ -158,7 +159,7 @@ pub async fn versions(
     auth: Auth,
     AppPath(id): AppPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(READERS)?;
+    auth.require(Permission::ReadPlans)?;
     check_community(&state.world(), &auth.0, RegionId(id))?;
     let versions = state.store().versions(RegionId(id)).await?;
     Ok(Json(
@@ -176,7 +177,7 @@ pub async fn rollback(
     AppPath((id, version)): AppPath<(i64, i64)>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(PLANNERS)?;
+    auth.require(Permission::ChangeBoundaries)?;
     // The body is optional, so it is read as bytes: empty is no fields.
     let body: RollbackBody = if body.iter().all(u8::is_ascii_whitespace) {
         RollbackBody::default()

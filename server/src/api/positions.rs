@@ -10,15 +10,13 @@ use serde_json::{Map, Value, json};
 use super::workers::can_see;
 use super::{AppJson, AppPath, AppQuery, geo_json};
 use crate::auth::Auth;
-use crate::domain::{Fix, Principal, Role, WorkerId};
+use crate::domain::{Fix, Permission, Principal, WorkerId};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::tracking::{Judge, Reported};
 use crate::world::World;
 
 /// Who may report positions: a worker's phone or tracker for itself, a command centre for anyone in scope.
-const REPORTERS: &[Role] = &[Role::Worker, Role::Device, Role::Commander];
-const TRACK_READERS: &[Role] = &[Role::Worker, Role::Commander, Role::Planner];
 /// Most fixes one track request returns.
 const MAX_TRACK: u32 = 100_000;
 
@@ -56,9 +54,13 @@ pub enum Batch {
 }
 
 #[utoipa::path(post, path = "/api/positions", tag = "live", request_body = Batch,
-    responses((status = 200, body = Reported, description = "stored (committed) and sent to the live map; jumps flagged"),
-        (status = 400), (status = 403), (status = 413),
-        (status = 422, description = "a bad fix: nothing stored; `errors: [{index, reason}]`"),
+    params(super::idempotency::KeyHeader),
+    responses((status = 200, body = Reported, description = "stored (committed) and sent to the live map; jumps flagged", headers(("Idempotent-Replayed" = String, description = "`true` on an answer given again for an `Idempotency-Key`"))),
+        (status = 400), (status = 403),
+        (status = 409, description = "a request with this `Idempotency-Key` is still in flight (`idempotency-key-in-flight`, `Retry-After`)", headers(("Retry-After" = u64, description = "seconds to wait"))),
+        (status = 413),
+        (status = 422, description = "a bad fix: nothing stored; `errors: [{index, reason}]`; or the `Idempotency-Key` was used with another request (`idempotency-key-reused`)"),
+        (status = 429, description = "this address sent too many reports (`--rate-positions`, shared with `/osmand`)", headers(("Retry-After" = u64, description = "seconds until the next request is taken"))),
         (status = 503, description = "not stored; send again")),
     security(("bearer" = [])))]
 pub async fn report(
@@ -66,7 +68,7 @@ pub async fn report(
     auth: Auth,
     AppJson(body): AppJson<Value>,
 ) -> Result<Json<Reported>, ApiError> {
-    auth.require(REPORTERS)?;
+    auth.require(Permission::ReportPositions)?;
     let batch: Batch = serde_json::from_value(body).map_err(|_| {
         ApiError::invalid(
             "expected [fix, …] or {\"positions\": [fix, …]}, each fix {lat, lon, at?, worker_id?, device_id?, \
@@ -130,8 +132,7 @@ pub(crate) fn to_fix(
     };
     let own = principal.worker == Some(worker);
     let allowed = own
-        || (principal.role != Role::Worker
-            && principal.role != Role::Device
+        || (principal.role.may(Permission::ManageWorkers)
             && can_see(&world.visibility(principal), principal, record));
     if !allowed {
         return Err(ApiError::forbidden(format!(
@@ -174,7 +175,7 @@ pub async fn track(
     AppPath(id): AppPath<i64>,
     AppQuery(query): AppQuery<TrackQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(TRACK_READERS)?;
+    auth.require(Permission::ReadTracks)?;
     {
         let world = state.world();
         let worker = world

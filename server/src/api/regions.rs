@@ -10,7 +10,8 @@ use serde_json::{Map, Value, json};
 use super::geo_json::{self, Bbox};
 use super::{AppJson, AppPath, AppQuery};
 use crate::auth::Auth;
-use crate::domain::{Region, RegionId, RegionLevel, Role};
+use crate::domain::Permission;
+use crate::domain::{Region, RegionId, RegionLevel};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::NewRegion;
@@ -62,12 +63,13 @@ fn visible_regions(world: &World, visibility: &Visibility) -> Option<FxHashSet<R
 }
 
 #[utoipa::path(get, path = "/api/regions", tag = "regions", params(RegionQuery),
-    responses((status = 200, description = "GeoJSON FeatureCollection of regions", body = super::geo_json::CollectionShape)), security(("bearer" = [])))]
+    responses((status = 200, description = "GeoJSON FeatureCollection of regions", body = super::geo_json::CollectionShape), (status = 403)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
     AppQuery(query): AppQuery<RegionQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    Auth::permit(&principal, Permission::ReadMap)?;
     let bbox = Bbox::parse_opt(query.bbox.as_deref())?;
     let world = state.world();
     let allowed = visible_regions(&world, &world.visibility(&principal));
@@ -89,6 +91,7 @@ pub async fn one(
     Auth(principal): Auth,
     AppPath(id): AppPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
+    Auth::permit(&principal, Permission::ReadMap)?;
     let world = state.world();
     let region = world
         .region(RegionId(id))
@@ -116,15 +119,16 @@ struct NewRegionProperties {
     request_body(content = Value, description = "GeoJSON Feature: Polygon or MultiPolygon with properties level, code, name, parent_id"),
     responses((status = 201, description = "the created region", body = super::geo_json::FeatureShape), (status = 409), (status = 422),
         (status = 403),
-        (status = 404, description = "no such parent region")),
+        (status = 404, description = "no such parent region"),
+        (status = 503, description = "busy checking other areas; nothing was done, send again")),
     security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
     AppJson(body): AppJson<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    auth.require(&[Role::Planner])?;
-    let (boundary, properties) = geo_json::area_feature(&body)?;
+    auth.require(Permission::CreateRegions)?;
+    let (boundary, properties) = geo_json::area_feature(&body).await?;
     let props: NewRegionProperties = serde_json::from_value(Value::Object(properties))
         .map_err(|e| ApiError::invalid(format!("properties: {e}")))?;
     let new = NewRegion {
@@ -133,6 +137,6 @@ pub async fn create(
         name: props.name,
         boundary,
     };
-    let region = crate::admin::regions::create(state.core(), new, props.parent_id).await?;
+    let region = crate::admin::regions::create(state.core(), &auth.0, new, props.parent_id).await?;
     Ok((StatusCode::CREATED, Json(to_feature(&region))))
 }

@@ -34,12 +34,11 @@ use serde::{Deserialize, Serialize};
 use super::AppQuery;
 use crate::auth::Auth;
 use crate::dispatch::kpi::{self, Counts, Key, Level, Report};
-use crate::domain::Role;
+use crate::domain::Permission;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::world::World;
 
-pub(crate) const READERS: &[Role] = &[Role::Commander];
 /// The longest period one request may cover (a leap year).
 const MAX_SPAN_DAYS: i64 = 366;
 
@@ -139,7 +138,7 @@ pub async fn kpi(
     headers: HeaderMap,
     AppQuery(query): AppQuery<KpiQuery>,
 ) -> Result<Response, ApiError> {
-    auth.require(READERS)?;
+    auth.require(Permission::ReadKpi)?;
     let (from, to) = period_of(&query, state.dispatch().calendar.tz_offset_minutes)?;
     let body = {
         let world = state.world();

@@ -4,8 +4,9 @@
 //! - `GET /tiles/{layer}.json` → TileJSON 3.0.0; `tiles` is absolute, built from the request's `Host`.
 //! - `GET /tiles/{layer}/{z}/{x}/{y}.mvt` → `application/vnd.mapbox-vector-tile`.
 //!
-//! Auth as every read: `Authorization: Bearer`, or `?token=` (as `/ws` takes it) because a browser map
-//! cannot set headers on tile requests; a TileJSON fetched with `?token=` carries it in its URL.
+//! Auth as every read: `Authorization: Bearer`, or `?token=` (as `/ws` takes it) because a map client
+//! cannot set headers on tile requests, or the session cookie of a person signed in to the web map (so
+//! its URLs carry no credential); a TileJSON fetched with `?token=` carries it in its URL.
 //! Tiles come from the cache or are drawn from the world (never SQL); `ETag` is the first 16 hex
 //! digits of the SHA-256 of the uncompressed tile (`-gz` appended for the gzip body), `If-None-Match`
 //! gives 304, `Accept-Encoding: gzip` a gzip body, `Cache-Control: no-cache` so browsers always
@@ -25,7 +26,7 @@ use sha2::{Digest, Sha256};
 
 use super::AppPath;
 use crate::auth;
-use crate::domain::Principal;
+use crate::domain::{Permission, Principal};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::tiles::{self, Encoded, LAYERS, LayerSpec, RenderCtx};
@@ -40,39 +41,16 @@ fn query_token(query: Option<&str>) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// The caller, from `Authorization: Bearer` or `?token=`.
+/// The caller, from `Authorization: Bearer`, `?token=` or the session cookie; the query's token, to
+/// carry into the URLs a TileJSON names.
 async fn caller(
     state: &AppState,
     headers: &HeaderMap,
     query: Option<&str>,
 ) -> Result<(Principal, Option<String>), ApiError> {
     let token = query_token(query);
-    let secret = match (&token, headers.get(header::AUTHORIZATION)) {
-        (Some(t), None) => t.clone(),
-        (_, Some(value)) => {
-            let value = value
-                .to_str()
-                .map_err(|_| ApiError::unauthorized("malformed Authorization header"))?;
-            match value.split_once(' ') {
-                Some((scheme, t))
-                    if scheme.eq_ignore_ascii_case("bearer") && !t.trim().is_empty() =>
-                {
-                    t.trim().to_owned()
-                }
-                _ => {
-                    return Err(ApiError::unauthorized(
-                        "expected Authorization: Bearer <token>",
-                    ));
-                }
-            }
-        }
-        (None, None) => {
-            return Err(ApiError::unauthorized(
-                "missing Authorization: Bearer <token> (or ?token=)",
-            ));
-        }
-    };
-    Ok((auth::authenticate(state, &secret).await?, token))
+    let (principal, _) = auth::principal_of(state, headers, token.as_deref()).await?;
+    Ok((principal, token))
 }
 
 fn layer(name: &str) -> Result<(usize, &'static LayerSpec), ApiError> {
@@ -101,8 +79,8 @@ fn base_url(headers: &HeaderMap) -> String {
 /// `GET /tiles/catalog`.
 #[utoipa::path(get, path = "/tiles/catalog", tag = "tiles",
     params(("token" = Option<String>, Query, description = "bearer token, when no Authorization header")),
-    responses((status = 200, description = "`{layers: [{name, description, minzoom, maxzoom, tilejson, vector_layers}]}`"),
-        (status = 401)),
+    responses((status = 200, description = "`{layers: [{name, description, minzoom, maxzoom, tilejson, vector_layers}]}`: the layers the caller may read"),
+        (status = 401), (status = 403)),
     security(("bearer" = [])))]
 pub async fn catalog(
     State(state): State<AppState>,
@@ -110,13 +88,14 @@ pub async fn catalog(
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let (principal, token) = caller(&state, &headers, query.as_deref()).await?;
+    auth::Auth::permit(&principal, Permission::ReadMap)?;
     let base = base_url(&headers);
     let suffix = token
         .map(|t| format!("?token={}", encode(&t)))
         .unwrap_or_default();
     let layers: Vec<Value> = LAYERS
         .iter()
-        .filter(|l| l.readers.is_none_or(|r| auth::Auth(principal.clone()).require(r).is_ok()))
+        .filter(|l| may_read(&principal, l))
         .map(|l| {
             json!({"name": l.name, "description": l.description, "minzoom": l.minzoom, "maxzoom": l.maxzoom,
                 "tilejson": format!("{base}/tiles/{}.json{suffix}", l.name),
@@ -124,6 +103,18 @@ pub async fn catalog(
         })
         .collect();
     Ok(Json(json!({"layers": layers})))
+}
+
+/// Whether the caller may read a layer: the map itself, and the resource the layer shows.
+fn may_read(principal: &Principal, spec: &LayerSpec) -> bool {
+    principal.role.may(Permission::ReadMap) && principal.role.may(spec.permission)
+}
+
+/// 403 unless [`may_read`].
+fn require_layer(principal: &Principal, spec: &LayerSpec) -> Result<(), ApiError> {
+    let auth = auth::Auth(principal.clone());
+    auth.require(Permission::ReadMap)?;
+    auth.require(spec.permission)
 }
 
 fn encode(s: &str) -> String {
@@ -151,9 +142,7 @@ pub async fn tilejson(
         )
     })?;
     let (_, spec) = layer(name)?;
-    if let Some(readers) = spec.readers {
-        auth::Auth(principal).require(readers)?;
-    }
+    require_layer(&principal, spec)?;
     let base = base_url(&headers);
     let suffix = token
         .map(|t| format!("?token={}", encode(&t)))
@@ -288,9 +277,7 @@ pub async fn tile(
 ) -> Result<Response, ApiError> {
     let (principal, _) = caller(&state, &headers, query.as_deref()).await?;
     let (index, spec) = layer(&name)?;
-    if let Some(readers) = spec.readers {
-        auth::Auth(principal.clone()).require(readers)?;
-    }
+    require_layer(&principal, spec)?;
     let tile = tile_of(spec, &z, &x, &file)?;
     let bypass = headers
         .get(header::CACHE_CONTROL)

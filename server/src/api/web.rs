@@ -1,16 +1,21 @@
-//! The web map (`web-map/`), served from the binary: the pages at `/` (command centre), `/worker` and
-//! `/planner`, their scripts, styles and vendored libraries under `/static/`, and the worker view's
+//! The web map (`web-map/`), served from the binary: the pages at `/` (command centre), `/worker`,
+//! `/planner` and `/login.html`, their scripts, styles and vendored libraries under `/static/`, and the worker view's
 //! service worker at `/sw.js` (at the root, so it may control `/worker`).
 //!
 //! The files are embedded at compile time (see `build.rs`). While working on the map,
 //! `GRIDWATCH_WEB_DIR=web-map/dist` serves them from that folder instead, read on every request, so
 //! `npm run build` and a reload show a change without rebuilding the server.
+//!
+//! Also the headers that keep the pages safe in a browser ([`page_headers`]: the CSP, no framing, no
+//! referrer) and `nosniff` for every response of the server ([`nosniff`]).
 
 use std::path::PathBuf;
 use std::sync::LazyLock;
 
 use axum::body::Body;
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rustc_hash::FxHashMap;
 
@@ -59,6 +64,13 @@ pub async fn worker(headers: HeaderMap) -> Response {
         (status = 304, description = "`If-None-Match` names the page's `ETag`")))]
 pub async fn planner(headers: HeaderMap) -> Response {
     serve("planner.html", &headers)
+}
+
+#[utoipa::path(get, path = "/login.html", tag = "web",
+    responses((status = 200, description = "the login page: a name, a password and a TOTP code; a first sign-in's new password", content_type = "text/html"),
+        (status = 304, description = "`If-None-Match` names the page's `ETag`")))]
+pub async fn login(headers: HeaderMap) -> Response {
+    serve("login.html", &headers)
 }
 
 #[utoipa::path(get, path = "/sw.js", tag = "web",
@@ -144,6 +156,66 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
+/// The web map's Content Security Policy: everything from this origin only. MapLibre draws on canvases
+/// from `blob:` images and may start its worker from a `blob:` URL; sprites and icons can be `data:`.
+/// `connect-src` names `ws:`/`wss:` of this host beside `'self'` for browsers whose `'self'` does not
+/// cover websockets yet.
+fn content_security_policy(host: Option<&str>) -> String {
+    let sockets = host
+        .filter(|h| is_plain_host(h))
+        .map(|h| format!(" ws://{h} wss://{h}"))
+        .unwrap_or_default();
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+         font-src 'self' data:; worker-src 'self' blob:; child-src 'self' blob:; \
+         connect-src 'self'{sockets}; manifest-src 'self'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// A `Host` header fit to be written into a policy: a name or address and a port, nothing that could
+/// end a directive.
+fn is_plain_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+}
+
+/// The headers of the web map's pages, scripts and styles: its CSP, no framing (`frame-ancestors`
+/// and, for older browsers, `X-Frame-Options`), no referrer.
+pub(crate) async fn page_headers(request: Request, next: Next) -> Response {
+    let policy = content_security_policy(
+        request
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok()),
+    );
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if let Ok(policy) = HeaderValue::from_str(&policy) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
+/// `X-Content-Type-Options: nosniff` on every response: a browser takes each body as the type it is
+/// sent as (a JSON answer is never run as a script).
+pub(crate) async fn nosniff(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +226,7 @@ mod tests {
             "index.html",
             "worker.html",
             "planner.html",
+            "login.html",
             "vendor/maplibre-gl.mjs",
             "vendor/maplibre-gl-worker.mjs",
             "vendor/maplibre-gl.css",
@@ -215,5 +288,22 @@ mod tests {
         assert_eq!(content_type("index.html"), "text/html; charset=utf-8");
         assert_eq!(content_type("fonts/x.ttf"), "font/ttf");
         assert_eq!(content_type("README"), "application/octet-stream");
+    }
+
+    #[test]
+    fn the_policy_names_the_sockets_of_a_plain_host_only() {
+        let policy = content_security_policy(Some("127.0.0.1:8080"));
+        assert!(policy.contains("connect-src 'self' ws://127.0.0.1:8080 wss://127.0.0.1:8080;"));
+        assert!(policy.contains("frame-ancestors 'none'"));
+        assert!(policy.contains("worker-src 'self' blob:"));
+        for hostile in ["a; script-src *", "a b", "x\"y", ""] {
+            let policy = content_security_policy(Some(hostile));
+            assert!(
+                policy.contains("connect-src 'self';"),
+                "{hostile:?}: {policy}"
+            );
+        }
+        assert!(content_security_policy(None).contains("connect-src 'self';"));
+        assert!(is_plain_host("[::1]:8080"));
     }
 }

@@ -1,5 +1,9 @@
-//! `/api/workers`: create and update workers, their duty status and the grids they answer for. Changes
-//! go through `admin::workers`; a position set by hand through `tracking`.
+//! `/api/workers`: create and update workers, their duty status and the grids they answer for, and bind
+//! their trackers. Changes go through `admin::workers`; a position set by hand through `tracking`.
+//!
+//! A worker's phone, and whether a tracker is bound, go only to roles that manage workers
+//! (`domain::worker::sees_contacts`). A tracker's device id is made here when `device: true` binds one,
+//! answered once in that response (`device_id`) and never again: only its SHA-256 is kept.
 
 use axum::Json;
 use axum::extract::State;
@@ -9,19 +13,17 @@ use serde_json::{Map, Value, json};
 
 use super::geo_json;
 use super::{AppJson, AppPath, AppQuery, visible_grid};
-use crate::admin::workers::{
-    self, WorkerError, check_device, check_duties, checked_name, checked_text,
-};
+use crate::admin::workers::{self, WorkerError, check_duties, checked_name, checked_text};
 use crate::auth::Auth;
-use crate::domain::{DutyStatus, GridDuty, GridId, Role, Worker, WorkerId, WorkerKind};
+use crate::domain::worker::{DeviceId, sees_contacts};
+use crate::domain::{
+    DutyStatus, GridDuty, GridId, Permission, Principal, Worker, WorkerId, WorkerKind,
+};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::NewWorker;
 
 pub(super) use workers::can_see;
-
-const READERS: &[Role] = &[Role::Planner, Role::Commander, Role::Worker];
-const MANAGERS: &[Role] = &[Role::Commander];
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -31,17 +33,30 @@ pub struct WorkerQuery {
     grid: Option<GridId>,
 }
 
-/// A worker as a GeoJSON Feature; the geometry is null until live positions arrive.
-fn to_feature(worker: &Worker) -> Value {
+/// A worker as a GeoJSON Feature, as `viewer` may see it; the geometry is null until live positions
+/// arrive. `phone` and `device` (whether a tracker is bound) only for roles that manage workers.
+fn to_feature(worker: &Worker, viewer: &Principal) -> Value {
     let mut p = Map::new();
     p.insert("id".into(), json!(worker.id));
     p.insert("name".into(), json!(worker.name));
     p.insert("kind".into(), json!(worker.kind));
     p.insert("duty".into(), json!(worker.duty));
-    p.insert("phone".into(), json!(worker.phone));
-    p.insert("device_id".into(), json!(worker.device_id));
+    if sees_contacts(viewer.role) {
+        p.insert("phone".into(), json!(worker.phone));
+        p.insert("device".into(), json!(worker.device_hash.is_some()));
+    }
     p.insert("grids".into(), json!(worker.grids));
     geo_json::feature(worker.id.0, None, p)
+}
+
+/// A worker just changed, as its manager sees it, with the device id of a tracker bound by this very
+/// request: the one time it is shown.
+fn changed_feature(worker: &Worker, viewer: &Principal, issued: Option<&DeviceId>) -> Value {
+    let mut feature = to_feature(worker, viewer);
+    if let Some(device) = issued {
+        feature["properties"]["device_id"] = json!(device.as_str());
+    }
+    feature
 }
 
 #[utoipa::path(get, path = "/api/workers", tag = "workers", params(WorkerQuery),
@@ -52,7 +67,7 @@ pub async fn list(
     auth: Auth,
     AppQuery(query): AppQuery<WorkerQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(READERS)?;
+    auth.require(Permission::ReadWorkers)?;
     let world = state.world();
     let visibility = world.visibility(&auth.0);
     if let Some(grid) = query.grid {
@@ -66,7 +81,7 @@ pub async fn list(
                 .grid
                 .is_none_or(|g| w.grids.iter().any(|d| d.grid_id == g))
         })
-        .map(to_feature)
+        .map(|w| to_feature(w, &auth.0))
         .collect();
     Ok(Json(geo_json::collection(features)))
 }
@@ -78,7 +93,7 @@ pub async fn one(
     auth: Auth,
     AppPath(id): AppPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(READERS)?;
+    auth.require(Permission::ReadWorkers)?;
     let world = state.world();
     let worker = world
         .worker(WorkerId(id))
@@ -88,7 +103,7 @@ pub async fn one(
             "worker {id} is outside your scope"
         )));
     }
-    Ok(Json(to_feature(worker)))
+    Ok(Json(to_feature(worker, &auth.0)))
 }
 
 /// A worker to create.
@@ -100,7 +115,10 @@ pub struct CreateWorker {
     #[serde(default = "off_duty")]
     duty: DutyStatus,
     phone: Option<String>,
-    device_id: Option<String>,
+    /// Bind a tracker (OsmAnd / Traccar Client): the server makes its device id and answers it once,
+    /// as `device_id` in this response.
+    #[serde(default)]
+    device: bool,
     #[serde(default)]
     grids: Vec<GridDuty>,
 }
@@ -110,7 +128,8 @@ fn off_duty() -> DutyStatus {
 }
 
 #[utoipa::path(post, path = "/api/workers", tag = "workers", request_body = CreateWorker,
-    responses((status = 201, description = "the created worker", body = super::geo_json::FeatureShape), (status = 409), (status = 422),
+    responses((status = 201, description = "the created worker; with `device: true`, `properties.device_id` is the tracker's \
+        device id, shown this once", body = super::geo_json::FeatureShape), (status = 409), (status = 422),
         (status = 403),
         (status = 404, description = "no such grid")),
     security(("bearer" = [])))]
@@ -119,20 +138,24 @@ pub async fn create(
     auth: Auth,
     AppJson(body): AppJson<CreateWorker>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    auth.require(MANAGERS)?;
+    auth.require(Permission::ManageWorkers)?;
+    let device = body.device.then(DeviceId::new);
     let new = NewWorker {
         name: checked_name(&body.name)?,
         kind: body.kind,
         duty: body.duty,
         phone: checked_text("phone", body.phone, 40)?,
-        device_id: checked_text("device_id", body.device_id, 128)?,
+        device_hash: device.as_ref().map(DeviceId::hash),
         grids: body.grids,
     };
     let worker = workers::create(state.core(), &auth.0, new).await?;
-    Ok((StatusCode::CREATED, Json(to_feature(&worker))))
+    Ok((
+        StatusCode::CREATED,
+        Json(changed_feature(&worker, &auth.0, device.as_ref())),
+    ))
 }
 
-/// Fields to change; `null` clears `phone` or `device_id`.
+/// Fields to change; `null` clears `phone`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(clippy::option_option)] // absent, null (clear) and a value are three different requests
@@ -141,8 +164,9 @@ pub struct UpdateWorker {
     kind: Option<WorkerKind>,
     #[serde(default, deserialize_with = "present")]
     phone: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
-    device_id: Option<Option<String>>,
+    /// `true` binds a new tracker: the server makes its device id and answers it once, as `device_id`
+    /// in this response; the tracker bound before, if any, stops working. `false` unbinds it.
+    device: Option<bool>,
 }
 
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
@@ -151,7 +175,8 @@ fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Optio
 }
 
 #[utoipa::path(patch, path = "/api/workers/{id}", tag = "workers", params(("id" = i64, Path)),
-    request_body = UpdateWorker, responses((status = 200, description = "the worker after the change", body = super::geo_json::FeatureShape), (status = 404), (status = 409), (status = 422),
+    request_body = UpdateWorker, responses((status = 200, description = "the worker after the change; with `device: true`, \
+        `properties.device_id` is the new tracker's device id, shown this once", body = super::geo_json::FeatureShape), (status = 404), (status = 409), (status = 422),
         (status = 403)),
     security(("bearer" = [])))]
 pub async fn update(
@@ -160,8 +185,10 @@ pub async fn update(
     AppPath(id): AppPath<i64>,
     AppJson(body): AppJson<UpdateWorker>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(MANAGERS)?;
-    change_worker(&state, &auth.0, WorkerId(id), move |world, worker| {
+    auth.require(Permission::ManageWorkers)?;
+    let device = (body.device == Some(true)).then(DeviceId::new);
+    let device_hash = device.as_ref().map(DeviceId::hash);
+    let changed = workers::change(state.core(), &auth.0, WorkerId(id), move |_, worker| {
         if let Some(name) = &body.name {
             worker.name = checked_name(name)?;
         }
@@ -171,13 +198,13 @@ pub async fn update(
         if let Some(phone) = body.phone.clone() {
             worker.phone = checked_text("phone", phone, 40)?;
         }
-        if let Some(device) = body.device_id.clone() {
-            worker.device_id = checked_text("device_id", device, 128)?;
-            check_device(world, Some(worker.id), worker.device_id.as_deref())?;
+        if body.device.is_some() {
+            worker.device_hash = device_hash;
         }
         Ok(())
     })
-    .await
+    .await?;
+    Ok(Json(changed_feature(&changed, &auth.0, device.as_ref())))
 }
 
 /// A duty change.
@@ -197,7 +224,7 @@ pub async fn set_duty(
 ) -> Result<Json<Value>, ApiError> {
     // A worker may go on and off duty themself.
     if auth.0.worker != Some(WorkerId(id)) {
-        auth.require(MANAGERS)?;
+        auth.require(Permission::ManageWorkers)?;
     }
     change_worker(&state, &auth.0, WorkerId(id), move |_, worker| {
         worker.duty = body.duty;
@@ -216,7 +243,7 @@ pub async fn set_grids(
     AppPath(id): AppPath<i64>,
     AppJson(body): AppJson<Vec<GridDuty>>,
 ) -> Result<Json<Value>, ApiError> {
-    auth.require(MANAGERS)?;
+    auth.require(Permission::ManageWorkers)?;
     let principal = auth.0.clone();
     change_worker(&state, &auth.0, WorkerId(id), move |world, worker| {
         check_duties(world, &principal, Some(worker.id), &body)?;
@@ -248,7 +275,7 @@ pub async fn set_position(
 ) -> Result<StatusCode, ApiError> {
     // A worker reports their own position; a command centre may set one for a worker without a phone.
     if auth.0.worker != Some(WorkerId(id)) {
-        auth.require(MANAGERS)?;
+        auth.require(Permission::ManageWorkers)?;
     }
     crate::world::locate::checked_latlng(body.lat, body.lon)?;
     {
@@ -276,10 +303,10 @@ pub async fn set_position(
 /// A change to a worker (`admin::workers::change`), answered as its feature.
 async fn change_worker(
     state: &AppState,
-    principal: &crate::domain::Principal,
+    principal: &Principal,
     id: WorkerId,
     edit: impl FnOnce(&crate::world::World, &mut Worker) -> Result<(), WorkerError> + Send + 'static,
 ) -> Result<Json<Value>, ApiError> {
     let changed = workers::change(state.core(), principal, id, edit).await?;
-    Ok(Json(to_feature(&changed)))
+    Ok(Json(to_feature(&changed, principal)))
 }

@@ -102,8 +102,15 @@ fn plan(
     }
     let target = match action {
         Action::Dispatch { to } | Action::Reassign { to } => {
-            if world.worker(*to).is_none() {
+            let Some(worker) = world.worker(*to) else {
                 return Err(ActionError::UnknownWorker(*to));
+            };
+            // The new assignee must be someone the caller may see: a commander of one community does
+            // not hand cases to another community's workers.
+            if let Some(principal) = principal
+                && !crate::admin::workers::can_see(&world.visibility(principal), principal, worker)
+            {
+                return Err(AccessError::OutOfScope(Subject::Worker(*to)).into());
             }
             None
         }
@@ -189,7 +196,7 @@ pub fn check_scope(world: &World, principal: &Principal, case: &Case) -> Result<
 pub fn can_see(world: &World, principal: &Principal, case: &Case) -> bool {
     let own = principal.worker.is_some()
         && (principal.worker == case.state.assignee || principal.worker == case.state.handler);
-    own || case.reporter == Some(principal.token)
+    own || (case.reporter.is_some() && case.reporter == principal.token())
         || (principal.role != crate::domain::Role::Reporter
             && world.visibility(principal).grid(case.place.grid))
 }

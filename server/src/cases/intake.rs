@@ -11,6 +11,12 @@
 //! had been committed alone; under load the next group gathers while the current one syncs, so the
 //! sync's cost is shared instead of queued behind (see BENCHMARKS.md, "Incident load").
 //!
+//! A report fails fast when the store cannot take it: refused at once while the store is unreachable,
+//! and answered unavailable instead of committed once it has waited longer than the write bound; a
+//! report whose sender has gone before its group is drafted is dropped, never stored. Only a group
+//! the database refused for its content (a conflict) is committed again one report at a time: after
+//! any other failure the group's outcome is the database's to tell, never a second insert.
+//!
 //! Drafting sees the world as of the last commit, so a report is never grouped with an earlier one it
 //! could be a duplicate of: it waits for the next group, which sees the earlier case in the world. The
 //! drafting itself is pure ([`draft`]: a world, the dispatch settings and a report in, a case out).
@@ -95,6 +101,7 @@ pub struct Report {
 /// The intake's handle: where reports are queued for the writer. Cheap to clone.
 #[derive(Clone)]
 pub struct Intake {
+    core: Core,
     queue: mpsc::UnboundedSender<Pending>,
 }
 
@@ -102,8 +109,8 @@ impl Intake {
     /// Starts the intake writer on `core`; it stops on `shutdown` after committing what was queued.
     pub(crate) fn start(core: Core, shutdown: Shutdown) -> (Self, tokio::task::JoinHandle<()>) {
         let (queue, pending) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(core, pending, shutdown));
-        (Self { queue }, task)
+        let task = tokio::spawn(run(core.clone(), pending, shutdown));
+        (Self { core, queue }, task)
     }
 
     /// Registers `report` as a new case on behalf of `actor` (and `token`, when it came through the
@@ -120,6 +127,7 @@ impl Intake {
         if chars > MAX_DESCRIPTION_CHARS {
             return Err(IntakeError::DescriptionTooLong { chars });
         }
+        self.core.check_reachable()?;
         let (reply, answer) = oneshot::channel();
         let pending = Pending {
             actor,
@@ -127,12 +135,13 @@ impl Intake {
             report,
             reply,
             queued_at: Instant::now(),
+            context: crate::audit::current(),
         };
         if self.queue.send(pending).is_err() {
             return Err(IntakeError::ShuttingDown);
         }
-        // If this request is abandoned, the writer still commits the report and applies it to the world:
-        // only the answer is lost.
+        // If this request is abandoned after its group was drafted, the writer still commits the report
+        // and applies it to the world: only the answer is lost.
         answer.await.unwrap_or(Err(IntakeError::Unanswered))
     }
 }
@@ -146,6 +155,8 @@ pub(crate) struct Pending {
     reply: oneshot::Sender<Result<Case, IntakeError>>,
     /// When it was handed to the writer: its wait for a group is measured from here.
     queued_at: Instant,
+    /// Who sent it and from where, for its audit row (the writer commits many requests' cases at once).
+    context: Option<crate::audit::Context>,
 }
 
 /// The intake writer: takes the reports in arrival order and commits them in groups of at most the
@@ -174,7 +185,7 @@ async fn run(core: Core, mut queue: mpsc::UnboundedReceiver<Pending>, mut shutdo
         let mut group = std::mem::take(&mut carried);
         // One write a group: the queue goes into the step (to gather under the lock) and comes back.
         (queue, carried) = core
-            .write(move |w| async move {
+            .write_waiting(move |w| async move {
                 // Whatever arrived while the last group was syncing joins this one.
                 while group.len() < batch_max {
                     match queue.try_recv() {
@@ -209,6 +220,9 @@ async fn commit_group(w: &Writer, group: Vec<Pending>) -> Vec<Pending> {
                 later.push(pending);
                 continue;
             }
+            let Some(pending) = admit(w, pending) else {
+                continue;
+            };
             let drafted = draft(
                 &world,
                 config,
@@ -242,7 +256,10 @@ async fn commit_group(w: &Writer, group: Vec<Pending>) -> Vec<Pending> {
     }
     metrics::histogram!("gridwatch_intake_group_size")
         .record(f64::from(u32::try_from(drafts.len()).unwrap_or(u32::MAX)));
-    let stored = w.store().insert_incidents(&drafts).await;
+    // Each case's audit row names its own request: the group's context hands them out in order.
+    let contexts = waiting.iter().map(|p| p.context.clone()).collect();
+    let group_context = Some(crate::audit::Context::group(contexts));
+    let stored = crate::audit::scope(group_context, w.store().insert_incidents(&drafts)).await;
     metrics::histogram!("gridwatch_intake_group_seconds").record(started.elapsed().as_secs_f64());
     match stored {
         Ok(stored) => {
@@ -250,14 +267,17 @@ async fn commit_group(w: &Writer, group: Vec<Pending>) -> Vec<Pending> {
                 publish(w, case, event, pending);
             }
         }
-        // One report the store refuses must not fail the others: commit each alone.
-        Err(e) if drafts.len() > 1 => {
+        // One report the store refuses must not fail the others: commit each alone. Only a refusal of
+        // the content: after a failure to reach the store or to commit, the group may have committed.
+        Err(e @ StoreError::Conflict(_)) if drafts.len() > 1 => {
             tracing::warn!(
                 "a group of {} new incidents was refused ({e}); committing each alone",
                 drafts.len()
             );
             for (case, pending) in drafts.into_iter().zip(waiting) {
-                match w.store().insert_incident(&case).await {
+                let alone =
+                    crate::audit::scope(pending.context.clone(), w.store().insert_incident(&case));
+                match alone.await {
                     Ok((case, event)) => publish(w, case, event, pending),
                     Err(e) => {
                         let _ = pending.reply.send(Err(e.into()));
@@ -265,13 +285,52 @@ async fn commit_group(w: &Writer, group: Vec<Pending>) -> Vec<Pending> {
                 }
             }
         }
-        Err(e) => {
-            if let Some(pending) = waiting.into_iter().next() {
-                let _ = pending.reply.send(Err(e.into()));
-            }
-        }
+        Err(e) => refuse(waiting, e),
     }
     later
+}
+
+/// A report fit to draft, or `None` when it was dropped (its sender has gone: nobody waits for it, so
+/// it never reaches the store) or answered unavailable (the store is unreachable, or the report waited
+/// longer than the write bound).
+fn admit(w: &Writer, pending: Pending) -> Option<Pending> {
+    if pending.reply.is_closed() {
+        return None;
+    }
+    let wait = w.core().write_wait();
+    let refusal = match w.core().check_reachable() {
+        Err(unreachable) => unreachable,
+        Ok(()) if pending.queued_at.elapsed() > wait => {
+            StoreError::Unavailable(format!("waited over {} ms for the store", wait.as_millis()))
+        }
+        Ok(()) => return Some(pending),
+    };
+    metrics::histogram!("gridwatch_intake_wait_seconds")
+        .record(pending.queued_at.elapsed().as_secs_f64());
+    let _ = pending.reply.send(Err(refusal.into()));
+    None
+}
+
+/// Answers every report of a group the store failed with `error`: the first with the error itself,
+/// the rest with what it says of them.
+fn refuse(waiting: Vec<Pending>, error: StoreError) {
+    let text = error.to_string();
+    let same = || match &error {
+        StoreError::Full { context, .. } => StoreError::Full {
+            context,
+            source: sqlx::Error::Protocol(text.clone()),
+        },
+        unreachable if unreachable.is_unreachable() => StoreError::Unavailable(text.clone()),
+        _ => StoreError::Shared(text.clone()),
+    };
+    let mut waiting = waiting.into_iter();
+    let first = waiting.next();
+    for pending in waiting {
+        let _ = pending.reply.send(Err(same().into()));
+    }
+    if let Some(pending) = first {
+        let _ = pending.reply.send(Err(error.into()));
+    }
 }
 
 /// Applies a committed case to the world, publishes its event and answers its report.

@@ -1,8 +1,13 @@
-//! Photos on a case: the image is sniffed from its bytes (never trusted from a header), stored once by
-//! its SHA-256, and attached to the case in one transaction with its event.
+//! Photos on a case: the image is sniffed from its bytes (never trusted from a header), stripped of its
+//! metadata (EXIF and its GPS position, XMP, text: [`metadata`]), stored once by the SHA-256 of the
+//! stripped bytes — what is served, so a photo's name is the hash of what `GET /api/photos/{sha256}`
+//! answers — and attached to the case in one transaction with its event.
 //!
 //! Rules: JPEG, PNG or WebP only; at most [`MAX_PHOTO_BYTES`] each and [`MAX_PHOTOS_PER_CASE`] per case;
-//! the same image once per case; not on a case that is closed, cancelled or merged.
+//! the same image once per case (the same picture with other metadata is the same image); not on a case
+//! that is closed, cancelled or merged.
+
+mod metadata;
 
 use sha2::{Digest, Sha256};
 
@@ -84,7 +89,17 @@ pub async fn attach(
         return Err(PhotoError::TooLarge { bytes: data.len() });
     }
     let content_type = sniff(&data).ok_or(PhotoError::NotAnImage)?;
-    let sha256 = sha256_hex(&data);
+    // Linear in up to 10 MiB, off the async threads.
+    let (data, sha256) = match tokio::task::spawn_blocking(move || {
+        let stripped = axum::body::Bytes::from(metadata::strip(&data, content_type));
+        let sha256 = sha256_hex(&stripped);
+        (stripped, sha256)
+    })
+    .await
+    {
+        Ok(stripped) => stripped,
+        Err(error) => std::panic::resume_unwind(error.into_panic()),
+    };
     let principal = principal.clone();
     core.write(move |w| async move {
         {

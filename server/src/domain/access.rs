@@ -4,7 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CameraId, GridId, IncidentId, PatrolId, RegionId, TokenId, WorkerId};
+use super::{
+    CameraId, GridId, IncidentId, PatrolId, RegionId, SessionId, TokenId, UserId, WorkerId,
+};
 
 /// A token's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -16,9 +18,22 @@ pub enum Role {
     Worker,
     Reporter,
     Device,
+    /// Reads the audit trail and nothing else: a person's role, never a token's.
+    Auditor,
 }
 
 impl Role {
+    /// Every role.
+    pub const ALL: [Self; 7] = [
+        Self::Admin,
+        Self::Planner,
+        Self::Commander,
+        Self::Worker,
+        Self::Reporter,
+        Self::Device,
+        Self::Auditor,
+    ];
+
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
@@ -28,6 +43,7 @@ impl Role {
             Self::Worker => "worker",
             Self::Reporter => "reporter",
             Self::Device => "device",
+            Self::Auditor => "auditor",
         }
     }
 
@@ -40,6 +56,7 @@ impl Role {
             "worker" => Some(Self::Worker),
             "reporter" => Some(Self::Reporter),
             "device" => Some(Self::Device),
+            "auditor" => Some(Self::Auditor),
             _ => None,
         }
     }
@@ -79,12 +96,55 @@ impl std::fmt::Display for Scope {
 /// The authenticated caller of a request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Principal {
-    pub token: TokenId,
+    /// What the caller proved who it is with: a machine's token or a person's session.
+    pub credential: Credential,
     pub role: Role,
     /// Empty means unrestricted (only admins are minted that way by default).
     pub scopes: Vec<Scope>,
     /// The worker this token acts for, for worker and device tokens.
     pub worker: Option<WorkerId>,
+    /// When the credential stops working (`None`: never, for the server's own actors). For a session,
+    /// its absolute end; its idle timeout moves with every request.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// What a caller authenticated with. Both build the same [`Principal`]; rules that depend on who is
+/// asking (a reporter's own cases, a token's own record, one's own sessions) read it here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// A bearer token: a machine (an integration, a tracker, a script).
+    Token(TokenId),
+    /// A person's signed-in session (`POST /api/session`).
+    Session { user: UserId, session: SessionId },
+}
+
+impl Principal {
+    /// The token the caller holds, if it authenticated with one.
+    #[must_use]
+    pub fn token(&self) -> Option<TokenId> {
+        match self.credential {
+            Credential::Token(id) => Some(id),
+            Credential::Session { .. } => None,
+        }
+    }
+
+    /// The person signed in, if the caller is a session.
+    #[must_use]
+    pub fn user(&self) -> Option<UserId> {
+        match self.credential {
+            Credential::Session { user, .. } => Some(user),
+            Credential::Token(_) => None,
+        }
+    }
+
+    /// The caller's session, if it is one.
+    #[must_use]
+    pub fn session(&self) -> Option<SessionId> {
+        match self.credential {
+            Credential::Session { session, .. } => Some(session),
+            Credential::Token(_) => None,
+        }
+    }
 }
 
 /// Something a request names, as a person reads it: `incident 7`, `plan 3 of community 12`.
@@ -96,6 +156,8 @@ pub enum Subject {
     Community(RegionId),
     /// The parent named for a new region.
     ParentRegion(RegionId),
+    /// A new region with no parent (a district).
+    TopLevelRegion,
     Camera(CameraId),
     Patrol(PatrolId),
     Plan {
@@ -108,6 +170,9 @@ pub enum Subject {
     },
     /// The region or grid a token's scope names.
     ScopeTarget(Scope),
+    Token(TokenId),
+    User(UserId),
+    Session(SessionId),
 }
 
 impl std::fmt::Display for Subject {
@@ -118,11 +183,15 @@ impl std::fmt::Display for Subject {
             Self::Grid(id) => write!(f, "grid {id}"),
             Self::Community(id) => write!(f, "community {id}"),
             Self::ParentRegion(id) => write!(f, "parent region {id}"),
+            Self::TopLevelRegion => write!(f, "a region with no parent"),
             Self::Camera(id) => write!(f, "camera {id}"),
             Self::Patrol(id) => write!(f, "patrol {id}"),
             Self::Plan { id, community } => write!(f, "plan {id} of community {community}"),
             Self::Version { id, community } => write!(f, "version {id} of community {community}"),
             Self::ScopeTarget(scope) => write!(f, "scope target {scope}"),
+            Self::Token(id) => write!(f, "token {id}"),
+            Self::User(id) => write!(f, "user {id}"),
+            Self::Session(id) => write!(f, "session {id}"),
         }
     }
 }

@@ -30,8 +30,9 @@ pub use boundary::{BoundaryChanged, PlanCreated};
 pub use cases::{AlertRaised, IncidentSummary, IncidentsUpdated, PhotoAdded, UpdateReason};
 pub use city::{BuildingCreated, CityImported, GridTotals, RegionCreated};
 pub use patrols::{CheckedIn, GridCrossing};
-pub use people::{TokenCreated, WorkerSummary};
+pub use people::{TokenCreated, TokenRevoked, WorkerSummary};
 
+use super::UserSummary;
 use super::camera::Camera;
 use super::patrol::{Checkpoint, Patrol};
 use super::{Category, Department};
@@ -67,6 +68,14 @@ pub enum Change {
     WorkerUpdated(WorkerSummary),
     #[serde(rename = "token.created")]
     TokenCreated(TokenCreated),
+    #[serde(rename = "token.revoked")]
+    TokenRevoked(TokenRevoked),
+    /// A person's account was created (issue 18).
+    #[serde(rename = "user.created")]
+    UserCreated(UserSummary),
+    /// Any change to an account: name, role, scopes, worker, status, password or TOTP secret.
+    #[serde(rename = "user.updated")]
+    UserUpdated(UserSummary),
     #[serde(rename = "incident.created")]
     IncidentCreated(Box<IncidentSummary>),
     /// One or more cases changed together (a workflow action, a re-route by a boundary change).
@@ -122,6 +131,9 @@ impl Change {
             Self::WorkerCreated(_) => "worker.created",
             Self::WorkerUpdated(_) => "worker.updated",
             Self::TokenCreated(_) => "token.created",
+            Self::TokenRevoked(_) => "token.revoked",
+            Self::UserCreated(_) => "user.created",
+            Self::UserUpdated(_) => "user.updated",
             Self::IncidentCreated(_) => "incident.created",
             Self::IncidentUpdated(_) => "incident.updated",
             Self::IncidentPhotoAdded(_) => "incident.photo_added",
@@ -186,6 +198,60 @@ mod tests {
             lat: 36.19,
             lon: 113.0,
         })
+    }
+
+    #[test]
+    fn token_events_keep_their_stored_form() {
+        use crate::domain::TokenId;
+        // `token.revoked` is newer than the events_v1 fixture: its stored form is pinned here.
+        let revoked = Change::TokenRevoked(TokenRevoked {
+            id: TokenId(7),
+            by: Some(TokenId(1)),
+        });
+        assert_eq!(revoked.kind(), "token.revoked");
+        assert_eq!(revoked.payload_text(), r#"{"by":1,"id":7}"#);
+        assert_eq!(
+            Change::from_stored("token.revoked", r#"{"id":7}"#).expect("decodes"),
+            Change::TokenRevoked(TokenRevoked {
+                id: TokenId(7),
+                by: None
+            })
+        );
+        // A `token.created` written before tokens expired has no `expires_at`, and writes back the same.
+        let old = r#"{"id":3,"label":null,"role":"worker","scopes":[],"worker":2}"#;
+        let decoded = Change::from_stored("token.created", old).expect("decodes");
+        assert_eq!(decoded.payload_text(), old);
+    }
+
+    #[test]
+    fn user_events_keep_their_stored_form() {
+        use crate::domain::{Role, Scope, UserId, UserStatus};
+        // `user.*` is newer than the events_v1 fixture: its stored form is pinned here.
+        let created = Change::UserCreated(UserSummary {
+            id: UserId(4),
+            name: "li.lei".into(),
+            display_name: "李雷".into(),
+            role: Role::Commander,
+            scopes: vec![Scope::Region(crate::domain::RegionId(3))],
+            worker: None,
+            status: UserStatus::Active,
+        });
+        assert_eq!(created.kind(), "user.created");
+        let text = r#"{"display_name":"李雷","id":4,"name":"li.lei","role":"commander","scopes":[{"id":3,"kind":"region"}],"status":"active","worker":null}"#;
+        assert_eq!(created.payload_text(), text);
+        assert_eq!(
+            Change::from_stored("user.created", text).expect("decodes"),
+            created
+        );
+        let Change::UserCreated(summary) = created else {
+            unreachable!()
+        };
+        let updated = Change::UserUpdated(summary);
+        assert_eq!(updated.kind(), "user.updated");
+        assert_eq!(
+            Change::from_stored("user.updated", text).expect("decodes"),
+            updated
+        );
     }
 
     #[test]

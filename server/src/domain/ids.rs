@@ -41,6 +41,14 @@ id_type!(
     TokenId
 );
 id_type!(
+    /// A person's account (issue 18): signs in with a name and a password.
+    UserId
+);
+id_type!(
+    /// A signed-in session of a user.
+    SessionId
+);
+id_type!(
     /// A patrol (巡逻): one worker's shift on the move.
     PatrolId
 );

@@ -18,7 +18,6 @@ impl From<WorkerError> for ApiError {
             WorkerError::BadName
             | WorkerError::BadText { .. }
             | WorkerError::GridListedTwice(_) => Self::invalid(detail),
-            WorkerError::DeviceTaken(_) => Self::conflict(detail),
             WorkerError::PrimaryTaken { holder, .. } => {
                 Self::conflict(detail).with("primary_worker_id", holder.0)
             }
@@ -61,9 +60,13 @@ impl From<TokenError> for ApiError {
     fn from(error: TokenError) -> Self {
         let detail = error.to_string();
         match error {
-            TokenError::BadScope(_) | TokenError::NoWorkerOrScope | TokenError::LabelTooLong => {
-                Self::invalid(detail)
-            }
+            TokenError::BadScope(_)
+            | TokenError::NoWorkerOrScope
+            | TokenError::LabelTooLong
+            | TokenError::BadLifetime { .. }
+            | TokenError::CommandLineOnly(_) => Self::invalid(detail),
+            // Asking for more than one's own reach is a refusal of the caller, not of the input.
+            TokenError::HigherRole { .. } | TokenError::Unscoped => Self::forbidden(detail),
             TokenError::Access(e) => e.into(),
             TokenError::Store(e) => e.into(),
         }

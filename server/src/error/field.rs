@@ -23,6 +23,7 @@ impl From<PositionError> for ApiError {
                 )
             }
             PositionError::WriterStopped | PositionError::StoreRefused => Self::unavailable(detail),
+            PositionError::StoreFull => Self::insufficient_storage(detail),
         }
     }
 }
@@ -48,6 +49,7 @@ impl From<CameraError> for ApiError {
             CameraError::Access(e) => e.into(),
             CameraError::Invalid(e) => Self::invalid(detail).with("field", e.field),
             CameraError::Unchanged => Self::invalid(detail),
+            CameraError::OutOfScope { .. } => Self::forbidden(detail),
             CameraError::Store(e) => e.into(),
         }
     }

@@ -9,9 +9,10 @@
 //! wakes the socket task.
 //!
 //! What each kind of event reaches is [`items_of`], one arm per `domain::event::Change` variant; a
-//! `delta`'s `data` is the payload exactly as the store keeps it.
+//! `delta`'s `data` is the payload exactly as the store keeps it, but for a worker's: never a device id,
+//! and the phone only for roles that manage workers ([`Delta::for_viewer`]).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use h3o::geom::{ContainmentMode, TilerBuilder};
@@ -24,7 +25,8 @@ use tokio::sync::{Notify, broadcast};
 use super::filter::{Filter, Item, Layer};
 use super::outbox::{Drained, Outbox};
 use crate::core::WeakCore;
-use crate::domain::event::IncidentSummary;
+use crate::domain::event::{IncidentSummary, WorkerSummary};
+use crate::domain::worker::sees_contacts;
 use crate::domain::{Change, Event, Fix, GridId, Principal, WorkerId};
 use crate::services::Shutdown;
 use crate::world::{Visibility, World};
@@ -49,6 +51,10 @@ pub struct LiveConfig {
     /// Caps each connection's kernel send buffer (bytes), so a client that stops reading pins at most
     /// this much kernel memory before its outbox takes over; `None` leaves the kernel's autotuning.
     pub send_buffer: Option<usize>,
+    /// How many messages other than positions one socket may send (`subscribe`, `resume`, `ping`,
+    /// anything refused): each `subscribe` builds a snapshot, so a client must not ask for hundreds a
+    /// second. Over it a message is answered with a 429 error and ignored.
+    pub control_rate: crate::throttle::Rate,
 }
 
 impl Default for LiveConfig {
@@ -57,17 +63,23 @@ impl Default for LiveConfig {
             queue: 4096,
             ping: std::time::Duration::from_secs(20),
             send_buffer: None,
+            // A map sends one subscribe per pan or zoom; ten a second is more than a hand can make.
+            control_rate: crate::throttle::Rate::every(10, crate::throttle::Per::Second),
         }
     }
 }
 
-/// One subscriber's filter, scope and outbox. Immutable but for the outbox: a new `subscribe` makes a
-/// new subscription.
+/// One subscriber's filter, scope and outbox. Immutable but for the outbox and the scope: a new
+/// `subscribe` makes a new subscription; a change to what the principal may see (a worker moved off a
+/// grid, a boundary change) narrows or widens the scope in place, in event order, before the hub routes
+/// the next event ([`Hub::publish`]), and flags the subscription so its socket sends a new snapshot.
 #[derive(Debug)]
 pub struct Subscription {
     pub id: u64,
     pub principal: Principal,
-    pub visibility: Visibility,
+    visibility: Mutex<Visibility>,
+    /// The scope changed since the socket last looked ([`Subscription::take_rescoped`]).
+    rescoped: AtomicBool,
     pub filter: Filter,
     /// Where it sits in the hub's index, kept so unsubscribing does not tile its area again.
     keys: Keys,
@@ -110,7 +122,36 @@ impl Subscription {
     pub fn admits(&self, item: &Item, world: &World) -> bool {
         let me = self.principal.worker;
         let me_at = me.and_then(|w| world.position(w)).map(|p| (p.lat, p.lon));
-        self.filter.admits_at(item, &self.visibility, me, me_at)
+        self.admits_at(item, me_at)
+    }
+
+    fn admits_at(&self, item: &Item, me_at: Option<(f64, f64)>) -> bool {
+        let visibility = self
+            .visibility
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.filter
+            .admits_at(item, &visibility, self.principal.worker, me_at)
+    }
+
+    /// Whether the scope changed since the last call: the socket then subscribes again.
+    pub fn take_rescoped(&self) -> bool {
+        self.rescoped.swap(false, Ordering::AcqRel)
+    }
+
+    /// Replaces the scope with what `world` now grants; `true` when it changed.
+    fn rescope(&self, world: &World) -> bool {
+        let now = world.visibility(&self.principal);
+        let mut visibility = self
+            .visibility
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if *visibility == now {
+            return false;
+        }
+        *visibility = now;
+        self.rescoped.store(true, Ordering::Release);
+        true
     }
 }
 
@@ -213,7 +254,8 @@ impl Hub {
         let sub = Arc::new(Subscription {
             id,
             principal,
-            visibility,
+            visibility: Mutex::new(visibility),
+            rescoped: AtomicBool::new(false),
             filter,
             keys,
             outbox: Mutex::new(Outbox::new(self.config.queue, floor)),
@@ -272,8 +314,17 @@ impl Hub {
             .collect()
     }
 
-    /// Routes one committed event to every subscription it belongs to.
+    /// Routes one committed event to every subscription it belongs to. An event that changes what
+    /// principals may see re-scopes the subscriptions first, so nothing after it reaches a socket under
+    /// the old scope.
     pub fn publish(&self, world: &World, event: &Event) {
+        match &event.change {
+            Change::WorkerUpdated(worker) => self.rescope(world, Some(worker.id)),
+            Change::BoundaryChanged(_) | Change::CityImported(_) | Change::RegionCreated(_) => {
+                self.rescope(world, None);
+            }
+            _ => {}
+        }
         for (item, message) in items_of(world, event) {
             for sub in self.candidates(&item) {
                 if sub.admits(&item, world) {
@@ -281,12 +332,31 @@ impl Hub {
                         .outbox
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
-                        .push_event(event.seq, Arc::clone(&message));
+                        .push_event(event.seq, Arc::clone(message.for_viewer(&sub.principal)));
                     if !taken {
                         metrics::counter!("gridwatch_ws_overflows_total").increment(1);
                     }
                     sub.notify.notify_one();
                 }
+            }
+        }
+    }
+
+    /// Re-scopes every subscription (or only `worker`'s own) to what `world` grants now, waking those
+    /// whose scope changed.
+    fn rescope(&self, world: &World, worker: Option<WorkerId>) {
+        let subs: Vec<Arc<Subscription>> = {
+            let registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+            registry
+                .subs
+                .values()
+                .filter(|s| worker.is_none() || s.principal.worker == worker)
+                .cloned()
+                .collect()
+        };
+        for sub in subs {
+            if sub.rescope(world) {
+                sub.notify.notify_one();
             }
         }
     }
@@ -342,7 +412,7 @@ impl Hub {
             let mut outbox = None;
             for k in ks {
                 let (item, worker, message) = &routed[k];
-                if sub.filter.admits_at(item, &sub.visibility, me, me_at) {
+                if sub.admits_at(item, me_at) {
                     outbox
                         .get_or_insert_with(|| {
                             sub.outbox.lock().unwrap_or_else(PoisonError::into_inner)
@@ -376,7 +446,12 @@ impl Hub {
                 .collect()
         };
         for sub in subs {
-            if grids.is_empty() || sub.visibility.any(grids.iter().copied()) {
+            let visible = sub
+                .visibility
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .any(grids.iter().copied());
+            if grids.is_empty() || visible {
                 sub.outbox
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
@@ -517,11 +592,64 @@ fn cells_covering(b: [f64; 4]) -> Option<Vec<CellIndex>> {
     (cells.len() <= MAX_INDEX_CELLS).then_some(cells)
 }
 
+/// A `delta` message as subscribers receive it: one text for all, but a worker's has two, since only
+/// roles that manage workers see their phones.
+#[derive(Debug, Clone)]
+pub struct Delta {
+    text: Arc<str>,
+    /// The text for roles that see workers' contacts, when it differs.
+    with_contacts: Option<Arc<str>>,
+}
+
+impl Delta {
+    fn same(text: Arc<str>) -> Self {
+        Self {
+            text,
+            with_contacts: None,
+        }
+    }
+
+    /// The text `viewer` receives.
+    #[must_use]
+    pub fn for_viewer(&self, viewer: &Principal) -> &Arc<str> {
+        match &self.with_contacts {
+            Some(text) if sees_contacts(viewer.role) => text,
+            _ => &self.text,
+        }
+    }
+}
+
+/// A worker's item, and its delta in two forms: with contacts for roles that manage workers, without
+/// for everyone else.
+fn worker_item(world: &World, event: &Event, worker: &WorkerSummary) -> (Item, Delta) {
+    let item = Item {
+        layer: Layer::Workers,
+        point: world.position(worker.id).map(|p| (p.lat, p.lon)),
+        grids: worker.grids.iter().map(|d| d.grid_id).collect(),
+        workers: [Some(worker.id), None, None],
+        open: true,
+    };
+    let seen = |contacts: bool| {
+        delta(
+            event,
+            Layer::Workers,
+            worker.id.0,
+            &worker.for_client(contacts),
+        )
+    };
+    let message = Delta {
+        text: seen(false),
+        with_contacts: Some(seen(true)),
+    };
+    (item, message)
+}
+
 /// The routable items of an event, each with the `delta` message clients receive for it. Every kind
 /// is named: a new one does not compile until it says which layer (if any) it reaches.
 #[must_use]
-pub fn items_of(world: &World, event: &Event) -> Vec<(Item, Arc<str>)> {
-    let whole = |layer: Layer, id: i64| delta(event, layer, id, &event.change.payload_json());
+pub fn items_of(world: &World, event: &Event) -> Vec<(Item, Delta)> {
+    let whole =
+        |layer: Layer, id: i64| Delta::same(delta(event, layer, id, &event.change.payload_json()));
     match &event.change {
         Change::IncidentCreated(summary) => {
             vec![(
@@ -535,7 +663,7 @@ pub fn items_of(world: &World, event: &Event) -> Vec<(Item, Arc<str>)> {
             .iter()
             .map(|summary| {
                 let message = delta(event, Layer::Incidents, summary.id.0, summary);
-                (incident_item(summary), message)
+                (incident_item(summary), Delta::same(message))
             })
             .collect(),
         Change::IncidentPhotoAdded(photo) => world
@@ -552,14 +680,7 @@ pub fn items_of(world: &World, event: &Event) -> Vec<(Item, Arc<str>)> {
             })
             .unwrap_or_default(),
         Change::WorkerCreated(worker) | Change::WorkerUpdated(worker) => {
-            let item = Item {
-                layer: Layer::Workers,
-                point: world.position(worker.id).map(|p| (p.lat, p.lon)),
-                grids: worker.grids.iter().map(|d| d.grid_id).collect(),
-                workers: [Some(worker.id), None, None],
-                open: true,
-            };
-            vec![(item, whole(Layer::Workers, worker.id.0))]
+            vec![worker_item(world, event, worker)]
         }
         // An alert reaches exactly the workers it names, wherever they subscribed.
         Change::AlertRaised(alert) => {
@@ -575,7 +696,7 @@ pub fn items_of(world: &World, event: &Event) -> Vec<(Item, Arc<str>)> {
                         workers: [Some(id), None, None],
                         open: true,
                     };
-                    (item, Arc::clone(&message))
+                    (item, message.clone())
                 })
                 .collect()
         }
@@ -604,11 +725,14 @@ pub fn items_of(world: &World, event: &Event) -> Vec<(Item, Arc<str>)> {
                 .unwrap_or_default()
         }
         // Not on the live map: the city's shape reaches clients as tiles (`tiles_invalidated`), and
-        // tokens, categories, departments and draft plans are read through the API.
+        // tokens, users, categories, departments and draft plans are read through the API.
         Change::CityImported(_)
         | Change::RegionCreated(_)
         | Change::BuildingCreated(_)
         | Change::TokenCreated(_)
+        | Change::TokenRevoked(_)
+        | Change::UserCreated(_)
+        | Change::UserUpdated(_)
         | Change::CategoryUpdated(_)
         | Change::DepartmentUpdated(_)
         | Change::PlanCreated(_) => Vec::new(),
@@ -751,10 +875,11 @@ mod tests {
 
     fn watcher(hub: &Hub, bbox: [f64; 4]) -> Arc<Subscription> {
         let principal = Principal {
-            token: crate::domain::TokenId(1),
+            credential: crate::domain::Credential::Token(crate::domain::TokenId(1)),
             role: crate::domain::Role::Commander,
             scopes: Vec::new(),
             worker: None,
+            expires_at: None,
         };
         let request = crate::live::filter::FilterRequest {
             bbox: Some(bbox),
@@ -798,7 +923,7 @@ mod tests {
                 kind: crate::domain::WorkerKind::GridWorker,
                 duty: crate::domain::DutyStatus::OnDuty,
                 phone: None,
-                device_id: None,
+                device_hash: None,
                 grids: Vec::new(),
             });
         }

@@ -18,6 +18,15 @@
 //! that does not complete within two intervals closes the connection too: a client that stops reading
 //! holds only its own task and its bounded outbox.
 //!
+//! A browser signed in by cookie needs no token: the session cookie authenticates the upgrade, whose
+//! `Origin` must then be this server's own (a page elsewhere cannot borrow the cookie).
+//!
+//! The connection's credential is watched: when its token is revoked (here or on any node) or expires,
+//! or its session ends (signed out, revoked, idle or absolute timeout) or its account is disabled or
+//! changed, the server sends a close frame with 1008 (Policy Violation) and the reason, and ends. When what the
+//! principal may see changes (its worker moved to other grids, a boundary change), the hub narrows the
+//! subscription at once and the connection subscribes again: a new `snapshot` of the new scope.
+//!
 //! When the server shuts down, every connection finishes the message it is handling (a position is
 //! stored and acknowledged), sends a close frame with code 1001 (Going Away) and ends; a client
 //! reconnects elsewhere or later and `resume`s from its last `seq`.
@@ -37,15 +46,15 @@ use super::filter::{Filter, FilterRequest, Layer};
 use super::hub::{Subscription, items_of};
 use crate::api::positions::{FixIn, to_fix};
 use crate::auth;
+use crate::domain::Permission;
+use crate::domain::Principal;
 use crate::domain::event::{IncidentSummary, WorkerSummary};
-use crate::domain::{Principal, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::throttle::PerSocket;
 use crate::tracking::PositionError;
 use crate::world::{Visibility, World};
 
-/// Who may watch the live map.
-const WATCHERS: &[Role] = &[Role::Commander, Role::Planner, Role::Worker];
 /// Largest message a client may send.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// The socket's read buffer, grown as a larger message needs. Clients send little, and tungstenite zeroes
@@ -76,19 +85,14 @@ pub async fn upgrade(
 ) -> Result<Response, ApiError> {
     let (mut parts, _body) = request.into_parts();
     let Query(query) = Query::<WsQuery>::from_request_parts(&mut parts, &state).await?;
-    let secret = match query.token.as_deref() {
-        Some(token)
-            if parts
-                .headers
-                .get(axum::http::header::AUTHORIZATION)
-                .is_none() =>
-        {
-            token.to_owned()
-        }
-        _ => auth::bearer(&parts)?.to_owned(),
-    };
-    let principal = auth::authenticate(&state, &secret).await?;
-    auth::Auth(principal.clone()).require(WATCHERS)?;
+    let (principal, session) =
+        auth::principal_of(&state, &parts.headers, query.token.as_deref()).await?;
+    if session.is_some() && !same_origin(&parts.headers) {
+        return Err(ApiError::forbidden(
+            "a websocket signed in by cookie must come from this server's own pages (Origin)",
+        ));
+    }
+    auth::Auth(principal.clone()).require(Permission::WatchLive)?;
     let ws = WebSocketUpgrade::from_request_parts(&mut parts, &state)
         .await
         .map_err(|e| {
@@ -98,10 +102,33 @@ pub async fn upgrade(
                 format!("{}: GET /ws is a websocket", e.body_text()),
             )
         })?;
+    // The socket's own writes (position fixes) are audited as the upgrade request's: its actor, address
+    // and user agent.
+    let context = crate::audit::current();
     Ok(ws
         .max_message_size(MAX_MESSAGE_BYTES)
         .read_buffer_size(READ_BUFFER_BYTES)
-        .on_upgrade(move |socket| Connection::new(state, principal).run(socket)))
+        .on_upgrade(move |socket| {
+            let connection = Connection::new(state, principal, session);
+            crate::audit::scope(context, connection.run(socket))
+        }))
+}
+
+/// Whether the request's `Origin` names the host it was sent to (absent `Origin`: not a browser's
+/// cross-site request).
+fn same_origin(headers: &axum::http::HeaderMap) -> bool {
+    let Some(origin) = headers.get(axum::http::header::ORIGIN) else {
+        return true;
+    };
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok());
+    let authority = origin
+        .to_str()
+        .ok()
+        .and_then(|o| o.split_once("://"))
+        .map(|(_, rest)| rest.trim_end_matches('/'));
+    authority.is_some() && authority == host
 }
 
 /// The client went away or stopped responding.
@@ -110,6 +137,8 @@ struct Gone;
 struct Connection {
     state: AppState,
     principal: Principal,
+    /// The SHA-256 of the session's secret, for a connection signed in by cookie.
+    session: Option<String>,
     /// The live subscription, if any.
     sub: Option<Arc<Subscription>>,
     /// The last filter asked for, kept across a resync.
@@ -117,18 +146,23 @@ struct Connection {
     /// The client has every event in its filter up to this sequence number.
     cursor: i64,
     ping: Duration,
+    /// The budget of messages other than positions.
+    control: PerSocket,
 }
 
 impl Connection {
-    fn new(state: AppState, principal: Principal) -> Self {
+    fn new(state: AppState, principal: Principal, session: Option<String>) -> Self {
         let ping = state.hub().config.ping;
+        let control = PerSocket::new(state.hub().config.control_rate);
         Self {
             state,
             principal,
+            session,
             sub: None,
             filter: None,
             cursor: 0,
             ping,
+            control,
         }
     }
 
@@ -145,6 +179,9 @@ impl Connection {
         let mut ticker = tokio::time::interval_at(Instant::now() + self.ping, self.ping);
         let mut heard = Instant::now();
         let mut shutdown = self.state.shutdown();
+        let mut revocations = self.state.core().credentials().changes();
+        let expiry = tokio::time::sleep(self.expires_in().await);
+        tokio::pin!(expiry);
         loop {
             let sub = self.sub.clone();
             let woken = async {
@@ -157,6 +194,22 @@ impl Connection {
                 () = shutdown.closing() => {
                     going_away(socket).await;
                     return Err(Gone);
+                }
+                Ok(()) = revocations.changed() => {
+                    if let Some(reason) = self.refused().await {
+                        policy_close(socket, reason).await;
+                        return Err(Gone);
+                    }
+                }
+                () = &mut expiry => {
+                    // A session's idle end moves with its use on other requests: check, then wait
+                    // for the new end.
+                    if let Some(reason) = self.refused().await {
+                        policy_close(socket, reason).await;
+                        return Err(Gone);
+                    }
+                    let left = self.expires_in().await;
+                    expiry.as_mut().reset(Instant::now() + left);
                 }
                 incoming = socket.recv() => {
                     heard = Instant::now();
@@ -177,6 +230,52 @@ impl Connection {
                     }
                     self.send(socket, Message::Ping(axum::body::Bytes::new())).await?;
                 }
+            }
+        }
+    }
+
+    /// How long until the connection's credential ends if nothing else happens: a token's expiry, a
+    /// session's idle or absolute end (a year, for one without an expiry).
+    async fn expires_in(&self) -> Duration {
+        const NEVER: Duration = Duration::from_hours(365 * 24);
+        let at = match &self.session {
+            Some(hash) => match auth::session(self.state.core(), hash, false).await {
+                Ok(Some(session)) => Some(session.ends_at),
+                _ => Some(self.state.now()),
+            },
+            None => self.principal.expires_at,
+        };
+        at.map_or(NEVER, |at| {
+            (at - self.state.now()).to_std().unwrap_or_default() + Duration::from_millis(10)
+        })
+    }
+
+    /// Why the connection may no longer stay open, if it may not: its token revoked or expired, its
+    /// session ended or its account disabled or changed (role, scopes, worker).
+    async fn refused(&self) -> Option<&'static str> {
+        let core = self.state.core();
+        let Some(hash) = &self.session else {
+            let token = self.principal.token()?;
+            if core.credentials().is_revoked(token) {
+                return Some("your token was revoked");
+            }
+            return self
+                .principal
+                .expires_at
+                .is_some_and(|at| at <= self.state.now())
+                .then_some("your token expired");
+        };
+        match auth::session(core, hash, false).await {
+            Ok(Some(session)) => {
+                let now = &session.principal;
+                let was = &self.principal;
+                (now.role != was.role || now.scopes != was.scopes || now.worker != was.worker)
+                    .then_some("your account was changed; sign in again")
+            }
+            Ok(None) => Some("your session has ended"),
+            Err(error) => {
+                tracing::warn!(%error, "could not check a websocket's session");
+                None
             }
         }
     }
@@ -218,11 +317,31 @@ impl Connection {
         .await
     }
 
-    /// Sends what the hub queued; on overflow, tells the client to resync and detaches.
+    /// Sends what the hub queued; on overflow, tells the client to resync and detaches. When the
+    /// principal's scope changed, subscribes again under the new scope (a fresh `snapshot`, with
+    /// `rescoped: true`): what the hub queued before was already routed under the new scope.
     async fn flush(&mut self, socket: &mut WebSocket) -> Result<(), Gone> {
         let Some(sub) = self.sub.clone() else {
             return Ok(());
         };
+        if let Some(token) = self.principal.token()
+            && self.state.core().credentials().is_revoked(token)
+        {
+            policy_close(socket, "your token was revoked").await;
+            return Err(Gone);
+        }
+        if let Some(session) = self.principal.session()
+            && self.state.core().credentials().is_session_revoked(session)
+        {
+            policy_close(socket, "your session has ended").await;
+            return Err(Gone);
+        }
+        if sub.take_rescoped()
+            && let Some((filter, _)) = self.filter.clone()
+        {
+            let visibility = self.state.world().visibility(&self.principal);
+            return Box::pin(self.subscribe(socket, (filter, visibility))).await;
+        }
         let drained = sub.drain();
         if drained.overflowed {
             self.detach();
@@ -270,7 +389,15 @@ impl Connection {
     }
 
     async fn handle(&mut self, socket: &mut WebSocket, text: &str) -> Result<(), Gone> {
-        let mut object = match serde_json::from_str::<Value>(text) {
+        let parsed = serde_json::from_str::<Value>(text);
+        let position = parsed
+            .as_ref()
+            .is_ok_and(|v| v.get("type").and_then(Value::as_str) == Some("position"));
+        if !position && let Err(refused) = self.control.check() {
+            let detail = refused.to_string();
+            return self.refuse(socket, 429, "rate-limited", &detail).await;
+        }
+        let mut object = match parsed {
             Ok(Value::Object(object)) => object,
             Ok(_) => {
                 return self
@@ -507,7 +634,7 @@ impl Connection {
                     items_of(&world, &event)
                         .into_iter()
                         .filter(|(item, _)| sub.admits(item, &world))
-                        .map(|(_, message)| message)
+                        .map(|(_, delta)| Arc::clone(delta.for_viewer(&sub.principal)))
                         .collect()
                 };
                 for message in messages {
@@ -522,6 +649,16 @@ impl Connection {
             .await?;
         self.flush(socket).await
     }
+}
+
+/// Closes the connection because its credential no longer holds: a close frame with 1008 (Policy
+/// Violation) and the reason, waited for at most [`CLOSE_WAIT`].
+async fn policy_close(socket: &mut WebSocket, reason: &'static str) {
+    let frame = CloseFrame {
+        code: close_code::POLICY,
+        reason: Utf8Bytes::from_static(reason),
+    };
+    let _ = tokio::time::timeout(CLOSE_WAIT, socket.send(Message::Close(Some(frame)))).await;
 }
 
 /// Closes the connection as the server shuts down: a close frame with 1001 (Going Away), then the
@@ -576,7 +713,8 @@ fn snapshot(world: &World, sub: &Subscription) -> Value {
                 open: true,
             };
             if sub.admits(&item, world) {
-                let mut value = json!(WorkerSummary::of(worker));
+                let contacts = crate::domain::worker::sees_contacts(sub.principal.role);
+                let mut value = WorkerSummary::of(worker).for_client(contacts);
                 value["position"] = position.map_or(
                     Value::Null,
                     |p| json!({"lat": p.lat, "lon": p.lon, "at": p.at}),

@@ -39,10 +39,17 @@ pub async fn create(
     request: Request,
 ) -> Result<PlanRecord, PlanError> {
     let principal = principal.cloned();
+    let reader = core.clone();
     core.write(move |w| async move {
-        let mut plan = {
-            let world = w.world();
-            draft(&world, principal.as_ref(), community, request)?
+        // Drafting (the partitioner for `auto`, the checks) takes CPU in proportion to the community:
+        // off the async threads. The writer lock is held, so no grid changes meanwhile.
+        let drafted = tokio::task::spawn_blocking(move || {
+            draft(&reader.world(), principal.as_ref(), community, request)
+        })
+        .await;
+        let mut plan = match drafted {
+            Ok(plan) => plan?,
+            Err(error) => std::panic::resume_unwind(error.into_panic()),
         };
         plan.base_version = latest_version(w.store().as_ref(), community).await?;
         let (record, event) = w.store().insert_plan(&plan).await?;
@@ -80,7 +87,7 @@ pub fn draft(
         warnings: validate::warnings(&report),
         effective_at: request.effective_at,
         note: request.note,
-        created_by: principal.map(|p| p.token),
+        created_by: principal.and_then(Principal::token),
         // Set when stored, under the writer lock.
         base_version: None,
     })
@@ -182,7 +189,7 @@ async fn rollback_locked(
             warnings: validate::warnings(&report),
             effective_at: None,
             note: note.or_else(|| Some(format!("rollback to version {version}"))),
-            created_by: Some(principal.token),
+            created_by: principal.token(),
             base_version: versions.last().map(|v| v.id),
         }
     };
@@ -394,7 +401,7 @@ fn plan_change(
             .collect(),
         effective_at: plan.effective_at.unwrap_or(now),
         applied_at: now,
-        applied_by: Some(principal.token),
+        applied_by: principal.token(),
         note: plan.note.clone(),
         grids,
         buildings,

@@ -51,6 +51,31 @@ impl Dialect for PgDialect {
         Ok(())
     }
 
+    /// `pg_current_xact_id()`: one more round trip a write, so a lost COMMIT answer can be settled.
+    async fn transaction_id(tx: &mut Tx<Self>) -> Result<Option<i64>, StoreError> {
+        let id: i64 = sqlx::query_scalar(include_str!("sql/postgres/transaction_id.sql"))
+            .fetch_one(&mut **tx)
+            .await
+            .context("reading the transaction's id")?;
+        Ok(Some(id))
+    }
+
+    /// `pg_xact_status`: `committed`, `aborted`, `in progress`, or nothing for a transaction too old
+    /// to remember (never one just sent).
+    async fn commit_status(pool: &sqlx::PgPool, id: i64) -> Result<Option<bool>, StoreError> {
+        let status: Option<String> =
+            sqlx::query_scalar(include_str!("sql/postgres/commit_status.sql"))
+                .bind(id)
+                .fetch_one(pool)
+                .await
+                .context("asking what became of a transaction")?;
+        Ok(match status.as_deref() {
+            Some("committed") => Some(true),
+            Some("aborted") => Some(false),
+            _ => None,
+        })
+    }
+
     /// Four statements whatever the group's size, one events lock for all (`intake.rs`).
     async fn insert_cases(
         tx: &mut Tx<Self>,

@@ -13,6 +13,7 @@
 //!
 //! Must not: validate (the server checks against the world first), or take a spatial decision.
 
+mod accounts;
 mod boundary;
 pub mod bulk;
 mod cameras;
@@ -20,6 +21,7 @@ mod city;
 pub(crate) mod codec;
 pub(crate) mod conflict;
 pub mod driver;
+mod idempotency;
 mod incidents;
 mod patrols;
 mod rows;
@@ -30,6 +32,9 @@ mod tx;
 pub use self::tx::Tx;
 
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -43,18 +48,19 @@ use self::driver::{Driver, Load, Sql, Stmt};
 use self::statements::Statements;
 use super::boundary::{BoundaryApplied, BoundaryChange, NewPlan, PlanRecord, VersionRecord};
 use super::{
-    IncidentUpdate, NewBuilding, NewCity, NewRegion, NewToken, NewWorker, Snapshot, Store,
-    StoreError, StoreKind, TokenRecord,
+    AuditQuery, IncidentUpdate, NewBuilding, NewCity, NewRegion, NewToken, NewWorker, Snapshot,
+    Store, StoreError, StoreKind, TokenRecord,
 };
+use crate::audit;
 use crate::domain::camera::{Camera, NewCamera};
 use crate::domain::event::{
     AlertRaised, BoundaryChanged, BuildingCreated, IncidentsUpdated, PhotoAdded, PlanCreated,
-    RegionCreated, TokenCreated, WorkerSummary,
+    RegionCreated, TokenCreated, TokenRevoked, WorkerSummary,
 };
 use crate::domain::patrol::{Checkpoint, NewCheckpoint, Patrol, PatrolBook, Progress};
 use crate::domain::{
     Building, CameraId, Case, Category, Change, CheckpointId, Department, Event, Fix, GridId,
-    IncidentId, PatrolId, Photo, Region, RegionId, Worker, WorkerId,
+    IncidentId, PatrolId, Photo, Region, RegionId, TokenId, Worker, WorkerId,
 };
 
 /// One SQL dialect: its sqlx driver, its statement texts, and the few things it does its own way.
@@ -86,6 +92,27 @@ pub trait Dialect: Copy + fmt::Debug + Send + Sync + 'static {
         }
     }
 
+    /// The id of the transaction in progress, read before its COMMIT so that a COMMIT whose answer is
+    /// lost can be settled ([`Dialect::commit_status`]). `None` by default: an embedded database's
+    /// COMMIT cannot lose its answer.
+    fn transaction_id(
+        tx: &mut Tx<Self>,
+    ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send {
+        let _ = tx;
+        async { Ok(None) }
+    }
+
+    /// Whether transaction `id` committed (`Some(true)`) or was rolled back (`Some(false)`); `None`
+    /// while it is still in progress or the dialect cannot tell.
+    #[must_use]
+    fn commit_status(
+        pool: &Pool<Self::Db>,
+        id: i64,
+    ) -> impl Future<Output = Result<Option<bool>, StoreError>> + Send {
+        let _ = (pool, id);
+        async { Ok(None) }
+    }
+
     /// Writes `rows` the dialect's bulk way.
     fn insert_bulk(
         tx: &mut Tx<Self>,
@@ -97,15 +124,56 @@ pub trait Dialect: Copy + fmt::Debug + Send + Sync + 'static {
 #[derive(Debug, Clone)]
 pub struct SqlStore<D: Dialect> {
     pool: Pool<D::Db>,
+    /// Whether committed changes write their audit rows (`Store::set_audited`).
+    audited: Arc<AtomicBool>,
+    /// How long a write waits for a connection, in milliseconds (`Store::set_write_wait`).
+    write_wait_ms: Arc<AtomicU64>,
+    /// Whether the database answered the last attempt to reach it (`Store::reachable`).
+    reachable: Arc<AtomicBool>,
 }
+
+/// How long a write waits for a connection unless the server is told otherwise.
+pub const DEFAULT_WRITE_WAIT: Duration = Duration::from_secs(5);
 
 impl<D: Dialect> SqlStore<D> {
     pub(crate) fn from_pool(pool: Pool<D::Db>) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            audited: Arc::new(AtomicBool::new(true)),
+            write_wait_ms: Arc::new(AtomicU64::new(
+                u64::try_from(DEFAULT_WRITE_WAIT.as_millis()).unwrap_or(u64::MAX),
+            )),
+            reachable: Arc::new(AtomicBool::new(true)),
+        }
     }
 
+    /// Begins a transaction, waiting at most the write bound for a connection; notes whether the
+    /// database could be reached.
     async fn begin(&self, how: Sql<D>, doing: &'static str) -> Result<Tx<D>, StoreError> {
-        Ok(Tx(self.pool.begin_with(how.text()).await.context(doing)?))
+        let wait = Duration::from_millis(self.write_wait_ms.load(Ordering::Relaxed));
+        let audited = self.audited.load(Ordering::Relaxed);
+        let begun = tokio::time::timeout(wait, Tx::begin(&self.pool, how, audited, wait, doing))
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(format!(
+                    "no connection within {} ms while {doing}",
+                    wait.as_millis()
+                )))
+            });
+        self.note_reach(begun.as_ref().err());
+        begun
+    }
+
+    /// Notes whether the database was reached: any answer but a connection failure says it was.
+    fn note_reach(&self, error: Option<&StoreError>) {
+        let reached = !error.is_some_and(StoreError::is_unreachable);
+        if self.reachable.swap(reached, Ordering::Relaxed) != reached {
+            if reached {
+                tracing::info!("the database answers again");
+            } else if let Some(error) = error {
+                tracing::error!(%error, "the database cannot be reached; writes are refused until it answers");
+            }
+        }
     }
 
     async fn begin_write(&self, doing: &'static str) -> Result<Tx<D>, StoreError> {
@@ -137,6 +205,39 @@ impl<D: Dialect> SqlStore<D> {
 impl<D: Dialect> Store for SqlStore<D> {
     fn kind(&self) -> StoreKind {
         D::KIND
+    }
+
+    fn set_write_wait(&self, wait: Duration) {
+        self.write_wait_ms.store(
+            u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    fn reachable(&self) -> bool {
+        self.reachable.load(Ordering::Relaxed)
+    }
+
+    async fn ping(&self, within: Duration) -> Result<(), StoreError> {
+        let doing = "asking the database to answer";
+        let answered = tokio::time::timeout(within, async {
+            let mut conn = self.pool.acquire().await.context(doing)?;
+            D::SQL
+                .ping
+                .query()
+                .execute(&mut conn, doing)
+                .await
+                .map(drop)
+        })
+        .await
+        .unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(format!(
+                "no answer within {} ms",
+                within.as_millis()
+            )))
+        });
+        self.note_reach(answered.as_ref().err());
+        answered
     }
 
     async fn snapshot(&self) -> Result<Snapshot, StoreError> {
@@ -192,7 +293,7 @@ impl<D: Dialect> Store for SqlStore<D> {
             .bind(worker.kind.as_str())
             .bind(worker.duty.as_str())
             .bind(&worker.phone)
-            .bind(&worker.device_id)
+            .bind(&worker.device_hash)
             .bind(at)
             .scalar(&mut tx, "inserting a worker")
             .await?;
@@ -212,7 +313,7 @@ impl<D: Dialect> Store for SqlStore<D> {
             .bind(worker.kind.as_str())
             .bind(worker.duty.as_str())
             .bind(&worker.phone)
-            .bind(&worker.device_id)
+            .bind(&worker.device_hash)
             .bind(codec::now())
             .bind(worker.id.0)
             .execute(&mut tx, "updating a worker")
@@ -245,6 +346,9 @@ impl<D: Dialect> Store for SqlStore<D> {
             .bind(token.worker.map(|w| w.0))
             .bind(&token.label)
             .bind(codec::now())
+            .bind(token.expires_at)
+            .bind(&token.prefix)
+            .bind(token.created_by.map(|t| t.0))
             .fetch_one(&mut tx, "inserting a token")
             .await?;
         // Who the token is for; never the hash: events are replayed to clients.
@@ -254,6 +358,7 @@ impl<D: Dialect> Store for SqlStore<D> {
             scopes: record.scopes.clone(),
             worker: record.worker,
             label: record.label.clone(),
+            expires_at: record.expires_at,
         });
         let event = tx.append_event(change).await?;
         tx.commit("committing a token").await?;
@@ -263,6 +368,120 @@ impl<D: Dialect> Store for SqlStore<D> {
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
         let find = D::SQL.token_by_hash.bind(hash);
         self.row(find, "looking up a token").await
+    }
+
+    async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        self.rows(D::SQL.load_tokens.query(), "listing tokens")
+            .await
+    }
+
+    async fn token(&self, id: TokenId) -> Result<Option<TokenRecord>, StoreError> {
+        self.row(D::SQL.find_token.bind(id.0), "reading a token")
+            .await
+    }
+
+    async fn revoke_token(
+        &self,
+        id: TokenId,
+        by: Option<TokenId>,
+    ) -> Result<Option<Event>, StoreError> {
+        let mut tx = self.begin_write("starting a token revocation").await?;
+        let found: Option<TokenRecord> = D::SQL
+            .find_token
+            .bind(id.0)
+            .fetch_optional(&mut tx, "reading the token to revoke")
+            .await?;
+        let Some(found) = found else {
+            return Err(StoreError::NotFound(format!("token {id}")));
+        };
+        if found.revoked_at.is_some() {
+            return Ok(None);
+        }
+        D::SQL
+            .revoke_token
+            .bind(id.0)
+            .bind(codec::now())
+            .execute(&mut tx, "revoking a token")
+            .await?;
+        let event = tx
+            .append_event(Change::TokenRevoked(TokenRevoked { id, by }))
+            .await?;
+        tx.commit("committing a token revocation").await?;
+        Ok(Some(event))
+    }
+
+    async fn touch_token(&self, id: TokenId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let doing = "noting a token's last use";
+        let mut conn = self.pool.acquire().await.context(doing)?;
+        D::SQL
+            .touch_token
+            .bind(id.0)
+            .bind(at)
+            .execute(&mut conn, doing)
+            .await?;
+        Ok(())
+    }
+
+    fn set_audited(&self, on: bool) {
+        self.audited.store(on, Ordering::Relaxed);
+    }
+
+    async fn append_audit(&self, entries: Vec<audit::Entry>) -> Result<(), StoreError> {
+        let mut tx = self.begin_write("starting an audit append").await?;
+        tx.append_audit(entries).await?;
+        tx.commit("committing audit rows").await
+    }
+
+    async fn audit_rows(&self, after: i64, limit: u32) -> Result<Vec<audit::Row>, StoreError> {
+        let page = D::SQL.load_audit.bind(after).bind(i64::from(limit));
+        self.rows(page, "reading the audit trail").await
+    }
+
+    async fn find_audit(&self, query: &AuditQuery) -> Result<Vec<audit::Row>, StoreError> {
+        let find = D::SQL
+            .find_audit
+            .bind(query.from)
+            .bind(query.to)
+            .bind(query.actor.clone())
+            .bind(query.action.clone())
+            .bind(query.after)
+            .bind(i64::from(query.limit));
+        self.rows(find, "searching the audit trail").await
+    }
+
+    async fn audit_anchor(&self) -> Result<(i64, String), StoreError> {
+        let doing = "reading the audit anchor";
+        let mut conn = self.pool.acquire().await.context(doing)?;
+        D::SQL
+            .audit_anchor
+            .query()
+            .fetch_one(&mut conn, doing)
+            .await
+    }
+
+    async fn prune_audit(&self, seq: i64, hash: &str) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write("starting audit retention").await?;
+        D::lock_events(&mut tx).await?;
+        D::SQL
+            .move_audit_anchor
+            .bind(seq)
+            .bind(hash)
+            .execute(&mut tx, "moving the audit anchor")
+            .await?;
+        let removed = D::SQL
+            .prune_audit
+            .bind(seq)
+            .execute(&mut tx, "removing audit rows behind the anchor")
+            .await?;
+        tx.commit("committing audit retention").await?;
+        Ok(removed)
+    }
+
+    async fn revoked_tokens(&self) -> Result<Vec<TokenId>, StoreError> {
+        let rows: Vec<(i64,)> = self
+            .rows(D::SQL.revoked_tokens.query(), "reading revoked tokens")
+            .await?;
+        Ok(rows.into_iter().map(|(id,)| TokenId(id)).collect())
     }
 
     async fn put_category(&self, category: &Category) -> Result<Event, StoreError> {
@@ -349,12 +568,14 @@ impl<D: Dialect> Store for SqlStore<D> {
         &self,
         fixes: &[Fix],
         received_at: DateTime<Utc>,
+        audit: Vec<audit::Entry>,
     ) -> Result<(), StoreError> {
         if fixes.is_empty() {
             return Ok(());
         }
         let mut tx = self.begin_write("starting a positions insert").await?;
         D::insert_bulk(&mut tx, Bulk::fixes(fixes, received_at)).await?;
+        tx.note_entries(audit);
         tx.commit("committing positions").await
     }
 

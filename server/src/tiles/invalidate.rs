@@ -103,6 +103,45 @@ pub fn cell_rects(cell: CellIndex, zooms: RangeInclusive<u8>) -> Vec<TileRect> {
         .collect()
 }
 
+/// [`cell_rects`] of every cell of `cells`, deduplicated: the same rectangles, found from each distinct
+/// rolled-up cell once. A camera's coverage is tens of thousands of cells with a few hundred ancestors
+/// at the coarsest resolution a tile draws, so this outlines a few hundred cells instead of one per cell
+/// and zoom; the ancestors at each resolution come from those one finer, so each cell is looked at once.
+#[must_use]
+pub fn cells_rects(cells: &[CellIndex], zooms: RangeInclusive<u8>) -> Vec<TileRect> {
+    let mut resolutions: Vec<Resolution> = zooms.clone().map(resolution_for_zoom).collect();
+    resolutions.sort_unstable_by(|a, b| b.cmp(a));
+    resolutions.dedup();
+    // A cell coarser than a resolution stays itself there, as in `cell_rects`.
+    let mut current: Vec<CellIndex> = cells.to_vec();
+    let mut ancestors: Vec<(Resolution, Vec<CellIndex>)> = Vec::with_capacity(resolutions.len());
+    for resolution in resolutions {
+        current = current
+            .iter()
+            .map(|&c| c.parent(resolution).unwrap_or(c))
+            .collect();
+        current.sort_unstable();
+        current.dedup();
+        ancestors.push((resolution, current.clone()));
+    }
+    let mut rects = Vec::new();
+    for z in zooms {
+        let resolution = resolution_for_zoom(z);
+        let cells = ancestors
+            .iter()
+            .find(|(r, _)| *r == resolution)
+            .map_or(&[][..], |(_, cells)| cells.as_slice());
+        for cell in cells {
+            if let Some(bbox) = geo::LineString::from(cell.boundary()).bounding_rect() {
+                rects.extend(bbox_rects(bbox, z..=z));
+            }
+        }
+    }
+    rects.sort_unstable();
+    rects.dedup();
+    rects
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,5 +279,34 @@ mod tests {
                 assert!(rect.contains(t), "z {z}: vertex tile {t} outside {rect:?}");
             }
         }
+    }
+    /// The rectangles of a camera's tens of thousands of cells, found from their distinct ancestors, are
+    /// exactly those of every cell one by one.
+    #[test]
+    fn cells_rects_are_the_union_of_each_cells_rects() {
+        let centre = h3o::LatLng::new(36.19, 113.11).expect("a point");
+        for (resolution, k) in [
+            (Resolution::Twelve, 40),
+            (Resolution::Ten, 12),
+            (Resolution::Nine, 3),
+        ] {
+            let cells: Vec<CellIndex> = centre.to_cell(resolution).grid_disk(k);
+            let mut one_by_one: Vec<TileRect> =
+                cells.iter().flat_map(|&c| cell_rects(c, 8..=18)).collect();
+            one_by_one.sort_unstable();
+            one_by_one.dedup();
+            assert_eq!(cells_rects(&cells, 8..=18), one_by_one, "{resolution}");
+        }
+        // Mixed resolutions too, and nothing for no cell.
+        let mixed = [
+            centre.to_cell(Resolution::Twelve),
+            centre.to_cell(Resolution::Eight),
+        ];
+        let mut one_by_one: Vec<TileRect> =
+            mixed.iter().flat_map(|&c| cell_rects(c, 5..=18)).collect();
+        one_by_one.sort_unstable();
+        one_by_one.dedup();
+        assert_eq!(cells_rects(&mixed, 5..=18), one_by_one);
+        assert!(cells_rects(&[], 8..=18).is_empty());
     }
 }

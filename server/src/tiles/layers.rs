@@ -16,10 +16,7 @@ use h3o::CellIndex;
 
 use super::{LayerSpec, RenderCtx, VectorLayer};
 use crate::domain::worker::DutyStatus;
-use crate::domain::{RegionLevel, Responsibility, Role};
-
-/// Roles that may read building detail, as `/api/buildings`.
-const BUILDING_READERS: &[Role] = &[Role::Planner, Role::Commander, Role::Worker];
+use crate::domain::{Permission, RegionLevel, Responsibility};
 
 /// Every tile set, in catalog order.
 pub static LAYERS: &[LayerSpec] = &[
@@ -38,7 +35,7 @@ pub static LAYERS: &[LayerSpec] = &[
             ],
         }],
         scoped: true,
-        readers: None,
+        permission: Permission::ReadMap,
         render: communities,
     },
     LayerSpec {
@@ -59,7 +56,7 @@ pub static LAYERS: &[LayerSpec] = &[
             ],
         }],
         scoped: true,
-        readers: None,
+        permission: Permission::ReadMap,
         render: grids,
     },
     LayerSpec {
@@ -77,7 +74,7 @@ pub static LAYERS: &[LayerSpec] = &[
             ],
         }],
         scoped: true,
-        readers: Some(BUILDING_READERS),
+        permission: Permission::ReadBuildings,
         render: buildings,
     },
     LayerSpec {
@@ -96,7 +93,7 @@ pub static LAYERS: &[LayerSpec] = &[
             ],
         }],
         scoped: true,
-        readers: None,
+        permission: Permission::ReadCases,
         render: incidents,
     },
     LayerSpec {
@@ -114,7 +111,7 @@ pub static LAYERS: &[LayerSpec] = &[
             ],
         }],
         scoped: true,
-        readers: None,
+        permission: Permission::ReadWorkers,
         render: workers,
     },
     LayerSpec {
@@ -127,7 +124,7 @@ pub static LAYERS: &[LayerSpec] = &[
             fields: &[("h3", "String"), ("value", "Number"), ("count", "Number")],
         }],
         scoped: true,
-        readers: None,
+        permission: Permission::ReadCases,
         render: incident_density,
     },
     LayerSpec {
@@ -140,7 +137,7 @@ pub static LAYERS: &[LayerSpec] = &[
             fields: &[("h3", "String"), ("value", "Number"), ("count", "Number")],
         }],
         scoped: true,
-        readers: None,
+        permission: Permission::ReadBuildings,
         render: household_density,
     },
     LayerSpec {
@@ -153,7 +150,7 @@ pub static LAYERS: &[LayerSpec] = &[
             fields: &[("h3", "String"), ("value", "Number"), ("count", "Number")],
         }],
         scoped: true,
-        readers: None,
+        permission: Permission::ReadPatrols,
         render: patrol_coverage,
     },
     LayerSpec {
@@ -171,8 +168,8 @@ pub static LAYERS: &[LayerSpec] = &[
                 fields: CAMERA_FIELDS,
             },
         ],
-        scoped: false,
-        readers: None,
+        scoped: true,
+        permission: Permission::ReadCameras,
         render: cameras,
     },
     LayerSpec {
@@ -184,8 +181,8 @@ pub static LAYERS: &[LayerSpec] = &[
             id: "camera_coverage",
             fields: &[("h3", "String"), ("value", "Number"), ("count", "Number")],
         }],
-        scoped: false,
-        readers: None,
+        scoped: true,
+        permission: Permission::ReadCameras,
         render: camera_coverage,
     },
     LayerSpec {
@@ -224,7 +221,7 @@ pub static LAYERS: &[LayerSpec] = &[
             },
         ],
         scoped: false,
-        readers: None,
+        permission: Permission::ReadMap,
         render: basemap,
     },
 ];
@@ -534,6 +531,7 @@ fn cameras(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> 
         .world
         .cameras()
         .filter(|p| meets(bounds, p.sector.bounding_rect()))
+        .filter(|p| visible_camera(ctx, p))
         .collect();
     let layer = tile.layer("cameras")?;
     for placed in near
@@ -564,12 +562,19 @@ fn camera_coverage(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), Mv
     for placed in ctx.world.cameras() {
         if placed.camera.status != crate::domain::camera::CameraStatus::Online
             || !meets(bounds, placed.sector.bounding_rect())
+            || !visible_camera(ctx, placed)
         {
             continue;
         }
         cells.extend(placed.cells.iter().map(|&c| (c, 1.0)));
     }
     aggregate(tile, "camera_coverage", &cells)
+}
+
+/// Whether the caller's scope covers the camera's position, as `/api/cameras` decides.
+fn visible_camera(ctx: &RenderCtx<'_>, placed: &crate::world::PlacedCamera) -> bool {
+    ctx.world
+        .point_visible(ctx.visibility, placed.camera.lat, placed.camera.lon)
 }
 
 fn aggregate(

@@ -6,6 +6,8 @@
 //! [`World::camera_coverage`]. Sectors are in degrees (EPSG:4326, lon/lat order); cells are at the
 //! world's resolution and "covered" means the cell's centre lies in the sector (see
 //! `domain::camera::covered_cells`). Offline cameras stay in the index and count for no coverage.
+//! What a camera sees ([`CameraView`]) is worked out from its parameters alone, so the camera service
+//! computes it off the async threads and the world only files it.
 
 use std::collections::BTreeMap;
 
@@ -15,8 +17,35 @@ use rustc_hash::FxHashMap;
 
 use super::World;
 use crate::domain::CameraId;
-use crate::domain::camera::{self, Camera};
+use crate::domain::camera::{self, Camera, NewCamera};
 use crate::geodesy::haversine_m;
+
+/// What a camera's parameters make it see: its sector and the cells it covers, at a resolution. It
+/// costs time in proportion to the cells covered (about 41,000 at resolution 12 for a 2 km full
+/// circle), so the camera service works it out on the blocking pool before the camera is applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CameraView {
+    /// Degrees (EPSG:4326, lon/lat order); see `domain::camera::sector`.
+    sector: Polygon<f64>,
+    /// Sorted.
+    cells: Vec<CellIndex>,
+    bbox: Option<Rect<f64>>,
+}
+
+impl CameraView {
+    /// The sector and covered cells of a camera with these parameters, cells at `resolution`.
+    #[must_use]
+    pub fn of(params: &NewCamera, resolution: Resolution) -> Self {
+        let sector = camera::sector(params);
+        let cells = camera::covered_cells(&sector, resolution);
+        let bbox = sector.bounding_rect();
+        Self {
+            sector,
+            cells,
+            bbox,
+        }
+    }
+}
 
 /// A camera as the world holds it: its parameters, its sector and its covered cells.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,15 +60,12 @@ pub struct PlacedCamera {
 }
 
 impl PlacedCamera {
-    fn new(camera: Camera, resolution: Resolution) -> Self {
-        let sector = camera::sector(&camera.params());
-        let cells = camera::covered_cells(&sector, resolution);
-        let bbox = sector.bounding_rect();
+    fn new(camera: Camera, view: CameraView) -> Self {
         Self {
             camera,
-            sector,
-            cells,
-            bbox,
+            sector: view.sector,
+            cells: view.cells,
+            bbox: view.bbox,
         }
     }
 
@@ -63,14 +89,15 @@ impl CameraIndex {
     pub(super) fn build(cameras: Vec<Camera>, resolution: Resolution) -> Self {
         let mut index = Self::default();
         for camera in cameras {
-            index.put(camera, resolution);
+            let view = CameraView::of(&camera.params(), resolution);
+            index.put(camera, view);
         }
         index
     }
 
-    fn put(&mut self, camera: Camera, resolution: Resolution) {
+    fn put(&mut self, camera: Camera, view: CameraView) {
         self.remove(camera.id);
-        let placed = PlacedCamera::new(camera, resolution);
+        let placed = PlacedCamera::new(camera, view);
         for &cell in &placed.cells {
             self.by_cell.entry(cell).or_default().push(placed.camera.id);
         }
@@ -145,9 +172,17 @@ impl World {
         CameraCoverage { covered, blind }
     }
 
-    /// Applies a committed camera (new or changed).
+    /// Applies a committed camera (new or changed), working out what it sees here: for a view worked out
+    /// beforehand (off the async threads), [`World::apply_camera_view`].
     pub fn apply_camera(&mut self, camera: Camera) {
-        self.cameras.put(camera, self.resolution);
+        let view = CameraView::of(&camera.params(), self.resolution);
+        self.cameras.put(camera, view);
+    }
+
+    /// Applies a committed camera (new or changed) with the view its parameters give
+    /// ([`CameraView::of`] at this world's resolution).
+    pub fn apply_camera_view(&mut self, camera: Camera, view: CameraView) {
+        self.cameras.put(camera, view);
     }
 
     /// Applies a committed camera deletion.

@@ -7,11 +7,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gridwatch::domain::{
     Building, Case, Category, Department, Event, Fix, GridId, IncidentId, Photo, Region, RegionId,
-    Worker, WorkerId,
+    SessionId, TokenId, UserId, Worker, WorkerId,
 };
+use gridwatch::store::idempotency::{Claimed, Idempotency, KeyClaim, StoredAnswer};
 use gridwatch::store::{
-    IncidentUpdate, NewBuilding, NewCity, NewRegion, NewToken, NewWorker, Snapshot, Store,
-    StoreError, StoreKind, TokenRecord,
+    Accounts, IncidentUpdate, NewBuilding, NewCity, NewRegion, NewSession, NewToken, NewUser,
+    NewWorker, SessionRecord, Snapshot, Store, StoreError, StoreKind, TokenRecord, UserRecord,
+    UserUpdate,
 };
 use tokio::runtime::Handle;
 
@@ -43,10 +45,149 @@ macro_rules! forward {
     }};
 }
 
+/// Forwards one method whose arguments are all `Copy` and passed by value.
+macro_rules! forward_copy {
+    ($self:ident, $method:ident $(, $arg:ident)*) => {{
+        let store = $self.inner.clone();
+        $self.run(async move { store.$method($($arg),*).await }).await
+    }};
+}
+
+#[async_trait]
+impl Accounts for Remote {
+    async fn insert_user(&self, user: &NewUser) -> Result<(UserRecord, Event), StoreError> {
+        let (store, user) = (self.inner.clone(), user.clone());
+        self.run(async move { store.insert_user(&user).await })
+            .await
+    }
+
+    async fn update_user(&self, update: &UserUpdate) -> Result<(UserRecord, Event), StoreError> {
+        let (store, update) = (self.inner.clone(), update.clone());
+        self.run(async move { store.update_user(&update).await })
+            .await
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
+        forward_copy!(self, user, id)
+    }
+
+    async fn user_by_name(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        let (store, name) = (self.inner.clone(), name.to_owned());
+        self.run(async move { store.user_by_name(&name).await })
+            .await
+    }
+
+    async fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        forward_copy!(self, users)
+    }
+
+    async fn user_versions(&self) -> Result<Vec<(UserId, i64)>, StoreError> {
+        forward_copy!(self, user_versions)
+    }
+
+    async fn count_login_attempt(&self, id: UserId) -> Result<u32, StoreError> {
+        forward_copy!(self, count_login_attempt, id)
+    }
+
+    async fn lock_user(
+        &self,
+        id: UserId,
+        until: DateTime<Utc>,
+        entry: gridwatch::audit::Entry,
+    ) -> Result<(), StoreError> {
+        let store = self.inner.clone();
+        self.run(async move { store.lock_user(id, until, entry).await })
+            .await
+    }
+
+    async fn open_session(
+        &self,
+        session: &NewSession,
+        totp_step: Option<i64>,
+        entry: gridwatch::audit::Entry,
+    ) -> Result<SessionRecord, StoreError> {
+        let (store, session) = (self.inner.clone(), session.clone());
+        self.run(async move { store.open_session(&session, totp_step, entry).await })
+            .await
+    }
+
+    async fn session_by_hash(&self, hash: &str) -> Result<Option<SessionRecord>, StoreError> {
+        let (store, hash) = (self.inner.clone(), hash.to_owned());
+        self.run(async move { store.session_by_hash(&hash).await })
+            .await
+    }
+
+    async fn session(&self, id: SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        forward_copy!(self, session, id)
+    }
+
+    async fn sessions_of(&self, user: UserId) -> Result<Vec<SessionRecord>, StoreError> {
+        forward_copy!(self, sessions_of, user)
+    }
+
+    async fn revoke_session(
+        &self,
+        id: SessionId,
+        at: DateTime<Utc>,
+        entry: gridwatch::audit::Entry,
+    ) -> Result<bool, StoreError> {
+        let store = self.inner.clone();
+        self.run(async move { store.revoke_session(id, at, entry).await })
+            .await
+    }
+
+    async fn touch_session(&self, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        forward_copy!(self, touch_session, id, at)
+    }
+
+    async fn revoked_sessions(&self, since: DateTime<Utc>) -> Result<Vec<SessionId>, StoreError> {
+        forward_copy!(self, revoked_sessions, since)
+    }
+}
+
+#[async_trait]
+impl Idempotency for Remote {
+    async fn claim_key(
+        &self,
+        claim: &KeyClaim,
+        expired_before: DateTime<Utc>,
+        abandoned_before: DateTime<Utc>,
+    ) -> Result<Claimed, StoreError> {
+        let (store, claim) = (self.inner.clone(), claim.clone());
+        self.run(async move {
+            store
+                .claim_key(&claim, expired_before, abandoned_before)
+                .await
+        })
+        .await
+    }
+
+    async fn finish_key(
+        &self,
+        principal: &str,
+        key: &str,
+        answer: &StoredAnswer,
+    ) -> Result<(), StoreError> {
+        forward!(self, finish_key, principal, key, answer)
+    }
+
+    async fn release_key(&self, principal: &str, key: &str) -> Result<(), StoreError> {
+        forward!(self, release_key, principal, key)
+    }
+
+    async fn prune_keys(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        forward_copy!(self, prune_keys, before)
+    }
+}
+
 #[async_trait]
 impl Store for Remote {
     fn kind(&self) -> StoreKind {
         self.inner.kind()
+    }
+
+    async fn ping(&self, within: std::time::Duration) -> Result<(), StoreError> {
+        forward_copy!(self, ping, within)
     }
 
     async fn snapshot(&self) -> Result<Snapshot, StoreError> {
@@ -91,6 +232,69 @@ impl Store for Remote {
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
         forward!(self, token_by_hash, hash)
+    }
+
+    async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        forward!(self, tokens)
+    }
+
+    async fn token(&self, id: TokenId) -> Result<Option<TokenRecord>, StoreError> {
+        let store = self.inner.clone();
+        self.run(async move { store.token(id).await }).await
+    }
+
+    async fn revoke_token(
+        &self,
+        id: TokenId,
+        by: Option<TokenId>,
+    ) -> Result<Option<Event>, StoreError> {
+        let store = self.inner.clone();
+        self.run(async move { store.revoke_token(id, by).await })
+            .await
+    }
+
+    async fn touch_token(&self, id: TokenId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let store = self.inner.clone();
+        self.run(async move { store.touch_token(id, at).await })
+            .await
+    }
+
+    async fn revoked_tokens(&self) -> Result<Vec<TokenId>, StoreError> {
+        forward!(self, revoked_tokens)
+    }
+
+    async fn append_audit(&self, entries: Vec<gridwatch::audit::Entry>) -> Result<(), StoreError> {
+        let store = self.inner.clone();
+        self.run(async move { store.append_audit(entries).await })
+            .await
+    }
+
+    async fn audit_rows(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<gridwatch::audit::Row>, StoreError> {
+        let store = self.inner.clone();
+        self.run(async move { store.audit_rows(after, limit).await })
+            .await
+    }
+
+    async fn find_audit(
+        &self,
+        query: &gridwatch::store::AuditQuery,
+    ) -> Result<Vec<gridwatch::audit::Row>, StoreError> {
+        forward!(self, find_audit, query)
+    }
+
+    async fn audit_anchor(&self) -> Result<(i64, String), StoreError> {
+        forward!(self, audit_anchor)
+    }
+
+    async fn prune_audit(&self, seq: i64, hash: &str) -> Result<u64, StoreError> {
+        let store = self.inner.clone();
+        let hash = hash.to_owned();
+        self.run(async move { store.prune_audit(seq, &hash).await })
+            .await
     }
 
     async fn put_category(&self, category: &Category) -> Result<Event, StoreError> {
@@ -151,9 +355,10 @@ impl Store for Remote {
         &self,
         fixes: &[Fix],
         received_at: DateTime<Utc>,
+        audit: Vec<gridwatch::audit::Entry>,
     ) -> Result<(), StoreError> {
         let (store, fixes) = (self.inner.clone(), fixes.to_vec());
-        self.run(async move { store.insert_fixes(&fixes, received_at).await })
+        self.run(async move { store.insert_fixes(&fixes, received_at, audit).await })
             .await
     }
 

@@ -117,6 +117,9 @@ async fn restart_keeps_everything(target: Target) {
         scopes: vec![],
         worker: Some(worker.id),
         label: None,
+        prefix: String::new(),
+        expires_at: chrono::Utc::now() + chrono::Duration::days(90),
+        created_by: None,
     };
     let (token, _) = store.insert_token(&token).await.expect("token");
     store

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use gridwatch::domain::worker::device_hash;
 use gridwatch::domain::{
     DutyStatus, GridId, RegionId, Responsibility, Role, Scope, Worker, WorkerId, WorkerKind,
 };
@@ -14,6 +15,7 @@ store_tests!(
     second_primary_for_a_grid_is_refused,
     duplicate_device_id_is_refused,
     tokens_are_found_by_hash_only,
+    tokens_are_listed_touched_and_revoked,
 );
 
 async fn worker_insert_and_update_round_trip(store: Arc<dyn Store>) {
@@ -33,7 +35,11 @@ async fn worker_insert_and_update_round_trip(store: Arc<dyn Store>) {
     );
     let (worker, event) = store.insert_worker(&new).await.expect("insert");
     assert_eq!(event.change.kind(), "worker.created");
-    assert_eq!(event.change.payload_json()["device_id"], "dev-1");
+    assert_eq!(
+        event.change.payload_json()["device_id"],
+        serde_json::Value::Null,
+        "a device id is a credential: never in an event, which clients replay"
+    );
     assert_eq!(worker.grids, new.grids, "duties keep their order");
     assert_eq!(
         store.snapshot().await.expect("snapshot").workers,
@@ -45,7 +51,7 @@ async fn worker_insert_and_update_round_trip(store: Arc<dyn Store>) {
         kind: WorkerKind::Patroller,
         duty: DutyStatus::OffDuty,
         phone: None,
-        device_id: Some("dev-2".to_owned()),
+        device_hash: Some(device_hash("dev-2")),
         grids: vec![
             duty(c, Responsibility::Primary),
             duty(a, Responsibility::Backup),
@@ -154,7 +160,7 @@ async fn duplicate_device_id_is_refused(store: Arc<dyn Store>) {
         .await
         .expect("second");
     let stolen = Worker {
-        device_id: Some("dev-1".to_owned()),
+        device_hash: Some(device_hash("dev-1")),
         ..second.clone()
     };
     assert_conflict(
@@ -189,6 +195,9 @@ async fn tokens_are_found_by_hash_only(store: Arc<dyn Store>) {
         scopes: vec![Scope::Grid(grids[data::GRID_A]), Scope::Region(RegionId(1))],
         worker: Some(worker.id),
         label: Some("王's phone".to_owned()),
+        prefix: String::new(),
+        expires_at: chrono::Utc::now() + chrono::Duration::days(90),
+        created_by: None,
     };
     let (record, event) = store.insert_token(&new).await.expect("insert");
     assert_eq!(event.change.kind(), "token.created");
@@ -221,6 +230,9 @@ async fn tokens_are_found_by_hash_only(store: Arc<dyn Store>) {
         scopes: vec![],
         worker: None,
         label: None,
+        prefix: String::new(),
+        expires_at: chrono::Utc::now() + chrono::Duration::days(90),
+        created_by: None,
     };
     let (admin, _) = store.insert_token(&admin).await.expect("admin");
     assert_eq!(
@@ -236,4 +248,81 @@ async fn tokens_are_found_by_hash_only(store: Arc<dyn Store>) {
             event.change.kind()
         );
     }
+}
+
+async fn tokens_are_listed_touched_and_revoked(store: Arc<dyn Store>) {
+    let expires_at = chrono::Utc::now() + chrono::Duration::days(90);
+    let new = |hash: char, label: &str| NewToken {
+        hash: hash.to_string().repeat(64),
+        prefix: format!("gw_{}", hash.to_string().repeat(8)),
+        role: Role::Commander,
+        scopes: vec![],
+        worker: None,
+        label: Some(label.to_owned()),
+        expires_at,
+        created_by: None,
+    };
+    let (first, _) = store.insert_token(&new('a', "first")).await.expect("first");
+    let (second, _) = store
+        .insert_token(&NewToken {
+            created_by: Some(first.id),
+            ..new('b', "second")
+        })
+        .await
+        .expect("second");
+    assert_eq!(second.created_by, Some(first.id));
+    assert_eq!(second.prefix.as_deref(), Some("gw_bbbbbbbb"));
+    assert_eq!(
+        second.expires_at.map(|t| t.timestamp_micros()),
+        Some(expires_at.timestamp_micros()),
+        "the expiry round-trips at microsecond precision"
+    );
+
+    let used = chrono::Utc::now();
+    store.touch_token(first.id, used).await.expect("touch");
+    let listed = store.tokens().await.expect("list");
+    assert_eq!(
+        listed.iter().map(|t| t.id).collect::<Vec<_>>(),
+        vec![first.id, second.id]
+    );
+    assert_eq!(
+        listed[0].last_used_at.map(|t| t.timestamp_micros()),
+        Some(used.timestamp_micros())
+    );
+    assert_eq!(store.revoked_tokens().await.expect("revoked"), vec![]);
+
+    // Revoking writes `token.revoked` once; again is no event; the hash no longer finds it.
+    let event = store
+        .revoke_token(second.id, Some(first.id))
+        .await
+        .expect("revoke")
+        .expect("an event");
+    assert_eq!(event.change.kind(), "token.revoked");
+    assert_eq!(
+        event.change.payload_json(),
+        serde_json::json!({"id": second.id, "by": first.id})
+    );
+    assert!(
+        store
+            .revoke_token(second.id, None)
+            .await
+            .expect("again")
+            .is_none()
+    );
+    assert_eq!(
+        store.revoked_tokens().await.expect("revoked"),
+        vec![second.id]
+    );
+    assert_eq!(
+        store.token_by_hash(&"b".repeat(64)).await.expect("lookup"),
+        None
+    );
+    let stored = store.token(second.id).await.expect("read").expect("kept");
+    assert!(stored.revoked_at.is_some());
+    assert!(matches!(
+        store
+            .revoke_token(gridwatch::domain::TokenId(9_999), None)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
 }

@@ -61,7 +61,10 @@ async fn fixes_round_trip_in_time_order(store: Arc<dyn Store>) {
     let w = worker(&store).await;
     // Stored out of order, as a phone uploading its buffer would.
     let fixes: Vec<Fix> = [4, 0, 2, 1, 3].into_iter().map(|s| fix(w, s)).collect();
-    store.insert_fixes(&fixes, at(10)).await.expect("insert");
+    store
+        .insert_fixes(&fixes, at(10), Vec::new())
+        .await
+        .expect("insert");
     let track = store.track(w, at(0), at(100), 1000).await.expect("track");
     let mut expected = fixes.clone();
     expected.sort_by_key(|f| f.at);
@@ -85,7 +88,7 @@ async fn fixes_round_trip_in_time_order(store: Arc<dyn Store>) {
             .is_empty()
     );
     store
-        .insert_fixes(&[], at(10))
+        .insert_fixes(&[], at(10), Vec::new())
         .await
         .expect("an empty batch is a no-op");
 }
@@ -94,7 +97,10 @@ async fn a_batch_with_an_unknown_worker_stores_nothing(store: Arc<dyn Store>) {
     let w = worker(&store).await;
     let batch = vec![fix(w, 0), fix(WorkerId(w.0 + 1000), 1)];
     assert!(
-        store.insert_fixes(&batch, at(10)).await.is_err(),
+        store
+            .insert_fixes(&batch, at(10), Vec::new())
+            .await
+            .is_err(),
         "a fix of no worker is refused"
     );
     assert!(
@@ -143,7 +149,11 @@ async fn postgis_positions_are_points_at_their_coordinates(target: Target) {
     let store = target.open().await;
     let w = worker(&store).await;
     store
-        .insert_fixes(&(0..5).map(|s| fix(w, s)).collect::<Vec<_>>(), at(10))
+        .insert_fixes(
+            &(0..5).map(|s| fix(w, s)).collect::<Vec<_>>(),
+            at(10),
+            Vec::new(),
+        )
         .await
         .expect("insert");
     let pool = target.pg().await;

@@ -5,10 +5,11 @@
 // drawer shows one case with its history and the actions its state allows.
 
 import * as maplibregl from '/static/vendor/maplibre-gl.mjs';
-import { api, Problem, token } from './common/api.js';
+import { api, Problem } from './common/api.js';
 import { baseStyle, cityBounds, MAP_OPTIONS } from './common/basemap.js';
 import { applyStrings, translator } from './common/i18n.js';
 import { Live } from './common/live.js';
+import { requireSession } from './common/session.js';
 import { Drawer } from './centre/drawer.js';
 import { KpiPanel } from './centre/kpi.js';
 import { addLayers, GROUPS, refreshTiles, setGroupVisible } from './centre/layers.js';
@@ -35,7 +36,7 @@ function showProblem(err) {
   problemBox.hidden = false;
 }
 
-if (!token()) showProblem(t('error.token'));
+requireSession(t);
 
 const map = new maplibregl.Map({ container: 'map', style: baseStyle(), center: [113.11, 36.19], zoom: 13, ...MAP_OPTIONS });
 window.gridwatchMap = map;
@@ -91,10 +92,13 @@ function start() {
   };
   setStatus('connecting');
   new Live({
-    token,
     filter: { layers: ['incidents', 'workers', 'grids', 'cameras'], tiles: true },
     on: {
-      snapshot: (m) => data.snapshot(m),
+      snapshot: (m) => {
+        data.snapshot(m);
+        // Said on the page, so a test (or a person's tooling) knows the live data has its starting point.
+        document.body.dataset.snapshotSeq = String(m.seq);
+      },
       delta: (m) => data.delta(m),
       position: (m) => data.position(m),
       tiles_invalidated: (m) => refreshTiles(map, m),

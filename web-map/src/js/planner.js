@@ -4,7 +4,8 @@
 // "Versions" list shows the saved boundary versions and rolls back to an older one.
 
 import * as maplibregl from '/static/vendor/maplibre-gl.mjs';
-import { api, Problem, token } from './common/api.js';
+import { api, Problem } from './common/api.js';
+import { requireSession } from './common/session.js';
 import { Live } from './common/live.js';
 import { baseStyle, MAP_OPTIONS } from './common/basemap.js';
 import { applyStrings, translator } from './common/i18n.js';
@@ -17,9 +18,9 @@ import { renderRolledBack, Versions } from './planner/versions.js';
 import { el } from './planner/dom.js';
 import { STRINGS } from './planner/strings.js';
 
-token();
 const t = translator(STRINGS);
 applyStrings(t);
+requireSession(t);
 
 const ui = {
   community: document.getElementById('community'),
@@ -44,7 +45,6 @@ const painter = new Painter(map, { pick: setTarget, painted: edited, ended: sche
 const versions = new Versions(ui.versions, t, { rolledBack, failed: rollbackFailed });
 
 const live = new Live({
-  token,
   filter: { layers: ['grids'] },
   on: {
     delta: changedElsewhere,

@@ -3,9 +3,10 @@
 // it lists); accept, start, resolve (with a note and a photo) and send back through a persistent
 // outbox that works with no signal; my position shared while on duty; an on/off duty switch.
 
-import { api, token } from './common/api.js';
+import { api, owner as signedInOwner } from './common/api.js';
 import { applyStrings, translator } from './common/i18n.js';
 import { Live } from './common/live.js';
+import { requireSession } from './common/session.js';
 import { CaseBook, distanceM } from './worker/cases.js';
 import { renderList } from './worker/list.js';
 import { createMap } from './worker/map.js';
@@ -22,6 +23,7 @@ const RESUBSCRIBE_M = 300;
 
 const t = translator(STRINGS);
 applyStrings(t);
+requireSession(t);
 
 const $ = (selector) => document.querySelector(selector);
 const book = new CaseBook();
@@ -36,7 +38,7 @@ let locationProblem = null;
 /** Set once the websocket exists (it reports its status from its constructor on). */
 let sharer = null;
 
-const owner = token();
+const owner = signedInOwner();
 const seen = owner && loadSeen(owner);
 if (seen) {
   me = seen.me;
@@ -72,7 +74,6 @@ const outbox = new Outbox({
 });
 
 const live = new Live({
-  token,
   filter: FILTER,
   on: {
     snapshot: (msg) => {

@@ -5,17 +5,21 @@
 
 use axum::Json;
 use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::api::limits::TimedOut;
 use crate::cases::IntakeError;
 use crate::store::StoreError;
+use crate::throttle::Refused;
 
 /// An Open311 error: answered as `[{"code": status, "description": …}]` with that HTTP status.
 #[derive(Debug)]
 pub struct Open311Error {
     pub(super) status: StatusCode,
     pub(super) description: String,
+    /// A 429's `Retry-After`, in seconds.
+    retry_after_s: Option<u64>,
 }
 
 impl Open311Error {
@@ -23,6 +27,7 @@ impl Open311Error {
         Self {
             status,
             description: description.into(),
+            retry_after_s: None,
         }
     }
 
@@ -65,7 +70,31 @@ impl IntoResponse for Open311Error {
             code: self.status.as_u16(),
             description: self.description,
         }];
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after_s {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+/// 408: the request took longer than the server allows (`api::limits`).
+impl From<TimedOut> for Open311Error {
+    fn from(timed_out: TimedOut) -> Self {
+        Self::new(StatusCode::REQUEST_TIMEOUT, timed_out.to_string())
+    }
+}
+
+/// 429: the client address spent its budget of requests (`crate::throttle`); `Retry-After` says when
+/// the next is taken. Open311 has no code of its own for it, so the HTTP status is the code.
+impl From<Refused> for Open311Error {
+    fn from(refused: Refused) -> Self {
+        Self {
+            retry_after_s: Some(refused.retry_after_s()),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, refused.to_string())
+        }
     }
 }
 
@@ -88,13 +117,29 @@ impl From<IntakeError> for Open311Error {
     }
 }
 
-/// A write the store refused by a rule of the schema keeps its reason (it names no internals); any
-/// other store failure is logged and answered 500.
+/// A write the store refused by a rule of the schema keeps its reason (it names no internals); a full
+/// disk is a 507, as in the rest of the API; any other store failure is logged and answered 500.
 impl From<StoreError> for Open311Error {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Conflict(detail) => Self::new(StatusCode::CONFLICT, detail),
             StoreError::NotFound(what) => Self::not_found(format!("{what} does not exist")),
+            full @ StoreError::Full { .. } => {
+                tracing::error!(error = %full, "store full");
+                Self::new(StatusCode::INSUFFICIENT_STORAGE, crate::error::STORE_FULL)
+            }
+            // The database cannot be reached or is too slow: try again (the driver's words are logged).
+            unreachable if unreachable.is_unreachable() => {
+                tracing::warn!(error = %unreachable, "the store could not take a request");
+                let description = match unreachable {
+                    StoreError::Unavailable(_) => unreachable.to_string(),
+                    _ => "the database could not be reached; send it again shortly".to_owned(),
+                };
+                Self {
+                    retry_after_s: Some(2),
+                    ..Self::new(StatusCode::SERVICE_UNAVAILABLE, description)
+                }
+            }
             other => Self::internal(&other.to_string()),
         }
     }

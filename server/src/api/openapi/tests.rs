@@ -108,6 +108,7 @@ async fn the_document_describes_every_route_and_method_the_router_serves() {
 
 #[test]
 fn parameters_are_where_the_extractors_read_them() {
+    let mut keyed = BTreeSet::new();
     for (path, method, operation) in operations(&document()) {
         let parameters = operation["parameters"]
             .as_array()
@@ -125,12 +126,20 @@ fn parameters_are_where_the_extractors_read_them() {
                     in_path.insert(name.to_owned());
                 }
                 "query" => {}
+                // The one header a handler's middleware reads (`api/idempotency.rs`), on its four writes.
+                "header" if name == "Idempotency-Key" => assert!(
+                    IDEMPOTENT.contains(&(method.to_lowercase().as_str(), path.as_str())),
+                    "{method} {path}: `Idempotency-Key` on a route without the middleware"
+                ),
                 other => panic!("{method} {path}: `{name}` in {other}"),
             }
             assert!(
                 p["schema"].is_object(),
                 "{method} {path}: `{name}` has no schema"
             );
+        }
+        if parameters.iter().any(|p| p["name"] == "Idempotency-Key") {
+            keyed.insert((method.to_lowercase(), path.clone()));
         }
         for segment in path.split(['{', '}']).skip(1).step_by(2) {
             assert!(
@@ -139,7 +148,23 @@ fn parameters_are_where_the_extractors_read_them() {
             );
         }
     }
+    let expected: BTreeSet<_> = IDEMPOTENT
+        .iter()
+        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    assert_eq!(
+        keyed, expected,
+        "`Idempotency-Key` is documented on exactly its four writes"
+    );
 }
+
+/// The operations `api.rs` layers `idempotency::guard` on.
+const IDEMPOTENT: [(&str, &str); 4] = [
+    ("post", "/api/incidents"),
+    ("post", "/api/incidents/{id}/actions"),
+    ("post", "/api/incidents/{id}/photos"),
+    ("post", "/api/positions"),
+];
 
 /// Every `"$ref"` string under `value`.
 fn refs(value: &Value, out: &mut Vec<String>) {
@@ -214,6 +239,10 @@ fn every_error_answers_a_problem_and_the_extractors_statuses_are_listed() {
             );
         }
         let has = |status: &str| responses.contains_key(status);
+        let stores = (method != "GET" && path != "/api/locate") || path == "/osmand";
+        if stores {
+            assert!(has("507"), "{method} {path} stores but lists no 507");
+        }
         if operation.get("security").is_some() {
             assert!(has("401"), "{method} {path} takes a token but lists no 401");
         }

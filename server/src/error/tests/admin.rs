@@ -8,7 +8,7 @@ use crate::admin::categories::CategoryError;
 use crate::admin::regions::RegionError;
 use crate::admin::tokens::TokenError;
 use crate::admin::workers::WorkerError;
-use crate::domain::{AccessError, GridId, RegionId, RegionLevel, Scope, Subject, WorkerId};
+use crate::domain::{AccessError, GridId, RegionId, RegionLevel, Role, Scope, Subject, WorkerId};
 use crate::world::LocateError;
 
 #[test]
@@ -36,10 +36,6 @@ fn worker_and_category_refusals() {
             max: 40
         }),
         invalid("phone must have 1 to 40 characters, or be null")
-    );
-    assert_eq!(
-        seen(WorkerError::DeviceTaken(WorkerId(6))),
-        problem(409, "conflict", "device id is already used by worker 6")
     );
     assert_eq!(
         seen(WorkerError::GridListedTwice(GridId(3))),
@@ -154,6 +150,38 @@ fn token_and_building_refusals() {
     assert_eq!(
         seen(TokenError::LabelTooLong),
         invalid("label must have at most 200 characters")
+    );
+    assert_eq!(
+        seen(TokenError::BadLifetime {
+            role: Role::Admin,
+            days: 91
+        }),
+        invalid("a token of the admin role lives 1 to 90 days, not 91")
+    );
+    assert_eq!(
+        seen(TokenError::CommandLineOnly(Role::Auditor)),
+        invalid(
+            "a token of the auditor role is minted only with `gridwatch token create` on the server"
+        )
+    );
+    assert_eq!(
+        seen(TokenError::Unscoped),
+        problem(
+            403,
+            "forbidden",
+            "your token is scoped, so the new one needs scopes inside yours"
+        )
+    );
+    assert_eq!(
+        seen(TokenError::HigherRole {
+            minter: Role::Commander,
+            role: Role::Admin
+        }),
+        problem(
+            403,
+            "forbidden",
+            "the commander role may not mint a token of the admin role"
+        )
     );
     assert_eq!(
         seen(TokenError::Store(database())),

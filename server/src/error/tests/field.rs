@@ -67,6 +67,14 @@ fn position_refusals() {
             "positions were not stored (the store refused the write); send them again"
         )
     );
+    assert_eq!(
+        seen(PositionError::StoreFull),
+        problem(
+            507,
+            "insufficient-storage",
+            "positions were not stored (the server's storage is full); send them again later"
+        )
+    );
 }
 
 #[test]

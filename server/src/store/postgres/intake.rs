@@ -77,5 +77,6 @@ pub(super) async fn insert_group(
     ];
     let sql = Sql::new(include_str!("../sql/postgres/group_events.sql"));
     PgDialect::insert_bulk(tx, Bulk::new(sql, columns, "appending incident events")).await?;
+    tx.note_events(&events);
     Ok(stored.into_iter().zip(events).collect())
 }

@@ -168,6 +168,31 @@ impl<D: Dialect> Bulk<D> {
     }
 }
 
+impl<D: Dialect> Bulk<D> {
+    /// Audit rows, chained (`audit::chain`).
+    pub(crate) fn audit(rows: &[crate::audit::Row]) -> Self {
+        use Column::{Int, OptInt, OptText, Text, Time};
+        let opt = |v: &Option<String>| v.as_deref().map(owned);
+        let columns = vec![
+            Int(col(rows, |r| r.seq)),
+            Time(col(rows, |r| r.entry.at)),
+            Text(col(rows, |r| r.entry.actor.kind.as_str().into())),
+            OptInt(col(rows, |r| r.entry.actor.id)),
+            OptText(col(rows, |r| opt(&r.entry.actor.name))),
+            OptText(col(rows, |r| r.entry.actor.role.map(|x| x.as_str().into()))),
+            OptText(col(rows, |r| opt(&r.entry.address))),
+            OptText(col(rows, |r| opt(&r.entry.user_agent))),
+            Text(col(rows, |r| owned(&r.entry.action))),
+            OptText(col(rows, |r| opt(&r.entry.target))),
+            Text(col(rows, |r| r.entry.outcome.as_str().into())),
+            OptText(col(rows, |r| opt(&r.entry.detail))),
+            Text(col(rows, |r| owned(&r.prev_hash))),
+            Text(col(rows, |r| owned(&r.hash))),
+        ];
+        Self::new(D::SQL.insert_audit, columns, "appending audit rows")
+    }
+}
+
 /// Rows to insert with the dialect's statement `sql` (a `sqlite/` column list the rows follow, a
 /// `postgres/` `INSERT … SELECT FROM UNNEST`).
 pub struct Bulk<D> {

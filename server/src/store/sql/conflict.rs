@@ -1,10 +1,15 @@
 //! Refused writes: which schema rule a database error broke, and the human message it becomes. The
-//! message never carries SQL, table or constraint names; other failures stay `StoreError::Database`
-//! with what the store was doing.
+//! message never carries SQL, table or constraint names. A full disk is `StoreError::Full`; other
+//! failures stay `StoreError::Database` with what the store was doing.
 
 use sqlx::error::ErrorKind;
 
 use crate::store::StoreError;
+
+/// The codes of a full disk: `SQLite`'s `SQLITE_FULL` (13, which no extended code refines) and
+/// PostgreSQL's SQLSTATE `53100` (`disk_full`). The two never collide: a SQLSTATE has five characters.
+const DISK_FULL: [&str; 2] = ["13", "53100"];
+
 /// Schema rules a client can break, each with the message it gets: the `PostgreSQL` constraint name, the
 /// columns `SQLite` names in its `UNIQUE constraint failed: …` message, and the human text.
 const RULES: &[(&str, &str, &str)] = &[
@@ -24,9 +29,9 @@ const RULES: &[(&str, &str, &str)] = &[
         "a cell cannot belong to two grids",
     ),
     (
-        "workers_device_id_key",
-        "workers.device_id",
-        "this device id already belongs to another worker",
+        "workers_device_hash_key",
+        "workers.device_hash",
+        "this device is already bound to another worker",
     ),
     (
         "worker_grids_one_primary",
@@ -42,6 +47,16 @@ const RULES: &[(&str, &str, &str)] = &[
         "tokens_token_hash_key",
         "tokens.token_hash",
         "this token already exists",
+    ),
+    (
+        "users_name_key",
+        "users.name",
+        "a user with this name already exists",
+    ),
+    (
+        "sessions_session_hash_key",
+        "sessions.session_hash",
+        "this session already exists",
     ),
     (
         "regions_parent_id_fkey",
@@ -70,10 +85,15 @@ const RULES: &[(&str, &str, &str)] = &[
         "",
         "the token's worker does not exist",
     ),
+    (
+        "users_worker_id_fkey",
+        "",
+        "the user's worker does not exist",
+    ),
 ];
 
-/// Turns a refused write into a `Conflict` with a human message (never SQL text); any other failure
-/// stays a `Database` error carrying what the store was `doing`.
+/// Turns a refused write into a `Conflict` with a human message (never SQL text) and a full disk into
+/// `Full`; any other failure stays a `Database` error carrying what the store was `doing`.
 pub(crate) fn classify(doing: &'static str, error: sqlx::Error) -> StoreError {
     let sqlx::Error::Database(db) = &error else {
         return StoreError::Database {
@@ -81,6 +101,15 @@ pub(crate) fn classify(doing: &'static str, error: sqlx::Error) -> StoreError {
             source: error,
         };
     };
+    if db
+        .code()
+        .is_some_and(|code| DISK_FULL.contains(&code.as_ref()))
+    {
+        return StoreError::Full {
+            context: doing,
+            source: error,
+        };
+    }
     let generic = match db.kind() {
         ErrorKind::UniqueViolation => "a value that must be unique is already taken",
         ErrorKind::ForeignKeyViolation => {

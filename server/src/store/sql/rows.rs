@@ -13,6 +13,7 @@ use super::codec::{
     cell_from_i64, corrupt, count, from_json, geometry_from_text, parse_enum, scopes_from_text,
 };
 use super::driver::Load;
+use crate::audit;
 use crate::domain::{
     BaseArea, BaseLine, Building, BuildingId, Change, DutyStatus, Event, Fix, Grid, GridDuty,
     GridId, Region, RegionId, RegionLevel, Responsibility, Role, TokenId, Worker, WorkerId,
@@ -165,7 +166,7 @@ pub(crate) struct WorkerRow {
     pub kind: String,
     pub duty: String,
     pub phone: Option<String>,
-    pub device_id: Option<String>,
+    pub device_hash: Option<String>,
 }
 
 /// A `worker_grids` row, `worker_id, grid_id, responsibility`; selected ordered by worker and
@@ -180,6 +181,11 @@ pub(crate) struct TokenRow {
     pub worker_id: Option<i64>,
     pub label: Option<String>,
     pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub prefix: Option<String>,
+    pub created_by: Option<i64>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 impl Load for TokenRecord {
@@ -192,6 +198,65 @@ impl Load for TokenRecord {
             worker: row.worker_id.map(WorkerId),
             label: row.label,
             created_at: row.created_at,
+            expires_at: row.expires_at,
+            prefix: row.prefix,
+            created_by: row.created_by.map(TokenId),
+            last_used_at: row.last_used_at,
+            revoked_at: row.revoked_at,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor_kind: String,
+    pub actor_id: Option<i64>,
+    pub actor_name: Option<String>,
+    pub actor_role: Option<String>,
+    pub address: Option<String>,
+    pub user_agent: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    pub outcome: String,
+    pub detail: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl Load for audit::Row {
+    type Row = AuditRow;
+    fn from_row(row: AuditRow) -> Result<Self, StoreError> {
+        let role = row
+            .actor_role
+            .as_deref()
+            .map(|r| parse_enum("audit", "actor_role", r, Role::parse))
+            .transpose()?;
+        Ok(audit::Row {
+            seq: row.seq,
+            entry: audit::Entry {
+                at: row.at,
+                actor: audit::Actor {
+                    kind: parse_enum(
+                        "audit",
+                        "actor_kind",
+                        &row.actor_kind,
+                        audit::ActorKind::parse,
+                    )?,
+                    id: row.actor_id,
+                    name: row.actor_name,
+                    role,
+                },
+                address: row.address,
+                user_agent: row.user_agent,
+                action: row.action,
+                target: row.target,
+                outcome: parse_enum("audit", "outcome", &row.outcome, audit::Outcome::parse)?,
+                detail: row.detail,
+            },
+            prev_hash: row.prev_hash,
+            hash: row.hash,
         })
     }
 }
@@ -251,7 +316,7 @@ pub(crate) fn workers(
             grids: duties.remove(&w.id).unwrap_or_default(),
             name: w.name,
             phone: w.phone,
-            device_id: w.device_id,
+            device_hash: w.device_hash,
         })
     };
     rows.into_iter().map(worker).collect()

@@ -58,7 +58,13 @@ statements! {
         end_patrol, update_patrol, upsert_visit, load_cameras, delete_camera, mark_plan_applied,
         clear_community_cells, move_building, events_since, token_by_hash, load_history, load_track,
         load_plans, load_plan, load_versions, insert_event, insert_token, insert_plan,
-        insert_version,
+        insert_version, load_tokens, find_token, revoke_token, touch_token, revoked_tokens,
+        last_audit, audit_anchor, load_audit, find_audit, move_audit_anchor, prune_audit,
+        insert_user, update_user, find_user, user_by_name, load_users, user_versions,
+        count_login_attempt, lock_user, login_succeeded, insert_session, session_by_hash,
+        find_session, sessions_of, revoke_session, end_user_sessions, touch_session,
+        revoked_sessions, ping, commit, rollback, claim_key, drop_stale_key, find_key, finish_key,
+        release_key, prune_keys,
     ],
     own: [
         begin_write, begin_snapshot, load_regions, load_grids, load_buildings, load_base_lines,
@@ -67,7 +73,7 @@ statements! {
     ],
     bulk: [
         insert_grids, insert_cells, insert_buildings, insert_base_lines, insert_base_areas,
-        insert_fixes, insert_history, insert_duties,
+        insert_fixes, insert_history, insert_duties, insert_audit,
     ],
 }
 

@@ -3,7 +3,7 @@
 // Each toggle in the side panel names a group of layers here.
 
 import { FONT, FONT_BOLD } from '../common/basemap.js';
-import { withToken } from '../common/api.js';
+import { resourceUrl } from '../common/api.js';
 
 export const STATUS_COLORS = {
   registered: '#6b7280', dispatched: '#1f6feb', accepted: '#0e9f9a', in_progress: '#e8890c', resolved: '#8250df',
@@ -22,8 +22,8 @@ export const GROUPS = {
 
 /** Adds every source and layer of the view to a map whose base style has loaded. */
 export function addLayers(map) {
-  map.addSource('grids', { type: 'vector', url: withToken('/tiles/grids.json'), promoteId: 'id' });
-  map.addSource('cameras', { type: 'vector', url: withToken('/tiles/cameras.json'), promoteId: 'id' });
+  map.addSource('grids', { type: 'vector', url: resourceUrl('/tiles/grids.json'), promoteId: 'id' });
+  map.addSource('cameras', { type: 'vector', url: resourceUrl('/tiles/cameras.json'), promoteId: 'id' });
   map.addSource('incidents', {
     type: 'geojson', data: EMPTY, cluster: true, clusterRadius: 40, clusterMaxZoom: 15,
     clusterProperties: { overdue: ['+', ['case', ['get', 'overdue'], 1, 0]] },

@@ -3,7 +3,7 @@
 // Chinese characters are drawn with the browser's own fonts (`localIdeographFontFamily`), so no CJK
 // glyph ranges are ever fetched.
 
-import { withToken } from './api.js';
+import { resourceUrl } from './api.js';
 
 export const FONT = ['Noto Sans Regular'];
 export const FONT_BOLD = ['Noto Sans Bold'];
@@ -14,7 +14,7 @@ export function baseStyle() {
     version: 8,
     glyphs: `${window.location.origin}/fonts/{fontstack}/{range}.pbf`,
     sources: {
-      basemap: { type: 'vector', url: withToken('/tiles/basemap.json') },
+      basemap: { type: 'vector', url: resourceUrl('/tiles/basemap.json') },
     },
     layers: [
       { id: 'background', type: 'background', paint: { 'background-color': '#f3f1ec' } },

@@ -31,7 +31,8 @@ const COMMON = {
     'status.deferred': 'Deferred', 'status.cancelled': 'Cancelled', 'status.merged': 'Merged',
     'priority.low': 'Low', 'priority.normal': 'Normal', 'priority.high': 'High', 'priority.urgent': 'Urgent',
     'live.connected': 'Live', 'live.connecting': 'Connecting…', 'live.offline': 'Offline',
-    'error.token': 'No valid token: open the link the demo printed (it ends in ?token=…).',
+    'error.token': 'Your session has ended: sign in again.',
+    signout: 'Sign out',
   },
   'zh-CN': {
     'lang.switch': 'English',
@@ -40,7 +41,8 @@ const COMMON = {
     'status.deferred': '已暂缓', 'status.cancelled': '已作废', 'status.merged': '已合并',
     'priority.low': '低', 'priority.normal': '一般', 'priority.high': '紧急', 'priority.urgent': '特急',
     'live.connected': '实时', 'live.connecting': '连接中…', 'live.offline': '离线',
-    'error.token': '令牌无效：请打开演示程序打印的链接（以 ?token=… 结尾）。',
+    'error.token': '会话已结束，请重新登录。',
+    signout: '退出登录',
   },
 };
 

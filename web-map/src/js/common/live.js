@@ -4,18 +4,22 @@
 // order. After a drop the client reconnects (backing off up to 15 s) and sends `resume` with the last
 // `seq` it applied, so the server replays exactly what was missed; a `resync` (the server's queue for
 // this client overflowed) is answered the same way. Handlers get every message by its `type`.
+// The socket authenticates with the session cookie the browser sends with the upgrade (never a token in
+// the URL); a close with 1008 means the session or account no longer holds: the page goes to login.
+
+import { toLogin } from './api.js';
 
 const MAX_BACKOFF_MS = 15000;
+/** RFC 6455's Policy Violation: the server ended the socket because its credential no longer holds. */
+const POLICY_CLOSE = 1008;
 
 export class Live {
   /**
    * @param {object} options
-   * @param {() => string|null} options.token  the bearer token
    * @param {object} options.filter            the `subscribe` filter (bbox, grids, layers, mine, near, tiles…)
    * @param {Record<string, (msg: object) => void>} options.on  handlers by message type, plus `status`
    */
-  constructor({ token, filter = {}, on = {} }) {
-    this.token = token;
+  constructor({ filter = {}, on = {} }) {
     this.filter = filter;
     this.on = on;
     this.seq = null;
@@ -53,7 +57,6 @@ export class Live {
   connect() {
     const url = new URL('/ws', window.location.href);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    url.searchParams.set('token', this.token() || '');
     this.setStatus('connecting');
     const socket = new WebSocket(url);
     this.socket = socket;
@@ -78,9 +81,14 @@ export class Live {
       this.on[message.type]?.(message);
       this.on.any?.(message);
     };
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       if (this.socket !== socket) return;
       this.setStatus('offline');
+      if (event.code === POLICY_CLOSE) {
+        this.closed = true;
+        toLogin('ended');
+        return;
+      }
       if (this.closed) return;
       const wait = this.backoff;
       this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);

@@ -10,13 +10,21 @@ export function renderGrids(tbody, stats, target, t) {
     const flags = [];
     if (grid.parts > 1) flags.push(el('span', { class: 'flag', 'data-flag': 'split' }, t('flag.split', { parts: grid.parts })));
     return el('tr', { 'data-code': grid.code, 'data-index': index, 'data-range': grid.range, 'data-split': grid.parts > 1, class: index === target ? 'target' : null },
-      el('td', {}, el('span', { class: 'swatch', style: `background:${gridColour(index)}` })),
+      el('td', {}, swatch(gridColour(index))),
       el('td', { class: 'code', title: grid.name }, grid.code),
       el('td', { class: 'households' }, grid.households),
       el('td', { class: 'cells' }, grid.cells),
       el('td', {}, el('span', { class: 'check', 'data-range': grid.range }, t(`range.${grid.range}`)), flags));
   });
   tbody.replaceChildren(...rows);
+}
+
+/** A grid's colour chip. Its colour is set through the CSSOM: a `style` attribute is inline style, which the
+ * pages' Content-Security-Policy (`style-src 'self'`) refuses. */
+function swatch(colour) {
+  const node = el('span', { class: 'swatch' });
+  node.style.background = colour;
+  return node;
 }
 
 /** The hint line: how to pick a target, or which grid is being painted. */

@@ -3,9 +3,12 @@
 // that is down (5xx, 429) keeps it queued and retries later — on `online`, on a websocket reconnect
 // (the page calls `flush`) and on a backing-off timer; any other refusal (4xx, e.g. a 409 for an
 // `accept` replayed on a case someone already accepted) drops it and reports the problem, so a replay
-// never loops. Photos are kept as Blobs, so they survive a reload while offline too.
+// never loops. Each item gets its `Idempotency-Key` when it is queued and keeps it across every retry
+// and reload, so an action whose answer was lost is not done twice: the server answers the key again
+// (a 409 `idempotency-key-in-flight` means the first send is still being answered: retried too).
+// Photos are kept as Blobs, so they survive a reload while offline too.
 
-import { api, Problem } from '../common/api.js';
+import { api, inFlight, newIdempotencyKey, Problem } from '../common/api.js';
 
 const DB_NAME = 'gridwatch-worker';
 const STORE = 'outbox';
@@ -27,17 +30,19 @@ function openDb() {
 
 /** Whether a refusal is worth retrying as it is (the server could not take it now). */
 function retryable(problem) {
-  return problem.offline || problem.status >= 500 || problem.status === 429;
+  return problem.offline || problem.status >= 500 || problem.status === 429 || inFlight(problem);
 }
 
-/** Sends one queued item: JSON, or a photo as multipart with the part `photo`. */
+/** Sends one queued item: JSON, or a photo as multipart with the part `photo`, with its key (an item
+ * queued before keys were kept has none: each send then gets a new one). */
 function send(item) {
+  const idempotencyKey = item.idempotencyKey;
   if (item.photo) {
     const form = new FormData();
     form.append('photo', item.photo, item.photoName || 'photo');
-    return api(item.path, { method: 'POST', body: form });
+    return api(item.path, { method: 'POST', body: form, idempotencyKey });
   }
-  return api(item.path, { method: item.method, body: item.body });
+  return api(item.path, { method: item.method, body: item.body, idempotencyKey });
 }
 
 export class Outbox {
@@ -72,7 +77,7 @@ export class Outbox {
   /** Queues an item (`{path, method, body}` or `{path, photo}`, plus what the page needs to show it). */
   async add(item) {
     await this.opened;
-    const entry = { ...item, queuedAt: new Date().toISOString() };
+    const entry = { ...item, queuedAt: new Date().toISOString(), idempotencyKey: newIdempotencyKey() };
     entry.key = await request(this.db.transaction(STORE, 'readwrite').objectStore(STORE).add(entry));
     this.items.push(entry);
     this.onChange();

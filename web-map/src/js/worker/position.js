@@ -1,9 +1,10 @@
 // Where the worker is: `navigator.geolocation.watchPosition`, always shown on the map, and shared with
 // gridwatch while on duty — over the websocket (`position`, answered by `position_ack`) when it is open,
 // else kept and sent as one batch to `POST /api/positions` once the network is back. A fix sent on the
-// socket but not acknowledged before it dropped goes into that batch too.
+// socket but not acknowledged before it dropped goes into that batch too. A batch that got no answer is
+// sent again as it was, with the same `Idempotency-Key`, so it is stored once.
 
-import { api } from '../common/api.js';
+import { api, inFlight, newIdempotencyKey } from '../common/api.js';
 
 /** Most fixes kept while offline (the oldest are dropped beyond it). */
 const MAX_BUFFERED = 2000;
@@ -26,6 +27,8 @@ export class PositionSharer {
     this.sent = 0;
     this.inflight = new Map();
     this.buffer = [];
+    /** The batch last sent that got no answer, and its idempotency key: `{batch, key}` or null. */
+    this.unsent = null;
     this.flushing = false;
   }
 
@@ -80,18 +83,26 @@ export class PositionSharer {
     this.inflight.clear();
   }
 
-  /** Sends the kept fixes, oldest first, in one batch. */
+  /** Sends the kept fixes, oldest first, in one batch. A batch that failed is sent again as it was, with
+   * its idempotency key, before any later fix: a batch stored whose answer was lost is stored once. */
   async flush() {
-    if (this.flushing || this.buffer.length === 0) return;
+    if (this.flushing || (!this.unsent && this.buffer.length === 0)) return;
     this.flushing = true;
-    const batch = this.buffer.splice(0, this.buffer.length);
+    this.unsent ||= { batch: this.buffer.splice(0, this.buffer.length), key: newIdempotencyKey() };
+    const { batch, key } = this.unsent;
+    let again = false;
     try {
-      await api('/api/positions', { method: 'POST', body: batch });
+      await api('/api/positions', { method: 'POST', body: batch, idempotencyKey: key });
+      this.unsent = null;
+      again = this.buffer.length > 0;
     } catch (err) {
-      if (err.offline || err.status >= 500) this.buffer.unshift(...batch);
-      else this.onProblem(err);
+      if (!(err.offline || err.status >= 500 || inFlight(err))) {
+        this.unsent = null;
+        this.onProblem(err);
+      }
     } finally {
       this.flushing = false;
     }
+    if (again) await this.flush();
   }
 }

@@ -82,9 +82,22 @@ fn a_stopping_server_and_internal_failures() {
     assert_eq!(
         seen(StoreError::Database {
             context: "reading a token",
-            source: sqlx::Error::PoolTimedOut,
+            source: sqlx::Error::Protocol("an unexpected message".into()),
         }),
         expect(500, INTERNAL)
+    );
+    // A database that cannot be reached: 503 with Retry-After; the driver's words stay in the log.
+    let unreachable = Open311Error::from(StoreError::Database {
+        context: "reading a token",
+        source: sqlx::Error::PoolTimedOut,
+    });
+    assert_eq!(unreachable.retry_after_s, Some(2));
+    assert_eq!(
+        seen(unreachable),
+        expect(
+            503,
+            "the database could not be reached; send it again shortly"
+        )
     );
     assert_eq!(
         seen(IntakeError::Store(StoreError::Conflict(
@@ -96,4 +109,27 @@ fn a_stopping_server_and_internal_failures() {
         seen(StoreError::NotFound("token 3".into())),
         expect(404, "token 3 does not exist")
     );
+    assert_eq!(
+        seen(IntakeError::Store(StoreError::Full {
+            context: "committing incidents",
+            source: sqlx::Error::PoolTimedOut,
+        })),
+        expect(
+            507,
+            "the server's storage is full; nothing was stored, send it again later"
+        )
+    );
+}
+
+#[test]
+fn a_spent_budget_is_429_with_retry_after() {
+    let refused = crate::throttle::Refused {
+        retry_after: std::time::Duration::from_millis(300),
+    };
+    assert_eq!(
+        seen(refused),
+        expect(429, "too many requests; try again in 1 s")
+    );
+    let response = axum::response::IntoResponse::into_response(Open311Error::from(refused));
+    assert_eq!(response.headers()["retry-after"], "1");
 }

@@ -78,7 +78,7 @@ fn worker(id: WorkerId, kind: WorkerKind, grids: Vec<GridDuty>) -> Worker {
         kind,
         duty: DutyStatus::OnDuty,
         phone: None,
-        device_id: None,
+        device_hash: None,
         grids,
     }
 }

@@ -1,1 +1,1 @@
-SELECT id, name, kind, duty, phone, device_id FROM workers ORDER BY id
+SELECT id, name, kind, duty, phone, device_hash FROM workers ORDER BY id

@@ -1,3 +1,4 @@
-SELECT id, role, CAST(scopes AS TEXT) AS scopes, worker_id, label, created_at
+SELECT id, role, CAST(scopes AS TEXT) AS scopes, worker_id, label, created_at, expires_at, prefix,
+    created_by, last_used_at, revoked_at
 FROM tokens
 WHERE token_hash = $1 AND revoked_at IS NULL

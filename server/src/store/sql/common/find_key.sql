@@ -1,0 +1,2 @@
+SELECT request_hash, status, content_type, location, body, created_at
+FROM idempotency_keys WHERE principal = $1 AND key = $2

@@ -1,0 +1,3 @@
+SELECT id, user_id, csrf_hash, created_at, last_seen_at, expires_at, address, user_agent, revoked_at
+FROM sessions
+WHERE id = $1

@@ -1,0 +1,1 @@
+SELECT id FROM tokens WHERE revoked_at IS NOT NULL

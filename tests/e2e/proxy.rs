@@ -1,0 +1,230 @@
+//! A TCP proxy between a server under test and its PostgreSQL, to make the network fail on purpose:
+//! [`Proxy::cut`] is a partition (every open connection broken, new ones accepted and then never
+//! answered, as packets dropped on the floor would be), [`Proxy::restore`] ends it; and
+//! [`Proxy::lose_commit_answers`] forwards a share of the COMMITs, chosen by a seeded generator, then
+//! closes their connection without forwarding the answer: a commit whose outcome the client cannot know.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::AbortHandle;
+
+pub struct Proxy {
+    /// `host:port` to give the server instead of the database's.
+    pub addr: String,
+    cut: Arc<AtomicBool>,
+    /// COMMITs whose answer is lost, per thousand; and the generator that picks them.
+    lose: Arc<Lose>,
+    /// Every connection's forwarding (or holding) task: aborted on a cut, and on a restore.
+    conns: Arc<Mutex<Vec<AbortHandle>>>,
+    listener: AbortHandle,
+}
+
+impl Proxy {
+    /// Listens on a free port of 127.0.0.1 and forwards each connection to `upstream` (`host:port`).
+    pub async fn start(upstream: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let cut = Arc::new(AtomicBool::new(false));
+        let lose = Arc::new(Lose {
+            per_mille: AtomicU32::new(0),
+            state: AtomicU64::new(0x9e37_79b9_7f4a_7c15),
+            lost: AtomicU32::new(0),
+        });
+        let conns: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
+        let upstream = upstream.to_owned();
+        let accepting = {
+            let (cut, conns, lose) = (Arc::clone(&cut), Arc::clone(&conns), Arc::clone(&lose));
+            tokio::spawn(async move {
+                loop {
+                    let Ok((client, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let task = if cut.load(Ordering::SeqCst) {
+                        // Held open, never answered: the client waits until it gives up.
+                        tokio::spawn(async move {
+                            std::future::pending::<()>().await;
+                            drop(client);
+                        })
+                    } else {
+                        let (upstream, lose) = (upstream.clone(), Arc::clone(&lose));
+                        tokio::spawn(async move {
+                            let Ok(server) = TcpStream::connect(&upstream).await else {
+                                return;
+                            };
+                            forward(client, server, &lose).await;
+                        })
+                    };
+                    conns
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(task.abort_handle());
+                }
+            })
+        };
+        Self {
+            addr,
+            cut,
+            lose,
+            conns,
+            listener: accepting.abort_handle(),
+        }
+    }
+
+    /// From now on, loses the answer of `per_mille` COMMITs in a thousand (0: none), picked by a
+    /// generator seeded with `seed`.
+    pub fn lose_commit_answers(&self, per_mille: u32, seed: u64) {
+        self.lose.state.store(seed | 1, Ordering::SeqCst);
+        self.lose.per_mille.store(per_mille, Ordering::SeqCst);
+    }
+
+    /// How many COMMIT answers were lost so far.
+    pub fn lost_commits(&self) -> u32 {
+        self.lose.lost.load(Ordering::SeqCst)
+    }
+
+    /// Breaks every connection and answers no new one until [`Proxy::restore`].
+    pub fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        self.drop_all();
+    }
+
+    /// Forwards new connections again (the ones held during the cut are closed).
+    pub fn restore(&self) {
+        self.cut.store(false, Ordering::SeqCst);
+        self.drop_all();
+    }
+
+    fn drop_all(&self) {
+        for task in self
+            .conns
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+        {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.listener.abort();
+        self.drop_all();
+    }
+}
+
+struct Lose {
+    per_mille: AtomicU32,
+    /// xorshift64 state.
+    state: AtomicU64,
+    lost: AtomicU32,
+}
+
+impl Lose {
+    /// Whether this COMMIT's answer is to be lost.
+    fn pick(&self) -> bool {
+        let per_mille = self.per_mille.load(Ordering::SeqCst);
+        if per_mille == 0 {
+            return false;
+        }
+        let mut x = self.state.load(Ordering::SeqCst);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.state.store(x, Ordering::SeqCst);
+        x % 1000 < u64::from(per_mille)
+    }
+}
+
+/// Forwards both ways until either side closes. A client message that holds a COMMIT (PostgreSQL's
+/// simple query `Q…COMMIT`) may be picked: it is sent on, the server's answer is swallowed, and a
+/// moment later both connections are closed, so the COMMIT happened but its client never hears.
+async fn forward(client: TcpStream, server: TcpStream, lose: &Lose) {
+    let (mut from_client, mut to_client) = client.into_split();
+    let (mut from_server, mut to_server) = server.into_split();
+    let swallow = AtomicBool::new(false);
+    let upward = async {
+        let mut buf = vec![0; 64 * 1024];
+        loop {
+            let Ok(n) = from_client.read(&mut buf).await else {
+                return;
+            };
+            if n == 0 {
+                return;
+            }
+            let chunk = &buf[..n];
+            let commit = chunk.windows(6).any(|w| w == b"COMMIT");
+            if commit && lose.pick() {
+                swallow.store(true, Ordering::SeqCst);
+                let _ = to_server.write_all(chunk).await;
+                lose.lost.fetch_add(1, Ordering::SeqCst);
+                // Time for the server to commit; then both connections go.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                return;
+            }
+            if to_server.write_all(chunk).await.is_err() {
+                return;
+            }
+        }
+    };
+    let downward = async {
+        let mut buf = vec![0; 64 * 1024];
+        loop {
+            let Ok(n) = from_server.read(&mut buf).await else {
+                return;
+            };
+            if n == 0 || swallow.load(Ordering::SeqCst) {
+                return;
+            }
+            if to_client.write_all(&buf[..n]).await.is_err() {
+                return;
+            }
+        }
+    };
+    // Whichever ends first ends both: the sockets close when this returns.
+    tokio::select! {
+        () = upward => {}
+        () = downward => {}
+    }
+}
+
+/// `url` (`postgres://user@host:port/db…`) with its `host:port` replaced by `addr`, and the
+/// `host:port` it named.
+pub fn through(url: &str, addr: &str) -> (String, String) {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (user, rest) = rest.split_once('@').map_or(("", rest), |(u, r)| (u, r));
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let upstream = &rest[..end];
+    let upstream = if upstream.contains(':') {
+        upstream.to_owned()
+    } else {
+        format!("{upstream}:5432")
+    };
+    let at = if user.is_empty() { "" } else { "@" };
+    (
+        format!("{scheme}://{user}{at}{addr}{}", &rest[end..]),
+        upstream,
+    )
+}
+
+#[test]
+fn a_url_goes_through_the_proxy() {
+    assert_eq!(
+        through("postgres://postgres@127.0.0.1:5432/gw_1", "127.0.0.1:9"),
+        (
+            "postgres://postgres@127.0.0.1:9/gw_1".to_owned(),
+            "127.0.0.1:5432".to_owned()
+        )
+    );
+    assert_eq!(
+        through("postgres://localhost/db?sslmode=disable", "127.0.0.1:9"),
+        (
+            "postgres://127.0.0.1:9/db?sslmode=disable".to_owned(),
+            "localhost:5432".to_owned()
+        )
+    );
+}
