@@ -501,6 +501,10 @@ fn options(
     };
     let live = gridwatch::live::LiveConfig {
         queue: live.ws_queue,
+        queue_bytes: live.ws_queue_bytes,
+        total_bytes: live.ws_total_bytes,
+        max_connections: live.ws_max_connections,
+        snapshot_chunk: live.ws_snapshot_chunk_bytes,
         ping: std::time::Duration::from_millis(live.ws_ping_ms),
         send_buffer: live.socket_send_buffer,
         control_rate: live.ws_control_rate,
@@ -529,6 +533,19 @@ struct LiveArgs {
     /// Events a websocket subscriber may have queued before it is told to resync.
     #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(usize))]
     ws_queue: usize,
+    /// Bytes of events a websocket subscriber may have queued before it is told to resync.
+    #[arg(long, env = "GRIDWATCH_WS_QUEUE_BYTES", default_value_t = 4 << 20, value_parser = clap::value_parser!(usize))]
+    ws_queue_bytes: usize,
+    /// Bytes of events queued to every websocket subscriber together; past it, the subscriber whose
+    /// event would pass it is told to resync.
+    #[arg(long, env = "GRIDWATCH_WS_TOTAL_BYTES", default_value_t = 256 << 20, value_parser = clap::value_parser!(usize))]
+    ws_total_bytes: usize,
+    /// Websocket connections open at once; past it an upgrade is answered 503 with Retry-After.
+    #[arg(long, env = "GRIDWATCH_WS_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(usize))]
+    ws_max_connections: usize,
+    /// A snapshot is sent in parts of about this many bytes (at least one case or worker a part).
+    #[arg(long, env = "GRIDWATCH_WS_SNAPSHOT_CHUNK_BYTES", default_value_t = 256 << 10, value_parser = clap::value_parser!(usize))]
+    ws_snapshot_chunk_bytes: usize,
     /// Milliseconds between pings; a connection silent for two intervals is closed.
     #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
     ws_ping_ms: u64,

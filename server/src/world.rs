@@ -11,6 +11,7 @@ mod raster;
 mod scope;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use geo::{BoundingRect, MultiPolygon};
 use gridwatch_tiles::ProjectedPolygons;
@@ -112,9 +113,18 @@ pub struct World {
     /// How many open cases each grid has (a case keeps its grid for life, even one located just
     /// outside it or after a boundary change), for the grids tile layer.
     open_by_grid: FxHashMap<GridId, usize>,
+    /// Each open case's summary as a websocket snapshot lists it, serialized once when the case changes:
+    /// every snapshot shares these texts instead of serializing every case again for every subscriber.
+    open_summaries: BTreeMap<IncidentId, Arc<str>>,
     /// Cameras with their sectors and covered cells (`world/cameras.rs`).
     cameras: cameras::CameraIndex,
     last_seq: i64,
+}
+
+/// A case's summary as JSON text.
+fn summary_text(case: &Case) -> Arc<str> {
+    let summary = crate::domain::event::IncidentSummary::of(case);
+    Arc::from(serde_json::to_string(&summary).unwrap_or_else(|_| "null".to_owned()))
 }
 
 /// An open case's point, `[lon, lat]` degrees (EPSG:4326).
@@ -172,6 +182,7 @@ impl World {
             base_map: basemap::BaseMap::new(snapshot.base_lines, snapshot.base_areas),
             open_cases: RTree::new(),
             open_by_grid: FxHashMap::default(),
+            open_summaries: BTreeMap::new(),
             cameras: cameras::CameraIndex::build(
                 snapshot.cameras,
                 snapshot.resolution.unwrap_or(DEFAULT_RESOLUTION),
@@ -187,6 +198,12 @@ impl World {
         {
             *world.open_by_grid.entry(case.place.grid).or_default() += 1;
         }
+        world.open_summaries = world
+            .incidents
+            .values()
+            .filter(|c| c.state.status.is_open())
+            .map(|c| (c.id(), summary_text(c)))
+            .collect();
         world.reindex_grids();
         world.building_boxes =
             RTree::bulk_load(world.buildings.values().filter_map(building_box).collect());
@@ -473,7 +490,19 @@ impl World {
                 *self.open_by_grid.entry(case.place.grid).or_default() += 1;
             }
         }
+        if case.state.status.is_open() {
+            self.open_summaries.insert(case.id(), summary_text(&case));
+        } else {
+            self.open_summaries.remove(&case.id());
+        }
         self.incidents.insert(case.id(), case);
+    }
+
+    /// The open cases, lowest id first, each with its summary serialized (the text a snapshot lists).
+    pub fn open_summaries(&self) -> impl Iterator<Item = (&Case, &Arc<str>)> {
+        self.open_summaries
+            .iter()
+            .filter_map(|(id, text)| Some((self.incidents.get(id)?, text)))
     }
 
     /// Applies a committed boundary change: the community's grids as written (an emptied grid keeps

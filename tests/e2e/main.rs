@@ -66,3 +66,4 @@ mod tokens;
 // Vector tiles (`/tiles`).
 mod tiles;
 mod workflow;
+mod ws_bounds;

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { cellToLatLng } from 'h3-js';
-import { foreignRequests, serverAndBrowser, newPage, screenshot, signIn, waitForMap } from './harness.mjs';
+import { eventually, foreignRequests, serverAndBrowser, newPage, screenshot, signIn, waitForMap } from './harness.mjs';
 
 let server;
 let browser;
@@ -123,9 +123,10 @@ test('a case registered through the API appears on the map and in the list witho
   assert.equal(await gridOpenCases(page, gridId), 0);
 
   const placed = await registerCase(gridId);
-  await page.waitForFunction(
+  await eventually(
+    page,
     async (id) => (await window.gridwatchMap.getSource('incidents').getData()).features.some((f) => f.id === id),
-    placed.id, { polling: 200, timeout: 30_000 },
+    placed.id, { polling: 200, timeout: 30_000, what: 'the case in the incidents source' },
   );
   const row = `#incident-list [data-incident="${placed.id}"]`;
   await page.waitForSelector(row);
@@ -147,9 +148,10 @@ test('a case registered through the API appears on the map and in the list witho
   await server.api(`/api/incidents/${placed.id}/actions`, { method: 'POST', body: { action: 'cancel', reason: 'test over' } });
   await page.waitForSelector(`#incident-list [data-incident="${placed.id}"]`, { state: 'detached' });
   // The source applies its diffs in turn: wait for the one removing the case.
-  await page.waitForFunction(
+  await eventually(
+    page,
     async (id) => !(await window.gridwatchMap.getSource('incidents').getData()).features.some((f) => f.id === id),
-    placed.id, { polling: 200, timeout: 10_000 },
+    placed.id, { polling: 200, timeout: 10_000, what: 'the closed case to leave the incidents source' },
   );
   assert.deepEqual(page.errors, []);
   await page.context().close();
@@ -166,23 +168,25 @@ test('workers move live, each with a short trail', async () => {
     const at = { lat: lat + i * 0.0001, lon: lon + i * 0.0001 };
     await server.api('/api/positions', { method: 'POST', body: [{ worker_id: worker, ...at }] });
     // Positions are coalesced per worker: wait for each before sending the next, to build a trail.
-    await page.waitForFunction(
+    await eventually(
+      page,
       async ([id, la]) => (await window.gridwatchMap.getSource('workers').getData()).features
         .some((f) => f.id === id && Math.abs(f.geometry.coordinates[1] - la) < 1e-9),
-      [worker, at.lat], { polling: 100, timeout: 20_000 },
+      [worker, at.lat], { what: `the worker at step ${i}` },
     );
   }
   // The trail is its own source, updated in its own animation frame: wait for it to catch up, and read
-  // its length in the same look (a snapshot arriving later starts every trail again).
-  const points = await page.waitForFunction(
+  // its length in the same look.
+  const points = await eventually(
+    page,
     async ([id, n]) => {
       const trail = (await window.gridwatchMap.getSource('trails').getData()).features.find((f) => f.id === id);
       const length = trail ? trail.geometry.coordinates.length : 0;
       return length >= n ? length : false;
     },
-    [worker, steps], { polling: 100, timeout: 20_000 },
+    [worker, steps], { what: 'the trail' },
   );
-  assert.equal(await points.jsonValue(), steps, 'the trail holds every position received');
+  assert.equal(points, steps, 'the trail holds every position received');
   await page.waitForFunction(
     (id) => window.gridwatchMap.queryRenderedFeatures({ layers: ['worker-point'] }).some((f) => f.properties.id === id),
     worker, { polling: 200, timeout: 20_000 },

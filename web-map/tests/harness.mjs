@@ -231,6 +231,21 @@ export async function screenshot(page, name) {
   return path;
 }
 
+/**
+ * Waits until `fn(arg)`, run in the page, resolves to a truthy value, and returns that value. Unlike
+ * `page.waitForFunction`, `fn` may be async: Playwright's own wait takes the promise an async predicate
+ * returns as its (truthy) answer, so it would not wait at all.
+ */
+export async function eventually(page, fn, arg, { timeout = 20_000, polling = 100, what = 'the condition' } = {}) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const value = await page.evaluate(fn, arg);
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, polling));
+  }
+}
+
 /** Waits until `window.gridwatchMap` exists and has loaded its style and first tiles. */
 export async function waitForMap(page, timeout = 60_000) {
   await page.waitForFunction(() => window.gridwatchMap && window.gridwatchMap.loaded(), null, { timeout, polling: 200 });

@@ -46,9 +46,10 @@ async function registerCase({ lat, lon, worker }, description, category = 'hazar
 }
 
 /** Opens `/worker` as `worker` on a phone standing at (lat, lon). */
-async function openWorker({ worker, lat, lon }, lang = 'en') {
+async function openWorker({ worker, lat, lon }, lang = 'en', contextOptions = {}) {
   const page = await newPage(browser, {
     ...PHONE,
+    ...contextOptions,
     geolocation: { latitude: lat, longitude: lon, accuracy: 8 },
     permissions: ['geolocation'],
   });
@@ -173,6 +174,38 @@ test('offline, an action is queued and shown pending, and applied when the netwo
   const deferred = await server.api(`/api/incidents/${id}`);
   assert.equal(deferred.properties.status, 'deferred');
   assert.equal(deferred.properties.history.some((h) => h.action === 'start'), false);
+  await page.context().close();
+});
+
+test('a send that hangs is given up when the network comes back, and sent again once with its key', async () => {
+  const place = await gridAndWorker(4);
+  const id = await registerCase(place, 'manhole cover missing 井盖缺失');
+  // No service worker, so the page's own requests can be held (Playwright routes only those).
+  const page = await openWorker(place, 'en', { serviceWorkers: 'block' });
+  await page.waitForSelector(card(page, id, '[data-status=dispatched]'));
+  const held = [];
+  const keys = [];
+  await page.route(`**/api/incidents/${id}/actions`, async (route) => {
+    keys.push(route.request().headers()['idempotency-key']);
+    // The first send reaches no one and never ends, as on a weak signal; the others go through.
+    if (held.length === 0) held.push(route);
+    else await route.continue();
+  });
+  await page.locator(`${card(page, id)} [data-action=accept]`).tap();
+  await page.waitForSelector('#outbox[data-count="1"][data-state=sending]:not([hidden])');
+  assert.equal(held.length, 1, 'the first send hangs');
+
+  // The network drops and comes back: the browser says `online`, and the hanging send is given up.
+  await page.context().setOffline(true);
+  await page.context().setOffline(false);
+  await page.waitForSelector('#outbox[data-count="0"]', { state: 'attached', timeout: 10_000 });
+  await page.waitForSelector(card(page, id, '[data-status=accepted][data-pending="0"]'));
+  const applied = await server.api(`/api/incidents/${id}`);
+  assert.equal(applied.properties.status, 'accepted');
+  assert.equal(applied.properties.history.filter((h) => h.action === 'accept').length, 1, 'accepted once');
+  assert.equal(keys.length, 2, 'sent again once');
+  assert.equal(keys[1], keys[0], 'with the same key');
+  assert.deepEqual(page.errors, []);
   await page.context().close();
 });
 

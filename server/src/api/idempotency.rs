@@ -81,27 +81,33 @@ pub struct KeyHeader {
 
 /// The middleware: passes a request without `Idempotency-Key` through; otherwise claims the key, and
 /// either runs the request and keeps its answer, or answers from what the key holds.
+///
+/// Everything from the claim on runs as a task of its own: a client hanging up while its key is being
+/// claimed cannot leave a claim that nothing answers or releases (a retry would meet it as in flight
+/// until its lease ends).
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if !request.headers().contains_key(KEY_HEADER) {
         return next.run(request).await;
     }
-    match claim(&state, request).await {
-        Ok(Step::Run(claim, request)) => run(Arc::clone(state.store()), claim, request, next).await,
-        Ok(Step::Answer(response)) => response,
-        Err(error) => error.into_response(),
-    }
+    let (claim, request) = match read(&state, request).await {
+        Ok(read) => read,
+        Err(error) => return error.into_response(),
+    };
+    let task = tokio::spawn(audit::scope(audit::current(), async move {
+        match decide(&state, &claim).await {
+            Ok(None) => run(Arc::clone(state.store()), claim, request, next).await,
+            Ok(Some(response)) => response,
+            Err(error) => error.into_response(),
+        }
+    }));
+    task.await.unwrap_or_else(|error| {
+        tracing::error!(%error, "claiming an idempotency key failed");
+        ApiError::internal().into_response()
+    })
 }
 
-/// What a claimed key leads to.
-enum Step {
-    /// The key is this request's: run it.
-    Run(KeyClaim, Request),
-    /// Answered from the key (a replay) or refused (reused, in flight).
-    Answer(Response),
-}
-
-/// Authenticates, reads the key and the body, and claims the key in the store.
-async fn claim(state: &AppState, request: Request) -> Result<Step, ApiError> {
+/// Authenticates, reads the key and the body: the claim to make, and the request to run.
+async fn read(state: &AppState, request: Request) -> Result<(KeyClaim, Request), ApiError> {
     let (mut parts, body) = request.into_parts();
     let Auth(principal) = Auth::from_request_parts(&mut parts, state).await?;
     let key = parse_key(&parts.headers)?;
@@ -113,23 +119,26 @@ async fn claim(state: &AppState, request: Request) -> Result<Step, ApiError> {
         .extensions
         .get::<OriginalUri>()
         .map_or_else(|| parts.uri.path().to_owned(), |u| u.path().to_owned());
-    let now = state.now();
     let claim = KeyClaim {
         principal: owner(&principal),
         key,
         request_hash: request_hash(parts.method.as_str(), &path, &body),
-        at: now,
+        at: state.now(),
     };
+    Ok((claim, Request::from_parts(parts, Body::from(body))))
+}
+
+/// Claims the key in the store: `None` when it is this request's to run, else the answer to give
+/// (a replay), or the refusal (reused, in flight).
+async fn decide(state: &AppState, claim: &KeyClaim) -> Result<Option<Response>, ApiError> {
+    let now = claim.at;
     prune_now_and_then(state.store(), now);
     match state
         .store()
-        .claim_key(&claim, now - KEEP, now - LEASE)
+        .claim_key(claim, now - KEEP, now - LEASE)
         .await?
     {
-        Claimed::New => Ok(Step::Run(
-            claim,
-            Request::from_parts(parts, Body::from(body)),
-        )),
+        Claimed::New => Ok(None),
         Claimed::Existing(record) if record.request_hash != claim.request_hash => {
             Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -138,7 +147,7 @@ async fn claim(state: &AppState, request: Request) -> Result<Step, ApiError> {
             ))
         }
         Claimed::Existing(record) => match record.answer {
-            Some(answer) => Ok(Step::Answer(replay(&answer))),
+            Some(answer) => Ok(Some(replay(&answer))),
             None => Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "idempotency-key-in-flight",

@@ -23,7 +23,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{Notify, broadcast};
 
 use super::filter::{Filter, Item, Layer};
-use super::outbox::{Drained, Outbox};
+use super::outbox::{Budget, Drained, Limits, Outbox};
 use crate::core::WeakCore;
 use crate::domain::event::{IncidentSummary, WorkerSummary};
 use crate::domain::worker::sees_contacts;
@@ -46,6 +46,16 @@ const MAX_INDEX_CELLS_F: f64 = 4096.0;
 pub struct LiveConfig {
     /// Events a subscriber may have queued before it is told to resync.
     pub queue: usize,
+    /// Bytes of events a subscriber may have queued before it is told to resync.
+    pub queue_bytes: usize,
+    /// Bytes of events queued to every subscriber together: past it, the subscriber whose event would
+    /// pass it is told to resync (its queue is dropped).
+    pub total_bytes: usize,
+    /// Websocket connections open at once; past it an upgrade is answered 503 with `Retry-After`.
+    pub max_connections: usize,
+    /// A snapshot is sent as messages of about this many bytes (`snapshot`, then `snapshot_part`s), so
+    /// a connection holds one part at a time, not the whole.
+    pub snapshot_chunk: usize,
     /// How often the server pings; a connection silent for two intervals is closed as dead.
     pub ping: std::time::Duration,
     /// Caps each connection's kernel send buffer (bytes), so a client that stops reading pins at most
@@ -61,6 +71,10 @@ impl Default for LiveConfig {
     fn default() -> Self {
         Self {
             queue: 4096,
+            queue_bytes: 4 << 20,
+            total_bytes: 256 << 20,
+            max_connections: 10_000,
+            snapshot_chunk: 256 << 10,
             ping: std::time::Duration::from_secs(20),
             send_buffer: None,
             // A map sends one subscribe per pan or zoom; ten a second is more than a hand can make.
@@ -175,11 +189,28 @@ struct Keys {
 }
 
 /// The live hub, shared by every connection.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Hub {
     registry: Mutex<Registry>,
     connections: AtomicUsize,
+    budget: Arc<Budget>,
     pub config: LiveConfig,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self::new(LiveConfig::default())
+    }
+}
+
+/// A websocket connection's place among the [`LiveConfig::max_connections`]; given back when dropped.
+#[derive(Debug)]
+pub struct Slot(Arc<Hub>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// What `/health` reports of the hub.
@@ -194,6 +225,9 @@ pub struct LiveStats {
     pub queued_max: usize,
     /// Subscriptions whose queue overflowed and that wait for their socket to take the `resync`.
     pub overflowed: usize,
+    /// Bytes of events queued to every subscriber together, and the cap on them.
+    pub queued_bytes: usize,
+    pub queued_bytes_cap: usize,
 }
 
 impl Hub {
@@ -202,6 +236,7 @@ impl Hub {
         Self {
             registry: Mutex::default(),
             connections: AtomicUsize::new(0),
+            budget: Budget::new(config.total_bytes),
             config,
         }
     }
@@ -212,13 +247,16 @@ impl Hub {
         self.connections.load(Ordering::Relaxed)
     }
 
-    /// Counts a connection in (`true`) or out.
-    pub fn connected(&self, open: bool) {
-        if open {
-            self.connections.fetch_add(1, Ordering::Relaxed);
-        } else {
-            self.connections.fetch_sub(1, Ordering::Relaxed);
-        }
+    /// Takes a place for a new connection; `None` when [`LiveConfig::max_connections`] are open.
+    #[must_use]
+    pub fn connect(self: &Arc<Self>) -> Option<Slot> {
+        let max = self.config.max_connections;
+        self.connections
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < max).then_some(open + 1)
+            })
+            .ok()
+            .map(|_| Slot(Arc::clone(self)))
     }
 
     #[must_use]
@@ -236,6 +274,8 @@ impl Hub {
             subscriptions: subs.len(),
             queued_max: subs.iter().map(|s| s.queued()).max().unwrap_or(0),
             overflowed: subs.iter().filter(|s| s.overflowed()).count(),
+            queued_bytes: self.budget.used(),
+            queued_bytes_cap: self.budget.cap(),
         }
     }
 
@@ -258,7 +298,14 @@ impl Hub {
             rescoped: AtomicBool::new(false),
             filter,
             keys,
-            outbox: Mutex::new(Outbox::new(self.config.queue, floor)),
+            outbox: Mutex::new(Outbox::new(
+                Limits {
+                    events: self.config.queue,
+                    bytes: self.config.queue_bytes,
+                    budget: Arc::clone(&self.budget),
+                },
+                floor,
+            )),
             notify: Notify::new(),
         });
         let keys = &sub.keys;

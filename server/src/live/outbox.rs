@@ -1,13 +1,16 @@
 //! One subscriber's bounded queue between the hub and its socket.
 //!
-//! Events (which carry a sequence number) queue in order, up to a capacity; positions are coalesced, the
-//! latest per worker winning, so a burst of positions never grows the queue. An event is never dropped
-//! silently: when the queue is full the outbox drops everything queued, stops taking events and reports
+//! Events (which carry a sequence number) queue in order, up to a count and a byte size; positions are
+//! coalesced, the latest per worker winning, so a burst of positions never grows the queue. An event is
+//! never dropped silently: when the queue is full, or the bytes queued to every socket together reach
+//! the server-wide [`Budget`], the outbox drops everything queued, stops taking events and reports
 //! `overflowed`, and the socket side tells the client to resync from the last sequence it sent. Memory
-//! for a subscriber is therefore bounded by the capacity plus one position per worker.
+//! for a subscriber is therefore bounded by its byte cap plus one position per worker, and for all of
+//! them by the budget.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rustc_hash::FxHashMap;
 
@@ -26,9 +29,78 @@ pub struct Drained {
     pub tiles: Vec<Arc<str>>,
 }
 
+/// The bytes of events queued to every websocket together, against a server-wide cap.
+#[derive(Debug)]
+pub struct Budget {
+    used: AtomicUsize,
+    cap: usize,
+}
+
+impl Budget {
+    #[must_use]
+    pub fn new(cap: usize) -> Arc<Self> {
+        Arc::new(Self {
+            used: AtomicUsize::new(0),
+            cap,
+        })
+    }
+
+    /// Takes `bytes` from the budget; `false` (and nothing taken) when they do not fit.
+    fn take(&self, bytes: usize) -> bool {
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(bytes).filter(|&total| total <= self.cap)
+            })
+            .is_ok()
+    }
+
+    fn give(&self, bytes: usize) {
+        self.used.fetch_sub(bytes, Ordering::AcqRel);
+    }
+
+    /// Bytes of events queued now, over every subscriber.
+    #[must_use]
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Acquire)
+    }
+
+    /// The server-wide cap.
+    #[must_use]
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+}
+
+/// How much one outbox may hold.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Events queued at most.
+    pub events: usize,
+    /// Bytes of events queued at most.
+    pub bytes: usize,
+    /// The server-wide budget this outbox draws on.
+    pub budget: Arc<Budget>,
+}
+
+impl Limits {
+    /// Limits of `events` and `bytes`, drawing on a budget of its own as large as `bytes` (for tests).
+    #[must_use]
+    pub fn alone(events: usize, bytes: usize) -> Self {
+        Self {
+            events,
+            bytes,
+            budget: Budget::new(bytes),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Outbox {
     capacity: usize,
+    max_bytes: usize,
+    budget: Arc<Budget>,
+    /// Bytes of the events queued (taken from the budget).
+    bytes: usize,
     events: VecDeque<(i64, Arc<str>)>,
     positions: FxHashMap<WorkerId, usize>,
     position_order: Vec<(WorkerId, Arc<str>)>,
@@ -107,9 +179,12 @@ impl PendingTiles {
 
 impl Outbox {
     #[must_use]
-    pub fn new(capacity: usize, floor: i64) -> Self {
+    pub fn new(limits: Limits, floor: i64) -> Self {
         Self {
-            capacity: capacity.max(1),
+            capacity: limits.events.max(1),
+            max_bytes: limits.bytes,
+            budget: limits.budget,
+            bytes: 0,
             events: VecDeque::new(),
             positions: FxHashMap::default(),
             position_order: Vec::new(),
@@ -127,13 +202,26 @@ impl Outbox {
         if seq <= self.floor || self.events.back().is_some_and(|(last, _)| seq < *last) {
             return true;
         }
-        if self.events.len() >= self.capacity {
+        let size = message.len();
+        if self.events.len() >= self.capacity
+            || self.bytes + size > self.max_bytes
+            || !self.budget.take(size)
+        {
             self.events.clear();
+            self.release();
             self.overflowed = true;
             return false;
         }
+        self.bytes += size;
         self.events.push_back((seq, message));
         true
+    }
+
+    /// Gives the bytes of the events no longer queued back to the budget.
+    fn release(&mut self) {
+        let queued: usize = self.events.iter().map(|(_, m)| m.len()).sum();
+        self.budget.give(self.bytes - queued);
+        self.bytes = queued;
     }
 
     /// Queues a worker's position, replacing any not yet sent.
@@ -157,6 +245,7 @@ impl Outbox {
         while self.events.front().is_some_and(|(s, _)| *s <= self.floor) {
             self.events.pop_front();
         }
+        self.release();
     }
 
     /// Takes everything queued.
@@ -171,10 +260,17 @@ impl Outbox {
                 .map(|(layer, p)| p.message(layer))
                 .collect(),
         };
+        self.release();
         if let Some((seq, _)) = drained.events.last() {
             self.floor = self.floor.max(*seq);
         }
         drained
+    }
+
+    /// Bytes of the events queued now.
+    #[must_use]
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// Messages held now (events plus coalesced positions): what bounds a subscriber's memory.
@@ -194,6 +290,12 @@ impl Outbox {
     }
 }
 
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        self.budget.give(self.bytes);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,7 +306,7 @@ mod tests {
 
     #[test]
     fn events_keep_order_and_skip_what_the_floor_covers() {
-        let mut out = Outbox::new(10, 5);
+        let mut out = Outbox::new(Limits::alone(10, 1 << 20), 5);
         assert!(out.push_event(4, m("old")));
         assert!(out.push_event(6, m("six")));
         assert!(out.push_event(7, m("seven")));
@@ -221,7 +323,7 @@ mod tests {
 
     #[test]
     fn positions_coalesce_latest_wins_in_first_moved_order() {
-        let mut out = Outbox::new(2, 0);
+        let mut out = Outbox::new(Limits::alone(2, 1 << 20), 0);
         for i in 0..1000 {
             out.push_position(WorkerId(1), m(&format!("w1 at {i}")));
             out.push_position(WorkerId(2), m(&format!("w2 at {i}")));
@@ -239,7 +341,7 @@ mod tests {
     #[test]
     fn tiles_coalesce_per_layer_and_fall_back_to_ranges() {
         use crate::tiles::TileRect;
-        let mut out = Outbox::new(2, 0);
+        let mut out = Outbox::new(Limits::alone(2, 1 << 20), 0);
         for x in 0..10 {
             out.push_tiles(
                 "workers",
@@ -297,7 +399,7 @@ mod tests {
 
     #[test]
     fn a_full_queue_overflows_once_and_takes_nothing_more() {
-        let mut out = Outbox::new(3, 0);
+        let mut out = Outbox::new(Limits::alone(3, 1 << 20), 0);
         for seq in 1..=3 {
             assert!(out.push_event(seq, m("e")));
         }
@@ -310,5 +412,53 @@ mod tests {
         );
         let d = out.drain();
         assert!(d.overflowed && d.events.is_empty());
+    }
+
+    #[test]
+    fn a_queue_past_its_bytes_overflows_and_gives_them_back() {
+        let budget = Budget::new(1000);
+        let limits = Limits {
+            events: 100,
+            bytes: 25,
+            budget: Arc::clone(&budget),
+        };
+        let mut out = Outbox::new(limits, 0);
+        assert!(out.push_event(1, m("0123456789")));
+        assert!(out.push_event(2, m("0123456789")));
+        assert_eq!((out.bytes(), budget.used()), (20, 20));
+        assert!(
+            !out.push_event(3, m("0123456789")),
+            "30 bytes do not fit in 25"
+        );
+        assert_eq!((out.bytes(), budget.used()), (0, 0));
+        assert!(out.drain().overflowed);
+    }
+
+    #[test]
+    fn the_server_wide_budget_overflows_the_queue_that_would_pass_it() {
+        let budget = Budget::new(25);
+        let limits = |events| Limits {
+            events,
+            bytes: 1 << 20,
+            budget: Arc::clone(&budget),
+        };
+        let mut a = Outbox::new(limits(100), 0);
+        let mut b = Outbox::new(limits(100), 0);
+        assert!(a.push_event(1, m("0123456789")));
+        assert!(b.push_event(1, m("0123456789")));
+        assert!(!a.push_event(2, m("0123456789")), "the budget is 25 bytes");
+        assert_eq!(budget.used(), 10, "a gave its bytes back; b keeps its own");
+        assert!(b.push_event(2, m("0123")));
+        let d = b.drain();
+        assert_eq!(d.events.len(), 2);
+        assert_eq!(budget.used(), 0, "drained events leave the budget");
+        assert!(b.push_event(3, m("0123456789")));
+        drop(b);
+        assert_eq!(
+            budget.used(),
+            0,
+            "a subscriber that leaves gives its bytes back"
+        );
+        assert!(a.drain().overflowed);
     }
 }

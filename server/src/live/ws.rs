@@ -2,7 +2,10 @@
 //!
 //! Client → server:
 //! - `{"type": "subscribe", bbox?, grids?, communities?, layers?, mine?, near?}` → a `snapshot` of what
-//!   the filter covers now (`seq`, open `incidents`, `workers` with their last position), then `delta`s.
+//!   the filter covers now (`seq`, open `incidents`, `workers` with their last position, `more`), then
+//!   `delta`s. A large snapshot comes in parts of about `--ws-snapshot-chunk-bytes`: the `snapshot` with
+//!   `more: true`, then `snapshot_part {seq, incidents, workers, more}` messages until one has `more:
+//!   false`; the client puts the lists together.
 //! - `{"type": "resume", "seq": N, …filter?}` → every event after `N` in the filter, from the store's
 //!   event log, as `delta`s in order, then `replayed {seq}`, then live `delta`s. Without a filter it
 //!   keeps the last one.
@@ -16,7 +19,12 @@
 //!
 //! The server pings every `ping` interval and closes a connection it has not heard from in two. A send
 //! that does not complete within two intervals closes the connection too: a client that stops reading
-//! holds only its own task and its bounded outbox.
+//! holds only its own task, one message (a snapshot part at most) and its bounded outbox
+//! (`--ws-queue`, `--ws-queue-bytes`; past either it gets `resync`). The events queued to every socket
+//! together are capped too (`--ws-total-bytes`), and so are the connections (`--ws-max-connections`;
+//! past it an upgrade is a 503 `too-many-connections` with `Retry-After`). A snapshot is read from the
+//! world under its lock (the open cases' summaries are texts the world keeps serialized) and sent after
+//! the lock is let go.
 //!
 //! A browser signed in by cookie needs no token: the session cookie authenticates the upgrade, whose
 //! `Origin` must then be this server's own (a page elsewhere cannot borrow the cookie).
@@ -43,12 +51,12 @@ use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
 use super::filter::{Filter, FilterRequest, Layer};
-use super::hub::{Subscription, items_of};
+use super::hub::{Slot, Subscription, items_of};
 use crate::api::positions::{FixIn, to_fix};
 use crate::auth;
 use crate::domain::Permission;
 use crate::domain::Principal;
-use crate::domain::event::{IncidentSummary, WorkerSummary};
+use crate::domain::event::WorkerSummary;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::throttle::PerSocket;
@@ -93,6 +101,14 @@ pub async fn upgrade(
         ));
     }
     auth::Auth(principal.clone()).require(Permission::WatchLive)?;
+    let Some(slot) = state.hub().connect() else {
+        return Err(ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "too-many-connections",
+            "this server has as many websocket connections open as it takes; try again later",
+        )
+        .retry_after(5));
+    };
     let ws = WebSocketUpgrade::from_request_parts(&mut parts, &state)
         .await
         .map_err(|e| {
@@ -110,7 +126,7 @@ pub async fn upgrade(
         .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| {
             let connection = Connection::new(state, principal, session);
-            crate::audit::scope(context, connection.run(socket))
+            crate::audit::scope(context, connection.run(socket, slot))
         }))
 }
 
@@ -166,12 +182,12 @@ impl Connection {
         }
     }
 
-    async fn run(mut self, mut socket: WebSocket) {
+    /// Serves the connection until it ends; its `slot` among the open connections goes with it.
+    async fn run(mut self, mut socket: WebSocket, slot: Slot) {
         metrics::gauge!("gridwatch_ws_connections").increment(1.0);
-        self.state.hub().connected(true);
         let _ = self.serve(&mut socket).await;
         self.detach();
-        self.state.hub().connected(false);
+        drop(slot);
         metrics::gauge!("gridwatch_ws_connections").decrement(1.0);
     }
 
@@ -576,13 +592,17 @@ impl Connection {
             filter.clone(),
             0,
         );
-        let snapshot = snapshot(&self.state.world(), &sub);
-        let seq = snapshot["seq"].as_i64().unwrap_or_default();
+        let gathered = gather(&self.state.world(), &sub);
+        let seq = gathered.seq;
         sub.raise_floor(seq);
         self.cursor = seq;
         self.sub = Some(sub);
         self.filter = Some((filter, visibility));
-        self.send_json(socket, &snapshot).await?;
+        // Part by part: the connection holds one part at a time, whatever the number of open cases.
+        for part in gathered.parts(self.state.hub().config.snapshot_chunk) {
+            self.send(socket, Message::Text(Utf8Bytes::from(part)))
+                .await?;
+        }
         self.flush(socket).await
     }
 
@@ -684,11 +704,19 @@ async fn going_away(socket: &mut WebSocket) {
     }
 }
 
-/// What a new subscription covers now: open cases and workers (with their last position), as of `seq`.
-fn snapshot(world: &World, sub: &Subscription) -> Value {
+/// What a new subscription covers now, read from the world under its lock: the open cases' summaries
+/// (texts the world shares with every snapshot) and the workers with their last position (for this
+/// viewer), as of `seq`. Sent after the lock is let go, part by part ([`Gathered::parts`]).
+struct Gathered {
+    seq: i64,
+    incidents: Vec<Arc<str>>,
+    workers: Vec<String>,
+}
+
+fn gather(world: &World, sub: &Subscription) -> Gathered {
     let mut incidents = Vec::new();
     if sub.filter.has_layer(Layer::Incidents) {
-        for case in world.incidents().filter(|c| c.state.status.is_open()) {
+        for (case, text) in world.open_summaries() {
             let item = super::filter::Item {
                 layer: Layer::Incidents,
                 point: Some((case.place.lat, case.place.lon)),
@@ -697,12 +725,13 @@ fn snapshot(world: &World, sub: &Subscription) -> Value {
                 open: true,
             };
             if sub.admits(&item, world) {
-                incidents.push(IncidentSummary::of(case));
+                incidents.push(Arc::clone(text));
             }
         }
     }
     let mut workers = Vec::new();
     if sub.filter.has_layer(Layer::Workers) {
+        let contacts = crate::domain::worker::sees_contacts(sub.principal.role);
         for worker in world.workers() {
             let position = world.position(worker.id);
             let item = super::filter::Item {
@@ -713,15 +742,71 @@ fn snapshot(world: &World, sub: &Subscription) -> Value {
                 open: true,
             };
             if sub.admits(&item, world) {
-                let contacts = crate::domain::worker::sees_contacts(sub.principal.role);
                 let mut value = WorkerSummary::of(worker).for_client(contacts);
                 value["position"] = position.map_or(
                     Value::Null,
                     |p| json!({"lat": p.lat, "lon": p.lon, "at": p.at}),
                 );
-                workers.push(value);
+                workers.push(value.to_string());
             }
         }
     }
-    json!({"type": "snapshot", "seq": world.last_seq(), "incidents": incidents, "workers": workers})
+    Gathered {
+        seq: world.last_seq(),
+        incidents,
+        workers,
+    }
+}
+
+impl Gathered {
+    /// The snapshot as messages of about `chunk` bytes, each built when it is asked for: a `snapshot
+    /// {seq, incidents, workers, more}`, then `snapshot_part`s of the same form; `more` is `false` on
+    /// the last. A client puts the lists of the parts together. Every part holds at least one item.
+    fn parts(self, chunk: usize) -> impl Iterator<Item = String> {
+        let mut incidents = self.incidents.into_iter();
+        let mut workers = self.workers.into_iter();
+        let mut kind = Some("snapshot");
+        let mut done = false;
+        std::iter::from_fn(move || {
+            if done {
+                return None;
+            }
+            let mut text = format!(
+                r#"{{"type":"{}","seq":{},"incidents":["#,
+                kind.take().unwrap_or("snapshot_part"),
+                self.seq
+            );
+            let mut added = 0;
+            fill(&mut text, &mut incidents, &mut added, chunk);
+            text.push_str(r#"],"workers":["#);
+            fill(&mut text, &mut workers, &mut added, chunk);
+            done = incidents.len() == 0 && workers.len() == 0;
+            text.push_str(if done {
+                r#"],"more":false}"#
+            } else {
+                r#"],"more":true}"#
+            });
+            Some(text)
+        })
+    }
+}
+
+/// Appends items of `list` to a JSON array being written into `text`, comma-separated, until `text` is
+/// `chunk` bytes long, but at least one item into the part (`added` counts them over its lists).
+fn fill<T: AsRef<str>>(
+    text: &mut String,
+    list: &mut impl Iterator<Item = T>,
+    added: &mut usize,
+    chunk: usize,
+) {
+    let mut first = true;
+    while *added == 0 || text.len() < chunk {
+        let Some(item) = list.next() else { break };
+        if !first {
+            text.push(',');
+        }
+        first = false;
+        text.push_str(item.as_ref());
+        *added += 1;
+    }
 }

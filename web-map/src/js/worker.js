@@ -245,7 +245,11 @@ $('#duty').onclick = () => {
   outbox.add({ path: `/api/workers/${me.id}/duty`, method: 'PUT', body: { duty }, duty });
 };
 for (const button of document.querySelectorAll('[data-tab]')) button.onclick = () => selectTab(button.dataset.tab);
-window.addEventListener('online', reconnected);
+window.addEventListener('online', () => {
+  // The browser says the network is back: a send begun without one is given up and sent again.
+  outbox.online();
+  sharer?.flush();
+});
 window.addEventListener('offline', () => render());
 
 async function start() {

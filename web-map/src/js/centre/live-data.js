@@ -53,11 +53,21 @@ export class LiveData {
     const now = Date.now();
     this.incidents.reset(message.incidents.filter((s) => OPEN.has(s.status)).map((s) => incidentFeature(s, now)));
     this.staff = new Map(message.workers.map((w) => [w.id, { name: w.name, duty: w.duty }]));
+    // A new snapshot (a re-subscribe when the scope changed) keeps the trails of the workers still in
+    // view: their last position is appended when it moved meanwhile.
+    const before = this.paths;
     this.paths = new Map();
     const placed = message.workers.filter((w) => w.position);
-    for (const w of placed) this.paths.set(w.id, [[w.position.lon, w.position.lat]]);
+    for (const w of placed) {
+      const at = [w.position.lon, w.position.lat];
+      const path = before.get(w.id) || [];
+      const last = path[path.length - 1];
+      if (!last || last[0] !== at[0] || last[1] !== at[1]) path.push(at);
+      while (path.length > TRAIL_POINTS) path.shift();
+      this.paths.set(w.id, path);
+    }
     this.workers.reset(placed.map((w) => this.workerFeature(w.id)));
-    this.trails.reset([]);
+    this.trails.reset([...this.paths].filter(([, path]) => path.length > 1).map(([id, path]) => trailFeature(id, path)));
   }
 
   delta(message) {
@@ -80,7 +90,7 @@ export class LiveData {
     this.paths.set(message.worker, path);
     this.workers.set(this.workerFeature(message.worker));
     if (path.length > 1) {
-      this.trails.set({ type: 'Feature', id: message.worker, geometry: { type: 'LineString', coordinates: [...path] }, properties: {} });
+      this.trails.set(trailFeature(message.worker, path));
     }
   }
 
@@ -105,4 +115,9 @@ export class LiveData {
       }
     }
   }
+}
+
+/** A worker's trail as a line feature (a copy of the path). */
+function trailFeature(id, path) {
+  return { type: 'Feature', id, geometry: { type: 'LineString', coordinates: [...path] }, properties: {} };
 }

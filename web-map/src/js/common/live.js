@@ -3,7 +3,8 @@
 // `subscribe` once with a filter; the server answers with a `snapshot` and then `delta`s in `seq`
 // order. After a drop the client reconnects (backing off up to 15 s) and sends `resume` with the last
 // `seq` it applied, so the server replays exactly what was missed; a `resync` (the server's queue for
-// this client overflowed) is answered the same way. Handlers get every message by its `type`.
+// this client overflowed) is answered the same way. Handlers get every message by its `type`; a
+// snapshot sent in parts (`snapshot` with `more: true`, then `snapshot_part`s) reaches them whole.
 // The socket authenticates with the session cookie the browser sends with the upgrade (never a token in
 // the URL); a close with 1008 means the session or account no longer holds: the page goes to login.
 
@@ -23,6 +24,8 @@ export class Live {
     this.filter = filter;
     this.on = on;
     this.seq = null;
+    /** A snapshot whose parts are still arriving. */
+    this.partial = null;
     this.socket = null;
     this.backoff = 500;
     this.closed = false;
@@ -62,6 +65,7 @@ export class Live {
     this.socket = socket;
     socket.onopen = () => {
       this.backoff = 500;
+      this.partial = null;
       this.setStatus('connected');
       if (this.seq === null) this.send({ type: 'subscribe', ...this.filter });
       else this.send({ type: 'resume', seq: this.seq, ...this.filter });
@@ -72,6 +76,19 @@ export class Live {
         message = JSON.parse(event.data);
       } catch {
         return;
+      }
+      // A large snapshot comes in parts (`more: true`, then `snapshot_part`s): handlers get it whole.
+      if (message.type === 'snapshot' && message.more) {
+        this.partial = message;
+        return;
+      }
+      if (message.type === 'snapshot_part') {
+        if (!this.partial || this.partial.seq !== message.seq) return;
+        this.partial.incidents.push(...message.incidents);
+        this.partial.workers.push(...message.workers);
+        if (message.more) return;
+        message = { ...this.partial, more: false };
+        this.partial = null;
       }
       if (message.type === 'snapshot') this.seq = message.seq;
       if (message.type === 'delta' && typeof message.seq === 'number') this.seq = Math.max(this.seq ?? 0, message.seq);

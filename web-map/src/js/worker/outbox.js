@@ -6,6 +6,8 @@
 // never loops. Each item gets its `Idempotency-Key` when it is queued and keeps it across every retry
 // and reload, so an action whose answer was lost is not done twice: the server answers the key again
 // (a 409 `idempotency-key-in-flight` means the first send is still being answered: retried too).
+// A send with no answer in 20 s (2 minutes for a photo) is given up and retried, and so is one in flight
+// when the network comes back: on a weak signal a request can hang rather than fail.
 // Photos are kept as Blobs, so they survive a reload while offline too.
 
 import { api, inFlight, newIdempotencyKey, Problem } from '../common/api.js';
@@ -14,6 +16,10 @@ const DB_NAME = 'gridwatch-worker';
 const STORE = 'outbox';
 const FIRST_RETRY_MS = 2000;
 const MAX_RETRY_MS = 30000;
+/** A send that has no answer by then is given up and retried (with its key): on a weak signal a request
+ * can hang instead of failing. Photos get longer. */
+const SEND_TIMEOUT_MS = 20000;
+const PHOTO_TIMEOUT_MS = 120000;
 
 function request(req) {
   return new Promise((resolve, reject) => {
@@ -35,14 +41,24 @@ function retryable(problem) {
 
 /** Sends one queued item: JSON, or a photo as multipart with the part `photo`, with its key (an item
  * queued before keys were kept has none: each send then gets a new one). */
-function send(item) {
+async function send(item, controller) {
   const idempotencyKey = item.idempotencyKey;
-  if (item.photo) {
-    const form = new FormData();
-    form.append('photo', item.photo, item.photoName || 'photo');
-    return api(item.path, { method: 'POST', body: form, idempotencyKey });
+  const timer = setTimeout(() => controller.abort(), item.photo ? PHOTO_TIMEOUT_MS : SEND_TIMEOUT_MS);
+  const { signal } = controller;
+  try {
+    if (item.photo) {
+      const form = new FormData();
+      form.append('photo', item.photo, item.photoName || 'photo');
+      return await api(item.path, { method: 'POST', body: form, idempotencyKey, signal });
+    }
+    return await api(item.path, { method: item.method, body: item.body, idempotencyKey, signal });
+  } catch (err) {
+    // Given up (too slow, or the network came back meanwhile): like a network failure, sent again.
+    if (err?.name === 'AbortError') throw new Problem(0, { title: 'offline', detail: 'no answer in time' });
+    throw err;
+  } finally {
+    clearTimeout(timer);
   }
-  return api(item.path, { method: item.method, body: item.body, idempotencyKey });
 }
 
 export class Outbox {
@@ -62,6 +78,22 @@ export class Outbox {
     this.retryMs = FIRST_RETRY_MS;
     this.timer = null;
     this.opened = null;
+    /** Aborts the send in flight. */
+    this.controller = null;
+    /** Flush again as soon as the send in flight ends. */
+    this.again = false;
+  }
+
+  /** The network is back: what waits is sent now, and a send begun without a network (which may hang
+   * rather than fail) is given up and sent again, with its key. */
+  online() {
+    this.retryMs = FIRST_RETRY_MS;
+    if (this.sending) {
+      this.again = true;
+      this.controller?.abort();
+    } else {
+      this.flush();
+    }
   }
 
   /** Opens the store and loads what an earlier visit left queued. */
@@ -99,7 +131,8 @@ export class Outbox {
       while (this.items.length > 0) {
         const item = this.items[0];
         try {
-          const result = await send(item);
+          this.controller = new AbortController();
+          const result = await send(item, this.controller);
           await this.remove(item);
           this.stalled = false;
           this.retryMs = FIRST_RETRY_MS;
@@ -119,7 +152,12 @@ export class Outbox {
       }
     } finally {
       this.sending = false;
+      this.controller = null;
       this.onChange();
+      if (this.again) {
+        this.again = false;
+        this.flush();
+      }
     }
   }
 }

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Stalled websocket subscribers (issue 19, point 5): builds release, then for each server binary in BINS
+# starts `gridwatch demo` on a fresh SQLite store, runs `load_subscribers` against it (OPEN open cases,
+# STALLED subscribers that never read, READERS that do, creates at RATE /s) and samples the server's
+# resident memory at each phase; RUNS rounds (default 3), interleaved; prints a markdown table of the
+# medians. Figures in BENCHMARKS.md ("Stalled subscribers") come from this script.
+#
+#   server/benches/stalled.sh
+#   BINS="target/release/gridwatch /tmp/gridwatch-before" server/benches/stalled.sh   # an A/B in one run
+#
+# Environment: RUNS (3), OPEN (20000), STALLED (50), READERS (5), RATE (500), DURATION (20), BINS,
+# SERVER_ARGS (extra arguments for `gridwatch demo`).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+RUNS=${RUNS:-3}
+OPEN=${OPEN:-20000}
+STALLED=${STALLED:-50}
+READERS=${READERS:-5}
+RATE=${RATE:-500}
+DURATION=${DURATION:-20}
+SERVER_ARGS=${SERVER_ARGS:-}
+TARGET=${CARGO_TARGET_DIR:-target}
+
+cargo build --release --locked -p gridwatch --bin gridwatch --example load_subscribers >&2
+BINS=${BINS:-$TARGET/release/gridwatch}
+LOAD=$TARGET/release/examples/load_subscribers
+WORK=$(mktemp -d)
+RESULTS=$WORK/results.jsonl
+SERVER_PID=
+cleanup() {
+  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+hwm_mb() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+
+start_server() { # BIN DATA LOG: starts it, sets SERVER_PID, url and token
+  # shellcheck disable=SC2086
+  "$1" demo --addr 127.0.0.1:0 --data-dir "$2" $SERVER_ARGS >"$3" 2>"$3.err" &
+  SERVER_PID=$!
+  for _ in $(seq 1 600); do grep -q '^admin token: ' "$3" && break; sleep 0.1; done
+  url=$(sed -n 's/^gridwatch is up at \([^ ]*\).*/\1/p' "$3")
+  token=$(sed -n 's/^admin token: //p' "$3")
+  [ -n "$token" ] || { cat "$3.err" >&2; echo "the server did not start" >&2; exit 1; }
+}
+
+# One store with the open cases, made once and copied for each run, so every run starts alike.
+SEED=$WORK/seed
+start_server "${BINS%% *}" "$SEED" "$WORK/seed.log"
+"$LOAD" --url "$url" --token "$token" --open "$OPEN" --seed-only
+kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
+
+for run in $(seq 1 "$RUNS"); do
+  b=0
+  for BIN in $BINS; do
+    b=$((b + 1))
+    data=$WORK/data-$run-$b
+    cp -r "$SEED" "$data"
+    log=$WORK/server-$run-$b.log
+    start_server "$BIN" "$data" "$log"
+    phases=$WORK/phases-$run-$b
+    : >"$phases"
+    "$LOAD" --url "$url" --token "$token" --open "$OPEN" --stalled "$STALLED" --readers "$READERS" \
+      --rate "$RATE" --duration-s "$DURATION" --phases >"$WORK/run.json" 2> >(while read -r line; do
+        echo "$line" >&2
+        case $line in "phase: "*) echo "${line#phase: } $(rss_mb "$SERVER_PID")" >>"$phases" ;; esac
+      done)
+    sleep 0.5
+    hwm=$(hwm_mb "$SERVER_PID")
+    python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+r["bin"] = sys.argv[2]
+r["rss_mb"] = {p: float(v) for p, v in (l.split() for l in open(sys.argv[3]) if l.strip())}
+r["peak_mb"] = float(sys.argv[4])
+print(json.dumps(r))' "$WORK/run.json" "$(basename "$(dirname "$(dirname "$BIN")")")/$(basename "$BIN")#$b" "$phases" "$hwm" >>"$RESULTS"
+    kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
+    rm -rf "$data"
+  done
+done
+
+python3 - "$RESULTS" "$RUNS" <<'PY'
+import json, statistics, sys
+runs = [json.loads(line) for line in open(sys.argv[1])]
+print(f"\nmedians of {sys.argv[2]} runs (each on a copy of the same seeded store)\n")
+print("| server | open cases | stalled | RSS seeded MB | RSS stalled MB | RSS after load MB | peak MB | create p50 ms | create p99 ms | delivery p50 ms | delivery p99 ms | failed | missing deliveries |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for label in dict.fromkeys(r["bin"] for r in runs):
+    rs = [r for r in runs if r["bin"] == label]
+    m = lambda f: statistics.median(f(r) for r in rs)
+    print(f"| {label} | {rs[0]['open']} | {rs[0]['stalled']} | {m(lambda r: r['rss_mb'].get('seeded', 0)):.0f} | "
+          f"{m(lambda r: r['rss_mb'].get('stalled', 0)):.0f} | {m(lambda r: r['rss_mb'].get('done', 0)):.0f} | {m(lambda r: r['peak_mb']):.0f} | "
+          f"{m(lambda r: r['create_p50_ms']):.2f} | {m(lambda r: r['create_p99_ms']):.2f} | {m(lambda r: r['delivery_p50_ms']):.2f} | "
+          f"{m(lambda r: r['delivery_p99_ms']):.2f} | {m(lambda r: r['failed']):.0f} | {m(lambda r: r['deliveries_missing']):.0f} |")
+print("\nper run (create p99 / delivery p99 ms, peak MB):", ", ".join(
+    f"{r['bin']} {r['create_p99_ms']:.2f}/{r['delivery_p99_ms']:.2f}/{r['peak_mb']:.0f}" for r in runs))
+PY
