@@ -84,6 +84,9 @@ impl<T: Send + 'static, E: From<StoreError> + Send + 'static> WriteResult for Re
     }
 }
 
+/// Events read from the log per page when the world catches up with the store.
+const CATCH_UP_PAGE: u32 = 1000;
+
 /// A cheap handle on the shared core.
 #[derive(Clone)]
 pub struct Core {
@@ -295,7 +298,82 @@ impl Core {
         if let Err(error) = self.check_reachable() {
             return R::refused(error);
         }
+        if let Err(error) = self.catch_up().await {
+            return R::refused(error);
+        }
         self.write_locked(lock, step).await
+    }
+
+    /// Catches up with the store now if a COMMIT's outcome was unknown (the store watch asks every
+    /// second), so reads converge without waiting for the next write. Gives up quietly if the writer
+    /// lock is busy or the store cannot be read: the next write, or the next second, tries again.
+    pub(crate) async fn catch_up_now(&self) {
+        let locking = Arc::clone(&self.shared.writer).lock_owned();
+        let Ok(_lock) = tokio::time::timeout(self.shared.write_wait, locking).await else {
+            return;
+        };
+        if let Err(error) = self.catch_up().await {
+            tracing::debug!(%error, "catching up with the store; trying again");
+        }
+    }
+
+    /// After a COMMIT whose outcome could not be learned (`StoreError::OutcomeUnknown`), and before any
+    /// other write: reloads the world from the store, keeping the workers' positions, and publishes
+    /// the events the world had missed (the hub sends them to the subscribers, escalation sees them),
+    /// so no write is validated against a world behind the store. Called with the writer lock held;
+    /// a no-op otherwise. If the store cannot be read, the write is refused and the next one tries
+    /// again.
+    async fn catch_up(&self) -> Result<(), StoreError> {
+        let store = self.store();
+        if !store.take_unknown_outcome() {
+            return Ok(());
+        }
+        let from = self.world().last_seq();
+        let read = async {
+            let snapshot = store.snapshot().await?;
+            let mut missed = Vec::new();
+            let mut after = from;
+            loop {
+                let page = store.events_since(after, CATCH_UP_PAGE).await?;
+                let Some(last) = page.last() else { break };
+                after = last.seq;
+                missed.extend(page);
+            }
+            Ok::<_, StoreError>((snapshot, missed))
+        };
+        let (snapshot, missed) = match read.await {
+            Ok(read) => read,
+            Err(error) => {
+                store.note_unknown_outcome();
+                return Err(error);
+            }
+        };
+        let mut fresh = World::from_snapshot(snapshot);
+        let mut dirty = Dirty::default();
+        {
+            let mut world = self
+                .shared
+                .world
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            fresh.keep_positions(&world);
+            *world = fresh;
+            for event in &missed {
+                crate::tiles::touched(&world, event, &mut dirty);
+            }
+        }
+        self.shared.tiles.clear();
+        self.shared.tiles.invalidate(dirty);
+        tracing::warn!(
+            from,
+            to = self.world().last_seq(),
+            missed = missed.len(),
+            "a COMMIT's outcome was unknown: the world was reloaded from the store"
+        );
+        for event in missed {
+            let _ = self.shared.events.send(event);
+        }
+        Ok(())
     }
 
     /// The write path for a service's own writer task, which must not be refused (the intake's group
@@ -307,6 +385,10 @@ impl Core {
         R: Send + 'static,
     {
         let lock = Arc::clone(&self.shared.writer).lock_owned().await;
+        while let Err(error) = self.catch_up().await {
+            tracing::error!(%error, "catching up with the store before a write; trying again");
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
         self.write_locked(lock, step).await
     }
 

@@ -339,6 +339,16 @@ pub trait Store: Accounts + Idempotency + Send + Sync + 'static {
         true
     }
 
+    /// Whether a COMMIT's outcome could not be learned (`StoreError::OutcomeUnknown`) since the last
+    /// call, which clears it: the world may be behind the store, and must catch up before the next
+    /// write (`Core::catch_up`).
+    fn take_unknown_outcome(&self) -> bool {
+        false
+    }
+
+    /// Notes again that the world may be behind the store (a catch-up that failed).
+    fn note_unknown_outcome(&self) {}
+
     /// Asks the database to answer a trivial query within `within`, and notes whether it did.
     async fn ping(&self, within: std::time::Duration) -> Result<(), StoreError>;
 

@@ -439,6 +439,12 @@ impl World {
         self.positions.get(&worker).copied()
     }
 
+    /// Takes the workers' last positions from `before` (positions are memory only: a world reloaded
+    /// from the store has none).
+    pub fn keep_positions(&mut self, before: &World) {
+        self.positions.clone_from(&before.positions);
+    }
+
     /// Records a worker's position, unless an older report arrives after a newer one.
     pub fn set_position(&mut self, worker: WorkerId, position: Position) {
         let entry = self.positions.entry(worker).or_insert(position);

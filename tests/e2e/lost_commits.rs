@@ -3,6 +3,10 @@
 //! position batches: the server asks the database what became of each, so afterwards the world equals
 //! the store (every case in one is in the other), no case is stored twice, every case answered 5xx
 //! is not stored, every acknowledged write is there, and no case is wedged — its next action works.
+//! And a COMMIT whose answer is lost while the database cannot be asked either (a partition right
+//! after it): the write is answered 503 `outcome-unknown`, and once the database answers again the world
+//! reloads from it before taking another write: the case is there, its delta reaches the subscribers,
+//! and its next action works.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -210,6 +214,72 @@ async fn lost_commit_answers_leave_the_world_equal_to_the_store_on_postgis() {
         0,
         "acknowledged fixes lost"
     );
+    drop(server);
+    drop(proxy);
+    store.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_of_unknown_outcome_is_caught_up_before_the_next_write_on_postgis() {
+    let Some(mut store) = TestStore::new(Flavor::Postgres).await else {
+        return;
+    };
+    let (url, upstream) = through(&store.args[1], "127.0.0.1:0");
+    let proxy = Proxy::start(&upstream).await;
+    store.args[1] = url.replace("127.0.0.1:0", &proxy.addr);
+    let server = Server::start(&["demo", "--write-wait-ms", "1500"], &store);
+    let token = server.token().to_owned();
+    let place = grid_place(&server, 3, 0).await;
+    let commander = crate::cases::token(&server, "commander", None).await;
+    let mut ws = crate::live::Ws::connect(&server, &commander).await;
+    ws.subscribe(&json!({"layers": ["incidents"]})).await;
+    let (_, before) = server.get("/api/incidents?limit=1").await;
+    let cases_before = before["total"].as_i64().unwrap();
+
+    proxy.lose_next_commit_and_cut();
+    let body = json!({"lat": place.lat, "lon": place.lon, "category": "city_appearance",
+        "priority": "normal", "description": "unknown outcome", "source": "hotline"});
+    let answer = server
+        .send_as(&token, reqwest::Method::POST, "/api/incidents", &body)
+        .await;
+    assert_eq!(proxy.lost_commits(), 1, "the COMMIT's answer was lost");
+    crate::harness::assert_problem(&answer, 503, "outcome-unknown");
+    // It committed: the store has it, the world does not yet.
+    let id = store
+        .count("SELECT COALESCE(MAX(id), 0) FROM incidents WHERE description = 'unknown outcome'")
+        .await;
+    assert!(id > 0, "the case was committed");
+    assert_eq!(server.get(&format!("/api/incidents/{id}")).await.0, 404);
+
+    proxy.restore();
+    // The world catches up from the store as soon as it answers (the store watch), before any write.
+    let mut found = false;
+    for _ in 0..100 {
+        if server.get(&format!("/api/incidents/{id}")).await.0 == 200 {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(found, "the committed case reached the world");
+    let delta = ws
+        .until(|m| m["type"] == "delta" && m["kind"] == "incident.created")
+        .await;
+    assert_eq!(
+        delta.last().unwrap()["id"],
+        id,
+        "its delta reached the subscriber"
+    );
+    let (_, after) = server.get("/api/incidents?limit=1").await;
+    assert_eq!(after["total"].as_i64().unwrap(), cases_before + 1);
+    assert_eq!(
+        after["total"].as_i64().unwrap(),
+        store.count("SELECT COUNT(*) FROM incidents").await,
+        "the world equals the store"
+    );
+    let (status, accepted) = act(&server, &token, id, &json!({"action": "accept"})).await;
+    assert_eq!(status, 200, "the case is not wedged: {accepted}");
+    drop(ws);
     drop(server);
     drop(proxy);
     store.finish().await;

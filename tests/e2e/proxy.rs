@@ -2,7 +2,8 @@
 //! [`Proxy::cut`] is a partition (every open connection broken, new ones accepted and then never
 //! answered, as packets dropped on the floor would be), [`Proxy::restore`] ends it; and
 //! [`Proxy::lose_commit_answers`] forwards a share of the COMMITs, chosen by a seeded generator, then
-//! closes their connection without forwarding the answer: a commit whose outcome the client cannot know.
+//! closes their connection without forwarding the answer: a commit whose outcome the client cannot know;
+//! [`Proxy::lose_next_commit_and_cut`] does that once and then cuts, so the client cannot ask either.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -33,6 +34,7 @@ impl Proxy {
             per_mille: AtomicU32::new(0),
             state: AtomicU64::new(0x9e37_79b9_7f4a_7c15),
             lost: AtomicU32::new(0),
+            then_cut: AtomicBool::new(false),
         });
         let conns: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
         let upstream = upstream.to_owned();
@@ -51,11 +53,22 @@ impl Proxy {
                         })
                     } else {
                         let (upstream, lose) = (upstream.clone(), Arc::clone(&lose));
+                        let (cut, conns) = (Arc::clone(&cut), Arc::clone(&conns));
                         tokio::spawn(async move {
                             let Ok(server) = TcpStream::connect(&upstream).await else {
                                 return;
                             };
-                            forward(client, server, &lose).await;
+                            let partition = move || {
+                                cut.store(true, Ordering::SeqCst);
+                                for task in conns
+                                    .lock()
+                                    .unwrap_or_else(PoisonError::into_inner)
+                                    .drain(..)
+                                {
+                                    task.abort();
+                                }
+                            };
+                            forward(client, server, &lose, partition).await;
                         })
                     };
                     conns
@@ -79,6 +92,13 @@ impl Proxy {
     pub fn lose_commit_answers(&self, per_mille: u32, seed: u64) {
         self.lose.state.store(seed | 1, Ordering::SeqCst);
         self.lose.per_mille.store(per_mille, Ordering::SeqCst);
+    }
+
+    /// Loses the answer of the next COMMIT, then cuts (as [`Proxy::cut`]) until [`Proxy::restore`]: a
+    /// commit whose outcome the server cannot learn in time.
+    pub fn lose_next_commit_and_cut(&self) {
+        self.lose.then_cut.store(true, Ordering::SeqCst);
+        self.lose.per_mille.store(1000, Ordering::SeqCst);
     }
 
     /// How many COMMIT answers were lost so far.
@@ -122,6 +142,8 @@ struct Lose {
     /// xorshift64 state.
     state: AtomicU64,
     lost: AtomicU32,
+    /// After the next lost answer, cut every connection (and stop losing answers).
+    then_cut: AtomicBool,
 }
 
 impl Lose {
@@ -143,10 +165,24 @@ impl Lose {
 /// Forwards both ways until either side closes. A client message that holds a COMMIT (PostgreSQL's
 /// simple query `Q…COMMIT`) may be picked: it is sent on, the server's answer is swallowed, and a
 /// moment later both connections are closed, so the COMMIT happened but its client never hears.
-async fn forward(client: TcpStream, server: TcpStream, lose: &Lose) {
+async fn forward(client: TcpStream, server: TcpStream, lose: &Lose, partition: impl FnOnce()) {
     let (mut from_client, mut to_client) = client.into_split();
     let (mut from_server, mut to_server) = server.into_split();
     let swallow = AtomicBool::new(false);
+    // Called once the picked COMMIT was answered (it committed), or a moment after it was sent.
+    let partition = Mutex::new(Some(partition));
+    let cut_if_asked = || {
+        if lose.then_cut.swap(false, Ordering::SeqCst) {
+            lose.per_mille.store(0, Ordering::SeqCst);
+            if let Some(partition) = partition
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+            {
+                partition();
+            }
+        }
+    };
     let upward = async {
         let mut buf = vec![0; 64 * 1024];
         loop {
@@ -162,8 +198,9 @@ async fn forward(client: TcpStream, server: TcpStream, lose: &Lose) {
                 swallow.store(true, Ordering::SeqCst);
                 let _ = to_server.write_all(chunk).await;
                 lose.lost.fetch_add(1, Ordering::SeqCst);
-                // Time for the server to commit; then both connections go.
+                // Time for the server to commit; then both connections go (and all others, to cut).
                 tokio::time::sleep(Duration::from_millis(100)).await;
+                cut_if_asked();
                 return;
             }
             if to_server.write_all(chunk).await.is_err() {
@@ -177,7 +214,11 @@ async fn forward(client: TcpStream, server: TcpStream, lose: &Lose) {
             let Ok(n) = from_server.read(&mut buf).await else {
                 return;
             };
-            if n == 0 || swallow.load(Ordering::SeqCst) {
+            if n == 0 {
+                return;
+            }
+            if swallow.load(Ordering::SeqCst) {
+                cut_if_asked();
                 return;
             }
             if to_client.write_all(&buf[..n]).await.is_err() {

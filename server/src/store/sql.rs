@@ -130,6 +130,9 @@ pub struct SqlStore<D: Dialect> {
     write_wait_ms: Arc<AtomicU64>,
     /// Whether the database answered the last attempt to reach it (`Store::reachable`).
     reachable: Arc<AtomicBool>,
+    /// Whether a COMMIT's outcome could not be learned since it was last taken
+    /// (`Store::take_unknown_outcome`).
+    unknown_outcome: Arc<AtomicBool>,
 }
 
 /// How long a write waits for a connection unless the server is told otherwise.
@@ -144,6 +147,7 @@ impl<D: Dialect> SqlStore<D> {
                 u64::try_from(DEFAULT_WRITE_WAIT.as_millis()).unwrap_or(u64::MAX),
             )),
             reachable: Arc::new(AtomicBool::new(true)),
+            unknown_outcome: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -152,14 +156,17 @@ impl<D: Dialect> SqlStore<D> {
     async fn begin(&self, how: Sql<D>, doing: &'static str) -> Result<Tx<D>, StoreError> {
         let wait = Duration::from_millis(self.write_wait_ms.load(Ordering::Relaxed));
         let audited = self.audited.load(Ordering::Relaxed);
-        let begun = tokio::time::timeout(wait, Tx::begin(&self.pool, how, audited, wait, doing))
-            .await
-            .unwrap_or_else(|_| {
-                Err(StoreError::Unavailable(format!(
-                    "no connection within {} ms while {doing}",
-                    wait.as_millis()
-                )))
-            });
+        let begun = tokio::time::timeout(
+            wait,
+            Tx::begin(&self.pool, how, audited, wait, &self.unknown_outcome, doing),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(format!(
+                "no connection within {} ms while {doing}",
+                wait.as_millis()
+            )))
+        });
         self.note_reach(begun.as_ref().err());
         begun
     }
@@ -216,6 +223,14 @@ impl<D: Dialect> Store for SqlStore<D> {
 
     fn reachable(&self) -> bool {
         self.reachable.load(Ordering::Relaxed)
+    }
+
+    fn take_unknown_outcome(&self) -> bool {
+        self.unknown_outcome.swap(false, Ordering::AcqRel)
+    }
+
+    fn note_unknown_outcome(&self) {
+        self.unknown_outcome.store(true, Ordering::Release);
     }
 
     async fn ping(&self, within: Duration) -> Result<(), StoreError> {

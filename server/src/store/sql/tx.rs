@@ -27,6 +27,9 @@
 use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use sqlx::Pool;
 use sqlx::pool::PoolConnection;
 use sqlx::types::Json;
@@ -59,6 +62,8 @@ pub struct Tx<D: Dialect> {
     /// Where to ask what became of a COMMIT whose answer was lost, and for how long.
     pool: Pool<D::Db>,
     settle_within: Duration,
+    /// Set when a COMMIT's outcome could not be learned (`Store::take_unknown_outcome`).
+    unknown_outcome: Arc<AtomicBool>,
 }
 
 impl<D: Dialect> Deref for Tx<D> {
@@ -99,6 +104,7 @@ impl<D: Dialect> Tx<D> {
         begin: Sql<D>,
         audited: bool,
         settle_within: Duration,
+        unknown_outcome: &Arc<AtomicBool>,
         doing: &'static str,
     ) -> Result<Self, StoreError> {
         let conn = pool.acquire().await.context(doing)?;
@@ -109,6 +115,7 @@ impl<D: Dialect> Tx<D> {
             context: audit::current(),
             pool: pool.clone(),
             settle_within,
+            unknown_outcome: Arc::clone(unknown_outcome),
         })
     }
 
@@ -130,7 +137,11 @@ impl<D: Dialect> Tx<D> {
             }
             (Err(error), Some(id)) => {
                 let (pool, within) = (self.pool.clone(), self.settle_within);
-                settle::<D>(&pool, within, id, error, doing).await
+                let settled = settle::<D>(&pool, within, id, error, doing).await;
+                if matches!(settled, Err(StoreError::OutcomeUnknown(_))) {
+                    self.unknown_outcome.store(true, Ordering::Release);
+                }
+                settled
             }
         }
     }
