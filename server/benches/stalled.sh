@@ -8,7 +8,7 @@
 #   server/benches/stalled.sh
 #   BINS="target/release/gridwatch /tmp/gridwatch-before" server/benches/stalled.sh   # an A/B in one run
 #
-# Environment: RUNS (3), OPEN (20000), STALLED (50), READERS (5), RATE (500), DURATION (20), BINS,
+# Environment: RUNS (3), OPEN (20000), STALLED (50; a list such as "0 50" runs each), READERS (5), RATE (500), DURATION (20), BINS,
 # SERVER_ARGS (extra arguments for `gridwatch demo`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -54,6 +54,7 @@ kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
 for run in $(seq 1 "$RUNS"); do
   b=0
   for BIN in $BINS; do
+   for stalled in $STALLED; do
     b=$((b + 1))
     data=$WORK/data-$run-$b
     cp -r "$SEED" "$data"
@@ -61,7 +62,7 @@ for run in $(seq 1 "$RUNS"); do
     start_server "$BIN" "$data" "$log"
     phases=$WORK/phases-$run-$b
     : >"$phases"
-    "$LOAD" --url "$url" --token "$token" --open "$OPEN" --stalled "$STALLED" --readers "$READERS" \
+    "$LOAD" --url "$url" --token "$token" --open "$OPEN" --stalled "$stalled" --readers "$READERS" \
       --rate "$RATE" --duration-s "$DURATION" --phases >"$WORK/run.json" 2> >(while read -r line; do
         echo "$line" >&2
         case $line in "phase: "*) echo "${line#phase: } $(rss_mb "$SERVER_PID")" >>"$phases" ;; esac
@@ -73,9 +74,10 @@ r = json.load(open(sys.argv[1]))
 r["bin"] = sys.argv[2]
 r["rss_mb"] = {p: float(v) for p, v in (l.split() for l in open(sys.argv[3]) if l.strip())}
 r["peak_mb"] = float(sys.argv[4])
-print(json.dumps(r))' "$WORK/run.json" "$(basename "$(dirname "$(dirname "$BIN")")")/$(basename "$BIN")#$b" "$phases" "$hwm" >>"$RESULTS"
+print(json.dumps(r))' "$WORK/run.json" "$BIN, $stalled stalled" "$phases" "$hwm" >>"$RESULTS"
     kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
     rm -rf "$data"
+   done
   done
 done
 

@@ -225,8 +225,9 @@ pub struct LiveStats {
     pub queued_max: usize,
     /// Subscriptions whose queue overflowed and that wait for their socket to take the `resync`.
     pub overflowed: usize,
-    /// Bytes of events queued to every subscriber together, and the cap on them.
+    /// Bytes of events queued to every subscriber together.
     pub queued_bytes: usize,
+    /// The cap on `queued_bytes` (`--ws-total-bytes`).
     pub queued_bytes_cap: usize,
 }
 

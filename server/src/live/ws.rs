@@ -85,7 +85,8 @@ pub struct WsQuery {
 #[utoipa::path(get, path = "/ws", tag = "live",
     params(WsQuery),
     responses((status = 101, description = "switching to the websocket protocol; see the module docs for messages"),
-        (status = 400), (status = 401), (status = 403)),
+        (status = 400), (status = 401), (status = 403),
+        (status = 503, description = "as many websockets are open as the server takes (`too-many-connections`, `Retry-After`)")),
     security(("bearer" = [])))]
 pub async fn upgrade(
     State(state): State<AppState>,
