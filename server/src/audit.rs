@@ -103,6 +103,9 @@ pub struct Context {
     actor: Arc<Mutex<Option<Actor>>>,
     /// The intake's group: one context a change, in commit order.
     group: Option<Arc<Mutex<std::collections::VecDeque<Option<Context>>>>>,
+    /// The request's idempotency key (`principal`, `key`) while its handler runs: a transaction that
+    /// commits a change under this context marks the key committed (`api/idempotency.rs`).
+    request_key: Arc<Mutex<Option<(String, String)>>>,
 }
 
 impl Context {
@@ -137,6 +140,36 @@ impl Context {
         Self {
             group: Some(Arc::new(Mutex::new(members.into()))),
             ..Self::default()
+        }
+    }
+
+    /// Names the idempotency key of the request whose writes run under this context (`None`: none).
+    pub fn set_request_key(&self, key: Option<(String, String)>) {
+        *self
+            .request_key
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = key;
+    }
+
+    /// The idempotency keys of the requests whose changes commit under this context: its own, or each
+    /// member's of a group. Read when a transaction begins (a group's members are taken as it goes).
+    #[must_use]
+    pub fn request_keys(&self) -> Vec<(String, String)> {
+        let own = |c: &Context| {
+            c.request_key
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone()
+        };
+        match &self.group {
+            Some(group) => group
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .flatten()
+                .filter_map(own)
+                .collect(),
+            None => own(self).into_iter().collect(),
         }
     }
 

@@ -6,7 +6,8 @@
 //! And a COMMIT whose answer is lost while the database cannot be asked either (a partition right
 //! after it): the write is answered 503 `outcome-unknown`, and once the database answers again the world
 //! reloads from it before taking another write: the case is there, its delta reaches the subscribers,
-//! and its next action works.
+//! the same create sent again with its `Idempotency-Key` is answered 409 `idempotency-key-committed`
+//! instead of storing it twice, and its next action works.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -239,9 +240,20 @@ async fn a_commit_of_unknown_outcome_is_caught_up_before_the_next_write_on_postg
     proxy.lose_next_commit_and_cut();
     let body = json!({"lat": place.lat, "lon": place.lon, "category": "city_appearance",
         "priority": "normal", "description": "unknown outcome", "source": "hotline"});
-    let answer = server
-        .send_as(&token, reqwest::Method::POST, "/api/incidents", &body)
-        .await;
+    let create = || {
+        server
+            .http
+            .post(server.url("/api/incidents"))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", "unknown-outcome-1")
+            .json(&body)
+            .send()
+    };
+    let response = create().await.unwrap();
+    let answer = (
+        response.status().as_u16(),
+        response.json::<serde_json::Value>().await.unwrap(),
+    );
     assert_eq!(proxy.lost_commits(), 1, "the COMMIT's answer was lost");
     crate::harness::assert_problem(&answer, 503, "outcome-unknown");
     // It committed: the store has it, the world does not yet.
@@ -276,6 +288,21 @@ async fn a_commit_of_unknown_outcome_is_caught_up_before_the_next_write_on_postg
         after["total"].as_i64().unwrap(),
         store.count("SELECT COUNT(*) FROM incidents").await,
         "the world equals the store"
+    );
+    // Sent again with its key, it is not done twice: the answer says it was carried out, and where.
+    let again = create().await.unwrap();
+    let again = (
+        again.status().as_u16(),
+        again.json::<serde_json::Value>().await.unwrap(),
+    );
+    crate::harness::assert_problem(&again, 409, "idempotency-key-committed");
+    assert!(again.1["seq"].as_i64().unwrap() > 0, "{}", again.1);
+    assert_eq!(
+        store
+            .count("SELECT COUNT(*) FROM incidents WHERE description = 'unknown outcome'")
+            .await,
+        1,
+        "stored once"
     );
     let (status, accepted) = act(&server, &token, id, &json!({"action": "accept"})).await;
     assert_eq!(status, 200, "the case is not wedged: {accepted}");

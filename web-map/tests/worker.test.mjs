@@ -209,6 +209,31 @@ test('a send that hangs is given up when the network comes back, and sent again 
   await page.context().close();
 });
 
+test('a send whose key the server says was carried out already is taken as sent, not refused', async () => {
+  const place = await gridAndWorker(5);
+  const id = await registerCase(place, 'graffiti on the wall 墙面涂鸦');
+  const page = await openWorker(place, 'en', { serviceWorkers: 'block' });
+  await page.waitForSelector(card(page, id, '[data-status=dispatched]'));
+  // The server's answer to a retry whose first send committed but whose answer was lost.
+  let answered = 0;
+  await page.route(`**/api/incidents/${id}/actions`, async (route) => {
+    answered += 1;
+    await route.fulfill({
+      status: 409,
+      contentType: 'application/problem+json',
+      body: JSON.stringify({ type: '/problems/idempotency-key-committed', title: 'Conflict', status: 409, seq: 1,
+        detail: 'the request with this Idempotency-Key was carried out (event 1), but its answer was lost' }),
+    });
+  });
+  await page.locator(`${card(page, id)} [data-action=accept]`).tap();
+  await page.waitForSelector('#outbox[data-count="0"]', { state: 'attached', timeout: 10_000 });
+  assert.equal(answered, 1, 'sent once, not retried');
+  assert.equal(await page.locator('#problems .problem').count(), 0, 'not shown as refused');
+  // The browser logs the 409 itself; nothing else went wrong.
+  assert.deepEqual(page.errors.filter((e) => !/status of 409/.test(e)), []);
+  await page.context().close();
+});
+
 test('a photo taken offline is stored with the resolve once back online', async () => {
   const place = await gridAndWorker(4);
   const id = await registerCase(place, 'graffiti 墙面涂鸦', 'city_appearance');

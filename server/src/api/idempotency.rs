@@ -9,9 +9,13 @@
 //! malformed key a 400 `invalid-idempotency-key`. Keys are per principal (`token:ID`, `user:ID`), so
 //! two callers never see each other's answers. A request without the header is passed through as is.
 //!
-//! The answer is kept right after the write commits, not in the write's own transaction: a node that
-//! dies between the commit and keeping the answer leaves a claim with no answer, which a retry sees as
-//! in flight until the claim's lease ([`LEASE`]) ends, and then does again. A 5xx, a 408 and a 429 are
+//! The answer is kept right after the write commits, not in the write's own transaction; but the
+//! write's own transaction marks the key committed (the seq of its last event). A write answered 503
+//! `outcome-unknown` (its COMMIT's answer lost, the database unable to say in time), or a node that dies
+//! between the commit and keeping the answer, leaves a committed claim with no answer: it is never
+//! released or taken over, and a retry gets a 409 `idempotency-key-committed` naming the event, so it
+//! is not done twice. A claim with no answer that did not commit is seen as in flight until its lease
+//! ([`LEASE`]) ends, and then done again. Position batches append no event and are not marked. A 5xx, a 408 and a 429 are
 //! never kept (nothing is known to be done, or nothing was: the client may send the key again), and
 //! nothing is kept for a write that did not commit: the answer kept is the one the handler gave after
 //! its service returned. The handler runs as a task of its own, so a client hanging up (or the
@@ -67,9 +71,10 @@ pub struct KeyHeader {
     /// A key of the client's choosing (a UUID), the same on every retry of one write: for 24 hours
     /// the same key with the same request gets the first answer again, with `Idempotent-Replayed:
     /// true`; with another request a 422 `idempotency-key-reused`; while the first is in flight a
-    /// 409 `idempotency-key-in-flight` with `Retry-After`. Keys are the caller's own (per token, or
-    /// per person). 1–255 visible ASCII characters but `"`, bare or quoted (`"…"`); else a 400
-    /// `invalid-idempotency-key`.
+    /// 409 `idempotency-key-in-flight` with `Retry-After`; when it was carried out but its answer was
+    /// lost (a 503 `outcome-unknown`) a 409 `idempotency-key-committed` naming the event (`seq`).
+    /// Keys are the caller's own (per token, or per person). 1–255 visible ASCII characters but `"`,
+    /// bare or quoted (`"…"`); else a 400 `invalid-idempotency-key`.
     #[param(
         rename = "Idempotency-Key",
         min_length = 1,
@@ -146,9 +151,18 @@ async fn decide(state: &AppState, claim: &KeyClaim) -> Result<Option<Response>, 
                 "this Idempotency-Key was sent before with another request; use a new key",
             ))
         }
-        Claimed::Existing(record) => match record.answer {
-            Some(answer) => Ok(Some(replay(&answer))),
-            None => Err(ApiError::new(
+        Claimed::Existing(record) => match (record.answer, record.committed_seq) {
+            (Some(answer), _) => Ok(Some(replay(&answer))),
+            (None, Some(seq)) => Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "idempotency-key-committed",
+                format!(
+                    "the request with this Idempotency-Key was carried out (event {seq}), but its \
+                     answer was lost; read what it changed instead of sending it again"
+                ),
+            )
+            .with("seq", serde_json::json!(seq))),
+            (None, None) => Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "idempotency-key-in-flight",
                 "the first request with this Idempotency-Key is still being answered; ask again",
@@ -162,8 +176,16 @@ async fn decide(state: &AppState, claim: &KeyClaim) -> Result<Option<Response>, 
 async fn run(store: Arc<dyn Store>, claim: KeyClaim, request: Request, next: Next) -> Response {
     let (principal, key) = (claim.principal.clone(), claim.key.clone());
     let released = Arc::clone(&store);
-    let task = tokio::spawn(audit::scope(audit::current(), async move {
+    let context = audit::current();
+    let task = tokio::spawn(audit::scope(context.clone(), async move {
+        // The write's own transaction marks the key committed (`Tx::commit`).
+        if let Some(context) = &context {
+            context.set_request_key(Some((claim.principal.clone(), claim.key.clone())));
+        }
         let response = next.run(request).await;
+        if let Some(context) = &context {
+            context.set_request_key(None);
+        }
         keep(store.as_ref(), &claim, response).await
     }));
     match task.await {

@@ -54,7 +54,7 @@ pub struct CreateIncident {
     responses((status = 201, description = "the registered case as a GeoJSON Feature, routed and with its deadline", body = super::geo_json::FeatureShape,
             headers(("Idempotent-Replayed" = String, description = "`true` on an answer given again for an `Idempotency-Key`"))),
         (status = 400), (status = 403),
-        (status = 409, description = "a request with this `Idempotency-Key` is still in flight (`idempotency-key-in-flight`, `Retry-After`)", headers(("Retry-After" = u64, description = "seconds to wait"))),
+        (status = 409, description = "a request with this `Idempotency-Key` is still in flight (`idempotency-key-in-flight`, `Retry-After`), or was carried out with its answer lost (`idempotency-key-committed`)", headers(("Retry-After" = u64, description = "seconds to wait"))),
         (status = 422, description = "a value is invalid, or the `Idempotency-Key` was used with another request (`idempotency-key-reused`)")),
     security(("bearer" = [])))]
 pub async fn create(
@@ -122,7 +122,7 @@ fn flatten_feature(body: Value) -> Result<Value, ApiError> {
 #[utoipa::path(post, path = "/api/incidents/{id}/actions", tag = "incidents", params(("id" = i64, Path), super::idempotency::KeyHeader),
     request_body(content = Action, description = "`{action, …}`: dispatch {to}, reassign {to}, accept, send_back {reason}, start, resolve {note}, verify {passed}, extend {until, reason}, defer {reason}, resume, escalate {reason}, reopen {reason}, merge {into}, cancel {reason}; `note` is accepted for `reason`"),
     responses((status = 200, description = "the case after the action", body = super::geo_json::FeatureShape, headers(("Idempotent-Replayed" = String, description = "`true` on an answer given again for an `Idempotency-Key`"))), (status = 403), (status = 404),
-        (status = 409, description = "illegal transition: names `current_state` and `allowed_actions`; or a request with this `Idempotency-Key` still in flight (`idempotency-key-in-flight`, `Retry-After`)"),
+        (status = 409, description = "illegal transition: names `current_state` and `allowed_actions`; or a request with this `Idempotency-Key` still in flight (`idempotency-key-in-flight`, `Retry-After`), or was carried out with its answer lost (`idempotency-key-committed`)"),
         (status = 422, description = "a value is invalid, or the `Idempotency-Key` was used with another request (`idempotency-key-reused`)")),
     security(("bearer" = [])))]
 pub async fn act(

@@ -25,7 +25,7 @@ pub const UPLOAD_BODY_LIMIT_BYTES: usize = photos::MAX_PHOTO_BYTES + 64 * 1024;
         description = "one part named `photo`: a JPEG, PNG or WebP image of at most 10 MiB"),
     responses((status = 201, description = "the photo as attached: `{sha256, content_type, size, at, by, url}`", headers(("Idempotent-Replayed" = String, description = "`true` on an answer given again for an `Idempotency-Key`"))),
         (status = 400), (status = 403), (status = 404),
-        (status = 409, description = "the case is closed, already has this photo, or has 20 photos; or a request with this `Idempotency-Key` is still in flight (`idempotency-key-in-flight`, `Retry-After`)"),
+        (status = 409, description = "the case is closed, already has this photo, or has 20 photos; or a request with this `Idempotency-Key` is still in flight (`idempotency-key-in-flight`, `Retry-After`), or was carried out with its answer lost (`idempotency-key-committed`)"),
         (status = 413), (status = 415),
         (status = 422, description = "a value is invalid, or the `Idempotency-Key` was used with another request (`idempotency-key-reused`)"),
         (status = 429, description = "this address uploaded too many photos (`--rate-photos`)", headers(("Retry-After" = u64, description = "seconds until the next request is taken")))),

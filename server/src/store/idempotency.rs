@@ -5,7 +5,9 @@
 //! [`Idempotency`] is a supertrait of `Store`; `sql/idempotency.rs` implements it once over the dialect.
 //! A key belongs to a principal (`token:ID`, `user:ID`) and is first *claimed* (a row with no answer:
 //! the request is in flight), then *finished* with the answer, or *released* when the answer must not be
-//! kept (a 5xx, a timeout, a rate limit: the client may send it again). Keys are not events: nothing
+//! kept (a 5xx, a timeout, a rate limit: the client may send it again). A write done under a key marks
+//! it committed in its own transaction (`Tx::commit`); a committed claim is never released or taken
+//! over. Keys are not events: nothing
 //! anyone watches changes. Must not decide anything: what is kept, for how long and what a reused key
 //! is answered is `api/idempotency.rs`'s.
 
@@ -29,9 +31,12 @@ pub struct KeyClaim {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyRecord {
     pub request_hash: String,
-    /// `None` while the first request is in flight.
+    /// `None` while the first request is in flight, or when its answer was not kept.
     pub answer: Option<StoredAnswer>,
     pub created_at: DateTime<Utc>,
+    /// The seq of the last event its write appended, set in the write's own transaction: the write
+    /// committed even when no answer was kept (a 503 `outcome-unknown`).
+    pub committed_seq: Option<i64>,
 }
 
 /// The answer kept for a key: what a retry gets again.

@@ -19,6 +19,7 @@ pub(crate) struct KeyRow {
     location: Option<String>,
     body: Option<String>,
     created_at: DateTime<Utc>,
+    committed_seq: Option<i64>,
 }
 
 impl Load for KeyRecord {
@@ -40,6 +41,7 @@ impl Load for KeyRecord {
             request_hash: row.request_hash,
             answer,
             created_at: row.created_at,
+            committed_seq: row.committed_seq,
         })
     }
 }

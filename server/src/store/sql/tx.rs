@@ -64,6 +64,10 @@ pub struct Tx<D: Dialect> {
     settle_within: Duration,
     /// Set when a COMMIT's outcome could not be learned (`Store::take_unknown_outcome`).
     unknown_outcome: Arc<AtomicBool>,
+    /// The idempotency keys of the requests this transaction writes for, read when it began.
+    request_keys: Vec<(String, String)>,
+    /// The seq of the last event appended, if any.
+    last_seq: Option<i64>,
 }
 
 impl<D: Dialect> Deref for Tx<D> {
@@ -109,10 +113,16 @@ impl<D: Dialect> Tx<D> {
     ) -> Result<Self, StoreError> {
         let conn = pool.acquire().await.context(doing)?;
         let open = Open::begin(conn, begin).await.context(doing)?;
+        let context = audit::current();
         Ok(Self {
             open: Some(open),
             audit: audited.then(Vec::new),
-            context: audit::current(),
+            request_keys: context
+                .as_ref()
+                .map(audit::Context::request_keys)
+                .unwrap_or_default(),
+            last_seq: None,
+            context,
             pool: pool.clone(),
             settle_within,
             unknown_outcome: Arc::clone(unknown_outcome),
@@ -126,6 +136,19 @@ impl<D: Dialect> Tx<D> {
             && !entries.is_empty()
         {
             self.append_audit(entries).await?;
+        }
+        // The requests this write was for, marked committed in the same transaction: a retry after an
+        // unknown outcome learns it was done (`api/idempotency.rs`).
+        if let Some(seq) = self.last_seq {
+            for (principal, key) in std::mem::take(&mut self.request_keys) {
+                D::SQL
+                    .mark_key_committed
+                    .bind(principal)
+                    .bind(key)
+                    .bind(seq)
+                    .execute(&mut self, "marking an idempotency key committed")
+                    .await?;
+            }
         }
         let id = D::transaction_id(&mut self).await?;
         let open = self.open.take().expect(ENDED);
@@ -157,6 +180,9 @@ impl<D: Dialect> Tx<D> {
     /// Notes events written by a dialect's own statements (PostgreSQL's group of new cases), so they get
     /// their audit rows like those appended here.
     pub(crate) fn note_events(&mut self, events: &[Event]) {
+        if let Some(last) = events.iter().map(|e| e.seq).max() {
+            self.last_seq = Some(self.last_seq.map_or(last, |seq| seq.max(last)));
+        }
         if let Some(audit) = &mut self.audit {
             for event in events {
                 audit.push(audit::Entry::of_event(event, self.context.as_ref()));

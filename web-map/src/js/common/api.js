@@ -70,6 +70,12 @@ export function inFlight(problem) {
   return problem?.status === 409 && problem?.type === '/problems/idempotency-key-in-flight';
 }
 
+/** Whether a problem says the request with this idempotency key was carried out but its answer was
+ * lost (the server could not learn in time whether it committed, and now knows it did): it is done. */
+export function committed(problem) {
+  return problem?.status === 409 && problem?.type === '/problems/idempotency-key-committed';
+}
+
 /** An error answer of the API: RFC 9457 problem details, or a network failure (`status` 0). */
 export class Problem extends Error {
   constructor(status, body) {

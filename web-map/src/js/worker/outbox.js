@@ -5,12 +5,13 @@
 // `accept` replayed on a case someone already accepted) drops it and reports the problem, so a replay
 // never loops. Each item gets its `Idempotency-Key` when it is queued and keeps it across every retry
 // and reload, so an action whose answer was lost is not done twice: the server answers the key again
-// (a 409 `idempotency-key-in-flight` means the first send is still being answered: retried too).
+// (a 409 `idempotency-key-in-flight` means the first send is still being answered: retried too; a 409
+// `idempotency-key-committed` that it was done though its answer was lost: sent).
 // A send with no answer in 20 s (2 minutes for a photo) is given up and retried, and so is one in flight
 // when the network comes back: on a weak signal a request can hang rather than fail.
 // Photos are kept as Blobs, so they survive a reload while offline too.
 
-import { api, inFlight, newIdempotencyKey, Problem } from '../common/api.js';
+import { api, committed, inFlight, newIdempotencyKey, Problem } from '../common/api.js';
 
 const DB_NAME = 'gridwatch-worker';
 const STORE = 'outbox';
@@ -139,6 +140,14 @@ export class Outbox {
           this.onSent(item, result);
         } catch (err) {
           if (!(err instanceof Problem)) throw err;
+          if (committed(err)) {
+            // Done earlier, its answer lost: the case's new state arrives over the websocket.
+            await this.remove(item);
+            this.stalled = false;
+            this.onSent(item, null);
+            this.onChange();
+            continue;
+          }
           if (retryable(err)) {
             this.stalled = true;
             this.timer = setTimeout(() => this.flush(), this.retryMs);

@@ -1,1 +1,2 @@
-DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2 AND status IS NULL
+DELETE FROM idempotency_keys
+WHERE principal = $1 AND key = $2 AND status IS NULL AND committed_seq IS NULL
