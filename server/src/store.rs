@@ -278,6 +278,10 @@ pub trait Store: Accounts + Idempotency + Send + Sync + 'static {
     async fn snapshot(&self) -> Result<Snapshot, StoreError>;
 
     /// Writes a whole city. Refused with `Conflict` when the store already holds grids.
+    /// One case with its whole history and its photos, read from the store (for a case the world does
+    /// not hold); `None` when there is no such case.
+    async fn incident(&self, id: IncidentId) -> Result<Option<Case>, StoreError>;
+
     async fn import_city(&self, city: &NewCity) -> Result<Event, StoreError>;
 
     async fn insert_region(

@@ -265,6 +265,30 @@ impl<D: Dialect> Store for SqlStore<D> {
         Ok(snapshot)
     }
 
+    async fn incident(&self, id: IncidentId) -> Result<Option<Case>, StoreError> {
+        let doing = "reading a case";
+        // One view of the case, its history and its photos.
+        let mut tx = self.begin(D::SQL.begin_snapshot, doing).await?;
+        let sql = D::SQL;
+        let rows = sql
+            .load_incident
+            .bind(id.0)
+            .fetch_all(&mut tx, doing)
+            .await?;
+        let history = sql
+            .load_history_of
+            .bind(id.0)
+            .fetch_all(&mut tx, doing)
+            .await?;
+        let photos = sql
+            .load_photos_of
+            .bind(id.0)
+            .fetch_all(&mut tx, doing)
+            .await?;
+        tx.commit(doing).await?;
+        Ok(incidents::cases(rows, history, photos)?.into_iter().next())
+    }
+
     async fn import_city(&self, city: &NewCity) -> Result<Event, StoreError> {
         let mut tx = self.begin_write("starting the import").await?;
         city::write_city(&mut tx, city).await?;

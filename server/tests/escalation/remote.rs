@@ -194,6 +194,10 @@ impl Store for Remote {
         forward!(self, snapshot)
     }
 
+    async fn incident(&self, id: IncidentId) -> Result<Option<Case>, StoreError> {
+        forward_copy!(self, incident, id)
+    }
+
     async fn import_city(&self, city: &NewCity) -> Result<Event, StoreError> {
         forward!(self, import_city, city)
     }

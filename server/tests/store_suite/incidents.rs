@@ -301,7 +301,18 @@ async fn cases_round_trip_exactly(store: Arc<dyn Store>) {
         Some(2)
     );
     let incidents = store.snapshot().await.expect("snapshot").incidents;
-    assert_eq!(incidents, vec![first, merged]);
+    assert_eq!(incidents, vec![first.clone(), merged.clone()]);
+    // Each case alone, as the store reads one the world no longer holds.
+    for case in [first, merged] {
+        assert_eq!(
+            store.incident(case.id()).await.expect("one case"),
+            Some(case)
+        );
+    }
+    assert_eq!(
+        store.incident(IncidentId(999_999)).await.expect("no case"),
+        None
+    );
 }
 
 /// The intake writer's group commit: several new cases in one transaction, each with its own event.
@@ -458,6 +469,8 @@ async fn photos_are_stored_once_by_hash(store: Arc<dyn Store>) {
     assert_eq!(store.photo(&"00".repeat(32)).await.expect("no photo"), None);
     let incidents = store.snapshot().await.expect("snapshot").incidents;
     assert!(incidents.iter().all(|c| c.photos == vec![photo.clone()]));
+    let alone = store.incident(one.id()).await.expect("one case");
+    assert_eq!(alone.map(|c| c.photos), Some(vec![photo.clone()]));
 }
 
 async fn cases_survive_a_reopen(target: Target) {

@@ -64,7 +64,8 @@ statements! {
         count_login_attempt, lock_user, login_succeeded, insert_session, session_by_hash,
         find_session, sessions_of, revoke_session, end_user_sessions, touch_session,
         revoked_sessions, ping, commit, rollback, claim_key, drop_stale_key, find_key, finish_key,
-        release_key, prune_keys, mark_key_committed,
+        release_key, prune_keys, mark_key_committed, load_incident, load_history_of,
+        load_photos_of,
     ],
     own: [
         begin_write, begin_snapshot, load_regions, load_grids, load_buildings, load_base_lines,
