@@ -208,7 +208,7 @@ impl Outbox {
             || !self.budget.take(size)
         {
             self.events.clear();
-            self.release();
+            self.forget(self.bytes);
             self.overflowed = true;
             return false;
         }
@@ -217,11 +217,10 @@ impl Outbox {
         true
     }
 
-    /// Gives the bytes of the events no longer queued back to the budget.
-    fn release(&mut self) {
-        let queued: usize = self.events.iter().map(|(_, m)| m.len()).sum();
-        self.budget.give(self.bytes - queued);
-        self.bytes = queued;
+    /// Gives `bytes` of events no longer queued back to the budget.
+    fn forget(&mut self, bytes: usize) {
+        self.budget.give(bytes);
+        self.bytes -= bytes;
     }
 
     /// Queues a worker's position, replacing any not yet sent.
@@ -242,10 +241,11 @@ impl Outbox {
     /// Raises the floor: events at or below `seq` will be skipped (they were sent another way).
     pub fn raise_floor(&mut self, seq: i64) {
         self.floor = self.floor.max(seq);
+        let mut dropped = 0;
         while self.events.front().is_some_and(|(s, _)| *s <= self.floor) {
-            self.events.pop_front();
+            dropped += self.events.pop_front().map_or(0, |(_, m)| m.len());
         }
-        self.release();
+        self.forget(dropped);
     }
 
     /// Takes everything queued.
@@ -260,7 +260,7 @@ impl Outbox {
                 .map(|(layer, p)| p.message(layer))
                 .collect(),
         };
-        self.release();
+        self.forget(self.bytes);
         if let Some((seq, _)) = drained.events.last() {
             self.floor = self.floor.max(*seq);
         }

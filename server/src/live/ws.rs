@@ -777,6 +777,7 @@ impl Gathered {
                 kind.take().unwrap_or("snapshot_part"),
                 self.seq
             );
+            text.reserve(chunk.min(1 << 20));
             let mut added = 0;
             fill(&mut text, &mut incidents, &mut added, chunk);
             text.push_str(r#"],"workers":["#);
