@@ -5,6 +5,7 @@
 //! - [`intake`] registers a new case: locates it, routes it (`dispatch::routing`), sets its deadline on
 //!   the working calendar and links a likely duplicate.
 //! - [`actions`] applies one workflow action (`domain::incident::apply`) and keeps the escalation clock.
+//! - [`archive`] reads the finished cases the world no longer holds from the store.
 //!
 //! Each change is one `Core::write` (the writer lock from validation to commit); the world's lock is never
 //! held across an `.await`. Each returns its own error enum ([`IntakeError`], [`ActionError`],
@@ -18,6 +19,7 @@
 //! `detail.notice` (督办).
 
 pub mod actions;
+pub mod archive;
 pub mod escalation;
 pub mod intake;
 pub mod photos;

@@ -193,7 +193,8 @@ fn base_line(line: &LineRecord) -> BaseLine {
 /// Gives every grid of a fresh demo city one on-duty primary grid worker, so dispatch has someone to
 /// route to. Workers are staff, named by grid; no resident data is invented.
 pub async fn seed_demo_workers(store: &Arc<dyn Store>) -> Result<usize, StoreError> {
-    let snapshot = store.snapshot().await?;
+    // Grids and workers only: no finished case is needed.
+    let snapshot = store.snapshot(Some(chrono::Utc::now())).await?;
     let mut seeded = 0;
     for grid in snapshot.grids.iter().filter(|g| {
         !snapshot

@@ -80,6 +80,24 @@ impl TileArgs {
     }
 }
 
+/// What the in-memory world keeps.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct WorldArgs {
+    /// Seconds a finished case (closed, cancelled or merged) stays in memory after its last change;
+    /// after that only the store holds it and reads of history ask the store. Default: 7 days.
+    #[arg(long, env = "GRIDWATCH_ARCHIVE_AFTER_S", default_value_t = 604_800, value_name = "S",
+        value_parser = clap::value_parser!(u64).range(1..=3_153_600_000))]
+    pub archive_after_s: u64,
+}
+
+impl WorldArgs {
+    /// The window as the core takes it.
+    #[must_use]
+    pub fn archive_after(&self) -> chrono::TimeDelta {
+        chrono::TimeDelta::seconds(i64::try_from(self.archive_after_s).unwrap_or(i64::MAX / 1000))
+    }
+}
+
 /// How the server meets its clients (`serve` and `demo`): connections, TLS, request deadlines and the
 /// rate limits of public writes and position endpoints.
 #[derive(Debug, Clone, clap::Args)]

@@ -70,7 +70,14 @@ pub struct Options {
     /// The longest a write waits for the writer lock, and then for a database connection, before it
     /// is refused as unavailable; `None` is [`crate::store::sql::DEFAULT_WRITE_WAIT`].
     pub write_wait: Option<std::time::Duration>,
+    /// How long a finished case (closed, cancelled, merged) stays in the world after its last change
+    /// before only the store holds it; `None` is [`DEFAULT_ARCHIVE_AFTER`].
+    pub archive_after: Option<chrono::TimeDelta>,
 }
+
+/// How long a finished case stays in the world by default: a week, so the week's closed work is on
+/// hand (a reopen, the week's reports) while memory follows open work, not history.
+pub const DEFAULT_ARCHIVE_AFTER: chrono::TimeDelta = chrono::TimeDelta::days(7);
 
 /// What a write step answers: a `Result` whose error a store error converts into, so a write refused
 /// before its step runs (the store unreachable, the lock not free in time) answers like a store failure.
@@ -121,6 +128,7 @@ struct Shared {
     dispatch: DispatchConfig,
     intake_batch_max: usize,
     write_wait: std::time::Duration,
+    archive_after: chrono::TimeDelta,
 }
 
 impl Core {
@@ -157,6 +165,7 @@ impl Core {
                     .unwrap_or(crate::cases::intake::DEFAULT_BATCH_MAX)
                     .max(1),
                 write_wait,
+                archive_after: options.archive_after.unwrap_or(DEFAULT_ARCHIVE_AFTER),
             }),
         }
     }
@@ -168,8 +177,30 @@ impl Core {
 
     /// Loads the world from `store`.
     pub async fn load_with(store: Arc<dyn Store>, options: Options) -> Result<Self, StoreError> {
-        let snapshot = store.snapshot().await?;
+        let archive_after = options.archive_after.unwrap_or(DEFAULT_ARCHIVE_AFTER);
+        let line = options.clock.now().checked_sub_signed(archive_after);
+        let snapshot = store.snapshot(line).await?;
         Ok(Self::new(store, World::from_snapshot(snapshot), options))
+    }
+
+    /// Archives the finished cases whose last change is older than the archive window: they leave the
+    /// world, and readers of history find them in the store (`cases::archive`). Cheap when there is
+    /// nothing to archive; the store watch calls it every second. Returns how many left.
+    pub fn archive_now(&self) -> usize {
+        let Some(line) = self.now().checked_sub_signed(self.shared.archive_after) else {
+            return 0;
+        };
+        let gone = self
+            .shared
+            .world
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .archive(line);
+        if gone > 0 {
+            tracing::debug!(gone, %line, "archived finished cases");
+            metrics::counter!("gridwatch_cases_archived_total").increment(gone as u64);
+        }
+        gone
     }
 
     /// The token cache and revocation list.
@@ -328,9 +359,12 @@ impl Core {
         if !store.take_unknown_outcome() {
             return Ok(());
         }
-        let from = self.world().last_seq();
+        let (from, line) = {
+            let world = self.world();
+            (world.last_seq(), world.archived_before())
+        };
         let read = async {
-            let snapshot = store.snapshot().await?;
+            let snapshot = store.snapshot(line).await?;
             let mut missed = Vec::new();
             let mut after = from;
             loop {

@@ -11,7 +11,7 @@ mod cli {
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use gridwatch::admin::tokens;
-use gridwatch::config::{HttpArgs, IdentityArgs, StoreArgs, TileArgs};
+use gridwatch::config::{HttpArgs, IdentityArgs, StoreArgs, TileArgs, WorldArgs};
 use gridwatch::core::Options;
 use gridwatch::dispatch::DispatchConfig;
 use gridwatch::domain::worker::DeviceId;
@@ -59,6 +59,8 @@ enum Command {
         #[command(flatten)]
         tiles: TileArgs,
         #[command(flatten)]
+        world: WorldArgs,
+        #[command(flatten)]
         http: HttpArgs,
         /// Write no audit trail. Only for measuring what the trail costs (BENCHMARKS.md): a deployment
         /// must keep it.
@@ -80,6 +82,8 @@ enum Command {
         live: LiveArgs,
         #[command(flatten)]
         tiles: TileArgs,
+        #[command(flatten)]
+        world: WorldArgs,
         #[command(flatten)]
         http: HttpArgs,
         /// Write no audit trail. Only for measuring what the trail costs (BENCHMARKS.md): a deployment
@@ -237,12 +241,14 @@ async fn main() -> Result<()> {
             dispatch_config,
             live,
             tiles,
+            world,
             http,
             no_audit,
             identity,
         } => {
             let mut options = options(dispatch_config.as_deref(), &live, tiles, &identity)?;
             options.without_audit = no_audit;
+            options.archive_after = Some(world.archive_after());
             options.write_wait = Some(std::time::Duration::from_millis(http.write_wait_ms));
             let serving = http.serve_config()?;
             demo(addr, synthetic, osm, resolution, &store, options, serving).await
@@ -253,12 +259,14 @@ async fn main() -> Result<()> {
             dispatch_config,
             live,
             tiles,
+            world,
             http,
             no_audit,
             identity,
         } => {
             let mut options = options(dispatch_config.as_deref(), &live, tiles, &identity)?;
             options.without_audit = no_audit;
+            options.archive_after = Some(world.archive_after());
             options.write_wait = Some(std::time::Duration::from_millis(http.write_wait_ms));
             let serving = http.serve_config()?;
             let store = open(&store, DEFAULT_DATA_DIR).await?;
@@ -371,7 +379,7 @@ async fn token_command(command: TokenCommand) -> Result<()> {
             store,
         } => {
             let store = open(&store, DEFAULT_DATA_DIR).await?;
-            let world = World::from_snapshot(store.snapshot().await?);
+            let world = World::from_snapshot(store.snapshot(Some(chrono::Utc::now())).await?);
             let request = tokens::Request {
                 role,
                 scopes,
@@ -594,7 +602,12 @@ async fn demo(
     };
     let store = open(args, &default_dir).await?;
     store.set_audited(!options.without_audit);
-    if store.snapshot().await?.grids.is_empty() {
+    if store
+        .snapshot(Some(chrono::Utc::now()))
+        .await?
+        .grids
+        .is_empty()
+    {
         let dataset = match (&osm, synthetic) {
             (Some(file), _) => gridwatch_geodata::read_osm_pbf(file)?,
             (None, Some(Preset::Dongjie) | None) => {
@@ -606,7 +619,7 @@ async fn demo(
         let workers = city::seed_demo_workers(&store).await?;
         eprintln!("imported: {summary}; {workers} grid workers on duty");
     }
-    let world = World::from_snapshot(store.snapshot().await?);
+    let world = World::from_snapshot(store.snapshot(Some(chrono::Utc::now())).await?);
     let admin = tokens::Request {
         role: Role::Admin,
         scopes: Vec::new(),

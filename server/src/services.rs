@@ -144,7 +144,8 @@ const STORE_WATCH_INTERVAL: Duration = Duration::from_secs(1);
 /// The store watch: while a write has found the store unreachable (and writes are refused at once, see
 /// `core`), asks it every [`STORE_WATCH_INTERVAL`] to answer, so writes are taken again within about a
 /// second of its return; while it answers, reloads the world after a COMMIT whose outcome was unknown
-/// (`Core::catch_up_now`). Holds the core weakly and ends on `shutdown`.
+/// (`Core::catch_up_now`). Every second it also archives the finished cases past the archive window
+/// (`Core::archive_now`). Holds the core weakly and ends on `shutdown`.
 async fn store_watch(core: crate::core::WeakCore, mut shutdown: Shutdown) {
     let mut ticker = tokio::time::interval(STORE_WATCH_INTERVAL);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -154,6 +155,7 @@ async fn store_watch(core: crate::core::WeakCore, mut shutdown: Shutdown) {
             _ = ticker.tick() => {}
         }
         let Some(core) = core.upgrade() else { return };
+        core.archive_now();
         if core.store().reachable() {
             // A COMMIT whose outcome was unknown: the world reloads from the store.
             core.catch_up_now().await;

@@ -23,6 +23,7 @@ use h3o::{CellIndex, Resolution};
 
 use crate::domain::camera::{Camera, NewCamera};
 use crate::domain::event::AlertRaised;
+use crate::domain::incident::{Source, Status};
 use crate::domain::patrol::{Checkpoint, NewCheckpoint, Patrol, PatrolBook, Progress};
 use crate::domain::{
     BaseArea, BaseLine, Building, CameraId, Case, Category, Department, DutyStatus, Event, Fix,
@@ -126,8 +127,16 @@ pub struct Snapshot {
     pub workers: Vec<Worker>,
     pub categories: Vec<Category>,
     pub departments: Vec<Department>,
-    /// Every case with its whole history and photo list, by id.
+    /// Every case with its whole history and photo list, by id, but for those archived (see
+    /// `archived_before`).
     pub incidents: Vec<Case>,
+    /// The archive line the snapshot was read with: the closed, cancelled and merged cases last changed
+    /// before it are left out (the store answers for them, [`Store::archived`]); `None`, every case.
+    pub archived_before: Option<DateTime<Utc>>,
+    /// Whether any case was left out for the archive line.
+    pub archived: bool,
+    /// The highest case id in the store, archived cases included (0 for none).
+    pub last_incident_id: i64,
     /// Every camera, by id.
     pub cameras: Vec<Camera>,
     pub last_seq: i64,
@@ -237,6 +246,66 @@ pub struct TokenRecord {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// Which archived cases to find ([`Store::archived`]): those the world no longer holds — closed,
+/// cancelled or merged, last changed before `before` — that pass every filter given.
+#[derive(Debug, Clone)]
+pub struct ArchiveQuery {
+    /// The world's archive line ([`crate::world::World::archived_before`]).
+    pub before: DateTime<Utc>,
+    pub grid: Option<GridId>,
+    /// A community, street or district the case lies under.
+    pub region: Option<RegionId>,
+    pub statuses: Option<Vec<Status>>,
+    /// Category codes.
+    pub categories: Option<Vec<String>>,
+    pub assignee: Option<WorkerId>,
+    /// `[min_lon, min_lat, max_lon, max_lat]`, degrees, edges included.
+    pub bbox: Option<[f64; 4]>,
+    /// Who must be able to see the case; `None`, anybody (an unscoped reader).
+    pub seen_by: Option<Seer>,
+    /// Created at or after.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created at or before.
+    pub created_to: Option<DateTime<Utc>>,
+    /// Changed at or after this instant, or with a deadline at or after it: a case that could count in a
+    /// report of a period starting then.
+    pub active_since: Option<DateTime<Utc>>,
+    /// Carrying the photo with this SHA-256.
+    pub photo: Option<String>,
+    pub source: Option<Source>,
+}
+
+impl ArchiveQuery {
+    /// Every case archived before `before`.
+    #[must_use]
+    pub fn before(before: DateTime<Utc>) -> Self {
+        Self {
+            before,
+            grid: None,
+            region: None,
+            statuses: None,
+            categories: None,
+            assignee: None,
+            bbox: None,
+            seen_by: None,
+            created_from: None,
+            created_to: None,
+            active_since: None,
+            photo: None,
+            source: None,
+        }
+    }
+}
+
+/// A scoped reader, as the archive query tests what it may see: a case in one of its grids, assigned to
+/// or handled by its worker, or reported with its token (`cases::actions::can_see`).
+#[derive(Debug, Clone, Default)]
+pub struct Seer {
+    pub grids: Vec<GridId>,
+    pub worker: Option<WorkerId>,
+    pub token: Option<TokenId>,
+}
+
 /// Which audit rows to read: `[from, to)`, optionally one actor (its name or id) and one action, after
 /// row `after`, at most `limit`.
 #[derive(Debug, Clone)]
@@ -274,14 +343,30 @@ pub use idempotency::Idempotency;
 pub trait Store: Accounts + Idempotency + Send + Sync + 'static {
     fn kind(&self) -> StoreKind;
 
-    /// Loads everything the world needs, with the last event sequence number.
-    async fn snapshot(&self) -> Result<Snapshot, StoreError>;
+    /// Loads everything the world needs, with the last event sequence number. Closed, cancelled and
+    /// merged cases last changed before `archived_before` are left out: the world does not hold them.
+    async fn snapshot(
+        &self,
+        archived_before: Option<DateTime<Utc>>,
+    ) -> Result<Snapshot, StoreError>;
 
-    /// Writes a whole city. Refused with `Conflict` when the store already holds grids.
     /// One case with its whole history and its photos, read from the store (for a case the world does
     /// not hold); `None` when there is no such case.
     async fn incident(&self, id: IncidentId) -> Result<Option<Case>, StoreError>;
 
+    /// The archived cases (closed, cancelled or merged, last changed before `query.before`) that match
+    /// every filter of `query`: how many there are, and the ids of the `limit` newest (highest id first).
+    async fn archived(
+        &self,
+        query: &ArchiveQuery,
+        limit: u64,
+    ) -> Result<(u64, Vec<IncidentId>), StoreError>;
+
+    /// The cases with these ids, each with its whole history and photos, lowest id first; an id with no
+    /// case is left out.
+    async fn incidents_in(&self, ids: &[IncidentId]) -> Result<Vec<Case>, StoreError>;
+
+    /// Writes a whole city. Refused with `Conflict` when the store already holds grids.
     async fn import_city(&self, city: &NewCity) -> Result<Event, StoreError>;
 
     async fn insert_region(

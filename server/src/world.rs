@@ -10,9 +10,10 @@ pub mod locate;
 mod raster;
 mod scope;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use geo::{BoundingRect, MultiPolygon};
 use gridwatch_tiles::ProjectedPolygons;
 use h3o::{CellIndex, LatLng, Resolution};
@@ -84,9 +85,19 @@ pub struct World {
     workers: BTreeMap<WorkerId, Worker>,
     categories: BTreeMap<String, Category>,
     departments: BTreeMap<String, Department>,
-    /// Every case with its history. A street office registers thousands of cases a year; at about 2 KB
-    /// each a decade of them fits in well under a gigabyte.
+    /// The cases with their history: every one still in the loop or deferred, and the finished ones
+    /// (closed, cancelled, merged) last changed at or after `archived_before`. Older finished cases
+    /// are archived: only the store holds them, so memory follows open work, not history.
     incidents: BTreeMap<IncidentId, Case>,
+    /// The archive line: the finished cases last changed before it are not in `incidents`; `None`
+    /// while every case is.
+    archived_before: Option<DateTime<Utc>>,
+    /// Whether any case has been archived: until one is, no reader needs the store.
+    archived_any: bool,
+    /// The highest case id the world knows of, archived ones included: a higher id is no case.
+    last_incident_id: i64,
+    /// The finished cases in `incidents`, by their last change: the next to archive come first.
+    finished: BTreeSet<(DateTime<Utc>, IncidentId)>,
     /// Each worker's last reported position. Memory only: a position is stale within minutes, so a
     /// restart forgetting it costs nothing but one report.
     positions: FxHashMap<WorkerId, Position>,
@@ -130,6 +141,14 @@ fn summary_text(case: &Case) -> Arc<str> {
 /// An open case's point, `[lon, lat]` degrees (EPSG:4326).
 type OpenCase = GeomWithData<[f64; 2], IncidentId>;
 
+/// A finished case's entry in the archive queue.
+fn finished(case: &Case) -> Option<(DateTime<Utc>, IncidentId)> {
+    case.state
+        .status
+        .is_finished()
+        .then_some((case.updated_at, case.id()))
+}
+
 fn open_case(case: &Case) -> Option<OpenCase> {
     case.state
         .status
@@ -168,6 +187,10 @@ impl World {
                 .into_iter()
                 .map(|c| (c.id(), c))
                 .collect(),
+            archived_before: snapshot.archived_before,
+            archived_any: snapshot.archived,
+            last_incident_id: snapshot.last_incident_id,
+            finished: BTreeSet::new(),
             positions: FxHashMap::default(),
             grid_shapes: FxHashMap::default(),
             grid_boxes: RTree::new(),
@@ -198,6 +221,11 @@ impl World {
         {
             *world.open_by_grid.entry(case.place.grid).or_default() += 1;
         }
+        world.finished = world.incidents.values().filter_map(finished).collect();
+        world.last_incident_id = (world.incidents.keys().next_back())
+            .map_or(world.last_incident_id, |id| {
+                id.0.max(world.last_incident_id)
+            });
         world.open_summaries = world
             .incidents
             .values()
@@ -453,15 +481,66 @@ impl World {
         }
     }
 
-    /// Every case, oldest (lowest id) first.
+    /// Every case the world holds, oldest (lowest id) first: all but the archived (see
+    /// [`Self::archived_before`]), which a reader of history must also ask the store for.
     #[must_use = "iterators are lazy"]
     pub fn incidents(&self) -> impl DoubleEndedIterator<Item = &Case> {
         self.incidents.values()
     }
 
+    /// A case the world holds; `None` for no such case, or an archived one (see [`Self::archived_before`]).
     #[must_use]
     pub fn incident(&self, id: IncidentId) -> Option<&Case> {
         self.incidents.get(&id)
+    }
+
+    /// The archive line: finished cases (closed, cancelled, merged) last changed before it are only in
+    /// the store. `None` while the world holds every case.
+    #[must_use]
+    pub fn archived_before(&self) -> Option<DateTime<Utc>> {
+        self.archived_before
+    }
+
+    /// The archive line if any case lies past it: `None` while the world holds every case, so a reader
+    /// asks the store only when the store has something the world has not (and a store outage does
+    /// not stop reads that the world can answer).
+    #[must_use]
+    pub fn archive_line(&self) -> Option<DateTime<Utc>> {
+        self.archived_before.filter(|_| self.archived_any)
+    }
+
+    /// Whether `id` may be an archived case: the world does not hold it, something is archived, and
+    /// the id is not above every case the world has known (so a made-up id costs no store read).
+    #[must_use]
+    pub fn may_be_archived(&self, id: IncidentId) -> bool {
+        self.archived_any
+            && id.0 > 0
+            && id.0 <= self.last_incident_id
+            && !self.incidents.contains_key(&id)
+    }
+
+    /// How many cases the world holds, and how many of them are finished.
+    #[must_use]
+    pub fn case_counts(&self) -> (usize, usize) {
+        (self.incidents.len(), self.finished.len())
+    }
+
+    /// Archives the finished cases last changed before `before`: they leave the world (the store keeps
+    /// them, and readers of history ask it). The line only moves forward. Returns how many left.
+    pub fn archive(&mut self, before: DateTime<Utc>) -> usize {
+        let before = self.archived_before.map_or(before, |line| line.max(before));
+        self.archived_before = Some(before);
+        let mut gone = 0;
+        while let Some(&(at, id)) = self.finished.first() {
+            if at >= before {
+                break;
+            }
+            self.finished.pop_first();
+            self.incidents.remove(&id);
+            gone += 1;
+        }
+        self.archived_any |= gone > 0;
+        gone
     }
 
     /// Open cases whose point lies in `bbox` (`[min_lon, min_lat, max_lon, max_lat]`, degrees).
@@ -500,6 +579,13 @@ impl World {
             self.open_summaries.insert(case.id(), summary_text(&case));
         } else {
             self.open_summaries.remove(&case.id());
+        }
+        self.last_incident_id = self.last_incident_id.max(case.id().0);
+        if let Some(entry) = self.incidents.get(&case.id()).and_then(finished) {
+            self.finished.remove(&entry);
+        }
+        if let Some(entry) = finished(&case) {
+            self.finished.insert(entry);
         }
         self.incidents.insert(case.id(), case);
     }

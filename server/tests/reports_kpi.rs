@@ -293,7 +293,12 @@ async fn server() -> Server {
     let commander = token(&store, Role::Commander, vec![]).await;
     let scoped = token(&store, Role::Commander, vec![Scope::Region(RegionId(3))]).await;
     let planner = token(&store, Role::Planner, vec![]).await;
-    let core = Core::new(store, World::from_snapshot(snapshot), Options::default());
+    // The cases live only in this hand-built world, not in the store: none may be archived (a century).
+    let options = Options {
+        archive_after: Some(chrono::TimeDelta::days(36_500)),
+        ..Options::default()
+    };
+    let core = Core::new(store, World::from_snapshot(snapshot), options);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/api/reports/kpi", listener.local_addr().unwrap());
     tokio::spawn(gridwatch::serve(

@@ -152,7 +152,7 @@ async fn work_queued_at_the_stop_is_committed_and_answered_or_refused() {
     tokio::task::yield_now().await;
     assert!(running.stop().await.is_empty());
 
-    let stored = core.store().snapshot().await.unwrap();
+    let stored = core.store().snapshot(None).await.unwrap();
     let stored: BTreeSet<_> = stored
         .incidents
         .iter()

@@ -36,6 +36,8 @@ macro_rules! target_tests {
     )*};
 }
 
+#[path = "store_suite/archive.rs"]
+mod archive;
 #[path = "store_suite/audit.rs"]
 mod audit;
 #[path = "store_suite/boundary.rs"]
@@ -129,7 +131,7 @@ fn assert_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>, what: &str
 /// Imports the small city and returns the snapshot after it.
 async fn imported(store: &Arc<dyn Store>) -> Snapshot {
     store.import_city(&data::city()).await.expect("import");
-    store.snapshot().await.expect("snapshot")
+    store.snapshot(None).await.expect("snapshot")
 }
 
 fn new_worker(name: &str, device: Option<&str>, grids: Vec<GridDuty>) -> NewWorker {
@@ -188,7 +190,7 @@ async fn sqlite_open_dir_creates_a_durable_database() {
     let again = gridwatch::store::sqlite::SqliteStore::open_dir(&data_dir)
         .await
         .expect("reopen");
-    assert_eq!(again.snapshot().await.expect("snapshot").grids.len(), 3);
+    assert_eq!(again.snapshot(None).await.expect("snapshot").grids.len(), 3);
 }
 
 #[tokio::test]
@@ -197,7 +199,7 @@ async fn in_memory_sqlite_works() {
         .await
         .expect("open");
     store.import_city(&data::city()).await.expect("import");
-    assert_eq!(store.snapshot().await.expect("snapshot").grids.len(), 3);
+    assert_eq!(store.snapshot(None).await.expect("snapshot").grids.len(), 3);
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@ mod access;
 // People with accounts: sessions, lockout, timeouts, TOTP, CSRF.
 mod accounts;
 mod alerts;
+mod archive;
 mod audit;
 // The authorization matrix: every operation × every role × in and out of scope.
 mod authz;

@@ -398,11 +398,11 @@ pub async fn incident_cameras(
     AppPath(id): AppPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
     auth.require(Permission::ReadCameras)?;
-    let world = state.world();
-    let case = world
-        .incident(IncidentId(id))
+    let case = crate::cases::archive::find(state.core(), IncidentId(id))
+        .await?
         .ok_or_else(|| ApiError::not_found(format!("incident {id}")))?;
-    if !actions::can_see(&world, &auth.0, case) {
+    let world = state.world();
+    if !actions::can_see(&world, &auth.0, &case) {
         return Err(ApiError::forbidden(format!(
             "incident {id} is outside your scope"
         )));

@@ -82,6 +82,13 @@ impl Bbox {
         text.map(Self::parse).transpose()
     }
 
+    /// Whether a point lies in the box, edges included.
+    #[must_use]
+    pub fn contains(&self, lon: f64, lat: f64) -> bool {
+        let [a, b, c, d] = self.0;
+        a <= lon && lon <= c && b <= lat && lat <= d
+    }
+
     #[must_use]
     pub fn intersects(&self, rect: &Rect<f64>) -> bool {
         let [a, b, c, d] = self.0;

@@ -20,8 +20,23 @@ pub struct Health {
     /// H3 resolution of grid cells.
     cell_resolution: u8,
     grids: usize,
+    /// The cases the world holds: every open or deferred one, and the finished ones changed since
+    /// `archived_before` (older finished cases are only in the store).
+    cases: WorldCases,
     uptime_s: f64,
     live: crate::live::hub::LiveStats,
+}
+
+/// What the world holds of the cases.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WorldCases {
+    held: usize,
+    /// Of those, closed, cancelled or merged.
+    finished: usize,
+    /// The archive line: finished cases last changed before it are read from the store; `null` while
+    /// no case has been archived.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    archived_before: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[utoipa::path(get, path = "/health", tag = "system", responses((status = 200, body = Health)))]
@@ -34,6 +49,14 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
         last_seq: world.last_seq(),
         cell_resolution: u8::from(world.resolution()),
         grids: world.grids().count(),
+        cases: {
+            let (held, finished) = world.case_counts();
+            WorldCases {
+                held,
+                finished,
+                archived_before: world.archive_line(),
+            }
+        },
         uptime_s: state.uptime_s(),
         live: state.hub().stats(),
     })

@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use super::geo_json::{self, Bbox};
 use super::{AppJson, AppPath, AppQuery, visible_grid};
 use crate::auth::Auth;
-use crate::cases::{self, Report, actions};
+use crate::cases::{self, Report, actions, archive};
 use crate::domain::Permission;
 use crate::domain::incident::{
     Action, Actor, Priority, Source, Status, actions_for, allowed_actions,
@@ -21,6 +21,7 @@ use crate::domain::incident::{
 use crate::domain::{Case, GridId, IncidentId, RegionId, Role, WorkerId};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::store::ArchiveQuery;
 use crate::world::World;
 
 /// Who may report: citizens' reporter tokens, workers, command centres, devices (camera alerts).
@@ -243,54 +244,66 @@ pub async fn list(
     }
     let offset = query.offset.unwrap_or(0);
     let now = state.now();
-    let world = state.world();
-    let visibility = world.visibility(&auth.0);
-    if let Some(grid) = query.grid {
-        visible_grid(&world, &visibility, grid)?;
-    }
-    if let Some(region) = query.community
-        && world.region(region).is_none()
-    {
-        return Err(ApiError::not_found(format!("region {region}")));
-    }
-    if let Some(category) = &query.category
-        && world.category(category).is_none()
-    {
-        return Err(ApiError::invalid(format!("unknown category {category:?}")));
-    }
-    let matching: Vec<&Case> = world
-        .incidents()
-        .rev()
-        .filter(|c| actions::can_see(&world, &auth.0, c))
-        .filter(|c| {
-            bbox.is_none_or(|b| {
-                b.0[0] <= c.place.lon
-                    && c.place.lon <= b.0[2]
-                    && b.0[1] <= c.place.lat
-                    && c.place.lat <= b.0[3]
-            })
-        })
-        .filter(|c| query.grid.is_none_or(|g| c.place.grid == g))
-        .filter(|c| {
-            query.community.is_none_or(|r| {
-                c.place.community == r || c.place.street == Some(r) || c.place.district == Some(r)
-            })
-        })
-        .filter(|c| {
-            statuses
-                .as_ref()
-                .is_none_or(|s| s.contains(&c.state.status))
-        })
-        .filter(|c| query.category.as_ref().is_none_or(|k| &c.category == k))
-        .filter(|c| query.assignee.is_none_or(|w| c.state.assignee == Some(w)))
-        .filter(|c| query.overdue.is_none_or(|o| cases::is_overdue(c, now) == o))
-        .collect();
-    let total = matching.len();
     let viewer = cases::actor_of(&auth.0);
-    let features = matching
-        .into_iter()
-        .skip(offset)
-        .take(limit)
+    // The world's matching cases and the archive's query, under one read of the world (its archive line
+    // with them, `cases::archive`).
+    let (held, archived) = {
+        let world = state.world();
+        let visibility = world.visibility(&auth.0);
+        if let Some(grid) = query.grid {
+            visible_grid(&world, &visibility, grid)?;
+        }
+        if let Some(region) = query.community
+            && world.region(region).is_none()
+        {
+            return Err(ApiError::not_found(format!("region {region}")));
+        }
+        if let Some(category) = &query.category
+            && world.category(category).is_none()
+        {
+            return Err(ApiError::invalid(format!("unknown category {category:?}")));
+        }
+        let held: Vec<IncidentId> = world
+            .incidents()
+            .rev()
+            .filter(|c| actions::can_see(&world, &auth.0, c))
+            .filter(|c| bbox.is_none_or(|b| b.contains(c.place.lon, c.place.lat)))
+            .filter(|c| query.grid.is_none_or(|g| c.place.grid == g))
+            .filter(|c| {
+                query.community.is_none_or(|r| {
+                    c.place.community == r
+                        || c.place.street == Some(r)
+                        || c.place.district == Some(r)
+                })
+            })
+            .filter(|c| {
+                statuses
+                    .as_ref()
+                    .is_none_or(|s| s.contains(&c.state.status))
+            })
+            .filter(|c| query.category.as_ref().is_none_or(|k| &c.category == k))
+            .filter(|c| query.assignee.is_none_or(|w| c.state.assignee == Some(w)))
+            .filter(|c| query.overdue.is_none_or(|o| cases::is_overdue(c, now) == o))
+            .map(Case::id)
+            .collect();
+        // A finished case is never overdue.
+        let archived = archive::query(&world, statuses.as_deref())
+            .filter(|_| query.overdue != Some(true))
+            .map(|archived| ArchiveQuery {
+                grid: query.grid,
+                region: query.community,
+                categories: query.category.clone().map(|c| vec![c]),
+                assignee: query.assignee,
+                bbox: bbox.map(|b| b.0),
+                seen_by: archive::seer(&world, &auth.0),
+                ..archived
+            });
+        (held, archived)
+    };
+    let (total, page) = archive::page(state.core(), held, archived, offset, limit).await?;
+    let world = state.world();
+    let features = page
+        .iter()
         .map(|c| to_feature(&world, c, now, false, &viewer))
         .collect();
     let mut collection = geo_json::collection(features);
@@ -323,14 +336,14 @@ pub async fn one(
 ) -> Result<Json<Value>, ApiError> {
     auth.require(Permission::ReadCases)?;
     let now = state.now();
-    let world = state.world();
-    let case = world
-        .incident(IncidentId(id))
+    let case = archive::find(state.core(), IncidentId(id))
+        .await?
         .ok_or_else(|| ApiError::not_found(format!("incident {id}")))?;
-    actions::check_scope(&world, &auth.0, case)?;
+    let world = state.world();
+    actions::check_scope(&world, &auth.0, &case)?;
     Ok(Json(to_feature(
         &world,
-        case,
+        &case,
         now,
         true,
         &cases::actor_of(&auth.0),

@@ -38,7 +38,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::auth;
-use crate::cases::{self, Report};
+use crate::cases::{self, Report, archive};
 use crate::domain::incident::{Priority, Source};
 use crate::domain::{IncidentId, Permission};
 use crate::state::AppState;
@@ -244,11 +244,27 @@ pub async fn list_requests(
     let fields = params::Fields::collect(pairs, params::GET_FIELDS)?;
     let offset = render::offset(&state);
     let now = state.now();
+    let (listed, held, archived) = {
+        let world = state.world();
+        let query = ListQuery::parse(&fields, now, offset, |code| world.category(code).is_some())?;
+        let (held, archived) = query.select(&world);
+        (query.ids(), held, archived)
+    };
+    let cases = match listed {
+        // The listed ids in the order given, wherever each case is.
+        Some(ids) => (archive::cases(state.core(), &ids).await?)
+            .into_iter()
+            .filter(ListQuery::listed)
+            .collect(),
+        None => {
+            archive::page(state.core(), held, archived, 0, params::MAX_REQUESTS)
+                .await?
+                .1
+        }
+    };
     let world = state.world();
-    let query = ListQuery::parse(&fields, now, offset, |code| world.category(code).is_some())?;
-    let requests: Vec<Value> = query
-        .select(&world)
-        .into_iter()
+    let requests: Vec<Value> = cases
+        .iter()
         .map(|case| render::request(&world, case, offset))
         .collect();
     Ok(Json(Value::Array(requests)))
@@ -271,12 +287,12 @@ pub async fn one_request(
         ))
     })?;
     let offset = render::offset(&state);
-    let world = state.world();
-    let case = world
-        .incident(IncidentId(id))
+    let case = archive::find(state.core(), IncidentId(id))
+        .await?
         .filter(|c| c.source == Source::Open311)
         .ok_or_else(|| Open311Error::not_found(format!("no service request {id}")))?;
-    Ok(Json(json!([render::request(&world, case, offset)])))
+    let world = state.world();
+    Ok(Json(json!([render::request(&world, &case, offset)])))
 }
 
 /// The stem of `name.json`; `.xml` is refused as a format we do not serve.

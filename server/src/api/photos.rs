@@ -10,11 +10,12 @@ use serde_json::{Value, json};
 
 use super::AppPath;
 use crate::auth::Auth;
-use crate::cases::{self, actions, photos};
+use crate::cases::{self, actions, archive, photos};
 use crate::domain::IncidentId;
 use crate::domain::Permission;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::store::ArchiveQuery;
 
 /// Who may add a photo: the workers and commanders on the case, the reporter who filed it, and cameras.
 /// The route's body limit: one photo at its largest plus room for the multipart framing.
@@ -126,21 +127,53 @@ pub async fn fetch(
             "a photo is named by its lower-case hex SHA-256",
         ));
     }
-    {
-        // A photo may show people and homes: it is shown only to someone who may see a case carrying it.
+    // A photo may show people and homes: it is shown only to someone who may see a case carrying it,
+    // held in the world or archived.
+    let (carried, seen, archived) = {
         let world = state.world();
-        let mut carriers = world
+        let mut carried = false;
+        let mut seen = false;
+        for case in world
             .incidents()
             .filter(|c| c.photos.iter().any(|p| p.sha256 == sha256))
-            .peekable();
-        if carriers.peek().is_none() {
-            return Err(ApiError::not_found(format!("photo {sha256}")));
+        {
+            carried = true;
+            if actions::can_see(&world, &auth.0, case) {
+                seen = true;
+                break;
+            }
         }
-        if !carriers.any(|c| actions::can_see(&world, &auth.0, c)) {
-            return Err(ApiError::forbidden(format!(
-                "photo {sha256} is on no case in your scope"
-            )));
-        }
+        let archived = archive::query(&world, None).map(|archived| ArchiveQuery {
+            photo: Some(sha256.clone()),
+            ..archived
+        });
+        let reader = archive::seer(&world, &auth.0);
+        (carried, seen, archived.map(|query| (query, reader)))
+    };
+    let store = state.store();
+    let seen = seen
+        || match &archived {
+            Some((query, reader)) => {
+                let seen_by = reader.clone();
+                let query = ArchiveQuery {
+                    seen_by,
+                    ..query.clone()
+                };
+                store.archived(&query, 1).await?.0 > 0
+            }
+            None => false,
+        };
+    if !seen {
+        let carried = carried
+            || match &archived {
+                Some((query, _)) => store.archived(query, 1).await?.0 > 0,
+                None => false,
+            };
+        return Err(if carried {
+            ApiError::forbidden(format!("photo {sha256} is on no case in your scope"))
+        } else {
+            ApiError::not_found(format!("photo {sha256}"))
+        });
     }
     let etag = format!("\"{sha256}\"");
     let cache = [

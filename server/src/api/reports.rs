@@ -1,8 +1,8 @@
 //! `GET /api/reports/kpi`: the evaluation figures (综合评价) of a period — the monthly bulletin (月报告) —
 //! per grid, community, street or worker, as JSON or CSV.
 //!
-//! This file parses the period, keeps the cases the caller may see and labels the rows with codes and
-//! names. Every figure and its definition belongs to `crate::dispatch::kpi`; nothing is computed or
+//! This file parses the period, gathers the cases that can count in it (the world's, and the archived
+//! ones from the store), keeps those the caller may see and labels the rows with codes and names. Every figure and its definition belongs to `crate::dispatch::kpi`; nothing is computed or
 //! stored here, and nothing is written.
 //!
 //! # The period
@@ -33,10 +33,12 @@ use serde::{Deserialize, Serialize};
 
 use super::AppQuery;
 use crate::auth::Auth;
+use crate::cases::archive;
 use crate::dispatch::kpi::{self, Counts, Key, Level, Report};
 use crate::domain::Permission;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::store::{ArchiveQuery, Seer};
 use crate::world::World;
 
 /// The longest period one request may cover (a leap year).
@@ -140,11 +142,36 @@ pub async fn kpi(
 ) -> Result<Response, ApiError> {
     auth.require(Permission::ReadKpi)?;
     let (from, to) = period_of(&query, state.dispatch().calendar.tz_offset_minutes)?;
+    // The archived cases that can count in the period (registered before its end, and changed or due
+    // in it), read from the store: the world holds only the recent finished ones.
+    let archived = {
+        let world = state.world();
+        archive::query(&world, None).map(|archived| ArchiveQuery {
+            created_to: Some(to),
+            active_since: Some(from),
+            seen_by: archive::seer(&world, &auth.0).map(|seer| Seer {
+                worker: None,
+                token: None,
+                ..seer
+            }),
+            ..archived
+        })
+    };
+    let archived = match archived {
+        Some(query) => {
+            let (_, ids) = state.store().archived(&query, u64::MAX).await?;
+            state.store().incidents_in(&ids).await?
+        }
+        None => Vec::new(),
+    };
     let body = {
         let world = state.world();
         let visibility = world.visibility(&auth.0);
+        let held = world.incidents();
+        let archived = archived.iter().filter(|c| world.incident(c.id()).is_none());
         let report = kpi::kpi(
-            world.incidents().filter(|c| visibility.grid(c.place.grid)),
+            held.chain(archived)
+                .filter(|c| visibility.grid(c.place.grid)),
             query.level,
             from,
             to,

@@ -61,9 +61,29 @@ pub async fn act(
     let principal = principal.cloned();
     core.write(move |w| async move {
         let now = w.now();
+        // A finished case the world has archived (a closed one reopened, say) is read from the store;
+        // under the writer lock the store is not ahead of the world. Its update puts it back in the world.
+        let archived = w.world().may_be_archived(id);
+        let stored = if archived {
+            (w.store().incident(id).await?).filter(|c| c.state.status.is_finished())
+        } else {
+            None
+        };
         let updates = {
             let world = w.world();
-            plan(&world, actor, principal.as_ref(), id, &action, &extra, now)?
+            let case = world
+                .incident(id)
+                .or(stored.as_ref())
+                .ok_or(AccessError::NotFound(Subject::Incident(id)))?;
+            plan(
+                &world,
+                case,
+                actor,
+                principal.as_ref(),
+                &action,
+                &extra,
+                now,
+            )?
         };
         let event = w.store().update_incidents(&updates).await?;
         let case = updates[0].case.clone();
@@ -82,16 +102,14 @@ pub async fn act(
 /// The updates an action makes, first the acted-on case (then, for a merge, the case absorbing it).
 fn plan(
     world: &World,
+    case: &Case,
     actor: Actor,
     principal: Option<&Principal>,
-    id: IncidentId,
     action: &Action,
     extra: &Extra,
     now: DateTime<Utc>,
 ) -> Result<Vec<IncidentUpdate>, ActionError> {
-    let case = world
-        .incident(id)
-        .ok_or(AccessError::NotFound(Subject::Incident(id)))?;
+    let id = case.id();
     if let Some(principal) = principal {
         check_scope(world, principal, case)?;
     }

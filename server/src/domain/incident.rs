@@ -329,6 +329,13 @@ impl Case {
 }
 
 impl Status {
+    /// Done with for good, or nearly: closed (which may still be reopened), cancelled or merged. A
+    /// finished case leaves the in-memory world a while after its last change (`World::archive`).
+    #[must_use]
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Closed | Self::Cancelled | Self::Merged)
+    }
+
     /// Still in the loop: someone is expected to act, and the deadline runs.
     #[must_use]
     pub fn is_open(self) -> bool {

@@ -48,8 +48,8 @@ use self::driver::{Driver, Load, Sql, Stmt};
 use self::statements::Statements;
 use super::boundary::{BoundaryApplied, BoundaryChange, NewPlan, PlanRecord, VersionRecord};
 use super::{
-    AuditQuery, IncidentUpdate, NewBuilding, NewCity, NewRegion, NewToken, NewWorker, Snapshot,
-    Store, StoreError, StoreKind, TokenRecord,
+    ArchiveQuery, AuditQuery, IncidentUpdate, NewBuilding, NewCity, NewRegion, NewToken, NewWorker,
+    Snapshot, Store, StoreError, StoreKind, TokenRecord,
 };
 use crate::audit;
 use crate::domain::camera::{Camera, NewCamera};
@@ -57,6 +57,7 @@ use crate::domain::event::{
     AlertRaised, BoundaryChanged, BuildingCreated, IncidentsUpdated, PhotoAdded, PlanCreated,
     RegionCreated, TokenCreated, TokenRevoked, WorkerSummary,
 };
+use crate::domain::incident::Source;
 use crate::domain::patrol::{Checkpoint, NewCheckpoint, Patrol, PatrolBook, Progress};
 use crate::domain::{
     Building, CameraId, Case, Category, Change, CheckpointId, Department, Event, Fix, GridId,
@@ -255,38 +256,95 @@ impl<D: Dialect> Store for SqlStore<D> {
         answered
     }
 
-    async fn snapshot(&self) -> Result<Snapshot, StoreError> {
+    async fn snapshot(
+        &self,
+        archived_before: Option<DateTime<Utc>>,
+    ) -> Result<Snapshot, StoreError> {
         // One view of every table, so `last_seq` matches the rows.
         let mut tx = self
             .begin(D::SQL.begin_snapshot, "starting the snapshot")
             .await?;
-        let snapshot = snapshot::load(&mut tx).await?;
+        let snapshot = snapshot::load(&mut tx, archived_before).await?;
         tx.commit("ending the snapshot").await?;
         Ok(snapshot)
     }
 
     async fn incident(&self, id: IncidentId) -> Result<Option<Case>, StoreError> {
-        let doing = "reading a case";
-        // One view of the case, its history and its photos.
-        let mut tx = self.begin(D::SQL.begin_snapshot, doing).await?;
-        let sql = D::SQL;
-        let rows = sql
-            .load_incident
-            .bind(id.0)
-            .fetch_all(&mut tx, doing)
-            .await?;
-        let history = sql
-            .load_history_of
-            .bind(id.0)
-            .fetch_all(&mut tx, doing)
-            .await?;
-        let photos = sql
-            .load_photos_of
-            .bind(id.0)
+        Ok(self.incidents_in(&[id]).await?.into_iter().next())
+    }
+
+    async fn archived(
+        &self,
+        query: &ArchiveQuery,
+        limit: u64,
+    ) -> Result<(u64, Vec<IncidentId>), StoreError> {
+        let doing = "finding archived cases";
+        let json = |values: Vec<serde_json::Value>| serde_json::Value::Array(values).to_string();
+        let seer = query.seen_by.as_ref();
+        let bbox = query.bbox;
+        let mut tx = self.begin(D::SQL.begin_read, doing).await?;
+        let rows: Vec<(i64, i64)> = D::SQL
+            .archived_ids
+            .bind(query.before)
+            .bind(query.grid.map(|g| g.0))
+            .bind(query.region.map(|r| r.0))
+            .bind(
+                query
+                    .statuses
+                    .as_ref()
+                    .map(|statuses| json(statuses.iter().map(|s| s.as_str().into()).collect())),
+            )
+            .bind(
+                (query.categories.as_ref())
+                    .map(|codes| json(codes.iter().map(|c| c.as_str().into()).collect())),
+            )
+            .bind(query.assignee.map(|w| w.0))
+            .bind(bbox.map(|b| b[0]))
+            .bind(bbox.map(|b| b[1]))
+            .bind(bbox.map(|b| b[2]))
+            .bind(bbox.map(|b| b[3]))
+            .bind(seer.map(|s| json(s.grids.iter().map(|g| g.0.into()).collect())))
+            .bind(seer.and_then(|s| s.worker).map(|w| w.0))
+            .bind(seer.and_then(|s| s.token).map(|t| t.0))
+            .bind(query.created_from)
+            .bind(query.created_to)
+            .bind(query.active_since)
+            .bind(query.photo.clone())
+            .bind(query.source.map(Source::as_str))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&mut tx, doing)
             .await?;
         tx.commit(doing).await?;
-        Ok(incidents::cases(rows, history, photos)?.into_iter().next())
+        let total = rows
+            .first()
+            .map_or(0, |&(_, total)| u64::try_from(total).unwrap_or(0));
+        Ok((
+            total,
+            rows.into_iter().map(|(id, _)| IncidentId(id)).collect(),
+        ))
+    }
+
+    async fn incidents_in(&self, ids: &[IncidentId]) -> Result<Vec<Case>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let doing = "reading cases";
+        let ids =
+            serde_json::Value::from(ids.iter().map(|id| id.0).collect::<Vec<_>>()).to_string();
+        // One view of the cases, their history and their photos.
+        let mut tx = self.begin(D::SQL.begin_snapshot, doing).await?;
+        let sql = D::SQL;
+        let rows = (sql.load_incidents_in.bind(ids.clone()))
+            .fetch_all(&mut tx, doing)
+            .await?;
+        let history = (sql.load_history_in.bind(ids.clone()))
+            .fetch_all(&mut tx, doing)
+            .await?;
+        let photos = (sql.load_photos_in.bind(ids))
+            .fetch_all(&mut tx, doing)
+            .await?;
+        tx.commit(doing).await?;
+        incidents::cases(rows, history, photos)
     }
 
     async fn import_city(&self, city: &NewCity) -> Result<Event, StoreError> {

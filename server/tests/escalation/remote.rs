@@ -11,9 +11,9 @@ use gridwatch::domain::{
 };
 use gridwatch::store::idempotency::{Claimed, Idempotency, KeyClaim, StoredAnswer};
 use gridwatch::store::{
-    Accounts, IncidentUpdate, NewBuilding, NewCity, NewRegion, NewSession, NewToken, NewUser,
-    NewWorker, SessionRecord, Snapshot, Store, StoreError, StoreKind, TokenRecord, UserRecord,
-    UserUpdate,
+    Accounts, ArchiveQuery, IncidentUpdate, NewBuilding, NewCity, NewRegion, NewSession, NewToken,
+    NewUser, NewWorker, SessionRecord, Snapshot, Store, StoreError, StoreKind, TokenRecord,
+    UserRecord, UserUpdate,
 };
 use tokio::runtime::Handle;
 
@@ -190,12 +190,29 @@ impl Store for Remote {
         forward_copy!(self, ping, within)
     }
 
-    async fn snapshot(&self) -> Result<Snapshot, StoreError> {
-        forward!(self, snapshot)
+    async fn snapshot(
+        &self,
+        archived_before: Option<DateTime<Utc>>,
+    ) -> Result<Snapshot, StoreError> {
+        forward_copy!(self, snapshot, archived_before)
     }
 
     async fn incident(&self, id: IncidentId) -> Result<Option<Case>, StoreError> {
         forward_copy!(self, incident, id)
+    }
+
+    async fn archived(
+        &self,
+        query: &ArchiveQuery,
+        limit: u64,
+    ) -> Result<(u64, Vec<IncidentId>), StoreError> {
+        let (store, query) = (self.inner.clone(), query.clone());
+        self.run(async move { store.archived(&query, limit).await })
+            .await
+    }
+
+    async fn incidents_in(&self, ids: &[IncidentId]) -> Result<Vec<Case>, StoreError> {
+        forward!(self, incidents_in, ids)
     }
 
     async fn import_city(&self, city: &NewCity) -> Result<Event, StoreError> {

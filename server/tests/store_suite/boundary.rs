@@ -129,7 +129,7 @@ async fn boundary_change_round_trips(store: Arc<dyn Store>) {
         serde_json::json!([a.id.0, b.id.0, new_id.0])
     );
 
-    let after = store.snapshot().await.expect("snapshot");
+    let after = store.snapshot(None).await.expect("snapshot");
     let grid = |id: GridId| {
         after
             .grids
@@ -188,5 +188,8 @@ async fn boundary_change_round_trips(store: Arc<dyn Store>) {
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(store.versions(community).await.expect("versions").len(), 2);
-    assert_eq!(store.snapshot().await.expect("snapshot").grids, after.grids);
+    assert_eq!(
+        store.snapshot(None).await.expect("snapshot").grids,
+        after.grids
+    );
 }

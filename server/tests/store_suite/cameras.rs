@@ -79,12 +79,15 @@ async fn cameras_round_trip_and_sectors_are_postgis_polygons(target: Target) {
     assert!(store.insert_cameras(&[]).await.expect("nothing").is_empty());
 
     let expected = vec![changed, stored[2].0.clone(), again];
-    assert_eq!(store.snapshot().await.expect("snapshot").cameras, expected);
+    assert_eq!(
+        store.snapshot(None).await.expect("snapshot").cameras,
+        expected
+    );
     assert_eq!(
         target
             .open()
             .await
-            .snapshot()
+            .snapshot(None)
             .await
             .expect("snapshot after a reopen")
             .cameras,

@@ -83,7 +83,7 @@ fn assert_matches_city(snapshot: &Snapshot, city: &NewCity) {
 }
 
 async fn empty_store_snapshot(store: Arc<dyn Store>) {
-    let snapshot = store.snapshot().await.expect("snapshot");
+    let snapshot = store.snapshot(None).await.expect("snapshot");
     assert_eq!(snapshot.resolution, None);
     assert!(
         snapshot.regions.is_empty() && snapshot.grids.is_empty() && snapshot.buildings.is_empty()
@@ -106,7 +106,7 @@ async fn import_then_snapshot_round_trips(store: Arc<dyn Store>) {
     assert_eq!(event.change.payload_json()["base_lines"], 3);
     assert_eq!(event.change.payload_json()["base_areas"], 2);
 
-    let snapshot = store.snapshot().await.expect("snapshot");
+    let snapshot = store.snapshot(None).await.expect("snapshot");
     assert_matches_city(&snapshot, &city);
     assert_eq!(snapshot.last_seq, event.seq);
     assert_eq!(
@@ -129,7 +129,7 @@ async fn import_into_non_empty_store_is_refused(store: Arc<dyn Store>) {
     "second".clone_into(&mut other.name);
     assert_conflict(store.import_city(&data::city()).await, "same city again");
     assert_conflict(store.import_city(&other).await, "another city");
-    assert_same(&before, &store.snapshot().await.expect("snapshot"));
+    assert_same(&before, &store.snapshot(None).await.expect("snapshot"));
     assert_eq!(store.events_since(0, 10).await.expect("events").len(), 1);
 }
 
@@ -139,7 +139,7 @@ async fn cell_in_two_grids_rolls_back_the_import(store: Arc<dyn Store>) {
     city.grids[2].cells.push(shared);
     let message = assert_conflict(store.import_city(&city).await, "a cell in two grids");
     assert!(message.contains("cell"), "{message}");
-    let after = store.snapshot().await.expect("snapshot");
+    let after = store.snapshot(None).await.expect("snapshot");
     assert_same(&Snapshot::default(), &after);
     // The rollback left the store usable: the corrected city imports.
     store
@@ -164,7 +164,7 @@ async fn import_with_unknown_codes_is_refused(store: Arc<dyn Store>) {
 
     assert_same(
         &Snapshot::default(),
-        &store.snapshot().await.expect("snapshot"),
+        &store.snapshot(None).await.expect("snapshot"),
     );
 }
 
@@ -175,7 +175,7 @@ async fn import_at_city_scale(store: Arc<dyn Store>) {
     store.import_city(&city).await.expect("import");
     let import_s = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    let snapshot = store.snapshot().await.expect("snapshot");
+    let snapshot = store.snapshot(None).await.expect("snapshot");
     let snapshot_s = started.elapsed().as_secs_f64();
     // Reported, never asserted: wall-clock time is for BENCHMARKS.md, not for tests.
     eprintln!(
@@ -221,7 +221,7 @@ async fn region_insert(store: Arc<dyn Store>) {
         "unknown parent",
     );
 
-    let snapshot = store.snapshot().await.expect("snapshot");
+    let snapshot = store.snapshot(None).await.expect("snapshot");
     assert_eq!(snapshot.regions, vec![district, street]);
     assert_eq!(snapshot.last_seq, 2);
 }
@@ -247,7 +247,7 @@ async fn building_insert_updates_its_grid(store: Arc<dyn Store>) {
         "unknown grid",
     );
 
-    let after = store.snapshot().await.expect("snapshot");
+    let after = store.snapshot(None).await.expect("snapshot");
     let (old, now) = (grid_a(&before), grid_a(&after));
     assert_eq!(now.households, old.households + 25);
     assert_eq!(now.building_count, old.building_count + 1);
@@ -285,7 +285,7 @@ async fn import_keeps_the_synthetic_base_map(store: Arc<dyn Store>) {
         .import_city(&gridwatch::city::to_new_city(&dataset, &plan))
         .await
         .expect("import");
-    let snapshot = store.snapshot().await.expect("snapshot");
+    let snapshot = store.snapshot(None).await.expect("snapshot");
     assert_eq!(snapshot.base_lines.len(), dataset.roads.len(), "roads");
     for (stored, road) in snapshot.base_lines.iter().zip(&dataset.roads) {
         assert_eq!((&stored.kind, &stored.name), (&road.kind, &road.name));

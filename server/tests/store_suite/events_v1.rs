@@ -147,7 +147,7 @@ async fn events_written_before_typed_events_decode(target: Target) {
         .expect("every event decodes");
     check(&rows, &events);
     // On SQLite the store holds the fixture's world too; on PostGIS only its events.
-    let world = World::from_snapshot(store.snapshot().await.expect("snapshot"));
+    let world = World::from_snapshot(store.snapshot(None).await.expect("snapshot"));
     let routed = deltas_read_as_before(&world, &rows, &events);
     let mut live = vec![
         "alert.raised",

@@ -50,8 +50,8 @@ fn entry(minute: i64, action: &str, from: Status, to: Status, worker: Option<i64
 }
 
 /// A registered case in grid A of the test city, with its register entry.
-async fn new_case(store: &Arc<dyn Store>) -> Case {
-    let snapshot = store.snapshot().await.expect("snapshot");
+pub(crate) async fn new_case(store: &Arc<dyn Store>) -> Case {
+    let snapshot = store.snapshot(None).await.expect("snapshot");
     let grid = grid_ids(&snapshot)[data::GRID_A];
     let regions = region_ids(&snapshot);
     let centre = h3o::LatLng::from(data::centre());
@@ -90,7 +90,7 @@ async fn new_case(store: &Arc<dyn Store>) -> Case {
 }
 
 async fn categories_are_seeded_from_the_domain_classes(store: Arc<dyn Store>) {
-    let categories = store.snapshot().await.expect("snapshot").categories;
+    let categories = store.snapshot(None).await.expect("snapshot").categories;
     let codes: Vec<&str> = categories.iter().map(|c| c.code.as_str()).collect();
     assert_eq!(
         codes,
@@ -174,7 +174,7 @@ async fn categories_and_departments_round_trip(store: Arc<dyn Store>) {
     };
     let event = store.put_category(&category).await.expect("category");
     assert_eq!(event.change.kind(), "category.updated");
-    let after = store.snapshot().await.expect("snapshot");
+    let after = store.snapshot(None).await.expect("snapshot");
     assert_eq!(after.departments, vec![department.clone()]);
     assert_eq!(
         after.categories.iter().find(|c| c.code == "graffiti"),
@@ -187,13 +187,13 @@ async fn categories_and_departments_round_trip(store: Arc<dyn Store>) {
     };
     store.put_department(&smaller).await.expect("replace");
     assert_eq!(
-        store.snapshot().await.expect("snapshot").departments,
+        store.snapshot(None).await.expect("snapshot").departments,
         vec![smaller]
     );
 }
 
 async fn a_department_with_an_unknown_worker_stores_nothing(store: Arc<dyn Store>) {
-    let before = store.snapshot().await.expect("snapshot");
+    let before = store.snapshot(None).await.expect("snapshot");
     let department = Department {
         code: "ghosts".into(),
         name: "Ghosts".into(),
@@ -205,7 +205,7 @@ async fn a_department_with_an_unknown_worker_stores_nothing(store: Arc<dyn Store
         ..before.categories[0].clone()
     };
     assert_conflict(store.put_category(&category).await, "unknown department");
-    let after = store.snapshot().await.expect("snapshot");
+    let after = store.snapshot(None).await.expect("snapshot");
     assert_eq!(after.departments, before.departments);
     assert_eq!(after.categories, before.categories);
     assert_eq!(after.last_seq, before.last_seq);
@@ -234,7 +234,7 @@ async fn cases_round_trip_exactly(store: Arc<dyn Store>) {
     assert_eq!(event.change.payload_json()["id"], stored.id().0);
     assert_eq!(event.change.payload_json()["last"]["action"], "register");
     assert_eq!(
-        store.snapshot().await.expect("snapshot").incidents,
+        store.snapshot(None).await.expect("snapshot").incidents,
         vec![stored.clone()]
     );
 
@@ -300,7 +300,7 @@ async fn cases_round_trip_exactly(store: Arc<dyn Store>) {
             .map(Vec::len),
         Some(2)
     );
-    let incidents = store.snapshot().await.expect("snapshot").incidents;
+    let incidents = store.snapshot(None).await.expect("snapshot").incidents;
     assert_eq!(incidents, vec![first.clone(), merged.clone()]);
     // Each case alone, as the store reads one the world no longer holds.
     for case in [first, merged] {
@@ -319,7 +319,7 @@ async fn cases_round_trip_exactly(store: Arc<dyn Store>) {
 async fn a_group_of_new_cases_commits_together(store: Arc<dyn Store>) {
     imported(&store).await;
     let draft = new_case(&store).await;
-    let before = store.snapshot().await.expect("snapshot");
+    let before = store.snapshot(None).await.expect("snapshot");
     let group = [
         draft.clone(),
         Case {
@@ -356,7 +356,7 @@ async fn a_group_of_new_cases_commits_together(store: Arc<dyn Store>) {
         stored.windows(2).all(|w| w[0].0.id().0 < w[1].0.id().0),
         "ids in the group's order"
     );
-    let after = store.snapshot().await.expect("snapshot");
+    let after = store.snapshot(None).await.expect("snapshot");
     assert_eq!(
         after.incidents,
         stored.iter().map(|(c, _)| c.clone()).collect::<Vec<_>>()
@@ -376,7 +376,7 @@ async fn a_group_of_new_cases_commits_together(store: Arc<dyn Store>) {
             .await
             .is_err()
     );
-    let last = store.snapshot().await.expect("snapshot");
+    let last = store.snapshot(None).await.expect("snapshot");
     assert_eq!(
         last.incidents, after.incidents,
         "the first case of the refused group was not written"
@@ -390,7 +390,7 @@ async fn a_batch_with_an_unknown_case_writes_nothing(store: Arc<dyn Store>) {
         .insert_incident(&new_case(&store).await)
         .await
         .expect("insert");
-    let before = store.snapshot().await.expect("snapshot");
+    let before = store.snapshot(None).await.expect("snapshot");
     let mut changed = stored.clone();
     changed.state.status = Status::Cancelled;
     changed.history.push(entry(
@@ -416,7 +416,7 @@ async fn a_batch_with_an_unknown_case_writes_nothing(store: Arc<dyn Store>) {
         Err(StoreError::NotFound(what)) => assert!(what.contains("987654"), "{what}"),
         other => panic!("expected NotFound, got {other:?}"),
     }
-    let after = store.snapshot().await.expect("snapshot");
+    let after = store.snapshot(None).await.expect("snapshot");
     assert_eq!(
         after.incidents, before.incidents,
         "the first case of the batch was not written either"
@@ -467,7 +467,7 @@ async fn photos_are_stored_once_by_hash(store: Arc<dyn Store>) {
         Some(("image/png".to_owned(), bytes))
     );
     assert_eq!(store.photo(&"00".repeat(32)).await.expect("no photo"), None);
-    let incidents = store.snapshot().await.expect("snapshot").incidents;
+    let incidents = store.snapshot(None).await.expect("snapshot").incidents;
     assert!(incidents.iter().all(|c| c.photos == vec![photo.clone()]));
     let alone = store.incident(one.id()).await.expect("one case");
     assert_eq!(alone.map(|c| c.photos), Some(vec![photo.clone()]));
@@ -480,12 +480,12 @@ async fn cases_survive_a_reopen(target: Target) {
         .insert_incident(&new_case(&store).await)
         .await
         .expect("insert");
-    let before = store.snapshot().await.expect("snapshot");
+    let before = store.snapshot(None).await.expect("snapshot");
     drop(store);
     let again = target
         .open()
         .await
-        .snapshot()
+        .snapshot(None)
         .await
         .expect("snapshot after reopen");
     assert_eq!(again.incidents, vec![stored]);
@@ -546,7 +546,7 @@ async fn history_is_append_only(target: Target) {
     let history = target
         .open()
         .await
-        .snapshot()
+        .snapshot(None)
         .await
         .expect("snapshot")
         .incidents[0]

@@ -16,7 +16,7 @@ target_tests!(kind_names_the_backend, restart_keeps_everything);
 
 async fn events_since_returns_exactly_the_later_events(store: Arc<dyn Store>) {
     let mut written = vec![store.import_city(&data::city()).await.expect("import")];
-    let grids = grid_ids(&store.snapshot().await.expect("snapshot"));
+    let grids = grid_ids(&store.snapshot(None).await.expect("snapshot"));
     for i in 0..5 {
         let (_, event) = store
             .insert_worker(&new_worker(
@@ -59,7 +59,7 @@ async fn events_since_returns_exactly_the_later_events(store: Arc<dyn Store>) {
     assert_eq!(store.events_since(0, 0).await.expect("events"), vec![]);
     assert_eq!(store.events_since(-5, 1).await.expect("events"), all[..1]);
     assert_eq!(
-        store.snapshot().await.expect("snapshot").last_seq,
+        store.snapshot(None).await.expect("snapshot").last_seq,
         all[all.len() - 1].seq
     );
 }
@@ -89,7 +89,10 @@ async fn concurrent_writes_get_ordered_sequence_numbers(store: Arc<dyn Store>) {
     assert_eq!(seqs.len(), 16, "every write got its own sequence number");
     let events = store.events_since(0, 100).await.expect("events");
     assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), seqs);
-    assert_eq!(store.snapshot().await.expect("snapshot").workers.len(), 16);
+    assert_eq!(
+        store.snapshot(None).await.expect("snapshot").workers.len(),
+        16
+    );
 }
 
 async fn kind_names_the_backend(target: Target) {
@@ -129,14 +132,14 @@ async fn restart_keeps_everything(target: Target) {
         )
         .await
         .expect("building");
-    let before = store.snapshot().await.expect("snapshot");
+    let before = store.snapshot(None).await.expect("snapshot");
     let events = store.events_since(0, 100).await.expect("events");
     drop(store);
 
     let store = target.open().await;
     assert_same(
         &before,
-        &store.snapshot().await.expect("snapshot after restart"),
+        &store.snapshot(None).await.expect("snapshot after restart"),
     );
     assert_eq!(store.events_since(0, 100).await.expect("events"), events);
     assert_eq!(

@@ -42,7 +42,7 @@ async fn worker_insert_and_update_round_trip(store: Arc<dyn Store>) {
     );
     assert_eq!(worker.grids, new.grids, "duties keep their order");
     assert_eq!(
-        store.snapshot().await.expect("snapshot").workers,
+        store.snapshot(None).await.expect("snapshot").workers,
         vec![worker.clone()]
     );
 
@@ -62,7 +62,7 @@ async fn worker_insert_and_update_round_trip(store: Arc<dyn Store>) {
     assert_eq!(event.change.kind(), "worker.updated");
     assert_eq!(event.change.payload_json()["name"], "王芳芳");
     assert_eq!(
-        store.snapshot().await.expect("snapshot").workers,
+        store.snapshot(None).await.expect("snapshot").workers,
         vec![changed.clone()]
     );
 
@@ -88,7 +88,7 @@ async fn worker_insert_and_update_round_trip(store: Arc<dyn Store>) {
     };
     assert_conflict(store.update_worker(&twice).await, "the same grid twice");
 
-    let snapshot = store.snapshot().await.expect("snapshot");
+    let snapshot = store.snapshot(None).await.expect("snapshot");
     assert_eq!(snapshot.workers, vec![changed]);
     assert_eq!(snapshot.last_seq, event.seq);
 }
@@ -104,7 +104,7 @@ async fn second_primary_for_a_grid_is_refused(store: Arc<dyn Store>) {
         ))
         .await
         .expect("first");
-    let before = store.snapshot().await.expect("snapshot");
+    let before = store.snapshot(None).await.expect("snapshot");
 
     let message = assert_conflict(
         store
@@ -117,7 +117,7 @@ async fn second_primary_for_a_grid_is_refused(store: Arc<dyn Store>) {
         "second primary",
     );
     assert!(message.contains("primary"), "{message}");
-    assert_same(&before, &store.snapshot().await.expect("snapshot"));
+    assert_same(&before, &store.snapshot(None).await.expect("snapshot"));
 
     // A backup is fine; promoting it while the first is primary is not.
     let (second, _) = store
@@ -136,7 +136,7 @@ async fn second_primary_for_a_grid_is_refused(store: Arc<dyn Store>) {
         store.update_worker(&promoted).await,
         "promotion over a primary",
     );
-    let after = store.snapshot().await.expect("snapshot");
+    let after = store.snapshot(None).await.expect("snapshot");
     assert_eq!(after.workers, vec![first, second]);
 }
 
@@ -145,7 +145,7 @@ async fn duplicate_device_id_is_refused(store: Arc<dyn Store>) {
         .insert_worker(&new_worker("一", Some("dev-1"), vec![]))
         .await
         .expect("first");
-    let before = store.snapshot().await.expect("snapshot");
+    let before = store.snapshot(None).await.expect("snapshot");
     let message = assert_conflict(
         store
             .insert_worker(&new_worker("二", Some("dev-1"), vec![]))
@@ -153,7 +153,7 @@ async fn duplicate_device_id_is_refused(store: Arc<dyn Store>) {
         "same device",
     );
     assert!(message.contains("device"), "{message}");
-    assert_same(&before, &store.snapshot().await.expect("snapshot"));
+    assert_same(&before, &store.snapshot(None).await.expect("snapshot"));
 
     let (second, _) = store
         .insert_worker(&new_worker("二", Some("dev-2"), vec![]))
@@ -177,7 +177,7 @@ async fn duplicate_device_id_is_refused(store: Arc<dyn Store>) {
         .await
         .expect("fourth");
     assert_eq!(
-        store.snapshot().await.expect("snapshot").workers,
+        store.snapshot(None).await.expect("snapshot").workers,
         vec![first, second, third, fourth]
     );
 }

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeDelta, Utc};
 
 use super::Open311Error;
-use crate::domain::Case;
 use crate::domain::incident::Source;
+use crate::domain::{Case, IncidentId};
+use crate::store::ArchiveQuery;
 use crate::world::World;
 
 /// What `POST requests.json` accepts. The personal fields are listed so they are accepted, and only so:
@@ -221,36 +222,52 @@ impl ListQuery {
         })
     }
 
-    /// The matching requests filed through Open311: the listed ids in the order given, or else the
-    /// newest first; at most [`MAX_REQUESTS`].
-    pub fn select<'w>(&self, world: &'w World) -> Vec<&'w Case> {
-        let open311 = |c: &&Case| c.source == Source::Open311;
-        if let Some(ids) = &self.ids {
-            return ids
-                .iter()
-                .filter_map(|&id| world.incident(crate::domain::IncidentId(id)))
-                .filter(open311)
-                .collect();
-        }
-        world
+    /// The listed `service_request_id`s, in the order given; `None` when the query lists none.
+    pub fn ids(&self) -> Option<Vec<IncidentId>> {
+        (self.ids.as_ref()).map(|ids| ids.iter().copied().map(IncidentId).collect())
+    }
+
+    /// Whether a case is a request filed through Open311 that the filters keep.
+    fn keeps(&self, c: &Case) -> bool {
+        c.source == Source::Open311
+            && self.from <= c.created_at
+            && c.created_at <= self.to
+            && if c.state.status.is_open() {
+                self.open
+            } else {
+                self.closed
+            }
+            && (self.service_codes)
+                .as_ref()
+                .is_none_or(|codes| codes.contains(&c.category))
+    }
+
+    /// The matching requests the world holds, newest first, at most [`MAX_REQUESTS`]; and the query
+    /// for the archived ones (all closed, in Open311's words), if any may match
+    /// (`cases::archive::page` merges the two).
+    pub fn select(&self, world: &World) -> (Vec<IncidentId>, Option<ArchiveQuery>) {
+        let held = world
             .incidents()
             .rev()
-            .filter(open311)
-            .filter(|c| self.from <= c.created_at && c.created_at <= self.to)
-            .filter(|c| {
-                if c.state.status.is_open() {
-                    self.open
-                } else {
-                    self.closed
-                }
-            })
-            .filter(|c| {
-                self.service_codes
-                    .as_ref()
-                    .is_none_or(|codes| codes.contains(&c.category))
-            })
+            .filter(|c| self.keeps(c))
+            .map(Case::id)
             .take(MAX_REQUESTS)
-            .collect()
+            .collect();
+        let archived = crate::cases::archive::query(world, None)
+            .filter(|_| self.closed)
+            .map(|archived| ArchiveQuery {
+                categories: self.service_codes.clone(),
+                created_from: Some(self.from),
+                created_to: Some(self.to),
+                source: Some(Source::Open311),
+                ..archived
+            });
+        (held, archived)
+    }
+
+    /// Whether a listed case is a request filed through Open311.
+    pub fn listed(c: &Case) -> bool {
+        c.source == Source::Open311
     }
 }
 

@@ -1,5 +1,7 @@
 //! The snapshot the world is built from: every table, read inside the caller's one read transaction.
 
+use chrono::{DateTime, Utc};
+
 use super::city::CELL_RESOLUTION;
 use super::codec::resolution_from_text;
 use super::incidents::{cases, departments};
@@ -7,7 +9,10 @@ use super::rows::{grids, workers};
 use super::{Dialect, Tx};
 use crate::store::{Snapshot, StoreError};
 
-pub(super) async fn load<D: Dialect>(tx: &mut Tx<D>) -> Result<Snapshot, StoreError> {
+pub(super) async fn load<D: Dialect>(
+    tx: &mut Tx<D>,
+    archived_before: Option<DateTime<Utc>>,
+) -> Result<Snapshot, StoreError> {
     let sql = D::SQL;
     let resolution: Option<(String,)> = (sql.load_setting.bind(CELL_RESOLUTION))
         .fetch_optional(tx, "loading settings")
@@ -27,14 +32,17 @@ pub(super) async fn load<D: Dialect>(tx: &mut Tx<D>) -> Result<Snapshot, StoreEr
         .await?;
     let incident_rows = sql
         .load_incidents
+        .bind(archived_before)
         .fetch_all(tx, "loading incidents")
         .await?;
     let history = sql
         .load_history
+        .bind(archived_before)
         .fetch_all(tx, "loading incident history")
         .await?;
     let photos = sql
         .load_photos
+        .bind(archived_before)
         .fetch_all(tx, "loading incident photos")
         .await?;
     Ok(Snapshot {
@@ -62,6 +70,14 @@ pub(super) async fn load<D: Dialect>(tx: &mut Tx<D>) -> Result<Snapshot, StoreEr
             .await?,
         departments: departments(department_rows, members)?,
         incidents: cases(incident_rows, history, photos)?,
+        archived_before,
+        archived: (sql.count_archived.bind(archived_before))
+            .scalar::<i64>(tx, "counting archived cases")
+            .await?
+            > 0,
+        last_incident_id: (sql.last_incident_id.query())
+            .scalar(tx, "loading the last case id")
+            .await?,
         cameras: sql.load_cameras.fetch_all(tx, "loading cameras").await?,
         last_seq: sql
             .last_seq

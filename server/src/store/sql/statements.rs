@@ -64,13 +64,14 @@ statements! {
         count_login_attempt, lock_user, login_succeeded, insert_session, session_by_hash,
         find_session, sessions_of, revoke_session, end_user_sessions, touch_session,
         revoked_sessions, ping, commit, rollback, claim_key, drop_stale_key, find_key, finish_key,
-        release_key, prune_keys, mark_key_committed, load_incident, load_history_of,
-        load_photos_of,
+        release_key, prune_keys, mark_key_committed, last_incident_id,
+        count_archived,
     ],
     own: [
         begin_write, begin_snapshot, load_regions, load_grids, load_buildings, load_base_lines,
         load_base_areas, insert_region, insert_building, insert_incident, insert_checkpoint,
-        insert_check_in, insert_camera, update_camera, update_grid, insert_grid,
+        insert_check_in, insert_camera, update_camera, update_grid, insert_grid, load_incidents_in,
+        load_history_in, load_photos_in, archived_ids,
     ],
     bulk: [
         insert_grids, insert_cells, insert_buildings, insert_base_lines, insert_base_areas,
