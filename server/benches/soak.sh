@@ -46,7 +46,8 @@ token=$(sed -n 's/^admin token: //p' "$WORK/server.log")
   --batch 200 --duration-s "$DURATION" --warmup-s 0 >"$WORK/positions.json" 2>"$WORK/positions.err" &
 POSITIONS_PID=$!
 "$TARGET/release/examples/soak" --url "$url" --token "$token" --server-pid "$SERVER_PID" --rate "$RATE" \
-  --finish-after-s "$FINISH" --duration-s "$DURATION" --report-s "$REPORT" | tee "$WORK/soak.tsv"
+  --finish-after-s "$FINISH" --duration-s "$DURATION" --report-s "$REPORT" 2> >(tee "$WORK/soak.err" >&2) \
+  | tee "$WORK/soak.tsv"
 wait "$POSITIONS_PID" || { cat "$WORK/positions.err" >&2; echo "load_positions failed" >&2; }
 POSITIONS_PID=
 tail -n 20 "$WORK/positions.json" >&2 || true

@@ -4,6 +4,9 @@
 //! resident memory and the cases its world holds (`/health`). Run the fixes beside it with
 //! `load_positions`; `server/benches/soak.sh` runs both against a fresh server.
 //!
+//! A failed request is counted in its window and told on stderr with its status and body, or the
+//! client's error.
+//!
 //! Open loop, as `load_incidents`: create `i` is scheduled at `start + i / rate` and its latency counts
 //! from then; its cancel is scheduled `--finish-after-s` after the create's answer.
 //!
@@ -111,10 +114,20 @@ async fn main() -> Result<()> {
                     .json::<Value>()
                     .await
                     .ok()
-                    .and_then(|c| c["properties"]["id"].as_i64()),
-                _ => None,
+                    .and_then(|c| c["properties"]["id"].as_i64())
+                    .ok_or_else(|| "a 201 without an id".to_owned()),
+                Ok(r) => Err(format!(
+                    "{}: {}",
+                    r.status(),
+                    r.text().await.unwrap_or_default()
+                )),
+                Err(e) => Err(format!("{e:?}")),
             };
             let latency = at.elapsed().as_micros() as u64;
+            if let Err(why) = &id {
+                eprintln!("create {i} failed: {why}");
+            }
+            let id = id.ok();
             {
                 let mut w = window.lock().unwrap();
                 match id {
@@ -131,8 +144,22 @@ async fn main() -> Result<()> {
                 .json(&json!({"action": "cancel", "reason": "soak"}))
                 .send()
                 .await;
-            let ok = matches!(&cancelled, Ok(r) if r.status().is_success());
             let latency = due.elapsed().as_micros() as u64;
+            let ok = match cancelled {
+                Ok(r) if r.status().is_success() => true,
+                Ok(r) => {
+                    let status = r.status();
+                    eprintln!(
+                        "cancel {id} failed: {status}: {}",
+                        r.text().await.unwrap_or_default()
+                    );
+                    false
+                }
+                Err(e) => {
+                    eprintln!("cancel {id} failed: {e:?}");
+                    false
+                }
+            };
             let mut w = window.lock().unwrap();
             if ok {
                 w.cancels_us.push(latency);

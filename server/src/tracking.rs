@@ -58,6 +58,8 @@ struct Pending {
     received_at: DateTime<Utc>,
     /// The audit row of the request that sent them, written with them.
     audit: crate::audit::Entry,
+    /// The request's audit context: its idempotency key is marked committed with the fixes.
+    context: Option<crate::audit::Context>,
     /// When it was queued: one that waited longer than the write bound is refused, not stored.
     queued_at: std::time::Instant,
     /// The fixes back, and `Err` when the store refused them (the writer logs why, once for the whole
@@ -247,6 +249,7 @@ impl Positions {
                 fixes,
                 received_at: now,
                 audit,
+                context: crate::audit::current(),
                 queued_at: std::time::Instant::now(),
                 done,
             })
@@ -344,23 +347,28 @@ async fn write(core: Core, mut rx: mpsc::Receiver<Pending>, mut shutdown: Shutdo
         let mut sizes = Vec::with_capacity(batch.len());
         let mut waiting = Vec::with_capacity(batch.len());
         let mut audit = Vec::with_capacity(batch.len());
+        let mut requests = Vec::with_capacity(batch.len());
         for pending in batch {
             sizes.push(pending.fixes.len());
             fixes.extend(pending.fixes);
             audit.push(pending.audit);
+            requests.push(pending.context);
             waiting.push(pending.done);
         }
-        let result = core
-            .store()
-            .insert_fixes(&fixes, received_at, audit)
-            .await
-            .map_err(|e| {
-                // Logged once here for the whole batch: each waiter only hears that it was refused.
-                tracing::error!(error = %e, count, "storing positions");
-                StoreRefused {
-                    full: matches!(e, StoreError::Full { .. }),
-                }
-            });
+        // Under the requests' contexts, so their idempotency keys are marked committed with the fixes.
+        let context = crate::audit::Context::group(requests);
+        let result = crate::audit::scope(
+            Some(context),
+            core.store().insert_fixes(&fixes, received_at, audit),
+        )
+        .await
+        .map_err(|e| {
+            // Logged once here for the whole batch: each waiter only hears that it was refused.
+            tracing::error!(error = %e, count, "storing positions");
+            StoreRefused {
+                full: matches!(e, StoreError::Full { .. }),
+            }
+        });
         metrics::histogram!("gridwatch_position_commit_size")
             .record(f64::from(u32::try_from(count).unwrap_or(u32::MAX)));
         // Each waiter gets its own fixes back, in the order they were taken.

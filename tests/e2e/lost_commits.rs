@@ -306,6 +306,51 @@ async fn a_commit_of_unknown_outcome_is_caught_up_before_the_next_write_on_postg
     );
     let (status, accepted) = act(&server, &token, id, &json!({"action": "accept"})).await;
     assert_eq!(status, 200, "the case is not wedged: {accepted}");
+
+    // A batch of positions whose COMMIT's outcome is unknown: it was stored, and sent again with its
+    // key it is not stored twice (fixes append no event, yet their key is marked in their transaction).
+    let worker_fixes = format!(
+        "SELECT COUNT(*) FROM positions WHERE worker_id = {}",
+        place.primary
+    );
+    let fixes_before = store.count(&worker_fixes).await;
+    let at = Utc::now();
+    let batch = json!([
+        {"worker_id": place.primary, "lat": place.lat, "lon": place.lon,
+            "at": (at - TimeDelta::seconds(20)).to_rfc3339()},
+        {"worker_id": place.primary, "lat": place.lat + 0.0001, "lon": place.lon,
+            "at": (at - TimeDelta::seconds(10)).to_rfc3339()},
+    ]);
+    let send_fixes = || {
+        server
+            .http
+            .post(server.url("/api/positions"))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", "unknown-outcome-fixes")
+            .json(&batch)
+            .send()
+    };
+    proxy.lose_next_commit_and_cut();
+    let first = send_fixes().await.unwrap();
+    assert_eq!(first.status().as_u16(), 503, "{:?}", first.text().await);
+    assert_eq!(proxy.lost_commits(), 2, "the fixes' COMMIT answer was lost");
+    proxy.restore();
+    assert_eq!(
+        store.count(&worker_fixes).await,
+        fixes_before + 2,
+        "the fixes were committed"
+    );
+    let again = send_fixes().await.unwrap();
+    let again = (
+        again.status().as_u16(),
+        again.json::<serde_json::Value>().await.unwrap(),
+    );
+    crate::harness::assert_problem(&again, 409, "idempotency-key-committed");
+    assert_eq!(
+        store.count(&worker_fixes).await,
+        fixes_before + 2,
+        "stored once"
+    );
     drop(ws);
     drop(server);
     drop(proxy);

@@ -35,6 +35,7 @@ impl Proxy {
             state: AtomicU64::new(0x9e37_79b9_7f4a_7c15),
             lost: AtomicU32::new(0),
             then_cut: AtomicBool::new(false),
+            writes_only: AtomicBool::new(false),
         });
         let conns: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
         let upstream = upstream.to_owned();
@@ -94,9 +95,10 @@ impl Proxy {
         self.lose.per_mille.store(per_mille, Ordering::SeqCst);
     }
 
-    /// Loses the answer of the next COMMIT, then cuts (as [`Proxy::cut`]) until [`Proxy::restore`]: a
+    /// Loses the answer of the next COMMIT of a transaction that wrote, then cuts (as [`Proxy::cut`]) until [`Proxy::restore`]: a
     /// commit whose outcome the server cannot learn in time.
     pub fn lose_next_commit_and_cut(&self) {
+        self.lose.writes_only.store(true, Ordering::SeqCst);
         self.lose.then_cut.store(true, Ordering::SeqCst);
         self.lose.per_mille.store(1000, Ordering::SeqCst);
     }
@@ -144,6 +146,9 @@ struct Lose {
     lost: AtomicU32,
     /// After the next lost answer, cut every connection (and stop losing answers).
     then_cut: AtomicBool,
+    /// Lose only the answer of a COMMIT that ends a transaction that wrote (an INSERT or UPDATE since
+    /// its BEGIN), not a read's.
+    writes_only: AtomicBool,
 }
 
 impl Lose {
@@ -185,6 +190,8 @@ async fn forward(client: TcpStream, server: TcpStream, lose: &Lose, partition: i
     };
     let upward = async {
         let mut buf = vec![0; 64 * 1024];
+        // Whether the transaction under way on this connection has written.
+        let mut wrote = false;
         loop {
             let Ok(n) = from_client.read(&mut buf).await else {
                 return;
@@ -193,8 +200,13 @@ async fn forward(client: TcpStream, server: TcpStream, lose: &Lose, partition: i
                 return;
             }
             let chunk = &buf[..n];
-            let commit = chunk.windows(6).any(|w| w == b"COMMIT");
-            if commit && lose.pick() {
+            let holds = |word: &[u8]| chunk.windows(word.len()).any(|w| w == word);
+            if holds(b"BEGIN") {
+                wrote = false;
+            }
+            wrote |= holds(b"INSERT") || holds(b"UPDATE");
+            let commit = holds(b"COMMIT");
+            if commit && (wrote || !lose.writes_only.load(Ordering::SeqCst)) && lose.pick() {
                 swallow.store(true, Ordering::SeqCst);
                 let _ = to_server.write_all(chunk).await;
                 lose.lost.fetch_add(1, Ordering::SeqCst);

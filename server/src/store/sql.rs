@@ -673,6 +673,7 @@ impl<D: Dialect> Store for SqlStore<D> {
         let mut tx = self.begin_write("starting a positions insert").await?;
         D::insert_bulk(&mut tx, Bulk::fixes(fixes, received_at)).await?;
         tx.note_entries(audit);
+        tx.mark_requests();
         tx.commit("committing positions").await
     }
 

@@ -66,6 +66,8 @@ pub struct Tx<D: Dialect> {
     unknown_outcome: Arc<AtomicBool>,
     /// The idempotency keys of the requests this transaction writes for, read when it began.
     request_keys: Vec<(String, String)>,
+    /// Whether `request_keys` are marked committed though no event is appended ([`Tx::mark_requests`]).
+    marks_requests: bool,
     /// The seq of the last event appended, if any.
     last_seq: Option<i64>,
 }
@@ -121,6 +123,7 @@ impl<D: Dialect> Tx<D> {
                 .as_ref()
                 .map(audit::Context::request_keys)
                 .unwrap_or_default(),
+            marks_requests: false,
             last_seq: None,
             context,
             pool: pool.clone(),
@@ -139,7 +142,16 @@ impl<D: Dialect> Tx<D> {
         }
         // The requests this write was for, marked committed in the same transaction: a retry after an
         // unknown outcome learns it was done (`api/idempotency.rs`).
-        if let Some(seq) = self.last_seq {
+        let seq = match self.last_seq {
+            // A write that is no event (position fixes) marks its requests with the log's last seq.
+            None if self.marks_requests && !self.request_keys.is_empty() => Some(
+                (D::SQL.last_seq.query())
+                    .scalar::<i64>(&mut self, "reading the last event")
+                    .await?,
+            ),
+            seq => seq,
+        };
+        if let Some(seq) = seq {
             for (principal, key) in std::mem::take(&mut self.request_keys) {
                 D::SQL
                     .mark_key_committed
@@ -167,6 +179,12 @@ impl<D: Dialect> Tx<D> {
                 settled
             }
         }
+    }
+
+    /// Marks the requests this transaction runs for committed with it, though it appends no event
+    /// (position fixes): a retry after an unknown outcome then learns they were stored.
+    pub(crate) fn mark_requests(&mut self) {
+        self.marks_requests = true;
     }
 
     /// Notes audit rows of a write that is no event (position fixes), written when the transaction
