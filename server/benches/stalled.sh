@@ -8,7 +8,7 @@
 #   server/benches/stalled.sh
 #   BINS="target/release/gridwatch /tmp/gridwatch-before" server/benches/stalled.sh   # an A/B in one run
 #
-# Environment: RUNS (3), OPEN (20000), STALLED (50; a list such as "0 50" runs each), READERS (5), RATE (500), DURATION (20), BINS,
+# Environment: RUNS (3), OPEN (20000), STALLED (50; a list such as "0 50" runs each), READERS (5; a list too), RATE (500), DURATION (20), BINS,
 # SERVER_ARGS (extra arguments for `gridwatch demo`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -55,6 +55,7 @@ for run in $(seq 1 "$RUNS"); do
   b=0
   for BIN in $BINS; do
    for stalled in $STALLED; do
+   for readers in $READERS; do
     b=$((b + 1))
     data=$WORK/data-$run-$b
     cp -r "$SEED" "$data"
@@ -62,7 +63,7 @@ for run in $(seq 1 "$RUNS"); do
     start_server "$BIN" "$data" "$log"
     phases=$WORK/phases-$run-$b
     : >"$phases"
-    "$LOAD" --url "$url" --token "$token" --open "$OPEN" --stalled "$stalled" --readers "$READERS" \
+    "$LOAD" --url "$url" --token "$token" --open "$OPEN" --stalled "$stalled" --readers "$readers" \
       --rate "$RATE" --duration-s "$DURATION" --phases >"$WORK/run.json" 2> >(while read -r line; do
         echo "$line" >&2
         case $line in "phase: "*) echo "${line#phase: } $(rss_mb "$SERVER_PID")" >>"$phases" ;; esac
@@ -74,9 +75,10 @@ r = json.load(open(sys.argv[1]))
 r["bin"] = sys.argv[2]
 r["rss_mb"] = {p: float(v) for p, v in (l.split() for l in open(sys.argv[3]) if l.strip())}
 r["peak_mb"] = float(sys.argv[4])
-print(json.dumps(r))' "$WORK/run.json" "$BIN, $stalled stalled" "$phases" "$hwm" >>"$RESULTS"
+print(json.dumps(r))' "$WORK/run.json" "$BIN, $stalled stalled, $readers readers" "$phases" "$hwm" >>"$RESULTS"
     kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
     rm -rf "$data"
+   done
    done
   done
 done
@@ -85,15 +87,22 @@ python3 - "$RESULTS" "$RUNS" <<'PY'
 import json, statistics, sys
 runs = [json.loads(line) for line in open(sys.argv[1])]
 print(f"\nmedians of {sys.argv[2]} runs (each on a copy of the same seeded store)\n")
-print("| server | open cases | stalled | RSS seeded MB | RSS stalled MB | RSS after load MB | peak MB | create p50 ms | create p99 ms | delivery p50 ms | delivery p99 ms | failed | missing deliveries |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| server | open cases | stalled | readers | RSS seeded MB | RSS stalled MB | RSS after load MB | peak MB | create p50 ms | create p99 ms | delivery p50 ms | delivery p99 ms | failed | missing deliveries |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for label in dict.fromkeys(r["bin"] for r in runs):
     rs = [r for r in runs if r["bin"] == label]
     m = lambda f: statistics.median(f(r) for r in rs)
-    print(f"| {label} | {rs[0]['open']} | {rs[0]['stalled']} | {m(lambda r: r['rss_mb'].get('seeded', 0)):.0f} | "
+    print(f"| {label} | {rs[0]['open']} | {rs[0]['stalled']} | {rs[0]['readers']} | {m(lambda r: r['rss_mb'].get('seeded', 0)):.0f} | "
           f"{m(lambda r: r['rss_mb'].get('stalled', 0)):.0f} | {m(lambda r: r['rss_mb'].get('done', 0)):.0f} | {m(lambda r: r['peak_mb']):.0f} | "
           f"{m(lambda r: r['create_p50_ms']):.2f} | {m(lambda r: r['create_p99_ms']):.2f} | {m(lambda r: r['delivery_p50_ms']):.2f} | "
           f"{m(lambda r: r['delivery_p99_ms']):.2f} | {m(lambda r: r['failed']):.0f} | {m(lambda r: r['deliveries_missing']):.0f} |")
+print("\nin the server (medians, ms): the request, the wait for a group, the group, the commit\n")
+print("| server | request p50 | request p99 | wait p50 | wait p99 | group p50 | group p99 | commit p50 | commit p99 |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for label in dict.fromkeys(r["bin"] for r in runs):
+    rs = [r for r in runs if r["bin"] == label]
+    m = lambda k: statistics.median(r["server"][k] or 0 for r in rs)
+    print(f"| {label} | " + " | ".join(f"{m(f'{s}_{q}_ms'):.2f}" for s in ("request", "wait", "group", "commit") for q in ("p50", "p99")) + " |")
 print("\nper run (create p99 / delivery p99 ms, peak MB):", ", ".join(
     f"{r['bin']} {r['create_p99_ms']:.2f}/{r['delivery_p99_ms']:.2f}/{r['peak_mb']:.0f}" for r in runs))
 PY

@@ -23,11 +23,13 @@
     clippy::cast_sign_loss
 )]
 
-use std::str::FromStr;
+#[path = "support/mod.rs"]
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Parser;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -79,8 +81,8 @@ async fn main() -> Result<()> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()?;
-    let places = Arc::new(city_points(&http, &args).await?);
-    let categories = Arc::new(categories(&http, &args).await?);
+    let places = Arc::new(support::city_points(&http, &args.url, &args.token).await?);
+    let categories = Arc::new(support::categories(&http, &args.url, &args.token).await?);
     eprintln!(
         "{} grid cells, {} categories; {} creates/s for {} s after a {} s warm-up",
         places.len(),
@@ -102,7 +104,7 @@ async fn main() -> Result<()> {
         let opens = start + Duration::from_secs_f64(args.warmup_s);
         tokio::spawn(async move {
             tokio::time::sleep_until(opens).await;
-            scrape(&http, &args).await
+            support::scrape(&http, &args.url, &args.token).await
         })
     };
     for i in 0..total {
@@ -139,114 +141,10 @@ async fn main() -> Result<()> {
     }
     let elapsed_s = start.elapsed().as_secs_f64() - args.warmup_s;
     let samples = std::mem::take(&mut *samples.lock().unwrap());
-    let after = scrape(&http, &args).await?;
-    let server = server_quantiles(&window_start.await??, &after);
+    let after = support::scrape(&http, &args.url, &args.token).await?;
+    let server = support::server_quantiles(&window_start.await??, &after);
     report(&args, &samples, elapsed_s, &server);
     Ok(())
-}
-
-/// The histograms of the server's own view, as `/metrics` gives them: (metric, a label it must carry).
-const SERVER_SERIES: [(&str, &str, &str); 4] = [
-    (
-        "request",
-        "gridwatch_http_request_duration_seconds_bucket",
-        "route=\"/api/incidents\"",
-    ),
-    ("wait", "gridwatch_intake_wait_seconds_bucket", ""),
-    ("group", "gridwatch_intake_group_seconds_bucket", ""),
-    ("commit", "gridwatch_store_commit_seconds_bucket", ""),
-];
-
-/// Every bucket of [`SERVER_SERIES`] in one scrape of `/metrics`: (series, upper bound, count so far).
-async fn scrape(http: &reqwest::Client, args: &Args) -> Result<Vec<(&'static str, f64, f64)>> {
-    let text = http
-        .get(format!("{}/metrics", args.url.trim_end_matches('/')))
-        .bearer_auth(&args.token)
-        .send()
-        .await?
-        .error_for_status()?
-        .text()
-        .await?;
-    let mut buckets = Vec::new();
-    for line in text.lines() {
-        for (name, metric, label) in SERVER_SERIES {
-            let Some(rest) = line.strip_prefix(metric).and_then(|r| r.strip_prefix('{')) else {
-                continue;
-            };
-            let Some((labels, count)) = rest.rsplit_once("} ") else {
-                continue;
-            };
-            if !labels.contains(label) || (name == "request" && !labels.contains("method=\"POST\""))
-            {
-                continue;
-            }
-            let Some(le) = labels
-                .split("le=\"")
-                .nth(1)
-                .and_then(|l| l.split('"').next())
-            else {
-                continue;
-            };
-            let bound = if le == "+Inf" {
-                f64::INFINITY
-            } else {
-                le.parse()?
-            };
-            buckets.push((name, bound, count.parse()?));
-        }
-    }
-    Ok(buckets)
-}
-
-/// The server's own view of the measured window, from its histograms scraped at the window's start and
-/// end, in milliseconds: the request in the server, the wait for a group, a group's drafting and store
-/// transaction, and the commit alone (p50 and p99, interpolated within a bucket). Where the client's tail
-/// is longer than the request's, the time went outside the server's handling (the client, the loopback,
-/// the scheduler).
-fn server_quantiles(
-    before: &[(&'static str, f64, f64)],
-    after: &[(&'static str, f64, f64)],
-) -> Value {
-    let mut out = serde_json::Map::new();
-    for (name, _, _) in SERVER_SERIES {
-        let mut bounds: Vec<(f64, f64)> = after
-            .iter()
-            .filter(|(n, _, _)| *n == name)
-            .map(|&(_, bound, count)| {
-                let earlier = before
-                    .iter()
-                    .find(|(n, b, _)| *n == name && b.total_cmp(&bound).is_eq())
-                    .map_or(0.0, |&(_, _, c)| c);
-                (bound, count - earlier)
-            })
-            .collect();
-        bounds.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let total = bounds.last().map_or(0.0, |&(_, c)| c);
-        for (q, key) in [(0.5, "p50_ms"), (0.99, "p99_ms")] {
-            let value = (total > 0.0).then(|| {
-                let target = q * total;
-                let mut lower = (0.0, 0.0);
-                for &(bound, count) in &bounds {
-                    if count >= target {
-                        if !bound.is_finite() {
-                            return lower.0;
-                        }
-                        let share = if count > lower.1 {
-                            (target - lower.1) / (count - lower.1)
-                        } else {
-                            1.0
-                        };
-                        return lower.0 + share * (bound - lower.0);
-                    }
-                    lower = (bound, count);
-                }
-                lower.0
-            });
-            out.insert(format!("{name}_{key}"), json!(value.map(|v| v * 1000.0)));
-        }
-        out.insert(format!("{name}_count"), json!(total));
-    }
-    Value::Object(out)
 }
 
 fn report(args: &Args, samples: &[Sample], elapsed_s: f64, server: &Value) {
@@ -315,50 +213,4 @@ fn report(args: &Args, samples: &[Sample], elapsed_s: f64, server: &Value) {
     );
     eprintln!("  in the server (ms): {}", result["server"]);
     println!("{result}");
-}
-
-/// The centre of every cell of every grid, degrees (EPSG:4326), in grid then cell order.
-async fn city_points(http: &reqwest::Client, args: &Args) -> Result<Vec<(f64, f64)>> {
-    let grids = get(http, args, "/api/grids").await?;
-    let mut points = Vec::new();
-    for grid in grids["features"].as_array().context("grids")? {
-        let id = grid["properties"]["id"].as_i64().context("grid id")?;
-        let one = get(http, args, &format!("/api/grids/{id}")).await?;
-        for cell in one["properties"]["cells"].as_array().context("cells")? {
-            let cell = h3o::CellIndex::from_str(cell.as_str().context("cell")?)?;
-            let centre = h3o::LatLng::from(cell);
-            points.push((centre.lat(), centre.lng()));
-        }
-    }
-    if points.is_empty() {
-        bail!("the server has no grids: run `gridwatch demo`");
-    }
-    Ok(points)
-}
-
-/// The active category codes, sorted so the seed picks the same ones every run.
-async fn categories(http: &reqwest::Client, args: &Args) -> Result<Vec<String>> {
-    let list = get(http, args, "/api/categories").await?;
-    let mut codes: Vec<String> = list
-        .as_array()
-        .context("categories")?
-        .iter()
-        .filter(|c| c["active"].as_bool() != Some(false))
-        .filter_map(|c| c["code"].as_str().map(str::to_owned))
-        .collect();
-    codes.sort();
-    if codes.is_empty() {
-        bail!("the server has no active category");
-    }
-    Ok(codes)
-}
-
-async fn get(http: &reqwest::Client, args: &Args, path: &str) -> Result<Value> {
-    let response = http
-        .get(format!("{}{path}", args.url.trim_end_matches('/')))
-        .bearer_auth(&args.token)
-        .send()
-        .await?
-        .error_for_status()?;
-    Ok(response.json().await?)
 }

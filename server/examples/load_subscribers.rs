@@ -18,6 +18,9 @@
     clippy::cast_sign_loss
 )]
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -73,7 +76,7 @@ async fn main() -> Result<()> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_mins(1))
         .build()?;
-    let places = Arc::new(city_points(&http, &args).await?);
+    let places = Arc::new(support::city_points(&http, &args.url, &args.token).await?);
     seed_open_cases(&http, &args, &places).await?;
     if args.seed_only {
         return Ok(());
@@ -121,7 +124,12 @@ async fn main() -> Result<()> {
     tokio::time::sleep(Duration::from_secs(2)).await;
     phase(&args, "measuring");
 
+    let before = support::scrape(&http, &args.url, &args.token).await?;
     let (answers, scheduled) = run_creates(&http, &args, &places).await;
+    let server = support::server_quantiles(
+        &before,
+        &support::scrape(&http, &args.url, &args.token).await?,
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     phase(&args, "done");
     for reader in &readers {
@@ -149,7 +157,7 @@ async fn main() -> Result<()> {
             "creates": created.len(), "failed": failed,
             "create_p50_ms": ms(quantile(&created, 0.5)), "create_p99_ms": ms(quantile(&created, 0.99)),
             "delivery_p50_ms": ms(quantile(&delivery, 0.5)), "delivery_p99_ms": ms(quantile(&delivery, 0.99)),
-            "deliveries_missing": missing,
+            "deliveries_missing": missing, "server": server,
         })
     );
     drop(stalled);
@@ -289,38 +297,4 @@ async fn seed_open_cases(
         task.await??;
     }
     Ok(())
-}
-
-/// The centre of every cell of every grid of the server's city.
-async fn city_points(http: &reqwest::Client, args: &Args) -> Result<Vec<(f64, f64)>> {
-    let base = args.url.trim_end_matches('/');
-    let grids: Value = http
-        .get(format!("{base}/api/grids"))
-        .bearer_auth(&args.token)
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let mut points = Vec::new();
-    for grid in grids["features"].as_array().context("grids")? {
-        let id = grid["properties"]["id"].as_i64().context("grid id")?;
-        let one: Value = http
-            .get(format!("{base}/api/grids/{id}"))
-            .bearer_auth(&args.token)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        for cell in one["properties"]["cells"].as_array().context("cells")? {
-            let cell: h3o::CellIndex = cell.as_str().context("cell")?.parse()?;
-            let centre = h3o::LatLng::from(cell);
-            points.push((centre.lat(), centre.lng()));
-        }
-    }
-    if points.is_empty() {
-        bail!("the city has no grid cells");
-    }
-    Ok(points)
 }

@@ -124,6 +124,11 @@ pub async fn run(
         if evicted {
             metrics::counter!("gridwatch_connections_evicted_total").increment(1);
         }
+        // Answers and websocket messages are small and written as they are ready: Nagle's algorithm
+        // would hold each behind the client's delayed ACK of the one before (up to 40 ms on Linux).
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY on a connection");
+        }
         if let Some(bytes) = settings.send_buffer
             && let Err(error) = socket2::SockRef::from(&tcp).set_send_buffer_size(bytes)
         {

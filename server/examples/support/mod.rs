@@ -6,7 +6,7 @@
 use std::str::FromStr;
 
 use anyhow::{Context, Result, bail};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// `GET base + path` with a bearer token, as JSON; an error status is an error.
 pub async fn get(http: &reqwest::Client, base: &str, token: &str, path: &str) -> Result<Value> {
@@ -86,4 +86,112 @@ pub fn quantile(sorted: &[u64], q: f64) -> u64 {
     )]
     let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
     sorted[rank - 1]
+}
+
+/// The histograms of the server's own view, as `/metrics` gives them: (metric, a label it must carry).
+pub const SERVER_SERIES: [(&str, &str, &str); 4] = [
+    (
+        "request",
+        "gridwatch_http_request_duration_seconds_bucket",
+        "route=\"/api/incidents\"",
+    ),
+    ("wait", "gridwatch_intake_wait_seconds_bucket", ""),
+    ("group", "gridwatch_intake_group_seconds_bucket", ""),
+    ("commit", "gridwatch_store_commit_seconds_bucket", ""),
+];
+
+/// Every bucket of [`SERVER_SERIES`] in one scrape of `/metrics`: (series, upper bound, count so far).
+pub async fn scrape(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> Result<Vec<(&'static str, f64, f64)>> {
+    let text = http
+        .get(format!("{}/metrics", base.trim_end_matches('/')))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
+    let mut buckets = Vec::new();
+    for line in text.lines() {
+        for (name, metric, label) in SERVER_SERIES {
+            let Some(rest) = line.strip_prefix(metric).and_then(|r| r.strip_prefix('{')) else {
+                continue;
+            };
+            let Some((labels, count)) = rest.rsplit_once("} ") else {
+                continue;
+            };
+            if !labels.contains(label) || (name == "request" && !labels.contains("method=\"POST\""))
+            {
+                continue;
+            }
+            let Some(le) = labels
+                .split("le=\"")
+                .nth(1)
+                .and_then(|l| l.split('"').next())
+            else {
+                continue;
+            };
+            let bound = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse()?
+            };
+            buckets.push((name, bound, count.parse()?));
+        }
+    }
+    Ok(buckets)
+}
+
+/// The server's own view of the measured window, from its histograms scraped at the window's start and
+/// end, in milliseconds: the request in the server, the wait for a group, a group's drafting and store
+/// transaction, and the commit alone (p50 and p99, interpolated within a bucket). Where the client's tail
+/// is longer than the request's, the time went outside the server's handling (the client, the loopback,
+/// the scheduler).
+pub fn server_quantiles(
+    before: &[(&'static str, f64, f64)],
+    after: &[(&'static str, f64, f64)],
+) -> Value {
+    let mut out = serde_json::Map::new();
+    for (name, _, _) in SERVER_SERIES {
+        let mut bounds: Vec<(f64, f64)> = after
+            .iter()
+            .filter(|(n, _, _)| *n == name)
+            .map(|&(_, bound, count)| {
+                let earlier = before
+                    .iter()
+                    .find(|(n, b, _)| *n == name && b.total_cmp(&bound).is_eq())
+                    .map_or(0.0, |&(_, _, c)| c);
+                (bound, count - earlier)
+            })
+            .collect();
+        bounds.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let total = bounds.last().map_or(0.0, |&(_, c)| c);
+        for (q, key) in [(0.5, "p50_ms"), (0.99, "p99_ms")] {
+            let value = (total > 0.0).then(|| {
+                let target = q * total;
+                let mut lower = (0.0, 0.0);
+                for &(bound, count) in &bounds {
+                    if count >= target {
+                        if !bound.is_finite() {
+                            return lower.0;
+                        }
+                        let share = if count > lower.1 {
+                            (target - lower.1) / (count - lower.1)
+                        } else {
+                            1.0
+                        };
+                        return lower.0 + share * (bound - lower.0);
+                    }
+                    lower = (bound, count);
+                }
+                lower.0
+            });
+            out.insert(format!("{name}_{key}"), json!(value.map(|v| v * 1000.0)));
+        }
+        out.insert(format!("{name}_count"), json!(total));
+    }
+    Value::Object(out)
 }
