@@ -10,6 +10,10 @@
 #
 # Environment: RUNS (3), OPEN (20000), STALLED (50; a list such as "0 50" runs each), READERS (5; a list too), RATE (500), DURATION (20), BINS,
 # SERVER_ARGS (extra arguments for `gridwatch demo`).
+# STORE=postgres runs on PostGIS (GRIDWATCH_BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres):
+# the seeded database is copied for each run with CREATE DATABASE … TEMPLATE. NODES=2 (PostGIS only) starts a
+# second node on the same database and connects every subscriber to it, so delivery is the propagation from
+# the node that took the create (issue 20).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${RUNS:-3}
@@ -19,7 +23,11 @@ READERS=${READERS:-5}
 RATE=${RATE:-500}
 DURATION=${DURATION:-20}
 SERVER_ARGS=${SERVER_ARGS:-}
+STORE=${STORE:-sqlite}
+NODES=${NODES:-1}
+PG_URL=${GRIDWATCH_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 TARGET=${CARGO_TARGET_DIR:-target}
+if [ "$NODES" != 1 ] && [ "$STORE" != postgres ]; then echo "NODES=2 needs STORE=postgres" >&2; exit 2; fi
 
 cargo build --release --locked -p gridwatch --bin gridwatch --example load_subscribers >&2
 BINS=${BINS:-$TARGET/release/gridwatch}
@@ -27,29 +35,57 @@ LOAD=$TARGET/release/examples/load_subscribers
 WORK=$(mktemp -d)
 RESULTS=$WORK/results.jsonl
 SERVER_PID=
+SECOND_PID=
 cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  for pid in $SERVER_PID $SECOND_PID; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  if [ "$STORE" = postgres ]; then
+    psql "$PG_URL" -qAt -c "DROP DATABASE IF EXISTS gw_bench_run" -c "DROP DATABASE IF EXISTS gw_bench_seed" >/dev/null 2>&1 || true
+  fi
   rm -rf "$WORK"
+}
+db_url() { echo "${PG_URL%/*}/$1"; } # the same server, database $1
+store_args() { # DATA: where a run's store is
+  if [ "$STORE" = postgres ]; then echo "--database-url $(db_url "$1")"; else echo "--data-dir $1"; fi
+}
+stop_servers() {
+  for pid in $SERVER_PID $SECOND_PID; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  SERVER_PID=; SECOND_PID=
 }
 trap cleanup EXIT
 rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 hwm_mb() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
 start_server() { # BIN DATA LOG: starts it, sets SERVER_PID, url and token
-  # shellcheck disable=SC2086
-  "$1" demo --addr 127.0.0.1:0 --data-dir "$2" $SERVER_ARGS >"$3" 2>"$3.err" &
+  # shellcheck disable=SC2086,SC2046
+  "$1" demo --addr 127.0.0.1:0 $(store_args "$2") $SERVER_ARGS >"$3" 2>"$3.err" &
   SERVER_PID=$!
   for _ in $(seq 1 600); do grep -q '^admin token: ' "$3" && break; sleep 0.1; done
   url=$(sed -n 's/^gridwatch is up at \([^ ]*\).*/\1/p' "$3")
   token=$(sed -n 's/^admin token: //p' "$3")
   [ -n "$token" ] || { cat "$3.err" >&2; echo "the server did not start" >&2; exit 1; }
+  ws_url=$url
+  if [ "$NODES" = 2 ]; then
+    # shellcheck disable=SC2086,SC2046
+    "$1" serve --addr 127.0.0.1:0 $(store_args "$2") $SERVER_ARGS >"$3.second" 2>"$3.second.err" &
+    SECOND_PID=$!
+    for _ in $(seq 1 600); do grep -q '^gridwatch is up at ' "$3.second" && break; sleep 0.1; done
+    ws_url=$(sed -n 's/^gridwatch is up at \([^ ]*\).*/\1/p' "$3.second")
+    [ -n "$ws_url" ] || { cat "$3.second.err" >&2; echo "the second node did not start" >&2; exit 1; }
+  fi
 }
 
 # One store with the open cases, made once and copied for each run, so every run starts alike.
-SEED=$WORK/seed
+if [ "$STORE" = postgres ]; then
+  SEED=gw_bench_seed
+  psql "$PG_URL" -qAt -c "DROP DATABASE IF EXISTS gw_bench_seed" -c "CREATE DATABASE gw_bench_seed" >/dev/null
+else
+  SEED=$WORK/seed
+fi
+NODES_WANTED=$NODES; NODES=1
 start_server "${BINS%% *}" "$SEED" "$WORK/seed.log"
 "$LOAD" --url "$url" --token "$token" --open "$OPEN" --seed-only
-kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
+stop_servers
+NODES=$NODES_WANTED
 
 for run in $(seq 1 "$RUNS"); do
   b=0
@@ -57,13 +93,18 @@ for run in $(seq 1 "$RUNS"); do
    for stalled in $STALLED; do
    for readers in $READERS; do
     b=$((b + 1))
-    data=$WORK/data-$run-$b
-    cp -r "$SEED" "$data"
+    if [ "$STORE" = postgres ]; then
+      data=gw_bench_run
+      psql "$PG_URL" -qAt -c "DROP DATABASE IF EXISTS gw_bench_run" -c "CREATE DATABASE gw_bench_run TEMPLATE gw_bench_seed" >/dev/null
+    else
+      data=$WORK/data-$run-$b
+      cp -r "$SEED" "$data"
+    fi
     log=$WORK/server-$run-$b.log
     start_server "$BIN" "$data" "$log"
     phases=$WORK/phases-$run-$b
     : >"$phases"
-    "$LOAD" --url "$url" --token "$token" --open "$OPEN" --stalled "$stalled" --readers "$readers" \
+    "$LOAD" --url "$url" --ws-url "$ws_url" --token "$token" --open "$OPEN" --stalled "$stalled" --readers "$readers" \
       --rate "$RATE" --duration-s "$DURATION" --phases >"$WORK/run.json" 2> >(while read -r line; do
         echo "$line" >&2
         case $line in "phase: "*) echo "${line#phase: } $(rss_mb "$SERVER_PID")" >>"$phases" ;; esac
@@ -75,9 +116,13 @@ r = json.load(open(sys.argv[1]))
 r["bin"] = sys.argv[2]
 r["rss_mb"] = {p: float(v) for p, v in (l.split() for l in open(sys.argv[3]) if l.strip())}
 r["peak_mb"] = float(sys.argv[4])
-print(json.dumps(r))' "$WORK/run.json" "$BIN, $stalled stalled, $readers readers" "$phases" "$hwm" >>"$RESULTS"
-    kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
-    rm -rf "$data"
+print(json.dumps(r))' "$WORK/run.json" "$BIN, $STORE, $NODES node(s), $stalled stalled, $readers readers" "$phases" "$hwm" >>"$RESULTS"
+    stop_servers
+    if [ "$STORE" = postgres ]; then
+      psql "$PG_URL" -qAt -c "DROP DATABASE IF EXISTS gw_bench_run" >/dev/null
+    else
+      rm -rf "$data"
+    fi
    done
    done
   done

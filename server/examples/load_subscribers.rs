@@ -62,6 +62,10 @@ struct Args {
     /// Only create the open cases, then exit (the bench script seeds one store and copies it).
     #[arg(long)]
     seed_only: bool,
+    /// Where the subscribers connect, if not `--url`: another node of the same deployment, so the
+    /// delivery latency is the propagation from the node that took the create (issue 20).
+    #[arg(long)]
+    ws_url: Option<String>,
     /// Print a line when each phase starts (the bench script samples the server's memory then).
     #[arg(long)]
     phases: bool,
@@ -83,14 +87,15 @@ async fn main() -> Result<()> {
     }
     phase(&args, "seeded");
 
+    let ws_base = args.ws_url.as_deref().unwrap_or(&args.url);
     let ws_url = format!(
         "{}/ws?token={}",
-        args.url.trim_end_matches('/').replacen("http", "ws", 1),
+        ws_base.trim_end_matches('/').replacen("http", "ws", 1),
         args.token
     );
     let mut stalled = Vec::new();
     for _ in 0..args.stalled {
-        stalled.push(stalled_subscriber(&args.url, &ws_url).await?);
+        stalled.push(stalled_subscriber(ws_base, &ws_url).await?);
     }
     // Let their snapshots fill what the sockets take.
     tokio::time::sleep(Duration::from_secs(2)).await;

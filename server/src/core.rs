@@ -34,7 +34,7 @@
 //! batches before they are acknowledged.
 
 use std::future::Future;
-use std::sync::{Arc, RwLock, RwLockReadGuard, Weak};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, Weak};
 
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
@@ -129,6 +129,22 @@ struct Shared {
     intake_batch_max: usize,
     write_wait: std::time::Duration,
     archive_after: chrono::TimeDelta,
+    /// What another writer appended between this node's own events, and this node's events held back
+    /// until those are published (`crate::follow`).
+    gaps: Mutex<Gaps>,
+    /// The highest seq other writers are known to have appended (`crate::follow`): a write that finds
+    /// the world behind it reads the log first.
+    hint: Arc<crate::follow::Hint>,
+}
+
+/// Events of other writers the world skipped, found by a commit whose seq was not the world's next, and
+/// this node's own events committed after them: applied to the world but held off the event channel,
+/// so the live feed stays in sequence order.
+#[derive(Debug, Default)]
+struct Gaps {
+    /// Inclusive ranges of sequence numbers the world lacks.
+    missing: Vec<(i64, i64)>,
+    held: Vec<Event>,
 }
 
 impl Core {
@@ -166,6 +182,8 @@ impl Core {
                     .max(1),
                 write_wait,
                 archive_after: options.archive_after.unwrap_or(DEFAULT_ARCHIVE_AFTER),
+                gaps: Mutex::new(Gaps::default()),
+                hint: Arc::default(),
             }),
         }
     }
@@ -348,64 +366,206 @@ impl Core {
         }
     }
 
-    /// After a COMMIT whose outcome could not be learned (`StoreError::OutcomeUnknown`), and before any
-    /// other write: reloads the world from the store, keeping the workers' positions, and publishes
-    /// the events the world had missed (the hub sends them to the subscribers, escalation sees them),
-    /// so no write is validated against a world behind the store. Called with the writer lock held;
-    /// a no-op otherwise. If the store cannot be read, the write is refused and the next one tries
-    /// again.
+    /// The follower's step (`crate::follow::run`): applies and publishes what other writers appended
+    /// to the log since the world's last seq. Gives up, answering 0, if the writer lock is not free
+    /// within the write bound: the next hint or poll tries again.
+    pub(crate) async fn follow_now(&self) -> Result<usize, StoreError> {
+        let locking = Arc::clone(&self.shared.writer).lock_owned();
+        let Ok(_lock) = tokio::time::timeout(self.shared.write_wait, locking).await else {
+            return Ok(0);
+        };
+        self.absorb(false).await
+    }
+
+    /// What the follower hears of other writers' appends.
+    pub(crate) fn hint(&self) -> &Arc<crate::follow::Hint> {
+        &self.shared.hint
+    }
+
+    /// Whether the world skipped another writer's events, or holds events of its own back.
+    pub(crate) fn has_gaps(&self) -> bool {
+        let gaps = self
+            .shared
+            .gaps
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        !gaps.missing.is_empty() || !gaps.held.is_empty()
+    }
+
+    /// Before any write: after a COMMIT whose outcome could not be learned
+    /// (`StoreError::OutcomeUnknown`) the world reloads from the store, and events another writer
+    /// appended — between this node's own, or heard of and not yet followed — are read (see
+    /// [`Core::absorb`]), so no write is validated against a world behind what the node knows. Called with the writer lock held; a no-op otherwise. If the
+    /// store cannot be read, the write is refused and the next one tries again.
     async fn catch_up(&self) -> Result<(), StoreError> {
         let store = self.store();
-        if !store.take_unknown_outcome() {
+        let unknown = store.take_unknown_outcome();
+        let heard_of_more = self.shared.hint.latest() > self.world().last_seq();
+        if !unknown && !heard_of_more && !self.has_gaps() {
             return Ok(());
         }
+        let from = self.world().last_seq();
+        match self.absorb(unknown).await {
+            Ok(missed) => {
+                if unknown {
+                    tracing::warn!(
+                        from,
+                        to = self.world().last_seq(),
+                        missed,
+                        "a COMMIT's outcome was unknown: the world was reloaded from the store"
+                    );
+                }
+                Ok(())
+            }
+            Err(error) => {
+                if unknown {
+                    store.note_unknown_outcome();
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Brings the world up with the store's log, with the writer lock held: reads the events the world
+    /// lacks (those of the gaps a commit found, then every one after its last seq), applies them —
+    /// each case event by reading its cases again, or, for any other change the world holds (or when
+    /// `reload` is set), by reloading the whole world from the store, keeping the workers' positions —
+    /// and publishes them with the held events, in sequence order. Returns how many events it read.
+    /// When the store cannot be read, nothing changes.
+    async fn absorb(&self, reload: bool) -> Result<usize, StoreError> {
+        use crate::follow::{Patch, patch_of};
+        let store = self.store();
+        let ranges = self
+            .shared
+            .gaps
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .missing
+            .clone();
         let (from, line) = {
             let world = self.world();
             (world.last_seq(), world.archived_before())
         };
-        let read = async {
+        let mut missed = Vec::new();
+        for (first, last) in ranges {
+            self.read_log(first - 1, last, &mut missed).await?;
+        }
+        self.read_log(from, i64::MAX, &mut missed).await?;
+        let reload = reload || missed.iter().any(|e| patch_of(&e.change) == Patch::Reload);
+        let mut cases: FxHashMap<crate::domain::IncidentId, crate::domain::Case> =
+            FxHashMap::default();
+        let snapshot = if reload {
             let snapshot = store.snapshot(line).await?;
-            let mut missed = Vec::new();
-            let mut after = from;
-            loop {
-                let page = store.events_since(after, CATCH_UP_PAGE).await?;
-                let Some(last) = page.last() else { break };
-                after = last.seq;
-                missed.extend(page);
+            // What was appended between reading the log and the snapshot is in the snapshot: it is
+            // published too.
+            let after = missed.last().map_or(from, |e| e.seq).max(from);
+            self.read_log(after, snapshot.last_seq, &mut missed).await?;
+            Some(snapshot)
+        } else {
+            let mut ids: Vec<_> = missed
+                .iter()
+                .filter_map(|e| match patch_of(&e.change) {
+                    Patch::Cases(ids) => Some(ids),
+                    Patch::Nothing | Patch::Reload => None,
+                })
+                .flatten()
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            if !ids.is_empty() {
+                cases = store
+                    .incidents_in(&ids)
+                    .await?
+                    .into_iter()
+                    .map(|case| (case.id(), case))
+                    .collect();
             }
-            Ok::<_, StoreError>((snapshot, missed))
+            None
         };
-        let (snapshot, missed) = match read.await {
-            Ok(read) => read,
-            Err(error) => {
-                store.note_unknown_outcome();
-                return Err(error);
-            }
+        self.apply_missed(snapshot, &missed, &cases);
+        let read = missed.len();
+        let held = {
+            let mut gaps = self
+                .shared
+                .gaps
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            gaps.missing.clear();
+            std::mem::take(&mut gaps.held)
         };
-        let mut fresh = World::from_snapshot(snapshot);
+        missed.extend(held);
+        missed.sort_by_key(|e| e.seq);
+        missed.dedup_by_key(|e| e.seq);
+        if read > 0 {
+            metrics::counter!("gridwatch_follow_events_total").increment(read as u64);
+        }
+        for event in missed {
+            // No receiver is not an error: nobody is listening yet.
+            let _ = self.shared.events.send(event);
+        }
+        Ok(read)
+    }
+
+    /// [`Core::absorb`]'s change to the world: the whole world from `snapshot` (keeping the workers'
+    /// positions), or each of `missed` in turn, its cases taken from `cases`; drops the tiles they
+    /// touched.
+    fn apply_missed(
+        &self,
+        snapshot: Option<crate::store::Snapshot>,
+        missed: &[Event],
+        cases: &FxHashMap<crate::domain::IncidentId, crate::domain::Case>,
+    ) {
+        use crate::follow::{Patch, patch_of};
+        let reloaded = snapshot.is_some();
         let mut dirty = Dirty::default();
         {
             let mut world = self
                 .shared
                 .world
                 .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            fresh.keep_positions(&world);
-            *world = fresh;
-            for event in &missed {
-                crate::tiles::touched(&world, event, &mut dirty);
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(snapshot) = snapshot {
+                let mut fresh = World::from_snapshot(snapshot);
+                fresh.keep_positions(&world);
+                *world = fresh;
+                for event in missed {
+                    crate::tiles::touched(&world, event, &mut dirty);
+                }
+            } else {
+                for event in missed {
+                    crate::tiles::touched(&world, event, &mut dirty);
+                    if let Patch::Cases(ids) = patch_of(&event.change) {
+                        for id in ids {
+                            if let Some(case) = cases.get(&id) {
+                                world.apply_incident(case.clone());
+                            }
+                        }
+                    }
+                    crate::tiles::touched(&world, event, &mut dirty);
+                    world.advance(event.seq);
+                }
             }
         }
-        self.shared.tiles.clear();
+        if reloaded {
+            self.shared.tiles.clear();
+        }
         self.shared.tiles.invalidate(dirty);
-        tracing::warn!(
-            from,
-            to = self.world().last_seq(),
-            missed = missed.len(),
-            "a COMMIT's outcome was unknown: the world was reloaded from the store"
-        );
-        for event in missed {
-            let _ = self.shared.events.send(event);
+    }
+
+    /// Appends to `into` the log's events with `after < seq <= upto`, a page at a time.
+    async fn read_log(
+        &self,
+        mut after: i64,
+        upto: i64,
+        into: &mut Vec<Event>,
+    ) -> Result<(), StoreError> {
+        while after < upto {
+            let page = self.store().events_since(after, CATCH_UP_PAGE).await?;
+            let Some(last) = page.last().map(|e| e.seq) else {
+                break;
+            };
+            into.extend(page.into_iter().filter(|e| e.seq <= upto));
+            after = last;
         }
         Ok(())
     }
@@ -432,14 +592,29 @@ impl Core {
         Fut: Future<Output = R> + Send + 'static,
         R: Send + 'static,
     {
+        let lock = Arc::new(lock);
         let writer = Writer {
             core: self.clone(),
-            _lock: lock,
+            _lock: Arc::clone(&lock),
+        };
+        // Another writer's events came between this step's own: the world reads them, and the held
+        // events go out after them, before the step answers (`crate::follow`).
+        let core = self.clone();
+        let stepping = step(writer);
+        let step = async move {
+            let done = stepping.await;
+            if core.has_gaps()
+                && let Err(error) = core.absorb(false).await
+            {
+                tracing::warn!(%error, "reading other writers' events after a write; the next write or the follower tries again");
+            }
+            drop(lock);
+            done
         };
         // The step's task runs under the caller's audit context, so the store's audit rows say who
         // asked (`audit.rs`).
         let context = crate::audit::current();
-        match tokio::spawn(crate::audit::scope(context, step(writer))).await {
+        match tokio::spawn(crate::audit::scope(context, step)).await {
             Ok(done) => done,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             // Only a runtime shutting down cancels a spawned task; nothing waits for this answer then.
@@ -451,20 +626,34 @@ impl Core {
     /// before and after), then publishes the event. Private: only a [`Writer`] calls it.
     fn commit(&self, event: Event, change: impl FnOnce(&mut World)) {
         let mut dirty = Dirty::default();
-        {
+        let skipped = {
             let mut world = self
                 .shared
                 .world
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let next = world.last_seq() + 1;
             crate::tiles::touched(&world, &event, &mut dirty);
             change(&mut world);
             crate::tiles::touched(&world, &event, &mut dirty);
             world.advance(event.seq);
-        }
+            (event.seq > next).then_some((next, event.seq - 1))
+        };
         self.shared.tiles.invalidate(dirty);
-        // No receiver is not an error: nobody is listening yet.
-        let _ = self.shared.events.send(event);
+        let mut gaps = self
+            .shared
+            .gaps
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(range) = skipped {
+            gaps.missing.push(range);
+        }
+        if gaps.missing.is_empty() {
+            // No receiver is not an error: nobody is listening yet.
+            let _ = self.shared.events.send(event);
+        } else {
+            gaps.held.push(event);
+        }
     }
 
     /// The positions detour (fixes are not events, see the module docs): puts each worker's latest
@@ -509,7 +698,7 @@ impl WeakCore {
 /// Made by [`Core::write`] alone.
 pub struct Writer {
     core: Core,
-    _lock: OwnedMutexGuard<()>,
+    _lock: Arc<OwnedMutexGuard<()>>,
 }
 
 impl Writer {

@@ -1,6 +1,7 @@
 //! The services beside the HTTP API, each holding the core: the intake writer (`cases::intake`), the
 //! positions writer (`tracking`), the patrol book (`patrols`), the hub's feed (`live::hub::feed`) and
-//! the escalation scheduler (`cases::escalation`) and the revocation watch (`auth::credentials`).
+//! the escalation scheduler (`cases::escalation`), the revocation watch (`auth::credentials`) and the
+//! follower of other writers' events (`follow`).
 //! [`start`] starts them on a core and returns the
 //! [`AppState`] handlers get and the [`Running`] guard that stops them.
 //!
@@ -46,9 +47,10 @@ pub struct Which {
     /// The escalation scheduler. Its timers move a paused tokio clock, so a test that sets up cases on
     /// one starts it later (stopping the first services and starting them all again on the same core).
     pub escalation: bool,
-    /// The revocation watch (`auth::credentials::watch`), which reads the store twice a second, and
-    /// the store watch ([`store_watch`]), which asks an unreachable store every second whether it is
-    /// back: a test on a paused clock leaves them out.
+    /// The revocation watch (`auth::credentials::watch`), which reads the store twice a second, the
+    /// store watch ([`store_watch`]), which asks an unreachable store every second whether it is
+    /// back, and the follower (`follow::run`), which reads the log's last seq every second: a test on
+    /// a paused clock leaves them out.
     pub revocation_watch: bool,
 }
 
@@ -107,11 +109,7 @@ pub fn start(core: &Core, which: Which) -> (AppState, Running) {
     if which.escalation {
         tasks.push((
             "escalation",
-            tokio::spawn(crate::cases::escalation::run(
-                core.downgrade(),
-                core.subscribe(),
-                shutdown.clone(),
-            )),
+            tokio::spawn(crate::lease::escalation(core.downgrade(), shutdown.clone())),
         ));
     }
     if which.revocation_watch {
@@ -125,6 +123,10 @@ pub fn start(core: &Core, which: Which) -> (AppState, Running) {
         tasks.push((
             "store watch",
             tokio::spawn(store_watch(core.downgrade(), shutdown.clone())),
+        ));
+        tasks.push((
+            "follower",
+            tokio::spawn(crate::follow::run(core.downgrade(), shutdown.clone())),
         ));
     }
     let state = AppState::new(core.clone(), intake, positions, patrols, shutdown);

@@ -441,6 +441,17 @@ pub trait Store: Accounts + Idempotency + Send + Sync + 'static {
     /// Asks the database to answer a trivial query within `within`, and notes whether it did.
     async fn ping(&self, within: std::time::Duration) -> Result<(), StoreError>;
 
+    /// Takes lease `key` if no process on this database holds it (`None` when one does): held until the
+    /// [`crate::lease::Lease`] is dropped or its connection is lost, so a process that dies lets it go.
+    /// The embedded store has one process: always granted.
+    async fn try_lease(
+        &self,
+        key: i64,
+    ) -> Result<Option<Box<dyn crate::lease::Lease>>, StoreError> {
+        let _ = key;
+        Ok(Some(Box::new(crate::lease::Sole)))
+    }
+
     /// Appends audit rows of their own (a refusal, a login), chained after the last row, in one
     /// transaction.
     async fn append_audit(&self, entries: Vec<crate::audit::Entry>) -> Result<(), StoreError>;
@@ -495,6 +506,18 @@ pub trait Store: Accounts + Idempotency + Send + Sync + 'static {
 
     /// Events with `seq > after`, oldest first, at most `limit`.
     async fn events_since(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError>;
+
+    /// The sequence number of the log's last event (0 for none): what a node's world follows.
+    async fn last_seq(&self) -> Result<i64, StoreError>;
+
+    /// Tells `hint` whenever any process appends events, with the last appended seq, for as long as
+    /// it can; returns when it cannot (the caller tries again later). A hint only: one may be lost
+    /// (the follower reads the log by seq in any case, `follow.rs`). The embedded store has no such
+    /// channel and never returns.
+    async fn listen_for_events(&self, hint: &crate::follow::Hint) -> Result<(), StoreError> {
+        let _ = hint;
+        std::future::pending().await
+    }
 
     /// Records an area alert (应急联动) as an `alert.raised` event; the payload names who it reached.
     async fn insert_alert(&self, alert: &AlertRaised) -> Result<Event, StoreError>;

@@ -40,6 +40,8 @@ mod inputs;
 mod live;
 mod lost_commits;
 mod nearby;
+// Several nodes on one PostGIS database (issue 20): one event log, followed by every node.
+mod nodes;
 mod open311;
 // The OpenAPI document against the running server (schemathesis).
 mod openapi;

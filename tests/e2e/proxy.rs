@@ -205,7 +205,7 @@ async fn forward(client: TcpStream, server: TcpStream, lose: &Lose, partition: i
                 wrote = false;
             }
             wrote |= holds(b"INSERT") || holds(b"UPDATE");
-            let commit = holds(b"COMMIT");
+            let commit = sends_commit(chunk);
             if commit && (wrote || !lose.writes_only.load(Ordering::SeqCst)) && lose.pick() {
                 swallow.store(true, Ordering::SeqCst);
                 let _ = to_server.write_all(chunk).await;
@@ -245,6 +245,15 @@ async fn forward(client: TcpStream, server: TcpStream, lose: &Lose, partition: i
     }
 }
 
+/// Whether `chunk` sends a COMMIT statement: the word as a statement's text (after a Parse message's
+/// statement name, or a simple Query message's length), not inside another statement (a comment).
+fn sends_commit(chunk: &[u8]) -> bool {
+    const WORD: &[u8] = b"COMMIT";
+    chunk.windows(WORD.len()).enumerate().any(|(at, w)| {
+        w == WORD && (at > 0 && chunk[at - 1] == 0 || at >= 5 && chunk[at - 5] == b'Q')
+    })
+}
+
 /// `url` (`postgres://user@host:port/db…`) with its `host:port` replaced by `addr`, and the
 /// `host:port` it named.
 pub fn through(url: &str, addr: &str) -> (String, String) {
@@ -280,4 +289,14 @@ fn a_url_goes_through_the_proxy() {
             "localhost:5432".to_owned()
         )
     );
+}
+
+#[test]
+fn a_commit_is_a_statement_not_a_word_in_a_comment() {
+    // A Parse message (unnamed statement), a simple Query, and a Parse whose comment names COMMIT.
+    assert!(sends_commit(b"P\0\0\0\x0f\0COMMIT\0\0\0"));
+    assert!(sends_commit(b"Q\0\0\0\x0bCOMMIT\0"));
+    assert!(!sends_commit(
+        b"P\0\0\0\x40sqlx_s_12\0-- read before its COMMIT.\nSELECT pg_current_xact_id()\0\0\0"
+    ));
 }

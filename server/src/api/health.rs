@@ -1,5 +1,6 @@
 //! `GET /health`: liveness, the store kind and how current the world is. `GET /ready`: readiness —
-//! whether the store answers now, for a load balancer to take writes elsewhere while it does not.
+//! whether the store answers now and the world is up with its log, for a load balancer to send
+//! requests elsewhere while it is not.
 
 use axum::Json;
 use axum::extract::State;
@@ -65,20 +66,47 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
 /// How long `/ready` waits for the store to answer.
 const READY_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// How many events of the log a ready node's world may lack: what other nodes committed in the last
+/// moments, on its way (the follower is woken by each commit; 1,000 events is two seconds at 500 cases
+/// a second).
+pub const READY_LAG: i64 = 1_000;
+
 /// The readiness report.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Ready {
     status: &'static str,
     store: StoreKind,
+    /// The last event of the store's log, and the last the world applied.
+    log_seq: i64,
+    applied_seq: i64,
+    /// Events of the log the world lacks (other nodes' writes on their way here).
+    lag_events: i64,
 }
 
 #[utoipa::path(get, path = "/ready", tag = "system",
-    responses((status = 200, description = "the store answered within a second", body = Ready),
-        (status = 503, description = "the store did not answer within a second (`store-unavailable`, `Retry-After`); reads of the world still work, writes are refused")))]
+    responses((status = 200, description = "the store answered within a second and the world lacks at most 1,000 of its events", body = Ready),
+        (status = 503, description = "the store did not answer within a second (`store-unavailable`), or the world is over 1,000 events behind the log (`catching-up`, with `lag_events`); `Retry-After`. Reads of the world still work")))]
 pub async fn ready(State(state): State<AppState>) -> Result<Json<Ready>, ApiError> {
     state.store().ping(READY_WITHIN).await?;
+    let log_seq = tokio::time::timeout(READY_WITHIN, state.store().last_seq())
+        .await
+        .map_err(|_| ApiError::unavailable("the store did not answer within a second"))??;
+    let applied_seq = state.world().last_seq();
+    let lag_events = (log_seq - applied_seq).max(0);
+    if lag_events > READY_LAG {
+        return Err(ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "catching-up",
+            format!("this node's world is {lag_events} events behind the store's log"),
+        )
+        .retry_after(1)
+        .with("lag_events", lag_events));
+    }
     Ok(Json(Ready {
         status: "ready",
         store: state.store().kind(),
+        log_seq,
+        applied_seq,
+        lag_events,
     }))
 }

@@ -5,24 +5,29 @@
 //! `QGIS` and `GDAL` open the tables directly, and come back through `ST_AsGeoJSON` (the texts in
 //! `sql/postgres/`). They are a copy for GIS access: no spatial decision is taken here. Bulk inserts
 //! (`bulk.rs`) send each column as an array to one `UNNEST` statement (a group of cases: `intake.rs`).
-//! Every write takes one advisory lock just before appending its first event, so sequence numbers
-//! become visible in order and a process tailing `seq > n` never skips one.
+//! Every write takes one advisory lock just before appending its first event and numbers its events
+//! after the log's last, read in a later statement (so its snapshot sees every append before the lock):
+//! sequence numbers have no gaps and become visible in order, so a process tailing `seq > n` never
+//! skips one. A trigger announces each append on `LISTEN gridwatch_events` (`follow.rs`).
 
 mod intake;
 
 use std::time::Duration;
 
 use sqlx::Postgres;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 
 use super::sql::bulk::{Bulk, Column};
 use super::sql::conflict::Context;
 use super::sql::{Dialect, SqlStore, Tx, statements};
 use super::{StoreError, StoreKind, bad_url};
 use crate::domain::{Case, Event};
+use crate::follow::Hint;
 
 /// The advisory lock that orders event appends across every gridwatch process on one database.
 const EVENTS_LOCK: i64 = 0x6777_5f65_7665_6e74; // "gw_event"
+/// Where the `events_notify` trigger (migration 0016) announces appended events.
+const EVENTS_CHANNEL: &str = "gridwatch_events";
 const MAX_CONNECTIONS: u32 = 16;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Rows a bulk insert sends in one statement (position fixes, an import's rows): bounds one message
@@ -76,6 +81,42 @@ impl Dialect for PgDialect {
         })
     }
 
+    /// `LISTEN gridwatch_events` on a connection of its own: the `events_notify` trigger (migration
+    /// 0016) sends the last seq of every statement that appends events, when it commits.
+    async fn listen_for_events(pool: &sqlx::PgPool, hint: &Hint) -> Result<(), StoreError> {
+        let doing = "listening for appended events";
+        let mut listener = PgListener::connect_with(pool).await.context(doing)?;
+        listener.listen(EVENTS_CHANNEL).await.context(doing)?;
+        // Appends made while nobody listened were not heard: the follower reads the log once now.
+        hint.appended(None);
+        loop {
+            let notification = listener.recv().await.context(doing)?;
+            hint.appended(notification.payload().parse().ok());
+        }
+    }
+
+    /// `pg_try_advisory_lock` on a connection of its own, taken out of the pool: the lock is the
+    /// session's, so it lasts while that connection does, and PostgreSQL lets it go when the
+    /// connection ends (the process died, or the lease was dropped).
+    async fn try_lease(
+        pool: &sqlx::PgPool,
+        key: i64,
+    ) -> Result<Option<Box<dyn crate::lease::Lease>>, StoreError> {
+        let doing = "taking a lease";
+        let mut conn = pool.acquire().await.context(doing)?.detach();
+        let taken: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(key)
+            .fetch_one(&mut conn)
+            .await
+            .context(doing)?;
+        if taken {
+            Ok(Some(Box::new(PgLease(conn))))
+        } else {
+            let _ = sqlx::Connection::close(conn).await;
+            Ok(None)
+        }
+    }
+
     /// Four statements whatever the group's size, one events lock for all (`intake.rs`).
     async fn insert_cases(
         tx: &mut Tx<Self>,
@@ -108,6 +149,31 @@ impl Dialect for PgDialect {
             insert.execute(&mut **tx).await.context(bulk.doing)?;
         }
         Ok(())
+    }
+}
+
+/// A lease held as a session advisory lock on its own connection (`Dialect::try_lease`).
+struct PgLease(sqlx::PgConnection);
+
+#[async_trait::async_trait]
+impl crate::lease::Lease for PgLease {
+    /// Asks the lease's connection to answer every `CHECK_EVERY`; lost when it does not in time.
+    async fn lost(&mut self) {
+        loop {
+            tokio::time::sleep(crate::lease::CHECK_EVERY).await;
+            let asked = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&mut self.0);
+            match tokio::time::timeout(crate::lease::CHECK_WITHIN, asked).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "a lease's connection failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::warn!("a lease's connection did not answer in time");
+                    return;
+                }
+            }
+        }
     }
 }
 

@@ -114,6 +114,31 @@ pub trait Dialect: Copy + fmt::Debug + Send + Sync + 'static {
         async { Ok(None) }
     }
 
+    /// Tells `hint` of every append by any process on this database, until it cannot (see
+    /// `Store::listen_for_events`). None by default: the follower polls.
+    fn listen_for_events(
+        pool: &Pool<Self::Db>,
+        hint: &crate::follow::Hint,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = (pool, hint);
+        std::future::pending()
+    }
+
+    /// Takes lease `key` for this process (see `Store::try_lease`). Always granted by default: one
+    /// process has the embedded database.
+    #[must_use]
+    fn try_lease(
+        pool: &Pool<Self::Db>,
+        key: i64,
+    ) -> impl Future<Output = Result<Option<Box<dyn crate::lease::Lease>>, StoreError>> + Send {
+        let _ = (pool, key);
+        async {
+            Ok(Some(
+                Box::new(crate::lease::Sole) as Box<dyn crate::lease::Lease>
+            ))
+        }
+    }
+
     /// Writes `rows` the dialect's bulk way.
     fn insert_bulk(
         tx: &mut Tx<Self>,
@@ -652,6 +677,23 @@ impl<D: Dialect> Store for SqlStore<D> {
     async fn events_since(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
         let since = D::SQL.events_since.bind(after).bind(i64::from(limit));
         self.rows(since, "loading events").await
+    }
+
+    async fn last_seq(&self) -> Result<i64, StoreError> {
+        let doing = "reading the log's last seq";
+        let mut conn = self.pool.acquire().await.context(doing)?;
+        D::SQL.last_seq.query().scalar(&mut conn, doing).await
+    }
+
+    async fn listen_for_events(&self, hint: &crate::follow::Hint) -> Result<(), StoreError> {
+        D::listen_for_events(&self.pool, hint).await
+    }
+
+    async fn try_lease(
+        &self,
+        key: i64,
+    ) -> Result<Option<Box<dyn crate::lease::Lease>>, StoreError> {
+        D::try_lease(&self.pool, key).await
     }
 
     async fn insert_alert(&self, alert: &AlertRaised) -> Result<Event, StoreError> {

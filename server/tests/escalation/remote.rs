@@ -363,6 +363,11 @@ impl Store for Remote {
             .await
     }
 
+    async fn last_seq(&self) -> Result<i64, StoreError> {
+        let store = self.inner.clone();
+        self.run(async move { store.last_seq().await }).await
+    }
+
     async fn insert_alert(
         &self,
         alert: &gridwatch::domain::event::AlertRaised,

@@ -3,19 +3,21 @@
 //! The intake writer commits every report waiting in one transaction (ARCHITECTURE.md, "group commit").
 //! Written one case at a time, a group of `n` cost `3n` statements, each a round trip and two task
 //! wake-ups; after a slow commit the group that queued behind it is the largest and paid the most, which
-//! is where the latency tail came from. Here a group is always four statements after `BEGIN`:
+//! is where the latency tail came from. Here a group is always five statements after `BEGIN`:
 //!
-//! 1. take the events lock and draw the group's case ids and event sequence numbers (`group_ids.sql`);
+//! 1. take the events lock (`lock_events.sql`), then, in a statement of its own whose snapshot sees every
+//!    event committed before the lock was taken, draw the group's case ids and the event sequence
+//!    numbers that follow the log's last (`group_ids.sql`);
 //! 2. every case row (`group_incidents.sql`: `INSERT … SELECT FROM UNNEST` of column arrays);
 //! 3. every history row of every case (`insert_history.sql`, the same);
 //! 4. every `incident.created` event (`group_events.sql`, the same).
 //!
-//! The ids and sequence numbers are drawn from the tables' own sequences while the events lock is held,
-//! so events still become visible in sequence order, and the ids are known before the rows are written:
+//! The ids and sequence numbers are drawn while the events lock is held, so events become visible in
+//! sequence order with no gap (several nodes follow the log by seq: `follow.rs`), and the ids are known before the rows are written:
 //! nothing depends on the order `RETURNING` hands rows back. One statement text a step, so each is
 //! prepared once per connection.
 
-use super::{EVENTS_LOCK, PgDialect};
+use super::PgDialect;
 use crate::domain::event::IncidentSummary;
 use crate::domain::{Case, Change, Event, IncidentId};
 use crate::store::StoreError;
@@ -37,14 +39,14 @@ pub(super) async fn insert_group(
     }
     let n = i32::try_from(cases.len())
         .map_err(|_| StoreError::Conflict("too many cases in one group".into()))?;
+    PgDialect::lock_events(tx).await?;
     let drawn: Vec<(i64, i64)> = sqlx::query_as(include_str!("../sql/postgres/group_ids.sql"))
-        .bind(EVENTS_LOCK)
         .bind(n)
         .fetch_all(&mut **tx)
         .await
         .context("drawing incident ids and event numbers")?;
-    // Each row draws its id and its sequence number together, so ordered by id the sequence numbers
-    // rise too; the events lock keeps every other writer off the events sequence meanwhile.
+    // Ids and sequence numbers rise together; the events lock keeps every other writer off the log
+    // until this transaction ends.
     let mut stored: Vec<Case> = cases.to_vec();
     for (case, (id, _)) in stored.iter_mut().zip(&drawn) {
         case.state.id = IncidentId(*id);

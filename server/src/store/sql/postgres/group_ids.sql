@@ -1,7 +1,7 @@
--- Takes the events lock (held to the end of the transaction), then draws $2 case ids and $2 event
--- sequence numbers. The lock's one-row subquery is joined before any row is projected, so every
--- nextval runs after the lock is held.
+-- Draws $1 case ids from the incidents' sequence and numbers $1 events after the log's last. Runs
+-- under the events lock, in a statement after the one that took it: its snapshot sees every event
+-- committed before, so the numbers continue the log without a gap (a rolled-back write leaves none).
 SELECT nextval(pg_get_serial_sequence('incidents', 'id')) AS id,
-       nextval(pg_get_serial_sequence('events', 'seq')) AS seq
-FROM (SELECT pg_advisory_xact_lock($1)) AS locked, generate_series(1, $2) AS n
-ORDER BY 1
+       (SELECT COALESCE(max(seq), 0) FROM events) + n AS seq
+FROM generate_series(1, $1) AS n
+ORDER BY n

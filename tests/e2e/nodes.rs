@@ -1,0 +1,333 @@
+//! Several nodes on one PostGIS database (issue 20): each node's world follows the one event log, so a
+//! change made through any node reaches every node's API and websocket clients, in sequence order, once.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::cases::{act_ok, case, grid_place, last_seq, report, token};
+use crate::harness::{Flavor, Server, TestStore, assert_same};
+use crate::live::Ws;
+
+/// How long a change may take to reach the other node before the test fails (the follower is woken
+/// by `LISTEN`; without it, it polls every second).
+const PROPAGATION: Duration = Duration::from_secs(10);
+
+/// Waits until `read` of `server` answers what `want` accepts; the last answer.
+async fn eventually(server: &Server, path: &str, want: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + PROPAGATION;
+    loop {
+        let (status, body) = server.get(path).await;
+        if status == 200 && want(&body) {
+            return body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{path} on {} did not change in time: {status} {body}",
+            server.base
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The deltas of `messages` as `(seq, kind, id)`.
+fn deltas(messages: &[Value]) -> Vec<(i64, String, i64)> {
+    messages
+        .iter()
+        .filter(|m| m["type"] == "delta")
+        .map(|m| {
+            (
+                m["seq"].as_i64().unwrap(),
+                m["kind"].as_str().unwrap().to_owned(),
+                m["id"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_nodes_follow_one_log_on_postgis() {
+    let Some(store) = TestStore::new(Flavor::Postgres).await else {
+        return;
+    };
+    let a = Server::demo(&store);
+    let admin = a.token().to_owned();
+    let mut b = Server::start(&["serve"], &store);
+    b.admin = Some(admin.clone());
+    let here = grid_place(&a, 0, 0).await;
+    let there = grid_place(&a, 1, 0).await;
+    let worker = token(&a, "worker", Some(here.primary)).await;
+
+    let mut watcher = Ws::connect(&b, &admin).await;
+    watcher.subscribe(&json!({})).await;
+    let from = last_seq(&b).await;
+
+    // --- A case created through A reaches B's websocket and B's API, as A answers it.
+    let created = report(&a, &admin, here.lat, here.lon, "city_appearance").await;
+    let id = created["id"].as_i64().unwrap();
+    let mut live = watcher
+        .until(|m| m["type"] == "delta" && m["kind"] == "incident.created" && m["id"] == id)
+        .await;
+    assert_eq!(
+        deltas(&live),
+        [(from + 1, "incident.created".to_owned(), id)],
+        "node B's client gets A's case as the next event"
+    );
+    assert_same(&case(&b, id).await, &case(&a, id).await, "the case on B");
+
+    // --- An action through B: B answers with it (read-your-writes), and A follows.
+    let accepted = act_ok(&b, &worker, id, &json!({"action": "accept"})).await;
+    assert_eq!(accepted["status"], "accepted", "{accepted}");
+    assert_eq!(case(&b, id).await["status"], "accepted");
+    let on_a = eventually(&a, &format!("/api/incidents/{id}"), |c| {
+        c["properties"]["status"] == "accepted"
+    })
+    .await;
+    assert_same(
+        &on_a["properties"],
+        &case(&b, id).await,
+        "the accepted case on A",
+    );
+
+    // --- A change the world is reloaded for (a category) through A reaches B.
+    let (_, categories) = a.get("/api/categories").await;
+    let mut category = categories[0].clone();
+    let code = category["code"].as_str().unwrap().to_owned();
+    category.as_object_mut().unwrap().remove("code");
+    category["name"] = json!("市容环境（改）");
+    let (status, put) = a
+        .send(Method::PUT, &format!("/api/categories/{code}"), &category)
+        .await;
+    assert_eq!(status, 200, "{put}");
+    let (_, on_a) = a.get("/api/categories").await;
+    let on_b = eventually(&b, "/api/categories", |c| c == &on_a).await;
+    assert_same(&on_b, &on_a, "categories on B");
+
+    // --- A write rolled back after it numbered its event leaves no gap in the log (numbers drawn
+    // from the table's sequence did: the next write skipped the one the rollback used).
+    let rolled_back = store
+        .execute(
+            "DO $$ BEGIN INSERT INTO events (at, kind, payload) VALUES (now(), 'probe', '{}'); \
+             RAISE EXCEPTION 'rolled back'; END $$",
+        )
+        .await;
+    assert!(rolled_back.is_err(), "the probe must roll back");
+
+    // --- Both nodes take creates at once: their commits interleave on one log.
+    let mut requests = Vec::new();
+    for n in 0..60 {
+        let (node, place) = if n % 2 == 0 {
+            (&a, &here)
+        } else {
+            (&b, &there)
+        };
+        let body = json!({"lat": place.lat, "lon": place.lon, "category": "city_appearance",
+            "description": format!("node test {n}"), "source": "hotline"});
+        requests.push(async move { node.send(Method::POST, "/api/incidents", &body).await });
+    }
+    let answers = futures_util::future::join_all(requests).await;
+    let mut ids: Vec<i64> = answers
+        .iter()
+        .map(|(status, c)| {
+            assert_eq!(*status, 201, "{c}");
+            c["properties"]["id"].as_i64().unwrap()
+        })
+        .collect();
+    ids.push(id);
+    ids.sort_unstable();
+    let store_last = store.count("SELECT max(seq) FROM events").await;
+    assert_eq!(
+        store.count("SELECT max(seq) - count(*) FROM events").await,
+        0,
+        "sequence numbers have no gap"
+    );
+    for node in [&a, &b] {
+        eventually(node, "/health", |h| h["last_seq"] == store_last).await;
+        let (status, ready) = node.get("/ready").await;
+        assert_eq!(status, 200, "{ready}");
+        assert_eq!(
+            (
+                &ready["log_seq"],
+                &ready["applied_seq"],
+                &ready["lag_events"]
+            ),
+            (&json!(store_last), &json!(store_last), &json!(0)),
+            "{ready}"
+        );
+        let metrics = node
+            .http
+            .get(node.url("/metrics"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        let metrics = metrics.text().await.unwrap();
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with("gridwatch_follow_events_total ")
+                    && l.split(' ')
+                        .nth(1)
+                        .and_then(|n| n.parse::<f64>().ok())
+                        .is_some_and(|n| n > 0.0)),
+            "each node applied events of the other: {metrics}"
+        );
+    }
+    let list = "/api/incidents?limit=1000";
+    assert_same(
+        &b.get(list).await.1,
+        &a.get(list).await.1,
+        "every case on both nodes",
+    );
+    assert_eq!(a.get(list).await.1["total"], json!(61));
+
+    // B's client got every event after its snapshot once, in sequence order, each node's cases among
+    // them.
+    live.extend(
+        watcher
+            .until(|m| m["type"] == "delta" && m["seq"] == store_last)
+            .await,
+    );
+    let seen = deltas(&live);
+    let seqs: Vec<i64> = seen.iter().map(|(seq, _, _)| *seq).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "in sequence order, none twice: {seqs:?}"
+    );
+    let mut created: Vec<i64> = seen
+        .iter()
+        .filter(|(_, kind, _)| kind == "incident.created")
+        .map(|(_, _, id)| *id)
+        .collect();
+    created.sort_unstable();
+    assert_eq!(created, ids, "every case created through either node");
+
+    // --- A client of B that goes away resumes on A: nothing missed, nothing twice.
+    let mut moved = Ws::connect(&a, &admin).await;
+    moved.send(&json!({"type": "resume", "seq": from})).await;
+    let replay = moved.until(|m| m["type"] == "replayed").await;
+    assert_eq!(
+        deltas(&replay),
+        seen,
+        "the replay on A is what B's client received live"
+    );
+    assert_eq!(replay.last().unwrap()["seq"], store_last);
+    drop((watcher, moved));
+    drop((a, b));
+    store.finish().await;
+}
+
+/// Whether `server`'s `/metrics` says it holds the escalation lease.
+async fn holds_the_lease(server: &Server, token: &str) -> bool {
+    let response = server
+        .http
+        .get(server.url("/metrics"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    response
+        .text()
+        .await
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("gridwatch_lease_held{lease=\"escalation\"} 1"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_escalation_lease_moves_when_its_holder_dies_on_postgis() {
+    const CASES: i64 = 12;
+    let Some(store) = TestStore::new(Flavor::Postgres).await else {
+        return;
+    };
+    let mut seed = Server::demo(&store);
+    let admin = seed.token().to_owned();
+    let here = grid_place(&seed, 0, 0).await;
+    for _ in 0..CASES {
+        report(&seed, &admin, here.lat, here.lon, "city_appearance").await;
+    }
+    seed.kill();
+    // The cases fall due one a second from 4 s after the nodes start.
+    store
+        .execute("UPDATE incidents SET escalate_at = now() + interval '6 seconds' + id * interval '1 second'")
+        .await
+        .unwrap();
+    let mut nodes = [
+        Server::start(&["serve"], &store),
+        Server::start(&["serve"], &store),
+    ];
+    for node in &mut nodes {
+        node.admin = Some(admin.clone());
+    }
+    // Exactly one node takes the lease.
+    let deadline = tokio::time::Instant::now() + PROPAGATION;
+    let holder = loop {
+        let mut holding = Vec::new();
+        for (n, node) in nodes.iter().enumerate() {
+            if holds_the_lease(node, &admin).await {
+                holding.push(n);
+            }
+        }
+        assert!(holding.len() <= 1, "one holder at most: {holding:?}");
+        if let [n] = holding[..] {
+            break n;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no node took the lease"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let survivor = 1 - holder;
+    // The holder escalates the first cases, then dies while the others fall due.
+    let escalated = || async {
+        store
+            .count("SELECT count(*) FROM incident_history WHERE action = 'escalate'")
+            .await
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while escalated().await < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "nothing was escalated"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    nodes[holder].kill();
+    let killed_at = tokio::time::Instant::now();
+    while !holds_the_lease(&nodes[survivor], &admin).await {
+        assert!(
+            killed_at.elapsed() < PROPAGATION,
+            "the survivor did not take the lease within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    while escalated().await < CASES {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} of {CASES} cases were escalated",
+            escalated().await
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Give a second holder, had there been one, time to escalate again.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        store
+            .count(
+                "SELECT count(*) FROM (SELECT incident_id FROM incident_history \
+                 WHERE action = 'escalate' GROUP BY incident_id HAVING count(*) = 1) AS once"
+            )
+            .await,
+        CASES,
+        "every case escalated exactly once"
+    );
+    let (_, list) = nodes[survivor].get("/api/incidents?limit=100").await;
+    for case in list["features"].as_array().unwrap() {
+        assert_eq!(case["properties"]["level"], "community", "{case}");
+    }
+    drop(nodes);
+    store.finish().await;
+}
