@@ -135,6 +135,9 @@ struct Shared {
     /// The highest seq other writers are known to have appended (`crate::follow`): a write that finds
     /// the world behind it reads the log first.
     hint: Arc<crate::follow::Hint>,
+    /// The patrol service's book (`crate::patrols`), here so that [`Core::absorb`] reads it again,
+    /// under the writer lock, when another process wrote patrol events.
+    patrol_book: crate::patrols::SharedBook,
 }
 
 /// Events of other writers the world skipped, found by a commit whose seq was not the world's next, and
@@ -184,6 +187,7 @@ impl Core {
                 archive_after: options.archive_after.unwrap_or(DEFAULT_ARCHIVE_AFTER),
                 gaps: Mutex::new(Gaps::default()),
                 hint: Arc::default(),
+                patrol_book: Arc::default(),
             }),
         }
     }
@@ -377,6 +381,11 @@ impl Core {
         self.absorb(false).await
     }
 
+    /// The patrol book the patrol service keeps (see [`Shared::patrol_book`]).
+    pub(crate) fn patrol_book(&self) -> &crate::patrols::SharedBook {
+        &self.shared.patrol_book
+    }
+
     /// What the follower hears of other writers' appends.
     pub(crate) fn hint(&self) -> &Arc<crate::follow::Hint> {
         &self.shared.hint
@@ -452,6 +461,17 @@ impl Core {
         }
         self.read_log(from, i64::MAX, &mut missed).await?;
         let reload = reload || missed.iter().any(|e| patch_of(&e.change) == Patch::Reload);
+        // The patrol book follows other writers' patrol events by reading it again, whole: patrols
+        // are few, their events a worker's shift.
+        let patrols = if self.shared.patrol_book.initialized()
+            && (reload || missed.iter().any(|e| is_patrol_event(&e.change)))
+        {
+            Some(crate::patrols::Book::from_stored(
+                store.patrol_book().await?,
+            ))
+        } else {
+            None
+        };
         let mut cases: FxHashMap<crate::domain::IncidentId, crate::domain::Case> =
             FxHashMap::default();
         let snapshot = if reload {
@@ -483,6 +503,11 @@ impl Core {
             None
         };
         self.apply_missed(snapshot, &missed, &cases);
+        if let Some(fresh) = patrols
+            && let Some(book) = self.shared.patrol_book.get()
+        {
+            *book.lock().unwrap_or_else(PoisonError::into_inner) = fresh;
+        }
         let read = missed.len();
         let held = {
             let mut gaps = self
@@ -684,6 +709,20 @@ impl Core {
         self.shared.tiles.invalidate(dirty);
         self.shared.hub.publish_fixes(&self.world(), fixes);
     }
+}
+
+/// Whether `change` is one the patrol book holds.
+fn is_patrol_event(change: &crate::domain::Change) -> bool {
+    use crate::domain::Change;
+    matches!(
+        change,
+        Change::PatrolStarted(_)
+            | Change::PatrolEnded(_)
+            | Change::PatrolGridEntered(_)
+            | Change::PatrolGridExited(_)
+            | Change::PatrolCheckedIn(_)
+            | Change::CheckpointCreated(_)
+    )
 }
 
 impl WeakCore {

@@ -41,9 +41,13 @@ pub enum PatrolError {
 #[derive(Clone)]
 pub struct Patrols {
     core: Core,
-    /// Loaded once from the store; changed only under the writer lock, after a commit.
-    book: Arc<OnceCell<Mutex<Book>>>,
+    /// Loaded once from the store; changed only under the writer lock, after a commit (or read again
+    /// by the core when another process wrote patrol events).
+    book: SharedBook,
 }
+
+/// The book as the core and the patrol service share it: loaded at first use.
+pub type SharedBook = Arc<OnceCell<Mutex<Book>>>;
 
 /// Patrols and what they did, in memory.
 #[derive(Debug, Default)]
@@ -58,7 +62,7 @@ pub struct Book {
 }
 
 impl Book {
-    fn from_stored(stored: PatrolBook) -> Self {
+    pub(crate) fn from_stored(stored: PatrolBook) -> Self {
         let mut book = Self::default();
         for p in stored.patrols {
             book.put_patrol(p);
@@ -145,11 +149,11 @@ impl Book {
 }
 
 impl Patrols {
+    /// The service on `core`, sharing the core's book (which the core reloads when it reads other
+    /// writers' patrol events: `Core::absorb`).
     pub(crate) fn new(core: Core) -> Self {
-        Self {
-            core,
-            book: Arc::default(),
-        }
+        let book = Arc::clone(core.patrol_book());
+        Self { core, book }
     }
 
     /// The book, loaded from the store the first time. Drop the guard before any `.await`.

@@ -114,6 +114,37 @@ async fn two_nodes_follow_one_log_on_postgis() {
         .await;
     assert!(rolled_back.is_err(), "the probe must roll back");
 
+    // --- The patrol book follows too: a checkpoint made through A is listed by B, and a shift started
+    // through A is ended through B.
+    let (_, before) = b.get("/api/checkpoints").await;
+    let body = json!({"name": "东门 east gate", "lat": here.lat, "lon": here.lon, "radius_m": 5.0});
+    let (status, checkpoint) = a.send(Method::POST, "/api/checkpoints", &body).await;
+    assert_eq!(status, 201, "{checkpoint}");
+    let count = before.as_array().unwrap().len() + 1;
+    eventually(&b, "/api/checkpoints", |c| {
+        c.as_array().unwrap().len() == count
+    })
+    .await;
+    let (status, patrol) = a
+        .send_as(&worker, Method::POST, "/api/patrols", &json!({}))
+        .await;
+    assert_eq!(status, 201, "{patrol}");
+    let shift = patrol["id"].as_i64().unwrap();
+    eventually(&b, &format!("/api/patrols/{shift}"), |_| true).await;
+    let (status, ended) = b
+        .send_as(
+            &worker,
+            Method::POST,
+            &format!("/api/patrols/{shift}/end"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "ended through B: {ended}");
+    eventually(&a, &format!("/api/patrols/{shift}"), |p| {
+        p["ended_at"].is_string()
+    })
+    .await;
+
     // --- Both nodes take creates at once: their commits interleave on one log.
     let mut requests = Vec::new();
     for n in 0..60 {
