@@ -78,6 +78,17 @@ impl Ws {
         }
     }
 
+    /// The next JSON message, or `None` once the connection is closed or broken (its server died).
+    pub async fn next_or_closed(&mut self) -> Option<Value> {
+        loop {
+            match self.0.next().await {
+                Some(Ok(Message::Text(text))) => return Some(serde_json::from_str(&text).unwrap()),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(_) | Err(_)) | None => return None,
+            }
+        }
+    }
+
     /// Messages up to and including the first for which `last` holds.
     pub async fn until(&mut self, last: impl Fn(&Value) -> bool) -> Vec<Value> {
         let mut out = Vec::new();

@@ -362,3 +362,115 @@ async fn the_escalation_lease_moves_when_its_holder_dies_on_postgis() {
     drop(nodes);
     store.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_killed_under_load_loses_nothing_and_its_clients_resume_elsewhere_on_postgis() {
+    let Some(store) = TestStore::new(Flavor::Postgres).await else {
+        return;
+    };
+    let mut a = Server::demo(&store);
+    let admin = a.token().to_owned();
+    let mut b = Server::start(&["serve"], &store);
+    b.admin = Some(admin.clone());
+    let here = grid_place(&a, 0, 0).await;
+    let worker = token(&a, "worker", Some(here.primary)).await;
+    let mut watcher = Ws::connect(&a, &admin).await;
+    watcher.subscribe(&json!({})).await;
+    let from = last_seq(&a).await;
+
+    // Creates through both nodes, and an accept through B of every case B created, until A dies.
+    let body = |n: usize| {
+        json!({"lat": here.lat, "lon": here.lon, "category": "city_appearance",
+            "description": format!("kill test {n}"), "source": "hotline"})
+    };
+    let mut created: Vec<i64> = Vec::new();
+    let mut accepted: Vec<i64> = Vec::new();
+    let mut live = Vec::new();
+    for n in 0..40 {
+        let (to_a, to_b) = (body(2 * n), body(2 * n + 1));
+        let ((sa, ca), (sb, cb)) = tokio::join!(
+            a.send(Method::POST, "/api/incidents", &to_a),
+            b.send(Method::POST, "/api/incidents", &to_b)
+        );
+        assert_eq!((sa, sb), (201, 201), "{ca} {cb}");
+        created.push(ca["properties"]["id"].as_i64().unwrap());
+        let id = cb["properties"]["id"].as_i64().unwrap();
+        created.push(id);
+        act_ok(&b, &worker, id, &json!({"action": "accept"})).await;
+        accepted.push(id);
+    }
+    // A dies with its client connected and a create in flight on B.
+    let in_flight = body(1000);
+    let in_flight_b = b.send(Method::POST, "/api/incidents", &in_flight);
+    let killing = async {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        a.kill();
+    };
+    let ((status, last), ()) = tokio::join!(in_flight_b, killing);
+    assert_eq!(status, 201, "{last}");
+    created.push(last["properties"]["id"].as_i64().unwrap());
+    // What A's client had received before A died.
+    while let Ok(Some(message)) =
+        tokio::time::timeout(Duration::from_secs(2), watcher.next_or_closed()).await
+    {
+        live.push(message);
+    }
+    let cursor = deltas(&live).last().map_or(from, |d| d.0);
+    // It moves to B and resumes: nothing missed, nothing twice.
+    let mut moved = Ws::connect(&b, &admin).await;
+    moved.send(&json!({"type": "resume", "seq": cursor})).await;
+    live.extend(moved.until(|m| m["type"] == "replayed").await);
+    let store_last = store.count("SELECT max(seq) FROM events").await;
+    let seen = deltas(&live);
+    assert_eq!(
+        seen.last().map(|d| d.0),
+        Some(store_last),
+        "the client reached the log's end"
+    );
+    let seqs: Vec<i64> = seen.iter().map(|d| d.0).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "in order, none twice: {seqs:?}"
+    );
+    let mut got: Vec<i64> = seen
+        .iter()
+        .filter(|(_, kind, _)| kind == "incident.created")
+        .map(|d| d.2)
+        .collect();
+    got.sort_unstable();
+    created.sort_unstable();
+    assert_eq!(
+        got, created,
+        "every acknowledged case reached the client once"
+    );
+
+    // A comes back; both worlds hold every acknowledged write and equal each other.
+    let mut a = Server::start(&["serve"], &store);
+    a.admin = Some(admin.clone());
+    for node in [&a, &b] {
+        eventually(node, "/health", |h| h["last_seq"] == store_last).await;
+    }
+    let everything = "/api/incidents?limit=1000";
+    let (_, on_a) = a.get(everything).await;
+    assert_same(
+        &b.get(everything).await.1,
+        &on_a,
+        "every case on both nodes",
+    );
+    for id in &created {
+        assert!(
+            on_a["features"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["properties"]["id"] == *id),
+            "acknowledged case {id} is missing"
+        );
+    }
+    for id in &accepted {
+        assert_eq!(case(&a, *id).await["status"], "accepted", "case {id}");
+    }
+    drop((watcher, moved));
+    drop((a, b));
+    store.finish().await;
+}
