@@ -28,6 +28,10 @@
 //! task, so a caller that goes away (a client hanging up) cannot cut a write between its commit and its
 //! apply.
 //!
+//! Other writers — another node on the same database, a `gridwatch` command — append to the same
+//! event log. A commit whose seq is not the world's next holds its event back until
+//! [`Core::absorb`] has read theirs, so the channel stays in sequence order (`crate::follow`).
+//!
 //! Positions take the one documented detour, [`Core::track`]: a fix is not an event. The latest
 //! unflagged fix of each worker goes into the world (routing and `nearby` read it), the workers-layer
 //! tiles it moves are dropped and every fix goes to the hub; `tracking`'s writer stores the fixes in
@@ -404,8 +408,9 @@ impl Core {
     /// Before any write: after a COMMIT whose outcome could not be learned
     /// (`StoreError::OutcomeUnknown`) the world reloads from the store, and events another writer
     /// appended — between this node's own, or heard of and not yet followed — are read (see
-    /// [`Core::absorb`]), so no write is validated against a world behind what the node knows. Called with the writer lock held; a no-op otherwise. If the
-    /// store cannot be read, the write is refused and the next one tries again.
+    /// [`Core::absorb`]), so no write is validated against a world behind what the node knows.
+    /// Called with the writer lock held; a no-op otherwise. If the store cannot be read, the write
+    /// is refused and the next one tries again.
     async fn catch_up(&self) -> Result<(), StoreError> {
         let store = self.store();
         let unknown = store.take_unknown_outcome();
