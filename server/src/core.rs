@@ -469,7 +469,7 @@ impl Core {
         // The patrol book follows other writers' patrol events by reading it again, whole: patrols
         // are few, their events a worker's shift.
         let patrols = if self.shared.patrol_book.initialized()
-            && (reload || missed.iter().any(|e| is_patrol_event(&e.change)))
+            && (reload || missed.iter().any(|e| patch_of(&e.change) == Patch::Patrols))
         {
             Some(crate::patrols::Book::from_stored(
                 store.patrol_book().await?,
@@ -491,7 +491,7 @@ impl Core {
                 .iter()
                 .filter_map(|e| match patch_of(&e.change) {
                     Patch::Cases(ids) => Some(ids),
-                    Patch::Nothing | Patch::Reload => None,
+                    Patch::Nothing | Patch::Patrols | Patch::Reload => None,
                 })
                 .flatten()
                 .collect();
@@ -714,20 +714,6 @@ impl Core {
         self.shared.tiles.invalidate(dirty);
         self.shared.hub.publish_fixes(&self.world(), fixes);
     }
-}
-
-/// Whether `change` is one the patrol book holds.
-fn is_patrol_event(change: &crate::domain::Change) -> bool {
-    use crate::domain::Change;
-    matches!(
-        change,
-        Change::PatrolStarted(_)
-            | Change::PatrolEnded(_)
-            | Change::PatrolGridEntered(_)
-            | Change::PatrolGridExited(_)
-            | Change::PatrolCheckedIn(_)
-            | Change::CheckpointCreated(_)
-    )
 }
 
 impl WeakCore {

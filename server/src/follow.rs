@@ -16,7 +16,8 @@
 //!
 //! How an event reaches a world that did not write it ([`patch_of`]): a case's event reloads that case
 //! from the store (its state is the store's latest, so applying it is the same in any order); an event
-//! the world holds nothing of (tokens, accounts, alerts, plans, patrols) only moves the seq; any other
+//! the world holds nothing of (tokens, accounts, alerts, plans) only moves the seq, and a patrol event
+//! also reads the patrol book again; any other
 //! (a boundary change, a worker, a category, a camera, a city) reloads the whole world, as a restart
 //! would. Those are an operator's rare writes; cases are the stream.
 
@@ -42,6 +43,8 @@ pub enum Patch {
     Cases(Vec<IncidentId>),
     /// Nothing the world holds: only its seq moves.
     Nothing,
+    /// Nothing the world holds, but the patrol book: it is read again.
+    Patrols,
     /// Reload the whole world from the store.
     Reload,
 }
@@ -60,13 +63,13 @@ pub fn patch_of(change: &Change) -> Patch {
         | Change::UserCreated(_)
         | Change::UserUpdated(_)
         | Change::AlertRaised(_)
-        | Change::PlanCreated(_)
-        | Change::PatrolStarted(_)
+        | Change::PlanCreated(_) => Patch::Nothing,
+        Change::PatrolStarted(_)
         | Change::PatrolEnded(_)
         | Change::PatrolGridEntered(_)
         | Change::PatrolGridExited(_)
         | Change::PatrolCheckedIn(_)
-        | Change::CheckpointCreated(_) => Patch::Nothing,
+        | Change::CheckpointCreated(_) => Patch::Patrols,
         Change::CityImported(_)
         | Change::RegionCreated(_)
         | Change::BuildingCreated(_)

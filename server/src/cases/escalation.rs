@@ -27,7 +27,7 @@ use super::{SYSTEM, hours};
 use crate::core::{Core, WeakCore};
 use crate::dispatch::DispatchConfig;
 use crate::domain::incident::{Action, WorkflowError, allowed_actions};
-use crate::domain::{Case, Change, Event, IncidentId};
+use crate::domain::{Case, Event, IncidentId};
 use crate::services::Shutdown;
 use crate::store::StoreError;
 use crate::world::World;
@@ -87,37 +87,14 @@ async fn scan(core: &Core) -> Option<DateTime<Utc>> {
     next_due(&core.world())
 }
 
-/// The cases an event changed, when it names them (`incident.*` events); `None` for any other kind,
-/// which makes the scheduler scan every case.
+/// The cases an event changed, when it names them (`incident.*` events, as `follow::patch_of` reads
+/// them); `None` for any other kind, which makes the scheduler scan every case.
 fn changed_cases(event: &Event) -> Option<Vec<IncidentId>> {
-    match &event.change {
-        Change::IncidentCreated(summary) => Some(vec![summary.id]),
-        Change::IncidentUpdated(updated) => Some(updated.incidents.iter().map(|c| c.id).collect()),
-        Change::IncidentPhotoAdded(photo) => Some(vec![photo.incident]),
-        // Not about named cases: scan, as after any change the scheduler cannot attribute.
-        Change::CityImported(_)
-        | Change::RegionCreated(_)
-        | Change::BuildingCreated(_)
-        | Change::WorkerCreated(_)
-        | Change::WorkerUpdated(_)
-        | Change::TokenCreated(_)
-        | Change::TokenRevoked(_)
-        | Change::UserCreated(_)
-        | Change::UserUpdated(_)
-        | Change::CategoryUpdated(_)
-        | Change::DepartmentUpdated(_)
-        | Change::AlertRaised(_)
-        | Change::CameraCreated(_)
-        | Change::CameraUpdated(_)
-        | Change::CameraDeleted(_)
-        | Change::PatrolStarted(_)
-        | Change::PatrolEnded(_)
-        | Change::PatrolGridEntered(_)
-        | Change::PatrolGridExited(_)
-        | Change::PatrolCheckedIn(_)
-        | Change::CheckpointCreated(_)
-        | Change::PlanCreated(_)
-        | Change::BoundaryChanged(_) => None,
+    match crate::follow::patch_of(&event.change) {
+        crate::follow::Patch::Cases(ids) => Some(ids),
+        crate::follow::Patch::Nothing
+        | crate::follow::Patch::Patrols
+        | crate::follow::Patch::Reload => None,
     }
 }
 
