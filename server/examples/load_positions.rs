@@ -82,9 +82,14 @@ struct Args {
     min_viewport: f64,
     #[arg(long, default_value_t = 7)]
     seed: u64,
-    /// The server's process id, to read its memory (`/proc/PID/status`) and CPU time.
+    /// The server's process id, to read its memory (`/proc/PID/status`) and CPU time; once per node
+    /// for several (their sum is reported).
     #[arg(long)]
-    server_pid: Option<u32>,
+    server_pid: Vec<u32>,
+    /// Another node of the same system (several nodes): batches are posted to `--url` and these in
+    /// turn, and the websocket clients are spread over them in turn.
+    #[arg(long)]
+    also_url: Vec<String>,
     /// Websocket connections opened at once while setting up.
     #[arg(long, default_value_t = 50)]
     connect_concurrency: usize,
@@ -174,21 +179,29 @@ async fn main() -> Result<()> {
     );
 
     // The listeners: connect, subscribe, wait for every snapshot.
-    let ws_url = format!(
-        "{}/ws?token={}",
-        args.url
-            .trim_end_matches('/')
-            .replacen("http://", "ws://", 1)
-            .replacen("https://", "wss://", 1),
-        args.token
-    );
+    let nodes: Vec<String> = std::iter::once(&args.url)
+        .chain(&args.also_url)
+        .map(|u| u.trim_end_matches('/').to_owned())
+        .collect();
+    let ws_urls: Vec<String> = nodes
+        .iter()
+        .map(|u| {
+            format!(
+                "{}/ws?token={}",
+                u.replacen("http://", "ws://", 1)
+                    .replacen("https://", "wss://", 1),
+                args.token
+            )
+        })
+        .collect();
     let (stop_tx, stop_rx) = watch::channel(false);
     let (measure_tx, measure_rx) = watch::channel(None::<DateTime<Utc>>);
     let ready = Arc::new(AtomicUsize::new(0));
     let gate = Arc::new(Semaphore::new(args.connect_concurrency.max(1)));
     let mut listeners = Vec::with_capacity(args.clients);
-    for bbox in &viewports {
-        let (url, bbox, ready, gate) = (ws_url.clone(), *bbox, ready.clone(), gate.clone());
+    for (i, bbox) in viewports.iter().enumerate() {
+        let url = ws_urls[i % ws_urls.len()].clone();
+        let (bbox, ready, gate) = (*bbox, ready.clone(), gate.clone());
         let (stop, measure) = (stop_rx.clone(), measure_rx.clone());
         listeners.push(tokio::spawn(async move {
             listen(url, bbox, ready, gate, stop, measure).await
@@ -224,7 +237,7 @@ async fn main() -> Result<()> {
             http.clone(),
             args.url.clone(),
             args.token.clone(),
-            args.server_pid,
+            args.server_pid.clone(),
         );
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
@@ -234,7 +247,7 @@ async fn main() -> Result<()> {
                     _ = tick.tick() => {}
                     _ = stop.changed() => break,
                 }
-                let rss = pid.and_then(|p| status_kib(p, "VmRSS"));
+                let rss = status_sum(&pid, "VmRSS");
                 let live = health_live(&http, &url, &token).await;
                 let mut w = watching.lock().unwrap();
                 w.peak_rss_kib = w.peak_rss_kib.max(rss.unwrap_or(0));
@@ -247,12 +260,12 @@ async fn main() -> Result<()> {
             }
         })
     };
-    let rss_before = args.server_pid.and_then(|p| status_kib(p, "VmRSS"));
-    let server_cpu_before = args.server_pid.and_then(cpu_ticks);
+    let rss_before = status_sum(&args.server_pid, "VmRSS");
+    let server_cpu_before = cpu_sum(&args.server_pid);
     let tool_cpu_before = cpu_ticks(std::process::id());
 
     // The senders: open loop, one task per batch.
-    let url = format!("{}/api/positions", args.url.trim_end_matches('/'));
+    let post_urls: Vec<String> = nodes.iter().map(|u| format!("{u}/api/positions")).collect();
     let batches =
         ((args.warmup_s + args.duration_s) * args.rate / args.batch as f64).round() as usize;
     let sent = Arc::new(Mutex::new(Vec::with_capacity(batches)));
@@ -290,7 +303,7 @@ async fn main() -> Result<()> {
         }
         body.push(']');
         let request = http
-            .post(&url)
+            .post(&post_urls[j % post_urls.len()])
             .bearer_auth(&args.token)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body.clone());
@@ -343,16 +356,14 @@ async fn main() -> Result<()> {
     let tool_cpu = cpu_ticks(std::process::id())
         .zip(tool_cpu_before)
         .map(|(a, b)| a - b);
-    let server_cpu = args
-        .server_pid
-        .and_then(cpu_ticks)
+    let server_cpu = cpu_sum(&args.server_pid)
         .zip(server_cpu_before)
         .map(|(a, b)| a - b);
     // Let the last deliveries arrive, then read the server's state before the clients leave.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let health_after = get(&http, &args, "/health").await?;
-    let hwm = args.server_pid.and_then(|p| status_kib(p, "VmHWM"));
-    let rss_after = args.server_pid.and_then(|p| status_kib(p, "VmRSS"));
+    let hwm = status_sum(&args.server_pid, "VmHWM");
+    let rss_after = status_sum(&args.server_pid, "VmRSS");
     stop_tx.send_replace(true);
     watcher.await?;
     let mut heard = Vec::with_capacity(listeners.len());
@@ -614,6 +625,22 @@ fn status_kib(pid: u32, field: &str) -> Option<u64> {
         .trim()
         .parse()
         .ok()
+}
+
+/// The sum of a `/proc/PID/status` field over processes; `None` when there are none or one is gone.
+fn status_sum(pids: &[u32], field: &str) -> Option<u64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|&p| status_kib(p, field)).sum()
+}
+
+/// utime + stime summed over processes; `None` when there are none or one is gone.
+fn cpu_sum(pids: &[u32]) -> Option<u64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|&p| cpu_ticks(p)).sum()
 }
 
 /// utime + stime of a process, in clock ticks.

@@ -64,6 +64,39 @@ impl std::fmt::Display for StoreLocation {
     }
 }
 
+/// Several nodes on one database (README, "Running several nodes").
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ClusterArgs {
+    /// This node's name, in `/health`, `/ready`, the logs and NATS; defaults to the host name and the
+    /// process id.
+    #[arg(long, env = "GRIDWATCH_NODE_ID", value_name = "NAME", value_parser = node_id)]
+    pub node_id: Option<String>,
+    /// The NATS server (`nats://host:4222`) positions travel between nodes through; without it a
+    /// node's websocket clients see only the positions reported through that node.
+    #[arg(long, env = "GRIDWATCH_NATS_URL", value_name = "URL", value_parser = nats_url)]
+    pub nats_url: Option<String>,
+}
+
+/// A node's name: 1 to 64 letters, digits, `-`, `_` or `.`.
+fn node_id(name: &str) -> Result<String, String> {
+    let fits = (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if fits {
+        Ok(name.to_owned())
+    } else {
+        Err("1 to 64 letters, digits, '-', '_' or '.'".to_owned())
+    }
+}
+
+/// A NATS address the client can use.
+fn nats_url(url: &str) -> Result<String, String> {
+    url.parse::<async_nats::ServerAddr>()
+        .map(|_| url.to_owned())
+        .map_err(|e| e.to_string())
+}
+
 /// Vector tile settings (`/tiles`).
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct TileArgs {

@@ -77,6 +77,11 @@ pub struct Options {
     /// How long a finished case (closed, cancelled, merged) stays in the world after its last change
     /// before only the store holds it; `None` is [`DEFAULT_ARCHIVE_AFTER`].
     pub archive_after: Option<chrono::TimeDelta>,
+    /// This node's name (`--node-id`); `None` is [`crate::relay::default_node_id`].
+    pub node_id: Option<String>,
+    /// The NATS server positions travel between nodes through (`--nats-url`, `crate::relay`); `None`
+    /// runs no relay (a single node).
+    pub nats_url: Option<String>,
 }
 
 /// How long a finished case stays in the world by default: a week, so the week's closed work is on
@@ -142,6 +147,10 @@ struct Shared {
     /// The patrol service's book (`crate::patrols`), here so that [`Core::absorb`] reads it again,
     /// under the writer lock, when another process wrote patrol events.
     patrol_book: crate::patrols::SharedBook,
+    node_id: String,
+    nats_url: Option<String>,
+    /// Whether the position relay is connected to NATS now (`crate::relay`).
+    nats_connected: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Events of other writers the world skipped, found by a commit whose seq was not the world's next, and
@@ -192,6 +201,11 @@ impl Core {
                 gaps: Mutex::new(Gaps::default()),
                 hint: Arc::default(),
                 patrol_book: Arc::default(),
+                node_id: options
+                    .node_id
+                    .unwrap_or_else(crate::relay::default_node_id),
+                nats_url: options.nats_url,
+                nats_connected: Arc::default(),
             }),
         }
     }
@@ -377,7 +391,7 @@ impl Core {
     /// The follower's step (`crate::follow::run`): applies and publishes what other writers appended
     /// to the log since the world's last seq. Gives up, answering 0, if the writer lock is not free
     /// within the write bound: the next hint or poll tries again.
-    pub(crate) async fn follow_now(&self) -> Result<usize, StoreError> {
+    pub async fn follow_now(&self) -> Result<usize, StoreError> {
         let locking = Arc::clone(&self.shared.writer).lock_owned();
         let Ok(_lock) = tokio::time::timeout(self.shared.write_wait, locking).await else {
             return Ok(0);
@@ -686,17 +700,58 @@ impl Core {
         }
     }
 
+    /// This node's name (`--node-id`).
+    #[must_use]
+    pub fn node_id(&self) -> &str {
+        &self.shared.node_id
+    }
+
+    /// Whether the position relay is connected to NATS now; `None` on a node without one.
+    #[must_use]
+    pub fn nats_connected(&self) -> Option<bool> {
+        self.shared.nats_url.as_ref().map(|_| {
+            self.shared
+                .nats_connected
+                .load(std::sync::atomic::Ordering::Relaxed)
+        })
+    }
+
+    /// The flag the relay keeps [`Self::nats_connected`] in.
+    pub(crate) fn nats_connected_flag(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        Arc::clone(&self.shared.nats_connected)
+    }
+
+    /// Where the position relay connects, when this node has one (`--nats-url`).
+    #[must_use]
+    pub fn relay_settings(&self) -> Option<crate::relay::Settings> {
+        self.shared
+            .nats_url
+            .as_ref()
+            .map(|url| crate::relay::Settings {
+                url: url.clone(),
+                node: self.shared.node_id.clone(),
+            })
+    }
+
     /// The positions detour (fixes are not events, see the module docs): puts each worker's latest
     /// unflagged fix in the world, drops the workers-layer tiles that moved (once per worker: its old
-    /// and its new point) and routes the fixes to the hub. Storing them is `tracking`'s writer's.
+    /// and its new point) and routes the fixes to the hub, but those older than the position the world
+    /// held (they would move the map back). Storing them is `tracking`'s writer's.
     pub(crate) fn track(&self, latest: &FxHashMap<WorkerId, Position>, fixes: &[Fix]) {
         let mut dirty = Dirty::default();
+        let stale: Vec<bool>;
         {
             let mut world = self
                 .shared
                 .world
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
+            // A fix older than the position the world holds (a phone's offline buffer, a node's fix
+            // delayed on NATS) is stored but not sent live: it would move the map back.
+            stale = fixes
+                .iter()
+                .map(|f| world.position(f.worker).is_some_and(|p| p.at > f.at))
+                .collect();
             for (worker, position) in latest {
                 let before = world.position(*worker);
                 world.set_position(*worker, *position);
@@ -712,7 +767,17 @@ impl Core {
             }
         }
         self.shared.tiles.invalidate(dirty);
-        self.shared.hub.publish_fixes(&self.world(), fixes);
+        if stale.contains(&true) {
+            let live: Vec<Fix> = fixes
+                .iter()
+                .zip(stale)
+                .filter(|(_, stale)| !stale)
+                .map(|(f, _)| f.clone())
+                .collect();
+            self.shared.hub.publish_fixes(&self.world(), &live);
+        } else {
+            self.shared.hub.publish_fixes(&self.world(), fixes);
+        }
     }
 }
 

@@ -25,6 +25,7 @@ pub mod lease;
 pub mod live;
 pub mod patrols;
 pub mod plans;
+pub mod relay;
 pub mod services;
 pub mod state;
 pub mod store;
@@ -64,10 +65,22 @@ pub struct ServeConfig {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     core: Core,
-    mut config: ServeConfig,
+    config: ServeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let (state, running) = services::start(&core, services::Which::ALL);
+    serve_with(listener, core, config, services::Which::ALL, shutdown).await
+}
+
+/// [`serve`] with only `which` services: for a test that leaves out the timed ones (the follower, say,
+/// to see a node behind the log).
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    core: Core,
+    mut config: ServeConfig,
+    which: services::Which,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (state, running) = services::start(&core, which);
     if config.transport.send_buffer.is_none() {
         config.transport.send_buffer = core.hub().config.send_buffer;
     }

@@ -11,7 +11,7 @@ mod cli {
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use gridwatch::admin::tokens;
-use gridwatch::config::{HttpArgs, IdentityArgs, StoreArgs, TileArgs, WorldArgs};
+use gridwatch::config::{ClusterArgs, HttpArgs, IdentityArgs, StoreArgs, TileArgs, WorldArgs};
 use gridwatch::core::Options;
 use gridwatch::dispatch::DispatchConfig;
 use gridwatch::domain::worker::DeviceId;
@@ -68,6 +68,8 @@ enum Command {
         no_audit: bool,
         #[command(flatten)]
         identity: IdentityArgs,
+        #[command(flatten)]
+        cluster: ClusterArgs,
     },
     /// Serves the API from an existing store.
     Serve {
@@ -92,6 +94,8 @@ enum Command {
         no_audit: bool,
         #[command(flatten)]
         identity: IdentityArgs,
+        #[command(flatten)]
+        cluster: ClusterArgs,
     },
     /// Runs the store's migrations and exits.
     Migrate {
@@ -245,11 +249,14 @@ async fn main() -> Result<()> {
             http,
             no_audit,
             identity,
+            cluster,
         } => {
             let mut options = options(dispatch_config.as_deref(), &live, tiles, &identity)?;
             options.without_audit = no_audit;
             options.archive_after = Some(world.archive_after());
             options.write_wait = Some(std::time::Duration::from_millis(http.write_wait_ms));
+            options.node_id = cluster.node_id;
+            options.nats_url = cluster.nats_url;
             let serving = http.serve_config()?;
             demo(addr, synthetic, osm, resolution, &store, options, serving).await
         }
@@ -263,11 +270,14 @@ async fn main() -> Result<()> {
             http,
             no_audit,
             identity,
+            cluster,
         } => {
             let mut options = options(dispatch_config.as_deref(), &live, tiles, &identity)?;
             options.without_audit = no_audit;
             options.archive_after = Some(world.archive_after());
             options.write_wait = Some(std::time::Duration::from_millis(http.write_wait_ms));
+            options.node_id = cluster.node_id;
+            options.nats_url = cluster.nats_url;
             let serving = http.serve_config()?;
             let store = open(&store, DEFAULT_DATA_DIR).await?;
             serve(addr, store, None, options, serving).await

@@ -1,7 +1,8 @@
 //! The services beside the HTTP API, each holding the core: the intake writer (`cases::intake`), the
 //! positions writer (`tracking`), the patrol book (`patrols`), the hub's feed (`live::hub::feed`) and
-//! the escalation scheduler (`cases::escalation`), the revocation watch (`auth::credentials`) and the
-//! follower of other writers' events (`follow`).
+//! the escalation scheduler (`cases::escalation`), the revocation watch (`auth::credentials`), the
+//! follower of other writers' events (`follow`) and, on a node with `--nats-url`, the position relay
+//! between nodes (`relay`).
 //! [`start`] starts them on a core and returns the
 //! [`AppState`] handlers get and the [`Running`] guard that stops them.
 //!
@@ -92,8 +93,9 @@ pub fn start(core: &Core, which: Which) -> (AppState, Running) {
     let shutdown = Shutdown(signal);
     let patrols = Patrols::new(core.clone());
     let (intake, intake_task) = Intake::start(core.clone(), shutdown.clone());
+    let (relay, relay_task) = crate::relay::start(core, core.relay_settings(), &shutdown);
     let (positions, positions_task) =
-        Positions::start(core.clone(), patrols.clone(), shutdown.clone());
+        Positions::start(core.clone(), patrols.clone(), relay, shutdown.clone());
     let mut tasks = vec![
         ("intake writer", intake_task),
         ("positions writer", positions_task),
@@ -106,6 +108,9 @@ pub fn start(core: &Core, which: Which) -> (AppState, Running) {
             )),
         ),
     ];
+    if let Some(task) = relay_task {
+        tasks.push(("relay", task));
+    }
     if which.escalation {
         tasks.push((
             "escalation",

@@ -4,7 +4,7 @@
 //! report → check each fix (refuse the whole batch with a reason per fix) → judge jumps against the
 //! worker's previous fix (flag, never silently keep) → the writer → once the batch that holds it has
 //! committed: the latest unflagged fix into the world (routing and nearby use it), every fix to the live
-//! hub (coalesced per worker), and the answer. A fix the store refused never goes live, and the jump
+//! hub (coalesced per worker) and to the other nodes (`relay`), and the answer. A fix the store refused never goes live, and the jump
 //! judge forgets it, so the same batch sent again is judged as it was the first time. The writer is a group commit: while one insert runs, new fixes gather and
 //! go in the next transaction, so under load one commit carries thousands of fixes and an idle system
 //! still writes each fix at once (well within the one second the design allows).
@@ -28,6 +28,7 @@ use crate::core::Core;
 use crate::domain::fix::BadFix;
 use crate::domain::{Fix, WorkerId};
 use crate::patrols::Patrols;
+use crate::relay::Relay;
 use crate::services::Shutdown;
 use crate::store::StoreError;
 use crate::world::Position;
@@ -50,6 +51,8 @@ pub struct Positions {
     /// The last fix received of each worker, flagged or not: the next fix's jump is judged against it.
     last: Arc<Mutex<FxHashMap<WorkerId, LastFix>>>,
     writer: mpsc::Sender<Pending>,
+    /// Hands stored fixes to the other nodes (inert on a single node).
+    relay: Relay,
 }
 
 #[derive(Debug)]
@@ -151,6 +154,7 @@ impl Positions {
     pub(crate) fn start(
         core: Core,
         patrols: Patrols,
+        relay: Relay,
         shutdown: Shutdown,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (writer, queue) = mpsc::channel(WRITER_QUEUE);
@@ -160,6 +164,7 @@ impl Positions {
             patrols,
             last: Arc::default(),
             writer,
+            relay,
         };
         (positions, task)
     }
@@ -275,6 +280,7 @@ impl Positions {
             return Err(error);
         }
         self.core.track(&latest, &fixes);
+        self.relay.publish(&fixes);
         metrics::counter!("gridwatch_positions_total").increment(accepted as u64);
         self.patrols.observe(patrolled).await;
         Ok(Reported { accepted, flagged })

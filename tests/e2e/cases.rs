@@ -151,14 +151,18 @@ impl Walk {
     }
 }
 
-/// `(worker, at µs)` of every fix the store holds for `worker` from `from` on (at most 100,000).
+/// `(worker, at µs)` of every fix the store holds for `worker` from `from` on (at most 100,000), up to
+/// ten minutes ahead: a walk of one fix a second that started an hour ago has stamped fixes in the future
+/// once it has sent over 3,600 (the server takes them up to five minutes ahead, and a track ends now
+/// unless asked otherwise).
 pub async fn stored_fixes(
     server: &Server,
     worker: i64,
     from: DateTime<Utc>,
 ) -> BTreeSet<(i64, i64)> {
-    let from = from.to_rfc3339().replace('+', "%2B").replace(':', "%3A");
-    let path = format!("/api/workers/{worker}/track?from={from}&limit=100000");
+    let query = |t: DateTime<Utc>| t.to_rfc3339().replace('+', "%2B").replace(':', "%3A");
+    let (from, to) = (query(from), query(Utc::now() + TimeDelta::minutes(10)));
+    let path = format!("/api/workers/{worker}/track?from={from}&to={to}&limit=100000");
     let (status, track) = server.get(&path).await;
     assert_eq!(status, 200, "{track}");
     track["features"]

@@ -57,6 +57,8 @@ mod positions;
 // Least privilege: every finding of issue 18's probe.
 mod privilege;
 mod proxy;
+// Positions between nodes through a real NATS server (issue 20).
+mod relay;
 mod restart;
 mod routing;
 // SIGTERM: writes in flight finished, websockets closed with 1001, exit 0.

@@ -15,6 +15,8 @@ use crate::store::StoreKind;
 pub struct Health {
     status: &'static str,
     version: &'static str,
+    /// This node's name (`--node-id`).
+    node: String,
     store: StoreKind,
     /// Sequence number of the last event applied to the in-memory world.
     last_seq: i64,
@@ -46,6 +48,7 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
+        node: state.core().node_id().to_owned(),
         store: state.store().kind(),
         last_seq: world.last_seq(),
         cell_resolution: u8::from(world.resolution()),
@@ -75,12 +78,19 @@ pub const READY_LAG: i64 = 1_000;
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Ready {
     status: &'static str,
+    /// This node's name (`--node-id`).
+    node: String,
     store: StoreKind,
     /// The last event of the store's log, and the last the world applied.
     log_seq: i64,
     applied_seq: i64,
     /// Events of the log the world lacks (other nodes' writes on their way here).
     lag_events: i64,
+    /// `connected` or `disconnected`: the position relay's link to NATS (`--nats-url`); absent on a
+    /// node without one. A node away from NATS is still ready: it serves every request, and only
+    /// positions reported through other nodes wait.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nats: Option<&'static str>,
 }
 
 #[utoipa::path(get, path = "/ready", tag = "system",
@@ -104,6 +114,11 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Ready>, ApiErro
     }
     Ok(Json(Ready {
         status: "ready",
+        node: state.core().node_id().to_owned(),
+        nats: state
+            .core()
+            .nats_connected()
+            .map(|up| if up { "connected" } else { "disconnected" }),
         store: state.store().kind(),
         log_seq,
         applied_seq,

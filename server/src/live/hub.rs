@@ -31,6 +31,9 @@ use crate::domain::{Change, Event, Fix, GridId, Principal, WorkerId};
 use crate::services::Shutdown;
 use crate::world::{Visibility, World};
 
+mod interest;
+pub use interest::Interest;
+
 /// The coarse resolution large areas are indexed at (about 5 km² a cell).
 pub const ROUTING_RESOLUTION: Resolution = Resolution::Seven;
 /// The fine resolution areas up to a few hundred km² are indexed at (about 0.1 km² a cell), so a fix
@@ -192,6 +195,9 @@ struct Keys {
 #[derive(Debug)]
 pub struct Hub {
     registry: Mutex<Registry>,
+    /// Woken when a subscription comes or goes, so the relay (`crate::relay`) follows what this node's
+    /// subscribers watch.
+    watched: Notify,
     connections: AtomicUsize,
     budget: Arc<Budget>,
     pub config: LiveConfig,
@@ -236,6 +242,7 @@ impl Hub {
     pub fn new(config: LiveConfig) -> Self {
         Self {
             registry: Mutex::default(),
+            watched: Notify::new(),
             connections: AtomicUsize::new(0),
             budget: Budget::new(config.total_bytes),
             config,
@@ -326,6 +333,8 @@ impl Hub {
         metrics::gauge!("gridwatch_ws_subscriptions").set(f64::from(
             u32::try_from(registry.subs.len()).unwrap_or(u32::MAX),
         ));
+        drop(registry);
+        self.watched.notify_one();
         sub
     }
 
@@ -348,6 +357,8 @@ impl Hub {
         metrics::gauge!("gridwatch_ws_subscriptions").set(f64::from(
             u32::try_from(registry.subs.len()).unwrap_or(u32::MAX),
         ));
+        drop(registry);
+        self.watched.notify_one();
     }
 
     /// The subscriptions an item may concern: those indexed under its cells, grids or workers.
@@ -561,6 +572,14 @@ fn remove_from<K: std::hash::Hash + Eq>(map: &mut FxHashMap<K, Vec<u64>>, key: &
             map.remove(key);
         }
     }
+}
+
+/// The coarse cell the hub files a point under: the parent at [`ROUTING_RESOLUTION`] of its cell at
+/// the fine resolution. H3's parents do not nest exactly, so near a coarse cell's edge this is not
+/// always the coarse cell the point falls in; the relay keys fixes by it, as the index does.
+#[must_use]
+pub fn routing_cell(lat: f64, lon: f64) -> Option<CellIndex> {
+    point_cells(lat, lon)[1]
 }
 
 /// The cells of a point that the index may hold it under: fine, then coarse; `None` for an invalid point.
