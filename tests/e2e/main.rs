@@ -42,6 +42,8 @@ mod lost_commits;
 mod nearby;
 // Several nodes on one PostGIS database (issue 20): one event log, followed by every node.
 mod nodes;
+// Three nodes through a database outage (issue 20, point 6).
+mod nodes_outage;
 mod open311;
 // The OpenAPI document against the running server (schemathesis).
 mod openapi;
