@@ -474,3 +474,74 @@ async fn a_node_killed_under_load_loses_nothing_and_its_clients_resume_elsewhere
     drop((a, b));
     store.finish().await;
 }
+
+/// Waits until `server`'s `/ready` answers 200 with its world at `seq`; every `/ready` seen on the way
+/// that answered 200 lacked at most 1,000 events, and one that lacked more said `catching-up`.
+async fn ready_at(server: &Server, seq: i64) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_mins(1);
+    loop {
+        let (status, body) = server.get("/ready").await;
+        match status {
+            200 => {
+                assert!(body["lag_events"].as_i64().unwrap() <= 1_000, "{body}");
+                if body["applied_seq"] == seq {
+                    return body;
+                }
+            }
+            503 => assert!(
+                body["type"] == "/problems/catching-up"
+                    && body["lag_events"].as_i64().unwrap() > 1_000,
+                "{body}"
+            ),
+            _ => panic!("/ready answered {status}: {body}"),
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} did not reach {seq}: {body}",
+            server.base
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_started_after_100000_events_is_ready_at_the_logs_end_on_postgis() {
+    let Some(store) = TestStore::new(Flavor::Postgres).await else {
+        return;
+    };
+    let a = Server::demo(&store);
+    let admin = a.token().to_owned();
+    // 100,000 events another process appended (revocations of a token nobody holds: they change
+    // nothing a world holds, so only the sequence moves).
+    store
+        .execute(
+            "INSERT INTO events (seq, at, kind, payload) \
+             SELECT m + g, now(), 'token.revoked', '{\"by\": 1, \"id\": 999999}'::jsonb \
+             FROM generate_series(1, 100000) AS g, (SELECT COALESCE(max(seq), 0) AS m FROM events) AS x",
+        )
+        .await
+        .unwrap();
+    let end = store.count("SELECT max(seq) FROM events").await;
+    // The running node reads them all, and is ready only within 1,000 of the end.
+    let on_a = ready_at(&a, end).await;
+    assert_eq!(on_a["log_seq"], end, "{on_a}");
+    // A node started now is at the log's end when it first answers.
+    let mut b = Server::start(&["serve"], &store);
+    b.admin = Some(admin.clone());
+    let (status, first) = b.get("/ready").await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(
+        (first["applied_seq"].as_i64(), first["lag_events"].as_i64()),
+        (Some(end), Some(0)),
+        "{first}"
+    );
+    // And it follows on: a case through A reaches B as the next event.
+    let here = grid_place(&a, 0, 0).await;
+    let created = report(&a, &admin, here.lat, here.lon, "city_appearance").await;
+    let id = created["id"].as_i64().unwrap();
+    let on_b = eventually(&b, &format!("/api/incidents/{id}"), |_| true).await;
+    assert_same(&on_b["properties"], &case(&a, id).await, "the case on B");
+    ready_at(&b, end + 1).await;
+    drop((a, b));
+    store.finish().await;
+}
