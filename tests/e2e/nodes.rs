@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use crate::cases::{act_ok, case, grid_place, last_seq, report, token};
 use crate::harness::{Flavor, Server, TestStore, assert_same};
 use crate::live::Ws;
+use crate::relay::Nats;
 
 /// How long a change may take to reach the other node before the test fails (the follower is woken
 /// by `LISTEN`; without it, it polls every second).
@@ -368,37 +369,92 @@ async fn a_node_killed_under_load_loses_nothing_and_its_clients_resume_elsewhere
     let Some(store) = TestStore::new(Flavor::Postgres).await else {
         return;
     };
-    let mut a = Server::demo(&store);
+    let Some(nats) = Nats::start() else { return };
+    let url = nats.url();
+    let node = |command: &'static str, name: &'static str| {
+        let args = [command, "--nats-url", url.as_str(), "--node-id", name];
+        Server::start(&args, &store)
+    };
+    let mut a = node("demo", "node-a");
     let admin = a.token().to_owned();
-    let mut b = Server::start(&["serve"], &store);
+    let mut b = node("serve", "node-b");
     b.admin = Some(admin.clone());
+    let mut c = node("serve", "node-c");
+    c.admin = Some(admin.clone());
     let here = grid_place(&a, 0, 0).await;
     let worker = token(&a, "worker", Some(here.primary)).await;
+    let planner = token(&a, "planner", None).await;
     let mut watcher = Ws::connect(&a, &admin).await;
     watcher.subscribe(&json!({})).await;
+    // C's map: every event once, in order, and the positions stored through A and C.
+    let mut map_c = Ws::connect(&c, &admin).await;
+    map_c.subscribe(&json!({})).await;
+    nats.until_subjects("node-c", |s| s.iter().any(|s| s == "gridwatch.pos.>"))
+        .await;
     let from = last_seq(&a).await;
+    let count_fixes = format!(
+        "SELECT COUNT(*) FROM positions WHERE worker_id = {}",
+        here.primary
+    );
+    let fixes_before = store.count(&count_fixes).await;
 
-    // Creates through both nodes, and an accept through B of every case B created, until A dies.
+    // Creates through A and B, an accept through B of every case B created, fixes through A and C, and
+    // a boundary plan drawn and applied through B (last: it may move the cases to other workers), until
+    // A dies.
     let body = |n: usize| {
         json!({"lat": here.lat, "lon": here.lon, "category": "city_appearance",
             "description": format!("kill test {n}"), "source": "hotline"})
     };
+    let fix = |n: usize| {
+        let at = chrono::Utc::now() - chrono::TimeDelta::seconds(100 - i64::try_from(n).unwrap());
+        json!({"positions": [{"worker_id": here.primary,
+            "lat": here.lat + 0.00001 * f64::from(u32::try_from(n).unwrap()),
+            "lon": here.lon, "at": at.to_rfc3339()}]})
+    };
+    let community = here.community;
+    let plans = format!("/api/communities/{community}/plans");
     let mut created: Vec<i64> = Vec::new();
     let mut accepted: Vec<i64> = Vec::new();
     let mut live = Vec::new();
     for n in 0..40 {
         let (to_a, to_b) = (body(2 * n), body(2 * n + 1));
-        let ((sa, ca), (sb, cb)) = tokio::join!(
+        let through = if n % 2 == 0 { &a } else { &c };
+        let fix_n = fix(n);
+        let ((sa, ca), (sb, cb), (sf, fixed)) = tokio::join!(
             a.send(Method::POST, "/api/incidents", &to_a),
-            b.send(Method::POST, "/api/incidents", &to_b)
+            b.send(Method::POST, "/api/incidents", &to_b),
+            through.send(Method::POST, "/api/positions", &fix_n)
         );
-        assert_eq!((sa, sb), (201, 201), "{ca} {cb}");
+        assert_eq!((sa, sb, sf), (201, 201, 200), "{ca} {cb} {fixed}");
         created.push(ca["properties"]["id"].as_i64().unwrap());
         let id = cb["properties"]["id"].as_i64().unwrap();
         created.push(id);
         act_ok(&b, &worker, id, &json!({"action": "accept"})).await;
         accepted.push(id);
+        if n == 39 {
+            let (status, plan) = b
+                .send_as(&planner, Method::POST, &plans, &json!({"auto": true}))
+                .await;
+            assert_eq!(status, 201, "{plan}");
+            let apply = format!("{plans}/{}/apply", plan["id"]);
+            let (status, applied) = b.send_as(&planner, Method::POST, &apply, &json!({})).await;
+            assert_eq!(status, 200, "{applied}");
+        }
     }
+    // A fix stored through A reaches C's map through NATS.
+    let last_fix = fix(40);
+    let (status, answer) = a.send(Method::POST, "/api/positions", &last_fix).await;
+    assert_eq!(status, 200, "{answer}");
+    let last_lat = last_fix["positions"][0]["lat"].as_f64().unwrap();
+    let mut on_c = map_c
+        .until(|m| {
+            m["type"] == "position"
+                && m["worker"] == here.primary
+                && m["lat"]
+                    .as_f64()
+                    .is_some_and(|l| (l - last_lat).abs() < 1e-9)
+        })
+        .await;
     // A dies with its client connected and a create in flight on B.
     let in_flight = body(1000);
     let in_flight_b = b.send(Method::POST, "/api/incidents", &in_flight);
@@ -444,18 +500,55 @@ async fn a_node_killed_under_load_loses_nothing_and_its_clients_resume_elsewhere
         "every acknowledged case reached the client once"
     );
 
-    // A comes back; both worlds hold every acknowledged write and equal each other.
-    let mut a = Server::start(&["serve"], &store);
+    // C's map got every event once, in order, A's death or not.
+    on_c.extend(
+        map_c
+            .until(|m| m["type"] == "delta" && m["seq"] == store_last)
+            .await,
+    );
+    // (A drafted plan reaches no map: its event is the one of the log a client does not get.)
+    let on_c: Vec<i64> = deltas(&on_c).iter().map(|d| d.0).collect();
+    assert!(
+        on_c.windows(2).all(|w| w[0] < w[1]),
+        "C's map: in order, none twice: {on_c:?}"
+    );
+    let wanted = store
+        .count(&format!(
+            "SELECT COUNT(*) FROM events WHERE seq > {from} AND kind <> 'plan.created'"
+        ))
+        .await;
+    assert_eq!(
+        i64::try_from(on_c.len()).unwrap(),
+        wanted,
+        "C's map: every event of the log a map gets: {on_c:?}"
+    );
+
+    // A comes back; the three worlds hold every acknowledged write and equal each other, grids (the
+    // plan applied through B) and cases alike.
+    let mut a = node("serve", "node-a");
     a.admin = Some(admin.clone());
-    for node in [&a, &b] {
+    for node in [&a, &b, &c] {
         eventually(node, "/health", |h| h["last_seq"] == store_last).await;
     }
     let everything = "/api/incidents?limit=1000";
     let (_, on_a) = a.get(everything).await;
-    assert_same(
-        &b.get(everything).await.1,
-        &on_a,
-        "every case on both nodes",
+    let (_, grids_a) = a.get("/api/grids?cells=true").await;
+    for (name, node) in [("B", &b), ("C", &c)] {
+        assert_same(
+            &node.get(everything).await.1,
+            &on_a,
+            &format!("every case on A and {name}"),
+        );
+        assert_same(
+            &node.get("/api/grids?cells=true").await.1,
+            &grids_a,
+            &format!("the grids on A and {name}"),
+        );
+    }
+    assert_eq!(
+        store.count(&count_fixes).await - fixes_before,
+        41,
+        "every acknowledged fix is stored"
     );
     for id in &created {
         assert!(
@@ -470,8 +563,8 @@ async fn a_node_killed_under_load_loses_nothing_and_its_clients_resume_elsewhere
     for id in &accepted {
         assert_eq!(case(&a, *id).await["status"], "accepted", "case {id}");
     }
-    drop((watcher, moved));
-    drop((a, b));
+    drop((watcher, moved, map_c));
+    drop((a, b, c));
     store.finish().await;
 }
 
