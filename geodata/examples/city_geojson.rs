@@ -4,16 +4,19 @@
 //! street, 12,250 households and about 750 buildings each, so 270 streets are a city of about 10
 //! million people (3.3 million households in about 27,000 grids of 100–150).
 //!
-//! `cargo run --release -p gridwatch-geodata --example city_geojson -- STREETS OUT.geojson [SEED]`
+//! `cargo run --release -p gridwatch-geodata --example city_geojson -- STREETS OUT.geojson [SEED] [SPLIT]`
 //!
+//! The generator's streets are apartment blocks of about 16 households a building. `SPLIT` (default 1)
+//! cuts each building into that many strips side by side, its households shared out among them, for a
+//! city of smaller buildings: `270 FILE 1 5` is 3.3 million households in about 1 million buildings.
 //! The same arguments always write the same file. `server/benches/city_startup.sh` imports it and
 //! starts a node on it.
 
 use std::fmt::Write as _;
 use std::io::{BufWriter, Write as _};
 
-use geo::{LineString, MultiPolygon};
-use gridwatch_geodata::{Dataset, synthetic_metropolis};
+use geo::{BoundingRect as _, LineString, MultiPolygon, Rect, coord};
+use gridwatch_geodata::{BuildingRecord, Dataset, synthetic_metropolis};
 use serde_json::{Value, json};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -23,8 +26,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let streets: usize = streets.parse()?;
     let seed: u64 = rest.first().map_or(Ok(1), |s| s.parse())?;
+    let split: u32 = rest.get(1).map_or(Ok(1), |s| s.parse())?;
     let started = std::time::Instant::now();
-    let city = synthetic_metropolis(seed, streets);
+    let mut city = synthetic_metropolis(seed, streets);
+    if split > 1 {
+        city.buildings = city
+            .buildings
+            .iter()
+            .flat_map(|b| strips(b, split))
+            .collect();
+    }
     let file = std::fs::File::create(out)?;
     let mut w = BufWriter::with_capacity(1 << 20, file);
     write_city(&city, &mut w)?;
@@ -39,6 +50,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// `building` cut into `n` strips of equal width (west to east) across its bounding box, its households
+/// shared out as evenly as whole numbers allow (the first strips take the remainder).
+fn strips(building: &BuildingRecord, n: u32) -> Vec<BuildingRecord> {
+    let Some(bbox) = building.footprint.bounding_rect() else {
+        return vec![building.clone()];
+    };
+    let width = bbox.width() / f64::from(n);
+    (0..n)
+        .map(|i| {
+            let west = bbox.min().x + width * f64::from(i);
+            let strip = Rect::new(
+                coord! { x: west, y: bbox.min().y },
+                coord! { x: west + width, y: bbox.max().y },
+            );
+            BuildingRecord {
+                source_id: None,
+                footprint: MultiPolygon(vec![strip.to_polygon()]),
+                kind: building.kind.clone(),
+                levels: building.levels,
+                households: building.households / n + u32::from(i < building.households % n),
+            }
+        })
+        .collect()
 }
 
 /// One feature a line, so the file streams and a diff of two runs reads.

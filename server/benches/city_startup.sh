@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A city of 10 million people on one node (issue 20): writes the synthetic city of STREETS streets
 # (default 270: 3.3 million households, about 200,000 buildings, about 27,000 grids) as GeoJSON once
-# (`geodata/examples/city_geojson.rs`, kept as target/city-STREETS.geojson), imports it with
+# (`geodata/examples/city_geojson.rs`, kept as target/city-STREETS-SPLIT.geojson), imports it with
 # `gridwatch import geojson` into a fresh PostGIS database, then RUNS times (default 3) starts
 # `gridwatch serve` on it and measures:
 # - start-up: from the process's start to its first `/ready` 200, and its resident memory then and at
@@ -14,6 +14,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 STREETS=${STREETS:-270}
+# Each generated building cut into SPLIT strips (geodata/examples/city_geojson.rs): 5 gives about
+# 1 million buildings of about 3 households.
+SPLIT=${SPLIT:-1}
 RUNS=${RUNS:-3}
 EVENTS=${EVENTS:-100000}
 TARGET=${CARGO_TARGET_DIR:-target}
@@ -22,9 +25,9 @@ TARGET=${CARGO_TARGET_DIR:-target}
 cargo build --release --locked -p gridwatch --bin gridwatch >&2
 cargo build --release --locked -p gridwatch-geodata --example city_geojson >&2
 BIN=$TARGET/release/gridwatch
-CITY=$TARGET/city-$STREETS.geojson
+CITY=$TARGET/city-$STREETS-$SPLIT.geojson
 if [ ! -s "$CITY" ]; then
-  "$TARGET/release/examples/city_geojson" "$STREETS" "$CITY.tmp"
+  "$TARGET/release/examples/city_geojson" "$STREETS" "$CITY.tmp" 1 "$SPLIT"
   mv "$CITY.tmp" "$CITY"
 fi
 WORK=$(mktemp -d)
@@ -68,9 +71,12 @@ for run in $(seq 1 "$RUNS"); do
   # Catch-up: another process appends EVENTS events (revocations of a token nobody holds: only the
   # sequence moves), and the running node reads them.
   t1=$(now)
-  psql -q "$URL" -c "INSERT INTO events (seq, at, kind, payload)
+  # Under the events lock, as every writer takes it (EVENTS_LOCK in server/src/store/postgres.rs).
+  psql -q "$URL" -c "DO \$\$ BEGIN PERFORM pg_advisory_xact_lock(7455532597517839988);
+      INSERT INTO events (seq, at, kind, payload)
       SELECT m + g, now(), 'token.revoked', '{\"by\": 1, \"id\": 999999}'::jsonb
-      FROM generate_series(1, $EVENTS) AS g, (SELECT COALESCE(max(seq), 0) AS m FROM events) AS x"
+      FROM generate_series(1, $EVENTS) AS g, (SELECT COALESCE(max(seq), 0) AS m FROM events) AS x;
+      END \$\$"
   end=$(psql -qAt "$URL" -c "SELECT max(seq) FROM events")
   until curl -fs "$base/ready" | grep -q "\"applied_seq\":$end[,}]"; do sleep 0.02; done
   catch_s=$(echo "$(now) - $t1" | bc)

@@ -568,6 +568,16 @@ async fn a_node_killed_under_load_loses_nothing_and_its_clients_resume_elsewhere
     store.finish().await;
 }
 
+/// Appends 100,000 `token.revoked` events as another writer would: the events lock
+/// (`store/postgres.rs`, `EVENTS_LOCK`), then the numbers after the log's last. A `DO` block runs each
+/// statement on a snapshot of its own.
+const APPEND_100000: &str = "DO $$ BEGIN \
+    PERFORM pg_advisory_xact_lock(7455532597517839988); \
+    INSERT INTO events (seq, at, kind, payload) \
+    SELECT m + g, now(), 'token.revoked', '{\"by\": 1, \"id\": 999999}'::jsonb \
+    FROM generate_series(1, 100000) AS g, (SELECT COALESCE(max(seq), 0) AS m FROM events) AS x; \
+    END $$";
+
 /// Waits until `server`'s `/ready` answers 200 with its world at `seq`; every `/ready` seen on the way
 /// that answered 200 lacked at most 1,000 events, and one that lacked more said `catching-up`.
 async fn ready_at(server: &Server, seq: i64) -> Value {
@@ -605,15 +615,9 @@ async fn a_node_started_after_100000_events_is_ready_at_the_logs_end_on_postgis(
     let a = Server::demo(&store);
     let admin = a.token().to_owned();
     // 100,000 events another process appended (revocations of a token nobody holds: they change
-    // nothing a world holds, so only the sequence moves).
-    store
-        .execute(
-            "INSERT INTO events (seq, at, kind, payload) \
-             SELECT m + g, now(), 'token.revoked', '{\"by\": 1, \"id\": 999999}'::jsonb \
-             FROM generate_series(1, 100000) AS g, (SELECT COALESCE(max(seq), 0) AS m FROM events) AS x",
-        )
-        .await
-        .unwrap();
+    // nothing a world holds, so only the sequence moves), under the events lock as every writer takes
+    // it (A may be writing too), numbered in a later statement that sees every event committed before.
+    store.execute(APPEND_100000).await.unwrap();
     let end = store.count("SELECT max(seq) FROM events").await;
     // The running node reads them all, and is ready only within 1,000 of the end.
     let on_a = ready_at(&a, end).await;

@@ -24,8 +24,10 @@ use super::{StoreError, StoreKind, bad_url};
 use crate::domain::{Case, Event};
 use crate::follow::Hint;
 
-/// The advisory lock that orders event appends across every gridwatch process on one database.
-const EVENTS_LOCK: i64 = 0x6777_5f65_7665_6e74; // "gw_event"
+/// The advisory lock that orders event appends across every gridwatch process on one database
+/// (`gw_event`). SQL that appends events from outside names it in decimal, 7455532597517839988:
+/// `tests/e2e/nodes.rs` and `server/benches/city_startup.sh`.
+const EVENTS_LOCK: i64 = 0x6777_5f65_7665_6e74;
 /// Where the `events_notify` trigger (migration 0016) announces appended events.
 const EVENTS_CHANNEL: &str = "gridwatch_events";
 const MAX_CONNECTIONS: u32 = 16;
