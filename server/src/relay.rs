@@ -48,6 +48,8 @@ pub const MOVED: &str = "gridwatch.moved";
 pub const POSITIONS: &str = "gridwatch.pos";
 /// How often a node sends the latest position of each worker that reported through it.
 pub const MOVED_EVERY: Duration = Duration::from_secs(1);
+/// Latest positions in one [`MOVED`] message: about 100 bytes each, so about 400 KB.
+const MOVED_PER_MESSAGE: usize = 4096;
 /// How often the subjects are checked against the world (workers moved to other grids) when no
 /// subscription came or went.
 const INTEREST_EVERY: Duration = Duration::from_secs(1);
@@ -231,9 +233,12 @@ async fn send(client: Client, mut outbound: mpsc::Receiver<Vec<Fix>>, mut shutdo
                 if moved.is_empty() {
                     continue;
                 }
+                // In messages well under NATS's default 1 MB payload cap, whatever the city.
                 let latest: Vec<Moved> = moved.drain().map(|(_, m)| m).collect();
-                if let Ok(body) = serde_json::to_vec(&latest) {
-                    publish(&client, MOVED.to_owned(), body).await;
+                for chunk in latest.chunks(MOVED_PER_MESSAGE) {
+                    if let Ok(body) = serde_json::to_vec(chunk) {
+                        publish(&client, MOVED.to_owned(), body).await;
+                    }
                 }
             }
         }

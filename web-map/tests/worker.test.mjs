@@ -226,6 +226,9 @@ test('a send whose key the server says was carried out already is taken as sent,
     });
   });
   await page.locator(`${card(page, id)} [data-action=accept]`).tap();
+  // Wait for the send itself: the outbox is empty before the tap queues the action, too.
+  const deadline = Date.now() + 10_000;
+  while (answered === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   await page.waitForSelector('#outbox[data-count="0"]', { state: 'attached', timeout: 10_000 });
   assert.equal(answered, 1, 'sent once, not retried');
   assert.equal(await page.locator('#problems .problem').count(), 0, 'not shown as refused');
