@@ -461,6 +461,22 @@ impl Core {
     /// and publishes them with the held events, in sequence order. Returns how many events it read.
     /// When the store cannot be read, nothing changes.
     async fn absorb(&self, reload: bool) -> Result<usize, StoreError> {
+        // Its reads come first and the world changes only after the last, with no await in between:
+        // given up at the bound, nothing was applied, and the next hint, poll or write reads again.
+        // Unbounded, a read on a connection the database never answers (a network cut) held the
+        // writer lock, and every write of the node waited behind it, for as long as the cut lasted.
+        let wait = self.shared.write_wait;
+        tokio::time::timeout(wait, self.absorb_unbounded(reload))
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(format!(
+                    "the log could not be read within {} ms",
+                    wait.as_millis()
+                )))
+            })
+    }
+
+    async fn absorb_unbounded(&self, reload: bool) -> Result<usize, StoreError> {
         use crate::follow::{Patch, patch_of};
         let store = self.store();
         let ranges = self
@@ -623,9 +639,20 @@ impl Core {
         R: Send + 'static,
     {
         let lock = Arc::clone(&self.shared.writer).lock_owned().await;
-        while let Err(error) = self.catch_up().await {
-            tracing::error!(%error, "catching up with the store before a write; trying again");
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        // One try, bounded (`absorb`). Retrying until it worked held this writer, and every report
+        // queued behind it, for as long as the database was away, on a node that had other writers'
+        // events to read. The step decides: what it holds is refused at once while the store is marked
+        // unreachable, and a write that reaches the store finds other writers' events through the
+        // gaps its commit notes; a COMMIT of unknown outcome stays noted for the next catch-up.
+        if let Err(error) = self.catch_up().await {
+            tracing::warn!(%error, "catching up with the store before a write; the write goes on");
+            if error.is_unreachable() {
+                // Briefly, so that the step finds the store marked unreachable.
+                let _ = self
+                    .store()
+                    .ping(std::time::Duration::from_millis(250))
+                    .await;
+            }
         }
         self.write_locked(lock, step).await
     }
