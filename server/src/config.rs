@@ -394,4 +394,22 @@ mod tests {
             "a machine's role signs in with no code"
         );
     }
+
+    #[test]
+    fn a_node_name_and_a_nats_address_are_checked() {
+        assert_eq!(node_id("node-1.a_b").as_deref(), Ok("node-1.a_b"));
+        for bad in ["", "node 1", "节点", &"n".repeat(65)] {
+            assert!(node_id(bad).is_err(), "{bad:?} was taken as a node name");
+        }
+        assert_eq!(
+            nats_url("nats://127.0.0.1:4222").as_deref(),
+            Ok("nats://127.0.0.1:4222")
+        );
+        for bad in ["http://127.0.0.1:4222", "nats://[::1", "nats://host:port"] {
+            assert!(
+                nats_url(bad).is_err(),
+                "{bad:?} was taken as a NATS address"
+            );
+        }
+    }
 }

@@ -425,20 +425,8 @@ mod tests {
     use super::*;
 
     fn fix(worker: i64, lat: f64, lon: f64, second: i64) -> Fix {
-        Fix {
-            worker: WorkerId(worker),
-            lat,
-            lon,
-            at: chrono::DateTime::from_timestamp(1_764_460_800 + second, 0).expect("a time"),
-            accuracy_m: None,
-            speed_mps: None,
-            heading_deg: None,
-            altitude_m: None,
-            battery_pct: None,
-            moving: None,
-            flags: Vec::new(),
-            attributes: serde_json::Map::new(),
-        }
+        let at = chrono::DateTime::from_timestamp(1_764_460_800 + second, 0).expect("a time");
+        Fix::at(WorkerId(worker), lat, lon, at)
     }
 
     #[test]

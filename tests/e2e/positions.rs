@@ -52,7 +52,7 @@ async fn refuse_fixes(store: &TestStore, flavor: Flavor, refuse: bool) {
 }
 
 /// Whether `/api/nearby` finds worker `id` within 100 m of `(lat, lon)`: where the world has it.
-async fn near(server: &Server, id: i64, lat: f64, lon: f64) -> bool {
+pub async fn near(server: &Server, id: i64, lat: f64, lon: f64) -> bool {
     let query = format!("/api/nearby?lat={lat}&lon={lon}&radius_m=100&kind=workers&duty=any");
     let (status, nearby) = server.get(&query).await;
     assert_eq!(status, 200, "{nearby}");

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use crate::cases::{grid_place, last_seq, report, token};
 use crate::harness::{Flavor, Server, TestStore, ci, reference_python};
 use crate::live::Ws;
+use crate::positions::near;
 
 /// How long a position or a subscription may take to get where it goes.
 const WAIT: Duration = Duration::from_secs(15);
@@ -193,18 +194,6 @@ fn at(worker: i64, lat: f64) -> impl Fn(&Value) -> bool {
             && m["worker"] == worker
             && m["lat"].as_f64().is_some_and(|l| (l - lat).abs() < 1e-9)
     }
-}
-
-/// Whether `/api/nearby` of `server` has worker `id` within 100 m of a point.
-async fn near(server: &Server, id: i64, lat: f64, lon: f64) -> bool {
-    let query = format!("/api/nearby?lat={lat}&lon={lon}&radius_m=100&kind=workers&duty=any");
-    let (status, nearby) = server.get(&query).await;
-    assert_eq!(status, 200, "{nearby}");
-    nearby["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|f| f["properties"]["id"] == id)
 }
 
 /// The coarse cell the hub files a point under: the resolution-7 parent of its resolution-9 cell,
