@@ -578,7 +578,8 @@ const APPEND_100000: &str = "DO $$ BEGIN \
     FROM generate_series(1, 100000) AS g, (SELECT COALESCE(max(seq), 0) AS m FROM events) AS x; \
     END $$";
 
-/// Waits until `server`'s `/ready` answers 200 with its world at `seq`; every `/ready` seen on the way
+/// Waits until `server`'s `/ready` answers 200 with its world at `seq` or later (the running node may
+/// write events of its own meanwhile: the escalation sweep, a lease); every `/ready` seen on the way
 /// that answered 200 lacked at most 1,000 events, and one that lacked more said `catching-up`.
 async fn ready_at(server: &Server, seq: i64) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_mins(1);
@@ -587,7 +588,7 @@ async fn ready_at(server: &Server, seq: i64) -> Value {
         match status {
             200 => {
                 assert!(body["lag_events"].as_i64().unwrap() <= 1_000, "{body}");
-                if body["applied_seq"] == seq {
+                if body["applied_seq"].as_i64().unwrap() >= seq {
                     return body;
                 }
             }
@@ -621,17 +622,15 @@ async fn a_node_started_after_100000_events_is_ready_at_the_logs_end_on_postgis(
     let end = store.count("SELECT max(seq) FROM events").await;
     // The running node reads them all, and is ready only within 1,000 of the end.
     let on_a = ready_at(&a, end).await;
-    assert_eq!(on_a["log_seq"], end, "{on_a}");
+    assert!(on_a["log_seq"].as_i64().unwrap() >= end, "{on_a}");
     // A node started now is at the log's end when it first answers.
     let mut b = Server::start(&["serve"], &store);
     b.admin = Some(admin.clone());
     let (status, first) = b.get("/ready").await;
     assert_eq!(status, 200, "{first}");
-    assert_eq!(
-        (first["applied_seq"].as_i64(), first["lag_events"].as_i64()),
-        (Some(end), Some(0)),
-        "{first}"
-    );
+    assert_eq!(first["lag_events"], 0, "{first}");
+    assert_eq!(first["applied_seq"], first["log_seq"], "{first}");
+    assert!(first["applied_seq"].as_i64().unwrap() >= end, "{first}");
     // And it follows on: a case through A reaches B as the next event.
     let here = grid_place(&a, 0, 0).await;
     let created = report(&a, &admin, here.lat, here.lon, "city_appearance").await;
