@@ -47,7 +47,13 @@ fn main() {
 /// Runs npm in `../web-map` and returns the folder it assembled.
 fn assemble(target: &Path) -> PathBuf {
     let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web-map");
-    for input in ["src", "build.mjs", "package.json", "package-lock.json"] {
+    for input in [
+        "src",
+        "tools",
+        "build.mjs",
+        "package.json",
+        "package-lock.json",
+    ] {
         println!("cargo:rerun-if-changed={}", web.join(input).display());
     }
     let lock = web.join("package-lock.json");

@@ -3,11 +3,13 @@
 //   js/, css/                                      the app's own modules, as written (no bundler)
 //   vendor/                                        maplibre-gl (ES module, its worker, its CSS), h3-js
 //   fonts/                                         the TTF files the server renders glyphs from
+//   sounds/alarm.wav                               the alarm sound, generated (tools/alarm-sound.mjs)
 //   LICENSES.txt                                   the third-party notices
 // Usage: node build.mjs [--out DIR]   (default: dist/)
 import { cpSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { alarmWav } from './tools/alarm-sound.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outFlag = process.argv.indexOf('--out');
@@ -30,6 +32,9 @@ for (const [from, to] of vendor) {
   mkdirSync(dirname(join(out, to)), { recursive: true });
   copyFileSync(join(modules, from), join(out, to));
 }
+
+mkdirSync(join(out, 'sounds'), { recursive: true });
+writeFileSync(join(out, 'sounds', 'alarm.wav'), alarmWav());
 
 const notices = [
   ['MapLibre GL JS', 'maplibre-gl/LICENSE.txt'],

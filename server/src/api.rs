@@ -6,6 +6,7 @@
 //! turns into problem+json through the one mapping in `error.rs`. Bodies and queries go through
 //! `AppJson` / `AppQuery` so a rejected input gets the app's problem+json, never axum's plain text.
 
+mod alarms;
 mod alerts;
 mod audit;
 mod basemap;
@@ -30,11 +31,13 @@ mod photos;
 mod plans;
 pub(crate) mod positions;
 mod regions;
+mod replay;
 mod reports;
 mod session;
 pub mod tiles;
 pub mod tokens;
 mod users;
+pub mod warnings;
 mod web;
 mod workers;
 
@@ -153,7 +156,11 @@ pub fn app_with(state: AppState, config: &Limits) -> Router {
         .route("/workers/{id}/position", put(workers::set_position))
         .route("/workers/{id}/track", get(positions::track))
         .route("/nearby", get(nearby::nearby))
+        .route("/replay/state", get(replay::replay_state))
+        .route("/warnings", get(warnings::list))
         .route("/alerts", post(alerts::raise))
+        .route("/alarms", get(alarms::list))
+        .route("/alarms/{id}/acknowledge", post(alarms::acknowledge))
         .route("/categories", get(categories::list))
         .route("/categories/{code}", put(categories::put))
         .route("/departments", get(categories::departments))

@@ -342,6 +342,9 @@ pub fn target_of(change: &Change) -> Option<String> {
         Change::CheckpointCreated(c) => one("checkpoint", c.id.0),
         Change::PlanCreated(p) => one("plan", p.id),
         Change::BoundaryChanged(b) => one("region", b.community.0),
+        Change::AlarmAcknowledged(a) => Some(format!("alarm:{}", a.alarm.id)),
+        Change::WarningRaised(w) => Some(format!("warning:{}", w.key)),
+        Change::WarningCleared(c) => Some(format!("warning:{}", c.key)),
     }
 }
 

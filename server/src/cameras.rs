@@ -174,6 +174,9 @@ pub fn live_item(change: &Change) -> Option<(Item, i64)> {
         | Change::PatrolCheckedIn(_)
         | Change::CheckpointCreated(_)
         | Change::PlanCreated(_)
+        | Change::AlarmAcknowledged(_)
+        | Change::WarningRaised(_)
+        | Change::WarningCleared(_)
         | Change::BoundaryChanged(_) => return None,
     };
     Some((

@@ -113,9 +113,14 @@ impl TileArgs {
     }
 }
 
-/// What the in-memory world keeps.
+/// What the in-memory world keeps, and how often it looks for trouble building up.
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct WorldArgs {
+    /// Seconds between two evaluations of the early warnings (研判预警, `crate::warnings`), on the
+    /// node holding the escalation lease. Default: 5 minutes, as the detector was measured.
+    #[arg(long, env = "GRIDWATCH_WARNINGS_EVERY_S", default_value_t = 300, value_name = "S",
+        value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub warnings_every_s: u64,
     /// Seconds a finished case (closed, cancelled or merged) stays in memory after its last change;
     /// after that only the store holds it and reads of history ask the store. Default: 7 days.
     #[arg(long, env = "GRIDWATCH_ARCHIVE_AFTER_S", default_value_t = 604_800, value_name = "S",
@@ -124,6 +129,12 @@ pub struct WorldArgs {
 }
 
 impl WorldArgs {
+    /// The evaluation interval of the early warnings.
+    #[must_use]
+    pub fn warnings_every(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.warnings_every_s)
+    }
+
     /// The window as the core takes it.
     #[must_use]
     pub fn archive_after(&self) -> chrono::TimeDelta {

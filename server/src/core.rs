@@ -77,6 +77,8 @@ pub struct Options {
     /// How long a finished case (closed, cancelled, merged) stays in the world after its last change
     /// before only the store holds it; `None` is [`DEFAULT_ARCHIVE_AFTER`].
     pub archive_after: Option<chrono::TimeDelta>,
+    /// How often the early warnings are evaluated; `None` is [`crate::warnings::service::DEFAULT_EVERY`].
+    pub warnings_every: Option<std::time::Duration>,
     /// This node's name (`--node-id`); `None` is [`crate::relay::default_node_id`].
     pub node_id: Option<String>,
     /// The NATS server positions travel between nodes through (`--nats-url`, `crate::relay`); `None`
@@ -138,6 +140,7 @@ struct Shared {
     intake_batch_max: usize,
     write_wait: std::time::Duration,
     archive_after: chrono::TimeDelta,
+    warnings_every: std::time::Duration,
     /// What another writer appended between this node's own events, and this node's events held back
     /// until those are published (`crate::follow`).
     gaps: Mutex<Gaps>,
@@ -198,6 +201,9 @@ impl Core {
                     .max(1),
                 write_wait,
                 archive_after: options.archive_after.unwrap_or(DEFAULT_ARCHIVE_AFTER),
+                warnings_every: options
+                    .warnings_every
+                    .unwrap_or(crate::warnings::service::DEFAULT_EVERY),
                 gaps: Mutex::new(Gaps::default()),
                 hint: Arc::default(),
                 patrol_book: Arc::default(),
@@ -220,7 +226,9 @@ impl Core {
         let archive_after = options.archive_after.unwrap_or(DEFAULT_ARCHIVE_AFTER);
         let line = options.clock.now().checked_sub_signed(archive_after);
         let snapshot = store.snapshot(line).await?;
-        Ok(Self::new(store, World::from_snapshot(snapshot), options))
+        let mut world = World::from_snapshot(snapshot);
+        crate::alarms::rebuild(store.as_ref(), &mut world, options.clock.now()).await?;
+        Ok(Self::new(store, world, options))
     }
 
     /// Archives the finished cases whose last change is older than the archive window: they leave the
@@ -587,8 +595,10 @@ impl Core {
             if let Some(snapshot) = snapshot {
                 let mut fresh = World::from_snapshot(snapshot);
                 fresh.keep_positions(&world);
+                fresh.keep_alarms(&world);
                 *world = fresh;
                 for event in missed {
+                    world.observe_alarms(event);
                     crate::tiles::touched(&world, event, &mut dirty);
                 }
             } else {
@@ -601,6 +611,7 @@ impl Core {
                             }
                         }
                     }
+                    world.observe_alarms(event);
                     crate::tiles::touched(&world, event, &mut dirty);
                     world.advance(event.seq);
                 }
@@ -706,6 +717,7 @@ impl Core {
             let next = world.last_seq() + 1;
             crate::tiles::touched(&world, &event, &mut dirty);
             change(&mut world);
+            world.observe_alarms(&event);
             crate::tiles::touched(&world, &event, &mut dirty);
             world.advance(event.seq);
             (event.seq > next).then_some((next, event.seq - 1))
@@ -746,6 +758,12 @@ impl Core {
     /// The flag the relay keeps [`Self::nats_connected`] in.
     pub(crate) fn nats_connected_flag(&self) -> Arc<std::sync::atomic::AtomicBool> {
         Arc::clone(&self.shared.nats_connected)
+    }
+
+    /// How often the early warnings are evaluated (`--warnings-every-s`).
+    #[must_use]
+    pub fn warnings_every(&self) -> std::time::Duration {
+        self.shared.warnings_every
     }
 
     /// Where the position relay connects, when this node has one (`--nats-url`).

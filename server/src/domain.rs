@@ -5,6 +5,7 @@
 //! indexed by the world and serialised by the API.
 
 pub mod access;
+pub mod alarm;
 pub mod basemap;
 pub mod building;
 pub mod camera;
@@ -21,6 +22,7 @@ pub mod user;
 pub mod worker;
 
 pub use access::{AccessError, Credential, Principal, Role, Scope, Subject};
+pub use alarm::{Alarm, AlarmId, AlarmKind};
 pub use basemap::{BaseArea, BaseFeature, BaseLine};
 pub use building::Building;
 pub use category::{Category, CategoryClass, Department, TimeLimits};

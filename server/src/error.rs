@@ -13,6 +13,7 @@
 //! every variant named and has a unit test written out by hand.
 
 mod admin;
+mod alarms;
 mod cases;
 mod field;
 mod identity;

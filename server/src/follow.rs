@@ -19,7 +19,8 @@
 //! the world holds nothing of (tokens, accounts, alerts, plans) only moves the seq, and a patrol event
 //! also reads the patrol book again; any other
 //! (a boundary change, a worker, a category, a camera, a city) reloads the whole world, as a restart
-//! would. Those are an operator's rare writes; cases are the stream.
+//! would. Those are an operator's rare writes; cases are the stream. Every event, whatever its patch,
+//! also passes the world's alarms (`World::observe_alarms`), from its payload alone.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
@@ -63,7 +64,12 @@ pub fn patch_of(change: &Change) -> Patch {
         | Change::UserCreated(_)
         | Change::UserUpdated(_)
         | Change::AlertRaised(_)
-        | Change::PlanCreated(_) => Patch::Nothing,
+        | Change::PlanCreated(_)
+        // The world's alarms take it from the payload, as they take every event (`World::observe_alarms`).
+        | Change::AlarmAcknowledged(_)
+        // The world's warnings too (`World::observe_alarms` passes them to `world/warnings.rs`).
+        | Change::WarningRaised(_)
+        | Change::WarningCleared(_) => Patch::Nothing,
         Change::PatrolStarted(_)
         | Change::PatrolEnded(_)
         | Change::PatrolGridEntered(_)

@@ -79,9 +79,16 @@ pub async fn escalation(core: WeakCore, mut shutdown: Shutdown) {
         }
         let job =
             crate::cases::escalation::run(strong.downgrade(), strong.subscribe(), shutdown.clone());
+        // The early warnings have one writer too: the same node.
+        let warnings = crate::warnings::service::run(
+            strong.downgrade(),
+            strong.subscribe(),
+            shutdown.clone(),
+            strong.warnings_every(),
+        );
         drop(strong);
         tokio::select! {
-            () = job => {
+            () = async { tokio::join!(job, warnings); } => {
                 held().set(0.0);
                 return;
             }

@@ -5,6 +5,7 @@
 //! the world. Services (`services`) hold the core; `serve` starts them and stops them on shutdown.
 
 pub mod admin;
+pub mod alarms;
 pub mod alerts;
 pub mod api;
 pub mod audit;
@@ -26,6 +27,7 @@ pub mod live;
 pub mod patrols;
 pub mod plans;
 pub mod relay;
+pub mod replay;
 pub mod services;
 pub mod state;
 pub mod store;
@@ -33,6 +35,7 @@ pub mod throttle;
 pub mod tiles;
 pub mod tracking;
 pub mod transport;
+pub mod warnings;
 pub mod world;
 
 use std::future::Future;

@@ -254,6 +254,7 @@ async fn main() -> Result<()> {
             let mut options = options(dispatch_config.as_deref(), &live, tiles, &identity)?;
             options.without_audit = no_audit;
             options.archive_after = Some(world.archive_after());
+            options.warnings_every = Some(world.warnings_every());
             options.write_wait = Some(std::time::Duration::from_millis(http.write_wait_ms));
             options.node_id = cluster.node_id;
             options.nats_url = cluster.nats_url;
@@ -275,6 +276,7 @@ async fn main() -> Result<()> {
             let mut options = options(dispatch_config.as_deref(), &live, tiles, &identity)?;
             options.without_audit = no_audit;
             options.archive_after = Some(world.archive_after());
+            options.warnings_every = Some(world.warnings_every());
             options.write_wait = Some(std::time::Duration::from_millis(http.write_wait_ms));
             options.node_id = cluster.node_id;
             options.nats_url = cluster.nats_url;

@@ -379,6 +379,9 @@ pub fn live_item(
         | Change::CameraUpdated(_)
         | Change::CameraDeleted(_)
         | Change::PlanCreated(_)
+        | Change::AlarmAcknowledged(_)
+        | Change::WarningRaised(_)
+        | Change::WarningCleared(_)
         | Change::BoundaryChanged(_) => return None,
     };
     let grids = match grid {

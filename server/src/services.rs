@@ -1,8 +1,8 @@
 //! The services beside the HTTP API, each holding the core: the intake writer (`cases::intake`), the
 //! positions writer (`tracking`), the patrol book (`patrols`), the hub's feed (`live::hub::feed`) and
 //! the escalation scheduler (`cases::escalation`), the revocation watch (`auth::credentials`), the
-//! follower of other writers' events (`follow`) and, on a node with `--nats-url`, the position relay
-//! between nodes (`relay`).
+//! follower of other writers' events (`follow`), the replay keyframe writer (`replay::keyframes`) and,
+//! on a node with `--nats-url`, the position relay between nodes (`relay`).
 //! [`start`] starts them on a core and returns the
 //! [`AppState`] handlers get and the [`Running`] guard that stops them.
 //!
@@ -50,8 +50,8 @@ pub struct Which {
     pub escalation: bool,
     /// The revocation watch (`auth::credentials::watch`), which reads the store twice a second, the
     /// store watch ([`store_watch`]), which asks an unreachable store every second whether it is
-    /// back, and the follower (`follow::run`), which reads the log's last seq every second: a test on
-    /// a paused clock leaves them out.
+    /// back, the follower (`follow::run`), which reads the log's last seq every second, and the replay
+    /// keyframe writer, which reads it every five: a test on a paused clock leaves them out.
     pub revocation_watch: bool,
 }
 
@@ -132,6 +132,13 @@ pub fn start(core: &Core, which: Which) -> (AppState, Running) {
         tasks.push((
             "follower",
             tokio::spawn(crate::follow::run(core.downgrade(), shutdown.clone())),
+        ));
+        tasks.push((
+            "replay keyframes",
+            tokio::spawn(crate::replay::keyframes::run(
+                core.downgrade(),
+                shutdown.clone(),
+            )),
         ));
     }
     let state = AppState::new(core.clone(), intake, positions, patrols, shutdown);

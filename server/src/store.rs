@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod boundary;
+pub mod history;
 pub mod idempotency;
 pub mod postgres;
 pub mod sql;
@@ -334,13 +335,14 @@ pub struct NewToken {
 }
 
 pub use accounts::{Accounts, NewSession, NewUser, SessionRecord, UserRecord, UserUpdate};
+pub use history::History;
 pub use idempotency::Idempotency;
 
 /// The persistence contract both backends meet; one test suite runs against both. People's accounts
 /// are the supertrait [`Accounts`] (`store/accounts.rs`), idempotency keys [`Idempotency`]
-/// (`store/idempotency.rs`).
+/// (`store/idempotency.rs`), what replay reads [`History`] (`store/history.rs`).
 #[async_trait]
-pub trait Store: Accounts + Idempotency + Send + Sync + 'static {
+pub trait Store: Accounts + Idempotency + History + Send + Sync + 'static {
     fn kind(&self) -> StoreKind;
 
     /// Loads everything the world needs, with the last event sequence number. Closed, cancelled and
@@ -521,6 +523,12 @@ pub trait Store: Accounts + Idempotency + Send + Sync + 'static {
 
     /// Records an area alert (应急联动) as an `alert.raised` event; the payload names who it reached.
     async fn insert_alert(&self, alert: &AlertRaised) -> Result<Event, StoreError>;
+
+    /// Records an alarm's acknowledgement (`crate::alarms`) as an `alarm.acknowledged` event.
+    async fn insert_alarm_ack(
+        &self,
+        ack: &crate::domain::alarm::AlarmAcknowledged,
+    ) -> Result<Event, StoreError>;
 
     /// Appends position fixes (one transaction), with `audit`, the audit rows of the requests that sent
     /// them. Fixes are not events: the latest of each worker lives in memory and reaches websocket clients

@@ -247,7 +247,11 @@ pub fn touched(world: &World, event: &Event, dirty: &mut Dirty) {
         | Change::CategoryUpdated(_)
         | Change::DepartmentUpdated(_)
         | Change::AlertRaised(_)
-        | Change::PlanCreated(_) => {}
+        | Change::PlanCreated(_)
+        // An alarm is drawn by no tile layer, nor (yet) a warning.
+        | Change::AlarmAcknowledged(_)
+        | Change::WarningRaised(_)
+        | Change::WarningCleared(_) => {}
     }
 }
 

@@ -4,11 +4,13 @@
 //! the hot path `lat/lon → cell → grid` (a hash map, no polygon test) and the R-trees for area queries.
 //! It never talks to a store or the network: callers hold the lock only for plain computation.
 
+pub mod alarms;
 mod basemap;
 mod cameras;
 pub mod locate;
 mod raster;
 mod scope;
+pub mod warnings;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -129,6 +131,11 @@ pub struct World {
     open_summaries: BTreeMap<IncidentId, Arc<str>>,
     /// Cameras with their sectors and covered cells (`world/cameras.rs`).
     cameras: cameras::CameraIndex,
+    /// The recent alarms and their acknowledgements (`world/alarms.rs`), applied from every event the
+    /// world takes ([`World::observe_alarms`]).
+    alarms: alarms::AlarmBook,
+    /// The early warnings in force (`world/warnings.rs`), applied with the alarms.
+    warnings: warnings::WarningBook,
     last_seq: i64,
 }
 
@@ -210,6 +217,8 @@ impl World {
                 snapshot.cameras,
                 snapshot.resolution.unwrap_or(DEFAULT_RESOLUTION),
             ),
+            alarms: alarms::AlarmBook::default(),
+            warnings: warnings::WarningBook::default(),
             last_seq: snapshot.last_seq,
         };
         world.open_cases =
@@ -638,6 +647,55 @@ impl World {
             self.building_boxes.insert(bbox);
         }
         self.buildings.insert(building.id, building);
+    }
+
+    /// The recent alarms (`world/alarms.rs`).
+    #[must_use]
+    pub fn alarms(&self) -> &alarms::AlarmBook {
+        &self.alarms
+    }
+
+    /// Takes the alarms and warnings from `before`: a world reloaded from the store has none (they are
+    /// derived from the log, not stored), so a reload keeps them and applies what it read after.
+    pub fn keep_alarms(&mut self, before: &World) {
+        self.alarms.clone_from(&before.alarms);
+        self.warnings.clone_from(&before.warnings);
+    }
+
+    /// The early warnings in force, by key (`world/warnings.rs`).
+    #[must_use]
+    pub fn warnings(&self) -> &BTreeMap<String, crate::warnings::Warning> {
+        self.warnings.active()
+    }
+
+    /// Applies what `event` means for the alarms: the alarms it raises (`crate::alarms::raised`,
+    /// placed in a grid by [`Self::place_alarm`]) or the acknowledgement it records, then drops what is
+    /// past its time at the event's time; and what it means for the warnings in force. Called for every
+    /// event the world takes, in log order.
+    pub fn observe_alarms(&mut self, event: &crate::domain::Event) {
+        for mut alarm in crate::alarms::raised(event) {
+            self.place_alarm(&mut alarm);
+            self.alarms.raise(alarm);
+        }
+        if let crate::domain::Change::AlarmAcknowledged(ack) = &event.change {
+            self.alarms.acknowledge(ack, event.seq);
+        }
+        self.alarms.prune(event.at);
+        self.warnings.observe(event);
+    }
+
+    /// Gives an alarm without a grid (an area alert) the grid at its point, or for a point outside
+    /// every grid the nearest one, as `locate` gives a case; with no grids at all it stays without.
+    pub fn place_alarm(&self, alarm: &mut crate::domain::Alarm) {
+        if alarm.grid.is_some() {
+            return;
+        }
+        if let Some(links) = self.locate(alarm.lat, alarm.lon).ok().and_then(|l| l.links) {
+            alarm.grid = Some(links.grid);
+            alarm.community = Some(links.community);
+            alarm.street = links.street;
+            alarm.district = links.district;
+        }
     }
 
     /// Applies a committed worker (new or changed).

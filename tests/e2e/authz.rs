@@ -184,6 +184,13 @@ async fn fixtures(server: &Server, reporter: &str) -> Fixtures {
         .unwrap();
     f.insert("case_in", case_in.to_string());
     f.insert("case_out", case_out.to_string());
+    // An alarm in each grid: an urgent case raises one (`crate::alarms`).
+    for (key, p) in [("alarm_in", &a), ("alarm_out", &b)] {
+        f.insert(
+            key,
+            crate::alarms::urgent_alarm(server, server.token(), p.lat, p.lon).await,
+        );
+    }
     // People's accounts: one in each grid for the admin rows, and the person the session rows use.
     for (key, p) in [("user_in", &a), ("user_out", &b)] {
         let id = person(

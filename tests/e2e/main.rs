@@ -12,6 +12,8 @@
 mod access;
 // People with accounts: sessions, lockout, timeouts, TOTP, CSRF.
 mod accounts;
+// Alarms (issue 21): raised, listed, acknowledged on every screen, kept over a restart and across nodes.
+mod alarms;
 mod alerts;
 mod archive;
 mod audit;
@@ -61,6 +63,7 @@ mod privilege;
 mod proxy;
 // Positions between nodes through a real NATS server (issue 20).
 mod relay;
+mod replay;
 mod restart;
 mod routing;
 // SIGTERM: writes in flight finished, websockets closed with 1001, exit 0.
@@ -72,5 +75,6 @@ mod tls;
 mod tokens;
 // Vector tiles (`/tiles`).
 mod tiles;
+mod warnings;
 mod workflow;
 mod ws_bounds;

@@ -33,14 +33,14 @@ async fn plans_on_postgis() {
 }
 
 /// A grid of the community as the API lists it: id, code, cells, primary worker.
-struct G {
-    id: i64,
-    code: String,
-    cells: Vec<CellIndex>,
-    primary: Option<i64>,
+pub(crate) struct G {
+    pub id: i64,
+    pub code: String,
+    pub cells: Vec<CellIndex>,
+    pub primary: Option<i64>,
 }
 
-fn grids_of(collection: &Value, community: i64) -> Vec<G> {
+pub(crate) fn grids_of(collection: &Value, community: i64) -> Vec<G> {
     collection["features"]
         .as_array()
         .unwrap()
@@ -62,7 +62,7 @@ fn grids_of(collection: &Value, community: i64) -> Vec<G> {
 }
 
 /// The plan body giving every grid its cells, with `change` applied to the list first.
-fn body(grids: &[G], change: impl FnOnce(&mut Vec<(String, Vec<String>)>)) -> Value {
+pub(crate) fn body(grids: &[G], change: impl FnOnce(&mut Vec<(String, Vec<String>)>)) -> Value {
     let mut list: Vec<(String, Vec<String>)> = grids
         .iter()
         .map(|g| {
@@ -76,7 +76,7 @@ fn body(grids: &[G], change: impl FnOnce(&mut Vec<(String, Vec<String>)>)) -> Va
     json!({"grids": list.into_iter().map(|(code, cells)| json!({"code": code, "cells": cells})).collect::<Vec<_>>()})
 }
 
-fn adjacent(a: CellIndex, b: CellIndex) -> bool {
+pub(crate) fn adjacent(a: CellIndex, b: CellIndex) -> bool {
     a.is_neighbor_with(b).unwrap_or(false)
 }
 
@@ -801,7 +801,7 @@ fn closed_figures(kpi: &Value) -> Value {
 
 /// Whether `cells` without `x` are still connected through edges (h3o in the test, to pick a move; the
 /// result is checked with the h3 reference library).
-fn connected_without(cells: &[CellIndex], x: CellIndex) -> bool {
+pub(crate) fn connected_without(cells: &[CellIndex], x: CellIndex) -> bool {
     let rest: BTreeSet<CellIndex> = cells.iter().copied().filter(|&c| c != x).collect();
     let Some(&start) = rest.iter().next() else {
         return false;

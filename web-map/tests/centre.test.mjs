@@ -41,11 +41,11 @@ async function registerCase(gridId, body = {}) {
 }
 
 /** Waits until the text of `selector` matches `pattern`; fails with the text it last had. */
-async function waitForText(page, selector, pattern) {
+async function waitForText(page, selector, pattern, timeout = 10_000) {
   try {
     await page.waitForFunction(
       ([sel, source]) => new RegExp(source).test(document.querySelector(sel)?.textContent || ''),
-      [selector, pattern.source], { polling: 100, timeout: 10_000 },
+      [selector, pattern.source], { polling: 100, timeout },
     );
   } catch {
     assert.fail(`${selector} never matched ${pattern}: ${JSON.stringify(await page.textContent(selector))}`);
@@ -278,4 +278,67 @@ test('a grid worker at the command centre gets no KPI panel: their role has no r
   // The page never asked for the report (a 403 would show in the console).
   assert.deepEqual(page.errors, []);
   await page.context().close();
+});
+
+test('an urgent case sounds the alarm on every screen; acknowledging it on one clears it on the other', async () => {
+  const one = await openCentre('en', { role: 'commander' });
+  const two = await openCentre('zh-CN', { role: 'admin' });
+  const before = [];
+  for (const page of [one, two]) {
+    await page.waitForSelector('body[data-alarms-seq]');
+    // A touch first: browsers play sound only on a page the person has interacted with.
+    await page.click('#alarms h2');
+    before.push(Number(await page.textContent('#alarm-count')));
+  }
+  const placed = await registerCase(2, { priority: 'urgent', description: '燃气泄漏 gas leak' });
+  const { alarms } = await server.api('/api/alarms?state=open');
+  const alarm = alarms.find((a) => a.case === placed.id);
+  assert.ok(alarm, `an alarm for case ${placed.id}: ${JSON.stringify(alarms)}`);
+  assert.equal(alarm.kind, 'urgent');
+
+  for (const [i, page] of [one, two].entries()) {
+    const n = before[i] + 1;
+    await page.waitForSelector(`#alarm-list [data-alarm="${alarm.id}"]`);
+    await waitForText(page, '#alarm-count', new RegExp(`^${n}$`), 30_000);
+    await page.waitForFunction((count) => document.title.startsWith(`(${count}) `), n, { polling: 100, timeout: 30_000 });
+    // The bundled sound was played: the page counts each play that started, and the element has played.
+    await page.waitForSelector('body[data-alarms-sounded]', { timeout: 30_000 });
+    const played = await page.evaluate(() => {
+      const audio = document.getElementById('alarm-sound');
+      return { src: new URL(audio.currentSrc).pathname, started: !audio.paused || audio.played.length > 0 };
+    });
+    assert.deepEqual(played, { src: '/static/sounds/alarm.wav', started: true });
+  }
+  await waitForText(one, `#alarm-list [data-alarm="${alarm.id}"] .what`, /Urgent case · case #\d+/, 30_000);
+  await waitForText(two, `#alarm-list [data-alarm="${alarm.id}"] .what`, /特急案件/, 30_000);
+  await screenshot(one, 'centre-alarm');
+
+  // Acknowledged on one screen: it leaves both lists and the count in both titles.
+  await one.click(`button[data-acknowledge="${alarm.id}"]`);
+  for (const [i, page] of [one, two].entries()) {
+    await page.waitForSelector(`#alarm-list [data-alarm="${alarm.id}"]`, { state: 'detached', timeout: 30_000 });
+    await waitForText(page, '#alarm-count', new RegExp(`^${before[i]}$`), 30_000);
+    await page.waitForFunction(
+      (count) => (count ? document.title.startsWith(`(${count}) `) : !document.title.startsWith('(')),
+      before[i], { polling: 100, timeout: 30_000 },
+    );
+  }
+  const acked = await server.api('/api/alarms?state=acknowledged');
+  assert.ok(acked.alarms.some((a) => a.id === alarm.id && a.acknowledged.by.role === 'commander'));
+
+  // Muted: the next alarm is listed but not played; the switch is remembered over a reload.
+  await two.click('#alarm-mute');
+  await two.reload();
+  await two.waitForSelector('body[data-alarms-seq]');
+  assert.equal(await two.isChecked('#alarm-mute'), true);
+  await two.click('#alarms h2');
+  const second = await registerCase(2, { priority: 'urgent', description: '第二次 second' });
+  const next = (await server.api('/api/alarms?state=open')).alarms.find((a) => a.case === second.id);
+  await two.waitForSelector(`#alarm-list [data-alarm="${next.id}"]`);
+  assert.equal(await two.evaluate(() => document.body.dataset.alarmsSounded ?? null), null, 'muted: not played');
+  for (const page of [one, two]) {
+    assert.deepEqual(foreignRequests(page, server.url), []);
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  }
 });

@@ -45,8 +45,8 @@ async function registerCase({ lat, lon, worker }, description, category = 'hazar
   return created.id;
 }
 
-/** Opens `/worker` as `worker` on a phone standing at (lat, lon). */
-async function openWorker({ worker, lat, lon }, lang = 'en', contextOptions = {}) {
+/** Opens `/worker` as `worker` on a phone standing at (lat, lon); `init` runs in the page before its scripts. */
+async function openWorker({ worker, lat, lon }, lang = 'en', contextOptions = {}, init = null) {
   const page = await newPage(browser, {
     ...PHONE,
     ...contextOptions,
@@ -56,6 +56,7 @@ async function openWorker({ worker, lat, lon }, lang = 'en', contextOptions = {}
   const person = await signIn(page, server, { role: 'worker', worker_id: worker });
   // The login page keeps who signed in, for the worker view's per-person offline data.
   await page.addInitScript((name) => localStorage.setItem('gridwatch.user', name), person.name);
+  if (init) await page.addInitScript(init);
   await page.goto(`${server.url}/worker?lang=${lang}`);
   await waitForMap(page);
   await page.waitForSelector('#live[data-status=connected]');
@@ -339,5 +340,47 @@ test('with no signal a reload still opens the view with the cases seen and the q
   await page.waitForSelector('#outbox[data-count="0"]', { state: 'attached' });
   await page.waitForSelector(card(page, id, '[data-status=accepted][data-pending="0"]'));
   assert.equal((await server.api(`/api/incidents/${id}`)).properties.status, 'accepted');
+  await page.context().close();
+});
+
+test('the phone vibrates and sounds for a new urgent case assigned to the worker, and only for that', async () => {
+  const place = await gridAndWorker(8);
+  // The page's `navigator.vibrate`, recorded (headless Chromium has no motor to ask).
+  const page = await openWorker(place, 'zh-CN', {}, () => {
+    window.vibrations = [];
+    Object.defineProperty(Navigator.prototype, 'vibrate', {
+      configurable: true,
+      value: (pattern) => {
+        window.vibrations.push(pattern);
+        return true;
+      },
+    });
+  });
+  // A tap first: browsers play sound only on a page the person has touched.
+  await page.locator('[data-tab=mine]').tap();
+  const routine = await registerCase(place, '路灯不亮 street light out');
+  await page.waitForSelector(card(page, routine));
+  assert.deepEqual(await page.evaluate(() => window.vibrations), [], 'a high-priority case does not ring');
+
+  const created = await server.api('/api/incidents', {
+    method: 'POST',
+    body: { lat: place.lat, lon: place.lon, category: 'hazard', priority: 'urgent', description: '燃气泄漏 gas leak', source: 'hotline' },
+  });
+  assert.equal(created.properties.assignee, place.worker, 'routed to the grid primary');
+  await page.waitForSelector(card(page, created.id));
+  await page.waitForSelector('body[data-urgent-alerts="1"]');
+  const vibrations = await page.evaluate(() => window.vibrations);
+  assert.equal(vibrations.length, 1, JSON.stringify(vibrations));
+  assert.ok(Array.isArray(vibrations[0]) && vibrations[0].length > 0, 'a pattern');
+  await page.waitForSelector('body[data-urgent-sounded]', { timeout: 30_000 });
+  assert.equal(await page.evaluate(() => new URL(document.getElementById('urgent-sound').currentSrc).pathname), '/static/sounds/alarm.wav');
+  await page.waitForSelector('#problems :text("特急案件")');
+  await screenshot(page, 'worker-urgent');
+
+  // Accepting it changes the case, not whose it is: no second ring.
+  await page.locator(`${card(page, created.id)} [data-action=accept]`).tap();
+  await page.waitForSelector(card(page, created.id, '[data-status=accepted][data-pending="0"]'));
+  assert.equal((await page.evaluate(() => window.vibrations)).length, 1);
+  assert.deepEqual(page.errors, []);
   await page.context().close();
 });

@@ -56,6 +56,8 @@ use crate::error::Problem;
         super::open311::create_request, super::open311::list_requests, super::open311::one_request,
         crate::live::ws::upgrade, positions::report, positions::track,
         super::osmand::get, super::osmand::post, super::nearby::nearby, super::alerts::raise,
+        super::alarms::list, super::alarms::acknowledge,
+        super::replay::replay_state, super::warnings::list,
         super::patrols::start, super::patrols::end, super::patrols::list, super::patrols::one,
         super::patrols::create_checkpoint, super::patrols::checkpoints, super::patrols::coverage,
         super::cameras::create, super::cameras::import, super::cameras::list, super::cameras::one,

@@ -174,6 +174,10 @@ pub struct May {
     change_boundaries: bool,
     /// `POST /api/tokens`.
     mint_tokens: bool,
+    /// `GET /api/alarms` and the live `alarms` layer.
+    read_alarms: bool,
+    /// `POST /api/alarms/{id}/acknowledge`.
+    acknowledge_alarms: bool,
 }
 
 #[utoipa::path(get, path = "/api/me", tag = "auth",
@@ -184,6 +188,8 @@ pub async fn me(auth: Auth) -> Json<Me> {
         read_kpi: auth.may(Permission::ReadKpi),
         change_boundaries: auth.may(Permission::ChangeBoundaries),
         mint_tokens: auth.may(Permission::ManageTokens),
+        read_alarms: auth.may(Permission::ReadAlarms),
+        acknowledge_alarms: auth.may(Permission::AcknowledgeAlarms),
     };
     let principal = auth.0;
     Json(Me {

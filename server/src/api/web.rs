@@ -151,6 +151,7 @@ fn content_type(path: &str) -> &'static str {
         Some("svg") => "image/svg+xml",
         Some("png") => "image/png",
         Some("ttf") => "font/ttf",
+        Some("wav") => "audio/wav",
         Some("txt") => "text/plain; charset=utf-8",
         _ => "application/octet-stream",
     }

@@ -173,6 +173,7 @@ pub enum Subject {
     Token(TokenId),
     User(UserId),
     Session(SessionId),
+    Alarm(super::AlarmId),
 }
 
 impl std::fmt::Display for Subject {
@@ -192,6 +193,7 @@ impl std::fmt::Display for Subject {
             Self::Token(id) => write!(f, "token {id}"),
             Self::User(id) => write!(f, "user {id}"),
             Self::Session(id) => write!(f, "session {id}"),
+            Self::Alarm(id) => write!(f, "alarm {id}"),
         }
     }
 }

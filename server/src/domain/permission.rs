@@ -76,13 +76,25 @@ pub enum Permission {
     ManageUsers,
     /// The audit trail.
     ReadAudit,
+    /// The command centre's alarms (`GET /api/alarms`, the live `alarms` layer): whoever watches the
+    /// command centre, commanders and admins. Not the auditor: it reads the audit trail and nothing else
+    /// (three-role separation), and every acknowledgement is in that trail.
+    ReadAlarms,
+    /// Acknowledge an alarm (`POST /api/alarms/{id}/acknowledge`): the same people who watch them.
+    AcknowledgeAlarms,
+    /// The live map at a past moment (回放, `GET /api/replay/state`): the command centre's after-action
+    /// review, commanders and admins.
+    ReplayMap,
+    /// The early warnings in force (研判预警, `GET /api/warnings`, the live `warnings` layer): the
+    /// command centre, commanders and admins.
+    ReadWarnings,
 }
 
 use Role::{Admin, Auditor, Commander, Device, Planner, Reporter, Worker};
 
 impl Permission {
     /// Every permission, for tests and for printing the table.
-    pub const ALL: [Self; 31] = [
+    pub const ALL: [Self; 35] = [
         Self::ReadMap,
         Self::ReadBuildings,
         Self::EditBuildings,
@@ -114,6 +126,10 @@ impl Permission {
         Self::ManageTokens,
         Self::ManageUsers,
         Self::ReadAudit,
+        Self::ReadAlarms,
+        Self::AcknowledgeAlarms,
+        Self::ReplayMap,
+        Self::ReadWarnings,
     ];
 
     /// The roles that hold this permission: the table itself.
@@ -129,9 +145,14 @@ impl Permission {
             | Self::ReadPatrols
             | Self::WatchLive => &[Admin, Planner, Commander, Worker],
             Self::EditBuildings | Self::CreateRegions | Self::ChangeBoundaries => &[Admin, Planner],
-            Self::ManageWorkers | Self::RaiseAlerts | Self::ManageCheckpoints | Self::ReadKpi => {
-                &[Admin, Commander]
-            }
+            Self::ManageWorkers
+            | Self::RaiseAlerts
+            | Self::ManageCheckpoints
+            | Self::ReadKpi
+            | Self::ReadAlarms
+            | Self::AcknowledgeAlarms
+            | Self::ReplayMap
+            | Self::ReadWarnings => &[Admin, Commander],
             Self::ReportPositions => &[Admin, Commander, Worker, Device],
             Self::ReportCases | Self::UploadPhotos => &[Admin, Commander, Worker, Reporter],
             Self::ReadCases | Self::ReadPhotos | Self::ReadCategories => {
@@ -191,6 +212,10 @@ impl Permission {
             Self::ManageTokens => "mint, list and revoke API tokens",
             Self::ManageUsers => "create, change, disable and reset people's accounts",
             Self::ReadAudit => "read the audit trail",
+            Self::ReadAlarms => "read the command centre's alarms (list and live)",
+            Self::AcknowledgeAlarms => "acknowledge an alarm",
+            Self::ReplayMap => "look back at the live map at a past moment (回放)",
+            Self::ReadWarnings => "read the early warnings (研判预警, list and live)",
         }
     }
 

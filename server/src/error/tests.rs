@@ -3,6 +3,7 @@
 //! Here the shared pieces; the services' enums in `tests/`, one file per mapping file.
 
 mod admin;
+mod alarms;
 mod cases;
 mod field;
 mod identity;

@@ -24,17 +24,39 @@ pub enum Layer {
     Grids,
     /// Area alerts (应急联动): always delivered to the workers they name, whatever they subscribed to.
     Alerts,
+    /// The command centre's alarms (`crate::alarms`): only when named in `layers` (a client that names
+    /// none gets the map's layers, as before alarms), only for roles that may read alarms, and from the
+    /// whole scope whatever the spatial filter: an alarm off screen is still an alarm.
+    Alarms,
+    /// The early warnings (`crate::warnings`): as [`Layer::Alarms`], only when named, only for roles
+    /// that may read warnings, from the whole scope.
+    Warnings,
 }
 
 impl Layer {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 8] = [
         Self::Incidents,
         Self::Workers,
         Self::Patrols,
         Self::Cameras,
         Self::Grids,
         Self::Alerts,
+        Self::Alarms,
+        Self::Warnings,
     ];
+
+    /// What a filter that names no layer gets: all but [`Layer::Alarms`] and [`Layer::Warnings`],
+    /// which are asked for by name.
+    fn by_default(self) -> bool {
+        !self.is_command()
+    }
+
+    /// A layer of the command centre's ([`Layer::Alarms`], [`Layer::Warnings`]): from the whole scope,
+    /// whatever the viewport.
+    #[must_use]
+    pub fn is_command(self) -> bool {
+        matches!(self, Self::Alarms | Self::Warnings)
+    }
 
     #[must_use]
     pub fn as_str(self) -> &'static str {
@@ -45,6 +67,8 @@ impl Layer {
             Self::Cameras => "cameras",
             Self::Grids => "grids",
             Self::Alerts => "alerts",
+            Self::Alarms => "alarms",
+            Self::Warnings => "warnings",
         }
     }
 
@@ -153,7 +177,10 @@ impl Filter {
             None
         };
         let layers = match request.layers {
-            None => Layer::ALL.iter().fold(0, |bits, l| bits | l.bit()),
+            None => Layer::ALL
+                .iter()
+                .filter(|l| l.by_default())
+                .fold(0, |bits, l| bits | l.bit()),
             Some(list) if list.is_empty() => {
                 return Err("layers, when given, must name at least one layer".into());
             }
@@ -199,6 +226,10 @@ impl Filter {
         let own = me.is_some() && item.workers.contains(&me);
         if item.layer == Layer::Alerts {
             return own;
+        }
+        if item.layer.is_command() {
+            // The whole scope, whatever the viewport; an alarm with no grid only for the unrestricted.
+            return self.has_layer(item.layer) && visibility.any(item.grids.iter().copied());
         }
         let in_scope = own || visibility.any(item.grids.iter().copied());
         in_scope && self.has_layer(item.layer) && (!self.is_spatial() || self.covers(item, me_at))
@@ -341,6 +372,36 @@ mod tests {
         // No place named: the whole scope.
         let f = check(serde_json::json!({})).unwrap();
         assert!(f.admits(&case_at(-33.0, 151.0, 9, None), &all, None));
+    }
+
+    #[test]
+    fn alarms_come_only_when_named_and_from_the_whole_scope() {
+        let alarm = |grid: Option<i64>| Item {
+            layer: Layer::Alarms,
+            point: Some((40.0, 120.0)),
+            grids: grid.map(GridId).into_iter().collect(),
+            workers: [None, None, None],
+            open: true,
+        };
+        let all = Visibility::All;
+        let mine = Visibility::Grids([GridId(1)].into_iter().collect());
+        let f = check(serde_json::json!({})).unwrap();
+        assert!(
+            !f.admits(&alarm(Some(1)), &all, None),
+            "not named: not sent"
+        );
+        let f = check(serde_json::json!({"bbox": [113.0, 36.0, 113.1, 36.1], "layers": ["incidents", "alarms"]}))
+            .unwrap();
+        assert!(
+            f.admits(&alarm(Some(1)), &mine, None),
+            "outside the bbox, in scope"
+        );
+        assert!(!f.admits(&alarm(Some(2)), &mine, None), "out of scope");
+        assert!(
+            !f.admits(&alarm(None), &mine, None),
+            "no grid: the unrestricted only"
+        );
+        assert!(f.admits(&alarm(None), &all, None));
     }
 
     #[test]

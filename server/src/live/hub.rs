@@ -180,6 +180,9 @@ struct Registry {
     by_grid: FxHashMap<GridId, Vec<u64>>,
     by_worker: FxHashMap<WorkerId, Vec<u64>>,
     everywhere: FxHashSet<u64>,
+    /// The subscriptions that asked for the `alarms` layer: an alarm goes to each whose scope covers
+    /// it, wherever its viewport is (alarms are few; these are the command centre's screens).
+    alarms: FxHashSet<u64>,
 }
 
 /// Where a subscription sits in the index.
@@ -189,6 +192,7 @@ struct Keys {
     grids: Vec<GridId>,
     workers: Vec<WorkerId>,
     everywhere: bool,
+    alarms: bool,
 }
 
 /// The live hub, shared by every connection.
@@ -329,6 +333,9 @@ impl Hub {
         if keys.everywhere {
             registry.everywhere.insert(id);
         }
+        if keys.alarms {
+            registry.alarms.insert(id);
+        }
         registry.subs.insert(id, Arc::clone(&sub));
         metrics::gauge!("gridwatch_ws_subscriptions").set(f64::from(
             u32::try_from(registry.subs.len()).unwrap_or(u32::MAX),
@@ -353,6 +360,7 @@ impl Hub {
             remove_from(&mut registry.by_worker, worker, id);
         }
         registry.everywhere.remove(&id);
+        registry.alarms.remove(&id);
         registry.subs.remove(&id);
         metrics::gauge!("gridwatch_ws_subscriptions").set(f64::from(
             u32::try_from(registry.subs.len()).unwrap_or(u32::MAX),
@@ -525,6 +533,10 @@ impl Registry {
     /// Calls `f` with the id of every subscription indexed under the item's cells, grids or workers, or
     /// indexed everywhere. An id may come more than once.
     fn each_candidate(&self, item: &Item, mut f: impl FnMut(u64)) {
+        if item.layer.is_command() {
+            self.alarms.iter().copied().for_each(&mut f);
+            return;
+        }
         self.everywhere.iter().copied().for_each(&mut f);
         if let Some((lat, lon)) = item.point {
             for cell in point_cells(lat, lon).into_iter().flatten() {
@@ -594,7 +606,10 @@ fn point_cells(lat: f64, lon: f64) -> [Option<CellIndex>; 2] {
 }
 
 fn keys_of(filter: &Filter, visibility: &Visibility, me: Option<WorkerId>) -> Keys {
-    let mut keys = Keys::default();
+    let mut keys = Keys {
+        alarms: filter.has_layer(Layer::Alarms) || filter.has_layer(Layer::Warnings),
+        ..Keys::default()
+    };
     if !filter.is_spatial() {
         // The whole scope: index by the grids in scope (and one's own cases), or everywhere.
         match visibility {
@@ -715,6 +730,55 @@ fn worker_item(world: &World, event: &Event, worker: &WorkerSummary) -> (Item, D
 /// is named: a new one does not compile until it says which layer (if any) it reaches.
 #[must_use]
 pub fn items_of(world: &World, event: &Event) -> Vec<(Item, Delta)> {
+    let mut items = map_items_of(world, event);
+    items.extend(alarm_items_of(world, event));
+    items
+}
+
+/// The `alarms` layer's items of `event`: one per alarm it raises (`crate::alarms::raised`, placed in
+/// the world's grids) and the acknowledged alarm of an `alarm.acknowledged`. Each `delta` has `layer:
+/// "alarms"`, the alarm's id (a string, `"{seq}"` or `"{seq}.{case}"`) and the alarm as
+/// `GET /api/alarms` lists it (`acknowledged: null` or `{by, at, seq}`) as `data`; its `kind` is the
+/// event's, so a client tells a new alarm (`incident.*`, `alert.raised`) from an acknowledgement.
+fn alarm_items_of(world: &World, event: &Event) -> Vec<(Item, Delta)> {
+    use crate::domain::alarm::Acknowledgement;
+    let entries: Vec<crate::alarms::Entry> = if let Change::AlarmAcknowledged(ack) = &event.change {
+        vec![crate::alarms::Entry {
+            alarm: ack.alarm.clone(),
+            ack: Some(Acknowledgement {
+                by: ack.by.clone(),
+                at: ack.at,
+                seq: event.seq,
+            }),
+        }]
+    } else {
+        crate::alarms::raised(event)
+            .into_iter()
+            .map(|mut alarm| {
+                world.place_alarm(&mut alarm);
+                crate::alarms::Entry { alarm, ack: None }
+            })
+            .collect()
+    };
+    entries
+        .into_iter()
+        .map(|entry| {
+            let item = Item {
+                layer: Layer::Alarms,
+                point: Some((entry.alarm.lat, entry.alarm.lon)),
+                grids: entry.alarm.grid.into_iter().collect(),
+                workers: [None, None, None],
+                open: entry.ack.is_none(),
+            };
+            let message = json!({"type": "delta", "seq": event.seq, "kind": event.change.kind(),
+                "at": event.at, "layer": Layer::Alarms.as_str(), "id": entry.alarm.id, "data": entry});
+            (item, Delta::same(Arc::from(message.to_string())))
+        })
+        .collect()
+}
+
+/// What `event` changes on the map, one arm per kind of change.
+fn map_items_of(world: &World, event: &Event) -> Vec<(Item, Delta)> {
     let whole =
         |layer: Layer, id: i64| Delta::same(delta(event, layer, id, &event.change.payload_json()));
     match &event.change {
@@ -792,7 +856,8 @@ pub fn items_of(world: &World, event: &Event) -> Vec<(Item, Delta)> {
                 .unwrap_or_default()
         }
         // Not on the live map: the city's shape reaches clients as tiles (`tiles_invalidated`), and
-        // tokens, users, categories, departments and draft plans are read through the API.
+        // tokens, users, categories, departments and draft plans are read through the API; an
+        // acknowledgement goes only on the `alarms` layer (`alarm_items_of`).
         Change::CityImported(_)
         | Change::RegionCreated(_)
         | Change::BuildingCreated(_)
@@ -802,7 +867,49 @@ pub fn items_of(world: &World, event: &Event) -> Vec<(Item, Delta)> {
         | Change::UserUpdated(_)
         | Change::CategoryUpdated(_)
         | Change::DepartmentUpdated(_)
-        | Change::PlanCreated(_) => Vec::new(),
+        | Change::PlanCreated(_)
+        | Change::AlarmAcknowledged(_) => Vec::new(),
+        Change::WarningRaised(_) | Change::WarningCleared(_) => warning_items(event),
+    }
+}
+
+/// A warning's one item, on the `warnings` layer: raised, with its evidence and the centre of its
+/// cells; cleared, with its key. Reaches whoever's scope holds one of its grids.
+fn warning_items(event: &Event) -> Vec<(Item, Delta)> {
+    match &event.change {
+        Change::WarningRaised(warning) => {
+            let item = Item {
+                layer: Layer::Warnings,
+                point: crate::api::warnings::centre(warning),
+                grids: warning.grids.iter().map(|&g| GridId(g)).collect(),
+                workers: [None, None, None],
+                open: true,
+            };
+            let data = crate::api::warnings::with_centre(warning);
+            vec![(
+                item,
+                Delta::same(delta(event, Layer::Warnings, event.seq, &data)),
+            )]
+        }
+        Change::WarningCleared(cleared) => {
+            let item = Item {
+                layer: Layer::Warnings,
+                point: None,
+                grids: cleared.grids.iter().map(|&g| GridId(g)).collect(),
+                workers: [None, None, None],
+                open: false,
+            };
+            vec![(
+                item,
+                Delta::same(delta(
+                    event,
+                    Layer::Warnings,
+                    event.seq,
+                    &event.change.payload_json(),
+                )),
+            )]
+        }
+        _ => Vec::new(),
     }
 }
 

@@ -17,6 +17,22 @@
 //! at}` (coalesced, no sequence), `replayed {seq}`, `resync {seq}` (the queue overflowed: send `resume`
 //! with that `seq`), `error {status, title, detail}` (the message was refused; nothing changed).
 //!
+//! Alarms (`crate::alarms`) travel on a layer of their own, `alarms`, sent only to a filter that names
+//! it in `layers` (a filter naming no layer gets the map's layers, as before alarms) and only to roles
+//! that may read alarms (else the `subscribe` is refused with 403). It covers the caller's whole scope
+//! whatever the filter's bbox, grids or circle: an alarm off screen is still an alarm. Each is a
+//! `delta` with `layer: "alarms"`, `id` the alarm's id as a string (`"{seq}"` or `"{seq}.{case}"`) and
+//! `data` the alarm as `GET /api/alarms` lists it (`{id, kind, at, seq, case, lat, lon, grid, community,
+//! street, district, title, acknowledged}`):
+//! - an event that raises alarms (`incident.created` of an urgent case, `incident.updated` escalating a
+//!   case, `alert.raised`) sends, after its own deltas and with the same `seq` and `kind`, one such
+//!   delta per alarm with `acknowledged: null` — the client sounds it;
+//! - `alarm.acknowledged` sends the alarm with `acknowledged: {by: {user, token, name, role}, at, seq}`
+//!   to every subscriber whose scope covers it — the client clears it on every screen.
+//!
+//! The snapshot holds no alarms: a client reads `GET /api/alarms` after each `snapshot` (on start and
+//! after a reconnect) and merges the deltas by `id`; `resume` replays them like any delta.
+//!
 //! The server pings every `ping` interval and closes a connection it has not heard from in two. A send
 //! that does not complete within two intervals closes the connection too: a client that stops reading
 //! holds only its own task, one message (a snapshot part at most) and its bounded outbox
@@ -559,6 +575,26 @@ impl Connection {
     fn check(&self, object: Map<String, Value>) -> Result<(Filter, Visibility), (u16, String)> {
         let request: FilterRequest = serde_json::from_value(Value::Object(object))
             .map_err(|e| (400, format!("invalid filter: {e}")))?;
+        let alarms = request
+            .layers
+            .as_ref()
+            .is_some_and(|l| l.contains(&Layer::Alarms));
+        if alarms && !self.principal.role.may(Permission::ReadAlarms) {
+            return Err((
+                403,
+                "the alarms layer is for roles that may read alarms (admin, commander)".into(),
+            ));
+        }
+        let warnings = request
+            .layers
+            .as_ref()
+            .is_some_and(|l| l.contains(&Layer::Warnings));
+        if warnings && !self.principal.role.may(Permission::ReadWarnings) {
+            return Err((
+                403,
+                "the warnings layer is for roles that may read warnings (admin, commander)".into(),
+            ));
+        }
         let world = self.state.world();
         let visibility = world.visibility(&self.principal);
         let grids_of = |region| {

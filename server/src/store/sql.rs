@@ -21,6 +21,7 @@ mod city;
 pub(crate) mod codec;
 pub(crate) mod conflict;
 pub mod driver;
+mod history;
 mod idempotency;
 mod incidents;
 mod patrols;
@@ -700,6 +701,18 @@ impl<D: Dialect> Store for SqlStore<D> {
         let mut tx = self.begin_write("starting an alert").await?;
         let event = tx.append_event(Change::AlertRaised(alert.clone())).await?;
         tx.commit("committing an alert").await?;
+        Ok(event)
+    }
+
+    async fn insert_alarm_ack(
+        &self,
+        ack: &crate::domain::alarm::AlarmAcknowledged,
+    ) -> Result<Event, StoreError> {
+        let mut tx = self.begin_write("starting an acknowledgement").await?;
+        let event = tx
+            .append_event(Change::AlarmAcknowledged(Box::new(ack.clone())))
+            .await?;
+        tx.commit("committing an acknowledgement").await?;
         Ok(event)
     }
 

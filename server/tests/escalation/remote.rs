@@ -5,16 +5,21 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use gridwatch::domain::Change;
 use gridwatch::domain::{
     Building, Case, Category, Department, Event, Fix, GridId, IncidentId, Photo, Region, RegionId,
     SessionId, TokenId, UserId, Worker, WorkerId,
 };
+use gridwatch::replay::Keyframe;
+use gridwatch::store::History;
+use gridwatch::store::history::ReportedCase;
 use gridwatch::store::idempotency::{Claimed, Idempotency, KeyClaim, StoredAnswer};
 use gridwatch::store::{
     Accounts, ArchiveQuery, IncidentUpdate, NewBuilding, NewCity, NewRegion, NewSession, NewToken,
     NewUser, NewWorker, SessionRecord, Snapshot, Store, StoreError, StoreKind, TokenRecord,
     UserRecord, UserUpdate,
 };
+use gridwatch::world::Position;
 use tokio::runtime::Handle;
 
 pub struct Remote {
@@ -177,6 +182,44 @@ impl Idempotency for Remote {
 
     async fn prune_keys(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         forward_copy!(self, prune_keys, before)
+    }
+}
+
+#[async_trait]
+impl History for Remote {
+    async fn insert_keyframe(&self, keyframe: &Keyframe) -> Result<(), StoreError> {
+        let (store, keyframe) = (self.inner.clone(), keyframe.clone());
+        self.run(async move { store.insert_keyframe(&keyframe).await })
+            .await
+    }
+
+    async fn keyframe_at(&self, seq: i64) -> Result<Option<Keyframe>, StoreError> {
+        forward_copy!(self, keyframe_at, seq)
+    }
+
+    async fn first_keyframe(&self) -> Result<Option<(i64, DateTime<Utc>)>, StoreError> {
+        forward_copy!(self, first_keyframe)
+    }
+
+    async fn seq_at(&self, at: DateTime<Utc>) -> Result<Option<i64>, StoreError> {
+        forward_copy!(self, seq_at, at)
+    }
+
+    async fn positions_at(
+        &self,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<(WorkerId, Position)>, StoreError> {
+        forward_copy!(self, positions_at, at)
+    }
+
+    async fn cases_since(&self, since: DateTime<Utc>) -> Result<Vec<ReportedCase>, StoreError> {
+        forward_copy!(self, cases_since, since)
+    }
+
+    async fn insert_warnings(&self, changes: &[Change]) -> Result<Vec<Event>, StoreError> {
+        let (store, changes) = (self.inner.clone(), changes.to_vec());
+        self.run(async move { store.insert_warnings(&changes).await })
+            .await
     }
 }
 
@@ -374,6 +417,15 @@ impl Store for Remote {
     ) -> Result<Event, StoreError> {
         let (store, alert) = (self.inner.clone(), alert.clone());
         self.run(async move { store.insert_alert(&alert).await })
+            .await
+    }
+
+    async fn insert_alarm_ack(
+        &self,
+        ack: &gridwatch::domain::alarm::AlarmAcknowledged,
+    ) -> Result<Event, StoreError> {
+        let (store, ack) = (self.inner.clone(), ack.clone());
+        self.run(async move { store.insert_alarm_ack(&ack).await })
             .await
     }
 

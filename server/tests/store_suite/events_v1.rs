@@ -44,6 +44,18 @@ const NOT_IN_V1: &[(&str, &str)] = &[
         "user.updated",
         "people's accounts arrived with issue 18, after the untyped events the fixture was made by",
     ),
+    (
+        "alarm.acknowledged",
+        "alarms arrived with issue 21, after the untyped events the fixture was made by",
+    ),
+    (
+        "warning.raised",
+        "early warnings arrived with issue 21, after the untyped events the fixture was made by",
+    ),
+    (
+        "warning.cleared",
+        "early warnings arrived with issue 21, after the untyped events the fixture was made by",
+    ),
 ];
 
 /// One `events` row as stored: `(seq, at, kind, payload)`.
@@ -80,6 +92,9 @@ fn stored_name(change: &Change) -> &'static str {
         Change::CheckpointCreated(_) => "checkpoint.created",
         Change::PlanCreated(_) => "plan.created",
         Change::BoundaryChanged(_) => "boundary.changed",
+        Change::AlarmAcknowledged(_) => "alarm.acknowledged",
+        Change::WarningRaised(_) => "warning.raised",
+        Change::WarningCleared(_) => "warning.cleared",
     }
 }
 
@@ -242,7 +257,11 @@ fn deltas_read_as_before(world: &World, rows: &[Row], events: &[Event]) -> BTree
     let mut routed = BTreeSet::new();
     for ((seq, at, kind, payload), event) in rows.iter().zip(events) {
         let stored: Value = serde_json::from_str(payload).expect("stored JSON");
-        for (_, message) in items_of(world, event) {
+        for (item, message) in items_of(world, event) {
+            // The `alarms` layer is newer than the fixture: its deltas have no old bytes to equal.
+            if item.layer == gridwatch::live::filter::Layer::Alarms {
+                continue;
+            }
             for (role, contacts) in [(Role::Commander, true), (Role::Planner, false)] {
                 let message = message.for_viewer(&viewer(role));
                 let sent: Value = serde_json::from_str(message).expect("a JSON message");

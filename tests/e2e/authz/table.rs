@@ -182,6 +182,12 @@ pub const ROWS: &[Row] = &[
         outside: Some(json("/api/positions", r#"[{"worker_id": {worker_out}, "lat": {lat_out}, "lon": {lon_out}}]"#)) },
     Row { op: "GET /api/nearby", access: Roles(STAFF, Any),
         inside: get("/api/nearby?lat={lat_in}&lon={lon_in}&radius_m=500&kind=workers"), outside: None },
+    // Filtered to the caller's scope as the live stream is; a time before the replay history is a 422,
+    // which still shows the caller got through.
+    Row { op: "GET /api/replay/state", access: Roles(&[A, C], Any),
+        inside: get("/api/replay/state?at=2026-01-01T00:00:00Z&bbox={bbox_in}"), outside: None },
+    // The list is filtered to the caller's scope.
+    Row { op: "GET /api/warnings", access: Roles(&[A, C], Any), inside: get("/api/warnings"), outside: None },
 
     // --- Cases.
     // The list is filtered to what the caller may see (a reporter: its own reports); naming a grid
@@ -215,6 +221,12 @@ pub const ROWS: &[Row] = &[
     Row { op: "POST /api/alerts", access: Roles(&[A, C], Any),
         inside: json("/api/alerts", r#"{"title": "演练 drill", "area": {square_in}}"#),
         outside: Some(json("/api/alerts", r#"{"title": "演练 drill", "area": {square_out}}"#)) },
+    // Alarms are the command centre's: the list is filtered to the caller's scope; acknowledging one
+    // outside it is refused (a second acknowledgement inside is a 409, which still got through).
+    Row { op: "GET /api/alarms", access: Roles(&[A, C], Any), inside: get("/api/alarms?state=all"), outside: None },
+    Row { op: "POST /api/alarms/{id}/acknowledge", access: Roles(&[A, C], Scoped),
+        inside: json("/api/alarms/{alarm_in}/acknowledge", "{}"),
+        outside: Some(json("/api/alarms/{alarm_out}/acknowledge", "{}")) },
 
     // --- Cameras.
     Row { op: "GET /api/cameras", access: Roles(STAFF, Any), inside: get("/api/cameras"), outside: None },

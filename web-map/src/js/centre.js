@@ -12,6 +12,7 @@ import { Live } from './common/live.js';
 import { requireSession } from './common/session.js';
 import { Drawer } from './centre/drawer.js';
 import { KpiPanel } from './centre/kpi.js';
+import { Alarms } from './centre/alarms.js';
 import { addLayers, GROUPS, refreshTiles, setGroupVisible } from './centre/layers.js';
 import { IncidentList } from './centre/list.js';
 import { LiveData } from './centre/live-data.js';
@@ -45,9 +46,9 @@ map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'bottom
 const padding = { top: 60, bottom: 30, right: 30, left: document.querySelector('.side').offsetWidth + 20 };
 cityBounds(api).then((b) => b && map.fitBounds(b, { padding, animate: false })).catch(showProblem);
 
-map.on('load', start);
+map.on('load', () => start().catch(showProblem));
 
-function start() {
+async function start() {
   addLayers(map);
   buildToggles();
 
@@ -73,10 +74,22 @@ function start() {
     drawer.changed(summary);
     kpi.changed();
   };
-  // What this user may do decides what the page offers: a role without reports has no KPI panel.
-  api('/api/me')
-    .then((me) => (me.may.read_kpi ? kpi.load() : kpi.disable()))
-    .catch(showProblem);
+  // What this user may do decides what the page offers: a role without reports has no KPI panel, one
+  // that may not read alarms no alarm panel (and does not ask the websocket for them).
+  const me = await api('/api/me');
+  if (me.may.read_kpi) kpi.load();
+  else kpi.disable();
+  const alarms = me.may.read_alarms
+    ? new Alarms({
+        t,
+        mayAcknowledge: me.may.acknowledge_alarms,
+        onProblem: showProblem,
+        onSelect: (alarm) => {
+          map.easeTo({ center: [alarm.lon, alarm.lat], zoom: Math.max(map.getZoom(), 16) });
+          if (alarm.case != null) drawer.open(alarm.case);
+        },
+      })
+    : null;
   list.render();
   api('/api/categories')
     .then((all) => {
@@ -91,15 +104,19 @@ function start() {
     status.textContent = t(`live.${s}`);
   };
   setStatus('connecting');
+  const layers = ['incidents', 'workers', 'grids', 'cameras', ...(alarms ? ['alarms'] : [])];
   new Live({
-    filter: { layers: ['incidents', 'workers', 'grids', 'cameras'], tiles: true },
+    filter: { layers, tiles: true },
     on: {
       snapshot: (m) => {
         data.snapshot(m);
+        // The alarms are read again at every starting point: on start and after a reconnect.
+        alarms?.load().then(() => { document.body.dataset.alarmsSeq = String(m.seq); });
         // Said on the page, so a test (or a person's tooling) knows the live data has its starting point.
         document.body.dataset.snapshotSeq = String(m.seq);
       },
-      delta: (m) => data.delta(m),
+      replayed: () => alarms?.load(),
+      delta: (m) => (m.layer === 'alarms' ? alarms?.delta(m) : data.delta(m)),
       position: (m) => data.position(m),
       tiles_invalidated: (m) => refreshTiles(map, m),
       error: (m) => showProblem(new Problem(m.status, m)),

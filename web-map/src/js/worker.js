@@ -16,6 +16,7 @@ import { PositionSharer } from './worker/position.js';
 import { messages } from './worker/problems.js';
 import { openResolve } from './worker/resolve.js';
 import { STRINGS } from './worker/strings.js';
+import { UrgentAlert } from './worker/urgent.js';
 
 const FILTER = { mine: true, layers: ['incidents', 'workers', 'alerts'] };
 /** Moving this far (m) from where the subscription was made asks again, for the cases near me now. */
@@ -27,6 +28,7 @@ requireSession(t);
 
 const $ = (selector) => document.querySelector(selector);
 const book = new CaseBook();
+const urgent = new UrgentAlert(document.getElementById('urgent-sound'));
 const categories = new Map();
 const described = new Set();
 let me = null;
@@ -89,6 +91,8 @@ const live = new Live({
     },
     delta: (msg) => {
       if (msg.layer === 'incidents' && msg.kind !== 'incident.photo_added') {
+        const before = book.byId.get(msg.data.id);
+        if (urgent.check(msg.data, me?.id, before)) show(t('urgent.assigned', { id: msg.data.id }), 'alert');
         book.upsert(msg.data);
         describeMine();
       }

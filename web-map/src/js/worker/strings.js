@@ -4,6 +4,7 @@
 export const STRINGS = {
   en: {
     title: 'Grid worker',
+    'urgent.assigned': 'Urgent case #{id} assigned to you.',
     'tab.mine': 'My assignments',
     'tab.nearby': 'Nearby open incidents',
     'empty.mine': 'Nothing assigned to you right now.',
@@ -43,6 +44,7 @@ export const STRINGS = {
   },
   'zh-CN': {
     title: '网格员',
+    'urgent.assigned': '特急案件 #{id} 已派给您。',
     'tab.mine': '我的任务',
     'tab.nearby': '附近待办事件',
     'empty.mine': '暂无分派给您的案件。',

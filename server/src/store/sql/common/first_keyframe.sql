@@ -1,0 +1,1 @@
+SELECT seq, at FROM replay_keyframes ORDER BY seq LIMIT 1

@@ -1,0 +1,1 @@
+SELECT MAX(seq) FROM events WHERE at <= $1
