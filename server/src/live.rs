@@ -7,6 +7,7 @@
 //!   channel, falling back to the store's event log when it lags.
 //! - [`ws`]: the connection task: subscribe → snapshot → deltas, resume → replay, pings; closes with
 //!   1001 when the server shuts down.
+//! - [`replay`]: a connection's playback of the map between two past moments (回放).
 //!
 //! Must not import the store: what an event says is `domain::event::Change`, matched exhaustively
 //! in `hub::items_of`; the log is read through the core's store handle only.
@@ -14,6 +15,7 @@
 pub mod filter;
 pub mod hub;
 pub mod outbox;
+pub mod replay;
 pub mod ws;
 
 pub use hub::{Hub, LiveConfig};

@@ -31,6 +31,10 @@ use crate::domain::event::{IncidentSummary, WorkerSummary};
 use crate::domain::{Change, Event};
 use crate::world::World;
 
+/// The largest side of a replayed bbox, degrees: about 55 km of latitude, a whole district and its
+/// surroundings, not the world (`GET /api/replay/state`, the websocket `replay`).
+pub const MAX_SPAN_DEG: f64 = 0.5;
+
 /// A keyframe is written at each seq that is a multiple of this (and the first wherever the node
 /// started). The replay applies at most this many events to a keyframe.
 pub const KEYFRAME_EVERY: i64 = 5_000;

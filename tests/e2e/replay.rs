@@ -491,7 +491,9 @@ async fn replay_equals_live(flavor: Flavor) {
         "workers moved"
     );
 
+    played_back(&server, &admin, bbox, &moments).await;
     bad_input(&server, &admin, &worker, bbox).await;
+    bad_websocket_input(&server, &admin, &worker, bbox).await;
     drop(server);
     store.finish().await;
 }
@@ -573,4 +575,171 @@ async fn bad_input(server: &Server, admin: &str, worker: &str, bbox: [f64; 4]) {
         "forbidden",
     );
     assert_eq!(crate::cases::last_seq(server).await, seq, "nothing changed");
+}
+
+/// The time as a replay message takes it.
+fn rfc(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// What the admin held, as a replay's map lists it.
+fn held_map(held: &Held) -> Value {
+    json!({
+        "incidents": held.incidents.values().collect::<Vec<_>>(),
+        "workers": held.workers.values().collect::<Vec<_>>(),
+    })
+}
+
+/// The day played back over the websocket at 20× ends holding what the live subscriber held at the
+/// end; a seek shows the map of that moment; stopping goes back to live.
+async fn played_back(server: &Server, admin: &str, bbox: [f64; 4], moments: &[Moment]) {
+    let (first, last) = (&moments[0], &moments[moments.len() - 1]);
+    let mut ws = Ws::connect(server, admin).await;
+    ws.send(
+        &json!({"type": "replay", "from": rfc(first.at), "to": rfc(last.at), "speed": 20,
+        "bbox": bbox}),
+    )
+    .await;
+    let state = ws.next().await;
+    assert_eq!(state["type"], "replay_state", "{state}");
+    let mut held = Held::from_snapshot(&json!({"more": false, "incidents": state["incidents"],
+        "workers": state["workers"]}));
+    crate::harness::assert_same(
+        &held_map(&held),
+        &json!({"incidents": first.held[0]["incidents"], "workers": first.held[0]["workers"]}),
+        "the replay's first map",
+    );
+    let mut deltas = 0;
+    loop {
+        let mut message = ws.next().await;
+        match message["type"].as_str().unwrap() {
+            "replay_end" => break,
+            "replay_delta" => {
+                deltas += 1;
+                message["type"] = json!("delta");
+                held.apply(&message);
+            }
+            "replay_position" => {
+                message["type"] = json!("position");
+                held.apply(&message);
+            }
+            "replay_clock" => {}
+            other => panic!("unexpected {other}: {message}"),
+        }
+    }
+    assert!(deltas >= 8, "the day's changes were played: {deltas}");
+    crate::harness::assert_same(
+        &held_map(&held),
+        &json!({"incidents": last.held[0]["incidents"], "workers": last.held[0]["workers"]}),
+        "the map at the replay's end against what the live subscriber held",
+    );
+
+    // Slowly now: paused, then a seek shows the map of that moment; stop; back to live.
+    ws.send(
+        &json!({"type": "replay", "from": rfc(first.at), "to": rfc(last.at), "speed": 1,
+        "bbox": bbox}),
+    )
+    .await;
+    assert_eq!(ws.next().await["type"], "replay_state");
+    ws.send(&json!({"type": "replay_pause"})).await;
+    ws.send(&json!({"type": "replay_seek", "at": rfc(moments[3].at)}))
+        .await;
+    let sought = ws
+        .until(|m| m["type"] == "replay_state")
+        .await
+        .pop()
+        .unwrap();
+    crate::harness::assert_same(
+        &json!({"incidents": sought["incidents"], "workers": sought["workers"]}),
+        &json!({"incidents": moments[3].held[0]["incidents"], "workers": moments[3].held[0]["workers"]}),
+        "the map after a seek",
+    );
+    ws.send(&json!({"type": "replay_speed", "speed": 3600}))
+        .await;
+    ws.send(&json!({"type": "replay_stop"})).await;
+    ws.until(|m| m["type"] == "replay_end").await;
+    let snapshot = ws.subscribe(&json!({"bbox": bbox})).await;
+    assert_eq!(snapshot["type"], "snapshot");
+}
+
+/// Each refused with an `error` naming why, and the connection goes on.
+async fn bad_websocket_input(server: &Server, admin: &str, worker: &str, bbox: [f64; 4]) {
+    let now = Utc::now();
+    let hour_ago = rfc(now - chrono::TimeDelta::hours(1));
+    let mut ws = Ws::connect(server, admin).await;
+    let cases = [
+        (
+            json!({"type": "replay", "from": rfc(now), "to": hour_ago, "speed": 1, "bbox": bbox}),
+            422,
+            "invalid-range",
+        ),
+        (
+            json!({"type": "replay", "from": hour_ago, "to": rfc(now + chrono::TimeDelta::hours(1)), "speed": 1, "bbox": bbox}),
+            422,
+            "replay-in-future",
+        ),
+        (
+            json!({"type": "replay", "from": hour_ago, "to": rfc(now), "speed": 0, "bbox": bbox}),
+            422,
+            "invalid-speed",
+        ),
+        (
+            json!({"type": "replay", "from": hour_ago, "to": rfc(now), "speed": 3601, "bbox": bbox}),
+            422,
+            "invalid-speed",
+        ),
+        (
+            json!({"type": "replay", "from": hour_ago, "to": rfc(now), "speed": 1.5, "bbox": bbox}),
+            422,
+            "invalid-speed",
+        ),
+        (
+            json!({"type": "replay", "from": hour_ago, "to": rfc(now), "speed": 1, "bbox": [-180, -90, 180, 90]}),
+            422,
+            "replay-area-too-large",
+        ),
+        (
+            json!({"type": "replay", "from": hour_ago, "to": rfc(now), "speed": 1, "bbox": [1, 2, 3]}),
+            400,
+            "invalid-bbox",
+        ),
+        (
+            json!({"type": "replay", "from": "noon", "to": rfc(now), "speed": 1, "bbox": bbox}),
+            400,
+            "invalid-time",
+        ),
+        (
+            json!({"type": "replay", "from": hour_ago, "to": rfc(now), "speed": 1, "bbox": bbox, "x": 1}),
+            400,
+            "invalid-message",
+        ),
+        (json!({"type": "replay_pause"}), 409, "no-replay"),
+        (
+            json!({"type": "replay_seek", "at": hour_ago}),
+            409,
+            "no-replay",
+        ),
+    ];
+    for (message, status, slug) in cases {
+        ws.send(&message).await;
+        let error = ws.next().await;
+        assert_eq!(error["type"], "error", "{message}: {error}");
+        assert_eq!(error["status"], status, "{message}: {error}");
+        assert_eq!(
+            error["problem"],
+            format!("/problems/{slug}"),
+            "{message}: {error}"
+        );
+    }
+    // Still serving: a ping is answered.
+    ws.send(&json!({"type": "ping"})).await;
+    assert_eq!(ws.next().await["type"], "pong");
+    let mut phone = Ws::connect(server, worker).await;
+    phone
+        .send(
+            &json!({"type": "replay", "from": hour_ago, "to": rfc(now), "speed": 1, "bbox": bbox}),
+        )
+        .await;
+    let refused = phone.next().await;
+    assert_eq!(refused["status"], 403, "{refused}");
 }

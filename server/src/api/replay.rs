@@ -18,11 +18,9 @@ use super::geo_json::Bbox;
 use crate::auth::Auth;
 use crate::domain::Permission;
 use crate::error::ApiError;
+use crate::replay::MAX_SPAN_DEG;
 use crate::replay::state::{self, ReplayError};
 use crate::state::AppState;
-
-/// The largest bbox side, degrees: about 55 km of latitude, a whole district and its surroundings.
-pub const MAX_SPAN_DEG: f64 = 0.5;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

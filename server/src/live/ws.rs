@@ -12,6 +12,12 @@
 //! - `{"type": "position", lat, lon, at?, accuracy_m?, …, ref?}` (a worker's phone) → `position_ack {ref,
 //!   flags}` once stored.
 //! - `{"type": "ping"}` → `{"type": "pong"}`.
+//! - `{"type": "replay", from, to, speed, bbox}` (admin, commander; `live/replay.rs`, `ws/playback.rs`)
+//!   → `replay_state` (the map at `from`, as `GET /api/replay/state`), then `replay_delta` (a `delta`
+//!   as it was sent then), `replay_position` and `replay_clock {at}` at `speed` times real time, and
+//!   `replay_end {at}`. `replay_pause`, `replay_resume`, `replay_speed {speed}`, `replay_seek {at}` (a
+//!   new `replay_state`) and `replay_stop` (`replay_end`) steer it. The live subscription ends while it
+//!   plays; `subscribe` goes back to live.
 //!
 //! Server → client: `snapshot`, `delta {seq, kind, at, layer, id, data}`, `position {worker, lat, lon,
 //! at}` (coalesced, no sequence), `replayed {seq}`, `resync {seq}` (the queue overflowed: send `resume`
@@ -54,6 +60,8 @@
 //! When the server shuts down, every connection finishes the message it is handling (a position is
 //! stored and acknowledged), sends a close frame with code 1001 (Going Away) and ends; a client
 //! reconnects elsewhere or later and `resume`s from its last `seq`.
+
+mod playback;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -176,6 +184,8 @@ struct Connection {
     sub: Option<Arc<Subscription>>,
     /// The last filter asked for, kept across a resync.
     filter: Option<(Filter, Visibility)>,
+    /// A replay in progress (`live/replay.rs`): the connection has no live subscription meanwhile.
+    replay: Option<super::replay::Playback>,
     /// The client has every event in its filter up to this sequence number.
     cursor: i64,
     ping: Duration,
@@ -193,6 +203,7 @@ impl Connection {
             session,
             sub: None,
             filter: None,
+            replay: None,
             cursor: 0,
             ping,
             control,
@@ -220,6 +231,13 @@ impl Connection {
             let woken = async {
                 match &sub {
                     Some(sub) => sub.notify.notified().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let playing = self.replay.as_ref().and_then(super::replay::Playback::wake);
+            let replay_due = async {
+                match playing {
+                    Some(at) => tokio::time::sleep_until(at).await,
                     None => std::future::pending().await,
                 }
             };
@@ -256,6 +274,7 @@ impl Connection {
                     }
                 }
                 () = woken => self.flush(socket).await?,
+                () = replay_due => self.play(socket).await?,
                 _ = ticker.tick() => {
                     if heard.elapsed() > self.ping * 2 {
                         let _ = socket.send(Message::Close(None)).await;
@@ -483,13 +502,23 @@ impl Connection {
                 self.resume(socket, filter, seq).await
             }
             Some("ping") => self.send_json(socket, &json!({"type": "pong"})).await,
+            Some(
+                kind @ ("replay" | "replay_pause" | "replay_resume" | "replay_speed"
+                | "replay_seek" | "replay_stop"),
+            ) => {
+                let kind = kind.to_owned();
+                match self.replay_control(socket, &kind, object).await {
+                    Ok(result) => result,
+                    Err((status, slug, detail)) => self.refuse(socket, status, slug, &detail).await,
+                }
+            }
             Some("position") => self.position(socket, object).await,
             _ => {
                 self.refuse(
                     socket,
                     400,
                     "invalid-message",
-                    "type must be subscribe, resume, position or ping",
+                    "type must be subscribe, resume, position, ping or a replay message",
                 )
                 .await
             }
@@ -621,6 +650,8 @@ impl Connection {
         (filter, visibility): (Filter, Visibility),
     ) -> Result<(), Gone> {
         self.detach();
+        // Back to live: a replay in progress ends.
+        self.replay = None;
         // Register first, then read the world: an event committed in between is in both, and the floor
         // drops the copy the snapshot already holds.
         let sub = self.state.hub().subscribe(
@@ -650,6 +681,7 @@ impl Connection {
         seq: i64,
     ) -> Result<(), Gone> {
         self.detach();
+        self.replay = None;
         // Register first, then read the log: an event committed in between is in both, and the floor
         // drops the copy already replayed.
         let sub = self.state.hub().subscribe(

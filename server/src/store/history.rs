@@ -51,4 +51,13 @@ pub trait History: Send + Sync {
 
     /// Appends `warning.raised` / `warning.cleared` events in one transaction; no other rows.
     async fn insert_warnings(&self, changes: &[Change]) -> Result<Vec<Event>, StoreError>;
+
+    /// Unflagged fixes received after `after` and by `until`, in the order received, at most `limit`:
+    /// each worker, where, the fix's time, and when it was received.
+    async fn fixes_between(
+        &self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(WorkerId, Position, DateTime<Utc>)>, StoreError>;
 }

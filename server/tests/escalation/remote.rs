@@ -216,6 +216,15 @@ impl History for Remote {
         forward_copy!(self, cases_since, since)
     }
 
+    async fn fixes_between(
+        &self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(WorkerId, Position, DateTime<Utc>)>, StoreError> {
+        forward_copy!(self, fixes_between, after, until, limit)
+    }
+
     async fn insert_warnings(&self, changes: &[Change]) -> Result<Vec<Event>, StoreError> {
         let (store, changes) = (self.inner.clone(), changes.to_vec());
         self.run(async move { store.insert_warnings(&changes).await })

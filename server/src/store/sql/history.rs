@@ -115,4 +115,25 @@ impl<D: Dialect> History for SqlStore<D> {
         tx.commit("committing warnings").await?;
         Ok(events)
     }
+
+    async fn fixes_between(
+        &self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(WorkerId, Position, DateTime<Utc>)>, StoreError> {
+        type Row = (i64, DateTime<Utc>, f64, f64, DateTime<Utc>);
+        let stmt = D::SQL
+            .fixes_between
+            .bind(after)
+            .bind(until)
+            .bind(i64::from(limit));
+        let rows: Vec<Row> = self.rows(stmt, "reading fixes between two moments").await?;
+        Ok(rows
+            .into_iter()
+            .map(|(worker, at, lat, lon, received)| {
+                (WorkerId(worker), Position { lat, lon, at }, received)
+            })
+            .collect())
+    }
 }

@@ -66,7 +66,7 @@ statements! {
         revoked_sessions, ping, commit, rollback, claim_key, drop_stale_key, find_key, finish_key,
         release_key, prune_keys, mark_key_committed, last_incident_id,
         count_archived, insert_keyframe, keyframe_at, first_keyframe, seq_at, positions_at,
-        cases_since,
+        cases_since, fixes_between,
     ],
     own: [
         begin_write, begin_snapshot, load_regions, load_grids, load_buildings, load_base_lines,
