@@ -248,11 +248,27 @@ pub fn touched(world: &World, event: &Event, dirty: &mut Dirty) {
         | Change::DepartmentUpdated(_)
         | Change::AlertRaised(_)
         | Change::PlanCreated(_)
-        // An alarm is drawn by no tile layer, nor (yet) a warning.
-        | Change::AlarmAcknowledged(_)
-        | Change::WarningRaised(_)
-        | Change::WarningCleared(_) => {}
+        // An alarm is drawn by no tile layer.
+        | Change::AlarmAcknowledged(_) => {}
+        // Run before and after the change: a cleared warning is in the world before it.
+        Change::WarningRaised(warning) => warning_cells(warning, dirty),
+        Change::WarningCleared(cleared) => {
+            if let Some(warning) = world.warnings().get(&cleared.key) {
+                warning_cells(warning, dirty);
+            }
+        }
     }
+}
+
+/// The `warnings` tiles a warning's cells meet.
+fn warning_cells(warning: &crate::warnings::Warning, dirty: &mut Dirty) {
+    let cells: Vec<h3o::CellIndex> = warning
+        .cells
+        .iter()
+        .filter_map(|c| c.parse().ok())
+        .collect();
+    let grids: Vec<GridId> = warning.grids.iter().map(|&g| GridId(g)).collect();
+    dirty.cells("warnings", &cells, &grids);
 }
 
 fn incident(world: &World, id: IncidentId, dirty: &mut Dirty) {

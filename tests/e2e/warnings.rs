@@ -131,6 +131,33 @@ async fn outbreak(flavor: Flavor) {
         "forbidden",
     );
 
+    // The tile layer draws it, as an independent decoder (mapbox_vector_tile) reads the tile: its
+    // centre in `warnings` and its cells in `warning_cells`, with the key; the other community's
+    // commander gets the tile without it.
+    let tile = crate::tiles::tile_at(
+        one["lon"].as_f64().unwrap(),
+        one["lat"].as_f64().unwrap(),
+        16,
+    );
+    let path = format!("/tiles/warnings/{}/{}/{}.mvt", tile.0, tile.1, tile.2);
+    let key = warning["key"].as_str().unwrap();
+    let drawn = decoded(&server, &admin, &path).await;
+    if let Some(drawn) = drawn {
+        for layer in ["warnings", "warning_cells"] {
+            assert!(
+                drawn[layer]
+                    .as_array()
+                    .is_some_and(|f| f.iter().any(|p| p["key"] == key)),
+                "{layer} lacks {key}: {drawn}"
+            );
+        }
+        let theirs = decoded(&server, &outside, &path).await.unwrap();
+        assert!(
+            !theirs.to_string().contains(key),
+            "out of scope, the tile must not draw it: {theirs}"
+        );
+    }
+
     // One outbreak is one warning of each kind at most: evaluating every second raised nothing twice.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let again = wait_for_warnings(&server, &admin).await;
@@ -170,4 +197,35 @@ async fn wait_for_warnings(server: &Server, token: &str) -> Vec<Value> {
         assert!(tokio::time::Instant::now() < deadline, "no warning listed");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// The tile at `path` as `token` gets it, decoded by the Python reference decoder: each layer's
+/// features' properties; `None` when the reference library is missing (never in CI).
+async fn decoded(server: &Server, token: &str, path: &str) -> Option<Value> {
+    let python = crate::harness::reference_python()?;
+    let response = server
+        .http
+        .get(server.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    let bytes = response.bytes().await.unwrap();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &bytes).unwrap();
+    let script = "import json, sys, mapbox_vector_tile as m\n\
+        t = m.decode(open(sys.argv[1], 'rb').read())\n\
+        print(json.dumps({k: [f['properties'] for f in v['features']] for k, v in t.items()}))";
+    let output = std::process::Command::new(python)
+        .args(["-c", script])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(serde_json::from_slice(&output.stdout).unwrap())
 }

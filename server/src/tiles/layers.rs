@@ -173,6 +173,25 @@ pub static LAYERS: &[LayerSpec] = &[
         render: cameras,
     },
     LayerSpec {
+        name: "warnings",
+        description: "Early warnings (研判预警) in force: each warning's centre and its cells, with its evidence",
+        minzoom: 10,
+        maxzoom: 20,
+        vector_layers: &[
+            VectorLayer {
+                id: "warnings",
+                fields: WARNING_FIELDS,
+            },
+            VectorLayer {
+                id: "warning_cells",
+                fields: WARNING_FIELDS,
+            },
+        ],
+        scoped: true,
+        permission: Permission::ReadWarnings,
+        render: warnings,
+    },
+    LayerSpec {
         name: "camera_coverage",
         description: "Online cameras seeing each H3 cell's centre (resolution by zoom: summed over the cells)",
         minzoom: 8,
@@ -552,6 +571,63 @@ fn cameras(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> 
             &Geometry::Polygon(placed.sector.clone()),
             &props(&placed.camera),
         )?;
+    }
+    Ok(())
+}
+
+/// The fields of both warning layers.
+const WARNING_FIELDS: &[(&str, &str)] = &[
+    ("key", "String"),
+    ("kind", "String"),
+    ("group", "String"),
+    ("observed", "Number"),
+    ("expected", "Number"),
+    ("p_value", "Number"),
+    ("cases", "Number"),
+    ("raised_at", "String"),
+];
+
+/// The warnings in force whose grids the caller sees: a point at the centre of each one's cells
+/// (`warnings`) and the outline of its cells (`warning_cells`).
+fn warnings(ctx: &RenderCtx<'_>, tile: &mut TileBuilder) -> Result<(), MvtError> {
+    let bounds = buffered_bounds(ctx);
+    let shown: Vec<_> = ctx
+        .world
+        .warnings()
+        .values()
+        .filter(|w| {
+            ctx.visibility
+                .any(w.grids.iter().map(|&g| crate::domain::GridId(g)))
+        })
+        .map(|w| {
+            let cells: Vec<CellIndex> = w.cells.iter().filter_map(|c| c.parse().ok()).collect();
+            (w, gridwatch_geodata::cells::outline(&cells))
+        })
+        .filter(|(_, outline)| meets(bounds, outline.bounding_rect()))
+        .collect();
+    let props = |w: &crate::warnings::Warning| {
+        vec![
+            ("key", Value::from(w.key.as_str())),
+            ("kind", Value::from(w.kind.as_str())),
+            ("group", Value::from(w.group.as_str())),
+            ("observed", Value::Uint(w.observed)),
+            ("expected", Value::Double(w.expected)),
+            ("p_value", Value::Double(w.p_value)),
+            ("cases", n(w.cases.len())),
+            ("raised_at", Value::from(w.raised_at.to_rfc3339().as_str())),
+        ]
+    };
+    let layer = tile.layer("warnings")?;
+    for (warning, _) in &shown {
+        if let Some((lat, lon)) = crate::api::warnings::centre(warning)
+            && contains(bounds, lon, lat)
+        {
+            layer.add_feature(&Geometry::Point(Point::new(lon, lat)), &props(warning))?;
+        }
+    }
+    let layer = tile.layer("warning_cells")?;
+    for (warning, outline) in &shown {
+        layer.add_feature(&Geometry::MultiPolygon(outline.clone()), &props(warning))?;
     }
     Ok(())
 }

@@ -333,6 +333,7 @@ pub const ROWS: &[Row] = &[
     Row { op: "GET /tiles/{layer}/{z}/{x}/{y}.mvt#incident_density", access: Roles(STAFF, Any), inside: get("/tiles/incident_density/{tile_in}.mvt"), outside: None },
     Row { op: "GET /tiles/{layer}/{z}/{x}/{y}.mvt#household_density", access: Roles(STAFF, Any), inside: get("/tiles/household_density/{tile_in}.mvt"), outside: None },
     Row { op: "GET /tiles/{layer}/{z}/{x}/{y}.mvt#patrol_coverage", access: Roles(STAFF, Any), inside: get("/tiles/patrol_coverage/{tile_in}.mvt"), outside: None },
+    Row { op: "GET /tiles/{layer}/{z}/{x}/{y}.mvt#warnings", access: Roles(&[A, C], Any), inside: get("/tiles/warnings/{tile_in}.mvt"), outside: None },
     Row { op: "GET /tiles/{layer}/{z}/{x}/{y}.mvt#cameras", access: Roles(STAFF, Any), inside: get("/tiles/cameras/{tile_in}.mvt"), outside: None },
     Row { op: "GET /tiles/{layer}/{z}/{x}/{y}.mvt#camera_coverage", access: Roles(STAFF, Any), inside: get("/tiles/camera_coverage/{tile_in}.mvt"), outside: None },
     Row { op: "GET /tiles/{layer}/{z}/{x}/{y}.mvt#basemap", access: Roles(STAFF, Any), inside: get("/tiles/basemap/{tile_in}.mvt"), outside: None },
