@@ -5,7 +5,8 @@
 //! world as it was loaded. Then, every [`TICK`], it reads the events after its frame from the log, applies
 //! them, and writes the frame at each seq that is a multiple of [`KEYFRAME_EVERY`]. Every node folds the
 //! same log from the same keyframe, so two nodes write the same frame at the same seq and the second
-//! insert is ignored. A store it cannot read is tried again at the next tick; nothing else waits on it.
+//! insert is ignored. A store it cannot read is tried again at the next tick, and one known to be
+//! unreachable is not asked at all; nothing else waits on it.
 
 use std::time::Duration;
 
@@ -30,6 +31,11 @@ pub async fn run(core: WeakCore, mut shutdown: Shutdown) {
             _ = ticker.tick() => {}
         }
         let Some(core) = core.upgrade() else { return };
+        // While the database is known to be unreachable (the store watch asks it every second),
+        // derived data waits: its reads would only hold connections the writes need when it answers.
+        if !core.store().reachable() {
+            continue;
+        }
         if let Err(error) = step(&core, &mut frame).await {
             tracing::warn!(%error, "the replay keyframes could not be brought up to date; trying again");
         }

@@ -72,6 +72,10 @@ pub async fn run(
             }
         }
         let Some(strong) = core.upgrade() else { return };
+        if !strong.store().reachable() {
+            // Nothing could be written; the next evaluation after the store answers catches up.
+            continue;
+        }
         let now = strong.now();
         if now - learned >= RELEARN_EVERY {
             match history(&strong, &config, now).await {
