@@ -207,7 +207,8 @@ async fn me_says_who_the_caller_is_and_what_it_may_do() {
     assert_eq!(
         admin["may"],
         json!({"act_on_cases": true, "read_kpi": true, "change_boundaries": true, "mint_tokens": true,
-            "read_alarms": true, "acknowledge_alarms": true})
+            "read_alarms": true, "acknowledge_alarms": true,
+            "read_warnings": true, "replay_map": true})
     );
     let cases = [
         (
@@ -215,28 +216,32 @@ async fn me_says_who_the_caller_is_and_what_it_may_do() {
             None,
             vec![],
             json!({"act_on_cases": true, "read_kpi": true, "change_boundaries": false, "mint_tokens": false,
-                "read_alarms": true, "acknowledge_alarms": true}),
+                "read_alarms": true, "acknowledge_alarms": true,
+            "read_warnings": true, "replay_map": true}),
         ),
         (
             "planner",
             None,
             vec![],
             json!({"act_on_cases": false, "read_kpi": false, "change_boundaries": true, "mint_tokens": false,
-                "read_alarms": false, "acknowledge_alarms": false}),
+                "read_alarms": false, "acknowledge_alarms": false,
+                "read_warnings": false, "replay_map": false}),
         ),
         (
             "worker",
             Some(worker),
             vec![format!("grid:{grid_id}")],
             json!({"act_on_cases": true, "read_kpi": false, "change_boundaries": false, "mint_tokens": false,
-                "read_alarms": false, "acknowledge_alarms": false}),
+                "read_alarms": false, "acknowledge_alarms": false,
+                "read_warnings": false, "replay_map": false}),
         ),
         (
             "reporter",
             None,
             vec![],
             json!({"act_on_cases": false, "read_kpi": false, "change_boundaries": false, "mint_tokens": false,
-                "read_alarms": false, "acknowledge_alarms": false}),
+                "read_alarms": false, "acknowledge_alarms": false,
+                "read_warnings": false, "replay_map": false}),
         ),
     ];
     for (role, worker_id, scopes, may) in cases {

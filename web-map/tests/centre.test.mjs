@@ -1,10 +1,16 @@
 // The command centre (`/`): it loads from gridwatch alone and uses its tiles and websocket; a case
 // registered through the API reaches the map and the list live; the drawer's actions change the case,
-// and a refused action shows the server's problem.
+// and a refused action shows the server's problem; the timeline shows the map as it was at a chosen
+// moment, plays it forward and returns to live; an early warning raised by the server appears on the
+// map with its evidence.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { cellToLatLng } from 'h3-js';
-import { eventually, foreignRequests, serverAndBrowser, newPage, screenshot, signIn, waitForMap } from './harness.mjs';
+import {
+  eventually, foreignRequests, serverAndBrowser, newPage, screenshot, signIn, startServer, waitForMap,
+} from './harness.mjs';
+import { replayBbox } from '../src/js/centre/timeline.js';
 
 let server;
 let browser;
@@ -14,13 +20,15 @@ serverAndBrowser((s, b) => {
   browser = b;
 });
 
-/** Opens the command centre in `lang` and waits for the map and the websocket's snapshot. */
-async function openCentre(lang = 'en', spec = { role: 'admin' }) {
+/** Opens the command centre of `on` (default: the file's server) in `lang` and waits for the map and
+ * the websocket's snapshot; `setup(page)` runs before the page loads. */
+async function openCentre(lang = 'en', spec = { role: 'admin' }, on = server, setup = null) {
   const page = await newPage(browser);
-  await signIn(page, server, spec);
+  await signIn(page, on, spec);
   page.sockets = [];
   page.on('websocket', (socket) => page.sockets.push(socket.url()));
-  await page.goto(`${server.url}/?lang=${lang}`);
+  await setup?.(page);
+  await page.goto(`${on.url}/?lang=${lang}`);
   await waitForMap(page);
   await page.waitForSelector('#live-status[data-status=connected]');
   // The snapshot resets workers' trails: wait for it before sending anything live.
@@ -84,7 +92,8 @@ test('the command centre loads from gridwatch alone, with its tiles and websocke
   assert.ok(page.sockets.some((url) => url.startsWith(server.url.replace('http', 'ws')) && new URL(url).pathname === '/ws'), `websocket: ${page.sockets}`);
   assert.equal(await page.textContent('h1'), 'Command centre');
   assert.equal(await page.textContent('#live-status'), 'Live');
-  assert.equal(await page.locator('#toggles input').count(), 5);
+  // Grids, cameras, trails, incidents, workers, and the early warnings for a role that may read them.
+  assert.equal(await page.locator('#toggles input').count(), 6);
   assert.equal(await page.locator('#kpi [data-kpi]').count(), 7);
 
   await page.uncheck('#toggles input[data-toggle=grids]');
@@ -341,4 +350,342 @@ test('an urgent case sounds the alarm on every screen; acknowledging it on one c
     assert.deepEqual(page.errors, []);
     await page.context().close();
   }
+});
+
+/** The incidents source's features as `{id, lon, lat}`, by id. */
+function incidentsOnMap(page) {
+  return page.evaluate(async () => (await window.gridwatchMap.getSource('incidents').getData()).features
+    .map((f) => ({ id: f.id, lon: f.geometry.coordinates[0], lat: f.geometry.coordinates[1] }))
+    .sort((a, b) => a.id - b.id));
+}
+
+/** Waits until the ids in the incidents source are exactly `want` (sorted); fails showing the last seen. */
+async function waitForIncidents(page, want, what, timeout = 20_000) {
+  const end = Date.now() + timeout;
+  let seen;
+  for (;;) {
+    seen = (await incidentsOnMap(page)).map((f) => f.id);
+    if (JSON.stringify(seen) === JSON.stringify(want)) return;
+    if (Date.now() > end) assert.deepEqual(seen, want, `the incidents source never held ${what}`);
+    await sleep(150);
+  }
+}
+
+/** Chooses a moment in the timeline's date-time input as a person would (its value in local time, then
+ * the events the page listens to). */
+async function chooseMoment(page, ms) {
+  await page.evaluate((at) => {
+    const input = document.getElementById('timeline-at');
+    const d = new Date(at);
+    const p = (n) => String(n).padStart(2, '0');
+    input.value = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+    input.dispatchEvent(new Event('change', { bubbles: true }));
+  }, ms);
+}
+
+/** Registers a case at the centre of cell `k` of grid `gridId`; resolves to `{id, lat, lon}`. */
+async function caseInCell(gridId, k, body = {}) {
+  const grid = await server.api(`/api/grids/${gridId}`);
+  const cells = grid.properties.cells;
+  const [lat, lon] = cellToLatLng(cells[k % cells.length]);
+  const created = await server.api('/api/incidents', {
+    method: 'POST',
+    body: { lat, lon, category: 'city_appearance', priority: 'normal', description: '回放 replay test', source: 'hotline', ...body },
+  });
+  return { id: created.id, lat, lon };
+}
+
+test('the timeline shows the map as it was at a chosen moment, plays it forward and returns to live', async () => {
+  const page = await openCentre();
+  const gridId = 18;
+  const first = await caseInCell(gridId, 0);
+  const second = await caseInCell(gridId, 3);
+  await zoomTo(page, first, 15);
+  await eventually(
+    page,
+    async (ids) => {
+      const have = new Set((await window.gridwatchMap.getSource('incidents').getData()).features.map((f) => f.id));
+      return ids.every((id) => have.has(id));
+    },
+    [first.id, second.id], { polling: 200, what: 'both cases on the live map' },
+  );
+  // T1, a whole second after both were registered and before anything below: what the live map holds
+  // now is what it held at T1.
+  await sleep(1100);
+  const t1 = Math.floor(Date.now() / 1000) * 1000;
+  const liveAtT1 = await incidentsOnMap(page);
+  await sleep(1100);
+  await server.api(`/api/incidents/${first.id}/actions`, { method: 'POST', body: { action: 'cancel', reason: 'replay test' } });
+  const third = await caseInCell(gridId, 5);
+  await eventually(
+    page,
+    async ([gone, come]) => {
+      const have = new Set((await window.gridwatchMap.getSource('incidents').getData()).features.map((f) => f.id));
+      return !have.has(gone) && have.has(come);
+    },
+    [first.id, third.id], { polling: 200, what: 'the live map after T1' },
+  );
+
+  // The bar opens from the top bar's button (keyboard: it is a button) and starts collapsed.
+  assert.equal(await page.isHidden('#timeline'), true, 'the timeline starts collapsed');
+  await page.focus('#replay-open');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#timeline:not([hidden])');
+  assert.equal(await page.getAttribute('#replay-open', 'aria-expanded'), 'true');
+
+  // Before the history (the server started on a fresh store a minute ago): a readable refusal.
+  await chooseMoment(page, Date.now() - 2 * 3600_000);
+  await waitForText(page, '#timeline-message', /No replay before .+: the history starts there\./);
+
+  await chooseMoment(page, t1);
+  await page.waitForFunction((iso) => document.body.dataset.replayAt === iso, new Date(t1).toISOString(), { polling: 100, timeout: 20_000 });
+  await page.waitForSelector('#replay-banner:not([hidden])');
+  await waitForText(page, '#replay-banner', /Replay: [\s\S]*Back to live/);
+  const bbox = (await page.evaluate(() => document.body.dataset.replayBbox)).split(',').map(Number);
+  assert.equal(bbox.length, 4);
+  assert.ok(bbox[2] - bbox[0] <= 0.5 && bbox[3] - bbox[1] <= 0.5, `the replay bbox is at most 0.5° a side: ${bbox}`);
+  const inside = (f) => f.lon >= bbox[0] && f.lon <= bbox[2] && f.lat >= bbox[1] && f.lat <= bbox[3];
+  const atT1 = liveAtT1.filter(inside).map((f) => f.id);
+  assert.ok(atT1.includes(first.id) && atT1.includes(second.id), `both cases were in view at T1: ${atT1}`);
+  await waitForIncidents(page, atT1, `the cases open at T1 (${atT1})`);
+  // The grids of that moment are drawn over the map instead of the live tiles.
+  const overlay = await page.evaluate(async () => (await window.gridwatchMap.getSource('replay-grids').getData()).features.map((f) => f.properties.id));
+  assert.ok(overlay.includes(gridId), `grid ${gridId} in the replay overlay: ${overlay}`);
+  assert.equal(await page.evaluate(() => window.gridwatchMap.getLayoutProperty('replay-grid-line', 'visibility')), 'visible');
+  assert.equal(await page.evaluate(() => window.gridwatchMap.getLayoutProperty('grid-fill', 'visibility')), 'none');
+  await screenshot(page, 'centre-replay');
+
+  // Live changes while replaying do not touch the map.
+  const fourth = await caseInCell(gridId, 7);
+  await sleep(1500);
+  await waitForIncidents(page, atT1, 'the replayed cases, untouched by a live change', 1000);
+
+  // Play at 60×: the moment moves on (on the websocket's replay, or the REST fallback) up to now, where
+  // the map holds what is open now, still as a replay.
+  await page.selectOption('#timeline-speed', '60');
+  await page.click('#timeline-play');
+  try {
+    await eventually(
+      page,
+      async ([gone, come]) => {
+        const have = new Set((await window.gridwatchMap.getSource('incidents').getData()).features.map((f) => f.id));
+        return !have.has(gone) && come.every((id) => have.has(id)) && document.body.dataset.replay === 'on';
+      },
+      [first.id, [second.id, third.id, fourth.id]], { polling: 200, timeout: 30_000, what: 'the replay played up to now' },
+    );
+  } catch (err) {
+    const state = await page.evaluate(() => ({
+      mode: document.getElementById('timeline').dataset.mode,
+      playing: document.getElementById('timeline').dataset.playing,
+      message: document.getElementById('timeline-message').textContent,
+      at: document.body.dataset.replayAt,
+    }));
+    assert.fail(`${err.message}: ${JSON.stringify({ ...state, cases: (await incidentsOnMap(page)).map((f) => f.id) })}`);
+  }
+  await page.waitForSelector('#timeline[data-playing=false]', { timeout: 30_000 });
+  const mode = await page.getAttribute('#timeline', 'data-mode');
+  assert.ok(['rest', 'ws'].includes(mode), `played on ${mode}`);
+
+  // Back to live: the banner goes, the live layers come back and the map is current.
+  await page.click('#replay-banner [data-replay-live]');
+  await page.waitForSelector('#replay-banner', { state: 'hidden' });
+  await eventually(
+    page,
+    async ([gone, come]) => {
+      const have = new Set((await window.gridwatchMap.getSource('incidents').getData()).features.map((f) => f.id));
+      return !have.has(gone) && come.every((id) => have.has(id));
+    },
+    [first.id, [second.id, third.id, fourth.id]], { polling: 200, what: 'the live map again' },
+  );
+  assert.equal(await page.evaluate(() => window.gridwatchMap.getLayoutProperty('grid-fill', 'visibility')), 'visible');
+  assert.equal(await page.evaluate(() => window.gridwatchMap.getLayoutProperty('replay-grid-line', 'visibility')), 'none');
+  // Live again: a new case reaches the map.
+  const fifth = await caseInCell(gridId, 9);
+  await eventually(
+    page,
+    async (id) => (await window.gridwatchMap.getSource('incidents').getData()).features.some((f) => f.id === id),
+    fifth.id, { polling: 200, what: 'a live case after the replay' },
+  );
+  assert.deepEqual(foreignRequests(page, server.url), []);
+  // The refused moment's 422 is the browser's console line for a failed request, and nothing else.
+  assert.deepEqual(page.errors.filter((e) => !/status of 422/.test(e)), []);
+  await page.context().close();
+});
+
+test('an early warning raised by the server appears on the map with its evidence', async () => {
+  // A server of its own that evaluates the warnings every second (the file's server keeps the default,
+  // so no warning alarm comes between the alarm test's counts).
+  const own = await startServer({ args: ['--warnings-every-s', '1'] });
+  let page;
+  try {
+    page = await openCentre('en', { role: 'commander' }, own);
+    await page.waitForSelector('body[data-warnings-seq]');
+    assert.equal(await page.textContent('#warning-count'), '0');
+    const grid = await own.api('/api/grids/4');
+    const [lat, lon] = cellToLatLng(grid.properties.cells[0]);
+    await zoomTo(page, { lat, lon }, 16);
+    // Six reports of one kind at one spot within seconds: far above what its history expects.
+    for (let i = 0; i < 6; i += 1) {
+      await own.api('/api/incidents', {
+        method: 'POST',
+        body: { lat, lon, category: 'advertising', priority: 'normal', description: `小广告 flyers ${i}`, source: 'hotline' },
+      });
+    }
+    const keys = await eventually(
+      page,
+      async () => {
+        const features = (await window.gridwatchMap.getSource('warnings').getData()).features;
+        return features.length ? features.map((f) => f.properties.key) : false;
+      },
+      null, { polling: 200, timeout: 30_000, what: 'a warning in the warnings source' },
+    );
+    const { warnings } = await own.api('/api/warnings');
+    for (const key of keys) assert.ok(warnings.some((w) => w.key === key), `${key} is one the server lists`);
+    // The side panel lists what the map draws (another warning may be raised meanwhile: read both at once).
+    await eventually(
+      page,
+      async () => (await window.gridwatchMap.getSource('warnings').getData()).features.length
+        === Number(document.getElementById('warning-count').textContent)
+        && document.querySelectorAll('#warning-list [data-warning]').length === Number(document.getElementById('warning-count').textContent),
+      null, { polling: 200, what: 'the warnings list to match the map' },
+    );
+
+    // Its marker (at the centre of its H3 cells, coarser than the reports') opens a popup with the evidence.
+    const [wLon, wLat] = await page.evaluate(async () => (await window.gridwatchMap.getSource('warnings').getData()).features[0].geometry.coordinates);
+    await zoomTo(page, { lat: wLat, lon: wLon }, 16);
+    await page.waitForFunction(
+      () => window.gridwatchMap.queryRenderedFeatures({ layers: ['warning-point'] }).length > 0,
+      null, { polling: 200, timeout: 20_000 },
+    );
+    const { x, y } = await page.evaluate(([lo, la]) => window.gridwatchMap.project([lo, la]), [wLon, wLat]);
+    await page.mouse.click(x, y);
+    await page.waitForSelector('.maplibregl-popup .warning-evidence');
+    const key = await page.getAttribute('.maplibregl-popup .warning-evidence', 'data-warning');
+    const shown = (await own.api('/api/warnings')).warnings.find((w) => w.key === key);
+    assert.ok(shown, `the popup's warning ${key} is the server's`);
+    assert.equal(await page.textContent('.warning-evidence [data-fact=observed]'), String(shown.observed));
+    assert.equal(await page.textContent('.warning-evidence [data-fact=expected]'), shown.expected.toFixed(2));
+    // Evaluated every second, a warning may be raised once three of the six reports are in: its evidence
+    // is what it was raised on.
+    assert.ok(shown.observed >= 3 && shown.observed > shown.expected, `observed ${shown.observed} against ${shown.expected}`);
+    assert.match(await page.textContent('.warning-evidence'), /Observed.*Expected.*p-value/s);
+    await screenshot(page, 'centre-warning');
+
+    // A case in the evidence opens the drawer.
+    const caseId = shown.cases[0];
+    await page.click(`.warning-evidence button[data-case="${caseId}"]`);
+    await page.waitForSelector(`#drawer-body[data-incident="${caseId}"]`);
+    assert.deepEqual(foreignRequests(page, own.url), []);
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await page?.context().close();
+    await own.stop();
+  }
+});
+
+test("play follows the websocket's replay protocol when the server speaks it, and falls back when it is silent", async () => {
+  // The real server for everything but the replay messages, which a stand-in answers as the protocol
+  // says (so the page's side of it is checked whatever the server's state): `replay` → `replay_state`,
+  // then a `replay_delta`, `replay_clock`s; `replay_stop` → `replay_end`. With `silent`, `replay` gets
+  // no answer at all.
+  const sent = [];
+  let silent = true;
+  let route = null;
+  const grid = await server.api('/api/grids/21');
+  const [lat, lon] = cellToLatLng(grid.properties.cells[0]);
+  const summary = (id, at) => ({
+    id, lat, lon, status: 'dispatched', priority: 'high', category: 'advertising', level: 'grid', grid: 21,
+    assignee: null, deadline: null, created_at: at,
+  });
+  const page = await openCentre('en', { role: 'admin' }, server, (p) => p.routeWebSocket(/\/ws$/, (ws) => {
+    route = ws;
+    const upstream = ws.connectToServer();
+    ws.onMessage((text) => {
+      const message = JSON.parse(text);
+      if (!String(message.type).startsWith('replay')) {
+        sent.push(message.type);
+        upstream.send(text);
+        return;
+      }
+      sent.push(message);
+      const reply = (m) => ws.send(JSON.stringify(m));
+      if (message.type === 'replay' && !silent) {
+        reply({ type: 'replay_state', at: message.from, seq: 1, incidents: [summary(900001, message.from)], workers: [], cameras: [], grids: [] });
+        const later = new Date(Date.parse(message.from) + 1000).toISOString();
+        reply({ type: 'replay_delta', seq: 2, kind: 'incident.created', at: later, layer: 'incidents', id: 900002, data: summary(900002, later) });
+        reply({ type: 'replay_clock', at: later });
+      } else if (message.type === 'replay_stop') {
+        reply({ type: 'replay_end', at: new Date().toISOString() });
+      }
+    });
+  }));
+  await zoomTo(page, { lat, lon }, 15);
+  await page.click('#replay-open');
+  // A moment after the replay history starts (when this server started), whole seconds: the log may
+  // start before the first keyframe, so ask again until the moment is one the server can show.
+  let from = Date.now() - 86_400_000;
+  for (let tries = 0; ; tries += 1) {
+    const probe = await server.call(`/api/replay/state?at=${new Date(from).toISOString()}&bbox=${lon - 0.01},${lat - 0.01},${lon + 0.01},${lat + 0.01}`);
+    if (probe.status === 200) break;
+    assert.ok(probe.status === 422 && probe.body.starts && tries < 5, `the replay history's start: ${JSON.stringify(probe)}`);
+    from = Math.ceil(Date.parse(probe.body.starts) / 1000) * 1000 + 1000;
+  }
+  while (Date.now() < from + 4000) await sleep(200);
+  await chooseMoment(page, from);
+  await page.waitForSelector('body[data-replay-at]', { state: 'attached' });
+
+  // Silent: after 2 s the page plays on the REST endpoint.
+  await page.click('#timeline-play');
+  await page.waitForSelector('#timeline[data-mode=pending]');
+  await page.waitForSelector('#timeline[data-mode=rest][data-playing=true]', { timeout: 5_000 });
+  await page.click('#timeline-play');
+  await page.waitForSelector('#timeline[data-playing=false]');
+  assert.equal(sent.filter((m) => m.type === 'replay').length, 1);
+
+  // Answered: the replayed state and its deltas are the map, the controls go over the socket.
+  silent = false;
+  sent.length = 0;
+  await chooseMoment(page, from);
+  await page.selectOption('#timeline-speed', '10');
+  await page.click('#timeline-play');
+  await page.waitForSelector('#timeline[data-mode=ws]');
+  await waitForIncidents(page, [900001, 900002], 'the replayed state and delta');
+  const replay = sent.find((m) => m.type === 'replay');
+  assert.equal(replay.speed, 10);
+  assert.equal(Date.parse(replay.from), from);
+  assert.ok(Date.parse(replay.to) >= Date.parse(replay.from) && Date.parse(replay.to) <= Date.now());
+  assert.equal(replay.bbox.length, 4);
+  await page.waitForFunction((at) => document.body.dataset.replayAt === at, new Date(Date.parse(replay.from) + 1000).toISOString());
+  await page.click('#timeline-play');
+  await page.selectOption('#timeline-speed', '600');
+  await page.click('#timeline-play');
+  const controls = () => sent.slice(1).map((m) => m.type ?? m);
+  for (let i = 0; i < 50 && controls().length < 3; i += 1) await sleep(100);
+  assert.deepEqual(controls(), ['replay_pause', 'replay_speed', 'replay_resume']);
+  assert.equal(sent.find((m) => m.type === 'replay_speed').speed, 600);
+
+  // Back to live: `replay_stop`, and after its `replay_end` a new `subscribe`; the live map returns.
+  await page.click('#timeline [data-replay-live]');
+  await eventually(page, async () => !(await window.gridwatchMap.getSource('incidents').getData()).features.some((f) => f.id >= 900000), null, { what: 'no replayed case left' });
+  for (let i = 0; i < 50 && !sent.includes('subscribe'); i += 1) await sleep(100);
+  const tail = sent.slice(sent.findIndex((m) => m.type === 'replay_stop'));
+  assert.equal(tail[0].type, 'replay_stop');
+  assert.ok(tail.includes('subscribe'), `subscribed again after the stop: ${JSON.stringify(tail)}`);
+  assert.ok(route);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('the replay bbox is the view, cut to the 0.5° around its centre where the view is larger', () => {
+  const bounds = (w, s, e, n) => ({
+    getWest: () => w, getSouth: () => s, getEast: () => e, getNorth: () => n,
+    getCenter: () => ({ lng: (w + e) / 2, lat: (s + n) / 2 }),
+  });
+  assert.deepEqual(replayBbox(bounds(113.1, 36.18, 113.12, 36.2)), { bbox: [113.1, 36.18, 113.12, 36.2], clamped: false });
+  const wide = replayBbox(bounds(112, 36.1, 114, 36.3));
+  assert.equal(wide.clamped, true);
+  assert.deepEqual(wide.bbox.map((x) => Math.round(x * 1000) / 1000), [112.75, 36.1, 113.25, 36.3]);
+  const huge = replayBbox(bounds(-170, -80, 170, 80));
+  assert.ok(huge.clamped && huge.bbox[2] - huge.bbox[0] <= 0.5 && huge.bbox[3] - huge.bbox[1] <= 0.5, `${huge.bbox}`);
 });

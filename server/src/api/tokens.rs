@@ -178,6 +178,10 @@ pub struct May {
     read_alarms: bool,
     /// `POST /api/alarms/{id}/acknowledge`.
     acknowledge_alarms: bool,
+    /// `GET /api/warnings` and the live `warnings` layer.
+    read_warnings: bool,
+    /// `GET /api/replay/state` and the websocket `replay`.
+    replay_map: bool,
 }
 
 #[utoipa::path(get, path = "/api/me", tag = "auth",
@@ -190,6 +194,8 @@ pub async fn me(auth: Auth) -> Json<Me> {
         mint_tokens: auth.may(Permission::ManageTokens),
         read_alarms: auth.may(Permission::ReadAlarms),
         acknowledge_alarms: auth.may(Permission::AcknowledgeAlarms),
+        read_warnings: auth.may(Permission::ReadWarnings),
+        replay_map: auth.may(Permission::ReplayMap),
     };
     let principal = auth.0;
     Json(Me {

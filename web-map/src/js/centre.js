@@ -1,8 +1,10 @@
 // The command centre (`/`): a live map of the area for command-centre staff. Grids (coloured by open
 // cases) and cameras come from gridwatch's vector tiles, refreshed when the websocket says they
 // changed; incidents, workers and trails come from the websocket (a snapshot, then deltas and
-// positions). A side panel holds the layer toggles, the KPIs and the list of incidents in view; a
-// drawer shows one case with its history and the actions its state allows.
+// positions). A side panel holds the layer toggles, the alarms, the early warnings, the KPIs and the
+// list of incidents in view; a drawer shows one case with its history and the actions its state allows.
+// The timeline (回放) shows the map as it was at a past moment: meanwhile the live stream is held off
+// the map, and "back to live" subscribes again for a fresh snapshot.
 
 import * as maplibregl from '/static/vendor/maplibre-gl.mjs';
 import { api, Problem } from './common/api.js';
@@ -13,10 +15,12 @@ import { requireSession } from './common/session.js';
 import { Drawer } from './centre/drawer.js';
 import { KpiPanel } from './centre/kpi.js';
 import { Alarms } from './centre/alarms.js';
-import { addLayers, GROUPS, refreshTiles, setGroupVisible } from './centre/layers.js';
+import { addLayers, applyVisibility, GROUPS, refreshTiles } from './centre/layers.js';
 import { IncidentList } from './centre/list.js';
 import { LiveData } from './centre/live-data.js';
 import { STRINGS } from './centre/strings.js';
+import { Timeline } from './centre/timeline.js';
+import { Warnings } from './centre/warnings.js';
 
 const t = translator(STRINGS);
 applyStrings(t);
@@ -50,7 +54,8 @@ map.on('load', () => start().catch(showProblem));
 
 async function start() {
   addLayers(map);
-  buildToggles();
+  /** The timeline (回放), for roles that may replay; while it shows a past moment, live data waits. */
+  let timeline = null;
 
   const categories = new Map();
   const categoryName = (code) => categories.get(code) || code;
@@ -71,6 +76,8 @@ async function start() {
   const list = new IncidentList({ map, incidents: data.incidents, t, categoryName, onSelect: (id) => drawer.open(id) });
   const kpi = new KpiPanel({ map, incidents: data.incidents, t, onProblem: showProblem });
   data.onIncident = (summary) => {
+    // A replayed change is the past: the drawer and the KPIs follow the present only.
+    if (timeline?.active) return;
     drawer.changed(summary);
     kpi.changed();
   };
@@ -90,6 +97,21 @@ async function start() {
         },
       })
     : null;
+  // Warnings and replay are for the roles that may read them; `/api/me` lists `read_warnings` and
+  // `replay_map` where the server says so, and alarms go to the same roles (admin, commander) otherwise.
+  const mayWarnings = me.may.read_warnings ?? me.may.read_alarms;
+  const mayReplay = me.may.replay_map ?? me.may.read_alarms;
+  const warnings = mayWarnings
+    ? new Warnings({ map, t, onCase: (id) => drawer.open(id), onProblem: showProblem })
+    : null;
+  const toggles = buildToggles(mayWarnings ? [] : ['warnings'], () => showLayers());
+  const showLayers = () => {
+    const shown = toggles();
+    const replaying = Boolean(timeline?.active);
+    applyVisibility(map, shown, replaying);
+    warnings?.setVisible(shown.has('warnings') && !replaying);
+  };
+  showLayers();
   list.render();
   api('/api/categories')
     .then((all) => {
@@ -104,25 +126,72 @@ async function start() {
     status.textContent = t(`live.${s}`);
   };
   setStatus('connecting');
-  const layers = ['incidents', 'workers', 'grids', 'cameras', ...(alarms ? ['alarms'] : [])];
-  new Live({
-    filter: { layers, tiles: true },
+  const layers = ['incidents', 'workers', 'grids', 'cameras', ...(alarms ? ['alarms'] : []), ...(warnings ? ['warnings'] : [])];
+  const filter = { layers, tiles: true };
+  // Between "back to live" and the fresh snapshot the map still shows the past: deltas meant for the
+  // live map it left would land on the replayed one.
+  let holdLive = false;
+  const held = () => holdLive || Boolean(timeline?.active);
+  const live = new Live({
+    filter,
     on: {
       snapshot: (m) => {
-        data.snapshot(m);
-        // The alarms are read again at every starting point: on start and after a reconnect.
+        // The alarms and warnings are panels of the present, kept whatever the map shows.
         alarms?.load().then(() => { document.body.dataset.alarmsSeq = String(m.seq); });
+        warnings?.load().then(() => { document.body.dataset.warningsSeq = String(m.seq); });
+        if (timeline?.active) return;
+        // Back from a replay, the trails are the past's: they start again from here.
+        data.snapshot(m, { keepTrails: !holdLive });
+        holdLive = false;
         // Said on the page, so a test (or a person's tooling) knows the live data has its starting point.
         document.body.dataset.snapshotSeq = String(m.seq);
       },
-      replayed: () => alarms?.load(),
-      delta: (m) => (m.layer === 'alarms' ? alarms?.delta(m) : data.delta(m)),
-      position: (m) => data.position(m),
+      replayed: () => {
+        alarms?.load();
+        warnings?.load();
+      },
+      delta: (m) => {
+        if (m.layer === 'alarms') alarms?.delta(m);
+        else if (m.layer === 'warnings') warnings?.delta(m);
+        else if (!held()) data.delta(m);
+      },
+      position: (m) => held() || data.position(m),
+      // Tiles hidden during a replay are reloaded all the same: they are current when it ends.
       tiles_invalidated: (m) => refreshTiles(map, m),
-      error: (m) => showProblem(new Problem(m.status, m)),
-      status: setStatus,
+      error: (m) => timeline?.receive(m) || showProblem(new Problem(m.status, m)),
+      status: (s) => {
+        setStatus(s);
+        timeline?.connection(s);
+      },
+      any: (m) => {
+        if (m.type.startsWith('replay_')) timeline?.receive(m);
+      },
     },
   });
+
+  if (mayReplay) {
+    timeline = new Timeline({
+      map,
+      t,
+      send: (m) => live.send(m),
+      view: {
+        enter: showLayers,
+        show: (state, at) => {
+          data.replayAt = at;
+          data.snapshot(state, { keepTrails: false });
+        },
+        delta: (m) => data.delta({ ...m, type: 'delta' }),
+        position: (m) => data.position(m),
+        clock: (at) => { data.replayAt = at; },
+        leave: () => {
+          data.replayAt = null;
+          holdLive = true;
+          showLayers();
+          live.setFilter(filter);
+        },
+      },
+    });
+  }
 
   map.on('moveend', () => {
     list.render();
@@ -141,19 +210,25 @@ async function start() {
   }
 }
 
-/** One checkbox per layer group, all on. */
-function buildToggles() {
+/**
+ * One checkbox per layer group but those in `without`, all on; `onChange` after each change. Returns a
+ * function giving the groups shown (a group without a checkbox is not).
+ */
+function buildToggles(without, onChange) {
   const root = document.getElementById('toggles');
-  for (const group of Object.keys(GROUPS)) {
+  const boxes = [];
+  for (const group of Object.keys(GROUPS).filter((g) => !without.includes(g))) {
     const label = document.createElement('label');
     const box = document.createElement('input');
     box.type = 'checkbox';
     box.checked = true;
     box.dataset.toggle = group;
-    box.addEventListener('change', () => setGroupVisible(map, group, box.checked));
+    boxes.push(box);
+    box.addEventListener('change', onChange);
     const caption = document.createElement('span');
     caption.textContent = t(`layer.${group}`);
     label.append(box, caption);
     root.append(label);
   }
+  return () => new Set(boxes.filter((b) => b.checked).map((b) => b.dataset.toggle));
 }

@@ -1,6 +1,7 @@
 // The command centre's sources and layers on top of the base map: grids and cameras from gridwatch's
-// vector tiles, incidents (clustered), workers and their trails as GeoJSON fed by the websocket.
-// Each toggle in the side panel names a group of layers here.
+// vector tiles, incidents (clustered), workers and their trails as GeoJSON fed by the websocket, the
+// early warnings, and the replay overlay (the grids and cameras of a past moment, drawn instead of the
+// live tiles while the timeline shows one). Each toggle in the side panel names a group of layers here.
 
 import { FONT, FONT_BOLD } from '../common/basemap.js';
 import { resourceUrl } from '../common/api.js';
@@ -18,7 +19,16 @@ export const GROUPS = {
   trails: ['trail-line'],
   incidents: ['incident-cluster', 'incident-cluster-count', 'incident-overdue', 'incident-point'],
   workers: ['worker-point'],
+  warnings: ['warning-halo', 'warning-point', 'warning-mark'],
 };
+
+/** The replay overlay's layers standing in for a live group while the timeline shows a past moment. */
+const REPLAY_GROUPS = {
+  grids: ['replay-grid-line', 'replay-grid-label'],
+  cameras: ['replay-camera-point'],
+};
+/** Live groups with nothing to say about a past moment: hidden during a replay. */
+const LIVE_ONLY = new Set(['grids', 'cameras', 'warnings']);
 
 /** Adds every source and layer of the view to a map whose base style has loaded. */
 export function addLayers(map) {
@@ -30,6 +40,9 @@ export function addLayers(map) {
   });
   map.addSource('workers', { type: 'geojson', data: EMPTY });
   map.addSource('trails', { type: 'geojson', data: EMPTY });
+  map.addSource('warnings', { type: 'geojson', data: EMPTY });
+  map.addSource('replay-grids', { type: 'geojson', data: EMPTY });
+  map.addSource('replay-cameras', { type: 'geojson', data: EMPTY });
 
   map.addLayer({
     id: 'grid-fill', type: 'fill', source: 'grids', 'source-layer': 'grids',
@@ -49,6 +62,16 @@ export function addLayers(map) {
     layout: { 'text-field': ['get', 'code'], 'text-font': FONT, 'text-size': 11, 'text-padding': 80 },
     paint: { 'text-color': '#203040', 'text-halo-color': '#ffffff', 'text-halo-width': 1.2 },
   });
+  // The grids of the boundary version in force at the replayed moment: dashed outlines over the map.
+  map.addLayer({
+    id: 'replay-grid-line', type: 'line', source: 'replay-grids', layout: { visibility: 'none' },
+    paint: { 'line-color': '#9a3412', 'line-width': ['interpolate', ['linear'], ['zoom'], 12, 1, 17, 2.5], 'line-dasharray': [3, 2] },
+  });
+  map.addLayer({
+    id: 'replay-grid-label', type: 'symbol', source: 'replay-grids', minzoom: 15,
+    layout: { visibility: 'none', 'text-field': ['get', 'code'], 'text-font': FONT, 'text-size': 11 },
+    paint: { 'text-color': '#9a3412', 'text-halo-color': '#ffffff', 'text-halo-width': 1.2 },
+  });
   map.addLayer({
     id: 'camera-sector', type: 'fill', source: 'cameras', 'source-layer': 'camera_sectors',
     paint: {
@@ -61,6 +84,13 @@ export function addLayers(map) {
     paint: {
       'circle-radius': 4, 'circle-color': ['match', ['get', 'status'], 'online', '#2a9d8f', '#9ca3af'],
       'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1,
+    },
+  });
+  map.addLayer({
+    id: 'replay-camera-point', type: 'circle', source: 'replay-cameras', layout: { visibility: 'none' },
+    paint: {
+      'circle-radius': 4, 'circle-color': ['match', ['get', 'status'], 'online', '#2a9d8f', '#9ca3af'],
+      'circle-stroke-color': '#9a3412', 'circle-stroke-width': 1,
     },
   });
   map.addLayer({
@@ -102,6 +132,26 @@ export function addLayers(map) {
       'circle-stroke-color': '#ffffff', 'circle-stroke-width': 2,
     },
   });
+  // An early warning: a wide ring that pulses (warnings.js animates it), a dot and a "!" on top.
+  map.addLayer({
+    id: 'warning-halo', type: 'circle', source: 'warnings',
+    paint: {
+      'circle-radius': 22, 'circle-color': '#f59e0b', 'circle-opacity': 0.18,
+      'circle-stroke-color': '#d97706', 'circle-stroke-width': 2, 'circle-stroke-opacity': 0.8,
+    },
+  });
+  map.addLayer({
+    id: 'warning-point', type: 'circle', source: 'warnings',
+    paint: {
+      'circle-radius': 10, 'circle-color': ['match', ['get', 'kind'], 'repeat', '#b45309', '#d97706'],
+      'circle-stroke-color': '#ffffff', 'circle-stroke-width': 2,
+    },
+  });
+  map.addLayer({
+    id: 'warning-mark', type: 'symbol', source: 'warnings',
+    layout: { 'text-field': '!', 'text-font': FONT_BOLD, 'text-size': 13, 'text-allow-overlap': true },
+    paint: { 'text-color': '#ffffff' },
+  });
 }
 
 /** The radius of an incident's dot by priority, px. */
@@ -112,6 +162,22 @@ function priorityRadius() {
 /** Shows or hides one toggle's layers. */
 export function setGroupVisible(map, group, visible) {
   for (const id of GROUPS[group]) map.setLayoutProperty(id, 'visibility', visible ? 'visible' : 'none');
+}
+
+/**
+ * Shows each group as its toggle says, live or (during a replay) from the replay overlay: the live
+ * tiles of grids and cameras and the warnings say nothing about a past moment, so a replay hides them
+ * and draws the overlay of that moment in their place.
+ * @param {Set<string>} shown  the groups whose toggle is on
+ */
+export function applyVisibility(map, shown, replaying) {
+  for (const group of Object.keys(GROUPS)) {
+    setGroupVisible(map, group, shown.has(group) && !(replaying && LIVE_ONLY.has(group)));
+  }
+  for (const [group, ids] of Object.entries(REPLAY_GROUPS)) {
+    const visible = replaying && shown.has(group) ? 'visible' : 'none';
+    for (const id of ids) map.setLayoutProperty(id, 'visibility', visible);
+  }
 }
 
 /** The vector sources to refresh when gridwatch says tiles of a tile set changed. */

@@ -44,18 +44,24 @@ export class LiveData {
     this.staff = new Map();
     /** worker id → [[lon, lat], …], oldest first */
     this.paths = new Map();
+    /** The replayed moment (ms) while the map shows one, else null: overdue is judged at that time. */
+    this.replayAt = null;
     /** Called with the summary of every incident that changed (the drawer follows its case). */
     this.onIncident = () => {};
     setInterval(() => this.markOverdue(), OVERDUE_CHECK_MS);
   }
 
-  snapshot(message) {
-    const now = Date.now();
+  /**
+   * Replaces everything with a snapshot (live, or a replayed moment's state: `keepTrails: false`, so a
+   * trail never joins the present to the past).
+   */
+  snapshot(message, { keepTrails = true } = {}) {
+    const now = this.now();
     this.incidents.reset(message.incidents.filter((s) => OPEN.has(s.status)).map((s) => incidentFeature(s, now)));
     this.staff = new Map(message.workers.map((w) => [w.id, { name: w.name, duty: w.duty }]));
     // A new snapshot (a re-subscribe when the scope changed) keeps the trails of the workers still in
     // view: their last position is appended when it moved meanwhile.
-    const before = this.paths;
+    const before = keepTrails ? this.paths : new Map();
     this.paths = new Map();
     const placed = message.workers.filter((w) => w.position);
     for (const w of placed) {
@@ -73,7 +79,7 @@ export class LiveData {
   delta(message) {
     if (message.layer === 'incidents' && message.kind !== 'incident.photo_added') {
       const summary = message.data;
-      if (OPEN.has(summary.status)) this.incidents.set(incidentFeature(summary));
+      if (OPEN.has(summary.status)) this.incidents.set(incidentFeature(summary, this.now()));
       else this.incidents.delete(summary.id);
       this.onIncident(summary);
     } else if (message.layer === 'workers') {
@@ -94,6 +100,11 @@ export class LiveData {
     }
   }
 
+  /** The time the map shows, ms. */
+  now() {
+    return this.replayAt ?? Date.now();
+  }
+
   workerFeature(id) {
     const path = this.paths.get(id);
     const who = this.staff.get(id) || {};
@@ -107,7 +118,7 @@ export class LiveData {
 
   /** Marks the cases whose deadline has passed since they last changed. */
   markOverdue() {
-    const now = Date.now();
+    const now = this.now();
     for (const feature of this.incidents.values()) {
       const p = feature.properties;
       if (!p.overdue && p.deadline && Date.parse(p.deadline) < now) {
