@@ -214,7 +214,15 @@ impl Playback {
                 let wall_ms = u64::try_from(ahead).unwrap_or(0) / u64::from(self.speed);
                 Instant::now() + Duration::from_millis(wall_ms)
             }
-            None if self.loaded_to < self.to => Instant::now(),
+            None if self.loaded_to < self.to => {
+                // The next window is loaded when the clock is one window from its start, so a
+                // sparse week is not read ahead all at once.
+                let ahead = (self.loaded_to - WINDOW - self.now())
+                    .num_milliseconds()
+                    .max(0);
+                let wall_ms = u64::try_from(ahead).unwrap_or(0) / u64::from(self.speed);
+                Instant::now() + Duration::from_millis(wall_ms)
+            }
             None => Instant::now() + Duration::from_millis(self.until_end_ms()),
         };
         Some(due.min(clock))
@@ -277,10 +285,11 @@ impl Playback {
         Some(out)
     }
 
-    /// Whether the next window must be loaded now: nothing queued is left and the end is not loaded.
+    /// Whether the next window must be loaded now: nothing queued is left, the end is not loaded, and
+    /// the clock is within a window of what is loaded.
     #[must_use]
     pub fn needs_load(&self) -> bool {
-        self.queue.is_empty() && self.loaded_to < self.to
+        self.queue.is_empty() && self.loaded_to < self.to && self.loaded_to - WINDOW <= self.now()
     }
 
     /// Loads the next window of virtual time: the events committed and the fixes received in it, each
