@@ -51,7 +51,9 @@ pub async fn run(
             () = tokio::time::sleep(Duration::from_secs(5)) => {}
         }
     };
-    let mut tick = tokio::time::interval(every);
+    // The first evaluation is one interval after the lease is taken, like every other: a node taking
+    // over mid-burst does not write at once, and the windows were filled from the store.
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut first = true;
     loop {
