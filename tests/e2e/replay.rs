@@ -171,20 +171,24 @@ async fn grids_now(server: &Server, community: Option<i64>) -> BTreeMap<String, 
         .map(|f| &f["properties"])
         .filter(|p| community.is_none_or(|c| p["community_id"] == c))
         .filter(|p| !p["cells"].as_array().unwrap().is_empty())
-        .map(|p| {
-            let mut cells: Vec<&str> = p["cells"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c.as_str().unwrap())
-                .collect();
-            cells.sort_unstable();
-            (
-                p["code"].as_str().unwrap().to_owned(),
-                json!([p["name"], p["community_id"], cells]),
-            )
-        })
+        .map(|p| grid_entry(p, "community_id"))
         .collect()
+}
+
+/// A grid as the comparison takes it: its code, and its name, community (in the field `community`
+/// names) and sorted cells.
+fn grid_entry(g: &Value, community: &str) -> (String, Value) {
+    let mut cells: Vec<&str> = g["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    cells.sort_unstable();
+    (
+        g["code"].as_str().unwrap().to_owned(),
+        json!([g["name"], g[community], cells]),
+    )
 }
 
 /// The replayed grids in the same form.
@@ -193,19 +197,7 @@ fn grids_replayed(state: &Value) -> BTreeMap<String, Value> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|g| {
-            let mut cells: Vec<&str> = g["cells"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c.as_str().unwrap())
-                .collect();
-            cells.sort_unstable();
-            (
-                g["code"].as_str().unwrap().to_owned(),
-                json!([g["name"], g["community"], cells]),
-            )
-        })
+        .map(|g| grid_entry(g, "community"))
         .collect()
 }
 
