@@ -19,6 +19,8 @@ mod grids;
 mod health;
 pub mod idempotency;
 mod incidents;
+// The dispatch list of a case: whom it may go to, by duty, distance and load (issue 22).
+mod candidates;
 pub mod limits;
 mod locate;
 mod metrics;
@@ -40,6 +42,8 @@ mod users;
 pub mod warnings;
 mod web;
 mod workers;
+// One search box: case numbers, case text (full text in the store), grids, places (issue 22).
+mod search;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
@@ -167,9 +171,14 @@ pub fn app_with(state: AppState, config: &Limits) -> Router {
         .route("/departments/{code}", put(categories::put_department))
         .route("/incidents", get(incidents::list))
         .route("/incidents/{id}", get(incidents::one))
+        .route("/incidents/{id}/candidates", get(candidates::candidates))
+        .route("/search", get(search::search))
         .merge(retried(&state, &budgets))
         .route("/photos/{sha256}", get(photos::fetch))
+        .route("/photos/{sha256}/thumbnail", get(photos::thumbnail))
         .route("/reports/kpi", get(reports::kpi))
+        .route("/reports/series", get(reports::series::series))
+        .route("/reports/daily", get(reports::daily::daily))
         .merge(people())
         // Cameras (视频监控点), `api/cameras.rs`.
         .route("/cameras", get(cameras::list).post(cameras::create))

@@ -2,6 +2,7 @@
 //!
 //! - [`calendar`] owns working time: a [`calendar::WorkCalendar`] turns a limit counted in working hours
 //!   (限时办结) into a deadline instant, and measures the working time between two instants for KPIs.
+//!   [`DispatchConfig::deadline`] picks the clock a category runs on: that calendar, or every hour (24/7).
 //! - [`routing`] owns the routing chain (category department → grid primary → grid backup → nearest
 //!   on-duty worker → community queue, 属地兜底) and records why each route was chosen.
 //! - [`kpi`] owns the rates (综合评价): registered, due, closed, on time, deferred, reworked and the
@@ -14,8 +15,10 @@ pub mod calendar;
 pub mod kpi;
 pub mod routing;
 
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::category::CategoryClock;
 use calendar::WorkCalendar;
 
 /// A deployment's dispatch settings, read from a JSON file given to `serve` or `demo`
@@ -61,6 +64,24 @@ pub enum ConfigError {
 }
 
 impl DispatchConfig {
+    /// When a limit of `limit` started at `start` runs out on `clock`: working time on the office's
+    /// calendar (`Office`), or elapsed time day and night (`Always`, so an urgent emergency registered
+    /// on a Sunday night is due that night, not on Monday). Intake's deadline and supervision's next
+    /// escalation both use it. `None` when the instant is beyond chrono's range or the calendar can never
+    /// supply that much working time.
+    #[must_use]
+    pub fn deadline(
+        &self,
+        clock: CategoryClock,
+        start: DateTime<Utc>,
+        limit: TimeDelta,
+    ) -> Option<DateTime<Utc>> {
+        match clock {
+            CategoryClock::Office => self.calendar.checked_add_working_time(start, limit),
+            CategoryClock::Always => start.checked_add_signed(limit.max(TimeDelta::zero())),
+        }
+    }
+
     /// Checks the calendar and that every distance and window is finite and not negative.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.calendar.validate()?;
@@ -81,6 +102,46 @@ impl DispatchConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// 2026-12-06 is a Sunday; 21:00 Beijing time is 13:00 UTC.
+    fn sunday_night() -> DateTime<Utc> {
+        "2026-12-06T13:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn an_always_clock_counts_every_hour_and_an_office_clock_only_working_ones() {
+        let config = DispatchConfig::default();
+        let half_hour = TimeDelta::minutes(30);
+        assert_eq!(
+            config.deadline(CategoryClock::Always, sunday_night(), half_hour),
+            Some("2026-12-06T13:30:00Z".parse().unwrap()),
+            "21:30 the same Sunday night"
+        );
+        assert_eq!(
+            config.deadline(CategoryClock::Office, sunday_night(), half_hour),
+            Some("2026-12-07T01:00:00Z".parse().unwrap()),
+            "09:00 on Monday: half an hour after the office opens at 08:30"
+        );
+        // A holiday stops the office's clock, never the 24/7 one.
+        let mut holiday = config.clone();
+        holiday
+            .calendar
+            .holidays
+            .insert(chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap());
+        assert_eq!(
+            holiday.deadline(CategoryClock::Always, sunday_night(), TimeDelta::hours(4)),
+            Some("2026-12-06T17:00:00Z".parse().unwrap())
+        );
+        assert_eq!(
+            holiday.deadline(CategoryClock::Office, sunday_night(), half_hour),
+            Some("2026-12-08T01:00:00Z".parse().unwrap()),
+            "Tuesday 09:00"
+        );
+        assert_eq!(
+            config.deadline(CategoryClock::Always, DateTime::<Utc>::MAX_UTC, half_hour),
+            None
+        );
+    }
 
     /// The example in the README is the defaults plus one holiday.
     #[test]

@@ -15,6 +15,7 @@
 mod admin;
 mod alarms;
 mod cases;
+mod codes;
 mod field;
 mod identity;
 mod plans;
@@ -80,6 +81,24 @@ impl ApiError {
     #[must_use]
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.extra.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// Adds the `code` member: which refusal this is, one per domain error variant (`snake_case`),
+    /// for a page to say in its own language with the other members as its values.
+    #[must_use]
+    pub fn code(self, code: &'static str) -> Self {
+        self.with("code", code)
+    }
+
+    /// Adds a `code` and its members (`codes`); members already set stay as they are.
+    fn coded(mut self, code: codes::Code) -> Self {
+        if let Some((code, Value::Object(members))) = code {
+            self.extra.insert("code".to_owned(), Value::from(code));
+            for (key, value) in members {
+                self.extra.entry(key).or_insert(value);
+            }
+        }
         self
     }
 
@@ -288,25 +307,41 @@ impl From<AccessError> for ApiError {
 
 impl From<LocateError> for ApiError {
     fn from(error: LocateError) -> Self {
-        Self::new(
+        let problem = Self::new(
             StatusCode::BAD_REQUEST,
             "invalid-coordinate",
             error.to_string(),
-        )
+        );
+        // A NaN or an infinity is no JSON number: the value goes as text.
+        let value = |v: f64| {
+            serde_json::Number::from_f64(v).map_or(Value::from(v.to_string()), Value::Number)
+        };
+        match error {
+            LocateError::Latitude(v) => problem
+                .code("invalid_latitude")
+                .with("field", "lat")
+                .with("value", value(v)),
+            LocateError::Longitude(v) => problem
+                .code("invalid_longitude")
+                .with("field", "lon")
+                .with("value", value(v)),
+        }
     }
 }
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         let status = rejection.status();
-        let slug = match &rejection {
-            JsonRejection::JsonSyntaxError(_) => "malformed-json",
-            JsonRejection::JsonDataError(_) => "invalid-input",
-            JsonRejection::MissingJsonContentType(_) => "unsupported-media-type",
-            _ if status == StatusCode::PAYLOAD_TOO_LARGE => "body-too-large",
-            _ => "bad-request",
+        let (slug, code) = match &rejection {
+            JsonRejection::JsonSyntaxError(_) => ("malformed-json", "malformed_json"),
+            JsonRejection::JsonDataError(_) => ("invalid-input", "invalid_json_data"),
+            JsonRejection::MissingJsonContentType(_) => {
+                ("unsupported-media-type", "json_content_type_required")
+            }
+            _ if status == StatusCode::PAYLOAD_TOO_LARGE => ("body-too-large", "body_too_large"),
+            _ => ("bad-request", "unreadable_body"),
         };
-        Self::new(status, slug, rejection.body_text())
+        Self::new(status, slug, rejection.body_text()).code(code)
     }
 }
 
@@ -314,12 +349,12 @@ impl From<JsonRejection> for ApiError {
 impl From<BytesRejection> for ApiError {
     fn from(rejection: BytesRejection) -> Self {
         let status = rejection.status();
-        let slug = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "body-too-large"
+        let (slug, code) = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ("body-too-large", "body_too_large")
         } else {
-            "bad-request"
+            ("bad-request", "unreadable_body")
         };
-        Self::new(status, slug, rejection.body_text())
+        Self::new(status, slug, rejection.body_text()).code(code)
     }
 }
 
@@ -330,6 +365,7 @@ impl From<QueryRejection> for ApiError {
             "invalid-query",
             rejection.body_text(),
         )
+        .code("invalid_query")
     }
 }
 

@@ -29,6 +29,7 @@ pub mod plans;
 pub mod relay;
 pub mod replay;
 pub mod services;
+pub mod simulation;
 pub mod state;
 pub mod store;
 pub mod throttle;
@@ -79,11 +80,31 @@ pub async fn serve(
 pub async fn serve_with(
     listener: tokio::net::TcpListener,
     core: Core,
-    mut config: ServeConfig,
+    config: ServeConfig,
     which: services::Which,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_beside(listener, core, config, which, shutdown, |_| async {}).await
+}
+
+/// [`serve_with`], and `beside` run as a task on the running services' state: `gridwatch demo`'s
+/// simulation (`simulation`). `beside` must end once the state's shutdown signal says connections
+/// close; it is waited for (at most [`REQUESTS_GRACE`]) before the services stop, so the writers still
+/// answer its last writes.
+pub async fn serve_beside<Beside, Running>(
+    listener: tokio::net::TcpListener,
+    core: Core,
+    mut config: ServeConfig,
+    which: services::Which,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    beside: Beside,
+) -> std::io::Result<()>
+where
+    Beside: FnOnce(AppState) -> Running,
+    Running: Future<Output = ()> + Send + 'static,
+{
     let (state, running) = services::start(&core, which);
+    let beside = tokio::spawn(beside(state.clone()));
     if config.transport.send_buffer.is_none() {
         config.transport.send_buffer = core.hub().config.send_buffer;
     }
@@ -107,6 +128,9 @@ pub async fn serve_with(
         () = grace => tracing::warn!(
             "requests still in flight {REQUESTS_GRACE:?} after the shutdown signal; stopping anyway"
         ),
+    }
+    if tokio::time::timeout(REQUESTS_GRACE, beside).await.is_err() {
+        tracing::warn!("the task beside the server did not end in time; stopping anyway");
     }
     running.stop().await;
     Ok(())

@@ -70,6 +70,8 @@ enum Command {
         identity: IdentityArgs,
         #[command(flatten)]
         cluster: ClusterArgs,
+        #[command(flatten)]
+        simulation: gridwatch::simulation::Args,
     },
     /// Serves the API from an existing store.
     Serve {
@@ -250,6 +252,7 @@ async fn main() -> Result<()> {
             no_audit,
             identity,
             cluster,
+            simulation,
         } => {
             let mut options = options(dispatch_config.as_deref(), &live, tiles, &identity)?;
             options.without_audit = no_audit;
@@ -259,7 +262,8 @@ async fn main() -> Result<()> {
             options.node_id = cluster.node_id;
             options.nats_url = cluster.nats_url;
             let serving = http.serve_config()?;
-            demo(addr, synthetic, osm, resolution, &store, options, serving).await
+            let place = (synthetic, osm, resolution);
+            demo(addr, place, &store, options, serving, simulation.seed()).await
         }
         Command::Serve {
             addr,
@@ -282,7 +286,7 @@ async fn main() -> Result<()> {
             options.nats_url = cluster.nats_url;
             let serving = http.serve_config()?;
             let store = open(&store, DEFAULT_DATA_DIR).await?;
-            serve(addr, store, None, options, serving).await
+            serve(addr, store, None, options, serving, None).await
         }
         Command::Migrate { store } => {
             let location = store.location(DEFAULT_DATA_DIR);
@@ -598,12 +602,11 @@ async fn open(args: &StoreArgs, default_dir: &str) -> Result<Arc<dyn Store>> {
 
 async fn demo(
     addr: SocketAddr,
-    synthetic: Option<Preset>,
-    osm: Option<PathBuf>,
-    resolution: u8,
+    (synthetic, osm, resolution): (Option<Preset>, Option<PathBuf>, u8),
     args: &StoreArgs,
     options: Options,
     serving: ServeConfig,
+    simulation_seed: Option<u64>,
 ) -> Result<()> {
     let default_dir = match &osm {
         Some(file) => format!(
@@ -640,7 +643,7 @@ async fn demo(
         expires_in_days: None,
     };
     let secret = insert_token(&store, &world, admin).await?;
-    serve(addr, store, Some(secret), options, serving).await
+    serve(addr, store, Some(secret), options, serving, simulation_seed).await
 }
 
 async fn serve(
@@ -649,6 +652,7 @@ async fn serve(
     admin_token: Option<String>,
     options: Options,
     serving: ServeConfig,
+    simulation_seed: Option<u64>,
 ) -> Result<()> {
     let core = Core::load_with(store, options).await?;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -679,6 +683,10 @@ async fn serve(
         positions = %limits.positions,
         "serving"
     );
+    let simulation = simulation_seed.map(|seed| gridwatch::simulation::Settings {
+        seed,
+        admin_token: admin_token.clone(),
+    });
     if let Some(token) = admin_token {
         let people = cli::users::demo_people(&core).await?;
         cli::users::print_demo_people(&local, &people);
@@ -691,10 +699,30 @@ async fn serve(
                 device.as_str()
             );
         }
+        if let Some(settings) = &simulation {
+            println!(
+                "simulation: on (seed {}; `--no-simulation` keeps the city still)",
+                settings.seed
+            );
+        }
         println!("try: curl -H 'Authorization: Bearer {token}' '{local}/api/grids'");
     }
-    // Returns once a shutdown signal was handled gracefully (`gridwatch::serve`): exit status 0.
-    gridwatch::serve(listener, core, serving, shutdown_signal()).await?;
+    // Returns once a shutdown signal was handled gracefully (`gridwatch::serve`): exit status 0. The
+    // demo's simulation runs beside the services and ends as the connections close.
+    let which = gridwatch::services::Which::ALL;
+    gridwatch::serve_beside(
+        listener,
+        core,
+        serving,
+        which,
+        shutdown_signal(),
+        |state| async move {
+            if let Some(settings) = simulation {
+                gridwatch::simulation::run(state, settings).await;
+            }
+        },
+    )
+    .await?;
     Ok(())
 }
 

@@ -12,6 +12,7 @@ pub mod boundary;
 pub mod history;
 pub mod idempotency;
 pub mod postgres;
+pub mod search;
 pub mod sql;
 pub mod sqlite;
 
@@ -274,6 +275,8 @@ pub struct ArchiveQuery {
     /// Carrying the photo with this SHA-256.
     pub photo: Option<String>,
     pub source: Option<Source>,
+    /// Whose description holds every word of this search (`store::search`).
+    pub text: Option<search::TextQuery>,
 }
 
 impl ArchiveQuery {
@@ -294,6 +297,7 @@ impl ArchiveQuery {
             active_since: None,
             photo: None,
             source: None,
+            text: None,
         }
     }
 }
@@ -367,6 +371,16 @@ pub trait Store: Accounts + Idempotency + History + Send + Sync + 'static {
     /// The cases with these ids, each with its whole history and photos, lowest id first; an id with no
     /// case is left out.
     async fn incidents_in(&self, ids: &[IncidentId]) -> Result<Vec<Case>, StoreError>;
+
+    /// The ids of the cases matching `search` (`store/search.rs`), open, finished and archived alike,
+    /// newest first. A store without a text index (a test double) finds nothing.
+    async fn search_cases(
+        &self,
+        search: &search::CaseSearch,
+    ) -> Result<Vec<IncidentId>, StoreError> {
+        let _ = search;
+        Ok(Vec::new())
+    }
 
     /// Writes a whole city. Refused with `Conflict` when the store already holds grids.
     async fn import_city(&self, city: &NewCity) -> Result<Event, StoreError>;
@@ -505,6 +519,14 @@ pub trait Store: Accounts + Idempotency + History + Send + Sync + 'static {
 
     /// A stored photo's content type and bytes.
     async fn photo(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>, StoreError>;
+
+    /// A photo's thumbnail (a JPEG): `None` if none was made yet, `Some(None)` if the photo could not
+    /// be decoded when it was tried.
+    async fn thumbnail(&self, sha256: &str) -> Result<Option<Option<Vec<u8>>>, StoreError>;
+
+    /// Keeps a photo's thumbnail (`None`: it could not be made). The first one kept stays: a second
+    /// is ignored, so a thumbnail is made once however many ask at the same time.
+    async fn put_thumbnail(&self, sha256: &str, data: Option<Vec<u8>>) -> Result<(), StoreError>;
 
     /// Events with `seq > after`, oldest first, at most `limit`.
     async fn events_since(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError>;

@@ -214,6 +214,21 @@ async fn escalate_twice(store: Arc<dyn Store>) {
         both[1].0
     );
     assert_eq!(both[1].1["level"], "street");
+    // Both notices say the case's deadline, not the time of the escalation before, and carry no prose
+    // a page would show untranslated.
+    let since = serde_json::json!(d1);
+    assert_eq!(both[0].1["overdue_since"], since);
+    assert_eq!(both[1].1["overdue_since"], since, "the original deadline");
+    assert!(
+        core.world()
+            .incident(late.id())
+            .unwrap()
+            .history
+            .iter()
+            .filter(|e| e.action == "escalate")
+            .all(|e| e.note.is_none()),
+        "no stored note"
+    );
     let case = core.world().incident(late.id()).unwrap().clone();
     assert_eq!(case.escalate_at, Some(d3));
     assert_eq!(

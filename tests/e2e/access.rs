@@ -204,6 +204,8 @@ async fn me_says_who_the_caller_is_and_what_it_may_do() {
     let (status, admin) = server.get("/api/me").await;
     assert_eq!(status, 200, "{admin}");
     assert_eq!(admin["role"], "admin");
+    // The deployment's zone, for pages to show times in: the default calendar's UTC+8.
+    assert_eq!(admin["tz_offset_minutes"], 480);
     assert_eq!(
         admin["may"],
         json!({"act_on_cases": true, "read_kpi": true, "change_boundaries": true, "mint_tokens": true,

@@ -210,9 +210,13 @@ impl Server {
     ///
     /// The tests drive one server from 127.0.0.1 far faster than any client would, so the rate limits
     /// are off unless a test names them (a flag wins over these variables; `hardening.rs` tests them).
+    /// `demo` runs without its simulation, so a test sees only its own changes, unless `args` say
+    /// `--simulation` (`simulation.rs`).
     pub fn start_in(mut command: Command, args: &[&str], store: &TestStore) -> Self {
+        let still = args.first() == Some(&"demo") && !args.contains(&"--simulation");
         let mut child = command
             .args(args)
+            .args(still.then_some("--no-simulation"))
             .args(["--addr", "127.0.0.1:0"])
             .args(&store.args)
             .envs([

@@ -712,3 +712,108 @@ async fn bad_websocket_input_is_refused_and_changes_nothing() {
     drop(server);
     store.finish().await;
 }
+
+#[tokio::test]
+async fn a_phone_hears_of_open_cases_near_it_in_other_grids_on_sqlite() {
+    cases_near_the_phone(Flavor::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_phone_hears_of_open_cases_near_it_in_other_grids_on_postgis() {
+    cases_near_the_phone(Flavor::Postgres).await;
+}
+
+/// The worker view's nearby tab (`mine: true`): the open cases within the routing radius of where the
+/// worker is, in any grid (routing may give them those), come in the snapshot and live, and so does their
+/// closing; farther cases do not, and the case's details stay out of the worker's reach.
+async fn cases_near_the_phone(flavor: Flavor) {
+    let Some(store) = TestStore::new(flavor).await else {
+        return;
+    };
+    let server = Server::demo(&store);
+    let admin = server.token().to_owned();
+    let a = grid_place(&server, 0, 0).await;
+    // Another grid's point within the radius (1 km by default), and one well beyond it.
+    let (mut near, mut far) = (None, None);
+    for n in 1..98 {
+        let p = grid_place(&server, n, 0).await;
+        let m = geo::Distance::distance(
+            &geo::Haversine,
+            geo::Point::new(a.lon, a.lat),
+            geo::Point::new(p.lon, p.lat),
+        );
+        if p.grid != a.grid && (200.0..800.0).contains(&m) && near.is_none() {
+            near = Some(p);
+        } else if m > 2_000.0 && far.is_none() {
+            far = Some(p);
+        }
+        if near.is_some() && far.is_some() {
+            break;
+        }
+    }
+    let (near, far) = (
+        near.expect("a grid near the first"),
+        far.expect("a far grid"),
+    );
+    let worker = token(&server, "worker", Some(a.primary)).await;
+    let (status, body) = server
+        .send_as(
+            &worker,
+            Method::POST,
+            "/api/positions",
+            &json!([{"lat": a.lat, "lon": a.lon}]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let before = report(&server, &admin, near.lat, near.lon, "city_appearance").await["id"]
+        .as_i64()
+        .unwrap();
+    let far_before = report(&server, &admin, far.lat, far.lon, "city_appearance").await["id"]
+        .as_i64()
+        .unwrap();
+
+    let mut phone = Ws::connect(&server, &worker).await;
+    let snapshot = phone.subscribe(&json!({"mine": true})).await;
+    let ids: Vec<i64> = snapshot["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&before),
+        "the near case in the snapshot: {ids:?}"
+    );
+    assert!(!ids.contains(&far_before), "not the far one: {ids:?}");
+
+    let far_after = report(&server, &admin, far.lat, far.lon, "city_appearance").await["id"]
+        .as_i64()
+        .unwrap();
+    let after = report(&server, &admin, near.lat, near.lon, "city_appearance").await["id"]
+        .as_i64()
+        .unwrap();
+    act_ok(
+        &server,
+        &admin,
+        after,
+        &json!({"action": "cancel", "reason": "duplicate"}),
+    )
+    .await;
+    let got = phone
+        .until(|m| m["type"] == "delta" && m["id"] == after && m["data"]["status"] == "cancelled")
+        .await;
+    assert!(
+        got.iter().any(created(after)),
+        "the new near case came live"
+    );
+    assert!(
+        !got.iter().any(|m| m["id"] == far_after),
+        "the far case did not: {got:?}"
+    );
+    // A summary on the map, not the case: its details stay with its grid.
+    let (status, _) = server
+        .get_as(&worker, &format!("/api/incidents/{before}"))
+        .await;
+    assert_eq!(status, 403);
+    store.finish().await;
+}

@@ -23,6 +23,8 @@ mod bad_input;
 mod basemap;
 mod cameras;
 mod cases;
+// Category clocks (24/7 or office) and names in one language (issue 22).
+mod category_clocks;
 mod crash;
 mod crash_positions;
 mod demo_city;
@@ -64,11 +66,19 @@ mod proxy;
 // Positions between nodes through a real NATS server (issue 20).
 mod relay;
 mod replay;
+// The dashboards' daily report (日报) and series (issue 22).
+mod reports;
 mod restart;
 mod routing;
+// Search (case number, text on both stores, grids), the dispatch list, the worker popup (issue 22).
+mod search;
 // SIGTERM: writes in flight finished, websockets closed with 1001, exit 0.
 mod shutdown;
+// `gridwatch demo`'s simulation (issue 22): the demo city alive within seconds, through the API.
+mod simulation;
 mod supervision;
+// Photo thumbnails (issue 22): made once per photo, the photo's access rule.
+mod thumbnails;
 // `--tls-cert`/`--tls-key`: https and wss.
 mod tls;
 // Tokens as credentials: list, revoke (API and CLI), expiry; open websockets closed.

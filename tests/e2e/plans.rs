@@ -202,6 +202,12 @@ async fn plans(flavor: Flavor) {
         "{}",
         refused.1
     );
+    // The refusal names the cell cut off from B's main piece, for the planner to outline, with a
+    // stable `code` and B's pieces, so a page words it in its own language.
+    assert_eq!(refused.1["code"], "split_grid");
+    assert_eq!(refused.1["cells"], json!([far]), "{}", refused.1);
+    assert_eq!(refused.1["problems"][0]["cells"], json!([far]));
+    assert_eq!(refused.1["problems"][0]["values"]["parts"][&gb.code], 2);
 
     // --- Bad input: a clear 4xx each, nothing stored.
     let (status, _, content_type) = server

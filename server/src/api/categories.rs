@@ -2,6 +2,10 @@
 //!
 //! Anyone with a token may read the categories (a reporter's app lists them); only an admin edits them,
 //! through `admin::categories`.
+//!
+//! A category has two names, `name` (English) and `name_zh` (Chinese, or null): a page shows the one in
+//! its language (`web-map/src/js/common/categories.js`), falling back to `name`. `clock` is `office`
+//! (limits in working hours on the deployment's calendar, the default) or `always` (24/7).
 
 use axum::Json;
 use axum::extract::State;
@@ -11,7 +15,7 @@ use serde_json::{Value, json};
 use super::{AppJson, AppPath};
 use crate::auth::Auth;
 use crate::domain::Permission;
-use crate::domain::category::MAX_LIMIT_H;
+use crate::domain::category::{CategoryClock, MAX_LIMIT_H};
 use crate::domain::incident::CaseKind;
 use crate::domain::{Category, CategoryClass, Department, TimeLimits, WorkerId};
 use crate::error::ApiError;
@@ -33,13 +37,20 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> Result<Json<Valu
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutCategory {
+    /// The name in English.
     name: String,
+    /// The name in Chinese; omitted or null for none.
+    #[serde(default)]
+    name_zh: Option<String>,
     class: CategoryClass,
     department: Option<String>,
     limits: TimeLimits,
     kind: CaseKind,
     #[serde(default = "yes")]
     active: bool,
+    /// `office` (the default) or `always` (24/7).
+    #[serde(default)]
+    clock: CategoryClock,
 }
 
 fn yes() -> bool {
@@ -65,11 +76,17 @@ pub async fn put(
     let category = Category {
         code: checked_code(&code)?,
         name: checked_name(&body.name)?,
+        name_zh: body
+            .name_zh
+            .as_deref()
+            .map(|n| checked_name(n).map_err(|e| e.with("field", "name_zh")))
+            .transpose()?,
         class: body.class,
         department: body.department,
         limits: body.limits,
         kind: body.kind,
         active: body.active,
+        clock: body.clock,
     };
     Ok(Json(
         crate::admin::categories::put_category(state.core(), category).await?,

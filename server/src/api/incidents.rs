@@ -10,6 +10,8 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+mod history;
+
 use super::geo_json::{self, Bbox};
 use super::{AppJson, AppPath, AppQuery, visible_grid};
 use crate::auth::Auth;
@@ -143,13 +145,19 @@ pub async fn act(
         actions::Extra::default(),
     )
     .await?;
-    Ok(Json(to_feature(
+    let mut feature = to_feature(
         &state.world(),
         &case,
         state.now(),
         true,
         &cases::actor_of(&auth.0),
-    )))
+    );
+    history::name_callers(
+        state.store().as_ref(),
+        &mut feature["properties"]["history"],
+    )
+    .await;
+    Ok(Json(feature))
 }
 
 /// Reads `{action, …}`, taking `note` for `reason` where the action needs a reason.
@@ -219,6 +227,10 @@ pub struct IncidentQuery {
     assignee: Option<WorkerId>,
     /// Only cases still open past their deadline (`true`), or only those that are not (`false`).
     overdue: Option<bool>,
+    /// Words the description must hold, each anywhere, ignoring case (any script, Chinese included;
+    /// 1 to 100 characters, at most 8 words): the store's full-text search (`store::search`).
+    #[param(min_length = 1, max_length = 100)]
+    q: Option<String>,
     /// At most this many (default 100, at most 1,000), newest first.
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
@@ -242,6 +254,9 @@ pub async fn list(
     if limit == 0 || limit > MAX_LIMIT {
         return Err(ApiError::invalid(format!("limit must be 1..={MAX_LIMIT}")));
     }
+    let text = (query.q.as_deref())
+        .map(super::search::checked_text)
+        .transpose()?;
     let offset = query.offset.unwrap_or(0);
     let now = state.now();
     let viewer = cases::actor_of(&auth.0);
@@ -284,6 +299,7 @@ pub async fn list(
             .filter(|c| query.category.as_ref().is_none_or(|k| &c.category == k))
             .filter(|c| query.assignee.is_none_or(|w| c.state.assignee == Some(w)))
             .filter(|c| query.overdue.is_none_or(|o| cases::is_overdue(c, now) == o))
+            .filter(|c| text.as_ref().is_none_or(|t| t.matches(&c.description)))
             .map(Case::id)
             .collect();
         // A finished case is never overdue.
@@ -296,6 +312,7 @@ pub async fn list(
                 assignee: query.assignee,
                 bbox: bbox.map(|b| b.0),
                 seen_by: archive::seer(&world, &auth.0),
+                text: text.clone(),
                 ..archived
             });
         (held, archived)
@@ -339,15 +356,17 @@ pub async fn one(
     let case = archive::find(state.core(), IncidentId(id))
         .await?
         .ok_or_else(|| ApiError::not_found(format!("incident {id}")))?;
-    let world = state.world();
-    actions::check_scope(&world, &auth.0, &case)?;
-    Ok(Json(to_feature(
-        &world,
-        &case,
-        now,
-        true,
-        &cases::actor_of(&auth.0),
-    )))
+    let mut feature = {
+        let world = state.world();
+        actions::check_scope(&world, &auth.0, &case)?;
+        to_feature(&world, &case, now, true, &cases::actor_of(&auth.0))
+    };
+    history::name_callers(
+        state.store().as_ref(),
+        &mut feature["properties"]["history"],
+    )
+    .await;
+    Ok(Json(feature))
 }
 
 /// A case as a GeoJSON Feature, as `viewer` sees it; `full` adds the history and photos.
@@ -400,7 +419,7 @@ pub fn to_feature(
     p.insert("allowed_actions".into(), json!(allowed_actions(s.status)));
     p.insert("your_actions".into(), json!(actions_for(s, viewer)));
     if full {
-        p.insert("history".into(), json!(case.history));
+        p.insert("history".into(), history::entries(world, case));
         p.insert("photos".into(), json!(case.photos));
     }
     let point = json!({ "type": "Point", "coordinates": [case.place.lon, case.place.lat] });

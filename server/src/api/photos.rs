@@ -119,13 +119,46 @@ pub async fn fetch(
     AppPath(sha256): AppPath<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    check_seen(&state, &auth, &sha256).await?;
+    let etag = format!("\"{sha256}\"");
+    let cache = [
+        (header::ETAG, etag.clone()),
+        (
+            header::CACHE_CONTROL,
+            "private, max-age=31536000, immutable".to_owned(),
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+    ];
+    if super::if_none_match(&headers, &etag) {
+        return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
+    }
+    let (content_type, data) = state
+        .store()
+        .photo(&sha256)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("photo {sha256}")))?;
+    Ok((
+        StatusCode::OK,
+        cache,
+        [(header::CONTENT_TYPE, content_type)],
+        data,
+    )
+        .into_response())
+}
+
+/// Refused unless the caller may see photo `sha256`: 400 for a name that is no SHA-256, 404 for a
+/// photo on no case, 403 for one only on cases out of the caller's scope. The full photo and its
+/// thumbnail share this rule.
+async fn check_seen(state: &AppState, auth: &Auth, sha256: &str) -> Result<(), ApiError> {
+    let sha256 = sha256.to_owned();
     auth.require(Permission::ReadPhotos)?;
     if !photos::is_sha256(&sha256) {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid-path",
             "a photo is named by its lower-case hex SHA-256",
-        ));
+        )
+        .code("invalid_photo_name"));
     }
     // A photo may show people and homes: it is shown only to someone who may see a case carrying it,
     // held in the world or archived.
@@ -171,11 +204,27 @@ pub async fn fetch(
             };
         return Err(if carried {
             ApiError::forbidden(format!("photo {sha256} is on no case in your scope"))
+                .code("photo_out_of_scope")
         } else {
-            ApiError::not_found(format!("photo {sha256}"))
+            ApiError::not_found(format!("photo {sha256}")).code("unknown_photo")
         });
     }
-    let etag = format!("\"{sha256}\"");
+    Ok(())
+}
+
+#[utoipa::path(get, path = "/api/photos/{sha256}/thumbnail", tag = "incidents", params(("sha256" = String, Path)),
+    responses((status = 200, description = "a JPEG of the photo whose longest side is at most 320 pixels, made once per photo", content_type = "image/jpeg"),
+        (status = 304, description = "`If-None-Match` names this thumbnail"), (status = 400), (status = 403),
+        (status = 404, description = "no such photo, or it has no thumbnail (`no-thumbnail`: a WebP or an image that cannot be decoded; show the photo itself)")),
+    security(("bearer" = [])))]
+pub async fn thumbnail(
+    State(state): State<AppState>,
+    auth: Auth,
+    AppPath(sha256): AppPath<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    check_seen(&state, &auth, &sha256).await?;
+    let etag = format!("\"{sha256}-thumbnail\"");
     let cache = [
         (header::ETAG, etag.clone()),
         (
@@ -187,15 +236,20 @@ pub async fn fetch(
     if super::if_none_match(&headers, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
     }
-    let (content_type, data) = state
-        .store()
-        .photo(&sha256)
+    let data = photos::thumbnail(state.store().as_ref(), &sha256)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("photo {sha256}")))?;
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no-thumbnail",
+                format!("photo {sha256} has no thumbnail; show the photo itself"),
+            )
+            .code("no_thumbnail")
+        })?;
     Ok((
         StatusCode::OK,
         cache,
-        [(header::CONTENT_TYPE, content_type)],
+        [(header::CONTENT_TYPE, "image/jpeg".to_owned())],
         data,
     )
         .into_response())

@@ -21,6 +21,8 @@
 //! figure or key is an empty field. A code or name that a spreadsheet would take for a formula starts
 //! with `'`.
 
+pub mod daily;
+pub mod series;
 #[cfg(test)]
 mod tests;
 
@@ -35,7 +37,7 @@ use super::AppQuery;
 use crate::auth::Auth;
 use crate::cases::archive;
 use crate::dispatch::kpi::{self, Counts, Key, Level, Report};
-use crate::domain::Permission;
+use crate::domain::{Case, Permission, RegionId};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{ArchiveQuery, Seer};
@@ -437,4 +439,135 @@ fn line(out: &mut String, fields: impl Iterator<Item = String>) {
         }
     }
     out.push_str("\r\n");
+}
+
+/// The area a dashboard or a daily report covers: a `bbox` (the map's view), a region (a community,
+/// street or district: every case in a grid under it), both, or neither (everything in scope).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Area {
+    /// `[min_lon, min_lat, max_lon, max_lat]`, degrees (EPSG:4326), edges included.
+    pub bbox: Option<[f64; 4]>,
+    pub region: Option<RegionId>,
+}
+
+impl Area {
+    /// Parses `bbox` and checks that `region` names a known region.
+    pub(crate) fn parse(
+        world: &World,
+        bbox: Option<&str>,
+        region: Option<RegionId>,
+    ) -> Result<Self, ApiError> {
+        let bbox = super::geo_json::Bbox::parse_opt(bbox)?.map(|b| b.0);
+        if let Some(region) = region
+            && world.region(region).is_none()
+        {
+            return Err(ApiError::not_found(format!("region {region}")));
+        }
+        Ok(Self { bbox, region })
+    }
+
+    fn holds(&self, case: &Case) -> bool {
+        let p = &case.place;
+        self.bbox
+            .is_none_or(|[w, s, e, n]| (w..=e).contains(&p.lon) && (s..=n).contains(&p.lat))
+            && self
+                .region
+                .is_none_or(|r| p.community == r || p.street == Some(r) || p.district == Some(r))
+    }
+}
+
+/// The cases in `area` that the caller may see and that can count in `[from, to)`: those the world
+/// holds, and the archived ones registered before `to` and changed or due since `from`. Copies, so no
+/// lock is held while the caller works through them.
+pub(crate) async fn cases_in(
+    state: &AppState,
+    auth: &Auth,
+    area: Area,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Case>, ApiError> {
+    let archived = {
+        let world = state.world();
+        archive::query(&world, None).map(|archived| ArchiveQuery {
+            created_to: Some(to),
+            active_since: Some(from),
+            region: area.region,
+            bbox: area.bbox,
+            seen_by: archive::seer(&world, &auth.0).map(|seer| Seer {
+                worker: None,
+                token: None,
+                ..seer
+            }),
+            ..archived
+        })
+    };
+    let archived = match archived {
+        Some(query) => {
+            let (_, ids) = state.store().archived(&query, u64::MAX).await?;
+            state.store().incidents_in(&ids).await?
+        }
+        None => Vec::new(),
+    };
+    let world = state.world();
+    let visibility = world.visibility(&auth.0);
+    let mut cases: Vec<Case> = world
+        .incidents()
+        .filter(|c| c.created_at < to)
+        .cloned()
+        .chain(
+            archived
+                .into_iter()
+                .filter(|c| world.incident(c.id()).is_none()),
+        )
+        .filter(|c| visibility.grid(c.place.grid) && area.holds(c))
+        .collect();
+    cases.sort_by_key(Case::id);
+    Ok(cases)
+}
+
+/// A local date (`YYYY-MM-DD`, the deployment's calendar) as the UTC instant of its midnight.
+pub(crate) fn local_date(
+    field: &'static str,
+    text: &str,
+    tz_offset_minutes: i32,
+) -> Result<(NaiveDate, DateTime<Utc>), ApiError> {
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .filter(|_| text.len() == "YYYY-MM-DD".len())
+        .ok_or_else(|| {
+            ApiError::invalid(format!(
+                "{field} must be a date like 2026-03-01, not {text:?}"
+            ))
+            .with("field", field)
+        })?;
+    Ok((date, local_midnight(date, tz_offset_minutes, field)?))
+}
+
+/// The deployment's local date of an instant.
+pub(crate) fn local_date_of(at: DateTime<Utc>, tz_offset_minutes: i32) -> NaiveDate {
+    (at + TimeDelta::minutes(i64::from(tz_offset_minutes))).date_naive()
+}
+
+/// Sets `Vary: accept` and picks JSON or the CSV body (with the content type given).
+pub(crate) fn negotiated<T: Serialize>(
+    csv: bool,
+    body: &T,
+    to_csv: impl FnOnce(&T) -> String,
+) -> Response {
+    let mut response = if csv {
+        (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            )],
+            to_csv(body),
+        )
+            .into_response()
+    } else {
+        Json(body).into_response()
+    };
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("accept"));
+    response
 }

@@ -157,6 +157,8 @@ pub struct Me {
     scopes: Vec<String>,
     worker_id: Option<WorkerId>,
     may: May,
+    /// The deployment's time zone, minutes east of UTC (the dispatch calendar's): pages show times in it.
+    tz_offset_minutes: i32,
 }
 
 /// What the caller may do beyond reading, each decided by the same role check as its endpoint.
@@ -186,7 +188,7 @@ pub struct May {
 
 #[utoipa::path(get, path = "/api/me", tag = "auth",
     responses((status = 200, body = Me), (status = 401)), security(("bearer" = []), ("session" = [])))]
-pub async fn me(auth: Auth) -> Json<Me> {
+pub async fn me(State(state): State<AppState>, auth: Auth) -> Json<Me> {
     let may = May {
         act_on_cases: auth.may(Permission::ActOnCases),
         read_kpi: auth.may(Permission::ReadKpi),
@@ -206,5 +208,6 @@ pub async fn me(auth: Auth) -> Json<Me> {
         scopes: principal.scopes.iter().map(ToString::to_string).collect(),
         worker_id: principal.worker,
         may,
+        tz_offset_minutes: state.dispatch().calendar.tz_offset_minutes,
     })
 }

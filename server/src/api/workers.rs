@@ -87,7 +87,7 @@ pub async fn list(
 }
 
 #[utoipa::path(get, path = "/api/workers/{id}", tag = "workers", params(("id" = i64, Path)),
-    responses((status = 200, description = "GeoJSON Feature", body = super::geo_json::FeatureShape), (status = 403), (status = 404)), security(("bearer" = [])))]
+    responses((status = 200, description = "GeoJSON Feature, with the worker's open cases the caller may see (`open_cases`, `open_load`) and last fix (`position`, `last_fix_age_s`)", body = super::geo_json::FeatureShape), (status = 403), (status = 404)), security(("bearer" = [])))]
 pub async fn one(
     State(state): State<AppState>,
     auth: Auth,
@@ -103,7 +103,40 @@ pub async fn one(
             "worker {id} is outside your scope"
         )));
     }
-    Ok(Json(to_feature(worker, &auth.0)))
+    let mut feature = to_feature(worker, &auth.0);
+    add_current(&world, &auth.0, worker.id, state.now(), &mut feature);
+    Ok(Json(feature))
+}
+
+/// What the command centre's worker popup shows beside the worker's record: their open cases that the
+/// caller may see (`open_cases`, lowest id first, and `open_load`, their number), and their last fix
+/// (`position` `{lat, lon, at}` and `last_fix_age_s`; null without one), with the point as the
+/// feature's geometry.
+fn add_current(
+    world: &crate::world::World,
+    viewer: &Principal,
+    id: WorkerId,
+    now: chrono::DateTime<chrono::Utc>,
+    feature: &mut Value,
+) {
+    let open: Vec<Value> = world
+        .incidents()
+        .filter(|c| c.state.assignee == Some(id) && c.state.status.is_open())
+        .filter(|c| crate::cases::actions::can_see(world, viewer, c))
+        .map(|c| {
+            json!({"id": c.id(), "status": c.state.status, "priority": c.priority,
+                "category": c.category, "description": c.description})
+        })
+        .collect();
+    let position = world.position(id);
+    let p = &mut feature["properties"];
+    p["open_load"] = json!(open.len());
+    p["open_cases"] = Value::Array(open);
+    p["position"] = json!(position.map(|f| json!({"lat": f.lat, "lon": f.lon, "at": f.at})));
+    p["last_fix_age_s"] = json!(position.map(|f| (now - f.at).num_seconds().max(0)));
+    if let Some(f) = position {
+        feature["geometry"] = json!({"type": "Point", "coordinates": [f.lon, f.lat]});
+    }
 }
 
 /// A worker to create.

@@ -140,6 +140,18 @@ fn plan(
     if let Some(detail) = &extra.detail {
         add_detail(&mut transition.entry.detail, detail);
     }
+    // Who acted beyond the actor's worker and role, so a page can name them (a person by their user
+    // id, a machine by its token id; the name itself is read when shown).
+    if let Some(principal) = principal {
+        let by = match (principal.user(), principal.token()) {
+            (Some(user), _) => Some(json!({ "by": { "user": user } })),
+            (None, Some(token)) => Some(json!({ "by": { "token": token } })),
+            (None, None) => None,
+        };
+        if let Some(by) = by {
+            add_detail(&mut transition.entry.detail, &by);
+        }
+    }
     let next_status = transition.next.status;
     let mut next = case.clone();
     next.escalate_at = match extra.escalate_at {

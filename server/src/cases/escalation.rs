@@ -3,8 +3,10 @@
 //!
 //! Each open case carries `escalate_at`: first its deadline, then, after each automatic escalation, that
 //! time plus the category's limit again in working hours. When it passes, the scheduler applies the
-//! workflow's `escalate` as the system, with a supervision notice in the history entry
-//! (`detail.automatic`, `detail.notice`, `detail.overdue_since`). A case at district level, or in a
+//! workflow's `escalate` as the system, with a supervision notice in the history entry as structured
+//! detail only (`detail.automatic`, `detail.notice`, `detail.overdue_since` — the case's deadline, the
+//! same at every level — and the workflow's `detail.level`), never a prose note: pages render it in
+//! their own language. A case at district level, or in a
 //! status that cannot be escalated (resolved and waiting for verification), is left alone.
 //!
 //! The scheduler sleeps until the earliest `escalate_at`, or until any case changes, whichever is first.
@@ -98,26 +100,51 @@ fn changed_cases(event: &Event) -> Option<Vec<IncidentId>> {
     }
 }
 
+/// A case the scheduler escalates now.
+struct Due {
+    id: IncidentId,
+    /// Its escalation time, which must still be the case's when the action is applied.
+    at: DateTime<Utc>,
+    /// When supervision acts again.
+    next: DateTime<Utc>,
+    /// The case's deadline: the same at every level, never the time of the escalation before.
+    overdue_since: DateTime<Utc>,
+}
+
 /// Escalates every case whose escalation time is at or before `now`; returns how many it escalated.
 pub async fn escalate_due(core: &Core, now: DateTime<Utc>) -> usize {
-    let due: Vec<(IncidentId, DateTime<Utc>, DateTime<Utc>)> = {
+    let due: Vec<Due> = {
         let world = core.world();
         world
             .incidents()
             .filter(|c| c.escalate_at.is_some_and(|at| at <= now) && can_escalate(c))
             .filter_map(|c| {
                 let at = c.escalate_at?;
-                Some((c.id(), at, next_escalation(&world, core.dispatch(), c, at)?))
+                let next = next_escalation(&world, core.dispatch(), c, at)?;
+                Some(Due {
+                    id: c.id(),
+                    at,
+                    next,
+                    overdue_since: c.state.deadline.unwrap_or(at),
+                })
             })
             .collect()
     };
     let mut escalated = 0;
-    for (id, at, next) in due {
-        let action = Action::Escalate {
-            reason: Some(format!("督办: overdue since {}", at.to_rfc3339())),
-        };
+    for Due {
+        id,
+        at,
+        next,
+        overdue_since,
+    } in due
+    {
+        let action = Action::Escalate { reason: None };
         let extra = Extra {
-            detail: Some(json!({ "automatic": true, "notice": true, "overdue_since": at })),
+            detail: Some(json!({
+                "automatic": true,
+                "notice": true,
+                "overdue_since": overdue_since,
+            })),
             escalate_at: Some(Some(next)),
             only_if_escalate_at: Some(at),
         };
@@ -148,15 +175,17 @@ fn can_escalate(case: &Case) -> bool {
     allowed_actions(case.state.status).contains(&"escalate") && case.state.level.up().is_some()
 }
 
-/// When supervision acts again after escalating at `at`: the category's limit again, in working hours.
+/// When supervision acts again after escalating at `at`: the category's limit again, on its clock
+/// (working hours, or every hour for a 24/7 category).
 fn next_escalation(
     world: &World,
     config: &DispatchConfig,
     case: &Case,
     at: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    let limit = world.category(&case.category)?.limits.hours(case.priority);
-    config.calendar.checked_add_working_time(at, hours(limit))
+    let category = world.category(&case.category)?;
+    let limit = category.limits.hours(case.priority);
+    config.deadline(category.clock, at, hours(limit))
 }
 
 /// The earliest escalation time of any case the scheduler could escalate.

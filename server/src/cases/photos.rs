@@ -8,6 +8,7 @@
 //! that is closed, cancelled or merged.
 
 mod metadata;
+pub mod thumbnail;
 
 use sha2::{Digest, Sha256};
 
@@ -129,6 +130,30 @@ pub async fn attach(
         Ok(photo)
     })
     .await
+}
+
+/// The thumbnail of the stored photo `sha256` (a JPEG), made and kept the first time it is asked for;
+/// `None` if the photo is not stored or cannot be decoded (tried once, remembered).
+pub async fn thumbnail(
+    store: &dyn crate::store::Store,
+    sha256: &str,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    if let Some(kept) = store.thumbnail(sha256).await? {
+        return Ok(kept);
+    }
+    let Some((content_type, data)) = store.photo(sha256).await? else {
+        return Ok(None);
+    };
+    // Decoding up to 10 MiB and scaling: off the async threads.
+    let made =
+        match tokio::task::spawn_blocking(move || thumbnail::make(&data, &content_type)).await {
+            Ok(made) => made,
+            Err(error) => std::panic::resume_unwind(error.into_panic()),
+        };
+    store.put_thumbnail(sha256, made.clone()).await?;
+    metrics::counter!("gridwatch_photo_thumbnails_total").increment(1);
+    // Another request may have kept one first: answer what is kept, so every answer is the same.
+    Ok(store.thumbnail(sha256).await?.flatten())
 }
 
 /// Refused unless the case is open, has room, and does not carry this image yet.

@@ -335,3 +335,35 @@ fn ratio(numerator: u64, denominator: u64) -> Option<f64> {
 fn mean(sum: f64, n: u64) -> Option<f64> {
     (n > 0).then(|| sum / n as f64)
 }
+
+/// A case as its history tells it at an instant: what the daily report (日报) lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Snapshot {
+    /// `None` when no entry precedes the instant: the case did not exist yet.
+    pub status: Option<Status>,
+    /// The deadline in force (the `register` deadline, replaced by each `extend`).
+    pub deadline: Option<DateTime<Utc>>,
+    /// The closing verify, when the status is `closed`.
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+impl Snapshot {
+    /// Still open (someone is expected to act) past the deadline in force, as of `as_of`.
+    #[must_use]
+    pub fn overdue(&self, as_of: DateTime<Utc>) -> bool {
+        self.status.is_some_and(Status::is_open) && self.deadline.is_some_and(|d| d < as_of)
+    }
+}
+
+/// Replays `case`'s history as of `as_of` (entries with `at < as_of`), by the rules of the module docs.
+#[must_use]
+pub fn snapshot(case: &Case, as_of: DateTime<Utc>) -> Snapshot {
+    let facts = Facts::of(case, as_of);
+    Snapshot {
+        status: facts.status,
+        deadline: facts.deadline,
+        closed_at: facts
+            .closing_verify
+            .filter(|_| facts.status == Some(Status::Closed)),
+    }
+}

@@ -3,6 +3,10 @@
 //! A category carries the time limit for each priority, in working hours on the office's calendar
 //! (限时办结), and optionally the department that owns it. A department is a named group of workers;
 //! when a category has one, routing sends its incidents there before the grid.
+//!
+//! A category's [`CategoryClock`] says which clock its limits run on: the office's working calendar, or
+//! around the clock (24/7) for emergencies and public safety, which cannot wait for Monday.
+//! Its name is kept in English (`name`) and in Chinese (`name_zh`); a page shows the one in its language.
 
 use serde::{Deserialize, Serialize};
 
@@ -38,7 +42,40 @@ impl CategoryClass {
     }
 }
 
-/// Working hours allowed to close a case, per priority.
+/// Which clock a category's time limits run on.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum CategoryClock {
+    /// Working hours on the office's calendar (weekends, holidays and nights do not count).
+    #[default]
+    Office,
+    /// Every hour counts (24/7): a limit of 0.5 h is half an hour from registration, day or night.
+    Always,
+}
+
+impl CategoryClock {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Office => "office",
+            Self::Always => "always",
+        }
+    }
+
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "office" => Some(Self::Office),
+            "always" => Some(Self::Always),
+            _ => None,
+        }
+    }
+}
+
+/// Hours allowed to close a case, per priority (working hours or clock hours, as the category's
+/// [`CategoryClock`] says).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TimeLimits {
@@ -76,7 +113,11 @@ pub const MAX_LIMIT_H: f64 = 365.0 * 7.5;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Category {
     pub code: String,
+    /// The name in English (`Hazards`).
     pub name: String,
+    /// The name in Chinese (`安全隐患`); `None` when the deployment gave none (a page then shows `name`).
+    #[serde(default)]
+    pub name_zh: Option<String>,
     pub class: CategoryClass,
     /// The department that owns the category, by code; `None` when the grid handles it.
     pub department: Option<String>,
@@ -85,6 +126,9 @@ pub struct Category {
     pub kind: CaseKind,
     /// Inactive categories are kept for history but refuse new incidents.
     pub active: bool,
+    /// Which clock the limits run on (the office's calendar unless said otherwise).
+    #[serde(default)]
+    pub clock: CategoryClock,
 }
 
 /// A department (职能部门): a group of workers that owns some categories.

@@ -12,8 +12,9 @@ use crate::admin::workers::WorkerError;
 
 impl From<WorkerError> for ApiError {
     fn from(error: WorkerError) -> Self {
+        let code = super::codes::worker(&error);
         let detail = error.to_string();
-        match error {
+        let problem = match error {
             WorkerError::Access(e) => e.into(),
             WorkerError::BadName
             | WorkerError::BadText { .. }
@@ -22,14 +23,16 @@ impl From<WorkerError> for ApiError {
                 Self::conflict(detail).with("primary_worker_id", holder.0)
             }
             WorkerError::Store(e) => e.into(),
-        }
+        };
+        problem.coded(code)
     }
 }
 
 impl From<RegionError> for ApiError {
     fn from(error: RegionError) -> Self {
+        let code = super::codes::region(&error);
         let detail = error.to_string();
-        match error {
+        let problem = match error {
             RegionError::BadCode { .. }
             | RegionError::BadName
             | RegionError::DistrictWithParent
@@ -39,27 +42,31 @@ impl From<RegionError> for ApiError {
             RegionError::CodeTaken(_) => Self::conflict(detail),
             RegionError::Access(e) => e.into(),
             RegionError::Store(e) => e.into(),
-        }
+        };
+        problem.coded(code)
     }
 }
 
 impl From<CategoryError> for ApiError {
     fn from(error: CategoryError) -> Self {
+        let code = super::codes::category(&error);
         let detail = error.to_string();
-        match error {
+        let problem = match error {
             CategoryError::UnknownDepartment(_) => {
                 Self::invalid(detail).with("field", "department")
             }
             CategoryError::UnknownMember(_) => Self::invalid(detail).with("field", "members"),
             CategoryError::Store(e) => e.into(),
-        }
+        };
+        problem.coded(code)
     }
 }
 
 impl From<TokenError> for ApiError {
     fn from(error: TokenError) -> Self {
+        let code = super::codes::token(&error);
         let detail = error.to_string();
-        match error {
+        let problem = match error {
             TokenError::BadScope(_)
             | TokenError::NoWorkerOrScope
             | TokenError::LabelTooLong
@@ -69,14 +76,16 @@ impl From<TokenError> for ApiError {
             TokenError::HigherRole { .. } | TokenError::Unscoped => Self::forbidden(detail),
             TokenError::Access(e) => e.into(),
             TokenError::Store(e) => e.into(),
-        }
+        };
+        problem.coded(code)
     }
 }
 
 impl From<BuildingError> for ApiError {
     fn from(error: BuildingError) -> Self {
+        let code = super::codes::building(&error);
         let detail = error.to_string();
-        match error {
+        let problem = match error {
             BuildingError::NoArea => Self::geometry(detail),
             BuildingError::Coordinate(e) => e.into(),
             BuildingError::OutsideGrids => {
@@ -84,6 +93,7 @@ impl From<BuildingError> for ApiError {
             }
             BuildingError::Access(e) => e.into(),
             BuildingError::Store(e) => e.into(),
-        }
+        };
+        problem.coded(code)
     }
 }

@@ -9,8 +9,9 @@ use crate::alarms::AlarmError;
 
 impl From<AlarmError> for ApiError {
     fn from(error: AlarmError) -> Self {
+        let code = super::codes::alarm(&error);
         let detail = error.to_string();
-        match error {
+        let problem = match error {
             AlarmError::Access(e) => e.into(),
             AlarmError::AlreadyAcknowledged { id, by, at } => {
                 Self::new(StatusCode::CONFLICT, "already-acknowledged", detail)
@@ -19,6 +20,7 @@ impl From<AlarmError> for ApiError {
                     .with("at", json!(at))
             }
             AlarmError::Store(e) => e.into(),
-        }
+        };
+        problem.coded(code)
     }
 }

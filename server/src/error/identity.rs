@@ -14,8 +14,9 @@ fn seconds_until(until: DateTime<Utc>) -> u64 {
 
 impl From<LoginError> for ApiError {
     fn from(error: LoginError) -> Self {
+        let code = super::codes::login(&error);
         let detail = error.to_string();
-        match error {
+        let problem = match error {
             LoginError::BadCredentials => {
                 Self::new(StatusCode::UNAUTHORIZED, "invalid-credentials", detail)
             }
@@ -33,14 +34,16 @@ impl From<LoginError> for ApiError {
                     .retry_after(seconds_until(until))
             }
             LoginError::Store => Self::internal(),
-        }
+        };
+        problem.coded(code)
     }
 }
 
 impl From<PasswordError> for ApiError {
     fn from(error: PasswordError) -> Self {
+        let code = super::codes::password(&error);
         let detail = error.to_string();
-        match error {
+        let problem = match error {
             PasswordError::TooShort { .. }
             | PasswordError::TooSimple { .. }
             | PasswordError::ContainsName
@@ -48,14 +51,16 @@ impl From<PasswordError> for ApiError {
             | PasswordError::Unchanged => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "weak-password", detail)
             }
-        }
+        };
+        problem.coded(code)
     }
 }
 
 impl From<ChangeError> for ApiError {
     fn from(error: ChangeError) -> Self {
+        let code = super::codes::change(&error);
         let detail = error.to_string();
-        match error {
+        let problem = match error {
             ChangeError::NotAPerson => Self::new(StatusCode::FORBIDDEN, "not-a-session", detail),
             ChangeError::WrongPassword => {
                 Self::new(StatusCode::FORBIDDEN, "wrong-password", detail)
@@ -63,23 +68,27 @@ impl From<ChangeError> for ApiError {
             ChangeError::Rules(e) => e.into(),
             ChangeError::Gone => Self::unauthorized(detail),
             ChangeError::Store(e) => e.into(),
-        }
+        };
+        problem.coded(code)
     }
 }
 
 impl From<EndError> for ApiError {
     fn from(error: EndError) -> Self {
-        match error {
+        let code = super::codes::end(&error);
+        let problem = match error {
             EndError::NotYours(id) => Self::not_found(format!("session {id}")),
             EndError::Store(e) => e.into(),
-        }
+        };
+        problem.coded(code)
     }
 }
 
 impl From<UserError> for ApiError {
     fn from(error: UserError) -> Self {
+        let code = super::codes::user(&error);
         let detail = error.to_string();
-        match error {
+        let problem = match error {
             UserError::BadName(_)
             | UserError::BadDisplayName
             | UserError::MachineOnly(_)
@@ -90,6 +99,7 @@ impl From<UserError> for ApiError {
             UserError::Password(e) => e.into(),
             UserError::Access(e) => e.into(),
             UserError::Store(e) => e.into(),
-        }
+        };
+        problem.coded(code)
     }
 }

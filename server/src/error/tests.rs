@@ -139,11 +139,19 @@ fn access_store_and_coordinates() {
     );
     assert_eq!(
         seen(LocateError::Latitude(91.0)),
-        problem(
-            400,
-            "invalid-coordinate",
-            "latitude 91 is not a number in -90..=90"
+        with(
+            problem(
+                400,
+                "invalid-coordinate",
+                "latitude 91 is not a number in -90..=90"
+            ),
+            &json!({"code": "invalid_latitude", "field": "lat", "value": 91.0})
         )
+    );
+    // A NaN is no JSON number: its value goes as text.
+    assert_eq!(
+        seen(LocateError::Longitude(f64::NAN))["value"],
+        json!("NaN")
     );
 }
 

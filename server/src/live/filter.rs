@@ -89,6 +89,10 @@ pub struct Near {
 /// The largest `near` radius, meters: a street office's area, not a province.
 pub const MAX_NEAR_RADIUS_M: f64 = 50_000.0;
 
+/// How far (m) beyond `mine`'s radius a phone's subscription is indexed: the worker view subscribes
+/// again after moving 300 m (`RESUBSCRIBE_M` in `web-map/src/js/worker.js`).
+pub const MINE_MARGIN_M: f64 = 500.0;
+
 /// A checked subscription filter.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Filter {
@@ -101,6 +105,10 @@ pub struct Filter {
     pub mine: Option<WorkerId>,
     /// With `mine`: open cases within this distance (m) of the worker's latest position come too.
     pub mine_radius_m: Option<f64>,
+    /// With `mine`: where the worker was when they subscribed, `(lat, lon)`. The subscription is indexed
+    /// around it ([`Filter::areas`]) so the cases near the worker reach it whatever their grid; the phone
+    /// subscribes again once it has moved [`MINE_MARGIN_M`] less a good part.
+    pub mine_at: Option<(f64, f64)>,
     /// Bit set of `Layer`s; every layer when none was named.
     layers: u8,
     /// Whether the subscriber wants `tiles_invalidated` messages.
@@ -192,6 +200,7 @@ impl Filter {
             near: request.near,
             mine,
             mine_radius_m: None,
+            mine_at: None,
             layers,
             tiles: request.tiles,
         })
@@ -231,17 +240,25 @@ impl Filter {
             // The whole scope, whatever the viewport; an alarm with no grid only for the unrestricted.
             return self.has_layer(item.layer) && visibility.any(item.grids.iter().copied());
         }
-        let in_scope = own || visibility.any(item.grids.iter().copied());
+        // A case within the routing radius of where the worker is may be routed to them (the nearest
+        // worker on duty takes a grid's case when its own worker cannot), whatever grid it lies in: the
+        // worker view's nearby tab. Its summary carries no description and no resident's details.
+        let in_scope =
+            own || self.near_me(item, me_at) || visibility.any(item.grids.iter().copied());
         in_scope && self.has_layer(item.layer) && (!self.is_spatial() || self.covers(item, me_at))
+    }
+
+    /// A case within `mine`'s radius of where the worker is, open or not: its closing is news too, so a
+    /// phone drops a case from its nearby tab when it closes.
+    fn near_me(&self, item: &Item, me_at: Option<(f64, f64)>) -> bool {
+        item.layer == Layer::Incidents
+            && self.mine.is_some()
+            && matches!((self.mine_radius_m, me_at, item.point), (Some(r), Some((a, b)), Some((lat, lon))) if haversine_m(a, b, lat, lon) <= r)
     }
 
     fn covers(&self, item: &Item, me_at: Option<(f64, f64)>) -> bool {
         let at = item.point;
-        let near_me = item.layer == Layer::Incidents
-            && item.open
-            && self.mine.is_some()
-            && matches!((self.mine_radius_m, me_at, at), (Some(r), Some((a, b)), Some((lat, lon))) if haversine_m(a, b, lat, lon) <= r);
-        near_me
+        self.near_me(item, me_at)
             || self.bbox.zip(at).is_some_and(|(b, (lat, lon))| {
                 b[0] <= lon && lon <= b[2] && b[1] <= lat && lat <= b[3]
             })
@@ -257,7 +274,15 @@ impl Filter {
     #[must_use]
     pub fn areas(&self) -> Vec<[f64; 4]> {
         let mut out: Vec<[f64; 4]> = self.bbox.into_iter().collect();
-        if let Some(n) = self.near {
+        let mine = self
+            .mine_radius_m
+            .zip(self.mine_at)
+            .map(|(r, (lat, lon))| Near {
+                lat,
+                lon,
+                radius_m: r + MINE_MARGIN_M,
+            });
+        for n in self.near.into_iter().chain(mine) {
             // Meters to degrees, generously: one degree of latitude is at least 110,574 m.
             let dlat = n.radius_m / 110_000.0;
             let dlon = dlat / n.lat.to_radians().cos().max(0.01);
@@ -462,17 +487,43 @@ mod tests {
             "no position, no radius"
         );
         assert!(
-            !f.admits_at(&case_at(36.0089, 113.0, 2, None), &mine, me, here),
-            "scope still applies"
+            f.admits_at(&case_at(36.0089, 113.0, 2, None), &mine, me, here),
+            "another grid's case within the radius: routing may give it to me"
+        );
+        assert!(
+            !f.admits_at(&case_at(36.009, 113.0, 2, None), &mine, me, here),
+            "another grid's case beyond the radius"
+        );
+        assert!(
+            !f.admits(&case_at(36.0089, 113.0, 2, None), &mine, me),
+            "no position, only my grids"
         );
         let closed = Item {
             open: false,
-            ..case_at(36.0089, 113.0, 1, None)
+            ..case_at(36.0089, 113.0, 2, None)
         };
         assert!(
-            !f.admits_at(&closed, &mine, me, here),
-            "closed cases are not news"
+            f.admits_at(&closed, &mine, me, here),
+            "a closing near me reaches the phone, which drops the case"
         );
+    }
+
+    #[test]
+    fn mine_is_indexed_around_where_the_worker_subscribed() {
+        let mut f = check(serde_json::json!({"mine": true})).unwrap();
+        f.mine_radius_m = Some(1000.0);
+        assert!(
+            f.areas().is_empty(),
+            "no position yet: the worker's grids only"
+        );
+        f.mine_at = Some((36.0, 113.0));
+        let areas = f.areas();
+        assert_eq!(areas.len(), 1);
+        // The radius and the margin, 1,500 m, each way: at least 0.0135° of latitude.
+        let [west, south, east, north] = areas[0];
+        assert!(south < 36.0 - 0.0135 && north > 36.0 + 0.0135, "{areas:?}");
+        assert!(west < 113.0 - 0.0135 && east > 113.0 + 0.0135, "{areas:?}");
+        assert!(north < 36.02, "not much more: {areas:?}");
     }
 
     #[test]

@@ -634,7 +634,8 @@ fn keys_of(filter: &Filter, visibility: &Visibility, me: Option<WorkerId>) -> Ke
     keys.workers.extend(me);
     keys.workers.extend(filter.mine.filter(|m| Some(*m) != me));
     if filter.mine_radius_m.is_some() {
-        // Where the worker is changes with every fix: check their cases' neighbourhood on each event.
+        // Where the worker is changes with every fix: check their cases' neighbourhood on each event, in
+        // their grids and (through `Filter::areas`, above) in the cells around where they subscribed.
         match visibility {
             Visibility::All => keys.everywhere = true,
             Visibility::Grids(grids) => keys.grids.extend(grids.iter().copied()),

@@ -641,6 +641,11 @@ impl Connection {
         .map_err(|e| (422, e))?;
         // `mine` also brings the open cases within the radius routing uses to find the nearest worker.
         filter.mine_radius_m = filter.mine.map(|_| self.state.dispatch().nearest_radius_m);
+        // Wherever those cases lie: the subscription is indexed around where the worker is now.
+        filter.mine_at = filter
+            .mine
+            .and_then(|w| world.position(w))
+            .map(|p| (p.lat, p.lon));
         Ok((filter, visibility))
     }
 

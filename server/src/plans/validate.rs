@@ -75,6 +75,11 @@ pub struct Problem {
     pub count: usize,
     pub cells: Vec<String>,
     pub grids: Vec<String>,
+    /// The figures the message is made of, for a client that words it in its own language:
+    /// `community` (id), `resolution`, `parts` (`{grid code: pieces}` of a split grid).
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub values: serde_json::Map<String, Value>,
+    /// English, for logs and API users; a page renders `kind`, `count`, `grids` and `values` instead.
     pub message: String,
 }
 
@@ -85,6 +90,7 @@ impl Problem {
             count,
             cells: Vec::new(),
             grids: Vec::new(),
+            values: serde_json::Map::new(),
             message,
         }
     }
@@ -129,6 +135,9 @@ pub fn parse(
             ),
         );
         problem.cells = examples(bad.iter().map(|s| s.chars().take(40).collect::<String>()));
+        problem
+            .values
+            .insert("resolution".to_owned(), json!(u8::from(resolution)));
         return Err(PlanError::Invalid(vec![problem]));
     }
     if let Some(name) = proposed
@@ -223,6 +232,7 @@ pub fn check(world: &World, community: RegionId, grids: &[AssignedGrid]) -> Vec<
                 .iter()
                 .map(|s| s.chars().take(40).collect::<String>()),
         );
+        p.values.insert("community".to_owned(), json!(community));
         problems.push(p);
     }
     let mut seen = HashSet::new();
@@ -296,6 +306,7 @@ pub fn check(world: &World, community: RegionId, grids: &[AssignedGrid]) -> Vec<
             ),
         );
         p.cells = examples(&foreign);
+        p.values.insert("community".to_owned(), json!(community));
         problems.push(p);
     }
     let mut gap: Vec<CellIndex> = current
@@ -315,12 +326,13 @@ pub fn check(world: &World, community: RegionId, grids: &[AssignedGrid]) -> Vec<
             ),
         );
         p.cells = examples(&gap);
+        p.values.insert("community".to_owned(), json!(community));
         problems.push(p);
     }
-    let split: Vec<(&str, usize)> = grids
+    let split: Vec<(&str, usize, Vec<CellIndex>)> = grids
         .iter()
-        .map(|g| (g.code.as_str(), components(&g.cells)))
-        .filter(|(_, n)| *n > 1)
+        .filter(|g| components(&g.cells) > 1)
+        .map(|g| (g.code.as_str(), components(&g.cells), detached(&g.cells)))
         .collect();
     if !split.is_empty() {
         let mut p = Problem::new(
@@ -332,12 +344,24 @@ pub fn check(world: &World, community: RegionId, grids: &[AssignedGrid]) -> Vec<
                 split
                     .iter()
                     .take(EXAMPLES)
-                    .map(|(c, n)| format!("{c}: {n} parts"))
+                    .map(|(c, n, _)| format!("{c}: {n} parts"))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
         );
-        p.grids = examples(split.iter().map(|(c, _)| *c));
+        p.grids = examples(split.iter().map(|(c, _, _)| *c));
+        // The cells cut off from each grid's main piece: what the planner's map outlines.
+        p.cells = examples(split.iter().flat_map(|(_, _, cut)| cut));
+        p.values.insert(
+            "parts".to_owned(),
+            json!(
+                split
+                    .iter()
+                    .take(EXAMPLES)
+                    .map(|(c, n, _)| ((*c).to_owned(), json!(n)))
+                    .collect::<serde_json::Map<_, _>>()
+            ),
+        );
         problems.push(p);
     }
     problems
@@ -346,24 +370,53 @@ pub fn check(world: &World, community: RegionId, grids: &[AssignedGrid]) -> Vec<
 /// How many pieces `cells` fall into when only cells sharing an edge (H3 neighbours) connect.
 #[must_use]
 pub fn components(cells: &[CellIndex]) -> usize {
+    pieces(cells).len()
+}
+
+/// The pieces `cells` fall into when only cells sharing an edge (H3 neighbours) connect, each in the
+/// order found from the first cell of `cells` not yet seen.
+#[must_use]
+pub fn pieces(cells: &[CellIndex]) -> Vec<Vec<CellIndex>> {
     let set: FxHashSet<CellIndex> = cells.iter().copied().collect();
     let mut seen: FxHashSet<CellIndex> = FxHashSet::default();
-    let mut pieces = 0;
+    let mut pieces = Vec::new();
     for &start in cells {
         if !seen.insert(start) {
             continue;
         }
-        pieces += 1;
+        let mut piece = vec![start];
         let mut stack = vec![start];
         while let Some(cell) = stack.pop() {
             for n in gridwatch_geodata::cells::neighbours(cell) {
                 if set.contains(&n) && seen.insert(n) {
                     stack.push(n);
+                    piece.push(n);
                 }
             }
         }
+        pieces.push(piece);
     }
     pieces
+}
+
+/// The cells cut off from a grid's largest piece (the first largest, when two are as large): the ones a
+/// planner would paint back, or into a neighbour, to join the grid again. Sorted.
+#[must_use]
+pub fn detached(cells: &[CellIndex]) -> Vec<CellIndex> {
+    let pieces = pieces(cells);
+    let main = pieces
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, p)| (p.len(), std::cmp::Reverse(*i)))
+        .map_or(0, |(i, _)| i);
+    let mut cut: Vec<CellIndex> = pieces
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| *i != main)
+        .flat_map(|(_, p)| p)
+        .collect();
+    cut.sort_unstable();
+    cut
 }
 
 /// Households, buildings and the largest building's households of each cell of the community.

@@ -26,6 +26,7 @@ mod idempotency;
 mod incidents;
 mod patrols;
 mod rows;
+mod search;
 mod snapshot;
 pub mod statements;
 mod tx;
@@ -308,6 +309,7 @@ impl<D: Dialect> Store for SqlStore<D> {
         let json = |values: Vec<serde_json::Value>| serde_json::Value::Array(values).to_string();
         let seer = query.seen_by.as_ref();
         let bbox = query.bbox;
+        let text = (query.text.as_ref()).map_or((None, None), |t| t.binds(D::KIND));
         let mut tx = self.begin(D::SQL.begin_read, doing).await?;
         let rows: Vec<(i64, i64)> = D::SQL
             .archived_ids
@@ -338,6 +340,8 @@ impl<D: Dialect> Store for SqlStore<D> {
             .bind(query.photo.clone())
             .bind(query.source.map(Source::as_str))
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .bind(text.0)
+            .bind(text.1)
             .fetch_all(&mut tx, doing)
             .await?;
         tx.commit(doing).await?;
@@ -371,6 +375,13 @@ impl<D: Dialect> Store for SqlStore<D> {
             .await?;
         tx.commit(doing).await?;
         incidents::cases(rows, history, photos)
+    }
+
+    async fn search_cases(
+        &self,
+        search: &crate::store::search::CaseSearch,
+    ) -> Result<Vec<IncidentId>, StoreError> {
+        search::cases(self, search).await
     }
 
     async fn import_city(&self, city: &NewCity) -> Result<Event, StoreError> {
@@ -673,6 +684,25 @@ impl<D: Dialect> Store for SqlStore<D> {
     async fn photo(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
         self.row(D::SQL.load_photo.bind(sha256), "loading a photo")
             .await
+    }
+
+    async fn thumbnail(&self, sha256: &str) -> Result<Option<Option<Vec<u8>>>, StoreError> {
+        let row: Option<(Option<Vec<u8>>,)> = self
+            .row(D::SQL.load_thumbnail.bind(sha256), "loading a thumbnail")
+            .await?;
+        Ok(row.map(|(data,)| data))
+    }
+
+    async fn put_thumbnail(&self, sha256: &str, data: Option<Vec<u8>>) -> Result<(), StoreError> {
+        let doing = "storing a thumbnail";
+        let mut conn = self.pool.acquire().await.context(doing)?;
+        D::SQL
+            .insert_thumbnail
+            .bind(sha256.to_owned())
+            .bind(data)
+            .execute(&mut conn, doing)
+            .await?;
+        Ok(())
     }
 
     async fn events_since(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {

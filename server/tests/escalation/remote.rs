@@ -409,6 +409,17 @@ impl Store for Remote {
         forward!(self, photo, sha256)
     }
 
+    async fn thumbnail(&self, sha256: &str) -> Result<Option<Option<Vec<u8>>>, StoreError> {
+        forward!(self, thumbnail, sha256)
+    }
+
+    async fn put_thumbnail(&self, sha256: &str, data: Option<Vec<u8>>) -> Result<(), StoreError> {
+        let store = self.inner.clone();
+        let sha256 = sha256.to_owned();
+        self.run(async move { store.put_thumbnail(&sha256, data).await })
+            .await
+    }
+
     async fn events_since(&self, after: i64, limit: u32) -> Result<Vec<Event>, StoreError> {
         let store = self.inner.clone();
         self.run(async move { store.events_since(after, limit).await })

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use gridwatch::domain::category::CategoryClock;
 use gridwatch::domain::incident::{
     Actor, CaseKind, EscalationLevel, HistoryEntry, Priority, Source, Status,
 };
@@ -135,6 +136,27 @@ async fn categories_are_seeded_from_the_domain_classes(store: Arc<dyn Store>) {
         social, 4,
         "disputes, public safety, hazards, people's requests"
     );
+    // Migration 0018: emergencies and public safety run around the clock; names in one language each.
+    let always: Vec<&str> = categories
+        .iter()
+        .filter(|c| c.clock == CategoryClock::Always)
+        .map(|c| c.code.as_str())
+        .collect();
+    assert_eq!(always, ["emergency", "public_safety"]);
+    let hazard = categories
+        .iter()
+        .find(|c| c.code == "hazard")
+        .expect("hazard");
+    assert_eq!(
+        (hazard.name.as_str(), hazard.name_zh.as_deref()),
+        ("Hazards", Some("安全隐患"))
+    );
+    assert!(
+        categories
+            .iter()
+            .all(|c| c.name.is_ascii() && c.name_zh.as_deref().is_some_and(|n| !n.is_ascii())),
+        "every seeded name is English, every seeded name_zh Chinese: {categories:?}"
+    );
 }
 
 async fn categories_and_departments_round_trip(store: Arc<dyn Store>) {
@@ -160,7 +182,8 @@ async fn categories_and_departments_round_trip(store: Arc<dyn Store>) {
     store.put_department(&department).await.expect("department");
     let category = Category {
         code: "graffiti".into(),
-        name: "Graffiti (乱涂乱画)".into(),
+        name: "Graffiti".into(),
+        name_zh: Some("乱涂乱画".into()),
         class: CategoryClass::CityManagement,
         department: Some("sanitation".into()),
         limits: TimeLimits {
@@ -171,6 +194,7 @@ async fn categories_and_departments_round_trip(store: Arc<dyn Store>) {
         },
         kind: CaseKind::Promised,
         active: false,
+        clock: CategoryClock::Always,
     };
     let event = store.put_category(&category).await.expect("category");
     assert_eq!(event.change.kind(), "category.updated");

@@ -199,6 +199,12 @@ pub const ROWS: &[Row] = &[
         outside: None },
     Row { op: "GET /api/incidents/{id}", access: Roles(&[A, P, C, W, R], Scoped),
         inside: get("/api/incidents/{case_in}"), outside: Some(get("/api/incidents/{case_out}")) },
+    // Search (issue 22): every reader of cases; the answer holds only what the caller may see.
+    Row { op: "GET /api/search", access: Roles(&[A, P, C, W, R], Any),
+        inside: get("/api/search?q=x"), outside: None },
+    // The dispatch list: those who act on cases and read workers, for a case in their scope.
+    Row { op: "GET /api/incidents/{id}/candidates", access: Roles(&[A, C, W], Scoped),
+        inside: get("/api/incidents/{case_in}/candidates"), outside: Some(get("/api/incidents/{case_out}/candidates")) },
     Row { op: "POST /api/incidents/{id}/actions", access: Roles(&[A, C, W], Scoped),
         inside: json("/api/incidents/{case_in}/actions", r#"{"action": "accept"}"#),
         outside: Some(json("/api/incidents/{case_out}/actions", r#"{"action": "accept"}"#)) },
@@ -207,6 +213,9 @@ pub const ROWS: &[Row] = &[
         outside: Some(Req { path: "/api/incidents/{case_out}/photos", body: Body::Photo }) },
     Row { op: "GET /api/photos/{sha256}", access: Roles(&[A, P, C, W, R], Scoped),
         inside: get("/api/photos/{photo_in}"), outside: Some(get("/api/photos/{photo_out}")) },
+    Row { op: "GET /api/photos/{sha256}/thumbnail", access: Roles(&[A, P, C, W, R], Scoped),
+        inside: get("/api/photos/{photo_in}/thumbnail"),
+        outside: Some(get("/api/photos/{photo_out}/thumbnail")) },
     Row { op: "GET /api/incidents/{id}/cameras", access: Roles(STAFF, Scoped),
         inside: get("/api/incidents/{case_in}/cameras"), outside: Some(get("/api/incidents/{case_out}/cameras")) },
     Row { op: "GET /api/categories", access: Roles(&[A, P, C, W, R], Any), inside: get("/api/categories"), outside: None },
@@ -217,6 +226,11 @@ pub const ROWS: &[Row] = &[
         inside: json("/api/departments/authz", r#"{"name": "权限测试", "members": []}"#), outside: None },
     Row { op: "GET /api/reports/kpi", access: Roles(&[A, C], Any),
         inside: get("/api/reports/kpi?level=grid&period=2026-11"), outside: None },
+    // The dashboards: the answers are filtered to the caller's scope, whatever the area asked for.
+    Row { op: "GET /api/reports/series", access: Roles(&[A, C], Any),
+        inside: get("/api/reports/series?from=2026-11-01&to=2026-11-08"), outside: None },
+    Row { op: "GET /api/reports/daily", access: Roles(&[A, C], Any),
+        inside: get("/api/reports/daily?date=2026-11-02"), outside: None },
     // The alert reaches only the on-duty workers inside the caller's scope, whatever the area.
     Row { op: "POST /api/alerts", access: Roles(&[A, C], Any),
         inside: json("/api/alerts", r#"{"title": "演练 drill", "area": {square_in}}"#),

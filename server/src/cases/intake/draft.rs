@@ -42,8 +42,11 @@ pub fn draft(
     let category = checked_category(world, &report.category)?;
     let place = place_of(world, config, report.lat, report.lon)?;
     let deadline = config
-        .calendar
-        .checked_add_working_time(now, hours(category.limits.hours(report.priority)))
+        .deadline(
+            category.clock,
+            now,
+            hours(category.limits.hours(report.priority)),
+        )
         .ok_or(IntakeError::DeadlineOutOfRange)?;
     let route = routing::route(&routing_input(world, config, category, &place));
     // The reason (`kind`, with `distance_m` or `why`) and who it chose, as one flat object.

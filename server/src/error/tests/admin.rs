@@ -28,18 +28,27 @@ fn worker_and_category_refusals() {
     );
     assert_eq!(
         seen(WorkerError::BadName),
-        invalid("name must have 1 to 200 characters")
+        with(
+            invalid("name must have 1 to 200 characters"),
+            &json!({"code": "bad_name", "field": "name"})
+        )
     );
     assert_eq!(
         seen(WorkerError::BadText {
             field: "phone",
             max: 40
         }),
-        invalid("phone must have 1 to 40 characters, or be null")
+        with(
+            invalid("phone must have 1 to 40 characters, or be null"),
+            &json!({"code": "text_too_long", "field": "phone", "max": 40})
+        )
     );
     assert_eq!(
         seen(WorkerError::GridListedTwice(GridId(3))),
-        invalid("grid 3 is listed twice")
+        with(
+            invalid("grid 3 is listed twice"),
+            &json!({"code": "grid_listed_twice", "field": "grids", "value": 3})
+        )
     );
     assert_eq!(
         seen(WorkerError::PrimaryTaken {
@@ -52,7 +61,7 @@ fn worker_and_category_refusals() {
                 "conflict",
                 "grid 3 already has primary worker 6; make them a backup first"
             ),
-            &json!({"primary_worker_id": 6})
+            &json!({"code": "primary_taken", "primary_worker_id": 6, "grid_id": 3})
         )
     );
     assert_eq!(
@@ -63,12 +72,15 @@ fn worker_and_category_refusals() {
         seen(CategoryError::UnknownDepartment("power".into())),
         with(
             invalid("unknown department \"power\""),
-            &json!({"field": "department"})
+            &json!({"code": "unknown_department", "field": "department", "value": "power"})
         )
     );
     assert_eq!(
         seen(CategoryError::UnknownMember(WorkerId(41))),
-        with(invalid("unknown worker 41"), &json!({"field": "members"}))
+        with(
+            invalid("unknown worker 41"),
+            &json!({"code": "unknown_member", "field": "members", "value": 41})
+        )
     );
     assert_eq!(
         seen(CategoryError::Store(database())),
@@ -79,22 +91,32 @@ fn worker_and_category_refusals() {
 #[test]
 fn region_refusals() {
     let invalid = |detail: &str| problem(422, "invalid-input", detail);
-    for (error, detail) in [
+    for (error, detail, members) in [
         (
             RegionError::BadCode {
                 level: RegionLevel::Street,
                 code: "1234".into(),
             },
             "a street code has 9 digits, got \"1234\"",
+            json!({"code": "bad_region_code", "field": "code", "level": "street", "value": "1234"}),
         ),
-        (RegionError::BadName, "name must have 1 to 200 characters"),
-        (RegionError::DistrictWithParent, "a district has no parent"),
+        (
+            RegionError::BadName,
+            "name must have 1 to 200 characters",
+            json!({"code": "bad_name", "field": "name"}),
+        ),
+        (
+            RegionError::DistrictWithParent,
+            "a district has no parent",
+            json!({"code": "district_with_parent"}),
+        ),
         (
             RegionError::NoParent {
                 level: RegionLevel::Community,
                 parent: RegionLevel::Street,
             },
             "a community needs a parent street",
+            json!({"code": "no_parent", "level": "community", "parent_level": "street"}),
         ),
         (
             RegionError::WrongParentLevel {
@@ -102,6 +124,7 @@ fn region_refusals() {
                 parent: RegionLevel::District,
             },
             "the parent of a street must be a district",
+            json!({"code": "wrong_parent_level", "level": "street", "parent_level": "district"}),
         ),
         (
             RegionError::CodeOutsideParent {
@@ -109,13 +132,18 @@ fn region_refusals() {
                 parent_code: "140202".into(),
             },
             "code 140201001 must extend its parent's code 140202",
+            json!({"code": "code_outside_parent", "field": "code", "value": "140201001",
+                "parent_code": "140202"}),
         ),
     ] {
-        assert_eq!(seen(error), invalid(detail));
+        assert_eq!(seen(error), with(invalid(detail), &members));
     }
     assert_eq!(
         seen(RegionError::CodeTaken("140202".into())),
-        problem(409, "conflict", "region code 140202 is taken")
+        with(
+            problem(409, "conflict", "region code 140202 is taken"),
+            &json!({"code": "code_taken", "field": "code", "value": "140202"})
+        )
     );
     assert_eq!(
         seen(RegionError::Access(AccessError::NotFound(
@@ -130,12 +158,15 @@ fn region_refusals() {
 }
 
 #[test]
-fn token_and_building_refusals() {
+fn token_refusals() {
     let invalid = |detail: &str| problem(422, "invalid-input", detail);
 
     assert_eq!(
         seen(TokenError::BadScope("street:1".into())),
-        invalid("scope \"street:1\" is not region:<id> or grid:<id>")
+        with(
+            invalid("scope \"street:1\" is not region:<id> or grid:<id>"),
+            &json!({"code": "bad_scope", "field": "scopes", "value": "street:1"})
+        )
     );
     assert_eq!(
         seen(TokenError::Access(AccessError::NotFound(
@@ -145,31 +176,46 @@ fn token_and_building_refusals() {
     );
     assert_eq!(
         seen(TokenError::NoWorkerOrScope),
-        invalid("a worker or device token needs a worker_id or scopes")
+        with(
+            invalid("a worker or device token needs a worker_id or scopes"),
+            &json!({"code": "no_worker_or_scope"})
+        )
     );
     assert_eq!(
         seen(TokenError::LabelTooLong),
-        invalid("label must have at most 200 characters")
+        with(
+            invalid("label must have at most 200 characters"),
+            &json!({"code": "label_too_long", "field": "label"})
+        )
     );
     assert_eq!(
         seen(TokenError::BadLifetime {
             role: Role::Admin,
             days: 91
         }),
-        invalid("a token of the admin role lives 1 to 90 days, not 91")
+        with(
+            invalid("a token of the admin role lives 1 to 90 days, not 91"),
+            &json!({"code": "bad_lifetime", "role": "admin", "days": 91})
+        )
     );
     assert_eq!(
         seen(TokenError::CommandLineOnly(Role::Auditor)),
-        invalid(
-            "a token of the auditor role is minted only with `gridwatch token create` on the server"
+        with(
+            invalid(
+                "a token of the auditor role is minted only with `gridwatch token create` on the server"
+            ),
+            &json!({"code": "command_line_only", "role": "auditor"})
         )
     );
     assert_eq!(
         seen(TokenError::Unscoped),
-        problem(
-            403,
-            "forbidden",
-            "your token is scoped, so the new one needs scopes inside yours"
+        with(
+            problem(
+                403,
+                "forbidden",
+                "your token is scoped, so the new one needs scopes inside yours"
+            ),
+            &json!({"code": "unscoped"})
         )
     );
     assert_eq!(
@@ -177,35 +223,50 @@ fn token_and_building_refusals() {
             minter: Role::Commander,
             role: Role::Admin
         }),
-        problem(
-            403,
-            "forbidden",
-            "the commander role may not mint a token of the admin role"
+        with(
+            problem(
+                403,
+                "forbidden",
+                "the commander role may not mint a token of the admin role"
+            ),
+            &json!({"code": "higher_role", "minter_role": "commander", "role": "admin"})
         )
     );
     assert_eq!(
         seen(TokenError::Store(database())),
         problem(500, "internal", INTERNAL)
     );
+}
 
+#[test]
+fn building_refusals() {
     assert_eq!(
         seen(BuildingError::NoArea),
-        problem(422, "invalid-geometry", "the footprint has no area")
+        with(
+            problem(422, "invalid-geometry", "the footprint has no area"),
+            &json!({"code": "no_area"})
+        )
     );
     assert_eq!(
         seen(BuildingError::Coordinate(LocateError::Latitude(f64::NAN))),
-        problem(
-            400,
-            "invalid-coordinate",
-            "latitude NaN is not a number in -90..=90"
+        with(
+            problem(
+                400,
+                "invalid-coordinate",
+                "latitude NaN is not a number in -90..=90"
+            ),
+            &json!({"code": "invalid_latitude", "field": "lat", "value": "NaN"})
         )
     );
     assert_eq!(
         seen(BuildingError::OutsideGrids),
-        problem(
-            422,
-            "outside-grids",
-            "the building lies in no grid: every household must belong to one"
+        with(
+            problem(
+                422,
+                "outside-grids",
+                "the building lies in no grid: every household must belong to one"
+            ),
+            &json!({"code": "outside_grids"})
         )
     );
     assert_eq!(

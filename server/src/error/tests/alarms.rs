@@ -40,7 +40,7 @@ fn every_alarm_error() {
                 "already-acknowledged",
                 "alarm 12.3 was already acknowledged by 李雷 at 2026-12-07 08:00:00 UTC"
             ),
-            &json!({"alarm": "12.3", "at": "2026-12-07T08:00:00Z",
+            &json!({"code": "already_acknowledged", "alarm": "12.3", "at": "2026-12-07T08:00:00Z",
                 "by": {"user": 4, "token": null, "name": "李雷", "role": "commander"}})
         )
     );

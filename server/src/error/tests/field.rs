@@ -15,14 +15,20 @@ use crate::tracking::{FixRefusal, PositionError, RefusedFix};
 fn position_refusals() {
     assert_eq!(
         seen(PositionError::Empty),
-        problem(422, "invalid-input", "no positions given")
+        with(
+            problem(422, "invalid-input", "no positions given"),
+            &json!({"code": "no_positions"})
+        )
     );
     assert_eq!(
         seen(PositionError::TooMany(10_001)),
-        problem(
-            422,
-            "invalid-input",
-            "at most 10000 positions a request; got 10001"
+        with(
+            problem(
+                422,
+                "invalid-input",
+                "at most 10000 positions a request; got 10001"
+            ),
+            &json!({"code": "too_many_positions", "count": 10_001})
         )
     );
     assert_eq!(
@@ -45,7 +51,7 @@ fn position_refusals() {
                 "invalid-position",
                 "2 of 3 positions refused, nothing stored; first: unknown worker 404"
             ),
-            &json!({"errors": [
+            &json!({"code": "positions_refused", "count": 3, "errors": [
                 {"index": 0, "reason": "unknown worker 404"},
                 {"index": 2, "reason": "lat 91 is not a latitude in -90..90"},
             ]})
@@ -53,26 +59,35 @@ fn position_refusals() {
     );
     assert_eq!(
         seen(PositionError::WriterStopped),
-        problem(
-            503,
-            "unavailable",
-            "positions were not stored (the positions writer has stopped); send them again"
+        with(
+            problem(
+                503,
+                "unavailable",
+                "positions were not stored (the positions writer has stopped); send them again"
+            ),
+            &json!({"code": "writer_stopped"})
         )
     );
     assert_eq!(
         seen(PositionError::StoreRefused),
-        problem(
-            503,
-            "unavailable",
-            "positions were not stored (the store refused the write); send them again"
+        with(
+            problem(
+                503,
+                "unavailable",
+                "positions were not stored (the store refused the write); send them again"
+            ),
+            &json!({"code": "store_refused"})
         )
     );
     assert_eq!(
         seen(PositionError::StoreFull),
-        problem(
-            507,
-            "insufficient-storage",
-            "positions were not stored (the server's storage is full); send them again later"
+        with(
+            problem(
+                507,
+                "insufficient-storage",
+                "positions were not stored (the server's storage is full); send them again later"
+            ),
+            &json!({"code": "store_full"})
         )
     );
 }
@@ -90,7 +105,7 @@ fn patrol_and_camera_refusals() {
                 "conflict",
                 "worker 3 is already on patrol 11; end it first"
             ),
-            &json!({"patrol_id": 11})
+            &json!({"code": "already_on_patrol", "patrol_id": 11})
         )
     );
     assert_eq!(
@@ -98,10 +113,13 @@ fn patrol_and_camera_refusals() {
             id: PatrolId(11),
             at: Utc.with_ymd_and_hms(2026, 11, 29, 8, 0, 0).unwrap(),
         }),
-        problem(
-            409,
-            "conflict",
-            "patrol 11 already ended at 2026-11-29T08:00:00+00:00"
+        with(
+            problem(
+                409,
+                "conflict",
+                "patrol 11 already ended at 2026-11-29T08:00:00+00:00"
+            ),
+            &json!({"code": "patrol_already_ended"})
         )
     );
     assert_eq!(
@@ -128,12 +146,15 @@ fn patrol_and_camera_refusals() {
         })),
         with(
             problem(422, "invalid-input", "range_m: must be in (0, 2000] meters"),
-            &json!({"field": "range_m"})
+            &json!({"code": "invalid_camera", "field": "range_m"})
         )
     );
     assert_eq!(
         seen(CameraError::Unchanged),
-        problem(422, "invalid-input", "the change changes nothing")
+        with(
+            problem(422, "invalid-input", "the change changes nothing"),
+            &json!({"code": "camera_unchanged"})
+        )
     );
     assert_eq!(
         seen(CameraError::Store(database())),

@@ -14,27 +14,39 @@ use crate::identity::{ChangeError, EndError, LoginError, PasswordError};
 fn sign_in_refusals() {
     assert_eq!(
         seen(LoginError::BadCredentials),
-        problem(401, "invalid-credentials", "wrong name, password or code")
+        with(
+            problem(401, "invalid-credentials", "wrong name, password or code"),
+            &json!({"code": "bad_credentials"})
+        )
     );
     assert_eq!(
         seen(LoginError::TotpRequired),
-        problem(
-            401,
-            "totp-required",
-            "this account needs a TOTP code from its authenticator app"
+        with(
+            problem(
+                401,
+                "totp-required",
+                "this account needs a TOTP code from its authenticator app"
+            ),
+            &json!({"code": "totp_required"})
         )
     );
     assert_eq!(
         seen(LoginError::TotpNotSetUp),
-        problem(
-            403,
-            "totp-not-set-up",
-            "this account needs a TOTP secret; ask an administrator to issue one"
+        with(
+            problem(
+                403,
+                "totp-not-set-up",
+                "this account needs a TOTP secret; ask an administrator to issue one"
+            ),
+            &json!({"code": "totp_not_set_up"})
         )
     );
     assert_eq!(
         seen(LoginError::Disabled),
-        problem(403, "account-disabled", "this account is disabled")
+        with(
+            problem(403, "account-disabled", "this account is disabled"),
+            &json!({"code": "account_disabled"})
+        )
     );
     assert_eq!(seen(LoginError::Store), problem(500, "internal", INTERNAL));
     // A lock says until when, in the body and in Retry-After.
@@ -55,7 +67,7 @@ fn sign_in_refusals() {
                 "account-locked",
                 &format!("too many failed sign-ins: the account is locked until {until}")
             ),
-            &json!({"locked_until": until.to_rfc3339()})
+            &json!({"code": "account_locked", "locked_until": until.to_rfc3339()})
         )
     );
     let address: ApiError = LoginError::AddressLocked { until }.into();
@@ -69,7 +81,7 @@ fn sign_in_refusals() {
                 "too-many-failures",
                 &format!("too many failed sign-ins from your address: try again after {until}")
             ),
-            &json!({"locked_until": until.to_rfc3339()})
+            &json!({"code": "address_locked", "locked_until": until.to_rfc3339()})
         )
     );
 }
@@ -79,45 +91,72 @@ fn password_and_session_refusals() {
     let weak = |detail: &str| problem(422, "weak-password", detail);
     assert_eq!(
         seen(PasswordError::TooShort { min: 8 }),
-        weak("a password needs at least 8 characters")
+        with(
+            weak("a password needs at least 8 characters"),
+            &json!({"code": "password_too_short", "min": 8})
+        )
     );
     assert_eq!(
         seen(PasswordError::TooSimple { min: 3 }),
-        weak(
-            "a password needs characters from at least 3 of: lower case, upper case, digits, others"
+        with(
+            weak(
+                "a password needs characters from at least 3 of: lower case, upper case, digits, others"
+            ),
+            &json!({"code": "password_too_simple", "min_classes": 3})
         )
     );
     assert_eq!(
         seen(PasswordError::ContainsName),
-        weak("a password may not contain the login name")
+        with(
+            weak("a password may not contain the login name"),
+            &json!({"code": "password_contains_name"})
+        )
     );
     assert_eq!(
         seen(PasswordError::TooLong),
-        weak("a password has at most 1024 characters")
+        with(
+            weak("a password has at most 1024 characters"),
+            &json!({"code": "password_too_long"})
+        )
     );
     assert_eq!(
         seen(PasswordError::Unchanged),
-        weak("the new password must differ from the current one")
+        with(
+            weak("the new password must differ from the current one"),
+            &json!({"code": "password_unchanged"})
+        )
     );
     assert_eq!(
         seen(ChangeError::NotAPerson),
-        problem(
-            403,
-            "not-a-session",
-            "only a signed-in person has a password to change"
+        with(
+            problem(
+                403,
+                "not-a-session",
+                "only a signed-in person has a password to change"
+            ),
+            &json!({"code": "not_a_person"})
         )
     );
     assert_eq!(
         seen(ChangeError::WrongPassword),
-        problem(403, "wrong-password", "the current password is wrong")
+        with(
+            problem(403, "wrong-password", "the current password is wrong"),
+            &json!({"code": "wrong_password"})
+        )
     );
     assert_eq!(
         seen(ChangeError::Rules(PasswordError::TooLong)),
-        weak("a password has at most 1024 characters")
+        with(
+            weak("a password has at most 1024 characters"),
+            &json!({"code": "password_too_long"})
+        )
     );
     assert_eq!(
         seen(ChangeError::Gone),
-        problem(401, "unauthorized", "the account no longer exists")
+        with(
+            problem(401, "unauthorized", "the account no longer exists"),
+            &json!({"code": "session_gone"})
+        )
     );
     assert_eq!(
         seen(ChangeError::Store(database())),
@@ -125,7 +164,10 @@ fn password_and_session_refusals() {
     );
     assert_eq!(
         seen(EndError::NotYours(SessionId(9))),
-        problem(404, "not-found", "session 9 does not exist")
+        with(
+            problem(404, "not-found", "session 9 does not exist"),
+            &json!({"code": "session_not_yours"})
+        )
     );
     assert_eq!(
         seen(EndError::Store(database())),
@@ -138,31 +180,53 @@ fn account_refusals() {
     let invalid = |detail: &str| problem(422, "invalid-input", detail);
     assert_eq!(
         seen(UserError::BadName("Bad Name!".into())),
-        invalid("a login name has 1 to 64 of a-z, 0-9, '.', '_', '-' and '@', not \"Bad Name!\"")
+        with(
+            invalid(
+                "a login name has 1 to 64 of a-z, 0-9, '.', '_', '-' and '@', not \"Bad Name!\""
+            ),
+            &json!({"code": "bad_name", "field": "name", "value": "Bad Name!"})
+        )
     );
     assert_eq!(
         seen(UserError::BadDisplayName),
-        invalid("a display name has 1 to 100 characters")
+        with(
+            invalid("a display name has 1 to 100 characters"),
+            &json!({"code": "bad_display_name", "field": "display_name"})
+        )
     );
     assert_eq!(
         seen(UserError::MachineOnly(Role::Device)),
-        invalid("the device role belongs to a machine's token, not a person")
+        with(
+            invalid("the device role belongs to a machine's token, not a person"),
+            &json!({"code": "machine_only_role", "role": "device"})
+        )
     );
     assert_eq!(
         seen(UserError::AuditorByCommandLine),
-        problem(
-            403,
-            "forbidden",
-            "auditors are managed from the command line only (three-role separation)"
+        with(
+            problem(
+                403,
+                "forbidden",
+                "auditors are managed from the command line only (three-role separation)"
+            ),
+            &json!({"code": "auditor_by_command_line"})
         )
     );
     assert_eq!(
         seen(UserError::TotpRequired(Role::Admin)),
-        invalid("the admin role signs in with a TOTP code: issue the account a TOTP secret first")
+        with(
+            invalid(
+                "the admin role signs in with a TOTP code: issue the account a TOTP secret first"
+            ),
+            &json!({"code": "totp_required_for_role", "role": "admin"})
+        )
     );
     assert_eq!(
         seen(UserError::NoWorkerOrScope),
-        invalid("a worker account needs a worker_id or scopes")
+        with(
+            invalid("a worker account needs a worker_id or scopes"),
+            &json!({"code": "no_worker_or_scope"})
+        )
     );
     assert_eq!(
         seen(UserError::Reach(TokenError::Unscoped)),
@@ -170,10 +234,13 @@ fn account_refusals() {
     );
     assert_eq!(
         seen(UserError::Password(PasswordError::TooShort { min: 8 })),
-        problem(
-            422,
-            "weak-password",
-            "a password needs at least 8 characters"
+        with(
+            problem(
+                422,
+                "weak-password",
+                "a password needs at least 8 characters"
+            ),
+            &json!({"code": "password_too_short", "min": 8})
         )
     );
     assert_eq!(

@@ -12,6 +12,7 @@ fn plan_problem(kind: ProblemKind, message: &str) -> Problem {
         count: 2,
         cells: vec!["8c3c1a4b1a3c5ff".into()],
         grids: vec!["140202001001".into()],
+        values: serde_json::Map::new(),
         message: message.into(),
     }
 }
@@ -56,11 +57,13 @@ fn refused_proposals_name_every_problem() {
                 {"kind": "gap", "count": 2, "cells": ["8c3c1a4b1a3c5ff"], "grids": ["140202001001"], "message": "2 cells are in no grid"},
             ])
         };
+        // `code` and `cells` let a page word the refusal and outline it without the English detail;
+        // the cell both problems name is listed once.
         assert_eq!(
             seen(PlanError::Invalid(problems.clone())),
             with(
                 problem(422, slug, "2 cells are wrong; 2 cells are in no grid"),
-                &json!({"problems": listed(name)})
+                &json!({"problems": listed(name), "code": name, "cells": ["8c3c1a4b1a3c5ff"]})
             )
         );
         assert_eq!(
@@ -71,10 +74,26 @@ fn refused_proposals_name_every_problem() {
                     "plan-stale",
                     "2 cells are wrong; 2 cells are in no grid"
                 ),
-                &json!({"problems": listed(name)})
+                &json!({"problems": listed(name), "code": name, "cells": ["8c3c1a4b1a3c5ff"]})
             )
         );
     }
+}
+
+#[test]
+fn a_split_grid_names_its_cut_off_cells_and_parts() {
+    let mut split = plan_problem(ProblemKind::SplitGrid, "1 grids are not connected");
+    split.cells = vec!["8c3c1a4b1a3c5ff".into(), "8c3c1a4b1a3c1ff".into()];
+    split
+        .values
+        .insert("parts".into(), json!({"140202001001": 2}));
+    let seen = seen(PlanError::Invalid(vec![split]));
+    assert_eq!(seen["code"], "split_grid");
+    assert_eq!(seen["cells"], json!(["8c3c1a4b1a3c5ff", "8c3c1a4b1a3c1ff"]));
+    assert_eq!(
+        seen["problems"][0]["values"],
+        json!({"parts": {"140202001001": 2}})
+    );
 }
 
 #[test]
@@ -91,6 +110,8 @@ fn stale_applied_and_unknown_plans() {
         with(
             problem(409, "plan-stale", stale),
             &json!({
+                "code": "stale",
+                "cells": [],
                 "problems": [{"kind": "stale", "count": 1, "cells": [], "grids": [], "message": stale}],
                 "base_version": null,
                 "current_version": 2,
@@ -105,15 +126,18 @@ fn stale_applied_and_unknown_plans() {
                 "invalid-input",
                 "a grid name must be 1–200 characters, not \" \""
             ),
-            &json!({"field": "grids[].name"})
+            &json!({"field": "grids[].name", "code": "bad_name", "max_chars": 200})
         )
     );
     assert_eq!(
         seen(PlanError::NoFreeCode(RegionId(3))),
-        problem(
-            422,
-            "invalid-input",
-            "community 3 has no free grid code left"
+        with(
+            problem(
+                422,
+                "invalid-input",
+                "community 3 has no free grid code left"
+            ),
+            &json!({"code": "no_free_code", "community": 3})
         )
     );
     assert_eq!(
@@ -121,11 +145,17 @@ fn stale_applied_and_unknown_plans() {
             plan: 4,
             version: 2
         }),
-        problem(409, "plan-applied", "plan 4 is already applied (version 2)")
+        with(
+            problem(409, "plan-applied", "plan 4 is already applied (version 2)"),
+            &json!({"code": "applied", "plan": 4, "version": 2})
+        )
     );
     assert_eq!(
         seen(PlanError::ApplyRefused("plan 4 is not a draft".into())),
-        problem(409, "plan-applied", "plan 4 is not a draft")
+        with(
+            problem(409, "plan-applied", "plan 4 is not a draft"),
+            &json!({"code": "applied"})
+        )
     );
     assert_eq!(
         seen(PlanError::Access(AccessError::NotFound(Subject::Version {

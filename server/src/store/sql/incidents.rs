@@ -9,6 +9,7 @@ use super::codec::{cell_from_i64, corrupt, from_json, parse_enum};
 use super::driver::Load;
 use super::rows::by_owner;
 use super::{Dialect, Tx};
+use crate::domain::category::CategoryClock;
 use crate::domain::event::IncidentSummary;
 use crate::domain::incident::{
     Actor, CaseKind, EscalationLevel, HistoryEntry, Priority, Source, Status,
@@ -34,6 +35,8 @@ pub(super) async fn write_category<D: Dialect>(
         .bind(c.limits.urgent_h)
         .bind(c.kind.as_str())
         .bind(c.active)
+        .bind(&c.name_zh)
+        .bind(c.clock.as_str())
         .execute(tx, "writing a category")
         .await?;
     Ok(())
@@ -150,6 +153,7 @@ pub(super) async fn attach_photo<D: Dialect>(
 pub(crate) struct CategoryRow {
     pub code: String,
     pub name: String,
+    pub name_zh: Option<String>,
     pub class: String,
     pub department_code: Option<String>,
     pub limit_low_h: f64,
@@ -158,6 +162,7 @@ pub(crate) struct CategoryRow {
     pub limit_urgent_h: f64,
     pub kind: String,
     pub active: bool,
+    pub clock: String,
 }
 
 impl Load for Category {
@@ -166,8 +171,10 @@ impl Load for Category {
         Ok(Category {
             class: parse_enum("categories", "class", &row.class, CategoryClass::parse)?,
             kind: parse_enum("categories", "kind", &row.kind, CaseKind::parse)?,
+            clock: parse_enum("categories", "clock", &row.clock, CategoryClock::parse)?,
             code: row.code,
             name: row.name,
+            name_zh: row.name_zh,
             department: row.department_code,
             limits: TimeLimits {
                 low_h: row.limit_low_h,

@@ -54,7 +54,7 @@ statements! {
         has_grids, load_grid_codes, load_region_codes, load_categories, put_category,
         load_departments, load_members, put_department, delete_members, insert_member,
         load_incidents, load_photos, update_incident, find_incident, insert_photo, attach_photo,
-        load_photo, load_patrols, load_checkpoints, load_check_ins, load_visits, insert_patrol,
+        load_photo, load_thumbnail, insert_thumbnail, load_patrols, load_checkpoints, load_check_ins, load_visits, insert_patrol,
         end_patrol, update_patrol, upsert_visit, load_cameras, delete_camera, mark_plan_applied,
         clear_community_cells, move_building, events_since, token_by_hash, load_history, load_track,
         load_plans, load_plan, load_versions, insert_event, insert_token, insert_plan,
@@ -72,7 +72,7 @@ statements! {
         begin_write, begin_snapshot, load_regions, load_grids, load_buildings, load_base_lines,
         load_base_areas, insert_region, insert_building, insert_incident, insert_checkpoint,
         insert_check_in, insert_camera, update_camera, update_grid, insert_grid, load_incidents_in,
-        load_history_in, load_photos_in, archived_ids,
+        load_history_in, load_photos_in, archived_ids, search_cases,
     ],
     bulk: [
         insert_grids, insert_cells, insert_buildings, insert_base_lines, insert_base_areas,

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::*;
 use crate::cases::intake::route_of;
-use crate::domain::category::{CategoryClass, TimeLimits};
+use crate::domain::category::{CategoryClass, CategoryClock, TimeLimits};
 use crate::domain::incident::{CaseKind, Priority, Source};
 use crate::domain::{Department, GridDuty, Region, RegionLevel, Role, WorkerId, WorkerKind};
 use crate::error::ApiError;
@@ -104,6 +104,8 @@ fn category(code: &str, department: Option<&str>, active: bool) -> Category {
         },
         kind: CaseKind::Promised,
         active,
+        name_zh: None,
+        clock: CategoryClock::Office,
     }
 }
 
@@ -373,4 +375,48 @@ fn drafts_of_one_group_that_could_be_duplicates_are_recognised() {
         &one,
         &drafted(&world, "street_light", at).unwrap()
     ));
+}
+
+/// An urgent emergency on the 24/7 clock registered at 21:00 on a Sunday (Beijing time) is due at 21:30
+/// that night; a normal people's request on the office clock registered at the same moment is due on the
+/// working calendar (24 working hours from Monday 08:30: Mon, Tue, Wed full days, then 1.5 h on Thursday).
+#[test]
+fn an_emergency_on_the_always_clock_is_due_the_same_night_and_an_office_category_on_working_days() {
+    let mut world = world();
+    let mut emergency = category("emergency", None, true);
+    emergency.clock = CategoryClock::Always;
+    emergency.limits.urgent_h = 0.5;
+    world.apply_category(emergency);
+    let mut livelihood = category("livelihood", None, true);
+    livelihood.limits.normal_h = 24.0;
+    world.apply_category(livelihood);
+    // 2026-11-22 is a Sunday; 21:00 +08:00 is 13:00 UTC.
+    let sunday_night = Utc.with_ymd_and_hms(2026, 11, 22, 13, 0, 0).unwrap();
+    let registered = |code: &str, priority| {
+        let mut r = report(code, latlng(centre_cell()));
+        r.priority = priority;
+        draft(
+            &world,
+            &DispatchConfig::default(),
+            &r,
+            CLERK,
+            None,
+            sunday_night,
+        )
+        .unwrap()
+    };
+    let urgent = registered("emergency", Priority::Urgent);
+    let due = Utc.with_ymd_and_hms(2026, 11, 22, 13, 30, 0).unwrap();
+    assert_eq!(
+        urgent.state.deadline,
+        Some(due),
+        "Sunday 21:30 Beijing time"
+    );
+    assert_eq!(urgent.escalate_at, Some(due));
+    let normal = registered("livelihood", Priority::Normal);
+    assert_eq!(
+        normal.state.deadline,
+        Some(Utc.with_ymd_and_hms(2026, 11, 26, 2, 0, 0).unwrap()),
+        "Thursday 10:00 Beijing time"
+    );
 }

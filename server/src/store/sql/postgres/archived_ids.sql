@@ -1,6 +1,7 @@
 -- The archived cases (closed, cancelled or merged, last changed before $1) that pass every filter
 -- given (a NULL parameter is no filter), newest first, at most $19, each with how many match in all.
--- Lists are JSON arrays. See `store::ArchiveQuery`.
+-- Lists are JSON arrays. $20, $21: the words of a text search (`store::search::TextQuery::binds`).
+-- See `store::ArchiveQuery`.
 SELECT id, COUNT(*) OVER () AS total
 FROM incidents
 WHERE status IN ('closed', 'cancelled', 'merged') AND updated_at < $1
@@ -18,5 +19,9 @@ WHERE status IN ('closed', 'cancelled', 'merged') AND updated_at < $1
     AND ($16 IS NULL OR updated_at >= $16 OR deadline >= $16)
     AND ($17 IS NULL OR id IN (SELECT incident_id FROM incident_photos WHERE sha256 = $17))
     AND ($18 IS NULL OR source = $18)
+    AND ($20 IS NULL OR description ILIKE $20)
+    AND ($21 IS NULL OR NOT EXISTS (
+        SELECT 1 FROM jsonb_array_elements_text(CAST($21 AS jsonb)) AS p (pattern)
+        WHERE incidents.description NOT ILIKE p.pattern))
 ORDER BY id DESC
 LIMIT $19

@@ -1,6 +1,7 @@
 -- The archived cases (closed, cancelled or merged, last changed before $1) that pass every filter
 -- given (a NULL parameter is no filter), newest first, at most $19, each with how many match in all.
--- Lists are JSON arrays. See `store::ArchiveQuery`.
+-- Lists are JSON arrays. $20, $21: the words of a text search (`store::search::TextQuery::binds`).
+-- See `store::ArchiveQuery`.
 SELECT id, COUNT(*) OVER () AS total
 FROM incidents
 WHERE status IN ('closed', 'cancelled', 'merged') AND updated_at < $1
@@ -17,5 +18,8 @@ WHERE status IN ('closed', 'cancelled', 'merged') AND updated_at < $1
     AND ($16 IS NULL OR updated_at >= $16 OR deadline >= $16)
     AND ($17 IS NULL OR id IN (SELECT incident_id FROM incident_photos WHERE sha256 = $17))
     AND ($18 IS NULL OR source = $18)
+    AND ($20 IS NULL OR id IN (SELECT rowid FROM incidents_fts WHERE incidents_fts MATCH $20))
+    AND ($21 IS NULL OR NOT EXISTS (
+        SELECT 1 FROM json_each($21) AS p WHERE incidents.description NOT LIKE p.value ESCAPE '\'))
 ORDER BY id DESC
 LIMIT $19

@@ -1,0 +1,1 @@
+SELECT data FROM photo_thumbnails WHERE sha256 = $1
