@@ -19,12 +19,13 @@
 
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ARTIFACTS, launchBrowser, newPage, screenshot, startServer, waitForMap } from '../tests/harness.mjs';
+import { ARTIFACTS, launchBrowser, newPage, screenshot, signIn, startServer, waitForMap } from '../tests/harness.mjs';
 import { createIncidents, createWorkers, walkers } from './data.mjs';
 import {
   hideSources, instrumentPage, messageCounts, readSource, setPixelRatio, startRecording, stopRecording, webglRenderer,
 } from './page.mjs';
 import { hottest, saveProfile, startProfile } from './profile.mjs';
+import { tourOf } from './tour.mjs';
 import { TARGET_P95_MS, formatReport, machine, percentile, round, summarize, watchCpu } from './report.mjs';
 
 const OPEN_STATUSES = 'registered,dispatched,accepted,in_progress,resolved';
@@ -128,7 +129,8 @@ async function openCentre(browser, server, want, { viewport, loadTimeoutMs: time
   const page = await newPage(browser, { viewport });
   await instrumentPage(page);
   const clock = Date.now();
-  await page.goto(`${server.url}/?token=${server.adminToken}&lang=en`);
+  await signIn(page, server);
+  await page.goto(`${server.url}/?lang=en`);
   await waitForMap(page, timeoutMs).catch((error) => {
     throw new Error(`the map did not load (${error.message}); page errors: ${JSON.stringify(page.errors)}`);
   });
@@ -194,29 +196,6 @@ async function measure(page, server, seeded, opts) {
     moved: movedCount(before, after, seeded.workerIds),
     counts: await messageCounts(page),
   };
-}
-
-/** The fixed loop of views: the whole city, then closer looks at its quarters and one grid. */
-function tourOf(grids) {
-  let [west, south, east, north] = [Infinity, Infinity, -Infinity, -Infinity];
-  for (const grid of grids) {
-    for (const polygon of grid.geometry.coordinates) {
-      for (const [lon, lat] of polygon[0]) {
-        west = Math.min(west, lon);
-        east = Math.max(east, lon);
-        south = Math.min(south, lat);
-        north = Math.max(north, lat);
-      }
-    }
-  }
-  const at = (x, y) => [west + (east - west) * x, south + (north - south) * y];
-  return [
-    { center: at(0.5, 0.5), zoom: 13 },
-    { center: at(0.7, 0.7), zoom: 15 },
-    { center: at(0.65, 0.6), zoom: 17 },
-    { center: at(0.3, 0.35), zoom: 16 },
-    { center: at(0.4, 0.6), zoom: 14 },
-  ];
 }
 
 /** What went wrong with the data, if anything: the report's `failures`. */

@@ -3,8 +3,12 @@
 // browser reports, reads the map's `incidents` and `workers` sources, and flies the map through a
 // fixed loop of views.
 
-/** Runs in the page before its scripts: wraps WebSocket to count messages and sets up the recorder. */
-function instrument() {
+/**
+ * Runs in the page before its scripts: sets up the recorder and, with `countMessages`, wraps WebSocket to
+ * count messages (a second listener on every message: cost.mjs, which measures the page's own script
+ * time, counts them from outside the page instead).
+ */
+function instrument(countMessages) {
   const bench = { messages: 0, bytes: 0, byType: {}, frames: [], longTasks: [], recording: false, startedAt: 0 };
   window.__bench = bench;
   // The server writes `type` either first (insertion order) or after every nested object (sorted
@@ -16,7 +20,7 @@ function instrument() {
     return text.slice(start, text.indexOf('"', start));
   };
   const Native = window.WebSocket;
-  window.WebSocket = class extends Native {
+  if (countMessages) window.WebSocket = class extends Native {
     constructor(...args) {
       super(...args);
       this.addEventListener('message', (event) => {
@@ -63,8 +67,24 @@ function instrument() {
 }
 
 /** Adds the instrumentation to `page`; call before `page.goto`. */
-export async function instrumentPage(page) {
-  await page.addInitScript(instrument);
+export async function instrumentPage(page, { countMessages = true } = {}) {
+  await page.addInitScript(instrument, countMessages);
+}
+
+/**
+ * Counts the websocket messages `page` receives by type, from outside the page (the browser's own
+ * record of the frames, not a listener in the page); returns the live counts object `{type: n}`.
+ */
+export function countFramesOutside(page) {
+  const counts = {};
+  page.on('websocket', (socket) => socket.on('framereceived', ({ payload }) => {
+    if (typeof payload !== 'string') return;
+    // As in the page: `type` first, or after every nested object (sorted keys).
+    const at = payload.startsWith('{"type":"') ? 0 : payload.lastIndexOf('"type":"');
+    const type = at < 0 ? 'other' : payload.slice(at + 8, payload.indexOf('"', at + 8));
+    counts[type] = (counts[type] ?? 0) + 1;
+  }));
+  return counts;
 }
 
 /**

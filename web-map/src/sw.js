@@ -1,6 +1,8 @@
 // The grid worker view's service worker (served at `/sw.js`, registered by `/worker`): keeps the page,
 // its scripts, styles, the map library, glyphs and the base-map tiles it has shown, so a reload with
-// no signal still opens the view with its map (and the cases it last saw and its queued actions).
+// no signal still opens the view with its map (and the cases it last saw and its queued actions). On the
+// first visit the map's tiles come through the page's `keep` message (the page names them: those of the
+// worker's grids and each one the map asked for; see `js/worker/mapcache.js`).
 // Its scope is `/` because the map's web worker (`/static/vendor/maplibre-gl-worker.mjs`, which fetches
 // the tiles) must be in scope too; requests from the other pages' windows are passed through untouched.
 // Network first: a new build is picked up as soon as the network answers; the copy is only the

@@ -6,11 +6,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 import { cellToLatLng } from 'h3-js';
 import {
   eventually, foreignRequests, serverAndBrowser, newPage, screenshot, signIn, startServer, waitForMap,
 } from './harness.mjs';
 import { replayBbox } from '../src/js/centre/timeline.js';
+import { clickCase, openCentre, registerCase, state, waitForText, zoomTo } from './centre-kit.mjs';
 
 let server;
 let browser;
@@ -18,64 +23,9 @@ let browser;
 serverAndBrowser((s, b) => {
   server = s;
   browser = b;
+  state.server = s;
+  state.browser = b;
 });
-
-/** Opens the command centre of `on` (default: the file's server) in `lang` and waits for the map and
- * the websocket's snapshot; `setup(page)` runs before the page loads. */
-async function openCentre(lang = 'en', spec = { role: 'admin' }, on = server, setup = null) {
-  const page = await newPage(browser);
-  await signIn(page, on, spec);
-  page.sockets = [];
-  page.on('websocket', (socket) => page.sockets.push(socket.url()));
-  await setup?.(page);
-  await page.goto(`${on.url}/?lang=${lang}`);
-  await waitForMap(page);
-  await page.waitForSelector('#live-status[data-status=connected]');
-  // The snapshot resets workers' trails: wait for it before sending anything live.
-  await page.waitForSelector('body[data-snapshot-seq]');
-  return page;
-}
-
-/** Registers a case at the centre of one of grid `gridId`'s cells; resolves to `{id, lat, lon}`. */
-async function registerCase(gridId, body = {}) {
-  const grid = await server.api(`/api/grids/${gridId}`);
-  const cells = grid.properties.cells;
-  const [lat, lon] = cellToLatLng(cells[Math.floor(cells.length / 2)]);
-  const created = await server.api('/api/incidents', {
-    method: 'POST',
-    body: { lat, lon, category: 'advertising', priority: 'high', description: '占道经营 test', source: 'hotline', ...body },
-  });
-  return { id: created.id, lat, lon };
-}
-
-/** Waits until the text of `selector` matches `pattern`; fails with the text it last had. */
-async function waitForText(page, selector, pattern, timeout = 10_000) {
-  try {
-    await page.waitForFunction(
-      ([sel, source]) => new RegExp(source).test(document.querySelector(sel)?.textContent || ''),
-      [selector, pattern.source], { polling: 100, timeout },
-    );
-  } catch {
-    assert.fail(`${selector} never matched ${pattern}: ${JSON.stringify(await page.textContent(selector))}`);
-  }
-}
-
-/** Centres the map on a point at `zoom` and waits until it has drawn it. */
-async function zoomTo(page, { lat, lon }, zoom) {
-  await page.evaluate(([lo, la, z]) => window.gridwatchMap.jumpTo({ center: [lo, la], zoom: z }), [lon, lat, zoom]);
-  await page.waitForFunction(() => window.gridwatchMap.loaded(), null, { polling: 100 });
-}
-
-/** Zooms to a registered case, waits until its dot is drawn and clicks it (the drawer opens). */
-async function clickCase(page, placed) {
-  await zoomTo(page, placed, 16);
-  await page.waitForFunction(
-    (id) => window.gridwatchMap.queryRenderedFeatures({ layers: ['incident-point'] }).some((f) => f.properties.id === id),
-    placed.id, { polling: 200, timeout: 30_000 },
-  );
-  const { x, y } = await page.evaluate(([lon, lat]) => window.gridwatchMap.project([lon, lat]), [placed.lon, placed.lat]);
-  await page.mouse.click(x, y);
-}
 
 test('the command centre loads from gridwatch alone, with its tiles and websocket', async () => {
   const page = await openCentre();
@@ -242,10 +192,10 @@ test('the drawer escalates a case, and shows the problem when an action is refus
   assert.equal(escalated.properties.history.at(-1).action, 'escalate');
   assert.match(await page.textContent('#drawer .history'), /Escalate/);
 
-  // An extension needs a reason: the server's 422 is shown, and nothing changed.
+  // An extension needs a reason: the server's 422 is shown (from its `code`), and nothing changed.
   await page.click('#drawer button[data-action=extend]');
-  await page.waitForSelector('#drawer-message.problem');
-  assert.match(await page.textContent('#drawer-message'), /422.*extend needs a reason/s);
+  await page.waitForSelector('#drawer-message.problem[data-code=reason_required]');
+  assert.match(await page.textContent('#drawer-message'), /To extend, give a reason/);
   assert.equal((await server.api(`/api/incidents/${placed.id}`)).properties.deadline, escalated.properties.deadline);
 
   // Escalated to the top elsewhere, the case is reloaded live; one more escalation is a 409.
@@ -254,7 +204,7 @@ test('the drawer escalates a case, and shows the problem when an action is refus
   }
   await page.waitForSelector('#drawer dl[data-level=district]');
   await page.click('#drawer button[data-action=escalate]');
-  await page.waitForFunction(() => /409/.test(document.querySelector('#drawer-message.problem')?.textContent || ''));
+  await page.waitForSelector('#drawer-message.problem[data-code=already_at_top]');
   assert.match(await page.textContent('#drawer-message'), /district level/);
   await screenshot(page, 'centre-drawer-problem');
   assert.equal((await server.api(`/api/incidents/${placed.id}`)).properties.level, 'district');

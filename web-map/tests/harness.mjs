@@ -41,13 +41,15 @@ function binary() {
 
 /**
  * Starts `gridwatch demo` (the synthetic Dongjie street unless `args` say otherwise) on a fresh store
- * and resolves once it prints its URL and admin token.
+ * and resolves once it prints its URL and admin token. `simulation: true` keeps the demo's simulation on.
  */
-export async function startServer({ args = [], env = {} } = {}) {
+export async function startServer({ args = [], env = {}, simulation = false } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'gridwatch-web-'));
   const database = freshDatabase();
   const store = database ? ['--database-url', database.url] : ['--data-dir', dataDir];
-  const child = spawn(binary(), ['demo', '--addr', '127.0.0.1:0', ...store, ...args], {
+  // The demo's simulation stays off unless a test asks for it, so a test sees only its own changes.
+  const still = simulation ? [] : ['--no-simulation'];
+  const child = spawn(binary(), ['demo', '--addr', '127.0.0.1:0', ...still, ...store, ...args], {
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

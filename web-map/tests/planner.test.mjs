@@ -390,3 +390,103 @@ async function waitUntil(check, what) {
   }
   assert.fail(`timed out: ${what}`);
 }
+
+/** Paints two cells far from grid `target` into it in one drag (so it falls apart); resolves to them. */
+async function paintSplit(page, target) {
+  const far = (cell) => fixture.owner.has(cell) && !gridDisk(cell, 2).some((n) => fixture.owner.get(n) === target);
+  const start = [...fixture.owner.keys()].find((cell) => far(cell) && gridDisk(cell, 1).filter((n) => n !== cell).some(far));
+  const end = gridDisk(start, 1).find((n) => n !== start && far(n));
+  await page.click(`#grids tr[data-code="${target}"]`);
+  const [from, to] = await page.evaluate(async (cells) => {
+    const { cellToLatLng: centre } = await import('/static/vendor/h3-js.es.js');
+    const map = window.gridwatchMap;
+    const at = (cell) => centre(cell).reverse();
+    map.jumpTo({ center: at(cells[0]), zoom: 18 });
+    const box = map.getContainer().getBoundingClientRect();
+    return cells.map((cell) => map.project(at(cell))).map((p) => ({ x: box.left + p.x, y: box.top + p.y }));
+  }, [start, end]);
+  await page.mouse.move(from.x, from.y);
+  await page.mouse.down();
+  await page.mouse.move(to.x, to.y, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForSelector(`#grids tr[data-code="${target}"][data-split]`);
+  return [start, end];
+}
+
+const UNSAVED = { 'zh-CN': { text: /尚未保存/, foreign: /[A-Za-z]/, other: 'en' }, en: { text: /not saved/, foreign: /[\u4e00-\u9fff]/, other: 'zh-CN' } };
+
+for (const lang of ['zh-CN', 'en']) {
+  test(`unsaved painting is not lost without a warning: language switch and reload (${lang})`, async () => {
+    await loadFixture();
+    const move = borderCell();
+    const page = await openPlanner(lang);
+    const guarded = () => page.evaluate(() => {
+      const event = new Event('beforeunload', { cancelable: true });
+      window.dispatchEvent(event);
+      return event.defaultPrevented;
+    });
+    assert.equal(await guarded(), false, 'nothing painted: leaving is free');
+    await page.click(`#grids tr[data-code="${move.to}"]`);
+    await clickCell(page, move.cell);
+    await page.waitForSelector('#changes[data-moved="1"]');
+    assert.equal(await guarded(), true, 'a reload or close asks first');
+
+    await page.click('[data-lang-switch]');
+    await page.waitForSelector('#unsaved-confirm');
+    const question = await page.textContent('#unsaved-confirm');
+    assert.match(question, UNSAVED[lang].text);
+    assert.doesNotMatch(question, UNSAVED[lang].foreign, `one language: ${question}`);
+    await page.click('#unsaved-stay');
+    await page.waitForSelector('#unsaved-confirm', { state: 'detached' });
+    assert.equal(await page.evaluate(() => document.documentElement.lang), lang, 'stayed on the page');
+    assert.equal(await page.getAttribute('#changes', 'data-moved'), '1', 'the painting is kept');
+
+    await page.click('[data-lang-switch]');
+    await page.click('#unsaved-leave');
+    await page.waitForFunction((want) => document.documentElement.lang === want && document.body.dataset.community, UNSAVED[lang].other, { timeout: 60_000 });
+    assert.equal(await page.getAttribute('#changes', 'data-moved'), '0');
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
+  test(`a refused split is said once in the page's language, naming grid and worker, with its cells outlined (${lang})`, async () => {
+    await loadFixture();
+    const [target] = [...fixture.grids][0];
+    const grid = (await server.api(`/api/grids?community=${fixture.community}`)).features.map((f) => f.properties).find((g) => g.code === target);
+    const workers = (await server.api('/api/workers')).features.map((f) => f.properties);
+    const page = await openPlanner(lang);
+    // The grid list names the grid and its grid worker, not only the 15-digit code.
+    const listed = await page.textContent(`#grids tr[data-code="${target}"]`);
+    assert.ok(listed.includes(grid.name), `${grid.name} in ${listed}`);
+    const primary = workers.find((w) => w.id === grid.primary_worker_id);
+    assert.ok(primary, 'the demo grid has a primary worker');
+    await page.waitForFunction(([code, name]) => document.querySelector(`#grids tr[data-code="${code}"] .worker`)?.textContent.includes(name), [target, primary.name]);
+
+    const cut = await paintSplit(page, target);
+    await page.click('#preview');
+    await page.waitForSelector('#plan-result[data-state=problem]');
+    assert.equal(await page.getAttribute('#plan-result [data-type]', 'data-type'), '/problems/plan-split-grid');
+    const text = await page.textContent('#plan-result');
+    assert.equal(await page.locator('#plan-result li').count(), 1, `one line: ${text}`);
+    assert.equal(await page.locator('#plan-result li[data-kind=split_grid]').count(), 1);
+    if (lang === 'zh-CN') {
+      assert.doesNotMatch(text.replaceAll(grid.name, ''), /[A-Za-z]/, `no English: ${text}`);
+      assert.match(text, /分成 2 块/);
+    } else {
+      assert.match(text, /in 2 pieces/);
+      assert.doesNotMatch(text.replaceAll(grid.name, ''), /[\u4e00-\u9fff]/, `no Chinese: ${text}`);
+    }
+    assert.ok(text.includes(target), 'the problem names the grid');
+    // The map outlines exactly the cells cut off from the grid's main piece.
+    const outlined = await page.waitForFunction((want) => {
+      const cells = window.gridwatchMap.querySourceFeatures('planner-problems').map((f) => f.properties.cell);
+      const unique = [...new Set(cells)].sort();
+      return unique.length === want.length && unique.every((c, i) => c === want[i]) && unique;
+    }, [...cut].sort(), { timeout: 15_000 }).then((h) => h.jsonValue());
+    assert.deepEqual(outlined, [...cut].sort());
+    assert.equal(await page.getAttribute('#plan-result [data-cells]', 'data-cells'), String(cut.length));
+    await screenshot(page, `planner-split-refused-${lang}`);
+    assert.deepEqual(page.errors.filter((e) => !e.includes('status of 422')), []);
+    await page.context().close();
+  });
+}

@@ -3,11 +3,14 @@
 // goes off duty); with no signal the actions queue, show as pending and are applied once the network
 // is back (and a replay the server refuses is shown, not retried); a photo taken offline is stored
 // with the resolve; other open cases of my grid are listed nearest first (in Chinese); and a reload
-// with no signal still opens the view, its map and its queue, thanks to the service worker.
+// with no signal still opens the view, its map and its queue, thanks to the service worker. Issue 22: a
+// field report (上报) reaches the command centre once; a patrol's start, check-ins and end; the geo: link;
+// open cases of neighbouring grids in the nearby tab; in-page send-back and off-duty questions; the base
+// map offline after a first visit, and failed tiles loaded again when the signal is back.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { cellToLatLng, greatCircleDistance } from 'h3-js';
-import { serverAndBrowser, newPage, screenshot, signIn, waitForMap } from './harness.mjs';
+import { foreignRequests, serverAndBrowser, newPage, screenshot, signIn, waitForMap } from './harness.mjs';
 
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
 /** A 1×1 PNG. */
@@ -120,6 +123,8 @@ test('a worker accepts, starts and resolves an assignment that arrives live', as
   await page.waitForSelector('#problems .problem.alert:has-text("Flood warning")');
 
   await page.locator('#duty').tap();
+  // Going off duty is asked first (issue 22).
+  await page.locator('#ask[open][data-kind=off-duty] #ask-ok').tap();
   await page.waitForSelector('#duty[aria-pressed=false]:not([data-pending])');
   assert.equal((await server.api(`/api/workers/${place.worker}`)).properties.duty, 'off_duty');
   assert.equal(await page.textContent('#position-note'), 'Position not shared (off duty)');
@@ -382,5 +387,271 @@ test('the phone vibrates and sounds for a new urgent case assigned to the worker
   await page.waitForSelector(card(page, created.id, '[data-status=accepted][data-pending="0"]'));
   assert.equal((await page.evaluate(() => window.vibrations)).length, 1);
   assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+// Issue 22, the field: 上报, patrols, navigation, the nearby tab, in-page questions, the base map offline.
+
+/** A page of the command centre as a commander, its map at (lat, lon). */
+async function openCentreAt({ lat, lon }) {
+  const page = await newPage(browser);
+  await signIn(page, server, { role: 'commander' });
+  await page.goto(`${server.url}/?lang=zh-CN`);
+  await waitForMap(page);
+  await page.waitForSelector('#live-status[data-status=connected]');
+  await page.waitForSelector('body[data-snapshot-seq]');
+  await page.evaluate(([la, lo]) => window.gridwatchMap.jumpTo({ center: [lo, la], zoom: 16 }), [lat, lon]);
+  return page;
+}
+
+test('上报: a field report with a photo, made with no signal, reaches the command centre once', async () => {
+  const place = await gridAndWorker(9);
+  const centre = await openCentreAt(place);
+  const page = await openWorker(place, 'zh-CN');
+  assert.equal(await page.textContent('#report-open'), '上报');
+  const created = [];
+  page.on('request', (request) => {
+    if (request.method() === 'POST' && new URL(request.url()).pathname === '/api/incidents') created.push(request.headers()['idempotency-key']);
+  });
+
+  await page.context().setOffline(true);
+  await page.locator('#report-open').tap();
+  await page.waitForSelector('#report[open]');
+  assert.match(await page.textContent('#report-where'), /我的位置/);
+  await page.selectOption('#report select[name=category]', 'hazard');
+  await page.selectOption('#report select[name=priority]', 'high');
+  await page.fill('#report textarea[name=description]', '井盖破损 路面塌陷');
+  await page.setInputFiles('#report input[name=photo]', { name: 'field.png', mimeType: 'image/png', buffer: PNG });
+  await page.locator('#report button[type=submit]').tap();
+  await page.waitForSelector('#outbox[data-count="1"][data-state=offline]:not([hidden])');
+  await screenshot(page, 'worker-report-queued-zh');
+
+  await page.context().setOffline(false);
+  const id = Number(await (await page.waitForSelector('body[data-reported]')).getAttribute('data-reported'));
+  await page.waitForSelector('#outbox[data-count="0"]', { state: 'attached' });
+  await page.waitForSelector('#problems :text("已上报")');
+  const got = await server.api(`/api/incidents/${id}`);
+  assert.equal(got.properties.source, 'worker');
+  assert.equal(got.properties.category, 'hazard');
+  assert.equal(got.properties.priority, 'high');
+  assert.equal(got.properties.description, '井盖破损 路面塌陷');
+  const [lon, lat] = got.geometry.coordinates;
+  assert.ok(greatCircleDistance([lat, lon], [place.lat, place.lon], 'm') < 1, 'at the phone position');
+  await eventually(async () => (await server.api(`/api/incidents/${id}`)).properties.photos.length === 1);
+  const all = await server.api('/api/incidents?limit=1000');
+  assert.equal(all.features.filter((f) => f.properties.description === '井盖破损 路面塌陷').length, 1, 'registered once');
+  assert.ok(created.length >= 1 && new Set(created).size === 1, 'every send with one key');
+
+  // Live in the command centre's list, no reload.
+  await centre.waitForSelector(`#incident-list [data-incident="${id}"]`, { timeout: 30_000 });
+  await screenshot(centre, 'centre-field-report');
+  // The browser logs the sends that found no network; nothing else went wrong.
+  assert.deepEqual(page.errors.filter((e) => !/ERR_INTERNET_DISCONNECTED/.test(e)), []);
+  await page.context().close();
+  await centre.context().close();
+});
+
+test('a patrol is started and ended from the phone, and its check-ins are shown', async () => {
+  const place = await gridAndWorker(10);
+  const checkpoint = await server.api('/api/checkpoints', {
+    method: 'POST', body: { lat: place.lat, lon: place.lon, radius_m: 60, name: 'Gate of the school' },
+  });
+  const page = await openWorker(place, 'en');
+  await page.locator('[data-tab=patrol]').tap();
+  await page.waitForSelector('#patrol:not([hidden])[data-state=none]');
+  assert.equal(await page.textContent('#patrol-toggle'), 'Start patrol');
+  await page.waitForSelector(`#patrol-missed [data-checkpoint="${checkpoint.id}"]`, { state: 'detached' });
+  await page.locator('#patrol-toggle').tap();
+  const patrolId = Number(await (await page.waitForSelector('#patrol[data-state=open]')).getAttribute('data-patrol'));
+  assert.equal(await page.textContent('#patrol-toggle'), 'End patrol');
+  // A fix after the start, a few metres on: the server checks the patrol in.
+  await page.context().setGeolocation({ latitude: place.lat + 0.0001, longitude: place.lon, accuracy: 6 });
+  await page.waitForSelector(`#patrol-hit [data-checkpoint="${checkpoint.id}"]`, { timeout: 30_000 });
+  assert.match(await page.textContent(`#patrol-hit [data-checkpoint="${checkpoint.id}"]`), /Gate of the school · \d/);
+  await screenshot(page, 'worker-patrol');
+
+  await page.locator('#patrol-toggle').tap();
+  await page.locator('#ask[open][data-kind=patrol-end] #ask-ok').tap();
+  await page.waitForSelector('#patrol[data-state=ended]');
+  const ended = await server.api(`/api/patrols/${patrolId}`);
+  assert.ok(ended.ended_at, 'ended on the server');
+  assert.deepEqual(ended.report.checkpoints_hit.map((c) => c.checkpoint), [checkpoint.id]);
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('a case location is handed to the phone maps app with a geo: link, in both languages', async () => {
+  const place = await gridAndWorker(11);
+  const id = await registerCase(place, 'fallen tree 树木倒伏');
+  const got = (await server.api(`/api/incidents/${id}`)).geometry.coordinates;
+  const at = `${got[1].toFixed(6)},${got[0].toFixed(6)}`;
+  for (const [lang, word, label] of [['en', 'Navigate', `#${id} Hazards`], ['zh-CN', '导航', `#${id} `]]) {
+    const page = await openWorker(place, lang);
+    const link = await page.waitForSelector(`${card(page, id)} a[data-nav="${id}"]`);
+    assert.equal(await link.textContent(), word);
+    const href = await link.getAttribute('href');
+    const parsed = href.match(/^geo:(-?[\d.]+,-?[\d.]+)\?q=(-?[\d.]+,-?[\d.]+)\((.*)\)$/);
+    assert.ok(parsed, href);
+    assert.equal(parsed[1], at);
+    assert.equal(parsed[2], at);
+    assert.ok(decodeURIComponent(parsed[3]).startsWith(label), decodeURIComponent(parsed[3]));
+    assert.deepEqual(foreignRequests(page, server.url), []);
+    await page.context().close();
+  }
+});
+
+test('the nearby tab lists open cases of neighbouring grids within reach, without their actions', async () => {
+  const place = await gridAndWorker(12);
+  // A point of another grid 150–700 m away: routing may give its cases to this worker.
+  const grids = (await server.api('/api/grids')).features.map((f) => f.properties.id);
+  let near = null;
+  for (const gridId of grids) {
+    if (gridId === 12 || near) continue;
+    const grid = await server.api(`/api/grids/${gridId}`);
+    // Its own worker on duty takes its cases (another test may have sent one off duty).
+    if ((await server.api(`/api/workers/${grid.properties.primary_worker_id}`)).properties.duty !== 'on_duty') continue;
+    for (const cell of grid.properties.cells) {
+      const [lat, lon] = cellToLatLng(cell);
+      const m = greatCircleDistance([place.lat, place.lon], [lat, lon], 'm');
+      if (m > 150 && m < 700) {
+        near = { lat, lon, worker: grid.properties.primary_worker_id, m };
+        break;
+      }
+    }
+  }
+  assert.ok(near, 'a neighbouring grid');
+  const before = await registerCase(near, '占道经营 before', 'city_appearance');
+  const page = await openWorker(place, 'zh-CN');
+  // The server knows where the phone is: the subscription follows it.
+  await eventually(async () => (await server.api(`/api/workers/${place.worker}/track`)).features.length > 0);
+  await page.locator('[data-tab=nearby]').tap();
+  const after = await registerCase(near, '占道经营 after', 'city_appearance');
+  await page.waitForSelector(`#list-nearby [data-case="${after}"]`, { timeout: 30_000 });
+  await page.waitForSelector(`#list-nearby [data-case="${before}"]`, { timeout: 30_000 });
+  assert.ok(Number(await page.textContent('#count-nearby')) >= 2);
+  assert.equal(await page.locator(`#list-nearby [data-case="${after}"] [data-action]`).count(), 0, 'someone else\'s case');
+  assert.match(await page.textContent(`#list-nearby [data-case="${after}"] .case-facts`), /距离 \d+ 米/);
+  await screenshot(page, 'worker-nearby-neighbours-zh');
+  // Closed, it leaves the tab.
+  await server.api(`/api/incidents/${after}/actions`, { method: 'POST', body: { action: 'cancel', reason: 'test over' } });
+  await page.waitForSelector(`#list-nearby [data-case="${after}"]`, { state: 'detached' });
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test('send-back asks for its reason in the page, and going off duty is confirmed first', async () => {
+  const place = await gridAndWorker(13);
+  const id = await registerCase(place, 'not ours 不属于本网格');
+  for (const lang of ['zh-CN', 'en']) {
+    const page = await openWorker(place, lang, {}, () => {
+      window.prompted = 0;
+      window.prompt = () => {
+        window.prompted += 1;
+        return null;
+      };
+      window.confirm = () => {
+        window.prompted += 1;
+        return true;
+      };
+    });
+    if (lang === 'zh-CN') {
+      await page.waitForSelector(card(page, id, '[data-status=dispatched]'));
+      await page.locator(`${card(page, id)} [data-action=send_back]`).tap();
+      await page.waitForSelector('#ask[open][data-kind=send-back]');
+      assert.equal(await page.textContent('#ask-title'), `退回 #${id}`);
+      // No reason: not sent, the dialog says why.
+      await page.locator('#ask-ok').tap();
+      await page.waitForSelector('#ask-problem:not([hidden]):text("请填写原因")');
+      await page.fill('#ask textarea[name=reason]', '属于市政部门');
+      await page.locator('#ask-ok').tap();
+      await page.waitForSelector('#ask:not([open])', { state: 'attached' });
+      await page.waitForSelector(`#list-mine [data-case="${id}"]`, { state: 'detached' });
+      await eventually(async () => (await server.api(`/api/incidents/${id}`)).properties.status === 'registered');
+      const last = (await server.api(`/api/incidents/${id}`)).properties.history.at(-1);
+      assert.equal(last.action, 'send_back');
+      assert.equal(last.reason ?? last.note, '属于市政部门');
+    }
+    // Off duty: cancelled leaves the worker on duty; confirmed, off.
+    await page.locator('#duty').tap();
+    await page.waitForSelector('#ask[open][data-kind=off-duty]');
+    assert.equal(await page.textContent('#ask-ok'), lang === 'en' ? 'Go off duty' : '离岗');
+    await page.locator('#ask-cancel').tap();
+    await page.waitForSelector('#ask:not([open])', { state: 'attached' });
+    assert.equal(await page.locator('#outbox[data-count="0"]').count(), 1, 'nothing queued');
+    assert.equal((await server.api(`/api/workers/${place.worker}`)).properties.duty, 'on_duty');
+    await page.locator('#duty').tap();
+    await page.locator('#ask[open][data-kind=off-duty] #ask-ok').tap();
+    await page.waitForSelector('#duty[aria-pressed=false]:not([data-pending])');
+    assert.equal((await server.api(`/api/workers/${place.worker}`)).properties.duty, 'off_duty');
+    // Going on duty again needs no question.
+    await page.locator('#duty').tap();
+    await page.waitForSelector('#duty[aria-pressed=true]:not([data-pending])');
+    assert.equal(await page.evaluate(() => window.prompted), 0, 'no prompt() or confirm()');
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  }
+});
+
+/** The states of the base map's tiles in view (`loaded`, `errored`, `loading`…), by zoom: `{z: [states]}`. */
+function basemapTiles() {
+  const manager = window.gridwatchMap.style.tileManagers?.basemap;
+  const out = {};
+  for (const id of manager?.getIds() || []) {
+    const tile = manager.getTileByID(id);
+    (out[tile.tileID.canonical.z] ??= []).push(tile.state);
+  }
+  return out;
+}
+
+test('on a first visit the base map is kept: offline a reload draws it, and failed tiles load again once the signal is back', async () => {
+  const place = await gridAndWorker(14);
+  const page = await openWorker(place, 'en');
+  await page.waitForSelector('html[data-offline-ready=true]');
+  // Every tile the map asked for is kept (the page records them; without that record, once the map is
+  // still), and the grid's tiles at a zoom not shown yet.
+  const kept = await eventually(async () => page.evaluate(async () => {
+    if (!window.gridwatchMap.loaded()) return false;
+    const cache = await caches.open('gridwatch-worker-v1');
+    const urls = new Set((await cache.keys()).map((request) => request.url));
+    const asked = [...(window.gridwatchBasemap?.requested || [])];
+    return asked.every((url) => urls.has(url)) && [...urls].filter((url) => url.includes('/tiles/basemap/'));
+  }), 60_000);
+  assert.ok(kept.some((url) => url.includes('/tiles/basemap/17/')), 'the grid\'s tiles at zoom 17');
+
+  await page.context().setOffline(true);
+  await page.reload();
+  await waitForMap(page);
+  await page.waitForSelector('#live[data-status=offline]');
+  // The map went to the phone's position (a fix needs no network) and drew the kept tiles there.
+  const offline = await eventually(async () => {
+    const tiles = await page.evaluate(basemapTiles);
+    const states = Object.values(tiles).flat();
+    const settled = await page.evaluate(() => window.gridwatchMap.getZoom() >= 16 && window.gridwatchMap.loaded());
+    return settled && states.length > 0 && states.every((s) => s === 'loaded' || s === 'errored') && tiles;
+  }, 30_000);
+  assert.ok(Object.values(offline).flat().every((s) => s === 'loaded'), `no tile failed: ${JSON.stringify(offline)}`);
+  const drawn = await page.evaluate(() => window.gridwatchMap.queryRenderedFeatures({ layers: ['road', 'building', 'landuse'] }).length);
+  assert.ok(drawn > 0, 'the base map is drawn');
+  await screenshot(page, 'worker-first-visit-offline');
+
+  // Closer than anything kept (the first visit showed zoom 16, and kept the grid's tiles up to 17):
+  // those tiles fail with no signal…
+  await page.evaluate(() => {
+    window.notReloaded = true;
+    window.gridwatchMap.jumpTo({ zoom: 18.5 });
+  });
+  const failed = await eventually(async () => {
+    const tiles = await page.evaluate(basemapTiles);
+    return (tiles[18] || []).length > 0 && tiles[18].every((s) => s === 'loaded' || s === 'errored') && tiles;
+  }, 30_000);
+  assert.ok(failed[18].includes('errored'), JSON.stringify(failed));
+  // …and load by themselves once it is back, with no reload.
+  await page.context().setOffline(false);
+  await eventually(async () => {
+    const now = await page.evaluate(basemapTiles);
+    return (now[18] || []).length > 0 && now[18].every((s) => s === 'loaded');
+  }, 30_000);
+  assert.equal(await page.evaluate(() => window.notReloaded), true, 'not reloaded');
+  await screenshot(page, 'worker-first-visit-back-online');
   await page.context().close();
 });

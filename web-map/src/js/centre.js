@@ -10,10 +10,16 @@ import * as maplibregl from '/static/vendor/maplibre-gl.mjs';
 import { api, Problem } from './common/api.js';
 import { baseStyle, cityBounds, MAP_OPTIONS } from './common/basemap.js';
 import { applyStrings, translator } from './common/i18n.js';
+import { categoryName as nameInLang } from './common/categories.js';
 import { Live } from './common/live.js';
 import { requireSession } from './common/session.js';
 import { Drawer } from './centre/drawer.js';
+import { setTzOffset } from './common/time.js';
+import { renderLegend } from './centre/legend.js';
+import { workerPopups } from './centre/popup.js';
+import { SearchBox } from './centre/search.js';
 import { KpiPanel } from './centre/kpi.js';
+import { Dashboard } from './centre/dashboard.js';
 import { Alarms } from './centre/alarms.js';
 import { addLayers, applyVisibility, GROUPS, refreshTiles } from './centre/layers.js';
 import { IncidentList } from './centre/list.js';
@@ -68,12 +74,16 @@ async function start() {
     return workers;
   };
 
-  const drawer = new Drawer({ t, categoryName, workers: loadWorkers });
+  const drawer = new Drawer({ t, categoryName, workers: loadWorkers, map });
   const data = new LiveData(map, () => {
     list.render();
     kpi.render();
   });
   const list = new IncidentList({ map, incidents: data.incidents, t, categoryName, onSelect: (id) => drawer.open(id) });
+  // Operator tools (issue 22): the legend, worker popups, the search box.
+  renderLegend(t);
+  workerPopups({ map, t, onCase: (id) => drawer.open(id), onProblem: showProblem });
+  new SearchBox({ map, t, categoryName, onCase: (id) => drawer.open(id), padding });
   const kpi = new KpiPanel({ map, incidents: data.incidents, t, onProblem: showProblem });
   data.onIncident = (summary) => {
     // A replayed change is the past: the drawer and the KPIs follow the present only.
@@ -84,8 +94,15 @@ async function start() {
   // What this user may do decides what the page offers: a role without reports has no KPI panel, one
   // that may not read alarms no alarm panel (and does not ask the websocket for them).
   const me = await api('/api/me');
+  // Times in the deployment's zone (the drawer's history, deadlines), not the browser's.
+  setTzOffset(me.tz_offset_minutes);
+  kpi.tzOffsetMinutes = me.tz_offset_minutes ?? null;
   if (me.may.read_kpi) kpi.load();
   else kpi.disable();
+  // The dashboard (报表, daily report, CSV) is the reports' too.
+  if (me.may.read_kpi) {
+    new Dashboard({ map, t, categoryName, tzOffsetMinutes: me.tz_offset_minutes, onProblem: showProblem });
+  }
   const alarms = me.may.read_alarms
     ? new Alarms({
         t,
@@ -115,7 +132,7 @@ async function start() {
   list.render();
   api('/api/categories')
     .then((all) => {
-      for (const c of all) categories.set(c.code, c.name);
+      for (const c of all) categories.set(c.code, nameInLang(c, t.lang));
       list.render();
     })
     .catch(showProblem);

@@ -1,7 +1,9 @@
 // The planner view (`/planner`, 网格调整): a community's grids as H3 cells, painted from grid to grid
 // with undo and redo, each grid's households checked against 100–150 and for contiguity as you paint;
 // "Preview" stores the edit as a draft plan and shows the server's diff, "Save" applies it; the
-// "Versions" list shows the saved boundary versions and rolls back to an older one.
+// "Versions" list shows the saved boundary versions and rolls back to an older one. Unsaved painting is
+// not lost without a warning (planner/unsaved.js); a refusal is said in the page's language with the
+// cells it names outlined (planner/refusal.js); the grid list names each grid and its grid worker.
 
 import * as maplibregl from '/static/vendor/maplibre-gl.mjs';
 import { api, Problem } from './common/api.js';
@@ -13,7 +15,9 @@ import { Assignment } from './planner/model.js';
 import { addLayers, featureBounds, recolourCells, showCells, showOutlines, showProblemCells } from './planner/layers.js';
 import { Painter } from './planner/paint.js';
 import { renderChanges, renderGrids, renderHint } from './planner/panel.js';
-import { applyDraft, draft, problemCells, renderDiff, renderProblem, renderSaved } from './planner/plan.js';
+import { applyDraft, draft, renderDiff, renderSaved } from './planner/plan.js';
+import { problemCells, renderRefusal } from './planner/refusal.js';
+import { UnsavedGuard } from './planner/unsaved.js';
 import { renderRolledBack, Versions } from './planner/versions.js';
 import { el } from './planner/dom.js';
 import { STRINGS } from './planner/strings.js';
@@ -40,9 +44,20 @@ const ui = {
 const map = new maplibregl.Map({ container: 'map', style: baseStyle(), center: [113.11, 36.19], zoom: 13, ...MAP_OPTIONS });
 window.gridwatchMap = map;
 
-const state = { community: null, assignment: null, draft: null, frame: 0, savedPlan: null };
+const state = { community: null, assignment: null, draft: null, frame: 0, savedPlan: null, workers: new Map() };
 const painter = new Painter(map, { pick: setTarget, painted: edited, ended: scheduleRefresh });
 const versions = new Versions(ui.versions, t, { rolledBack, failed: rollbackFailed });
+const guard = new UnsavedGuard({
+  unsaved: () => Boolean(state.assignment && state.assignment.movedCount() > 0),
+  t,
+  after: document.querySelector('.planner-head'),
+});
+// The language switch reloads the page: ask first when painting would be lost.
+const langSwitch = document.querySelector('[data-lang-switch]');
+if (langSwitch) {
+  const switchLang = langSwitch.onclick;
+  langSwitch.onclick = () => guard.confirm(switchLang, { navigates: true });
+}
 
 const live = new Live({
   filter: { layers: ['grids'] },
@@ -55,11 +70,17 @@ const live = new Live({
   },
 });
 
-/** Shows any failure of an API call in the result area (a bug is rethrown); a 401 says how to get a token. */
-function fail(error, action = null) {
+/** A grid named by its code in a refusal, with its name when the page knows it. */
+function gridLabel(code) {
+  const grid = state.assignment?.grids.find((g) => g.code === code);
+  return grid?.name ? `${grid.name} (${code})` : code;
+}
+
+/** Shows any failure of an API call in the result area, once and in the page's language (a bug is
+ * rethrown); `said` lists problem kinds the action already words. */
+function fail(error, action = null, said = []) {
   if (!(error instanceof Problem)) throw error;
-  const help = error.status === 401 ? el('p', { class: 'problem' }, t('error.token')) : action;
-  renderProblem(ui.result, error, t, help);
+  renderRefusal(ui.result, error, t, { label: gridLabel, action, said });
 }
 
 function refresh() {
@@ -68,7 +89,7 @@ function refresh() {
   if (!assignment) return;
   recolourCells(map, assignment);
   showOutlines(map, assignment, painter.target);
-  renderGrids(ui.grids, assignment.stats(), painter.target, t);
+  renderGrids(ui.grids, assignment.stats(), painter.target, t, (id) => state.workers.get(id) ?? null);
   renderHint(ui.hint, painter.target, assignment, t);
   const moved = assignment.movedCount();
   renderChanges(ui.changes, moved, t);
@@ -189,7 +210,7 @@ async function save() {
     if (error instanceof Problem && error.status === 409 && error.type.endsWith('plan-stale')) {
       const reload = el('button', { type: 'button', id: 'reload' }, t('reload'));
       reload.onclick = () => loadCommunity(community);
-      fail(error, el('div', {}, el('p', { class: 'problem', 'data-stale': true }, t('stale')), reload));
+      fail(error, el('div', {}, el('p', { class: 'problem', 'data-stale': true }, t('stale')), reload), ['stale']);
     } else {
       fail(error);
     }
@@ -248,12 +269,23 @@ map.on('load', () => {
   ui.redo.onclick = redo;
   ui.preview.onclick = preview;
   ui.save.onclick = save;
-  ui.community.onchange = () => loadCommunity(Number(ui.community.value));
+  ui.community.onchange = () => guard.confirm(() => loadCommunity(Number(ui.community.value)), {
+    stay: () => { ui.community.value = String(state.community); },
+  });
   ui.grids.onclick = (event) => {
     const row = event.target.closest('tr[data-index]');
     if (row) setTarget(Number(row.dataset.index));
   };
   loadCommunities();
+  // Grid workers by name in the grid list; a role that may not read workers sees their ids.
+  api('/api/workers')
+    .then((workers) => {
+      for (const f of workers.features || []) state.workers.set(f.properties.id, f.properties.name);
+      scheduleRefresh();
+    })
+    .catch((error) => {
+      if (!(error instanceof Problem)) throw error;
+    });
   // A role that may not change boundaries (`/api/me`) still sees them and may try changes, but the
   // buttons that would store a plan or roll one back are not offered.
   api('/api/me')

@@ -1,22 +1,32 @@
 // The grid worker view (`/worker`): on a phone, my assignments and the open incidents near me, kept
 // live by the websocket (`subscribe` with `mine: true`, whose snapshot also names me as the one worker
 // it lists); accept, start, resolve (with a note and a photo) and send back through a persistent
-// outbox that works with no signal; my position shared while on duty; an on/off duty switch.
+// outbox that works with no signal; my position shared while on duty; an on/off duty switch (going off
+// is confirmed in the page, as is a send-back's reason); 上报 of a new case with a photo, through the
+// outbox; my patrol and its check-ins; a `geo:` link to the phone's maps app per case; and the base
+// map kept for a visit with no signal from the first visit on (see `worker/mapcache.js`).
 
 import { api, owner as signedInOwner } from './common/api.js';
 import { applyStrings, translator } from './common/i18n.js';
+import { categoryName } from './common/categories.js';
 import { Live } from './common/live.js';
 import { requireSession } from './common/session.js';
+import { ask } from './worker/ask.js';
 import { CaseBook, distanceM } from './worker/cases.js';
 import { renderList } from './worker/list.js';
 import { createMap } from './worker/map.js';
+import { BaseMapWatch, gridTiles } from './worker/mapcache.js';
 import { keepForOffline, loadSeen, saveSeen } from './worker/offline.js';
 import { Outbox } from './worker/outbox.js';
+import { PatrolTab } from './worker/patrol.js';
 import { PositionSharer } from './worker/position.js';
 import { messages } from './worker/problems.js';
+import { problemText } from './common/problems.js';
+import { openReport } from './worker/report.js';
 import { openResolve } from './worker/resolve.js';
 import { STRINGS } from './worker/strings.js';
 import { UrgentAlert } from './worker/urgent.js';
+import { setTzOffset } from './common/time.js';
 
 const FILTER = { mine: true, layers: ['incidents', 'workers', 'alerts'] };
 /** Moving this far (m) from where the subscription was made asks again, for the cases near me now. */
@@ -30,6 +40,8 @@ const $ = (selector) => document.querySelector(selector);
 const book = new CaseBook();
 const urgent = new UrgentAlert(document.getElementById('urgent-sound'));
 const categories = new Map();
+/** Categories kept for history that take no new case (not offered for 上报). */
+const retired = new Set();
 const described = new Set();
 let me = null;
 let here = null;
@@ -37,6 +49,10 @@ let basis = null;
 let tab = 'mine';
 let picked = null;
 let locationProblem = null;
+let knowMe;
+const meKnown = new Promise((resolve) => {
+  knowMe = resolve;
+});
 /** Set once the websocket exists (it reports its status from its constructor on). */
 let sharer = null;
 
@@ -46,6 +62,7 @@ if (seen) {
   me = seen.me;
   book.me = me.id;
   book.reset(seen.cases || []);
+  knowMe();
   for (const [code, name] of seen.categories || []) categories.set(code, name);
 }
 
@@ -53,23 +70,34 @@ const { show, report } = messages($('#problems'), t);
 
 /** What a queued item is, in words. */
 function labelOf(item) {
+  if (item.report) return t('pending.report');
   if (item.photo) return t('pending.photo');
   if (item.duty) return t(item.duty === 'on_duty' ? 'duty.on' : 'duty.off');
   return t(`action.${item.action}`).replace('…', '');
 }
 
-const view = createMap('map', { onPick: (id) => pick(id, false), onProblem: (problem) => report(problem) });
+const basemap = new BaseMapWatch();
+const view = createMap('map', {
+  onPick: (id) => pick(id, false),
+  onProblem: (problem) => report(problem),
+  transformRequest: basemap.transformRequest,
+});
+basemap.attach(view.map);
 window.gridwatchMap = view.map;
+window.gridwatchBasemap = basemap;
+const patrol = new PatrolTab({ t, report: (problem) => report(problem), confirm: (question) => ask(t, question) });
 
 const outbox = new Outbox({
   onSent: (item, result) => {
     if (item.action && result?.type === 'Feature') book.upsert(result);
+    if (item.report && result?.type === 'Feature') reported(item, result);
     if (item.duty && result?.properties && me) me.duty = result.properties.duty;
     render();
   },
   onRefused: (item, problem) => {
     const action = labelOf(item);
-    report(problem, t('problem.refused', { id: item.incident ?? '', action, title: problem.title || problem.status, detail: problem.detail }));
+    // Said in the page's language from the problem's `code`, never the server's English detail in zh-CN.
+    report(problem, t('problem.refused', { id: item.incident ?? '', action, detail: problemText(problem, t.lang) }));
     render();
   },
   onChange: () => render(),
@@ -82,6 +110,8 @@ const live = new Live({
       const self = msg.workers?.[0];
       if (self) {
         me = { id: self.id, name: self.name, duty: self.duty };
+        patrol.setMe(self.id);
+        knowMe();
         book.me = self.id;
         basis = basis || (self.position ? { lat: self.position.lat, lon: self.position.lon } : null);
       }
@@ -112,6 +142,7 @@ const live = new Live({
       $('#live').dataset.status = status;
       $('#live').textContent = t(`live.${status}`);
       if (status === 'connected') reconnected();
+      if (status === 'connected') basemap.retry();
       if (status === 'offline') sharer?.socketLost();
       render();
     },
@@ -217,6 +248,44 @@ function selectTab(name) {
   for (const button of document.querySelectorAll('[data-tab]')) button.setAttribute('aria-selected', String(button.dataset.tab === tab));
   $('#list-mine').hidden = tab !== 'mine';
   $('#list-nearby').hidden = tab !== 'nearby';
+  $('#patrol').hidden = tab !== 'patrol';
+  if (tab === 'patrol') patrol.refresh();
+}
+
+/** 上报: queues the new case (and then its photo, once the case has an id). */
+function fieldReport({ photo, ...fields }) {
+  const body = { ...fields, source: 'worker' };
+  outbox.add({ path: '/api/incidents', method: 'POST', body, report: true, reportPhoto: photo, photoName: photo?.name });
+}
+
+/** A field report the server registered: shown, and its photo queued for the new case. */
+function reported(item, feature) {
+  book.upsert(feature);
+  show(t('report.sent', { id: feature.id }), 'alert');
+  document.body.dataset.reported = String(feature.id);
+  if (item.reportPhoto) {
+    outbox.add({ path: `/api/incidents/${feature.id}/photos`, photo: item.reportPhoto, photoName: item.photoName, incident: feature.id });
+  }
+}
+
+/** Hands the service worker the page's files and the base map's tiles: the worker's grids' at once, then
+ * each tile the map asks for as it goes (the service worker does not see the map's own requests until
+ * the next visit). */
+async function keepBaseMap() {
+  const sent = new Set();
+  const fresh = () => [...basemap.requested].filter((url) => !sent.has(url));
+  let grids = [];
+  if (me) grids = await gridTiles(me.id, '/tiles/basemap.json').catch(() => []);
+  const first = [...grids, ...fresh()];
+  const kept = await keepForOffline(first);
+  for (const url of first) sent.add(url);
+  if (kept) document.documentElement.dataset.offlineReady = 'true';
+  view.map.on('idle', () => {
+    const more = fresh();
+    if (more.length === 0 || !navigator.onLine) return;
+    for (const url of more) sent.add(url);
+    keepForOffline(more, false).catch(() => {});
+  });
 }
 
 function queueAction(c, body, extra = {}) {
@@ -235,24 +304,33 @@ function act(c, action) {
     return;
   }
   if (action === 'send_back') {
-    const reason = window.prompt(t('send_back.reason'));
-    if (!reason) return;
-    queueAction(c, { action, reason });
+    ask(t, { title: t('send_back.title', { id: c.id }), ok: t('action.send_back'), reason: true, kind: 'send-back' }).then((reason) => {
+      if (reason) queueAction(c, { action, reason });
+    });
     return;
   }
   queueAction(c, { action });
 }
 
-$('#duty').onclick = () => {
+$('#duty').onclick = async () => {
   if (!me) return;
   const duty = shownDuty().duty === 'on_duty' ? 'off_duty' : 'on_duty';
+  // Going off duty stops sharing the position and routing: asked first, as a tap may be a slip.
+  if (duty === 'off_duty' && !(await ask(t, { title: t('duty.off_confirm'), ok: t('duty.go_off'), kind: 'off-duty' }))) return;
   outbox.add({ path: `/api/workers/${me.id}/duty`, method: 'PUT', body: { duty }, duty });
+};
+$('#report-open').onclick = () => {
+  const where = () => (here ? { ...here, fix: true } : { ...view.centre(), fix: false });
+  const open = new Map([...categories].filter(([code]) => !retired.has(code)));
+  openReport(t, { categories: open, where, onReport: fieldReport });
 };
 for (const button of document.querySelectorAll('[data-tab]')) button.onclick = () => selectTab(button.dataset.tab);
 window.addEventListener('online', () => {
-  // The browser says the network is back: a send begun without one is given up and sent again.
+  // The browser says the network is back: a send begun without one is given up and sent again, and the
+  // base map asks again for the tiles that failed meanwhile.
   outbox.online();
   sharer?.flush();
+  basemap.retry();
 });
 window.addEventListener('offline', () => render());
 
@@ -263,12 +341,11 @@ async function start() {
   }
   sharer.watch();
   render();
+  // Deadlines read in the deployment's zone, not the phone's; offline, the phone's until the next visit.
+  api('/api/me').then((self) => { setTzOffset(self.tz_offset_minutes); render(); }, () => {});
   view.map.once('load', () => {
-    keepForOffline()
-      .then((kept) => {
-        if (kept) document.documentElement.dataset.offlineReady = 'true';
-      })
-      .catch((err) => report(err));
+    // Once the worker is known (the first snapshot, or what the last visit kept), for their grids' tiles.
+    meKnown.then(keepBaseMap).catch((err) => report(err));
   });
   try {
     await outbox.open();
@@ -277,7 +354,10 @@ async function start() {
     report(err);
   }
   try {
-    for (const category of await api('/api/categories')) categories.set(category.code, category.name);
+    for (const category of await api('/api/categories')) {
+      categories.set(category.code, categoryName(category, t.lang));
+      if (category.active === false) retired.add(category.code);
+    }
     render();
   } catch (problem) {
     report(problem);

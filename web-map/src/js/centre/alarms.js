@@ -9,6 +9,8 @@
 // and ask for the notification permission only on a click: the panel's "notify" button asks.
 
 import { api, Problem } from '../common/api.js';
+import { formatClock } from '../common/time.js';
+import { MAX_DRAWN, more } from './warnings.js';
 
 const MUTED_KEY = 'gridwatch.alarms.muted';
 
@@ -146,7 +148,7 @@ export class Alarms {
       return;
     }
     const newest = [...this.open.values()].sort((a, b) => b.seq - a.seq || String(b.id).localeCompare(String(a.id)));
-    for (const alarm of newest) {
+    for (const alarm of newest.slice(0, MAX_DRAWN)) {
       const li = document.createElement('li');
       li.dataset.alarm = alarm.id;
       li.dataset.kind = alarm.kind;
@@ -156,7 +158,7 @@ export class Alarms {
       what.addEventListener('click', () => this.onSelect(alarm));
       const when = document.createElement('time');
       when.dateTime = alarm.at;
-      when.textContent = new Date(alarm.at).toLocaleTimeString(this.t.lang);
+      when.textContent = formatClock(alarm.at, this.t.lang);
       li.append(what, when);
       if (this.mayAcknowledge) {
         const button = document.createElement('button');
@@ -168,5 +170,6 @@ export class Alarms {
       }
       this.list.append(li);
     }
+    if (n > MAX_DRAWN) this.list.append(more(this.t('list.more', { n: n - MAX_DRAWN })));
   }
 }

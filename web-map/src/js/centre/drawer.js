@@ -2,10 +2,20 @@
 // each command-centre action the signed-in user may take on it now (the case's `your_actions`: its
 // state, the user's role, and never verifying a case they handled). An action is posted to
 // `/api/incidents/{id}/actions`; its problem+json answer (409 naming the allowed actions, 403, 422…)
-// is shown in the drawer, and the case is read again either way. A live change to the open case
-// reloads it too.
+// is shown in the drawer in the page's language (common/problems.js), and the case is read again
+// either way. A live change to the open case reloads it too.
+//
+// The evidence: the case's photos as thumbnails (`/api/photos/{sha}/thumbnail`, made once by the
+// server) opening the full photo in a new tab — the session cookie goes with both, so no credential is
+// in a URL — the resolve note, and the cameras whose sector covers the case (flying the map to one
+// shows its sector). Every history line is rendered from structured data (actor name, target worker,
+// level, new deadline) with times in the deployment's zone (common/time.js), never from stored prose.
 
 import { api, Problem } from '../common/api.js';
+import { actionWords, problemText } from '../common/problems.js';
+import { formatInstant } from '../common/time.js';
+import { dispatchSelect } from './dispatch.js';
+import { historyLine } from './history.js';
 
 /** What a command centre does to a case, in button order; `verify_failed` is `verify {passed: false}`. */
 const CENTRE_ACTIONS = ['dispatch', 'reassign', 'verify', 'verify_failed', 'extend', 'escalate', 'defer', 'resume', 'reopen', 'cancel'];
@@ -19,9 +29,11 @@ export class Drawer {
    * @param {(key: string, values?: object) => string} options.t
    * @param {(code: string) => string} options.categoryName
    * @param {() => Promise<Array<object>>} options.workers  every worker (names, grids), loaded once
+   * @param {object} [options.map]  the map, flown to a camera when its link is clicked
    */
-  constructor({ t, categoryName, workers }) {
+  constructor({ t, categoryName, workers, map }) {
     this.t = t;
+    this.map = map;
     this.categoryName = categoryName;
     this.loadWorkers = workers;
     this.root = document.getElementById('drawer');
@@ -49,11 +61,13 @@ export class Drawer {
       this.body.replaceChildren(text('p', this.t('drawer.loading')));
     }
     try {
+      // The cameras are evidence too, but a role that may not read them still sees the case.
+      const cameras = api(`/api/incidents/${id}/cameras`).then((c) => c.features || [], () => []);
       const feature = await api(`/api/incidents/${id}`);
       if (this.id !== id) return;
       const workers = await this.loadWorkers();
       if (this.id !== id) return;
-      this.render(feature.properties, workers);
+      this.render(feature.properties, workers, await cameras);
     } catch (err) {
       if (this.id === id) this.showMessage(err);
     }
@@ -64,7 +78,7 @@ export class Drawer {
     if (this.id === summary.id && !this.busy) this.open(summary.id);
   }
 
-  render(p, workers) {
+  render(p, workers, cameras = []) {
     const t = this.t;
     this.body.dataset.incident = p.id;
     const facts = document.createElement('dl');
@@ -76,8 +90,8 @@ export class Drawer {
     fact('field.grid', p.grid_code);
     const assignee = workers.find((w) => w.id === p.assignee);
     fact('field.assignee', p.assignee ? assignee?.name || t('worker.n', { id: p.assignee }) : t('unassigned'));
-    fact('field.deadline', formatTime(p.deadline, t.lang) + (p.overdue ? ` · ${t('overdue')}` : ''));
-    fact('field.created', formatTime(p.created_at, t.lang));
+    fact('field.deadline', formatInstant(p.deadline, t.lang) + (p.overdue ? ` · ${t('overdue')}` : ''));
+    fact('field.created', formatInstant(p.created_at, t.lang));
     fact('field.source', t(`source.${p.source}`));
     fact('field.description', p.description || '—');
     facts.dataset.status = p.status;
@@ -86,11 +100,80 @@ export class Drawer {
     const history = document.createElement('ol');
     history.className = 'history';
     for (const entry of p.history || []) {
-      const li = text('li', `${formatTime(entry.at, t.lang)} · ${t(`action.${entry.action}`)} · ${t(`status.${entry.from}`)} → ${t(`status.${entry.to}`)}`);
+      const li = text('li', historyLine(entry, { t, workers, formatTime: (iso) => formatInstant(iso, t.lang) }));
+      li.dataset.action = entry.action;
       if (entry.note) li.append(text('div', entry.note));
       history.append(li);
     }
-    this.body.replaceChildren(facts, text('h3', t('actions.title')), this.actions(p, workers), text('h3', t('history.title')), history);
+    this.body.replaceChildren(facts, ...this.evidence(p, cameras), text('h3', t('actions.title')), this.actions(p, workers), text('h3', t('history.title')), history);
+  }
+
+  /** The resolve note, the photos as thumbnails, and the cameras covering the case. */
+  evidence(p, cameras) {
+    const t = this.t;
+    const parts = [];
+    const resolved = [...(p.history || [])].reverse().find((e) => e.action === 'resolve');
+    if (resolved?.note) {
+      const note = text('blockquote', resolved.note);
+      note.className = 'resolve-note';
+      parts.push(text('h3', t('drawer.resolve_note')), note);
+    }
+    if (p.photos?.length) {
+      const strip = document.createElement('div');
+      strip.className = 'photos';
+      for (const photo of p.photos) {
+        const full = `/api/photos/${photo.sha256}`;
+        const link = document.createElement('a');
+        link.href = full;
+        link.target = '_blank';
+        link.rel = 'noopener';
+        link.title = t('drawer.photo_open');
+        const img = document.createElement('img');
+        img.alt = t('drawer.photo_alt', { time: formatInstant(photo.at, t.lang) });
+        img.loading = 'lazy';
+        img.dataset.sha256 = photo.sha256;
+        img.src = `${full}/thumbnail`;
+        // A photo the server cannot make a thumbnail of (a WebP) is shown itself, scaled by the page.
+        img.addEventListener('error', () => {
+          if (img.src.endsWith('/thumbnail')) img.src = full;
+        }, { once: true });
+        link.append(img);
+        strip.append(link);
+      }
+      parts.push(text('h3', t('drawer.photos')), strip);
+    }
+    if (cameras.length) {
+      const list = document.createElement('ul');
+      list.className = 'cameras';
+      for (const camera of cameras) {
+        const c = camera.properties;
+        const button = text('button', t('drawer.camera', { name: c.name, distance: Math.round(c.distance_m ?? 0) }));
+        button.type = 'button';
+        button.dataset.camera = c.id;
+        button.addEventListener('click', () => this.showCamera(c));
+        const li = document.createElement('li');
+        li.append(button);
+        list.append(li);
+      }
+      parts.push(text('h3', t('drawer.cameras')), list);
+    }
+    return parts;
+  }
+
+  /** Flies the map to a camera and outlines its sector (what it sees). */
+  showCamera(camera) {
+    const map = this.map;
+    if (!map) return;
+    const data = { type: 'FeatureCollection', features: camera.sector ? [{ type: 'Feature', geometry: camera.sector, properties: {} }] : [] };
+    const source = map.getSource('drawer-camera');
+    if (source) {
+      source.setData(data);
+    } else {
+      map.addSource('drawer-camera', { type: 'geojson', data });
+      map.addLayer({ id: 'drawer-camera-fill', type: 'fill', source: 'drawer-camera', paint: { 'fill-color': '#1f77b4', 'fill-opacity': 0.25 } });
+      map.addLayer({ id: 'drawer-camera-line', type: 'line', source: 'drawer-camera', paint: { 'line-color': '#1f77b4', 'line-width': 2 } });
+    }
+    map.flyTo({ center: [camera.lon, camera.lat], zoom: Math.max(map.getZoom(), 17) });
   }
 
   actions(p, workers) {
@@ -105,12 +188,8 @@ export class Drawer {
     }
     const inputs = {};
     if (offered.some((a) => WITH_WORKER.has(a))) {
-      inputs.worker = document.createElement('select');
-      inputs.worker.name = 'worker';
-      const ofGrid = (w) => (w.grids || []).some((d) => d.grid_id === p.grid_id);
-      for (const worker of [...workers.filter(ofGrid), ...workers.filter((w) => !ofGrid(w))]) {
-        inputs.worker.append(new Option(`${worker.name} (#${worker.id})`, worker.id));
-      }
+      // Sorted by duty, distance and open load (centre/dispatch.js).
+      inputs.worker = dispatchSelect({ t, id: p.id, gridId: p.grid_id, workers });
       form.append(labelled(t('actions.worker'), inputs.worker));
     }
     if (offered.includes('extend')) {
@@ -163,7 +242,8 @@ export class Drawer {
     }
   }
 
-  /** Shows a problem (title, detail and, for a 409, the allowed actions), a success note, or nothing. */
+  /** Shows a problem in the page's language (and, for a 409, the allowed actions), a success note, or
+   * nothing. The server's English `title` and `detail` are not shown in zh-CN. */
   showMessage(what) {
     const box = this.message;
     box.replaceChildren();
@@ -177,12 +257,12 @@ export class Drawer {
     box.className = 'problem';
     box.setAttribute('role', 'alert');
     if (what instanceof Problem) {
-      box.append(text('strong', `${what.status || ''} ${what.title || this.t('error.title')}`.trim()));
-      if (what.detail) box.append(text('div', what.detail));
+      box.dataset.code = what.body?.code || '';
+      box.append(text('strong', this.t('error.title')), text('div', problemText(what, this.t.lang)));
       const allowed = what.body?.allowed_actions;
-      if (Array.isArray(allowed)) box.append(text('div', allowed.map((a) => this.t(`action.${a}`)).join(' · ')));
+      if (Array.isArray(allowed)) box.append(text('div', actionWords(allowed, this.t.lang).join(' · ')));
     } else {
-      box.append(text('strong', this.t('error.title')), text('div', String(what?.message || what)));
+      box.append(text('strong', this.t('error.title')), text('div', problemText(what, this.t.lang)));
     }
   }
 }
@@ -197,12 +277,6 @@ function labelled(caption, input) {
   const label = document.createElement('label');
   label.append(text('span', caption), input);
   return label;
-}
-
-function formatTime(iso, lang) {
-  if (!iso) return '—';
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(lang);
 }
 
 /** A date as the value of a `datetime-local` input (local time, minutes). */

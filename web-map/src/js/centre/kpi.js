@@ -1,8 +1,13 @@
-// The KPI panel for the area in view: this month's figures from `GET /api/reports/kpi?level=grid`,
+// The KPI panel for the area in view: this month's figures so far (from the 1st, local midnight, to
+// now) from `GET /api/reports/kpi?level=grid`,
 // summed over the grids drawn in the viewport (all grids when none is drawn, below the grid tiles'
 // zoom), with the rates recomputed from the sums as `dispatch::kpi` defines them; and the open and
 // overdue cases in view from the live data. The report is read again a little after incidents change,
 // never on a timer.
+//
+// The period ends now, not at the month's end: the KPI evaluates a period as of its end, so a month
+// ending in the future would count every case due later this month as due and not closed, and show a
+// 结案率 of 0% while nothing is due yet. With nothing due the rates read "—", never 0%.
 
 import { api } from '../common/api.js';
 
@@ -27,6 +32,8 @@ export class KpiPanel {
     this.report = null;
     this.refetch = 0;
     this.disabled = false;
+    /** The deployment calendar's UTC offset; the browser's until `/api/me` says. */
+    this.tzOffsetMinutes = null;
   }
 
   /** The caller may not read reports (`/api/me`): the panel goes and is never loaded. */
@@ -39,9 +46,11 @@ export class KpiPanel {
   async load() {
     if (this.disabled) return;
     const now = new Date();
-    const period = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}`;
+    // The 1st of this month in the deployment's calendar (`tzOffsetMinutes`, from `/api/me`).
+    const local = new Date(now.getTime() + (this.tzOffsetMinutes ?? -now.getTimezoneOffset()) * 60_000);
+    const first = `${local.toISOString().slice(0, 7)}-01`;
     try {
-      this.report = await api(`/api/reports/kpi?level=grid&period=${period}`);
+      this.report = await api(`/api/reports/kpi?level=grid&from=${first}&to=${encodeURIComponent(now.toISOString())}`);
       this.render();
     } catch (err) {
       this.onProblem(err);

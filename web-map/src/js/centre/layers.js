@@ -5,6 +5,7 @@
 
 import { FONT, FONT_BOLD } from '../common/basemap.js';
 import { resourceUrl } from '../common/api.js';
+import { addWorkerImages } from './legend.js';
 
 export const STATUS_COLORS = {
   registered: '#6b7280', dispatched: '#1f6feb', accepted: '#0e9f9a', in_progress: '#e8890c', resolved: '#8250df',
@@ -17,7 +18,7 @@ export const GROUPS = {
   grids: ['grid-fill', 'grid-line', 'grid-label'],
   cameras: ['camera-sector', 'camera-point'],
   trails: ['trail-line'],
-  incidents: ['incident-cluster', 'incident-cluster-count', 'incident-overdue', 'incident-point'],
+  incidents: ['incident-cluster', 'incident-cluster-count', 'incident-overdue', 'incident-highlight', 'incident-point'],
   workers: ['worker-point'],
   warnings: ['warning-halo', 'warning-point', 'warning-mark'],
 };
@@ -117,6 +118,15 @@ export function addLayers(map) {
     filter: ['all', ['!', ['has', 'point_count']], ['==', ['get', 'overdue'], true]],
     paint: { 'circle-radius': ['+', priorityRadius(), 4], 'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': '#d1242f', 'circle-stroke-width': 2.5 },
   });
+  // The case picked in the list or the search: a wide yellow ring under its dot (`highlightIncident`).
+  map.addLayer({
+    id: 'incident-highlight', type: 'circle', source: 'incidents',
+    filter: ['all', ['!', ['has', 'point_count']], ['==', ['get', 'id'], -1]],
+    paint: {
+      'circle-radius': ['+', priorityRadius(), 9], 'circle-color': 'rgba(250,204,21,0.35)',
+      'circle-stroke-color': '#eab308', 'circle-stroke-width': 3,
+    },
+  });
   map.addLayer({
     id: 'incident-point', type: 'circle', source: 'incidents', filter: ['!', ['has', 'point_count']],
     paint: {
@@ -125,11 +135,13 @@ export function addLayers(map) {
       'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1.5,
     },
   });
+  // A worker is a square with a person on it (legend.js), never a dot like a case.
+  addWorkerImages(map);
   map.addLayer({
-    id: 'worker-point', type: 'circle', source: 'workers',
-    paint: {
-      'circle-radius': 5, 'circle-color': ['match', ['get', 'duty'], 'on_duty', '#5a4fcf', '#9ca3af'],
-      'circle-stroke-color': '#ffffff', 'circle-stroke-width': 2,
+    id: 'worker-point', type: 'symbol', source: 'workers',
+    layout: {
+      'icon-image': ['match', ['get', 'duty'], 'on_duty', 'worker-on_duty', 'worker-off_duty'],
+      'icon-allow-overlap': true, 'icon-ignore-placement': true,
     },
   });
   // An early warning: a wide ring that pulses (warnings.js animates it), a dot and a "!" on top.
@@ -152,6 +164,14 @@ export function addLayers(map) {
     layout: { 'text-field': '!', 'text-font': FONT_BOLD, 'text-size': 13, 'text-allow-overlap': true },
     paint: { 'text-color': '#ffffff' },
   });
+}
+
+/** Rings case `id` on the map (`null`: none); said on `<body data-highlight>` for tools and tests. */
+export function highlightIncident(map, id) {
+  const target = id == null ? -1 : Number(id);
+  map.setFilter('incident-highlight', ['all', ['!', ['has', 'point_count']], ['==', ['get', 'id'], target]]);
+  if (id == null) delete document.body.dataset.highlight;
+  else document.body.dataset.highlight = String(target);
 }
 
 /** The radius of an incident's dot by priority, px. */

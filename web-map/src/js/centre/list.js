@@ -1,8 +1,12 @@
 // The list of the incidents in view: what the live data holds inside the map's bounds, narrowed by the
 // status, priority and overdue filters; overdue first, then by priority, newest first. Redrawn on
-// `moveend` and whenever the live data changed (at most once per animation frame).
+// `moveend` and whenever the live data changed (at most once per animation frame). Picking a row flies
+// the map to the case and rings it (`highlightIncident`) before the drawer opens it.
 
-import { STATUS_COLORS } from './layers.js';
+import { highlightIncident, STATUS_COLORS } from './layers.js';
+
+/** The zoom a picked case is shown at: past the clusters' last zoom, so its own dot is drawn. */
+export const PICK_ZOOM = 17;
 
 const MAX_ROWS = 200;
 const PRIORITY_RANK = { urgent: 0, high: 1, normal: 2, low: 3 };
@@ -22,6 +26,8 @@ export class IncidentList {
     this.incidents = incidents;
     this.t = t;
     this.onSelect = onSelect;
+    /** The case picked last, marked in the list while it is in it. */
+    this.selected = null;
     this.root = document.getElementById('incident-list');
     this.count = document.getElementById('list-count');
     this.status = document.getElementById('filter-status');
@@ -32,8 +38,20 @@ export class IncidentList {
     for (const input of [this.status, this.priority, this.overdue]) input.addEventListener('change', () => this.render());
     this.root.addEventListener('click', (event) => {
       const row = event.target.closest('[data-incident]');
-      if (row) this.onSelect(Number(row.dataset.incident));
+      if (row) this.pick(Number(row.dataset.incident));
     });
+  }
+
+  /** Flies to case `id`, rings it on the map, marks its row and opens it. */
+  pick(id) {
+    const feature = this.incidents.features.get(id);
+    if (feature) {
+      this.map.flyTo({ center: feature.geometry.coordinates, zoom: Math.max(this.map.getZoom(), PICK_ZOOM), duration: 800 });
+    }
+    highlightIncident(this.map, id);
+    this.selected = id;
+    for (const li of this.root.querySelectorAll('[data-incident]')) li.classList.toggle('selected', Number(li.dataset.incident) === id);
+    this.onSelect(id);
   }
 
   /** The incidents in view that pass the filters, sorted. */
@@ -74,6 +92,7 @@ export class IncidentList {
     const li = document.createElement('li');
     li.dataset.incident = p.id;
     li.tabIndex = 0;
+    if (p.id === this.selected) li.classList.add('selected');
     const dot = document.createElement('span');
     dot.className = 'dot';
     dot.style.background = STATUS_COLORS[p.status] || '#6b7280';
@@ -91,7 +110,7 @@ export class IncidentList {
       li.append(badge);
     }
     li.addEventListener('keydown', (event) => {
-      if (event.key === 'Enter') this.onSelect(p.id);
+      if (event.key === 'Enter') this.pick(p.id);
     });
     return li;
   }

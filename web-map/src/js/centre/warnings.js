@@ -10,7 +10,12 @@
 
 import * as maplibregl from '/static/vendor/maplibre-gl.mjs';
 import { api } from '../common/api.js';
+import { formatShort } from '../common/time.js';
 
+/** Most rings and rows drawn at once. A burst can raise hundreds of warnings (5,000 cases registered in a
+ * few minutes raised 727: BENCHMARKS.md); each ring is an animated DOM element, so past this many the
+ * page spends its frames on style work. The newest are drawn; the count and the map's points stay whole. */
+export const MAX_DRAWN = 50;
 
 export class Warnings {
   /**
@@ -85,7 +90,7 @@ export class Warnings {
       this.list.append(li);
     }
     const newest = [...this.active.values()].sort((a, b) => String(b.raised_at).localeCompare(String(a.raised_at)) || a.key.localeCompare(b.key));
-    for (const w of newest) {
+    for (const w of newest.slice(0, MAX_DRAWN)) {
       const li = document.createElement('li');
       li.dataset.warning = w.key;
       const button = document.createElement('button');
@@ -99,7 +104,9 @@ export class Warnings {
       li.append(button);
       this.list.append(li);
     }
-    this.placeRings(shown);
+    if (newest.length > MAX_DRAWN) this.list.append(more(this.t('list.more', { n: newest.length - MAX_DRAWN })));
+    const ringed = new Set(newest.slice(0, MAX_DRAWN).map((w) => w.key));
+    this.placeRings(shown.filter((w) => ringed.has(w.key)));
   }
 
   /** One pulsing ring per warning shown (pointer events pass through it to the map's marker). */
@@ -195,7 +202,7 @@ export class Warnings {
 
   time(value) {
     const ms = Date.parse(value);
-    return Number.isFinite(ms) ? new Date(ms).toLocaleString(this.t.lang, { month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' }) : '';
+    return Number.isFinite(ms) ? formatShort(new Date(ms).toISOString(), this.t.lang) : '';
   }
 }
 
@@ -208,4 +215,12 @@ function expected(value) {
 function pValue(value) {
   const p = Number(value);
   return p < 0.001 ? p.toExponential(1) : p.toFixed(3);
+}
+
+/** The last row of a list cut at [`MAX_DRAWN`]. */
+export function more(label) {
+  const li = document.createElement('li');
+  li.className = 'empty more';
+  li.textContent = label;
+  return li;
 }

@@ -17,11 +17,13 @@ export function rangeState(cells, households) {
 
 export class Assignment {
   /**
-   * @param {{code: string, name: string, id: number, cells: string[]}[]} grids  the grids as they are
+   * @param {{code: string, name: string, id: number, cells: string[], primary_worker_id?: number|null,
+   *   backup_worker_ids?: number[]}[]} grids  the grids as they are (`/api/grids` properties)
    * @param {Map<string, number>} householdsByCell  households of the buildings in each cell
    */
   constructor(grids, householdsByCell) {
-    this.grids = grids.map(({ code, name, id }) => ({ code, name, id }));
+    this.grids = grids.map(({ code, name, id, primary_worker_id: primary = null, backup_worker_ids: backups = [] }) =>
+      ({ code, name, id, primary, backups: backups || [] }));
     this.households = householdsByCell;
     this.owner = new Map();
     grids.forEach((grid, index) => grid.cells.forEach((cell) => this.owner.set(cell, index)));
@@ -107,7 +109,7 @@ export class Assignment {
     return cells;
   }
 
-  /** Each grid's figures: `{code, name, households, cells, range, parts}` (`parts` > 1: split). */
+  /** Each grid's figures: `{code, name, id, primary, backups, households, cells, range, parts}` (`parts` > 1: split). */
   stats() {
     return this.cellsByGrid().map((cells, index) => {
       const households = cells.reduce((sum, cell) => sum + this.householdsOf(cell), 0);

@@ -1,7 +1,6 @@
 // The dry run and the save: "Preview" stores the edit as a draft plan and shows the server's diff
-// (cells, households, buildings, workers and open cases moved, grids out of range); a refusal (422)
-// lists its problems and outlines the cells it names; "Save" applies the draft, and a 409 `plan-stale`
-// says what to do.
+// (cells, households, buildings, workers and open cases moved, grids out of range); "Save" applies the
+// draft. A refusal is shown by refusal.js.
 
 import { api } from '../common/api.js';
 import { el } from './dom.js';
@@ -48,31 +47,6 @@ export function renderDiff(section, plan, diff, t) {
     el('h3', {}, t('diff.without_worker')), list(diff.grids_without_worker, t),
   );
   section.dataset.state = 'preview';
-}
-
-/** Shows an API error: its title and detail, and for a refused plan each problem with the cells and grids it names. */
-export function renderProblem(section, problem, t, action = null) {
-  const problems = Array.isArray(problem.body?.problems) ? problem.body.problems : [];
-  const items = problems.map((p) => el('li', { 'data-kind': p.kind },
-    el('strong', {}, p.message || p.kind),
-    p.grids?.length ? el('div', {}, `${t('problem.grids')}: ${p.grids.join(', ')}`) : null,
-    p.cells?.length ? el('div', { class: 'cells' }, `${t('problem.cells')}: ${p.cells.join(', ')}`) : null,
-    p.count > Math.max(p.cells?.length || 0, p.grids?.length || 0) ? el('div', {}, t('problem.more', { count: p.count })) : null));
-  const heading = problem.status === 422 ? t('refused') : `${t('error')} ${problem.status || ''}`;
-  const parts = [
-    el('h2', { class: 'problem' }, heading),
-    el('p', { class: 'problem', 'data-type': problem.type }, [problem.title, problem.detail].filter(Boolean).join(': ')),
-    items.length ? el('ul', { class: 'problem' }, items) : null,
-    action,
-  ];
-  section.replaceChildren(...parts.filter(Boolean));
-  section.dataset.state = 'problem';
-}
-
-/** The cells a refusal names (to outline on the map). */
-export function problemCells(problem) {
-  const problems = Array.isArray(problem.body?.problems) ? problem.body.problems : [];
-  return problems.flatMap((p) => p.cells || []);
 }
 
 /** Shows an applied plan. */

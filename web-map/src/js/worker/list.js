@@ -2,6 +2,7 @@
 // deadline, distance, description, what is still queued for it, and the worker's action buttons.
 // Built with DOM nodes and `textContent` only, so nothing from the API is ever parsed as HTML.
 
+import { formatShort } from '../common/time.js';
 import { WORKER_ACTIONS } from './cases.js';
 
 function el(tag, className, text) {
@@ -9,6 +10,13 @@ function el(tag, className, text) {
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
   return node;
+}
+
+/** The phone's maps app at the case (`geo:` URI, RFC 5870 with the `q` label Android and iOS read):
+ * nothing is fetched by the page, the app does the routing. */
+export function navHref(c, label) {
+  const at = `${Number(c.lat).toFixed(6)},${Number(c.lon).toFixed(6)}`;
+  return `geo:${at}?q=${at}(${encodeURIComponent(label)})`;
 }
 
 function distanceText(t, metres) {
@@ -20,7 +28,7 @@ function deadlineText(t, c) {
   if (!c.deadline) return '';
   const at = new Date(c.deadline);
   if (at < new Date() && c.status !== 'resolved') return t('case.overdue');
-  const when = at.toLocaleString(t.lang, { month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  const when = formatShort(c.deadline, t.lang);
   return t('case.deadline', { at: when });
 }
 
@@ -56,6 +64,12 @@ function card(c, { t, category, mine, labelOf, onAction, onPick }) {
     item.append(el('div', 'case-pending', t('case.pending', { actions })));
   }
   if (mine && c.status === 'resolved') item.append(el('div', 'case-note', t('case.waiting_verify')));
+  if (Number.isFinite(c.lat) && Number.isFinite(c.lon)) {
+    const nav = el('a', 'case-nav', t('case.navigate'));
+    nav.href = navHref(c, t('case.title', { id: c.id, category: category(c.category) }));
+    nav.dataset.nav = String(c.id);
+    item.append(nav);
+  }
   if (mine) {
     const buttons = el('div', 'case-actions');
     for (const action of WORKER_ACTIONS[c.status] || []) {

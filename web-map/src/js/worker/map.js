@@ -42,9 +42,10 @@ function addLayers(map) {
   });
 }
 
-/** Creates the map in `container`; `onPick(id)` when a case's circle is tapped, `onProblem(problem)`. */
-export function createMap(container, { onPick, onProblem }) {
-  const map = new maplibregl.Map({ container, style: baseStyle(), center: [113.11, 36.19], zoom: 14, ...MAP_OPTIONS });
+/** Creates the map in `container`; `onPick(id)` when a case's circle is tapped, `onProblem(problem)`;
+ * `transformRequest` sees every resource the map asks for (the offline cache records the tiles). */
+export function createMap(container, { onPick, onProblem, transformRequest }) {
+  const map = new maplibregl.Map({ container, style: baseStyle(), center: [113.11, 36.19], zoom: 14, transformRequest, ...MAP_OPTIONS });
   let centred = false;
   const pending = {};
   const setData = (source, data) => {
@@ -86,6 +87,11 @@ export function createMap(container, { onPick, onProblem }) {
         centred = true;
         map.jumpTo({ center: [fix.lon, fix.lat], zoom: 16 });
       }
+    },
+    /** The map's centre, `{lat, lon}`. */
+    centre() {
+      const { lat, lng } = map.getCenter();
+      return { lat, lon: lng };
     },
     /** Centres the map on a case. */
     focus(c) {

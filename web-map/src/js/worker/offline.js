@@ -26,14 +26,13 @@ export function loadSeen(owner) {
  * available (a page not served over https or from localhost), with no network, or when some file
  * could not be fetched (the worker keeps it the next time the page loads it).
  */
-export async function keepForOffline() {
+export async function keepForOffline(more = [], withPage = true) {
   if (!('serviceWorker' in navigator) || !navigator.onLine) return false;
   await navigator.serviceWorker.register('/sw.js', { scope: '/' });
   const registration = await navigator.serviceWorker.ready;
-  const urls = [
-    window.location.origin + window.location.pathname,
-    ...performance.getEntriesByType('resource').map((entry) => entry.name),
-  ].filter((url) => url.startsWith(`${window.location.origin}/`));
+  // `more`: what the page fetched through others (the map's tiles, fetched by its web worker).
+  const page = withPage ? [window.location.origin + window.location.pathname, ...performance.getEntriesByType('resource').map((entry) => entry.name)] : [];
+  const urls = [...page, ...more].filter((url) => url.startsWith(`${window.location.origin}/`));
   const answer = await new Promise((resolve) => {
     const channel = new MessageChannel();
     channel.port1.onmessage = (event) => resolve(event.data);

@@ -1,6 +1,9 @@
-// The sheet's message area: refused actions and other problems (problem+json title and detail) and
-// area alerts, each shown until the worker dismisses it. A network failure is not shown here — the
-// live indicator and the outbox banner already say there is no signal.
+// The sheet's message area: refused actions and other problems and area alerts, each shown until the
+// worker dismisses it. A problem is said in the page's language from its `code` (common/problems.js),
+// never with the server's English detail on the Chinese page. A network failure is not shown here —
+// the live indicator and the outbox banner already say there is no signal.
+
+import { problemText } from '../common/problems.js';
 
 /**
  * @param {HTMLElement} container  where the messages go
@@ -27,8 +30,7 @@ export function messages(container, t) {
       show(t('error.token'));
       return;
     }
-    const title = problem?.title || problem?.name || String(problem?.status ?? '');
-    show(text || t('problem.generic', { title, detail: problem?.detail || problem?.message || '' }));
+    show(text || problemText(problem, t.lang));
   }
 
   return { show, report };
