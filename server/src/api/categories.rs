@@ -30,7 +30,16 @@ const MAX_MEMBERS: usize = 1000;
 pub async fn list(State(state): State<AppState>, auth: Auth) -> Result<Json<Value>, ApiError> {
     auth.require(Permission::ReadCategories)?;
     let world = state.world();
-    Ok(Json(json!(world.categories().collect::<Vec<_>>())))
+    Ok(Json(Value::Array(world.categories().map(shown).collect())))
+}
+
+/// A category as the API shows it: every field, `clock` and `name_zh` included (the stored form leaves
+/// out their defaults).
+fn shown(category: &Category) -> Value {
+    let mut value = json!(category);
+    value["clock"] = json!(category.clock);
+    value["name_zh"] = json!(category.name_zh);
+    value
 }
 
 /// A category's fields; the code is in the path.
@@ -65,7 +74,7 @@ pub async fn put(
     auth: Auth,
     AppPath(code): AppPath<String>,
     AppJson(body): AppJson<PutCategory>,
-) -> Result<Json<Category>, ApiError> {
+) -> Result<Json<Value>, ApiError> {
     auth.require(Permission::EditCategories)?;
     if !body.limits.is_valid() {
         return Err(ApiError::invalid(format!(
@@ -88,9 +97,9 @@ pub async fn put(
         active: body.active,
         clock: body.clock,
     };
-    Ok(Json(
-        crate::admin::categories::put_category(state.core(), category).await?,
-    ))
+    Ok(Json(shown(
+        &crate::admin::categories::put_category(state.core(), category).await?,
+    )))
 }
 
 #[utoipa::path(get, path = "/api/departments", tag = "incidents",

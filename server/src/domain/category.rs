@@ -56,6 +56,13 @@ pub enum CategoryClock {
 }
 
 impl CategoryClock {
+    /// The default, left out of a category's serialised form.
+    #[must_use]
+    #[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+    pub fn is_office(&self) -> bool {
+        *self == Self::Office
+    }
+
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
@@ -116,7 +123,9 @@ pub struct Category {
     /// The name in English (`Hazards`).
     pub name: String,
     /// The name in Chinese (`安全隐患`); `None` when the deployment gave none (a page then shows `name`).
-    #[serde(default)]
+    /// Left out of the serialised form when `None`, and `clock` when `office`, so a `category.updated`
+    /// event written before either existed serialises back to exactly what was stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name_zh: Option<String>,
     pub class: CategoryClass,
     /// The department that owns the category, by code; `None` when the grid handles it.
@@ -127,7 +136,7 @@ pub struct Category {
     /// Inactive categories are kept for history but refuse new incidents.
     pub active: bool,
     /// Which clock the limits run on (the office's calendar unless said otherwise).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "CategoryClock::is_office")]
     pub clock: CategoryClock,
 }
 

@@ -74,17 +74,35 @@ export class IncidentList {
       || (b.id - a.id));
   }
 
+  /**
+   * Redraws the rows, keeping the element of every row whose case looks the same (its status, priority,
+   * deadline state and category): a camera move or a live change then moves a few rows instead of
+   * building 200 again, and the page's layout and style work stays small (BENCHMARKS.md, issue 22); a row
+   * under the pointer stays the same element, so a click is not lost to a redraw.
+   */
   render() {
     const rows = this.visible();
     const shown = rows.slice(0, MAX_ROWS);
     this.count.textContent = this.t('list.count', { shown: shown.length, total: rows.length });
-    this.root.replaceChildren(...shown.map((p) => this.row(p)));
+    const kept = new Map();
+    const nodes = shown.map((p) => {
+      const look = `${p.status}|${p.priority}|${p.overdue ? 1 : 0}|${p.category}`;
+      const old = this.rows?.get(p.id);
+      const li = old && old.look === look ? old.li : this.row(p);
+      li.classList.toggle('selected', p.id === this.selected);
+      kept.set(p.id, { li, look });
+      return li;
+    });
+    this.rows = kept;
     if (!rows.length) {
       const empty = document.createElement('li');
       empty.className = 'empty';
       empty.textContent = this.t('list.empty');
-      this.root.append(empty);
+      nodes.push(empty);
     }
+    const current = this.root.children;
+    const same = current.length === nodes.length && nodes.every((node, i) => current[i] === node);
+    if (!same) this.root.replaceChildren(...nodes);
   }
 
   row(p) {
