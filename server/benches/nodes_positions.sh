@@ -14,7 +14,7 @@
 set -euo pipefail
 # The demo's simulation (issue 22) would add its own load: off, on binaries that have it (BINS may
 # name older ones that do not know the flag).
-no_simulation() { "$1" demo --help 2>/dev/null | grep -q -- '--no-simulation' && echo --no-simulation; }
+no_simulation() { "$1" demo --help 2>/dev/null | grep -- '--no-simulation' >/dev/null && echo --no-simulation; }
 cd "$(dirname "$0")/../.."
 RUNS=${RUNS:-3}
 NODES=${NODES:-3}
