@@ -144,40 +144,12 @@ pub async fn kpi(
 ) -> Result<Response, ApiError> {
     auth.require(Permission::ReadKpi)?;
     let (from, to) = period_of(&query, state.dispatch().calendar.tz_offset_minutes)?;
-    // The archived cases that can count in the period (registered before its end, and changed or due
-    // in it), read from the store: the world holds only the recent finished ones.
-    let archived = {
-        let world = state.world();
-        archive::query(&world, None).map(|archived| ArchiveQuery {
-            created_to: Some(to),
-            active_since: Some(from),
-            seen_by: archive::seer(&world, &auth.0).map(|seer| Seer {
-                worker: None,
-                token: None,
-                ..seer
-            }),
-            ..archived
-        })
-    };
-    let archived = match archived {
-        Some(query) => {
-            let (_, ids) = state.store().archived(&query, u64::MAX).await?;
-            state.store().incidents_in(&ids).await?
-        }
-        None => Vec::new(),
-    };
+    // The cases that can count in the period: those the world holds, and the archived ones read from
+    // the store (the world holds only the recent finished ones).
+    let cases = cases_in(&state, &auth, Area::default(), from, to).await?;
     let body = {
         let world = state.world();
-        let visibility = world.visibility(&auth.0);
-        let held = world.incidents();
-        let archived = archived.iter().filter(|c| world.incident(c.id()).is_none());
-        let report = kpi::kpi(
-            held.chain(archived)
-                .filter(|c| visibility.grid(c.place.grid)),
-            query.level,
-            from,
-            to,
-        );
+        let report = kpi::kpi(cases.iter(), query.level, from, to);
         body_of(&world, &report)
     };
     let mut response = if wants_csv(&headers) {
