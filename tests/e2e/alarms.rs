@@ -401,34 +401,8 @@ async fn a_case_past_its_deadline_raises_an_overdue_alarm_sqlite() {
     let Some(store) = TestStore::new(Flavor::Sqlite).await else {
         return;
     };
-    // A round-the-clock calendar and a 1.8-second limit, as `supervision.rs` sets them.
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("dispatch.json");
-    let calendar = json!({"calendar": {"tz_offset_minutes": 0, "day_start": "00:00:00", "day_end": "23:59:59",
-        "lunch": null, "weekend": []}});
-    std::fs::write(&config, calendar.to_string()).unwrap();
-    let mut server = Server::start(
-        &["demo", "--dispatch-config", config.to_str().unwrap()],
-        &store,
-    );
-    let (_, categories) = server.get("/api/categories").await;
-    let hazard = categories
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["code"] == "hazard")
-        .unwrap()
-        .clone();
-    let limit_h = 0.0005;
-    let body = json!({"name": hazard["name"], "class": hazard["class"], "kind": hazard["kind"],
-        "limits": {"low_h": limit_h, "normal_h": limit_h, "high_h": limit_h, "urgent_h": limit_h}});
-    assert_eq!(
-        server
-            .send(Method::PUT, "/api/categories/hazard", &body)
-            .await
-            .0,
-        200
-    );
+    // A round-the-clock calendar and a 1.8-second limit.
+    let (mut server, _dir) = crate::supervision::round_the_clock(&store, 0, 0.0005).await;
     let mut screen = Ws::connect(&server, server.token()).await;
     screen.subscribe(&json!({"layers": ["alarms"]})).await;
     let here = grid_place(&server, 2, 0).await;

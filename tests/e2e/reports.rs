@@ -13,7 +13,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::cases::{GridPlace, act_ok, grid_place, report, token};
-use crate::harness::{Flavor, Server, TestStore, assert_problem};
+use crate::harness::{Flavor, TestStore, assert_problem};
 
 #[tokio::test]
 async fn daily_report_and_series_count_what_happened_on_sqlite() {
@@ -73,29 +73,7 @@ async fn reports(flavor: Flavor) {
     let Some(store) = TestStore::new(flavor).await else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("dispatch.json");
-    let calendar = json!({"calendar": {"tz_offset_minutes": TZ_MINUTES, "day_start": "00:00:00",
-        "day_end": "23:59:59", "lunch": null, "weekend": []}});
-    std::fs::write(&config, calendar.to_string()).unwrap();
-    let server = Server::start(
-        &["demo", "--dispatch-config", config.to_str().unwrap()],
-        &store,
-    );
-    let (_, categories) = server.get("/api/categories").await;
-    let hazard = categories
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["code"] == "hazard")
-        .unwrap()
-        .clone();
-    let body = json!({"name": hazard["name"], "class": hazard["class"], "kind": hazard["kind"],
-        "limits": {"low_h": LIMIT_H, "normal_h": LIMIT_H, "high_h": LIMIT_H, "urgent_h": LIMIT_H}});
-    let (status, saved) = server
-        .send(Method::PUT, "/api/categories/hazard", &body)
-        .await;
-    assert_eq!(status, 200, "{saved}");
+    let (server, _dir) = crate::supervision::round_the_clock(&store, TZ_MINUTES, LIMIT_H).await;
 
     let here = grid_place(&server, 0, 0).await;
     let mut n = 1;

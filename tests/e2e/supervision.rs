@@ -25,6 +25,40 @@ async fn overdue_case_escalates_through_two_levels_on_postgis() {
     escalates_through_two_levels(Flavor::Postgres).await;
 }
 
+/// A `demo` server on a round-the-clock calendar at `tz_offset_minutes`, with the `hazard` category's
+/// every limit set to `limit_h` hours (a few seconds), so a case goes overdue while a test waits.
+/// The dispatch configuration's folder is returned with it, to outlive the server.
+pub async fn round_the_clock(
+    store: &TestStore,
+    tz_offset_minutes: i32,
+    limit_h: f64,
+) -> (Server, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("dispatch.json");
+    let calendar = json!({"calendar": {"tz_offset_minutes": tz_offset_minutes, "day_start": "00:00:00",
+        "day_end": "23:59:59", "lunch": null, "weekend": []}});
+    std::fs::write(&config, calendar.to_string()).unwrap();
+    let server = Server::start(
+        &["demo", "--dispatch-config", config.to_str().unwrap()],
+        store,
+    );
+    let (_, categories) = server.get("/api/categories").await;
+    let hazard = categories
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "hazard")
+        .unwrap()
+        .clone();
+    let body = json!({"name": hazard["name"], "class": hazard["class"], "kind": hazard["kind"],
+        "limits": {"low_h": limit_h, "normal_h": limit_h, "high_h": limit_h, "urgent_h": limit_h}});
+    let (status, saved) = server
+        .send(Method::PUT, "/api/categories/hazard", &body)
+        .await;
+    assert_eq!(status, 200, "{saved}");
+    (server, dir)
+}
+
 fn time(value: &Value) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(value.as_str().unwrap())
         .unwrap()
@@ -35,30 +69,7 @@ async fn escalates_through_two_levels(flavor: Flavor) {
     let Some(store) = TestStore::new(flavor).await else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("dispatch.json");
-    let calendar = json!({"calendar": {"tz_offset_minutes": 0, "day_start": "00:00:00", "day_end": "23:59:59",
-        "lunch": null, "weekend": []}});
-    std::fs::write(&config, calendar.to_string()).unwrap();
-    let server = Server::start(
-        &["demo", "--dispatch-config", config.to_str().unwrap()],
-        &store,
-    );
-
-    let (_, categories) = server.get("/api/categories").await;
-    let hazard = categories
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["code"] == "hazard")
-        .unwrap()
-        .clone();
-    let body = json!({"name": hazard["name"], "class": hazard["class"], "kind": hazard["kind"],
-        "limits": {"low_h": LIMIT_H, "normal_h": LIMIT_H, "high_h": LIMIT_H, "urgent_h": LIMIT_H}});
-    let (status, saved) = server
-        .send(Method::PUT, "/api/categories/hazard", &body)
-        .await;
-    assert_eq!(status, 200, "{saved}");
+    let (server, dir) = round_the_clock(&store, 0, LIMIT_H).await;
 
     let here = grid_place(&server, 2, 0).await;
     let created = report(&server, server.token(), here.lat, here.lon, "hazard").await;
